@@ -1,0 +1,68 @@
+// One error type for everything that leaves the proxy: rendered as OpenAI's {error:{message,type,param,code}}.
+
+export type ErrorType =
+  | "invalid_request_error"
+  | "authentication_error"
+  | "rate_limit_error"
+  | "upstream_error"
+  | "judge_error"
+  | "timeout_error"
+  | "server_error";
+
+export interface ProxyErrorInit {
+  type?: ErrorType;
+  param?: string | null;
+  code?: string | null;
+  headers?: Record<string, string>;
+  /** The upstream's own error object, passed on when the failure was theirs. */
+  upstreamError?: unknown;
+}
+
+export class ProxyError extends Error {
+  readonly status: number;
+  readonly type: ErrorType;
+  readonly param: string | null;
+  readonly code: string | null;
+  readonly headers: Record<string, string>;
+  readonly upstreamError: unknown;
+
+  constructor(status: number, message: string, init: ProxyErrorInit = {}) {
+    super(message);
+    this.name = "ProxyError";
+    this.status = status;
+    this.type = init.type ?? defaultType(status);
+    this.param = init.param ?? null;
+    this.code = init.code ?? null;
+    this.headers = init.headers ?? {};
+    this.upstreamError = init.upstreamError;
+  }
+
+  toJSON(): { error: { message: string; type: string; param: string | null; code: string | null } } {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+  }
+}
+
+export function badRequest(message: string, param: string | null, code: string | null = null): ProxyError {
+  return new ProxyError(400, message, { param, code });
+}
+
+function defaultType(status: number): ErrorType {
+  if (status === 401 || status === 403) return "authentication_error";
+  if (status === 429) return "rate_limit_error";
+  if (status === 504) return "timeout_error";
+  if (status >= 500) return "server_error";
+  return "invalid_request_error";
+}
+
+/** Turns anything thrown into a ProxyError; unknown errors become a 500 without leaking their message. */
+export function toProxyError(err: unknown): ProxyError {
+  if (err instanceof ProxyError) return err;
+  return new ProxyError(500, "internal error in verdict", { code: "internal_error" });
+}
+
+export function errorResponse(err: ProxyError, extraHeaders: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(err.toJSON()), {
+    status: err.status,
+    headers: { "content-type": "application/json", ...err.headers, ...extraHeaders },
+  });
+}

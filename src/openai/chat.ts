@@ -1,0 +1,57 @@
+// Wire schemas for chat completions: validate what verdict relies on, let every other field through untouched.
+import { z } from "zod";
+
+const contentPart = z.looseObject({ type: z.string() });
+
+export const chatMessageSchema = z.looseObject({
+  role: z.enum(["system", "developer", "user", "assistant", "tool", "function"]),
+  content: z.union([z.string(), z.array(contentPart), z.null()]).optional(),
+});
+
+export const chatRequestSchema = z.looseObject({
+  model: z.string().min(1),
+  messages: z.array(chatMessageSchema).min(1),
+  n: z.number().int().min(1).optional(),
+  stream: z.boolean().optional(),
+  seed: z.number().int().optional(),
+  verdict: z.unknown().optional(),
+});
+
+export type ChatRequest = z.infer<typeof chatRequestSchema>;
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+export const ZERO_USAGE: Usage = Object.freeze({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
+
+export function addUsage(a: Usage, b: Partial<Usage> | null | undefined): Usage {
+  const prompt = a.prompt_tokens + (b?.prompt_tokens ?? 0);
+  const completion = a.completion_tokens + (b?.completion_tokens ?? 0);
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+}
+
+/** Flattens message content (string or parts) to the text a judge can read. */
+export function contentText(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (!Array.isArray(content)) return "";
+  return content
+    .map((part: { type?: string; text?: unknown }) =>
+      typeof part?.text === "string" ? part.text : part?.type ? `[${part.type}]` : "",
+    )
+    .join("");
+}
+
+interface ToolCall {
+  function?: { name?: string; arguments?: string };
+}
+
+/** An assistant message as text: its content, then each tool call as name(arguments). */
+export function messageText(message: Record<string, unknown>): string {
+  const parts = [contentText(message.content)];
+  const calls = Array.isArray(message.tool_calls) ? (message.tool_calls as ToolCall[]) : [];
+  for (const call of calls) parts.push(`[tool call] ${call.function?.name ?? "?"}(${call.function?.arguments ?? ""})`);
+  return parts.filter((p) => p !== "").join("\n");
+}

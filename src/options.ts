@@ -1,0 +1,115 @@
+// Resolves a request's verdict options, field by field, first match wins: body `verdict`, x-verdict-* headers,
+// virtual model, config defaults. Every refusal names the parameter the client (or operator) must fix.
+import type { z } from "zod";
+import { strategyOptions, type StrategyOptions } from "../strategies/index";
+import { verdictOptionsSchema, type Config, type VerdictOptionsInput } from "./config";
+import { badRequest } from "./errors";
+import type { ChatRequest } from "./openai/chat";
+
+export interface ResolvedOptions {
+  /** The model every generator call uses. */
+  upstreamModel: string;
+  /** Candidates to draw (at least the client's own `n`). */
+  n: number;
+  /** How many ranked choices the client asked for (OpenAI's `n`). */
+  choices: number;
+  min_candidates: number;
+  cache: boolean;
+  return_candidates: boolean;
+  strategy: StrategyOptions;
+  passThrough: boolean;
+}
+
+type Field = keyof VerdictOptionsInput;
+
+interface Source {
+  values: VerdictOptionsInput;
+  /** How to name a field of this source in an error. */
+  param: (field: string) => string;
+}
+
+function firstIssueParam(error: z.ZodError, prefix: string): { param: string; message: string } {
+  const issue = error.issues[0]!;
+  const keys = issue.code === "unrecognized_keys" ? issue.keys : [];
+  const path = [...issue.path, ...keys.slice(0, 1)].join(".");
+  const message = issue.code === "unrecognized_keys" ? `unknown option ${keys.join(", ")}` : issue.message;
+  return { param: path ? `${prefix}.${path}` : prefix, message };
+}
+
+function bodySource(verdict: unknown): Source {
+  if (verdict === undefined) return { values: {}, param: (f) => `verdict.${f}` };
+  const parsed = verdictOptionsSchema.safeParse(verdict);
+  if (!parsed.success) {
+    const { param, message } = firstIssueParam(parsed.error, "verdict");
+    throw badRequest(`invalid ${param}: ${message}`, param);
+  }
+  return { values: parsed.data, param: (f) => `verdict.${f}` };
+}
+
+const HEADER_FIELDS: Record<string, Field> = { "x-verdict-n": "n", "x-verdict-strategy": "strategy" };
+
+function headerSource(headers: Headers): Source {
+  const raw: Record<string, unknown> = {};
+  for (const [header, field] of Object.entries(HEADER_FIELDS)) {
+    const value = headers.get(header);
+    if (value === null) continue;
+    if (field === "n" && !/^\s*\d+\s*$/.test(value)) throw badRequest(`${header} must be a whole number`, header);
+    raw[field] = field === "n" ? Number(value) : value.trim();
+  }
+  const fieldHeader = (f: string) => Object.keys(HEADER_FIELDS).find((h) => HEADER_FIELDS[h] === f) ?? f;
+  const parsed = verdictOptionsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const param = fieldHeader(String(parsed.error.issues[0]!.path[0]));
+    throw badRequest(`invalid ${param}: ${parsed.error.issues[0]!.message}`, param);
+  }
+  return { values: parsed.data, param: fieldHeader };
+}
+
+function pick(sources: Source[], field: Field): { value: unknown; param: string } {
+  for (const source of sources) {
+    const value = source.values[field];
+    if (value !== undefined) return { value, param: source.param(field) };
+  }
+  return { value: undefined, param: `verdict.${field}` };
+}
+
+export function resolveOptions(body: ChatRequest, headers: Headers, config: Config): ResolvedOptions {
+  const virtual = config.models[body.model];
+  const { model: virtualTarget, ...virtualValues } = virtual ?? { model: undefined };
+  const sources: Source[] = [
+    bodySource(body.verdict),
+    headerSource(headers),
+    { values: virtualValues, param: (f) => `verdict.${f}` },
+    { values: config.defaults, param: (f) => `verdict.${f}` },
+  ];
+  const n = pick(sources, "n") as { value: number; param: string };
+  const maxN = config.limits.max_n;
+  if (n.value < 1 || n.value > maxN) throw badRequest(`${n.param} must be between 1 and ${maxN}`, n.param);
+  const choices = body.n ?? 1;
+  if (choices > maxN) throw badRequest(`n must be between 1 and ${maxN}`, "n");
+
+  const strategyField = pick(sources, "strategy");
+  const strategyInput = { strategy: strategyField.value, tournament: pick(sources, "tournament").value };
+  const strategy = strategyOptions.safeParse(strategyInput);
+  if (!strategy.success) {
+    const field = String(strategy.error.issues[0]!.path[0] ?? "strategy") as Field;
+    const param = pick(sources, field).param;
+    throw badRequest(`invalid ${param}: ${strategy.error.issues[0]!.message}`, param);
+  }
+
+  const drawn = Math.max(n.value, choices);
+  const minCandidates = pick(sources, "min_candidates") as { value: number; param: string };
+  if (minCandidates.value > drawn) {
+    throw badRequest(`${minCandidates.param} (${minCandidates.value}) is more than the ${drawn} candidates drawn`, minCandidates.param);
+  }
+  return {
+    upstreamModel: config.generator.model ?? virtualTarget ?? body.model,
+    n: drawn,
+    choices,
+    min_candidates: minCandidates.value,
+    cache: (pick(sources, "cache").value as boolean | undefined) ?? true,
+    return_candidates: (pick(sources, "return_candidates").value as boolean | undefined) ?? false,
+    strategy: strategy.data,
+    passThrough: n.value === 1 || strategy.data.strategy === "none",
+  };
+}

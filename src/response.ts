@@ -1,0 +1,67 @@
+// Turns a pipeline outcome into the client's chat.completion: ranked choices, summed usage, the `verdict` object.
+import { addUsage, ZERO_USAGE } from "./openai/chat";
+import type { PipelineOutcome } from "./pipeline";
+
+export function verdictObject(outcome: PipelineOutcome) {
+  const { options, pool, selection, draw, judge, degraded } = outcome;
+  return {
+    strategy: options.strategy.strategy,
+    ...(options.strategy.strategy === "pairwise" ? { tournament: options.strategy.tournament } : {}),
+    n_candidates: pool.all.length,
+    winner: selection.winner,
+    rationale: selection.rationale,
+    ...(selection.scores ? { scores: selection.scores } : {}),
+    ...(selection.matches ? { matches: selection.matches } : {}),
+    ...(selection.rounds !== undefined ? { rounds: selection.rounds } : {}),
+    ranking: outcome.ranking,
+    judge: { model: outcome.judgeModel, calls: judge.calls, cache_hits: judge.cache_hits, unparsed: judge.unparsed },
+    usage: { generator: draw.usage, judge: judge.usage },
+    ...(degraded.length > 0
+      ? { degraded: degraded.join(","), errors: draw.errors.map((e) => ({ status: e.status, message: e.message })) }
+      : {}),
+    ...(options.return_candidates
+      ? {
+          candidates: pool.all.map((c) => ({
+            index: c.index,
+            message: c.message,
+            finish_reason: c.finish_reason,
+            ...(pool.excluded.has(c.index) ? { excluded: pool.excluded.get(c.index) } : {}),
+            ...(c.duplicates.length > 0 ? { duplicates: c.duplicates } : {}),
+          })),
+        }
+      : {}),
+  };
+}
+
+export function completionBody(outcome: PipelineOutcome, fallbackModel: string) {
+  const meta = outcome.draw.meta;
+  const choices = outcome.ranking.slice(0, outcome.options.choices).map((index, position) => {
+    const candidate = outcome.pool.byIndex(index);
+    return {
+      index: position,
+      message: candidate.message,
+      logprobs: candidate.logprobs ?? null,
+      finish_reason: candidate.finish_reason,
+    };
+  });
+  return {
+    id: meta?.id ?? `chatcmpl-verdict-${crypto.randomUUID()}`,
+    object: "chat.completion" as const,
+    created: meta?.created ?? Math.floor(Date.now() / 1000),
+    model: meta?.model ?? fallbackModel,
+    choices,
+    usage: addUsage(addUsage(ZERO_USAGE, outcome.draw.usage), outcome.judge.usage),
+    ...(meta?.system_fingerprint ? { system_fingerprint: meta.system_fingerprint } : {}),
+    verdict: verdictObject(outcome),
+  };
+}
+
+export function verdictHeaders(outcome: PipelineOutcome): Record<string, string> {
+  return {
+    "x-verdict-strategy": outcome.options.strategy.strategy,
+    "x-verdict-candidates": String(outcome.pool.all.length),
+    "x-verdict-winner": String(outcome.selection.winner),
+    "x-verdict-judge-calls": String(outcome.judge.calls),
+    "x-verdict-cache-hits": String(outcome.judge.cache_hits),
+  };
+}

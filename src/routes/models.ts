@@ -1,0 +1,27 @@
+// GET /v1/models: the generator's models plus the virtual models configured here.
+import type { Context } from "hono";
+import type { AppContext } from "../app";
+import { passThrough } from "../passthrough";
+
+interface ModelList {
+  object: "list";
+  data: Record<string, unknown>[];
+}
+
+export async function listModels(c: Context, ctx: AppContext): Promise<Response> {
+  const virtual = Object.keys(ctx.config.models).map((id) => ({ id, object: "model", created: 0, owned_by: "verdict" }));
+  let upstream: ModelList = { object: "list", data: [] };
+  let degraded = false;
+  try {
+    const response = await passThrough(ctx.generatorTarget, c.req.raw, "/models");
+    if (!response.ok) throw new Error(`status ${response.status}`);
+    const parsed = (await response.json()) as Partial<ModelList>;
+    if (Array.isArray(parsed.data)) upstream = { ...parsed, object: "list", data: parsed.data };
+  } catch (err) {
+    // Listing models should not fail because the generator is down: the virtual models are still real routes.
+    degraded = true;
+    ctx.logger.warn({ event: "upstream_models_unavailable", error: String((err as Error)?.message ?? err) });
+  }
+  const data = [...upstream.data.filter((m) => !(m.id as string in ctx.config.models)), ...virtual];
+  return c.json({ ...upstream, data }, 200, degraded ? { "x-verdict-degraded": "upstream_models_unavailable" } : {});
+}

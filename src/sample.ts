@@ -1,0 +1,98 @@
+// Draws N candidates from the generator: one call with `n` where the upstream allows it, else parallel calls.
+// Candidates are yielded as they arrive so judging can start before the slowest one is done.
+import type OpenAI from "openai";
+import type { Candidate } from "../strategies/types";
+import type { ProxyError } from "./errors";
+import { addUsage, messageText, ZERO_USAGE, type Usage } from "./openai/chat";
+import { upstreamFailure, type Upstream } from "./upstream";
+import { createChannel } from "./util/channel";
+
+type ChatCompletion = OpenAI.Chat.Completions.ChatCompletion;
+type ChatParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming;
+
+/** Whether the generator accepts `n`; "auto" learns it from the first refusal and remembers. */
+export interface NSupport {
+  value: boolean | "auto";
+}
+
+export interface DrawSummary {
+  usage: Usage;
+  calls: number;
+  errors: ProxyError[];
+  received: number;
+  /** id, created, model and system_fingerprint of the first completion, reused for the response. */
+  meta: Pick<ChatCompletion, "id" | "created" | "model" | "system_fingerprint"> | null;
+}
+
+export interface DrawRequest {
+  upstream: Upstream;
+  /** The client's body as forwarded: verdict stripped, model resolved, stream off. */
+  body: Record<string, unknown>;
+  n: number;
+  nSupport: NSupport;
+  signal: AbortSignal;
+}
+
+function toCandidate(choice: ChatCompletion["choices"][number], index: number): Candidate {
+  const message = choice.message as unknown as Record<string, unknown>;
+  return {
+    index,
+    text: messageText(message),
+    message,
+    finish_reason: choice.finish_reason ?? null,
+    ...(choice.logprobs ? { logprobs: choice.logprobs } : {}),
+    duplicates: [],
+  };
+}
+
+export function drawCandidates({ upstream, body, n, nSupport, signal }: DrawRequest) {
+  const channel = createChannel<Candidate>();
+  const summary: DrawSummary = { usage: ZERO_USAGE, calls: 0, errors: [], received: 0, meta: null };
+  let nextIndex = 0;
+
+  const call = async (params: Record<string, unknown>): Promise<ChatCompletion> => {
+    summary.calls += 1;
+    const completion = await upstream.schedule(
+      () => upstream.client.chat.completions.create(params as unknown as ChatParams, { signal }),
+      signal,
+    );
+    summary.usage = addUsage(summary.usage, completion.usage);
+    summary.meta ??= { id: completion.id, created: completion.created, model: completion.model, system_fingerprint: completion.system_fingerprint };
+    return completion;
+  };
+  const emit = (completion: ChatCompletion, limit: number): number => {
+    const choices = completion.choices.slice(0, limit);
+    for (const choice of choices) {
+      summary.received += 1;
+      channel.push(toCandidate(choice, nextIndex++));
+    }
+    return choices.length;
+  };
+
+  const run = async (): Promise<void> => {
+    let remaining = n;
+    if (n > 1 && nSupport.value !== false) {
+      try {
+        remaining -= emit(await call({ ...body, n }), n);
+      } catch (err) {
+        const failure = upstreamFailure("generator", err);
+        if (failure.status === 400 && nSupport.value === "auto") nSupport.value = false;
+        else return void summary.errors.push(failure);
+      }
+    }
+    // Parallel single draws: for an upstream without `n`, or one that returned fewer choices than asked.
+    const { n: _dropped, ...single } = body;
+    const seed = typeof body.seed === "number" ? body.seed : undefined;
+    await Promise.all(
+      Array.from({ length: remaining }, (_, i) =>
+        // A fixed client seed would make every parallel draw identical; each draw gets its own, derived from it.
+        call(seed === undefined ? single : { ...single, seed: seed + i })
+          .then((completion) => emit(completion, 1))
+          .catch((err: unknown) => summary.errors.push(upstreamFailure("generator", err))),
+      ),
+    );
+  };
+
+  const done = run().finally(() => channel.close());
+  return { candidates: channel as AsyncIterable<Candidate>, summary, done };
+}

@@ -1,0 +1,80 @@
+// Generator and judge clients: the openai SDK over an injected fetch, with timeouts, retries and a bounded queue.
+import OpenAI from "openai";
+import PQueue from "p-queue";
+import { ProxyError } from "./errors";
+
+export type FetchLike = typeof globalThis.fetch;
+
+export interface UpstreamSettings {
+  base_url: string;
+  api_key?: string | undefined;
+  timeout_ms: number;
+  max_retries: number;
+  concurrency: number;
+  max_queued: number;
+}
+
+export interface Upstream {
+  role: "generator" | "judge";
+  client: OpenAI;
+  baseURL: string;
+  /** Runs one call through this upstream's queue; refuses with 429 when too much work is already waiting. */
+  schedule<T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+  readonly pending: number;
+}
+
+export function createUpstream(role: Upstream["role"], settings: UpstreamSettings, fetchImpl: FetchLike): Upstream {
+  const baseURL = settings.base_url.replace(/\/+$/, "");
+  const client = new OpenAI({
+    baseURL,
+    // The SDK insists on a key; without one configured, the Authorization header is removed instead of inventing one.
+    apiKey: settings.api_key ?? "unset",
+    defaultHeaders: settings.api_key ? {} : { Authorization: null },
+    fetch: fetchImpl,
+    timeout: settings.timeout_ms,
+    maxRetries: settings.max_retries,
+  });
+  const queue = new PQueue({ concurrency: settings.concurrency });
+  return {
+    role,
+    client,
+    baseURL,
+    get pending() {
+      return queue.size + queue.pending;
+    },
+    schedule<T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+      if (queue.size >= settings.max_queued) {
+        throw new ProxyError(429, `verdict's ${role} queue is full; retry shortly`, {
+          code: "queue_full",
+          headers: { "retry-after": "1" },
+        });
+      }
+      return queue.add(call, { signal });
+    },
+  };
+}
+
+/** Maps an SDK failure to the error the client sees, naming which upstream failed and keeping its status. */
+export function upstreamFailure(role: Upstream["role"], err: unknown): ProxyError {
+  if (err instanceof ProxyError) return err;
+  if (err instanceof OpenAI.APIUserAbortError) return new ProxyError(499, "request cancelled", { code: "cancelled" });
+  if (err instanceof OpenAI.APIConnectionTimeoutError) {
+    return new ProxyError(504, `${role} upstream timed out`, { type: "timeout_error", code: `${role}_timeout` });
+  }
+  if (err instanceof OpenAI.APIConnectionError) {
+    return new ProxyError(502, `${role} upstream unreachable`, { type: "upstream_error", code: `${role}_unreachable` });
+  }
+  if (err instanceof OpenAI.APIError && err.status !== undefined) {
+    const inner = (err.error ?? {}) as { message?: unknown; param?: unknown; code?: unknown };
+    const message = typeof inner.message === "string" ? inner.message : `status ${err.status}`;
+    const status = err.status === 500 ? 502 : err.status;
+    return new ProxyError(status, `${role} upstream error: ${message}`, {
+      type: status >= 500 ? "upstream_error" : status === 429 ? "rate_limit_error" : "invalid_request_error",
+      param: typeof inner.param === "string" ? inner.param : null,
+      code: typeof inner.code === "string" ? inner.code : `${role}_error`,
+      headers: err.headers?.get("retry-after") ? { "retry-after": err.headers.get("retry-after")! } : {},
+    });
+  }
+  if ((err as Error)?.name === "AbortError") return new ProxyError(499, "request cancelled", { code: "cancelled" });
+  return new ProxyError(502, `${role} upstream failed`, { type: "upstream_error", code: `${role}_error` });
+}

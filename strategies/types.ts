@@ -1,0 +1,81 @@
+// The contract between the pipeline and every strategy: plain data in, a Selection out. No HTTP, no Hono.
+
+export interface ChatMessage {
+  role: string;
+  content?: unknown;
+  [field: string]: unknown;
+}
+
+/** One sampled answer. `text` is what the judge reads; `message` is returned to the client untouched. */
+export interface Candidate {
+  index: number;
+  text: string;
+  message: Record<string, unknown>;
+  finish_reason: string | null;
+  logprobs?: unknown;
+  /** Indexes of identical candidates merged into this one. */
+  duplicates: number[];
+}
+
+export type PairWinner = "A" | "B" | "tie";
+
+/** One judge call's answer about a pair shown as (A, B). */
+export interface PairVerdict {
+  winner: PairWinner;
+  reasoning: string;
+  /** p(A beats B) from the verdict token's logprobs, when the server gave them. */
+  pA?: number;
+  /** False when the judge's text could not be parsed even after a retry (counted as a tie). */
+  parsed: boolean;
+}
+
+export interface PairInput {
+  conversation: ChatMessage[];
+  a: Candidate;
+  b: Candidate;
+}
+
+/** What strategies see of the judge: the per-request session counts calls, cache hits and tokens. */
+export interface Judge {
+  compare(input: PairInput, signal?: AbortSignal): Promise<PairVerdict>;
+}
+
+export interface StrategyContext {
+  conversation: ChatMessage[];
+  judge: Judge;
+  signal: AbortSignal;
+}
+
+/** A match between candidates `a` and `b`, judged in both orders. */
+export interface MatchRecord {
+  a: number;
+  b: number;
+  winner: number;
+  /** Verdicts in candidate terms: first with `a` shown first, then with `b` shown first. */
+  verdicts: [PairWinner, PairWinner];
+  consistent: boolean;
+  /** Soft p(a beats b) in 0..1: from logprobs when known, else from the hard verdicts. */
+  p_a: number;
+  /** What settled the match: the judge, or the tie-break rule that had to be used. */
+  decided_by: "judge" | "judge_half_weight" | TieBreakRule;
+  reasoning: string;
+  round: number;
+}
+
+export type TieBreakRule = "soft_score" | "rubric_score" | "shorter_answer" | "lower_index";
+
+export interface Selection {
+  winner: number;
+  /** Candidate indexes, best first; every candidate the strategy saw appears once. */
+  ranking: number[];
+  rationale: string;
+  scores?: Record<number, number>;
+  matches?: MatchRecord[];
+  /** Judge rounds that had to run one after another (critical path). */
+  rounds?: number;
+}
+
+export interface Strategy<Options> {
+  /** Candidates arrive as they are drawn, so judging can start before the slowest one is done. */
+  select(candidates: AsyncIterable<Candidate>, options: Options, ctx: StrategyContext): Promise<Selection>;
+}

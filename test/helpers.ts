@@ -1,0 +1,55 @@
+// Test wiring: verdict and the simulator in one process, joined by fetch functions instead of sockets.
+import OpenAI from "openai";
+import type { Hono } from "hono";
+import { createApp, type AppDeps } from "../src/app";
+import { loadConfig } from "../src/config";
+import { createSimulator, type Simulator } from "./sim/server";
+import type { SimOptionsInput } from "./sim/options";
+
+export const SIM_URL = "http://sim.test/v1";
+export const VERDICT_URL = "http://verdict.test/v1";
+
+export function fetchInto(app: Hono): typeof globalThis.fetch {
+  return (input, init) => Promise.resolve(app.fetch(new Request(input as RequestInfo, init)));
+}
+
+/** Deep-merges plain objects (arrays and values replace). */
+function merge(base: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...base };
+  for (const [key, value] of Object.entries(extra)) {
+    const current = out[key];
+    const bothObjects = [current, value].every((v) => typeof v === "object" && v !== null && !Array.isArray(v));
+    out[key] = bothObjects ? merge(current as Record<string, unknown>, value as Record<string, unknown>) : value;
+  }
+  return out;
+}
+
+export function testConfig(extra: Record<string, unknown> = {}) {
+  const base = { generator: { base_url: SIM_URL, max_retries: 0 }, judge: { model: "sim-judge", max_retries: 0 } };
+  return loadConfig({}, JSON.stringify(merge(base, extra)));
+}
+
+export interface Harness {
+  sim: Simulator;
+  app: Hono;
+  client: OpenAI;
+}
+
+export function harness(options: { sim?: SimOptionsInput; config?: Record<string, unknown>; deps?: Partial<AppDeps> } = {}): Harness {
+  const sim = createSimulator(options.sim);
+  const app = createApp({ config: testConfig(options.config), fetch: fetchInto(sim.app), ...options.deps });
+  const client = new OpenAI({ baseURL: VERDICT_URL, apiKey: "client-key", fetch: fetchInto(app), maxRetries: 0 });
+  return { sim, app, client };
+}
+
+export function chatBody(extra: Record<string, unknown> = {}) {
+  return { model: "sim-generator", messages: [{ role: "user", content: "Explain why the sky is blue." }], ...extra };
+}
+
+export function postChat(app: Hono, body: unknown, headers: Record<string, string> = {}) {
+  return app.request("/v1/chat/completions", {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}

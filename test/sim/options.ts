@@ -1,0 +1,41 @@
+// The simulator's knobs, as a zod schema with defaults: a bare `{}` is a fast, perfect, n-capable upstream.
+import { z } from "zod";
+
+const latencySchema = z
+  .object({
+    /** Time to first token. */
+    ttft_ms: z.number().min(0).default(0),
+    /** 0 means the whole text arrives with the first token. */
+    tokens_per_second: z.number().min(0).default(0),
+    /** Each delay is scaled by a uniform factor in [1 - jitter, 1 + jitter]. */
+    jitter: z.number().min(0).max(1).default(0),
+  })
+  .prefault({});
+
+export const simOptionsSchema = z.object({
+  seed: z.number().int().default(1),
+  /** When false, a request with n > 1 gets a 400 naming `n`, as some servers answer. */
+  supports_n: z.boolean().default(true),
+  generator: z
+    .object({
+      latency: latencySchema,
+      min_sentences: z.number().int().min(1).default(1),
+      max_sentences: z.number().int().min(1).default(4),
+    })
+    .prefault({}),
+  judge: z
+    .object({
+      latency: latencySchema,
+      /** Probability of naming the truly better answer when not swayed by position. */
+      accuracy: z.number().min(0).max(1).default(1),
+      /** Probability of naming whichever answer is shown first, regardless of quality. */
+      bias: z.number().min(0).max(1).default(0),
+      /** "json" answers the asked-for JSON; "text" answers prose ending in [[A]] / [[B]]. */
+      style: z.enum(["json", "text"]).default("json"),
+    })
+    .prefault({}),
+});
+
+export type SimOptions = z.infer<typeof simOptionsSchema>;
+export type SimOptionsInput = z.input<typeof simOptionsSchema>;
+export type LatencyModel = SimOptions["judge"]["latency"];

@@ -1,0 +1,15 @@
+// The simulator's latency model: a delay per call from time-to-first-token, token rate and jitter; sleeps abort.
+import type { LatencyModel } from "./options";
+
+export function delayFor(latency: LatencyModel, tokens: number, random: () => number): number {
+  const base = latency.ttft_ms + (latency.tokens_per_second > 0 ? (tokens / latency.tokens_per_second) * 1000 : 0);
+  return base * (1 + latency.jitter * (2 * random() - 1));
+}
+
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => (clearTimeout(timer), reject(signal.reason)), { once: true });
+  });
+}
