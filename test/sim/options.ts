@@ -21,6 +21,8 @@ export const simOptionsSchema = z.object({
       latency: latencySchema,
       min_sentences: z.number().int().min(1).default(1),
       max_sentences: z.number().int().min(1).default(4),
+      /** How many distinct answers a prompt can get (0: unlimited); 1 makes every candidate identical. */
+      variants: z.number().int().min(0).default(0),
     })
     .prefault({}),
   judge: z

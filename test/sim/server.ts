@@ -82,7 +82,8 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
       const base = typeof body.seed === "number" ? body.seed : options.seed * 1_000_003 + callId;
       for (let i = 0; i < n; i++) {
         const spec = options.generator;
-        texts.push(simulatedAnswer({ prompt, seed: base * 31 + i, minSentences: spec.min_sentences, maxSentences: spec.max_sentences }));
+        const seed = spec.variants > 0 ? (base * 31 + i) % spec.variants : base * 31 + i;
+        texts.push(simulatedAnswer({ prompt, seed, minSentences: spec.min_sentences, maxSentences: spec.max_sentences }));
       }
     }
 

@@ -1,0 +1,77 @@
+// Node entry: read config once and fail fast, serve on @hono/node-server, drain in-flight requests on SIGTERM.
+import { serve } from "@hono/node-server";
+import { existsSync, readFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { createApp, type Logger } from "../app";
+import { ConfigError, loadConfig, type Config } from "../config";
+
+type Env = Record<string, string | undefined>;
+
+export const jsonLogger: Logger = {
+  info: (event) => console.log(JSON.stringify({ level: "info", time: new Date().toISOString(), ...event })),
+  warn: (event) => console.warn(JSON.stringify({ level: "warn", time: new Date().toISOString(), ...event })),
+  error: (event) => console.error(JSON.stringify({ level: "error", time: new Date().toISOString(), ...event })),
+};
+
+export interface ConfigSource {
+  fileText?: string;
+  fileName: string;
+}
+
+/** VERDICT_CONFIG names the file; without it, ./verdict.config.json is used when present. */
+export function readConfigFile(env: Env, cwd = process.cwd()): ConfigSource {
+  const named = env.VERDICT_CONFIG;
+  const fileName = named ?? `${cwd}/verdict.config.json`;
+  if (named === undefined && !existsSync(fileName)) return { fileName: "(no config file)" };
+  try {
+    return { fileText: readFileSync(fileName, "utf8"), fileName };
+  } catch (err) {
+    throw new ConfigError([`VERDICT_CONFIG: cannot read ${fileName} (${(err as NodeJS.ErrnoException).code ?? err})`]);
+  }
+}
+
+/** True when neither the file nor the environment names a generator: the quick start then uses the simulator. */
+export function upstreamConfigured(env: Env, source: ConfigSource): boolean {
+  if (env.GENERATOR_BASE_URL) return true;
+  if (source.fileText === undefined) return false;
+  try {
+    const raw = JSON.parse(source.fileText) as { generator?: { base_url?: unknown } };
+    return raw.generator?.base_url !== undefined;
+  } catch {
+    return true; // let loadConfig report the broken file
+  }
+}
+
+export interface RunningProxy {
+  url: string;
+  config: Config;
+  close(): Promise<void>;
+}
+
+export function startProxy(config: Config, logger: Logger = jsonLogger): Promise<RunningProxy> {
+  const app = createApp({ config, logger });
+  return new Promise((resolve) => {
+    const server = serve({ fetch: app.fetch, port: config.server.port, hostname: config.server.host }, (info: AddressInfo) => {
+      resolve({
+        url: `http://${config.server.host}:${info.port}`,
+        config,
+        close: () => new Promise((done) => server.close(() => done())),
+      });
+    });
+  });
+}
+
+/** Stops taking new connections on SIGTERM/SIGINT, lets in-flight requests finish, then exits; a second signal forces. */
+export function closeOnSignals(running: { close(): Promise<void> }, logger: Logger, graceMs = 30_000): void {
+  let closing = false;
+  const stop = (signal: string) => {
+    if (closing) process.exit(1);
+    closing = true;
+    logger.info({ event: "shutdown", signal });
+    const force = setTimeout(() => process.exit(1), graceMs);
+    force.unref();
+    void running.close().then(() => process.exit(0));
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}

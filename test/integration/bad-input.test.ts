@@ -1,0 +1,72 @@
+// Bad requests are 400s in OpenAI's error shape that name the parameter to fix; never a 500.
+import { describe, expect, it } from "vitest";
+import { chatBody, harness, postChat } from "../helpers";
+
+async function expectError(response: Response, status: number, param: string | null) {
+  expect(response.status).toBe(status);
+  expect(response.headers.get("content-type")).toMatch(/application\/json/);
+  const body = await response.json();
+  expect(body).toEqual({ error: { message: expect.any(String), type: expect.any(String), param, code: body.error.code ?? null } });
+  expect(body.error.message.length).toBeGreaterThan(5);
+  return body.error;
+}
+
+describe("bad input", () => {
+  const { app, sim } = harness();
+
+  it("refuses a body that is not JSON", async () => {
+    const error = await expectError(await postChat(app, "{not json"), 400, null);
+    expect(error.code).toBe("invalid_json");
+  });
+
+  it("refuses JSON that is not an object", async () => {
+    await expectError(await postChat(app, "[1,2]"), 400, null);
+  });
+
+  it("names messages when they are missing or empty", async () => {
+    const missing = await expectError(await postChat(app, { model: "m" }), 400, "messages");
+    expect(missing.message).toMatch(/missing required parameter: messages/);
+    await expectError(await postChat(app, { model: "m", messages: [] }), 400, "messages");
+  });
+
+  it("names the exact message field that is wrong", async () => {
+    await expectError(await postChat(app, { model: "m", messages: [{ role: "wizard", content: "x" }] }), 400, "messages[0].role");
+  });
+
+  it("names model when it is missing", async () => {
+    await expectError(await postChat(app, { messages: [{ role: "user", content: "x" }] }), 400, "model");
+  });
+
+  it.each([0, 100, -1])("refuses verdict.n = %s", async (n) => {
+    const error = await expectError(await postChat(app, chatBody({ verdict: { n } })), 400, "verdict.n");
+    expect(error.message).toMatch(/between 1 and 16/);
+  });
+
+  it("refuses a non-integer verdict.n and an unknown strategy", async () => {
+    await expectError(await postChat(app, chatBody({ verdict: { n: 2.5 } })), 400, "verdict.n");
+    await expectError(await postChat(app, chatBody({ verdict: { strategy: "magic" } })), 400, "verdict.strategy");
+  });
+
+  it("refuses unknown verdict options instead of ignoring a typo", async () => {
+    await expectError(await postChat(app, chatBody({ verdict: { stratgy: "pairwise" } })), 400, "verdict.stratgy");
+    await expectError(await postChat(app, chatBody({ verdict: "four" })), 400, "verdict");
+  });
+
+  it("names the header when x-verdict-n or x-verdict-strategy is bad", async () => {
+    await expectError(await postChat(app, chatBody(), { "x-verdict-n": "lots" }), 400, "x-verdict-n");
+    await expectError(await postChat(app, chatBody(), { "x-verdict-n": "99" }), 400, "x-verdict-n");
+    await expectError(await postChat(app, chatBody(), { "x-verdict-strategy": "magic" }), 400, "x-verdict-strategy");
+  });
+
+  it("refuses a client n above the limit", async () => {
+    await expectError(await postChat(app, chatBody({ n: 17 })), 400, "n");
+  });
+
+  it("never reached the upstream for any of these", () => {
+    expect(sim.requests).toHaveLength(0);
+  });
+
+  it("answers unknown routes with a 404 in the same shape", async () => {
+    await expectError(await app.request("/nope"), 404, null);
+  });
+});

@@ -1,0 +1,71 @@
+// Upstream failures: lost candidates degrade the answer, the judge's absence follows judge.on_error.
+import { describe, expect, it } from "vitest";
+import { createSimulator } from "../sim/server";
+import { chatBody, fetchInto, harness, postChat } from "../helpers";
+
+/** The simulator behind a switch: requests whose body matches `fail` get `status` instead. */
+function failing(fail: (body: string) => boolean, status = 503) {
+  const sim = createSimulator();
+  const inner = fetchInto(sim.app);
+  const fetch: typeof globalThis.fetch = async (input, init) => {
+    const body = typeof init?.body === "string" ? init.body : "";
+    if (fail(body)) return new Response(JSON.stringify({ error: { message: "overloaded", type: "server_error" } }), { status });
+    return inner(input, init);
+  };
+  return { sim, fetch };
+}
+
+const isJudgeCall = (body: string) => body.includes("response_a");
+
+describe("upstream failures", () => {
+  it("fails open when the judge is down: a candidate comes back, flagged degraded", async () => {
+    const { fetch } = failing(isJudgeCall);
+    const { app } = harness({ deps: { fetch } });
+    const response = await postChat(app, chatBody({ verdict: { n: 3 } }));
+    expect(response.status).toBe(200);
+    const body = await response.json();
+    expect(body.verdict.degraded).toBe("judge_unavailable");
+    expect(body.verdict.rationale).toMatch(/judge was unavailable/);
+    expect(body.choices[0].message.content).toMatch(/simulated answer/);
+  });
+
+  it("fails closed with a 502 naming the judge when configured so", async () => {
+    const { fetch } = failing(isJudgeCall);
+    const { app } = harness({ deps: { fetch }, config: { judge: { on_error: "fail_closed" } } });
+    const response = await postChat(app, chatBody({ verdict: { n: 3 } }));
+    expect(response.status).toBe(502);
+    const body = await response.json();
+    expect(body.error).toMatchObject({ type: "judge_error", code: "judge_unavailable" });
+  });
+
+  it("drops candidates lost to errors and reports them", async () => {
+    let draws = 0;
+    const { fetch } = failing((body) => !isJudgeCall(body) && ++draws === 2);
+    const { app } = harness({ deps: { fetch }, config: { generator: { supports_n: false } } });
+    const response = await postChat(app, chatBody({ verdict: { n: 4 } }));
+    expect(response.status).toBe(200);
+    const body = await response.json();
+    expect(body.verdict.n_candidates).toBe(3);
+    expect(body.verdict.degraded).toBe("candidates_lost");
+    expect(body.verdict.errors[0].status).toBe(503);
+  });
+
+  it("passes on the upstream's error when too few candidates arrive", async () => {
+    const { fetch } = failing((body) => !isJudgeCall(body), 429);
+    const { app } = harness({ deps: { fetch } });
+    const response = await postChat(app, chatBody({ verdict: { n: 3 } }));
+    expect(response.status).toBe(429);
+    const body = await response.json();
+    expect(body.error.type).toBe("rate_limit_error");
+    expect(body.error.message).toMatch(/generator upstream error: overloaded/);
+  });
+
+  it("maps an unreachable generator to a 502, not a 500", async () => {
+    const { app } = harness({ deps: { fetch: async () => { throw new TypeError("fetch failed"); } } });
+    const reranked = await postChat(app, chatBody({ verdict: { n: 2 } }));
+    expect(reranked.status).toBe(502);
+    expect((await reranked.json()).error.code).toBe("generator_unreachable");
+    const passed = await postChat(app, chatBody({ verdict: { n: 1 } }));
+    expect(passed.status).toBe(502);
+  });
+});

@@ -1,0 +1,51 @@
+// Virtual models: a configured name maps to an upstream model with its own n and strategy, and is listed.
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config";
+import { chatBody, harness, postChat } from "../helpers";
+
+const models = {
+  "sim-best3": { model: "sim-generator", n: 3 },
+  "sim-plain": { model: "sim-generator", n: 1 },
+};
+
+describe("virtual models and options resolution", () => {
+  it("lists upstream and virtual models", async () => {
+    const { client } = harness({ config: { models } });
+    const ids = [];
+    for await (const model of client.models.list()) ids.push(model.id);
+    expect(ids).toEqual(["sim-generator", "sim-judge", "sim-best3", "sim-plain"]);
+  });
+
+  it("still lists virtual models when the generator is down, and says so", async () => {
+    const { app } = harness({ config: { models }, deps: { fetch: async () => { throw new TypeError("connect ECONNREFUSED"); } } });
+    const response = await app.request("/v1/models");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-verdict-degraded")).toBe("upstream_models_unavailable");
+    expect((await response.json()).data.map((m: { id: string }) => m.id)).toEqual(["sim-best3", "sim-plain"]);
+  });
+
+  it("maps a virtual model to its upstream model and n", async () => {
+    const { app, sim } = harness({ config: { models } });
+    const response = await postChat(app, chatBody({ model: "sim-best3" }));
+    const body = await response.json();
+    expect(body.verdict.n_candidates).toBe(3);
+    expect(sim.requests[0]!.body).toMatchObject({ model: "sim-generator", n: 3 });
+  });
+
+  it("lets headers override the virtual model and the body override headers", async () => {
+    const { app, sim } = harness({ config: { models } });
+    const byHeader = await (await postChat(app, chatBody({ model: "sim-best3" }), { "x-verdict-n": "2" })).json();
+    expect(byHeader.verdict.n_candidates).toBe(2);
+    const byBody = await (await postChat(app, chatBody({ model: "sim-best3", verdict: { n: 5 } }), { "x-verdict-n": "2" })).json();
+    expect(byBody.verdict.n_candidates).toBe(5);
+    const plain = await postChat(app, chatBody({ model: "sim-plain" }));
+    expect(await plain.json()).not.toHaveProperty("verdict");
+    expect(sim.requests.at(-1)!.body.model).toBe("sim-generator");
+  });
+
+  it("ships an example config that loads", () => {
+    const config = loadConfig({}, readFileSync("verdict.config.example.json", "utf8"));
+    expect(Object.keys(config.models).length).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,78 @@
+// n = 1 and strategy "none" are plain pass-through: the upstream's bytes come back unchanged.
+import { describe, expect, it } from "vitest";
+import { chatBody, fetchInto, harness, postChat, SIM_URL } from "../helpers";
+
+describe("pass-through", () => {
+  it("returns the upstream body byte for byte when verdict.n is 1", async () => {
+    const { app, sim } = harness();
+    const direct = await fetchInto(sim.app)(`${SIM_URL}/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(chatBody({ seed: 7 })),
+    });
+    const expected = await direct.text();
+    const proxied = await postChat(app, chatBody({ seed: 7, verdict: { n: 1 } }));
+    expect(proxied.status).toBe(200);
+    // The simulator numbers its completions, so compare everything but the per-call id and timestamp.
+    const normalise = (text: string) => text.replace(/chatcmpl-sim-\d+/, "ID").replace(/"created":\d+/, "");
+    expect(normalise(await proxied.text())).toBe(normalise(expected));
+    const forwarded = sim.requests.at(-1)!.body;
+    expect(forwarded).not.toHaveProperty("verdict");
+    expect(forwarded.seed).toBe(7);
+  });
+
+  it("sends an untouched body upstream unchanged and strips only verdict's own field otherwise", async () => {
+    const { app, sim } = harness({ config: { defaults: { n: 1 } } });
+    const raw = '{"model":"sim-generator","messages":[{"role":"user","content":"hi"}],"temperature":0.3,"x_unknown":{"kept":true}}';
+    const response = await postChat(app, raw);
+    expect(response.status).toBe(200);
+    expect(sim.requests.at(-1)!.body).toEqual(JSON.parse(raw));
+  });
+
+  it("treats strategy none as pass-through and pipes a streamed answer as SSE", async () => {
+    const { app, sim } = harness();
+    const response = await postChat(app, chatBody({ stream: true }), { "x-verdict-strategy": "none" });
+    expect(response.headers.get("content-type")).toMatch(/text\/event-stream/);
+    const text = await response.text();
+    expect(text).toMatch(/chat\.completion\.chunk/);
+    expect(text.trimEnd().endsWith("data: [DONE]")).toBe(true);
+    expect(sim.count("judge")).toBe(0);
+  });
+
+  it("passes other /v1 routes through with method and body", async () => {
+    const { app } = harness();
+    const response = await app.request("/v1/chat/completions", {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-verdict-n": "1" },
+      body: JSON.stringify(chatBody()),
+    });
+    expect(response.status).toBe(200);
+    const unknown = await app.request("/v1/embeddings", { method: "POST", body: "{}" });
+    expect(unknown.status).toBe(404); // the simulator has no embeddings route: its 404 comes back as is
+  });
+});
+
+describe("upstream credentials", () => {
+  it("sends the configured generator key upstream, never the client's", async () => {
+    const { app, sim } = harness({ config: { generator: { api_key: "sk-upstream" } } });
+    await postChat(app, chatBody({ verdict: { n: 1 } }), { authorization: "Bearer sk-client" });
+    await postChat(app, chatBody({ verdict: { n: 2 } }), { authorization: "Bearer sk-client" });
+    const seen = sim.requests.map((r) => r.headers.authorization);
+    expect(seen.length).toBeGreaterThan(2);
+    expect(seen.every((h) => h === "Bearer sk-upstream")).toBe(true);
+  });
+
+  it("sends no Authorization header when no key is configured", async () => {
+    const { app, sim } = harness();
+    await postChat(app, chatBody({ verdict: { n: 2 } }), { authorization: "Bearer sk-client" });
+    expect(sim.requests.every((r) => r.headers.authorization === undefined)).toBe(true);
+  });
+});
+
+describe("health", () => {
+  it("answers /healthz", async () => {
+    const { app } = harness();
+    const response = await app.request("/healthz");
+    expect(await response.json()).toEqual({ status: "ok" });
+  });
+});

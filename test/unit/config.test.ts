@@ -1,0 +1,84 @@
+// Config: one schema, env overrides, and errors that name every bad field.
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { ConfigError, judgeEndpoint, loadConfig } from "../../src/config";
+
+const minimal = { generator: { base_url: "http://127.0.0.1:9/v1" }, judge: { model: "root-judge" } };
+
+function problemsOf(run: () => unknown): string[] {
+  try {
+    run();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("loadConfig", () => {
+  it("fills defaults around a minimal file", () => {
+    const config = loadConfig({}, JSON.stringify(minimal));
+    expect(config.defaults).toMatchObject({ n: 4, strategy: "pairwise", min_candidates: 1 });
+    expect(config.server.port).toBe(8787);
+    expect(config.judge.on_error).toBe("fail_open");
+    expect(judgeEndpoint(config).base_url).toBe("http://127.0.0.1:9/v1");
+  });
+
+  it("lets env variables override the file", () => {
+    const config = loadConfig(
+      { GENERATOR_BASE_URL: "http://10.0.0.1/v1", JUDGE_MODEL: "j", JUDGE_BASE_URL: "http://j/v1", PORT: "9000", VERDICT_N: "8", GENERATOR_MODEL: "g" },
+      JSON.stringify(minimal),
+    );
+    expect(config.generator.base_url).toBe("http://10.0.0.1/v1");
+    expect(config.generator.model).toBe("g");
+    expect(config.judge.model).toBe("j");
+    expect(judgeEndpoint(config).base_url).toBe("http://j/v1");
+    expect(config.server.port).toBe(9000);
+    expect(config.defaults.n).toBe(8);
+  });
+
+  it("does not hand the generator's key to a judge on another host", () => {
+    const config = loadConfig({ GENERATOR_API_KEY: "gen-secret", JUDGE_BASE_URL: "http://judge/v1" }, JSON.stringify(minimal));
+    expect(judgeEndpoint(config).api_key).toBeUndefined();
+  });
+
+  it("names each bad field at once", () => {
+    const problems = problemsOf(() =>
+      loadConfig({ PORT: "eighty" }, JSON.stringify({ generator: { base_url: "not a url" }, judge: {}, defaults: { n: 0 }, bogus: 1 })),
+    );
+    const text = problems.join("\n");
+    expect(text).toMatch(/generator\.base_url/);
+    expect(text).toMatch(/judge\.model/);
+    expect(text).toMatch(/server\.port/);
+    expect(text).toMatch(/defaults\.n/);
+    expect(text).toMatch(/bogus/);
+  });
+
+  it("says when the file is not JSON", () => {
+    expect(problemsOf(() => loadConfig({}, "{oops", "my.json"))[0]).toMatch(/my\.json: not valid JSON/);
+  });
+
+  it("refuses a default n above the limit", () => {
+    const problems = problemsOf(() => loadConfig({ VERDICT_N: "40" }, JSON.stringify(minimal)));
+    expect(problems[0]).toMatch(/defaults\.n: 40 is above limits\.max_n/);
+  });
+
+  it("makes `verdict serve` exit non-zero with the bad fields named", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "verdict-config-"));
+    const file = join(dir, "bad.json");
+    writeFileSync(file, JSON.stringify({ generator: { base_url: "ftp://x" }, judge: { model: "" } }));
+    const run = promisify(execFile)("node", ["bin/verdict.mjs", "serve"], { env: { ...process.env, VERDICT_CONFIG: file } });
+    const failure = await run.then(
+      () => null,
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(failure?.code).toBe(1);
+    expect(failure?.stderr).toMatch(/invalid verdict configuration/);
+    expect(failure?.stderr).toMatch(/generator\.base_url/);
+    expect(failure?.stderr).toMatch(/judge\.model/);
+  });
+});

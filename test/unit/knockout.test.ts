@@ -1,0 +1,80 @@
+// Knockout: the best candidate wins, 2(N-1) judge calls, DESIGN.md's consistency rule, and no silent index 0.
+import { describe, expect, it } from "vitest";
+import { knockout } from "../../strategies/knockout";
+import { playMatch } from "../../strategies/match";
+import { arrive, byQuality, candidate, ctxWith, scriptedJudge } from "../scripted-judge";
+
+describe("knockout", () => {
+  it.each([2, 3, 4, 5, 8, 13])("finds the best of %i with 2(N-1) judge calls", async (n) => {
+    const quality = Array.from({ length: n }, (_, i) => (i * 7919) % 101);
+    // A judge that takes a little time, as real ones do: all candidates are in before the first match ends.
+    const judge = scriptedJudge(byQuality(quality), 2);
+    const pool = quality.map((_, i) => candidate(i));
+    const selection = await knockout(arrive(pool), ctxWith(judge));
+    const best = quality.indexOf(Math.max(...quality));
+    expect(selection.winner).toBe(best);
+    expect(selection.ranking[0]).toBe(best);
+    expect([...selection.ranking].sort((a, b) => a - b)).toEqual(pool.map((c) => c.index));
+    expect(judge.calls).toHaveLength(2 * (n - 1));
+    expect(selection.matches).toHaveLength(n - 1);
+    expect(selection.rounds).toBe(Math.ceil(Math.log2(n)));
+  });
+
+  it("asks both orders of every match", async () => {
+    const judge = scriptedJudge(byQuality([1, 2]));
+    await knockout(arrive([candidate(0), candidate(1)]), ctxWith(judge));
+    expect(judge.calls).toEqual(expect.arrayContaining([{ a: 0, b: 1 }, { a: 1, b: 0 }]));
+  });
+
+  it("needs no judge for a single candidate", async () => {
+    const judge = scriptedJudge(() => "A");
+    const selection = await knockout(arrive([candidate(3)]), ctxWith(judge));
+    expect(selection.winner).toBe(3);
+    expect(judge.calls).toHaveLength(0);
+  });
+
+  it("starts matching candidates that arrive early while a slow one is still coming", async () => {
+    const judge = scriptedJudge(byQuality([3, 2, 1]));
+    const started: number[] = [];
+    const timed = { ...judge, compare: (input: Parameters<typeof judge.compare>[0]) => (started.push(Date.now()), judge.compare(input)) };
+    const t0 = Date.now();
+    await knockout(arrive([candidate(0), candidate(1), candidate(2)], [0, 0, 150]), ctxWith(timed));
+    expect(started[0]! - t0).toBeLessThan(100);
+  });
+});
+
+describe("a match in both orders", () => {
+  const a = candidate(0, "a longer answer");
+  const b = candidate(1, "short");
+
+  it("is won when both orders agree", async () => {
+    const match = await playMatch(a, b, ctxWith(scriptedJudge(byQuality([1, 0]))), 1);
+    expect(match).toMatchObject({ winner: 0, consistent: true, decided_by: "judge", verdicts: ["A", "A"], p_a: 1 });
+  });
+
+  it("is a tie when the orders disagree (position bias), broken by the shorter answer, not by index", async () => {
+    const match = await playMatch(a, b, ctxWith(scriptedJudge(() => "A")), 1);
+    expect(match).toMatchObject({ winner: 1, consistent: false, decided_by: "shorter_answer", verdicts: ["A", "B"], p_a: 0.5 });
+  });
+
+  it("falls to the lower index only when everything else is equal", async () => {
+    const match = await playMatch(candidate(5, "same"), candidate(2, "same"), ctxWith(scriptedJudge(() => "tie")), 1);
+    expect(match).toMatchObject({ winner: 2, decided_by: "lower_index" });
+  });
+
+  it("takes the other verdict at half weight when one order is a tie", async () => {
+    const judge = scriptedJudge((x) => (x.index === 0 ? "tie" : "A"));
+    const match = await playMatch(a, b, ctxWith(judge), 1);
+    expect(match).toMatchObject({ winner: 1, decided_by: "judge_half_weight", verdicts: ["tie", "B"], p_a: 0.25 });
+  });
+
+  it("uses the soft score from logprobs to break a split decision", async () => {
+    const judge = scriptedJudge((x) =>
+      x.index === 0 ? { winner: "A", reasoning: "", parsed: true, pA: 0.9 } : { winner: "A", reasoning: "", parsed: true, pA: 0.6 },
+    );
+    const match = await playMatch(a, b, ctxWith(judge), 1);
+    // p(a beats b) = (0.9 + (1 - 0.6)) / 2 = 0.65
+    expect(match.p_a).toBeCloseTo(0.65);
+    expect(match).toMatchObject({ winner: 0, decided_by: "soft_score", consistent: false });
+  });
+});
