@@ -1,6 +1,6 @@
 // The whole configuration as one zod schema; loadConfig(env, fileText) is the only reader of raw settings.
 import { z } from "zod";
-import { strategyNames } from "../strategies/index";
+import { strategyFields, strategyNames } from "../strategies/index";
 
 const upstreamFields = {
   base_url: z.url({ protocol: /^https?$/ }),
@@ -11,6 +11,9 @@ const upstreamFields = {
   concurrency: z.number().int().positive().default(64),
   /** Calls allowed to wait for a slot; beyond this new requests get 429 instead of growing memory. */
   max_queued: z.number().int().min(0).default(2_000),
+  /** Optional rate limit: at most interval_cap calls started per interval_ms. */
+  interval_ms: z.number().int().positive().optional(),
+  interval_cap: z.number().int().positive().optional(),
 };
 
 const generatorSchema = z.strictObject({
@@ -30,24 +33,25 @@ const judgeSchema = z.strictObject({
   max_tokens: z.number().int().positive().default(1024),
   /** Ask for JSON through response_format json_schema; off for servers without guided decoding. */
   structured_output: z.boolean().default(true),
+  /** Ask for token logprobs and read p(A beats B) at the verdict token (a soft score for ties and ranking). */
+  logprobs: z.boolean().default(false),
   on_error: z.enum(["fail_open", "fail_closed"]).default("fail_open"),
 });
 
 /** Request-level options: every field optional so sources can be merged field by field. */
-export const verdictOptionFields = {
+const commonOptionFields = {
   n: z.number().int(),
-  strategy: z.enum(strategyNames as [string, ...string[]]),
-  tournament: z.string(),
+  strategy: z.enum(strategyNames),
   min_candidates: z.number().int().min(1),
   cache: z.boolean(),
   return_candidates: z.boolean(),
 };
 
-const optionsSchema = z.strictObject(verdictOptionFields).partial();
+const optionsSchema = z.strictObject(commonOptionFields).partial().extend(strategyFields);
 
 const defaultsSchema = optionsSchema.extend({
   n: z.number().int().min(1).default(4),
-  strategy: verdictOptionFields.strategy.default("pairwise"),
+  strategy: commonOptionFields.strategy.default("pairwise"),
   min_candidates: z.number().int().min(1).default(1),
 });
 

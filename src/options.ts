@@ -1,7 +1,7 @@
 // Resolves a request's verdict options, field by field, first match wins: body `verdict`, x-verdict-* headers,
 // virtual model, config defaults. Every refusal names the parameter the client (or operator) must fix.
 import type { z } from "zod";
-import { strategyOptions, type StrategyOptions } from "../strategies/index";
+import { strategyFields, strategyOptions, type StrategyOptions } from "../strategies/index";
 import { verdictOptionsSchema, type Config, type VerdictOptionsInput } from "./config";
 import { badRequest } from "./errors";
 import type { ChatRequest } from "./openai/chat";
@@ -89,7 +89,8 @@ export function resolveOptions(body: ChatRequest, headers: Headers, config: Conf
   if (choices > maxN) throw badRequest(`n must be between 1 and ${maxN}`, "n");
 
   const strategyField = pick(sources, "strategy");
-  const strategyInput = { strategy: strategyField.value, tournament: pick(sources, "tournament").value };
+  const strategyInput: Record<string, unknown> = { strategy: strategyField.value };
+  for (const field of Object.keys(strategyFields) as Field[]) strategyInput[field] = pick(sources, field).value;
   const strategy = strategyOptions.safeParse(strategyInput);
   if (!strategy.success) {
     const field = String(strategy.error.issues[0]!.path[0] ?? "strategy") as Field;

@@ -1,5 +1,5 @@
 // One reranked request: draw N candidates, let the strategy pick as they arrive, build the chat.completion.
-import { strategies } from "../strategies/index";
+import { selectWith } from "../strategies/index";
 import { tieBreakOrder } from "../strategies/tiebreak";
 import type { Candidate, ChatMessage, Selection } from "../strategies/types";
 import { noCache, type JudgmentCache } from "./cache/types";
@@ -48,7 +48,8 @@ export async function runPipeline(
   deps: PipelineDeps,
   clientSignal: AbortSignal,
 ): Promise<PipelineOutcome> {
-  if (options.strategy.strategy === "none") throw new Error("strategy none is a pass-through, not a pipeline");
+  const strategyOptions = options.strategy;
+  if (strategyOptions.strategy === "none") throw new Error("strategy none is a pass-through, not a pipeline");
   const controller = new AbortController();
   const signal = AbortSignal.any([clientSignal, controller.signal]);
   const draw = drawCandidates({ upstream: deps.generator, body, n: options.n, nSupport: deps.nSupport, signal });
@@ -76,9 +77,8 @@ export async function runPipeline(
     let selection: Selection | null = null;
     if (await anyJudgeable) {
       const conversation = body.messages as ChatMessage[];
-      const strategy = strategies[options.strategy.strategy];
       try {
-        selection = await strategy.select(toJudge, options.strategy, { conversation, judge: session.judge, signal });
+        selection = await selectWith(strategyOptions, toJudge, { conversation, expected: options.n, judge: session.judge, signal });
       } catch (err) {
         if (!isJudgeUnavailable(err) || deps.onJudgeError === "fail_closed") throw err;
         await pumped;

@@ -12,6 +12,8 @@ export interface UpstreamSettings {
   max_retries: number;
   concurrency: number;
   max_queued: number;
+  interval_ms?: number | undefined;
+  interval_cap?: number | undefined;
 }
 
 export interface Upstream {
@@ -34,7 +36,8 @@ export function createUpstream(role: Upstream["role"], settings: UpstreamSetting
     timeout: settings.timeout_ms,
     maxRetries: settings.max_retries,
   });
-  const queue = new PQueue({ concurrency: settings.concurrency });
+  const rateLimit = settings.interval_ms && settings.interval_cap ? { interval: settings.interval_ms, intervalCap: settings.interval_cap } : {};
+  const queue = new PQueue({ concurrency: settings.concurrency, ...rateLimit });
   return {
     role,
     client,
@@ -43,7 +46,8 @@ export function createUpstream(role: Upstream["role"], settings: UpstreamSetting
       return queue.size + queue.pending;
     },
     schedule<T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-      if (queue.size >= settings.max_queued) {
+      // Only calls that would have to wait count against the bound; a free slot always takes the call.
+      if (queue.pending >= settings.concurrency && queue.size >= settings.max_queued) {
         throw new ProxyError(429, `verdict's ${role} queue is full; retry shortly`, {
           code: "queue_full",
           headers: { "retry-after": "1" },

@@ -35,13 +35,34 @@ export interface PairInput {
   b: Candidate;
 }
 
+export interface ScoreInput {
+  conversation: ChatMessage[];
+  candidate: Candidate;
+  rubric: string;
+  /** Highest score on the scale; scores are 1..scale. */
+  scale: number;
+}
+
+/** One judge call's grade of one candidate against a rubric. */
+export interface ScoreVerdict {
+  /** The judge's integer score, 1..scale (the scale's middle when unparseable). */
+  score: number;
+  /** The score mapped to 0..1. */
+  normalised: number;
+  justification: string;
+  parsed: boolean;
+}
+
 /** What strategies see of the judge: the per-request session counts calls, cache hits and tokens. */
 export interface Judge {
   compare(input: PairInput, signal?: AbortSignal): Promise<PairVerdict>;
+  score(input: ScoreInput, signal?: AbortSignal): Promise<ScoreVerdict>;
 }
 
 export interface StrategyContext {
   conversation: ChatMessage[];
+  /** Candidates the request asked for; fewer may arrive (failures, merged duplicates). */
+  expected: number;
   judge: Judge;
   signal: AbortSignal;
 }

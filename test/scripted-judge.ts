@@ -1,14 +1,24 @@
 // A judge for unit tests: answers each pair by a rule the test writes, and records every call.
-import type { Candidate, Judge, PairInput, PairVerdict, PairWinner } from "../strategies/types";
+import type { Candidate, Judge, PairInput, PairVerdict, PairWinner, ScoreInput, ScoreVerdict } from "../strategies/types";
 
 export interface ScriptedJudge extends Judge {
   calls: { a: number; b: number }[];
 }
 
-export function scriptedJudge(rule: (a: Candidate, b: Candidate) => PairWinner | PairVerdict, delayMs = 0): ScriptedJudge {
+export function scriptedJudge(
+  rule: (a: Candidate, b: Candidate) => PairWinner | PairVerdict,
+  delayMs = 0,
+  grade: (c: Candidate, scale: number) => number = () => 1,
+): ScriptedJudge {
   const calls: { a: number; b: number }[] = [];
   return {
     calls,
+    async score({ candidate, scale }: ScoreInput): Promise<ScoreVerdict> {
+      calls.push({ a: candidate.index, b: -1 });
+      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+      const score = grade(candidate, scale);
+      return { score, normalised: (score - 1) / (scale - 1), justification: `graded ${score}`, parsed: true };
+    },
     async compare({ a, b }: PairInput): Promise<PairVerdict> {
       calls.push({ a: a.index, b: b.index });
       if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
@@ -34,4 +44,9 @@ export function byQuality(quality: number[]) {
   return (a: Candidate, b: Candidate): PairWinner => (quality[a.index]! >= quality[b.index]! ? "A" : "B");
 }
 
-export const ctxWith = (judge: Judge) => ({ conversation: [{ role: "user", content: "q" }], judge, signal: new AbortController().signal });
+export const ctxWith = (judge: Judge, expected = 4) => ({
+  conversation: [{ role: "user", content: "q" }],
+  expected,
+  judge,
+  signal: new AbortController().signal,
+});

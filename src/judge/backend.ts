@@ -1,5 +1,5 @@
-// What a judge backend offers the per-request session: one pairwise judgment, with the tokens and calls it cost.
-import type { PairInput, PairVerdict } from "../../strategies/types";
+// What a judge backend offers the per-request session: judgments, with the tokens and calls each cost.
+import type { PairInput, PairVerdict, ScoreInput, ScoreVerdict } from "../../strategies/types";
 import type { Usage } from "../openai/chat";
 
 export interface Judged<T> {
@@ -10,8 +10,16 @@ export interface Judged<T> {
 }
 
 export interface JudgeBackend {
-  /** Backend id, model, template and parameters: everything besides the inputs that changes an answer. */
+  /** Backend id, model and parameters: everything besides the inputs and template that changes an answer. */
   readonly identity: Record<string, unknown>;
   readonly model: string;
+  /** Template id and version per task, part of the cache key so a changed prompt never reuses old answers. */
+  readonly templates: Record<"pairwise" | "rubric", { id: string; version: number }>;
   comparePair(input: PairInput, signal: AbortSignal): Promise<Judged<PairVerdict>>;
+  scoreRubric(input: ScoreInput, signal: AbortSignal): Promise<Judged<ScoreVerdict>>;
+}
+
+/** Maps a 1..scale score to 0..1. */
+export function normaliseScore(score: number, scale: number): number {
+  return scale <= 1 ? 1 : (score - 1) / (scale - 1);
 }

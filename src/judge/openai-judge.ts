@@ -1,67 +1,96 @@
 // Judge backend for any OpenAI-compatible server (SGLang, vLLM, OpenAI): structured output, lenient parse, one retry.
 import type OpenAI from "openai";
-import type { PairInput, PairVerdict } from "../../strategies/types";
+import type { PairInput, PairVerdict, ScoreInput, ScoreVerdict } from "../../strategies/types";
 import { addUsage, ZERO_USAGE, type Usage } from "../openai/chat";
 import { upstreamFailure, type Upstream } from "../upstream";
-import type { JudgeBackend, Judged } from "./backend";
+import { normaliseScore, type JudgeBackend, type Judged } from "./backend";
+import { probabilityAOverB } from "./logprobs";
 import { PAIRWISE_RESPONSE_FORMAT, PAIRWISE_TEMPLATE, pairwiseMessages } from "./pairwise-prompt";
-import { parsePairVerdict } from "./parse";
+import { parsePairVerdict, parseScore } from "./parse";
+import { RUBRIC_TEMPLATE, rubricMessages, rubricResponseFormat } from "./rubric-prompt";
 
 type ChatParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming;
+type ResponseFormat = ChatParams["response_format"];
 
 export interface OpenAIJudgeSettings {
   model: string;
   temperature: number;
   max_tokens: number;
   structured_output: boolean;
+  logprobs: boolean;
 }
 
-/** Tries a prompt up to twice, until `parse` accepts the judge's text; the caller decides what a failure means. */
-async function askUntilParsed<T>(
-  upstream: Upstream,
-  params: Omit<ChatParams, "response_format">,
-  format: { current: ChatParams["response_format"] | undefined },
-  parse: (text: string) => T | null,
-  signal: AbortSignal,
-): Promise<Judged<T | null> & { lastText: string }> {
-  let usage: Usage = ZERO_USAGE;
-  let calls = 0;
-  let lastText = "";
-  while (calls < 2) {
-    calls += 1;
-    let completion: OpenAI.Chat.Completions.ChatCompletion;
-    try {
-      const body = format.current ? { ...params, response_format: format.current } : params;
-      completion = await upstream.schedule(() => upstream.client.chat.completions.create(body, { signal }), signal);
-    } catch (err) {
-      const failure = upstreamFailure("judge", err);
-      // A server without guided decoding refuses response_format; stop asking for it and try again in plain text.
-      if (failure.status === 400 && format.current) {
-        format.current = undefined;
-        continue;
-      }
-      throw failure;
-    }
-    usage = addUsage(usage, completion.usage);
-    lastText = completion.choices[0]?.message.content ?? "";
-    const value = parse(lastText);
-    if (value !== null) return { value, usage, calls, lastText };
-  }
-  return { value: null, usage, calls, lastText };
+interface Asked<T> extends Judged<T | null> {
+  text: string;
+  logprobs: unknown;
 }
 
 export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSettings): JudgeBackend {
-  const format = { current: settings.structured_output ? (PAIRWISE_RESPONSE_FORMAT as ChatParams["response_format"]) : undefined };
-  const sampling = { temperature: settings.temperature, max_tokens: settings.max_tokens };
+  // Flipped off for good the first time the server refuses response_format (no guided decoding there).
+  let structured = settings.structured_output;
+  const sampling = {
+    temperature: settings.temperature,
+    max_tokens: settings.max_tokens,
+    ...(settings.logprobs ? { logprobs: true, top_logprobs: 5 } : {}),
+  };
+
+  /** Asks up to twice until `parse` accepts the judge's text; a refused response_format is dropped and asked again. */
+  async function ask<T>(messages: unknown[], format: ResponseFormat, parse: (t: string) => T | null, signal: AbortSignal): Promise<Asked<T>> {
+    let usage: Usage = ZERO_USAGE;
+    let calls = 0;
+    let text = "";
+    let logprobs: unknown = null;
+    while (calls < 2) {
+      calls += 1;
+      const body = { model: settings.model, messages, ...sampling, ...(structured ? { response_format: format } : {}) } as ChatParams;
+      let completion: OpenAI.Chat.Completions.ChatCompletion;
+      try {
+        completion = await upstream.schedule(() => upstream.client.chat.completions.create(body, { signal }), signal);
+      } catch (err) {
+        const failure = upstreamFailure("judge", err);
+        if (failure.status === 400 && structured) {
+          structured = false;
+          continue;
+        }
+        throw failure;
+      }
+      usage = addUsage(usage, completion.usage);
+      text = completion.choices[0]?.message.content ?? "";
+      logprobs = completion.choices[0]?.logprobs ?? null;
+      const value = parse(text);
+      if (value !== null) return { value, usage, calls, text, logprobs };
+    }
+    return { value: null, usage, calls, text, logprobs };
+  }
+
   return {
     model: settings.model,
-    identity: { backend: "openai-compatible", model: settings.model, template: PAIRWISE_TEMPLATE, ...sampling },
+    identity: { backend: "openai-compatible", model: settings.model, ...sampling },
+    templates: { pairwise: PAIRWISE_TEMPLATE, rubric: RUBRIC_TEMPLATE },
+
     async comparePair(input: PairInput, signal: AbortSignal): Promise<Judged<PairVerdict>> {
-      const messages = pairwiseMessages(input.conversation, input.a.text, input.b.text) as ChatParams["messages"];
-      const asked = await askUntilParsed(upstream, { model: settings.model, messages, ...sampling }, format, parsePairVerdict, signal);
-      const value: PairVerdict = asked.value
-        ? { ...asked.value, parsed: true }
-        : { winner: "tie", reasoning: `unparseable judge answer: ${asked.lastText.slice(0, 200)}`, parsed: false };
+      const messages = pairwiseMessages(input.conversation, input.a.text, input.b.text);
+      const asked = await ask(messages, PAIRWISE_RESPONSE_FORMAT as ResponseFormat, parsePairVerdict, signal);
+      if (!asked.value) {
+        const value: PairVerdict = { winner: "tie", reasoning: `unparseable judge answer: ${asked.text.slice(0, 200)}`, parsed: false };
+        return { value, usage: asked.usage, calls: asked.calls };
+      }
+      const pA = settings.logprobs ? probabilityAOverB(asked.text, asked.logprobs) : undefined;
+      return { value: { ...asked.value, parsed: true, ...(pA !== undefined ? { pA } : {}) }, usage: asked.usage, calls: asked.calls };
+    },
+
+    async scoreRubric(input: ScoreInput, signal: AbortSignal): Promise<Judged<ScoreVerdict>> {
+      const messages = rubricMessages(input.conversation, input.rubric, input.candidate.text, input.scale);
+      const format = rubricResponseFormat(input.scale) as unknown as ResponseFormat;
+      const asked = await ask(messages, format, (t) => parseScore(t, input.scale), signal);
+      // An unreadable grade sits in the middle of the scale, so it neither wins nor sinks a candidate on its own.
+      const score = asked.value?.score ?? Math.ceil((input.scale + 1) / 2);
+      const value: ScoreVerdict = {
+        score,
+        normalised: normaliseScore(score, input.scale),
+        justification: asked.value?.justification ?? `unparseable judge answer: ${asked.text.slice(0, 200)}`,
+        parsed: asked.value !== null,
+      };
       return { value, usage: asked.usage, calls: asked.calls };
     },
   };

@@ -1,6 +1,6 @@
 // The pairwise comparison prompt (template "pairwise", version 1) and the JSON schema its answer must follow.
-import { contentText } from "../openai/chat";
 import type { ChatMessage } from "../../strategies/types";
+import { renderConversation, section } from "./sections";
 
 export const PAIRWISE_TEMPLATE = { id: "pairwise", version: 1 } as const;
 
@@ -12,29 +12,11 @@ const SYSTEM = [
   'Reply with JSON only: {"reasoning": "<a few sentences comparing them>", "winner": "A" | "B" | "tie"}.',
 ].join("\n");
 
-/** Tags used as delimiters; candidate text is not allowed to open or close them. */
-const DELIMITERS = ["conversation", "response_a", "response_b"];
-const DELIMITER_PATTERN = new RegExp(`<(/?)\\s*(${DELIMITERS.join("|")})\\s*>`, "gi");
-
-/** Defuses any delimiter tag inside untrusted text, so a candidate cannot end its own section. */
-export function neutraliseDelimiters(text: string): string {
-  return text.replace(DELIMITER_PATTERN, (_m, slash: string, name: string) => `&lt;${slash}${name}&gt;`);
-}
-
-export function renderConversation(conversation: ChatMessage[]): string {
-  return conversation
-    .map((m) => {
-      const name = typeof m.name === "string" ? ` (${m.name})` : "";
-      return `[${m.role}${name}]\n${contentText(m.content)}`;
-    })
-    .join("\n\n");
-}
-
 export function pairwiseMessages(conversation: ChatMessage[], answerA: string, answerB: string): ChatMessage[] {
   const user = [
-    `<conversation>\n${neutraliseDelimiters(renderConversation(conversation))}\n</conversation>`,
-    `<response_a>\n${neutraliseDelimiters(answerA)}\n</response_a>`,
-    `<response_b>\n${neutraliseDelimiters(answerB)}\n</response_b>`,
+    section("conversation", renderConversation(conversation)),
+    section("response_a", answerA),
+    section("response_b", answerB),
     "Which response is better, A or B?",
   ].join("\n\n");
   return [

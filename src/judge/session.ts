@@ -1,21 +1,17 @@
 // The judge as one request sees it: cache in front of the backend, and counts of calls, hits and tokens.
-import type { Judge, PairInput, PairVerdict } from "../../strategies/types";
+import type { Judge, PairInput, PairVerdict, ScoreInput, ScoreVerdict } from "../../strategies/types";
 import { cacheKey } from "../cache/key";
 import type { JudgmentCache } from "../cache/types";
 import { ProxyError } from "../errors";
 import { addUsage, ZERO_USAGE, type Usage } from "../openai/chat";
-import type { JudgeBackend } from "./backend";
+import type { JudgeBackend, Judged } from "./backend";
 
 export interface JudgeStats {
   calls: number;
   cache_hits: number;
   usage: Usage;
-  /** Judgments whose text could not be parsed after a retry; each counted as a tie. */
+  /** Judgments whose text could not be parsed after a retry (a pair counts as a tie, a score as mid-scale). */
   unparsed: number;
-}
-
-interface CachedPair {
-  verdict: PairVerdict;
 }
 
 /** Marks a judge failure so the pipeline can apply judge.on_error instead of failing like an upstream error. */
@@ -30,31 +26,39 @@ export function isJudgeUnavailable(err: unknown): err is ProxyError {
 
 export function createJudgeSession(backend: JudgeBackend, cache: JudgmentCache): { judge: Judge; stats: JudgeStats } {
   const stats: JudgeStats = { calls: 0, cache_hits: 0, usage: ZERO_USAGE, unparsed: 0 };
+
+  /** One judgment through the cache: the key covers backend, template, parameters and the inputs in their order. */
+  async function judged<T extends { parsed: boolean }>(task: "pairwise" | "rubric", inputs: unknown[], run: () => Promise<Judged<T>>): Promise<T> {
+    const key = await cacheKey({ ...backend.identity, template: backend.templates[task], inputs });
+    const hit = (await cache.get(key)) as { value: T } | undefined;
+    if (hit?.value) {
+      stats.cache_hits += 1;
+      return hit.value;
+    }
+    let result: Judged<T>;
+    try {
+      result = await run();
+    } catch (err) {
+      // A cancelled request and a full queue are not the judge's failure: they keep their own status (499, 429).
+      if (err instanceof ProxyError && (err.status === 499 || err.code === "queue_full")) throw err;
+      throw judgeUnavailable(err);
+    }
+    stats.calls += result.calls;
+    stats.usage = addUsage(stats.usage, result.usage);
+    if (!result.value.parsed) stats.unparsed += 1;
+    // An unparseable answer is not a judgment worth keeping: the next request should ask again.
+    else await cache.set(key, { value: result.value });
+    return result.value;
+  }
+
   const judge: Judge = {
-    async compare(input: PairInput, signal?: AbortSignal): Promise<PairVerdict> {
-      const key = await cacheKey({
-        ...backend.identity,
-        task: "pairwise",
-        inputs: [input.conversation, input.a.text, input.b.text],
-      });
-      const hit = (await cache.get(key)) as CachedPair | undefined;
-      if (hit?.verdict) {
-        stats.cache_hits += 1;
-        return hit.verdict;
-      }
-      let judged;
-      try {
-        judged = await backend.comparePair(input, signal ?? new AbortController().signal);
-      } catch (err) {
-        if (err instanceof ProxyError && err.status === 499) throw err;
-        throw judgeUnavailable(err);
-      }
-      stats.calls += judged.calls;
-      stats.usage = addUsage(stats.usage, judged.usage);
-      if (!judged.value.parsed) stats.unparsed += 1;
-      // An unparseable answer is not a judgment worth keeping: the next request should ask again.
-      else await cache.set(key, { verdict: judged.value } satisfies CachedPair);
-      return judged.value;
+    compare(input: PairInput, signal?: AbortSignal): Promise<PairVerdict> {
+      const inputs = [input.conversation, input.a.text, input.b.text];
+      return judged("pairwise", inputs, () => backend.comparePair(input, signal ?? new AbortController().signal));
+    },
+    score(input: ScoreInput, signal?: AbortSignal): Promise<ScoreVerdict> {
+      const inputs = [input.conversation, input.rubric, input.scale, input.candidate.text];
+      return judged("rubric", inputs, () => backend.scoreRubric(input, signal ?? new AbortController().signal));
     },
   };
   return { judge, stats };

@@ -19,7 +19,7 @@ describe("best-of-N through the openai SDK", () => {
     const completion = await client.chat.completions.create({
       ...chatBody(),
       // @ts-expect-error verdict is verdict's own request field
-      verdict: { n: 4, return_candidates: true },
+      verdict: { n: 4, tournament: "knockout", return_candidates: true },
     });
     const verdict = (completion as unknown as { verdict: VerdictInfo }).verdict;
     const texts = verdict.candidates.map((c) => c.message.content);

@@ -69,3 +69,27 @@ describe("upstream failures", () => {
     expect(passed.status).toBe(502);
   });
 });
+
+describe("a judge that answers garbage", () => {
+  it("is asked once more, then the match counts as a tie and is reported", async () => {
+    const sim = createSimulator();
+    const inner = fetchInto(sim.app);
+    let judgeCalls = 0;
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      if (typeof init?.body !== "string" || !isJudgeCall(init.body)) return inner(input, init);
+      judgeCalls += 1;
+      const completion = {
+        id: "x", object: "chat.completion", created: 0, model: "j",
+        choices: [{ index: 0, message: { role: "assistant", content: "I like both of them a lot!" }, finish_reason: "stop" }],
+        usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
+      };
+      return new Response(JSON.stringify(completion), { headers: { "content-type": "application/json" } });
+    };
+    const { app } = harness({ deps: { fetch } });
+    const body = await (await postChat(app, chatBody({ verdict: { n: 2 } }))).json();
+    expect(judgeCalls).toBe(4); // two orders, each asked twice
+    expect(body.verdict.judge).toMatchObject({ calls: 4, unparsed: 2 });
+    expect(body.verdict.matches[0].decided_by).toMatch(/shorter_answer|lower_index/);
+    expect(body.verdict.usage.judge.total_tokens).toBe(60);
+  });
+});

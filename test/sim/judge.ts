@@ -1,9 +1,14 @@
-// The simulated judge: reads the pairwise prompt, prefers the answer of higher hidden quality, with noise and bias.
+// The simulated judge: reads verdict's pairwise and rubric prompts and answers by hidden quality, with noise and
+// position bias, in the JSON the prompt asks for. Optionally with token logprobs at the verdict.
 import { qualityOf } from "./random";
 
 export interface JudgeNoise {
   accuracy: number;
   bias: number;
+}
+
+export interface JudgeStyle extends JudgeNoise {
+  style: "json" | "text";
 }
 
 /** Which of two answers the simulated judge names, shown as (first, second). */
@@ -14,21 +19,59 @@ export function simulatedPreference(first: string, second: string, noise: JudgeN
   return firstIsBetter === correct ? "A" : "B";
 }
 
+/** The true grade of an answer on a 1..scale rubric, and the judge's noisy reading of it. */
+export function simulatedScore(answer: string, scale: number, noise: JudgeNoise, random: () => number): number {
+  const truth = Math.min(scale, 1 + Math.floor(qualityOf(answer) * scale));
+  if (random() < noise.accuracy) return truth;
+  const off = truth === 1 ? 1 : truth === scale ? -1 : random() < 0.5 ? -1 : 1;
+  return truth + off;
+}
+
 function section(text: string, tag: string): string | null {
-  const match = new RegExp(`<${tag}>\\n?([\\s\\S]*?)\\n?</${tag}>`).exec(text);
-  return match ? match[1]!.replace(/&lt;(\/?\w+)&gt;/g, "<$1>") : null;
+  const match = new RegExp(`<${tag}>\\n([\\s\\S]*?)\\n</${tag}>`).exec(text);
+  return match ? match[1]!.replace(/&lt;(\s*\/?\s*\w+\s*)&gt;/g, "<$1>") : null;
 }
 
-/** The two answers of a pairwise judge prompt, or null when the text is not one. */
-export function readPairwisePrompt(userText: string): { a: string; b: string } | null {
-  const a = section(userText, "response_a");
-  const b = section(userText, "response_b");
-  return a === null || b === null ? null : { a, b };
+export interface JudgeReply {
+  text: string;
+  logprobs: unknown;
 }
 
-export function pairwiseReply(a: string, b: string, winner: "A" | "B", style: "json" | "text"): string {
-  const reasoning =
-    `Simulated judge, not a model: response A has hidden quality ${qualityOf(a).toFixed(3)}, ` +
-    `response B ${qualityOf(b).toFixed(3)}; it named ${winner}.`;
-  return style === "json" ? JSON.stringify({ reasoning, winner }) : `${reasoning}\n\nVerdict: [[${winner}]]`;
+/** Logprobs that put p on the named letter at its position in the text, and 1 - p on the other one. */
+function verdictLogprobs(text: string, letterAt: number, named: "A" | "B", p: number) {
+  const other = named === "A" ? "B" : "A";
+  const token = (t: string, logprob = 0) => ({ token: t, logprob, bytes: null, top_logprobs: [] as unknown[] });
+  const letter = {
+    ...token(named, Math.log(p)),
+    top_logprobs: [
+      { token: named, logprob: Math.log(p), bytes: null },
+      { token: other, logprob: Math.log(1 - p), bytes: null },
+    ],
+  };
+  return { content: [token(text.slice(0, letterAt)), letter, token(text.slice(letterAt + 1))], refusal: null };
+}
+
+/** The judge's answer to a prompt, or null when the prompt is not one of verdict's judge prompts. */
+export function judgeReply(userText: string, options: JudgeStyle, random: () => number, withLogprobs: boolean): JudgeReply | null {
+  const [a, b] = [section(userText, "response_a"), section(userText, "response_b")];
+  if (a !== null && b !== null) {
+    const winner = simulatedPreference(a, b, options, random);
+    const reasoning =
+      `Simulated judge, not a model: response A has hidden quality ${qualityOf(a).toFixed(3)}, ` +
+      `response B ${qualityOf(b).toFixed(3)}; it named ${winner}.`;
+    const text = options.style === "json" ? JSON.stringify({ reasoning, winner }) : `${reasoning}\n\nVerdict: [[${winner}]]`;
+    // Confidence grows with the quality gap: close pairs come out near 0.5.
+    const confidence = 0.5 + 0.45 * Math.abs(qualityOf(a) - qualityOf(b));
+    const letterAt = options.style === "json" ? text.lastIndexOf(`"${winner}"`) + 1 : text.lastIndexOf(`[[${winner}]]`) + 2;
+    return { text, logprobs: withLogprobs ? verdictLogprobs(text, letterAt, winner, confidence) : null };
+  }
+  const [rubric, answer] = [section(userText, "rubric"), section(userText, "response")];
+  if (rubric !== null && answer !== null) {
+    const scale = Number(/from 1 to (\d+)/.exec(userText)?.[1] ?? 5);
+    const score = simulatedScore(answer, scale, options, random);
+    const justification = `Simulated judge, not a model: hidden quality ${qualityOf(answer).toFixed(3)} reads as ${score} of ${scale}.`;
+    const text = options.style === "json" ? JSON.stringify({ justification, score }) : `${justification}\nScore: ${score}`;
+    return { text, logprobs: null };
+  }
+  return null;
 }

@@ -1,7 +1,7 @@
 // The simulated OpenAI-compatible upstream: one Hono app that plays generator and judge, seeded and with latency.
 import { Hono } from "hono";
 import { countTokens, simulatedAnswer } from "./generator";
-import { pairwiseReply, readPairwisePrompt, simulatedPreference } from "./judge";
+import { judgeReply } from "./judge";
 import { seededRandom } from "./random";
 import { simOptionsSchema, type SimOptions, type SimOptionsInput } from "./options";
 import { streamCompletion } from "./stream";
@@ -61,8 +61,8 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
     const messages = Array.isArray(body.messages) ? (body.messages as SimMessage[]) : [];
     if (messages.length === 0) return c.json(badRequest("messages must be a non-empty array", "messages"), 400);
     const lastUser = [...messages].reverse().find((m) => m.role === "user");
-    const pair = readPairwisePrompt(text(lastUser?.content));
-    const role = pair ? "judge" : "generator";
+    const judged = judgeReply(text(lastUser?.content), options.judge, random, body.logprobs === true);
+    const role = judged ? "judge" : "generator";
     const record: SimRequestRecord = { role, body, headers: Object.fromEntries(c.req.raw.headers), aborted: false };
     requests.push(record);
     const signal = c.req.raw.signal;
@@ -74,9 +74,8 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
     const maxTokens = typeof body.max_tokens === "number" ? body.max_tokens : Infinity;
 
     const texts: string[] = [];
-    if (pair) {
-      const winner = simulatedPreference(pair.a, pair.b, options.judge, random);
-      texts.push(pairwiseReply(pair.a, pair.b, winner, options.judge.style));
+    if (judged) {
+      texts.push(judged.text);
     } else {
       const prompt = messages.map((m) => text(m.content)).join("\n");
       const base = typeof body.seed === "number" ? body.seed : options.seed * 1_000_003 + callId;
@@ -91,7 +90,8 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
       const words = full.split(" ");
       const truncated = countTokens(full) > maxTokens;
       const content = truncated ? words.slice(0, Math.max(1, maxTokens)).join(" ") : full;
-      return { index, message: { role: "assistant", content, refusal: null }, logprobs: null, finish_reason: truncated ? "length" : "stop" };
+      const logprobs = judged && !truncated ? judged.logprobs : null;
+      return { index, message: { role: "assistant", content, refusal: null }, logprobs, finish_reason: truncated ? "length" : "stop" };
     });
     const promptTokens = countTokens(messages.map((m) => text(m.content)).join("\n"));
     const completionTokens = choices.reduce((sum, ch) => sum + countTokens(ch.message.content), 0);

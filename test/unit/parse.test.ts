@@ -1,6 +1,6 @@
 // The judge's answer is read strictly first, then leniently: JSON in prose, [[A]], "Verdict: B".
 import { describe, expect, it } from "vitest";
-import { parsePairVerdict } from "../../src/judge/parse";
+import { parsePairVerdict, parseScore } from "../../src/judge/parse";
 
 describe("parsePairVerdict", () => {
   it.each([
@@ -17,5 +17,29 @@ describe("parsePairVerdict", () => {
 
   it.each(["", "I cannot decide.", '{"winner":"D"}', "[[Z]]"])("refuses %j", (text) => {
     expect(parsePairVerdict(text)).toBeNull();
+  });
+});
+
+describe("parseScore", () => {
+  it.each([
+    ['{"justification":"meets most","score":4}', 4, "meets most"],
+    ['Here: {"score": "3", "reasoning": "ok"}', 3, "ok"],
+    ["Partly right.\nScore: 2", 2, "Partly right."],
+    ["Good. [[5]]", 5, "Good."],
+  ])("reads %j", (text, score, justification) => {
+    expect(parseScore(text, 5)).toEqual({ score, justification });
+  });
+
+  it.each(['{"score": 6}', '{"score": 0}', '{"score": 2.5}', "Score: 9", "no idea"])("refuses %j on a 1..5 scale", (text) => {
+    expect(parseScore(text, 5)).toBeNull();
+  });
+});
+
+describe("pathological judge output", () => {
+  it("gives up quickly on text full of braces", () => {
+    const text = "{".repeat(5000) + "}".repeat(5000);
+    const started = performance.now();
+    expect(parsePairVerdict(text)).toBeNull();
+    expect(performance.now() - started).toBeLessThan(2000);
   });
 });

@@ -1,0 +1,24 @@
+// Judge prompts put untrusted text (conversation, candidates, documents) inside tagged sections. A candidate must not
+// be able to close its own section and speak as the prompt, so every section tag inside untrusted text is defused.
+import { contentText } from "../openai/chat";
+import type { ChatMessage } from "../../strategies/types";
+
+const SECTION_TAGS = ["conversation", "response_a", "response_b", "response", "rubric", "question", "document", "answer"];
+const TAG_PATTERN = new RegExp(`<(\\s*/?\\s*)(${SECTION_TAGS.join("|")})(\\s*)>`, "gi");
+
+export function neutraliseTags(text: string): string {
+  return text.replace(TAG_PATTERN, (_m, open: string, name: string, close: string) => `&lt;${open}${name}${close}&gt;`);
+}
+
+export function section(tag: (typeof SECTION_TAGS)[number], text: string): string {
+  return `<${tag}>\n${neutraliseTags(text)}\n</${tag}>`;
+}
+
+export function renderConversation(conversation: ChatMessage[]): string {
+  return conversation
+    .map((m) => {
+      const name = typeof m.name === "string" ? ` (${m.name})` : "";
+      return `[${m.role}${name}]\n${contentText(m.content)}`;
+    })
+    .join("\n\n");
+}

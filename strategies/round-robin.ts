@@ -1,0 +1,79 @@
+// Round-robin: every pair meets once (both orders), all matches in one parallel round; Copeland score decides, soft
+// Borda (summed p(win)) breaks ties. Stops as soon as no other candidate can catch the leader.
+import { playMatch } from "./match";
+import { breakTie } from "./tiebreak";
+import type { Candidate, MatchRecord, Selection, StrategyContext } from "./types";
+
+interface Standing {
+  candidate: Candidate;
+  copeland: number;
+  borda: number;
+  remaining: number;
+}
+
+/** Copeland points: a clear win is 1, a match the judge could not settle (decided by a tie-break rule) 0.5 each. */
+function points(match: MatchRecord, index: number): number {
+  const settled = match.decided_by === "judge" || match.decided_by === "judge_half_weight";
+  if (!settled) return 0.5;
+  return match.winner === index ? 1 : 0;
+}
+
+function leaderCannotBeCaught(table: Standing[]): boolean {
+  const [leader, ...rest] = [...table].sort((x, y) => y.copeland - x.copeland);
+  return rest.every((s) => s.copeland + s.remaining < leader!.copeland);
+}
+
+function order(table: Standing[]): Standing[] {
+  return [...table].sort((x, y) => {
+    if (y.copeland !== x.copeland) return y.copeland - x.copeland;
+    const broken = breakTie(x.candidate, y.candidate, { softAOverB: x.borda === y.borda ? 0.5 : x.borda > y.borda ? 1 : 0 });
+    return broken.winner === x.candidate ? -1 : 1;
+  });
+}
+
+export async function roundRobin(candidates: AsyncIterable<Candidate>, ctx: StrategyContext): Promise<Selection> {
+  const pool: Candidate[] = [];
+  for await (const candidate of candidates) pool.push(candidate);
+  const table = pool.map((candidate) => ({ candidate, copeland: 0, borda: 0, remaining: pool.length - 1 }));
+  const matches: MatchRecord[] = [];
+  // Matches still queued are dropped once the result is settled; the caller's signal still aborts everything.
+  const stop = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, stop.signal]);
+  let stoppedEarly = false;
+
+  const games: Promise<void>[] = [];
+  for (let i = 0; i < table.length; i++) {
+    for (let j = i + 1; j < table.length; j++) {
+      const [x, y] = [table[i]!, table[j]!];
+      games.push(
+        playMatch(x.candidate, y.candidate, { ...ctx, signal }, 1).then((match) => {
+          matches.push(match);
+          for (const [s, p] of [[x, match.p_a], [y, 1 - match.p_a]] as const) {
+            s.copeland += points(match, s.candidate.index);
+            s.borda += p;
+            s.remaining -= 1;
+          }
+          if (!stoppedEarly && matches.length < games.length && leaderCannotBeCaught(table)) {
+            stoppedEarly = true;
+            stop.abort(new Error("round-robin settled early"));
+          }
+        }),
+      );
+    }
+  }
+  const settled = await Promise.allSettled(games);
+  const failure = settled.find((r): r is PromiseRejectedResult => r.status === "rejected" && !stoppedEarly);
+  if (failure) throw failure.reason;
+
+  const ranked = order(table);
+  const winner = ranked[0]!.candidate.index;
+  const deciding = matches.filter((m) => m.winner === winner).sort((p, q) => Math.abs(q.p_a - 0.5) - Math.abs(p.p_a - 0.5));
+  return {
+    winner,
+    ranking: ranked.map((s) => s.candidate.index),
+    rationale: deciding[0]?.reasoning ?? (matches[0]?.reasoning || "only one distinct candidate: no judging needed"),
+    scores: Object.fromEntries(ranked.map((s) => [s.candidate.index, s.copeland])),
+    matches,
+    rounds: matches.length > 0 ? 1 : 0,
+  };
+}

@@ -1,0 +1,39 @@
+// Rubric: each candidate graded on its own against a rubric (1..K, normalised to 0..1), all in parallel; the highest
+// score wins, equal scores go down the tie-break chain.
+import { z } from "zod";
+import { tieBreakOrder } from "./tiebreak";
+import type { Candidate, ScoreVerdict, Strategy } from "./types";
+
+export const DEFAULT_RUBRIC =
+  "The response does what the user asked, is factually correct, complete without padding, and clearly written.";
+
+export const rubricOptions = z.object({
+  strategy: z.literal("rubric"),
+  rubric: z.string().trim().min(1).max(20_000).default(DEFAULT_RUBRIC),
+  scale: z.number().int().min(2).max(10).default(5),
+});
+
+export type RubricOptions = z.infer<typeof rubricOptions>;
+
+export const rubric: Strategy<RubricOptions> = {
+  async select(candidates, options, ctx) {
+    const graded: Promise<[Candidate, ScoreVerdict]>[] = [];
+    for await (const candidate of candidates) {
+      const input = { conversation: ctx.conversation, candidate, rubric: options.rubric, scale: options.scale };
+      graded.push(ctx.judge.score(input, ctx.signal).then((verdict) => [candidate, verdict]));
+    }
+    const results = await Promise.all(graded);
+    const scores = Object.fromEntries(results.map(([c, v]) => [c.index, v.normalised]));
+    const ranked = results.map(([c]) => c).sort((a, b) => scores[b.index]! - scores[a.index]! || tieBreakOrder(a, b, scores));
+    const winner = ranked[0]!;
+    const verdict = results.find(([c]) => c === winner)![1];
+    const tied = ranked.filter((c) => scores[c.index] === scores[winner.index]).length > 1;
+    return {
+      winner: winner.index,
+      ranking: ranked.map((c) => c.index),
+      rationale: `Scored ${verdict.score}/${options.scale}${tied ? " (tied; chosen by the tie-break rule: shorter answer, then lower index)" : ""}: ${verdict.justification}`,
+      scores,
+      rounds: 1,
+    };
+  },
+};

@@ -1,0 +1,97 @@
+// The judging engine end to end against the simulator: rubric, cache, queue bounds, logprobs, plain-text judges.
+import { describe, expect, it } from "vitest";
+import { qualityOf } from "../sim/random";
+import { chatBody, harness, postChat } from "../helpers";
+
+const judgeRequests = (sim: ReturnType<typeof harness>["sim"]) => sim.requests.filter((r) => r.role === "judge");
+
+describe("rubric through the simulator", () => {
+  it("returns the candidate the perfect judge grades highest, with normalised scores", async () => {
+    const { app, sim } = harness();
+    const response = await postChat(app, chatBody({ verdict: { n: 4, strategy: "rubric", scale: 10, return_candidates: true } }));
+    const body = await response.json();
+    expect(response.status).toBe(200);
+    expect(body.verdict.judge.calls).toBe(4);
+    const grade = (text: string) => Math.min(10, 1 + Math.floor(qualityOf(text) * 10));
+    const texts: string[] = body.verdict.candidates.map((c: { message: { content: string } }) => c.message.content);
+    const best = Math.max(...texts.map(grade));
+    expect(grade(body.choices[0].message.content)).toBe(best);
+    expect(body.verdict.scores[body.verdict.winner]).toBeCloseTo((best - 1) / 9);
+    expect(body.verdict.rationale).toMatch(new RegExp(`^Scored ${best}/10`));
+    expect(judgeRequests(sim)[0]!.body.response_format).toMatchObject({ type: "json_schema" });
+  });
+
+  it("uses the rubric from the request", async () => {
+    const { app, sim } = harness();
+    await postChat(app, chatBody({ verdict: { n: 2, strategy: "rubric", rubric: "Mentions Rayleigh scattering." } }));
+    expect(JSON.stringify(judgeRequests(sim)[0]!.body.messages)).toContain("Mentions Rayleigh scattering.");
+  });
+});
+
+describe("judgment cache", () => {
+  it("makes no judge call for a repeated identical request, and reports the hits", async () => {
+    const { app, sim } = harness();
+    const request = chatBody({ seed: 42, verdict: { n: 4, tournament: "knockout" } });
+    const first = await (await postChat(app, request)).json();
+    expect(first.verdict.judge).toMatchObject({ calls: 6, cache_hits: 0 });
+    const second = await postChat(app, request);
+    const body = await second.json();
+    expect(body.verdict.judge).toMatchObject({ calls: 0, cache_hits: 6 });
+    expect(second.headers.get("x-verdict-cache-hits")).toBe("6");
+    expect(body.choices[0].message.content).toBe(first.choices[0].message.content);
+    expect(body.verdict.usage.judge.total_tokens).toBe(0);
+    expect(judgeRequests(sim)).toHaveLength(6);
+  });
+
+  it("is bypassed with verdict.cache = false", async () => {
+    const { app, sim } = harness();
+    const request = chatBody({ seed: 42, verdict: { n: 2 } });
+    await postChat(app, request);
+    const again = await (await postChat(app, chatBody({ seed: 42, verdict: { n: 2, cache: false } }))).json();
+    expect(again.verdict.judge).toMatchObject({ calls: 2, cache_hits: 0 });
+    expect(judgeRequests(sim)).toHaveLength(4);
+  });
+
+  it("keys on the order of the inputs: the swapped order is its own entry", async () => {
+    const { app } = harness();
+    const body = await (await postChat(app, chatBody({ seed: 9, verdict: { n: 2 } }))).json();
+    expect(body.verdict.judge).toMatchObject({ calls: 2, cache_hits: 0 });
+  });
+});
+
+describe("judge queue", () => {
+  it("answers 429 with retry-after when more judge work waits than allowed", async () => {
+    const { app } = harness({
+      sim: { judge: { latency: { ttft_ms: 50 } } },
+      config: { judge: { concurrency: 1, max_queued: 1 } },
+    });
+    const response = await postChat(app, chatBody({ verdict: { n: 4, tournament: "round_robin" } }));
+    expect(response.status).toBe(429);
+    expect(response.headers.get("retry-after")).toBe("1");
+    expect((await response.json()).error).toMatchObject({ type: "rate_limit_error", code: "queue_full" });
+  });
+
+  it("lets the same work through when the queue has room", async () => {
+    const { app } = harness({ sim: { judge: { latency: { ttft_ms: 5 } } }, config: { judge: { concurrency: 2, max_queued: 100 } } });
+    const response = await postChat(app, chatBody({ verdict: { n: 4, tournament: "round_robin" } }));
+    expect(response.status).toBe(200);
+  });
+});
+
+describe("judge output handling", () => {
+  it("reads soft verdicts from logprobs when judge.logprobs is on", async () => {
+    const { app, sim } = harness({ config: { judge: { logprobs: true } } });
+    const body = await (await postChat(app, chatBody({ verdict: { n: 3, tournament: "knockout" } }))).json();
+    expect(judgeRequests(sim)[0]!.body).toMatchObject({ logprobs: true, top_logprobs: 5 });
+    const softs = body.verdict.matches.map((m: { p_a: number }) => m.p_a);
+    expect(softs.some((p: number) => p > 0.5 && p < 1)).toBe(true);
+  });
+
+  it("works with a judge that cannot do structured output and answers in prose", async () => {
+    const { app, sim } = harness({ sim: { judge: { style: "text" } }, config: { judge: { structured_output: false } } });
+    const body = await (await postChat(app, chatBody({ verdict: { n: 2 } }))).json();
+    expect(body.verdict.judge.unparsed).toBe(0);
+    expect(body.verdict.rationale).toMatch(/Simulated judge/);
+    expect(judgeRequests(sim).every((r) => r.body.response_format === undefined)).toBe(true);
+  });
+});

@@ -1,0 +1,71 @@
+// Round-robin: all pairs in one parallel round, Copeland then soft Borda, and an early stop once the leader is safe.
+import { describe, expect, it } from "vitest";
+import { pairwise } from "../../strategies/pairwise";
+import { roundRobin } from "../../strategies/round-robin";
+import type { Candidate, PairVerdict } from "../../strategies/types";
+import { arrive, byQuality, candidate, ctxWith, scriptedJudge } from "../scripted-judge";
+
+describe("round-robin", () => {
+  it("plays every pair in both orders, N(N-1) calls, when no one is safe early", async () => {
+    // A cycle 0 > 1 > 2 > 0 keeps every candidate catchable until the last match.
+    const beats: Record<string, boolean> = { "0-1": true, "1-2": true, "2-0": true };
+    const judge = scriptedJudge((a, b) => (beats[`${a.index}-${b.index}`] ? "A" : beats[`${b.index}-${a.index}`] ? "B" : "tie"));
+    const selection = await roundRobin(arrive([candidate(0, "aaa"), candidate(1, "bb"), candidate(2, "cccc")]), ctxWith(judge));
+    expect(judge.calls).toHaveLength(6);
+    expect(selection.matches).toHaveLength(3);
+    expect(selection.rounds).toBe(1);
+    // Copeland 1 each; Borda 1 each; the tie-break chain picks the shorter answer, and says so nowhere silently.
+    expect(selection.winner).toBe(1);
+  });
+
+  it("ranks by Copeland score", async () => {
+    const quality = [2, 9, 5, 7];
+    const judge = scriptedJudge(byQuality(quality), 1);
+    const selection = await roundRobin(arrive(quality.map((_, i) => candidate(i))), ctxWith(judge));
+    expect(selection.winner).toBe(1);
+    expect(selection.ranking).toEqual([1, 3, 2, 0]);
+  });
+
+  it("stops once the leader cannot be caught, cancelling the matches still waiting", async () => {
+    const quality = [9, 1, 2, 3, 4, 5];
+    // Matches involving candidate 0 finish first; the rest are slow, so the leader is safe before they end.
+    const judge = scriptedJudge(byQuality(quality));
+    const slowOthers = {
+      ...judge,
+      async compare(input: Parameters<typeof judge.compare>[0], signal?: AbortSignal): Promise<PairVerdict> {
+        const fast = input.a.index === 0 || input.b.index === 0;
+        await new Promise((resolve, reject) => {
+          const timer = setTimeout(resolve, fast ? 1 : 200);
+          signal?.addEventListener("abort", () => (clearTimeout(timer), reject(new Error("aborted"))));
+        });
+        return judge.compare(input);
+      },
+    };
+    const started = Date.now();
+    const selection = await roundRobin(arrive(quality.map((_, i) => candidate(i))), ctxWith(slowOthers, 6));
+    expect(selection.winner).toBe(0);
+    expect(Date.now() - started).toBeLessThan(150);
+    expect(judge.calls.length).toBe(2 * 5);
+  });
+
+  it("uses soft Borda to order equal Copeland scores", async () => {
+    const soft = (a: Candidate, b: Candidate): PairVerdict => {
+      // Every match is split across orders (a tie), but the logprobs lean towards candidate 2.
+      const p = a.index === 2 ? 0.9 : b.index === 2 ? 0.1 : 0.5;
+      return { winner: "A", reasoning: "", parsed: true, pA: p };
+    };
+    const selection = await roundRobin(arrive([candidate(0, "x"), candidate(1, "y"), candidate(2, "longest")]), ctxWith(scriptedJudge(soft)));
+    expect(selection.winner).toBe(2);
+  });
+});
+
+describe("pairwise tournament choice", () => {
+  it("plays round-robin for auto up to 4 candidates and knockout above", async () => {
+    const judge4 = scriptedJudge(() => "tie");
+    await pairwise.select(arrive([0, 1, 2, 3].map((i) => candidate(i))), { strategy: "pairwise", tournament: "auto" }, ctxWith(judge4, 4));
+    expect(judge4.calls).toHaveLength(12);
+    const judge5 = scriptedJudge(() => "tie", 1);
+    await pairwise.select(arrive([0, 1, 2, 3, 4].map((i) => candidate(i))), { strategy: "pairwise", tournament: "auto" }, ctxWith(judge5, 5));
+    expect(judge5.calls).toHaveLength(8);
+  });
+});

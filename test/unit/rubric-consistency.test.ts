@@ -1,0 +1,80 @@
+// Rubric scoring and self-consistency voting, against scripted judges.
+import { describe, expect, it } from "vitest";
+import { consistency, finalAnswer } from "../../strategies/consistency";
+import { rubric } from "../../strategies/rubric";
+import { arrive, byQuality, candidate, ctxWith, scriptedJudge } from "../scripted-judge";
+
+const rubricOptions = { strategy: "rubric" as const, rubric: "Be correct.", scale: 5 };
+
+describe("rubric", () => {
+  it("scores every candidate once, in parallel, and picks the highest normalised score", async () => {
+    const grades = [2, 5, 3];
+    const judge = scriptedJudge(() => "tie", 5, (c) => grades[c.index]!);
+    const started = Date.now();
+    const selection = await rubric.select(arrive([0, 1, 2].map((i) => candidate(i))), rubricOptions, ctxWith(judge));
+    expect(Date.now() - started).toBeLessThan(50);
+    expect(judge.calls).toHaveLength(3);
+    expect(selection.winner).toBe(1);
+    expect(selection.scores).toEqual({ 0: 0.25, 1: 1, 2: 0.5 });
+    expect(selection.ranking).toEqual([1, 2, 0]);
+    expect(selection.rationale).toMatch(/^Scored 5\/5: graded 5/);
+  });
+
+  it("breaks equal scores by the shorter answer and says so", async () => {
+    const judge = scriptedJudge(() => "tie", 0, () => 4);
+    const selection = await rubric.select(arrive([candidate(0, "long answer"), candidate(1, "short")]), rubricOptions, ctxWith(judge));
+    expect(selection.winner).toBe(1);
+    expect(selection.rationale).toMatch(/tied; chosen by the tie-break rule/);
+  });
+});
+
+describe("finalAnswer", () => {
+  it.each([
+    ["The total is 1,250 apples.", "auto", "1250"],
+    ["Reasoning...\nFinal answer: Paris.", "auto", "paris"],
+    ["x = 3\nso the answer: 42", "auto", "42"],
+    ["first line\n  Blue  ", "last_line", "blue"],
+    ["  Hello World. ", "text", "hello world"],
+    ["It is 4.50", "number", "4.5"],
+  ])("reads %j (%s) as %j", (text, mode, expected) => {
+    expect(finalAnswer(text, mode as "auto")).toBe(expected);
+  });
+});
+
+describe("consistency", () => {
+  const options = { strategy: "consistency" as const, answer: "auto" as const, tie_break: "judge" as const };
+
+  it("returns the majority answer with no judge call", async () => {
+    const judge = scriptedJudge(() => "A");
+    const pool = [candidate(0, "It is 7."), candidate(1, "Answer: 8"), candidate(2, "I think 7"), candidate(3, "7 for sure")];
+    const selection = await consistency.select(arrive(pool), options, ctxWith(judge));
+    expect(judge.calls).toHaveLength(0);
+    expect([0, 2, 3]).toContain(selection.winner);
+    expect(selection.winner).toBe(0); // the most concise wording of the winning answer
+    expect(selection.rationale).toBe("3 of 4 candidates agree on this answer.");
+    expect(selection.ranking.at(-1)).toBe(1);
+  });
+
+  it("counts merged duplicates as votes", async () => {
+    const twin = { ...candidate(0, "answer: 5"), duplicates: [2, 3] };
+    const selection = await consistency.select(arrive([twin, candidate(1, "answer: 6"), candidate(4, "it is 6")]), options, ctxWith(scriptedJudge(() => "A")));
+    expect(selection.winner).toBe(0);
+  });
+
+  it("sends a tie between answers to the judge", async () => {
+    const judge = scriptedJudge(byQuality([0, 0, 9, 0]), 1);
+    const pool = [candidate(0, "5"), candidate(1, "it is 5"), candidate(2, "6"), candidate(3, "six: 6")];
+    const selection = await consistency.select(arrive(pool), options, ctxWith(judge));
+    expect(judge.calls).toHaveLength(2);
+    expect(selection.winner).toBe(2);
+    expect(selection.rationale).toMatch(/2 answers tied with 2 votes each; the judge chose/);
+  });
+
+  it("breaks a tie by rule when asked to", async () => {
+    const judge = scriptedJudge(() => "A");
+    const pool = [candidate(0, "it is 5"), candidate(1, "6")];
+    const selection = await consistency.select(arrive(pool), { ...options, tie_break: "rule" }, ctxWith(judge));
+    expect(judge.calls).toHaveLength(0);
+    expect(selection.winner).toBe(1);
+  });
+});
