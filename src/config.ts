@@ -35,6 +35,8 @@ const judgeSchema = z.strictObject({
   structured_output: z.boolean().default(true),
   /** Ask for token logprobs and read p(A beats B) at the verdict token (a soft score for ties and ranking). */
   logprobs: z.boolean().default(false),
+  /** Sampling temperature for a rematch of a split verdict (a second look must be able to differ from the first). */
+  rematch_temperature: z.number().min(0).max(2).default(0.7),
   on_error: z.enum(["fail_open", "fail_closed"]).default("fail_open"),
 });
 

@@ -99,6 +99,14 @@ export function resolveOptions(body: ChatRequest, headers: Headers, config: Conf
   }
 
   const drawn = Math.max(n.value, choices);
+  if (strategy.data.strategy === "pairwise" && strategy.data.max_judge_calls !== undefined) {
+    const rr = strategy.data.tournament === "round_robin";
+    const needed = rr ? drawn * (drawn - 1) : 2 * (drawn - 1);
+    if (strategy.data.max_judge_calls < needed) {
+      const param = pick(sources, "max_judge_calls").param;
+      throw badRequest(`${param} must be at least ${needed}: a ${rr ? "round-robin" : "knockout"} of ${drawn} candidates needs that many`, param);
+    }
+  }
   const minCandidates = pick(sources, "min_candidates") as { value: number; param: string };
   if (minCandidates.value > drawn) {
     throw badRequest(`${minCandidates.param} (${minCandidates.value}) is more than the ${drawn} candidates drawn`, minCandidates.param);

@@ -8,9 +8,18 @@ interface Contestant {
   candidate: Candidate;
   /** Matches this contestant has won; its next match is in round wins + 1. */
   wins: number;
+  /** Judge calls made one after another before this contestant was ready (its critical path). */
+  depth: number;
 }
 
-export async function knockout(candidates: AsyncIterable<Candidate>, ctx: StrategyContext): Promise<Selection> {
+/** How one match is played; both orders by default (benchmarks compare other ways). */
+export type PlayMatch = (a: Candidate, b: Candidate, ctx: StrategyContext, round: number) => Promise<MatchRecord>;
+
+export async function knockout(
+  candidates: AsyncIterable<Candidate>,
+  ctx: StrategyContext,
+  play: PlayMatch = playMatch,
+): Promise<Selection> {
   const ready: Contestant[] = [];
   const seen: Candidate[] = [];
   const matches: MatchRecord[] = [];
@@ -22,11 +31,13 @@ export async function knockout(candidates: AsyncIterable<Candidate>, ctx: Strate
       const first = ready.shift()!;
       const second = ready.shift()!;
       const round = Math.max(first.wins, second.wins) + 1;
-      const played: Promise<void> = playMatch(first.candidate, second.candidate, ctx, round).then(
+      const played: Promise<void> = play(first.candidate, second.candidate, ctx, round).then(
         (match) => {
           matches.push(match);
           const winner = match.winner === first.candidate.index ? first : second;
-          ready.push({ candidate: winner.candidate, wins: round });
+          // Each replay of a split match is one more judge round trip on this path.
+          const depth = Math.max(first.depth, second.depth) + 1 + (match.rematches ?? 0);
+          ready.push({ candidate: winner.candidate, wins: round, depth });
           running.delete(played);
           pairReady();
         },
@@ -41,7 +52,7 @@ export async function knockout(candidates: AsyncIterable<Candidate>, ctx: Strate
 
   for await (const candidate of candidates) {
     seen.push(candidate);
-    ready.push({ candidate, wins: 0 });
+    ready.push({ candidate, wins: 0, depth: 0 });
     pairReady();
     if (failure !== undefined) break;
   }
@@ -56,7 +67,7 @@ export async function knockout(candidates: AsyncIterable<Candidate>, ctx: Strate
     ranking: rankByElimination(seen, matches, champion),
     rationale: final?.reasoning ?? "only one distinct candidate: no judging needed",
     matches,
-    rounds: matches.reduce((most, m) => Math.max(most, m.round), 0),
+    rounds: ready[0]!.depth,
   };
 }
 

@@ -1,14 +1,29 @@
-// A pairwise match: the judge sees the pair in both orders at once; DESIGN.md's consistency rule settles it.
+// A pairwise match: the judge sees the pair in both orders at once; DESIGN.md's consistency rule settles it. A split
+// verdict (the orders disagree) is the cheapest sign of a close or position-biased call: it may be replayed.
 import { breakTie } from "./tiebreak";
 import type { Candidate, MatchRecord, PairVerdict, PairWinner, StrategyContext } from "./types";
 
 type Side = "a" | "b" | "tie";
 
+/** Extra judge calls a request may still spend on rematches; shared by all matches of one selection. */
+export interface RematchBudget {
+  spare: number;
+}
+
+export interface MatchPolicy {
+  /** Replays allowed per match while the two orders disagree. */
+  rematches: number;
+  budget: RematchBudget;
+  /** With logprobs, a split whose soft score leans further than this from 0.5 is settled without a rematch. */
+  softMargin: number;
+}
+
+export const NO_REMATCH: MatchPolicy = { rematches: 0, budget: { spare: 0 }, softMargin: 0 };
+
 /** Translates a verdict given with `first` shown as A into candidate terms. */
 function sideOf(verdict: PairWinner, firstIsA: boolean): Side {
   if (verdict === "tie") return "tie";
-  const namedFirst = verdict === "A";
-  return namedFirst === firstIsA ? "a" : "b";
+  return (verdict === "A") === firstIsA ? "a" : "b";
 }
 
 /** p(the candidate shown as A wins), from logprobs when present, else from the hard verdict. */
@@ -17,51 +32,79 @@ function probFirstWins(v: PairVerdict): number {
   return v.winner === "A" ? 1 : v.winner === "B" ? 0 : 0.5;
 }
 
-function toPairWinner(side: Side): PairWinner {
-  return side === "a" ? "A" : side === "b" ? "B" : "tie";
+const toPairWinner = (side: Side): PairWinner => (side === "a" ? "A" : side === "b" ? "B" : "tie");
+
+interface Leg {
+  forward: PairVerdict;
+  backward: PairVerdict;
+  first: Side;
+  second: Side;
+  /** p(a beats b) from this leg's two orders. */
+  pA: number;
+  outcome: Side;
+  halfWeight: boolean;
 }
 
-export async function playMatch(a: Candidate, b: Candidate, ctx: StrategyContext, round: number): Promise<MatchRecord> {
+async function playLeg(a: Candidate, b: Candidate, ctx: StrategyContext, attempt: number): Promise<Leg> {
   const { conversation, judge, signal } = ctx;
   const [forward, backward] = await Promise.all([
-    judge.compare({ conversation, a, b }, signal),
-    judge.compare({ conversation, a: b, b: a }, signal),
+    judge.compare({ conversation, a, b, attempt }, signal),
+    judge.compare({ conversation, a: b, b: a, attempt }, signal),
   ]);
   const first = sideOf(forward.winner, true);
   const second = sideOf(backward.winner, false);
   const pA = (probFirstWins(forward) + (1 - probFirstWins(backward))) / 2;
+  if (first === second) return { forward, backward, first, second, pA, outcome: first, halfWeight: false };
+  if (first === "tie") return { forward, backward, first, second, pA, outcome: second, halfWeight: true };
+  if (second === "tie") return { forward, backward, first, second, pA, outcome: first, halfWeight: true };
+  return { forward, backward, first, second, pA, outcome: "tie", halfWeight: false };
+}
 
-  let outcome: Side = "tie";
-  let decidedBy: MatchRecord["decided_by"] = "judge";
-  if (first === second) outcome = first;
-  else if (first === "tie") [outcome, decidedBy] = [second, "judge_half_weight"];
-  else if (second === "tie") [outcome, decidedBy] = [first, "judge_half_weight"];
+function worthReplaying(leg: Leg, attempt: number, policy: MatchPolicy): boolean {
+  if (leg.outcome !== "tie" || attempt >= policy.rematches || policy.budget.spare < 2) return false;
+  const hasSoftScore = leg.forward.pA !== undefined && leg.backward.pA !== undefined;
+  return !(hasSoftScore && Math.abs(leg.pA - 0.5) > policy.softMargin);
+}
+
+export async function playMatch(
+  a: Candidate,
+  b: Candidate,
+  ctx: StrategyContext,
+  round: number,
+  policy: MatchPolicy = NO_REMATCH,
+): Promise<MatchRecord> {
+  let attempt = 0;
+  let leg = await playLeg(a, b, ctx, attempt);
+  let softSum = leg.pA;
+  while (worthReplaying(leg, attempt, policy)) {
+    policy.budget.spare -= 2;
+    attempt += 1;
+    leg = await playLeg(a, b, ctx, attempt);
+    softSum += leg.pA;
+  }
+  const pA = softSum / (attempt + 1);
 
   let winner: Candidate;
-  if (outcome === "tie") {
+  let decidedBy: MatchRecord["decided_by"] = leg.halfWeight ? "judge_half_weight" : "judge";
+  if (leg.outcome === "tie") {
     const broken = breakTie(a, b, { softAOverB: pA });
     winner = broken.winner;
     decidedBy = broken.by;
   } else {
-    winner = outcome === "a" ? a : b;
+    winner = leg.outcome === "a" ? a : b;
   }
-
+  const won: Side = winner === a ? "a" : "b";
   return {
     a: a.index,
     b: b.index,
     winner: winner.index,
-    verdicts: [toPairWinner(first), toPairWinner(second)],
-    consistent: first === second,
+    verdicts: [toPairWinner(leg.first), toPairWinner(leg.second)],
+    consistent: leg.first === leg.second,
     p_a: pA,
     decided_by: decidedBy,
-    reasoning: pickReasoning(winner === a ? "a" : "b", first, second, forward, backward),
+    // The judge's own words for the outcome: the call that named the winner, else the first call.
+    reasoning: leg.first === won ? leg.forward.reasoning : leg.second === won ? leg.backward.reasoning : leg.forward.reasoning || leg.backward.reasoning,
     round,
+    ...(attempt > 0 ? { rematches: attempt } : {}),
   };
-}
-
-/** The judge's own words for the outcome: the call that named the winner, else the first call. */
-function pickReasoning(won: Side, first: Side, second: Side, forward: PairVerdict, backward: PairVerdict): string {
-  if (first === won) return forward.reasoning;
-  if (second === won) return backward.reasoning;
-  return forward.reasoning || backward.reasoning;
 }

@@ -1,22 +1,37 @@
 // The pairwise strategy: candidates compared two at a time by the judge, in a knockout or a round-robin tournament.
 import { z } from "zod";
 import { knockout } from "./knockout";
+import { playMatch, type MatchPolicy } from "./match";
 import { roundRobin } from "./round-robin";
 import type { Strategy } from "./types";
 
 export const pairwiseOptions = z.object({
   strategy: z.literal("pairwise"),
+  /** auto: a knockout with rematches on split verdicts (see bench/README.md for why it is the default). */
   tournament: z.enum(["auto", "knockout", "round_robin"]).default("auto"),
+  /** Knockout only: how often a match whose two orders disagree may be replayed. */
+  rematches: z.number().int().min(0).max(4).default(2),
+  /** Knockout only: a cap on judge calls for the request; 2(N-1) are always needed, the rest pays for rematches. */
+  max_judge_calls: z.number().int().min(2).max(10_000).optional(),
 });
-
-/** Up to this many candidates, auto plays round-robin (more accurate, N(N-1) calls); above, knockout (2(N-1)). */
-export const ROUND_ROBIN_MAX = 4;
 
 export type PairwiseOptions = z.infer<typeof pairwiseOptions>;
 
+/**
+ * Without a cap, one rematch (two calls) for every second match: at most about 3(N-1) calls in all, half again a plain
+ * knockout. bench/README.md shows this buys round-robin's accuracy at a third of its calls for N = 8.
+ */
+function rematchPolicy(options: PairwiseOptions, expected: number): MatchPolicy {
+  const matches = Math.max(0, expected - 1);
+  const spare = options.max_judge_calls !== undefined ? options.max_judge_calls - 2 * matches : 2 * Math.ceil(matches / 2);
+  return { rematches: options.rematches, budget: { spare: Math.max(0, spare) }, softMargin: 0.1 };
+}
+
 export const pairwise: Strategy<PairwiseOptions> = {
   select(candidates, options, ctx) {
-    const tournament = options.tournament === "auto" ? (ctx.expected <= ROUND_ROBIN_MAX ? "round_robin" : "knockout") : options.tournament;
-    return tournament === "round_robin" ? roundRobin(candidates, ctx) : knockout(candidates, ctx);
+    if (options.tournament === "round_robin") return roundRobin(candidates, ctx);
+    const rematches = options.tournament === "auto" ? options : { ...options, rematches: 0 };
+    const policy = rematchPolicy(rematches, ctx.expected);
+    return knockout(candidates, ctx, (a, b, matchCtx, round) => playMatch(a, b, matchCtx, round, policy));
   },
 };

@@ -33,6 +33,8 @@ export interface PairInput {
   conversation: ChatMessage[];
   a: Candidate;
   b: Candidate;
+  /** 0 for the first judgment of this pair in this order; a rematch asks again with a higher attempt. */
+  attempt?: number;
 }
 
 export interface ScoreInput {
@@ -81,6 +83,8 @@ export interface MatchRecord {
   decided_by: "judge" | "judge_half_weight" | TieBreakRule;
   reasoning: string;
   round: number;
+  /** Times the match was replayed because the two orders disagreed. */
+  rematches?: number;
 }
 
 export type TieBreakRule = "soft_score" | "rubric_score" | "shorter_answer" | "lower_index";

@@ -18,6 +18,8 @@ export interface OpenAIJudgeSettings {
   max_tokens: number;
   structured_output: boolean;
   logprobs: boolean;
+  /** A rematch at temperature 0 would only repeat the first answer; it samples at this temperature instead. */
+  rematch_temperature: number;
 }
 
 interface Asked<T> extends Judged<T | null> {
@@ -35,14 +37,21 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
   };
 
   /** Asks up to twice until `parse` accepts the judge's text; a refused response_format is dropped and asked again. */
-  async function ask<T>(messages: unknown[], format: ResponseFormat, parse: (t: string) => T | null, signal: AbortSignal): Promise<Asked<T>> {
+  async function ask<T>(
+    messages: unknown[],
+    format: ResponseFormat,
+    parse: (t: string) => T | null,
+    signal: AbortSignal,
+    attempt = 0,
+  ): Promise<Asked<T>> {
+    const resample = attempt > 0 ? { temperature: Math.max(settings.temperature, settings.rematch_temperature), seed: attempt } : {};
     let usage: Usage = ZERO_USAGE;
     let calls = 0;
     let text = "";
     let logprobs: unknown = null;
     while (calls < 2) {
       calls += 1;
-      const body = { model: settings.model, messages, ...sampling, ...(structured ? { response_format: format } : {}) } as ChatParams;
+      const body = { model: settings.model, messages, ...sampling, ...resample, ...(structured ? { response_format: format } : {}) } as ChatParams;
       let completion: OpenAI.Chat.Completions.ChatCompletion;
       try {
         completion = await upstream.schedule(() => upstream.client.chat.completions.create(body, { signal }), signal);
@@ -65,12 +74,12 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
 
   return {
     model: settings.model,
-    identity: { backend: "openai-compatible", model: settings.model, ...sampling },
+    identity: { backend: "openai-compatible", model: settings.model, rematch_temperature: settings.rematch_temperature, ...sampling },
     templates: { pairwise: PAIRWISE_TEMPLATE, rubric: RUBRIC_TEMPLATE },
 
     async comparePair(input: PairInput, signal: AbortSignal): Promise<Judged<PairVerdict>> {
       const messages = pairwiseMessages(input.conversation, input.a.text, input.b.text);
-      const asked = await ask(messages, PAIRWISE_RESPONSE_FORMAT as ResponseFormat, parsePairVerdict, signal);
+      const asked = await ask(messages, PAIRWISE_RESPONSE_FORMAT as ResponseFormat, parsePairVerdict, signal, input.attempt);
       if (!asked.value) {
         const value: PairVerdict = { winner: "tie", reasoning: `unparseable judge answer: ${asked.text.slice(0, 200)}`, parsed: false };
         return { value, usage: asked.usage, calls: asked.calls };

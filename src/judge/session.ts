@@ -53,7 +53,7 @@ export function createJudgeSession(backend: JudgeBackend, cache: JudgmentCache):
 
   const judge: Judge = {
     compare(input: PairInput, signal?: AbortSignal): Promise<PairVerdict> {
-      const inputs = [input.conversation, input.a.text, input.b.text];
+      const inputs = [input.conversation, input.a.text, input.b.text, input.attempt ?? 0];
       return judged("pairwise", inputs, () => backend.comparePair(input, signal ?? new AbortController().signal));
     },
     score(input: ScoreInput, signal?: AbortSignal): Promise<ScoreVerdict> {

@@ -95,3 +95,24 @@ describe("judge output handling", () => {
     expect(judgeRequests(sim).every((r) => r.body.response_format === undefined)).toBe(true);
   });
 });
+
+describe("rematches against a real judge server", () => {
+  it("ask again with a sampling temperature and a seed, and are cached apart from the first look", async () => {
+    const { app, sim } = harness({ sim: { judge: { bias: 1 } } });
+    const body = await (await postChat(app, chatBody({ seed: 5, verdict: { n: 2 } }))).json();
+    const judged = judgeRequests(sim);
+    expect(judged).toHaveLength(4);
+    expect(judged.slice(0, 2).map((r) => r.body.temperature)).toEqual([0, 0]);
+    expect(judged.slice(2).map((r) => [r.body.temperature, r.body.seed])).toEqual([[0.7, 1], [0.7, 1]]);
+    expect(body.verdict.matches[0].rematches).toBe(1);
+    const again = await (await postChat(app, chatBody({ seed: 5, verdict: { n: 2 } }))).json();
+    expect(again.verdict.judge).toMatchObject({ calls: 0, cache_hits: 4 });
+  });
+
+  it("refuses a judge-call cap below what the tournament needs", async () => {
+    const { app } = harness();
+    const response = await postChat(app, chatBody({ verdict: { n: 4, max_judge_calls: 5 } }));
+    expect(response.status).toBe(400);
+    expect((await response.json()).error.param).toBe("verdict.max_judge_calls");
+  });
+});

@@ -86,7 +86,7 @@ describe("a judge that answers garbage", () => {
       return new Response(JSON.stringify(completion), { headers: { "content-type": "application/json" } });
     };
     const { app } = harness({ deps: { fetch } });
-    const body = await (await postChat(app, chatBody({ verdict: { n: 2 } }))).json();
+    const body = await (await postChat(app, chatBody({ verdict: { n: 2, tournament: "knockout" } }))).json();
     expect(judgeCalls).toBe(4); // two orders, each asked twice
     expect(body.verdict.judge).toMatchObject({ calls: 4, unparsed: 2 });
     expect(body.verdict.matches[0].decided_by).toMatch(/shorter_answer|lower_index/);

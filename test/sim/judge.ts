@@ -2,21 +2,35 @@
 // position bias, in the JSON the prompt asks for. Optionally with token logprobs at the verdict.
 import { qualityOf } from "./random";
 
+/**
+ * How the simulated judge errs. Both models first name the answer shown first with probability `bias` (position
+ * bias). Otherwise, `flat` names the truly better answer with probability `accuracy` whatever the pair; `gap` names it
+ * with probability 1 / (1 + exp(-gap / tau)), so near-equal answers are coin flips and clear gaps are easy, as with
+ * real judges.
+ */
 export interface JudgeNoise {
+  model?: "flat" | "gap";
   accuracy: number;
   bias: number;
+  tau?: number;
 }
 
 export interface JudgeStyle extends JudgeNoise {
   style: "json" | "text";
 }
 
-/** Which of two answers the simulated judge names, shown as (first, second). */
-export function simulatedPreference(first: string, second: string, noise: JudgeNoise, random: () => number): "A" | "B" {
+/** Which of two answers of known quality the simulated judge names, shown as (first, second). */
+export function preferenceByQuality(first: number, second: number, noise: JudgeNoise, random: () => number): "A" | "B" {
   if (random() < noise.bias) return "A";
-  const firstIsBetter = qualityOf(first) >= qualityOf(second);
-  const correct = random() < noise.accuracy;
-  return firstIsBetter === correct ? "A" : "B";
+  const gap = Math.abs(first - second);
+  const pCorrect = noise.model === "gap" ? 1 / (1 + Math.exp(-gap / (noise.tau ?? 0.1))) : noise.accuracy;
+  const correct = random() < pCorrect;
+  return first >= second === correct ? "A" : "B";
+}
+
+/** Which of two simulated answers the judge names, by their hidden quality. */
+export function simulatedPreference(first: string, second: string, noise: JudgeNoise, random: () => number): "A" | "B" {
+  return preferenceByQuality(qualityOf(first), qualityOf(second), noise, random);
 }
 
 /** The true grade of an answer on a 1..scale rubric, and the judge's noisy reading of it. */

@@ -28,8 +28,12 @@ export const simOptionsSchema = z.object({
   judge: z
     .object({
       latency: latencySchema,
-      /** Probability of naming the truly better answer when not swayed by position. */
+      /** Error model (see test/sim/judge.ts): "flat" is right with probability `accuracy`; "gap" by quality gap. */
+      model: z.enum(["flat", "gap"]).default("flat"),
+      /** flat: probability of naming the truly better answer when not swayed by position. */
       accuracy: z.number().min(0).max(1).default(1),
+      /** gap: the quality gap at which the judge is right about 73% of the time (1 / (1 + e^-1)). */
+      tau: z.number().positive().default(0.1),
       /** Probability of naming whichever answer is shown first, regardless of quality. */
       bias: z.number().min(0).max(1).default(0),
       /** "json" answers the asked-for JSON; "text" answers prose ending in [[A]] / [[B]]. */
