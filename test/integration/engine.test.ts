@@ -116,3 +116,16 @@ describe("rematches against a real judge server", () => {
     expect((await response.json()).error.param).toBe("verdict.max_judge_calls");
   });
 });
+
+describe("consistency through the simulator", () => {
+  it("returns the majority answer without a judge call", async () => {
+    const { app, sim } = harness({ sim: { generator: { variants: 2 } }, config: { generator: { supports_n: false } } });
+    // Seeds 20..24 give variants 0,1,0,1,0: three votes for one text, two for the other.
+    const body = await (await postChat(app, chatBody({ seed: 20, verdict: { n: 5, strategy: "consistency", answer: "text", return_candidates: true } }))).json();
+    expect(body.verdict.judge.calls).toBe(0);
+    expect(judgeRequests(sim)).toHaveLength(0);
+    expect(body.verdict.rationale).toBe("3 of 5 candidates agree on this answer.");
+    const majority = body.verdict.candidates.find((c: { index: number }) => c.index === 0).message.content;
+    expect(body.choices[0].message.content).toBe(majority);
+  });
+});
