@@ -1,7 +1,7 @@
 // A judge over candidates of known quality, for selection benchmarks: no HTTP, the simulator's error models, and a
 // macrotask per call so that concurrent matches overlap as they would against a real server.
 import { preferenceByQuality, type JudgeNoise } from "../test/sim/judge";
-import type { Judge, PairVerdict, ScoreVerdict } from "../strategies/types";
+import type { GroundingVerdict, Judge, PairVerdict, ScoreVerdict } from "../strategies/types";
 
 export interface CountingJudge extends Judge {
   /** Judge calls started (a cancelled call still cost a request to the server). */
@@ -25,6 +25,9 @@ export function qualityJudge(quality: number[], noise: JudgeNoise, random: () =>
       const truth = Math.min(scale, 1 + Math.floor(q * scale));
       const score = random() < noise.accuracy ? truth : Math.max(1, Math.min(scale, truth + (random() < 0.5 ? -1 : 1)));
       return { score, normalised: (score - 1) / (scale - 1), justification: "", parsed: true };
+    },
+    async checkGrounding(): Promise<GroundingVerdict> {
+      throw new Error("the selection benchmark has no documents to check against");
     },
   };
   return judge;

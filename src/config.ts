@@ -37,6 +37,8 @@ const judgeSchema = z.strictObject({
   logprobs: z.boolean().default(false),
   /** Sampling temperature for a rematch of a split verdict (a second look must be able to differ from the first). */
   rematch_temperature: z.number().min(0).max(2).default(0.7),
+  /** Replaces the system text of the groundedness check (TASK / INSTRUCTIONS / OUTPUT_EXAMPLE). */
+  grounding_prompt: z.string().min(1).optional(),
   on_error: z.enum(["fail_open", "fail_closed"]).default("fail_open"),
 });
 

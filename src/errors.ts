@@ -6,6 +6,7 @@ export type ErrorType =
   | "rate_limit_error"
   | "upstream_error"
   | "judge_error"
+  | "guard_error"
   | "timeout_error"
   | "server_error";
 

@@ -1,6 +1,7 @@
 // Resolves a request's verdict options, field by field, first match wins: body `verdict`, x-verdict-* headers,
 // virtual model, config defaults. Every refusal names the parameter the client (or operator) must fix.
 import type { z } from "zod";
+import { documentsFromMessages, normaliseContext } from "../strategies/guard-context";
 import { strategyFields, strategyOptions, type StrategyOptions } from "../strategies/index";
 import { verdictOptionsSchema, type Config, type VerdictOptionsInput } from "./config";
 import { badRequest } from "./errors";
@@ -17,6 +18,8 @@ export interface ResolvedOptions {
   cache: boolean;
   return_candidates: boolean;
   strategy: StrategyOptions;
+  /** For a strategy that wraps another (guard): the inner strategy's options, from the same sources. */
+  inner?: StrategyOptions;
   passThrough: boolean;
 }
 
@@ -98,6 +101,24 @@ export function resolveOptions(body: ChatRequest, headers: Headers, config: Conf
     throw badRequest(`invalid ${param}: ${strategy.error.issues[0]!.message}`, param);
   }
 
+  let inner: StrategyOptions | undefined;
+  if (strategy.data.strategy === "guard") {
+    const guard = strategy.data;
+    const documents = normaliseContext(guard.context) ?? documentsFromMessages(body.messages, guard.context_sources);
+    if (documents.length === 0) {
+      throw badRequest(
+        "the guard strategy needs the documents to check answers against: pass verdict.context (a string or an array " +
+          "of strings), or put them in the messages: wrapped in <documents>...</documents> or <context>...</context>, " +
+          "in a system message, or as tool results",
+        "verdict.context",
+      );
+    }
+    guard.context = documents;
+    const parsedInner = strategyOptions.safeParse({ ...strategyInput, strategy: guard.inner });
+    if (!parsedInner.success) throw badRequest(`invalid options for the inner strategy ${guard.inner}: ${parsedInner.error.issues[0]!.message}`, "verdict.inner");
+    inner = parsedInner.data;
+  }
+
   const drawn = Math.max(n.value, choices);
   if (strategy.data.strategy === "pairwise" && strategy.data.max_judge_calls !== undefined) {
     const rr = strategy.data.tournament === "round_robin";
@@ -119,6 +140,7 @@ export function resolveOptions(body: ChatRequest, headers: Headers, config: Conf
     cache: (pick(sources, "cache").value as boolean | undefined) ?? true,
     return_candidates: (pick(sources, "return_candidates").value as boolean | undefined) ?? false,
     strategy: strategy.data,
+    ...(inner ? { inner } : {}),
     passThrough: n.value === 1 || strategy.data.strategy === "none",
   };
 }

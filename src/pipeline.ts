@@ -1,7 +1,8 @@
 // One reranked request: draw N candidates, let the strategy pick as they arrive, build the chat.completion.
 import { selectWith } from "../strategies/index";
 import { tieBreakOrder } from "../strategies/tiebreak";
-import type { Candidate, ChatMessage, Selection } from "../strategies/types";
+import { UngroundedError } from "../strategies/guard";
+import type { Candidate, ChatMessage, Selection, StrategyContext } from "../strategies/types";
 import { noCache, type JudgmentCache } from "./cache/types";
 import { createCandidatePool, type CandidatePool } from "./candidates";
 import { ProxyError } from "./errors";
@@ -42,6 +43,18 @@ function unjudgedSelection(candidates: Candidate[]): Selection {
   };
 }
 
+/** Guard requests fail closed unless they say otherwise; everything else follows judge.on_error. */
+function onJudgeError(options: ResolvedOptions, deps: PipelineDeps): "fail_open" | "fail_closed" {
+  return options.strategy.strategy === "guard" ? options.strategy.on_judge_error : deps.onJudgeError;
+}
+
+function ungrounded(err: UngroundedError): ProxyError {
+  return new ProxyError(422, "no candidate answer is supported by the documents (guard on_all_fail: error)", {
+    type: "guard_error",
+    code: "ungrounded",
+  });
+}
+
 export async function runPipeline(
   body: Record<string, unknown>,
   options: ResolvedOptions,
@@ -77,13 +90,17 @@ export async function runPipeline(
     let selection: Selection | null = null;
     if (await anyJudgeable) {
       const conversation = body.messages as ChatMessage[];
+      const ctx: StrategyContext = { conversation, expected: options.n, judge: session.judge, signal };
+      const inner = options.inner;
+      if (inner && inner.strategy !== "none") ctx.selectInner = (candidates) => selectWith(inner, candidates, { ...ctx });
       try {
-        selection = await selectWith(strategyOptions, toJudge, { conversation, expected: options.n, judge: session.judge, signal });
+        selection = await selectWith(strategyOptions, toJudge, ctx);
       } catch (err) {
-        if (!isJudgeUnavailable(err) || deps.onJudgeError === "fail_closed") throw err;
+        if (err instanceof UngroundedError) throw ungrounded(err);
+        if (!isJudgeUnavailable(err) || onJudgeError(options, deps) === "fail_closed") throw err;
         await pumped;
         degraded.push("judge_unavailable");
-        selection = unjudgedSelection(pool.judgeable);
+        selection = { ...unjudgedSelection(pool.judgeable), ...(strategyOptions.strategy === "guard" ? { grounded: false } : {}) };
       }
     }
     await Promise.all([pumped, draw.done]);
@@ -92,12 +109,18 @@ export async function runPipeline(
     }
     if (draw.summary.errors.length > 0) degraded.push("candidates_lost");
     const excluded = pool.excludedRanking();
+    if (!selection && strategyOptions.strategy === "guard" && strategyOptions.on_all_fail !== "best_effort") {
+      // Nothing usable was drawn, so nothing could be checked: a guarded request must not get an unchecked answer.
+      const checks = pool.all.map((c) => ({ index: c.index, verdict: "FAIL" as const, reasoning: `not checked: ${pool.excluded.get(c.index)} answer`, prefiltered: true }));
+      if (strategyOptions.on_all_fail === "error") throw ungrounded(new UngroundedError(checks));
+      selection = { winner: -1, ranking: excluded, rationale: "No usable candidate was drawn, so none could be checked.", grounded: false, checks, abstention: strategyOptions.abstain_message };
+    }
     selection ??= {
       winner: excluded[0]!,
       ranking: [],
       rationale: `No candidate was usable (${pool.excluded.get(excluded[0]!)}); returning the least bad one without judging.`,
     };
-    if (selection.ranking.length === 0) degraded.push("no_usable_candidates");
+    if (selection.ranking.length === 0 && !selection.abstention) degraded.push("no_usable_candidates");
     return {
       options,
       pool,

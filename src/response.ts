@@ -8,8 +8,10 @@ export function verdictObject(outcome: PipelineOutcome) {
     strategy: options.strategy.strategy,
     ...(options.strategy.strategy === "pairwise" ? { tournament: options.strategy.tournament } : {}),
     n_candidates: pool.all.length,
-    winner: selection.winner,
+    winner: selection.abstention !== undefined ? null : selection.winner,
     rationale: selection.rationale,
+    ...(selection.grounded !== undefined ? { grounded: selection.grounded } : {}),
+    ...(selection.checks ? { checks: selection.checks } : {}),
     ...(selection.scores ? { scores: selection.scores } : {}),
     ...(selection.matches ? { matches: selection.matches } : {}),
     ...(selection.rounds !== undefined ? { rounds: selection.rounds } : {}),
@@ -35,15 +37,14 @@ export function verdictObject(outcome: PipelineOutcome) {
 
 export function completionBody(outcome: PipelineOutcome, fallbackModel: string) {
   const meta = outcome.draw.meta;
-  const choices = outcome.ranking.slice(0, outcome.options.choices).map((index, position) => {
-    const candidate = outcome.pool.byIndex(index);
-    return {
-      index: position,
-      message: candidate.message,
-      logprobs: candidate.logprobs ?? null,
-      finish_reason: candidate.finish_reason,
-    };
-  });
+  const abstention = outcome.selection.abstention;
+  const choices =
+    abstention !== undefined
+      ? [{ index: 0, message: { role: "assistant", content: abstention, refusal: null }, logprobs: null, finish_reason: "stop" }]
+      : outcome.ranking.slice(0, outcome.options.choices).map((index, position) => {
+          const candidate = outcome.pool.byIndex(index);
+          return { index: position, message: candidate.message, logprobs: candidate.logprobs ?? null, finish_reason: candidate.finish_reason };
+        });
   return {
     id: meta?.id ?? `chatcmpl-verdict-${crypto.randomUUID()}`,
     object: "chat.completion" as const,
@@ -60,7 +61,8 @@ export function verdictHeaders(outcome: PipelineOutcome): Record<string, string>
   return {
     "x-verdict-strategy": outcome.options.strategy.strategy,
     "x-verdict-candidates": String(outcome.pool.all.length),
-    "x-verdict-winner": String(outcome.selection.winner),
+    "x-verdict-winner": outcome.selection.abstention !== undefined ? "none" : String(outcome.selection.winner),
+    ...(outcome.selection.grounded !== undefined ? { "x-verdict-grounded": String(outcome.selection.grounded) } : {}),
     "x-verdict-judge-calls": String(outcome.judge.calls),
     "x-verdict-cache-hits": String(outcome.judge.cache_hits),
   };

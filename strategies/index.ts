@@ -1,13 +1,14 @@
 // Registry of strategies keyed by the options' discriminant: adding a schema branch without a strategy fails to compile.
 import { z } from "zod";
 import { consistency, consistencyOptions } from "./consistency";
+import { guard, guardOptions } from "./guard";
 import { pairwise, pairwiseOptions } from "./pairwise";
 import { rubric, rubricOptions } from "./rubric";
 import type { Candidate, Strategy, StrategyContext } from "./types";
 
 const noneOptions = z.object({ strategy: z.literal("none") });
 
-const branches = [noneOptions, pairwiseOptions, rubricOptions, consistencyOptions] as const;
+const branches = [noneOptions, pairwiseOptions, rubricOptions, consistencyOptions, guardOptions] as const;
 
 /** Every strategy's own options, as one discriminated union on `strategy`. */
 export const strategyOptions = z.discriminatedUnion("strategy", branches);
@@ -18,7 +19,7 @@ export type JudgedStrategyName = Exclude<StrategyName, "none">;
 
 type Registry = { [Name in JudgedStrategyName]: Strategy<Extract<StrategyOptions, { strategy: Name }>> };
 
-export const strategies: Registry = { pairwise, rubric, consistency };
+export const strategies: Registry = { pairwise, rubric, consistency, guard };
 
 export const strategyNames = branches.map((b) => b.shape.strategy.value) as [StrategyName, ...StrategyName[]];
 
@@ -42,6 +43,7 @@ export const strategyFields = {
   ...optionalFields(pairwiseOptions),
   ...optionalFields(rubricOptions),
   ...optionalFields(consistencyOptions),
+  ...optionalFields(guardOptions),
 };
 
 /** Runs the strategy the options name (the registry's typing cannot follow a union through an index by itself). */

@@ -55,14 +55,39 @@ export interface ScoreVerdict {
   parsed: boolean;
 }
 
+export interface GroundingInput {
+  question: string;
+  documents: string[];
+  answer: string;
+}
+
+/** One judge call's groundedness check of one answer against the documents. */
+export interface GroundingVerdict {
+  verdict: "PASS" | "FAIL";
+  reasoning: string;
+  /** False when the judge's text could not be read after a retry; such a check counts as FAIL. */
+  parsed: boolean;
+}
+
 /** What strategies see of the judge: the per-request session counts calls, cache hits and tokens. */
 export interface Judge {
   compare(input: PairInput, signal?: AbortSignal): Promise<PairVerdict>;
   score(input: ScoreInput, signal?: AbortSignal): Promise<ScoreVerdict>;
+  checkGrounding(input: GroundingInput, signal?: AbortSignal): Promise<GroundingVerdict>;
+}
+
+export interface GroundingCheck {
+  index: number;
+  verdict: "PASS" | "FAIL";
+  reasoning: string;
+  /** Settled without a judge call (empty answer or a refusal). */
+  prefiltered?: boolean;
 }
 
 export interface StrategyContext {
   conversation: ChatMessage[];
+  /** For strategies that wrap another (guard): runs the inner strategy the request chose over some candidates. */
+  selectInner?: (candidates: AsyncIterable<Candidate>) => Promise<Selection>;
   /** Candidates the request asked for; fewer may arrive (failures, merged duplicates). */
   expected: number;
   judge: Judge;
@@ -98,6 +123,11 @@ export interface Selection {
   matches?: MatchRecord[];
   /** Judge rounds that had to run one after another (critical path). */
   rounds?: number;
+  /** Guard: whether the answer returned passed the groundedness check, and every check made. */
+  grounded?: boolean;
+  checks?: GroundingCheck[];
+  /** Guard: no candidate passed and the request abstains; `winner` is then -1 and this text is the answer. */
+  abstention?: string;
 }
 
 export interface Strategy<Options> {

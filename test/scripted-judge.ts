@@ -1,5 +1,5 @@
 // A judge for unit tests: answers each pair by a rule the test writes, and records every call.
-import type { Candidate, Judge, PairInput, PairVerdict, PairWinner, ScoreInput, ScoreVerdict } from "../strategies/types";
+import type { Candidate, GroundingInput, GroundingVerdict, Judge, PairInput, PairVerdict, PairWinner, ScoreInput, ScoreVerdict } from "../strategies/types";
 
 export interface ScriptedJudge extends Judge {
   calls: { a: number; b: number }[];
@@ -9,10 +9,17 @@ export function scriptedJudge(
   rule: (a: Candidate, b: Candidate) => PairWinner | PairVerdict,
   delayMs = 0,
   grade: (c: Candidate, scale: number) => number = () => 1,
+  ground: (input: GroundingInput) => "PASS" | "FAIL" = () => "PASS",
 ): ScriptedJudge {
   const calls: { a: number; b: number }[] = [];
   return {
     calls,
+    async checkGrounding(input: GroundingInput): Promise<GroundingVerdict> {
+      calls.push({ a: -1, b: -1 });
+      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+      const verdict = ground(input);
+      return { verdict, reasoning: `checked: ${verdict}`, parsed: true };
+    },
     async score({ candidate, scale }: ScoreInput): Promise<ScoreVerdict> {
       calls.push({ a: candidate.index, b: -1 });
       if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));

@@ -1,5 +1,5 @@
 // What a judge backend offers the per-request session: judgments, with the tokens and calls each cost.
-import type { PairInput, PairVerdict, ScoreInput, ScoreVerdict } from "../../strategies/types";
+import type { GroundingInput, GroundingVerdict, PairInput, PairVerdict, ScoreInput, ScoreVerdict } from "../../strategies/types";
 import type { Usage } from "../openai/chat";
 
 export interface Judged<T> {
@@ -14,10 +14,13 @@ export interface JudgeBackend {
   readonly identity: Record<string, unknown>;
   readonly model: string;
   /** Template id and version per task, part of the cache key so a changed prompt never reuses old answers. */
-  readonly templates: Record<"pairwise" | "rubric", { id: string; version: number }>;
+  readonly templates: Record<JudgeTask, { id: string; version: number }>;
   comparePair(input: PairInput, signal: AbortSignal): Promise<Judged<PairVerdict>>;
   scoreRubric(input: ScoreInput, signal: AbortSignal): Promise<Judged<ScoreVerdict>>;
+  checkGrounding(input: GroundingInput, signal: AbortSignal): Promise<Judged<GroundingVerdict>>;
 }
+
+export type JudgeTask = "pairwise" | "rubric" | "grounding";
 
 /** Maps a 1..scale score to 0..1. */
 export function normaliseScore(score: number, scale: number): number {

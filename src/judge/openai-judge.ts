@@ -1,12 +1,13 @@
 // Judge backend for any OpenAI-compatible server (SGLang, vLLM, OpenAI): structured output, lenient parse, one retry.
 import type OpenAI from "openai";
-import type { PairInput, PairVerdict, ScoreInput, ScoreVerdict } from "../../strategies/types";
+import type { GroundingInput, GroundingVerdict, PairInput, PairVerdict, ScoreInput, ScoreVerdict } from "../../strategies/types";
 import { addUsage, ZERO_USAGE, type Usage } from "../openai/chat";
 import { upstreamFailure, type Upstream } from "../upstream";
 import { normaliseScore, type JudgeBackend, type Judged } from "./backend";
 import { probabilityAOverB } from "./logprobs";
 import { PAIRWISE_RESPONSE_FORMAT, PAIRWISE_TEMPLATE, pairwiseMessages } from "./pairwise-prompt";
-import { parsePairVerdict, parseScore } from "./parse";
+import { GROUNDING_RESPONSE_FORMAT, GROUNDING_SYSTEM, GROUNDING_TEMPLATE, groundingMessages } from "./grounding-prompt";
+import { parseGrounding, parsePairVerdict, parseScore } from "./parse";
 import { RUBRIC_TEMPLATE, rubricMessages, rubricResponseFormat } from "./rubric-prompt";
 
 type ChatParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming;
@@ -20,6 +21,8 @@ export interface OpenAIJudgeSettings {
   logprobs: boolean;
   /** A rematch at temperature 0 would only repeat the first answer; it samples at this temperature instead. */
   rematch_temperature: number;
+  /** Replaces the groundedness check's system text (TASK / INSTRUCTIONS / OUTPUT_EXAMPLE) for this deployment. */
+  grounding_prompt?: string | undefined;
 }
 
 interface Asked<T> extends Judged<T | null> {
@@ -74,8 +77,14 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
 
   return {
     model: settings.model,
-    identity: { backend: "openai-compatible", model: settings.model, rematch_temperature: settings.rematch_temperature, ...sampling },
-    templates: { pairwise: PAIRWISE_TEMPLATE, rubric: RUBRIC_TEMPLATE },
+    identity: {
+      backend: "openai-compatible",
+      model: settings.model,
+      rematch_temperature: settings.rematch_temperature,
+      grounding_prompt: settings.grounding_prompt,
+      ...sampling,
+    },
+    templates: { pairwise: PAIRWISE_TEMPLATE, rubric: RUBRIC_TEMPLATE, grounding: GROUNDING_TEMPLATE },
 
     async comparePair(input: PairInput, signal: AbortSignal): Promise<Judged<PairVerdict>> {
       const messages = pairwiseMessages(input.conversation, input.a.text, input.b.text);
@@ -100,6 +109,16 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
         justification: asked.value?.justification ?? `unparseable judge answer: ${asked.text.slice(0, 200)}`,
         parsed: asked.value !== null,
       };
+      return { value, usage: asked.usage, calls: asked.calls };
+    },
+
+    async checkGrounding(input: GroundingInput, signal: AbortSignal): Promise<Judged<GroundingVerdict>> {
+      const messages = groundingMessages(input, settings.grounding_prompt ?? GROUNDING_SYSTEM);
+      const asked = await ask(messages, GROUNDING_RESPONSE_FORMAT as ResponseFormat, parseGrounding, signal);
+      // An answer the judge's words could not be read for was not checked, and an unchecked answer does not pass.
+      const value: GroundingVerdict = asked.value
+        ? { ...asked.value, parsed: true }
+        : { verdict: "FAIL", reasoning: `unparseable judge answer: ${asked.text.slice(0, 200)}`, parsed: false };
       return { value, usage: asked.usage, calls: asked.calls };
     },
   };

@@ -73,3 +73,25 @@ export function parseScore(text: string, scale: number): ParsedScore | null {
   const score = match ? validScore(Number(match[1]), scale) : null;
   return score !== null && match ? { score, justification: trimmed.slice(0, match.index).trim() } : null;
 }
+
+export interface ParsedGrounding {
+  verdict: "PASS" | "FAIL";
+  reasoning: string;
+}
+
+function normaliseGrounding(raw: unknown): "PASS" | "FAIL" | null {
+  if (typeof raw !== "string") return null;
+  const value = raw.trim().replace(/^["'[(*]+|["'\])*.]+$/g, "").toUpperCase();
+  return value === "PASS" || value === "FAIL" ? value : null;
+}
+
+export function parseGrounding(text: string): ParsedGrounding | null {
+  const trimmed = text.trim();
+  for (const record of jsonObjects(trimmed)) {
+    const verdict = normaliseGrounding(record.verdict ?? record.label ?? record.result);
+    if (verdict) return { verdict, reasoning: firstText(record, ["reasoning", "rationale", "explanation"]) };
+  }
+  const match = /\bverdict\s*[:=]\s*\**\s*"?(PASS|FAIL)\b/i.exec(trimmed) ?? /\[\[\s*(PASS|FAIL)\s*\]\]/i.exec(trimmed);
+  const verdict = match ? normaliseGrounding(match[1]) : null;
+  return verdict && match ? { verdict, reasoning: trimmed.slice(0, match.index).trim() } : null;
+}

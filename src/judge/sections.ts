@@ -3,7 +3,7 @@
 import { contentText } from "../openai/chat";
 import type { ChatMessage } from "../../strategies/types";
 
-const SECTION_TAGS = ["conversation", "response_a", "response_b", "response", "rubric", "question", "document", "answer"];
+const SECTION_TAGS = ["conversation", "response_a", "response_b", "response", "rubric", "QUESTION", "DOCUMENT", "ANSWER"] as const;
 const TAG_PATTERN = new RegExp(`<(\\s*/?\\s*)(${SECTION_TAGS.join("|")})(\\s*)>`, "gi");
 
 export function neutraliseTags(text: string): string {

@@ -1,10 +1,10 @@
 // The judge as one request sees it: cache in front of the backend, and counts of calls, hits and tokens.
-import type { Judge, PairInput, PairVerdict, ScoreInput, ScoreVerdict } from "../../strategies/types";
+import type { GroundingInput, GroundingVerdict, Judge, PairInput, PairVerdict, ScoreInput, ScoreVerdict } from "../../strategies/types";
 import { cacheKey } from "../cache/key";
 import type { JudgmentCache } from "../cache/types";
 import { ProxyError } from "../errors";
 import { addUsage, ZERO_USAGE, type Usage } from "../openai/chat";
-import type { JudgeBackend, Judged } from "./backend";
+import type { JudgeBackend, Judged, JudgeTask } from "./backend";
 
 export interface JudgeStats {
   calls: number;
@@ -28,7 +28,7 @@ export function createJudgeSession(backend: JudgeBackend, cache: JudgmentCache):
   const stats: JudgeStats = { calls: 0, cache_hits: 0, usage: ZERO_USAGE, unparsed: 0 };
 
   /** One judgment through the cache: the key covers backend, template, parameters and the inputs in their order. */
-  async function judged<T extends { parsed: boolean }>(task: "pairwise" | "rubric", inputs: unknown[], run: () => Promise<Judged<T>>): Promise<T> {
+  async function judged<T extends { parsed: boolean }>(task: JudgeTask, inputs: unknown[], run: () => Promise<Judged<T>>): Promise<T> {
     const key = await cacheKey({ ...backend.identity, template: backend.templates[task], inputs });
     const hit = (await cache.get(key)) as { value: T } | undefined;
     if (hit?.value) {
@@ -59,6 +59,10 @@ export function createJudgeSession(backend: JudgeBackend, cache: JudgmentCache):
     score(input: ScoreInput, signal?: AbortSignal): Promise<ScoreVerdict> {
       const inputs = [input.conversation, input.rubric, input.scale, input.candidate.text];
       return judged("rubric", inputs, () => backend.scoreRubric(input, signal ?? new AbortController().signal));
+    },
+    checkGrounding(input: GroundingInput, signal?: AbortSignal): Promise<GroundingVerdict> {
+      const inputs = [input.question, input.documents, input.answer];
+      return judged("grounding", inputs, () => backend.checkGrounding(input, signal ?? new AbortController().signal));
     },
   };
   return { judge, stats };

@@ -1,5 +1,6 @@
 // The simulated judge: reads verdict's pairwise and rubric prompts and answers by hidden quality, with noise and
 // position bias, in the JSON the prompt asks for. Optionally with token logprobs at the verdict.
+import { simulatedGrounding } from "./grounding";
 import { qualityOf } from "./random";
 
 /**
@@ -17,6 +18,8 @@ export interface JudgeNoise {
 
 export interface JudgeStyle extends JudgeNoise {
   style: "json" | "text";
+  /** Groundedness checks: the share of verdicts flipped (see test/sim/grounding.ts). */
+  grounding_error_rate?: number;
 }
 
 /** Which of two answers of known quality the simulated judge names, shown as (first, second). */
@@ -66,7 +69,16 @@ function verdictLogprobs(text: string, letterAt: number, named: "A" | "B", p: nu
 }
 
 /** The judge's answer to a prompt, or null when the prompt is not one of verdict's judge prompts. */
-export function judgeReply(userText: string, options: JudgeStyle, random: () => number, withLogprobs: boolean): JudgeReply | null {
+export function judgeReply(userText: string, options: JudgeStyle, random: () => number, withLogprobs: boolean, seed = 1): JudgeReply | null {
+  const [question, document, answer] = [section(userText, "QUESTION"), section(userText, "DOCUMENT"), section(userText, "ANSWER")];
+  if (question !== null && document !== null && answer !== null) {
+    const call = simulatedGrounding(answer, document, options.grounding_error_rate ?? 0, seed);
+    const reasoning = call.unsupported.length
+      ? `Simulated check, not a model: the document lacks ${call.unsupported.slice(0, 5).join(", ")}.`
+      : "Simulated check, not a model: every content word of the answer is in the document.";
+    const text = options.style === "json" ? JSON.stringify({ REASONING: reasoning, VERDICT: call.verdict }) : `${reasoning}\nVERDICT: ${call.verdict}`;
+    return { text, logprobs: null };
+  }
   const [a, b] = [section(userText, "response_a"), section(userText, "response_b")];
   if (a !== null && b !== null) {
     const winner = simulatedPreference(a, b, options, random);
@@ -79,11 +91,11 @@ export function judgeReply(userText: string, options: JudgeStyle, random: () => 
     const letterAt = options.style === "json" ? text.lastIndexOf(`"${winner}"`) + 1 : text.lastIndexOf(`[[${winner}]]`) + 2;
     return { text, logprobs: withLogprobs ? verdictLogprobs(text, letterAt, winner, confidence) : null };
   }
-  const [rubric, answer] = [section(userText, "rubric"), section(userText, "response")];
-  if (rubric !== null && answer !== null) {
+  const [rubric, response] = [section(userText, "rubric"), section(userText, "response")];
+  if (rubric !== null && response !== null) {
     const scale = Number(/from 1 to (\d+)/.exec(userText)?.[1] ?? 5);
-    const score = simulatedScore(answer, scale, options, random);
-    const justification = `Simulated judge, not a model: hidden quality ${qualityOf(answer).toFixed(3)} reads as ${score} of ${scale}.`;
+    const score = simulatedScore(response, scale, options, random);
+    const justification = `Simulated judge, not a model: hidden quality ${qualityOf(response).toFixed(3)} reads as ${score} of ${scale}.`;
     const text = options.style === "json" ? JSON.stringify({ justification, score }) : `${justification}\nScore: ${score}`;
     return { text, logprobs: null };
   }

@@ -21,6 +21,8 @@ export const simOptionsSchema = z.object({
       latency: latencySchema,
       min_sentences: z.number().int().min(1).default(1),
       max_sentences: z.number().int().min(1).default(4),
+      /** Fixed answers handed out in turn, one per choice, instead of generated text (tests build candidates). */
+      answers: z.array(z.string()).optional(),
       /** How many distinct answers a prompt can get (0: unlimited); 1 makes every candidate identical. */
       variants: z.number().int().min(0).default(0),
     })
@@ -36,6 +38,8 @@ export const simOptionsSchema = z.object({
       tau: z.number().positive().default(0.1),
       /** Probability of naming whichever answer is shown first, regardless of quality. */
       bias: z.number().min(0).max(1).default(0),
+      /** Share of groundedness verdicts flipped, decided per input (test/sim/grounding.ts). */
+      grounding_error_rate: z.number().min(0).max(1).default(0),
       /** "json" answers the asked-for JSON; "text" answers prose ending in [[A]] / [[B]]. */
       style: z.enum(["json", "text"]).default("json"),
     })

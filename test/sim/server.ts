@@ -42,6 +42,7 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
   const random = seededRandom(options.seed);
   const requests: SimRequestRecord[] = [];
   let callCounter = 0;
+  let answerCursor = 0;
   const app = new Hono();
 
   app.get("/v1/models", (c) =>
@@ -61,7 +62,7 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
     const messages = Array.isArray(body.messages) ? (body.messages as SimMessage[]) : [];
     if (messages.length === 0) return c.json(badRequest("messages must be a non-empty array", "messages"), 400);
     const lastUser = [...messages].reverse().find((m) => m.role === "user");
-    const judged = judgeReply(text(lastUser?.content), options.judge, random, body.logprobs === true);
+    const judged = judgeReply(text(lastUser?.content), options.judge, random, body.logprobs === true, options.seed);
     const role = judged ? "judge" : "generator";
     const record: SimRequestRecord = { role, body, headers: Object.fromEntries(c.req.raw.headers), aborted: false };
     requests.push(record);
@@ -80,6 +81,11 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
       const prompt = messages.map((m) => text(m.content)).join("\n");
       const base = typeof body.seed === "number" ? body.seed : options.seed * 1_000_003 + callId;
       for (let i = 0; i < n; i++) {
+        const fixed = options.generator.answers;
+        if (fixed?.length) {
+          texts.push(fixed[answerCursor++ % fixed.length]!);
+          continue;
+        }
         const spec = options.generator;
         const seed = spec.variants > 0 ? (base * 31 + i) % spec.variants : base * 31 + i;
         texts.push(simulatedAnswer({ prompt, seed, minSentences: spec.min_sentences, maxSentences: spec.max_sentences }));

@@ -1,0 +1,104 @@
+// Guard: every candidate is checked for groundedness against the documents, in parallel as candidates arrive; the
+// inner strategy picks among those that pass. An answer the judge finds unsupported is never returned as grounded.
+import { z } from "zod";
+import { createChannel } from "../src/util/channel";
+import { normaliseContext, questionOf } from "./guard-context";
+import { tieBreakOrder } from "./tiebreak";
+import type { Candidate, GroundingCheck, Selection, Strategy, StrategyContext } from "./types";
+
+export const DEFAULT_ABSTENTION = "I can't answer that from the documents provided.";
+
+export const guardOptions = z.object({
+  strategy: z.literal("guard"),
+  /** The documents; when absent the request's messages are searched (see strategies/guard-context.ts). */
+  context: z.union([z.string().min(1), z.array(z.string()).min(1).max(256)]).optional(),
+  context_sources: z.array(z.enum(["tags", "system", "tool"])).min(1).default(["tags", "system", "tool"]),
+  inner: z.enum(["pairwise", "rubric", "consistency"]).default("pairwise"),
+  on_all_fail: z.enum(["abstain", "best_effort", "error"]).default("abstain"),
+  abstain_message: z.string().min(1).max(2_000).default(DEFAULT_ABSTENTION),
+  /** Empty answers and refusals fail without a judge call. */
+  prefilter: z.boolean().default(true),
+  /** An unchecked answer is not a guarded answer: judge failures fail the request unless this says otherwise. */
+  on_judge_error: z.enum(["fail_closed", "fail_open"]).default("fail_closed"),
+});
+
+export type GuardOptions = z.infer<typeof guardOptions>;
+
+/** No candidate passed and the request asked for an error rather than an abstention. */
+export class UngroundedError extends Error {
+  constructor(readonly checks: GroundingCheck[]) {
+    super("no candidate answer is supported by the documents");
+    this.name = "UngroundedError";
+  }
+}
+
+const REFUSAL = /^\s*(i['’]?m sorry|sorry,|i cannot|i can['’]?t|i am unable|i['’]?m unable|i do not know|i don['’]?t know|unfortunately,? i)/i;
+
+function prefilterReason(candidate: Candidate): string | null {
+  if (candidate.text.trim() === "") return "empty answer: nothing to check";
+  if (REFUSAL.test(candidate.text)) return "the answer is a refusal: nothing to check";
+  return null;
+}
+
+async function* inOrder(candidates: Candidate[]): AsyncGenerator<Candidate> {
+  yield* candidates;
+}
+
+export const guard: Strategy<GuardOptions> = {
+  async select(candidates, options, ctx: StrategyContext): Promise<Selection> {
+    const documents = normaliseContext(options.context);
+    if (!documents || !ctx.selectInner) throw new Error("guard needs resolved documents and an inner strategy");
+    const question = questionOf(ctx.conversation);
+    const passing = createChannel<Candidate>();
+    const checks: GroundingCheck[] = [];
+    const seen: Candidate[] = [];
+    let inner: Promise<Selection> | null = null;
+
+    const check = async (candidate: Candidate): Promise<void> => {
+      const reason = options.prefilter ? prefilterReason(candidate) : null;
+      if (reason) return void checks.push({ index: candidate.index, verdict: "FAIL", reasoning: reason, prefiltered: true });
+      const result = await ctx.judge.checkGrounding({ question, documents, answer: candidate.text }, ctx.signal);
+      checks.push({ index: candidate.index, verdict: result.verdict, reasoning: result.reasoning });
+      if (result.verdict !== "PASS") return;
+      passing.push(candidate);
+      // The inner strategy starts with the first grounded candidate, so judging overlaps with the remaining checks.
+      if (!inner) {
+        inner = ctx.selectInner!(passing);
+        // Awaited below; this only keeps an early failure from being reported as unhandled meanwhile.
+        inner.catch(() => undefined);
+      }
+    };
+
+    const checking: Promise<void>[] = [];
+    for await (const candidate of candidates) {
+      seen.push(candidate);
+      checking.push(check(candidate));
+    }
+    try {
+      await Promise.all(checking);
+    } finally {
+      passing.close();
+    }
+    checks.sort((a, b) => a.index - b.index);
+    const failed = seen.filter((c) => !checks.some((k) => k.index === c.index && k.verdict === "PASS")).sort((a, b) => tieBreakOrder(a, b));
+
+    if (inner) {
+      const selection: Selection = await inner;
+      return { ...selection, ranking: [...selection.ranking, ...failed.map((c) => c.index)], grounded: true, checks };
+    }
+    if (options.on_all_fail === "error") throw new UngroundedError(checks);
+    if (options.on_all_fail === "best_effort") {
+      const selection = await ctx.selectInner(inOrder(seen));
+      return { ...selection, rationale: `No candidate passed the groundedness check; best effort: ${selection.rationale}`, grounded: false, checks };
+    }
+    const firstJudged = checks.find((k) => !k.prefiltered) ?? checks[0];
+    return {
+      winner: -1,
+      ranking: failed.map((c) => c.index),
+      rationale: `No candidate was supported by the documents. ${firstJudged ? `The judge on candidate ${firstJudged.index}: ${firstJudged.reasoning}` : ""}`.trim(),
+      grounded: false,
+      checks,
+      abstention: options.abstain_message,
+    };
+  },
+};

@@ -1,0 +1,117 @@
+// Guarded RAG answers end to end: candidates built from HaluEval rows, the simulator's groundedness stand-in as judge.
+import { existsSync, readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { simulatedGrounding } from "../sim/grounding";
+import { chatBody, fetchInto, harness, postChat } from "../helpers";
+import { createSimulator } from "../sim/server";
+
+const DATA = "../shared/data/halueval-qa.jsonl";
+
+interface HaluRow {
+  knowledge: string;
+  question: string;
+  right_answer: string;
+  hallucinated_answer: string;
+}
+
+function rowsTheStandInSeparates(): HaluRow[] {
+  if (!existsSync(DATA)) throw new Error(`${DATA} is missing: the guard tests read HaluEval rows from ../shared/data`);
+  const rows = readFileSync(DATA, "utf8").trim().split("\n").map((line) => JSON.parse(line) as HaluRow);
+  return rows.filter(
+    (r) => simulatedGrounding(r.right_answer, r.knowledge, 0, 1).verdict === "PASS" && simulatedGrounding(r.hallucinated_answer, r.knowledge, 0, 1).verdict === "FAIL",
+  );
+}
+
+const row = rowsTheStandInSeparates()[0]!;
+const ask = (verdict: Record<string, unknown>) =>
+  chatBody({ messages: [{ role: "user", content: row.question }], verdict: { strategy: "guard", context: row.knowledge, ...verdict } });
+
+describe("guard", () => {
+  it("returns the grounded answer, with every check reported", async () => {
+    const { app, sim } = harness({ sim: { generator: { answers: [row.hallucinated_answer, row.right_answer] } } });
+    const response = await postChat(app, ask({ n: 2 }));
+    expect(response.status).toBe(200);
+    const body = await response.json();
+    expect(body.choices[0].message.content).toBe(row.right_answer);
+    expect(body.verdict.grounded).toBe(true);
+    expect(body.verdict.winner).toBe(1);
+    expect(body.verdict.checks).toEqual([
+      { index: 0, verdict: "FAIL", reasoning: expect.stringMatching(/document lacks/) },
+      { index: 1, verdict: "PASS", reasoning: expect.any(String) },
+    ]);
+    expect(response.headers.get("x-verdict-grounded")).toBe("true");
+    // Two checks; a single passing candidate needs no pairwise match.
+    expect(sim.count("judge")).toBe(2);
+    const check = sim.requests.find((r) => r.role === "judge")!;
+    const [system, user] = check.body.messages as { content: string }[];
+    expect(system!.content).toMatch(/^TASK\n[\s\S]*\nINSTRUCTIONS\n[\s\S]*\nOUTPUT_EXAMPLE\n/);
+    expect(user!.content).toMatch(/^<QUESTION>\n[\s\S]*<\/QUESTION>\n\n<DOCUMENT>\n[\s\S]*<\/DOCUMENT>\n\n<ANSWER>\n[\s\S]*<\/ANSWER>$/);
+  });
+
+  it("abstains when no candidate is grounded", async () => {
+    const { app } = harness({ sim: { generator: { answers: [row.hallucinated_answer] } } });
+    const response = await postChat(app, ask({ n: 3 }));
+    expect(response.status).toBe(200);
+    const body = await response.json();
+    expect(body.verdict.grounded).toBe(false);
+    expect(body.verdict.winner).toBeNull();
+    expect(body.choices[0].message.content).toBe("I can't answer that from the documents provided.");
+    expect(body.choices[0].message.content).not.toContain(row.hallucinated_answer);
+  });
+
+  it("answers 422 when on_all_fail is error, and returns a flagged pick for best_effort", async () => {
+    const { app } = harness({ sim: { generator: { answers: [row.hallucinated_answer] } } });
+    const refused = await postChat(app, ask({ n: 2, on_all_fail: "error" }));
+    expect(refused.status).toBe(422);
+    expect((await refused.json()).error).toMatchObject({ type: "guard_error", code: "ungrounded" });
+    const best = await (await postChat(app, ask({ n: 2, on_all_fail: "best_effort", abstain_message: "nope" }))).json();
+    expect(best.verdict.grounded).toBe(false);
+    expect(best.choices[0].message.content).toBe(row.hallucinated_answer);
+  });
+
+  it("finds the documents in the messages, and refuses with a how-to when there are none", async () => {
+    const { app } = harness({ sim: { generator: { answers: [row.right_answer, row.hallucinated_answer] } } });
+    const tagged = chatBody({
+      messages: [{ role: "user", content: `<documents>${row.knowledge}</documents>\n${row.question}` }],
+      verdict: { strategy: "guard", n: 2 },
+    });
+    const body = await (await postChat(app, tagged)).json();
+    expect(body.verdict.grounded).toBe(true);
+    const system = chatBody({ messages: [{ role: "system", content: row.knowledge }, { role: "user", content: row.question }], verdict: { strategy: "guard", n: 2 } });
+    expect((await (await postChat(app, system)).json()).verdict.grounded).toBe(true);
+
+    const none = await postChat(app, chatBody({ verdict: { strategy: "guard", n: 2 } }));
+    expect(none.status).toBe(400);
+    const error = (await none.json()).error;
+    expect(error.param).toBe("verdict.context");
+    expect(error.message).toMatch(/<documents>/);
+  });
+
+  it("skips the judge for empty answers and refusals, which fail", async () => {
+    const { app, sim } = harness({ sim: { generator: { answers: ["I'm sorry, I cannot help with that.", row.right_answer] } } });
+    const body = await (await postChat(app, ask({ n: 2 }))).json();
+    expect(body.verdict.checks[0]).toMatchObject({ index: 0, verdict: "FAIL", prefiltered: true });
+    expect(sim.count("judge")).toBe(1);
+    expect(body.choices[0].message.content).toBe(row.right_answer);
+  });
+
+  it("fails closed when the judge is down, even where judge.on_error is fail_open", async () => {
+    const sim = createSimulator({ generator: { answers: [row.right_answer, row.hallucinated_answer] } });
+    const inner = fetchInto(sim.app);
+    const fetch: typeof globalThis.fetch = (input, init) =>
+      typeof init?.body === "string" && init.body.includes("<ANSWER>") ? Promise.resolve(new Response("down", { status: 503 })) : inner(input, init);
+    const { app } = harness({ deps: { fetch }, config: { judge: { on_error: "fail_open" } } });
+    const response = await postChat(app, ask({ n: 2 }));
+    expect(response.status).toBe(502);
+    expect((await response.json()).error.code).toBe("judge_unavailable");
+  });
+
+  it("picks among several grounded answers with the inner strategy", async () => {
+    const { app, sim } = harness({ sim: { generator: { answers: [row.right_answer, `${row.right_answer}.`, row.hallucinated_answer] } } });
+    const body = await (await postChat(app, ask({ n: 3, inner: "pairwise", tournament: "knockout" }))).json();
+    expect(body.verdict.grounded).toBe(true);
+    expect([0, 1]).toContain(body.verdict.winner);
+    expect(body.verdict.matches).toHaveLength(1);
+    expect(sim.count("judge")).toBe(3 + 2);
+  });
+});
