@@ -2,12 +2,14 @@
 import { parseArgs } from "node:util";
 import { closeOnSignals, jsonLogger, readConfigFile, startProxy, upstreamConfigured } from "./adapters/node";
 import { ConfigError, loadConfig } from "./config";
+import { EVAL_USAGE, evalCommand } from "./eval/command";
 import { startSimulator } from "../test/sim/start";
 
 const USAGE = `usage:
   verdict serve            run the proxy (config: VERDICT_CONFIG or ./verdict.config.json, plus env overrides)
   verdict sim [--port N] [--seed N] [--accuracy P] [--bias P] [--no-n] [--ttft-ms MS] [--tokens-per-second R]
-                           run the simulated upstream (generator and judge) on 127.0.0.1`;
+                           run the simulated upstream (generator and judge) on 127.0.0.1
+  ${EVAL_USAGE.replace(/\n/g, "\n  ")}`;
 
 async function serveCommand(): Promise<void> {
   const env = { ...process.env };
@@ -65,6 +67,7 @@ async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (command === "serve") return serveCommand();
   if (command === "sim") return simCommand(rest);
+  if (command === "eval") return process.exit(await evalCommand(rest));
   console.error(USAGE);
   process.exit(command === undefined || command === "--help" ? 0 : 2);
 }

@@ -20,7 +20,7 @@ export interface ConfigSource {
 
 /** VERDICT_CONFIG names the file; without it, ./verdict.config.json is used when present. */
 export function readConfigFile(env: Env, cwd = process.cwd()): ConfigSource {
-  const named = env.VERDICT_CONFIG;
+  const named = env.VERDICT_CONFIG || undefined;
   const fileName = named ?? `${cwd}/verdict.config.json`;
   if (named === undefined && !existsSync(fileName)) return { fileName: "(no config file)" };
   try {

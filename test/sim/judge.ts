@@ -73,9 +73,10 @@ export function judgeReply(userText: string, options: JudgeStyle, random: () => 
   const [question, document, answer] = [section(userText, "QUESTION"), section(userText, "DOCUMENT"), section(userText, "ANSWER")];
   if (question !== null && document !== null && answer !== null) {
     const call = simulatedGrounding(answer, document, options.grounding_error_rate ?? 0, seed);
-    const reasoning = call.unsupported.length
-      ? `Simulated check, not a model: the document lacks ${call.unsupported.slice(0, 5).join(", ")}.`
-      : "Simulated check, not a model: every content word of the answer is in the document.";
+    const found = call.unsupported.length
+      ? `the document lacks ${call.unsupported.slice(0, 5).join(", ")}`
+      : "every content word of the answer is in the document";
+    const reasoning = `Simulated check, not a model: ${found}${call.flipped ? " (verdict flipped: a simulated error)" : ""}.`;
     const text = options.style === "json" ? JSON.stringify({ REASONING: reasoning, VERDICT: call.verdict }) : `${reasoning}\nVERDICT: ${call.verdict}`;
     return { text, logprobs: null };
   }

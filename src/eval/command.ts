@@ -1,0 +1,103 @@
+// `verdict eval`: runs the configured judge over a data set and writes a JSON and an HTML report. Node only (CLI).
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { readConfigFile, upstreamConfigured } from "../adapters/node";
+import { createMemoryCache } from "../cache/memory";
+import { judgeEndpoint, loadConfig } from "../config";
+import { createOpenAIJudge } from "../judge/openai-judge";
+import { createUpstream } from "../upstream";
+import { startSimulator } from "../../test/sim/start";
+import { loadItems, type EvalTask } from "./data";
+import { summarise } from "./metrics";
+import { renderReport } from "./report";
+import { runEval, type ItemResult } from "./run";
+
+export const EVAL_USAGE = `verdict eval --task grounding|pairwise --data FILE [--limit N] [--seed N] [--out DIR] [--concurrency N] [--sim]
+  grounding: HaluEval QA (knowledge, question, right_answer, hallucinated_answer) or HaluBench (passage, question, answer, label) JSONL
+  pairwise:  LLMBar JSON (input, output_1, output_2, label)
+  The judge is the configured one (JUDGE_BASE_URL, JUDGE_MODEL, JUDGE_API_KEY or the config file); --sim uses the
+  built-in simulator instead, whose verdicts are a scripted stand-in, not a model.`;
+
+function progress(total: number): (result: ItemResult, done: number) => void {
+  let right = 0;
+  const every = Math.max(1, Math.floor(total / 10));
+  return (result, done) => {
+    right += result.score;
+    const line = `${done}/${total} rows, accuracy so far ${((100 * right) / done).toFixed(1)}%`;
+    if (process.stdout.isTTY) {
+      const filled = Math.round((30 * done) / total);
+      process.stdout.write(`\r[${"#".repeat(filled)}${".".repeat(30 - filled)}] ${line}   ${done === total ? "\n" : ""}`);
+    } else if (done % every === 0 || done === total) {
+      console.log(line);
+    }
+  };
+}
+
+export async function evalCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      task: { type: "string" },
+      data: { type: "string" },
+      limit: { type: "string" },
+      seed: { type: "string" },
+      out: { type: "string", default: "eval-out" },
+      concurrency: { type: "string", default: "8" },
+      sim: { type: "boolean", default: false },
+    },
+  });
+  const task = values.task as EvalTask | undefined;
+  if ((task !== "grounding" && task !== "pairwise") || !values.data) {
+    console.error(EVAL_USAGE);
+    return 2;
+  }
+  const env = { ...process.env };
+  const source = readConfigFile(env);
+  let simulator: Awaited<ReturnType<typeof startSimulator>> | null = null;
+  if (values.sim) {
+    simulator = await startSimulator({ judge: { accuracy: 0.85, bias: 0.1, grounding_error_rate: 0.1 } });
+    Object.assign(env, { JUDGE_BASE_URL: simulator.url, JUDGE_MODEL: "sim-judge", GENERATOR_BASE_URL: simulator.url });
+    console.log(`verdict eval: judging with the built-in SIMULATOR at ${simulator.url} (a scripted stand-in, not a model).`);
+  } else if (!upstreamConfigured(env, source)) {
+    if (!env.JUDGE_BASE_URL) {
+      console.error("verdict eval needs a judge: set JUDGE_BASE_URL and JUDGE_MODEL (or use a config file), or pass --sim.");
+      return 2;
+    }
+    env.GENERATOR_BASE_URL = env.JUDGE_BASE_URL; // eval never calls the generator; the schema still wants one
+  }
+  const config = loadConfig(env, source.fileText, source.fileName);
+  const text = readFileSync(values.data, "utf8");
+  const items = loadItems(task, text, values.data, values.limit ? Number(values.limit) : undefined, values.seed ? Number(values.seed) : undefined);
+  const upstream = createUpstream("judge", { ...config.judge, ...judgeEndpoint(config) }, globalThis.fetch.bind(globalThis));
+  const controller = new AbortController();
+  const onInterrupt = () => {
+    if (controller.signal.aborted) process.exit(130);
+    console.error("\ninterrupted: finishing with the rows judged so far (Ctrl-C again to quit at once)");
+    controller.abort();
+  };
+  process.on("SIGINT", onInterrupt);
+  const started = Date.now();
+  const { results, interrupted } = await runEval({
+    task,
+    items,
+    backend: createOpenAIJudge(upstream, config.judge),
+    cache: createMemoryCache(config.cache),
+    concurrency: Number(values.concurrency),
+    signal: controller.signal,
+    onResult: progress(items.length),
+  });
+  process.off("SIGINT", onInterrupt);
+  await simulator?.close();
+
+  const summary = summarise(task, results);
+  const meta = { data: values.data, judge: config.judge.model, items_asked: items.length, interrupted, seconds: ((Date.now() - started) / 1000).toFixed(1) };
+  mkdirSync(values.out, { recursive: true });
+  const base = join(values.out, `${task}-report`);
+  writeFileSync(`${base}.json`, JSON.stringify({ meta, summary, results }, null, 2));
+  writeFileSync(`${base}.html`, renderReport(summary, results.flatMap((r) => r.latencies_ms), meta));
+  const extra = "fail" in summary ? `, FAIL F1 ${summary.fail.f1?.toFixed(3) ?? "n/a"}` : `, position consistency ${summary.position_consistency?.toFixed(3) ?? "n/a"}`;
+  console.log(`${summary.rows} rows${interrupted ? " (interrupted)" : ""}: accuracy ${summary.accuracy?.toFixed(3) ?? "n/a"}${extra}, ${summary.errors} judge errors`);
+  console.log(`report: ${base}.html and ${base}.json`);
+  return interrupted ? 130 : 0;
+}

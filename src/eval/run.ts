@@ -1,0 +1,102 @@
+// Runs a judge over an evaluation set through the proxy's own judge code (session, cache, backend), with bounded
+// concurrency. Stops scheduling when the signal aborts and returns what it has.
+import type { Candidate, PairWinner } from "../../strategies/types";
+import type { JudgmentCache } from "../cache/types";
+import type { JudgeBackend } from "../judge/backend";
+import { createJudgeSession } from "../judge/session";
+import type { Usage } from "../openai/chat";
+import type { EvalTask, GroundingItem, PairItem } from "./data";
+
+export interface ItemResult {
+  id: string;
+  label: string;
+  /** PASS/FAIL for grounding; "1", "2" or "tie" for pairwise; "error" when the judge could not be reached. */
+  predicted: string;
+  /** 1 right, 0 wrong, 0.5 for a pairwise tie. */
+  score: number;
+  /** Pairwise: whether both orders named the same output. */
+  consistent?: boolean;
+  calls: number;
+  cache_hits: number;
+  usage: Usage;
+  /** Wall time of each judge call actually made (cache hits excluded). */
+  latencies_ms: number[];
+  reasoning: string;
+  error?: string;
+}
+
+export interface EvalRunOptions {
+  task: EvalTask;
+  items: (GroundingItem | PairItem)[];
+  backend: JudgeBackend;
+  cache: JudgmentCache;
+  concurrency: number;
+  signal: AbortSignal;
+  now?: () => number;
+  onResult?: (result: ItemResult, done: number, total: number) => void;
+}
+
+/** The backend with each call's wall time recorded. */
+function timed(backend: JudgeBackend, now: () => number, latencies: number[]): JudgeBackend {
+  const time = <T>(run: () => Promise<T>) => {
+    const started = now();
+    return run().finally(() => latencies.push(now() - started));
+  };
+  return {
+    ...backend,
+    comparePair: (input, signal) => time(() => backend.comparePair(input, signal)),
+    scoreRubric: (input, signal) => time(() => backend.scoreRubric(input, signal)),
+    checkGrounding: (input, signal) => time(() => backend.checkGrounding(input, signal)),
+  };
+}
+
+const asCandidate = (index: number, text: string): Candidate => ({ index, text, message: { role: "assistant", content: text }, finish_reason: "stop", duplicates: [] });
+
+/** Both orders, read as DESIGN.md's match rule reads them, but a split stays a tie: an evaluation reports the judge as is. */
+function pairOutcome(forward: PairWinner, backward: PairWinner): { predicted: string; consistent: boolean } {
+  const first = forward === "A" ? "1" : forward === "B" ? "2" : "tie";
+  const second = backward === "A" ? "2" : backward === "B" ? "1" : "tie";
+  if (first === second) return { predicted: first, consistent: true };
+  if (first === "tie") return { predicted: second, consistent: false };
+  if (second === "tie") return { predicted: first, consistent: false };
+  return { predicted: "tie", consistent: false };
+}
+
+async function evaluate(item: GroundingItem | PairItem, options: EvalRunOptions, now: () => number): Promise<ItemResult> {
+  const latencies: number[] = [];
+  const { judge, stats } = createJudgeSession(timed(options.backend, now, latencies), options.cache);
+  const tally = () => ({ calls: stats.calls, cache_hits: stats.cache_hits, usage: stats.usage, latencies_ms: latencies });
+  try {
+    if ("answer" in item) {
+      const checked = await judge.checkGrounding({ question: item.question, documents: item.documents, answer: item.answer }, options.signal);
+      return { id: item.id, label: item.label, predicted: checked.verdict, score: checked.verdict === item.label ? 1 : 0, reasoning: checked.reasoning, ...tally() };
+    }
+    const conversation = [{ role: "user", content: item.instruction }];
+    const [one, two] = [asCandidate(0, item.output_1), asCandidate(1, item.output_2)];
+    const [forward, backward] = await Promise.all([
+      judge.compare({ conversation, a: one, b: two }, options.signal),
+      judge.compare({ conversation, a: two, b: one }, options.signal),
+    ]);
+    const { predicted, consistent } = pairOutcome(forward.winner, backward.winner);
+    const score = predicted === "tie" ? 0.5 : predicted === String(item.label) ? 1 : 0;
+    return { id: item.id, label: String(item.label), predicted, score, consistent, reasoning: forward.reasoning, ...tally() };
+  } catch (err) {
+    return { id: item.id, label: "label" in item ? String(item.label) : "", predicted: "error", score: 0, reasoning: "", error: (err as Error).message, ...tally() };
+  }
+}
+
+export async function runEval(options: EvalRunOptions): Promise<{ results: ItemResult[]; interrupted: boolean }> {
+  const now = options.now ?? (() => performance.now());
+  const waiting = [...options.items];
+  const results: ItemResult[] = [];
+  const worker = async () => {
+    while (waiting.length > 0 && !options.signal.aborted) {
+      const result = await evaluate(waiting.shift()!, options, now);
+      if (options.signal.aborted && result.predicted === "error") return;
+      results.push(result);
+      options.onResult?.(result, results.length, options.items.length);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));
+  return { results, interrupted: options.signal.aborted };
+}
