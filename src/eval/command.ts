@@ -97,7 +97,7 @@ export async function evalCommand(args: string[]): Promise<number> {
   writeFileSync(`${base}.json`, JSON.stringify({ meta, summary, results }, null, 2));
   writeFileSync(`${base}.html`, renderReport(summary, results.flatMap((r) => r.latencies_ms), meta));
   const extra = "fail" in summary ? `, FAIL F1 ${summary.fail.f1?.toFixed(3) ?? "n/a"}` : `, position consistency ${summary.position_consistency?.toFixed(3) ?? "n/a"}`;
-  console.log(`${summary.rows} rows${interrupted ? " (interrupted)" : ""}: accuracy ${summary.accuracy?.toFixed(3) ?? "n/a"}${extra}, ${summary.errors} judge errors`);
+  console.log(`${summary.rows} items${interrupted ? " (interrupted)" : ""}: accuracy ${summary.accuracy?.toFixed(3) ?? "n/a"}${extra}, ${summary.errors} judge errors`);
   console.log(`report: ${base}.html and ${base}.json`);
   return interrupted ? 130 : 0;
 }
