@@ -4,9 +4,9 @@ import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { createMemoryCache } from "./cache/memory";
 import type { JudgmentCache } from "./cache/types";
-import { judgeEndpoint, type Config } from "./config";
+import type { Config } from "./config";
 import { errorResponse, ProxyError, toProxyError } from "./errors";
-import { createOpenAIJudge } from "./judge/openai-judge";
+import { createJudgeBackend } from "./judge/create";
 import type { JudgeBackend } from "./judge/backend";
 import { handleChatCompletions } from "./routes/chat";
 import { listModels } from "./routes/models";
@@ -43,13 +43,12 @@ export function createApp(deps: AppDeps): Hono {
   const fetchImpl = deps.fetch ?? globalThis.fetch.bind(globalThis);
   const logger = deps.logger ?? silentLogger;
   const generator = createUpstream("generator", config.generator, fetchImpl);
-  const judgeUpstream = createUpstream("judge", { ...config.judge, ...judgeEndpoint(config) }, fetchImpl);
   const ctx: AppContext = {
     config,
     logger,
     pipeline: {
       generator,
-      judge: deps.judge ?? createOpenAIJudge(judgeUpstream, config.judge),
+      judge: deps.judge ?? createJudgeBackend(config, fetchImpl),
       cache: deps.cache ?? createMemoryCache(config.cache),
       nSupport: { value: config.generator.supports_n },
       onJudgeError: config.judge.on_error,

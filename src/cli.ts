@@ -27,7 +27,7 @@ async function serveCommand(): Promise<void> {
   const config = loadConfig(env, source.fileText, source.fileName);
   const proxy = await startProxy(config);
   console.log(
-    `verdict listening on ${proxy.url}/v1 (generator ${config.generator.base_url}, judge ${config.judge.model}, ` +
+    `verdict listening on ${proxy.url}/v1 (generator ${config.generator.base_url}, judge ${config.judge.model ?? config.judge.backend}, ` +
       `default n=${config.defaults.n}, strategy ${config.defaults.strategy})`,
   );
   closeOnSignals(

@@ -24,11 +24,23 @@ const generatorSchema = z.strictObject({
   supports_n: z.union([z.boolean(), z.literal("auto")]).default("auto"),
 });
 
+/** A Root Signals evaluator, by id or by name. */
+const evaluatorRef = z.union([z.strictObject({ id: z.string().min(1) }), z.strictObject({ name: z.string().min(1) })]);
+
 const judgeSchema = z.strictObject({
   ...upstreamFields,
-  /** Unset: the generator's. */
+  /** "openai-compatible": any chat-completions server (SGLang, vLLM, OpenAI); "root-signals": the evaluator API. */
+  backend: z.enum(["openai-compatible", "root-signals"]).default("openai-compatible"),
+  /** Unset: the generator's (openai-compatible) or Root Signals' public API (root-signals). */
   base_url: upstreamFields.base_url.optional(),
-  model: z.string().min(1),
+  /** Required for the openai-compatible backend. */
+  model: z.string().min(1).optional(),
+  /** root-signals: the evaluator per task; `default` serves any task without its own. */
+  evaluators: z
+    .strictObject({ default: evaluatorRef.optional(), pairwise: evaluatorRef.optional(), rubric: evaluatorRef.optional(), guard: evaluatorRef.optional() })
+    .default({}),
+  /** root-signals guard: an evaluator score at or above this passes. */
+  pass_threshold: z.number().min(0).max(1).default(0.5),
   temperature: z.number().min(0).max(2).default(0),
   max_tokens: z.number().int().positive().default(1024),
   /** Ask for JSON through response_format json_schema; off for servers without guided decoding. */
@@ -105,6 +117,8 @@ const ENV_OVERRIDES: Record<string, [string[], (raw: string) => unknown]> = {
   JUDGE_BASE_URL: [["judge", "base_url"], String],
   JUDGE_API_KEY: [["judge", "api_key"], String],
   JUDGE_MODEL: [["judge", "model"], String],
+  JUDGE_BACKEND: [["judge", "backend"], String],
+  ROOT_SIGNALS_API_KEY: [["judge", "api_key"], String],
   PORT: [["server", "port"], numberOrText],
   VERDICT_N: [["defaults", "n"], numberOrText],
 };
@@ -146,6 +160,15 @@ export function loadConfig(env: Env, fileText?: string, fileName = "config file"
     throw new ConfigError(result.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`));
   }
   const config = result.data;
+  const { judge } = config;
+  if (judge.backend === "openai-compatible" && !judge.model) throw new ConfigError(["judge.model: required for the openai-compatible judge backend (or set JUDGE_MODEL)"]);
+  if (judge.backend === "root-signals") {
+    const tasks = ["pairwise", "rubric", "guard"] as const;
+    if (!judge.evaluators.default && tasks.some((t) => !judge.evaluators[t])) {
+      throw new ConfigError(["judge.evaluators: the root-signals backend needs an evaluator for each task, or a `default` one"]);
+    }
+    if (!judge.api_key) throw new ConfigError(["judge.api_key: the root-signals backend needs an API key (or set ROOT_SIGNALS_API_KEY)"]);
+  }
   const { n, min_candidates } = config.defaults;
   if (n > config.limits.max_n) throw new ConfigError([`defaults.n: ${n} is above limits.max_n (${config.limits.max_n})`]);
   if (min_candidates > n) throw new ConfigError([`defaults.min_candidates: ${min_candidates} is above defaults.n (${n})`]);
@@ -153,9 +176,12 @@ export function loadConfig(env: Env, fileText?: string, fileName = "config file"
 }
 
 /** The judge's base URL and key, inheriting the generator's when the judge names none. */
+export const ROOT_SIGNALS_BASE_URL = "https://api.app.rootsignals.ai";
+
 export function judgeEndpoint(config: Config): { base_url: string; api_key: string | undefined } {
+  const fallback = config.judge.backend === "root-signals" ? ROOT_SIGNALS_BASE_URL : config.generator.base_url;
   return {
-    base_url: config.judge.base_url ?? config.generator.base_url,
-    api_key: config.judge.api_key ?? (config.judge.base_url ? undefined : config.generator.api_key),
+    base_url: config.judge.base_url ?? fallback,
+    api_key: config.judge.api_key ?? (config.judge.base_url || config.judge.backend !== "openai-compatible" ? undefined : config.generator.api_key),
   };
 }

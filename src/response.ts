@@ -16,8 +16,14 @@ export function verdictObject(outcome: PipelineOutcome) {
     ...(selection.matches ? { matches: selection.matches } : {}),
     ...(selection.rounds !== undefined ? { rounds: selection.rounds } : {}),
     ranking: outcome.ranking,
-    judge: { model: outcome.judgeModel, calls: judge.calls, cache_hits: judge.cache_hits, unparsed: judge.unparsed },
-    usage: { generator: draw.usage, judge: judge.usage },
+    judge: {
+      model: outcome.judgeModel,
+      calls: judge.calls,
+      cache_hits: judge.cache_hits,
+      unparsed: judge.unparsed,
+      ...(judge.execution_log_ids ? { execution_log_ids: judge.execution_log_ids } : {}),
+    },
+    usage: { generator: draw.usage, judge: judge.cost !== undefined ? { ...judge.usage, cost: judge.cost } : judge.usage },
     ...(degraded.length > 0
       ? { degraded: degraded.join(","), errors: draw.errors.map((e) => ({ status: e.status, message: e.message })) }
       : {}),

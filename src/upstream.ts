@@ -25,13 +25,20 @@ export interface Upstream {
   readonly pending: number;
 }
 
-export function createUpstream(role: Upstream["role"], settings: UpstreamSettings, fetchImpl: FetchLike): Upstream {
+export function createUpstream(
+  role: Upstream["role"],
+  settings: UpstreamSettings,
+  fetchImpl: FetchLike,
+  /** How the key is presented; Bearer by default (Root Signals wants `Api-Key <key>`). */
+  authorization?: (key: string) => string,
+): Upstream {
   const baseURL = settings.base_url.replace(/\/+$/, "");
+  const key = settings.api_key;
   const client = new OpenAI({
     baseURL,
     // The SDK insists on a key; without one configured, the Authorization header is removed instead of inventing one.
-    apiKey: settings.api_key ?? "unset",
-    defaultHeaders: settings.api_key ? {} : { Authorization: null },
+    apiKey: key ?? "unset",
+    defaultHeaders: key ? (authorization ? { Authorization: authorization(key) } : {}) : { Authorization: null },
     fetch: fetchImpl,
     timeout: settings.timeout_ms,
     maxRetries: settings.max_retries,

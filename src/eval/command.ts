@@ -4,9 +4,8 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { readConfigFile, upstreamConfigured } from "../adapters/node";
 import { createMemoryCache } from "../cache/memory";
-import { judgeEndpoint, loadConfig } from "../config";
-import { createOpenAIJudge } from "../judge/openai-judge";
-import { createUpstream } from "../upstream";
+import { loadConfig } from "../config";
+import { createJudgeBackend } from "../judge/create";
 import { startSimulator } from "../../test/sim/start";
 import { loadItems, type EvalTask } from "./data";
 import { summarise } from "./metrics";
@@ -69,7 +68,7 @@ export async function evalCommand(args: string[]): Promise<number> {
   const config = loadConfig(env, source.fileText, source.fileName);
   const text = readFileSync(values.data, "utf8");
   const items = loadItems(task, text, values.data, values.limit ? Number(values.limit) : undefined, values.seed ? Number(values.seed) : undefined);
-  const upstream = createUpstream("judge", { ...config.judge, ...judgeEndpoint(config) }, globalThis.fetch.bind(globalThis));
+  const backend = createJudgeBackend(config, globalThis.fetch.bind(globalThis));
   const controller = new AbortController();
   const onInterrupt = () => {
     if (controller.signal.aborted) process.exit(130);
@@ -81,7 +80,7 @@ export async function evalCommand(args: string[]): Promise<number> {
   const { results, interrupted } = await runEval({
     task,
     items,
-    backend: createOpenAIJudge(upstream, config.judge),
+    backend,
     cache: createMemoryCache(config.cache),
     concurrency: Number(values.concurrency),
     signal: controller.signal,
@@ -91,7 +90,7 @@ export async function evalCommand(args: string[]): Promise<number> {
   await simulator?.close();
 
   const summary = summarise(task, results);
-  const meta = { data: values.data, judge: config.judge.model, items_asked: items.length, interrupted, seconds: ((Date.now() - started) / 1000).toFixed(1) };
+  const meta = { data: values.data, judge: backend.model, items_asked: items.length, interrupted, seconds: ((Date.now() - started) / 1000).toFixed(1) };
   mkdirSync(values.out, { recursive: true });
   const base = join(values.out, `${task}-report`);
   writeFileSync(`${base}.json`, JSON.stringify({ meta, summary, results }, null, 2));

@@ -7,6 +7,9 @@ export interface Judged<T> {
   usage: Usage;
   /** Upstream calls made, retries of unparseable answers included. */
   calls: number;
+  /** What the calls cost, where the backend reports it (Root Signals), and the ids to find the runs by. */
+  cost?: number;
+  log_ids?: string[];
 }
 
 export interface JudgeBackend {
@@ -15,10 +18,16 @@ export interface JudgeBackend {
   readonly model: string;
   /** Template id and version per task, part of the cache key so a changed prompt never reuses old answers. */
   readonly templates: Record<JudgeTask, { id: string; version: number }>;
-  comparePair(input: PairInput, signal: AbortSignal): Promise<Judged<PairVerdict>>;
-  scoreRubric(input: ScoreInput, signal: AbortSignal): Promise<Judged<ScoreVerdict>>;
-  checkGrounding(input: GroundingInput, signal: AbortSignal): Promise<Judged<GroundingVerdict>>;
+  comparePair(input: PairInput, signal: AbortSignal, memo?: RequestMemo): Promise<Judged<PairVerdict>>;
+  scoreRubric(input: ScoreInput, signal: AbortSignal, memo?: RequestMemo): Promise<Judged<ScoreVerdict>>;
+  checkGrounding(input: GroundingInput, signal: AbortSignal, memo?: RequestMemo): Promise<Judged<GroundingVerdict>>;
 }
+
+/**
+ * Scratch space that lives for one request: a backend that scores answers one at a time (Root Signals) keeps each
+ * answer's score here, so the matches of one request do not pay for the same score twice. Dropped with the request.
+ */
+export type RequestMemo = Map<string, unknown>;
 
 export type JudgeTask = "pairwise" | "rubric" | "grounding";
 

@@ -4,7 +4,7 @@ import { cacheKey } from "../cache/key";
 import type { JudgmentCache } from "../cache/types";
 import { ProxyError } from "../errors";
 import { addUsage, ZERO_USAGE, type Usage } from "../openai/chat";
-import type { JudgeBackend, Judged, JudgeTask } from "./backend";
+import type { JudgeBackend, Judged, JudgeTask, RequestMemo } from "./backend";
 
 export interface JudgeStats {
   calls: number;
@@ -12,6 +12,9 @@ export interface JudgeStats {
   usage: Usage;
   /** Judgments whose text could not be parsed after a retry (a pair counts as a tie, a score as mid-scale). */
   unparsed: number;
+  /** Reported by backends that bill per run (Root Signals); absent otherwise. */
+  cost?: number;
+  execution_log_ids?: string[];
 }
 
 /** Marks a judge failure so the pipeline can apply judge.on_error instead of failing like an upstream error. */
@@ -26,6 +29,7 @@ export function isJudgeUnavailable(err: unknown): err is ProxyError {
 
 export function createJudgeSession(backend: JudgeBackend, cache: JudgmentCache): { judge: Judge; stats: JudgeStats } {
   const stats: JudgeStats = { calls: 0, cache_hits: 0, usage: ZERO_USAGE, unparsed: 0 };
+  const memo: RequestMemo = new Map();
 
   /** One judgment through the cache: the key covers backend, template, parameters and the inputs in their order. */
   async function judged<T extends { parsed: boolean }>(task: JudgeTask, inputs: unknown[], run: () => Promise<Judged<T>>): Promise<T> {
@@ -45,6 +49,8 @@ export function createJudgeSession(backend: JudgeBackend, cache: JudgmentCache):
     }
     stats.calls += result.calls;
     stats.usage = addUsage(stats.usage, result.usage);
+    if (result.cost !== undefined) stats.cost = (stats.cost ?? 0) + result.cost;
+    if (result.log_ids?.length) stats.execution_log_ids = [...(stats.execution_log_ids ?? []), ...result.log_ids];
     if (!result.value.parsed) stats.unparsed += 1;
     // An unparseable answer is not a judgment worth keeping: the next request should ask again.
     else await cache.set(key, { value: result.value });
@@ -54,15 +60,15 @@ export function createJudgeSession(backend: JudgeBackend, cache: JudgmentCache):
   const judge: Judge = {
     compare(input: PairInput, signal?: AbortSignal): Promise<PairVerdict> {
       const inputs = [input.conversation, input.a.text, input.b.text, input.attempt ?? 0];
-      return judged("pairwise", inputs, () => backend.comparePair(input, signal ?? new AbortController().signal));
+      return judged("pairwise", inputs, () => backend.comparePair(input, signal ?? new AbortController().signal, memo));
     },
     score(input: ScoreInput, signal?: AbortSignal): Promise<ScoreVerdict> {
       const inputs = [input.conversation, input.rubric, input.scale, input.candidate.text];
-      return judged("rubric", inputs, () => backend.scoreRubric(input, signal ?? new AbortController().signal));
+      return judged("rubric", inputs, () => backend.scoreRubric(input, signal ?? new AbortController().signal, memo));
     },
     checkGrounding(input: GroundingInput, signal?: AbortSignal): Promise<GroundingVerdict> {
       const inputs = [input.question, input.documents, input.answer];
-      return judged("grounding", inputs, () => backend.checkGrounding(input, signal ?? new AbortController().signal));
+      return judged("grounding", inputs, () => backend.checkGrounding(input, signal ?? new AbortController().signal, memo));
     },
   };
   return { judge, stats };

@@ -64,7 +64,7 @@ describe("verdict eval", () => {
     const { results } = await runEval({
       task: "pairwise",
       items,
-      backend: createOpenAIJudge(upstream, config.judge),
+      backend: createOpenAIJudge(upstream, { ...config.judge, model: "sim-judge" }),
       cache: noCache,
       concurrency: 4,
       signal: new AbortController().signal,
@@ -86,7 +86,7 @@ describe("verdict eval", () => {
     const upstream = createUpstream("judge", { ...config.judge, base_url: SIM_URL }, fetchInto(sim.app));
     const items = loadItems("grounding", dataOrFail(HALUEVAL), HALUEVAL, 40);
     const controller = new AbortController();
-    const run = runEval({ task: "grounding", items, backend: createOpenAIJudge(upstream, config.judge), cache: noCache, concurrency: 2, signal: controller.signal });
+    const run = runEval({ task: "grounding", items, backend: createOpenAIJudge(upstream, { ...config.judge, model: "sim-judge" }), cache: noCache, concurrency: 2, signal: controller.signal });
     setTimeout(() => controller.abort(), 70);
     const { results, interrupted } = await run;
     expect(interrupted).toBe(true);

@@ -1,0 +1,118 @@
+// The Root Signals evaluator API as the judge, end to end with the openai SDK as client and a fake of the platform.
+import { existsSync, readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import type { Logger } from "../../src/app";
+import { createApp } from "../../src/app";
+import { loadConfig } from "../../src/config";
+import { noCache } from "../../src/cache/types";
+import { loadItems } from "../../src/eval/data";
+import { summarise } from "../../src/eval/metrics";
+import { runEval } from "../../src/eval/run";
+import { createJudgeBackend } from "../../src/judge/create";
+import { createRootSignalsFake } from "../fakes/root-signals";
+import { qualityOf } from "../sim/random";
+import { createSimulator } from "../sim/server";
+import { chatBody, fetchInto, postChat, SIM_URL } from "../helpers";
+
+const KEY = "rs-secret-key-9f3a";
+const RS_URL = "https://rs.test";
+const HALUEVAL = "../shared/data/halueval-qa.jsonl";
+
+function setup(judge: Record<string, unknown> = {}, simOptions: Parameters<typeof createSimulator>[0] = {}, env: Record<string, string> = { ROOT_SIGNALS_API_KEY: KEY }) {
+  const sim = createSimulator(simOptions);
+  const fake = createRootSignalsFake(KEY, { Quality: { id: "ev-quality", kind: "quality" }, Grounded: { id: "ev-grounded", kind: "grounded" } });
+  const toSim = fetchInto(sim.app);
+  const toFake = fetchInto(fake.app);
+  const fetch: typeof globalThis.fetch = (input, init) => (String(input instanceof Request ? input.url : input).startsWith(RS_URL) ? toFake(input, init) : toSim(input, init));
+  const config = loadConfig(
+    env,
+    JSON.stringify({
+      generator: { base_url: SIM_URL, max_retries: 0 },
+      judge: { backend: "root-signals", base_url: RS_URL, max_retries: 2, evaluators: { default: { name: "Quality" }, guard: { id: "ev-grounded" } }, ...judge },
+    }),
+  );
+  const logs: unknown[] = [];
+  const logger: Logger = { info: (e) => logs.push(e), warn: (e) => logs.push(e), error: (e) => logs.push(e) };
+  const app = createApp({ config, fetch, logger });
+  return { sim, fake, app, config, fetch, logs };
+}
+
+describe("Root Signals judge backend", () => {
+  it("scores candidates with the rubric evaluator and reports cost and execution log ids", async () => {
+    const { app, fake } = setup();
+    const response = await postChat(app, chatBody({ verdict: { n: 3, strategy: "rubric", return_candidates: true } }));
+    expect(response.status).toBe(200);
+    const body = await response.json();
+    const texts: string[] = body.verdict.candidates.map((c: { message: { content: string } }) => c.message.content);
+    const best = texts.reduce((a, b) => (qualityOf(a) >= qualityOf(b) ? a : b));
+    expect(body.choices[0].message.content).toBe(best);
+    expect(body.verdict.scores[body.verdict.winner]).toBeCloseTo(qualityOf(best));
+    expect(body.verdict.judge.calls).toBe(3);
+    expect(body.verdict.judge.execution_log_ids).toEqual(["log-1", "log-2", "log-3"]);
+    expect(body.verdict.usage.judge.cost).toBeCloseTo(0.003);
+    expect(fake.runs.every((r) => r.evaluator === "Quality" && r.body.request === "Explain why the sky is blue.")).toBe(true);
+  });
+
+  it("compares pairwise by scoring each answer once per match, and picks the best", async () => {
+    const { app, fake } = setup();
+    const body = await (await postChat(app, chatBody({ verdict: { n: 4, tournament: "knockout", return_candidates: true } }))).json();
+    const texts: string[] = body.verdict.candidates.map((c: { message: { content: string } }) => c.message.content);
+    expect(body.choices[0].message.content).toBe(texts.reduce((a, b) => (qualityOf(a) >= qualityOf(b) ? a : b)));
+    // Each answer is scored once per request, however many matches and orders it plays in.
+    expect(fake.runs).toHaveLength(4);
+    expect(body.verdict.judge.calls).toBe(4);
+    expect(body.verdict.rationale).toMatch(/pointwise/);
+  });
+
+  it("guards with a contexts evaluator and a pass threshold", async () => {
+    const rows = readFileSync(HALUEVAL, "utf8").trim().split("\n").slice(0, 40).map((l) => JSON.parse(l));
+    const row = rows.find((r) => r.right_answer.split(" ").length <= 3 && r.knowledge.includes(r.right_answer) && !r.knowledge.includes(r.hallucinated_answer))!;
+    const { app, fake } = setup({}, { generator: { answers: [row.hallucinated_answer, row.right_answer] } });
+    const request = chatBody({ messages: [{ role: "user", content: row.question }], verdict: { strategy: "guard", n: 2, context: row.knowledge } });
+    const body = await (await postChat(app, request)).json();
+    expect(body.verdict.grounded).toBe(true);
+    expect(body.choices[0].message.content).toBe(row.right_answer);
+    expect(fake.runs.filter((r) => r.evaluator === "Grounded").map((r) => r.body.contexts)).toEqual([[row.knowledge], [row.knowledge]]);
+  });
+
+  it("treats a null score as a judge failure: flagged when failing open, 502 when failing closed", async () => {
+    const open = setup();
+    open.fake.failNext({ nullScore: true }, { nullScore: true }, { nullScore: true });
+    const flagged = await (await postChat(open.app, chatBody({ verdict: { n: 2, strategy: "rubric" } }))).json();
+    expect(flagged.verdict.degraded).toBe("judge_unavailable");
+    const closed = setup({ on_error: "fail_closed" });
+    closed.fake.failNext({ nullScore: true }, { nullScore: true });
+    const refused = await postChat(closed.app, chatBody({ verdict: { n: 2, strategy: "rubric" } }));
+    expect(refused.status).toBe(502);
+    expect((await refused.json()).error.message).toMatch(/returned no score/);
+  });
+
+  it("retries 429 (honouring retry-after) and 5xx, then succeeds", async () => {
+    const { app, fake } = setup();
+    fake.failNext({ status: 429, retryAfter: "0" }, { status: 503 });
+    const response = await postChat(app, chatBody({ verdict: { n: 2, strategy: "rubric" } }));
+    expect(response.status).toBe(200);
+    expect((await response.json()).verdict.degraded).toBeUndefined();
+  });
+
+  it("never shows the key, even when the platform refuses it", async () => {
+    const { app, logs } = setup({ api_key: "wrong-key-77", on_error: "fail_closed" }, {}, {});
+    const response = await postChat(app, chatBody({ verdict: { n: 2, strategy: "rubric" } }));
+    expect(response.status).toBe(502);
+    const text = await response.text();
+    const everything = [text, JSON.stringify([...response.headers]), JSON.stringify(logs)].join("\n");
+    expect(everything).not.toContain("wrong-key-77");
+    expect(everything).not.toContain(KEY);
+  });
+
+  it("serves verdict eval unchanged", async () => {
+    if (!existsSync(HALUEVAL)) throw new Error(`${HALUEVAL} is missing`);
+    const { config, fetch } = setup();
+    const items = loadItems("grounding", readFileSync(HALUEVAL, "utf8"), HALUEVAL, 10);
+    const { results } = await runEval({ task: "grounding", items, backend: createJudgeBackend(config, fetch), cache: noCache, concurrency: 4, signal: new AbortController().signal });
+    const summary = summarise("grounding", results);
+    expect(summary.rows).toBe(20);
+    expect(summary.errors).toBe(0);
+    expect(summary.judge.calls).toBe(20);
+  });
+});
