@@ -156,28 +156,30 @@ export function loadConfig(env: Env, fileText?: string, fileName = "config file"
     if (value !== undefined && value !== "") setPath(raw, path, parse(value));
   }
   const result = configSchema.safeParse(raw);
-  if (!result.success) {
-    throw new ConfigError(result.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`));
-  }
-  const config = result.data;
-  const { judge } = config;
-  if (judge.backend === "openai-compatible" && !judge.model) throw new ConfigError(["judge.model: required for the openai-compatible judge backend (or set JUDGE_MODEL)"]);
+  const judge = (raw.judge ?? {}) as { backend?: unknown; model?: unknown; api_key?: unknown; evaluators?: Record<string, unknown> };
+  const problems = result.success ? [] : result.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
+  // Checks across fields, made on the raw input too so that every problem is reported in one go.
   if (judge.backend === "root-signals") {
-    const tasks = ["pairwise", "rubric", "guard"] as const;
-    if (!judge.evaluators.default && tasks.some((t) => !judge.evaluators[t])) {
-      throw new ConfigError(["judge.evaluators: the root-signals backend needs an evaluator for each task, or a `default` one"]);
+    const evaluators = judge.evaluators ?? {};
+    if (!evaluators.default && ["pairwise", "rubric", "guard"].some((t) => !evaluators[t])) {
+      problems.push("judge.evaluators: the root-signals backend needs an evaluator for each task, or a `default` one");
     }
-    if (!judge.api_key) throw new ConfigError(["judge.api_key: the root-signals backend needs an API key (or set ROOT_SIGNALS_API_KEY)"]);
+    if (!judge.api_key) problems.push("judge.api_key: the root-signals backend needs an API key (or set ROOT_SIGNALS_API_KEY)");
+  } else if (judge.model === undefined) {
+    problems.push("judge.model: required for the openai-compatible judge backend (or set JUDGE_MODEL)");
   }
-  const { n, min_candidates } = config.defaults;
-  if (n > config.limits.max_n) throw new ConfigError([`defaults.n: ${n} is above limits.max_n (${config.limits.max_n})`]);
-  if (min_candidates > n) throw new ConfigError([`defaults.min_candidates: ${min_candidates} is above defaults.n (${n})`]);
-  return config;
+  if (result.success) {
+    const { n, min_candidates } = result.data.defaults;
+    if (n > result.data.limits.max_n) problems.push(`defaults.n: ${n} is above limits.max_n (${result.data.limits.max_n})`);
+    if (min_candidates > n) problems.push(`defaults.min_candidates: ${min_candidates} is above defaults.n (${n})`);
+  }
+  if (problems.length > 0 || !result.success) throw new ConfigError(problems);
+  return result.data;
 }
 
-/** The judge's base URL and key, inheriting the generator's when the judge names none. */
 export const ROOT_SIGNALS_BASE_URL = "https://api.app.rootsignals.ai";
 
+/** The judge's base URL and key: for an OpenAI-compatible judge without its own, the generator's. */
 export function judgeEndpoint(config: Config): { base_url: string; api_key: string | undefined } {
   const fallback = config.judge.backend === "root-signals" ? ROOT_SIGNALS_BASE_URL : config.generator.base_url;
   return {

@@ -58,6 +58,16 @@ describe("loadConfig", () => {
     expect(text).toMatch(/bogus/);
   });
 
+  it("asks the root-signals backend for evaluators and a key, not for a model", () => {
+    const problems = problemsOf(() => loadConfig({}, JSON.stringify({ generator: minimal.generator, judge: { backend: "root-signals" } })));
+    expect(problems).toEqual([expect.stringMatching(/^judge\.evaluators:/), expect.stringMatching(/^judge\.api_key:.*ROOT_SIGNALS_API_KEY/)]);
+    const config = loadConfig(
+      { ROOT_SIGNALS_API_KEY: "k" },
+      JSON.stringify({ generator: minimal.generator, judge: { backend: "root-signals", evaluators: { default: { name: "Helpfulness" } } } }),
+    );
+    expect(judgeEndpoint(config)).toEqual({ base_url: "https://api.app.rootsignals.ai", api_key: "k" });
+  });
+
   it("says when the file is not JSON", () => {
     expect(problemsOf(() => loadConfig({}, "{oops", "my.json"))[0]).toMatch(/my\.json: not valid JSON/);
   });
