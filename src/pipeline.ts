@@ -19,6 +19,8 @@ export interface PipelineDeps {
   cache: JudgmentCache;
   nSupport: NSupport;
   onJudgeError: "fail_open" | "fail_closed";
+  /** Benchmarks only: hold every candidate until the draw is complete, to measure what pipelining saves. */
+  collectFirst?: boolean;
 }
 
 export interface PipelineOutcome {
@@ -75,13 +77,17 @@ export async function runPipeline(
   let firstJudgeable: (found: boolean) => void = () => undefined;
   const anyJudgeable = new Promise<boolean>((resolve) => (firstJudgeable = resolve));
   const pumped = (async () => {
+    const held: Candidate[] = [];
     for await (const candidate of draw.candidates) {
       const admitted = pool.admit(candidate);
-      if (admitted) {
+      if (admitted && deps.collectFirst) held.push(admitted);
+      else if (admitted) {
         toJudge.push(admitted);
         firstJudgeable(true);
       }
     }
+    for (const candidate of held) toJudge.push(candidate);
+    if (held.length > 0) firstJudgeable(true);
     toJudge.close();
     firstJudgeable(false);
   })();

@@ -9,6 +9,8 @@ const latencySchema = z
     tokens_per_second: z.number().min(0).default(0),
     /** Each delay is scaled by a uniform factor in [1 - jitter, 1 + jitter]. */
     jitter: z.number().min(0).max(1).default(0),
+    /** Adds a uniform draw in [0, spread_ms] per call: candidates that finish at very different times. */
+    spread_ms: z.number().min(0).default(0),
   })
   .prefault({});
 

@@ -14,6 +14,8 @@ interface SimMessage {
 
 export interface SimRequestRecord {
   role: "generator" | "judge";
+  /** The latency the model drew for this call, in ms (0 until drawn). */
+  delay_ms: number;
   body: Record<string, unknown>;
   headers: Record<string, string>;
   aborted: boolean;
@@ -64,7 +66,7 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
     const lastUser = [...messages].reverse().find((m) => m.role === "user");
     const judged = judgeReply(text(lastUser?.content), options.judge, random, body.logprobs === true, options.seed);
     const role = judged ? "judge" : "generator";
-    const record: SimRequestRecord = { role, body, headers: Object.fromEntries(c.req.raw.headers), aborted: false };
+    const record: SimRequestRecord = { role, delay_ms: 0, body, headers: Object.fromEntries(c.req.raw.headers), aborted: false };
     requests.push(record);
     const signal = c.req.raw.signal;
     signal.addEventListener("abort", () => (record.aborted = true), { once: true });
@@ -118,7 +120,8 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
       return streamCompletion(c, completion, { latency, random, signal, includeUsage });
     }
     try {
-      await sleep(delayFor(latency, completionTokens / Math.max(1, n), random), signal);
+      record.delay_ms = delayFor(latency, completionTokens / Math.max(1, n), random);
+      await sleep(record.delay_ms, signal);
     } catch {
       return new Response(null, { status: 499 });
     }

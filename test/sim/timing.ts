@@ -3,7 +3,8 @@ import type { LatencyModel } from "./options";
 
 export function delayFor(latency: LatencyModel, tokens: number, random: () => number): number {
   const base = latency.ttft_ms + (latency.tokens_per_second > 0 ? (tokens / latency.tokens_per_second) * 1000 : 0);
-  return base * (1 + latency.jitter * (2 * random() - 1));
+  const jittered = base * (1 + latency.jitter * (2 * random() - 1));
+  return latency.spread_ms > 0 ? jittered + random() * latency.spread_ms : jittered;
 }
 
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
