@@ -12,14 +12,27 @@ export interface ParsedScore {
   justification: string;
 }
 
-/** At most this many opening braces are tried: a judge answer is short, a pathological one must not cost seconds. */
-const MAX_JSON_STARTS = 16;
+/**
+ * At most this many opening and closing braces are tried as the ends of an object: a judge's JSON is the whole answer
+ * or sits near its end, and a pathological answer must cost a bounded number of parses, not a quadratic one.
+ */
+const MAX_BRACES = 16;
 
-/** Every parseable {...} span in the text, earliest start first, longest span first. */
+function bracePositions(text: string, brace: "{" | "}", fromEnd: boolean): number[] {
+  const found: number[] = [];
+  let at = fromEnd ? text.lastIndexOf(brace) : text.indexOf(brace);
+  while (at !== -1 && found.length < MAX_BRACES) {
+    found.push(at);
+    at = fromEnd ? (at === 0 ? -1 : text.lastIndexOf(brace, at - 1)) : text.indexOf(brace, at + 1);
+  }
+  return found;
+}
+
+/** Parseable {...} spans in the text, earliest start first, longest span first. */
 function* jsonObjects(text: string): Generator<Record<string, unknown>> {
-  let start = text.indexOf("{");
-  for (let tried = 0; start !== -1 && tried < MAX_JSON_STARTS; tried++, start = text.indexOf("{", start + 1)) {
-    for (let end = text.lastIndexOf("}"); end > start; end = text.lastIndexOf("}", end - 1)) {
+  const ends = bracePositions(text, "}", true);
+  for (const start of bracePositions(text, "{", false)) {
+    for (const end of ends.filter((e) => e > start)) {
       try {
         const value: unknown = JSON.parse(text.slice(start, end + 1));
         if (typeof value === "object" && value !== null && !Array.isArray(value)) {

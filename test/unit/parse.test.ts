@@ -36,10 +36,13 @@ describe("parseScore", () => {
 });
 
 describe("pathological judge output", () => {
-  it("gives up quickly on text full of braces", () => {
-    const text = "{".repeat(5000) + "}".repeat(5000);
-    const started = performance.now();
+  it("gives up on text full of braces instead of trying every span (a quadratic search would not finish)", () => {
+    const text = "{".repeat(100_000) + "}".repeat(100_000);
     expect(parsePairVerdict(text)).toBeNull();
-    expect(performance.now() - started).toBeLessThan(2000);
+    expect(parseScore(text, 5)).toBeNull();
+  });
+
+  it("still finds the JSON after prose that contains braces", () => {
+    expect(parsePairVerdict('Compare {a} and {b}: {"reasoning": "B is right", "winner": "B"}')).toEqual({ winner: "B", reasoning: "B is right" });
   });
 });
