@@ -50,11 +50,28 @@ function onJudgeError(options: ResolvedOptions, deps: PipelineDeps): "fail_open"
   return options.strategy.strategy === "guard" ? options.strategy.on_judge_error : deps.onJudgeError;
 }
 
-function ungrounded(err: UngroundedError): ProxyError {
+function ungrounded(): ProxyError {
   return new ProxyError(422, "no candidate answer is supported by the documents (guard on_all_fail: error)", {
     type: "guard_error",
     code: "ungrounded",
   });
+}
+
+/** No candidate could be judged (all empty, truncated or filtered): the least bad one, or for a guard an abstention. */
+function withoutJudgeable(strategy: ResolvedOptions["strategy"], pool: CandidatePool, excluded: number[]): Selection {
+  const leastBad = excluded[0]!;
+  const unchecked: Selection = {
+    winner: leastBad,
+    ranking: [],
+    rationale: `No candidate was usable (${pool.excluded.get(leastBad)}); returning the least bad one without judging.`,
+  };
+  if (strategy.strategy !== "guard") return unchecked;
+  // Nothing usable was drawn, so nothing could be checked: a guarded request must not get an unchecked answer.
+  if (strategy.on_all_fail === "error") throw ungrounded();
+  const checks = pool.all.map((c) => ({ index: c.index, verdict: "FAIL" as const, reasoning: `not checked: ${pool.excluded.get(c.index)} answer`, prefiltered: true }));
+  if (strategy.on_all_fail === "best_effort") return { ...unchecked, grounded: false, checks };
+  const rationale = "No usable candidate was drawn, so none could be checked.";
+  return { winner: -1, ranking: excluded, rationale, grounded: false, checks, abstention: strategy.abstain_message };
 }
 
 export async function runPipeline(
@@ -102,7 +119,7 @@ export async function runPipeline(
       try {
         selection = await selectWith(strategyOptions, toJudge, ctx);
       } catch (err) {
-        if (err instanceof UngroundedError) throw ungrounded(err);
+        if (err instanceof UngroundedError) throw ungrounded();
         if (!isJudgeUnavailable(err) || onJudgeError(options, deps) === "fail_closed") throw err;
         await pumped;
         degraded.push("judge_unavailable");
@@ -115,17 +132,7 @@ export async function runPipeline(
     }
     if (draw.summary.errors.length > 0) degraded.push("candidates_lost");
     const excluded = pool.excludedRanking();
-    if (!selection && strategyOptions.strategy === "guard" && strategyOptions.on_all_fail !== "best_effort") {
-      // Nothing usable was drawn, so nothing could be checked: a guarded request must not get an unchecked answer.
-      const checks = pool.all.map((c) => ({ index: c.index, verdict: "FAIL" as const, reasoning: `not checked: ${pool.excluded.get(c.index)} answer`, prefiltered: true }));
-      if (strategyOptions.on_all_fail === "error") throw ungrounded(new UngroundedError(checks));
-      selection = { winner: -1, ranking: excluded, rationale: "No usable candidate was drawn, so none could be checked.", grounded: false, checks, abstention: strategyOptions.abstain_message };
-    }
-    selection ??= {
-      winner: excluded[0]!,
-      ranking: [],
-      rationale: `No candidate was usable (${pool.excluded.get(excluded[0]!)}); returning the least bad one without judging.`,
-    };
+    selection ??= withoutJudgeable(strategyOptions, pool, excluded);
     if (selection.ranking.length === 0 && !selection.abstention) degraded.push("no_usable_candidates");
     return {
       options,

@@ -95,6 +95,14 @@ describe("guard", () => {
     expect(body.choices[0].message.content).toBe(row.right_answer);
   });
 
+  it("abstains without a judge call when every candidate is empty", async () => {
+    const { app, sim } = harness({ sim: { generator: { answers: [""] } } });
+    const body = await (await postChat(app, ask({ n: 2 }))).json();
+    expect(body.verdict.grounded).toBe(false);
+    expect(body.choices[0].message.content).toBe("I can't answer that from the documents provided.");
+    expect(sim.count("judge")).toBe(0);
+  });
+
   it("fails closed when the judge is down, even where judge.on_error is fail_open", async () => {
     const sim = createSimulator({ generator: { answers: [row.right_answer, row.hallucinated_answer] } });
     const inner = fetchInto(sim.app);
