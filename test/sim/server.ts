@@ -1,6 +1,7 @@
 // The simulated OpenAI-compatible upstream: one Hono app that plays generator and judge, seeded and with latency.
 import { Hono } from "hono";
-import { countTokens, simulatedAnswer } from "./generator";
+import { completionTokensOf, generatorChoices, type SimChoice } from "./answers";
+import { countTokens } from "./generator";
 import { pairwiseReply, readPairwisePrompt, simulatedPreference } from "./judge";
 import { seededRandom } from "./random";
 import { simOptionsSchema, type SimOptions, type SimOptionsInput } from "./options";
@@ -16,7 +17,12 @@ export interface SimRequestRecord {
   role: "generator" | "judge";
   body: Record<string, unknown>;
   headers: Record<string, string>;
+  /** The connection was dropped (or the request aborted) before the answer was fully sent. */
   aborted: boolean;
+  /** The whole answer was sent. */
+  finished: boolean;
+  /** The completion the simulator answered with (streamed or not). */
+  response?: unknown;
 }
 
 export interface Simulator {
@@ -63,38 +69,35 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
     const lastUser = [...messages].reverse().find((m) => m.role === "user");
     const pair = readPairwisePrompt(text(lastUser?.content));
     const role = pair ? "judge" : "generator";
-    const record: SimRequestRecord = { role, body, headers: Object.fromEntries(c.req.raw.headers), aborted: false };
+    const record: SimRequestRecord = { role, body, headers: Object.fromEntries(c.req.raw.headers), aborted: false, finished: false };
     requests.push(record);
     const signal = c.req.raw.signal;
-    signal.addEventListener("abort", () => (record.aborted = true), { once: true });
+    // Only an abort while the answer is still owed counts; a signal that fired before we listened counts too.
+    const onAbort = () => (record.aborted ||= !record.finished);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
 
     const n = typeof body.n === "number" ? body.n : 1;
-    if (n > 1 && !options.supports_n) return c.json(badRequest("n > 1 is not supported by this server", "n"), 400);
+    if (n > 1 && !options.supports_n) {
+      record.finished = true;
+      return c.json(badRequest("n > 1 is not supported by this server", "n"), 400);
+    }
     const callId = ++callCounter;
-    const maxTokens = typeof body.max_tokens === "number" ? body.max_tokens : Infinity;
 
-    const texts: string[] = [];
+    let choices: SimChoice[];
     if (pair) {
       const winner = simulatedPreference(pair.a, pair.b, options.judge, random);
-      texts.push(pairwiseReply(pair.a, pair.b, winner, options.judge.style));
+      const content = pairwiseReply(pair.a, pair.b, winner, options.judge.style);
+      choices = [{ index: 0, message: { role: "assistant", content, refusal: null }, logprobs: null, finish_reason: "stop" }];
     } else {
       const prompt = messages.map((m) => text(m.content)).join("\n");
       const base = typeof body.seed === "number" ? body.seed : options.seed * 1_000_003 + callId;
-      for (let i = 0; i < n; i++) {
-        const spec = options.generator;
-        const seed = spec.variants > 0 ? (base * 31 + i) % spec.variants : base * 31 + i;
-        texts.push(simulatedAnswer({ prompt, seed, minSentences: spec.min_sentences, maxSentences: spec.max_sentences }));
-      }
+      const variants = options.generator.variants;
+      const seeds = Array.from({ length: n }, (_, i) => (variants > 0 ? (base * 31 + i) % variants : base * 31 + i));
+      choices = generatorChoices(body, prompt, seeds, options);
     }
-
-    const choices = texts.map((full, index) => {
-      const words = full.split(" ");
-      const truncated = countTokens(full) > maxTokens;
-      const content = truncated ? words.slice(0, Math.max(1, maxTokens)).join(" ") : full;
-      return { index, message: { role: "assistant", content, refusal: null }, logprobs: null, finish_reason: truncated ? "length" : "stop" };
-    });
     const promptTokens = countTokens(messages.map((m) => text(m.content)).join("\n"));
-    const completionTokens = choices.reduce((sum, ch) => sum + countTokens(ch.message.content), 0);
+    const completionTokens = completionTokensOf(choices);
     const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
     const completion = {
       id: `chatcmpl-sim-${callId}`,
@@ -105,17 +108,19 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
       usage,
       system_fingerprint: "verdict-sim",
     };
+    record.response = completion;
 
     const latency = options[role].latency;
     if (body.stream === true) {
       const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
-      return streamCompletion(c, completion, { latency, random, signal, includeUsage });
+      return streamCompletion(c, completion, { latency, random, signal, includeUsage, onFinished: () => (record.finished = true) });
     }
     try {
       await sleep(delayFor(latency, completionTokens / Math.max(1, n), random), signal);
     } catch {
       return new Response(null, { status: 499 });
     }
+    record.finished = true;
     return c.json(completion);
   });
 
