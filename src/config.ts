@@ -66,6 +66,8 @@ export const configSchema = z.strictObject({
       host: z.string().default("127.0.0.1"),
       port: z.number().int().min(0).max(65535).default(8787),
       body_limit_bytes: z.number().int().positive().default(4 * 1024 * 1024),
+      /** SSE comment interval while a streamed reranked answer is being prepared; well under common 30-60 s idle cut-offs. */
+      keepalive_ms: z.number().int().min(10).default(5_000),
     })
     .prefault({}),
   generator: generatorSchema,
