@@ -3,7 +3,7 @@ import { strategies } from "../strategies/index";
 import { tieBreakOrder } from "../strategies/tiebreak";
 import type { Candidate, ChatMessage, Selection } from "../strategies/types";
 import { noCache, type JudgmentCache } from "./cache/types";
-import { createCandidatePool, type CandidatePool } from "./candidates";
+import { admissionRules, createCandidatePool, type CandidatePool } from "./candidates";
 import { ProxyError } from "./errors";
 import type { JudgeBackend } from "./judge/backend";
 import { createJudgeSession, isJudgeUnavailable, type JudgeStats } from "./judge/session";
@@ -53,7 +53,7 @@ export async function runPipeline(
   const signal = AbortSignal.any([clientSignal, controller.signal]);
   const draw = drawCandidates({ upstream: deps.generator, body, n: options.n, nSupport: deps.nSupport, signal });
   const session = createJudgeSession(deps.judge, options.cache ? deps.cache : noCache);
-  const pool = createCandidatePool();
+  const pool = createCandidatePool(admissionRules(body));
   const toJudge = createChannel<Candidate>();
   const degraded: string[] = [];
 
@@ -67,6 +67,10 @@ export async function runPipeline(
         toJudge.push(admitted);
         firstJudgeable(true);
       }
+    }
+    for (const released of pool.settle()) {
+      toJudge.push(released);
+      firstJudgeable(true);
     }
     toJudge.close();
     firstJudgeable(false);
