@@ -17,7 +17,7 @@ export function paramOf(path: PropertyKey[]): string {
   return path.reduce<string>((out, key) => (typeof key === "number" ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), "");
 }
 
-function invalidBody(error: z.ZodError) {
+export function invalidBody(error: z.ZodError) {
   const issue = error.issues[0]!;
   const param = paramOf(issue.path);
   const missing = issue.code === "invalid_type" && issue.message.includes("undefined");

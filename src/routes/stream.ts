@@ -7,6 +7,8 @@ export interface StreamedWork {
   /** The client's request signal: aborts when its socket closes. */
   clientSignal: AbortSignal;
   keepaliveMs: number;
+  /** Events that do not depend on the work (the Responses API's response.created), sent right after the headers. */
+  opening?: string[];
   /** Does the work under `signal` and returns the encoded events to send, in order. */
   produce(signal: AbortSignal): Promise<string[]>;
   /** Encodes a failure that happened after the stream began (OpenAI's error shape for the API in question). */
@@ -45,6 +47,7 @@ export function streamedResponse(work: StreamedWork): Response {
       };
       // A byte right away: some clients and proxies only report the response once the first body bytes arrive.
       write(encodeComment("verdict: sampling candidates"));
+      work.opening?.forEach(write);
       timer = setInterval(() => write(encodeComment("keep-alive")), work.keepaliveMs);
       void work
         .produce(controller.signal)

@@ -5,6 +5,7 @@ import { countTokens } from "./generator";
 import { pairwiseReply, readPairwisePrompt, simulatedPreference } from "./judge";
 import { seededRandom } from "./random";
 import { simOptionsSchema, type SimOptions, type SimOptionsInput } from "./options";
+import { addResponsesRoute } from "./responses";
 import { streamCompletion } from "./stream";
 import { delayFor, sleep } from "./timing";
 
@@ -123,6 +124,8 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
     record.finished = true;
     return c.json(completion);
   });
+
+  addResponsesRoute(app, options, requests, () => ++callCounter);
 
   return {
     app,
