@@ -1,6 +1,7 @@
 // Reranked streams: headers at once, keep-alives while judging, the winner replayed as chunks, errors as an event.
 import { describe, expect, it } from "vitest";
 import { createSSEDecoder, type SSEEvent } from "../../src/openai/sse";
+import OpenAI from "openai";
 import { createSimulator } from "../sim/server";
 import { chatBody, fetchInto, harness, postChat } from "../helpers";
 
@@ -81,5 +82,45 @@ describe("reranked streaming", () => {
     expect(text(0)).toBe(verdict.candidates[verdict.ranking[0]].message.content);
     expect(text(1)).toBe(verdict.candidates[verdict.ranking[1]].message.content);
     expect(json.filter((c) => c.choices[0]?.finish_reason === "stop")).toHaveLength(2);
+  });
+
+  it("works with the openai SDK's stream: content deltas, the usage chunk, and a mid-stream error raised as APIError", async () => {
+    const { client } = harness();
+    const stream = await client.chat.completions.create({
+      model: "sim-generator",
+      messages: [{ role: "user", content: "Explain why the sky is blue." }],
+      stream: true,
+      stream_options: { include_usage: true },
+      ...({ verdict: { n: 2, return_candidates: true } } as object), // verdict's own field, unknown to the SDK's types
+    });
+    const chunks = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    const usage = chunks.at(-1)!;
+    expect(usage.choices).toEqual([]);
+    expect(usage.usage!.total_tokens).toBeGreaterThan(0);
+    const verdict = (chunks.at(-2) as unknown as { verdict: { winner: number; candidates: { message: { content: string } }[] } }).verdict;
+    const content = chunks.map((c) => c.choices[0]?.delta.content ?? "").join("");
+    expect(content).toBe(verdict.candidates[verdict.winner]!.message.content);
+
+    const failing = harness({ deps: { fetch: async () => new Response('{"error":{"message":"nope"}}', { status: 503 }) } });
+    const broken = await failing.client.chat.completions.create({ ...chatBody(), stream: true, verdict: { n: 2 } } as never);
+    const read = async () => {
+      for await (const _chunk of broken as unknown as AsyncIterable<unknown>) void _chunk;
+    };
+    await expect(read()).rejects.toBeInstanceOf(OpenAI.APIError);
+  });
+
+  it("pipes pass-through streams as they arrive instead of buffering them", async () => {
+    const { app } = harness({ sim: { generator: { latency: { tokens_per_second: 100 } } } });
+    const started = Date.now();
+    const response = await postChat(app, chatBody({ stream: true, verdict: { n: 1 } }));
+    const reader = response.body!.getReader();
+    const first = await reader.read();
+    const firstAt = Date.now() - started;
+    expect(new TextDecoder().decode(first.value)).toMatch(/chat\.completion\.chunk/);
+    while (!(await reader.read()).done);
+    const doneAt = Date.now() - started;
+    expect(doneAt).toBeGreaterThan(150);
+    expect(firstAt).toBeLessThan(doneAt / 3);
   });
 });
