@@ -1,8 +1,8 @@
-// The pairwise comparison prompt (template "pairwise", version 1) and the JSON schema its answer must follow.
-import { contentText } from "../openai/chat";
+// The pairwise comparison prompt (template "pairwise", version 2) and the JSON schema its answer must follow.
+import { messageText } from "../openai/chat";
 import type { ChatMessage } from "../../strategies/types";
 
-export const PAIRWISE_TEMPLATE = { id: "pairwise", version: 1 } as const;
+export const PAIRWISE_TEMPLATE = { id: "pairwise", version: 2 } as const; // 2: earlier tool calls are shown
 
 const SYSTEM = [
   "You judge which of two assistant responses better serves the user in the conversation shown.",
@@ -25,7 +25,8 @@ export function renderConversation(conversation: ChatMessage[]): string {
   return conversation
     .map((m) => {
       const name = typeof m.name === "string" ? ` (${m.name})` : "";
-      return `[${m.role}${name}]\n${contentText(m.content)}`;
+      // messageText, not just content: an earlier assistant turn may be a tool call the judge needs to see.
+      return `[${m.role}${name}]\n${messageText(m)}`;
     })
     .join("\n\n");
 }

@@ -47,6 +47,27 @@ describe("protocol fidelity", () => {
     }
   });
 
+  it("shows the judge earlier tool calls and their results, not only the text turns", async () => {
+    const { client, sim } = harness();
+    await client.chat.completions.create({
+      model: "sim-generator",
+      messages: [
+        { role: "user", content: "Weather in Lima?" },
+        { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Lima"}' } }] },
+        { role: "tool", tool_call_id: "call_1", content: "19 C, overcast" },
+      ],
+      tools: [weatherTool],
+      // @ts-expect-error verdict's own field
+      verdict: { n: 2 },
+    });
+    const prompts = judgeTexts(sim.requests);
+    expect(prompts.length).toBeGreaterThan(0);
+    for (const prompt of prompts) {
+      expect(prompt).toContain('[assistant]\n[tool call] get_weather({"city":"Lima"})');
+      expect(prompt).toContain("[tool]\n19 C, overcast");
+    }
+  });
+
   it("compares tool calls by name and arguments and returns the winner's tool_calls exactly as generated", async () => {
     const { client, sim } = harness();
     const completion = await client.chat.completions.create({
