@@ -54,6 +54,7 @@ export function createApp(deps: AppDeps): Hono {
       cache: deps.cache ?? createMemoryCache(config.cache),
       nSupport: { value: config.generator.supports_n },
       onJudgeError: config.judge.on_error,
+      streamSampling: config.generator.stream_sampling,
     },
     generatorTarget: {
       baseURL: generator.baseURL,

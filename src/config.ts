@@ -19,6 +19,8 @@ const generatorSchema = z.strictObject({
   model: z.string().min(1).optional(),
   /** "auto": try `n`, fall back to parallel calls (and remember) when the upstream refuses it. */
   supports_n: z.union([z.boolean(), z.literal("auto")]).default("auto"),
+  /** Draw the `n` call as a stream: candidates that finish early are judged while their siblings are still written. */
+  stream_sampling: z.boolean().default(false),
 });
 
 const judgeSchema = z.strictObject({

@@ -18,6 +18,8 @@ export interface PipelineDeps {
   cache: JudgmentCache;
   nSupport: NSupport;
   onJudgeError: "fail_open" | "fail_closed";
+  /** generator.stream_sampling: read the `n` call as a stream so early finishers are judged first. */
+  streamSampling?: boolean;
 }
 
 export interface PipelineOutcome {
@@ -51,7 +53,7 @@ export async function runPipeline(
   if (options.strategy.strategy === "none") throw new Error("strategy none is a pass-through, not a pipeline");
   const controller = new AbortController();
   const signal = AbortSignal.any([clientSignal, controller.signal]);
-  const draw = drawCandidates({ upstream: deps.generator, body, n: options.n, nSupport: deps.nSupport, signal });
+  const draw = drawCandidates({ upstream: deps.generator, body, n: options.n, nSupport: deps.nSupport, signal, stream: deps.streamSampling ?? false });
   const session = createJudgeSession(deps.judge, options.cache ? deps.cache : noCache);
   const pool = createCandidatePool(admissionRules(body));
   const toJudge = createChannel<Candidate>();

@@ -18,7 +18,7 @@ function inputText(input: unknown): string {
 export function addResponsesRoute(app: Hono, options: SimOptions, requests: SimRequestRecord[], nextId: () => number): void {
   app.post("/v1/responses", async (c) => {
     const body = (await c.req.json()) as Record<string, unknown>;
-    const record: SimRequestRecord = { role: "generator", body, headers: Object.fromEntries(c.req.raw.headers), aborted: false, finished: false };
+    const record: SimRequestRecord = { role: "generator", body, headers: Object.fromEntries(c.req.raw.headers), aborted: false, finished: false, receivedAt: performance.now() };
     requests.push(record);
     const callId = nextId();
     const prompt = inputText(body.input);
@@ -29,7 +29,7 @@ export function addResponsesRoute(app: Hono, options: SimOptions, requests: SimR
     const response = { id, object: "response", created_at: 1_700_000_000 + callId, status: "completed", model: String(body.model), output: [message], usage };
     record.response = response;
     if (body.stream !== true) {
-      record.finished = true;
+      (record.finished = true), (record.finishedAt = performance.now());
       return c.json(response);
     }
     return streamSSE(c, async (sse) => {
@@ -43,7 +43,7 @@ export function addResponsesRoute(app: Hono, options: SimOptions, requests: SimR
       await send("response.output_text.done", { ...at, text, logprobs: [] });
       await send("response.output_item.done", { output_index: 0, item: message });
       await send("response.completed", { response });
-      record.finished = true;
+      (record.finished = true), (record.finishedAt = performance.now());
     });
   });
 }

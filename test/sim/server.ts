@@ -22,6 +22,9 @@ export interface SimRequestRecord {
   aborted: boolean;
   /** The whole answer was sent. */
   finished: boolean;
+  /** performance.now() when the request arrived and when its answer was fully sent: tests compare overlaps. */
+  receivedAt: number;
+  finishedAt?: number;
   /** The completion the simulator answered with (streamed or not). */
   response?: unknown;
 }
@@ -38,6 +41,11 @@ function text(content: unknown): string {
   if (typeof content === "string") return content;
   if (Array.isArray(content)) return content.map((p: { text?: string }) => p?.text ?? "").join("");
   return "";
+}
+
+export function markFinished(record: SimRequestRecord): void {
+  record.finished = true;
+  record.finishedAt = performance.now();
 }
 
 const badRequest = (message: string, param: string | null) => ({
@@ -70,7 +78,7 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
     const lastUser = [...messages].reverse().find((m) => m.role === "user");
     const pair = readPairwisePrompt(text(lastUser?.content));
     const role = pair ? "judge" : "generator";
-    const record: SimRequestRecord = { role, body, headers: Object.fromEntries(c.req.raw.headers), aborted: false, finished: false };
+    const record: SimRequestRecord = { role, body, headers: Object.fromEntries(c.req.raw.headers), aborted: false, finished: false, receivedAt: performance.now() };
     requests.push(record);
     const signal = c.req.raw.signal;
     // Only an abort while the answer is still owed counts; a signal that fired before we listened counts too.
@@ -80,7 +88,7 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
 
     const n = typeof body.n === "number" ? body.n : 1;
     if (n > 1 && !options.supports_n) {
-      record.finished = true;
+      markFinished(record);
       return c.json(badRequest("n > 1 is not supported by this server", "n"), 400);
     }
     const callId = ++callCounter;
@@ -114,14 +122,14 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
     const latency = options[role].latency;
     if (body.stream === true) {
       const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
-      return streamCompletion(c, completion, { latency, random, signal, includeUsage, onFinished: () => (record.finished = true) });
+      return streamCompletion(c, completion, { latency, random, signal, includeUsage, onFinished: () => markFinished(record) });
     }
     try {
       await sleep(delayFor(latency, completionTokens / Math.max(1, n), random), signal);
     } catch {
       return new Response(null, { status: 499 });
     }
-    record.finished = true;
+    markFinished(record);
     return c.json(completion);
   });
 
