@@ -10,6 +10,7 @@ import { createJudgeBackend } from "./judge/create";
 import type { JudgeBackend } from "./judge/backend";
 import { handleChatCompletions } from "./routes/chat";
 import { listModels } from "./routes/models";
+import { handleResponses } from "./routes/responses";
 import { passThrough, type PassThroughTarget } from "./passthrough";
 import type { PipelineDeps } from "./pipeline";
 import { createUpstream, type FetchLike } from "./upstream";
@@ -52,6 +53,7 @@ export function createApp(deps: AppDeps): Hono {
       cache: deps.cache ?? createMemoryCache(config.cache),
       nSupport: { value: config.generator.supports_n },
       onJudgeError: config.judge.on_error,
+      streamSampling: config.generator.stream_sampling,
     },
     generatorTarget: {
       baseURL: generator.baseURL,
@@ -75,6 +77,7 @@ export function createApp(deps: AppDeps): Hono {
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.post("/v1/chat/completions", (c) => handleChatCompletions(c, ctx));
+  app.post("/v1/responses", (c) => handleResponses(c, ctx));
   app.get("/v1/models", (c) => listModels(c, ctx));
   app.all("/v1/*", (c) => passThrough(ctx.generatorTarget, c.req.raw, c.req.path.slice("/v1".length)));
 

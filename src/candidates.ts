@@ -1,54 +1,134 @@
 // Sorting drawn candidates before judging: identical ones merge, unusable ones rank last without a judge call.
+// Every rule that keeps a candidate from the judge lives here: empty, truncated, filtered, JSON that breaks the
+// client's response_format, tool use that breaks its tool_choice, and the minority side of a text/tool-call split.
 import type { Candidate } from "../strategies/types";
+import { schemaMismatch, type JsonSchema } from "./openai/json-schema";
 
-export type Exclusion = "empty" | "truncated" | "content_filter";
+export type Exclusion =
+  | "empty"
+  | "truncated"
+  | "content_filter"
+  | "invalid_json"
+  | "schema_mismatch"
+  | "missing_tool_call"
+  | "unexpected_tool_call"
+  | "minority_kind";
 
-/** Worst last: a truncated answer still says something, an empty one nothing. */
-const EXCLUSION_ORDER: Exclusion[] = ["truncated", "content_filter", "empty"];
+/** Worst last: an answer of the other kind is still a fine answer; a truncated one says something; an empty one nothing. */
+const EXCLUSION_ORDER: Exclusion[] = [
+  "minority_kind",
+  "truncated",
+  "content_filter",
+  "schema_mismatch",
+  "invalid_json",
+  "missing_tool_call",
+  "unexpected_tool_call",
+  "empty",
+];
 
-export function exclusionOf(candidate: Candidate): Exclusion | null {
+/** What the client's request demands of a candidate, read once from the forwarded body. */
+export interface AdmissionRules {
+  /** response_format json_object (no schema) or json_schema (with one): the content must parse and fit. */
+  json?: { schema?: JsonSchema };
+  /** Only set when the request offers tools. "auto": both kinds allowed, the majority kind is judged. */
+  toolChoice?: "auto" | "required" | "none";
+}
+
+export function admissionRules(body: Record<string, unknown>): AdmissionRules {
+  const rules: AdmissionRules = {};
+  const format = body.response_format as { type?: string; json_schema?: { schema?: JsonSchema } } | undefined;
+  if (format?.type === "json_object") rules.json = {};
+  if (format?.type === "json_schema") rules.json = { schema: format.json_schema?.schema };
+  if (Array.isArray(body.tools) && body.tools.length > 0) {
+    const choice = body.tool_choice;
+    rules.toolChoice = choice === "none" ? "none" : choice === "required" || (typeof choice === "object" && choice !== null) ? "required" : "auto";
+  }
+  return rules;
+}
+
+export function callsTools(candidate: Candidate): boolean {
+  return Array.isArray(candidate.message.tool_calls) && candidate.message.tool_calls.length > 0;
+}
+
+export function exclusionOf(candidate: Candidate, rules: AdmissionRules = {}): Exclusion | null {
   if (candidate.text.trim() === "") return "empty";
+  const calls = callsTools(candidate);
+  if (rules.toolChoice === "required" && !calls) return "missing_tool_call";
+  if (rules.toolChoice === "none" && calls) return "unexpected_tool_call";
   if (candidate.finish_reason === "length") return "truncated";
   if (candidate.finish_reason === "content_filter") return "content_filter";
+  if (rules.json && !calls) {
+    let value: unknown;
+    try {
+      value = JSON.parse(typeof candidate.message.content === "string" ? candidate.message.content : "");
+    } catch {
+      return "invalid_json";
+    }
+    if (rules.json.schema ? schemaMismatch(value, rules.json.schema) !== null : typeOf(value) !== "object") return "schema_mismatch";
+  }
   return null;
 }
+
+const typeOf = (value: unknown) => (value === null ? "null" : Array.isArray(value) ? "array" : typeof value);
 
 export interface CandidatePool {
   all: Candidate[];
   /** Distinct, usable candidates: what the judge sees. */
   judgeable: Candidate[];
   excluded: Map<number, Exclusion>;
-  /** Accepts a candidate; returns it when the judge should see it, null when excluded or merged into a twin. */
+  /** Accepts a candidate; returns it when the judge should see it now, null when excluded, merged or held back. */
   admit(candidate: Candidate): Candidate | null;
+  /** Call once every candidate is in: releases the ones held back for the text/tool-call majority rule. */
+  settle(): Candidate[];
   /** Excluded candidates, best first. */
   excludedRanking(): number[];
   byIndex(index: number): Candidate;
 }
 
-export function createCandidatePool(): CandidatePool {
+export function createCandidatePool(rules: AdmissionRules = {}): CandidatePool {
   const all: Candidate[] = [];
   const judgeable: Candidate[] = [];
   const excluded = new Map<number, Exclusion>();
   const distinct = new Map<string, Candidate>();
+  // Under tool_choice auto the majority kind is only known at the end, so candidates wait until then.
+  const held: Candidate[] | null = rules.toolChoice === "auto" ? [] : null;
+
+  const judgeNow = (candidate: Candidate): Candidate | null => {
+    const twin = distinct.get(candidate.text);
+    if (twin) {
+      twin.duplicates.push(candidate.index);
+      return null;
+    }
+    distinct.set(candidate.text, candidate);
+    judgeable.push(candidate);
+    return candidate;
+  };
+
   return {
     all,
     judgeable,
     excluded,
     admit(candidate) {
       all.push(candidate);
-      const exclusion = exclusionOf(candidate);
+      const exclusion = exclusionOf(candidate, rules);
       if (exclusion) {
         excluded.set(candidate.index, exclusion);
         return null;
       }
-      const twin = distinct.get(candidate.text);
-      if (twin) {
-        twin.duplicates.push(candidate.index);
-        return null;
+      if (held) return void held.push(candidate), null;
+      return judgeNow(candidate);
+    },
+    settle() {
+      if (!held) return [];
+      const calling = held.filter(callsTools).length;
+      // Ties go to tool calls: a model torn between answering and looking something up usually needs the lookup.
+      const wantCalls = calling * 2 >= held.length;
+      const released: Candidate[] = [];
+      for (const candidate of held.splice(0)) {
+        if (callsTools(candidate) !== wantCalls) excluded.set(candidate.index, "minority_kind");
+        else if (judgeNow(candidate)) released.push(candidate);
       }
-      distinct.set(candidate.text, candidate);
-      judgeable.push(candidate);
-      return candidate;
+      return released;
     },
     excludedRanking() {
       return [...excluded.entries()]

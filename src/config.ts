@@ -22,6 +22,8 @@ const generatorSchema = z.strictObject({
   model: z.string().min(1).optional(),
   /** "auto": try `n`, fall back to parallel calls (and remember) when the upstream refuses it. */
   supports_n: z.union([z.boolean(), z.literal("auto")]).default("auto"),
+  /** Draw the `n` call as a stream: candidates that finish early are judged while their siblings are still written. */
+  stream_sampling: z.boolean().default(false),
 });
 
 /** A Root Signals evaluator, by id or by name. */
@@ -86,6 +88,8 @@ export const configSchema = z.strictObject({
       host: z.string().default("127.0.0.1"),
       port: z.number().int().min(0).max(65535).default(8787),
       body_limit_bytes: z.number().int().positive().default(4 * 1024 * 1024),
+      /** SSE comment interval while a streamed reranked answer is being prepared; well under common 30-60 s idle cut-offs. */
+      keepalive_ms: z.number().int().min(10).default(5_000),
     })
     .prefault({}),
   generator: generatorSchema,

@@ -4,7 +4,7 @@ import { tieBreakOrder } from "../strategies/tiebreak";
 import { UngroundedError } from "../strategies/guard";
 import type { Candidate, ChatMessage, Selection, StrategyContext } from "../strategies/types";
 import { noCache, type JudgmentCache } from "./cache/types";
-import { createCandidatePool, type CandidatePool } from "./candidates";
+import { admissionRules, createCandidatePool, type CandidatePool } from "./candidates";
 import { ProxyError } from "./errors";
 import type { JudgeBackend } from "./judge/backend";
 import { createJudgeSession, isJudgeUnavailable, type JudgeStats } from "./judge/session";
@@ -21,6 +21,8 @@ export interface PipelineDeps {
   onJudgeError: "fail_open" | "fail_closed";
   /** Benchmarks only: hold every candidate until the draw is complete, to measure what pipelining saves. */
   collectFirst?: boolean;
+  /** generator.stream_sampling: read the `n` call as a stream so early finishers are judged first. */
+  streamSampling?: boolean;
 }
 
 export interface PipelineOutcome {
@@ -84,9 +86,9 @@ export async function runPipeline(
   if (strategyOptions.strategy === "none") throw new Error("strategy none is a pass-through, not a pipeline");
   const controller = new AbortController();
   const signal = AbortSignal.any([clientSignal, controller.signal]);
-  const draw = drawCandidates({ upstream: deps.generator, body, n: options.n, nSupport: deps.nSupport, signal });
+  const draw = drawCandidates({ upstream: deps.generator, body, n: options.n, nSupport: deps.nSupport, signal, stream: deps.streamSampling ?? false });
   const session = createJudgeSession(deps.judge, options.cache ? deps.cache : noCache);
-  const pool = createCandidatePool();
+  const pool = createCandidatePool(admissionRules(body));
   const toJudge = createChannel<Candidate>();
   const degraded: string[] = [];
 
@@ -103,8 +105,10 @@ export async function runPipeline(
         firstJudgeable(true);
       }
     }
-    for (const candidate of held) toJudge.push(candidate);
-    if (held.length > 0) firstJudgeable(true);
+    for (const released of [...held, ...pool.settle()]) {
+      toJudge.push(released);
+      firstJudgeable(true);
+    }
     toJudge.close();
     firstJudgeable(false);
   })();

@@ -4,6 +4,7 @@ import type OpenAI from "openai";
 import type { Candidate } from "../strategies/types";
 import type { ProxyError } from "./errors";
 import { addUsage, messageText, ZERO_USAGE, type Usage } from "./openai/chat";
+import { streamedDraw } from "./sample-stream";
 import { upstreamFailure, type Upstream } from "./upstream";
 import { createChannel } from "./util/channel";
 
@@ -31,6 +32,8 @@ export interface DrawRequest {
   n: number;
   nSupport: NSupport;
   signal: AbortSignal;
+  /** Draw the `n` call as a stream, yielding each candidate when it finishes (generator.stream_sampling). */
+  stream?: boolean;
 }
 
 function toCandidate(choice: ChatCompletion["choices"][number], index: number): Candidate {
@@ -45,7 +48,7 @@ function toCandidate(choice: ChatCompletion["choices"][number], index: number): 
   };
 }
 
-export function drawCandidates({ upstream, body, n, nSupport, signal }: DrawRequest) {
+export function drawCandidates({ upstream, body, n, nSupport, signal, stream = false }: DrawRequest) {
   const channel = createChannel<Candidate>();
   const summary: DrawSummary = { usage: ZERO_USAGE, calls: 0, errors: [], received: 0, meta: null };
   let nextIndex = 0;
@@ -69,11 +72,32 @@ export function drawCandidates({ upstream, body, n, nSupport, signal }: DrawRequ
     return choices.length;
   };
 
+  const streamN = async (): Promise<number> => {
+    summary.calls += 1;
+    let got = 0;
+    try {
+      const result = await streamedDraw(upstream, { ...body, n }, signal, (choice) => {
+        if (got >= n) return;
+        got += 1;
+        summary.received += 1;
+        channel.push(toCandidate(choice as unknown as ChatCompletion["choices"][number], nextIndex++));
+      });
+      summary.usage = addUsage(summary.usage, result.usage);
+      summary.meta ??= result.meta;
+    } catch (err) {
+      if (got === 0) throw err;
+      // Candidates already handed over stay; the failure is reported like any lost draw, and not drawn again.
+      summary.errors.push(upstreamFailure("generator", err));
+      return n;
+    }
+    return got;
+  };
+
   const run = async (): Promise<void> => {
     let remaining = n;
     if (n > 1 && nSupport.value !== false) {
       try {
-        remaining -= emit(await call({ ...body, n }), n);
+        remaining -= stream ? await streamN() : emit(await call({ ...body, n }), n);
       } catch (err) {
         const failure = upstreamFailure("generator", err);
         if (failure.status === 400 && nSupport.value === "auto") nSupport.value = false;

@@ -1,8 +1,8 @@
-// The pairwise comparison prompt (template "pairwise", version 1) and the JSON schema its answer must follow.
+// The pairwise comparison prompt (template "pairwise", version 2) and the JSON schema its answer must follow.
 import type { ChatMessage } from "../../strategies/types";
 import { renderConversation, section } from "./sections";
 
-export const PAIRWISE_TEMPLATE = { id: "pairwise", version: 1 } as const;
+export const PAIRWISE_TEMPLATE = { id: "pairwise", version: 2 } as const; // 2: earlier tool calls are shown
 
 const SYSTEM = [
   "You judge which of two assistant responses better serves the user in the conversation shown.",

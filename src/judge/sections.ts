@@ -1,6 +1,6 @@
 // Judge prompts put untrusted text (conversation, candidates, documents) inside tagged sections. A candidate must not
 // be able to close its own section and speak as the prompt, so every section tag inside untrusted text is defused.
-import { contentText } from "../openai/chat";
+import { messageText } from "../openai/chat";
 import type { ChatMessage } from "../../strategies/types";
 
 const SECTION_TAGS = ["conversation", "response_a", "response_b", "response", "rubric", "QUESTION", "DOCUMENT", "ANSWER"] as const;
@@ -18,7 +18,8 @@ export function renderConversation(conversation: ChatMessage[]): string {
   return conversation
     .map((m) => {
       const name = typeof m.name === "string" ? ` (${m.name})` : "";
-      return `[${m.role}${name}]\n${contentText(m.content)}`;
+      // messageText, not just content: an earlier assistant turn may be a tool call the judge needs to see.
+      return `[${m.role}${name}]\n${messageText(m)}`;
     })
     .join("\n\n");
 }

@@ -4,17 +4,20 @@ import type { z } from "zod";
 import type { AppContext } from "../app";
 import { badRequest } from "../errors";
 import { chatRequestSchema } from "../openai/chat";
+import { replayChunks } from "../openai/chunks";
+import { encodeEvent } from "../openai/sse";
 import { resolveOptions } from "../options";
 import { passThrough } from "../passthrough";
 import { runPipeline } from "../pipeline";
 import { completionBody, verdictHeaders } from "../response";
+import { streamedResponse } from "./stream";
 
 /** A zod path as OpenAI writes params: messages[0].content */
 export function paramOf(path: PropertyKey[]): string {
   return path.reduce<string>((out, key) => (typeof key === "number" ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), "");
 }
 
-function invalidBody(error: z.ZodError) {
+export function invalidBody(error: z.ZodError) {
   const issue = error.issues[0]!;
   const param = paramOf(issue.path);
   const missing = issue.code === "invalid_type" && issue.message.includes("undefined");
@@ -49,6 +52,22 @@ export async function handleChatCompletions(c: Context, ctx: AppContext): Promis
     return passThrough(ctx.generatorTarget, c.req.raw, "/chat/completions", unchanged ? raw : JSON.stringify(forward));
   }
   const { stream: _stream, stream_options: _streamOptions, ...sampled } = forward;
+  if (parsed.data.stream === true) {
+    const includeUsage = (json.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+    return streamedResponse({
+      clientSignal: c.req.raw.signal,
+      keepaliveMs: ctx.config.server.keepalive_ms,
+      headers: { "x-request-id": c.get("requestId") },
+      async produce(signal) {
+        const outcome = await runPipeline(sampled, options, ctx.pipeline, signal);
+        const chunks = replayChunks(completionBody(outcome, parsed.data.model), includeUsage);
+        return [...chunks.map((chunk) => encodeEvent(chunk)), encodeEvent("[DONE]")];
+      },
+      // OpenAI's own mid-stream failure: an event whose data is {"error": {...}}; the SDKs raise it as an APIError.
+      renderError: (error) => encodeEvent(error.toJSON()),
+      onUnexpectedError: (err) => ctx.logger.error({ event: "stream_error", request_id: c.get("requestId"), error: String(err) }),
+    });
+  }
   const outcome = await runPipeline(sampled, options, ctx.pipeline, c.req.raw.signal);
   return c.json(completionBody(outcome, parsed.data.model), 200, verdictHeaders(outcome));
 }

@@ -27,6 +27,10 @@ export const simOptionsSchema = z.object({
       answers: z.array(z.string()).optional(),
       /** How many distinct answers a prompt can get (0: unlimited); 1 makes every candidate identical. */
       variants: z.number().int().min(0).default(0),
+      /** With `tools` and tool_choice auto: the share of draws that call a tool instead of answering. */
+      tool_call_rate: z.number().min(0).max(1).default(0.5),
+      /** With response_format json_object / json_schema: the share of answers that are broken JSON. */
+      invalid_json_rate: z.number().min(0).max(1).default(0.25),
     })
     .prefault({}),
   judge: z

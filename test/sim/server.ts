@@ -1,9 +1,11 @@
 // The simulated OpenAI-compatible upstream: one Hono app that plays generator and judge, seeded and with latency.
 import { Hono } from "hono";
-import { countTokens, simulatedAnswer } from "./generator";
+import { completionTokensOf, generatorChoices, type SimChoice } from "./answers";
+import { countTokens } from "./generator";
 import { judgeReply } from "./judge";
 import { seededRandom } from "./random";
 import { simOptionsSchema, type SimOptions, type SimOptionsInput } from "./options";
+import { addResponsesRoute } from "./responses";
 import { streamCompletion } from "./stream";
 import { delayFor, sleep } from "./timing";
 
@@ -18,7 +20,15 @@ export interface SimRequestRecord {
   delay_ms: number;
   body: Record<string, unknown>;
   headers: Record<string, string>;
+  /** The connection was dropped (or the request aborted) before the answer was fully sent. */
   aborted: boolean;
+  /** The whole answer was sent. */
+  finished: boolean;
+  /** performance.now() when the request arrived and when its answer was fully sent: tests compare overlaps. */
+  receivedAt: number;
+  finishedAt?: number;
+  /** The completion the simulator answered with (streamed or not). */
+  response?: unknown;
 }
 
 export interface Simulator {
@@ -33,6 +43,11 @@ function text(content: unknown): string {
   if (typeof content === "string") return content;
   if (Array.isArray(content)) return content.map((p: { text?: string }) => p?.text ?? "").join("");
   return "";
+}
+
+export function markFinished(record: SimRequestRecord): void {
+  record.finished = true;
+  record.finishedAt = performance.now();
 }
 
 const badRequest = (message: string, param: string | null) => ({
@@ -66,43 +81,45 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
     const lastUser = [...messages].reverse().find((m) => m.role === "user");
     const judged = judgeReply(text(lastUser?.content), options.judge, random, body.logprobs === true, options.seed);
     const role = judged ? "judge" : "generator";
-    const record: SimRequestRecord = { role, delay_ms: 0, body, headers: Object.fromEntries(c.req.raw.headers), aborted: false };
+    const record: SimRequestRecord = {
+      role,
+      delay_ms: 0,
+      body,
+      headers: Object.fromEntries(c.req.raw.headers),
+      aborted: false,
+      finished: false,
+      receivedAt: performance.now(),
+    };
     requests.push(record);
     const signal = c.req.raw.signal;
-    signal.addEventListener("abort", () => (record.aborted = true), { once: true });
+    // Only an abort while the answer is still owed counts; a signal that fired before we listened counts too.
+    const onAbort = () => (record.aborted ||= !record.finished);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
 
     const n = typeof body.n === "number" ? body.n : 1;
-    if (n > 1 && !options.supports_n) return c.json(badRequest("n > 1 is not supported by this server", "n"), 400);
+    if (n > 1 && !options.supports_n) {
+      markFinished(record);
+      return c.json(badRequest("n > 1 is not supported by this server", "n"), 400);
+    }
     const callId = ++callCounter;
-    const maxTokens = typeof body.max_tokens === "number" ? body.max_tokens : Infinity;
 
-    const texts: string[] = [];
+    let choices: SimChoice[];
+    const fixed = options.generator.answers;
     if (judged) {
-      texts.push(judged.text);
+      choices = [{ index: 0, message: { role: "assistant", content: judged.text, refusal: null }, logprobs: judged.logprobs as SimChoice["logprobs"], finish_reason: "stop" }];
+    } else if (fixed?.length) {
+      const answer = () => ({ role: "assistant" as const, content: fixed[answerCursor++ % fixed.length]!, refusal: null });
+      choices = Array.from({ length: n }, (_, index) => ({ index, message: answer(), logprobs: null, finish_reason: "stop" }));
     } else {
       const prompt = messages.map((m) => text(m.content)).join("\n");
       const base = typeof body.seed === "number" ? body.seed : options.seed * 1_000_003 + callId;
-      for (let i = 0; i < n; i++) {
-        const fixed = options.generator.answers;
-        if (fixed?.length) {
-          texts.push(fixed[answerCursor++ % fixed.length]!);
-          continue;
-        }
-        const spec = options.generator;
-        const seed = spec.variants > 0 ? (base * 31 + i) % spec.variants : base * 31 + i;
-        texts.push(simulatedAnswer({ prompt, seed, minSentences: spec.min_sentences, maxSentences: spec.max_sentences }));
-      }
+      const variants = options.generator.variants;
+      const seeds = Array.from({ length: n }, (_, i) => (variants > 0 ? (base * 31 + i) % variants : base * 31 + i));
+      choices = generatorChoices(body, prompt, seeds, options);
     }
-
-    const choices = texts.map((full, index) => {
-      const words = full.split(" ");
-      const truncated = countTokens(full) > maxTokens;
-      const content = truncated ? words.slice(0, Math.max(1, maxTokens)).join(" ") : full;
-      const logprobs = judged && !truncated ? judged.logprobs : null;
-      return { index, message: { role: "assistant", content, refusal: null }, logprobs, finish_reason: truncated ? "length" : "stop" };
-    });
     const promptTokens = countTokens(messages.map((m) => text(m.content)).join("\n"));
-    const completionTokens = choices.reduce((sum, ch) => sum + countTokens(ch.message.content), 0);
+    const completionTokens = completionTokensOf(choices);
     const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
     const completion = {
       id: `chatcmpl-sim-${callId}`,
@@ -113,11 +130,12 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
       usage,
       system_fingerprint: "verdict-sim",
     };
+    record.response = completion;
 
     const latency = options[role].latency;
     if (body.stream === true) {
       const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
-      return streamCompletion(c, completion, { latency, random, signal, includeUsage });
+      return streamCompletion(c, completion, { latency, random, signal, includeUsage, onFinished: () => markFinished(record) });
     }
     try {
       record.delay_ms = delayFor(latency, completionTokens / Math.max(1, n), random);
@@ -125,8 +143,11 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
     } catch {
       return new Response(null, { status: 499 });
     }
+    markFinished(record);
     return c.json(completion);
   });
+
+  addResponsesRoute(app, options, requests, () => ++callCounter);
 
   return {
     app,

@@ -1,0 +1,100 @@
+// Replays a finished chat.completion as the chat.completion.chunk sequence a streaming OpenAI server would send.
+// Clients assemble deltas by concatenation, so the pieces only have to join back to exactly the original message.
+
+interface ToolCall {
+  id?: string;
+  type?: string;
+  function?: { name?: string; arguments?: string };
+}
+
+interface LogprobToken {
+  token: string;
+}
+
+export interface ReplayChoice {
+  index: number;
+  message: Record<string, unknown>;
+  logprobs: unknown;
+  finish_reason: string | null;
+}
+
+export interface ReplayCompletion {
+  id: string;
+  created: number;
+  model: string;
+  choices: ReplayChoice[];
+  usage: unknown;
+  system_fingerprint?: string;
+  verdict?: unknown;
+}
+
+/** Splits text into pieces of about `size` characters, cutting after whitespace so words stay whole. */
+export function splitText(text: string, size = 24): string[] {
+  const pieces: string[] = [];
+  let rest = text;
+  while (rest.length > size) {
+    const space = rest.lastIndexOf(" ", size);
+    const cut = space > 0 ? space + 1 : size;
+    pieces.push(rest.slice(0, cut));
+    rest = rest.slice(cut);
+  }
+  if (rest !== "" || pieces.length === 0) pieces.push(rest);
+  return pieces;
+}
+
+/** Content deltas, each with the logprobs of its own tokens when the tokens spell the content exactly. */
+function contentDeltas(content: string, logprobs: unknown): { content: string; logprobs: unknown }[] {
+  const tokens = (logprobs as { content?: LogprobToken[] } | null)?.content;
+  if (Array.isArray(tokens) && tokens.length > 0 && tokens.map((t) => t.token).join("") === content) {
+    const groups: LogprobToken[][] = [];
+    for (let i = 0; i < tokens.length; i += 4) groups.push(tokens.slice(i, i + 4));
+    return groups.map((group) => ({ content: group.map((t) => t.token).join(""), logprobs: { content: group, refusal: null } }));
+  }
+  // Token boundaries unknown: the whole logprobs object travels with the first piece, so concatenation still works.
+  return splitText(content).map((piece, i) => ({ content: piece, logprobs: i === 0 && logprobs ? logprobs : null }));
+}
+
+function choiceDeltas(choice: ReplayChoice): Record<string, unknown>[] {
+  const { message } = choice;
+  const out: Record<string, unknown>[] = [];
+  const delta = (d: Record<string, unknown>, logprobs: unknown = null) =>
+    out.push({ index: choice.index, delta: d, logprobs, finish_reason: null });
+
+  const content = typeof message.content === "string" ? message.content : null;
+  delta({ role: "assistant", content: content === null ? null : "", ...(message.refusal != null ? {} : { refusal: null }) });
+  if (content) for (const piece of contentDeltas(content, choice.logprobs)) delta({ content: piece.content }, piece.logprobs);
+  if (typeof message.refusal === "string") for (const piece of splitText(message.refusal)) delta({ refusal: piece });
+
+  const calls = Array.isArray(message.tool_calls) ? (message.tool_calls as ToolCall[]) : [];
+  calls.forEach((call, index) => {
+    const args = call.function?.arguments ?? "";
+    const [first = "", ...rest] = splitText(args, 16);
+    // The first delta of a call names it; later ones carry only argument text, as OpenAI streams them.
+    delta({ tool_calls: [{ index, id: call.id, type: call.type ?? "function", function: { name: call.function?.name, arguments: first } }] });
+    for (const piece of rest) delta({ tool_calls: [{ index, function: { arguments: piece } }] });
+  });
+  out.push({ index: choice.index, delta: {}, logprobs: null, finish_reason: choice.finish_reason ?? "stop" });
+  return out;
+}
+
+/**
+ * Every chunk of the replay, in order: per choice a role chunk, content (or refusal, or tool-call) deltas and a finish
+ * chunk; `verdict` rides on the last chunk that has choices; with `includeUsage`, a final usage chunk with no choices.
+ */
+export function replayChunks(completion: ReplayCompletion, includeUsage: boolean): Record<string, unknown>[] {
+  const frame = (choices: unknown[], extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+    id: completion.id,
+    object: "chat.completion.chunk",
+    created: completion.created,
+    model: completion.model,
+    ...(completion.system_fingerprint ? { system_fingerprint: completion.system_fingerprint } : {}),
+    choices,
+    ...(includeUsage ? { usage: null } : {}),
+    ...extra,
+  });
+  const chunks = completion.choices.flatMap(choiceDeltas).map((choice) => frame([choice]));
+  const last = chunks[chunks.length - 1];
+  if (last && completion.verdict !== undefined) last.verdict = completion.verdict;
+  if (includeUsage) chunks.push(frame([], { usage: completion.usage }));
+  return chunks;
+}

@@ -1,0 +1,136 @@
+// The Responses API (/v1/responses) in terms of chat completions: a text-only request becomes chat messages, and the
+// reranked chat.completion becomes a Response object. Anything beyond text (tools, files, stored state) is not mapped.
+import { z } from "zod";
+import { contentText, type Usage } from "./chat";
+
+export const responsesRequestSchema = z.looseObject({
+  model: z.string().min(1),
+  input: z.union([z.string(), z.array(z.looseObject({}))]).optional(),
+  instructions: z.string().nullable().optional(),
+  stream: z.boolean().optional(),
+  verdict: z.unknown().optional(),
+});
+
+export type ResponsesRequest = z.infer<typeof responsesRequestSchema>;
+
+const TEXT_PARTS = new Set(["input_text", "output_text", "text"]);
+const ROLES = new Set(["system", "developer", "user", "assistant"]);
+
+type Mapped = { chat: Record<string, unknown> } | { skip: string };
+
+function messagesOf(input: ResponsesRequest["input"]): { role: string; content: string }[] | string {
+  if (input === undefined) return "no input";
+  if (typeof input === "string") return [{ role: "user", content: input }];
+  const messages: { role: string; content: string }[] = [];
+  for (const item of input as Record<string, unknown>[]) {
+    if ((item.type !== undefined && item.type !== "message") || !ROLES.has(String(item.role))) return `input item ${String(item.type ?? item.role)}`;
+    const parts = typeof item.content === "string" ? [] : Array.isArray(item.content) ? (item.content as { type?: string }[]) : null;
+    if (parts === null) return "input item without content";
+    const other = parts.find((p) => !TEXT_PARTS.has(String(p?.type)));
+    if (other) return `input part ${String(other.type)}`;
+    messages.push({ role: String(item.role), content: contentText(item.content) });
+  }
+  return messages;
+}
+
+/** response_format for chat completions from the Responses API's text.format. */
+function responseFormatOf(text: unknown): Record<string, unknown> | undefined {
+  const format = (text as { format?: Record<string, unknown> } | undefined)?.format;
+  if (!format || format.type === "text") return undefined;
+  if (format.type === "json_object") return { type: "json_object" };
+  const { type: _type, ...schema } = format;
+  return { type: "json_schema", json_schema: schema };
+}
+
+/** The chat request to rerank, or why this request has to go to the generator as it is. */
+export function toChatRequest(body: ResponsesRequest): Mapped {
+  for (const field of ["previous_response_id", "conversation", "prompt", "background"]) {
+    if (body[field] != null && body[field] !== false) return { skip: field };
+  }
+  if (Array.isArray(body.tools) && body.tools.length > 0) return { skip: "tools" };
+  const messages = messagesOf(body.input);
+  if (typeof messages === "string") return { skip: messages };
+  if (body.instructions) messages.unshift({ role: "system", content: body.instructions });
+  const responseFormat = responseFormatOf(body.text);
+  const chat: Record<string, unknown> = { model: body.model, messages };
+  const copy: [string, string][] = [["temperature", "temperature"], ["top_p", "top_p"], ["max_output_tokens", "max_tokens"], ["user", "user"]];
+  for (const [from, to] of copy) if (body[from] != null) chat[to] = body[from];
+  if (responseFormat) chat.response_format = responseFormat;
+  return { chat };
+}
+
+export interface ChatResult {
+  id: string;
+  created: number;
+  model: string;
+  choices: { message: Record<string, unknown>; finish_reason: string | null }[];
+  usage: Usage;
+  verdict?: unknown;
+}
+
+/** The Response fields that do not depend on the answer, echoing the request's settings as OpenAI does. */
+export function responseShell(body: ResponsesRequest, id: string, createdAt: number, model: string) {
+  return {
+    id,
+    object: "response" as const,
+    created_at: createdAt,
+    status: "in_progress" as string,
+    error: null,
+    incomplete_details: null as { reason: string } | null,
+    instructions: body.instructions ?? null,
+    max_output_tokens: (body.max_output_tokens as number | undefined) ?? null,
+    metadata: (body.metadata as Record<string, string> | undefined) ?? {},
+    model,
+    output: [] as unknown[],
+    parallel_tool_calls: true,
+    previous_response_id: null,
+    temperature: (body.temperature as number | undefined) ?? 1,
+    text: { format: (body.text as { format?: unknown } | undefined)?.format ?? { type: "text" } },
+    tool_choice: "auto",
+    tools: [],
+    top_p: (body.top_p as number | undefined) ?? 1,
+    truncation: "disabled",
+    usage: null as unknown,
+    ...(typeof body.user === "string" ? { user: body.user } : {}),
+  };
+}
+
+export const newResponseId = () => `resp_${crypto.randomUUID().replace(/-/g, "")}`;
+
+/** The winner as a Response output message; a truncated or filtered answer makes the response "incomplete". */
+export function outputMessage(result: ChatResult, id: string) {
+  const choice = result.choices[0]!;
+  const refusal = typeof choice.message.refusal === "string" ? choice.message.refusal : null;
+  const incomplete = choice.finish_reason === "length" ? "max_output_tokens" : choice.finish_reason === "content_filter" ? "content_filter" : null;
+  const part = refusal !== null
+    ? { type: "refusal" as const, refusal }
+    : { type: "output_text" as const, text: contentText(choice.message.content), annotations: [], logprobs: [] };
+  return {
+    incomplete,
+    item: { id, type: "message" as const, status: incomplete ? "incomplete" : "completed", role: "assistant" as const, content: [part] },
+  };
+}
+
+export function usageOf(usage: Usage) {
+  return {
+    input_tokens: usage.prompt_tokens,
+    input_tokens_details: { cached_tokens: 0 },
+    output_tokens: usage.completion_tokens,
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: usage.total_tokens,
+  };
+}
+
+/** The finished Response: the shell, the winner's message, every token the request spent, and the verdict. */
+export function toResponseObject(body: ResponsesRequest, result: ChatResult, id = newResponseId(), createdAt = result.created) {
+  const { incomplete, item } = outputMessage(result, `msg_${id.slice(5)}`);
+  return {
+    ...responseShell(body, id, createdAt, result.model),
+    status: incomplete ? "incomplete" : "completed",
+    ...(incomplete ? { incomplete_details: { reason: incomplete } } : {}),
+    completed_at: Math.floor(Date.now() / 1000),
+    output: [item],
+    usage: usageOf(result.usage),
+    verdict: result.verdict,
+  };
+}

@@ -1,0 +1,51 @@
+// POST /v1/responses: text-only requests are reranked through the chat pipeline and answered as a Response object
+// (streamed as Responses events when asked); everything else, and n = 1 / strategy none, goes to the generator as is.
+import type { Context } from "hono";
+import type { AppContext } from "../app";
+import type { ChatRequest } from "../openai/chat";
+import { responseEventStream } from "../openai/response-events";
+import { newResponseId, responsesRequestSchema, toChatRequest, toResponseObject, type ChatResult } from "../openai/responses";
+import { resolveOptions } from "../options";
+import { passThrough } from "../passthrough";
+import { runPipeline } from "../pipeline";
+import { completionBody, verdictHeaders } from "../response";
+import { invalidBody, readJsonObject } from "./chat";
+import { streamedResponse } from "./stream";
+
+export async function handleResponses(c: Context, ctx: AppContext): Promise<Response> {
+  const { raw, json } = await readJsonObject(c);
+  const parsed = responsesRequestSchema.safeParse(json);
+  if (!parsed.success) throw invalidBody(parsed.error);
+  const body = parsed.data;
+  // The Responses API has no `n`: one answer, chosen among verdict's candidates.
+  const options = resolveOptions({ model: body.model, messages: [], verdict: body.verdict } as unknown as ChatRequest, c.req.raw.headers, ctx.config);
+  const mapped = toChatRequest(body);
+
+  if (options.passThrough || "skip" in mapped) {
+    const { verdict: _options, ...forward } = json;
+    forward.model = options.upstreamModel;
+    const unchanged = json.verdict === undefined && json.model === options.upstreamModel;
+    const response = await passThrough(ctx.generatorTarget, c.req.raw, "/responses", unchanged ? raw : JSON.stringify(forward));
+    // Say why a request that would have been reranked was not, rather than silently returning one unjudged sample.
+    if (!options.passThrough && "skip" in mapped) response.headers.set("x-verdict-passthrough", mapped.skip);
+    return response;
+  }
+
+  const chat = { ...mapped.chat, model: options.upstreamModel };
+  const single = { ...options, choices: 1 };
+  const toResult = (outcome: Awaited<ReturnType<typeof runPipeline>>) => completionBody(outcome, body.model) as unknown as ChatResult;
+  if (body.stream === true) {
+    const events = responseEventStream(body, newResponseId(), Math.floor(Date.now() / 1000));
+    return streamedResponse({
+      clientSignal: c.req.raw.signal,
+      keepaliveMs: ctx.config.server.keepalive_ms,
+      headers: { "x-request-id": c.get("requestId") },
+      opening: events.opening(),
+      produce: async (signal) => events.finish(toResult(await runPipeline(chat, single, ctx.pipeline, signal))),
+      renderError: events.failure,
+      onUnexpectedError: (err) => ctx.logger.error({ event: "stream_error", request_id: c.get("requestId"), error: String(err) }),
+    });
+  }
+  const outcome = await runPipeline(chat, single, ctx.pipeline, c.req.raw.signal);
+  return c.json(toResponseObject(body, toResult(outcome)), 200, verdictHeaders(outcome));
+}

@@ -1,0 +1,45 @@
+// One streamed `n` call to the generator (generator.stream_sampling): verdict reads the SSE itself and hands each
+// candidate over as soon as its own finish_reason arrives, so judging starts before the slowest sibling is done.
+import type OpenAI from "openai";
+import { ProxyError } from "./errors";
+import { createChunkAssembler, type AssembledChoice, type ChunkAssembler } from "./openai/assemble";
+import { readSSE } from "./openai/sse";
+import type { Upstream } from "./upstream";
+
+type ChatParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming;
+
+export interface StreamedDraw {
+  usage: ChunkAssembler["usage"];
+  meta: ChunkAssembler["meta"];
+}
+
+/** Runs the call inside the generator's queue slot until the last byte, so the queue bounds streams like any call. */
+export function streamedDraw(
+  upstream: Upstream,
+  params: Record<string, unknown>,
+  signal: AbortSignal,
+  onChoice: (choice: AssembledChoice) => void,
+): Promise<StreamedDraw> {
+  const body = { ...params, stream: true, stream_options: { include_usage: true } } as unknown as ChatParams;
+  return upstream.schedule(async () => {
+    // asResponse(): the SDK still handles auth, retries before the first byte and the timeout; the body is ours to read.
+    const response = await upstream.client.chat.completions.create(body, { signal }).asResponse();
+    if (!response.body) throw new ProxyError(502, "generator upstream sent an empty stream", { type: "upstream_error", code: "generator_error" });
+    const assembler = createChunkAssembler();
+    for await (const event of readSSE(response.body)) {
+      if (event.data === "[DONE]") break;
+      let chunk: Record<string, any>;
+      try {
+        chunk = JSON.parse(event.data);
+      } catch {
+        throw new ProxyError(502, "generator upstream sent a malformed stream event", { type: "upstream_error", code: "generator_error" });
+      }
+      if (chunk.error) {
+        const message = typeof chunk.error.message === "string" ? chunk.error.message : "stream failed";
+        throw new ProxyError(502, `generator upstream error: ${message}`, { type: "upstream_error", code: "generator_error" });
+      }
+      for (const choice of assembler.push(chunk)) onChoice(choice);
+    }
+    return { usage: assembler.usage, meta: assembler.meta };
+  }, signal);
+}

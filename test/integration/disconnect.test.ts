@@ -1,0 +1,90 @@
+// A client that goes away cancels its request's upstream work: every generator and judge call in flight is aborted
+// within 100 ms, and the simulator (which records aborts per request) saw it. In-process and over real sockets.
+import { request as httpRequest } from "node:http";
+import { afterEach, describe, expect, it } from "vitest";
+import { startProxy } from "../../src/adapters/node";
+import { silentLogger } from "../../src/app";
+import type { SimRequestRecord } from "../sim/server";
+import { startSimulator } from "../sim/start";
+import { chatBody, harness, postChat, testConfig } from "../helpers";
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<number> {
+  const started = performance.now();
+  while (!condition()) {
+    if (performance.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  return performance.now() - started;
+}
+
+const allAborted = (records: SimRequestRecord[]) => records.length > 0 && records.every((r) => r.aborted);
+const slow = { ttft_ms: 5_000 };
+
+describe("client disconnect, in-process", () => {
+  it("a cancelled stream aborts every generator call in flight within 100 ms", async () => {
+    const { app, sim } = harness({ sim: { generator: { latency: slow } }, config: { generator: { supports_n: false } } });
+    const response = await postChat(app, chatBody({ stream: true, verdict: { n: 3 } }));
+    const reader = response.body!.getReader();
+    await reader.read(); // the first comment: the stream is open
+    await waitFor(() => sim.count("generator") === 3, 1_000);
+    expect(sim.requests.some((r) => r.aborted)).toBe(false);
+    await reader.cancel();
+    const took = await waitFor(() => allAborted(sim.requests), 100);
+    expect(took).toBeLessThan(100);
+  });
+
+  it("a cancelled stream aborts the judge calls in flight within 100 ms", async () => {
+    const { app, sim } = harness({ sim: { judge: { latency: slow } } });
+    const response = await postChat(app, chatBody({ stream: true, verdict: { n: 4 } }));
+    const reader = response.body!.getReader();
+    await waitFor(() => sim.count("judge") >= 4, 1_000); // knockout of four: two matches, both orders each
+    await reader.cancel();
+    const judge = sim.requests.filter((r) => r.role === "judge");
+    await waitFor(() => allAborted(judge), 100);
+    expect(sim.requests.find((r) => r.role === "generator")!.aborted).toBe(false); // it had already answered
+  });
+
+  it("an SDK call aborted by its AbortSignal aborts the upstream calls (non-streaming)", async () => {
+    const { client, sim } = harness({ sim: { judge: { latency: slow } } });
+    const controller = new AbortController();
+    const pending = client.chat.completions.create({ ...chatBody(), verdict: { n: 2 } } as never, { signal: controller.signal });
+    await waitFor(() => sim.count("judge") === 2, 1_000);
+    controller.abort();
+    await expect(pending).rejects.toBeInstanceOf(Error);
+    await waitFor(() => allAborted(sim.requests.filter((r) => r.role === "judge")), 100);
+  });
+});
+
+describe("client disconnect, over sockets on 127.0.0.1", () => {
+  const closers: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    await Promise.all(closers.splice(0).map((close) => close()));
+  });
+
+  async function servers() {
+    const upstream = await startSimulator({ generator: { latency: slow } });
+    const config = testConfig({ generator: { base_url: upstream.url, supports_n: false }, server: { port: 0 } });
+    const proxy = await startProxy(config, silentLogger);
+    closers.push(proxy.close, upstream.close);
+    return { sim: upstream.sim, url: `${proxy.url}/v1/chat/completions` };
+  }
+
+  /** Sends a request and destroys the socket once the simulator has all `calls` in flight (and, for streams, bytes came). */
+  function dropAfter(url: string, body: unknown, ready: () => Promise<unknown>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(url, { method: "POST", headers: { "content-type": "application/json" } }, (res) => {
+        res.once("data", () => void ready().then(() => (req.destroy(), resolve()), reject));
+      });
+      req.on("error", () => undefined);
+      req.end(JSON.stringify(body));
+      if (!(body as { stream?: boolean }).stream) void ready().then(() => (req.destroy(), resolve()), reject);
+    });
+  }
+
+  it.each([true, false])("closing the socket (stream: %s) aborts every upstream call within 100 ms", async (stream) => {
+    const { sim, url } = await servers();
+    await dropAfter(url, chatBody({ stream, verdict: { n: 3 } }), () => waitFor(() => sim.count("generator") === 3, 2_000));
+    const took = await waitFor(() => allAborted(sim.requests), 100);
+    expect(took).toBeLessThan(100);
+  });
+});

@@ -1,0 +1,128 @@
+// /v1/responses through the openai SDK: text requests reranked into Response objects (and Responses events when
+// streamed); n = 1 and requests beyond text go to the generator unchanged.
+import { describe, expect, it } from "vitest";
+import { createSSEDecoder } from "../../src/openai/sse";
+import { createSimulator } from "../sim/server";
+import { fetchInto, harness } from "../helpers";
+
+type Any = Record<string, any>;
+const verdictOf = (response: unknown) => (response as { verdict: Any }).verdict;
+const post = (app: ReturnType<typeof harness>["app"], body: unknown) =>
+  app.request("/v1/responses", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+
+describe("/v1/responses", () => {
+  it("reranks a text request and answers a Response object with the winner and the verdict", async () => {
+    const { client, sim } = harness();
+    const response = await client.responses.create({
+      model: "sim-generator",
+      instructions: "Answer in one paragraph.",
+      input: [
+        { role: "user", content: "Name a colour." },
+        { role: "assistant", content: [{ type: "output_text", text: "Blue." }] },
+        { role: "user", content: [{ type: "input_text", text: "Why is the sky that colour?" }] },
+      ],
+      max_output_tokens: 500,
+      verdict: { n: 3, return_candidates: true },
+    } as never);
+    const verdict = verdictOf(response);
+    expect(response).toMatchObject({ object: "response", status: "completed", error: null, model: "sim-generator" });
+    expect(response.id).toMatch(/^resp_/);
+    const message = response.output[0] as Any;
+    expect(message).toMatchObject({ type: "message", role: "assistant", status: "completed" });
+    expect(message.content).toEqual([{ type: "output_text", text: verdict.candidates[verdict.winner].message.content, annotations: [], logprobs: [] }]);
+    expect(response.output_text).toBe(message.content[0].text); // the SDK derives it; verdict does not send it
+    expect(response.usage).toMatchObject({ total_tokens: verdict.usage.generator.total_tokens + verdict.usage.judge.total_tokens });
+    expect(verdict.n_candidates).toBe(3);
+    const sent = sim.requests.find((r) => r.role === "generator")!.body;
+    expect(sent).toMatchObject({
+      model: "sim-generator",
+      n: 3,
+      max_tokens: 500,
+      messages: [
+        { role: "system", content: "Answer in one paragraph." },
+        { role: "user", content: "Name a colour." },
+        { role: "assistant", content: "Blue." },
+        { role: "user", content: "Why is the sky that colour?" },
+      ],
+    });
+  });
+
+  it("streams the standard event sequence, numbered, with the text in deltas and the verdict on response.completed", async () => {
+    const { client } = harness();
+    const stream = await client.responses.create({ model: "sim-generator", input: "Why is the sky blue?", stream: true, verdict: { n: 3 } } as never);
+    const events: Any[] = [];
+    for await (const event of stream as unknown as AsyncIterable<Any>) events.push(event);
+    const types = events.map((e) => e.type);
+    const deltas = types.filter((t) => t === "response.output_text.delta").length;
+    expect(deltas).toBeGreaterThan(1);
+    expect(types).toEqual([
+      "response.created",
+      "response.in_progress",
+      "response.output_item.added",
+      "response.content_part.added",
+      ...Array(deltas).fill("response.output_text.delta"),
+      "response.output_text.done",
+      "response.content_part.done",
+      "response.output_item.done",
+      "response.completed",
+    ]);
+    expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i));
+    const text = events.filter((e) => e.type === "response.output_text.delta").map((e) => e.delta).join("");
+    const completed = events.at(-1)!.response;
+    expect(events.find((e) => e.type === "response.output_text.done")!.text).toBe(text);
+    expect(completed.output[0].content[0].text).toBe(text);
+    expect(completed.id).toBe(events[0]!.response.id);
+    expect(verdictOf(completed).n_candidates).toBe(3);
+
+    const helper = client.responses.stream({ model: "sim-generator", input: "Why is the sky blue?", verdict: { n: 2 } } as never);
+    const final = await helper.finalResponse();
+    expect(final.output_text.length).toBeGreaterThan(10);
+  });
+
+  it("ends a stream that fails after it began with an error event", async () => {
+    const sim = createSimulator();
+    const inner = fetchInto(sim.app);
+    const fetch: typeof globalThis.fetch = async (input, init) =>
+      String(init?.body).includes("response_a") ? inner(input, init) : new Response('{"error":{"message":"down"}}', { status: 503 });
+    const { app } = harness({ deps: { fetch } });
+    const raw = await (await post(app, { model: "sim-generator", input: "hi", stream: true, verdict: { n: 2 } })).text();
+    const decoder = createSSEDecoder();
+    const events = [...decoder.push(raw), ...decoder.end()];
+    expect(events.map((e) => e.event)).toEqual(["response.created", "response.in_progress", "error"]);
+    expect(JSON.parse(events[2]!.data)).toMatchObject({ type: "error", code: "generator_error", message: expect.stringMatching(/down/), sequence_number: 2 });
+  });
+
+  it("passes n = 1 through to the generator's own /v1/responses, streams included", async () => {
+    const { client, sim } = harness();
+    const response = await client.responses.create({ model: "sim-generator", input: "hello", verdict: { n: 1 } } as never);
+    expect(response.id).toMatch(/^resp_sim_/);
+    expect(response).not.toHaveProperty("verdict");
+    expect(sim.requests.at(-1)!.body).not.toHaveProperty("verdict");
+    const stream = await client.responses.create({ model: "sim-generator", input: "hello", stream: true, verdict: { n: 1 } } as never);
+    const types: string[] = [];
+    for await (const event of stream as unknown as AsyncIterable<Any>) types.push(event.type);
+    expect(types.at(-1)).toBe("response.completed");
+    expect(sim.count("judge")).toBe(0);
+  });
+
+  it("passes requests it cannot rerank (tools, images, stored state) through and says why", async () => {
+    const { app, sim } = harness();
+    const tools = [{ type: "function", name: "f", parameters: { type: "object", properties: {} } }];
+    const withTools = await post(app, { model: "sim-generator", input: "hi", tools, verdict: { n: 3 } });
+    expect(withTools.status).toBe(200);
+    expect(withTools.headers.get("x-verdict-passthrough")).toBe("tools");
+    const image = [{ role: "user", content: [{ type: "input_image", image_url: "data:," }] }];
+    expect((await post(app, { model: "sim-generator", input: image })).headers.get("x-verdict-passthrough")).toBe("input part input_image");
+    expect((await post(app, { model: "sim-generator", input: "x", previous_response_id: "resp_1" })).headers.get("x-verdict-passthrough")).toBe(
+      "previous_response_id",
+    );
+    expect(sim.count("judge")).toBe(0);
+  });
+
+  it("refuses a bad body with a 400 naming the parameter", async () => {
+    const { app } = harness();
+    const response = await post(app, { input: "hi" });
+    expect(response.status).toBe(400);
+    expect((await response.json()).error.param).toBe("model");
+  });
+});

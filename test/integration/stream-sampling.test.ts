@@ -1,0 +1,54 @@
+// generator.stream_sampling: verdict reads the generator's SSE itself (src/openai/sse.ts) and judges early finishers
+// while their siblings are still being written.
+import { describe, expect, it } from "vitest";
+import { encodeEvent } from "../../src/openai/sse";
+import { qualityOf } from "../sim/random";
+import { chatBody, harness, postChat } from "../helpers";
+
+type Any = Record<string, any>;
+const streaming = { generator: { stream_sampling: true } };
+
+describe("streamed sampling", () => {
+  it("starts judging before the generator's stream has ended, and still picks the best candidate", async () => {
+    const { app, sim } = harness({ config: streaming, sim: { generator: { latency: { tokens_per_second: 400 }, min_sentences: 3 } } });
+    const body = await (await postChat(app, chatBody({ verdict: { n: 3, return_candidates: true } }))).json();
+    const generator = sim.requests.find((r) => r.role === "generator")!;
+    expect(generator.body).toMatchObject({ n: 3, stream: true, stream_options: { include_usage: true } });
+    // The simulator streams choice 0 completely, then 1, then 2: the first match starts while choice 2 is being written.
+    const firstJudge = sim.requests.find((r) => r.role === "judge")!;
+    expect(firstJudge.receivedAt).toBeLessThan(generator.finishedAt!);
+    expect(body.verdict.candidates.map((c: Any) => c.message.content)).toEqual(((generator.response as Any).choices as Any[]).map((c) => c.message.content));
+    const texts: string[] = body.verdict.candidates.map((c: Any) => c.message.content);
+    expect(body.choices[0].message.content).toBe(texts.reduce((a, b) => (qualityOf(a) >= qualityOf(b) ? a : b)));
+    expect(body.verdict.usage.generator.total_tokens).toBe((generator.response as Any).usage.total_tokens);
+  });
+
+  it("rebuilds streamed tool calls exactly", async () => {
+    const { client, sim } = harness({ config: streaming });
+    const completion = await client.chat.completions.create({
+      ...chatBody(),
+      tools: [{ type: "function", function: { name: "lookup", parameters: { type: "object", properties: { q: { type: "string" } } } } }],
+      tool_choice: "required",
+      verdict: { n: 2 },
+    } as never);
+    const generated = ((sim.requests[0]!.response as Any).choices as Any[])[(completion as unknown as Any).verdict.winner];
+    expect(completion.choices[0]!.message.tool_calls).toEqual(generated!.message.tool_calls);
+  });
+
+  it("keeps the candidates that finished before the stream broke, and reports the loss", async () => {
+    const chunk = (choices: unknown[]) => ({ id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices });
+    const sse = [
+      encodeEvent(chunk([{ index: 0, delta: { role: "assistant", content: "The first answer." }, finish_reason: null }])),
+      encodeEvent(chunk([{ index: 0, delta: {}, finish_reason: "stop" }])),
+      encodeEvent(chunk([{ index: 1, delta: { role: "assistant", content: "The sec" }, finish_reason: null }])),
+      encodeEvent({ error: { message: "worker crashed", type: "server_error" } }),
+    ].join("");
+    const fetch: typeof globalThis.fetch = async () => new Response(sse, { headers: { "content-type": "text/event-stream" } });
+    const { app } = harness({ config: streaming, deps: { fetch } });
+    const body = await (await postChat(app, chatBody({ verdict: { n: 2 } }))).json();
+    expect(body.choices[0].message.content).toBe("The first answer.");
+    expect(body.verdict.n_candidates).toBe(1);
+    expect(body.verdict.degraded).toBe("candidates_lost");
+    expect(body.verdict.errors[0].message).toMatch(/worker crashed/);
+  });
+});

@@ -1,0 +1,71 @@
+// Exclusion rules before judging: response_format, tool_choice, and the text/tool-call majority rule.
+import { describe, expect, it } from "vitest";
+import { admissionRules, createCandidatePool } from "../../src/candidates";
+import { schemaMismatch } from "../../src/openai/json-schema";
+import { candidate } from "../scripted-judge";
+
+const toolCall = (index: number, name = "f") => ({
+  ...candidate(index, `[tool call] ${name}({})`),
+  message: { role: "assistant", content: null, tool_calls: [{ id: `c${index}`, type: "function", function: { name, arguments: "{}" } }] },
+});
+const tools = [{ type: "function", function: { name: "f" } }];
+
+describe("JSON schema subset", () => {
+  const schema = {
+    type: "object",
+    properties: { city: { type: "string" }, n: { type: "integer" }, unit: { enum: ["c", "f"] }, tags: { type: "array", items: { type: "string" } } },
+    required: ["city"],
+    additionalProperties: false,
+  };
+  it.each([
+    [{ city: "x", n: 1, unit: "c", tags: ["a"] }, null],
+    [{ n: 1 }, "$: missing required property city"],
+    [{ city: 1 }, "$.city: expected string, got integer"],
+    [{ city: "x", n: 1.5 }, "$.n: expected integer, got number"],
+    [{ city: "x", unit: "k" }, "$.unit: not one of the allowed values"],
+    [{ city: "x", tags: ["a", 2] }, "$.tags[1]: expected string, got integer"],
+    [{ city: "x", extra: true }, "$: unexpected property extra"],
+    [[], "$: expected object, got array"],
+  ])("%j -> %s", (value, problem) => {
+    expect(schemaMismatch(value, schema)).toBe(problem);
+  });
+});
+
+describe("candidate pool rules", () => {
+  it("json_object: content must parse to an object", () => {
+    const pool = createCandidatePool(admissionRules({ response_format: { type: "json_object" } }));
+    pool.admit(candidate(0, '{"a":1}'));
+    pool.admit(candidate(1, '{"a":'));
+    pool.admit(candidate(2, "[1]"));
+    expect([...pool.excluded]).toEqual([[1, "invalid_json"], [2, "schema_mismatch"]]);
+    expect(pool.excludedRanking()).toEqual([2, 1]); // parses but wrong shape beats does not parse
+  });
+
+  it("tool_choice required excludes plain answers; tool_choice none excludes calls", () => {
+    const required = createCandidatePool(admissionRules({ tools, tool_choice: "required" }));
+    expect(required.admit(candidate(0))).toBeNull();
+    expect(required.admit(toolCall(1))).not.toBeNull();
+    expect(required.excluded.get(0)).toBe("missing_tool_call");
+    const none = createCandidatePool(admissionRules({ tools, tool_choice: "none" }));
+    expect(none.admit(toolCall(0))).toBeNull();
+    expect(none.excluded.get(0)).toBe("unexpected_tool_call");
+    expect(none.admit(candidate(1))).not.toBeNull();
+  });
+
+  it("tool_choice auto holds candidates back, then judges the majority kind; a tie goes to tool calls", () => {
+    const pool = createCandidatePool(admissionRules({ tools }));
+    for (const c of [candidate(0), toolCall(1), candidate(2), candidate(3)]) expect(pool.admit(c)).toBeNull();
+    expect(pool.settle().map((c) => c.index)).toEqual([0, 2, 3]);
+    expect(pool.excluded.get(1)).toBe("minority_kind");
+
+    const tie = createCandidatePool(admissionRules({ tools, tool_choice: "auto" }));
+    for (const c of [candidate(0), toolCall(1), toolCall(2, "g"), candidate(3)]) tie.admit(c);
+    expect(tie.settle().map((c) => c.index)).toEqual([1, 2]);
+  });
+
+  it("without tools nothing is held back", () => {
+    const pool = createCandidatePool(admissionRules({}));
+    expect(pool.admit(candidate(0))).not.toBeNull();
+    expect(pool.settle()).toEqual([]);
+  });
+});

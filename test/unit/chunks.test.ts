@@ -1,0 +1,50 @@
+// The replay of a finished completion as chunks must join back to exactly the original message.
+import { describe, expect, it } from "vitest";
+import { replayChunks, splitText, type ReplayCompletion } from "../../src/openai/chunks";
+
+const base = { id: "c1", created: 1, model: "m", usage: { total_tokens: 3 } };
+type Any = Record<string, any>;
+
+describe("replayChunks", () => {
+  it("splits text at word boundaries without losing a character", () => {
+    const text = "A fairly long sentence, with punctuation — and a verylongwordthatcannotbesplitnicely at all.";
+    const pieces = splitText(text, 10);
+    expect(pieces.length).toBeGreaterThan(4);
+    expect(pieces.join("")).toBe(text);
+    expect(splitText("")).toEqual([""]);
+  });
+
+  it("streams several tool calls with index, id and name first, then argument pieces", () => {
+    const calls = [
+      { id: "call_a", type: "function", function: { name: "get_weather", arguments: '{"city":"Lima","unit":"c","days":3}' } },
+      { id: "call_b", type: "function", function: { name: "search", arguments: '{"query":"sky colour physics"}' } },
+    ];
+    const completion: ReplayCompletion = {
+      ...base,
+      choices: [{ index: 0, message: { role: "assistant", content: null, tool_calls: calls }, logprobs: null, finish_reason: "tool_calls" }],
+      verdict: { winner: 0 },
+    };
+    const chunks = replayChunks(completion, false) as Any[];
+    const deltas = chunks.map((c) => c.choices[0].delta);
+    expect(deltas[0]).toMatchObject({ role: "assistant", content: null });
+    const rebuilt: Any[] = [];
+    for (const d of deltas.flatMap((d) => d.tool_calls ?? [])) {
+      if (d.id) rebuilt[d.index] = { id: d.id, type: d.type, function: { name: d.function.name, arguments: "" } };
+      else expect(d).not.toHaveProperty("function.name");
+      rebuilt[d.index]!.function.arguments += d.function.arguments;
+    }
+    expect(rebuilt).toEqual(calls);
+    expect(deltas.flatMap((d) => d.tool_calls ?? []).length).toBeGreaterThan(4);
+    expect(chunks.at(-1)).toMatchObject({ choices: [{ finish_reason: "tool_calls" }], verdict: { winner: 0 } });
+  });
+
+  it("streams a refusal as refusal deltas", () => {
+    const completion: ReplayCompletion = {
+      ...base,
+      choices: [{ index: 0, message: { role: "assistant", content: null, refusal: "I can't help with that request, sorry." }, logprobs: null, finish_reason: "stop" }],
+    };
+    const deltas = replayChunks(completion, true).map((c) => (c.choices as Any[])[0]?.delta);
+    expect(deltas.map((d) => d?.refusal ?? "").join("")).toBe("I can't help with that request, sorry.");
+    expect(deltas.at(-1)).toBeUndefined(); // the usage chunk has no choices
+  });
+});
