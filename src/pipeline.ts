@@ -4,6 +4,7 @@ import { tieBreakOrder } from "../strategies/tiebreak";
 import type { Candidate, ChatMessage, Selection } from "../strategies/types";
 import { noCache, type JudgmentCache } from "./cache/types";
 import { createCandidatePool, type CandidatePool } from "./candidates";
+import { inheritDeadline } from "./budget";
 import { ProxyError } from "./errors";
 import type { JudgeBackend } from "./judge/backend";
 import { createJudgeSession, isJudgeUnavailable, type JudgeStats } from "./judge/session";
@@ -51,6 +52,7 @@ export async function runPipeline(
   if (options.strategy.strategy === "none") throw new Error("strategy none is a pass-through, not a pipeline");
   const controller = new AbortController();
   const signal = AbortSignal.any([clientSignal, controller.signal]);
+  inheritDeadline(signal, clientSignal); // so upstream retries know how much of the request's budget is left
   const draw = drawCandidates({ upstream: deps.generator, body, n: options.n, nSupport: deps.nSupport, signal });
   const session = createJudgeSession(deps.judge, options.cache ? deps.cache : noCache);
   const pool = createCandidatePool();

@@ -1,7 +1,9 @@
 // Generator and judge clients: the openai SDK over an injected fetch, with timeouts, retries and a bounded queue.
 import OpenAI from "openai";
 import PQueue from "p-queue";
+import { deadlineOf } from "./budget";
 import { ProxyError } from "./errors";
+import { classifySdkError, withRetries, type RetryPolicy } from "./retry";
 
 export type FetchLike = typeof globalThis.fetch;
 
@@ -23,7 +25,23 @@ export interface Upstream {
   readonly pending: number;
 }
 
-export function createUpstream(role: Upstream["role"], settings: UpstreamSettings, fetchImpl: FetchLike): Upstream {
+/** Backoff shape shared by both upstreams; the retry count is each upstream's own `max_retries`. */
+export type Backoff = Omit<RetryPolicy, "maxRetries">;
+
+export const DEFAULT_BACKOFF: Backoff = {
+  baseDelayMs: 250,
+  maxDelayMs: 8_000,
+  maxRetryAfterMs: 20_000,
+  random: Math.random,
+  now: Date.now,
+};
+
+export function createUpstream(
+  role: Upstream["role"],
+  settings: UpstreamSettings,
+  fetchImpl: FetchLike,
+  backoff: Backoff = DEFAULT_BACKOFF,
+): Upstream {
   const baseURL = settings.base_url.replace(/\/+$/, "");
   const client = new OpenAI({
     baseURL,
@@ -32,8 +50,10 @@ export function createUpstream(role: Upstream["role"], settings: UpstreamSetting
     defaultHeaders: settings.api_key ? {} : { Authorization: null },
     fetch: fetchImpl,
     timeout: settings.timeout_ms,
-    maxRetries: settings.max_retries,
+    // Retries happen in schedule() below (src/retry.ts says why), outside the queue so a backoff holds no slot.
+    maxRetries: 0,
   });
+  const policy: RetryPolicy = { ...backoff, maxRetries: settings.max_retries };
   const queue = new PQueue({ concurrency: settings.concurrency });
   return {
     role,
@@ -43,13 +63,16 @@ export function createUpstream(role: Upstream["role"], settings: UpstreamSetting
       return queue.size + queue.pending;
     },
     schedule<T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-      if (queue.size >= settings.max_queued) {
-        throw new ProxyError(429, `verdict's ${role} queue is full; retry shortly`, {
-          code: "queue_full",
-          headers: { "retry-after": "1" },
-        });
-      }
-      return queue.add(call, { signal });
+      const attempt = async (): Promise<T> => {
+        if (queue.size >= settings.max_queued) {
+          throw new ProxyError(429, `verdict's ${role} queue is full; retry shortly`, {
+            code: "queue_full",
+            headers: { "retry-after": "1" },
+          });
+        }
+        return queue.add(call, { signal });
+      };
+      return withRetries(attempt, classifySdkError, policy, signal, deadlineOf(signal));
     },
   };
 }
@@ -76,5 +99,8 @@ export function upstreamFailure(role: Upstream["role"], err: unknown): ProxyErro
     });
   }
   if ((err as Error)?.name === "AbortError") return new ProxyError(499, "request cancelled", { code: "cancelled" });
+  if (err instanceof SyntaxError) {
+    return new ProxyError(502, `${role} upstream returned a body that is not valid JSON`, { type: "upstream_error", code: `${role}_bad_response` });
+  }
   return new ProxyError(502, `${role} upstream failed`, { type: "upstream_error", code: `${role}_error` });
 }

@@ -2,7 +2,10 @@
 import type { Context } from "hono";
 import type { z } from "zod";
 import type { AppContext } from "../app";
+import { withinBudget } from "../budget";
+import { generatorFor } from "../byok";
 import { badRequest } from "../errors";
+import { checkConversationLimits, parseJsonBody } from "../limits";
 import { chatRequestSchema } from "../openai/chat";
 import { resolveOptions } from "../options";
 import { passThrough } from "../passthrough";
@@ -23,32 +26,27 @@ function invalidBody(error: z.ZodError) {
 
 export async function readJsonObject(c: Context): Promise<{ raw: string; json: Record<string, unknown> }> {
   const raw = await c.req.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    throw badRequest("request body is not valid JSON", null, "invalid_json");
-  }
-  if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    throw badRequest("request body must be a JSON object", null, "invalid_json");
-  }
-  return { raw, json: json as Record<string, unknown> };
+  return { raw, json: parseJsonBody(raw, c.req.header("content-type") ?? null) };
 }
 
 export async function handleChatCompletions(c: Context, ctx: AppContext): Promise<Response> {
   const { raw, json } = await readJsonObject(c);
   const parsed = chatRequestSchema.safeParse(json);
   if (!parsed.success) throw invalidBody(parsed.error);
+  checkConversationLimits(parsed.data.messages, ctx.config.limits);
   const options = resolveOptions(parsed.data, c.req.raw.headers, ctx.config);
   const { verdict: _options, ...forward } = json;
   forward.model = options.upstreamModel;
+  const generator = generatorFor(ctx, c.req.raw.headers);
 
   if (options.passThrough) {
     // Untouched bodies go upstream byte for byte; only a stripped `verdict` or a resolved model forces re-encoding.
     const unchanged = json.verdict === undefined && json.model === options.upstreamModel;
-    return passThrough(ctx.generatorTarget, c.req.raw, "/chat/completions", unchanged ? raw : JSON.stringify(forward));
+    return passThrough(generator.target, c.req.raw, "/chat/completions", unchanged ? raw : JSON.stringify(forward));
   }
   const { stream: _stream, stream_options: _streamOptions, ...sampled } = forward;
-  const outcome = await runPipeline(sampled, options, ctx.pipeline, c.req.raw.signal);
+  const outcome = await withinBudget(ctx.config.timeouts.request_ms, c.req.raw.signal, (signal) =>
+    runPipeline(sampled, options, generator.pipeline, signal),
+  );
   return c.json(completionBody(outcome, parsed.data.model), 200, verdictHeaders(outcome));
 }

@@ -1,5 +1,7 @@
 // The simulated OpenAI-compatible upstream: one Hono app that plays generator and judge, seeded and with latency.
 import { Hono } from "hono";
+import { beforeAnswer, SimConnectionReset, spoilAnswer } from "./fault-responses";
+import { createFaultPicker, faultyTexts, type FaultKind, type FaultPicker } from "./faults";
 import { countTokens, simulatedAnswer } from "./generator";
 import { pairwiseReply, readPairwisePrompt, simulatedPreference } from "./judge";
 import { seededRandom } from "./random";
@@ -17,6 +19,10 @@ export interface SimRequestRecord {
   body: Record<string, unknown>;
   headers: Record<string, string>;
   aborted: boolean;
+  /** The fault injected into this call, if any. */
+  fault: FaultKind | null;
+  /** What the simulated judge read as the two answers (judge calls only). */
+  pair?: { a: string; b: string };
 }
 
 export interface Simulator {
@@ -25,6 +31,8 @@ export interface Simulator {
   /** Every chat request seen, in arrival order (tests read what verdict forwarded). */
   requests: SimRequestRecord[];
   count(role: "generator" | "judge"): number;
+  /** Faults injected so far, by role and kind. */
+  faults: FaultPicker["injected"];
 }
 
 function text(content: unknown): string {
@@ -42,7 +50,12 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
   const random = seededRandom(options.seed);
   const requests: SimRequestRecord[] = [];
   let callCounter = 0;
+  const faults = createFaultPicker(options.faults, options.seed);
   const app = new Hono();
+  app.onError((err, c) => {
+    if (err instanceof SimConnectionReset) throw err; // in-process: app.fetch rejects, as fetch does on a reset
+    return c.json({ error: { message: "simulator error", type: "server_error", param: null, code: null } }, 500);
+  });
 
   app.get("/v1/models", (c) =>
     c.json({
@@ -63,13 +76,17 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
     const lastUser = [...messages].reverse().find((m) => m.role === "user");
     const pair = readPairwisePrompt(text(lastUser?.content));
     const role = pair ? "judge" : "generator";
-    const record: SimRequestRecord = { role, body, headers: Object.fromEntries(c.req.raw.headers), aborted: false };
-    requests.push(record);
+    const fault = faults.pick(role);
+    const record: SimRequestRecord = { role, body, headers: Object.fromEntries(c.req.raw.headers), aborted: false, fault };
+    if (pair) record.pair = pair;
+    if (options.record_requests) requests.push(record);
     const signal = c.req.raw.signal;
     signal.addEventListener("abort", () => (record.aborted = true), { once: true });
 
     const n = typeof body.n === "number" ? body.n : 1;
     if (n > 1 && !options.supports_n) return c.json(badRequest("n > 1 is not supported by this server", "n"), 400);
+    const early = await beforeAnswer(c, fault, options.faults);
+    if (early) return early;
     const callId = ++callCounter;
     const maxTokens = typeof body.max_tokens === "number" ? body.max_tokens : Infinity;
 
@@ -87,7 +104,7 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
       }
     }
 
-    const choices = texts.map((full, index) => {
+    const choices = faultyTexts(texts, fault, random).map((full, index) => {
       const words = full.split(" ");
       const truncated = countTokens(full) > maxTokens;
       const content = truncated ? words.slice(0, Math.max(1, maxTokens)).join(" ") : full;
@@ -109,14 +126,14 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
     const latency = options[role].latency;
     if (body.stream === true) {
       const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
-      return streamCompletion(c, completion, { latency, random, signal, includeUsage });
+      return spoilAnswer(c, fault, streamCompletion(c, completion, { latency, random, signal, includeUsage }));
     }
     try {
       await sleep(delayFor(latency, completionTokens / Math.max(1, n), random), signal);
     } catch {
       return new Response(null, { status: 499 });
     }
-    return c.json(completion);
+    return spoilAnswer(c, fault, c.json(completion));
   });
 
   return {
@@ -124,6 +141,7 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
     options,
     requests,
     count: (role) => requests.filter((r) => r.role === role).length,
+    faults: faults.injected,
   };
 }
 
