@@ -106,6 +106,10 @@ export function createApp(deps: AppDeps): Hono {
     const proxyError = toProxyError(err);
     if (proxyError.status >= 500 && !(err instanceof ProxyError)) {
       logger.error({ event: "unhandled_error", request_id: c.get("requestId"), error: String((err as Error)?.stack ?? err) });
+    } else if (proxyError.status >= 500) {
+      // Upstream trouble the client was told about; operators want it too (scrubbed by the redacting logger).
+      const { status, code, message } = proxyError;
+      logger.warn({ event: "request_failed", request_id: c.get("requestId"), status, code, message });
     }
     return errorResponse(proxyError, { "x-request-id": c.get("requestId") });
   });

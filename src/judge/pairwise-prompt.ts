@@ -14,11 +14,12 @@ const SYSTEM = [
 
 /** Tags used as delimiters; candidate text is not allowed to open or close them. */
 const DELIMITERS = ["conversation", "response_a", "response_b"];
-const DELIMITER_PATTERN = new RegExp(`<(/?)\\s*(${DELIMITERS.join("|")})\\s*>`, "gi");
+/** Any spelling a reader might take for one of the tags: `< /Response_A >`, `<response_a id="x">`, `</response_a\n>`. */
+const DELIMITER_PATTERN = new RegExp(`<\\s*(/?)\\s*(${DELIMITERS.join("|")})\\b([^<>]*)>`, "gi");
 
 /** Defuses any delimiter tag inside untrusted text, so a candidate cannot end its own section. */
 export function neutraliseDelimiters(text: string): string {
-  return text.replace(DELIMITER_PATTERN, (_m, slash: string, name: string) => `&lt;${slash}${name}&gt;`);
+  return text.replace(DELIMITER_PATTERN, (_m, slash: string, name: string, rest: string) => `&lt;${slash}${name}${rest}&gt;`);
 }
 
 export function renderConversation(conversation: ChatMessage[]): string {

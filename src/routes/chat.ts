@@ -30,6 +30,7 @@ export async function readJsonObject(c: Context): Promise<{ raw: string; json: R
 }
 
 export async function handleChatCompletions(c: Context, ctx: AppContext): Promise<Response> {
+  const arrived = Date.now(); // the budget counts from here, reading and checking the body included
   const { raw, json } = await readJsonObject(c);
   const parsed = chatRequestSchema.safeParse(json);
   if (!parsed.success) throw invalidBody(parsed.error);
@@ -45,8 +46,13 @@ export async function handleChatCompletions(c: Context, ctx: AppContext): Promis
     return passThrough(generator.target, c.req.raw, "/chat/completions", unchanged ? raw : JSON.stringify(forward));
   }
   const { stream: _stream, stream_options: _streamOptions, ...sampled } = forward;
-  const outcome = await withinBudget(ctx.config.timeouts.request_ms, c.req.raw.signal, (signal) =>
+  const budget = Math.max(1, ctx.config.timeouts.request_ms - (Date.now() - arrived));
+  const outcome = await withinBudget(budget, c.req.raw.signal, (signal) =>
     runPipeline(sampled, options, generator.pipeline, signal),
   );
+  if (outcome.degraded.length > 0) {
+    const errors = outcome.draw.errors.map((e) => `${e.status} ${e.message}`);
+    ctx.logger.warn({ event: "degraded", request_id: c.get("requestId"), degraded: outcome.degraded, errors });
+  }
   return c.json(completionBody(outcome, parsed.data.model), 200, verdictHeaders(outcome));
 }
