@@ -95,9 +95,36 @@ export const configSchema = z.strictObject({
   generator: generatorSchema,
   judge: judgeSchema,
   defaults: defaultsSchema.prefault({}),
-  limits: z.strictObject({ max_n: z.number().int().min(1).max(128).default(16) }).prefault({}),
+  limits: z
+    .strictObject({
+      max_n: z.number().int().min(1).max(128).default(16),
+      /** Messages per request; OpenAI's own API refuses more than 2048. */
+      max_messages: z.number().int().positive().default(2048),
+      /** Characters of message text per request (content strings and text parts), checked before anything goes upstream. */
+      max_chars: z.number().int().positive().default(1_000_000),
+    })
+    .prefault({}),
   models: z.record(z.string().min(1), virtualModelSchema).default({}),
   cache: cacheSchema.prefault({}),
+  /** One budget per client request, queueing, retries and judging included (see src/budget.ts). */
+  timeouts: z.strictObject({ request_ms: z.number().int().positive().default(120_000) }).prefault({}),
+  /** Backoff for upstream retries (count per upstream: max_retries); see src/retry.ts for why verdict owns retries. */
+  retry: z
+    .strictObject({
+      base_delay_ms: z.number().int().min(0).default(250),
+      max_delay_ms: z.number().int().min(0).default(8_000),
+      /** A retry-after longer than this is not waited for: the upstream's 429/503 goes to the client with its retry-after. */
+      max_retry_after_ms: z.number().int().min(0).default(20_000),
+    })
+    .prefault({}),
+  auth: z
+    .strictObject({
+      /** Proxy keys: when any is set, /v1/* needs `Authorization: Bearer <one of them>`. */
+      keys: z.array(z.string().min(8, "proxy keys must be at least 8 characters")).default([]),
+      /** Bring-your-own-key: the client's bearer token goes upstream to the generator instead of generator.api_key. */
+      forward_client_key: z.boolean().default(false),
+    })
+    .prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -125,6 +152,7 @@ const ENV_OVERRIDES: Record<string, [string[], (raw: string) => unknown]> = {
   ROOT_SIGNALS_API_KEY: [["judge", "api_key"], String],
   PORT: [["server", "port"], numberOrText],
   VERDICT_N: [["defaults", "n"], numberOrText],
+  VERDICT_API_KEYS: [["auth", "keys"], (raw) => raw.split(",").map((k) => k.trim()).filter((k) => k !== "")],
 };
 
 function numberOrText(raw: string): unknown {

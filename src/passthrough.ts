@@ -1,5 +1,6 @@
 // Forwards a request to the generator as it is: method, headers minus hop-by-hop ones, body and streams unchanged.
 import { ProxyError } from "./errors";
+import { guardEventStream } from "./sse-guard";
 import type { FetchLike } from "./upstream";
 
 const HOP_BY_HOP = new Set([
@@ -44,9 +45,10 @@ export async function passThrough(
       signal: controller.signal,
       ...(hasBody && body === undefined ? { duplex: "half" } : {}),
     } as RequestInit);
-  } catch {
+  } catch (err) {
     request.signal.removeEventListener("abort", onClientGone);
     if (request.signal.aborted) throw new ProxyError(499, "request cancelled", { code: "cancelled" });
+    if (err instanceof ProxyError) throw err; // already says what went wrong (retries exhausted, bad body)
     const timedOut = controller.signal.aborted;
     throw new ProxyError(timedOut ? 504 : 502, timedOut ? "generator upstream timed out" : "generator upstream unreachable", {
       type: timedOut ? "timeout_error" : "upstream_error",
@@ -60,5 +62,7 @@ export async function passThrough(
   upstream.headers.forEach((value, name) => {
     if (!HOP_BY_HOP.has(name) && name !== "content-encoding") responseHeaders.set(name, value);
   });
-  return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: responseHeaders });
+  const isStream = /^text\/event-stream/i.test(upstream.headers.get("content-type") ?? "");
+  const relayed = isStream && upstream.body ? guardEventStream(upstream.body) : upstream.body;
+  return new Response(relayed, { status: upstream.status, statusText: upstream.statusText, headers: responseHeaders });
 }

@@ -4,6 +4,7 @@ import { tieBreakOrder } from "../strategies/tiebreak";
 import { UngroundedError } from "../strategies/guard";
 import type { Candidate, ChatMessage, Selection, StrategyContext } from "../strategies/types";
 import { noCache, type JudgmentCache } from "./cache/types";
+import { inheritDeadline } from "./budget";
 import { admissionRules, createCandidatePool, type CandidatePool } from "./candidates";
 import { ProxyError } from "./errors";
 import type { JudgeBackend } from "./judge/backend";
@@ -86,6 +87,7 @@ export async function runPipeline(
   if (strategyOptions.strategy === "none") throw new Error("strategy none is a pass-through, not a pipeline");
   const controller = new AbortController();
   const signal = AbortSignal.any([clientSignal, controller.signal]);
+  inheritDeadline(signal, clientSignal); // so upstream retries know how much of the request's budget is left
   const draw = drawCandidates({ upstream: deps.generator, body, n: options.n, nSupport: deps.nSupport, signal, stream: deps.streamSampling ?? false });
   const session = createJudgeSession(deps.judge, options.cache ? deps.cache : noCache);
   const pool = createCandidatePool(admissionRules(body));

@@ -1,7 +1,9 @@
 // Generator and judge clients: the openai SDK over an injected fetch, with timeouts, retries and a bounded queue.
 import OpenAI from "openai";
 import PQueue from "p-queue";
+import { deadlineOf } from "./budget";
 import { ProxyError } from "./errors";
+import { classifySdkError, withRetries, type RetryPolicy } from "./retry";
 
 export type FetchLike = typeof globalThis.fetch;
 
@@ -25,12 +27,26 @@ export interface Upstream {
   readonly pending: number;
 }
 
+/** Backoff shape shared by both upstreams; the retry count is each upstream's own `max_retries`. */
+export type Backoff = Omit<RetryPolicy, "maxRetries">;
+
+export const DEFAULT_BACKOFF: Backoff = {
+  baseDelayMs: 250,
+  maxDelayMs: 8_000,
+  maxRetryAfterMs: 20_000,
+  random: Math.random,
+  now: Date.now,
+};
+
 export function createUpstream(
   role: Upstream["role"],
   settings: UpstreamSettings,
   fetchImpl: FetchLike,
-  /** How the key is presented; Bearer by default (Root Signals wants `Api-Key <key>`). */
-  authorization?: (key: string) => string,
+  extras: {
+    /** How the key is presented; Bearer by default (Root Signals wants `Api-Key <key>`). */
+    authorization?: (key: string) => string;
+    backoff?: Backoff;
+  } = {},
 ): Upstream {
   const baseURL = settings.base_url.replace(/\/+$/, "");
   const key = settings.api_key;
@@ -38,11 +54,13 @@ export function createUpstream(
     baseURL,
     // The SDK insists on a key; without one configured, the Authorization header is removed instead of inventing one.
     apiKey: key ?? "unset",
-    defaultHeaders: key ? (authorization ? { Authorization: authorization(key) } : {}) : { Authorization: null },
+    defaultHeaders: key ? (extras.authorization ? { Authorization: extras.authorization(key) } : {}) : { Authorization: null },
     fetch: fetchImpl,
     timeout: settings.timeout_ms,
-    maxRetries: settings.max_retries,
+    // Retries happen in schedule() below (src/retry.ts says why), outside the queue so a backoff holds no slot.
+    maxRetries: 0,
   });
+  const policy: RetryPolicy = { ...(extras.backoff ?? DEFAULT_BACKOFF), maxRetries: settings.max_retries };
   const rateLimit = settings.interval_ms && settings.interval_cap ? { interval: settings.interval_ms, intervalCap: settings.interval_cap } : {};
   const queue = new PQueue({ concurrency: settings.concurrency, ...rateLimit });
   return {
@@ -53,14 +71,17 @@ export function createUpstream(
       return queue.size + queue.pending;
     },
     schedule<T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-      // Only calls that would have to wait count against the bound; a free slot always takes the call.
-      if (queue.pending >= settings.concurrency && queue.size >= settings.max_queued) {
-        throw new ProxyError(429, `verdict's ${role} queue is full; retry shortly`, {
-          code: "queue_full",
-          headers: { "retry-after": "1" },
-        });
-      }
-      return queue.add(call, { signal });
+      const attempt = async (): Promise<T> => {
+        // Only calls that would have to wait count against the bound; a free slot always takes the call.
+        if (queue.pending >= settings.concurrency && queue.size >= settings.max_queued) {
+          throw new ProxyError(429, `verdict's ${role} queue is full; retry shortly`, {
+            code: "queue_full",
+            headers: { "retry-after": "1" },
+          });
+        }
+        return queue.add(call, { signal });
+      };
+      return withRetries(attempt, classifySdkError, policy, signal, deadlineOf(signal));
     },
   };
 }
@@ -87,5 +108,8 @@ export function upstreamFailure(role: Upstream["role"], err: unknown): ProxyErro
     });
   }
   if ((err as Error)?.name === "AbortError") return new ProxyError(499, "request cancelled", { code: "cancelled" });
+  if (err instanceof SyntaxError) {
+    return new ProxyError(502, `${role} upstream returned a body that is not valid JSON`, { type: "upstream_error", code: `${role}_bad_response` });
+  }
   return new ProxyError(502, `${role} upstream failed`, { type: "upstream_error", code: `${role}_error` });
 }

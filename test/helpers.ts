@@ -9,8 +9,20 @@ import type { SimOptionsInput } from "./sim/options";
 export const SIM_URL = "http://sim.test/v1";
 export const VERDICT_URL = "http://verdict.test/v1";
 
+/** fetch into an in-process app; like real fetch, it rejects with the signal's reason when aborted before the answer. */
 export function fetchInto(app: Hono): typeof globalThis.fetch {
-  return (input, init) => Promise.resolve(app.fetch(new Request(input as RequestInfo, init)));
+  return (input, init) => {
+    const request = new Request(input as RequestInfo, init);
+    const { signal } = request;
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise<Response>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+      Promise.resolve(app.fetch(request))
+        .then(resolve, reject)
+        .finally(() => signal.removeEventListener("abort", onAbort));
+    });
+  };
 }
 
 /** Deep-merges plain objects (arrays and values replace). */

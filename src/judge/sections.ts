@@ -4,10 +4,11 @@ import { messageText } from "../openai/chat";
 import type { ChatMessage } from "../../strategies/types";
 
 const SECTION_TAGS = ["conversation", "response_a", "response_b", "response", "rubric", "QUESTION", "DOCUMENT", "ANSWER"] as const;
-const TAG_PATTERN = new RegExp(`<(\\s*/?\\s*)(${SECTION_TAGS.join("|")})(\\s*)>`, "gi");
+/** Any spelling a reader might take for one of the tags: `< /Response_A >`, `<response_a id="x">`, `</ANSWER\n>`. */
+const TAG_PATTERN = new RegExp(`<\\s*(/?)\\s*(${SECTION_TAGS.join("|")})\\b([^<>]*)>`, "gi");
 
 export function neutraliseTags(text: string): string {
-  return text.replace(TAG_PATTERN, (_m, open: string, name: string, close: string) => `&lt;${open}${name}${close}&gt;`);
+  return text.replace(TAG_PATTERN, (_m, slash: string, name: string, rest: string) => `&lt;${slash}${name}${rest}&gt;`);
 }
 
 export function section(tag: (typeof SECTION_TAGS)[number], text: string): string {

@@ -2,11 +2,14 @@
 import type { Context } from "hono";
 import type { z } from "zod";
 import type { AppContext } from "../app";
+import { withinBudget } from "../budget";
+import { generatorFor } from "../byok";
 import { badRequest } from "../errors";
+import { checkConversationLimits, parseJsonBody } from "../limits";
 import { chatRequestSchema } from "../openai/chat";
 import { replayChunks } from "../openai/chunks";
 import { encodeEvent } from "../openai/sse";
-import { resolveOptions } from "../options";
+import { resolveOptions, type ResolvedOptions } from "../options";
 import { passThrough } from "../passthrough";
 import { runPipeline } from "../pipeline";
 import { completionBody, verdictHeaders } from "../response";
@@ -26,32 +29,34 @@ export function invalidBody(error: z.ZodError) {
 
 export async function readJsonObject(c: Context): Promise<{ raw: string; json: Record<string, unknown> }> {
   const raw = await c.req.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    throw badRequest("request body is not valid JSON", null, "invalid_json");
-  }
-  if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    throw badRequest("request body must be a JSON object", null, "invalid_json");
-  }
-  return { raw, json: json as Record<string, unknown> };
+  return { raw, json: parseJsonBody(raw, c.req.header("content-type") ?? null) };
+}
+
+/** The reranking run of one request: its generator (the client's key with bring-your-own-key) within its time budget. */
+export function reranker(ctx: AppContext, headers: Headers, arrived: number, body: Record<string, unknown>, options: ResolvedOptions) {
+  const { pipeline } = generatorFor(ctx, headers);
+  const budget = Math.max(1, ctx.config.timeouts.request_ms - (Date.now() - arrived));
+  return (signal: AbortSignal) => withinBudget(budget, signal, (inner) => runPipeline(body, options, pipeline, inner));
 }
 
 export async function handleChatCompletions(c: Context, ctx: AppContext): Promise<Response> {
+  const arrived = Date.now(); // the budget counts from here, reading and checking the body included
   const { raw, json } = await readJsonObject(c);
   const parsed = chatRequestSchema.safeParse(json);
   if (!parsed.success) throw invalidBody(parsed.error);
+  checkConversationLimits(parsed.data.messages, ctx.config.limits);
   const options = resolveOptions(parsed.data, c.req.raw.headers, ctx.config);
   const { verdict: _options, ...forward } = json;
   forward.model = options.upstreamModel;
+  const generator = generatorFor(ctx, c.req.raw.headers);
 
   if (options.passThrough) {
     // Untouched bodies go upstream byte for byte; only a stripped `verdict` or a resolved model forces re-encoding.
     const unchanged = json.verdict === undefined && json.model === options.upstreamModel;
-    return passThrough(ctx.generatorTarget, c.req.raw, "/chat/completions", unchanged ? raw : JSON.stringify(forward));
+    return passThrough(generator.target, c.req.raw, "/chat/completions", unchanged ? raw : JSON.stringify(forward));
   }
   const { stream: _stream, stream_options: _streamOptions, ...sampled } = forward;
+  const rerank = reranker(ctx, c.req.raw.headers, arrived, sampled, options);
   if (parsed.data.stream === true) {
     const includeUsage = (json.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
     return streamedResponse({
@@ -59,7 +64,7 @@ export async function handleChatCompletions(c: Context, ctx: AppContext): Promis
       keepaliveMs: ctx.config.server.keepalive_ms,
       headers: { "x-request-id": c.get("requestId") },
       async produce(signal) {
-        const outcome = await runPipeline(sampled, options, ctx.pipeline, signal);
+        const outcome = await rerank(signal);
         const chunks = replayChunks(completionBody(outcome, parsed.data.model), includeUsage);
         return [...chunks.map((chunk) => encodeEvent(chunk)), encodeEvent("[DONE]")];
       },
@@ -68,6 +73,10 @@ export async function handleChatCompletions(c: Context, ctx: AppContext): Promis
       onUnexpectedError: (err) => ctx.logger.error({ event: "stream_error", request_id: c.get("requestId"), error: String(err) }),
     });
   }
-  const outcome = await runPipeline(sampled, options, ctx.pipeline, c.req.raw.signal);
+  const outcome = await rerank(c.req.raw.signal);
+  if (outcome.degraded.length > 0) {
+    const errors = outcome.draw.errors.map((e) => `${e.status} ${e.message}`);
+    ctx.logger.warn({ event: "degraded", request_id: c.get("requestId"), degraded: outcome.degraded, errors });
+  }
   return c.json(completionBody(outcome, parsed.data.model), 200, verdictHeaders(outcome));
 }

@@ -7,12 +7,14 @@ import { responseEventStream } from "../openai/response-events";
 import { newResponseId, responsesRequestSchema, toChatRequest, toResponseObject, type ChatResult } from "../openai/responses";
 import { resolveOptions } from "../options";
 import { passThrough } from "../passthrough";
-import { runPipeline } from "../pipeline";
+import { generatorFor } from "../byok";
+import type { PipelineOutcome } from "../pipeline";
 import { completionBody, verdictHeaders } from "../response";
-import { invalidBody, readJsonObject } from "./chat";
+import { invalidBody, readJsonObject, reranker } from "./chat";
 import { streamedResponse } from "./stream";
 
 export async function handleResponses(c: Context, ctx: AppContext): Promise<Response> {
+  const arrived = Date.now();
   const { raw, json } = await readJsonObject(c);
   const parsed = responsesRequestSchema.safeParse(json);
   if (!parsed.success) throw invalidBody(parsed.error);
@@ -25,7 +27,7 @@ export async function handleResponses(c: Context, ctx: AppContext): Promise<Resp
     const { verdict: _options, ...forward } = json;
     forward.model = options.upstreamModel;
     const unchanged = json.verdict === undefined && json.model === options.upstreamModel;
-    const response = await passThrough(ctx.generatorTarget, c.req.raw, "/responses", unchanged ? raw : JSON.stringify(forward));
+    const response = await passThrough(generatorFor(ctx, c.req.raw.headers).target, c.req.raw, "/responses", unchanged ? raw : JSON.stringify(forward));
     // Say why a request that would have been reranked was not, rather than silently returning one unjudged sample.
     if (!options.passThrough && "skip" in mapped) response.headers.set("x-verdict-passthrough", mapped.skip);
     return response;
@@ -33,7 +35,8 @@ export async function handleResponses(c: Context, ctx: AppContext): Promise<Resp
 
   const chat = { ...mapped.chat, model: options.upstreamModel };
   const single = { ...options, choices: 1 };
-  const toResult = (outcome: Awaited<ReturnType<typeof runPipeline>>) => completionBody(outcome, body.model) as unknown as ChatResult;
+  const toResult = (outcome: PipelineOutcome) => completionBody(outcome, body.model) as unknown as ChatResult;
+  const rerank = reranker(ctx, c.req.raw.headers, arrived, chat, single);
   if (body.stream === true) {
     const events = responseEventStream(body, newResponseId(), Math.floor(Date.now() / 1000));
     return streamedResponse({
@@ -41,11 +44,11 @@ export async function handleResponses(c: Context, ctx: AppContext): Promise<Resp
       keepaliveMs: ctx.config.server.keepalive_ms,
       headers: { "x-request-id": c.get("requestId") },
       opening: events.opening(),
-      produce: async (signal) => events.finish(toResult(await runPipeline(chat, single, ctx.pipeline, signal))),
+      produce: async (signal) => events.finish(toResult(await rerank(signal))),
       renderError: events.failure,
       onUnexpectedError: (err) => ctx.logger.error({ event: "stream_error", request_id: c.get("requestId"), error: String(err) }),
     });
   }
-  const outcome = await runPipeline(chat, single, ctx.pipeline, c.req.raw.signal);
+  const outcome = await rerank(c.req.raw.signal);
   return c.json(toResponseObject(body, toResult(outcome)), 200, verdictHeaders(outcome));
 }

@@ -46,12 +46,15 @@ export function simulatedScore(answer: string, scale: number, noise: JudgeNoise,
 
 function section(text: string, tag: string): string | null {
   const match = new RegExp(`<${tag}>\\n([\\s\\S]*?)\\n</${tag}>`).exec(text);
-  return match ? match[1]!.replace(/&lt;(\s*\/?\s*\w+\s*)&gt;/g, "<$1>") : null;
+  // Undo verdict's defusing of tag look-alikes, so the judge scores the text the candidate wrote.
+  return match ? match[1]!.replace(/&lt;(\/?\w+[^<>]*?)&gt;/g, "<$1>") : null;
 }
 
 export interface JudgeReply {
   text: string;
   logprobs: unknown;
+  /** For a pairwise prompt: the two answers as the judge read them. */
+  pair?: { a: string; b: string };
 }
 
 /** Logprobs that put p on the named letter at its position in the text, and 1 - p on the other one. */
@@ -90,7 +93,7 @@ export function judgeReply(userText: string, options: JudgeStyle, random: () => 
     // Confidence grows with the quality gap: close pairs come out near 0.5.
     const confidence = 0.5 + 0.45 * Math.abs(qualityOf(a) - qualityOf(b));
     const letterAt = options.style === "json" ? text.lastIndexOf(`"${winner}"`) + 1 : text.lastIndexOf(`[[${winner}]]`) + 2;
-    return { text, logprobs: withLogprobs ? verdictLogprobs(text, letterAt, winner, confidence) : null };
+    return { text, logprobs: withLogprobs ? verdictLogprobs(text, letterAt, winner, confidence) : null, pair: { a, b } };
   }
   const [rubric, response] = [section(userText, "rubric"), section(userText, "response")];
   if (rubric !== null && response !== null) {

@@ -1,5 +1,6 @@
 // The simulator's knobs, as a zod schema with defaults: a bare `{}` is a fast, perfect, n-capable upstream.
 import { z } from "zod";
+import { faultsSchema } from "./faults";
 
 const latencySchema = z
   .object({
@@ -50,6 +51,10 @@ export const simOptionsSchema = z.object({
       style: z.enum(["json", "text"]).default("json"),
     })
     .prefault({}),
+  /** Fault injection per role (test/sim/faults.ts); off by default. */
+  faults: faultsSchema,
+  /** Keep every request in `sim.requests`; long runs (the soak) turn it off so the simulator's memory stays flat. */
+  record_requests: z.boolean().default(true),
 });
 
 export type SimOptions = z.infer<typeof simOptionsSchema>;

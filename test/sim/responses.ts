@@ -18,7 +18,7 @@ function inputText(input: unknown): string {
 export function addResponsesRoute(app: Hono, options: SimOptions, requests: SimRequestRecord[], nextId: () => number): void {
   app.post("/v1/responses", async (c) => {
     const body = (await c.req.json()) as Record<string, unknown>;
-    const record: SimRequestRecord = { role: "generator", delay_ms: 0, body, headers: Object.fromEntries(c.req.raw.headers), aborted: false, finished: false, receivedAt: performance.now() };
+    const record: SimRequestRecord = { role: "generator", delay_ms: 0, fault: null, body, headers: Object.fromEntries(c.req.raw.headers), aborted: false, finished: false, receivedAt: performance.now() };
     requests.push(record);
     const callId = nextId();
     const prompt = inputText(body.input);

@@ -1,6 +1,8 @@
 // The simulated OpenAI-compatible upstream: one Hono app that plays generator and judge, seeded and with latency.
 import { Hono } from "hono";
 import { completionTokensOf, generatorChoices, type SimChoice } from "./answers";
+import { beforeAnswer, SimConnectionReset, spoilAnswer } from "./fault-responses";
+import { createFaultPicker, faultyTexts, type FaultKind, type FaultPicker } from "./faults";
 import { countTokens } from "./generator";
 import { judgeReply } from "./judge";
 import { seededRandom } from "./random";
@@ -29,6 +31,10 @@ export interface SimRequestRecord {
   finishedAt?: number;
   /** The completion the simulator answered with (streamed or not). */
   response?: unknown;
+  /** The fault injected into this call, if any. */
+  fault: FaultKind | null;
+  /** What the simulated judge read as the two answers (pairwise judge calls only). */
+  pair?: { a: string; b: string };
 }
 
 export interface Simulator {
@@ -37,6 +43,8 @@ export interface Simulator {
   /** Every chat request seen, in arrival order (tests read what verdict forwarded). */
   requests: SimRequestRecord[];
   count(role: "generator" | "judge"): number;
+  /** Faults injected so far, by role and kind. */
+  faults: FaultPicker["injected"];
 }
 
 function text(content: unknown): string {
@@ -60,7 +68,12 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
   const requests: SimRequestRecord[] = [];
   let callCounter = 0;
   let answerCursor = 0;
+  const faults = createFaultPicker(options.faults, options.seed);
   const app = new Hono();
+  app.onError((err, c) => {
+    if (err instanceof SimConnectionReset) throw err; // in-process: app.fetch rejects, as fetch does on a reset
+    return c.json({ error: { message: "simulator error", type: "server_error", param: null, code: null } }, 500);
+  });
 
   app.get("/v1/models", (c) =>
     c.json({
@@ -81,6 +94,7 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
     const lastUser = [...messages].reverse().find((m) => m.role === "user");
     const judged = judgeReply(text(lastUser?.content), options.judge, random, body.logprobs === true, options.seed);
     const role = judged ? "judge" : "generator";
+    const fault = faults.pick(role);
     const record: SimRequestRecord = {
       role,
       delay_ms: 0,
@@ -89,8 +103,10 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
       aborted: false,
       finished: false,
       receivedAt: performance.now(),
+      fault,
+      ...(judged?.pair ? { pair: judged.pair } : {}),
     };
-    requests.push(record);
+    if (options.record_requests) requests.push(record);
     const signal = c.req.raw.signal;
     // Only an abort while the answer is still owed counts; a signal that fired before we listened counts too.
     const onAbort = () => (record.aborted ||= !record.finished);
@@ -102,12 +118,15 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
       markFinished(record);
       return c.json(badRequest("n > 1 is not supported by this server", "n"), 400);
     }
+    const early = await beforeAnswer(c, fault, options.faults);
+    if (early) return early;
     const callId = ++callCounter;
 
     let choices: SimChoice[];
     const fixed = options.generator.answers;
     if (judged) {
-      choices = [{ index: 0, message: { role: "assistant", content: judged.text, refusal: null }, logprobs: judged.logprobs as SimChoice["logprobs"], finish_reason: "stop" }];
+      const [content] = faultyTexts([judged.text], fault, random);
+      choices = [{ index: 0, message: { role: "assistant", content: content!, refusal: null }, logprobs: judged.logprobs as SimChoice["logprobs"], finish_reason: "stop" }];
     } else if (fixed?.length) {
       const answer = () => ({ role: "assistant" as const, content: fixed[answerCursor++ % fixed.length]!, refusal: null });
       choices = Array.from({ length: n }, (_, index) => ({ index, message: answer(), logprobs: null, finish_reason: "stop" }));
@@ -116,7 +135,7 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
       const base = typeof body.seed === "number" ? body.seed : options.seed * 1_000_003 + callId;
       const variants = options.generator.variants;
       const seeds = Array.from({ length: n }, (_, i) => (variants > 0 ? (base * 31 + i) % variants : base * 31 + i));
-      choices = generatorChoices(body, prompt, seeds, options);
+      choices = spoilChoices(generatorChoices(body, prompt, seeds, options), fault, random);
     }
     const promptTokens = countTokens(messages.map((m) => text(m.content)).join("\n"));
     const completionTokens = completionTokensOf(choices);
@@ -135,7 +154,7 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
     const latency = options[role].latency;
     if (body.stream === true) {
       const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
-      return streamCompletion(c, completion, { latency, random, signal, includeUsage, onFinished: () => markFinished(record) });
+      return spoilAnswer(c, fault, streamCompletion(c, completion, { latency, random, signal, includeUsage, onFinished: () => markFinished(record) }));
     }
     try {
       record.delay_ms = delayFor(latency, completionTokens / Math.max(1, n), random);
@@ -144,7 +163,7 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
       return new Response(null, { status: 499 });
     }
     markFinished(record);
-    return c.json(completion);
+    return spoilAnswer(c, fault, c.json(completion));
   });
 
   addResponsesRoute(app, options, requests, () => ++callCounter);
@@ -154,6 +173,12 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
     options,
     requests,
     count: (role) => requests.filter((r) => r.role === role).length,
+    faults: faults.injected,
   };
 }
 
+/** Garbage or empty answers replace the text of every text choice (tool calls are left alone). */
+function spoilChoices(choices: SimChoice[], fault: FaultKind | null, random: () => number): SimChoice[] {
+  const texts = faultyTexts(choices.map((ch) => ch.message.content ?? ""), fault, random);
+  return choices.map((ch, i) => (ch.message.content === null ? ch : { ...ch, message: { ...ch.message, content: texts[i]! } }));
+}

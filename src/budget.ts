@@ -1,0 +1,59 @@
+// One time budget per client request (timeouts.request_ms): a signal that fires when it is spent, and its deadline.
+import { ProxyError } from "./errors";
+
+/**
+ * Deadlines by signal. Work deep inside a request (the upstream's retry loop) only holds the request's AbortSignal;
+ * looking the deadline up here lets it decide whether a backoff still fits, without threading a budget through
+ * strategies and judge backends that know nothing about time.
+ */
+const deadlines = new WeakMap<AbortSignal, number>();
+
+/** The deadline (epoch ms) of the request this signal belongs to, if it has one. */
+export function deadlineOf(signal: AbortSignal | undefined): number | undefined {
+  return signal ? deadlines.get(signal) : undefined;
+}
+
+/** Gives a signal derived from `parent` (AbortSignal.any) the parent's deadline. */
+export function inheritDeadline(child: AbortSignal, parent: AbortSignal): void {
+  const deadline = deadlines.get(parent);
+  if (deadline !== undefined) deadlines.set(child, deadline);
+}
+
+export function budgetExceeded(ms: number): ProxyError {
+  return new ProxyError(504, `the request did not finish within its time budget of ${ms} ms`, {
+    type: "timeout_error",
+    code: "request_timeout",
+  });
+}
+
+/**
+ * Runs `work` with a signal that aborts when the client leaves or `ms` have passed. The answer is raced against the
+ * budget, so the client hears back on time even if some inner step were slow to honour its signal; the work left
+ * behind is aborted and its eventual rejection swallowed.
+ */
+export async function withinBudget<T>(
+  ms: number,
+  clientSignal: AbortSignal,
+  work: (signal: AbortSignal) => Promise<T>,
+  now: () => number = Date.now,
+): Promise<T> {
+  const controller = new AbortController();
+  const signal = AbortSignal.any([clientSignal, controller.signal]);
+  deadlines.set(signal, now() + ms);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = budgetExceeded(ms);
+      controller.abort(error);
+      reject(error);
+    }, ms);
+  });
+  const running = work(signal);
+  running.catch(() => undefined);
+  expired.catch(() => undefined);
+  try {
+    return await Promise.race([running, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

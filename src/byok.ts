@@ -1,0 +1,34 @@
+// Bring-your-own-key: with auth.forward_client_key, each request's generator calls carry the client's own key.
+import type { AppContext } from "./app";
+import { clientUpstreamKey } from "./auth";
+import type { PassThroughTarget } from "./passthrough";
+import type { PipelineDeps } from "./pipeline";
+import type { Upstream } from "./upstream";
+
+/** The same upstream (queue, retries) with a client that sends `apiKey`; built per request, cheap next to a call. */
+function withKey(upstream: Upstream, apiKey: string): Upstream {
+  // defaultHeaders is replaced, not merged: the shared client may carry `Authorization: null` when no key is configured.
+  const client = upstream.client.withOptions({ apiKey, defaultHeaders: {} });
+  return {
+    role: upstream.role,
+    baseURL: upstream.baseURL,
+    client,
+    schedule: upstream.schedule,
+    get pending() {
+      return upstream.pending;
+    },
+  };
+}
+
+/**
+ * What the generator should be called with for this request. The judge keeps its configured key: judging is the
+ * operator's service, and a client's generator key may not even be valid on the judge's server.
+ */
+export function generatorFor(ctx: AppContext, headers: Headers): { pipeline: PipelineDeps; target: PassThroughTarget } {
+  const key = clientUpstreamKey(headers, ctx.config.auth);
+  if (key === undefined) return { pipeline: ctx.pipeline, target: ctx.generatorTarget };
+  return {
+    pipeline: { ...ctx.pipeline, generator: withKey(ctx.pipeline.generator, key) },
+    target: { ...ctx.generatorTarget, apiKey: key },
+  };
+}

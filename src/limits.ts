@@ -1,0 +1,64 @@
+// Input limits checked before anything goes upstream: the body must be JSON, and the conversation must fit the
+// configured message count and character total. Each refusal is a 400 naming what to fix.
+import type { Config } from "./config";
+import { badRequest } from "./errors";
+import { contentText } from "./openai/chat";
+
+const JSON_TYPE = /^\s*application\/([\w.+-]*\+)?json\b/i;
+
+/**
+ * Parses a request body as a JSON object. A missing or generic content type is tolerated when the body is JSON
+ * (curl's `-d` sends form-urlencoded, text/plain is common); multipart bodies, and non-JSON text declared as
+ * anything but JSON, are refused with `param: "content-type"`.
+ */
+export function parseJsonBody(raw: string, contentType: string | null): Record<string, unknown> {
+  if (contentType !== null && /^\s*multipart\//i.test(contentType)) throw wrongType(contentType);
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    // Declared as something other than JSON and is not JSON: the content type is what to fix.
+    if (contentType !== null && contentType.trim() !== "" && !JSON_TYPE.test(contentType)) {
+      throw wrongType(contentType);
+    }
+    throw badRequest("request body is not valid JSON", null, "invalid_json");
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw badRequest("request body must be a JSON object", null, "invalid_json");
+  }
+  return json as Record<string, unknown>;
+}
+
+function wrongType(contentType: string) {
+  const shown = contentType.split(";")[0]!.trim().slice(0, 80);
+  return badRequest(`request body must be JSON sent as content-type: application/json (got ${shown})`, "content-type", "unsupported_content_type");
+}
+
+/** Characters of text a message carries: its content (strings and text parts) and any tool-call arguments. */
+function messageChars(message: Record<string, unknown>): number {
+  let chars = contentText(message.content).length;
+  if (Array.isArray(message.tool_calls)) {
+    for (const call of message.tool_calls as { function?: { arguments?: unknown } }[]) {
+      const args = call?.function?.arguments;
+      if (typeof args === "string") chars += args.length;
+    }
+  }
+  return chars;
+}
+
+export function checkConversationLimits(messages: Record<string, unknown>[], limits: Config["limits"]): void {
+  if (messages.length > limits.max_messages) {
+    throw badRequest(`messages has ${messages.length} entries; this proxy accepts at most ${limits.max_messages}`, "messages", "too_many_messages");
+  }
+  let total = 0;
+  for (const [index, message] of messages.entries()) {
+    total += messageChars(message);
+    if (total > limits.max_chars) {
+      throw badRequest(
+        `the conversation is longer than this proxy's limit of ${limits.max_chars} characters (reached at messages[${index}])`,
+        "messages",
+        "conversation_too_long",
+      );
+    }
+  }
+}

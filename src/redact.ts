@@ -1,0 +1,80 @@
+// Keeps keys out of everything verdict emits: upstream error bodies are scrubbed of what the request carried
+// (credentials, bearer tokens, configured secrets) before anyone reads them, and log events get the same treatment.
+import type { Logger } from "./app";
+import type { FetchLike } from "./upstream";
+
+const REDACTED = "[redacted]";
+
+/** Request headers whose values are credentials: if an upstream echoes one back, it must not travel further. */
+const SENSITIVE_HEADER = /^(authorization|proxy-authorization|cookie|x-api-key|api-key|x-verdict-api-key|.*-(key|token|secret))$/i;
+
+/** Bearer tokens and OpenAI-style keys, configured or not. */
+const TOKEN_PATTERNS = [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, /\b(sk|rk|pk)-[A-Za-z0-9_-]{8,}/g];
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+export type Redactor = (text: string) => string;
+
+/** Replaces each secret (and bearer-looking token) in a text; secrets shorter than 6 characters are too common to hunt. */
+export function createRedactor(secrets: Iterable<string | undefined>): Redactor {
+  const literal = [...new Set([...secrets].filter((s): s is string => typeof s === "string" && s.length >= 6))]
+    .sort((a, b) => b.length - a.length)
+    .map(escapeRegExp);
+  const secretPattern = literal.length > 0 ? new RegExp(literal.join("|"), "g") : null;
+  return (text) => {
+    let out = secretPattern ? text.replace(secretPattern, REDACTED) : text;
+    for (const pattern of TOKEN_PATTERNS) out = out.replace(pattern, (match, scheme?: string) => (scheme && /^(bearer|basic)$/i.test(scheme) ? `${scheme} ${REDACTED}` : REDACTED));
+    return out;
+  };
+}
+
+/** The values of a request's credential headers, and the bare token of `Bearer <token>`. */
+function credentialsSent(init: RequestInit | undefined): string[] {
+  const values: string[] = [];
+  new Headers(init?.headers).forEach((value, name) => {
+    if (!SENSITIVE_HEADER.test(name)) return;
+    values.push(value);
+    const token = /^\s*\w+\s+(.+)$/.exec(value)?.[1];
+    if (token) values.push(token.trim());
+  });
+  return values;
+}
+
+/** Error bodies beyond this are cut: nobody needs megabytes of an upstream's error page. */
+const MAX_ERROR_BODY = 64 * 1024;
+
+/**
+ * Wraps the upstream fetch: a failed response's body is read, scrubbed of the credentials this very request sent and
+ * of every configured secret, and handed on as a new response. Successful bodies stream through untouched.
+ */
+export function redactingFetch(fetchImpl: FetchLike, secrets: Iterable<string | undefined>): FetchLike {
+  const configured = [...secrets];
+  return async (input, init) => {
+    const response = await fetchImpl(input, init);
+    if (response.ok || response.status === 304) return response;
+    const redact = createRedactor([...configured, ...credentialsSent(init)]);
+    const text = await response.text().catch(() => "");
+    const headers = new Headers(response.headers);
+    headers.delete("content-length");
+    headers.delete("content-encoding");
+    return new Response(redact(text.slice(0, MAX_ERROR_BODY)), { status: response.status, statusText: response.statusText, headers });
+  };
+}
+
+/** A logger that scrubs each event (serialised, redacted, parsed back) before the real one sees it. */
+export function redactingLogger(logger: Logger, redact: Redactor): Logger {
+  const clean = (event: Record<string, unknown>) => {
+    try {
+      return JSON.parse(redact(JSON.stringify(event))) as Record<string, unknown>;
+    } catch {
+      return { event: "log_event_unserialisable" };
+    }
+  };
+  return {
+    info: (event) => logger.info(clean(event)),
+    warn: (event) => logger.warn(clean(event)),
+    error: (event) => logger.error(clean(event)),
+  };
+}

@@ -1,0 +1,93 @@
+// Retries for pass-through requests, as a fetch wrapper: the same policy as SDK calls (src/retry.ts), per-attempt
+// timeouts, and JSON answers read in full before the client sees a byte, so a cut-off or garbled body is retried too.
+import { ProxyError } from "./errors";
+import { isRetryableStatus, retryAfterMs, withRetries, type FailureKind, type RetryPolicy } from "./retry";
+import type { FetchLike } from "./upstream";
+
+export interface RetryFetchOptions {
+  policy: RetryPolicy;
+  /** One attempt's time until headers (and, for JSON, until the whole body). */
+  attemptMs: number;
+  /** The whole call's budget: no backoff is started that would end after it. */
+  budgetMs: number;
+}
+
+/** A response to retry; when retries run out it is what the client gets. */
+class RetryableResponse extends Error {
+  constructor(readonly response: Response) {
+    super(`upstream answered ${response.status}`);
+  }
+}
+
+class AttemptTimeout extends Error {}
+
+class MalformedBody extends Error {}
+
+function classify(err: unknown): FailureKind {
+  if (err instanceof RetryableResponse) return { retryable: true, retryAfterMs: retryAfterMs(err.response.headers) };
+  if ((err as Error)?.name === "AbortError") return { retryable: false };
+  return { retryable: true }; // connection failure, attempt timeout, body cut off or not JSON
+}
+
+function isJson(response: Response): boolean {
+  const type = response.headers.get("content-type") ?? "";
+  return /^application\/([\w.+-]*\+)?json\b/i.test(type);
+}
+
+export function retryingFetch(fetchImpl: FetchLike, options: RetryFetchOptions): FetchLike {
+  return async (input, init = {}) => {
+    // A streamed request body cannot be sent twice; those get exactly one attempt.
+    const replayable = init.body === undefined || init.body === null || typeof init.body === "string";
+    const policy = replayable ? options.policy : { ...options.policy, maxRetries: 0 };
+    const outer = init.signal ?? undefined;
+    let previous: Response | null = null;
+
+    const attempt = async (): Promise<Response> => {
+      // The failed answer of the last attempt is only kept in case it becomes the final one.
+      void previous?.body?.cancel().catch(() => undefined);
+      previous = null;
+      const controller = new AbortController();
+      const signal = outer ? AbortSignal.any([outer, controller.signal]) : controller.signal;
+      const timer = setTimeout(() => controller.abort(new AttemptTimeout("attempt timed out")), options.attemptMs);
+      try {
+        const response = await fetchImpl(input, { ...init, signal });
+        if (isRetryableStatus(response.status)) {
+          previous = response;
+          throw new RetryableResponse(response);
+        }
+        // Streams go out as they come; only a JSON answer is held until complete, which makes it checkable.
+        if (!isJson(response) || response.status === 204) return response;
+        const bytes = await response.arrayBuffer();
+        if (response.ok) {
+          try {
+            JSON.parse(new TextDecoder().decode(bytes));
+          } catch {
+            throw new MalformedBody("upstream answered 200 with a body that is not JSON");
+          }
+        }
+        return new Response(bytes, { status: response.status, statusText: response.statusText, headers: response.headers });
+      } catch (err) {
+        if (controller.signal.aborted && !outer?.aborted) throw controller.signal.reason;
+        throw err;
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+
+    try {
+      return await withRetries(attempt, classify, policy, outer, policy.now() + options.budgetMs);
+    } catch (err) {
+      if (err instanceof RetryableResponse) return err.response;
+      if (err instanceof AttemptTimeout) {
+        throw new ProxyError(504, "generator upstream timed out", { type: "timeout_error", code: "generator_timeout" });
+      }
+      if (err instanceof MalformedBody) {
+        throw new ProxyError(502, "generator upstream returned a body that is not valid JSON", {
+          type: "upstream_error",
+          code: "generator_bad_response",
+        });
+      }
+      throw err;
+    }
+  };
+}

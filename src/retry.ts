@@ -1,0 +1,103 @@
+// Upstream retries: jittered exponential backoff on 408/409/429/5xx and connection failures, honouring retry-after
+// up to a cap, never past the request's deadline.
+//
+// Why verdict owns retries instead of the openai SDK's `maxRetries` (which is set to 0): the SDK sleeps between
+// attempts without watching the abort signal, so a cancelled or over-budget request would keep waiting; it honours any
+// retry-after up to 60 s, longer than most request budgets; and it cannot know the request's deadline. Here the wait
+// is abortable, retry-after is capped by `retry.max_retry_after_ms` (longer asks go back to the client with their
+// retry-after), and no wait is started that would end after the deadline.
+import OpenAI from "openai";
+import { ProxyError } from "./errors";
+
+export interface RetryPolicy {
+  /** Retries after the first attempt. */
+  maxRetries: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  maxRetryAfterMs: number;
+  random: () => number;
+  now: () => number;
+}
+
+export interface FailureKind {
+  retryable: boolean;
+  /** What the upstream asked for, when it said. */
+  retryAfterMs?: number | undefined;
+}
+
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 409 || status === 429 || status >= 500;
+}
+
+/** retry-after-ms (OpenAI's), then retry-after as seconds or as an HTTP date. */
+export function retryAfterMs(headers: Headers | undefined | null, now: number = Date.now()): number | undefined {
+  const millis = headers?.get("retry-after-ms");
+  if (millis && Number.isFinite(Number(millis))) return Math.max(0, Number(millis));
+  const value = headers?.get("retry-after");
+  if (!value) return undefined;
+  if (/^\s*\d+(\.\d+)?\s*$/.test(value)) return Number(value) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** How an error thrown by an openai SDK call should be treated. */
+export function classifySdkError(err: unknown): FailureKind {
+  if (err instanceof ProxyError) return { retryable: false }; // verdict's own refusal (queue full): retrying adds load
+  if (err instanceof OpenAI.APIUserAbortError || (err as Error)?.name === "AbortError") return { retryable: false };
+  if (err instanceof OpenAI.APIError && err.status !== undefined) {
+    return { retryable: isRetryableStatus(err.status), retryAfterMs: retryAfterMs(err.headers) };
+  }
+  // Connection refused or reset, the SDK's per-call timeout, a body cut off mid-way or not JSON at all: transient.
+  return { retryable: true };
+}
+
+/** The wait before retry number `attempt + 1`, or null when the failure should be returned now. */
+export function nextDelay(policy: RetryPolicy, attempt: number, failure: FailureKind, remainingMs: number): number | null {
+  if (!failure.retryable || attempt >= policy.maxRetries) return null;
+  let delay: number;
+  if (failure.retryAfterMs !== undefined) {
+    if (failure.retryAfterMs > policy.maxRetryAfterMs) return null;
+    // A little jitter on top, so every request told "1 s" does not return in the same millisecond.
+    delay = failure.retryAfterMs * (1 + 0.1 * policy.random());
+  } else {
+    // "Equal jitter": half the exponential step fixed, half random; spreads a burst without ever retrying instantly.
+    const step = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
+    delay = step / 2 + (policy.random() * step) / 2;
+  }
+  return delay < remainingMs ? delay : null;
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve(false);
+    const done = (completed: boolean) => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      resolve(completed);
+    };
+    const onAbort = () => done(false);
+    const timer = setTimeout(() => done(true), ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** Runs `attempt` until it succeeds, the failure is final, retries run out or the next wait would miss the deadline. */
+export async function withRetries<T>(
+  attempt: (index: number) => Promise<T>,
+  classify: (err: unknown) => FailureKind,
+  policy: RetryPolicy,
+  signal?: AbortSignal,
+  deadline?: number,
+): Promise<T> {
+  for (let index = 0; ; index++) {
+    try {
+      return await attempt(index);
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      const remaining = deadline === undefined ? Infinity : deadline - policy.now();
+      const delay = nextDelay(policy, index, classify(err), remaining);
+      // Aborted while waiting: the last upstream error is still the truest account of what happened.
+      if (delay === null || !(await sleep(delay, signal))) throw err;
+    }
+  }
+}

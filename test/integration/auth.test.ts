@@ -1,0 +1,118 @@
+// Proxy keys, bring-your-own-key, and the promise that no key ever shows up in a response, an error or a log line.
+import { describe, expect, it } from "vitest";
+import type { Logger } from "../../src/app";
+import { digestsEqual } from "../../src/auth";
+import { loadConfig } from "../../src/config";
+import { chatBody, harness, postChat } from "../helpers";
+
+const PROXY_KEY = "vk-proxy-key-0123456789";
+
+describe("proxy keys", () => {
+  const { app, sim } = harness({ config: { auth: { keys: ["vk-other-key-999999", PROXY_KEY] } } });
+
+  it.each([
+    ["no Authorization header", {}],
+    ["a wrong key", { authorization: "Bearer vk-proxy-key-0123456780" }],
+    ["the right key without Bearer", { authorization: PROXY_KEY }],
+  ])("refuses %s with a 401 in OpenAI's shape", async (_label, headers: Record<string, string>) => {
+    const response = await postChat(app, chatBody({ verdict: { n: 2 } }), headers);
+    expect(response.status).toBe(401);
+    const body = await response.json();
+    expect(body).toEqual({ error: { message: expect.any(String), type: "authentication_error", param: null, code: "invalid_api_key" } });
+    expect(JSON.stringify(body)).not.toMatch(/vk-proxy/);
+    expect(sim.requests).toHaveLength(0);
+  });
+
+  it("lets the right key through (any of the configured ones), on every /v1 route", async () => {
+    expect((await postChat(app, chatBody({ verdict: { n: 2 } }), { authorization: `Bearer ${PROXY_KEY}` })).status).toBe(200);
+    expect((await app.request("/v1/models", { headers: { authorization: "Bearer vk-other-key-999999" } })).status).toBe(200);
+    expect((await app.request("/v1/models")).status).toBe(401);
+  });
+
+  it("keeps /healthz open", async () => {
+    expect((await app.request("/healthz")).status).toBe(200);
+  });
+
+  it("reads keys from VERDICT_API_KEYS, comma-separated", () => {
+    const config = loadConfig(
+      { VERDICT_API_KEYS: " key-one-11111, key-two-22222 ,", GENERATOR_BASE_URL: "http://127.0.0.1:9/v1", JUDGE_MODEL: "j" },
+    );
+    expect(config.auth.keys).toEqual(["key-one-11111", "key-two-22222"]);
+  });
+
+  it("compares digests over every byte", () => {
+    const a = new Uint8Array([1, 2, 3, 4]);
+    expect(digestsEqual(a, new Uint8Array([1, 2, 3, 4]))).toBe(true);
+    expect(digestsEqual(a, new Uint8Array([1, 2, 3, 5]))).toBe(false);
+    expect(digestsEqual(a, new Uint8Array([9, 2, 3, 4]))).toBe(false);
+    expect(digestsEqual(a, new Uint8Array([1, 2, 3]))).toBe(false);
+  });
+});
+
+describe("bring your own key (auth.forward_client_key)", () => {
+  it("sends the client's key to the generator, and the configured judge key to the judge", async () => {
+    const { app, sim } = harness({
+      config: { auth: { forward_client_key: true }, generator: { api_key: "sk-operator-gen-key" }, judge: { api_key: "sk-operator-judge" } },
+    });
+    const headers = { authorization: "Bearer sk-client-own-key-1" };
+    expect((await postChat(app, chatBody({ verdict: { n: 2 } }), headers)).status).toBe(200);
+    expect((await postChat(app, chatBody({ verdict: { n: 1 } }), headers)).status).toBe(200);
+    const seen = (role: string) => new Set(sim.requests.filter((r) => r.role === role).map((r) => r.headers.authorization));
+    expect(seen("generator")).toEqual(new Set(["Bearer sk-client-own-key-1"]));
+    expect(seen("judge")).toEqual(new Set(["Bearer sk-operator-judge"]));
+    expect((await postChat(app, chatBody())).status).toBe(401); // no key of their own: nothing to forward
+  });
+
+  it("takes the proxy key from x-verdict-api-key when proxy keys are set as well, and never forwards it", async () => {
+    const { app, sim } = harness({ config: { auth: { forward_client_key: true, keys: [PROXY_KEY] } } });
+    const own = { authorization: "Bearer sk-client-own-key-2" };
+    expect((await postChat(app, chatBody({ verdict: { n: 1 } }), own)).status).toBe(401);
+    const response = await postChat(app, chatBody({ verdict: { n: 1 } }), { ...own, "x-verdict-api-key": PROXY_KEY });
+    expect(response.status).toBe(200);
+    expect(JSON.stringify(sim.requests.map((r) => r.headers))).not.toContain(PROXY_KEY);
+  });
+});
+
+describe("no key leaks", () => {
+  it("keeps every key out of bodies, headers and logs, through a run full of failures and echoing upstreams", async () => {
+    const secrets = ["sk-gen-upstream-SECRET-1", "judge-upstream-SECRET-2", PROXY_KEY, "vk-proxy-key-0123456780"];
+    const logs: string[] = [];
+    const capture = (level: string) => (event: Record<string, unknown>) => void logs.push(`${level} ${JSON.stringify(event)}`);
+    const logger: Logger = { info: capture("info"), warn: capture("warn"), error: capture("error") };
+    const { app } = harness({
+      sim: {
+        seed: 3,
+        faults: {
+          echo_headers: true,
+          generator: { rate: 0.5, kinds: ["status_500", "status_503", "status_429", "reset", "malformed_json"] },
+          judge: { rate: 0.5, kinds: ["status_502", "status_429", "garbage"] },
+        },
+      },
+      config: {
+        auth: { keys: [PROXY_KEY] },
+        generator: { api_key: secrets[0], supports_n: false },
+        judge: { api_key: secrets[1] },
+      },
+      deps: { logger },
+    });
+    const good = { authorization: `Bearer ${PROXY_KEY}` };
+    const outputs: string[] = [];
+    const record = async (response: Response) => {
+      outputs.push(`${response.status} ${JSON.stringify([...response.headers])} ${await response.text()}`);
+    };
+    for (let i = 0; i < 12; i++) {
+      await record(await postChat(app, chatBody({ verdict: { n: 3, min_candidates: 1 } }), good));
+      await record(await postChat(app, chatBody({ verdict: { n: 1 } }), good));
+      await record(await app.request("/v1/models", { headers: good }));
+    }
+    await record(await postChat(app, chatBody(), { authorization: `Bearer ${secrets[3]}` }));
+    await record(await postChat(app, chatBody(), { authorization: secrets[3]! }));
+
+    const everything = [...outputs, ...logs].join("\n");
+    // The run must really have exercised failures and echoes, or this test would prove nothing.
+    expect(outputs.filter((o) => !o.startsWith("200")).length).toBeGreaterThan(3);
+    expect(everything).toContain("[redacted]");
+    expect(logs.length).toBeGreaterThan(0);
+    for (const secret of secrets) expect(everything).not.toContain(secret);
+  });
+});

@@ -1,0 +1,78 @@
+// One time budget per request (timeouts.request_ms): whatever hangs, the client hears back within it plus a small margin.
+import { beforeAll, describe, expect, it } from "vitest";
+import { chatBody, harness, postChat } from "../helpers";
+
+const BUDGET_MS = 200;
+/** How far past the budget an answer may come. Measured in-process: 1-5 ms; the bound leaves room for a busy CI box. */
+const MARGIN_MS = 100;
+
+async function timed(run: () => Response | Promise<Response>) {
+  const started = performance.now();
+  const response = await run();
+  return { response, elapsed: performance.now() - started };
+}
+
+const config = (extra: Record<string, unknown> = {}) => ({
+  timeouts: { request_ms: BUDGET_MS },
+  // Per-call timeouts far longer than the budget: only the budget can end these requests.
+  generator: { timeout_ms: 60_000, max_retries: 3 },
+  judge: { timeout_ms: 60_000, max_retries: 3 },
+  ...extra,
+});
+
+describe("request budget", () => {
+  // The margin is about the budget, not about compiling code paths on first use: warm them up once.
+  beforeAll(async () => {
+    const { app } = harness();
+    await postChat(app, chatBody({ verdict: { n: 2 } }));
+    await postChat(app, chatBody({ verdict: { n: 1 } }));
+  });
+
+  it("answers 504 on time when every generator call hangs, and abandons the hung calls", async () => {
+    const { app, sim } = harness({ sim: { faults: { generator: { rate: 1, kinds: ["hang"] } } }, config: config() });
+    const { response, elapsed } = await timed(() => postChat(app, chatBody({ verdict: { n: 3 } })));
+    expect(response.status).toBe(504);
+    expect((await response.json()).error).toMatchObject({ type: "timeout_error", code: "request_timeout" });
+    expect(elapsed).toBeGreaterThanOrEqual(BUDGET_MS - 5);
+    expect(elapsed).toBeLessThan(BUDGET_MS + MARGIN_MS);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(sim.requests.length).toBeGreaterThan(0);
+    expect(sim.requests.every((r) => r.aborted)).toBe(true);
+  });
+
+  it("answers on time when the judge hangs", async () => {
+    const { app } = harness({ sim: { faults: { judge: { rate: 1, kinds: ["hang"] } } }, config: config() });
+    const { response, elapsed } = await timed(() => postChat(app, chatBody({ verdict: { n: 2 } })));
+    expect(response.status).toBe(504);
+    expect(elapsed).toBeLessThan(BUDGET_MS + MARGIN_MS);
+  });
+
+  it("answers on time when a pass-through call hangs", async () => {
+    const { app } = harness({ sim: { faults: { generator: { rate: 1, kinds: ["hang"] } } }, config: config() });
+    const { response, elapsed } = await timed(() => postChat(app, chatBody({ verdict: { n: 1 } })));
+    expect(response.status).toBe(504);
+    expect((await response.json()).error.type).toBe("timeout_error");
+    expect(elapsed).toBeLessThan(BUDGET_MS + MARGIN_MS);
+  });
+
+  it("starts no backoff that would end after the budget: the upstream's error comes back early instead", async () => {
+    const { app, sim } = harness({
+      sim: { faults: { retry_after_ms: 300, generator: { rate: 1, kinds: ["status_429_retry_after"] } } },
+      config: config({ timeouts: { request_ms: 500 }, generator: { max_retries: 10 }, retry: { max_retry_after_ms: 5_000 } }),
+    });
+    const { response, elapsed } = await timed(() => postChat(app, chatBody({ verdict: { n: 2 } })));
+    expect(response.status).toBe(429);
+    expect(elapsed).toBeLessThan(500);
+    expect(sim.count("generator")).toBe(2); // first try, one retry after ~300 ms; a second wait would not fit
+  });
+
+  it("keeps per-call timeouts inside the budget: a hung attempt is retried and the request still succeeds", async () => {
+    const { app } = harness({
+      sim: { faults: { generator: { script: ["hang"] } } },
+      config: config({ generator: { timeout_ms: 50, max_retries: 2 }, retry: { base_delay_ms: 1 } }),
+    });
+    const { response, elapsed } = await timed(() => postChat(app, chatBody({ verdict: { n: 2 } })));
+    expect(response.status).toBe(200);
+    expect(elapsed).toBeLessThan(BUDGET_MS);
+  });
+});

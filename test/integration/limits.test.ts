@@ -1,0 +1,93 @@
+// Size limits, content types and wrong types: refused with the status and `param` a client can act on.
+import { describe, expect, it } from "vitest";
+import { chatBody, harness, postChat } from "../helpers";
+
+async function expectError(response: Response, status: number, param: string | null, code?: string) {
+  expect(response.status).toBe(status);
+  const body = await response.json();
+  expect(body).toEqual({ error: { message: expect.any(String), type: expect.any(String), param, code: body.error.code ?? null } });
+  if (code) expect(body.error.code).toBe(code);
+  return body.error;
+}
+
+const post = (app: ReturnType<typeof harness>["app"], body: string, contentType: string) =>
+  app.request("/v1/chat/completions", { method: "POST", headers: { "content-type": contentType }, body });
+
+describe("limits", () => {
+  const { app, sim } = harness({ config: { server: { body_limit_bytes: 2_048 }, limits: { max_messages: 3, max_chars: 500 } } });
+
+  it("answers 413 to a body over server.body_limit_bytes", async () => {
+    const big = chatBody({ padding: "x".repeat(3_000) });
+    await expectError(await postChat(app, big), 413, null, "body_too_large");
+  });
+
+  it("defaults the body limit to 4 MiB", async () => {
+    const { app: defaults } = harness();
+    const big = chatBody({ padding: "x".repeat(4 * 1024 * 1024) });
+    await expectError(await postChat(defaults, big), 413, null, "body_too_large");
+  });
+
+  it("refuses more messages than limits.max_messages", async () => {
+    const messages = Array.from({ length: 4 }, (_, i) => ({ role: "user", content: `m${i}` }));
+    const error = await expectError(await postChat(app, chatBody({ messages })), 400, "messages", "too_many_messages");
+    expect(error.message).toMatch(/at most 3/);
+  });
+
+  it("refuses a conversation longer than limits.max_chars, counting text parts and tool arguments", async () => {
+    const long = [{ role: "user", content: [{ type: "text", text: "y".repeat(300) }] }, { role: "user", content: "z".repeat(201) }];
+    await expectError(await postChat(app, chatBody({ messages: long })), 400, "messages", "conversation_too_long");
+    const tools = [
+      { role: "user", content: "q" },
+      { role: "assistant", content: null, tool_calls: [{ id: "t", type: "function", function: { name: "f", arguments: "a".repeat(600) } }] },
+    ];
+    await expectError(await postChat(app, chatBody({ messages: tools })), 400, "messages", "conversation_too_long");
+  });
+
+  it("applies limits to pass-through requests too", async () => {
+    const messages = Array.from({ length: 4 }, () => ({ role: "user", content: "m" }));
+    await expectError(await postChat(app, chatBody({ messages, verdict: { n: 1 } })), 400, "messages");
+  });
+
+  it("never called the upstream for any of these", () => expect(sim.requests).toHaveLength(0));
+});
+
+describe("content types and wrong types", () => {
+  const { app, sim } = harness();
+
+  it("refuses multipart/form-data and names content-type", async () => {
+    const form = new FormData();
+    form.set("model", "m");
+    const response = await app.request("/v1/chat/completions", { method: "POST", body: form });
+    await expectError(response, 400, "content-type", "unsupported_content_type");
+  });
+
+  it("refuses non-JSON text/plain and form-urlencoded bodies, naming content-type", async () => {
+    await expectError(await post(app, "model=m&messages=hi", "application/x-www-form-urlencoded"), 400, "content-type");
+    await expectError(await post(app, "hello there", "text/plain"), 400, "content-type");
+  });
+
+  it("accepts a JSON body sent with a generic content type (curl -d sends form-urlencoded)", async () => {
+    const response = await post(app, JSON.stringify(chatBody({ verdict: { n: 2 } })), "application/x-www-form-urlencoded");
+    expect(response.status).toBe(200);
+  });
+
+  it("calls malformed JSON sent as JSON invalid_json", async () => {
+    await expectError(await post(app, '{"model": "m", ', "application/json; charset=utf-8"), 400, null, "invalid_json");
+  });
+
+  it.each([
+    ["messages", { messages: "hello" }],
+    ["model", { model: 42 }],
+    ["n", { n: "2" }],
+    ["stream", { stream: "yes" }],
+    ["seed", { seed: 1.5 }],
+    ["messages[0].content", { messages: [{ role: "user", content: 7 }] }],
+    ["verdict.n", { verdict: { n: "4" } }],
+    ["verdict.cache", { verdict: { cache: "no" } }],
+    ["verdict.strategy", { verdict: { strategy: "best" } }],
+  ])("names %s when its type is wrong", async (param, extra) => {
+    await expectError(await postChat(app, chatBody(extra)), 400, param);
+  });
+
+  it("called the upstream only for the one accepted body", () => expect(sim.count("generator")).toBe(1));
+});
