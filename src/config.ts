@@ -1,6 +1,7 @@
 // The whole configuration as one zod schema; loadConfig(env, fileText) is the only reader of raw settings.
 import { z } from "zod";
 import { strategyFields, strategyNames } from "../strategies/index";
+import { observabilityFields } from "./observe/config";
 
 const upstreamFields = {
   base_url: z.url({ protocol: /^https?$/ }),
@@ -47,6 +48,8 @@ const commonOptionFields = {
   min_candidates: z.number().int().min(1),
   cache: z.boolean(),
   return_candidates: z.boolean(),
+  /** Every candidate and judgment in the response, for debugging; refused unless limits.allow_trace. */
+  trace: z.boolean(),
 };
 
 const optionsSchema = z.strictObject(commonOptionFields).partial().extend(strategyFields);
@@ -77,9 +80,16 @@ export const configSchema = z.strictObject({
   generator: generatorSchema,
   judge: judgeSchema,
   defaults: defaultsSchema.prefault({}),
-  limits: z.strictObject({ max_n: z.number().int().min(1).max(128).default(16) }).prefault({}),
+  limits: z
+    .strictObject({
+      max_n: z.number().int().min(1).max(128).default(16),
+      /** Off by default: a trace shows the judge's reasoning, which may quote an operator's rubric or guard prompt. */
+      allow_trace: z.boolean().default(false),
+    })
+    .prefault({}),
   models: z.record(z.string().min(1), virtualModelSchema).default({}),
   cache: cacheSchema.prefault({}),
+  ...observabilityFields,
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -105,6 +115,9 @@ const ENV_OVERRIDES: Record<string, [string[], (raw: string) => unknown]> = {
   JUDGE_MODEL: [["judge", "model"], String],
   PORT: [["server", "port"], numberOrText],
   VERDICT_N: [["defaults", "n"], numberOrText],
+  LOG_LEVEL: [["log", "level"], String],
+  METRICS_TOKEN: [["metrics", "token"], String],
+  OTEL_EXPORTER_OTLP_ENDPOINT: [["tracing", "otlp_endpoint"], String],
 };
 
 function numberOrText(raw: string): unknown {

@@ -7,6 +7,8 @@ import { createCandidatePool, type CandidatePool } from "./candidates";
 import { ProxyError } from "./errors";
 import type { JudgeBackend } from "./judge/backend";
 import { createJudgeSession, isJudgeUnavailable, type JudgeStats } from "./judge/session";
+import { recordDebugTrace, type DebugTrace } from "./observe/debug-trace";
+import { noopProbe, type RequestProbe } from "./observe/probe";
 import type { ResolvedOptions } from "./options";
 import { drawCandidates, type DrawSummary, type NSupport } from "./sample";
 import type { Upstream } from "./upstream";
@@ -30,6 +32,8 @@ export interface PipelineOutcome {
   judge: JudgeStats;
   judgeModel: string;
   degraded: string[];
+  /** Every candidate and judgment, when the request asked for verdict.trace. */
+  trace?: DebugTrace;
 }
 
 /** When the judge cannot be reached and the deployment fails open: a choice by the tie-break chain alone. */
@@ -47,13 +51,18 @@ export async function runPipeline(
   options: ResolvedOptions,
   deps: PipelineDeps,
   clientSignal: AbortSignal,
+  requestProbe: RequestProbe = noopProbe,
 ): Promise<PipelineOutcome> {
   const strategyOptions = options.strategy;
   if (strategyOptions.strategy === "none") throw new Error("strategy none is a pass-through, not a pipeline");
   const controller = new AbortController();
   const signal = AbortSignal.any([clientSignal, controller.signal]);
-  const draw = drawCandidates({ upstream: deps.generator, body, n: options.n, nSupport: deps.nSupport, signal });
-  const session = createJudgeSession(deps.judge, options.cache ? deps.cache : noCache);
+  const debug = options.trace ? recordDebugTrace(requestProbe) : null;
+  const probe = debug?.probe ?? requestProbe;
+  probe.samplingStarted();
+  const draw = drawCandidates({ upstream: deps.generator, body, n: options.n, nSupport: deps.nSupport, signal, probe });
+  const sampled = draw.done.finally(() => probe.samplingEnded());
+  const session = createJudgeSession(deps.judge, options.cache ? deps.cache : noCache, probe);
   const pool = createCandidatePool();
   const toJudge = createChannel<Candidate>();
   const degraded: string[] = [];
@@ -85,8 +94,9 @@ export async function runPipeline(
         degraded.push("judge_unavailable");
         selection = unjudgedSelection(pool.judgeable);
       }
+      probe.judgingEnded();
     }
-    await Promise.all([pumped, draw.done]);
+    await Promise.all([pumped, sampled]);
     if (draw.summary.received < options.min_candidates || pool.all.length === 0) {
       throw draw.summary.errors[0] ?? new ProxyError(502, "the generator returned no candidates", { type: "upstream_error", code: "no_candidates" });
     }
@@ -98,7 +108,7 @@ export async function runPipeline(
       rationale: `No candidate was usable (${pool.excluded.get(excluded[0]!)}); returning the least bad one without judging.`,
     };
     if (selection.ranking.length === 0) degraded.push("no_usable_candidates");
-    return {
+    const outcome: PipelineOutcome = {
       options,
       pool,
       selection,
@@ -107,7 +117,10 @@ export async function runPipeline(
       judge: session.stats,
       judgeModel: deps.judge.model,
       degraded,
+      ...(debug ? { trace: debug.build(pool) } : {}),
     };
+    probe.outcome(outcome);
+    return outcome;
   } catch (err) {
     controller.abort();
     throw err;

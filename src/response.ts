@@ -30,6 +30,7 @@ export function verdictObject(outcome: PipelineOutcome) {
           })),
         }
       : {}),
+    ...(outcome.trace ? { trace: outcome.trace } : {}),
   };
 }
 

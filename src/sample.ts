@@ -4,6 +4,7 @@ import type OpenAI from "openai";
 import type { Candidate } from "../strategies/types";
 import type { ProxyError } from "./errors";
 import { addUsage, messageText, ZERO_USAGE, type Usage } from "./openai/chat";
+import { noopProbe, type RequestProbe } from "./observe/probe";
 import { upstreamFailure, type Upstream } from "./upstream";
 import { createChannel } from "./util/channel";
 
@@ -31,6 +32,8 @@ export interface DrawRequest {
   n: number;
   nSupport: NSupport;
   signal: AbortSignal;
+  /** Observes each call (spans, tokens) and supplies its headers (x-request-id, traceparent). */
+  probe?: RequestProbe;
 }
 
 function toCandidate(choice: ChatCompletion["choices"][number], index: number): Candidate {
@@ -45,27 +48,34 @@ function toCandidate(choice: ChatCompletion["choices"][number], index: number): 
   };
 }
 
-export function drawCandidates({ upstream, body, n, nSupport, signal }: DrawRequest) {
+export function drawCandidates({ upstream, body, n, nSupport, signal, probe = noopProbe }: DrawRequest) {
   const channel = createChannel<Candidate>();
   const summary: DrawSummary = { usage: ZERO_USAGE, calls: 0, errors: [], received: 0, meta: null };
   let nextIndex = 0;
 
-  const call = async (params: Record<string, unknown>): Promise<ChatCompletion> => {
+  /** One generator call; its choices (at most `limit`) become candidates. Returns how many it yielded. */
+  const draw = async (params: Record<string, unknown>, limit: number): Promise<number> => {
     summary.calls += 1;
-    const completion = await upstream.schedule(
-      () => upstream.client.chat.completions.create(params as unknown as ChatParams, { signal }),
-      signal,
-    );
+    const watch = probe.generation(limit);
+    let completion: ChatCompletion;
+    try {
+      completion = await upstream.schedule(
+        () => upstream.client.chat.completions.create(params as unknown as ChatParams, { signal, headers: watch.headers }),
+        signal,
+      );
+    } catch (err) {
+      watch.failed(err);
+      throw err;
+    }
     summary.usage = addUsage(summary.usage, completion.usage);
     summary.meta ??= { id: completion.id, created: completion.created, model: completion.model, system_fingerprint: completion.system_fingerprint };
-    return completion;
-  };
-  const emit = (completion: ChatCompletion, limit: number): number => {
     const choices = completion.choices.slice(0, limit);
     for (const choice of choices) {
       summary.received += 1;
+      watch.candidate(nextIndex, choice.finish_reason ?? null);
       channel.push(toCandidate(choice, nextIndex++));
     }
+    watch.done(completion.usage);
     return choices.length;
   };
 
@@ -73,7 +83,7 @@ export function drawCandidates({ upstream, body, n, nSupport, signal }: DrawRequ
     let remaining = n;
     if (n > 1 && nSupport.value !== false) {
       try {
-        remaining -= emit(await call({ ...body, n }), n);
+        remaining -= await draw({ ...body, n }, n);
       } catch (err) {
         const failure = upstreamFailure("generator", err);
         if (failure.status === 400 && nSupport.value === "auto") nSupport.value = false;
@@ -86,8 +96,7 @@ export function drawCandidates({ upstream, body, n, nSupport, signal }: DrawRequ
     await Promise.all(
       Array.from({ length: remaining }, (_, i) =>
         // A fixed client seed would make every parallel draw identical; each draw gets its own, derived from it.
-        call(seed === undefined ? single : { ...single, seed: seed + i })
-          .then((completion) => emit(completion, 1))
+        draw(seed === undefined ? single : { ...single, seed: seed + i }, 1)
           .catch((err: unknown) => summary.errors.push(upstreamFailure("generator", err))),
       ),
     );

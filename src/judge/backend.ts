@@ -9,14 +9,19 @@ export interface Judged<T> {
   calls: number;
 }
 
+/** Per-call extras from the request: headers such as x-request-id and traceparent, to send upstream. */
+export interface CallOptions {
+  headers?: Record<string, string>;
+}
+
 export interface JudgeBackend {
   /** Backend id, model and parameters: everything besides the inputs and template that changes an answer. */
   readonly identity: Record<string, unknown>;
   readonly model: string;
   /** Template id and version per task, part of the cache key so a changed prompt never reuses old answers. */
   readonly templates: Record<"pairwise" | "rubric", { id: string; version: number }>;
-  comparePair(input: PairInput, signal: AbortSignal): Promise<Judged<PairVerdict>>;
-  scoreRubric(input: ScoreInput, signal: AbortSignal): Promise<Judged<ScoreVerdict>>;
+  comparePair(input: PairInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<PairVerdict>>;
+  scoreRubric(input: ScoreInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<ScoreVerdict>>;
 }
 
 /** Maps a 1..scale score to 0..1. */

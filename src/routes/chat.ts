@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import type { AppContext } from "../app";
 import { badRequest } from "../errors";
+import { probeOf } from "../observe/middleware";
 import { chatRequestSchema } from "../openai/chat";
 import { resolveOptions } from "../options";
 import { passThrough } from "../passthrough";
@@ -40,15 +41,17 @@ export async function handleChatCompletions(c: Context, ctx: AppContext): Promis
   const parsed = chatRequestSchema.safeParse(json);
   if (!parsed.success) throw invalidBody(parsed.error);
   const options = resolveOptions(parsed.data, c.req.raw.headers, ctx.config);
+  const probe = probeOf(c);
+  probe.resolved({ model: options.upstreamModel, strategy: options.passThrough ? "none" : options.strategy.strategy, n: options.n, messages: parsed.data.messages });
   const { verdict: _options, ...forward } = json;
   forward.model = options.upstreamModel;
 
   if (options.passThrough) {
     // Untouched bodies go upstream byte for byte; only a stripped `verdict` or a resolved model forces re-encoding.
     const unchanged = json.verdict === undefined && json.model === options.upstreamModel;
-    return passThrough(ctx.generatorTarget, c.req.raw, "/chat/completions", unchanged ? raw : JSON.stringify(forward));
+    return passThrough(ctx.generatorTarget, c.req.raw, "/chat/completions", unchanged ? raw : JSON.stringify(forward), probe.headers);
   }
   const { stream: _stream, stream_options: _streamOptions, ...sampled } = forward;
-  const outcome = await runPipeline(sampled, options, ctx.pipeline, c.req.raw.signal);
+  const outcome = await runPipeline(sampled, options, ctx.pipeline, c.req.raw.signal, probe);
   return c.json(completionBody(outcome, parsed.data.model), 200, verdictHeaders(outcome));
 }

@@ -1,6 +1,7 @@
 // GET /v1/models: the generator's models plus the virtual models configured here.
 import type { Context } from "hono";
 import type { AppContext } from "../app";
+import { probeOf } from "../observe/middleware";
 import { passThrough } from "../passthrough";
 
 interface ModelList {
@@ -13,7 +14,7 @@ export async function listModels(c: Context, ctx: AppContext): Promise<Response>
   let upstream: ModelList = { object: "list", data: [] };
   let degraded = false;
   try {
-    const response = await passThrough(ctx.generatorTarget, c.req.raw, "/models");
+    const response = await passThrough(ctx.generatorTarget, c.req.raw, "/models", undefined, probeOf(c).headers);
     if (!response.ok) throw new Error(`status ${response.status}`);
     const parsed = (await response.json()) as Partial<ModelList>;
     if (Array.isArray(parsed.data)) upstream = { ...parsed, object: "list", data: parsed.data };
