@@ -52,7 +52,7 @@ function logLine(probe: ActiveProbe, route: string, method: string, status: numb
     sampling_ms: round(state.sampling_ms),
     judging_ms: round(state.judging_ms),
     degraded: state.degraded,
-    ...(error ? { error: toProxyError(error).code ?? "error" } : {}),
+    ...(error ? { error: failureOf(error) } : {}),
     ...(content ? { messages: state.messages, completion: state.completion } : {}),
   };
 }
@@ -80,6 +80,9 @@ export function observeRequests(options: ObserveOptions): MiddlewareHandler {
       await next();
     } finally {
       metrics.inFlight(-1);
+      // Handlers that return a Response of their own (the pass-through) skip Hono's prepared headers: the id is set
+      // here, replacing whatever id the upstream sent, which would mislead anyone matching logs.
+      if (c.res.headers.get("x-request-id") !== probe.requestId) c.header("x-request-id", probe.requestId);
       const status = c.res.status;
       const total = probe.elapsed();
       const strategy = probe.state.strategy ?? (route === "chat_completions" ? "unresolved" : "none");
@@ -94,4 +97,8 @@ export function observeRequests(options: ObserveOptions): MiddlewareHandler {
   };
 }
 
-const failureOf = (error: unknown) => toProxyError(error).code ?? "error";
+/** The error's code, else its type: short, stable and free of content. */
+function failureOf(error: unknown): string {
+  const proxyError = toProxyError(error);
+  return proxyError.code ?? proxyError.type;
+}
