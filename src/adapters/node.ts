@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { createApp, type Logger } from "../app";
 import { ConfigError, loadConfig, type Config } from "../config";
 import { LOG_LEVELS, type LogLevel } from "../observe/config";
+import { createObservability } from "../observe/setup";
 
 type Env = Record<string, string | undefined>;
 
@@ -64,13 +65,15 @@ export interface RunningProxy {
 }
 
 export function startProxy(config: Config, logger: Logger = createJsonLogger(config.log.level)): Promise<RunningProxy> {
-  const app = createApp({ config, logger });
+  // Built here rather than inside the app so that closing can flush the spans still buffered.
+  const { metrics, tracer } = createObservability(config, globalThis.fetch.bind(globalThis), {});
+  const app = createApp({ config, logger, metrics, tracer });
   return new Promise((resolve) => {
     const server = serve({ fetch: app.fetch, port: config.server.port, hostname: config.server.host }, (info: AddressInfo) => {
       resolve({
         url: `http://${config.server.host}:${info.port}`,
         config,
-        close: () => new Promise((done) => server.close(() => done())),
+        close: () => new Promise<void>((done) => server.close(() => done())).then(() => tracer.flush()),
       });
     });
   });
