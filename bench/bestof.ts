@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { noCache } from "../src/cache/types";
-import { createJudgeBackend } from "../src/judge/create";
+import { createJudgeBackend, createJudgeUpstream } from "../src/judge/create";
 import { resolveOptions } from "../src/options";
 import { runPipeline, type PipelineDeps } from "../src/pipeline";
 import { createUpstream } from "../src/upstream";
@@ -43,7 +43,7 @@ export async function runBestOfCell(n: number, tournament: string, pipelined: bo
   const fetch = fetchInto(sim.app);
   const deps: PipelineDeps = {
     generator: createUpstream("generator", config.generator, fetch),
-    judge: createJudgeBackend(config, fetch),
+    judge: createJudgeBackend(config, createJudgeUpstream(config, fetch)),
     cache: noCache,
     nSupport: { value: false },
     onJudgeError: "fail_closed",

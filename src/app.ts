@@ -8,11 +8,17 @@ import { createMemoryCache } from "./cache/memory";
 import type { JudgmentCache } from "./cache/types";
 import type { Config } from "./config";
 import { errorResponse, ProxyError, toProxyError } from "./errors";
-import { createJudgeBackend } from "./judge/create";
+import { createJudgeBackend, createJudgeUpstream } from "./judge/create";
 import type { JudgeBackend } from "./judge/backend";
+import { observedFetch } from "./metrics/fetch";
+import type { VerdictMetrics } from "./metrics/verdict";
+import { observeRequests, probeOf } from "./observe/middleware";
+import { createObservability, type Clock, type Observability } from "./observe/setup";
 import { handleChatCompletions } from "./routes/chat";
+import { serveMetrics } from "./routes/metrics";
 import { listModels } from "./routes/models";
 import { handleResponses } from "./routes/responses";
+import type { Tracer } from "./trace/tracer";
 import { passThrough, type PassThroughTarget } from "./passthrough";
 import type { PipelineDeps } from "./pipeline";
 import { createRedactor, redactingFetch, redactingLogger } from "./redact";
@@ -20,12 +26,14 @@ import { retryingFetch } from "./retry-fetch";
 import { createUpstream, type Backoff, type FetchLike } from "./upstream";
 
 export interface Logger {
+  /** Optional: loggers without a debug level simply drop these. */
+  debug?(event: Record<string, unknown>): void;
   info(event: Record<string, unknown>): void;
   warn(event: Record<string, unknown>): void;
   error(event: Record<string, unknown>): void;
 }
 
-export const silentLogger: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+export const silentLogger: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 export interface AppDeps {
   config: Config;
@@ -36,6 +44,10 @@ export interface AppDeps {
   logger?: Logger;
   /** Jitter source for retry backoff (tests pass a seeded one). */
   random?: () => number;
+  /** Defaults follow config.metrics / config.tracing; the clock (epoch ms) times requests and spans. */
+  metrics?: VerdictMetrics;
+  tracer?: Tracer;
+  clock?: Clock;
 }
 
 export interface AppContext {
@@ -43,6 +55,7 @@ export interface AppContext {
   pipeline: PipelineDeps;
   generatorTarget: PassThroughTarget;
   logger: Logger;
+  observe: Observability;
 }
 
 export function createApp(deps: AppDeps): Hono {
@@ -51,21 +64,30 @@ export function createApp(deps: AppDeps): Hono {
   // Every secret verdict holds; none may reach a response, an error message or a log line (src/redact.ts).
   const secrets = [config.generator.api_key, config.judge.api_key, ...config.auth.keys];
   const logger = redactingLogger(deps.logger ?? silentLogger, createRedactor(secrets));
-  const upstreamFetch = redactingFetch(fetchImpl, secrets);
-  const backoff: Backoff = {
+  const observe = createObservability(config, fetchImpl, deps);
+  // Each upstream gets its own observed fetch, so every HTTP attempt is counted by role; error bodies are scrubbed.
+  const upstreamFetch = (role: "generator" | "judge", timeoutMs: number) =>
+    redactingFetch(observedFetch({ upstream: role, fetch: fetchImpl, metrics: observe.metrics, clock: observe.clock, timeoutMs }), secrets);
+  const backoff = (role: "generator" | "judge"): Backoff => ({
     baseDelayMs: config.retry.base_delay_ms,
     maxDelayMs: config.retry.max_delay_ms,
     maxRetryAfterMs: config.retry.max_retry_after_ms,
     random: deps.random ?? Math.random,
     now: Date.now,
-  };
-  const generator = createUpstream("generator", config.generator, upstreamFetch, { backoff });
+    onRetry: () => observe.metrics.retried(role),
+  });
+  const generatorFetch = upstreamFetch("generator", config.generator.timeout_ms);
+  const generator = createUpstream("generator", config.generator, generatorFetch, { backoff: backoff("generator") });
+  const judgeUpstream = createJudgeUpstream(config, upstreamFetch("judge", config.judge.timeout_ms), backoff("judge"));
+  observe.metrics.trackQueue("generator", () => generator.pending);
+  observe.metrics.trackQueue("judge", () => judgeUpstream.pending);
   const ctx: AppContext = {
     config,
     logger,
+    observe,
     pipeline: {
       generator,
-      judge: deps.judge ?? createJudgeBackend(config, upstreamFetch, backoff),
+      judge: deps.judge ?? createJudgeBackend(config, judgeUpstream),
       cache: deps.cache ?? createMemoryCache(config.cache),
       nSupport: { value: config.generator.supports_n },
       onJudgeError: config.judge.on_error,
@@ -76,8 +98,8 @@ export function createApp(deps: AppDeps): Hono {
       apiKey: config.generator.api_key,
       // Until the upstream's headers: the whole request budget; each attempt within it gets generator.timeout_ms.
       timeoutMs: config.timeouts.request_ms,
-      fetch: retryingFetch(upstreamFetch, {
-        policy: { ...backoff, maxRetries: config.generator.max_retries },
+      fetch: retryingFetch(generatorFetch, {
+        policy: { ...backoff("generator"), maxRetries: config.generator.max_retries },
         attemptMs: config.generator.timeout_ms,
         budgetMs: config.timeouts.request_ms,
       }),
@@ -85,7 +107,9 @@ export function createApp(deps: AppDeps): Hono {
   };
 
   const app = new Hono();
-  app.use("*", requestId({ headerName: "x-request-id" }));
+  // A client's id is kept when it is 1-128 characters of [A-Za-z0-9_=-] (safe in logs and headers), else replaced.
+  app.use("*", requestId({ headerName: "x-request-id", limitLength: 128 }));
+  app.use("*", observeRequests({ ...observe, logger, logContent: config.log.content }));
   app.use("/v1/*", proxyAuth(config.auth));
   app.use(
     "/v1/*",
@@ -98,20 +122,17 @@ export function createApp(deps: AppDeps): Hono {
   );
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/metrics", (c) => serveMetrics(c, ctx));
   app.post("/v1/chat/completions", (c) => handleChatCompletions(c, ctx));
   app.post("/v1/responses", (c) => handleResponses(c, ctx));
   app.get("/v1/models", (c) => listModels(c, ctx));
-  app.all("/v1/*", (c) => passThrough(generatorFor(ctx, c.req.raw.headers).target, c.req.raw, c.req.path.slice("/v1".length)));
+  app.all("/v1/*", (c) => passThrough(generatorFor(ctx, c.req.raw.headers).target, c.req.raw, c.req.path.slice("/v1".length), undefined, probeOf(c).headers));
 
   app.notFound((c) => errorResponse(new ProxyError(404, `no route for ${c.req.method} ${c.req.path}`, { code: "not_found" })));
   app.onError((err, c) => {
     const proxyError = toProxyError(err);
     if (proxyError.status >= 500 && !(err instanceof ProxyError)) {
       logger.error({ event: "unhandled_error", request_id: c.get("requestId"), error: String((err as Error)?.stack ?? err) });
-    } else if (proxyError.status >= 500) {
-      // Upstream trouble the client was told about; operators want it too (scrubbed by the redacting logger).
-      const { status, code, message } = proxyError;
-      logger.warn({ event: "request_failed", request_id: c.get("requestId"), status, code, message });
     }
     return errorResponse(proxyError, { "x-request-id": c.get("requestId") });
   });

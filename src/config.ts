@@ -1,6 +1,7 @@
 // The whole configuration as one zod schema; loadConfig(env, fileText) is the only reader of raw settings.
 import { z } from "zod";
 import { strategyFields, strategyNames } from "../strategies/index";
+import { observabilityFields } from "./observe/config";
 
 const upstreamFields = {
   base_url: z.url({ protocol: /^https?$/ }),
@@ -63,6 +64,8 @@ const commonOptionFields = {
   min_candidates: z.number().int().min(1),
   cache: z.boolean(),
   return_candidates: z.boolean(),
+  /** Every candidate and judgment in the response, for debugging; refused unless limits.allow_trace. */
+  trace: z.boolean(),
 };
 
 const optionsSchema = z.strictObject(commonOptionFields).partial().extend(strategyFields);
@@ -102,6 +105,8 @@ export const configSchema = z.strictObject({
       max_messages: z.number().int().positive().default(2048),
       /** Characters of message text per request (content strings and text parts), checked before anything goes upstream. */
       max_chars: z.number().int().positive().default(1_000_000),
+      /** Off by default: a trace shows the judge's reasoning, which may quote an operator's rubric or guard prompt. */
+      allow_trace: z.boolean().default(false),
     })
     .prefault({}),
   models: z.record(z.string().min(1), virtualModelSchema).default({}),
@@ -125,6 +130,7 @@ export const configSchema = z.strictObject({
       forward_client_key: z.boolean().default(false),
     })
     .prefault({}),
+  ...observabilityFields,
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -153,6 +159,9 @@ const ENV_OVERRIDES: Record<string, [string[], (raw: string) => unknown]> = {
   PORT: [["server", "port"], numberOrText],
   VERDICT_N: [["defaults", "n"], numberOrText],
   VERDICT_API_KEYS: [["auth", "keys"], (raw) => raw.split(",").map((k) => k.trim()).filter((k) => k !== "")],
+  LOG_LEVEL: [["log", "level"], String],
+  METRICS_TOKEN: [["metrics", "token"], String],
+  OTEL_EXPORTER_OTLP_ENDPOINT: [["tracing", "otlp_endpoint"], String],
 };
 
 function numberOrText(raw: string): unknown {

@@ -17,6 +17,8 @@ export interface ResolvedOptions {
   min_candidates: number;
   cache: boolean;
   return_candidates: boolean;
+  /** Return every candidate and judgment (verdict.trace); only where limits.allow_trace permits. */
+  trace: boolean;
   strategy: StrategyOptions;
   /** For a strategy that wraps another (guard): the inner strategy's options, from the same sources. */
   inner?: StrategyOptions;
@@ -132,6 +134,10 @@ export function resolveOptions(body: ChatRequest, headers: Headers, config: Conf
   if (minCandidates.value > drawn) {
     throw badRequest(`${minCandidates.param} (${minCandidates.value}) is more than the ${drawn} candidates drawn`, minCandidates.param);
   }
+  const trace = pick(sources, "trace") as { value: boolean | undefined; param: string };
+  if (trace.value === true && !config.limits.allow_trace) {
+    throw badRequest(`${trace.param} is not allowed on this server (limits.allow_trace is off)`, trace.param, "trace_not_allowed");
+  }
   return {
     upstreamModel: config.generator.model ?? virtualTarget ?? body.model,
     n: drawn,
@@ -139,6 +145,7 @@ export function resolveOptions(body: ChatRequest, headers: Headers, config: Conf
     min_candidates: minCandidates.value,
     cache: (pick(sources, "cache").value as boolean | undefined) ?? true,
     return_candidates: (pick(sources, "return_candidates").value as boolean | undefined) ?? false,
+    trace: trace.value ?? false,
     strategy: strategy.data,
     ...(inner ? { inner } : {}),
     passThrough: n.value === 1 || strategy.data.strategy === "none",

@@ -26,9 +26,12 @@ export async function passThrough(
   request: Request,
   path: string,
   body?: BodyInit | null,
+  /** verdict's own per-request headers (x-request-id, traceparent): they replace the client's. */
+  extraHeaders: Record<string, string> = {},
 ): Promise<Response> {
   const headers = new Headers();
   request.headers.forEach((value, name) => forwardable(name) && headers.set(name, value));
+  for (const [name, value] of Object.entries(extraHeaders)) headers.set(name, value);
   if (target.apiKey) headers.set("authorization", `Bearer ${target.apiKey}`);
   const url = new URL(request.url);
   const controller = new AbortController();

@@ -9,6 +9,8 @@ import { admissionRules, createCandidatePool, type CandidatePool } from "./candi
 import { ProxyError } from "./errors";
 import type { JudgeBackend } from "./judge/backend";
 import { createJudgeSession, isJudgeUnavailable, type JudgeStats } from "./judge/session";
+import { recordDebugTrace, type DebugTrace } from "./observe/debug-trace";
+import { noopProbe, type RequestProbe } from "./observe/probe";
 import type { ResolvedOptions } from "./options";
 import { drawCandidates, type DrawSummary, type NSupport } from "./sample";
 import type { Upstream } from "./upstream";
@@ -36,6 +38,8 @@ export interface PipelineOutcome {
   judge: JudgeStats;
   judgeModel: string;
   degraded: string[];
+  /** Every candidate and judgment, when the request asked for verdict.trace. */
+  trace?: DebugTrace;
 }
 
 /** When the judge cannot be reached and the deployment fails open: a choice by the tie-break chain alone. */
@@ -82,14 +86,19 @@ export async function runPipeline(
   options: ResolvedOptions,
   deps: PipelineDeps,
   clientSignal: AbortSignal,
+  requestProbe: RequestProbe = noopProbe,
 ): Promise<PipelineOutcome> {
   const strategyOptions = options.strategy;
   if (strategyOptions.strategy === "none") throw new Error("strategy none is a pass-through, not a pipeline");
   const controller = new AbortController();
   const signal = AbortSignal.any([clientSignal, controller.signal]);
   inheritDeadline(signal, clientSignal); // so upstream retries know how much of the request's budget is left
-  const draw = drawCandidates({ upstream: deps.generator, body, n: options.n, nSupport: deps.nSupport, signal, stream: deps.streamSampling ?? false });
-  const session = createJudgeSession(deps.judge, options.cache ? deps.cache : noCache);
+  const debug = options.trace ? recordDebugTrace(requestProbe) : null;
+  const probe = debug?.probe ?? requestProbe;
+  probe.samplingStarted();
+  const draw = drawCandidates({ upstream: deps.generator, body, n: options.n, nSupport: deps.nSupport, signal, stream: deps.streamSampling ?? false, probe });
+  const sampled = draw.done.finally(() => probe.samplingEnded());
+  const session = createJudgeSession(deps.judge, options.cache ? deps.cache : noCache, probe);
   const pool = createCandidatePool(admissionRules(body));
   const toJudge = createChannel<Candidate>();
   const degraded: string[] = [];
@@ -131,8 +140,9 @@ export async function runPipeline(
         degraded.push("judge_unavailable");
         selection = { ...unjudgedSelection(pool.judgeable), ...(strategyOptions.strategy === "guard" ? { grounded: false } : {}) };
       }
+      probe.judgingEnded();
     }
-    await Promise.all([pumped, draw.done]);
+    await Promise.all([pumped, sampled]);
     if (draw.summary.received < options.min_candidates || pool.all.length === 0) {
       throw draw.summary.errors[0] ?? new ProxyError(502, "the generator returned no candidates", { type: "upstream_error", code: "no_candidates" });
     }
@@ -140,7 +150,9 @@ export async function runPipeline(
     const excluded = pool.excludedRanking();
     selection ??= withoutJudgeable(strategyOptions, pool, excluded);
     if (selection.ranking.length === 0 && !selection.abstention) degraded.push("no_usable_candidates");
-    return {
+    for (const check of selection.checks ?? []) probe.guard(check.verdict);
+    if (selection.abstention !== undefined) probe.guard("abstain");
+    const outcome: PipelineOutcome = {
       options,
       pool,
       selection,
@@ -149,7 +161,10 @@ export async function runPipeline(
       judge: session.stats,
       judgeModel: deps.judge.model,
       degraded,
+      ...(debug ? { trace: debug.build(pool) } : {}),
     };
+    probe.outcome(outcome);
+    return outcome;
   } catch (err) {
     controller.abort();
     throw err;

@@ -73,6 +73,7 @@ export function redactingLogger(logger: Logger, redact: Redactor): Logger {
     }
   };
   return {
+    debug: (event) => logger.debug?.(clean(event)),
     info: (event) => logger.info(clean(event)),
     warn: (event) => logger.warn(clean(event)),
     error: (event) => logger.error(clean(event)),

@@ -38,6 +38,7 @@ export function verdictObject(outcome: PipelineOutcome) {
           })),
         }
       : {}),
+    ...(outcome.trace ? { trace: outcome.trace } : {}),
   };
 }
 

@@ -17,6 +17,8 @@ export interface RetryPolicy {
   maxRetryAfterMs: number;
   random: () => number;
   now: () => number;
+  /** Told of each retry about to be made (metrics count them). */
+  onRetry?: () => void;
 }
 
 export interface FailureKind {
@@ -97,7 +99,9 @@ export async function withRetries<T>(
       const remaining = deadline === undefined ? Infinity : deadline - policy.now();
       const delay = nextDelay(policy, index, classify(err), remaining);
       // Aborted while waiting: the last upstream error is still the truest account of what happened.
-      if (delay === null || !(await sleep(delay, signal))) throw err;
+      if (delay === null) throw err;
+      policy.onRetry?.();
+      if (!(await sleep(delay, signal))) throw err;
     }
   }
 }

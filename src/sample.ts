@@ -4,6 +4,7 @@ import type OpenAI from "openai";
 import type { Candidate } from "../strategies/types";
 import type { ProxyError } from "./errors";
 import { addUsage, messageText, ZERO_USAGE, type Usage } from "./openai/chat";
+import { noopProbe, type GenerationWatch, type RequestProbe } from "./observe/probe";
 import { streamedDraw } from "./sample-stream";
 import { upstreamFailure, type Upstream } from "./upstream";
 import { createChannel } from "./util/channel";
@@ -34,6 +35,8 @@ export interface DrawRequest {
   signal: AbortSignal;
   /** Draw the `n` call as a stream, yielding each candidate when it finishes (generator.stream_sampling). */
   stream?: boolean;
+  /** Observes each call (spans, tokens) and supplies its headers (x-request-id, traceparent). */
+  probe?: RequestProbe;
 }
 
 function toCandidate(choice: ChatCompletion["choices"][number], index: number): Candidate {
@@ -48,43 +51,56 @@ function toCandidate(choice: ChatCompletion["choices"][number], index: number): 
   };
 }
 
-export function drawCandidates({ upstream, body, n, nSupport, signal, stream = false }: DrawRequest) {
+export function drawCandidates({ upstream, body, n, nSupport, signal, stream = false, probe = noopProbe }: DrawRequest) {
   const channel = createChannel<Candidate>();
   const summary: DrawSummary = { usage: ZERO_USAGE, calls: 0, errors: [], received: 0, meta: null };
   let nextIndex = 0;
 
-  const call = async (params: Record<string, unknown>): Promise<ChatCompletion> => {
+  /** Hands a finished choice over as a candidate, as soon as it is known. */
+  const hand = (choice: ChatCompletion["choices"][number], watch: GenerationWatch): void => {
+    summary.received += 1;
+    watch.candidate(nextIndex, choice.finish_reason ?? null);
+    channel.push(toCandidate(choice, nextIndex++));
+  };
+
+  /** One generator call; its choices (at most `limit`) become candidates. Returns how many it yielded. */
+  const draw = async (params: Record<string, unknown>, limit: number): Promise<number> => {
     summary.calls += 1;
-    const completion = await upstream.schedule(
-      () => upstream.client.chat.completions.create(params as unknown as ChatParams, { signal }),
-      signal,
-    );
+    const watch = probe.generation(limit);
+    let completion: ChatCompletion;
+    try {
+      completion = await upstream.schedule(
+        () => upstream.client.chat.completions.create(params as unknown as ChatParams, { signal, headers: watch.headers }),
+        signal,
+      );
+    } catch (err) {
+      watch.failed(err);
+      throw err;
+    }
     summary.usage = addUsage(summary.usage, completion.usage);
     summary.meta ??= { id: completion.id, created: completion.created, model: completion.model, system_fingerprint: completion.system_fingerprint };
-    return completion;
-  };
-  const emit = (completion: ChatCompletion, limit: number): number => {
     const choices = completion.choices.slice(0, limit);
-    for (const choice of choices) {
-      summary.received += 1;
-      channel.push(toCandidate(choice, nextIndex++));
-    }
+    for (const choice of choices) hand(choice, watch);
+    watch.done(completion.usage);
     return choices.length;
   };
 
-  const streamN = async (): Promise<number> => {
+  /** The `n` call read as a stream (generator.stream_sampling): each choice is a candidate the moment it finishes. */
+  const drawStreamed = async (): Promise<number> => {
     summary.calls += 1;
+    const watch = probe.generation(n);
     let got = 0;
     try {
       const result = await streamedDraw(upstream, { ...body, n }, signal, (choice) => {
         if (got >= n) return;
         got += 1;
-        summary.received += 1;
-        channel.push(toCandidate(choice as unknown as ChatCompletion["choices"][number], nextIndex++));
-      });
+        hand(choice as unknown as ChatCompletion["choices"][number], watch);
+      }, watch.headers);
       summary.usage = addUsage(summary.usage, result.usage);
       summary.meta ??= result.meta;
+      watch.done(result.usage as Usage | null);
     } catch (err) {
+      watch.failed(err);
       if (got === 0) throw err;
       // Candidates already handed over stay; the failure is reported like any lost draw, and not drawn again.
       summary.errors.push(upstreamFailure("generator", err));
@@ -97,7 +113,7 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
     let remaining = n;
     if (n > 1 && nSupport.value !== false) {
       try {
-        remaining -= stream ? await streamN() : emit(await call({ ...body, n }), n);
+        remaining -= stream ? await drawStreamed() : await draw({ ...body, n }, n);
       } catch (err) {
         const failure = upstreamFailure("generator", err);
         if (failure.status === 400 && nSupport.value === "auto") nSupport.value = false;
@@ -110,8 +126,7 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
     await Promise.all(
       Array.from({ length: remaining }, (_, i) =>
         // A fixed client seed would make every parallel draw identical; each draw gets its own, derived from it.
-        call(seed === undefined ? single : { ...single, seed: seed + i })
-          .then((completion) => emit(completion, 1))
+        draw(seed === undefined ? single : { ...single, seed: seed + i }, 1)
           .catch((err: unknown) => summary.errors.push(upstreamFailure("generator", err))),
       ),
     );

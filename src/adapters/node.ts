@@ -4,14 +4,30 @@ import { existsSync, readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { createApp, type Logger } from "../app";
 import { ConfigError, loadConfig, type Config } from "../config";
+import { LOG_LEVELS, type LogLevel } from "../observe/config";
+import { createObservability } from "../observe/setup";
 
 type Env = Record<string, string | undefined>;
 
-export const jsonLogger: Logger = {
-  info: (event) => console.log(JSON.stringify({ level: "info", time: new Date().toISOString(), ...event })),
-  warn: (event) => console.warn(JSON.stringify({ level: "warn", time: new Date().toISOString(), ...event })),
-  error: (event) => console.error(JSON.stringify({ level: "error", time: new Date().toISOString(), ...event })),
-};
+export interface LogSink {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+const consoleSink: LogSink = { out: (line) => console.log(line), err: (line) => console.error(line) };
+
+/**
+ * One JSON object per line; events below `level` are dropped before they are serialised. debug and info go to stdout,
+ * warn and error to stderr. `time` is the clock's ISO time.
+ */
+export function createJsonLogger(level: LogLevel = "info", sink: LogSink = consoleSink, now: () => Date = () => new Date()): Logger {
+  const threshold = LOG_LEVELS.indexOf(level);
+  const writer = (name: LogLevel, write: (line: string) => void) =>
+    LOG_LEVELS.indexOf(name) < threshold ? () => undefined : (event: Record<string, unknown>) => write(JSON.stringify({ level: name, time: now().toISOString(), ...event }));
+  return { debug: writer("debug", sink.out), info: writer("info", sink.out), warn: writer("warn", sink.err), error: writer("error", sink.err) };
+}
+
+export const jsonLogger: Logger = createJsonLogger("info");
 
 export interface ConfigSource {
   fileText?: string;
@@ -48,14 +64,16 @@ export interface RunningProxy {
   close(): Promise<void>;
 }
 
-export function startProxy(config: Config, logger: Logger = jsonLogger): Promise<RunningProxy> {
-  const app = createApp({ config, logger });
+export function startProxy(config: Config, logger: Logger = createJsonLogger(config.log.level)): Promise<RunningProxy> {
+  // Built here rather than inside the app so that closing can flush the spans still buffered.
+  const { metrics, tracer } = createObservability(config, globalThis.fetch.bind(globalThis), {});
+  const app = createApp({ config, logger, metrics, tracer });
   return new Promise((resolve) => {
     const server = serve({ fetch: app.fetch, port: config.server.port, hostname: config.server.host }, (info: AddressInfo) => {
       resolve({
         url: `http://${config.server.host}:${info.port}`,
         config,
-        close: () => new Promise((done) => server.close(() => done())),
+        close: () => new Promise<void>((done) => server.close(() => done())).then(() => tracer.flush()),
       });
     });
   });

@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import { readConfigFile, upstreamConfigured } from "../adapters/node";
 import { createMemoryCache } from "../cache/memory";
 import { loadConfig } from "../config";
-import { createJudgeBackend } from "../judge/create";
+import { createJudgeBackend, createJudgeUpstream } from "../judge/create";
 import { startSimulator } from "../../test/sim/start";
 import { loadItems, type EvalTask } from "./data";
 import { summarise } from "./metrics";
@@ -68,7 +68,7 @@ export async function evalCommand(args: string[]): Promise<number> {
   const config = loadConfig(env, source.fileText, source.fileName);
   const text = readFileSync(values.data, "utf8");
   const items = loadItems(task, text, values.data, values.limit ? Number(values.limit) : undefined, values.seed ? Number(values.seed) : undefined);
-  const backend = createJudgeBackend(config, globalThis.fetch.bind(globalThis));
+  const backend = createJudgeBackend(config, createJudgeUpstream(config, globalThis.fetch.bind(globalThis)));
   const controller = new AbortController();
   const onInterrupt = () => {
     if (controller.signal.aborted) process.exit(130);

@@ -12,15 +12,21 @@ export interface Judged<T> {
   log_ids?: string[];
 }
 
+/** Per-call extras from the request: headers such as x-request-id and traceparent, and the request's memo. */
+export interface CallOptions {
+  headers?: Record<string, string>;
+  memo?: RequestMemo;
+}
+
 export interface JudgeBackend {
   /** Backend id, model and parameters: everything besides the inputs and template that changes an answer. */
   readonly identity: Record<string, unknown>;
   readonly model: string;
   /** Template id and version per task, part of the cache key so a changed prompt never reuses old answers. */
   readonly templates: Record<JudgeTask, { id: string; version: number }>;
-  comparePair(input: PairInput, signal: AbortSignal, memo?: RequestMemo): Promise<Judged<PairVerdict>>;
-  scoreRubric(input: ScoreInput, signal: AbortSignal, memo?: RequestMemo): Promise<Judged<ScoreVerdict>>;
-  checkGrounding(input: GroundingInput, signal: AbortSignal, memo?: RequestMemo): Promise<Judged<GroundingVerdict>>;
+  comparePair(input: PairInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<PairVerdict>>;
+  scoreRubric(input: ScoreInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<ScoreVerdict>>;
+  checkGrounding(input: GroundingInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<GroundingVerdict>>;
 }
 
 /**

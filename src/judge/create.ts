@@ -1,17 +1,21 @@
-// Builds the configured judge backend: an OpenAI-compatible server, or the Root Signals evaluator API.
+// Builds the configured judge: its upstream (auth scheme per backend) and its backend, an OpenAI-compatible server
+// or the Root Signals evaluator API.
 import { judgeEndpoint, type Config } from "../config";
-import { createUpstream, type Backoff, type FetchLike } from "../upstream";
+import { createUpstream, type Backoff, type FetchLike, type Upstream } from "../upstream";
 import type { JudgeBackend } from "./backend";
 import { createOpenAIJudge } from "./openai-judge";
 import { createRootSignalsJudge } from "./root-signals";
 
-export function createJudgeBackend(config: Config, fetchImpl: FetchLike, backoff?: Backoff): JudgeBackend {
+export function createJudgeUpstream(config: Config, fetchImpl: FetchLike, backoff?: Backoff): Upstream {
+  const settings = { ...config.judge, ...judgeEndpoint(config) };
+  // Root Signals takes its key as `Api-Key <key>`, not as a bearer token.
+  const authorization = config.judge.backend === "root-signals" ? (key: string) => `Api-Key ${key}` : undefined;
+  return createUpstream("judge", settings, fetchImpl, { ...(authorization ? { authorization } : {}), ...(backoff ? { backoff } : {}) });
+}
+
+export function createJudgeBackend(config: Config, upstream: Upstream): JudgeBackend {
   const { judge } = config;
-  const settings = { ...judge, ...judgeEndpoint(config) };
-  if (judge.backend === "root-signals") {
-    const upstream = createUpstream("judge", settings, fetchImpl, { authorization: (key) => `Api-Key ${key}`, backoff });
-    return createRootSignalsJudge(upstream, judge);
-  }
+  if (judge.backend === "root-signals") return createRootSignalsJudge(upstream, judge);
   // loadConfig guarantees a model for this backend.
-  return createOpenAIJudge(createUpstream("judge", settings, fetchImpl, { backoff }), { ...judge, model: judge.model! });
+  return createOpenAIJudge(upstream, { ...judge, model: judge.model! });
 }

@@ -3,7 +3,7 @@ import type OpenAI from "openai";
 import type { GroundingInput, GroundingVerdict, PairInput, PairVerdict, ScoreInput, ScoreVerdict } from "../../strategies/types";
 import { addUsage, ZERO_USAGE, type Usage } from "../openai/chat";
 import { upstreamFailure, type Upstream } from "../upstream";
-import { normaliseScore, type JudgeBackend, type Judged } from "./backend";
+import { normaliseScore, type CallOptions, type JudgeBackend, type Judged } from "./backend";
 import { probabilityAOverB } from "./logprobs";
 import { PAIRWISE_RESPONSE_FORMAT, PAIRWISE_TEMPLATE, pairwiseMessages } from "./pairwise-prompt";
 import { GROUNDING_RESPONSE_FORMAT, GROUNDING_SYSTEM, GROUNDING_TEMPLATE, groundingMessages } from "./grounding-prompt";
@@ -46,6 +46,7 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
     parse: (t: string) => T | null,
     signal: AbortSignal,
     attempt = 0,
+    call: CallOptions = {},
   ): Promise<Asked<T>> {
     const resample = attempt > 0 ? { temperature: Math.max(settings.temperature, settings.rematch_temperature), seed: attempt } : {};
     let usage: Usage = ZERO_USAGE;
@@ -57,7 +58,7 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
       const body = { model: settings.model, messages, ...sampling, ...resample, ...(structured ? { response_format: format } : {}) } as ChatParams;
       let completion: OpenAI.Chat.Completions.ChatCompletion;
       try {
-        completion = await upstream.schedule(() => upstream.client.chat.completions.create(body, { signal }), signal);
+        completion = await upstream.schedule(() => upstream.client.chat.completions.create(body, { signal, ...(call.headers ? { headers: call.headers } : {}) }), signal);
       } catch (err) {
         const failure = upstreamFailure("judge", err);
         if (failure.status === 400 && structured) {
@@ -86,9 +87,9 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
     },
     templates: { pairwise: PAIRWISE_TEMPLATE, rubric: RUBRIC_TEMPLATE, grounding: GROUNDING_TEMPLATE },
 
-    async comparePair(input: PairInput, signal: AbortSignal): Promise<Judged<PairVerdict>> {
+    async comparePair(input: PairInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<PairVerdict>> {
       const messages = pairwiseMessages(input.conversation, input.a.text, input.b.text);
-      const asked = await ask(messages, PAIRWISE_RESPONSE_FORMAT as ResponseFormat, parsePairVerdict, signal, input.attempt);
+      const asked = await ask(messages, PAIRWISE_RESPONSE_FORMAT as ResponseFormat, parsePairVerdict, signal, input.attempt, call);
       if (!asked.value) {
         const value: PairVerdict = { winner: "tie", reasoning: `unparseable judge answer: ${asked.text.slice(0, 200)}`, parsed: false };
         return { value, usage: asked.usage, calls: asked.calls };
@@ -97,10 +98,10 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
       return { value: { ...asked.value, parsed: true, ...(pA !== undefined ? { pA } : {}) }, usage: asked.usage, calls: asked.calls };
     },
 
-    async scoreRubric(input: ScoreInput, signal: AbortSignal): Promise<Judged<ScoreVerdict>> {
+    async scoreRubric(input: ScoreInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<ScoreVerdict>> {
       const messages = rubricMessages(input.conversation, input.rubric, input.candidate.text, input.scale);
       const format = rubricResponseFormat(input.scale) as unknown as ResponseFormat;
-      const asked = await ask(messages, format, (t) => parseScore(t, input.scale), signal);
+      const asked = await ask(messages, format, (t) => parseScore(t, input.scale), signal, 0, call);
       // An unreadable grade sits in the middle of the scale, so it neither wins nor sinks a candidate on its own.
       const score = asked.value?.score ?? Math.ceil((input.scale + 1) / 2);
       const value: ScoreVerdict = {
@@ -112,9 +113,9 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
       return { value, usage: asked.usage, calls: asked.calls };
     },
 
-    async checkGrounding(input: GroundingInput, signal: AbortSignal): Promise<Judged<GroundingVerdict>> {
+    async checkGrounding(input: GroundingInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<GroundingVerdict>> {
       const messages = groundingMessages(input, settings.grounding_prompt ?? GROUNDING_SYSTEM);
-      const asked = await ask(messages, GROUNDING_RESPONSE_FORMAT as ResponseFormat, parseGrounding, signal);
+      const asked = await ask(messages, GROUNDING_RESPONSE_FORMAT as ResponseFormat, parseGrounding, signal, 0, call);
       // An answer the judge's words could not be read for was not checked, and an unchecked answer does not pass.
       const value: GroundingVerdict = asked.value
         ? { ...asked.value, parsed: true }

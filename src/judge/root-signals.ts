@@ -5,7 +5,7 @@ import type { Candidate, GroundingInput, GroundingVerdict, PairInput, PairVerdic
 import { ProxyError } from "../errors";
 import { ZERO_USAGE } from "../openai/chat";
 import { upstreamFailure, type Upstream } from "../upstream";
-import type { JudgeBackend, Judged, RequestMemo } from "./backend";
+import type { CallOptions, JudgeBackend, Judged } from "./backend";
 import { renderConversation } from "./sections";
 
 export type EvaluatorRef = { id: string } | { name: string };
@@ -45,12 +45,12 @@ export function createRootSignalsJudge(upstream: Upstream, settings: RootSignals
     if (!ref) throw new ProxyError(500, `no Root Signals evaluator configured for ${task}`, { code: "judge_misconfigured" });
     return ref;
   };
-  async function run(ref: EvaluatorRef, body: Record<string, unknown>, signal: AbortSignal): Promise<Execution> {
+  async function run(ref: EvaluatorRef, body: Record<string, unknown>, signal: AbortSignal, headers?: Record<string, string>): Promise<Execution> {
     const path = "id" in ref ? `/v1/evaluators/execute/${encodeURIComponent(ref.id)}/` : "/v1/evaluators/execute/by-name/";
     const query = "name" in ref ? { name: ref.name } : undefined;
     let raw: unknown;
     try {
-      raw = await upstream.schedule(() => upstream.client.post(path, { body, query, signal }), signal);
+      raw = await upstream.schedule(() => upstream.client.post(path, { body, query, signal, ...(headers ? { headers } : {}) }), signal);
     } catch (err) {
       throw upstreamFailure("judge", err);
     }
@@ -66,12 +66,12 @@ export function createRootSignalsJudge(upstream: Upstream, settings: RootSignals
    * Runs the evaluator once per distinct input within a request: both orders of a match, and later matches of the same
    * answer, reuse the run kept in the request's memo. `fresh` says whether this caller's run was a new API call.
    */
-  async function shared(ref: EvaluatorRef, body: Record<string, unknown>, signal: AbortSignal, memo?: RequestMemo): Promise<{ execution: Execution; fresh: boolean }> {
+  async function shared(ref: EvaluatorRef, body: Record<string, unknown>, signal: AbortSignal, call: CallOptions = {}): Promise<{ execution: Execution; fresh: boolean }> {
     const key = `root-signals:${JSON.stringify([ref, body])}`;
-    const known = memo?.get(key) as Promise<Execution> | undefined;
+    const known = call.memo?.get(key) as Promise<Execution> | undefined;
     if (known) return { execution: await known, fresh: false };
-    const started = run(ref, body, signal);
-    memo?.set(key, started);
+    const started = run(ref, body, signal, call.headers);
+    call.memo?.set(key, started);
     return { execution: await started, fresh: true };
   }
 
@@ -91,10 +91,10 @@ export function createRootSignalsJudge(upstream: Upstream, settings: RootSignals
     identity: { backend: "root-signals", base_url: upstream.baseURL, evaluators: settings.evaluators, pass_threshold: settings.pass_threshold },
     templates: { pairwise: { id: "rs-pointwise-pair", version: 1 }, rubric: { id: "rs-score", version: 1 }, grounding: { id: "rs-contexts", version: 1 } },
 
-    async comparePair(input: PairInput, signal: AbortSignal, memo?: RequestMemo): Promise<Judged<PairVerdict>> {
+    async comparePair(input: PairInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<PairVerdict>> {
       const ref = evaluatorFor("pairwise");
       const request = requestText(input.conversation);
-      const score = (c: Candidate) => shared(ref, { request, response: c.text }, signal, memo);
+      const score = (c: Candidate) => shared(ref, { request, response: c.text }, signal, call);
       const [a, b] = await Promise.all([score(input.a), score(input.b)]);
       const diff = a.execution.score - b.execution.score;
       const winner = Math.abs(diff) < 1e-9 ? "tie" : diff > 0 ? "A" : "B";
@@ -104,16 +104,16 @@ export function createRootSignalsJudge(upstream: Upstream, settings: RootSignals
       return judged({ winner, reasoning, pA: 0.5 + diff / 2, parsed: true }, [a, b]);
     },
 
-    async scoreRubric(input: ScoreInput, signal: AbortSignal, memo?: RequestMemo): Promise<Judged<ScoreVerdict>> {
+    async scoreRubric(input: ScoreInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<ScoreVerdict>> {
       const body = { request: requestText(input.conversation), response: input.candidate.text };
-      const result = await shared(evaluatorFor("rubric"), body, signal, memo);
+      const result = await shared(evaluatorFor("rubric"), body, signal, call);
       const { score, justification } = result.execution;
       return judged({ score: 1 + Math.round(score * (input.scale - 1)), normalised: score, justification, parsed: true }, [result]);
     },
 
-    async checkGrounding(input: GroundingInput, signal: AbortSignal, memo?: RequestMemo): Promise<Judged<GroundingVerdict>> {
+    async checkGrounding(input: GroundingInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<GroundingVerdict>> {
       const body = { request: input.question, response: input.answer, contexts: input.documents };
-      const result = await shared(evaluatorFor("guard"), body, signal, memo);
+      const result = await shared(evaluatorFor("guard"), body, signal, call);
       const { score, justification } = result.execution;
       const verdict = score >= settings.pass_threshold ? "PASS" : "FAIL";
       return judged({ verdict, reasoning: `score ${score.toFixed(3)} (pass at ${settings.pass_threshold}): ${justification}`, parsed: true }, [result]);

@@ -1,10 +1,11 @@
 // The judge as one request sees it: cache in front of the backend, and counts of calls, hits and tokens.
 import type { GroundingInput, GroundingVerdict, Judge, PairInput, PairVerdict, ScoreInput, ScoreVerdict } from "../../strategies/types";
 import { cacheKey } from "../cache/key";
-import type { JudgmentCache } from "../cache/types";
+import { noCache, type JudgmentCache } from "../cache/types";
 import { ProxyError } from "../errors";
 import { addUsage, ZERO_USAGE, type Usage } from "../openai/chat";
-import type { JudgeBackend, Judged, JudgeTask, RequestMemo } from "./backend";
+import { noopProbe, type JudgmentMeta, type RequestProbe } from "../observe/probe";
+import type { CallOptions, JudgeBackend, Judged, RequestMemo } from "./backend";
 
 export interface JudgeStats {
   calls: number;
@@ -27,26 +28,39 @@ export function isJudgeUnavailable(err: unknown): err is ProxyError {
   return err instanceof ProxyError && err.code === "judge_unavailable";
 }
 
-export function createJudgeSession(backend: JudgeBackend, cache: JudgmentCache): { judge: Judge; stats: JudgeStats } {
+export function createJudgeSession(
+  backend: JudgeBackend,
+  cache: JudgmentCache,
+  probe: RequestProbe = noopProbe,
+): { judge: Judge; stats: JudgeStats } {
   const stats: JudgeStats = { calls: 0, cache_hits: 0, usage: ZERO_USAGE, unparsed: 0 };
   const memo: RequestMemo = new Map();
+  const caching = cache !== noCache;
 
   /** One judgment through the cache: the key covers backend, template, parameters and the inputs in their order. */
-  async function judged<T extends { parsed: boolean }>(task: JudgeTask, inputs: unknown[], run: () => Promise<Judged<T>>): Promise<T> {
-    const key = await cacheKey({ ...backend.identity, template: backend.templates[task], inputs });
+  async function judged<T extends PairVerdict | ScoreVerdict | GroundingVerdict>(
+    meta: JudgmentMeta,
+    inputs: unknown[],
+    run: (call: CallOptions) => Promise<Judged<T>>,
+  ): Promise<T> {
+    const watch = probe.judgment(meta, caching);
+    const key = await cacheKey({ ...backend.identity, template: backend.templates[meta.task], inputs });
     const hit = (await cache.get(key)) as { value: T } | undefined;
     if (hit?.value) {
       stats.cache_hits += 1;
+      watch.done({ cached: true, calls: 0, usage: ZERO_USAGE, value: hit.value });
       return hit.value;
     }
     let result: Judged<T>;
     try {
-      result = await run();
+      result = await run({ headers: watch.headers });
     } catch (err) {
+      watch.failed(err);
       // A cancelled request and a full queue are not the judge's failure: they keep their own status (499, 429).
       if (err instanceof ProxyError && (err.status === 499 || err.code === "queue_full")) throw err;
       throw judgeUnavailable(err);
     }
+    watch.done({ cached: false, calls: result.calls, usage: result.usage, value: result.value });
     stats.calls += result.calls;
     stats.usage = addUsage(stats.usage, result.usage);
     if (result.cost !== undefined) stats.cost = (stats.cost ?? 0) + result.cost;
@@ -60,15 +74,18 @@ export function createJudgeSession(backend: JudgeBackend, cache: JudgmentCache):
   const judge: Judge = {
     compare(input: PairInput, signal?: AbortSignal): Promise<PairVerdict> {
       const inputs = [input.conversation, input.a.text, input.b.text, input.attempt ?? 0];
-      return judged("pairwise", inputs, () => backend.comparePair(input, signal ?? new AbortController().signal, memo));
+      const meta: JudgmentMeta = { task: "pairwise", a: input.a.index, b: input.b.index, attempt: input.attempt ?? 0 };
+      return judged(meta, inputs, (call) => backend.comparePair(input, signal ?? new AbortController().signal, { ...call, memo }));
     },
     score(input: ScoreInput, signal?: AbortSignal): Promise<ScoreVerdict> {
       const inputs = [input.conversation, input.rubric, input.scale, input.candidate.text];
-      return judged("rubric", inputs, () => backend.scoreRubric(input, signal ?? new AbortController().signal, memo));
+      const meta: JudgmentMeta = { task: "rubric", a: input.candidate.index, attempt: 0 };
+      return judged(meta, inputs, (call) => backend.scoreRubric(input, signal ?? new AbortController().signal, { ...call, memo }));
     },
     checkGrounding(input: GroundingInput, signal?: AbortSignal): Promise<GroundingVerdict> {
       const inputs = [input.question, input.documents, input.answer];
-      return judged("grounding", inputs, () => backend.checkGrounding(input, signal ?? new AbortController().signal, memo));
+      const meta: JudgmentMeta = { task: "grounding", a: -1, attempt: 0 };
+      return judged(meta, inputs, (call) => backend.checkGrounding(input, signal ?? new AbortController().signal, { ...call, memo }));
     },
   };
   return { judge, stats };

@@ -6,6 +6,8 @@ import { withinBudget } from "../budget";
 import { generatorFor } from "../byok";
 import { badRequest } from "../errors";
 import { checkConversationLimits, parseJsonBody } from "../limits";
+import { probeOf } from "../observe/middleware";
+import type { RequestProbe } from "../observe/probe";
 import { chatRequestSchema } from "../openai/chat";
 import { replayChunks } from "../openai/chunks";
 import { encodeEvent } from "../openai/sse";
@@ -33,10 +35,10 @@ export async function readJsonObject(c: Context): Promise<{ raw: string; json: R
 }
 
 /** The reranking run of one request: its generator (the client's key with bring-your-own-key) within its time budget. */
-export function reranker(ctx: AppContext, headers: Headers, arrived: number, body: Record<string, unknown>, options: ResolvedOptions) {
+export function reranker(ctx: AppContext, headers: Headers, arrived: number, body: Record<string, unknown>, options: ResolvedOptions, probe: RequestProbe) {
   const { pipeline } = generatorFor(ctx, headers);
   const budget = Math.max(1, ctx.config.timeouts.request_ms - (Date.now() - arrived));
-  return (signal: AbortSignal) => withinBudget(budget, signal, (inner) => runPipeline(body, options, pipeline, inner));
+  return (signal: AbortSignal) => withinBudget(budget, signal, (inner) => runPipeline(body, options, pipeline, inner, probe));
 }
 
 export async function handleChatCompletions(c: Context, ctx: AppContext): Promise<Response> {
@@ -46,6 +48,8 @@ export async function handleChatCompletions(c: Context, ctx: AppContext): Promis
   if (!parsed.success) throw invalidBody(parsed.error);
   checkConversationLimits(parsed.data.messages, ctx.config.limits);
   const options = resolveOptions(parsed.data, c.req.raw.headers, ctx.config);
+  const probe = probeOf(c);
+  probe.resolved({ model: options.upstreamModel, strategy: options.passThrough ? "none" : options.strategy.strategy, n: options.n, messages: parsed.data.messages });
   const { verdict: _options, ...forward } = json;
   forward.model = options.upstreamModel;
   const generator = generatorFor(ctx, c.req.raw.headers);
@@ -53,10 +57,10 @@ export async function handleChatCompletions(c: Context, ctx: AppContext): Promis
   if (options.passThrough) {
     // Untouched bodies go upstream byte for byte; only a stripped `verdict` or a resolved model forces re-encoding.
     const unchanged = json.verdict === undefined && json.model === options.upstreamModel;
-    return passThrough(generator.target, c.req.raw, "/chat/completions", unchanged ? raw : JSON.stringify(forward));
+    return passThrough(generator.target, c.req.raw, "/chat/completions", unchanged ? raw : JSON.stringify(forward), probe.headers);
   }
   const { stream: _stream, stream_options: _streamOptions, ...sampled } = forward;
-  const rerank = reranker(ctx, c.req.raw.headers, arrived, sampled, options);
+  const rerank = reranker(ctx, c.req.raw.headers, arrived, sampled, options, probe);
   if (parsed.data.stream === true) {
     const includeUsage = (json.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
     return streamedResponse({
@@ -74,9 +78,5 @@ export async function handleChatCompletions(c: Context, ctx: AppContext): Promis
     });
   }
   const outcome = await rerank(c.req.raw.signal);
-  if (outcome.degraded.length > 0) {
-    const errors = outcome.draw.errors.map((e) => `${e.status} ${e.message}`);
-    ctx.logger.warn({ event: "degraded", request_id: c.get("requestId"), degraded: outcome.degraded, errors });
-  }
   return c.json(completionBody(outcome, parsed.data.model), 200, verdictHeaders(outcome));
 }

@@ -2,6 +2,7 @@
 import type { Context } from "hono";
 import type { AppContext } from "../app";
 import { generatorFor } from "../byok";
+import { probeOf } from "../observe/middleware";
 import { passThrough } from "../passthrough";
 
 interface ModelList {
@@ -14,7 +15,7 @@ export async function listModels(c: Context, ctx: AppContext): Promise<Response>
   let upstream: ModelList = { object: "list", data: [] };
   let degraded = false;
   try {
-    const response = await passThrough(generatorFor(ctx, c.req.raw.headers).target, c.req.raw, "/models");
+    const response = await passThrough(generatorFor(ctx, c.req.raw.headers).target, c.req.raw, "/models", undefined, probeOf(c).headers);
     if (!response.ok) throw new Error(`status ${response.status}`);
     const parsed = (await response.json()) as Partial<ModelList>;
     if (Array.isArray(parsed.data)) upstream = { ...parsed, object: "list", data: parsed.data };

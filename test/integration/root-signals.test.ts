@@ -8,7 +8,7 @@ import { noCache } from "../../src/cache/types";
 import { loadItems } from "../../src/eval/data";
 import { summarise } from "../../src/eval/metrics";
 import { runEval } from "../../src/eval/run";
-import { createJudgeBackend } from "../../src/judge/create";
+import { createJudgeBackend, createJudgeUpstream } from "../../src/judge/create";
 import { createRootSignalsFake } from "../fakes/root-signals";
 import { qualityOf } from "../sim/random";
 import { createSimulator } from "../sim/server";
@@ -109,7 +109,7 @@ describe("Root Signals judge backend", () => {
     if (!existsSync(HALUEVAL)) throw new Error(`${HALUEVAL} is missing`);
     const { config, fetch } = setup();
     const items = loadItems("grounding", readFileSync(HALUEVAL, "utf8"), HALUEVAL, 10);
-    const { results } = await runEval({ task: "grounding", items, backend: createJudgeBackend(config, fetch), cache: noCache, concurrency: 4, signal: new AbortController().signal });
+    const { results } = await runEval({ task: "grounding", items, backend: createJudgeBackend(config, createJudgeUpstream(config, fetch)), cache: noCache, concurrency: 4, signal: new AbortController().signal });
     const summary = summarise("grounding", results);
     expect(summary.rows).toBe(20);
     expect(summary.errors).toBe(0);

@@ -1,0 +1,39 @@
+// Config sections for observability (metrics, log, tracing), kept apart from config.ts so that file stays small.
+import { z } from "zod";
+
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const metricsSchema = z.strictObject({
+  /** GET /metrics in Prometheus text format; off, the route answers 404 and nothing is counted. */
+  enabled: z.boolean().default(true),
+  /** When set, scrapes must send `Authorization: Bearer <token>`. */
+  token: z.string().min(1).optional(),
+});
+
+const logSchema = z.strictObject({
+  level: z.enum(LOG_LEVELS).default("info"),
+  /** Puts the request's messages and the returned answer into the request log line. Off: never logged. */
+  content: z.boolean().default(false),
+});
+
+const tracingSchema = z.strictObject({
+  /** OTLP/HTTP collector base URL (spans go to {otlp_endpoint}/v1/traces); unset, no spans are made. */
+  otlp_endpoint: z.url({ protocol: /^https?$/ }).optional(),
+  /** Sent only to the collector (e.g. its auth header). */
+  headers: z.record(z.string(), z.string()).default({}),
+  service_name: z.string().min(1).default("verdict"),
+  /** Share of new traces recorded; a client's traceparent decides for its own trace. */
+  sample_ratio: z.number().min(0).max(1).default(1),
+  batch_size: z.number().int().positive().default(256),
+  /** Spans waiting for export beyond this are dropped (and counted), never queued without bound. */
+  max_queue: z.number().int().positive().default(4096),
+  flush_ms: z.number().int().min(0).default(1000),
+  timeout_ms: z.number().int().positive().default(5000),
+});
+
+export const observabilityFields = {
+  metrics: metricsSchema.prefault({}),
+  log: logSchema.prefault({}),
+  tracing: tracingSchema.prefault({}),
+};

@@ -1,0 +1,177 @@
+// The per-request observer: the headers every upstream call carries (x-request-id, traceparent), the span tree, the
+// metric events and the fields of the request's log line. The pipeline reports to it; it decides what each costs.
+import type { VerdictMetrics } from "../metrics/verdict";
+import type { RequestProbe } from "./types";
+import { NOOP_SPAN, SpanKind, traceparentOf, type Span, type Tracer } from "../trace/tracer";
+import { parseTraceparent } from "../trace/context";
+
+export type { GenerationWatch, JudgmentMeta, JudgmentResult, JudgmentWatch, RequestProbe } from "./types";
+
+const nothing = () => undefined;
+const quietWatch = { headers: {}, candidate: nothing, done: nothing, failed: nothing };
+
+/** Reports nowhere: for pipelines run outside the app (tests, benchmarks). */
+export const noopProbe: RequestProbe = {
+  requestId: "",
+  headers: {},
+  elapsed: () => 0,
+  resolved: nothing, samplingStarted: nothing, samplingEnded: nothing, judgingEnded: nothing, outcome: nothing, guard: nothing,
+  generation: () => quietWatch,
+  judgment: () => quietWatch,
+};
+
+/** A short code for a failure, safe for spans and logs (never a message that might quote content). */
+export function failureCode(error: unknown): string {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === "string" ? code : (error as Error)?.name ?? "error";
+}
+
+export interface ProbeDeps {
+  metrics: VerdictMetrics;
+  tracer: Tracer;
+  clock: () => number;
+}
+
+export interface ProbeInit {
+  requestId: string;
+  method: string;
+  route: string;
+  traceparent: string | null;
+  tracestate: string | null;
+}
+
+/** Log-line fields the pipeline fills in; read by the middleware when the request ends. */
+export interface ProbeState {
+  model?: string;
+  strategy?: string;
+  n?: number;
+  candidates?: number;
+  winner?: number;
+  judge_calls?: number;
+  cache_hits?: number;
+  sampling_ms?: number;
+  judging_ms?: number;
+  degraded?: string;
+  messages?: unknown;
+  completion?: unknown;
+}
+
+export interface ActiveProbe extends RequestProbe {
+  readonly state: ProbeState;
+  readonly span: Span;
+}
+
+export function createRequestProbe({ metrics, tracer, clock }: ProbeDeps, init: ProbeInit): ActiveProbe {
+  const startedAt = clock();
+  const span = tracer.enabled ? tracer.startRequest(`${init.method} ${init.route}`, parseTraceparent(init.traceparent)) : NOOP_SPAN;
+  const traced = span !== NOOP_SPAN;
+  const withId = (child: Span): Record<string, string> => {
+    const traceparent = traceparentOf(child);
+    return { "x-request-id": init.requestId, ...(traceparent ? { traceparent } : {}), ...(init.tracestate ? { tracestate: init.tracestate } : {}) };
+  };
+  // Not tracing, verdict is a hop that passes the client's trace context on unchanged.
+  const headers = traced
+    ? withId(span)
+    : { "x-request-id": init.requestId, ...(init.traceparent ? { traceparent: init.traceparent } : {}), ...(init.tracestate ? { tracestate: init.tracestate } : {}) };
+  const state: ProbeState = {};
+  let sampleSpan: Span = span;
+  let samplingStart = 0;
+  let judgingStart: number | null = null;
+  const strategy = () => state.strategy ?? "unresolved";
+  if (traced) span.set("verdict.request_id", init.requestId);
+
+  return {
+    requestId: init.requestId,
+    headers,
+    state,
+    span,
+    elapsed: () => clock() - startedAt,
+    resolved(info) {
+      state.model = info.model;
+      state.strategy = info.strategy;
+      state.n = info.n;
+      state.messages = info.messages;
+      span.set("gen_ai.request.model", info.model);
+      span.set("verdict.strategy", info.strategy);
+      span.set("verdict.n", info.n);
+    },
+    samplingStarted() {
+      samplingStart = clock();
+      sampleSpan = span.child("sample");
+    },
+    samplingEnded() {
+      state.sampling_ms = clock() - samplingStart;
+      sampleSpan.end();
+      metrics.phase("sampling", strategy(), state.sampling_ms / 1000);
+    },
+    generation(count) {
+      if (!traced) {
+        return { headers, candidate: () => metrics.candidates(1), done: (usage) => metrics.tokens("generator", usage), failed: nothing };
+      }
+      // One span per candidate; a call that yields several (`n`) carries the sample span's context upstream.
+      const spans = Array.from({ length: count }, () => sampleSpan.child("candidate", SpanKind.client));
+      let next = 0;
+      const finish = (code: string) => spans.slice(next).forEach((s) => (s.fail(code), s.end()));
+      return {
+        headers: withId(count === 1 ? spans[0]! : sampleSpan),
+        candidate(index, finishReason) {
+          metrics.candidates(1);
+          const s = spans[next++];
+          s?.set("verdict.candidate.index", index);
+          s?.set("gen_ai.response.finish_reason", finishReason ?? "null");
+          s?.end();
+        },
+        done(usage) {
+          metrics.tokens("generator", usage);
+          finish("missing_choice");
+        },
+        failed: (error) => finish(failureCode(error)),
+      };
+    },
+    judgment(meta, caching) {
+      judgingStart ??= clock();
+      const child = traced ? span.child("judge", SpanKind.client) : NOOP_SPAN;
+      if (traced) {
+        child.set("verdict.judge.task", meta.task);
+        child.set("verdict.judge.a", meta.a);
+        if (meta.b !== undefined) child.set("verdict.judge.b", meta.b);
+        child.set("verdict.judge.attempt", meta.attempt);
+      }
+      return {
+        headers: traced ? withId(child) : headers,
+        done({ cached, calls, usage, value }) {
+          metrics.judgment(meta.task, caching ? (cached ? "hit" : "miss") : "bypass", calls, value.parsed);
+          metrics.tokens("judge", usage);
+          child.set("verdict.judge.cached", cached);
+          child.set("verdict.judge.calls", calls);
+          child.set("verdict.judge.verdict", "winner" in value ? value.winner : "score" in value ? value.score : value.verdict);
+          child.end();
+        },
+        failed(error) {
+          metrics.judgment(meta.task, caching ? "miss" : "bypass", 0, true);
+          child.fail(failureCode(error));
+          child.end();
+        },
+      };
+    },
+    judgingEnded() {
+      if (judgingStart === null) return;
+      state.judging_ms = clock() - judgingStart;
+      metrics.phase("judging", strategy(), state.judging_ms / 1000);
+    },
+    outcome(outcome) {
+      state.candidates = outcome.pool.all.length;
+      state.winner = outcome.selection.winner;
+      state.judge_calls = outcome.judge.calls;
+      state.cache_hits = outcome.judge.cache_hits;
+      if (outcome.degraded.length > 0) state.degraded = outcome.degraded.join(",");
+      // An abstaining guard returns its refusal text, not a candidate.
+      const { abstention, winner } = outcome.selection;
+      state.completion = abstention ?? outcome.pool.byIndex(winner).message.content;
+      if (outcome.selection.matches) metrics.matches(outcome.selection.matches);
+      span.set("verdict.winner", outcome.selection.winner);
+      span.set("verdict.judge.calls", outcome.judge.calls);
+    },
+    guard: (result) => metrics.guard(result),
+  };
+}

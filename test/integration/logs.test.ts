@@ -1,0 +1,100 @@
+// One JSON log line per request: the fields operators search by, never content unless asked, never keys.
+import { describe, expect, it } from "vitest";
+import { createJsonLogger } from "../../src/adapters/node";
+import type { LogLevel } from "../../src/observe/config";
+import { createApp } from "../../src/app";
+import { chatBody, harness, postChat, testConfig } from "../helpers";
+
+function capture(level: LogLevel = "info") {
+  const lines: { stream: "out" | "err"; text: string }[] = [];
+  const logger = createJsonLogger(level, {
+    out: (text) => lines.push({ stream: "out", text }),
+    err: (text) => lines.push({ stream: "err", text }),
+  });
+  const events = () => lines.map((l) => JSON.parse(l.text) as Record<string, unknown>);
+  return { logger, lines, events };
+}
+
+const PROMPT = "Explain why the sky is blue.";
+
+describe("request log lines", () => {
+  it("write one line per request with id, model, strategy, N, winner, judge calls, cache hits, timings and status", async () => {
+    const log = capture();
+    const { app } = harness({ deps: { logger: log.logger }, config: { generator: { api_key: "sk-upstream-SECRET" } } });
+    const response = await postChat(app, chatBody({ verdict: { n: 4, tournament: "knockout" } }), {
+      "x-request-id": "log-1",
+      authorization: "Bearer sk-client-SECRET",
+    });
+    const body = await response.json();
+    expect(log.lines).toHaveLength(1);
+    expect(log.lines[0]!.stream).toBe("out");
+    const [line] = log.events();
+    expect(line).toMatchObject({
+      level: "info",
+      event: "request",
+      request_id: "log-1",
+      method: "POST",
+      route: "chat_completions",
+      status: 200,
+      model: "sim-generator",
+      strategy: "pairwise",
+      n: 4,
+      candidates: 4,
+      winner: body.verdict.winner,
+      judge_calls: 6,
+      cache_hits: 0,
+    });
+    expect(new Date(line!.time as string).getTime()).not.toBeNaN();
+    for (const field of ["total_ms", "sampling_ms", "judging_ms"]) expect(line![field]).toEqual(expect.any(Number));
+    expect(line!.total_ms as number).toBeGreaterThanOrEqual(line!.sampling_ms as number);
+    const text = log.lines[0]!.text;
+    expect(text).not.toContain(PROMPT);
+    expect(text).not.toContain(body.choices[0].message.content);
+    expect(text).not.toContain("SECRET");
+  });
+
+  it("include the prompt and the answer only with log.content: true", async () => {
+    const log = capture();
+    const { app } = harness({ deps: { logger: log.logger }, config: { log: { content: true } } });
+    const body = await (await postChat(app, chatBody({ verdict: { n: 2 } }))).json();
+    const [line] = log.events();
+    expect(line!.messages).toEqual([{ role: "user", content: PROMPT }]);
+    expect(line!.completion).toBe(body.choices[0].message.content);
+  });
+
+  it("name the error code of a failed request, and go to stderr at warn for a 5xx", async () => {
+    const log = capture();
+    const { app } = harness({ deps: { logger: log.logger } });
+    await postChat(app, { model: "sim-generator" });
+    const unreachable = createApp({ config: testConfig(), logger: log.logger, fetch: () => Promise.reject(new TypeError("fetch failed")) });
+    await postChat(unreachable, chatBody({ verdict: { n: 1 } }));
+    const [bad, down] = log.events();
+    expect(bad).toMatchObject({ level: "info", status: 400, error: "invalid_request_error" });
+    expect(bad).not.toHaveProperty("strategy");
+    expect(down).toMatchObject({ level: "warn", status: 502, strategy: "none", error: "generator_unreachable" });
+    expect(log.lines[1]!.stream).toBe("err");
+  });
+});
+
+describe("log levels", () => {
+  it("drop events below the configured level before they are written", () => {
+    const log = capture("warn");
+    log.logger.debug?.({ event: "d" });
+    log.logger.info({ event: "i" });
+    log.logger.warn({ event: "w" });
+    log.logger.error({ event: "e" });
+    expect(log.events().map((e) => [e.level, e.event])).toEqual([["warn", "w"], ["error", "e"]]);
+  });
+
+  it("log health checks and scrapes only at debug", async () => {
+    const quiet = capture("info");
+    const loud = capture("debug");
+    for (const log of [quiet, loud]) {
+      const { app } = harness({ deps: { logger: log.logger } });
+      await app.request("/healthz");
+      await app.request("/metrics");
+    }
+    expect(quiet.lines).toHaveLength(0);
+    expect(loud.events().map((e) => [e.level, e.route, e.status])).toEqual([["debug", "healthz", 200], ["debug", "metrics", 200]]);
+  });
+});
