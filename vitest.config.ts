@@ -1,8 +1,37 @@
+// Two projects, one `npm test`: "node" (everything in-process on Node) and "workers" (the worker inside workerd).
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     testTimeout: 20_000,
+    projects: [
+      {
+        extends: true,
+        test: { name: "node", include: ["test/**/*.test.ts"], exclude: ["test/workers/**"] },
+      },
+      {
+        extends: true,
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            main: "./src/adapters/worker.ts",
+            wrangler: { configPath: "./wrangler.toml" },
+            // The simulator runs on Node (global setup) on 127.0.0.1; the worker reaches it through its URL. It
+            // refuses `n`, so best-of-N is N parallel calls from the first request on.
+            miniflare: {
+              bindings: {
+                GENERATOR_BASE_URL: inject("simUrl"),
+                VERDICT_CONFIG_JSON: JSON.stringify({ generator: { supports_n: false }, judge: { model: "sim-judge" } }),
+              },
+            },
+          })),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/workers/**/*.test.ts"],
+          globalSetup: ["test/workers/global-setup.ts"],
+        },
+      },
+    ],
   },
 });

@@ -8,6 +8,7 @@ import { judgeEndpoint, type Config } from "./config";
 import { errorResponse, ProxyError, toProxyError } from "./errors";
 import { createOpenAIJudge } from "./judge/openai-judge";
 import type { JudgeBackend } from "./judge/backend";
+import { limiterFactory } from "./limiter";
 import { handleChatCompletions } from "./routes/chat";
 import { listModels } from "./routes/models";
 import { passThrough, type PassThroughTarget } from "./passthrough";
@@ -53,6 +54,7 @@ export function createApp(deps: AppDeps): Hono {
       cache: deps.cache ?? createMemoryCache(config.cache),
       nSupport: { value: config.generator.supports_n },
       onJudgeError: config.judge.on_error,
+      limiter: limiterFactory(config.limits.max_inflight_per_request),
     },
     generatorTarget: {
       baseURL: generator.baseURL,

@@ -59,12 +59,24 @@ const defaultsSchema = optionsSchema.extend({
 
 const virtualModelSchema = optionsSchema.extend({ model: z.string().min(1) });
 
-const cacheSchema = z.strictObject({
-  backend: z.literal("memory").default("memory"),
+/** The in-memory LRU is always there; "redis" (Node) puts a shared layer behind it. Workers use KV when bound. */
+const memoryCacheFields = {
   max_entries: z.number().int().positive().default(10_000),
   max_bytes: z.number().int().positive().default(64 * 1024 * 1024),
   ttl_ms: z.number().int().positive().default(24 * 3600 * 1000),
-});
+};
+
+const cacheSchema = z.discriminatedUnion("backend", [
+  z.strictObject({ backend: z.literal("memory").default("memory"), ...memoryCacheFields }),
+  z.strictObject({
+    backend: z.literal("redis"),
+    ...memoryCacheFields,
+    redis_url: z.url({ protocol: /^rediss?$/ }),
+    /** Per Redis command: a slow or stuck Redis costs a judgment at most this long before memory-only takes over. */
+    redis_timeout_ms: z.number().int().positive().default(500),
+    redis_prefix: z.string().default("verdict:judgment:"),
+  }),
+]);
 
 export const configSchema = z.strictObject({
   server: z
@@ -77,7 +89,13 @@ export const configSchema = z.strictObject({
   generator: generatorSchema,
   judge: judgeSchema,
   defaults: defaultsSchema.prefault({}),
-  limits: z.strictObject({ max_n: z.number().int().min(1).max(128).default(16) }).prefault({}),
+  limits: z
+    .strictObject({
+      max_n: z.number().int().min(1).max(128).default(16),
+      /** Generator and judge calls one request may have in flight; unset on Node, 6 (Workers' limit) on Workers. */
+      max_inflight_per_request: z.number().int().min(1).optional(),
+    })
+    .prefault({}),
   models: z.record(z.string().min(1), virtualModelSchema).default({}),
   cache: cacheSchema.prefault({}),
 });

@@ -6,6 +6,7 @@ import { noCache, type JudgmentCache } from "./cache/types";
 import { createCandidatePool, type CandidatePool } from "./candidates";
 import { ProxyError } from "./errors";
 import type { JudgeBackend } from "./judge/backend";
+import { limitJudge, limitUpstream, unlimited, type Limiter } from "./limiter";
 import { createJudgeSession, isJudgeUnavailable, type JudgeStats } from "./judge/session";
 import type { ResolvedOptions } from "./options";
 import { drawCandidates, type DrawSummary, type NSupport } from "./sample";
@@ -18,6 +19,8 @@ export interface PipelineDeps {
   cache: JudgmentCache;
   nSupport: NSupport;
   onJudgeError: "fail_open" | "fail_closed";
+  /** A fresh bound on upstream calls in flight for each request (Workers: 6); unset means no per-request bound. */
+  limiter?: () => Limiter;
 }
 
 export interface PipelineOutcome {
@@ -52,8 +55,9 @@ export async function runPipeline(
   if (strategyOptions.strategy === "none") throw new Error("strategy none is a pass-through, not a pipeline");
   const controller = new AbortController();
   const signal = AbortSignal.any([clientSignal, controller.signal]);
-  const draw = drawCandidates({ upstream: deps.generator, body, n: options.n, nSupport: deps.nSupport, signal });
-  const session = createJudgeSession(deps.judge, options.cache ? deps.cache : noCache);
+  const limiter = deps.limiter?.() ?? unlimited;
+  const draw = drawCandidates({ upstream: limitUpstream(deps.generator, limiter), body, n: options.n, nSupport: deps.nSupport, signal });
+  const session = createJudgeSession(limitJudge(deps.judge, limiter), options.cache ? deps.cache : noCache);
   const pool = createCandidatePool();
   const toJudge = createChannel<Candidate>();
   const degraded: string[] = [];

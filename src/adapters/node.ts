@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { createApp, type Logger } from "../app";
 import { ConfigError, loadConfig, type Config } from "../config";
+import { createNodeCache } from "./node-cache";
 
 type Env = Record<string, string | undefined>;
 
@@ -45,17 +46,21 @@ export function upstreamConfigured(env: Env, source: ConfigSource): boolean {
 export interface RunningProxy {
   url: string;
   config: Config;
+  /** Where judgments are cached ("memory", or "memory + redis at redis://host:port"). */
+  cache: string;
   close(): Promise<void>;
 }
 
 export function startProxy(config: Config, logger: Logger = jsonLogger): Promise<RunningProxy> {
-  const app = createApp({ config, logger });
+  const judgments = createNodeCache(config, logger);
+  const app = createApp({ config, logger, cache: judgments.cache });
   return new Promise((resolve) => {
     const server = serve({ fetch: app.fetch, port: config.server.port, hostname: config.server.host }, (info: AddressInfo) => {
       resolve({
         url: `http://${config.server.host}:${info.port}`,
         config,
-        close: () => new Promise((done) => server.close(() => done())),
+        cache: judgments.description,
+        close: () => new Promise<void>((done) => server.close(() => done())).then(() => judgments.close()),
       });
     });
   });

@@ -25,6 +25,9 @@ export interface Simulator {
   /** Every chat request seen, in arrival order (tests read what verdict forwarded). */
   requests: SimRequestRecord[];
   count(role: "generator" | "judge"): number;
+  /** Most non-streaming chat calls in flight at once since the start or the last resetPeak(). */
+  peakInFlight(): number;
+  resetPeak(): void;
 }
 
 function text(content: unknown): string {
@@ -42,7 +45,22 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
   const random = seededRandom(options.seed);
   const requests: SimRequestRecord[] = [];
   let callCounter = 0;
+  let inFlight = 0;
+  let peak = 0;
   const app = new Hono();
+
+  // Counts calls until their handler returns: the whole call for JSON answers (streams count until they start).
+  app.use("/v1/chat/completions", async (_c, next) => {
+    peak = Math.max(peak, ++inFlight);
+    try {
+      await next();
+    } finally {
+      inFlight -= 1;
+    }
+  });
+  // For tests in another runtime (workerd) that cannot read this object: counts and peak concurrency over HTTP.
+  app.get("/sim/stats", (c) => c.json({ generator: count("generator"), judge: count("judge"), peak_in_flight: peak }));
+  app.post("/sim/stats/reset-peak", (c) => ((peak = inFlight), c.json({ peak_in_flight: peak })));
 
   app.get("/v1/models", (c) =>
     c.json({
@@ -119,11 +137,16 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
     return c.json(completion);
   });
 
+  function count(role: "generator" | "judge"): number {
+    return requests.filter((r) => r.role === role).length;
+  }
   return {
     app,
     options,
     requests,
-    count: (role) => requests.filter((r) => r.role === role).length,
+    count,
+    peakInFlight: () => peak,
+    resetPeak: () => void (peak = inFlight),
   };
 }
 
