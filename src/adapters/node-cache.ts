@@ -11,6 +11,8 @@ export interface NodeCache {
   cache: JudgmentCache;
   /** Where judgments live, for the startup line (no credentials). */
   description: string;
+  /** Resolves when Redis is connected, or has failed to connect once: serving never waits longer for it. */
+  ready: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -23,7 +25,7 @@ function redisAddress(url: string): string {
 export function createNodeCache(config: Config, logger: Logger): NodeCache {
   const memory = createMemoryCache(config.cache);
   const settings = config.cache;
-  if (settings.backend === "memory") return { cache: memory, description: "memory", close: async () => undefined };
+  if (settings.backend === "memory") return { cache: memory, description: "memory", ready: Promise.resolve(), close: async () => undefined };
 
   const redis = new Redis(settings.redis_url, {
     // A command while disconnected fails at once (memory takes over) instead of queueing behind a reconnect.
@@ -36,6 +38,13 @@ export function createNodeCache(config: Config, logger: Logger): NodeCache {
   });
   // ioredis reports every failed reconnect as an 'error' event; the layered cache logs the outage once instead.
   redis.on("error", () => undefined);
+  // Commands before the connection is up would fail over to memory, so the first requests would not share.
+  const ready = new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, Math.max(1_000, settings.redis_timeout_ms));
+    const done = () => (clearTimeout(timer), resolve());
+    redis.once("ready", done);
+    redis.once("error", done);
+  });
   const cache = createLayeredCache({
     front: memory,
     back: createRedisCache(redis, { ttl_ms: settings.ttl_ms, prefix: settings.redis_prefix }),
@@ -47,6 +56,7 @@ export function createNodeCache(config: Config, logger: Logger): NodeCache {
   return {
     cache,
     description: `memory + redis at ${redisAddress(settings.redis_url)}`,
+    ready,
     close: async () => {
       await cache.settle();
       redis.disconnect();

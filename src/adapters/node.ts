@@ -51,8 +51,9 @@ export interface RunningProxy {
   close(): Promise<void>;
 }
 
-export function startProxy(config: Config, logger: Logger = jsonLogger): Promise<RunningProxy> {
+export async function startProxy(config: Config, logger: Logger = jsonLogger): Promise<RunningProxy> {
   const judgments = createNodeCache(config, logger);
+  await judgments.ready;
   const app = createApp({ config, logger, cache: judgments.cache });
   return new Promise((resolve) => {
     const server = serve({ fetch: app.fetch, port: config.server.port, hostname: config.server.host }, (info: AddressInfo) => {

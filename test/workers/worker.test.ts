@@ -108,5 +108,9 @@ describe("verdict on Workers", () => {
       expect(body.error.message).toMatch(/judge\.model/);
       expect(body.error.message).toMatch(/defaults\.n/);
     }
+    const redisConfig = { judge: { model: "sim-judge" }, cache: { backend: "redis", redis_url: "redis://127.0.0.1:6399" } };
+    const response = await send(createWorker(silentLogger), chatRequest({}), { ...workerEnv, VERDICT_CONFIG_JSON: JSON.stringify(redisConfig) });
+    expect(response.status).toBe(500);
+    expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(/cache\.backend: "redis".*VERDICT_KV/);
   });
 });
