@@ -3,7 +3,8 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createWorker, type WorkerEnv } from "../../src/adapters/worker";
+import { createWorker, type WorkerEnv } from "../../src/adapters/worker-app";
+import * as entry from "../../src/adapters/worker";
 import { silentLogger } from "../../src/app";
 import { qualityOf } from "../sim/random";
 
@@ -48,6 +49,10 @@ async function send(worker: ReturnType<typeof createWorker>, request: Request, b
 }
 
 describe("verdict on Workers", () => {
+  it("exports nothing but the default handler from the entry module (workerd refuses other exports)", () => {
+    expect(Object.keys(entry)).toEqual(["default"]);
+  });
+
   it("answers best-of-4 through the deployed entry point with the best candidate", async () => {
     const before = await simStats();
     const response = await exports.default.fetch(chatRequest({ verdict: { n: 4, return_candidates: true } }));
