@@ -17,11 +17,15 @@ export default defineConfig({
             main: "./src/adapters/worker.ts",
             wrangler: { configPath: "./wrangler.toml" },
             // The simulator runs on Node (global setup) on 127.0.0.1; the worker reaches it through its URL. It
-            // refuses `n`, so best-of-N is N parallel calls from the first request on.
+            // refuses `n`, so best-of-N is N parallel calls from the first request on. Queues of one slot would
+            // make concurrent requests wait for each other, if the Worker let them (it must not, see worker-app.ts).
             miniflare: {
               bindings: {
                 GENERATOR_BASE_URL: inject("simUrl"),
-                VERDICT_CONFIG_JSON: JSON.stringify({ generator: { supports_n: false }, judge: { model: "sim-judge" } }),
+                VERDICT_CONFIG_JSON: JSON.stringify({
+                  generator: { supports_n: false, concurrency: 1 },
+                  judge: { model: "sim-judge", concurrency: 1 },
+                }),
               },
             },
           })),

@@ -41,7 +41,16 @@ function configOf(env: WorkerEnv): Config {
     throw new ConfigError(['cache.backend: "redis" needs a TCP client and runs on Node only; on Workers bind a KV namespace as VERDICT_KV']);
   }
   const configured = config.limits.max_inflight_per_request ?? WORKERS_MAX_INFLIGHT;
-  return { ...config, limits: { ...config.limits, max_inflight_per_request: Math.min(configured, WORKERS_MAX_INFLIGHT) } };
+  // A call waiting in a queue shared by the isolate's requests is started from another request's context, which
+  // Workers cancel (as hung, or as I/O on behalf of another request). So no shared queue ever holds a call back here:
+  // the per-request bound is the one limit, and concurrency / interval_* / max_queued do not apply on Workers.
+  const unqueued = { concurrency: Infinity, interval_ms: undefined, interval_cap: undefined };
+  return {
+    ...config,
+    generator: { ...config.generator, ...unqueued },
+    judge: { ...config.judge, ...unqueued },
+    limits: { ...config.limits, max_inflight_per_request: Math.min(configured, WORKERS_MAX_INFLIGHT) },
+  };
 }
 
 function build(env: WorkerEnv, logger: Logger): Built {

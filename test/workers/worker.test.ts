@@ -69,6 +69,13 @@ describe("verdict on Workers", () => {
     expect(body.verdict.judge.calls).toBeGreaterThan(0);
   });
 
+  it("serves concurrent requests in one isolate without making them wait on each other", async () => {
+    // Workers cancel a request whose promise is resolved from another request's context as hung, so a queue
+    // shared by an isolate's requests must never hold one back (the config above asks for one slot per queue).
+    const responses = await Promise.all([1, 2, 3, 4].map(() => exports.default.fetch(chatRequest({ verdict: { n: 3 } }))));
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+  });
+
   it("reuses judgments from KV in a fresh isolate: the repeated request makes no judge call", async () => {
     // Rubric grades each candidate alone, so the judgments needed do not depend on which candidate arrived first.
     const request = chatRequest({ seed: 7, verdict: { n: 4, strategy: "rubric" } });
