@@ -14,6 +14,7 @@ import { observedFetch } from "./metrics/fetch";
 import type { VerdictMetrics } from "./metrics/verdict";
 import { observeRequests, probeOf } from "./observe/middleware";
 import { createObservability, type Clock, type Observability } from "./observe/setup";
+import { limiterFactory } from "./limiter";
 import { handleChatCompletions } from "./routes/chat";
 import { serveMetrics } from "./routes/metrics";
 import { listModels } from "./routes/models";
@@ -92,6 +93,7 @@ export function createApp(deps: AppDeps): Hono {
       nSupport: { value: config.generator.supports_n },
       onJudgeError: config.judge.on_error,
       streamSampling: config.generator.stream_sampling,
+      limiter: limiterFactory(config.limits.max_inflight_per_request),
     },
     generatorTarget: {
       baseURL: generator.baseURL,

@@ -54,6 +54,6 @@ export async function withinBudget<T>(
   try {
     return await Promise.race([running, expired]);
   } finally {
-    clearTimeout(timer);
+    if (timer !== undefined) clearTimeout(timer);
   }
 }

@@ -28,7 +28,7 @@ async function serveCommand(): Promise<void> {
   const proxy = await startProxy(config);
   console.log(
     `verdict listening on ${proxy.url}/v1 (generator ${config.generator.base_url}, judge ${config.judge.model ?? config.judge.backend}, ` +
-      `default n=${config.defaults.n}, strategy ${config.defaults.strategy})`,
+      `default n=${config.defaults.n}, strategy ${config.defaults.strategy}, judgment cache ${proxy.cache})`,
   );
   closeOnSignals(
     { close: async () => (await proxy.close(), await simulator?.close()) },

@@ -78,12 +78,24 @@ const defaultsSchema = optionsSchema.extend({
 
 const virtualModelSchema = optionsSchema.extend({ model: z.string().min(1) });
 
-const cacheSchema = z.strictObject({
-  backend: z.literal("memory").default("memory"),
+/** The in-memory LRU is always there; "redis" (Node) puts a shared layer behind it. Workers use KV when bound. */
+const memoryCacheFields = {
   max_entries: z.number().int().positive().default(10_000),
   max_bytes: z.number().int().positive().default(64 * 1024 * 1024),
   ttl_ms: z.number().int().positive().default(24 * 3600 * 1000),
-});
+};
+
+const cacheSchema = z.discriminatedUnion("backend", [
+  z.strictObject({ backend: z.literal("memory").default("memory"), ...memoryCacheFields }),
+  z.strictObject({
+    backend: z.literal("redis"),
+    ...memoryCacheFields,
+    redis_url: z.url({ protocol: /^rediss?$/ }),
+    /** Per Redis command: a slow or stuck Redis costs a judgment at most this long before memory-only takes over. */
+    redis_timeout_ms: z.number().int().positive().default(500),
+    redis_prefix: z.string().default("verdict:judgment:"),
+  }),
+]);
 
 export const configSchema = z.strictObject({
   server: z
@@ -107,6 +119,8 @@ export const configSchema = z.strictObject({
       max_chars: z.number().int().positive().default(1_000_000),
       /** Off by default: a trace shows the judge's reasoning, which may quote an operator's rubric or guard prompt. */
       allow_trace: z.boolean().default(false),
+      /** Generator and judge calls one request may have in flight; unset on Node, 6 (Workers' limit) on Workers. */
+      max_inflight_per_request: z.number().int().min(1).optional(),
     })
     .prefault({}),
   models: z.record(z.string().min(1), virtualModelSchema).default({}),

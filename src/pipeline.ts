@@ -8,6 +8,7 @@ import { inheritDeadline } from "./budget";
 import { admissionRules, createCandidatePool, type CandidatePool } from "./candidates";
 import { ProxyError } from "./errors";
 import type { JudgeBackend } from "./judge/backend";
+import { limitJudge, limitUpstream, unlimited, type Limiter } from "./limiter";
 import { createJudgeSession, isJudgeUnavailable, type JudgeStats } from "./judge/session";
 import { recordDebugTrace, type DebugTrace } from "./observe/debug-trace";
 import { noopProbe, type RequestProbe } from "./observe/probe";
@@ -26,6 +27,8 @@ export interface PipelineDeps {
   collectFirst?: boolean;
   /** generator.stream_sampling: read the `n` call as a stream so early finishers are judged first. */
   streamSampling?: boolean;
+  /** A fresh bound on upstream calls in flight for each request (Workers: 6); unset means no per-request bound. */
+  limiter?: () => Limiter;
 }
 
 export interface PipelineOutcome {
@@ -96,9 +99,11 @@ export async function runPipeline(
   const debug = options.trace ? recordDebugTrace(requestProbe) : null;
   const probe = debug?.probe ?? requestProbe;
   probe.samplingStarted();
-  const draw = drawCandidates({ upstream: deps.generator, body, n: options.n, nSupport: deps.nSupport, signal, stream: deps.streamSampling ?? false, probe });
+  const limiter = deps.limiter?.() ?? unlimited;
+  const generator = limitUpstream(deps.generator, limiter);
+  const draw = drawCandidates({ upstream: generator, body, n: options.n, nSupport: deps.nSupport, signal, stream: deps.streamSampling ?? false, probe });
   const sampled = draw.done.finally(() => probe.samplingEnded());
-  const session = createJudgeSession(deps.judge, options.cache ? deps.cache : noCache, probe);
+  const session = createJudgeSession(limitJudge(deps.judge, limiter), options.cache ? deps.cache : noCache, probe);
   const pool = createCandidatePool(admissionRules(body));
   const toJudge = createChannel<Candidate>();
   const degraded: string[] = [];

@@ -6,6 +6,7 @@ import { createApp, type Logger } from "../app";
 import { ConfigError, loadConfig, type Config } from "../config";
 import { LOG_LEVELS, type LogLevel } from "../observe/config";
 import { createObservability } from "../observe/setup";
+import { createNodeCache } from "./node-cache";
 
 type Env = Record<string, string | undefined>;
 
@@ -61,19 +62,27 @@ export function upstreamConfigured(env: Env, source: ConfigSource): boolean {
 export interface RunningProxy {
   url: string;
   config: Config;
+  /** Where judgments are cached ("memory", or "memory + redis at redis://host:port"). */
+  cache: string;
   close(): Promise<void>;
 }
 
-export function startProxy(config: Config, logger: Logger = createJsonLogger(config.log.level)): Promise<RunningProxy> {
+export async function startProxy(config: Config, logger: Logger = createJsonLogger(config.log.level)): Promise<RunningProxy> {
+  const judgments = createNodeCache(config, logger);
+  await judgments.ready;
   // Built here rather than inside the app so that closing can flush the spans still buffered.
   const { metrics, tracer } = createObservability(config, globalThis.fetch.bind(globalThis), {});
-  const app = createApp({ config, logger, metrics, tracer });
+  const app = createApp({ config, logger, metrics, tracer, cache: judgments.cache });
   return new Promise((resolve) => {
     const server = serve({ fetch: app.fetch, port: config.server.port, hostname: config.server.host }, (info: AddressInfo) => {
       resolve({
         url: `http://${config.server.host}:${info.port}`,
         config,
-        close: () => new Promise<void>((done) => server.close(() => done())).then(() => tracer.flush()),
+        cache: judgments.description,
+        close: () =>
+          new Promise<void>((done) => server.close(() => done()))
+            .then(() => tracer.flush())
+            .then(() => judgments.close()),
       });
     });
   });

@@ -15,6 +15,8 @@ export function createMemoryCache(options: MemoryCacheOptions): JudgmentCache & 
     maxSize: options.max_bytes,
     sizeCalculation: (value, key) => value.length + key.length,
     ttl: options.ttl_ms,
+    // Read the clock on every check: the cached reading is reset by a timer, which Workers cancel with the request.
+    ttlResolution: 0,
   });
   return {
     get size() {

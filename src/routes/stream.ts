@@ -29,7 +29,7 @@ export function streamedResponse(work: StreamedWork): Response {
   const cancelled = () => controller.abort(new ProxyError(499, "client closed the stream", { code: "cancelled" }));
   let timer: ReturnType<typeof setInterval> | undefined;
   const stop = () => {
-    clearInterval(timer);
+    if (timer !== undefined) clearInterval(timer);
     work.clientSignal.removeEventListener("abort", cancelled);
   };
   if (work.clientSignal.aborted) cancelled();

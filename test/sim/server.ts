@@ -45,6 +45,9 @@ export interface Simulator {
   count(role: "generator" | "judge"): number;
   /** Faults injected so far, by role and kind. */
   faults: FaultPicker["injected"];
+  /** Most non-streaming chat calls in flight at once since the start or the last resetPeak(). */
+  peakInFlight(): number;
+  resetPeak(): void;
 }
 
 function text(content: unknown): string {
@@ -69,11 +72,26 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
   let callCounter = 0;
   let answerCursor = 0;
   const faults = createFaultPicker(options.faults, options.seed);
+  let inFlight = 0;
+  let peak = 0;
   const app = new Hono();
   app.onError((err, c) => {
     if (err instanceof SimConnectionReset) throw err; // in-process: app.fetch rejects, as fetch does on a reset
     return c.json({ error: { message: "simulator error", type: "server_error", param: null, code: null } }, 500);
   });
+
+  // Counts calls until their handler returns: the whole call for JSON answers (streams count until they start).
+  app.use("/v1/chat/completions", async (_c, next) => {
+    peak = Math.max(peak, ++inFlight);
+    try {
+      await next();
+    } finally {
+      inFlight -= 1;
+    }
+  });
+  // For tests in another runtime (workerd) that cannot read this object: counts and peak concurrency over HTTP.
+  app.get("/sim/stats", (c) => c.json({ generator: count("generator"), judge: count("judge"), peak_in_flight: peak }));
+  app.post("/sim/stats/reset-peak", (c) => ((peak = inFlight), c.json({ peak_in_flight: peak })));
 
   app.get("/v1/models", (c) =>
     c.json({
@@ -166,13 +184,19 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
     return spoilAnswer(c, fault, c.json(completion));
   });
 
+  function count(role: "generator" | "judge"): number {
+    return requests.filter((r) => r.role === role).length;
+  }
+
   addResponsesRoute(app, options, requests, () => ++callCounter);
 
   return {
     app,
     options,
     requests,
-    count: (role) => requests.filter((r) => r.role === role).length,
+    count,
+    peakInFlight: () => peak,
+    resetPeak: () => void (peak = inFlight),
     faults: faults.injected,
   };
 }

@@ -1,0 +1,65 @@
+// The Node judgment cache from config: the memory LRU alone, or Redis (ioredis) shared by replicas behind it.
+import { Redis } from "ioredis";
+import type { Logger } from "../app";
+import type { Config } from "../config";
+import { createLayeredCache } from "../cache/layered";
+import { createMemoryCache } from "../cache/memory";
+import { createRedisCache } from "../cache/redis";
+import type { JudgmentCache } from "../cache/types";
+
+export interface NodeCache {
+  cache: JudgmentCache;
+  /** Where judgments live, for the startup line (no credentials). */
+  description: string;
+  /** Resolves when Redis is connected, or has failed to connect once: serving never waits longer for it. */
+  ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+/** host:port/db of a Redis URL, without user or password. */
+function redisAddress(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.protocol}//${parsed.host}${parsed.pathname === "/" ? "" : parsed.pathname}`;
+}
+
+export function createNodeCache(config: Config, logger: Logger): NodeCache {
+  const memory = createMemoryCache(config.cache);
+  const settings = config.cache;
+  if (settings.backend === "memory") return { cache: memory, description: "memory", ready: Promise.resolve(), close: async () => undefined };
+
+  const redis = new Redis(settings.redis_url, {
+    // A command while disconnected fails at once (memory takes over) instead of queueing behind a reconnect.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: settings.redis_timeout_ms,
+    connectTimeout: Math.max(1_000, settings.redis_timeout_ms),
+    // Keeps reconnecting in the background, at most every 5 s, so a Redis that comes back is used again.
+    retryStrategy: (attempt) => Math.min(attempt * 200, 5_000),
+  });
+  // ioredis reports every failed reconnect as an 'error' event; the layered cache logs the outage once instead.
+  redis.on("error", () => undefined);
+  // Commands before the connection is up would fail over to memory, so the first requests would not share.
+  const ready = new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, Math.max(1_000, settings.redis_timeout_ms));
+    const done = () => (clearTimeout(timer), resolve());
+    redis.once("ready", done);
+    redis.once("error", done);
+  });
+  const cache = createLayeredCache({
+    front: memory,
+    back: createRedisCache(redis, { ttl_ms: settings.ttl_ms, prefix: settings.redis_prefix }),
+    name: "redis",
+    writeBehind: false,
+    warn: (event) => logger.warn(event),
+    info: (event) => logger.info(event),
+  });
+  return {
+    cache,
+    description: `memory + redis at ${redisAddress(settings.redis_url)}`,
+    ready,
+    close: async () => {
+      await cache.settle();
+      redis.disconnect();
+    },
+  };
+}

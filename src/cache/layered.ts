@@ -1,0 +1,72 @@
+// A shared cache (Redis, Workers KV) behind the per-process memory LRU: memory answers first, the shared layer
+// lets replicas reuse each other's judgments. A failing shared layer costs a log line, never a request.
+import type { JudgmentCache } from "./types";
+
+export interface LayeredCacheOptions {
+  /** The per-process cache, consulted first and filled from the shared layer on its hits. */
+  front: JudgmentCache;
+  /** The shared cache; any of its failures is contained here. */
+  back: JudgmentCache;
+  /** Names the shared layer in log lines ("redis", "kv"). */
+  name: string;
+  /**
+   * false (Node): a judgment is in the shared layer before the response leaves, so a replica asked next reuses it.
+   * true (Workers): writes run after the response; the adapter keeps them alive with ctx.waitUntil(settle()).
+   */
+  writeBehind: boolean;
+  warn(event: Record<string, unknown>): void;
+  info(event: Record<string, unknown>): void;
+}
+
+export interface LayeredCache extends JudgmentCache {
+  /** Resolves once every shared-layer write started so far has finished (successfully or not). */
+  settle(): Promise<void>;
+}
+
+export function createLayeredCache({ front, back, name, writeBehind, warn, info }: LayeredCacheOptions): LayeredCache {
+  const pending = new Set<Promise<void>>();
+  // Logged on the way down and on the way back up only: an outage is one line, not one line per request.
+  let down = false;
+  const failed = (op: string, err: unknown) => {
+    if (down) return;
+    down = true;
+    warn({ event: "cache_backend_unavailable", backend: name, op, error: String((err as Error)?.message ?? err), serving: "memory only" });
+  };
+  const worked = () => {
+    if (!down) return;
+    down = false;
+    info({ event: "cache_backend_recovered", backend: name });
+  };
+
+  const writeBack = (key: string, value: unknown): Promise<void> => {
+    const write = back.set(key, value).then(worked, (err: unknown) => failed("set", err));
+    pending.add(write);
+    void write.finally(() => pending.delete(write));
+    return write;
+  };
+
+  return {
+    async get(key) {
+      const local = await front.get(key);
+      if (local !== undefined) return local;
+      let shared: unknown;
+      try {
+        shared = await back.get(key);
+        worked();
+      } catch (err) {
+        failed("get", err);
+        return undefined;
+      }
+      if (shared !== undefined) await front.set(key, shared);
+      return shared;
+    },
+    async set(key, value) {
+      await front.set(key, value);
+      const write = writeBack(key, value);
+      if (!writeBehind) await write;
+    },
+    async settle() {
+      await Promise.all([...pending]);
+    },
+  };
+}

@@ -1,0 +1,25 @@
+// Judgment cache on Redis, shared by Node replicas: JSON text under a prefix, expiring after the cache TTL.
+import type { JudgmentCache } from "./types";
+
+/** The two commands this cache sends (ioredis' signatures), so tests and other clients can stand in. */
+export interface RedisCommands {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, px: "PX", ttlMs: number): Promise<unknown>;
+}
+
+export interface RedisCacheOptions {
+  ttl_ms: number;
+  prefix: string;
+}
+
+export function createRedisCache(redis: RedisCommands, { ttl_ms, prefix }: RedisCacheOptions): JudgmentCache {
+  return {
+    async get(key) {
+      const text = await redis.get(prefix + key);
+      return text === null ? undefined : JSON.parse(text);
+    },
+    async set(key, value) {
+      await redis.set(prefix + key, JSON.stringify(value), "PX", ttl_ms);
+    },
+  };
+}

@@ -1,0 +1,64 @@
+// Per-request bound on upstream calls in flight (Workers allows 6 open connections per invocation), whatever N is.
+import PQueue from "p-queue";
+import { ProxyError } from "./errors";
+import type { JudgeBackend } from "./judge/backend";
+import type { Upstream } from "./upstream";
+
+/** Runs tasks with at most a fixed number at once; one limiter serves one client request. */
+export interface Limiter {
+  run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+}
+
+/** The default: no bound beyond the upstream queues. */
+export const unlimited: Limiter = { run: (task) => task() };
+
+export function createLimiter(maxInFlight: number): Limiter {
+  // A fresh queue per request: its tasks start from the same request's context, which Workers requires for I/O.
+  const queue = new PQueue({ concurrency: maxInFlight });
+  return {
+    async run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+      try {
+        return await queue.add(task, { signal });
+      } catch (err) {
+        // Cancelled while waiting for a slot: the same answer an aborted upstream call gives.
+        if (signal?.aborted && err === signal.reason) throw new ProxyError(499, "request cancelled", { code: "cancelled" });
+        throw err;
+      }
+    },
+  };
+}
+
+/** Makes a new limiter per request, or none when the deployment sets no bound. */
+export function limiterFactory(maxInFlight: number | undefined): () => Limiter {
+  return maxInFlight === undefined ? () => unlimited : () => createLimiter(maxInFlight);
+}
+
+/**
+ * The upstream as one request sees it: a request slot first, then the shared queue, so a request waiting for its own
+ * slot never holds a place in the shared queue. SDK retries stay inside the one slot (they are sequential).
+ */
+export function limitUpstream(upstream: Upstream, limiter: Limiter): Upstream {
+  if (limiter === unlimited) return upstream;
+  return {
+    role: upstream.role,
+    client: upstream.client,
+    baseURL: upstream.baseURL,
+    get pending() {
+      return upstream.pending;
+    },
+    schedule: (call, signal) => limiter.run(() => upstream.schedule(call, signal), signal),
+  };
+}
+
+/** The judge backend under the same bound: one judgment makes its calls one after another, so it takes one slot. */
+export function limitJudge(backend: JudgeBackend, limiter: Limiter): JudgeBackend {
+  if (limiter === unlimited) return backend;
+  return {
+    identity: backend.identity,
+    model: backend.model,
+    templates: backend.templates,
+    comparePair: (input, signal, call) => limiter.run(() => backend.comparePair(input, signal, call), signal),
+    scoreRubric: (input, signal, call) => limiter.run(() => backend.scoreRubric(input, signal, call), signal),
+    checkGrounding: (input, signal, call) => limiter.run(() => backend.checkGrounding(input, signal, call), signal),
+  };
+}

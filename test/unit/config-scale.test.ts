@@ -1,0 +1,40 @@
+// Config for running at scale: the Redis cache backend and the per-request bound on upstream calls.
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../src/config";
+
+const minimal = { generator: { base_url: "http://127.0.0.1:9/v1" }, judge: { model: "root-judge" } };
+
+function problemsOf(extra: Record<string, unknown>): string {
+  try {
+    loadConfig({}, JSON.stringify({ ...minimal, ...extra }));
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems.join("\n");
+    throw err;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("config for replicas and Workers", () => {
+  it("keeps the memory cache and no per-request bound by default", () => {
+    const config = loadConfig({}, JSON.stringify(minimal));
+    expect(config.cache.backend).toBe("memory");
+    expect(config.limits.max_inflight_per_request).toBeUndefined();
+  });
+
+  it("takes a Redis backend with its URL, command timeout and key prefix", () => {
+    const config = loadConfig({}, JSON.stringify({ ...minimal, cache: { backend: "redis", redis_url: "redis://10.1.2.3:6379/2" } }));
+    expect(config.cache).toMatchObject({ backend: "redis", redis_url: "redis://10.1.2.3:6379/2", redis_timeout_ms: 500, redis_prefix: "verdict:judgment:" });
+    expect(config.cache.ttl_ms).toBe(24 * 3600 * 1000);
+  });
+
+  it("names the missing or wrong Redis URL and unknown backends", () => {
+    expect(problemsOf({ cache: { backend: "redis" } })).toMatch(/cache\.redis_url/);
+    expect(problemsOf({ cache: { backend: "redis", redis_url: "http://x:6379" } })).toMatch(/cache\.redis_url/);
+    expect(problemsOf({ cache: { backend: "memcached" } })).toMatch(/cache\.backend/);
+    expect(problemsOf({ cache: { redis_url: "redis://x" } })).toMatch(/redis_url/);
+  });
+
+  it("refuses a per-request bound below 1", () => {
+    expect(problemsOf({ limits: { max_inflight_per_request: 0 } })).toMatch(/limits\.max_inflight_per_request/);
+  });
+});

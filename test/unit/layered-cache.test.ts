@@ -1,0 +1,92 @@
+// The layered judgment cache: memory first, the shared layer behind it, and a failing shared layer contained.
+import { describe, expect, it } from "vitest";
+import { createLayeredCache } from "../../src/cache/layered";
+import { createMemoryCache } from "../../src/cache/memory";
+import type { JudgmentCache } from "../../src/cache/types";
+
+const memoryOptions = { max_entries: 100, max_bytes: 1 << 20, ttl_ms: 60_000 };
+
+/** A shared layer in a Map that can be switched off, and holds writes until released when asked to. */
+function fakeShared() {
+  const data = new Map<string, string>();
+  const state = { down: false, hold: false, released: [] as (() => void)[], gets: 0 };
+  const cache: JudgmentCache = {
+    async get(key) {
+      state.gets += 1;
+      if (state.down) throw new Error("connection refused");
+      const text = data.get(key);
+      return text === undefined ? undefined : JSON.parse(text);
+    },
+    async set(key, value) {
+      if (state.hold) await new Promise<void>((release) => state.released.push(release));
+      if (state.down) throw new Error("connection refused");
+      data.set(key, JSON.stringify(value));
+    },
+  };
+  return { cache, data, state };
+}
+
+function layered(writeBehind = false) {
+  const shared = fakeShared();
+  const logs: { level: string; event: Record<string, unknown> }[] = [];
+  const cache = createLayeredCache({
+    front: createMemoryCache(memoryOptions),
+    back: shared.cache,
+    name: "fake",
+    writeBehind,
+    warn: (event) => logs.push({ level: "warn", event }),
+    info: (event) => logs.push({ level: "info", event }),
+  });
+  return { cache, shared, logs };
+}
+
+describe("layered judgment cache", () => {
+  it("writes through to the shared layer and answers from memory first", async () => {
+    const { cache, shared } = layered();
+    await cache.set("k", { value: 1 });
+    expect(shared.data.get("k")).toBe('{"value":1}');
+    expect(await cache.get("k")).toEqual({ value: 1 });
+    expect(shared.state.gets).toBe(0);
+  });
+
+  it("fills memory from a shared hit, so the next read stays local", async () => {
+    const { cache, shared } = layered();
+    shared.data.set("k", '{"value":2}');
+    expect(await cache.get("k")).toEqual({ value: 2 });
+    expect(await cache.get("k")).toEqual({ value: 2 });
+    expect(shared.state.gets).toBe(1);
+    expect(await cache.get("missing")).toBeUndefined();
+  });
+
+  it("serves from memory while the shared layer fails, logging the outage once and the recovery once", async () => {
+    const { cache, shared, logs } = layered();
+    shared.state.down = true;
+    for (let i = 0; i < 5; i++) {
+      await cache.set(`k${i}`, { value: i });
+      expect(await cache.get(`k${i}`)).toEqual({ value: i });
+      expect(await cache.get(`other${i}`)).toBeUndefined();
+    }
+    expect(logs).toEqual([
+      { level: "warn", event: expect.objectContaining({ event: "cache_backend_unavailable", backend: "fake", op: "set", serving: "memory only" }) },
+    ]);
+    shared.state.down = false;
+    await cache.set("after", { value: "ok" });
+    await cache.get("nowhere");
+    expect(logs.map((l) => l.event.event)).toEqual(["cache_backend_unavailable", "cache_backend_recovered"]);
+    expect(shared.data.get("after")).toBe('{"value":"ok"}');
+  });
+
+  it("write-behind returns before the shared write, and settle() waits for it", async () => {
+    const { cache, shared } = layered(true);
+    shared.state.hold = true;
+    await cache.set("k", { value: 3 });
+    expect(shared.data.has("k")).toBe(false);
+    let settled = false;
+    const settling = cache.settle().then(() => (settled = true));
+    await Promise.resolve();
+    expect(settled).toBe(false);
+    shared.state.released.forEach((release) => release());
+    await settling;
+    expect(shared.data.get("k")).toBe('{"value":3}');
+  });
+});
