@@ -10,7 +10,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: "node", include: ["test/**/*.test.ts"], exclude: ["test/workers/**"] },
+        test: { name: "node", include: ["test/**/*.test.ts"], exclude: ["test/workers/**"], setupFiles: ["test/setup.ts"] },
       },
       {
         extends: true,

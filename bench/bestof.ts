@@ -1,6 +1,7 @@
 // Best-of-N latency: wall time per request against the critical-path floor (the slowest candidate plus the judge
 // rounds that must follow it), pipelined and not. In-process (no sockets), bounded. `npm run bench:bestof -- --help`.
 import { mkdirSync, writeFileSync } from "node:fs";
+import "../src/adapters/node"; // the same abort-listener bound as the server
 import { parseArgs } from "node:util";
 import { noCache } from "../src/cache/types";
 import { createJudgeBackend, createJudgeUpstream } from "../src/judge/create";

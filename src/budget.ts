@@ -55,5 +55,7 @@ export async function withinBudget<T>(
     return await Promise.race([running, expired]);
   } finally {
     if (timer !== undefined) clearTimeout(timer);
+    // Releases the composite signal (see pipeline.ts): nothing of this request may outlive it.
+    controller.abort();
   }
 }

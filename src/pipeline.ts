@@ -170,8 +170,9 @@ export async function runPipeline(
     };
     probe.outcome(outcome);
     return outcome;
-  } catch (err) {
+  } finally {
+    // Always, not only on failure: Node 20 keeps a composite (AbortSignal.any) signal that has listeners alive until
+    // it aborts, and the openai SDK never removes the listener it adds per call. Ending the scope frees the request.
     controller.abort();
-    throw err;
   }
 }

@@ -22,9 +22,9 @@ export function streamedDraw(
   headers: Record<string, string> = {},
 ): Promise<StreamedDraw> {
   const body = { ...params, stream: true, stream_options: { include_usage: true } } as unknown as ChatParams;
-  return upstream.schedule(async () => {
-    // asResponse(): the SDK still handles auth, retries before the first byte and the timeout; the body is ours to read.
-    const response = await upstream.client.chat.completions.create(body, { signal, headers }).asResponse();
+  return upstream.schedule(async (callSignal) => {
+    // asResponse(): the SDK still handles auth and the timeout; the body is ours to read.
+    const response = await upstream.client.chat.completions.create(body, { signal: callSignal, headers }).asResponse();
     if (!response.body) throw new ProxyError(502, "generator upstream sent an empty stream", { type: "upstream_error", code: "generator_error" });
     const assembler = createChunkAssembler();
     for await (const event of readSSE(response.body)) {

@@ -70,7 +70,7 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
     let completion: ChatCompletion;
     try {
       completion = await upstream.schedule(
-        () => upstream.client.chat.completions.create(params as unknown as ChatParams, { signal, headers: watch.headers }),
+        (callSignal) => upstream.client.chat.completions.create(params as unknown as ChatParams, { signal: callSignal, headers: watch.headers }),
         signal,
       );
     } catch (err) {

@@ -23,7 +23,12 @@ export interface Upstream {
   client: OpenAI;
   baseURL: string;
   /** Runs one call through this upstream's queue; refuses with 429 when too much work is already waiting. */
-  schedule<T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+  /**
+   * Runs one call through this upstream's queue; refuses with 429 when too much work is already waiting. The call gets
+   * its own signal, which follows `signal` and is released when the call ends: the openai SDK adds an abort listener
+   * per call and never removes it, so handing it the request's signal would pile them up for the whole request.
+   */
+  schedule<T>(call: (signal: AbortSignal | undefined) => Promise<T>, signal?: AbortSignal): Promise<T>;
   readonly pending: number;
 }
 
@@ -70,7 +75,7 @@ export function createUpstream(
     get pending() {
       return queue.size + queue.pending;
     },
-    schedule<T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    schedule<T>(call: (signal: AbortSignal | undefined) => Promise<T>, signal?: AbortSignal): Promise<T> {
       const attempt = async (): Promise<T> => {
         // Only calls that would have to wait count against the bound; a free slot always takes the call.
         if (queue.pending >= settings.concurrency && queue.size >= settings.max_queued) {
@@ -79,11 +84,21 @@ export function createUpstream(
             headers: { "retry-after": "1" },
           });
         }
-        return queue.add(call, { signal });
+        return queue.add(() => withCallSignal(signal, call), { signal });
       };
       return withRetries(attempt, classifySdkError, policy, signal, deadlineOf(signal));
     },
   };
+}
+
+/** Runs `call` with a child of `parent` that lives only as long as the call. */
+export function withCallSignal<T>(parent: AbortSignal | undefined, call: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+  if (!parent) return call(undefined);
+  const child = new AbortController();
+  const follow = () => child.abort(parent.reason);
+  if (parent.aborted) follow();
+  else parent.addEventListener("abort", follow, { once: true });
+  return call(child.signal).finally(() => parent.removeEventListener("abort", follow));
 }
 
 /** Maps an SDK failure to the error the client sees, naming which upstream failed and keeping its status. */

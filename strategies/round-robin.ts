@@ -62,6 +62,8 @@ export async function roundRobin(candidates: AsyncIterable<Candidate>, ctx: Stra
     }
   }
   const settled = await Promise.allSettled(games);
+  // Releases the composite signal even when nothing stopped early (Node keeps one with listeners until it aborts).
+  if (!stoppedEarly) stop.abort(new Error("round-robin finished"));
   const failure = settled.find((r): r is PromiseRejectedResult => r.status === "rejected" && !stoppedEarly);
   if (failure) throw failure.reason;
 

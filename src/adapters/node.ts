@@ -1,5 +1,6 @@
 // Node entry: read config once and fail fast, serve on @hono/node-server, drain in-flight requests on SIGTERM.
 import { serve } from "@hono/node-server";
+import { setMaxListeners } from "node:events";
 import { existsSync, readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { createApp, type Logger } from "../app";
@@ -7,6 +8,14 @@ import { ConfigError, loadConfig, type Config } from "../config";
 import { LOG_LEVELS, type LogLevel } from "../observe/config";
 import { createObservability } from "../observe/setup";
 import { createNodeCache } from "./node-cache";
+
+/**
+ * Every upstream call of a request listens on the request's abort signal while it runs, so a best-of-16 round-robin has
+ * hundreds of legitimate listeners at once. Node warns past 10; each listener is removed when its call ends
+ * (src/upstream.ts), so the warning would only be noise.
+ */
+export const MAX_LISTENERS_PER_SIGNAL = 1_000;
+setMaxListeners(MAX_LISTENERS_PER_SIGNAL);
 
 type Env = Record<string, string | undefined>;
 

@@ -58,7 +58,10 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
       const body = { model: settings.model, messages, ...sampling, ...resample, ...(structured ? { response_format: format } : {}) } as ChatParams;
       let completion: OpenAI.Chat.Completions.ChatCompletion;
       try {
-        completion = await upstream.schedule(() => upstream.client.chat.completions.create(body, { signal, ...(call.headers ? { headers: call.headers } : {}) }), signal);
+        completion = await upstream.schedule(
+          (callSignal) => upstream.client.chat.completions.create(body, { signal: callSignal, ...(call.headers ? { headers: call.headers } : {}) }),
+          signal,
+        );
       } catch (err) {
         const failure = upstreamFailure("judge", err);
         if (failure.status === 400 && structured) {

@@ -50,7 +50,7 @@ export function createRootSignalsJudge(upstream: Upstream, settings: RootSignals
     const query = "name" in ref ? { name: ref.name } : undefined;
     let raw: unknown;
     try {
-      raw = await upstream.schedule(() => upstream.client.post(path, { body, query, signal, ...(headers ? { headers } : {}) }), signal);
+      raw = await upstream.schedule((callSignal) => upstream.client.post(path, { body, query, signal: callSignal, ...(headers ? { headers } : {}) }), signal);
     } catch (err) {
       throw upstreamFailure("judge", err);
     }
