@@ -1,6 +1,6 @@
 // The judge as one request sees it: cache in front of the backend, and counts of calls, hits and tokens.
 import type { GroundingInput, GroundingVerdict, Judge, PairInput, PairVerdict, ScoreInput, ScoreVerdict } from "../../strategies/types";
-import { cacheKey } from "../cache/key";
+import { cacheKey, canonicalJson } from "../cache/key";
 import { noCache, type JudgmentCache } from "../cache/types";
 import { ProxyError } from "../errors";
 import { addUsage, ZERO_USAGE, type Usage } from "../openai/chat";
@@ -35,6 +35,13 @@ export function createJudgeSession(
 ): { judge: Judge; stats: JudgeStats } {
   const stats: JudgeStats = { calls: 0, cache_hits: 0, usage: ZERO_USAGE, unparsed: 0 };
   const memo: RequestMemo = new Map();
+  // Every judgment of a request repeats the same conversation: serialise it for the cache key once, not per call.
+  const conversations = new WeakMap<object, string>();
+  const conversationKey = (conversation: object): string => {
+    let text = conversations.get(conversation);
+    if (text === undefined) conversations.set(conversation, (text = canonicalJson(conversation)));
+    return text;
+  };
   const caching = cache !== noCache;
 
   /** One judgment through the cache: the key covers backend, template, parameters and the inputs in their order. */
@@ -73,12 +80,12 @@ export function createJudgeSession(
 
   const judge: Judge = {
     compare(input: PairInput, signal?: AbortSignal): Promise<PairVerdict> {
-      const inputs = [input.conversation, input.a.text, input.b.text, input.attempt ?? 0];
+      const inputs = [conversationKey(input.conversation), input.a.text, input.b.text, input.attempt ?? 0];
       const meta: JudgmentMeta = { task: "pairwise", a: input.a.index, b: input.b.index, attempt: input.attempt ?? 0 };
       return judged(meta, inputs, (call) => backend.comparePair(input, signal ?? new AbortController().signal, { ...call, memo }));
     },
     score(input: ScoreInput, signal?: AbortSignal): Promise<ScoreVerdict> {
-      const inputs = [input.conversation, input.rubric, input.scale, input.candidate.text];
+      const inputs = [conversationKey(input.conversation), input.rubric, input.scale, input.candidate.text];
       const meta: JudgmentMeta = { task: "rubric", a: input.candidate.index, attempt: 0 };
       return judged(meta, inputs, (call) => backend.scoreRubric(input, signal ?? new AbortController().signal, { ...call, memo }));
     },

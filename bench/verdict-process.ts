@@ -1,0 +1,66 @@
+// Runs verdict as its own process on 127.0.0.1 for benchmarks, so its CPU time and memory are its own, and reads
+// both from /proc (Linux).
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface VerdictProcess {
+  url: string;
+  child: ChildProcess;
+  /** Resident set size now, and its peak so far (VmHWM), in MiB. */
+  rssMiB(): number;
+  peakRssMiB(): number;
+  /** CPU time (user + system) the process has used, in ms. */
+  cpuMs(): number;
+  stop(): Promise<void>;
+}
+
+const TICKS_PER_SECOND = 100; // Linux USER_HZ, what /proc/<pid>/stat counts in
+
+function statusField(pid: number, field: string): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN) / 1024;
+}
+
+function cpuMsOf(pid: number): number {
+  // Fields after the parenthesised command name; utime and stime are the 14th and 15th of the whole line.
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+}
+
+export async function startVerdictProcess(config: Record<string, unknown>, startupMs = 20_000): Promise<VerdictProcess> {
+  const dir = mkdtempSync(join(tmpdir(), "verdict-bench-"));
+  const file = join(dir, "verdict.config.json");
+  writeFileSync(file, JSON.stringify({ server: { host: "127.0.0.1", port: 0 }, ...config }));
+  // VERDICT_NODE_ARGS adds Node flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile verdict under load.
+  const extra = (process.env.VERDICT_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child = spawn(process.execPath, [...extra, "--import", "tsx", "src/cli.ts", "serve"], {
+    env: { ...process.env, VERDICT_CONFIG: file, LOG_LEVEL: "warn" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("verdict did not start in time")), startupMs);
+    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+      const found = /verdict listening on (http:\/\/127\.0\.0\.1:\d+\/v1)/.exec(chunk);
+      if (found) (clearTimeout(timer), resolve(found[1]!));
+    });
+    child.once("exit", (code) => (clearTimeout(timer), reject(new Error(`verdict exited early (${code})`))));
+  });
+  const pid = child.pid!;
+  return {
+    url,
+    child,
+    rssMiB: () => statusField(pid, "VmRSS"),
+    peakRssMiB: () => statusField(pid, "VmHWM"),
+    cpuMs: () => cpuMsOf(pid),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+        setTimeout(() => child.kill("SIGKILL"), 5_000).unref();
+      }),
+  };
+}
