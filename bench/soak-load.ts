@@ -1,7 +1,7 @@
 // The soak's client side: a steady mix of requests, each classified by what came back.
 import { seededRandom } from "../test/sim/random";
 
-export type Kind = "best_of_4" | "pass_through" | "pass_through_stream";
+export type Kind = "best_of_4" | "guarded" | "pass_through" | "pass_through_stream";
 
 /** How one request ended. "hung" and "lost" and "verdict_5xx" must stay at zero. */
 export type Outcome =
@@ -27,7 +27,7 @@ export interface Tally {
 export function emptyTally(): Tally {
   return {
     sent: 0,
-    byKind: { best_of_4: 0, pass_through: 0, pass_through_stream: 0 },
+    byKind: { best_of_4: 0, guarded: 0, pass_through: 0, pass_through_stream: 0 },
     outcomes: { ok_200: 0, clean_error: 0, verdict_5xx: 0, bad_200: 0, hung: 0, lost: 0 },
     statuses: {},
     codes: {},
@@ -37,9 +37,13 @@ export function emptyTally(): Tally {
   };
 }
 
+const SOAK_DOCUMENT = "A worked example usually makes the reasoning easier to follow. The main idea can be stated in one line.";
+
 function bodyFor(kind: Kind, i: number): Record<string, unknown> {
   const messages = [{ role: "user", content: `Soak request ${i}: explain a topic in a few sentences.` }];
   if (kind === "best_of_4") return { model: "sim-generator", messages, verdict: { n: 4 } };
+  // The simulator's answers are filler, so most guarded requests abstain: the guard's refusal path under faults.
+  if (kind === "guarded") return { model: "sim-generator", messages, verdict: { strategy: "guard", n: 4, context: SOAK_DOCUMENT } };
   return { model: "sim-generator", messages, verdict: { n: 1 }, ...(kind === "pass_through_stream" ? { stream: true } : {}) };
 }
 
@@ -68,8 +72,10 @@ async function classify(response: Response, stream: boolean, tally: Tally): Prom
     return response.status >= 500 ? "verdict_5xx" : "bad_200";
   }
   if (response.status === 200) {
-    const choice = (body as { choices?: { message?: { content?: unknown } }[] }).choices?.[0];
-    return typeof choice?.message?.content === "string" ? "ok_200" : "bad_200";
+    const { choices, verdict } = body as { choices?: { message?: { content?: unknown } }[]; verdict?: { strategy?: string; grounded?: unknown } };
+    // A guarded answer must say whether it is grounded; an unflagged one would be an unchecked answer.
+    if (verdict?.strategy === "guard" && typeof verdict.grounded !== "boolean") return "bad_200";
+    return typeof choices?.[0]?.message?.content === "string" ? "ok_200" : "bad_200";
   }
   if (!isErrorShape(body)) return "verdict_5xx";
   const code = String(body.error.code);
@@ -96,7 +102,7 @@ export async function runLoad(options: LoadOptions, tally: Tally): Promise<void>
     while (Date.now() < options.until) {
       const i = counter++;
       const roll = random();
-      const kind: Kind = roll < 0.5 ? "best_of_4" : roll < 0.8 ? "pass_through" : "pass_through_stream";
+      const kind: Kind = roll < 0.4 ? "best_of_4" : roll < 0.55 ? "guarded" : roll < 0.8 ? "pass_through" : "pass_through_stream";
       tally.sent += 1;
       tally.byKind[kind] += 1;
       const started = performance.now();
