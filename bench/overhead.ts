@@ -1,126 +1,119 @@
-// Pass-through overhead: the same chat requests sent straight to the simulator, through verdict (n = 1) and through
-// the Portkey AI gateway, each server its own process on 127.0.0.1, load from autocannon in another process,
-// interleaved in short rounds so machine noise hits all three alike. `npm run bench:overhead` (-- --smoke: seconds).
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+// Pass-through overhead: the same chat requests straight to the zero-latency simulator, through verdict (n = 1) and
+// through Portkey's gateway, interleaved, at several concurrencies, driven by wrk. `npm run bench:overhead [-- --smoke]`.
+import { cpus, loadavg, tmpdir } from "node:os";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { startVerdictProcess } from "./verdict-process";
+import { probe, requestBody, requestHeaders, type Target } from "./overhead-probe";
+import { killChildren, startPortkey, startSim, startVerdict } from "./overhead-servers";
+import { mergeRounds, runWrk, wrkVersion, writeScript, type Round } from "./overhead-wrk";
+import { evaluateTargets, renderTables, type Cell } from "./overhead-table";
 
 const { values } = parseArgs({
   options: {
-    seconds: { type: "string", default: "4" },
-    rounds: { type: "string", default: "3" },
-    concurrency: { type: "string", default: "1,16,64" },
     smoke: { type: "boolean", default: false },
-    out: { type: "string", default: "bench/out" },
+    seconds: { type: "string", default: "5" },
+    concurrency: { type: "string", default: "1,16,64" },
+    out: { type: "string" },
   },
 });
-const seconds = values.smoke ? 1 : Number(values.seconds);
-const rounds = values.smoke ? 1 : Number(values.rounds);
-const levels = values.smoke ? [1, 16] : values.concurrency.split(",").map(Number);
+const smoke = values.smoke;
+// wrk's shortest run is 1 s, so a round is 1 s and a cell is `seconds` rounds per path.
+const rounds = smoke ? 1 : Math.max(1, Math.min(60, Math.round(Number(values.seconds))));
+const concurrencies = smoke ? [4] : values.concurrency.split(",").map(Number);
+const outFile = values.out ?? (smoke ? "bench/out/overhead-smoke.json" : "bench/out/overhead.json");
+const MODES = ["plain", "stream"] as const;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+/** CPU seconds a process has used so far (utime + stime from /proc, in clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-function startProcess(args: string[], ready: RegExp): Promise<ChildProcess> {
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NODE_ENV: "production" } });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args.join(" ")} did not start`)), 30_000);
-    child.stdout!.setEncoding("utf8").on("data", (text: string) => ready.test(text) && (clearTimeout(timer), resolve(child)));
-    child.once("exit", (code) => reject(new Error(`${args[0]} exited early (${code})`)));
-  });
-}
+async function main(): Promise<number> {
+  const wrk = wrkVersion();
+  const dir = mkdtempSync(join(tmpdir(), "verdict-overhead-"));
+  const started = Date.now();
+  const load = loadavg()[0]!;
+  const sim = await startSim(dir);
+  const [verdict, portkey] = await Promise.all([startVerdict(dir, sim.url), startPortkey(dir)]);
+  const targets: (Target & { pid: number })[] = [
+    { name: "direct", url: sim.url, pid: sim.pid },
+    { name: "verdict", url: verdict.url, pid: verdict.pid },
+    { name: "portkey", url: portkey.url, pid: portkey.pid },
+  ];
+  const errors: string[] = [];
+  for (const target of targets) errors.push(...(await probe(target, sim.url)));
+  if (errors.length > 0) throw new Error(`a path answers wrongly before any load:\n${errors.join("\n")}`);
 
-const simPort = await freePort();
-const sim = await startProcess(["--import", "tsx", "src/cli.ts", "sim", "--port", String(simPort)], /listening/);
-const simUrl = `http://127.0.0.1:${simPort}/v1`;
-const verdict = await startVerdictProcess({ generator: { base_url: simUrl }, judge: { model: "sim-judge" } });
-const portkeyPort = await freePort();
-// Portkey's Node server binds every interface (it has no host option); the load below only ever targets 127.0.0.1.
-const portkey = await startProcess(["node_modules/@portkey-ai/gateway/build/start-server.js", `--port=${portkeyPort}`, "--headless"], /Ready for connections|running at/);
+  const headers = requestHeaders(sim.url);
+  const scripts = { plain: writeScript(dir, "plain", requestBody(false), headers), stream: writeScript(dir, "stream", requestBody(true), headers) };
+  const run = (target: (typeof targets)[number], mode: (typeof MODES)[number], connections: number) =>
+    runWrk(`${target.url}/chat/completions`, scripts[mode], connections, 1, join(dir, `wrk-${target.name}.log`));
 
-const chat = { model: "sim-generator", messages: [{ role: "user", content: "Say something short." }] };
-const paths = {
-  direct: { url: `${simUrl}/chat/completions`, headers: {} as Record<string, string> },
-  verdict: { url: `${verdict.url}/chat/completions`, headers: { "x-verdict-n": "1" } },
-  portkey: {
-    url: `http://127.0.0.1:${portkeyPort}/v1/chat/completions`,
-    headers: { "x-portkey-provider": "openai", "x-portkey-custom-host": simUrl, authorization: "Bearer unused" },
-  },
-};
-type PathName = keyof typeof paths;
+  // Warm-up (discarded): JIT and connection pools of every path, so the first measured round is not the cold one.
+  if (!smoke) for (const mode of MODES) for (const target of targets) await run(target, mode, 16);
 
-interface Sample { requests: number; errors: number; non2xx: number; reqPerSec: number; mean: number; p50: number; p99: number }
-
-/** One autocannon run in its own process: the load generator never shares an event loop with a server. */
-function cannon(path: PathName, stream: boolean, connections: number): Promise<Sample> {
-  const { url, headers } = paths[path];
-  const body = JSON.stringify(stream ? { ...chat, stream: true } : chat);
-  const args = ["node_modules/autocannon/autocannon.js", "--json", "-c", String(connections), "-d", String(seconds), "-m", "POST", "-b", body, "-H", "content-type=application/json"];
-  for (const [name, value] of Object.entries(headers)) args.push("-H", `${name}=${value}`);
-  args.push(url);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "ignore"] });
-    let out = "";
-    child.stdout.setEncoding("utf8").on("data", (text: string) => (out += text));
-    child.once("exit", () => {
-      try {
-        const r = JSON.parse(out);
-        resolve({ requests: r.requests.total, errors: r.errors, non2xx: r.non2xx, reqPerSec: r.requests.average, mean: r.latency.average, p50: r.latency.p50, p99: r.latency.p99 });
-      } catch {
-        reject(new Error(`autocannon gave no result for ${path}`));
-      }
-    });
-  });
-}
-
-const results: Record<string, Sample[]> = {};
-try {
-  for (const stream of [false, true]) {
-    for (const c of levels) {
-      for (let round = 0; round < rounds; round++) {
-        for (const path of Object.keys(paths) as PathName[]) {
-          const key = `${stream ? "stream" : "json"}|${c}|${path}`;
-          (results[key] ??= []).push(await cannon(path, stream, c));
+  const cells: Cell[] = [];
+  for (const concurrency of concurrencies) {
+    for (const mode of MODES) {
+      const byTarget = new Map(targets.map((t) => [t.name, { rounds: [] as Round[], proxyCpu: 0, simCpu: 0 }]));
+      for (let r = 0; r < rounds; r++) {
+        // Rotate the order each round so that no path always runs right after another (or first, on a cooler CPU).
+        for (let i = 0; i < targets.length; i++) {
+          const target = targets[(r + i) % targets.length]!;
+          const entry = byTarget.get(target.name)!;
+          const cpuBefore = [cpuSeconds(target.pid), cpuSeconds(sim.pid)];
+          entry.rounds.push(await run(target, mode, concurrency));
+          if (target.name !== "direct") entry.proxyCpu += cpuSeconds(target.pid) - cpuBefore[0]!;
+          entry.simCpu += cpuSeconds(sim.pid) - cpuBefore[1]!;
         }
+      }
+      for (const target of targets) {
+        const entry = byTarget.get(target.name)!;
+        const merged = mergeRounds(entry.rounds);
+        const perRequest = (cpu: number) => (merged.requests > 0 ? +((cpu * 1000) / merged.requests).toFixed(3) : null);
+        cells.push({
+          mode,
+          concurrency,
+          path: target.name,
+          ...merged,
+          proxy_cpu_ms_per_request: target.name === "direct" ? null : perRequest(entry.proxyCpu),
+          sim_cpu_ms_per_request: perRequest(entry.simCpu),
+        });
+        if (merged.errors > 0) errors.push(`${target.name} ${mode} c=${concurrency}: ${merged.errors} wrk errors (non-2xx, socket errors or 10 s timeouts); see ${join(dir, `wrk-${target.name}.log`)}`);
+        if (merged.requests === 0) errors.push(`${target.name} ${mode} c=${concurrency}: no request completed`);
       }
     }
   }
-} finally {
-  for (const child of [sim, portkey]) child.kill("SIGTERM");
-  await verdict.stop();
+  for (const target of targets) errors.push(...(await probe(target, sim.url)).map((e) => `after the load: ${e}`));
+
+  const results = {
+    date: new Date(started).toISOString(),
+    command: `npm run bench:overhead${smoke ? " -- --smoke" : values.seconds !== "5" ? ` -- --seconds ${values.seconds}` : ""}`,
+    machine: { nproc: cpus().length, cpu: cpus()[0]?.model ?? "unknown", node: process.version, wrk, loadavg_1m_at_start: +load.toFixed(2) },
+    settings: { smoke, rounds_per_cell: rounds, round_seconds: 1, concurrencies, wrk_threads: 1, warmup: !smoke },
+    cells,
+    targets: evaluateTargets(cells),
+    wall_seconds: Math.round((Date.now() - started) / 1000),
+    errors,
+  };
+  console.log(renderTables(results));
+  mkdirSync(join(outFile, ".."), { recursive: true });
+  writeFileSync(outFile, JSON.stringify(results, null, 2) + "\n");
+  console.log(`\nresults: ${outFile}`);
+  if (errors.length > 0) console.error(`overhead: ${errors.length} error(s), the servers' logs are in ${dir}:\n${errors.join("\n")}`);
+  else rmSync(dir, { recursive: true, force: true });
+  return errors.length > 0 ? 1 : 0;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const rows: Record<string, number | string>[] = [];
-let failed = 0;
-for (const [key, samples] of Object.entries(results)) {
-  const [mode, c, path] = key.split("|");
-  // Only our own paths can fail this benchmark: the peer's failures are reported, not ours to fix.
-  if (path !== "portkey") failed += samples.reduce((n, s) => n + s.errors + s.non2xx, 0);
-  rows.push({ mode: mode!, concurrency: Number(c), path: path!, req_per_s: median(samples.map((s) => s.reqPerSec)), mean_ms: median(samples.map((s) => s.mean)), p50_ms: median(samples.map((s) => s.p50)), p99_ms: median(samples.map((s) => s.p99)), errors: samples.reduce((n, s) => n + s.errors + s.non2xx, 0) });
-}
-// autocannon reports percentiles in whole milliseconds; the mean keeps its decimals, so sub-millisecond overhead shows there.
-console.log("| mode | conc. | path | req/s | mean ms | p50 ms | p99 ms | added mean | added p50 | added p99 | errors |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-for (const row of rows) {
-  const direct = rows.find((r) => r.mode === row.mode && r.concurrency === row.concurrency && r.path === "direct")!;
-  const added = (field: "mean_ms" | "p50_ms" | "p99_ms") => (row.path === "direct" ? "" : ((row[field] as number) - (direct[field] as number)).toFixed(2));
-  const mean = (row.mean_ms as number).toFixed(2);
-  console.log(`| ${row.mode} | ${row.concurrency} | ${row.path} | ${(row.req_per_s as number).toFixed(0)} | ${mean} | ${row.p50_ms} | ${row.p99_ms} | ${added("mean_ms")} | ${added("p50_ms")} | ${added("p99_ms")} | ${row.errors} |`);
-}
-mkdirSync(values.out, { recursive: true });
-writeFileSync(`${values.out}/overhead.json`, JSON.stringify({ seconds, rounds, rows }, null, 2));
-console.log(`\n${seconds} s per run, ${rounds} interleaved rounds per cell (median shown), autocannon in its own process`);
-const peerFailures = rows.filter((r) => r.path === "portkey").reduce((n, r) => n + (r.errors as number), 0);
-if (peerFailures > 0) console.log(`Portkey answered ${peerFailures} requests with an error (its streaming path fails on this Node; see bench/README.md)`);
-if (failed > 0) {
-  console.error(`${failed} requests failed on the direct or verdict path`);
-  process.exitCode = 1;
-}
+main()
+  .then((code) => {
+    killChildren();
+    process.exit(code);
+  })
+  .catch((err: unknown) => {
+    console.error(`overhead: ${(err as Error)?.message ?? err}`);
+    killChildren();
+    process.exit(1);
+  });
