@@ -1,19 +1,16 @@
 // Tables and target checks for bench/overhead.ts: figures per path and concurrency, the latency each proxy adds over
 // going direct, and issue 7's targets with the measured value next to each (reported, never used as an exit code).
 
+import type { Merged } from "./overhead-wrk";
+
 export type Path = "direct" | "verdict" | "portkey";
 export type Mode = "plain" | "stream";
 
-export interface Cell {
+/** One cell: a path at a concurrency, its rounds pooled (see Merged in overhead-wrk.ts). */
+export interface Cell extends Merged {
   mode: Mode;
   concurrency: number;
   path: Path;
-  requests: number;
-  seconds: number;
-  rps: number;
-  p50_ms: number;
-  p99_ms: number;
-  errors: number;
   /** CPU time of the proxy's process per request (null for direct): where the added latency is spent. */
   proxy_cpu_ms_per_request: number | null;
   sim_cpu_ms_per_request: number | null;

@@ -1,9 +1,10 @@
 // Pass-through overhead: the same chat requests straight to the zero-latency simulator, through verdict (n = 1) and
 // through Portkey's gateway, interleaved, at several concurrencies, driven by wrk. `npm run bench:overhead [-- --smoke]`.
 import { cpus, loadavg, tmpdir } from "node:os";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { cpuMs } from "./proc";
 import { probe, requestBody, requestHeaders, type Target } from "./overhead-probe";
 import { killChildren, startPortkey, startSim, startVerdict } from "./overhead-servers";
 import { mergeRounds, runWrk, wrkVersion, writeScript, type Round } from "./overhead-wrk";
@@ -24,11 +25,7 @@ const concurrencies = smoke ? [4] : values.concurrency.split(",").map(Number);
 const outFile = values.out ?? (smoke ? "bench/out/overhead-smoke.json" : "bench/out/overhead.json");
 const MODES = ["plain", "stream"] as const;
 
-/** CPU seconds a process has used so far (utime + stime from /proc, in clock ticks of 1/100 s). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
+const cpuSeconds = (pid: number) => cpuMs(pid) / 1000;
 
 async function main(): Promise<number> {
   const wrk = wrkVersion();

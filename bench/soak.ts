@@ -1,11 +1,12 @@
 // Soak: verdict (its own process) against the simulator with 10% of upstream calls faulted, under a steady request mix,
 // on 127.0.0.1 only and bounded in time. `npm run bench:soak` (5 min), `npm run bench:soak -- --smoke` (a few seconds).
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startSimulator } from "../test/sim/start";
+import { memoryMiB } from "./proc";
 import { emptyTally, runLoad } from "./soak-load";
 
 const { values } = parseArgs({
@@ -95,10 +96,7 @@ function heapAfterGcMiB(): Promise<number> {
   });
 }
 
-function rssMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
-}
+const rssMiB = (pid: number) => memoryMiB(pid, "VmRSS");
 
 // start: idle, just started; warm: 10% into the run (JIT and heap have grown to working size); then peak and end.
 const rss = { start: rssMiB(child.pid!), warm: 0, peak: 0, end: 0 };

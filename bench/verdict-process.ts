@@ -1,9 +1,10 @@
 // Runs verdict as its own process on 127.0.0.1 for benchmarks, so its CPU time and memory are its own, and reads
 // both from /proc (Linux).
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { cpuMs, memoryMiB } from "./proc";
 
 export interface VerdictProcess {
   url: string;
@@ -14,20 +15,6 @@ export interface VerdictProcess {
   /** CPU time (user + system) the process has used, in ms. */
   cpuMs(): number;
   stop(): Promise<void>;
-}
-
-const TICKS_PER_SECOND = 100; // Linux USER_HZ, what /proc/<pid>/stat counts in
-
-function statusField(pid: number, field: string): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN) / 1024;
-}
-
-function cpuMsOf(pid: number): number {
-  // Fields after the parenthesised command name; utime and stime are the 14th and 15th of the whole line.
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
 }
 
 export async function startVerdictProcess(config: Record<string, unknown>, startupMs = 20_000): Promise<VerdictProcess> {
@@ -52,9 +39,9 @@ export async function startVerdictProcess(config: Record<string, unknown>, start
   return {
     url,
     child,
-    rssMiB: () => statusField(pid, "VmRSS"),
-    peakRssMiB: () => statusField(pid, "VmHWM"),
-    cpuMs: () => cpuMsOf(pid),
+    rssMiB: () => memoryMiB(pid, "VmRSS"),
+    peakRssMiB: () => memoryMiB(pid, "VmHWM"),
+    cpuMs: () => cpuMs(pid),
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
