@@ -8,6 +8,7 @@ import { ConfigError, loadConfig, type Config } from "../config";
 import { LOG_LEVELS, type LogLevel } from "../observe/config";
 import { createObservability } from "../observe/setup";
 import { createNodeCache } from "./node-cache";
+import { createNodeFetch } from "./node-fetch";
 
 /**
  * Every upstream call of a request listens on the request's abort signal while it runs, so a best-of-16 round-robin has
@@ -81,7 +82,7 @@ export async function startProxy(config: Config, logger: Logger = createJsonLogg
   await judgments.ready;
   // Built here rather than inside the app so that closing can flush the spans still buffered.
   const { metrics, tracer } = createObservability(config, globalThis.fetch.bind(globalThis), {});
-  const app = createApp({ config, logger, metrics, tracer, cache: judgments.cache });
+  const app = createApp({ config, logger, metrics, tracer, cache: judgments.cache, fetch: createNodeFetch() });
   return new Promise((resolve) => {
     const server = serve({ fetch: app.fetch, port: config.server.port, hostname: config.server.host }, (info: AddressInfo) => {
       resolve({

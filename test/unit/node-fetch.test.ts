@@ -1,0 +1,156 @@
+// The Node upstream fetch behaves as fetch does for what verdict and the openai SDK rely on: JSON and streamed bodies,
+// compressed answers, streamed request bodies, aborts before and during a call, refused connections.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { gzipSync } from "node:zlib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createNodeFetch } from "../../src/adapters/node-fetch";
+
+type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
+
+const routes: Record<string, Handler> = {
+  "/json": (_req, res, body) => {
+    res.writeHead(200, { "content-type": "application/json", "x-upstream": "yes" });
+    res.end(JSON.stringify({ echoed: body }));
+  },
+  "/headers": (req, res) => {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ method: req.method, length: req.headers["content-length"] ?? null, custom: req.headers["x-custom"] ?? null }));
+  },
+  "/gzip": (_req, res) => {
+    res.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" });
+    res.end(gzipSync(JSON.stringify({ compressed: true })));
+  },
+  "/events": (_req, res) => {
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.write("data: one\n\n");
+    setTimeout(() => res.end("data: two\n\n"), 30);
+  },
+  "/hang-stream": (_req, res) => {
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.write("data: first\n\n"); // and never ends
+  },
+  "/hang": () => undefined, // never answers
+  "/cut": (_req, res) => {
+    res.writeHead(200, { "content-type": "application/json", "content-length": "100" });
+    res.write('{"partial":');
+    setTimeout(() => res.destroy(), 10);
+  },
+  "/empty": (_req, res) => {
+    res.writeHead(204);
+    res.end();
+  },
+};
+
+let server: Server;
+let base = "";
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => routes[req.url ?? ""]!(req, res, Buffer.concat(chunks).toString()));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(() => {
+  server.closeAllConnections();
+  server.close();
+});
+
+describe("createNodeFetch", () => {
+  const nodeFetch = createNodeFetch();
+
+  it("sends a text body with its length and returns the JSON answer with status and headers", async () => {
+    const response = await nodeFetch(`${base}/json`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"a":1}' });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-upstream")).toBe("yes");
+    expect(await response.json()).toEqual({ echoed: '{"a":1}' });
+  });
+
+  it("passes headers given as a Headers object, and sends a byte body's length", async () => {
+    const response = await nodeFetch(`${base}/headers`, { method: "PUT", headers: new Headers({ "X-Custom": "v" }), body: new Uint8Array([1, 2, 3]) });
+    expect(await response.json()).toEqual({ method: "PUT", length: "3", custom: "v" });
+  });
+
+  it("sends a web-stream request body", async () => {
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode("streamed "));
+        controller.enqueue(new TextEncoder().encode("body"));
+        controller.close();
+      },
+    });
+    const response = await nodeFetch(`${base}/json`, { method: "POST", body, duplex: "half" } as RequestInit);
+    expect(await response.json()).toEqual({ echoed: "streamed body" });
+  });
+
+  it("decodes a gzip answer", async () => {
+    const response = await nodeFetch(`${base}/gzip`, { headers: { "accept-encoding": "gzip" } });
+    expect(await response.json()).toEqual({ compressed: true });
+  });
+
+  it("hands an event stream on as it arrives", async () => {
+    const response = await nodeFetch(`${base}/events`);
+    const reader = response.body!.getReader();
+    const first = await reader.read();
+    expect(new TextDecoder().decode(first.value)).toBe("data: one\n\n"); // before the server has ended the body
+    let rest = "";
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) rest += new TextDecoder().decode(chunk.value);
+    expect(rest).toBe("data: two\n\n");
+  });
+
+  it("rejects, as fetch does, when a JSON answer is cut off before its declared length", async () => {
+    const error = await nodeFetch(`${base}/cut`).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as TypeError).message).toBe("fetch failed");
+  });
+
+  it("answers a 204 without a body", async () => {
+    const response = await nodeFetch(`${base}/empty`, { method: "DELETE" });
+    expect(response.status).toBe(204);
+    expect(response.body).toBeNull();
+  });
+
+  it("rejects with the signal's reason when aborted while waiting, and at once when already aborted", async () => {
+    const controller = new AbortController();
+    const pending = nodeFetch(`${base}/hang`, { signal: controller.signal });
+    setTimeout(() => controller.abort(new Error("gave up")), 20);
+    await expect(pending).rejects.toThrow("gave up");
+    await expect(nodeFetch(`${base}/json`, { signal: AbortSignal.abort(new Error("too late")) })).rejects.toThrow("too late");
+  });
+
+  it("ends a streamed body with an error when aborted mid-stream", async () => {
+    const controller = new AbortController();
+    const response = await nodeFetch(`${base}/hang-stream`, { signal: controller.signal });
+    const reader = response.body!.getReader();
+    await reader.read();
+    controller.abort(new Error("client left"));
+    await expect(reader.read()).rejects.toThrow();
+  });
+
+  it("reports a refused connection as fetch does: TypeError('fetch failed') with the cause", async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const error = await nodeFetch(`http://127.0.0.1:${port}/json`).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as TypeError).message).toBe("fetch failed");
+    expect(((error as TypeError).cause as NodeJS.ErrnoException).code).toBe("ECONNREFUSED");
+  });
+
+  it("leaves Request objects and other URL schemes to the fallback fetch", async () => {
+    const seen: string[] = [];
+    const fallback = async (input: RequestInfo | URL) => {
+      seen.push(input instanceof Request ? `request ${input.url}` : String(input));
+      return new Response("fallback");
+    };
+    const withFallback = createNodeFetch({ fallback });
+    await withFallback(new Request(`${base}/json`));
+    await withFallback("data:text/plain,hi");
+    expect(seen).toEqual([`request ${base}/json`, "data:text/plain,hi"]);
+  });
+});
