@@ -1,8 +1,8 @@
 // The Hono app: routes, middleware and the one error renderer. Everything with I/O arrives through `deps`.
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { proxyAuth } from "./auth";
+import { requestBodyLimit } from "./body-limit";
 import { generatorFor } from "./byok";
 import { createMemoryCache } from "./cache/memory";
 import type { JudgmentCache } from "./cache/types";
@@ -113,15 +113,7 @@ export function createApp(deps: AppDeps): Hono {
   app.use("*", requestId({ headerName: "x-request-id", limitLength: 128 }));
   app.use("*", observeRequests({ ...observe, logger, logContent: config.log.content }));
   app.use("/v1/*", proxyAuth(config.auth));
-  app.use(
-    "/v1/*",
-    bodyLimit({
-      maxSize: config.server.body_limit_bytes,
-      onError: () => {
-        throw new ProxyError(413, `request body is larger than ${config.server.body_limit_bytes} bytes`, { code: "body_too_large" });
-      },
-    }),
-  );
+  app.use("/v1/*", requestBodyLimit(config.server.body_limit_bytes));
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/metrics", (c) => serveMetrics(c, ctx));

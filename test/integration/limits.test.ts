@@ -21,6 +21,15 @@ describe("limits", () => {
     await expectError(await postChat(app, big), 413, null, "body_too_large");
   });
 
+  it("answers 413 from a declared Content-Length over the limit, and accepts one within it", async () => {
+    const big = JSON.stringify(chatBody({ padding: "x".repeat(3_000) }));
+    const declared = (target: typeof app, body: string) =>
+      target.request("/v1/chat/completions", { method: "POST", headers: { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) }, body });
+    await expectError(await declared(app, big), 413, null, "body_too_large");
+    const { app: roomy } = harness({ config: { server: { body_limit_bytes: 2_048 } } });
+    expect((await declared(roomy, JSON.stringify(chatBody({ verdict: { n: 1 } })))).status).toBe(200);
+  });
+
   it("defaults the body limit to 4 MiB", async () => {
     const { app: defaults } = harness();
     const big = chatBody({ padding: "x".repeat(4 * 1024 * 1024) });
