@@ -2,6 +2,7 @@
 import { ProxyError } from "./errors";
 import { guardEventStream } from "./sse-guard";
 import type { FetchLike } from "./upstream";
+import { bodyBytes, JSON_MEDIA_TYPE } from "./util/buffered-response";
 
 const HOP_BY_HOP = new Set([
   "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding",
@@ -12,6 +13,8 @@ const HOP_BY_HOP = new Set([
 function forwardable(name: string): boolean {
   return !HOP_BY_HOP.has(name) && name !== "authorization" && name !== "accept-encoding" && !name.startsWith("x-verdict-");
 }
+
+const EVENT_STREAM = /^text\/event-stream/i;
 
 export interface PassThroughTarget {
   baseURL: string;
@@ -29,10 +32,13 @@ export async function passThrough(
   /** verdict's own per-request headers (x-request-id, traceparent): they replace the client's. */
   extraHeaders: Record<string, string> = {},
 ): Promise<Response> {
-  const headers = new Headers();
-  request.headers.forEach((value, name) => forwardable(name) && headers.set(name, value));
-  for (const [name, value] of Object.entries(extraHeaders)) headers.set(name, value);
-  if (target.apiKey) headers.set("authorization", `Bearer ${target.apiKey}`);
+  // A plain object: the fetch below takes it as it is, with no Headers object built and validated per request.
+  const headers: Record<string, string> = {};
+  request.headers.forEach((value, name) => {
+    if (forwardable(name)) headers[name] = value;
+  });
+  for (const [name, value] of Object.entries(extraHeaders)) headers[name.toLowerCase()] = value;
+  if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
   const url = new URL(request.url);
   const controller = new AbortController();
   const onClientGone = () => controller.abort();
@@ -60,12 +66,21 @@ export async function passThrough(
   } finally {
     clearTimeout(timer);
   }
-  const responseHeaders = new Headers();
+  const responseHeaders: Record<string, string> = {};
   // fetch has already decoded the body, so the upstream's encoding and length no longer describe it.
   upstream.headers.forEach((value, name) => {
-    if (!HOP_BY_HOP.has(name) && name !== "content-encoding") responseHeaders.set(name, value);
+    if (!HOP_BY_HOP.has(name) && name !== "content-encoding") responseHeaders[name] = value;
   });
-  const isStream = /^text\/event-stream/i.test(upstream.headers.get("content-type") ?? "");
-  const relayed = isStream && upstream.body ? guardEventStream(upstream.body) : upstream.body;
-  return new Response(relayed, { status: upstream.status, statusText: upstream.statusText, headers: responseHeaders });
+  // Set here rather than by the request middleware afterwards, which would have to copy the finished response.
+  const requestId = extraHeaders["x-request-id"];
+  if (requestId !== undefined) responseHeaders["x-request-id"] = requestId;
+  // No statusText: the reason phrase carries nothing a client acts on, and reading it from a Response that the Node
+  // server keeps in its light form would build the full object (and a stream for its body) for nothing.
+  const init = { status: upstream.status, headers: responseHeaders };
+  const type = upstream.headers.get("content-type") ?? "";
+  if (EVENT_STREAM.test(type)) return new Response(upstream.body && guardEventStream(upstream.body), init);
+  // A JSON answer is already whole in memory (the retrying fetch checks it before anyone sees it); handed on as bytes,
+  // the Node server writes it in one go instead of pumping a web stream.
+  if (JSON_MEDIA_TYPE.test(type)) return new Response(await bodyBytes(upstream) as Uint8Array<ArrayBuffer>, init);
+  return new Response(upstream.body, init);
 }

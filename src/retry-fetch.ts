@@ -3,6 +3,7 @@
 import { ProxyError } from "./errors";
 import { isRetryableStatus, retryAfterMs, withRetries, type FailureKind, type RetryPolicy } from "./retry";
 import type { FetchLike } from "./upstream";
+import { bodyBytes, bufferedResponse, JSON_MEDIA_TYPE } from "./util/buffered-response";
 
 export interface RetryFetchOptions {
   policy: RetryPolicy;
@@ -30,9 +31,10 @@ function classify(err: unknown): FailureKind {
 }
 
 function isJson(response: Response): boolean {
-  const type = response.headers.get("content-type") ?? "";
-  return /^application\/([\w.+-]*\+)?json\b/i.test(type);
+  return JSON_MEDIA_TYPE.test(response.headers.get("content-type") ?? "");
 }
+
+const utf8 = new TextDecoder();
 
 export function retryingFetch(fetchImpl: FetchLike, options: RetryFetchOptions): FetchLike {
   return async (input, init = {}) => {
@@ -46,31 +48,42 @@ export function retryingFetch(fetchImpl: FetchLike, options: RetryFetchOptions):
       // The failed answer of the last attempt is only kept in case it becomes the final one.
       void previous?.body?.cancel().catch(() => undefined);
       previous = null;
+      // One controller per attempt, aborted by its timer or by the caller (a relayed listener is far cheaper per call
+      // than AbortSignal.any, which builds a composite signal that lives until both parents are collected).
       const controller = new AbortController();
-      const signal = outer ? AbortSignal.any([outer, controller.signal]) : controller.signal;
+      const relay = () => controller.abort(outer!.reason);
+      if (outer?.aborted) relay();
+      outer?.addEventListener("abort", relay, { once: true });
+      const signal = controller.signal;
       const timer = setTimeout(() => controller.abort(new AttemptTimeout("attempt timed out")), options.attemptMs);
+      let streaming = false;
       try {
         const response = await fetchImpl(input, { ...init, signal });
         if (isRetryableStatus(response.status)) {
           previous = response;
           throw new RetryableResponse(response);
         }
-        // Streams go out as they come; only a JSON answer is held until complete, which makes it checkable.
-        if (!isJson(response) || response.status === 204) return response;
-        const bytes = await response.arrayBuffer();
+        // Streams go out as they come (the caller's abort stays relayed, so it still ends them); only a JSON answer is
+        // held until complete, which makes it checkable.
+        if (!isJson(response) || response.status === 204) {
+          streaming = true;
+          return response;
+        }
+        const bytes = await bodyBytes(response);
         if (response.ok) {
           try {
-            JSON.parse(new TextDecoder().decode(bytes));
+            JSON.parse(utf8.decode(bytes));
           } catch {
             throw new MalformedBody("upstream answered 200 with a body that is not JSON");
           }
         }
-        return new Response(bytes, { status: response.status, statusText: response.statusText, headers: response.headers });
+        return bufferedResponse(bytes, { status: response.status, headers: response.headers });
       } catch (err) {
         if (controller.signal.aborted && !outer?.aborted) throw controller.signal.reason;
         throw err;
       } finally {
         clearTimeout(timer);
+        if (!streaming) outer?.removeEventListener("abort", relay);
       }
     };
 

@@ -61,8 +61,8 @@ describe("client disconnect, over sockets on 127.0.0.1", () => {
     await Promise.all(closers.splice(0).map((close) => close()));
   });
 
-  async function servers() {
-    const upstream = await startSimulator({ generator: { latency: slow } });
+  async function servers(latency: { ttft_ms?: number; tokens_per_second?: number } = slow) {
+    const upstream = await startSimulator({ generator: { latency } });
     const config = testConfig({ generator: { base_url: upstream.url, supports_n: false }, server: { port: 0 } });
     const proxy = await startProxy(config, silentLogger);
     closers.push(proxy.close, upstream.close);
@@ -84,6 +84,14 @@ describe("client disconnect, over sockets on 127.0.0.1", () => {
   it.each([true, false])("closing the socket (stream: %s) aborts every upstream call within 100 ms", async (stream) => {
     const { sim, url } = await servers();
     await dropAfter(url, chatBody({ stream, verdict: { n: 3 } }), () => waitFor(() => sim.count("generator") === 3, 2_000));
+    const took = await waitFor(() => allAborted(sim.requests), 100);
+    expect(took).toBeLessThan(100);
+  });
+
+  // Pass-through goes over the Node upstream fetch and the retrying fetch: the abort must still reach the upstream.
+  it.each([true, false])("closing the socket of a pass-through (n: 1, stream: %s) aborts its upstream call within 100 ms", async (stream) => {
+    const { sim, url } = await servers({ ttft_ms: stream ? 20 : 5_000, tokens_per_second: 2 });
+    await dropAfter(url, chatBody({ stream, verdict: { n: 1 } }), () => waitFor(() => sim.count("generator") === 1, 2_000));
     const took = await waitFor(() => allAborted(sim.requests), 100);
     expect(took).toBeLessThan(100);
   });
