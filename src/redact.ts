@@ -63,11 +63,16 @@ export function redactingFetch(fetchImpl: FetchLike, secrets: Iterable<string | 
   };
 }
 
-/** A logger that scrubs each event (serialised, redacted, parsed back) before the real one sees it. */
+/**
+ * A logger that scrubs each event before the real one sees it: serialised and searched; only an event that held a
+ * secret is parsed back from its redacted text (the usual event has none and goes on as it was).
+ */
 export function redactingLogger(logger: Logger, redact: Redactor): Logger {
   const clean = (event: Record<string, unknown>) => {
     try {
-      return JSON.parse(redact(JSON.stringify(event))) as Record<string, unknown>;
+      const text = JSON.stringify(event);
+      const scrubbed = redact(text);
+      return scrubbed === text ? event : (JSON.parse(scrubbed) as Record<string, unknown>);
     } catch {
       return { event: "log_event_unserialisable" };
     }

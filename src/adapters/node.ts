@@ -25,13 +25,14 @@ export interface LogSink {
   err(line: string): void;
 }
 
-const consoleSink: LogSink = { out: (line) => console.log(line), err: (line) => console.error(line) };
+/** Straight to the streams: console.log would format each line again (a profiled 5% of a pass-through request). */
+const stdioSink: LogSink = { out: (line) => process.stdout.write(`${line}\n`), err: (line) => process.stderr.write(`${line}\n`) };
 
 /**
  * One JSON object per line; events below `level` are dropped before they are serialised. debug and info go to stdout,
  * warn and error to stderr. `time` is the clock's ISO time.
  */
-export function createJsonLogger(level: LogLevel = "info", sink: LogSink = consoleSink, now: () => Date = () => new Date()): Logger {
+export function createJsonLogger(level: LogLevel = "info", sink: LogSink = stdioSink, now: () => Date = () => new Date()): Logger {
   const threshold = LOG_LEVELS.indexOf(level);
   const writer = (name: LogLevel, write: (line: string) => void) =>
     LOG_LEVELS.indexOf(name) < threshold ? () => undefined : (event: Record<string, unknown>) => write(JSON.stringify({ level: name, time: now().toISOString(), ...event }));
