@@ -77,7 +77,7 @@ export function retryingFetch(fetchImpl: FetchLike, options: RetryFetchOptions):
             throw new MalformedBody("upstream answered 200 with a body that is not JSON");
           }
         }
-        return bufferedResponse(bytes, { status: response.status, headers: response.headers });
+        return bufferedResponse(bytes, { status: response.status, headers: response.headers }, response.url);
       } catch (err) {
         if (controller.signal.aborted && !outer?.aborted) throw controller.signal.reason;
         throw err;

@@ -123,7 +123,7 @@ export function createNodeFetch(options: NodeFetchOptions = {}): FetchLike {
               done();
               if (settled) return;
               settled = true;
-              resolve(bufferedResponse(bytes, answer));
+              resolve(bufferedResponse(bytes, answer, url.href));
             },
             (err) => {
               done();
