@@ -23,8 +23,9 @@ async function singleOrderMatch(a: Candidate, b: Candidate, ctx: StrategyContext
 export const CONTENDERS: Record<string, Contender> = {
   "knockout, one order": (c, ctx) => knockout(c, ctx, singleOrderMatch),
   "knockout, both orders": (c, ctx) => knockout(c, ctx),
+  "knockout, both orders, round-robin finale": (c, ctx) => knockout(c, ctx, undefined, {}),
   "round-robin, both orders": (c, ctx) => roundRobin(c, ctx),
-  "default (pairwise auto)": (c, ctx) => pairwise.select(c, { strategy: "pairwise", tournament: "auto", rematches: 2 }, ctx),
+  "default (pairwise auto)": (c, ctx) => pairwise.select(c, { strategy: "pairwise", tournament: "auto", rematches: 2, finale: "none" }, ctx),
 };
 
 export interface Cell {

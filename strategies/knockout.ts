@@ -1,6 +1,12 @@
 // Pipelined knockout: a match starts as soon as two contestants are ready, so early candidates play while slow ones
 // are still being generated. N-1 matches; about ceil(log2 N) rounds when all candidates arrive together.
-import { playMatch } from "./match";
+//
+// With a round-robin finale, once the last candidate is in and at most six contestants are still alive (waiting, or
+// in a match that has not ended), they all meet each other at once instead of playing out the rest of the bracket
+// round after round: one round of judging instead of up to three. The price is the extra pairs (bench/README.md
+// measures both).
+import { playMatch, type RematchBudget } from "./match";
+import { decidingReason, order, record, type Standing } from "./round-robin";
 import { tieBreakOrder } from "./tiebreak";
 import type { Candidate, MatchRecord, Selection, StrategyContext } from "./types";
 
@@ -15,39 +21,84 @@ interface Contestant {
 /** How one match is played; both orders by default (benchmarks compare other ways). */
 export type PlayMatch = (a: Candidate, b: Candidate, ctx: StrategyContext, round: number) => Promise<MatchRecord>;
 
+export interface Finale {
+  /** With verdict.max_judge_calls: the calls allowed beyond a plain knockout (shared with rematches). */
+  spare?: RematchBudget;
+}
+
+/**
+ * The most contestants a finale takes: 15 pairs in one round instead of 5 matches over 3 rounds. With more alive the
+ * bracket plays on until this few are left (all N at once would cost N(N-1) calls instead of 2(N-1)). Measured at
+ * N = 8 (bench/README.md): with 4 the finale often had to wait for the bracket after the last candidate; 6 ends about
+ * one judge round after it, for about 1.9x a plain knockout's calls.
+ */
+const FINALE_SIZE = 6;
+
 export async function knockout(
   candidates: AsyncIterable<Candidate>,
   ctx: StrategyContext,
   play: PlayMatch = playMatch,
+  finale?: Finale,
 ): Promise<Selection> {
   const ready: Contestant[] = [];
   const seen: Candidate[] = [];
   const matches: MatchRecord[] = [];
-  const running = new Set<Promise<void>>();
+  /** Matches in progress, with their players (a finale counts a pair in progress as that pair's game). */
+  const playing = new Map<Promise<void>, [Contestant, Contestant]>();
+  let allIn = false;
+  let finalists: Contestant[] | null = null; // set when the finale starts; from then on the bracket stops
   let failure: unknown;
 
+  const start = (first: Contestant, second: Contestant, round: number, then: (match: MatchRecord) => void): void => {
+    const played: Promise<void> = play(first.candidate, second.candidate, ctx, round).then(
+      (match) => {
+        matches.push(match);
+        playing.delete(played);
+        then(match);
+      },
+      (err: unknown) => {
+        failure ??= err;
+        playing.delete(played);
+      },
+    );
+    playing.set(played, [first, second]);
+  };
+
+  const advance = (first: Contestant, second: Contestant, round: number) => (match: MatchRecord) => {
+    if (finalists) return; // the finale already counts this match as its pair's game
+    const winner = match.winner === first.candidate.index ? first : second;
+    // Each replay of a split match is one more judge round trip on this path.
+    const depth = Math.max(first.depth, second.depth) + 1 + (match.rematches ?? 0);
+    ready.push({ candidate: winner.candidate, wins: round, depth });
+    startFinaleIfDue();
+    pairReady();
+  };
+
   const pairReady = (): void => {
-    while (ready.length >= 2 && failure === undefined) {
+    while (ready.length >= 2 && failure === undefined && !finalists) {
       const first = ready.shift()!;
       const second = ready.shift()!;
       const round = Math.max(first.wins, second.wins) + 1;
-      const played: Promise<void> = play(first.candidate, second.candidate, ctx, round).then(
-        (match) => {
-          matches.push(match);
-          const winner = match.winner === first.candidate.index ? first : second;
-          // Each replay of a split match is one more judge round trip on this path.
-          const depth = Math.max(first.depth, second.depth) + 1 + (match.rematches ?? 0);
-          ready.push({ candidate: winner.candidate, wins: round, depth });
-          running.delete(played);
-          pairReady();
-        },
-        (err: unknown) => {
-          failure ??= err;
-          running.delete(played);
-        },
-      );
-      running.add(played);
+      start(first, second, round, advance(first, second, round));
     }
+  };
+
+  const startFinaleIfDue = (): void => {
+    if (!finale || !allIn || finalists || failure !== undefined) return;
+    const inProgress = [...playing.values()];
+    const alive = [...ready, ...inProgress.flat()];
+    if (alive.length < 3 || alive.length > FINALE_SIZE) return;
+    const fresh = unplayedPairs(alive, inProgress);
+    // A plain knockout would still play alive - 1 matches, those in progress included; the finale plays every pair.
+    const extraCalls = 2 * (fresh.length - (alive.length - 1 - inProgress.length));
+    if (finale.spare) {
+      if (finale.spare.spare < extraCalls) return;
+      finale.spare.spare -= extraCalls;
+    }
+    finalists = alive;
+    ready.length = 0;
+    const round = Math.max(...alive.map((c) => c.wins)) + 1;
+    for (const [x, y] of fresh) start(x, y, round, () => undefined);
   };
 
   for await (const candidate of candidates) {
@@ -56,26 +107,61 @@ export async function knockout(
     pairReady();
     if (failure !== undefined) break;
   }
-  while (running.size > 0) await Promise.race(running);
+  allIn = true;
+  startFinaleIfDue();
+  while (playing.size > 0) await Promise.race(playing.keys());
   if (failure !== undefined) throw failure;
   if (seen.length === 0) throw new Error("knockout needs at least one candidate");
+  if (finalists) return finaleSelection(finalists, seen, matches);
 
   const champion = ready[0]!.candidate;
   const final = matches.find((m) => m.winner === champion.index && m.round === ready[0]!.wins);
   return {
     winner: champion.index,
-    ranking: rankByElimination(seen, matches, champion),
+    ranking: [champion.index, ...rankByElimination(seen, matches, [champion])],
     rationale: final?.reasoning ?? "only one distinct candidate: no judging needed",
     matches,
     rounds: ready[0]!.depth,
   };
 }
 
-/** Winner first, then each loser by how far it got; equal progress is ordered by the tie-break chain. */
-function rankByElimination(seen: Candidate[], matches: MatchRecord[], champion: Candidate): number[] {
+/** Every pair of `alive` that is not already meeting in a match in progress. */
+function unplayedPairs(alive: Contestant[], inProgress: [Contestant, Contestant][]): [Contestant, Contestant][] {
+  const meeting = new Set(inProgress.map(([x, y]) => `${x.candidate.index}:${y.candidate.index}`));
+  const pairs: [Contestant, Contestant][] = [];
+  for (let i = 0; i < alive.length; i++) {
+    for (let j = i + 1; j < alive.length; j++) {
+      const [x, y] = [alive[i]!, alive[j]!];
+      if (!meeting.has(`${x.candidate.index}:${y.candidate.index}`) && !meeting.has(`${y.candidate.index}:${x.candidate.index}`)) pairs.push([x, y]);
+    }
+  }
+  return pairs;
+}
+
+/** The survivors' games (matches that were in progress count as their pair's game): Copeland decides, as in round-robin. */
+function finaleSelection(alive: Contestant[], seen: Candidate[], matches: MatchRecord[]): Selection {
+  const table = new Map<number, Standing>(alive.map((c) => [c.candidate.index, { candidate: c.candidate, copeland: 0, borda: 0, remaining: alive.length - 1 }]));
+  // Two contestants still alive cannot have met before the finale: every finished match put one of its players out.
+  const finalGames = matches.filter((m) => table.has(m.a) && table.has(m.b));
+  for (const m of finalGames) record(m, table.get(m.a)!, table.get(m.b)!);
+  const survivors = order([...table.values()]).map((s) => s.candidate);
+  const winner = survivors[0]!.index;
+  return {
+    winner,
+    ranking: [...survivors.map((c) => c.index), ...rankByElimination(seen, matches, survivors)],
+    rationale: decidingReason(finalGames, winner),
+    scores: Object.fromEntries([...table.values()].map((s) => [s.candidate.index, s.copeland])),
+    matches,
+    rounds: Math.max(...alive.map((c) => c.depth)) + 1 + Math.max(0, ...finalGames.map((m) => m.rematches ?? 0)),
+  };
+}
+
+/** Everyone but `top`, by how far each got; equal progress is ordered by the tie-break chain. */
+function rankByElimination(seen: Candidate[], matches: MatchRecord[], top: Candidate[]): number[] {
   const lostInRound = new Map<number, number>();
   for (const m of matches) lostInRound.set(m.winner === m.a ? m.b : m.a, m.round);
-  const rest = seen.filter((c) => c.index !== champion.index);
+  const kept = new Set(top.map((c) => c.index));
+  const rest = seen.filter((c) => !kept.has(c.index));
   rest.sort((x, y) => (lostInRound.get(y.index) ?? 0) - (lostInRound.get(x.index) ?? 0) || tieBreakOrder(x, y));
-  return [champion.index, ...rest.map((c) => c.index)];
+  return rest.map((c) => c.index);
 }

@@ -13,6 +13,11 @@ export const pairwiseOptions = z.object({
   rematches: z.number().int().min(0).max(4).default(2),
   /** Knockout only: a cap on judge calls for the request; 2(N-1) are always needed, the rest pays for rematches. */
   max_judge_calls: z.number().int().min(2).max(10_000).optional(),
+  /**
+   * Knockout only: `round_robin` has the contestants still alive when the last candidate arrives all meet at once,
+   * for less wait after the slowest candidate at the cost of more judge calls (strategies/knockout.ts).
+   */
+  finale: z.enum(["none", "round_robin"]).default("none"),
 });
 
 export type PairwiseOptions = z.infer<typeof pairwiseOptions>;
@@ -32,6 +37,8 @@ export const pairwise: Strategy<PairwiseOptions> = {
     if (options.tournament === "round_robin") return roundRobin(candidates, ctx);
     const rematches = options.tournament === "auto" ? options : { ...options, rematches: 0 };
     const policy = rematchPolicy(rematches, ctx.expected);
-    return knockout(candidates, ctx, (a, b, matchCtx, round) => playMatch(a, b, matchCtx, round, policy));
+    // Under a cap, the finale's extra pairs come out of the same spare calls as rematches.
+    const finale = options.finale === "round_robin" ? (options.max_judge_calls !== undefined ? { spare: policy.budget } : {}) : undefined;
+    return knockout(candidates, ctx, (a, b, matchCtx, round) => playMatch(a, b, matchCtx, round, policy), finale);
   },
 };

@@ -4,7 +4,7 @@ import { playMatch } from "./match";
 import { breakTie } from "./tiebreak";
 import type { Candidate, MatchRecord, Selection, StrategyContext } from "./types";
 
-interface Standing {
+export interface Standing {
   candidate: Candidate;
   copeland: number;
   borda: number;
@@ -23,7 +23,17 @@ function leaderCannotBeCaught(table: Standing[]): boolean {
   return rest.every((s) => s.copeland + s.remaining < leader!.copeland);
 }
 
-function order(table: Standing[]): Standing[] {
+/** Adds one match's result to both players' standings. */
+export function record(match: MatchRecord, x: Standing, y: Standing): void {
+  for (const [s, p] of [[x, match.p_a], [y, 1 - match.p_a]] as const) {
+    s.copeland += points(match, s.candidate.index);
+    s.borda += p;
+    s.remaining -= 1;
+  }
+}
+
+/** Best first: Copeland score, then soft Borda and the tie-break chain. */
+export function order(table: Standing[]): Standing[] {
   return [...table].sort((x, y) => {
     if (y.copeland !== x.copeland) return y.copeland - x.copeland;
     const broken = breakTie(x.candidate, y.candidate, { softAOverB: x.borda === y.borda ? 0.5 : x.borda > y.borda ? 1 : 0 });
@@ -48,11 +58,7 @@ export async function roundRobin(candidates: AsyncIterable<Candidate>, ctx: Stra
       games.push(
         playMatch(x.candidate, y.candidate, { ...ctx, signal }, 1).then((match) => {
           matches.push(match);
-          for (const [s, p] of [[x, match.p_a], [y, 1 - match.p_a]] as const) {
-            s.copeland += points(match, s.candidate.index);
-            s.borda += p;
-            s.remaining -= 1;
-          }
+          record(match, x, y);
           if (!stoppedEarly && matches.length < games.length && leaderCannotBeCaught(table)) {
             stoppedEarly = true;
             stop.abort(new Error("round-robin settled early"));
@@ -69,13 +75,18 @@ export async function roundRobin(candidates: AsyncIterable<Candidate>, ctx: Stra
 
   const ranked = order(table);
   const winner = ranked[0]!.candidate.index;
-  const deciding = matches.filter((m) => m.winner === winner).sort((p, q) => Math.abs(q.p_a - 0.5) - Math.abs(p.p_a - 0.5));
   return {
     winner,
     ranking: ranked.map((s) => s.candidate.index),
-    rationale: deciding[0]?.reasoning ?? (matches[0]?.reasoning || "only one distinct candidate: no judging needed"),
+    rationale: decidingReason(matches, winner),
     scores: Object.fromEntries(ranked.map((s) => [s.candidate.index, s.copeland])),
     matches,
     rounds: matches.length > 0 ? 1 : 0,
   };
+}
+
+/** The judge's words from the winner's most clear-cut win, else from any match. */
+export function decidingReason(matches: MatchRecord[], winner: number): string {
+  const deciding = matches.filter((m) => m.winner === winner).sort((p, q) => Math.abs(q.p_a - 0.5) - Math.abs(p.p_a - 0.5));
+  return deciding[0]?.reasoning ?? (matches[0]?.reasoning || "only one distinct candidate: no judging needed");
 }

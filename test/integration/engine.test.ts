@@ -78,6 +78,22 @@ describe("judge queue", () => {
   });
 });
 
+describe("round-robin finale", () => {
+  it("is asked for with verdict.finale and refused with the param named when misspelt", async () => {
+    const { app } = harness({ config: { generator: { supports_n: false } } });
+    const response = await postChat(app, chatBody({ verdict: { n: 5, tournament: "knockout", finale: "round_robin" } }));
+    expect(response.status).toBe(200);
+    // The survivors' Copeland scores come back (a plain knockout has none), the winner on top.
+    const { verdict } = await response.json();
+    const scores = Object.values(verdict.scores as Record<string, number>);
+    expect(scores.length).toBeGreaterThanOrEqual(3);
+    expect(verdict.scores[verdict.winner]).toBe(Math.max(...scores));
+    const refused = await postChat(app, chatBody({ verdict: { n: 5, finale: "round-robin" } }));
+    expect(refused.status).toBe(400);
+    expect((await refused.json()).error.param).toBe("verdict.finale");
+  });
+});
+
 describe("judge output handling", () => {
   it("reads soft verdicts from logprobs when judge.logprobs is on", async () => {
     const { app, sim } = harness({ config: { judge: { logprobs: true } } });

@@ -45,7 +45,7 @@ describe("rematch on split verdicts", () => {
 });
 
 describe("the default pairwise strategy", () => {
-  const auto = { strategy: "pairwise" as const, tournament: "auto" as const, rematches: 2 };
+  const auto = { strategy: "pairwise" as const, tournament: "auto" as const, rematches: 2, finale: "none" as const };
 
   it("spends at most 2(N-1) + 2*ceil((N-1)/2) judge calls", async () => {
     const judge = scriptedJudge(positionBiased, 1);

@@ -62,10 +62,10 @@ describe("round-robin", () => {
 describe("pairwise tournament choice", () => {
   it("plays the tournament asked for", async () => {
     const judge4 = scriptedJudge(() => "tie");
-    await pairwise.select(arrive([0, 1, 2, 3].map((i) => candidate(i))), { strategy: "pairwise", tournament: "round_robin", rematches: 0 }, ctxWith(judge4, 4));
+    await pairwise.select(arrive([0, 1, 2, 3].map((i) => candidate(i))), { strategy: "pairwise", tournament: "round_robin", rematches: 0, finale: "none" }, ctxWith(judge4, 4));
     expect(judge4.calls).toHaveLength(12);
     const judge5 = scriptedJudge(() => "tie", 1);
-    await pairwise.select(arrive([0, 1, 2, 3, 4].map((i) => candidate(i))), { strategy: "pairwise", tournament: "knockout", rematches: 0 }, ctxWith(judge5, 5));
+    await pairwise.select(arrive([0, 1, 2, 3, 4].map((i) => candidate(i))), { strategy: "pairwise", tournament: "knockout", rematches: 0, finale: "none" }, ctxWith(judge5, 5));
     expect(judge5.calls).toHaveLength(8);
   });
 });
