@@ -22,7 +22,16 @@ export function knockoutFloor(arrivals: number[], judgeMs: number): number {
   return ready[0] ?? 0;
 }
 
+/** Round-robin, and a knockout with a round-robin finale: nothing can end before one judge call after the last arrival. */
 export const roundRobinFloor = (arrivals: number[], judgeMs: number) => Math.max(...arrivals) + judgeMs;
+
+/** Tournament labels of this benchmark and the verdict options each one sends. */
+const TOURNAMENT_OPTIONS: Record<string, Record<string, string>> = {
+  knockout: { tournament: "knockout" },
+  "knockout+finale": { tournament: "knockout", finale: "round_robin" },
+  round_robin: { tournament: "round_robin" },
+  auto: { tournament: "auto" },
+};
 
 export interface BestOfCell {
   n: number;
@@ -32,6 +41,8 @@ export interface BestOfCell {
   wall_ms: number;
   floor_ms: number;
   ratio: number;
+  /** Judge calls per request (a finale spends more than a plain knockout). */
+  judge_calls: number;
 }
 
 export async function runBestOfCell(n: number, tournament: string, pipelined: boolean, requests: number, latency: { genMin: number; genSpread: number; judgeMs: number }): Promise<BestOfCell> {
@@ -52,29 +63,34 @@ export async function runBestOfCell(n: number, tournament: string, pipelined: bo
   };
   const runs = await Promise.all(
     Array.from({ length: requests }, async (_, r) => {
-      const prompt = `bestof request ${r}`;
-      const body = chatRequestSchema.parse({ model: "sim-generator", messages: [{ role: "user", content: prompt }], verdict: { n, tournament } });
+      // Delimited, so that request 1 does not also match the calls of requests 10-19.
+      const prompt = `bestof request #${r}#`;
+      const chosen = TOURNAMENT_OPTIONS[tournament];
+      if (!chosen) throw new Error(`unknown tournament ${tournament}: one of ${Object.keys(TOURNAMENT_OPTIONS).join(", ")}`);
+      const body = chatRequestSchema.parse({ model: "sim-generator", messages: [{ role: "user", content: prompt }], verdict: { n, ...chosen } });
       const options = resolveOptions(body, new Headers(), config);
       const { verdict: _v, ...forward } = body;
       const started = performance.now();
       await runPipeline(forward, options, deps, new AbortController().signal);
       const wall = performance.now() - started;
-      const arrivals = sim.requests.filter((q) => q.role === "generator" && JSON.stringify(q.body.messages).includes(prompt)).map((q) => q.delay_ms);
-      const floor = tournament === "round_robin" ? roundRobinFloor(arrivals, latency.judgeMs) : knockoutFloor(arrivals, latency.judgeMs);
-      return { wall, floor };
+      const mine = sim.requests.filter((q) => JSON.stringify(q.body.messages).includes(prompt));
+      const arrivals = mine.filter((q) => q.role === "generator").map((q) => q.delay_ms);
+      const oneRound = tournament === "round_robin" || tournament === "knockout+finale";
+      const floor = oneRound ? roundRobinFloor(arrivals, latency.judgeMs) : knockoutFloor(arrivals, latency.judgeMs);
+      return { wall, floor, judgeCalls: mine.filter((q) => q.role === "judge").length };
     }),
   );
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const wall = mean(runs.map((r) => r.wall));
   const floor = mean(runs.map((r) => r.floor));
-  return { n, tournament, pipelined, requests, wall_ms: wall, floor_ms: floor, ratio: mean(runs.map((r) => r.wall / r.floor)) };
+  return { n, tournament, pipelined, requests, wall_ms: wall, floor_ms: floor, ratio: mean(runs.map((r) => r.wall / r.floor)), judge_calls: mean(runs.map((r) => r.judgeCalls)) };
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       n: { type: "string", default: "4,8,16" },
-      tournaments: { type: "string", default: "knockout,round_robin,auto" },
+      tournaments: { type: "string", default: "knockout,knockout+finale,round_robin,auto" },
       requests: { type: "string", default: "12" },
       "gen-min-ms": { type: "string", default: "200" },
       "gen-max-ms": { type: "string", default: "1500" },
@@ -89,8 +105,10 @@ async function main(): Promise<void> {
       for (const pipelined of [true, false]) cells.push(await runBestOfCell(n, tournament, pipelined, Number(values.requests), latency));
     }
   }
-  console.log("| N | tournament | pipelined | wall ms | floor ms | wall / floor |\n| --- | --- | --- | --- | --- | --- |");
-  for (const c of cells) console.log(`| ${c.n} | ${c.tournament} | ${c.pipelined ? "yes" : "no"} | ${c.wall_ms.toFixed(0)} | ${c.floor_ms.toFixed(0)} | ${c.ratio.toFixed(3)} |`);
+  console.log("| N | tournament | pipelined | wall ms | floor ms | wall / floor | judge calls |\n| --- | --- | --- | --- | --- | --- | --- |");
+  for (const c of cells) {
+    console.log(`| ${c.n} | ${c.tournament} | ${c.pipelined ? "yes" : "no"} | ${c.wall_ms.toFixed(0)} | ${c.floor_ms.toFixed(0)} | ${c.ratio.toFixed(3)} | ${c.judge_calls.toFixed(1)} |`);
+  }
   console.log(`\ncandidates ${values["gen-min-ms"]}-${values["gen-max-ms"]} ms (uniform), judge ${values["judge-ms"]} ms per call, ${values.requests} concurrent requests per cell, perfect judge (no rematches)`);
   mkdirSync(values.out, { recursive: true });
   writeFileSync(`${values.out}/bestof.json`, JSON.stringify({ settings: values, cells }, null, 2));
