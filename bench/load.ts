@@ -23,10 +23,13 @@ const sim = await startSimulator({
   generator: { latency: { ttft_ms: 60, tokens_per_second: 4_000, jitter: 0.3 } },
   judge: { accuracy: 0.9, bias: 0.05, latency: { ttft_ms: 30, jitter: 0.3 } },
 });
-const verdict = await startVerdictProcess({
-  generator: { base_url: sim.url, concurrency: 1_024, max_queued: 10_000 },
-  judge: { model: "sim-judge", concurrency: 1_024, max_queued: 10_000 },
-});
+const verdict = await startVerdictProcess(
+  {
+    generator: { base_url: sim.url, concurrency: 1_024, max_queued: 10_000 },
+    judge: { model: "sim-judge", concurrency: 1_024, max_queued: 10_000 },
+  },
+  { env: { LOG_LEVEL: "warn" } },
+);
 
 let sequence = 0;
 const latencies: number[] = [];

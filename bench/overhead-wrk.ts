@@ -3,7 +3,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { spawnLogged } from "./overhead-servers";
+import { spawnLogged } from "./children";
 
 /** Percentiles dumped per round: dense in the tail so that a merged p99 is not a coarse guess. */
 export const GRID: number[] = [

@@ -1,13 +1,9 @@
 // Soak: verdict (its own process) against the simulator with 10% of upstream calls faulted, under a steady request mix,
 // on 127.0.0.1 only and bounded in time. `npm run bench:soak` (5 min), `npm run bench:soak -- --smoke` (a few seconds).
-import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startSimulator } from "../test/sim/start";
-import { memoryMiB } from "./proc";
 import { emptyTally, runLoad } from "./soak-load";
+import { startVerdictProcess } from "./verdict-process";
 
 const { values } = parseArgs({
   options: {
@@ -44,66 +40,52 @@ const running = await startSimulator(
   HOST,
 );
 
-const dir = mkdtempSync(join(tmpdir(), "verdict-soak-"));
-const configFile = join(dir, "verdict.config.json");
 const config = {
-  server: { host: HOST, port: 0 },
   generator: { base_url: running.url, timeout_ms: 2_000, max_retries: 2 },
   judge: { model: "sim-judge", timeout_ms: 2_000, max_retries: 2 },
   timeouts: { request_ms: BUDGET_MS },
   retry: { base_delay_ms: 100, max_delay_ms: 1_000, max_retry_after_ms: 1_000 },
 };
-writeFileSync(configFile, JSON.stringify(config));
-
 // verdict runs as its own process so its RSS is its own, not the simulator's or this load generator's.
-const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", "--import", "./bench/soak-probe.mjs", "src/cli.ts", "serve"], {
-  env: { ...process.env, VERDICT_CONFIG: configFile },
-  stdio: ["ignore", "pipe", "pipe"],
-});
-const logLines = { stdout: 0, stderr: 0, unhandled: 0, warn: 0, max_listeners_warnings: 0 };
-const stderrSample: string[] = [];
-let onProbe: ((heapUsed: number) => void) | null = null;
-const url = await new Promise<string>((resolve, reject) => {
-  const timer = setTimeout(() => reject(new Error("verdict did not start within 20 s")), 20_000);
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-    for (const line of chunk.split("\n").filter(Boolean)) {
-      logLines.stdout += 1;
-      const found = /verdict listening on (http:\/\/127\.0\.0\.1:\d+\/v1)/.exec(line);
-      if (found) (clearTimeout(timer), resolve(found[1]!));
-    }
-  });
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-    for (const line of chunk.split("\n").filter(Boolean)) {
-      logLines.stderr += 1;
-      if (line.startsWith('{"probe"')) {
-        onProbe?.(JSON.parse(line).heap_used);
-        continue;
-      }
-      if (line.includes('"unhandled_error"')) logLines.unhandled += 1;
-      if (line.includes('"level":"warn"')) logLines.warn += 1;
-      else if (line.includes("MaxListenersExceededWarning")) logLines.max_listeners_warnings += 1;
-      else if (stderrSample.length < 5 && !line.includes("--trace-warnings")) stderrSample.push(line.slice(0, 300));
-    }
-  });
-  child.once("exit", (code) => reject(new Error(`verdict exited early (${code})`)));
-});
+const verdict = await startVerdictProcess(config, { nodeArgs: ["--expose-gc"], preload: ["./bench/soak-probe.mjs"] });
+const url = verdict.url;
 
-/** verdict's heap after a forced GC, in MiB (bench/soak-probe.mjs answers SIGUSR2). */
-function heapAfterGcMiB(): Promise<number> {
-  return new Promise((resolve) => {
-    onProbe = (bytes) => resolve(+(bytes / 1048576).toFixed(1));
-    child.kill("SIGUSR2");
-  });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const probeLines = () => verdict.logText().split("\n").filter((line) => line.startsWith('{"probe"'));
+
+/** verdict's heap after a forced GC, in MiB (bench/soak-probe.mjs answers SIGUSR2 with a line in the log). */
+async function heapAfterGcMiB(): Promise<number> {
+  const before = probeLines().length;
+  verdict.signal("SIGUSR2");
+  for (let waited = 0; waited < 10_000; waited += 20) {
+    const lines = probeLines();
+    if (lines.length > before) return +(JSON.parse(lines.at(-1)!).heap_used / 1048576).toFixed(1);
+    await sleep(20);
+  }
+  throw new Error("verdict did not answer the heap probe within 10 s");
 }
 
-const rssMiB = (pid: number) => memoryMiB(pid, "VmRSS");
+/** What verdict logged: request lines aside, warnings, unhandled errors, and a few lines that are not JSON at all. */
+function logSummary(text: string) {
+  const lines = text.split("\n").filter(Boolean);
+  const summary = { lines: lines.length, unhandled: 0, warn: 0, max_listeners_warnings: 0 };
+  const notJson: string[] = [];
+  for (const line of lines) {
+    if (line.startsWith('{"probe"')) continue;
+    if (line.includes('"unhandled_error"')) summary.unhandled += 1;
+    if (line.includes('"level":"warn"')) summary.warn += 1;
+    else if (line.includes("MaxListenersExceededWarning")) summary.max_listeners_warnings += 1;
+    else if (!line.startsWith("{") && !line.startsWith("verdict listening") && !line.includes("--trace-warnings") && notJson.length < 5) notJson.push(line.slice(0, 300));
+  }
+  return { summary, notJson };
+}
 
 // start: idle, just started; warm: 10% into the run (JIT and heap have grown to working size); then peak and end.
-const rss = { start: rssMiB(child.pid!), warm: 0, peak: 0, end: 0 };
+const rss = { start: verdict.rssMiB(), warm: 0, peak: 0, end: 0 };
 const heap = { start: await heapAfterGcMiB(), warm: 0, end: 0 };
 const warmAt = Date.now() + Math.max(3_000, seconds * 100);
 const sampler = setInterval(() => {
-  const now = rssMiB(child.pid!);
+  const now = verdict.rssMiB();
   rss.peak = Math.max(rss.peak, now);
   if (rss.warm === 0 && Date.now() >= warmAt) {
     rss.warm = now;
@@ -116,13 +98,13 @@ console.log(`soak: ${seconds} s, ${concurrency} clients, fault rate ${faultRate}
 await runLoad({ url, until: started + seconds * 1_000, concurrency, budgetMs: BUDGET_MS, graceMs: GRACE_MS, seed }, tally);
 const wallSeconds = (Date.now() - started) / 1_000;
 clearInterval(sampler);
-rss.end = rssMiB(child.pid!);
+rss.end = verdict.rssMiB();
 heap.end = await heapAfterGcMiB(); // in-flight requests have all been answered: what is left is retained state
 rss.peak = Math.max(rss.peak, rss.end);
 
-child.kill("SIGTERM");
-await new Promise((resolve) => child.once("exit", resolve));
+await verdict.stop();
 await running.close();
+const { summary: logLines, notJson } = logSummary(verdict.logText());
 
 const sorted = [...tally.latenciesMs].sort((a, b) => a - b);
 const quantile = (q: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0);
@@ -150,7 +132,7 @@ const report = {
   verdict_heap_after_gc_mib: heap,
   verdict_log_lines: logLines,
   examples: tally.examples,
-  stderr_sample: stderrSample,
+  log_lines_not_json: notJson,
 };
 console.log(JSON.stringify(report, null, 2));
 const failed = report.hung + report.lost + report.verdict_5xx + report.bad_200 + report.unaccounted + logLines.unhandled;

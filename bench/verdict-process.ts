@@ -1,50 +1,61 @@
-// Runs verdict as its own process on 127.0.0.1 for benchmarks, so its CPU time and memory are its own, and reads
-// both from /proc (Linux).
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+// Runs verdict as its own process on 127.0.0.1 for the benchmarks (overhead, load, soak), so that its CPU time and
+// memory are its own, read from /proc (Linux). Its output goes to a log file; nothing reads it while the load runs.
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawnLogged, waitForLog } from "./children";
 import { cpuMs, memoryMiB } from "./proc";
+
+export interface VerdictProcessOptions {
+  /** Where the config and the log go; a new temporary directory by default. */
+  dir?: string;
+  /** Node flags (VERDICT_NODE_ARGS adds more, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile under load). */
+  nodeArgs?: string[];
+  /** Modules preloaded after the TypeScript loader (the soak's heap probe). */
+  preload?: string[];
+  env?: NodeJS.ProcessEnv;
+}
 
 export interface VerdictProcess {
   url: string;
-  child: ChildProcess;
+  pid: number;
+  /** The file holding its stdout and stderr. */
+  log: string;
+  logText(): string;
   /** Resident set size now, and its peak so far (VmHWM), in MiB. */
   rssMiB(): number;
   peakRssMiB(): number;
   /** CPU time (user + system) the process has used, in ms. */
   cpuMs(): number;
+  /** Sends a signal (the soak's heap probe answers SIGUSR2). */
+  signal(name: NodeJS.Signals): void;
   stop(): Promise<void>;
 }
 
-export async function startVerdictProcess(config: Record<string, unknown>, startupMs = 20_000): Promise<VerdictProcess> {
-  const dir = mkdtempSync(join(tmpdir(), "verdict-bench-"));
+/** Starts `verdict serve` with `config` (on 127.0.0.1, a free port) as `npm start` runs it: TypeScript through tsx. */
+export async function startVerdictProcess(config: Record<string, unknown>, options: VerdictProcessOptions = {}): Promise<VerdictProcess> {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), "verdict-bench-"));
   const file = join(dir, "verdict.config.json");
-  writeFileSync(file, JSON.stringify({ server: { host: "127.0.0.1", port: 0 }, ...config }));
-  // VERDICT_NODE_ARGS adds Node flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile verdict under load.
+  const log = join(dir, "verdict.log");
+  writeFileSync(file, JSON.stringify({ ...config, server: { host: "127.0.0.1", port: 0 } }));
   const extra = (process.env.VERDICT_NODE_ARGS ?? "").split(" ").filter(Boolean);
-  const child = spawn(process.execPath, [...extra, "--import", "tsx", "src/cli.ts", "serve"], {
-    env: { ...process.env, VERDICT_CONFIG: file, LOG_LEVEL: "warn" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("verdict did not start in time")), startupMs);
-    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
-      const found = /verdict listening on (http:\/\/127\.0\.0\.1:\d+\/v1)/.exec(chunk);
-      if (found) (clearTimeout(timer), resolve(found[1]!));
-    });
-    child.once("exit", (code) => (clearTimeout(timer), reject(new Error(`verdict exited early (${code})`))));
-  });
+  const preload = (options.preload ?? []).flatMap((module) => ["--import", module]);
+  const args = [...(options.nodeArgs ?? []), ...extra, "--import", "tsx", ...preload, "src/cli.ts", "serve"];
+  const child = spawnLogged(process.execPath, args, log, { ...process.env, ...options.env, VERDICT_CONFIG: file });
+  const found = await waitForLog(child, log, /verdict listening on (http:\/\/127\.0\.0\.1:\d+\/v1)/, "verdict");
   const pid = child.pid!;
   return {
-    url,
-    child,
+    url: found[1]!,
+    pid,
+    log,
+    logText: () => readFileSync(log, "utf8"),
     rssMiB: () => memoryMiB(pid, "VmRSS"),
     peakRssMiB: () => memoryMiB(pid, "VmHWM"),
     cpuMs: () => cpuMs(pid),
+    signal: (name) => void child.kill(name),
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once("exit", () => resolve());
         child.kill("SIGTERM");
         setTimeout(() => child.kill("SIGKILL"), 5_000).unref();
