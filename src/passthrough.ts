@@ -15,6 +15,8 @@ function forwardable(name: string): boolean {
 }
 
 const EVENT_STREAM = /^text\/event-stream/i;
+/** Statuses whose responses have no body (a Response refuses one). */
+const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 
 export interface PassThroughTarget {
   baseURL: string;
@@ -77,6 +79,7 @@ export async function passThrough(
   // No statusText: the reason phrase carries nothing a client acts on, and reading it from a Response that the Node
   // server keeps in its light form would build the full object (and a stream for its body) for nothing.
   const init = { status: upstream.status, headers: responseHeaders };
+  if (request.method === "HEAD" || NULL_BODY_STATUS.has(upstream.status)) return new Response(null, init);
   const type = upstream.headers.get("content-type") ?? "";
   if (EVENT_STREAM.test(type)) return new Response(upstream.body && guardEventStream(upstream.body), init);
   // A JSON answer is already whole in memory (the retrying fetch checks it before anyone sees it); handed on as bytes,

@@ -30,7 +30,7 @@ export interface Finale {
  * The most contestants a finale takes: 15 pairs in one round instead of 5 matches over 3 rounds. With more alive the
  * bracket plays on until this few are left (all N at once would cost N(N-1) calls instead of 2(N-1)). Measured at
  * N = 8 (bench/README.md): with 4 the finale often had to wait for the bracket after the last candidate; 6 ends about
- * one judge round after it, for about 1.9x a plain knockout's calls.
+ * one judge round after it, for about 24 judge calls instead of 14 when candidates arrive one by one.
  */
 const FINALE_SIZE = 6;
 

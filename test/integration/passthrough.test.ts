@@ -1,5 +1,6 @@
 // n = 1 and strategy "none" are plain pass-through: the upstream's bytes come back unchanged.
 import { describe, expect, it } from "vitest";
+import { passThrough } from "../../src/passthrough";
 import { chatBody, fetchInto, harness, postChat, SIM_URL } from "../helpers";
 
 describe("pass-through", () => {
@@ -74,5 +75,26 @@ describe("health", () => {
     const { app } = harness();
     const response = await app.request("/healthz");
     expect(await response.json()).toEqual({ status: "ok" });
+  });
+});
+
+describe("pass-through of bodiless answers", () => {
+  const target = (status: number) => ({
+    baseURL: "http://upstream.test/v1",
+    timeoutMs: 1_000,
+    fetch: (async () => new Response(null, { status, headers: { "content-type": "application/json" } })) as typeof fetch,
+  });
+
+  it.each([204, 304])("relays a %i that says it is JSON without inventing a body", async (status) => {
+    const response = await passThrough(target(status), new Request("http://verdict.test/v1/files/f1", { method: "DELETE" }), "/files/f1");
+    expect(response.status).toBe(status);
+    expect(response.body).toBeNull();
+  });
+
+  it("answers HEAD with the upstream's status and headers, no body", async () => {
+    const response = await passThrough(target(200), new Request("http://verdict.test/v1/models", { method: "HEAD" }), "/models");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("application/json");
+    expect(response.body).toBeNull();
   });
 });
