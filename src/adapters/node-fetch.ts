@@ -8,7 +8,7 @@
 // Bodies that are neither text, bytes nor a web stream (FormData, Blob) are rare here and go to the global fetch.
 import http from "node:http";
 import https from "node:https";
-import { Readable } from "node:stream";
+import { pipeline, Readable } from "node:stream";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import type { FetchLike } from "../upstream";
 import { bufferedResponse, JSON_MEDIA_TYPE } from "../util/buffered-response";
@@ -40,19 +40,20 @@ function responseHeaders(raw: string[]): Headers {
   return headers;
 }
 
-/** The body as sent, decoded when the server compressed it (only when the caller asked, via accept-encoding). */
+/**
+ * The body as sent, decoded when the server compressed it (only when the caller asked, via accept-encoding). Joined
+ * with pipeline, not pipe, so that a connection lost mid-body errors the decoded stream instead of leaving it open.
+ */
 function decoded(message: http.IncomingMessage): Readable {
-  switch ((message.headers["content-encoding"] ?? "").toLowerCase()) {
-    case "gzip":
-    case "x-gzip":
-      return message.pipe(createGunzip());
-    case "deflate":
-      return message.pipe(createInflate());
-    case "br":
-      return message.pipe(createBrotliDecompress());
-    default:
-      return message;
-  }
+  const decoder = decoderFor((message.headers["content-encoding"] ?? "").toLowerCase());
+  return decoder ? pipeline(message, decoder, () => undefined) : message;
+}
+
+function decoderFor(encoding: string) {
+  if (encoding === "gzip" || encoding === "x-gzip") return createGunzip();
+  if (encoding === "deflate") return createInflate();
+  if (encoding === "br") return createBrotliDecompress();
+  return null;
 }
 
 function readAll(stream: Readable): Promise<Buffer> {

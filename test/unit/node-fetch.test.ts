@@ -2,7 +2,7 @@
 // compressed answers, streamed request bodies, aborts before and during a call, refused connections.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { gzipSync } from "node:zlib";
+import { createGzip, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNodeFetch } from "../../src/adapters/node-fetch";
 
@@ -29,6 +29,13 @@ const routes: Record<string, Handler> = {
   "/hang-stream": (_req, res) => {
     res.writeHead(200, { "content-type": "text/event-stream" });
     res.write("data: first\n\n"); // and never ends
+  },
+  "/gzip-cut": (_req, res) => {
+    res.writeHead(200, { "content-type": "text/event-stream", "content-encoding": "gzip" });
+    const gzip = createGzip();
+    gzip.pipe(res);
+    gzip.write("data: one\n\n");
+    gzip.flush(() => setTimeout(() => res.destroy(), 20)); // the first event arrives, then the connection dies
   },
   "/hang": () => undefined, // never answers
   "/cut": (_req, res) => {
@@ -106,6 +113,13 @@ describe("createNodeFetch", () => {
     const error = await nodeFetch(`${base}/cut`).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(TypeError);
     expect((error as TypeError).message).toBe("fetch failed");
+  });
+
+  it("errors a compressed stream whose connection dies mid-body instead of leaving it open", async () => {
+    const response = await nodeFetch(`${base}/gzip-cut`, { headers: { "accept-encoding": "gzip" } });
+    const reader = response.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe("data: one\n\n");
+    await expect(reader.read()).rejects.toThrow();
   });
 
   it("answers a 204 without a body", async () => {
