@@ -8,7 +8,7 @@
 // Bodies that are neither text, bytes nor a web stream (FormData, Blob) are rare here and go to the global fetch.
 import http from "node:http";
 import https from "node:https";
-import { pipeline, Readable } from "node:stream";
+import { pipeline, Readable, type Transform } from "node:stream";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import type { FetchLike } from "../upstream";
 import { bufferedResponse, JSON_MEDIA_TYPE } from "../util/buffered-response";
@@ -41,18 +41,21 @@ function responseHeaders(raw: string[]): Headers {
 }
 
 /**
- * The body as sent, decoded when the server compressed it (only when the caller asked, via accept-encoding). Joined
- * with pipeline, not pipe, so that a connection lost mid-body errors the decoded stream instead of leaving it open.
+ * The body as sent, decoded when the server compressed it (only when the caller asked, via accept-encoding), codings
+ * undone last first. Joined with pipeline, not pipe, so that a connection lost mid-body errors the decoded stream
+ * instead of leaving it open. A coding this client does not know leaves the bytes as sent, as fetch does.
  */
 function decoded(message: http.IncomingMessage): Readable {
-  const decoder = decoderFor((message.headers["content-encoding"] ?? "").toLowerCase());
-  return decoder ? pipeline(message, decoder, () => undefined) : message;
+  const codings = (message.headers["content-encoding"] ?? "").toLowerCase().split(",").map((c) => c.trim()).filter((c) => c && c !== "identity");
+  const decoders = codings.reverse().map(decoderFor);
+  if (decoders.length === 0 || decoders.includes(null)) return message;
+  return pipeline([message, ...(decoders as Transform[])], () => undefined) as unknown as Readable;
 }
 
-function decoderFor(encoding: string) {
-  if (encoding === "gzip" || encoding === "x-gzip") return createGunzip();
-  if (encoding === "deflate") return createInflate();
-  if (encoding === "br") return createBrotliDecompress();
+function decoderFor(coding: string): Transform | null {
+  if (coding === "gzip" || coding === "x-gzip") return createGunzip();
+  if (coding === "deflate") return createInflate();
+  if (coding === "br") return createBrotliDecompress();
   return null;
 }
 
@@ -70,8 +73,13 @@ function sendable(body: unknown): boolean {
   return body === undefined || body === null || typeof body === "string" || body instanceof Uint8Array || body instanceof ReadableStream;
 }
 
+/** Statuses whose responses have no body (a Response refuses one). */
+const NULL_BODY_STATUS = new Set([204, 205, 304]);
+
 export function createNodeFetch(options: NodeFetchOptions = {}): FetchLike {
-  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 256 };
+  // Idle sockets are closed after 4 s (sooner when the server's Keep-Alive header says so): reusing one the server is
+  // just closing fails the request. Common servers keep idle connections 5 s. In-flight requests are not affected.
+  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 256, timeout: 4_000 };
   const agents = { "http:": new http.Agent(agentOptions), "https:": new https.Agent(agentOptions) };
   const fallback = options.fallback ?? globalThis.fetch.bind(globalThis);
 
@@ -89,59 +97,62 @@ export function createNodeFetch(options: NodeFetchOptions = {}): FetchLike {
       if ((typeof body === "string" || body instanceof Uint8Array) && headers["content-length"] === undefined) {
         headers["content-length"] = String(typeof body === "string" ? Buffer.byteLength(body) : body.byteLength);
       }
-      let settled = false;
       const method = init.method ?? "GET";
       const request = transport.request(url, { method, headers, agent: agents[url.protocol as "http:"] });
-      const onAbort = () => {
-        request.destroy(signal!.reason);
-        if (!settled) {
-          settled = true;
-          reject(signal!.reason);
+      let settled = false;
+      let streamed: Readable | null = null; // the body, once handed over as a stream
+      const fail = (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        reject(err);
+      };
+      const answer = (make: () => Response) => {
+        if (settled) return;
+        settled = true;
+        try {
+          resolve(make());
+        } catch (err) {
+          reject(new TypeError("fetch failed", { cause: err })); // a status or header a Response refuses
         }
+      };
+      const onAbort = () => {
+        // A streamed body ends with the signal's reason, as with fetch: callers tell an abort from a failure by it.
+        streamed?.destroy(signal!.reason);
+        request.destroy(signal!.reason);
+        fail(signal!.reason);
       };
       signal?.addEventListener("abort", onAbort, { once: true });
       const done = () => signal?.removeEventListener("abort", onAbort);
       request.once("error", (err) => {
         done();
-        if (settled) return;
-        settled = true;
-        reject(new TypeError("fetch failed", { cause: err }));
+        fail(new TypeError("fetch failed", { cause: err }));
       });
       request.once("response", (message) => {
-        const status = message.statusCode ?? 502;
-        const answer = { status, statusText: message.statusMessage ?? "", headers: responseHeaders(message.rawHeaders) };
-        if (status === 204 || status === 304 || method === "HEAD") {
+        const status = message.statusCode ?? 0;
+        const init = { status, statusText: message.statusMessage ?? "", headers: responseHeaders(message.rawHeaders) };
+        if (NULL_BODY_STATUS.has(status) || method === "HEAD" || status < 200 || status > 599) {
           message.resume();
           done();
-          settled = true;
-          return resolve(new Response(null, answer));
+          // Outside 200-599 the Response constructor throws: the call fails as fetch's does.
+          return answer(() => new Response(null, init));
         }
         const stream = decoded(message);
         if (JSON_MEDIA_TYPE.test(message.headers["content-type"] ?? "")) {
           // A JSON answer is of no use until complete; holding it here costs no latency and saves a web stream.
           readAll(stream).then(
-            (bytes) => {
-              done();
-              if (settled) return;
-              settled = true;
-              resolve(bufferedResponse(bytes, answer, url.href));
-            },
-            (err) => {
-              done();
-              if (settled) return;
-              settled = true;
-              reject(new TypeError("fetch failed", { cause: err }));
-            },
+            (bytes) => (done(), answer(() => bufferedResponse(bytes, init, url.href))),
+            (err) => (done(), fail(new TypeError("fetch failed", { cause: err }))),
           );
           return;
         }
-        // Streamed on: an abort after this point ends the body with the signal's reason, as with fetch.
-        settled = true;
+        streamed = stream;
         stream.once("close", done);
-        resolve(new Response(Readable.toWeb(stream) as ReadableStream<Uint8Array>, answer));
+        answer(() => new Response(Readable.toWeb(stream) as ReadableStream<Uint8Array>, init));
       });
       if (body instanceof ReadableStream) {
-        Readable.fromWeb(body as import("node:stream/web").ReadableStream).pipe(request);
+        // pipeline, not pipe: a client that drops mid-upload errors the source, which must fail this call (the
+        // request is destroyed and rejects above), not go unhandled and take the process down.
+        pipeline(Readable.fromWeb(body as import("node:stream/web").ReadableStream), request, () => undefined);
       } else {
         request.end(body ?? undefined);
       }

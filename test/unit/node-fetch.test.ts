@@ -2,7 +2,7 @@
 // compressed answers, streamed request bodies, aborts before and during a call, refused connections.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createGzip, gzipSync } from "node:zlib";
+import { brotliCompressSync, createGzip, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNodeFetch } from "../../src/adapters/node-fetch";
 
@@ -36,6 +36,19 @@ const routes: Record<string, Handler> = {
     gzip.pipe(res);
     gzip.write("data: one\n\n");
     gzip.flush(() => setTimeout(() => res.destroy(), 20)); // the first event arrives, then the connection dies
+  },
+  "/layered": (_req, res) => {
+    // Brotli first, then gzip: the header lists them in the order applied.
+    res.writeHead(200, { "content-type": "application/json", "content-encoding": "br, gzip" });
+    res.end(gzipSync(brotliCompressSync(JSON.stringify({ layers: 2 }))));
+  },
+  "/reset-content": (_req, res) => {
+    res.writeHead(205, { "content-type": "application/json" });
+    res.end();
+  },
+  "/odd-status": (_req, res) => {
+    res.writeHead(600, { "content-type": "text/plain" });
+    res.end("not a status fetch knows");
   },
   "/hang": () => undefined, // never answers
   "/cut": (_req, res) => {
@@ -122,6 +135,33 @@ describe("createNodeFetch", () => {
     await expect(reader.read()).rejects.toThrow();
   });
 
+  it("undoes several content codings, last applied first", async () => {
+    const response = await nodeFetch(`${base}/layered`, { headers: { "accept-encoding": "gzip, br" } });
+    expect(await response.json()).toEqual({ layers: 2 });
+  });
+
+  it("answers a 205 without a body, and fails (without crashing) on a status outside 200-599", async () => {
+    const reset = await nodeFetch(`${base}/reset-content`, { method: "POST", body: "{}" });
+    expect(reset.status).toBe(205);
+    expect(reset.body).toBeNull();
+    const odd = await nodeFetch(`${base}/odd-status`).catch((err: unknown) => err);
+    expect(odd).toBeInstanceOf(TypeError);
+    expect((odd as TypeError).message).toBe("fetch failed");
+  });
+
+  it("fails the call, not the process, when a streamed request body errors mid-upload", async () => {
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode("partial "));
+        setTimeout(() => controller.error(new Error("client went away")), 10);
+      },
+    });
+    const headers = { "content-length": "1000" }; // more than will ever come, as with a client that drops mid-upload
+    const error = await nodeFetch(`${base}/json`, { method: "POST", headers, body, duplex: "half" } as RequestInit).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as TypeError).message).toBe("fetch failed");
+  });
+
   it("answers a 204 without a body", async () => {
     const response = await nodeFetch(`${base}/empty`, { method: "DELETE" });
     expect(response.status).toBe(204);
@@ -142,7 +182,8 @@ describe("createNodeFetch", () => {
     const reader = response.body!.getReader();
     await reader.read();
     controller.abort(new Error("client left"));
-    await expect(reader.read()).rejects.toThrow();
+    // The signal's reason, as fetch does: callers tell an abort from an upstream failure by it.
+    await expect(reader.read()).rejects.toThrow("client left");
   });
 
   it("reports a refused connection as fetch does: TypeError('fetch failed') with the cause", async () => {
