@@ -13,6 +13,7 @@ function withKey(upstream: Upstream, apiKey: string): Upstream {
     role: upstream.role,
     baseURL: upstream.baseURL,
     client,
+    chat: (body, signal, headers) => upstream.chat(body, signal, { ...headers, authorization: `Bearer ${apiKey}` }),
     schedule: upstream.schedule,
     get pending() {
       return upstream.pending;

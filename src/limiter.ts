@@ -42,6 +42,7 @@ export function limitUpstream(upstream: Upstream, limiter: Limiter): Upstream {
   return {
     role: upstream.role,
     client: upstream.client,
+    chat: upstream.chat,
     baseURL: upstream.baseURL,
     get pending() {
       return upstream.pending;

@@ -3,6 +3,7 @@ import OpenAI from "openai";
 import PQueue from "p-queue";
 import { deadlineOf } from "./budget";
 import { ProxyError } from "./errors";
+import { createChatCall, type ChatCall } from "./chat-call";
 import { classifySdkError, withRetries, type RetryPolicy } from "./retry";
 
 export type FetchLike = typeof globalThis.fetch;
@@ -21,6 +22,8 @@ export interface UpstreamSettings {
 export interface Upstream {
   role: "generator" | "judge";
   client: OpenAI;
+  /** A non-streaming chat completion without the SDK's per-call overhead (src/chat-call.ts); for the judge's calls. */
+  chat: ChatCall;
   baseURL: string;
   /** Runs one call through this upstream's queue; refuses with 429 when too much work is already waiting. */
   /**
@@ -55,6 +58,7 @@ export function createUpstream(
 ): Upstream {
   const baseURL = settings.base_url.replace(/\/+$/, "");
   const key = settings.api_key;
+  const authorization = key ? (extras.authorization ?? ((k: string) => `Bearer ${k}`))(key) : undefined;
   const client = new OpenAI({
     baseURL,
     // The SDK insists on a key; without one configured, the Authorization header is removed instead of inventing one.
@@ -71,6 +75,7 @@ export function createUpstream(
   return {
     role,
     client,
+    chat: createChatCall({ baseURL, authorization, timeoutMs: settings.timeout_ms, fetch: fetchImpl }),
     baseURL,
     get pending() {
       return queue.size + queue.pending;

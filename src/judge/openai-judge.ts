@@ -59,7 +59,7 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
       let completion: OpenAI.Chat.Completions.ChatCompletion;
       try {
         completion = await upstream.schedule(
-          (callSignal) => upstream.client.chat.completions.create(body, { signal: callSignal, ...(call.headers ? { headers: call.headers } : {}) }),
+          (callSignal) => upstream.chat(body, callSignal, call.headers),
           signal,
         );
       } catch (err) {

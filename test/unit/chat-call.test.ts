@@ -1,0 +1,54 @@
+// The judge's lean chat call fails with the openai SDK's own error classes, so retries and client errors see no change.
+import OpenAI from "openai";
+import { describe, expect, it } from "vitest";
+import { createChatCall } from "../../src/chat-call";
+import type { FetchLike } from "../../src/upstream";
+
+const completion = { id: "c1", object: "chat.completion", created: 1, model: "j", choices: [{ index: 0, message: { role: "assistant", content: "A" }, finish_reason: "stop" }] };
+
+function callWith(fetch: FetchLike, timeoutMs = 1_000) {
+  return createChatCall({ baseURL: "http://judge.test/v1", authorization: "Bearer sk-judge-key", timeoutMs, fetch });
+}
+
+const answering = (status: number, body: string, headers: Record<string, string> = { "content-type": "application/json" }): FetchLike =>
+  (async () => new Response(body, { status, headers })) as FetchLike;
+
+describe("chat call", () => {
+  it("posts the body as JSON with the key and the caller's headers, and returns the completion", async () => {
+    const seen: { url: string; init: RequestInit }[] = [];
+    const fetch = (async (url: string, init: RequestInit) => (seen.push({ url, init }), new Response(JSON.stringify(completion)))) as FetchLike;
+    const answer = await callWith(fetch)({ model: "j", messages: [] }, undefined, { "x-request-id": "r1" });
+    expect(answer).toEqual(completion);
+    expect(seen[0]!.url).toBe("http://judge.test/v1/chat/completions");
+    expect(seen[0]!.init).toMatchObject({ method: "POST", body: '{"model":"j","messages":[]}' });
+    expect(seen[0]!.init.headers).toMatchObject({ authorization: "Bearer sk-judge-key", "content-type": "application/json", "x-request-id": "r1" });
+  });
+
+  it("turns an error status into the SDK's error for it, with the body's error and the headers", async () => {
+    const refused = await callWith(answering(400, '{"error":{"message":"response_format unsupported","param":"response_format"}}'))({}, undefined).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((refused as OpenAI.APIError).status).toBe(400);
+    expect((refused as OpenAI.APIError).error).toMatchObject({ param: "response_format" });
+    const limited = await callWith(answering(429, "slow down", { "retry-after": "2" }))({}, undefined).catch((e: unknown) => e);
+    expect(limited).toBeInstanceOf(OpenAI.RateLimitError);
+    expect((limited as OpenAI.APIError).headers?.get("retry-after")).toBe("2");
+  });
+
+  it("reports a connection failure, a timeout and the caller's abort as the SDK does", async () => {
+    const refused = (async () => {
+      throw new TypeError("fetch failed");
+    }) as FetchLike;
+    await expect(callWith(refused)({}, undefined)).rejects.toBeInstanceOf(OpenAI.APIConnectionError);
+    const hanging = ((_url: string, init: RequestInit) =>
+      new Promise((_resolve, reject) => init.signal!.addEventListener("abort", () => reject(init.signal!.reason)))) as FetchLike;
+    await expect(callWith(hanging, 20)({}, undefined)).rejects.toBeInstanceOf(OpenAI.APIConnectionTimeoutError);
+    const controller = new AbortController();
+    const pending = callWith(hanging)({}, controller.signal);
+    controller.abort();
+    await expect(pending).rejects.toBeInstanceOf(OpenAI.APIUserAbortError);
+  });
+
+  it("fails with a SyntaxError on a 200 that is not JSON (retried, then reported as a bad answer)", async () => {
+    await expect(callWith(answering(200, "<html>"))({}, undefined)).rejects.toBeInstanceOf(SyntaxError);
+  });
+});
