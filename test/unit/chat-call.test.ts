@@ -1,5 +1,5 @@
 // The judge's lean chat call fails with the openai SDK's own error classes, so retries and client errors see no change.
-import OpenAI from "openai";
+import OpenAI, { type APIError } from "openai";
 import { describe, expect, it } from "vitest";
 import { createChatCall } from "../../src/chat-call";
 import type { FetchLike } from "../../src/upstream";
@@ -27,11 +27,11 @@ describe("chat call", () => {
   it("turns an error status into the SDK's error for it, with the body's error and the headers", async () => {
     const refused = await callWith(answering(400, '{"error":{"message":"response_format unsupported","param":"response_format"}}'))({}, undefined).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
-    expect((refused as OpenAI.APIError).status).toBe(400);
-    expect((refused as OpenAI.APIError).error).toMatchObject({ param: "response_format" });
+    expect((refused as APIError).status).toBe(400);
+    expect((refused as APIError).error).toMatchObject({ param: "response_format" });
     const limited = await callWith(answering(429, "slow down", { "retry-after": "2" }))({}, undefined).catch((e: unknown) => e);
     expect(limited).toBeInstanceOf(OpenAI.RateLimitError);
-    expect((limited as OpenAI.APIError).headers?.get("retry-after")).toBe("2");
+    expect((limited as APIError).headers?.get("retry-after")).toBe("2");
   });
 
   it("reports a connection failure, a timeout and the caller's abort as the SDK does", async () => {
