@@ -6,6 +6,7 @@
 // mapping to client errors (upstreamFailure) treat them exactly as before.
 import OpenAI from "openai";
 import type { FetchLike } from "./upstream";
+import { childSignal } from "./util/child-signal";
 
 type ChatCompletion = OpenAI.Chat.Completions.ChatCompletion;
 
@@ -39,29 +40,21 @@ export function createChatCall({ baseURL, authorization, timeoutMs, fetch }: Cha
       ...(authorization ? { authorization } : {}),
       ...extraHeaders,
     };
-    const controller = new AbortController();
-    const relay = () => controller.abort(signal!.reason);
-    signal?.addEventListener("abort", relay, { once: true });
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort(new Error("timeout"));
-    }, timeoutMs);
+    const call = childSignal(signal, { ms: timeoutMs, reason: () => new Error("timeout") });
     let status: number;
     let text: string;
     let responseHeaders: Headers;
     try {
-      const response = await fetch(url, { method: "POST", headers, body: JSON.stringify(body), signal: controller.signal });
+      const response = await fetch(url, { method: "POST", headers, body: JSON.stringify(body), signal: call.signal });
       status = response.status;
       responseHeaders = response.headers;
       text = await response.text();
     } catch (err) {
       if (signal?.aborted) throw new OpenAI.APIUserAbortError();
-      if (timedOut) throw new OpenAI.APIConnectionTimeoutError();
+      if (call.timedOut()) throw new OpenAI.APIConnectionTimeoutError();
       throw new OpenAI.APIConnectionError({ message: undefined, cause: err as Error });
     } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", relay);
+      call.release();
     }
     if (status < 200 || status >= 300) {
       const json = parsedOrUndefined(text);

@@ -2,6 +2,7 @@
 import { ProxyError } from "./errors";
 import { guardEventStream } from "./sse-guard";
 import type { FetchLike } from "./upstream";
+import { childSignal } from "./util/child-signal";
 import { bodyBytes, JSON_MEDIA_TYPE } from "./util/buffered-response";
 
 const HOP_BY_HOP = new Set([
@@ -42,10 +43,9 @@ export async function passThrough(
   for (const [name, value] of Object.entries(extraHeaders)) headers[name.toLowerCase()] = value;
   if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
   const url = new URL(request.url);
-  const controller = new AbortController();
-  const onClientGone = () => controller.abort();
-  request.signal.addEventListener("abort", onClientGone, { once: true });
-  const timer = setTimeout(() => controller.abort(new Error("timeout")), target.timeoutMs);
+  // Until the upstream's headers: the client leaving or the time running out ends the call. A stream then keeps
+  // following the client, so that its leaving ends the stream too.
+  const call = childSignal(request.signal, { ms: target.timeoutMs, reason: () => new Error("timeout") });
   const hasBody = request.method !== "GET" && request.method !== "HEAD";
   let upstream: Response;
   try {
@@ -53,20 +53,20 @@ export async function passThrough(
       method: request.method,
       headers,
       body: hasBody ? (body !== undefined ? body : request.body) : undefined,
-      signal: controller.signal,
+      signal: call.signal,
       ...(hasBody && body === undefined ? { duplex: "half" } : {}),
     } as RequestInit);
   } catch (err) {
-    request.signal.removeEventListener("abort", onClientGone);
+    call.release();
     if (request.signal.aborted) throw new ProxyError(499, "request cancelled", { code: "cancelled" });
     if (err instanceof ProxyError) throw err; // already says what went wrong (retries exhausted, bad body)
-    const timedOut = controller.signal.aborted;
+    const timedOut = call.timedOut();
     throw new ProxyError(timedOut ? 504 : 502, timedOut ? "generator upstream timed out" : "generator upstream unreachable", {
       type: timedOut ? "timeout_error" : "upstream_error",
       code: timedOut ? "generator_timeout" : "generator_unreachable",
     });
   } finally {
-    clearTimeout(timer);
+    call.stopTimer();
   }
   const responseHeaders: Record<string, string> = {};
   // fetch has already decoded the body, so the upstream's encoding and length no longer describe it.

@@ -4,6 +4,7 @@ import { ProxyError } from "./errors";
 import { isRetryableStatus, retryAfterMs, withRetries, type FailureKind, type RetryPolicy } from "./retry";
 import type { FetchLike } from "./upstream";
 import { bodyBytes, bufferedResponse, JSON_MEDIA_TYPE } from "./util/buffered-response";
+import { childSignal } from "./util/child-signal";
 
 export interface RetryFetchOptions {
   policy: RetryPolicy;
@@ -48,17 +49,10 @@ export function retryingFetch(fetchImpl: FetchLike, options: RetryFetchOptions):
       // The failed answer of the last attempt is only kept in case it becomes the final one.
       void previous?.body?.cancel().catch(() => undefined);
       previous = null;
-      // One controller per attempt, aborted by its timer or by the caller (a relayed listener is far cheaper per call
-      // than AbortSignal.any, which builds a composite signal that lives until both parents are collected).
-      const controller = new AbortController();
-      const relay = () => controller.abort(outer!.reason);
-      if (outer?.aborted) relay();
-      outer?.addEventListener("abort", relay, { once: true });
-      const signal = controller.signal;
-      const timer = setTimeout(() => controller.abort(new AttemptTimeout("attempt timed out")), options.attemptMs);
+      const call = childSignal(outer, { ms: options.attemptMs, reason: () => new AttemptTimeout("attempt timed out") });
       let streaming = false;
       try {
-        const response = await fetchImpl(input, { ...init, signal });
+        const response = await fetchImpl(input, { ...init, signal: call.signal });
         if (isRetryableStatus(response.status)) {
           previous = response;
           throw new RetryableResponse(response);
@@ -79,11 +73,11 @@ export function retryingFetch(fetchImpl: FetchLike, options: RetryFetchOptions):
         }
         return bufferedResponse(bytes, { status: response.status, headers: response.headers }, response.url);
       } catch (err) {
-        if (controller.signal.aborted && !outer?.aborted) throw controller.signal.reason;
+        if (call.timedOut()) throw call.signal.reason;
         throw err;
       } finally {
-        clearTimeout(timer);
-        if (!streaming) outer?.removeEventListener("abort", relay);
+        if (streaming) call.stopTimer();
+        else call.release();
       }
     };
 

@@ -5,6 +5,7 @@ import { deadlineOf } from "./budget";
 import { ProxyError } from "./errors";
 import { createChatCall, type ChatCall } from "./chat-call";
 import { classifySdkError, withRetries, type RetryPolicy } from "./retry";
+import { childSignal } from "./util/child-signal";
 
 export type FetchLike = typeof globalThis.fetch;
 
@@ -58,12 +59,13 @@ export function createUpstream(
 ): Upstream {
   const baseURL = settings.base_url.replace(/\/+$/, "");
   const key = settings.api_key;
+  // One header value for the SDK and the lean chat call alike.
   const authorization = key ? (extras.authorization ?? ((k: string) => `Bearer ${k}`))(key) : undefined;
   const client = new OpenAI({
     baseURL,
     // The SDK insists on a key; without one configured, the Authorization header is removed instead of inventing one.
     apiKey: key ?? "unset",
-    defaultHeaders: key ? (extras.authorization ? { Authorization: extras.authorization(key) } : {}) : { Authorization: null },
+    defaultHeaders: { Authorization: authorization ?? null },
     fetch: fetchImpl,
     timeout: settings.timeout_ms,
     // Retries happen in schedule() below (src/retry.ts says why), outside the queue so a backoff holds no slot.
@@ -99,11 +101,8 @@ export function createUpstream(
 /** Runs `call` with a child of `parent` that lives only as long as the call. */
 export function withCallSignal<T>(parent: AbortSignal | undefined, call: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
   if (!parent) return call(undefined);
-  const child = new AbortController();
-  const follow = () => child.abort(parent.reason);
-  if (parent.aborted) follow();
-  else parent.addEventListener("abort", follow, { once: true });
-  return call(child.signal).finally(() => parent.removeEventListener("abort", follow));
+  const child = childSignal(parent);
+  return call(child.signal).finally(child.release);
 }
 
 /** Maps an SDK failure to the error the client sees, naming which upstream failed and keeping its status. */

@@ -1,0 +1,45 @@
+// A signal for one piece of work inside a larger one: it aborts when its parent does and, given a time limit, when
+// that runs out. The parent's listener is removed by release(), so a long-lived parent (a request making dozens of
+// upstream calls) does not collect one per call; AbortSignal.any would keep its composite signal alive instead.
+
+export interface ChildSignal {
+  signal: AbortSignal;
+  /** True when the time limit, not the parent, aborted it. */
+  timedOut(): boolean;
+  /** Stops the timer only: the work goes on (a stream) and must still end when the parent aborts. */
+  stopTimer(): void;
+  /** Stops the timer and stops following the parent. */
+  release(): void;
+}
+
+export interface TimeLimit {
+  ms: number;
+  /** Built only when the time runs out (an Error captures a stack: not worth paying for on every call). */
+  reason: () => unknown;
+}
+
+export function childSignal(parent: AbortSignal | undefined, limit?: TimeLimit): ChildSignal {
+  const controller = new AbortController();
+  const follow = () => controller.abort(parent!.reason);
+  if (parent?.aborted) follow();
+  else parent?.addEventListener("abort", follow, { once: true });
+  let timedOut = false;
+  const timer = limit
+    ? setTimeout(() => {
+        timedOut = true;
+        controller.abort(limit.reason());
+      }, limit.ms)
+    : undefined;
+  const stopTimer = () => {
+    if (timer !== undefined) clearTimeout(timer);
+  };
+  return {
+    signal: controller.signal,
+    timedOut: () => timedOut,
+    stopTimer,
+    release() {
+      stopTimer();
+      parent?.removeEventListener("abort", follow);
+    },
+  };
+}
