@@ -1,6 +1,5 @@
 // The Hono app: routes, middleware and the one error renderer. Everything with I/O arrives through `deps`.
 import { Hono } from "hono";
-import { requestId } from "hono/request-id";
 import { proxyAuth } from "./auth";
 import { requestBodyLimit } from "./body-limit";
 import { generatorFor } from "./byok";
@@ -12,7 +11,7 @@ import { createJudgeBackend, createJudgeUpstream } from "./judge/create";
 import type { JudgeBackend } from "./judge/backend";
 import { observedFetch } from "./metrics/fetch";
 import type { VerdictMetrics } from "./metrics/verdict";
-import { observeRequests, probeOf } from "./observe/middleware";
+import { observeRequests, probeOf, type ObserveOptions } from "./observe/middleware";
 import { createObservability, type Clock, type Observability } from "./observe/setup";
 import { limiterFactory } from "./limiter";
 import { handleChatCompletions } from "./routes/chat";
@@ -21,6 +20,7 @@ import { listModels } from "./routes/models";
 import { handleResponses } from "./routes/responses";
 import type { Tracer } from "./trace/tracer";
 import { passThrough, type PassThroughTarget } from "./passthrough";
+import { assignRequestId } from "./request-id";
 import type { PipelineDeps } from "./pipeline";
 import { createRedactor, redactingFetch, redactingLogger } from "./redact";
 import { retryingFetch } from "./retry-fetch";
@@ -59,7 +59,21 @@ export interface AppContext {
   observe: Observability;
 }
 
-export function createApp(deps: AppDeps): Hono {
+export function observeOptionsOf({ observe, logger, config }: AppContext): ObserveOptions {
+  return { ...observe, logger, logContent: config.log.content };
+}
+
+/** What a failed request answers. A failure verdict did not foresee is logged with its stack and answered as a bare 500. */
+export function failureOf(err: unknown, requestId: string, logger: Logger): ProxyError {
+  const proxyError = toProxyError(err);
+  if (proxyError.status >= 500 && !(err instanceof ProxyError)) {
+    logger.error({ event: "unhandled_error", request_id: requestId, error: String((err as Error)?.stack ?? err) });
+  }
+  return proxyError;
+}
+
+/** Everything a request needs, built once: upstreams, cache, observability, the pass-through target. */
+export function createAppContext(deps: AppDeps): AppContext {
   const { config } = deps;
   const fetchImpl = deps.fetch ?? globalThis.fetch.bind(globalThis);
   // Every secret verdict holds; none may reach a response, an error message or a log line (src/redact.ts).
@@ -107,11 +121,14 @@ export function createApp(deps: AppDeps): Hono {
       }),
     },
   };
+  return ctx;
+}
 
+export function createApp(deps: AppDeps, ctx: AppContext = createAppContext(deps)): Hono {
+  const { config, logger, observe } = ctx;
   const app = new Hono();
-  // A client's id is kept when it is 1-128 characters of [A-Za-z0-9_=-] (safe in logs and headers), else replaced.
-  app.use("*", requestId({ headerName: "x-request-id", limitLength: 128 }));
-  app.use("*", observeRequests({ ...observe, logger, logContent: config.log.content }));
+  app.use("*", assignRequestId());
+  app.use("*", observeRequests(observeOptionsOf(ctx)));
   app.use("/v1/*", proxyAuth(config.auth));
   app.use("/v1/*", requestBodyLimit(config.server.body_limit_bytes));
 
@@ -123,12 +140,6 @@ export function createApp(deps: AppDeps): Hono {
   app.all("/v1/*", (c) => passThrough(generatorFor(ctx, c.req.raw.headers).target, c.req.raw, c.req.path.slice("/v1".length), undefined, probeOf(c).headers));
 
   app.notFound((c) => errorResponse(new ProxyError(404, `no route for ${c.req.method} ${c.req.path}`, { code: "not_found" })));
-  app.onError((err, c) => {
-    const proxyError = toProxyError(err);
-    if (proxyError.status >= 500 && !(err instanceof ProxyError)) {
-      logger.error({ event: "unhandled_error", request_id: c.get("requestId"), error: String((err as Error)?.stack ?? err) });
-    }
-    return errorResponse(proxyError, { "x-request-id": c.get("requestId") });
-  });
+  app.onError((err, c) => errorResponse(failureOf(err, c.get("requestId"), logger), { "x-request-id": c.get("requestId") }));
   return app;
 }

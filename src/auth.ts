@@ -7,6 +7,9 @@ export interface AuthSettings {
   forward_client_key: boolean;
 }
 
+/** What reading a request's headers needs: a Headers object, or a view over Node's (src/adapters/node-pass-through.ts). */
+export type HeaderSource = Pick<Headers, "get">;
+
 /**
  * Where the proxy key is read from. Normally `Authorization: Bearer`; in bring-your-own-key mode that header carries
  * the client's upstream key, so a proxy key (when keys are configured as well) travels in `x-verdict-api-key`.
@@ -36,14 +39,14 @@ export function digestsEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** The key the client presents to verdict itself, or null. */
-export function presentedProxyKey(headers: Headers, settings: AuthSettings): string | null {
+export function presentedProxyKey(headers: HeaderSource, settings: AuthSettings): string | null {
   if (!settings.forward_client_key) return bearerToken(headers.get("authorization"));
   const own = headers.get(PROXY_KEY_HEADER);
   return own === null ? null : (bearerToken(own) ?? own.trim());
 }
 
 /** In bring-your-own-key mode, the key to send upstream in place of generator.api_key. */
-export function clientUpstreamKey(headers: Headers, settings: AuthSettings): string | undefined {
+export function clientUpstreamKey(headers: HeaderSource, settings: AuthSettings): string | undefined {
   return settings.forward_client_key ? (bearerToken(headers.get("authorization")) ?? undefined) : undefined;
 }
 
@@ -51,12 +54,15 @@ function unauthorized(message: string): ProxyError {
   return new ProxyError(401, message, { code: "invalid_api_key", headers: { "www-authenticate": 'Bearer realm="verdict"' } });
 }
 
-/** Middleware for /v1/*: with no keys configured it lets everything through (and says so nowhere: that is the default). */
-export function proxyAuth(settings: AuthSettings): MiddlewareHandler {
+/**
+ * Checks a request's proxy key (and, in bring-your-own-key mode, that it brings one); throws the 401 to answer with.
+ * With no keys configured it lets everything through (and says so nowhere: that is the default).
+ */
+export function proxyKeyCheck(settings: AuthSettings): (headers: HeaderSource) => Promise<void> {
   const expected = settings.keys.length > 0 ? Promise.all(settings.keys.map(sha256)) : null;
-  return async function proxyAuthMiddleware(c, next) {
+  return async function checkProxyKey(headers) {
     if (expected) {
-      const presented = presentedProxyKey(c.req.raw.headers, settings);
+      const presented = presentedProxyKey(headers, settings);
       const where = settings.forward_client_key ? `${PROXY_KEY_HEADER}: <key>` : "Authorization: Bearer <key>";
       // Never echo what was sent: a mistyped key is still most of a key.
       if (presented === null) throw unauthorized(`this verdict proxy needs an API key: send ${where}`);
@@ -65,9 +71,17 @@ export function proxyAuth(settings: AuthSettings): MiddlewareHandler {
       for (const key of await expected) matched = digestsEqual(digest, key) || matched; // no early exit
       if (!matched) throw unauthorized("incorrect API key for this verdict proxy");
     }
-    if (settings.forward_client_key && clientUpstreamKey(c.req.raw.headers, settings) === undefined) {
+    if (settings.forward_client_key && clientUpstreamKey(headers, settings) === undefined) {
       throw unauthorized("this verdict proxy forwards your own upstream key: send Authorization: Bearer <your key>");
     }
+  };
+}
+
+/** Middleware for /v1/*. */
+export function proxyAuth(settings: AuthSettings): MiddlewareHandler {
+  const check = proxyKeyCheck(settings);
+  return async function proxyAuthMiddleware(c, next) {
+    await check(c.req.raw.headers);
     await next();
   };
 }

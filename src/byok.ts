@@ -1,6 +1,6 @@
 // Bring-your-own-key: with auth.forward_client_key, each request's generator calls carry the client's own key.
 import type { AppContext } from "./app";
-import { clientUpstreamKey } from "./auth";
+import { clientUpstreamKey, type HeaderSource } from "./auth";
 import type { PassThroughTarget } from "./passthrough";
 import type { PipelineDeps } from "./pipeline";
 import type { Upstream } from "./upstream";
@@ -25,7 +25,7 @@ function withKey(upstream: Upstream, apiKey: string): Upstream {
  * What the generator should be called with for this request. The judge keeps its configured key: judging is the
  * operator's service, and a client's generator key may not even be valid on the judge's server.
  */
-export function generatorFor(ctx: AppContext, headers: Headers): { pipeline: PipelineDeps; target: PassThroughTarget } {
+export function generatorFor(ctx: AppContext, headers: HeaderSource): { pipeline: PipelineDeps; target: PassThroughTarget } {
   const key = clientUpstreamKey(headers, ctx.config.auth);
   if (key === undefined) return { pipeline: ctx.pipeline, target: ctx.generatorTarget };
   return {

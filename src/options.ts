@@ -4,6 +4,7 @@ import type { z } from "zod";
 import { documentsFromMessages, normaliseContext } from "../strategies/guard-context";
 import { strategyFields, strategyOptions, type StrategyOptions } from "../strategies/index";
 import { verdictOptionsSchema, type Config, type VerdictOptionsInput } from "./config";
+import type { HeaderSource } from "./auth";
 import { badRequest } from "./errors";
 import type { ChatRequest } from "./openai/chat";
 
@@ -53,7 +54,7 @@ function bodySource(verdict: unknown): Source {
 
 const HEADER_FIELDS: Record<string, Field> = { "x-verdict-n": "n", "x-verdict-strategy": "strategy" };
 
-function headerSource(headers: Headers): Source {
+function headerSource(headers: HeaderSource): Source {
   const raw: Record<string, unknown> = {};
   for (const [header, field] of Object.entries(HEADER_FIELDS)) {
     const value = headers.get(header);
@@ -78,7 +79,7 @@ function pick(sources: Source[], field: Field): { value: unknown; param: string 
   return { value: undefined, param: `verdict.${field}` };
 }
 
-export function resolveOptions(body: ChatRequest, headers: Headers, config: Config): ResolvedOptions {
+export function resolveOptions(body: ChatRequest, headers: HeaderSource, config: Config): ResolvedOptions {
   const virtual = config.models[body.model];
   const { model: virtualTarget, ...virtualValues } = virtual ?? { model: undefined };
   const sources: Source[] = [

@@ -27,6 +27,29 @@ export interface PassThroughTarget {
   fetch: FetchLike;
 }
 
+/** The client's headers: a Headers object, or a view over Node's (src/adapters/node-pass-through.ts). */
+export interface ClientHeaders {
+  forEach(visit: (value: string, name: string) => void): void;
+}
+
+export interface ForwardRequest {
+  method: string;
+  /** Below the generator's base URL, query string included. */
+  path: string;
+  headers: ClientHeaders;
+  body: BodyInit | null | undefined;
+  /** The client's: its leaving ends the call, and a stream once it runs. */
+  signal: AbortSignal;
+}
+
+/** The generator's answer as the client gets it; its body is bytes for JSON, a guarded stream for SSE. */
+export interface Forwarded {
+  status: number;
+  headers: Record<string, string>;
+  body: Uint8Array | ReadableStream<Uint8Array> | null;
+}
+
+/** A request as a Response for the Hono app. */
 export async function passThrough(
   target: PassThroughTarget,
   request: Request,
@@ -35,6 +58,18 @@ export async function passThrough(
   /** verdict's own per-request headers (x-request-id, traceparent): they replace the client's. */
   extraHeaders: Record<string, string> = {},
 ): Promise<Response> {
+  const hasBody = request.method !== "GET" && request.method !== "HEAD";
+  const answer = await forwardToGenerator(target, {
+    method: request.method,
+    path: `${path}${new URL(request.url).search}`,
+    headers: request.headers,
+    body: hasBody ? (body !== undefined ? body : request.body) : undefined,
+    signal: request.signal,
+  }, extraHeaders);
+  return new Response(answer.body as BodyInit | null, { status: answer.status, headers: answer.headers });
+}
+
+export async function forwardToGenerator(target: PassThroughTarget, request: ForwardRequest, extraHeaders: Record<string, string>): Promise<Forwarded> {
   // A plain object: the fetch below takes it as it is, with no Headers object built and validated per request.
   const headers: Record<string, string> = {};
   request.headers.forEach((value, name) => {
@@ -42,19 +77,17 @@ export async function passThrough(
   });
   for (const [name, value] of Object.entries(extraHeaders)) headers[name.toLowerCase()] = value;
   if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
-  const url = new URL(request.url);
   // Until the upstream's headers: the client leaving or the time running out ends the call. A stream then keeps
   // following the client, so that its leaving ends the stream too.
   const call = childSignal(request.signal, { ms: target.timeoutMs, reason: () => new Error("timeout") });
-  const hasBody = request.method !== "GET" && request.method !== "HEAD";
   let upstream: Response;
   try {
-    upstream = await target.fetch(`${target.baseURL}${path}${url.search}`, {
+    upstream = await target.fetch(`${target.baseURL}${request.path}`, {
       method: request.method,
       headers,
-      body: hasBody ? (body !== undefined ? body : request.body) : undefined,
+      body: request.body,
       signal: call.signal,
-      ...(hasBody && body === undefined ? { duplex: "half" } : {}),
+      ...(request.body instanceof ReadableStream ? { duplex: "half" } : {}),
     } as RequestInit);
   } catch (err) {
     call.release();
@@ -78,12 +111,12 @@ export async function passThrough(
   if (requestId !== undefined) responseHeaders["x-request-id"] = requestId;
   // No statusText: the reason phrase carries nothing a client acts on, and reading it from a Response that the Node
   // server keeps in its light form would build the full object (and a stream for its body) for nothing.
-  const init = { status: upstream.status, headers: responseHeaders };
-  if (request.method === "HEAD" || NULL_BODY_STATUS.has(upstream.status)) return new Response(null, init);
+  const answer = { status: upstream.status, headers: responseHeaders };
+  if (request.method === "HEAD" || NULL_BODY_STATUS.has(upstream.status)) return { ...answer, body: null };
   const type = upstream.headers.get("content-type") ?? "";
-  if (EVENT_STREAM.test(type)) return new Response(upstream.body && guardEventStream(upstream.body), init);
+  if (EVENT_STREAM.test(type)) return { ...answer, body: upstream.body && guardEventStream(upstream.body) };
   // A JSON answer is already whole in memory (the retrying fetch checks it before anyone sees it); handed on as bytes,
-  // the Node server writes it in one go instead of pumping a web stream.
-  if (JSON_MEDIA_TYPE.test(type)) return new Response(await bodyBytes(upstream) as Uint8Array<ArrayBuffer>, init);
-  return new Response(upstream.body, init);
+  // the server writes it in one go instead of pumping a web stream.
+  if (JSON_MEDIA_TYPE.test(type)) return { ...answer, body: await bodyBytes(upstream) };
+  return { ...answer, body: upstream.body };
 }

@@ -57,42 +57,61 @@ function logLine(probe: ActiveProbe, route: string, method: string, status: numb
   };
 }
 
-export function observeRequests(options: ObserveOptions): MiddlewareHandler {
+export interface RequestStart {
+  requestId: string;
+  method: string;
+  route: string;
+  traceparent: string | null;
+  tracestate: string | null;
+}
+
+/** A request worth counting begins: its probe, and one more in flight. */
+export function startObservation(options: ObserveOptions, start: RequestStart): ActiveProbe {
+  const probe = createRequestProbe(options, start);
+  options.metrics.inFlight(1);
+  return probe;
+}
+
+/** Its answer is decided (for a stream: its headers are out): the request metric, the span's end and the log line. */
+export function finishObservation(options: ObserveOptions, probe: ActiveProbe, start: RequestStart, status: number, error: unknown): void {
   const { metrics, logger } = options;
+  metrics.inFlight(-1);
+  const total = probe.elapsed();
+  const strategy = probe.state.strategy ?? (start.route === "chat_completions" ? "unresolved" : "none");
+  metrics.request(start.route, strategy, status, total / 1000);
+  probe.span.set("http.response.status_code", status);
+  if (status >= 500) probe.span.fail(error ? failureOf(error) : `status ${status}`);
+  probe.span.end();
+  const line = logLine(probe, start.route, start.method, status, total, error, options.logContent);
+  if (status >= 500) logger.warn(line);
+  else logger.info(line);
+}
+
+export function observeRequests(options: ObserveOptions): MiddlewareHandler {
   return async function observe(c, next) {
     const method = c.req.method;
     const route = routeLabel(method, c.req.path);
     if (route === "metrics" || route === "healthz") {
       await next();
-      logger.debug?.({ event: "request", request_id: c.get("requestId"), method, route, status: c.res.status });
+      options.logger.debug?.({ event: "request", request_id: c.get("requestId"), method, route, status: c.res.status });
       return;
     }
-    const probe = createRequestProbe(options, {
+    const start: RequestStart = {
       requestId: c.get("requestId"),
       method,
       route,
       traceparent: c.req.header("traceparent") ?? null,
       tracestate: c.req.header("tracestate") ?? null,
-    });
+    };
+    const probe = startObservation(options, start);
     c.set("probe", probe);
-    metrics.inFlight(1);
     try {
       await next();
     } finally {
-      metrics.inFlight(-1);
       // Handlers that return a Response of their own (the pass-through) skip Hono's prepared headers: the id is set
       // here, replacing whatever id the upstream sent, which would mislead anyone matching logs.
       if (c.res.headers.get("x-request-id") !== probe.requestId) c.header("x-request-id", probe.requestId);
-      const status = c.res.status;
-      const total = probe.elapsed();
-      const strategy = probe.state.strategy ?? (route === "chat_completions" ? "unresolved" : "none");
-      metrics.request(route, strategy, status, total / 1000);
-      probe.span.set("http.response.status_code", status);
-      if (status >= 500) probe.span.fail(c.error ? failureOf(c.error) : `status ${status}`);
-      probe.span.end();
-      const line = logLine(probe, route, method, status, total, c.error, options.logContent);
-      if (status >= 500) logger.warn(line);
-      else logger.info(line);
+      finishObservation(options, probe, start, c.res.status, c.error);
     }
   };
 }

@@ -2,13 +2,15 @@
 import type { Context } from "hono";
 import type { z } from "zod";
 import type { AppContext } from "../app";
+import type { HeaderSource } from "../auth";
 import { withinBudget } from "../budget";
+import type { Config } from "../config";
 import { generatorFor } from "../byok";
 import { badRequest } from "../errors";
 import { checkConversationLimits, parseJsonBody } from "../limits";
 import { probeOf } from "../observe/middleware";
 import type { RequestProbe } from "../observe/probe";
-import { chatRequestSchema } from "../openai/chat";
+import { chatRequestSchema, type ChatRequest } from "../openai/chat";
 import { replayChunks } from "../openai/chunks";
 import { encodeEvent } from "../openai/sse";
 import { resolveOptions, type ResolvedOptions } from "../options";
@@ -41,27 +43,51 @@ export function reranker(ctx: AppContext, headers: Headers, arrived: number, bod
   return (signal: AbortSignal) => withinBudget(budget, signal, (inner) => runPipeline(body, options, pipeline, inner, probe));
 }
 
-export async function handleChatCompletions(c: Context, ctx: AppContext): Promise<Response> {
-  const arrived = Date.now(); // the budget counts from here, reading and checking the body included
-  const { raw, json } = await readJsonObject(c);
+/** A chat request read and checked: what both the Hono route and the Node pass-through lane decide from. */
+export interface CheckedChat {
+  json: Record<string, unknown>;
+  request: ChatRequest;
+  options: ResolvedOptions;
+  /** The body for the generator: the client's, minus `verdict`, with the resolved model. */
+  forward: Record<string, unknown>;
+}
+
+/** Throws the 400 to answer with when the body, its limits or its verdict options are wrong. */
+export function checkChatRequest(raw: string, headers: HeaderSource, config: Config): CheckedChat {
+  const json = parseJsonBody(raw, headers.get("content-type"));
   const parsed = chatRequestSchema.safeParse(json);
   if (!parsed.success) throw invalidBody(parsed.error);
-  checkConversationLimits(parsed.data.messages, ctx.config.limits);
-  const options = resolveOptions(parsed.data, c.req.raw.headers, ctx.config);
-  const probe = probeOf(c);
-  probe.resolved({ model: options.upstreamModel, strategy: options.passThrough ? "none" : options.strategy.strategy, n: options.n, messages: parsed.data.messages });
+  checkConversationLimits(parsed.data.messages, config.limits);
+  const options = resolveOptions(parsed.data, headers, config);
   const { verdict: _options, ...forward } = json;
   forward.model = options.upstreamModel;
-  const generator = generatorFor(ctx, c.req.raw.headers);
+  return { json, request: parsed.data, options, forward };
+}
 
+export function reportResolved(probe: RequestProbe, { options, request }: CheckedChat): void {
+  probe.resolved({ model: options.upstreamModel, strategy: options.passThrough ? "none" : options.strategy.strategy, n: options.n, messages: request.messages });
+}
+
+/** Untouched bodies go upstream byte for byte; only a stripped `verdict` or a resolved model forces re-encoding. */
+export function passThroughBody(raw: string, { json, options, forward }: CheckedChat): string {
+  const unchanged = json.verdict === undefined && json.model === options.upstreamModel;
+  return unchanged ? raw : JSON.stringify(forward);
+}
+
+export async function handleChatCompletions(c: Context, ctx: AppContext): Promise<Response> {
+  const arrived = Date.now(); // the budget counts from here, reading and checking the body included
+  const raw = await c.req.text();
+  const checked = checkChatRequest(raw, c.req.raw.headers, ctx.config);
+  const { json, request: parsed, options, forward } = checked;
+  const probe = probeOf(c);
+  reportResolved(probe, checked);
   if (options.passThrough) {
-    // Untouched bodies go upstream byte for byte; only a stripped `verdict` or a resolved model forces re-encoding.
-    const unchanged = json.verdict === undefined && json.model === options.upstreamModel;
-    return passThrough(generator.target, c.req.raw, "/chat/completions", unchanged ? raw : JSON.stringify(forward), probe.headers);
+    const { target } = generatorFor(ctx, c.req.raw.headers);
+    return passThrough(target, c.req.raw, "/chat/completions", passThroughBody(raw, checked), probe.headers);
   }
   const { stream: _stream, stream_options: _streamOptions, ...sampled } = forward;
   const rerank = reranker(ctx, c.req.raw.headers, arrived, sampled, options, probe);
-  if (parsed.data.stream === true) {
+  if (parsed.stream === true) {
     const includeUsage = (json.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
     return streamedResponse({
       clientSignal: c.req.raw.signal,
@@ -69,7 +95,7 @@ export async function handleChatCompletions(c: Context, ctx: AppContext): Promis
       headers: { "x-request-id": c.get("requestId") },
       async produce(signal) {
         const outcome = await rerank(signal);
-        const chunks = replayChunks(completionBody(outcome, parsed.data.model), includeUsage);
+        const chunks = replayChunks(completionBody(outcome, parsed.model), includeUsage);
         return [...chunks.map((chunk) => encodeEvent(chunk)), encodeEvent("[DONE]")];
       },
       // OpenAI's own mid-stream failure: an event whose data is {"error": {...}}; the SDKs raise it as an APIError.
@@ -78,5 +104,5 @@ export async function handleChatCompletions(c: Context, ctx: AppContext): Promis
     });
   }
   const outcome = await rerank(c.req.raw.signal);
-  return c.json(completionBody(outcome, parsed.data.model), 200, verdictHeaders(outcome));
+  return c.json(completionBody(outcome, parsed.model), 200, verdictHeaders(outcome));
 }
