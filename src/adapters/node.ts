@@ -1,14 +1,16 @@
 // Node entry: read config once and fail fast, serve on @hono/node-server, drain in-flight requests on SIGTERM.
-import { serve } from "@hono/node-server";
+import { getRequestListener } from "@hono/node-server";
 import { setMaxListeners } from "node:events";
 import { existsSync, readFileSync } from "node:fs";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createApp, type Logger } from "../app";
+import { createApp, createAppContext, type Logger } from "../app";
 import { ConfigError, loadConfig, type Config } from "../config";
 import { LOG_LEVELS, type LogLevel } from "../observe/config";
 import { createObservability } from "../observe/setup";
 import { createNodeCache } from "./node-cache";
 import { createNodeFetch } from "./node-fetch";
+import { passThroughLane } from "./node-pass-through";
 
 /**
  * Every upstream call of a request listens on the request's abort signal while it runs, so a best-of-16 round-robin has
@@ -78,16 +80,25 @@ export interface RunningProxy {
   close(): Promise<void>;
 }
 
-export async function startProxy(config: Config, logger: Logger = createJsonLogger(config.log.level)): Promise<RunningProxy> {
+export interface StartOptions {
+  /** Answer pass-through chat completions without the Hono app (src/adapters/node-pass-through.ts); on by default. */
+  passThroughLane?: boolean;
+}
+
+export async function startProxy(config: Config, logger: Logger = createJsonLogger(config.log.level), options: StartOptions = {}): Promise<RunningProxy> {
   const judgments = createNodeCache(config, logger);
   await judgments.ready;
   // Built here rather than inside the app so that closing can flush the spans still buffered.
   const { metrics, tracer } = createObservability(config, globalThis.fetch.bind(globalThis), {});
-  const app = createApp({ config, logger, metrics, tracer, cache: judgments.cache, fetch: createNodeFetch() });
+  const deps = { config, logger, metrics, tracer, cache: judgments.cache, fetch: createNodeFetch() };
+  const ctx = createAppContext(deps);
+  // hostname: what the app takes as the host of a request that names none (HTTP/1.0 clients).
+  const listener = getRequestListener(createApp(deps, ctx).fetch, { hostname: config.server.host });
+  const server = createServer(options.passThroughLane === false ? listener : passThroughLane(ctx, listener));
   return new Promise((resolve) => {
-    const server = serve({ fetch: app.fetch, port: config.server.port, hostname: config.server.host }, (info: AddressInfo) => {
+    server.listen(config.server.port, config.server.host, () => {
       resolve({
-        url: `http://${config.server.host}:${info.port}`,
+        url: `http://${config.server.host}:${(server.address() as AddressInfo).port}`,
         config,
         cache: judgments.description,
         close: () =>

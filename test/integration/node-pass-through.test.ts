@@ -1,0 +1,198 @@
+// The Node pass-through lane (src/adapters/node-pass-through.ts) answers n = 1 chat completions without the Hono app.
+// What clients and operators see must not depend on which of the two answered: the same requests go to a server with
+// the lane and to one without, over real sockets on 127.0.0.1, and status, headers, body, log line and metrics must
+// match. The lane's own choices are checked too: what it answers itself, and what it hands to the app.
+import { getRequestListener } from "@hono/node-server";
+import { createServer, request as httpRequest, type RequestListener } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createJsonLogger } from "../../src/adapters/node";
+import { passThroughLane } from "../../src/adapters/node-pass-through";
+import { createApp, createAppContext } from "../../src/app";
+import { startSimulator, type RunningSimulator } from "../sim/start";
+import { chatBody, testConfig } from "../helpers";
+
+interface Served {
+  url: string;
+  /** Request URLs the Hono app was handed (with the lane: only what the lane passed on). */
+  appCalls: string[];
+  logs: Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+/** Assembled as startProxy does it, with a spy between the lane and the app. */
+async function serve(config: Record<string, unknown>, lane: boolean): Promise<Served> {
+  const logs: Record<string, unknown>[] = [];
+  const write = (text: string) => void logs.push(JSON.parse(text) as Record<string, unknown>);
+  const deps = { config: testConfig(config), logger: createJsonLogger("info", { out: write, err: write }) };
+  const ctx = createAppContext(deps);
+  const app = getRequestListener(createApp(deps, ctx).fetch);
+  const appCalls: string[] = [];
+  const spy: RequestListener = (req, res) => (appCalls.push(req.url ?? ""), void app(req, res));
+  const server = createServer(lane ? passThroughLane(ctx, spy) : spy);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    appCalls,
+    logs,
+    close: () => new Promise((done) => (server.closeAllConnections(), server.close(() => done()))),
+  };
+}
+
+interface Sent {
+  path?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  /** Send the body with Transfer-Encoding: chunked instead of a Content-Length. */
+  chunked?: boolean;
+}
+
+interface Received {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+function send(base: string, sent: Sent): Promise<Received> {
+  return new Promise((resolve, reject) => {
+    const body = sent.body ?? "";
+    const headers = { "content-type": "application/json", ...(sent.chunked ? {} : { "content-length": String(Buffer.byteLength(body)) }), ...sent.headers };
+    const req = httpRequest(`${base}${sent.path ?? "/v1/chat/completions"}`, { method: "POST", headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on("error", reject);
+    if (sent.chunked) req.write(body.slice(0, 10));
+    req.end(sent.chunked ? body.slice(10) : body);
+  });
+}
+
+/**
+ * What may differ between two answers to the same request: ids, clocks, the simulator's per-call numbering (and so
+ * the length; that Content-Length matches the body is checked on its own).
+ */
+function normalised(received: Received) {
+  const { date: _date, "x-request-id": id, "content-length": _length, ...headers } = received.headers;
+  const body = received.body
+    .replace(/chatcmpl-sim-\d+/g, "ID")
+    .replace(/"created":\d+/g, "")
+    .replace(/\[simulated answer #\d+\]/g, "[answer]");
+  return { status: received.status, headers, body, idShape: typeof id === "string" && /^[\w=-]{1,128}$/.test(id) };
+}
+
+function logShape(line: Record<string, unknown> | undefined) {
+  const { time: _time, request_id: _id, total_ms: _total, sampling_ms: _s, judging_ms: _j, winner: _w, ...rest } = line ?? {};
+  return rest;
+}
+
+const ask = (extra: Record<string, unknown> = {}) => JSON.stringify(chatBody({ seed: 3, ...extra }));
+const passThroughHeaders = { "x-verdict-n": "1" };
+
+describe("the Node pass-through lane", () => {
+  let upstream: RunningSimulator;
+  let withLane: Served;
+  let appOnly: Served;
+  let keyed: Served;
+  let keyedAppOnly: Served;
+
+  beforeAll(async () => {
+    upstream = await startSimulator();
+    const config = { generator: { base_url: upstream.url }, server: { body_limit_bytes: 4_096 } };
+    const keys = { ...config, auth: { keys: ["proxy-key-123456"] } };
+    [withLane, appOnly, keyed, keyedAppOnly] = await Promise.all([serve(config, true), serve(config, false), serve(keys, true), serve(keys, false)]);
+  });
+  afterAll(async () => {
+    await Promise.all([withLane, appOnly, keyed, keyedAppOnly, upstream].map((s) => s?.close()));
+  });
+
+  const cases: [string, Sent, "lane" | "app"][] = [
+    ["plain n = 1", { headers: passThroughHeaders, body: ask() }, "lane"],
+    ["verdict.n = 1 in the body (stripped before it goes upstream)", { body: ask({ verdict: { n: 1 } }) }, "lane"],
+    ["strategy none", { headers: { "x-verdict-strategy": "none" }, body: ask() }, "lane"],
+    ["a streamed pass-through", { headers: passThroughHeaders, body: ask({ stream: true }) }, "lane"],
+    ["the client's own request id", { headers: { ...passThroughHeaders, "x-request-id": "client-id_1=" }, body: ask() }, "lane"],
+    ["a chunked body", { headers: passThroughHeaders, body: ask(), chunked: true }, "app"],
+    ["a body that is not JSON", { headers: passThroughHeaders, body: "{not json" }, "app"],
+    ["a missing messages field", { headers: passThroughHeaders, body: JSON.stringify({ model: "m" }) }, "app"],
+    ["a bad x-verdict-n", { headers: { "x-verdict-n": "one" }, body: ask() }, "app"],
+    ["a body over the limit", { headers: passThroughHeaders, body: ask({ padding: "x".repeat(5_000) }) }, "app"],
+    ["a request to rerank (n = 2)", { headers: { "x-verdict-n": "2" }, body: ask() }, "app"],
+    ["another route", { path: "/v1/embeddings", body: JSON.stringify({ model: "m", input: "hi" }) }, "app"],
+    ["a query string", { path: "/v1/chat/completions?x=1", headers: passThroughHeaders, body: ask() }, "app"],
+  ];
+
+  it.each(cases)("%s: the same answer, log line and lane choice", async (_name, sent, answeredBy) => {
+    const before = { lane: withLane.appCalls.length, logs: withLane.logs.length, appLogs: appOnly.logs.length };
+    const forwarded = () => upstream.sim.requests.slice(seen).map(({ body, headers: { "x-request-id": id, ...headers } }) => ({ body, headers, id: id !== undefined }));
+    let seen = upstream.sim.requests.length;
+    const viaLane = await send(withLane.url, sent);
+    const laneForwarded = forwarded();
+    seen = upstream.sim.requests.length;
+    const viaApp = await send(appOnly.url, sent);
+    expect(normalised(viaLane)).toEqual(normalised(viaApp));
+    expect(laneForwarded).toEqual(forwarded()); // what went upstream, too
+    expect(withLane.appCalls.length - before.lane).toBe(answeredBy === "app" ? 1 : 0);
+    const [laneLog, appLog] = [withLane.logs.slice(before.logs), appOnly.logs.slice(before.appLogs)];
+    expect(laneLog.map(logShape)).toEqual(appLog.map(logShape));
+    expect(laneLog.length).toBeGreaterThan(0);
+    if (sent.headers?.["x-request-id"]) expect(viaLane.headers["x-request-id"]).toBe(sent.headers["x-request-id"]);
+  });
+
+  it("answers a pass-through in the lane with the upstream's body and status", async () => {
+    const received = await send(withLane.url, { headers: passThroughHeaders, body: ask() });
+    expect(received.status).toBe(200);
+    expect(JSON.parse(received.body).object).toBe("chat.completion");
+    expect(received.headers["content-encoding"]).toBeUndefined();
+    expect(Number(received.headers["content-length"])).toBe(Buffer.byteLength(received.body));
+    const forwarded = upstream.sim.requests.at(-1)!;
+    expect(forwarded.body).not.toHaveProperty("verdict");
+    expect(forwarded.headers["x-request-id"]).toBe(received.headers["x-request-id"]);
+  });
+
+  it.each([
+    ["no key", {}, "app"],
+    ["a wrong key", { authorization: "Bearer wrong-key-000000" }, "app"],
+    ["the right key", { authorization: "Bearer proxy-key-123456" }, "lane"],
+  ] as const)("with proxy keys configured, %s gets the same answer", async (_name, auth, answeredBy) => {
+    const sent = { headers: { ...passThroughHeaders, ...auth }, body: ask() };
+    const before = keyed.appCalls.length;
+    const [viaLane, viaApp] = [await send(keyed.url, sent), await send(keyedAppOnly.url, sent)];
+    expect(normalised(viaLane)).toEqual(normalised(viaApp));
+    expect(viaLane.status).toBe(answeredBy === "lane" ? 200 : 401);
+    expect(keyed.appCalls.length - before).toBe(answeredBy === "app" ? 1 : 0);
+  });
+
+  it("counts its requests in the same metrics as the app", async () => {
+    const counted = async (served: Served) => {
+      const text = await (await fetch(`${served.url}/metrics`)).text();
+      const line = text.split("\n").find((l) => l.startsWith('verdict_requests_total{route="chat_completions",strategy="none",status="200"}'));
+      return Number(line?.split(" ").at(-1) ?? 0);
+    };
+    const before = [await counted(withLane), await counted(appOnly)];
+    const sent = { headers: passThroughHeaders, body: ask() };
+    for (let i = 0; i < 3; i++) await Promise.all([send(withLane.url, sent), send(appOnly.url, sent)]);
+    expect([await counted(withLane) - before[0]!, await counted(appOnly) - before[1]!]).toEqual([3, 3]);
+  });
+});
+
+describe("the Node pass-through lane, upstream down", () => {
+  it("answers 502 generator_unreachable with the request id, as the app does", async () => {
+    const closed = await startSimulator();
+    await closed.close(); // a port that refuses connections
+    const config = { generator: { base_url: closed.url } };
+    const [withLane, appOnly] = await Promise.all([serve(config, true), serve(config, false)]);
+    try {
+      const sent = { headers: passThroughHeaders, body: ask() };
+      const [viaLane, viaApp] = [await send(withLane.url, sent), await send(appOnly.url, sent)];
+      expect(normalised(viaLane)).toEqual(normalised(viaApp));
+      expect(viaLane.status).toBe(502);
+      expect(JSON.parse(viaLane.body).error.code).toBe("generator_unreachable");
+      expect(withLane.appCalls).toEqual([]);
+      expect(logShape(withLane.logs.at(-1))).toEqual(logShape(appOnly.logs.at(-1)));
+      expect(withLane.logs.at(-1)!.request_id).toBe(viaLane.headers["x-request-id"]);
+    } finally {
+      await Promise.all([withLane.close(), appOnly.close()]);
+    }
+  });
+});
