@@ -3,7 +3,7 @@
 import { ProxyError } from "./errors";
 import { isRetryableStatus, retryAfterMs, withRetries, type FailureKind, type RetryPolicy } from "./retry";
 import type { FetchLike } from "./upstream";
-import { bodyBytes, bufferedResponse, JSON_MEDIA_TYPE } from "./util/buffered-response";
+import { bodyBytes, bufferedResponse, isBuffered, JSON_MEDIA_TYPE } from "./util/buffered-response";
 import { childSignal } from "./util/child-signal";
 
 export interface RetryFetchOptions {
@@ -71,7 +71,8 @@ export function retryingFetch(fetchImpl: FetchLike, options: RetryFetchOptions):
             throw new MalformedBody("upstream answered 200 with a body that is not JSON");
           }
         }
-        return bufferedResponse(bytes, { status: response.status, headers: response.headers }, response.url);
+        // The Node fetch already answers with a buffered Response; only another fetch's needs rebuilding.
+        return isBuffered(response) ? response : bufferedResponse(bytes, { status: response.status, headers: response.headers }, response.url);
       } catch (err) {
         if (call.timedOut()) throw call.signal.reason;
         throw err;

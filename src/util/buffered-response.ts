@@ -26,6 +26,11 @@ export function bufferedResponse(bytes: Uint8Array, init: ResponseInit, url = ""
   return response;
 }
 
+/** True for a Response made by bufferedResponse: its body can be read again, as often as needed. */
+export function isBuffered(response: Response): boolean {
+  return bodies.has(response);
+}
+
 /** The body's bytes: those kept by bufferedResponse, else read from the body (which consumes it). */
 export async function bodyBytes(response: Response): Promise<Uint8Array> {
   return bodies.get(response) ?? new Uint8Array(await response.arrayBuffer());
