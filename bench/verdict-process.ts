@@ -1,5 +1,6 @@
 // Runs verdict as its own process on 127.0.0.1 for the benchmarks (overhead, load, soak), so that its CPU time and
 // memory are its own, read from /proc (Linux). Its output goes to a log file; nothing reads it while the load runs.
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +12,7 @@ export interface VerdictProcessOptions {
   dir?: string;
   /** Node flags (VERDICT_NODE_ARGS adds more, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile under load). */
   nodeArgs?: string[];
-  /** Modules preloaded after the TypeScript loader (the soak's heap probe). */
+  /** Modules preloaded before verdict starts (the soak's heap probe). */
   preload?: string[];
   env?: NodeJS.ProcessEnv;
 }
@@ -32,7 +33,20 @@ export interface VerdictProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `verdict serve` with `config` (on 127.0.0.1, a free port) as `npm start` runs it: TypeScript through tsx. */
+/**
+ * `npm start`'s command line, from package.json: node, its flags, the built entry and `serve`. The benchmarks run
+ * verdict exactly as users start it, after the same build step (`npm run build`, an esbuild bundle of src/).
+ */
+export function startCommand(): { nodeFlags: string[]; entry: string[] } {
+  const { scripts } = JSON.parse(readFileSync("package.json", "utf8")) as { scripts: Record<string, string> };
+  const [node, ...rest] = scripts.start!.split(/\s+/);
+  if (node !== "node") throw new Error(`npm start should run node, not ${node}`);
+  const firstArgument = rest.findIndex((word) => !word.startsWith("-"));
+  execFileSync("npm", ["run", "-s", "build"], { stdio: "inherit" });
+  return { nodeFlags: rest.slice(0, firstArgument), entry: rest.slice(firstArgument) };
+}
+
+/** Starts `verdict serve` with `config` (on 127.0.0.1, a free port) as `npm start` runs it. */
 export async function startVerdictProcess(config: Record<string, unknown>, options: VerdictProcessOptions = {}): Promise<VerdictProcess> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), "verdict-bench-"));
   const file = join(dir, "verdict.config.json");
@@ -40,7 +54,8 @@ export async function startVerdictProcess(config: Record<string, unknown>, optio
   writeFileSync(file, JSON.stringify({ ...config, server: { host: "127.0.0.1", port: 0 } }));
   const extra = (process.env.VERDICT_NODE_ARGS ?? "").split(" ").filter(Boolean);
   const preload = (options.preload ?? []).flatMap((module) => ["--import", module]);
-  const args = [...(options.nodeArgs ?? []), ...extra, "--import", "tsx", ...preload, "src/cli.ts", "serve"];
+  const { nodeFlags, entry } = startCommand();
+  const args = [...nodeFlags, ...(options.nodeArgs ?? []), ...extra, ...preload, ...entry];
   const child = spawnLogged(process.execPath, args, log, { ...process.env, ...options.env, VERDICT_CONFIG: file });
   const found = await waitForLog(child, log, /verdict listening on (http:\/\/127\.0\.0\.1:\d+\/v1)/, "verdict");
   const pid = child.pid!;
