@@ -12,6 +12,7 @@ import { pipeline, Readable, type Transform } from "node:stream";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import type { FetchLike } from "../upstream";
 import { bufferedResponse, JSON_MEDIA_TYPE } from "../util/buffered-response";
+import { readAll } from "../util/read-all";
 
 export interface NodeFetchOptions {
   /** Sockets kept per upstream host; beyond it, requests wait for a free socket inside the agent. */
@@ -57,15 +58,6 @@ function decoderFor(coding: string): Transform | null {
   if (coding === "deflate") return createInflate();
   if (coding === "br") return createBrotliDecompress();
   return null;
-}
-
-function readAll(stream: Readable): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-    stream.once("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    stream.once("error", reject);
-  });
 }
 
 /** Bodies this client sends itself: text, bytes and web streams (what verdict and the openai SDK produce). */

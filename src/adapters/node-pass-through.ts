@@ -16,6 +16,7 @@ import { finishObservation, startObservation, type RequestStart } from "../obser
 import { forwardToGenerator, type ClientHeaders, type Forwarded } from "../passthrough";
 import { requestIdFor } from "../request-id";
 import { checkChatRequest, passThroughBody, reportResolved, type CheckedChat } from "../routes/chat";
+import { readAll } from "../util/read-all";
 
 const CHAT_PATH = "/v1/chat/completions";
 /** Hosts @hono/node-server accepts without parsing a URL; the app judges any other. */
@@ -40,16 +41,6 @@ function declaredLength(req: IncomingMessage, limit: number): number | undefined
   if (header === undefined || req.headers["transfer-encoding"] !== undefined || !/^\d+$/.test(header)) return undefined;
   const length = Number(header);
   return length <= limit ? length : undefined;
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.once("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    req.once("error", reject);
-    req.once("close", () => req.complete || reject(new Error("the client broke off its upload")));
-  });
 }
 
 /** Writes a web stream to the socket, waiting when it is full; stops (and cancels the stream) if the client leaves. */
@@ -144,7 +135,7 @@ export function passThroughLane(ctx: AppContext, app: RequestListener): RequestL
       ? declaredLength(req, limit)
       : undefined;
     if (length === undefined) return app(req, res);
-    readBody(req).then(
+    readAll(req).then(
       (body) => answer(req, res, body),
       () => res.destroy(), // nobody is left to answer
     ).catch((err: unknown) => {
