@@ -1,4 +1,5 @@
-// Node entry: read config once and fail fast, serve on @hono/node-server, drain in-flight requests on SIGTERM.
+// Node entry: read config once and fail fast, serve the app on node:http through @hono/node-server's listener (with the
+// pass-through lane in front), drain in-flight requests on SIGTERM.
 import { getRequestListener } from "@hono/node-server";
 import { setMaxListeners } from "node:events";
 import { existsSync, readFileSync } from "node:fs";
@@ -80,12 +81,7 @@ export interface RunningProxy {
   close(): Promise<void>;
 }
 
-export interface StartOptions {
-  /** Answer pass-through chat completions without the Hono app (src/adapters/node-pass-through.ts); on by default. */
-  passThroughLane?: boolean;
-}
-
-export async function startProxy(config: Config, logger: Logger = createJsonLogger(config.log.level), options: StartOptions = {}): Promise<RunningProxy> {
+export async function startProxy(config: Config, logger: Logger = createJsonLogger(config.log.level)): Promise<RunningProxy> {
   const judgments = createNodeCache(config, logger);
   await judgments.ready;
   // Built here rather than inside the app so that closing can flush the spans still buffered.
@@ -94,7 +90,8 @@ export async function startProxy(config: Config, logger: Logger = createJsonLogg
   const ctx = createAppContext(deps);
   // hostname: what the app takes as the host of a request that names none (HTTP/1.0 clients).
   const listener = getRequestListener(createApp(deps, ctx).fetch, { hostname: config.server.host });
-  const server = createServer(options.passThroughLane === false ? listener : passThroughLane(ctx, listener));
+  // Pass-through chat completions are answered before the app (src/adapters/node-pass-through.ts); the rest by it.
+  const server = createServer(passThroughLane(ctx, listener));
   return new Promise((resolve) => {
     server.listen(config.server.port, config.server.host, () => {
       resolve({
