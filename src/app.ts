@@ -6,7 +6,7 @@ import { generatorFor } from "./byok";
 import { createMemoryCache } from "./cache/memory";
 import type { JudgmentCache } from "./cache/types";
 import type { Config } from "./config";
-import { errorResponse, ProxyError, toProxyError } from "./errors";
+import { cancelledError, errorResponse, ProxyError, toProxyError } from "./errors";
 import { createJudgeBackend, createJudgeUpstream } from "./judge/create";
 import type { JudgeBackend } from "./judge/backend";
 import { observedFetch } from "./metrics/fetch";
@@ -63,8 +63,13 @@ export function observeOptionsOf({ observe, logger, config }: AppContext): Obser
   return { ...observe, logger, logContent: config.log.content };
 }
 
-/** What a failed request answers. A failure verdict did not foresee is logged with its stack and answered as a bare 500. */
-export function failureOf(err: unknown, requestId: string, logger: Logger): ProxyError {
+/**
+ * What a failed request answers. A failure verdict did not foresee is logged with its stack and answered as a bare
+ * 500. When the client had already gone, a failure of verdict's own making is put down to its leaving (a body cut off
+ * mid-upload, upstream calls aborted mid-way): a 499, not an error to alert on. Refusals of the request stay as they are.
+ */
+export function failureOf(err: unknown, requestId: string, logger: Logger, clientGone = false): ProxyError {
+  if (clientGone && (!(err instanceof ProxyError) || err.status >= 500)) return cancelledError();
   const proxyError = toProxyError(err);
   if (proxyError.status >= 500 && !(err instanceof ProxyError)) {
     logger.error({ event: "unhandled_error", request_id: requestId, error: String((err as Error)?.stack ?? err) });
@@ -140,6 +145,10 @@ export function createApp(deps: AppDeps, ctx: AppContext = createAppContext(deps
   app.all("/v1/*", (c) => passThrough(generatorFor(ctx, c.req.raw.headers).target, c.req.raw, c.req.path.slice("/v1".length), undefined, probeOf(c).headers));
 
   app.notFound((c) => errorResponse(new ProxyError(404, `no route for ${c.req.method} ${c.req.path}`, { code: "not_found" })));
-  app.onError((err, c) => errorResponse(failureOf(err, c.get("requestId"), logger), { "x-request-id": c.get("requestId") }));
+  app.onError((err, c) => {
+    const failure = failureOf(err, c.get("requestId"), logger, c.req.raw.signal.aborted);
+    c.error = failure; // what the log line reports
+    return errorResponse(failure, { "x-request-id": c.get("requestId") });
+  });
   return app;
 }

@@ -47,6 +47,11 @@ export function badRequest(message: string, param: string | null, code: string |
   return new ProxyError(400, message, { param, code });
 }
 
+/** The client went away: nobody reads the answer, but the log line and metrics say what happened (499, as nginx). */
+export function cancelledError(): ProxyError {
+  return new ProxyError(499, "request cancelled", { code: "cancelled" });
+}
+
 function defaultType(status: number): ErrorType {
   if (status === 401 || status === 403) return "authentication_error";
   if (status === 429) return "rate_limit_error";

@@ -1,6 +1,6 @@
 // Per-request bound on upstream calls in flight (Workers allows 6 open connections per invocation), whatever N is.
 import PQueue from "p-queue";
-import { ProxyError } from "./errors";
+import { cancelledError, ProxyError } from "./errors";
 import type { JudgeBackend } from "./judge/backend";
 import type { Upstream } from "./upstream";
 
@@ -21,7 +21,7 @@ export function createLimiter(maxInFlight: number): Limiter {
         return await queue.add(task, { signal });
       } catch (err) {
         // Cancelled while waiting for a slot: the same answer an aborted upstream call gives.
-        if (signal?.aborted && err === signal.reason) throw new ProxyError(499, "request cancelled", { code: "cancelled" });
+        if (signal?.aborted && err === signal.reason) throw cancelledError();
         throw err;
       }
     },

@@ -1,5 +1,5 @@
 // Forwards a request to the generator as it is: method, headers minus hop-by-hop ones, body and streams unchanged.
-import { ProxyError } from "./errors";
+import { cancelledError, ProxyError } from "./errors";
 import { guardEventStream } from "./sse-guard";
 import type { FetchLike } from "./upstream";
 import { childSignal } from "./util/child-signal";
@@ -91,7 +91,7 @@ export async function forwardToGenerator(target: PassThroughTarget, request: For
     } as RequestInit);
   } catch (err) {
     call.release();
-    if (request.signal.aborted) throw new ProxyError(499, "request cancelled", { code: "cancelled" });
+    if (request.signal.aborted) throw cancelledError();
     if (err instanceof ProxyError) throw err; // already says what went wrong (retries exhausted, bad body)
     const timedOut = call.timedOut();
     throw new ProxyError(timedOut ? 504 : 502, timedOut ? "generator upstream timed out" : "generator upstream unreachable", {

@@ -2,7 +2,7 @@
 import OpenAI from "openai";
 import PQueue from "p-queue";
 import { deadlineOf } from "./budget";
-import { ProxyError } from "./errors";
+import { cancelledError, ProxyError } from "./errors";
 import { createChatCall, type ChatCall } from "./chat-call";
 import { classifySdkError, withRetries, type RetryPolicy } from "./retry";
 import { childSignal } from "./util/child-signal";
@@ -108,7 +108,7 @@ export function withCallSignal<T>(parent: AbortSignal | undefined, call: (signal
 /** Maps an SDK failure to the error the client sees, naming which upstream failed and keeping its status. */
 export function upstreamFailure(role: Upstream["role"], err: unknown): ProxyError {
   if (err instanceof ProxyError) return err;
-  if (err instanceof OpenAI.APIUserAbortError) return new ProxyError(499, "request cancelled", { code: "cancelled" });
+  if (err instanceof OpenAI.APIUserAbortError) return cancelledError();
   if (err instanceof OpenAI.APIConnectionTimeoutError) {
     return new ProxyError(504, `${role} upstream timed out`, { type: "timeout_error", code: `${role}_timeout` });
   }
@@ -126,7 +126,7 @@ export function upstreamFailure(role: Upstream["role"], err: unknown): ProxyErro
       headers: err.headers?.get("retry-after") ? { "retry-after": err.headers.get("retry-after")! } : {},
     });
   }
-  if ((err as Error)?.name === "AbortError") return new ProxyError(499, "request cancelled", { code: "cancelled" });
+  if ((err as Error)?.name === "AbortError") return cancelledError();
   if (err instanceof SyntaxError) {
     return new ProxyError(502, `${role} upstream returned a body that is not valid JSON`, { type: "upstream_error", code: `${role}_bad_response` });
   }

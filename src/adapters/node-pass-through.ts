@@ -12,30 +12,35 @@ import type { IncomingMessage, RequestListener, ServerResponse } from "node:http
 import { failureOf, observeOptionsOf, type AppContext } from "../app";
 import { proxyKeyCheck, type HeaderSource } from "../auth";
 import { generatorFor } from "../byok";
-import { finishObservation, startObservation, type RequestStart } from "../observe/middleware";
+import { cancelledError } from "../errors";
+import { finishObservation, startObservation } from "../observe/middleware";
+import type { ProbeInit } from "../observe/probe";
 import { forwardToGenerator, type ClientHeaders, type Forwarded } from "../passthrough";
 import { requestIdFor } from "../request-id";
 import { checkChatRequest, passThroughBody, reportResolved, type CheckedChat } from "../routes/chat";
 import { readAll } from "../util/read-all";
 
 const CHAT_PATH = "/v1/chat/completions";
-/** Hosts @hono/node-server accepts without parsing a URL; the app judges any other. */
-const PLAIN_HOST = /^[a-z0-9._-]+(?::\d{1,5})?$/;
+/** Hosts @hono/node-server accepts without parsing a URL (its own pattern); the app judges any other. */
+const PLAIN_HOST = /^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/;
 
-/** The request's headers as the app would see them: repeated fields joined with ", ", as a Headers object does. */
+/** A repeated field as a Headers object joins it: with ", ", except cookies ("; "). */
+const joined = (name: string, values: string[]) => values.join(name === "cookie" ? "; " : ", ");
+
+/** The request's headers as the app would see them. */
 function headerViews(req: IncomingMessage): { source: HeaderSource; client: ClientHeaders } {
   const distinct = req.headersDistinct;
   return {
-    source: { get: (name) => distinct[name]?.join(", ") ?? null },
+    source: { get: (name) => (distinct[name] ? joined(name, distinct[name]) : null) },
     client: {
       forEach(visit) {
-        for (const name in distinct) visit(distinct[name]!.join(", "), name);
+        for (const name in distinct) visit(joined(name, distinct[name]!), name);
       },
     },
   };
 }
 
-/** The body, when the lane may read it: a declared length within the limit. */
+/** The declared body length, when the lane may read the body itself: stated, not chunked, within the limit. */
 function declaredLength(req: IncomingMessage, limit: number): number | undefined {
   const header = req.headers["content-length"];
   if (header === undefined || req.headers["transfer-encoding"] !== undefined || !/^\d+$/.test(header)) return undefined;
@@ -65,11 +70,16 @@ async function pump(body: ReadableStream<Uint8Array>, res: ServerResponse): Prom
   else res.end();
 }
 
+/** The content type a Response gives a body that came without one. */
+const DEFAULT_TYPE = "text/plain; charset=UTF-8";
+
 function write(res: ServerResponse, answer: Forwarded): Promise<void> | void {
-  const { status, headers, body } = answer;
-  if (body === null) return void res.writeHead(status, headers).end();
+  const { status, body } = answer;
+  if (body === null) return void res.writeHead(status, answer.headers).end();
+  const headers = answer.headers["content-type"] === undefined ? { ...answer.headers, "content-type": DEFAULT_TYPE } : answer.headers;
   if (body instanceof Uint8Array) return void res.writeHead(status, { ...headers, "content-length": body.byteLength }).end(body);
-  res.writeHead(status, headers);
+  // A stream's headers go out now, not with its first event, which may be seconds away.
+  res.writeHead(status, headers).flushHeaders();
   return pump(body, res);
 }
 
@@ -79,7 +89,24 @@ export function passThroughLane(ctx: AppContext, app: RequestListener): RequestL
   const observe = observeOptionsOf(ctx);
   const limit = ctx.config.server.body_limit_bytes;
 
-  async function answer(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
+  const startOf = (headers: HeaderSource, startedAt: number): ProbeInit => ({
+    requestId: requestIdFor(headers.get("x-request-id")),
+    method: "POST",
+    route: "chat_completions",
+    traceparent: headers.get("traceparent"),
+    tracestate: headers.get("tracestate"),
+    startedAt,
+  });
+
+  /** The client left before anything went upstream: counted and logged as a 499, as the app does, and nothing more. */
+  function cancel(res: ServerResponse, start: ProbeInit, checked?: CheckedChat): void {
+    const probe = startObservation(observe, start);
+    if (checked) reportResolved(probe, checked);
+    finishObservation(observe, probe, start, 499, cancelledError());
+    res.destroy();
+  }
+
+  async function answer(req: IncomingMessage, res: ServerResponse, body: Buffer, client: AbortSignal, arrived: number): Promise<void> {
     (req as IncomingMessage & { rawBody?: Buffer }).rawBody = body; // for the app, should it take the request over
     const headers = headerViews(req);
     const raw = body.toString("utf8");
@@ -90,20 +117,13 @@ export function passThroughLane(ctx: AppContext, app: RequestListener): RequestL
     } catch {
       return app(req, res); // the app answers the refusal, with its log line and metrics
     }
-    if (!checked.options.passThrough) return app(req, res);
-
-    const start: RequestStart = {
-      requestId: requestIdFor(headers.source.get("x-request-id")),
-      method: "POST",
-      route: "chat_completions",
-      traceparent: headers.source.get("traceparent"),
-      tracestate: headers.source.get("tracestate"),
-    };
+    const start = startOf(headers.source, arrived);
+    if (!checked.options.passThrough) {
+      // The app follows the client from when it is handed the request: one that left before must not start work.
+      return client.aborted ? cancel(res, start, checked) : app(req, res);
+    }
     const probe = startObservation(observe, start);
     reportResolved(probe, checked);
-    // The client leaving before the answer is out cancels the upstream call, or ends the stream being relayed.
-    const client = new AbortController();
-    res.once("close", () => res.writableFinished || client.abort(new Error("client closed the connection")));
     let status: number;
     let error: unknown;
     let relay: Promise<void> | void = undefined;
@@ -113,13 +133,13 @@ export function passThroughLane(ctx: AppContext, app: RequestListener): RequestL
         path: "/chat/completions",
         headers: headers.client,
         body: passThroughBody(raw, checked),
-        signal: client.signal,
+        signal: client,
       }, probe.headers);
       status = forwarded.status;
       relay = write(res, forwarded);
     } catch (err) {
       error = err;
-      const failure = failureOf(err, start.requestId, ctx.logger);
+      const failure = failureOf(err, start.requestId, ctx.logger, client.aborted);
       status = failure.status;
       const json = JSON.stringify(failure.toJSON());
       res.writeHead(status, { "content-type": "application/json", ...failure.headers, "x-request-id": start.requestId, "content-length": Buffer.byteLength(json) }).end(json);
@@ -130,14 +150,18 @@ export function passThroughLane(ctx: AppContext, app: RequestListener): RequestL
   }
 
   return (req, res) => {
+    const arrived = observe.clock();
     const host = req.headers.host;
     const length = req.method === "POST" && req.url === CHAT_PATH && host !== undefined && PLAIN_HOST.test(host)
       ? declaredLength(req, limit)
       : undefined;
     if (length === undefined) return app(req, res);
+    // Followed from the first byte: a client can leave while its body is read or its key checked, too.
+    const client = new AbortController();
+    res.once("close", () => res.writableFinished || client.abort(new Error("client closed the connection")));
     readAll(req).then(
-      (body) => answer(req, res, body),
-      () => res.destroy(), // nobody is left to answer
+      (body) => answer(req, res, body, client.signal, arrived),
+      () => cancel(res, startOf(headerViews(req).source, arrived)), // it broke off its upload
     ).catch((err: unknown) => {
       // Only a fault in the lane itself lands here (it is logged); the client still gets an answer if none has started.
       const failure = failureOf(err, "", ctx.logger);

@@ -3,7 +3,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { Logger } from "../app";
 import { toProxyError } from "../errors";
-import { createRequestProbe, noopProbe, type ActiveProbe, type ProbeDeps, type RequestProbe } from "./probe";
+import { createRequestProbe, noopProbe, type ActiveProbe, type ProbeDeps, type ProbeInit, type RequestProbe } from "./probe";
 
 declare module "hono" {
   interface ContextVariableMap {
@@ -57,23 +57,15 @@ function logLine(probe: ActiveProbe, route: string, method: string, status: numb
   };
 }
 
-export interface RequestStart {
-  requestId: string;
-  method: string;
-  route: string;
-  traceparent: string | null;
-  tracestate: string | null;
-}
-
 /** A request worth counting begins: its probe, and one more in flight. */
-export function startObservation(options: ObserveOptions, start: RequestStart): ActiveProbe {
+export function startObservation(options: ObserveOptions, start: ProbeInit): ActiveProbe {
   const probe = createRequestProbe(options, start);
   options.metrics.inFlight(1);
   return probe;
 }
 
 /** Its answer is decided (for a stream: its headers are out): the request metric, the span's end and the log line. */
-export function finishObservation(options: ObserveOptions, probe: ActiveProbe, start: RequestStart, status: number, error: unknown): void {
+export function finishObservation(options: ObserveOptions, probe: ActiveProbe, start: ProbeInit, status: number, error: unknown): void {
   const { metrics, logger } = options;
   metrics.inFlight(-1);
   const total = probe.elapsed();
@@ -96,7 +88,7 @@ export function observeRequests(options: ObserveOptions): MiddlewareHandler {
       options.logger.debug?.({ event: "request", request_id: c.get("requestId"), method, route, status: c.res.status });
       return;
     }
-    const start: RequestStart = {
+    const start: ProbeInit = {
       requestId: c.get("requestId"),
       method,
       route,

@@ -38,6 +38,8 @@ export interface ProbeInit {
   route: string;
   traceparent: string | null;
   tracestate: string | null;
+  /** When the request arrived (the probe's clock), if before the probe is made: the Node lane reads the body first. */
+  startedAt?: number;
 }
 
 /** Log-line fields the pipeline fills in; read by the middleware when the request ends. */
@@ -62,8 +64,8 @@ export interface ActiveProbe extends RequestProbe {
 }
 
 export function createRequestProbe({ metrics, tracer, clock }: ProbeDeps, init: ProbeInit): ActiveProbe {
-  const startedAt = clock();
-  const span = tracer.enabled ? tracer.startRequest(`${init.method} ${init.route}`, parseTraceparent(init.traceparent)) : NOOP_SPAN;
+  const startedAt = init.startedAt ?? clock();
+  const span = tracer.enabled ? tracer.startRequest(`${init.method} ${init.route}`, parseTraceparent(init.traceparent), startedAt) : NOOP_SPAN;
   const traced = span !== NOOP_SPAN;
   const withId = (child: Span): Record<string, string> => {
     const traceparent = traceparentOf(child);

@@ -38,7 +38,8 @@ export interface SpanSink {
 export interface Tracer {
   readonly enabled: boolean;
   /** The request's span: child of the client's context when it sent one, else the root of a new trace. */
-  startRequest(name: string, parent: SpanContext | null): Span;
+  /** `startedAt` (the clock's milliseconds) when the request began before its span could be made. */
+  startRequest(name: string, parent: SpanContext | null, startedAt?: number): Span;
   /** Sends whatever is buffered (Workers: pass it to waitUntil; tests: await it). */
   flush(): Promise<void>;
 }
@@ -66,10 +67,9 @@ export interface TracerOptions {
 }
 
 export function createTracer({ sink, clock, sampleRatio }: TracerOptions): Tracer {
-  function start(name: string, kind: number, traceId: string, parentSpanId: string | undefined, sampled: boolean): Span {
+  function start(name: string, kind: number, traceId: string, parentSpanId: string | undefined, sampled: boolean, begin = clock()): Span {
     const context: SpanContext = { traceId, spanId: randomHex(8), sampled };
     const attributes: Record<string, AttributeValue> = {};
-    const begin = clock();
     let error: string | undefined;
     let ended = false;
     return {
@@ -88,10 +88,10 @@ export function createTracer({ sink, clock, sampleRatio }: TracerOptions): Trace
 
   return {
     enabled: true,
-    startRequest(name, parent) {
-      if (parent) return start(name, SpanKind.server, parent.traceId, parent.spanId, parent.sampled);
+    startRequest(name, parent, startedAt) {
+      if (parent) return start(name, SpanKind.server, parent.traceId, parent.spanId, parent.sampled, startedAt);
       const traceId = randomHex(16);
-      return start(name, SpanKind.server, traceId, undefined, sampledByRatio(traceId, sampleRatio));
+      return start(name, SpanKind.server, traceId, undefined, sampledByRatio(traceId, sampleRatio), startedAt);
     },
     flush: () => sink.flush(),
   };
