@@ -138,8 +138,8 @@ export function passThroughLane(ctx: AppContext, app: RequestListener): RequestL
       status = forwarded.status;
       relay = write(res, forwarded);
     } catch (err) {
-      error = err;
       const failure = failureOf(err, start.requestId, ctx.logger, client.aborted);
+      error = failure; // what the log line reports, as in the app
       status = failure.status;
       const json = JSON.stringify(failure.toJSON());
       res.writeHead(status, { "content-type": "application/json", ...failure.headers, "x-request-id": start.requestId, "content-length": Buffer.byteLength(json) }).end(json);
