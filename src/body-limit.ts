@@ -8,6 +8,11 @@ import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { ProxyError } from "./errors";
 
+/** A body's length when the headers state it for certain: a Content-Length of digits and no Transfer-Encoding. */
+export function declaredLength(contentLength: string | undefined, transferEncoding: string | undefined): number | undefined {
+  return contentLength !== undefined && transferEncoding === undefined && /^\d+$/.test(contentLength) ? Number(contentLength) : undefined;
+}
+
 export function requestBodyLimit(maxBytes: number): MiddlewareHandler {
   const tooLarge = () => {
     throw new ProxyError(413, `request body is larger than ${maxBytes} bytes`, { code: "body_too_large" });
@@ -16,9 +21,9 @@ export function requestBodyLimit(maxBytes: number): MiddlewareHandler {
   return async function requestBodyLimitMiddleware(c, next) {
     const method = c.req.method;
     if (method === "GET" || method === "HEAD") return next();
-    const declared = c.req.header("content-length");
-    if (declared === undefined || c.req.header("transfer-encoding") !== undefined) return counting(c, next);
-    if (Number(declared) > maxBytes) tooLarge();
+    const declared = declaredLength(c.req.header("content-length"), c.req.header("transfer-encoding"));
+    if (declared === undefined) return counting(c, next);
+    if (declared > maxBytes) tooLarge();
     return next();
   };
 }

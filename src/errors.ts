@@ -66,9 +66,12 @@ export function toProxyError(err: unknown): ProxyError {
   return new ProxyError(500, "internal error in verdict", { code: "internal_error" });
 }
 
+/** The body and headers of an error answer, for a Response (the app) or a Node response (the pass-through lane). */
+export function errorAnswer(err: ProxyError, extraHeaders: Record<string, string> = {}): { body: string; headers: Record<string, string> } {
+  return { body: JSON.stringify(err.toJSON()), headers: { "content-type": "application/json", ...err.headers, ...extraHeaders } };
+}
+
 export function errorResponse(err: ProxyError, extraHeaders: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(err.toJSON()), {
-    status: err.status,
-    headers: { "content-type": "application/json", ...err.headers, ...extraHeaders },
-  });
+  const { body, headers } = errorAnswer(err, extraHeaders);
+  return new Response(body, { status: err.status, headers });
 }

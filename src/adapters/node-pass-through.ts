@@ -12,7 +12,8 @@ import type { IncomingMessage, RequestListener, ServerResponse } from "node:http
 import { failureOf, observeOptionsOf, type AppContext } from "../app";
 import { proxyKeyCheck, type HeaderSource } from "../auth";
 import { generatorFor } from "../byok";
-import { cancelledError } from "../errors";
+import { declaredLength } from "../body-limit";
+import { cancelledError, errorAnswer, type ProxyError } from "../errors";
 import { finishObservation, startObservation } from "../observe/middleware";
 import type { ProbeInit } from "../observe/probe";
 import { forwardToGenerator, type ClientHeaders, type Forwarded } from "../passthrough";
@@ -38,14 +39,6 @@ function headerViews(req: IncomingMessage): { source: HeaderSource; client: Clie
       },
     },
   };
-}
-
-/** The declared body length, when the lane may read the body itself: stated, not chunked, within the limit. */
-function declaredLength(req: IncomingMessage, limit: number): number | undefined {
-  const header = req.headers["content-length"];
-  if (header === undefined || req.headers["transfer-encoding"] !== undefined || !/^\d+$/.test(header)) return undefined;
-  const length = Number(header);
-  return length <= limit ? length : undefined;
 }
 
 /** Writes a web stream to the socket, waiting when it is full; stops (and cancels the stream) if the client leaves. */
@@ -81,6 +74,12 @@ function write(res: ServerResponse, answer: Forwarded): Promise<void> | void {
   // A stream's headers go out now, not with its first event, which may be seconds away.
   res.writeHead(status, headers).flushHeaders();
   return pump(body, res);
+}
+
+/** An OpenAI-shaped error, as the app's errorResponse answers it. */
+function writeError(res: ServerResponse, failure: ProxyError, extraHeaders: Record<string, string> = {}): void {
+  const { body, headers } = errorAnswer(failure, extraHeaders);
+  res.writeHead(failure.status, { ...headers, "content-length": Buffer.byteLength(body) }).end(body);
 }
 
 /** Wraps the Hono app's listener: pass-through chat completions are answered here, everything else by `app`. */
@@ -141,8 +140,7 @@ export function passThroughLane(ctx: AppContext, app: RequestListener): RequestL
       const failure = failureOf(err, start.requestId, ctx.logger, client.aborted);
       error = failure; // what the log line reports, as in the app
       status = failure.status;
-      const json = JSON.stringify(failure.toJSON());
-      res.writeHead(status, { "content-type": "application/json", ...failure.headers, "x-request-id": start.requestId, "content-length": Buffer.byteLength(json) }).end(json);
+      writeError(res, failure, { "x-request-id": start.requestId });
     }
     // As in the app: a request is counted when its answer is decided, a stream when its headers are out.
     finishObservation(observe, probe, start, status, error);
@@ -152,10 +150,10 @@ export function passThroughLane(ctx: AppContext, app: RequestListener): RequestL
   return (req, res) => {
     const arrived = observe.clock();
     const host = req.headers.host;
-    const length = req.method === "POST" && req.url === CHAT_PATH && host !== undefined && PLAIN_HOST.test(host)
-      ? declaredLength(req, limit)
-      : undefined;
-    if (length === undefined) return app(req, res);
+    // The lane reads only a body whose length is stated and within the limit; the app's limit check answers the rest.
+    const length = declaredLength(req.headers["content-length"], req.headers["transfer-encoding"]);
+    const ours = req.method === "POST" && req.url === CHAT_PATH && host !== undefined && PLAIN_HOST.test(host);
+    if (!ours || length === undefined || length > limit) return app(req, res);
     // Followed from the first byte: a client can leave while its body is read or its key checked, too.
     const client = new AbortController();
     res.once("close", () => res.writableFinished || client.abort(new Error("client closed the connection")));
@@ -166,7 +164,7 @@ export function passThroughLane(ctx: AppContext, app: RequestListener): RequestL
       // Only a fault in the lane itself lands here (it is logged); the client still gets an answer if none has started.
       const failure = failureOf(err, "", ctx.logger);
       if (res.headersSent) res.destroy();
-      else res.writeHead(failure.status, { "content-type": "application/json" }).end(JSON.stringify(failure.toJSON()));
+      else writeError(res, failure);
     });
   };
 }

@@ -37,8 +37,10 @@ export interface SpanSink {
 
 export interface Tracer {
   readonly enabled: boolean;
-  /** The request's span: child of the client's context when it sent one, else the root of a new trace. */
-  /** `startedAt` (the clock's milliseconds) when the request began before its span could be made. */
+  /**
+   * The request's span: child of the client's context when it sent one, else the root of a new trace. `startedAt`
+   * (the clock's milliseconds) when the request began before its span could be made.
+   */
   startRequest(name: string, parent: SpanContext | null, startedAt?: number): Span;
   /** Sends whatever is buffered (Workers: pass it to waitUntil; tests: await it). */
   flush(): Promise<void>;
