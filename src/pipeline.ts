@@ -4,7 +4,7 @@ import { tieBreakOrder } from "../strategies/tiebreak";
 import { UngroundedError } from "../strategies/guard";
 import type { Candidate, ChatMessage, Selection, StrategyContext } from "../strategies/types";
 import { noCache, type JudgmentCache } from "./cache/types";
-import { inheritDeadline } from "./budget";
+import { inheritDeadline, SCOPE_CLOSED } from "./budget";
 import { admissionRules, createCandidatePool, type CandidatePool } from "./candidates";
 import { ProxyError } from "./errors";
 import type { JudgeBackend } from "./judge/backend";
@@ -173,6 +173,6 @@ export async function runPipeline(
   } finally {
     // Always, not only on failure: Node 20 keeps a composite (AbortSignal.any) signal that has listeners alive until
     // it aborts, and the openai SDK never removes the listener it adds per call. Ending the scope frees the request.
-    controller.abort();
+    controller.abort(SCOPE_CLOSED);
   }
 }
