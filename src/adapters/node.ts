@@ -10,6 +10,7 @@ import { ConfigError, loadConfig, type Config } from "../config";
 import { LOG_LEVELS, type LogLevel } from "../observe/config";
 import { createObservability } from "../observe/setup";
 import { createNodeCache } from "./node-cache";
+import { stdioSink, type LogSink } from "./log-sink";
 import { createNodeFetch } from "./node-fetch";
 import { passThroughLane } from "./node-pass-through";
 
@@ -23,19 +24,11 @@ setMaxListeners(MAX_LISTENERS_PER_SIGNAL);
 
 type Env = Record<string, string | undefined>;
 
-export interface LogSink {
-  out(line: string): void;
-  err(line: string): void;
-}
-
-/** Straight to the streams: console.log would format each line again (a profiled 5% of a pass-through request). */
-const stdioSink: LogSink = { out: (line) => process.stdout.write(`${line}\n`), err: (line) => process.stderr.write(`${line}\n`) };
-
 /**
  * One JSON object per line; events below `level` are dropped before they are serialised. debug and info go to stdout,
  * warn and error to stderr. `time` is the clock's ISO time.
  */
-export function createJsonLogger(level: LogLevel = "info", sink: LogSink = stdioSink, now: () => Date = () => new Date()): Logger {
+export function createJsonLogger(level: LogLevel = "info", sink: LogSink = stdioSink(), now: () => Date = () => new Date()): Logger {
   const threshold = LOG_LEVELS.indexOf(level);
   const writer = (name: LogLevel, write: (line: string) => void) =>
     LOG_LEVELS.indexOf(name) < threshold ? () => undefined : (event: Record<string, unknown>) => write(JSON.stringify({ level: name, time: now().toISOString(), ...event }));

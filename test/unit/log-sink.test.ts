@@ -1,0 +1,77 @@
+// Log lines are batched per turn of the event loop, but none is lost or reordered, and none is left behind on exit.
+import { execFileSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { batchedSink, type StreamName } from "../../src/adapters/log-sink";
+
+function recording() {
+  const writes: { stream: StreamName; text: string }[] = [];
+  let pendingFlush: (() => void) | undefined;
+  const sink = batchedSink(
+    (stream, text) => writes.push({ stream, text }),
+    (flush) => (pendingFlush = flush),
+  );
+  const runTurn = () => {
+    const flush = pendingFlush;
+    pendingFlush = undefined;
+    flush?.();
+  };
+  return { sink, writes, runTurn, scheduled: () => pendingFlush !== undefined };
+}
+
+describe("batched log sink", () => {
+  it("writes the lines of one turn as one write per stream, in order, each ending in a newline", () => {
+    const { sink, writes, runTurn } = recording();
+    sink.out('{"n":1}');
+    sink.err('{"n":2}');
+    sink.out('{"n":3}');
+    expect(writes).toEqual([]);
+    runTurn();
+    expect(writes).toEqual([
+      { stream: "out", text: '{"n":1}\n{"n":3}\n' },
+      { stream: "err", text: '{"n":2}\n' },
+    ]);
+  });
+
+  it("schedules one flush per turn and a new one for lines after it", () => {
+    const { sink, writes, runTurn, scheduled } = recording();
+    expect(scheduled()).toBe(false);
+    sink.out("a");
+    sink.out("b");
+    runTurn();
+    expect(scheduled()).toBe(false);
+    sink.out("c");
+    expect(scheduled()).toBe(true);
+    runTurn();
+    expect(writes.map((w) => w.text)).toEqual(["a\nb\n", "c\n"]);
+  });
+
+  it("flush() writes what is pending at once", () => {
+    const { sink, writes } = recording();
+    sink.err("late");
+    sink.flush();
+    expect(writes).toEqual([{ stream: "err", text: "late\n" }]);
+  });
+
+  it("loses no line when the process exits right after logging", () => {
+    const script = `
+      const { createJsonLogger } = await import(${JSON.stringify(new URL("../../src/adapters/node.ts", import.meta.url).pathname)});
+      const logger = createJsonLogger("info");
+      for (let i = 0; i < 500; i++) logger.info({ event: "line", i });
+      logger.error({ event: "last" });
+      process.exit(3);
+    `;
+    let stdout = "";
+    let stderr = "";
+    try {
+      execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", stdio: "pipe" });
+    } catch (err) {
+      const failed = err as { status: number; stdout: string; stderr: string };
+      expect(failed.status).toBe(3);
+      stdout = failed.stdout;
+      stderr = failed.stderr;
+    }
+    const lines = stdout.trim().split("\n").map((line) => JSON.parse(line) as { i: number });
+    expect(lines.map((line) => line.i)).toEqual(Array.from({ length: 500 }, (_, i) => i));
+    expect(stderr).toContain('"event":"last"');
+  });
+});
