@@ -117,8 +117,7 @@ export function createAppContext(deps: AppDeps): AppContext {
     generatorTarget: {
       baseURL: generator.baseURL,
       apiKey: config.generator.api_key,
-      // Until the upstream's headers: the whole request budget; each attempt within it gets generator.timeout_ms.
-      timeoutMs: config.timeouts.request_ms,
+      // Until the upstream's headers: each attempt gets generator.timeout_ms, all of them the whole request budget.
       fetch: retryingFetch(generatorFetch, {
         policy: { ...backoff("generator"), maxRetries: config.generator.max_retries },
         attemptMs: config.generator.timeout_ms,

@@ -2,7 +2,6 @@
 import { cancelledError, ProxyError } from "./errors";
 import { guardEventStream } from "./sse-guard";
 import type { FetchLike } from "./upstream";
-import { childSignal } from "./util/child-signal";
 import { bodyBytes, JSON_MEDIA_TYPE } from "./util/buffered-response";
 
 const HOP_BY_HOP = new Set([
@@ -22,8 +21,10 @@ const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 export interface PassThroughTarget {
   baseURL: string;
   apiKey?: string | undefined;
-  /** Time allowed until the upstream's headers arrive; a stream may then run as long as it needs. */
-  timeoutMs: number;
+  /**
+   * Keeps the time limits: in the app, a retrying fetch (src/retry-fetch.ts) bounds each attempt and the whole call
+   * until the upstream's headers. A stream may then run as long as it needs, and ends when the client leaves.
+   */
   fetch: FetchLike;
 }
 
@@ -77,29 +78,20 @@ export async function forwardToGenerator(target: PassThroughTarget, request: For
   });
   for (const [name, value] of Object.entries(extraHeaders)) headers[name.toLowerCase()] = value;
   if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
-  // Until the upstream's headers: the client leaving or the time running out ends the call. A stream then keeps
-  // following the client, so that its leaving ends the stream too.
-  const call = childSignal(request.signal, { ms: target.timeoutMs, reason: () => new Error("timeout") });
   let upstream: Response;
   try {
+    // The client's own signal: its leaving ends the call, and a stream once it runs.
     upstream = await target.fetch(`${target.baseURL}${request.path}`, {
       method: request.method,
       headers,
       body: request.body,
-      signal: call.signal,
+      signal: request.signal,
       ...(request.body instanceof ReadableStream ? { duplex: "half" } : {}),
     } as RequestInit);
   } catch (err) {
-    call.release();
     if (request.signal.aborted) throw cancelledError();
-    if (err instanceof ProxyError) throw err; // already says what went wrong (retries exhausted, bad body)
-    const timedOut = call.timedOut();
-    throw new ProxyError(timedOut ? 504 : 502, timedOut ? "generator upstream timed out" : "generator upstream unreachable", {
-      type: timedOut ? "timeout_error" : "upstream_error",
-      code: timedOut ? "generator_timeout" : "generator_unreachable",
-    });
-  } finally {
-    call.stopTimer();
+    if (err instanceof ProxyError) throw err; // already says what went wrong (a timeout, retries exhausted, bad body)
+    throw new ProxyError(502, "generator upstream unreachable", { type: "upstream_error", code: "generator_unreachable" });
   }
   const responseHeaders: Record<string, string> = {};
   // fetch has already decoded the body, so the upstream's encoding and length no longer describe it.

@@ -10,7 +10,10 @@ export interface RetryFetchOptions {
   policy: RetryPolicy;
   /** One attempt's time until headers (and, for JSON, until the whole body). */
   attemptMs: number;
-  /** The whole call's budget: no backoff is started that would end after it. */
+  /**
+   * The whole call's budget until its answer is in hand (headers, and for JSON the body): no attempt runs past it and
+   * no backoff is started that would end after it.
+   */
   budgetMs: number;
 }
 
@@ -44,12 +47,15 @@ export function retryingFetch(fetchImpl: FetchLike, options: RetryFetchOptions):
     const policy = replayable ? options.policy : { ...options.policy, maxRetries: 0 };
     const outer = init.signal ?? undefined;
     let previous: Response | null = null;
+    const deadline = policy.now() + options.budgetMs;
 
     const attempt = async (): Promise<Response> => {
       // The failed answer of the last attempt is only kept in case it becomes the final one.
       void previous?.body?.cancel().catch(() => undefined);
       previous = null;
-      const call = childSignal(outer, { ms: options.attemptMs, reason: () => new AttemptTimeout("attempt timed out") });
+      // An attempt's limit is its own or what is left of the budget: the one timer the call needs, whichever ends first.
+      const ms = Math.max(0, Math.min(options.attemptMs, deadline - policy.now()));
+      const call = childSignal(outer, { ms, reason: () => new AttemptTimeout("attempt timed out") });
       let streaming = false;
       try {
         const response = await fetchImpl(input, { ...init, signal: call.signal });
@@ -83,7 +89,7 @@ export function retryingFetch(fetchImpl: FetchLike, options: RetryFetchOptions):
     };
 
     try {
-      return await withRetries(attempt, classify, policy, outer, policy.now() + options.budgetMs);
+      return await withRetries(attempt, classify, policy, outer, deadline);
     } catch (err) {
       if (err instanceof RetryableResponse) return err.response;
       if (err instanceof AttemptTimeout) {

@@ -81,7 +81,6 @@ describe("health", () => {
 describe("pass-through of bodiless answers", () => {
   const target = (status: number) => ({
     baseURL: "http://upstream.test/v1",
-    timeoutMs: 1_000,
     fetch: (async () => new Response(null, { status, headers: { "content-type": "application/json" } })) as typeof fetch,
   });
 
