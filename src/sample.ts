@@ -10,7 +10,6 @@ import { upstreamFailure, type Upstream } from "./upstream";
 import { createChannel } from "./util/channel";
 
 type ChatCompletion = OpenAI.Chat.Completions.ChatCompletion;
-type ChatParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming;
 
 /** Whether the generator accepts `n`; "auto" learns it from the first refusal and remembers. */
 export interface NSupport {
@@ -69,10 +68,7 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
     const watch = probe.generation(limit);
     let completion: ChatCompletion;
     try {
-      completion = await upstream.schedule(
-        (callSignal) => upstream.client.chat.completions.create(params as unknown as ChatParams, { signal: callSignal, headers: watch.headers }),
-        signal,
-      );
+      completion = await upstream.schedule((callSignal) => upstream.chat(params, callSignal, watch.headers), signal);
     } catch (err) {
       watch.failed(err);
       throw err;

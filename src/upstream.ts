@@ -23,10 +23,9 @@ export interface UpstreamSettings {
 export interface Upstream {
   role: "generator" | "judge";
   client: OpenAI;
-  /** A non-streaming chat completion without the SDK's per-call overhead (src/chat-call.ts); for the judge's calls. */
+  /** A non-streaming chat completion without the SDK's per-call overhead (src/chat-call.ts): judgments, candidates. */
   chat: ChatCall;
   baseURL: string;
-  /** Runs one call through this upstream's queue; refuses with 429 when too much work is already waiting. */
   /**
    * Runs one call through this upstream's queue; refuses with 429 when too much work is already waiting. The call gets
    * its own signal, which follows `signal` and is released when the call ends: the openai SDK adds an abort listener
