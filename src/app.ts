@@ -26,12 +26,16 @@ import { createRedactor, redactingFetch, redactingLogger } from "./redact";
 import { retryingFetch } from "./retry-fetch";
 import { createUpstream, type Backoff, type FetchLike } from "./upstream";
 
+/**
+ * Where events go. `serialised`, when given, is the event as JSON already (the redacting logger makes it to search it
+ * for secrets): a logger that writes JSON may use it instead of serialising the event a second time.
+ */
 export interface Logger {
   /** Optional: loggers without a debug level simply drop these. */
-  debug?(event: Record<string, unknown>): void;
-  info(event: Record<string, unknown>): void;
-  warn(event: Record<string, unknown>): void;
-  error(event: Record<string, unknown>): void;
+  debug?(event: Record<string, unknown>, serialised?: string): void;
+  info(event: Record<string, unknown>, serialised?: string): void;
+  warn(event: Record<string, unknown>, serialised?: string): void;
+  error(event: Record<string, unknown>, serialised?: string): void;
 }
 
 export const silentLogger: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };

@@ -68,19 +68,23 @@ export function redactingFetch(fetchImpl: FetchLike, secrets: Iterable<string | 
  * secret is parsed back from its redacted text (the usual event has none and goes on as it was).
  */
 export function redactingLogger(logger: Logger, redact: Redactor): Logger {
-  const clean = (event: Record<string, unknown>) => {
+  type Write = (event: Record<string, unknown>, serialised?: string) => void;
+  const scrubbing = (write: Write): Write => (event) => {
+    let text: string;
     try {
-      const text = JSON.stringify(event);
-      const scrubbed = redact(text);
-      return scrubbed === text ? event : (JSON.parse(scrubbed) as Record<string, unknown>);
+      text = JSON.stringify(event);
     } catch {
-      return { event: "log_event_unserialisable" };
+      return write({ event: "log_event_unserialisable" });
     }
+    const scrubbed = redact(text);
+    // The text goes along: a JSON logger writes it as it is instead of serialising the event again.
+    write(scrubbed === text ? event : (JSON.parse(scrubbed) as Record<string, unknown>), scrubbed);
   };
+  const debug = logger.debug;
   return {
-    debug: (event) => logger.debug?.(clean(event)),
-    info: (event) => logger.info(clean(event)),
-    warn: (event) => logger.warn(clean(event)),
-    error: (event) => logger.error(clean(event)),
+    ...(debug ? { debug: scrubbing(debug.bind(logger)) } : {}),
+    info: scrubbing(logger.info.bind(logger)),
+    warn: scrubbing(logger.warn.bind(logger)),
+    error: scrubbing(logger.error.bind(logger)),
   };
 }

@@ -31,7 +31,16 @@ type Env = Record<string, string | undefined>;
 export function createJsonLogger(level: LogLevel = "info", sink: LogSink = stdioSink(), now: () => Date = () => new Date()): Logger {
   const threshold = LOG_LEVELS.indexOf(level);
   const writer = (name: LogLevel, write: (line: string) => void) =>
-    LOG_LEVELS.indexOf(name) < threshold ? () => undefined : (event: Record<string, unknown>) => write(JSON.stringify({ level: name, time: now().toISOString(), ...event }));
+    LOG_LEVELS.indexOf(name) < threshold
+      ? () => undefined
+      : (event: Record<string, unknown>, serialised?: string) => {
+          const time = now().toISOString();
+          // An event already serialised (by the redacting logger) gets level and time spliced in front: once parsed,
+          // the same as serialising `{ level, time, ...event }`, without doing that again.
+          if (serialised !== undefined && serialised.length > 2 && serialised[0] === "{") {
+            write(`{"level":"${name}","time":"${time}",${serialised.slice(1)}`);
+          } else write(JSON.stringify({ level: name, time, ...event }));
+        };
   return { debug: writer("debug", sink.out), info: writer("info", sink.out), warn: writer("warn", sink.err), error: writer("error", sink.err) };
 }
 

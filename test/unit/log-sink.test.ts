@@ -1,7 +1,9 @@
-// Log lines are batched per turn of the event loop, but none is lost or reordered, and none is left behind on exit.
+// Log lines are batched per turn of the event loop, but none is lost or reordered, and none is left behind on exit; the
+// JSON logger writes an event the redacting logger already serialised without serialising it again.
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { batchedSink, type StreamName } from "../../src/adapters/log-sink";
+import { createJsonLogger } from "../../src/adapters/node";
 
 function recording() {
   const writes: { stream: StreamName; text: string }[] = [];
@@ -73,5 +75,33 @@ describe("batched log sink", () => {
     const lines = stdout.trim().split("\n").map((line) => JSON.parse(line) as { i: number });
     expect(lines.map((line) => line.i)).toEqual(Array.from({ length: 500 }, (_, i) => i));
     expect(stderr).toContain('"event":"last"');
+  });
+});
+
+describe("JSON logger", () => {
+  const at = new Date("2026-11-29T10:00:00.000Z");
+  const lines = (serialise: boolean) => {
+    const written: string[] = [];
+    const logger = createJsonLogger("info", { out: (line) => written.push(line), err: (line) => written.push(line) }, () => at);
+    const event = { event: "request", status: 200, route: "chat_completions", nested: { a: [1, "x"] } };
+    logger.info(event, serialise ? JSON.stringify(event) : undefined);
+    logger.debug?.(event, serialise ? JSON.stringify(event) : undefined);
+    return written;
+  };
+
+  it("writes an already serialised event as the line it would have made itself, level and time first", () => {
+    const [spliced] = lines(true);
+    const [serialised] = lines(false);
+    expect(lines(true)).toHaveLength(1); // debug is below the level either way
+    expect(JSON.parse(spliced!)).toEqual(JSON.parse(serialised!));
+    expect(spliced).toBe(serialised);
+    expect(spliced!.startsWith('{"level":"info","time":"2026-11-29T10:00:00.000Z",')).toBe(true);
+  });
+
+  it("takes the serialised text as given: it is the redacted one", () => {
+    const written: string[] = [];
+    const logger = createJsonLogger("info", { out: (line) => written.push(line), err: (line) => written.push(line) }, () => at);
+    logger.warn({ key: "sk-live-secret" }, '{"key":"[redacted]"}');
+    expect(written).toEqual(['{"level":"warn","time":"2026-11-29T10:00:00.000Z","key":"[redacted]"}']);
   });
 });
