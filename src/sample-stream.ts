@@ -4,7 +4,7 @@ import type OpenAI from "openai";
 import { ProxyError } from "./errors";
 import { createChunkAssembler, type AssembledChoice, type ChunkAssembler } from "./openai/assemble";
 import { readSSE } from "./openai/sse";
-import type { Upstream } from "./upstream";
+import { withCallSignal, type Upstream } from "./upstream";
 
 type ChatParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming;
 
@@ -22,7 +22,7 @@ export function streamedDraw(
   headers: Record<string, string> = {},
 ): Promise<StreamedDraw> {
   const body = { ...params, stream: true, stream_options: { include_usage: true } } as unknown as ChatParams;
-  return upstream.schedule(async (callSignal) => {
+  return upstream.schedule((requestSignal) => withCallSignal(requestSignal, async (callSignal) => {
     // asResponse(): the SDK still handles auth and the timeout; the body is ours to read.
     const response = await upstream.client.chat.completions.create(body, { signal: callSignal, headers }).asResponse();
     if (!response.body) throw new ProxyError(502, "generator upstream sent an empty stream", { type: "upstream_error", code: "generator_error" });
@@ -42,5 +42,5 @@ export function streamedDraw(
       for (const choice of assembler.push(chunk)) onChoice(choice);
     }
     return { usage: assembler.usage, meta: assembler.meta };
-  }, signal);
+  }), signal);
 }

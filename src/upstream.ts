@@ -28,8 +28,8 @@ export interface Upstream {
   baseURL: string;
   /**
    * Runs one call through this upstream's queue; refuses with 429 when too much work is already waiting. The call gets
-   * its own signal, which follows `signal` and is released when the call ends: the openai SDK adds an abort listener
-   * per call and never removes it, so handing it the request's signal would pile them up for the whole request.
+   * `signal` itself and must leave no listener on it when it ends: the lean chat call removes its own; the openai SDK
+   * adds one per call and never removes it, so SDK calls run under withCallSignal (below).
    */
   schedule<T>(call: (signal: AbortSignal | undefined) => Promise<T>, signal?: AbortSignal): Promise<T>;
   readonly pending: number;
@@ -90,14 +90,17 @@ export function createUpstream(
             headers: { "retry-after": "1" },
           });
         }
-        return queue.add(() => withCallSignal(signal, call), { signal });
+        return queue.add(() => call(signal), { signal });
       };
       return withRetries(attempt, classifySdkError, policy, signal, deadlineOf(signal));
     },
   };
 }
 
-/** Runs `call` with a child of `parent` that lives only as long as the call. */
+/**
+ * Runs `call` with a child of `parent` that lives only as long as the call: for openai SDK calls, whose abort listener
+ * would otherwise stay on the request's signal until the request ends (hundreds of them in a best-of-16).
+ */
 export function withCallSignal<T>(parent: AbortSignal | undefined, call: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
   if (!parent) return call(undefined);
   const child = childSignal(parent);

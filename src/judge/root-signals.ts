@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { Candidate, GroundingInput, GroundingVerdict, PairInput, PairVerdict, ScoreInput, ScoreVerdict } from "../../strategies/types";
 import { ProxyError } from "../errors";
 import { ZERO_USAGE } from "../openai/chat";
-import { upstreamFailure, type Upstream } from "../upstream";
+import { upstreamFailure, withCallSignal, type Upstream } from "../upstream";
 import type { CallOptions, JudgeBackend, Judged } from "./backend";
 import { renderConversation } from "./sections";
 
@@ -50,7 +50,10 @@ export function createRootSignalsJudge(upstream: Upstream, settings: RootSignals
     const query = "name" in ref ? { name: ref.name } : undefined;
     let raw: unknown;
     try {
-      raw = await upstream.schedule((callSignal) => upstream.client.post(path, { body, query, signal: callSignal, ...(headers ? { headers } : {}) }), signal);
+      raw = await upstream.schedule(
+        (requestSignal) => withCallSignal(requestSignal, (callSignal) => upstream.client.post(path, { body, query, signal: callSignal, ...(headers ? { headers } : {}) })),
+        signal,
+      );
     } catch (err) {
       throw upstreamFailure("judge", err);
     }
