@@ -20,9 +20,28 @@ const nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) 
   | Sha256Hasher
   | undefined;
 
-export async function cacheKey(parts: unknown): Promise<string> {
-  const text = canonicalJson(parts);
+export function cacheKey(parts: unknown): Promise<string> {
+  return hashKey(canonicalJson(parts));
+}
+
+/** The key of an already canonical text (see keyTemplate). */
+export async function hashKey(text: string): Promise<string> {
   if (nodeCrypto) return nodeCrypto.createHash("sha256").update(text).digest("hex");
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * The canonical text of `{ ...fixed, [slot]: value }` for many values, with the fixed part serialised once: what
+ * canonicalJson gives for the whole object, split around the slot. For keys whose parts mostly never change (a judge's
+ * identity and template) while one part differs per key.
+ */
+export function keyTemplate(fixed: Record<string, unknown>, slot: string): (value: unknown) => string {
+  const marker = "\u0000slot\u0000";
+  const whole = canonicalJson({ ...fixed, [slot]: marker });
+  const quoted = JSON.stringify(marker);
+  const at = whole.indexOf(quoted);
+  const before = whole.slice(0, at);
+  const after = whole.slice(at + quoted.length);
+  return (value) => `${before}${canonicalJson(value)}${after}`;
 }

@@ -1,6 +1,6 @@
 // The judge as one request sees it: cache in front of the backend, and counts of calls, hits and tokens.
 import type { GroundingInput, GroundingVerdict, Judge, PairInput, PairVerdict, ScoreInput, ScoreVerdict } from "../../strategies/types";
-import { cacheKey, canonicalJson } from "../cache/key";
+import { canonicalJson, hashKey, keyTemplate } from "../cache/key";
 import { noCache, type JudgmentCache } from "../cache/types";
 import { ProxyError } from "../errors";
 import { addUsage, ZERO_USAGE, type Usage } from "../openai/chat";
@@ -28,6 +28,21 @@ export function isJudgeUnavailable(err: unknown): err is ProxyError {
   return err instanceof ProxyError && err.code === "judge_unavailable";
 }
 
+type Task = JudgmentMeta["task"];
+
+/**
+ * A judgment's key text: backend identity, template and inputs. The fixed part is serialised once per backend and
+ * task (keyed by the identity object, which the per-request wrappers of a backend share), not once per judgment.
+ */
+const keyTexts = new WeakMap<object, Map<Task, (inputs: unknown[]) => string>>();
+function keyText(backend: JudgeBackend, task: Task, inputs: unknown[]): string {
+  let byTask = keyTexts.get(backend.identity);
+  if (byTask === undefined) keyTexts.set(backend.identity, (byTask = new Map()));
+  let text = byTask.get(task);
+  if (text === undefined) byTask.set(task, (text = keyTemplate({ ...backend.identity, template: backend.templates[task] }, "inputs")));
+  return text(inputs);
+}
+
 export function createJudgeSession(
   backend: JudgeBackend,
   cache: JudgmentCache,
@@ -51,7 +66,7 @@ export function createJudgeSession(
     run: (call: CallOptions) => Promise<Judged<T>>,
   ): Promise<T> {
     const watch = probe.judgment(meta, caching);
-    const key = await cacheKey({ ...backend.identity, template: backend.templates[meta.task], inputs });
+    const key = await hashKey(keyText(backend, meta.task, inputs));
     const hit = (await cache.get(key)) as { value: T } | undefined;
     if (hit?.value) {
       stats.cache_hits += 1;
