@@ -17,13 +17,18 @@ function escapeRegExp(text: string): string {
 
 export type Redactor = (text: string) => string;
 
-/** Replaces each secret (and bearer-looking token) in a text; secrets shorter than 6 characters are too common to hunt. */
+/**
+ * Replaces each secret (and bearer-looking token) in a text; secrets shorter than 6 characters are too common to hunt.
+ * A secret is also hunted as JSON escapes it (a quote or backslash in it), for error bodies that echo it in JSON.
+ */
 export function createRedactor(secrets: Iterable<string | undefined>): Redactor {
-  const literal = [...new Set([...secrets].filter((s): s is string => typeof s === "string" && s.length >= 6))]
+  const hunted = [...secrets].filter((s): s is string => typeof s === "string" && s.length >= 6);
+  const literal = [...new Set([...hunted, ...hunted.map((s) => JSON.stringify(s).slice(1, -1))])]
     .sort((a, b) => b.length - a.length)
     .map(escapeRegExp);
   const secretPattern = literal.length > 0 ? new RegExp(literal.join("|"), "g") : null;
   return (text) => {
+    if (text.length < 6) return text; // shorter than any secret hunted and any token pattern: nothing to find
     let out = secretPattern ? text.replace(secretPattern, REDACTED) : text;
     for (const pattern of TOKEN_PATTERNS) out = out.replace(pattern, (match, scheme?: string) => (scheme && /^(bearer|basic)$/i.test(scheme) ? `${scheme} ${REDACTED}` : REDACTED));
     return out;
@@ -64,21 +69,29 @@ export function redactingFetch(fetchImpl: FetchLike, secrets: Iterable<string | 
 }
 
 /**
- * A logger that scrubs each event before the real one sees it: serialised and searched; only an event that held a
- * secret is parsed back from its redacted text (the usual event has none and goes on as it was).
+ * A logger that scrubs each event before the real one sees it. Every string in the event is redacted as it is
+ * serialised, so the JSON is always valid and a secret is found as it is, not as JSON escapes it (a key holding a quote
+ * or a backslash). Only an event that held a secret is parsed back from that text; the usual one goes on as it was.
  */
 export function redactingLogger(logger: Logger, redact: Redactor): Logger {
   type Write = (event: Record<string, unknown>, serialised?: string) => void;
   const scrubbing = (write: Write): Write => (event) => {
-    let text: string;
+    let changed = false;
+    const scrub = (_key: string, value: unknown) => {
+      if (typeof value !== "string") return value;
+      const clean = redact(value);
+      if (clean !== value) changed = true;
+      return clean;
+    };
+    let text: string | undefined;
     try {
-      text = JSON.stringify(event);
+      text = JSON.stringify(event, scrub);
     } catch {
-      return write({ event: "log_event_unserialisable" });
+      text = undefined;
     }
-    const scrubbed = redact(text);
+    if (typeof text !== "string" || text[0] !== "{") return write({ event: "log_event_unserialisable" });
     // The text goes along: a JSON logger writes it as it is instead of serialising the event again.
-    write(scrubbed === text ? event : (JSON.parse(scrubbed) as Record<string, unknown>), scrubbed);
+    write(changed ? (JSON.parse(text) as Record<string, unknown>) : event, text);
   };
   const debug = logger.debug;
   return {

@@ -62,6 +62,28 @@ describe("request log lines", () => {
     expect(line!.completion).toBe(body.choices[0].message.content);
   });
 
+  it("stay one valid line when a token to redact follows a JSON escape, and the request still succeeds", async () => {
+    const log = capture();
+    const { app } = harness({ deps: { logger: log.logger } });
+    // In JSON the carriage return is `\r`: redacting the serialised text would have cut that escape in half.
+    const response = await postChat(app, chatBody({ model: "my\rk-model-name-x", verdict: { n: 2 } }));
+    expect(response.status).toBe(200);
+    expect(log.lines).toHaveLength(1);
+    const [line] = log.events();
+    expect(line).toMatchObject({ event: "request", status: 200, model: "my\rk-model-name-x" }); // nothing secret in it
+  });
+
+  it("never hold a configured key, even one with a quote and a backslash that JSON escapes", async () => {
+    const key = 'proxy"key\\123-secret';
+    const log = capture();
+    const { app } = harness({ deps: { logger: log.logger }, config: { generator: { api_key: key }, log: { content: true } } });
+    const response = await postChat(app, chatBody({ messages: [{ role: "user", content: `is ${key} my key?` }], verdict: { n: 2 } }));
+    expect(response.status).toBe(200);
+    const [line] = log.events();
+    expect(JSON.stringify(line)).not.toContain("123-secret");
+    expect(line!.messages).toEqual([{ role: "user", content: "is [redacted] my key?" }]);
+  });
+
   it("name the error code of a failed request, and go to stderr at warn for a 5xx", async () => {
     const log = capture();
     const { app } = harness({ deps: { logger: log.logger } });
