@@ -1,8 +1,11 @@
-// Where the Node logger's lines go: stdout and stderr, one write per stream per turn of the event loop.
+// Where the Node logger's lines go: stdout and stderr, one write per run of lines per turn of the event loop.
 //
 // Why batched: under load many requests finish in the same turn, and a write per line (a system call each, and a
 // synchronous one for files and pipes on Linux) was about 6% of a pass-through request's CPU. Lines wait at most until
-// the end of the turn; those still pending when the process exits (process.exit, a fatal error) are written then.
+// the end of the turn, in the order they were logged, across both streams (which are often merged: 2>&1, containers).
+// Lines still pending when the process exits through Node's exit path (process.exit, an uncaught error, the end of
+// the event loop) are written then, and anything logged after that is written at once. A process killed outright (a
+// signal without a handler, a fatal V8 error such as running out of memory) loses at most the current turn's lines.
 
 export interface LogSink {
   out(line: string): void;
@@ -11,40 +14,52 @@ export interface LogSink {
 
 export type StreamName = "out" | "err";
 
+export interface BatchedSink extends LogSink {
+  /** Writes whatever is pending now. */
+  flush(): void;
+  /** Flushes, then writes every later line at once: for the process's exit, after which no turn comes. */
+  close(): void;
+}
+
 /**
- * Lines are held and handed to `write` joined, newline after each, when `schedule` runs the flush. The returned
- * flush() writes whatever is pending at once.
+ * Lines are held and handed to `write` when `schedule` runs the flush: consecutive lines of one stream joined into one
+ * write, newline after each, streams taking turns in the order the lines came.
  */
 export function batchedSink(
   write: (stream: StreamName, text: string) => void,
   schedule: (flush: () => void) => void = setImmediate,
-): LogSink & { flush(): void } {
-  const pending: Record<StreamName, string[]> = { out: [], err: [] };
+): BatchedSink {
+  let runs: { stream: StreamName; lines: string[] }[] = [];
   let scheduled = false;
+  let closed = false;
   const flush = () => {
     scheduled = false;
-    for (const stream of ["out", "err"] as const) {
-      if (pending[stream].length === 0) continue;
-      const text = `${pending[stream].join("\n")}\n`;
-      pending[stream] = [];
-      write(stream, text);
-    }
+    const pending = runs;
+    runs = [];
+    for (const run of pending) write(run.stream, `${run.lines.join("\n")}\n`);
   };
   const hold = (stream: StreamName) => (line: string) => {
-    pending[stream].push(line);
+    if (closed) return write(stream, `${line}\n`);
+    const last = runs[runs.length - 1];
+    if (last?.stream === stream) last.lines.push(line);
+    else runs.push({ stream, lines: [line] });
     if (scheduled) return;
     scheduled = true;
     schedule(flush);
   };
-  return { out: hold("out"), err: hold("err"), flush };
+  const close = () => {
+    closed = true;
+    flush();
+  };
+  return { out: hold("out"), err: hold("err"), flush, close };
 }
 
-let stdio: (LogSink & { flush(): void }) | undefined;
+let stdio: BatchedSink | undefined;
 
-/** The process's stdout and stderr, batched; one sink per process, flushed on exit. */
+/** The process's stdout and stderr, batched; one sink per process, closed on exit. */
 export function stdioSink(): LogSink {
   if (stdio) return stdio;
   stdio = batchedSink((stream, text) => (stream === "out" ? process.stdout : process.stderr).write(text));
-  process.once("exit", stdio.flush);
+  process.once("exit", stdio.close);
   return stdio;
 }

@@ -21,16 +21,19 @@ function recording() {
 }
 
 describe("batched log sink", () => {
-  it("writes the lines of one turn as one write per stream, in order, each ending in a newline", () => {
+  it("writes the lines of one turn in the order they came, one write per run of one stream, each ending in a newline", () => {
     const { sink, writes, runTurn } = recording();
     sink.out('{"n":1}');
-    sink.err('{"n":2}');
-    sink.out('{"n":3}');
+    sink.out('{"n":2}');
+    sink.err('{"n":3}');
+    sink.out('{"n":4}');
     expect(writes).toEqual([]);
     runTurn();
+    // Merged (2>&1, a container's log), the streams must still read in order.
     expect(writes).toEqual([
-      { stream: "out", text: '{"n":1}\n{"n":3}\n' },
-      { stream: "err", text: '{"n":2}\n' },
+      { stream: "out", text: '{"n":1}\n{"n":2}\n' },
+      { stream: "err", text: '{"n":3}\n' },
+      { stream: "out", text: '{"n":4}\n' },
     ]);
   });
 
@@ -54,12 +57,25 @@ describe("batched log sink", () => {
     expect(writes).toEqual([{ stream: "err", text: "late\n" }]);
   });
 
-  it("loses no line when the process exits right after logging", () => {
+  it("after close(), writes what was pending and then every line at once", () => {
+    const { sink, writes, scheduled } = recording();
+    sink.out("pending");
+    sink.close();
+    sink.err("after");
+    expect(scheduled()).toBe(true); // the flush scheduled for "pending" never matters now
+    expect(writes).toEqual([
+      { stream: "out", text: "pending\n" },
+      { stream: "err", text: "after\n" },
+    ]);
+  });
+
+  it("loses no line when the process exits right after logging, nor one logged while it exits", () => {
     const script = `
       const { createJsonLogger } = await import(${JSON.stringify(new URL("../../src/adapters/node.ts", import.meta.url).pathname)});
       const logger = createJsonLogger("info");
       for (let i = 0; i < 500; i++) logger.info({ event: "line", i });
       logger.error({ event: "last" });
+      process.on("exit", () => logger.error({ event: "while exiting" }));
       process.exit(3);
     `;
     let stdout = "";
@@ -75,6 +91,7 @@ describe("batched log sink", () => {
     const lines = stdout.trim().split("\n").map((line) => JSON.parse(line) as { i: number });
     expect(lines.map((line) => line.i)).toEqual(Array.from({ length: 500 }, (_, i) => i));
     expect(stderr).toContain('"event":"last"');
+    expect(stderr).toContain('"event":"while exiting"');
   });
 });
 
