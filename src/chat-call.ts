@@ -1,9 +1,10 @@
-// One non-streaming chat completion over plain fetch, for the judge's many small calls.
+// One non-streaming chat completion over plain fetch: the judge's many small calls and the candidate draws.
 //
 // Why not the openai SDK here: under load its per-call work (building and validating headers, request options, a
 // debug line it formats for every response even with logging off) was about 18% of a best-of-4 request's CPU, for
 // calls that are one JSON POST each. Failures are the SDK's own error classes, so retries (src/retry.ts) and the
-// mapping to client errors (upstreamFailure) treat them exactly as before.
+// mapping to client errors (upstreamFailure) treat them exactly as before. The SDK client's organization and project
+// (OPENAI_ORG_ID, OPENAI_PROJECT_ID) go along as it would send them, so every call of one upstream is billed alike.
 import OpenAI from "openai";
 import type { FetchLike } from "./upstream";
 import { childSignal } from "./util/child-signal";
@@ -14,6 +15,8 @@ export interface ChatCallSettings {
   baseURL: string;
   /** The Authorization header's value, when the upstream has a key. */
   authorization?: string | undefined;
+  /** Sent on every call (the organization and project headers), before the caller's own. */
+  headers?: Record<string, string>;
   /** Per call, until the whole answer is in. */
   timeoutMs: number;
   fetch: FetchLike;
@@ -29,17 +32,19 @@ function parsedOrUndefined(text: string): object | undefined {
   }
 }
 
-export function createChatCall({ baseURL, authorization, timeoutMs, fetch }: ChatCallSettings): ChatCall {
+export function createChatCall({ baseURL, authorization, headers: fixed = {}, timeoutMs, fetch }: ChatCallSettings): ChatCall {
   const url = `${baseURL}/chat/completions`;
+  const common: Record<string, string> = {
+    "content-type": "application/json",
+    accept: "application/json",
+    "user-agent": "verdict",
+    ...fixed,
+    ...(authorization ? { authorization } : {}),
+  };
   return async (body, signal, extraHeaders = {}) => {
     if (signal?.aborted) throw new OpenAI.APIUserAbortError();
     // The caller's headers last: bring-your-own-key passes the client's authorization this way.
-    const headers: Record<string, string> = {
-      "content-type": "application/json",
-      accept: "application/json",
-      ...(authorization ? { authorization } : {}),
-      ...extraHeaders,
-    };
+    const headers: Record<string, string> = { ...common, ...extraHeaders };
     const call = childSignal(signal, { ms: timeoutMs, reason: () => new Error("timeout") });
     let status: number;
     let text: string;

@@ -76,7 +76,7 @@ export function createUpstream(
   return {
     role,
     client,
-    chat: createChatCall({ baseURL, authorization, timeoutMs: settings.timeout_ms, fetch: fetchImpl }),
+    chat: createChatCall({ baseURL, authorization, headers: accountHeaders(client), timeoutMs: settings.timeout_ms, fetch: fetchImpl }),
     baseURL,
     get pending() {
       return queue.size + queue.pending;
@@ -94,6 +94,14 @@ export function createUpstream(
       };
       return withRetries(attempt, classifySdkError, policy, signal, deadlineOf(signal));
     },
+  };
+}
+
+/** The organization and project the SDK client sends (from OPENAI_ORG_ID and OPENAI_PROJECT_ID), for the lean calls. */
+function accountHeaders(client: OpenAI): Record<string, string> {
+  return {
+    ...(client.organization ? { "openai-organization": client.organization } : {}),
+    ...(client.project ? { "openai-project": client.project } : {}),
   };
 }
 

@@ -1,8 +1,9 @@
-// The judge's lean chat call fails with the openai SDK's own error classes, so retries and client errors see no change.
+// The lean chat call (judgments, candidate draws) fails with the openai SDK's own error classes and sends what the SDK
+// would of the account (organization, project), so retries, client errors and billing see no change.
 import OpenAI, { type APIError } from "openai";
 import { describe, expect, it } from "vitest";
 import { createChatCall } from "../../src/chat-call";
-import type { FetchLike } from "../../src/upstream";
+import { createUpstream, type FetchLike } from "../../src/upstream";
 
 const completion = { id: "c1", object: "chat.completion", created: 1, model: "j", choices: [{ index: 0, message: { role: "assistant", content: "A" }, finish_reason: "stop" }] };
 
@@ -22,6 +23,28 @@ describe("chat call", () => {
     expect(seen[0]!.url).toBe("http://judge.test/v1/chat/completions");
     expect(seen[0]!.init).toMatchObject({ method: "POST", body: '{"model":"j","messages":[]}' });
     expect(seen[0]!.init.headers).toMatchObject({ authorization: "Bearer sk-judge-key", "content-type": "application/json", "x-request-id": "r1" });
+  });
+
+  it("sends the organization and project the SDK client sends, as the SDK's own calls do", async () => {
+    const sent: Headers[] = [];
+    const fetch = (async (_url: string, init: RequestInit) => (sent.push(new Headers(init.headers)), new Response(JSON.stringify(completion), { headers: { "content-type": "application/json" } }))) as FetchLike;
+    process.env.OPENAI_ORG_ID = "org-verdict-test";
+    process.env.OPENAI_PROJECT_ID = "proj-verdict-test";
+    let upstream: ReturnType<typeof createUpstream>;
+    try {
+      upstream = createUpstream("generator", { base_url: "http://gen.test/v1", api_key: "sk-gen-key-1", timeout_ms: 1_000, max_retries: 0, concurrency: 1, max_queued: 1 }, fetch);
+    } finally {
+      delete process.env.OPENAI_ORG_ID;
+      delete process.env.OPENAI_PROJECT_ID;
+    }
+    await upstream.chat({ model: "g", messages: [] }, undefined);
+    await upstream.client.chat.completions.create({ model: "g", messages: [] });
+    for (const headers of sent) {
+      expect(headers.get("openai-organization")).toBe("org-verdict-test");
+      expect(headers.get("openai-project")).toBe("proj-verdict-test");
+      expect(headers.get("authorization")).toBe("Bearer sk-gen-key-1");
+    }
+    expect(sent[0]!.get("user-agent")).toBe("verdict");
   });
 
   it("turns an error status into the SDK's error for it, with the body's error and the headers", async () => {
