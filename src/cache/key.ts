@@ -37,11 +37,12 @@ export async function hashKey(text: string): Promise<string> {
  * identity and template) while one part differs per key.
  */
 export function keyTemplate(fixed: Record<string, unknown>, slot: string): (value: unknown) => string {
-  const marker = "\u0000slot\u0000";
-  const whole = canonicalJson({ ...fixed, [slot]: marker });
-  const quoted = JSON.stringify(marker);
-  const at = whole.indexOf(quoted);
-  const before = whole.slice(0, at);
-  const after = whole.slice(at + quoted.length);
+  const marker = JSON.stringify("\u0000slot\u0000");
+  const whole = canonicalJson({ ...fixed, [slot]: "\u0000slot\u0000" });
+  const field = `${JSON.stringify(slot)}:${marker}`;
+  const at = whole.indexOf(field);
+  if (at < 0 || whole.indexOf(field, at + 1) >= 0) throw new Error(`keyTemplate: cannot place "${slot}" in the key`);
+  const before = whole.slice(0, at + field.length - marker.length);
+  const after = whole.slice(at + field.length);
   return (value) => `${before}${canonicalJson(value)}${after}`;
 }

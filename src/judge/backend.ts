@@ -19,7 +19,11 @@ export interface CallOptions {
 }
 
 export interface JudgeBackend {
-  /** Backend id, model and parameters: everything besides the inputs and template that changes an answer. */
+  /**
+   * Backend id, model and parameters: everything besides the inputs and template that changes an answer. Made once
+   * and never changed: cache keys are memoised by this object and task (src/judge/session.ts), so a backend with other
+   * templates needs an identity of its own.
+   */
   readonly identity: Record<string, unknown>;
   readonly model: string;
   /** Template id and version per task, part of the cache key so a changed prompt never reuses old answers. */

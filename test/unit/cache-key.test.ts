@@ -1,6 +1,9 @@
 // Cache keys are the same whichever SHA-256 computes them (Node's hash here, Web Crypto on Workers) and ignore key order.
 import { describe, expect, it } from "vitest";
 import { cacheKey, canonicalJson, hashKey, keyTemplate } from "../../src/cache/key";
+import type { JudgeBackend } from "../../src/judge/backend";
+import { createJudgeSession } from "../../src/judge/session";
+import { ZERO_USAGE } from "../../src/openai/chat";
 
 async function webCryptoHex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
@@ -29,5 +32,28 @@ describe("keyTemplate", () => {
         expect(await hashKey(text(value))).toBe(await cacheKey({ ...fixed, [slot]: value }));
       }
     }
+  });
+});
+
+describe("judgment cache keys", () => {
+  it("are the hash of backend identity, template and inputs, as canonicalJson of the whole gives it", async () => {
+    const template = { id: "pairwise", version: 7 };
+    const backend = {
+      identity: { backend: "test", model: "judge-1", temperature: 0 },
+      model: "judge-1",
+      templates: { pairwise: template, rubric: { id: "rubric", version: 1 }, grounding: { id: "grounding", version: 1 } },
+      comparePair: async () => ({ value: { winner: "A", reasoning: "r", parsed: true }, usage: ZERO_USAGE, calls: 1 }),
+    } as unknown as JudgeBackend;
+    const keys: string[] = [];
+    const cache = { get: async (key: string) => void keys.push(key), set: async () => undefined };
+    const conversation = [{ role: "user" as const, content: "Which is better?" }];
+    const candidate = (index: number, text: string) => ({ index, text, message: { role: "assistant", content: text }, finish_reason: "stop", duplicates: [] });
+    for (let round = 0; round < 2; round++) {
+      // A new session per round, as per request: the second reuses what the first serialised.
+      const { judge } = createJudgeSession(backend, cache);
+      await judge.compare({ conversation, a: candidate(0, "first"), b: candidate(1, `second ${round}`) });
+    }
+    const expected = (round: number) => cacheKey({ ...backend.identity, template, inputs: [canonicalJson(conversation), "first", `second ${round}`, 0] });
+    expect(keys).toEqual([await expected(0), await expected(1)]);
   });
 });
