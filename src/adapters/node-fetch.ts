@@ -75,18 +75,24 @@ interface Target {
   options: http.RequestOptions;
 }
 
+function targetOf(url: URL): Target {
+  return { url, options: urlToHttpOptions(url) };
+}
+
 /**
- * The parsed form of each URL called, kept: verdict calls the same few URLs over and over, and parsing one (then
- * turning it into request options) was about 2% of a pass-through's CPU. Bounded, for callers that vary the query.
+ * The parsed form of each URL verdict calls, kept: it calls the same few over and over (the upstreams' chat and models
+ * paths), and parsing one, then turning it into request options, was about 2% of a pass-through's CPU. URLs with a
+ * query string are the clients' (other pass-through routes) and are parsed each time, so clients cannot fill it.
  */
-function targetCache(limit = 256): (href: string) => Target {
+function targetCache(limit = 64): (href: string) => Target {
   const known = new Map<string, Target>();
   return (href) => {
-    let target = known.get(href);
-    if (target === undefined) {
+    const found = known.get(href);
+    if (found !== undefined) return found;
+    const target = targetOf(new URL(href));
+    if (target.url.search === "" && href.length <= 1_024) {
       if (known.size >= limit) known.clear();
-      const url = new URL(href);
-      known.set(href, (target = { url, options: urlToHttpOptions(url) }));
+      known.set(href, target);
     }
     return target;
   };
@@ -98,11 +104,11 @@ export function createNodeFetch(options: NodeFetchOptions = {}): FetchLike {
   const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 256, timeout: 4_000 };
   const agents = { "http:": new http.Agent(agentOptions), "https:": new https.Agent(agentOptions) };
   const fallback = options.fallback ?? globalThis.fetch.bind(globalThis);
-  const targetOf = targetCache();
+  const cachedTarget = targetCache();
 
   return function nodeFetch(input, init = {}) {
     if (typeof input !== "string" && !(input instanceof URL)) return fallback(input, init); // a Request object: rare here
-    const { url, options: urlOptions } = targetOf(typeof input === "string" ? input : input.href);
+    const { url, options: urlOptions } = typeof input === "string" ? cachedTarget(input) : targetOf(input);
     const body = init.body as string | Uint8Array | ReadableStream | null | undefined;
     if ((url.protocol !== "http:" && url.protocol !== "https:") || !sendable(body)) return fallback(input, init);
     const signal = init.signal ?? undefined;
