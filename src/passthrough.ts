@@ -90,7 +90,7 @@ export async function forwardToGenerator(target: PassThroughTarget, request: For
     } as RequestInit);
   } catch (err) {
     if (request.signal.aborted) throw cancelledError();
-    if (err instanceof ProxyError) throw err; // already says what went wrong (a timeout, retries exhausted, bad body)
+    if (err instanceof ProxyError) throw err; // already says what went wrong (a timeout, a body that is not JSON)
     throw new ProxyError(502, "generator upstream unreachable", { type: "upstream_error", code: "generator_unreachable" });
   }
   const responseHeaders: Record<string, string> = {};

@@ -68,7 +68,7 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
     const watch = probe.generation(limit);
     let completion: ChatCompletion;
     try {
-      completion = await upstream.schedule((callSignal) => upstream.chat(params, callSignal, watch.headers), signal);
+      completion = await upstream.schedule((requestSignal) => upstream.chat(params, requestSignal, watch.headers), signal);
     } catch (err) {
       watch.failed(err);
       throw err;

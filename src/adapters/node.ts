@@ -17,7 +17,7 @@ import { passThroughLane } from "./node-pass-through";
 /**
  * Every upstream call of a request listens on the request's abort signal while it runs, so a best-of-16 round-robin has
  * hundreds of legitimate listeners at once. Node warns past 10; each listener is removed when its call ends
- * (src/upstream.ts), so the warning would only be noise.
+ * (src/chat-call.ts, and withCallSignal in src/upstream.ts for SDK calls), so the warning would only be noise.
  */
 export const MAX_LISTENERS_PER_SIGNAL = 1_000;
 setMaxListeners(MAX_LISTENERS_PER_SIGNAL);
@@ -25,8 +25,9 @@ setMaxListeners(MAX_LISTENERS_PER_SIGNAL);
 type Env = Record<string, string | undefined>;
 
 /**
- * One JSON object per line; events below `level` are dropped before they are serialised. debug and info go to stdout,
- * warn and error to stderr. `time` is the clock's ISO time.
+ * One JSON object per line; events below `level` are dropped without being written (the app's redacting logger has
+ * still serialised them to scan them). debug and info go to stdout, warn and error to stderr. `time` is the clock's ISO
+ * time.
  */
 export function createJsonLogger(level: LogLevel = "info", sink: LogSink = stdioSink(), now: () => Date = () => new Date()): Logger {
   const threshold = LOG_LEVELS.indexOf(level);
@@ -36,7 +37,8 @@ export function createJsonLogger(level: LogLevel = "info", sink: LogSink = stdio
       : (event: Record<string, unknown>, serialised?: string) => {
           const time = now().toISOString();
           // An event already serialised (by the redacting logger) gets level and time spliced in front: once parsed,
-          // the same as serialising `{ level, time, ...event }`, without doing that again.
+          // the same as serialising `{ level, time, ...event }`, without doing that again. (An event with its own level
+          // or time would repeat the key, which parsers read as the event's; none of verdict's events has either.)
           if (serialised !== undefined && serialised.length > 2 && serialised[0] === "{") {
             write(`{"level":"${name}","time":"${time}",${serialised.slice(1)}`);
           } else write(JSON.stringify({ level: name, time, ...event }));

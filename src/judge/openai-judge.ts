@@ -59,7 +59,7 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
       let completion: OpenAI.Chat.Completions.ChatCompletion;
       try {
         completion = await upstream.schedule(
-          (callSignal) => upstream.chat(body, callSignal, call.headers),
+          (requestSignal) => upstream.chat(body, requestSignal, call.headers),
           signal,
         );
       } catch (err) {

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { Candidate } from "../../strategies/types";
 import { loadConfig } from "../../src/config";
 import { createJudgeBackend, createJudgeUpstream } from "../../src/judge/create";
-import { streamedDraw } from "../../src/sample-stream";
+import { drawCandidates } from "../../src/sample";
 import { createUpstream } from "../../src/upstream";
 import { createRootSignalsFake } from "../fakes/root-signals";
 import { createSimulator } from "../sim/server";
@@ -33,16 +33,18 @@ describe("listeners on the request's signal", () => {
     expect(await leftListening((signal) => backend.comparePair({ conversation, a, b }, signal, { memo: new Map(), headers: {} }))).toBe(0);
   });
 
-  it("none after candidate draws (the lean chat call)", async () => {
+  const draws = (stream: boolean) => (signal: AbortSignal) => {
     const generator = createUpstream("generator", { ...config.generator }, fetch);
-    const body = { model: "sim-generator", messages: conversation, n: 2 };
-    expect(await leftListening((signal) => generator.schedule((requestSignal) => generator.chat(body, requestSignal), signal))).toBe(0);
+    const body = { model: "sim-generator", messages: conversation };
+    return drawCandidates({ upstream: generator, body, n: 2, nSupport: { value: true }, signal, stream }).done;
+  };
+
+  it("none after candidate draws (the lean chat call)", async () => {
+    expect(await leftListening(draws(false))).toBe(0);
   });
 
   it("none after streamed draws (the openai SDK)", async () => {
-    const generator = createUpstream("generator", { ...config.generator }, fetch);
-    const params = { model: "sim-generator", messages: conversation, n: 2 };
-    expect(await leftListening((signal) => streamedDraw(generator, params, signal, () => undefined))).toBe(0);
+    expect(await leftListening(draws(true))).toBe(0);
   });
 
   it("none after Root Signals judge calls (the openai SDK)", async () => {
