@@ -1,7 +1,7 @@
 // Forwards a request to the generator as it is: method, headers minus hop-by-hop ones, body and streams unchanged.
 import { cancelledError, ProxyError } from "./errors";
 import { guardEventStream } from "./sse-guard";
-import type { FetchLike } from "./upstream";
+import type { BoundedFetch } from "./retry-fetch";
 import { bodyBytes, JSON_MEDIA_TYPE } from "./util/buffered-response";
 
 const HOP_BY_HOP = new Set([
@@ -22,10 +22,10 @@ export interface PassThroughTarget {
   baseURL: string;
   apiKey?: string | undefined;
   /**
-   * Keeps the time limits: in the app, a retrying fetch (src/retry-fetch.ts) bounds each attempt and the whole call
-   * until the upstream's headers. A stream may then run as long as it needs, and ends when the client leaves.
+   * Keeps the time limits: a retrying fetch (src/retry-fetch.ts) bounds each attempt and the whole call until the
+   * upstream's headers. A stream may then run as long as it needs, and ends when the client leaves.
    */
-  fetch: FetchLike;
+  fetch: BoundedFetch;
 }
 
 /** The client's headers: a Headers object, or a view over Node's (src/adapters/node-pass-through.ts). */

@@ -40,8 +40,11 @@ function isJson(response: Response): boolean {
 
 const utf8 = new TextDecoder();
 
-export function retryingFetch(fetchImpl: FetchLike, options: RetryFetchOptions): FetchLike {
-  return async (input, init = {}) => {
+/** A fetch that keeps time limits of its own: what a pass-through needs, having none of its own (src/passthrough.ts). */
+export type BoundedFetch = FetchLike & { readonly bounded: true };
+
+export function retryingFetch(fetchImpl: FetchLike, options: RetryFetchOptions): BoundedFetch {
+  const call: FetchLike = async (input, init = {}) => {
     // A streamed request body cannot be sent twice; those get exactly one attempt.
     const replayable = init.body === undefined || init.body === null || typeof init.body === "string";
     const policy = replayable ? options.policy : { ...options.policy, maxRetries: 0 };
@@ -104,4 +107,5 @@ export function retryingFetch(fetchImpl: FetchLike, options: RetryFetchOptions):
       throw err;
     }
   };
+  return Object.assign(call, { bounded: true as const });
 }
