@@ -44,7 +44,7 @@ const utf8 = new TextDecoder();
 export type BoundedFetch = FetchLike & { readonly bounded: true };
 
 export function retryingFetch(fetchImpl: FetchLike, options: RetryFetchOptions): BoundedFetch {
-  const call: FetchLike = async (input, init = {}) => {
+  const fetchWithRetries: FetchLike = async (input, init = {}) => {
     // A streamed request body cannot be sent twice; those get exactly one attempt.
     const replayable = init.body === undefined || init.body === null || typeof init.body === "string";
     const policy = replayable ? options.policy : { ...options.policy, maxRetries: 0 };
@@ -107,5 +107,5 @@ export function retryingFetch(fetchImpl: FetchLike, options: RetryFetchOptions):
       throw err;
     }
   };
-  return Object.assign(call, { bounded: true as const });
+  return Object.assign(fetchWithRetries, { bounded: true as const });
 }
