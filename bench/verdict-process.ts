@@ -14,6 +14,8 @@ export interface VerdictProcessOptions {
   nodeArgs?: string[];
   /** Modules preloaded before verdict starts (the soak's heap probe). */
   preload?: string[];
+  /** A bundle built elsewhere (bench/ab.ts: another commit's build/verdict.mjs), run instead of this tree's. */
+  bundle?: string;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -37,12 +39,12 @@ export interface VerdictProcess {
  * `npm start`'s command line, from package.json: node, its flags, the built entry and `serve`. The benchmarks run
  * verdict exactly as users start it, after the same build step (`npm run build`, an esbuild bundle of src/).
  */
-export function startCommand(): { nodeFlags: string[]; entry: string[] } {
+export function startCommand(build = true): { nodeFlags: string[]; entry: string[] } {
   const { scripts } = JSON.parse(readFileSync("package.json", "utf8")) as { scripts: Record<string, string> };
   const [node, ...rest] = scripts.start!.split(/\s+/);
   if (node !== "node") throw new Error(`npm start should run node, not ${node}`);
   const firstArgument = rest.findIndex((word) => !word.startsWith("-"));
-  execFileSync("npm", ["run", "-s", "build"], { stdio: "inherit" });
+  if (build) execFileSync("npm", ["run", "-s", "build"], { stdio: "inherit" });
   return { nodeFlags: rest.slice(0, firstArgument), entry: rest.slice(firstArgument) };
 }
 
@@ -54,8 +56,10 @@ export async function startVerdictProcess(config: Record<string, unknown>, optio
   writeFileSync(file, JSON.stringify({ ...config, server: { host: "127.0.0.1", port: 0 } }));
   const extra = (process.env.VERDICT_NODE_ARGS ?? "").split(" ").filter(Boolean);
   const preload = (options.preload ?? []).flatMap((module) => ["--import", module]);
-  const { nodeFlags, entry } = startCommand();
-  const args = [...nodeFlags, ...(options.nodeArgs ?? []), ...extra, ...preload, ...entry];
+  const { nodeFlags, entry } = startCommand(options.bundle === undefined);
+  // npm start's entry is the bundle and its arguments ("build/verdict.mjs serve"): another bundle takes the first place.
+  const command = options.bundle === undefined ? entry : [options.bundle, ...entry.slice(1)];
+  const args = [...nodeFlags, ...(options.nodeArgs ?? []), ...extra, ...preload, ...command];
   const child = spawnLogged(process.execPath, args, log, { ...process.env, ...options.env, VERDICT_CONFIG: file });
   const found = await waitForLog(child, log, /verdict listening on (http:\/\/127\.0\.0\.1:\d+\/v1)/, "verdict");
   const pid = child.pid!;

@@ -1,0 +1,139 @@
+// A/B of verdict's pass-through: two builds side by side on one zero-latency simulator, each its own process on
+// 127.0.0.1, driven by wrk in alternating 1 s rounds; medians per side.
+//
+// Why: on a shared machine, runs made minutes apart differ by 20-40%, more than most single changes are worth. Two
+// processes measured in alternating rounds share the machine's moods, so a difference of a few percent shows.
+//
+//   npm run bench:ab -- --a <git ref>                 A: that commit's bundle; B: this working tree's
+//   npm run bench:ab -- --a <ref> --b <ref> --concurrency 1 --rounds 10 [--stream]
+//   npm run bench:ab -- --a HEAD --smoke              one round each: a CI-sized check that both sides answer
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { cpuMs } from "./proc";
+import { probe, requestBody, requestHeaders } from "./overhead-probe";
+import { killChildren, startSim } from "./overhead-servers";
+import { mergeRounds, runWrk, writeScript } from "./overhead-wrk";
+import { startVerdictProcess } from "./verdict-process";
+
+const { values } = parseArgs({
+  options: {
+    a: { type: "string" },
+    b: { type: "string" },
+    concurrency: { type: "string", default: "64" },
+    rounds: { type: "string", default: "8" },
+    stream: { type: "boolean", default: false },
+    smoke: { type: "boolean", default: false },
+    out: { type: "string", default: "bench/out" },
+  },
+});
+if (!values.a) throw new Error("--a <git ref> is required (B is this working tree unless --b names a ref)");
+const rounds = values.smoke ? 1 : Math.max(1, Math.min(50, Math.round(Number(values.rounds))));
+const concurrency = values.smoke ? 4 : Math.max(1, Math.min(256, Math.round(Number(values.concurrency))));
+
+/** The bundle of a commit: its tree unpacked beside this one's node_modules and built with its own bin/build.mjs. */
+function bundleOf(ref: string, dir: string): string {
+  const tree = join(dir, `tree-${ref.replace(/[^\w.-]/g, "_")}`);
+  mkdirSync(tree, { recursive: true });
+  execFileSync("tar", ["-x", "-C", tree], { input: execFileSync("git", ["archive", "--format=tar", ref], { maxBuffer: 256 * 1024 * 1024 }) });
+  symlinkSync(resolve("node_modules"), join(tree, "node_modules"));
+  try {
+    execFileSync(process.execPath, ["bin/build.mjs"], { cwd: tree, stdio: "inherit" });
+  } catch {
+    throw new Error(`cannot build ${ref}: it needs bin/build.mjs (the bundle came with it)`);
+  }
+  return join(tree, "build", "verdict.mjs");
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+interface SideRound {
+  rps: number;
+  p50_ms: number;
+  p99_ms: number;
+  cpu_ms_per_request: number;
+}
+
+async function main(): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), "verdict-ab-"));
+  try {
+    execFileSync("npm", ["run", "-s", "build"], { stdio: "inherit" });
+    const bundles = { A: bundleOf(values.a!, dir), B: values.b ? bundleOf(values.b, dir) : resolve("build", "verdict.mjs") };
+    const sim = await startSim(dir);
+    const config = { generator: { base_url: sim.url }, judge: { model: "sim-judge" } };
+    const side = (name: string, bundle: string) => {
+      mkdirSync(join(dir, name));
+      return startVerdictProcess(config, { dir: join(dir, name), bundle });
+    };
+    const sides = { A: await side("A", bundles.A), B: await side("B", bundles.B) };
+    for (const [name, running] of Object.entries(sides)) {
+      const errors = await probe({ name: "verdict", url: running.url }, sim.url);
+      if (errors.length > 0) throw new Error(`side ${name} answers wrongly:\n${errors.join("\n")}`);
+    }
+    const script = writeScript(dir, "ab", requestBody(values.stream), requestHeaders(sim.url));
+    const measure = async (name: "A" | "B"): Promise<SideRound> => {
+      const running = sides[name];
+      const cpuBefore = running.cpuMs();
+      const round = await runWrk(`${running.url}/chat/completions`, script, concurrency, 1, join(dir, `wrk-${name}.log`));
+      const cpu = running.cpuMs() - cpuBefore;
+      const merged = mergeRounds([round]);
+      if (merged.errors > 0) throw new Error(`side ${name}: ${merged.errors} errors under wrk`);
+      return { rps: merged.rps, p50_ms: merged.p50_ms, p99_ms: merged.p99_ms, cpu_ms_per_request: cpu / Math.max(1, merged.requests) };
+    };
+    if (!values.smoke) for (const name of ["A", "B"] as const) await measure(name); // warm-up, discarded
+    const results: Record<"A" | "B", SideRound[]> = { A: [], B: [] };
+    for (let r = 0; r < rounds; r++) {
+      // Alternate who goes first, so neither side always follows the other.
+      const order = r % 2 === 0 ? (["A", "B"] as const) : (["B", "A"] as const);
+      for (const name of order) results[name].push(await measure(name));
+    }
+    const summary = Object.fromEntries(
+      (["A", "B"] as const).map((name) => [
+        name,
+        {
+          bundle: name === "A" ? values.a : (values.b ?? "working tree"),
+          rps: median(results[name].map((r) => r.rps)),
+          p50_ms: median(results[name].map((r) => r.p50_ms)),
+          p99_ms: median(results[name].map((r) => r.p99_ms)),
+          cpu_ms_per_request: median(results[name].map((r) => r.cpu_ms_per_request)),
+        },
+      ]),
+    );
+    console.log(`| side | build | req/s | p50 ms | p99 ms | CPU ms/req |\n| --- | --- | --- | --- | --- | --- |`);
+    for (const [name, s] of Object.entries(summary)) {
+      console.log(`| ${name} | ${s.bundle} | ${s.rps.toFixed(0)} | ${s.p50_ms.toFixed(2)} | ${s.p99_ms.toFixed(2)} | ${s.cpu_ms_per_request.toFixed(3)} |`);
+    }
+    // Each round of B against the round of A next to it: the machine's swings hit both, so the ratios spread less than
+    // either side's figures. Their quartiles say how far to trust the medians above.
+    const paired = (pick: (r: SideRound) => number) => {
+      const ratios = results.A.map((a, i) => pick(results.B[i]!) / pick(a)).sort((x, y) => x - y);
+      const at = (q: number) => ratios[Math.min(ratios.length - 1, Math.floor(q * ratios.length))]!;
+      return { median: median(ratios), q1: at(0.25), q3: at(0.75) };
+    };
+    const ratios = { rps: paired((r) => r.rps), cpu_ms_per_request: paired((r) => r.cpu_ms_per_request) };
+    const show = (r: { median: number; q1: number; q3: number }) => `${r.median.toFixed(2)} (quartiles ${r.q1.toFixed(2)}-${r.q3.toFixed(2)})`;
+    console.log(`\nB/A per pair of rounds: req/s ${show(ratios.rps)}, CPU per request ${show(ratios.cpu_ms_per_request)}`);
+    console.log(`medians of ${rounds} alternating round(s) of 1 s per side; ${values.stream ? "streaming" : "non-streaming"}, concurrency ${concurrency}`);
+    mkdirSync(values.out, { recursive: true });
+    writeFileSync(join(values.out, values.smoke ? "ab-smoke.json" : "ab.json"), JSON.stringify({ concurrency, rounds, stream: values.stream, summary, ratios, results }, null, 2));
+    return 0;
+  } finally {
+    killChildren();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    killChildren();
+    process.exit(1);
+  },
+);
