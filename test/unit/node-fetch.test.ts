@@ -56,6 +56,13 @@ const routes: Record<string, Handler> = {
     res.write('{"partial":');
     setTimeout(() => res.destroy(), 10);
   },
+  "/cookies": (_req, res) => {
+    // Two Set-Cookie lines and names in mixed case, as an upstream behind a CDN sends them.
+    res.setHeader("Set-Cookie", ["a=1; Path=/", "b=2; Expires=Wed, 21 Oct 2026 07:28:00 GMT"]);
+    res.setHeader("X-Mixed-Case", "kept");
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end("{}");
+  },
   "/empty": (_req, res) => {
     res.writeHead(204);
     res.end();
@@ -88,6 +95,14 @@ describe("createNodeFetch", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("x-upstream")).toBe("yes");
     expect(await response.json()).toEqual({ echoed: '{"a":1}' });
+  });
+
+  it("keeps repeated answer headers apart (two Set-Cookie) and reads names in any case", async () => {
+    const response = await nodeFetch(`${base}/cookies`);
+    expect(response.headers.getSetCookie()).toEqual(["a=1; Path=/", "b=2; Expires=Wed, 21 Oct 2026 07:28:00 GMT"]);
+    expect(response.headers.get("x-mixed-case")).toBe("kept");
+    const single = await nodeFetch(`${base}/json`, { method: "POST", body: "{}" });
+    expect([...single.headers].find(([name]) => name === "x-upstream")).toEqual(["x-upstream", "yes"]);
   });
 
   it("passes headers given as a Headers object, and sends a byte body's length", async () => {
