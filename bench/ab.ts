@@ -16,6 +16,7 @@ import { cpuMs } from "./proc";
 import { probe, requestBody, requestHeaders } from "./overhead-probe";
 import { killChildren, startSim } from "./overhead-servers";
 import { mergeRounds, runWrk, writeScript } from "./overhead-wrk";
+import { median, quantile } from "./stats";
 import { startVerdictProcess } from "./verdict-process";
 
 const { values } = parseArgs({
@@ -47,12 +48,6 @@ function bundleOf(ref: string, dir: string): string {
   return join(tree, "build", "verdict.mjs");
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
 interface SideRound {
   rps: number;
   p50_ms: number;
@@ -63,7 +58,7 @@ interface SideRound {
 async function main(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "verdict-ab-"));
   try {
-    execFileSync("npm", ["run", "-s", "build"], { stdio: "inherit" });
+    if (!values.b) execFileSync("npm", ["run", "-s", "build"], { stdio: "inherit" }); // B is the working tree
     const bundles = { A: bundleOf(values.a!, dir), B: values.b ? bundleOf(values.b, dir) : resolve("build", "verdict.mjs") };
     const sim = await startSim(dir);
     const config = { generator: { base_url: sim.url }, judge: { model: "sim-judge" } };
@@ -113,8 +108,7 @@ async function main(): Promise<number> {
     // either side's figures. Their quartiles say how far to trust the medians above.
     const paired = (pick: (r: SideRound) => number) => {
       const ratios = results.A.map((a, i) => pick(results.B[i]!) / pick(a)).sort((x, y) => x - y);
-      const at = (q: number) => ratios[Math.min(ratios.length - 1, Math.floor(q * ratios.length))]!;
-      return { median: median(ratios), q1: at(0.25), q3: at(0.75) };
+      return { median: median(ratios), q1: quantile(ratios, 0.25), q3: quantile(ratios, 0.75) };
     };
     const ratios = { rps: paired((r) => r.rps), cpu_ms_per_request: paired((r) => r.cpu_ms_per_request) };
     const show = (r: { median: number; q1: number; q3: number }) => `${r.median.toFixed(2)} (quartiles ${r.q1.toFixed(2)}-${r.q3.toFixed(2)})`;

@@ -4,6 +4,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { startSimulator } from "../test/sim/start";
+import { quantile } from "./stats";
 import { startVerdictProcess } from "./verdict-process";
 
 const { values } = parseArgs({
@@ -61,15 +62,14 @@ try {
   const wall = (Date.now() - started) / 1_000;
   const cpu = verdict.cpuMs() - cpuBefore;
   const sorted = latencies.sort((a, b) => a - b);
-  const quantile = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
   const report = {
     seconds: +wall.toFixed(1),
     concurrency,
     requests: latencies.length,
     failures,
     req_per_s: +(latencies.length / wall).toFixed(1),
-    p50_ms: +quantile(0.5).toFixed(1),
-    p99_ms: +quantile(0.99).toFixed(1),
+    p50_ms: +quantile(sorted, 0.5).toFixed(1),
+    p99_ms: +quantile(sorted, 0.99).toFixed(1),
     judge_calls: judgeCalls,
     judge_calls_per_request: +(judgeCalls / Math.max(1, latencies.length)).toFixed(2),
     verdict_peak_rss_mib: +verdict.peakRssMiB().toFixed(1),

@@ -3,6 +3,7 @@
 import { parseArgs } from "node:util";
 import { startSimulator } from "../test/sim/start";
 import { emptyTally, runLoad } from "./soak-load";
+import { quantile } from "./stats";
 import { startVerdictProcess } from "./verdict-process";
 
 const { values } = parseArgs({
@@ -107,7 +108,7 @@ await running.close();
 const { summary: logLines, notJson } = logSummary(verdict.logText());
 
 const sorted = [...tally.latenciesMs].sort((a, b) => a - b);
-const quantile = (q: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0);
+const rounded = (q: number) => Math.round(quantile(sorted, q));
 const answered = tally.outcomes.ok_200 + tally.outcomes.clean_error;
 const report = {
   seconds: Math.round(wallSeconds),
@@ -124,7 +125,7 @@ const report = {
   unaccounted: tally.sent - answered - tally.outcomes.hung - tally.outcomes.lost - tally.outcomes.verdict_5xx - tally.outcomes.bad_200,
   statuses: tally.statuses,
   error_codes: tally.codes,
-  latency_ms: { p50: quantile(0.5), p99: quantile(0.99), max: Math.round(sorted.at(-1) ?? 0) },
+  latency_ms: { p50: rounded(0.5), p99: rounded(0.99), max: Math.round(sorted.at(-1) ?? 0) },
   budget_ms: BUDGET_MS,
   max_ms_past_budget_of_504s: Math.round(tally.maxOverBudgetMs),
   faults_injected: running.sim.faults,
