@@ -12,7 +12,6 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { cpuMs } from "./proc";
 import { probe, requestBody, requestHeaders } from "./overhead-probe";
 import { killChildren, startSim } from "./overhead-servers";
 import { mergeRounds, runWrk, writeScript } from "./overhead-wrk";

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createApp, createAppContext, type Logger } from "../app";
-import { ConfigError, loadConfig, type Config } from "../config";
+import { ConfigError, type Config } from "../config";
 import { LOG_LEVELS, type LogLevel } from "../observe/config";
 import { createObservability } from "../observe/setup";
 import { createNodeCache } from "./node-cache";
