@@ -1,7 +1,8 @@
 // Forwards a request to the generator as it is: method, headers minus hop-by-hop ones, body and streams unchanged.
 import { cancelledError, ProxyError } from "./errors";
-import { guardEventStream } from "./sse-guard";
+import { guardEvents } from "./sse-guard";
 import type { BoundedFetch } from "./retry-fetch";
+import { bodyChunks, chunkStream } from "./util/body-chunks";
 import { bodyBytes, JSON_MEDIA_TYPE } from "./util/buffered-response";
 
 const HOP_BY_HOP = new Set([
@@ -43,11 +44,12 @@ export interface ForwardRequest {
   signal: AbortSignal;
 }
 
-/** The generator's answer as the client gets it; its body is bytes for JSON, a guarded stream for SSE. */
+/** The generator's answer as the client gets it; its body is bytes for JSON, chunks as they come for the rest. */
 export interface Forwarded {
   status: number;
   headers: Record<string, string>;
-  body: Uint8Array | ReadableStream<Uint8Array> | null;
+  /** Chunks for one reader; SSE comes as whole events. A reader that stops early ends the upstream's stream. */
+  body: Uint8Array | AsyncIterable<Uint8Array> | null;
 }
 
 /** A request as a Response for the Hono app. */
@@ -67,7 +69,8 @@ export async function passThrough(
     body: hasBody ? (body !== undefined ? body : request.body) : undefined,
     signal: request.signal,
   }, extraHeaders);
-  return new Response(answer.body as BodyInit | null, { status: answer.status, headers: answer.headers });
+  const { status, headers, body: answered } = answer;
+  return new Response((answered === null || answered instanceof Uint8Array ? answered : chunkStream(answered)) as BodyInit | null, { status, headers });
 }
 
 export async function forwardToGenerator(target: PassThroughTarget, request: ForwardRequest, extraHeaders: Record<string, string>): Promise<Forwarded> {
@@ -106,9 +109,9 @@ export async function forwardToGenerator(target: PassThroughTarget, request: For
   const answer = { status: upstream.status, headers: responseHeaders };
   if (request.method === "HEAD" || NULL_BODY_STATUS.has(upstream.status)) return { ...answer, body: null };
   const type = upstream.headers.get("content-type") ?? "";
-  if (EVENT_STREAM.test(type)) return { ...answer, body: upstream.body && guardEventStream(upstream.body) };
   // A JSON answer is already whole in memory (the retrying fetch checks it before anyone sees it); handed on as bytes,
-  // the server writes it in one go instead of pumping a web stream.
+  // the server writes it in one go instead of pumping a stream.
   if (JSON_MEDIA_TYPE.test(type)) return { ...answer, body: await bodyBytes(upstream) };
-  return { ...answer, body: upstream.body };
+  const chunks = bodyChunks(upstream);
+  return { ...answer, body: chunks && EVENT_STREAM.test(type) ? guardEvents(chunks) : chunks };
 }

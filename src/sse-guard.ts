@@ -32,29 +32,20 @@ export function errorEvent(message: string, code: string): Uint8Array {
   return new TextEncoder().encode(`data: ${JSON.stringify(payload)}\n\n`);
 }
 
-export function guardEventStream(body: ReadableStream<Uint8Array>, who = "generator"): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
+/** The events of an upstream's stream, whole ones only; a cut-off stream ends with an error event instead. */
+export async function* guardEvents(chunks: AsyncIterable<Uint8Array>, who = "generator"): AsyncGenerator<Uint8Array> {
   let pending: Uint8Array = new Uint8Array(0);
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { done, value } = await reader.read();
-        if (done) {
-          if (pending.length > 0) controller.enqueue(pending);
-          controller.close();
-          return;
-        }
-        const buffered = concat(pending, value);
-        const end = lastEventEnd(buffered);
-        if (end > 0) controller.enqueue(buffered.subarray(0, end));
-        pending = buffered.slice(end);
-      } catch {
-        controller.enqueue(errorEvent(`the ${who} upstream's stream was cut off before it finished`, "upstream_stream_truncated"));
-        controller.close();
-      }
-    },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  });
+  try {
+    // A reader that stops early (the client left) ends this loop at its yield, which ends the upstream's stream too.
+    for await (const chunk of chunks) {
+      const buffered = concat(pending, chunk);
+      const end = lastEventEnd(buffered);
+      if (end > 0) yield buffered.subarray(0, end);
+      pending = buffered.subarray(end); // a view: nothing writes to these bytes
+    }
+  } catch {
+    yield errorEvent(`the ${who} upstream's stream was cut off before it finished`, "upstream_stream_truncated");
+    return;
+  }
+  if (pending.length > 0) yield pending;
 }

@@ -12,6 +12,7 @@ import { pipeline, Readable, type Transform } from "node:stream";
 import { urlToHttpOptions } from "node:url";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import type { FetchLike } from "../upstream";
+import { chunkStream, keepChunkSource } from "../util/body-chunks";
 import { bufferedResponse, JSON_MEDIA_TYPE } from "../util/buffered-response";
 import { readAll } from "../util/read-all";
 
@@ -170,7 +171,10 @@ export function createNodeFetch(options: NodeFetchOptions = {}): FetchLike {
         }
         streamed = stream;
         stream.once("close", done);
-        answer(() => new Response(Readable.toWeb(stream) as ReadableStream<Uint8Array>, init));
+        // One iterator over the body, read either through the Response's web stream or straight by a pass-through
+        // (src/util/body-chunks.ts); both pull from it only when read, so no chunk goes to the wrong one.
+        const chunks = stream[Symbol.asyncIterator]() as AsyncIterableIterator<Uint8Array>;
+        answer(() => keepChunkSource(new Response(chunkStream(chunks), init), chunks));
       });
       if (body instanceof ReadableStream) {
         // pipeline, not pipe: a client that drops mid-upload errors the source, which must fail this call (the

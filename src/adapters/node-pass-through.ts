@@ -41,26 +41,27 @@ function headerViews(req: IncomingMessage): { source: HeaderSource; client: Clie
   };
 }
 
-/** Writes a web stream to the socket, waiting when it is full; stops (and cancels the stream) if the client leaves. */
-async function pump(body: ReadableStream<Uint8Array>, res: ServerResponse): Promise<void> {
-  const reader = body.getReader();
+/** Resolves when the socket can take more, or the client has gone. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise<void>((resume) => {
+    const go = () => (res.off("drain", go), res.off("close", go), resume());
+    res.on("drain", go).on("close", go);
+  });
+}
+
+/** Writes chunks to the socket, waiting when it is full; stops (which ends the upstream's stream) if the client leaves. */
+async function pump(chunks: AsyncIterable<Uint8Array>, res: ServerResponse): Promise<void> {
   const gone = () => res.destroyed || res.closed;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
+    for await (const chunk of chunks) {
       if (gone()) break;
-      if (!res.write(value)) await new Promise<void>((resume) => {
-        const go = () => (res.off("drain", go), res.off("close", go), resume());
-        res.on("drain", go).on("close", go);
-      });
+      if (!res.write(chunk)) await drained(res);
     }
   } catch {
     res.destroy(); // the stream failed before it could say so in an event: end the response so the client notices
     return;
   }
-  if (gone()) await reader.cancel().catch(() => undefined);
-  else res.end();
+  if (!gone()) res.end();
 }
 
 /** The content type a Response gives a body that came without one. */

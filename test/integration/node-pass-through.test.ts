@@ -309,6 +309,69 @@ describe("the Node pass-through lane, an upstream of our own", () => {
     expect(lane).toBeLessThan(1_000);
   });
 
+  it("relays a stream cut off mid-event as its whole events and then an error event, as the app does", async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write('data: {"a":1}\n\ndata: {"b":');
+      setTimeout(() => res.socket?.destroy(), 50); // half an event, then the connection drops
+    };
+    const sent = { headers: passThroughHeaders, body: ask({ stream: true }) };
+    const [viaLane, viaApp] = [await send(withLane.url, sent), await send(appOnly.url, sent)];
+    expect(normalised(viaLane)).toEqual(normalised(viaApp));
+    const events = viaLane.body.split("\n\n").filter((e) => e !== "");
+    expect(events[0]).toBe('data: {"a":1}');
+    expect(JSON.parse(events.at(-1)!.slice("data: ".length)).error.code).toBe("upstream_stream_truncated");
+    expect(events).toHaveLength(2);
+  });
+
+  it("relays a stream that arrives in many small writes whole and in order, to a client that reads slowly", async () => {
+    // Enough to fill the sockets' buffers, so the lane must wait for the client to drain them.
+    const events = Array.from({ length: 4_000 }, (_, i) => `data: {"i":${i},"pad":"${"x".repeat(500)}"}\n\n`);
+    handler = (_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      let i = 0;
+      const more = () => {
+        while (i < events.length) {
+          const event = events[i++]!;
+          // Split mid-event too: the lane must pass on only whole events, and all of them.
+          if (!res.write(event.slice(0, 7)) || !res.write(event.slice(7))) return void res.once("drain", more);
+        }
+        res.end();
+      };
+      more();
+    };
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = httpRequest(`${withLane.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json", ...passThroughHeaders } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => {
+          chunks.push(chunk);
+          res.pause();
+          setTimeout(() => res.resume(), 1); // a slow reader
+        });
+        res.on("end", () => resolve(Buffer.concat(chunks).toString()));
+      });
+      req.on("error", reject);
+      req.end(ask({ stream: true }));
+    });
+    expect(body).toBe(events.join(""));
+  });
+
+  it("ends the upstream's stream when the client leaves in the middle of it", async () => {
+    let upstreamClosed!: () => void;
+    const closed = new Promise<void>((resolve) => (upstreamClosed = resolve));
+    handler = (_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      const tick = setInterval(() => res.write('data: {"more":true}\n\n'), 20);
+      res.on("close", () => (clearInterval(tick), upstreamClosed()));
+    };
+    const req = httpRequest(`${withLane.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json", ...passThroughHeaders } }, (res) => {
+      res.once("data", () => req.destroy()); // one event, then the client goes
+    });
+    req.on("error", () => undefined);
+    req.end(ask({ stream: true }));
+    await closed; // a stream nobody ended would run until the test times out
+  });
+
   it("gives a body that came without a content type the same default as the app", async () => {
     handler = (_req, res) => res.end("plain words");
     const sent = { headers: passThroughHeaders, body: ask() };
