@@ -49,13 +49,33 @@ function drained(res: ServerResponse): Promise<void> {
   });
 }
 
+/**
+ * Writes made within one turn of the event loop go out together at its end, as one syscall: the headers with the
+ * first chunk when it is already at hand, the last chunk with the end of the body. Nothing waits longer than that
+ * turn; the first event may be seconds away, and the client should know at once that the stream has begun.
+ */
+function batchedWrites(res: ServerResponse): (chunk?: Uint8Array) => boolean {
+  let corked = false;
+  return (chunk) => {
+    if (!corked) {
+      corked = true;
+      res.cork();
+      // end() flushes everything itself; a response that has ended may already be writing the next one's bytes.
+      setImmediate(() => (corked = false, res.writableEnded || res.destroyed || res.uncork()));
+    }
+    return chunk === undefined ? (res.flushHeaders(), true) : res.write(chunk);
+  };
+}
+
 /** Writes chunks to the socket, waiting when it is full; stops (which ends the upstream's stream) if the client leaves. */
 async function pump(chunks: AsyncIterable<Uint8Array>, res: ServerResponse): Promise<void> {
   const gone = () => res.destroyed || res.closed;
+  const send = batchedWrites(res);
+  send(); // the headers
   try {
     for await (const chunk of chunks) {
       if (gone()) break;
-      if (!res.write(chunk)) await drained(res);
+      if (!send(chunk)) await drained(res);
     }
   } catch {
     res.destroy(); // the stream failed before it could say so in an event: end the response so the client notices
@@ -72,8 +92,7 @@ function write(res: ServerResponse, answer: Forwarded): Promise<void> | void {
   if (body === null) return void res.writeHead(status, answer.headers).end();
   const headers = answer.headers["content-type"] === undefined ? { ...answer.headers, "content-type": DEFAULT_TYPE } : answer.headers;
   if (body instanceof Uint8Array) return void res.writeHead(status, { ...headers, "content-length": body.byteLength }).end(body);
-  // A stream's headers go out now, not with its first event, which may be seconds away.
-  res.writeHead(status, headers).flushHeaders();
+  res.writeHead(status, headers);
   return pump(body, res);
 }
 
