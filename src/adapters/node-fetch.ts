@@ -67,6 +67,25 @@ function sendable(body: unknown): boolean {
   return body === undefined || body === null || typeof body === "string" || body instanceof Uint8Array || body instanceof ReadableStream;
 }
 
+/**
+ * A body's chunks, read once. Stopping early destroys the stream, which lets go of the connection, even before the
+ * first read: Node's own iterator does nothing when ended before it has started.
+ */
+function chunksOf(stream: Readable): AsyncIterableIterator<Uint8Array> {
+  const iterator = stream[Symbol.asyncIterator]();
+  return {
+    next: () => iterator.next(),
+    async return() {
+      stream.destroy();
+      await iterator.return?.(); // lets Node's iterator drop its listeners, when it had started
+      return { done: true, value: undefined };
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
 /** Statuses whose responses have no body (a Response refuses one). */
 const NULL_BODY_STATUS = new Set([204, 205, 304]);
 
@@ -171,9 +190,9 @@ export function createNodeFetch(options: NodeFetchOptions = {}): FetchLike {
         }
         streamed = stream;
         stream.once("close", done);
-        // One iterator over the body, read either through the Response's web stream or straight by a pass-through
+        // One source for the body, read either through the Response's web stream or straight by a pass-through
         // (src/util/body-chunks.ts); both pull from it only when read, so no chunk goes to the wrong one.
-        const chunks = stream[Symbol.asyncIterator]() as AsyncIterableIterator<Uint8Array>;
+        const chunks = chunksOf(stream);
         answer(() => keepChunkSource(new Response(chunkStream(chunks), init), chunks));
       });
       if (body instanceof ReadableStream) {

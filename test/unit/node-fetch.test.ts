@@ -30,6 +30,11 @@ const routes: Record<string, Handler> = {
     res.writeHead(200, { "content-type": "text/event-stream" });
     res.write("data: first\n\n"); // and never ends
   },
+  "/watched-stream": (_req, res) => {
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.write("data: first\n\n"); // and never ends, unless the caller lets go
+    res.on("close", () => watchedClosed());
+  },
   "/gzip-cut": (_req, res) => {
     res.writeHead(200, { "content-type": "text/event-stream", "content-encoding": "gzip" });
     const gzip = createGzip();
@@ -71,6 +76,7 @@ const routes: Record<string, Handler> = {
 
 let server: Server;
 let base = "";
+let watchedClosed: () => void = () => undefined;
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -199,6 +205,21 @@ describe("createNodeFetch", () => {
     controller.abort(new Error("client left"));
     // The signal's reason, as fetch does: callers tell an abort from an upstream failure by it.
     await expect(reader.read()).rejects.toThrow("client left");
+  });
+
+  it("lets go of the connection when a streamed body is cancelled, read or not", async () => {
+    // A connection held on to would keep the upstream's stream open until the test times out.
+    const closedAfter = async (cancel: (body: ReadableStream<Uint8Array>) => Promise<void>) => {
+      const closed = new Promise<void>((resolve) => (watchedClosed = resolve));
+      await cancel((await nodeFetch(`${base}/watched-stream`)).body!);
+      await closed;
+    };
+    await closedAfter((body) => body.cancel()); // never read
+    await closedAfter(async (body) => {
+      const reader = body.getReader();
+      await reader.read();
+      await reader.cancel();
+    });
   });
 
   it("reports a refused connection as fetch does: TypeError('fetch failed') with the cause", async () => {
