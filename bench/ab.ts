@@ -34,8 +34,9 @@ const rounds = values.smoke ? 1 : Math.max(1, Math.min(50, Math.round(Number(val
 const concurrency = values.smoke ? 4 : Math.max(1, Math.min(256, Math.round(Number(values.concurrency))));
 
 /** The bundle of a commit: its tree unpacked beside this one's node_modules and built with its own bin/build.mjs. */
-function bundleOf(ref: string, dir: string): string {
-  const tree = join(dir, `tree-${ref.replace(/[^\w.-]/g, "_")}`);
+function bundleOf(side: "A" | "B", ref: string, dir: string): string {
+  // One tree per side, so that an A/A run (the same ref twice) measures two separate builds.
+  const tree = join(dir, `tree-${side}-${ref.replace(/[^\w.-]/g, "_")}`);
   mkdirSync(tree, { recursive: true });
   execFileSync("tar", ["-x", "-C", tree], { input: execFileSync("git", ["archive", "--format=tar", ref], { maxBuffer: 256 * 1024 * 1024 }) });
   symlinkSync(resolve("node_modules"), join(tree, "node_modules"));
@@ -58,7 +59,7 @@ async function main(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "verdict-ab-"));
   try {
     if (!values.b) execFileSync("npm", ["run", "-s", "build"], { stdio: "inherit" }); // B is the working tree
-    const bundles = { A: bundleOf(values.a!, dir), B: values.b ? bundleOf(values.b, dir) : resolve("build", "verdict.mjs") };
+    const bundles = { A: bundleOf("A", values.a!, dir), B: values.b ? bundleOf("B", values.b, dir) : resolve("build", "verdict.mjs") };
     const sim = await startSim(dir);
     const config = { generator: { base_url: sim.url }, judge: { model: "sim-judge" } };
     const side = (name: string, bundle: string) => {
