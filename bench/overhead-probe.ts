@@ -1,8 +1,10 @@
 // Checks what bench/overhead.ts measures is a correct answer: wrk counts non-2xx answers but never reads a body, so
 // each target gets one plain and one streamed request before and after the load, and both bodies are parsed here.
 
+import type { Path } from "./overhead-table";
+
 export interface Target {
-  name: "direct" | "verdict" | "portkey";
+  name: Path;
   url: string;
 }
 

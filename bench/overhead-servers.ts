@@ -1,4 +1,5 @@
-// The three servers of bench/overhead.ts, each its own process on 127.0.0.1: the simulator, verdict, Portkey's gateway.
+// The servers of bench/overhead.ts, each its own process on 127.0.0.1: the simulator, the floor proxy, verdict and
+// Portkey's gateway.
 // Separate processes so that the load tool, the proxies and the upstream never share an event loop; every child is
 // registered (bench/children.ts) and killed on exit, on errors and on SIGINT/SIGTERM.
 import { createServer } from "node:net";
@@ -42,6 +43,14 @@ export async function startSim(dir: string): Promise<Server> {
 export async function startVerdict(dir: string, simUrl: string): Promise<Server> {
   const verdict = await startVerdictProcess({ generator: { base_url: simUrl }, judge: { model: "sim-judge" } }, { dir });
   return { name: "verdict", url: verdict.url, pid: verdict.pid, log: verdict.log };
+}
+
+/** The floor: the least a Node proxy does (bench/floor-proxy.mjs), in front of the simulator. */
+export async function startFloor(dir: string, simUrl: string): Promise<Server> {
+  const log = join(dir, "floor.log");
+  const child = spawnLogged(process.execPath, ["bench/floor-proxy.mjs", simUrl], log);
+  const found = await waitForLog(child, log, /listening on (http:\/\/127\.0\.0\.1:\d+\/v1)/, "floor proxy");
+  return { name: "floor", url: found[1]!, pid: child.pid!, log };
 }
 
 /**

@@ -3,7 +3,9 @@
 
 import type { Merged } from "./overhead-wrk";
 
-export type Path = "direct" | "verdict" | "portkey";
+/** The paths, in the order tables list them; floor is the least a Node proxy does (bench/floor-proxy.mjs). */
+export const PATHS = ["direct", "floor", "verdict", "portkey"] as const;
+export type Path = (typeof PATHS)[number];
 export type Mode = "plain" | "stream";
 
 /** One cell: a path at a concurrency, its rounds pooled (see Merged in overhead-wrk.ts). */

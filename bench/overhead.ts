@@ -1,12 +1,13 @@
-// Pass-through overhead: the same chat requests straight to the zero-latency simulator, through verdict (n = 1) and
-// through Portkey's gateway, interleaved, at several concurrencies, driven by wrk. `npm run bench:overhead [-- --smoke]`.
+// Pass-through overhead: the same chat requests straight to the zero-latency simulator, through a bare Node proxy (the
+// floor any Node proxy starts from), through verdict (n = 1) and through Portkey's gateway, interleaved, at several
+// concurrencies, driven by wrk. `npm run bench:overhead [-- --smoke]`.
 import { cpus, loadavg, tmpdir } from "node:os";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { cpuMs } from "./proc";
 import { probe, requestBody, requestHeaders, type Target } from "./overhead-probe";
-import { killChildren, startPortkey, startSim, startVerdict } from "./overhead-servers";
+import { killChildren, startFloor, startPortkey, startSim, startVerdict } from "./overhead-servers";
 import { mergeRounds, runWrk, wrkVersion, writeScript, type Round } from "./overhead-wrk";
 import { evaluateTargets, renderTables, type Cell } from "./overhead-table";
 
@@ -33,9 +34,10 @@ async function main(): Promise<number> {
   const started = Date.now();
   const load = loadavg()[0]!;
   const sim = await startSim(dir);
-  const [verdict, portkey] = await Promise.all([startVerdict(dir, sim.url), startPortkey(dir)]);
+  const [floor, verdict, portkey] = await Promise.all([startFloor(dir, sim.url), startVerdict(dir, sim.url), startPortkey(dir)]);
   const targets: (Target & { pid: number })[] = [
     { name: "direct", url: sim.url, pid: sim.pid },
+    { name: "floor", url: floor.url, pid: floor.pid },
     { name: "verdict", url: verdict.url, pid: verdict.pid },
     { name: "portkey", url: portkey.url, pid: portkey.pid },
   ];

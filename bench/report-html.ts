@@ -1,7 +1,7 @@
 // The HTML of bench/out/report.html: one self-contained page (inline CSS and SVG, nothing fetched, no script) built
 // from the benchmarks' JSON files.
 import { barChart, escape, lineChart, type Series } from "./report-svg";
-import { added, type Cell, type Mode, type Path, type TargetCheck } from "./overhead-table";
+import { added, PATHS, type Cell, type Mode, type Path, type TargetCheck } from "./overhead-table";
 import type { BestOfCell } from "./bestof";
 
 export interface OverheadResults {
@@ -21,7 +21,7 @@ export interface SelectionCell {
   best_picked: number;
 }
 
-const COLORS: Record<Path, string> = { direct: "#6e7781", verdict: "#1f6feb", portkey: "#d9822b" };
+const COLORS: Record<Path, string> = { direct: "#6e7781", floor: "#2da44e", verdict: "#1f6feb", portkey: "#d9822b" };
 const PALETTE = ["#1f6feb", "#d9822b", "#2da44e", "#8250df", "#cf222e"];
 const MODE_TITLE: Record<Mode, string> = { plain: "non-streaming", stream: "streaming" };
 
@@ -45,14 +45,16 @@ function overheadSection(o: OverheadResults): string {
   const charts: string[] = [];
   for (const mode of ["plain", "stream"] as const) {
     const get = (path: Path, c: number) => o.cells.find((x) => x.mode === mode && x.path === path && x.concurrency === c);
-    const series: Series[] = (["direct", "verdict", "portkey"] as const).flatMap((path) => [
+    // Only the paths the run measured: results written before the floor path existed have no floor cells.
+    const paths = PATHS.filter((path) => o.cells.some((x) => x.path === path));
+    const series: Series[] = paths.flatMap((path) => [
       { name: `${path} p50`, color: COLORS[path], values: conc.map((c) => get(path, c)?.p50_ms ?? null) },
       { name: `${path} p99`, color: COLORS[path], dashed: true, values: conc.map((c) => get(path, c)?.p99_ms ?? null) },
     ]);
     charts.push(lineChart({ title: `Latency, ${MODE_TITLE[mode]} (log scale)`, yLabel: "ms", xTitle: "concurrent connections", xLabels, series, log: true }));
     const groups = conc.map((c) => ({
       label: String(c),
-      bars: (["direct", "verdict", "portkey"] as const).map((path) => ({ name: path, color: COLORS[path], value: get(path, c)?.rps ?? 0 })),
+      bars: paths.map((path) => ({ name: path, color: COLORS[path], value: get(path, c)?.rps ?? 0 })),
     }));
     charts.push(barChart({ title: `Requests per second, ${MODE_TITLE[mode]}`, yLabel: "req/s", xTitle: "concurrent connections", groups }));
   }
@@ -63,7 +65,7 @@ function overheadSection(o: OverheadResults): string {
   const targets = o.targets.map((t) => [MODE_TITLE[t.mode], escape(t.target), escape(t.goal), escape(t.measured), t.met ? `<span class="yes">yes</span>` : `<span class="no">no</span>`]);
   const m = o.machine;
   return (
-    `<h2>Pass-through overhead</h2><p class="meta">The same chat request straight to the zero-latency simulator (direct), through verdict with n = 1, ` +
+    `<h2>Pass-through overhead</h2><p class="meta">The same chat request straight to the zero-latency simulator (direct), through a bare Node proxy (floor: no checks, retries, logs or metrics), through verdict with n = 1, ` +
     `and through Portkey's gateway 1.15.2; wrk, ${o.settings.rounds_per_cell} round(s) of ${o.settings.round_seconds} s per path and cell, paths interleaved. ` +
     `${m.nproc} cores (${escape(m.cpu)}) shared by wrk, the proxy, the simulator and whatever else ran (1-minute load ${m.loadavg_1m_at_start} at start); ` +
     `${escape(m.node)}, ${escape(m.wrk)}. Command: <code>${escape(o.command)}</code>, ${escape(o.date)}.</p>` +
