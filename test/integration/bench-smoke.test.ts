@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { PATHS } from "../../bench/overhead-table";
 
 function wrkMissing(): string | null {
   try {
@@ -43,11 +44,11 @@ describe("bench:overhead --smoke", () => {
     const { code, stdout, stderr } = await runSmoke(outFile);
     expect(code, `exit code; stderr:\n${stderr}`).toBe(0);
     for (const mode of ["plain", "stream"]) {
-      for (const path of ["direct", "verdict", "portkey"]) expect(stdout).toMatch(new RegExp(`^\\| ${mode} \\| \\d+ \\| ${path} \\| \\d+ \\|`, "m"));
+      for (const path of PATHS) expect(stdout).toMatch(new RegExp(`^\\| ${mode} \\| \\d+ \\| ${path} \\| \\d+ \\|`, "m"));
     }
     const results = JSON.parse(readFileSync(outFile, "utf8")) as { cells: { requests: number; errors: number }[]; errors: string[] };
     expect(results.errors).toEqual([]);
-    expect(results.cells).toHaveLength(6);
+    expect(results.cells).toHaveLength(2 * PATHS.length);
     for (const cell of results.cells) expect(cell.requests).toBeGreaterThan(0);
   });
 });
