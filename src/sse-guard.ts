@@ -5,6 +5,8 @@
 // OpenAI's SDKs turn a `data: {"error": ...}` event into a thrown APIError, which is the clean failure a streaming
 // client can act on; an upstream that simply ends is passed on as it is.
 
+import { stoppable } from "./util/body-chunks";
+
 const LF = 10;
 const CR = 13;
 
@@ -32,16 +34,26 @@ export function errorEvent(message: string, code: string): Uint8Array {
   return new TextEncoder().encode(`data: ${JSON.stringify(payload)}\n\n`);
 }
 
-/** The events of an upstream's stream, whole ones only; a cut-off stream ends with an error event instead. */
-export async function* guardEvents(chunks: AsyncIterable<Uint8Array>, who = "generator"): AsyncGenerator<Uint8Array> {
+/**
+ * The events of an upstream's stream, whole ones only; a cut-off stream ends with an error event instead. A reader
+ * that stops early (the client left) ends the upstream's stream at once.
+ */
+export function guardEvents(chunks: AsyncIterable<Uint8Array>, who = "generator"): AsyncIterableIterator<Uint8Array> {
+  const source = chunks[Symbol.asyncIterator]();
+  return stoppable(wholeEvents(source, who), source);
+}
+
+async function* wholeEvents(source: AsyncIterator<Uint8Array>, who: string): AsyncGenerator<Uint8Array> {
   let pending: Uint8Array = new Uint8Array(0);
   try {
-    // A reader that stops early (the client left) ends this loop at its yield, which ends the upstream's stream too.
-    for await (const chunk of chunks) {
-      const buffered = concat(pending, chunk);
+    for (;;) {
+      const { done, value } = await source.next();
+      if (done) break;
+      const buffered = concat(pending, value);
       const end = lastEventEnd(buffered);
       if (end > 0) yield buffered.subarray(0, end);
-      pending = buffered.subarray(end); // a view: nothing writes to these bytes
+      // A copy (Buffer's slice() would be a view): a view would keep the whole upstream read alive for a partial event.
+      pending = new Uint8Array(buffered.subarray(end));
     }
   } catch {
     yield errorEvent(`the ${who} upstream's stream was cut off before it finished`, "upstream_stream_truncated");

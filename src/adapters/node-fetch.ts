@@ -69,7 +69,8 @@ function sendable(body: unknown): boolean {
 
 /**
  * A body's chunks, read once. Stopping early destroys the stream, which lets go of the connection, even before the
- * first read: Node's own iterator does nothing when ended before it has started.
+ * first read: Node's own iterator does nothing when ended before it has started. Nothing is read ahead, so a body
+ * that is neither read nor cancelled holds its connection until the upstream ends it, as with fetch: read or cancel.
  */
 function chunksOf(stream: Readable): AsyncIterableIterator<Uint8Array> {
   const iterator = stream[Symbol.asyncIterator]();
@@ -191,7 +192,7 @@ export function createNodeFetch(options: NodeFetchOptions = {}): FetchLike {
         streamed = stream;
         stream.once("close", done);
         // One source for the body, read either through the Response's web stream or straight by a pass-through
-        // (src/util/body-chunks.ts); both pull from it only when read, so no chunk goes to the wrong one.
+        // (src/util/body-chunks.ts); both pull from it only when read, so a body read one way at a time loses no chunk.
         const chunks = chunksOf(stream);
         answer(() => keepChunkSource(new Response(chunkStream(chunks), init), chunks));
       });

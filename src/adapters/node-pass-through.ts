@@ -51,8 +51,9 @@ function drained(res: ServerResponse): Promise<void> {
 
 /**
  * Writes made within one turn of the event loop go out together at its end, as one syscall: the headers with the
- * first chunk when it is already at hand, the last chunk with the end of the body. Nothing waits longer than that
- * turn; the first event may be seconds away, and the client should know at once that the stream has begun.
+ * first chunk when it is already at hand, and the last chunk with the end of the body when both come in the same turn.
+ * Nothing waits longer than that turn: the first event may be seconds away, and the client should know at once that
+ * the stream has begun.
  */
 function batchedWrites(res: ServerResponse): (chunk?: Uint8Array) => boolean {
   let corked = false;

@@ -23,38 +23,70 @@ export function bodyChunks(response: Response): AsyncIterable<Uint8Array> | null
   return response.body && readerChunks(response.body);
 }
 
+/**
+ * An iterator whose return() acts at once. Ending a reader early must end the upstream call behind it, and an async
+ * generator's own return() does not: it does nothing before the first read and waits for a pending one, which can
+ * leave the upstream connection open until its next chunk, or for ever.
+ */
+function iteratorOf<T>(next: () => Promise<IteratorResult<T>>, stop: () => Promise<void>): AsyncIterableIterator<T> {
+  return {
+    next,
+    async return() {
+      await stop();
+      return { done: true, value: undefined };
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
 /** A web stream's chunks; a reader that stops early cancels the stream, which ends the upstream call behind it. */
-export async function* readerChunks(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const reader = body.getReader();
-  let finished = false;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      yield value;
-    }
-    finished = true;
-  } finally {
-    if (!finished) await reader.cancel().catch(() => undefined);
-    reader.releaseLock();
-  }
+export function readerChunks(body: ReadableStream<Uint8Array>): AsyncIterableIterator<Uint8Array> {
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  const locked = () => (reader ??= body.getReader());
+  return iteratorOf<Uint8Array>(
+    async () => {
+      const { done, value } = await locked().read();
+      return done ? { done: true, value: undefined } : { done: false, value };
+    },
+    () => locked().cancel().catch(() => undefined), // settles a pending read, too
+  );
+}
+
+/**
+ * What `generated` yields, read from `source`; stopping early ends `source` first, at once, then `generated`.
+ * `generated` must read `source` with next() alone (no for-await, whose exit would end it a second time).
+ */
+export function stoppable<T>(generated: AsyncGenerator<T>, source: AsyncIterator<unknown>): AsyncIterableIterator<T> {
+  return iteratorOf(
+    () => generated.next(),
+    async () => {
+      await source.return?.();
+      // Queued behind a pending read, which ending the source has just settled.
+      void generated.return(undefined).catch(() => undefined);
+    },
+  );
 }
 
 /**
  * Chunks as a web stream, for a Response. It pulls a chunk only when one is read (no read-ahead), so a stream made
  * over a source that is also kept with keepChunkSource never takes a chunk its other reader needed. Cancelling it
- * ends the source.
+ * ends the source (at once when its return() acts at once, as readerChunks' and stoppable's do).
  */
 export function chunkStream(chunks: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
   let iterator: AsyncIterator<Uint8Array> | undefined;
+  let cancelled = false;
   const next = () => (iterator ??= chunks[Symbol.asyncIterator]());
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       const { done, value } = await next().next();
+      if (cancelled) return; // a read that was pending when the stream was cancelled
       if (done) controller.close();
       else controller.enqueue(value);
     },
     async cancel(reason) {
+      cancelled = true;
       await next().return?.(reason);
     },
   }, { highWaterMark: 0 });
