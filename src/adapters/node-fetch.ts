@@ -12,7 +12,7 @@ import { pipeline, Readable, type Transform } from "node:stream";
 import { urlToHttpOptions } from "node:url";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import type { FetchLike } from "../upstream";
-import { chunkStream, keepChunkSource } from "../util/body-chunks";
+import { chunkStream, iteratorOf, keepChunkSource } from "../util/body-chunks";
 import { bufferedResponse, JSON_MEDIA_TYPE } from "../util/buffered-response";
 import { readAll } from "../util/read-all";
 
@@ -73,18 +73,14 @@ function sendable(body: unknown): boolean {
  * that is neither read nor cancelled holds its connection until the upstream ends it, as with fetch: read or cancel.
  */
 function chunksOf(stream: Readable): AsyncIterableIterator<Uint8Array> {
-  const iterator = stream[Symbol.asyncIterator]();
-  return {
-    next: () => iterator.next(),
-    async return() {
+  const iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+  return iteratorOf(
+    () => iterator.next(),
+    async () => {
       stream.destroy();
       await iterator.return?.(); // lets Node's iterator drop its listeners, when it had started
-      return { done: true, value: undefined };
     },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
+  );
 }
 
 /** Statuses whose responses have no body (a Response refuses one). */

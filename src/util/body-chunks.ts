@@ -28,7 +28,7 @@ export function bodyChunks(response: Response): AsyncIterable<Uint8Array> | null
  * generator's own return() does not: it does nothing before the first read and waits for a pending one, which can
  * leave the upstream connection open until its next chunk, or for ever.
  */
-function iteratorOf<T>(next: () => Promise<IteratorResult<T>>, stop: () => Promise<void>): AsyncIterableIterator<T> {
+export function iteratorOf<T>(next: () => Promise<IteratorResult<T>>, stop: () => Promise<void>): AsyncIterableIterator<T> {
   return {
     next,
     async return() {
