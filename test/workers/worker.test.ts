@@ -69,6 +69,18 @@ describe("verdict on Workers", () => {
     expect(body.verdict.judge.calls).toBeGreaterThan(0);
   });
 
+  it("relays a streamed pass-through as whole SSE events ending in [DONE]", async () => {
+    // On Workers the body is read through its web stream (src/util/body-chunks.ts), guarded, and made a stream again.
+    const response = await exports.default.fetch(chatRequest({ stream: true, verdict: { n: 1 } }));
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    const text = await response.text();
+    const events = text.split("\n\n").filter((e) => e !== "");
+    expect(events.at(-1)).toBe("data: [DONE]");
+    const content = events.slice(0, -1).map((e) => JSON.parse(e.slice("data: ".length)).choices[0]?.delta?.content ?? "").join("");
+    expect(content.length).toBeGreaterThan(0);
+  });
+
   it("serves concurrent requests in one isolate without making them wait on each other", async () => {
     // Workers cancel a request whose promise is resolved from another request's context as hung, so a queue
     // shared by an isolate's requests must never hold one back (the config above asks for one slot per queue).
