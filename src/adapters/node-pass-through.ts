@@ -50,33 +50,33 @@ function drained(res: ServerResponse): Promise<void> {
 }
 
 /**
- * Writes made within one turn of the event loop go out together at its end, as one syscall: the headers with the
- * first chunk when it is already at hand, and the last chunk with the end of the body when both come in the same turn.
- * Nothing waits longer than that turn: the first event may be seconds away, and the client should know at once that
- * the stream has begun.
+ * Holds the response's writes until the end of the current turn of the event loop, then sends them as one syscall: the
+ * headers with the first chunk when it is already at hand, and the last chunk with the end of the body when both come
+ * in the same turn. Nothing waits longer than that turn: the first event may be seconds away, and the client should
+ * know at once that the stream has begun. Call it before each write.
  */
-function batchedWrites(res: ServerResponse): (chunk?: Uint8Array) => boolean {
+function turnBatcher(res: ServerResponse): () => void {
   let corked = false;
-  return (chunk) => {
-    if (!corked) {
-      corked = true;
-      res.cork();
-      // end() flushes everything itself; a response that has ended may already be writing the next one's bytes.
-      setImmediate(() => (corked = false, res.writableEnded || res.destroyed || res.uncork()));
-    }
-    return chunk === undefined ? (res.flushHeaders(), true) : res.write(chunk);
+  return () => {
+    if (corked) return;
+    corked = true;
+    res.cork();
+    // end() flushes everything itself; a response that has ended may already be writing the next one's bytes.
+    setImmediate(() => (corked = false, res.writableEnded || res.destroyed || res.uncork()));
   };
 }
 
 /** Writes chunks to the socket, waiting when it is full; stops (which ends the upstream's stream) if the client leaves. */
 async function pump(chunks: AsyncIterable<Uint8Array>, res: ServerResponse): Promise<void> {
   const gone = () => res.destroyed || res.closed;
-  const send = batchedWrites(res);
-  send(); // the headers
+  const holdTurn = turnBatcher(res);
+  holdTurn();
+  res.flushHeaders();
   try {
     for await (const chunk of chunks) {
       if (gone()) break;
-      if (!send(chunk)) await drained(res);
+      holdTurn();
+      if (!res.write(chunk)) await drained(res);
     }
   } catch {
     res.destroy(); // the stream failed before it could say so in an event: end the response so the client notices
