@@ -6,6 +6,7 @@
 //
 //   npm run bench:ab -- --a <git ref>                 A: that commit's bundle; B: this working tree's
 //   npm run bench:ab -- --a <ref> --b <ref> --concurrency 1 --rounds 10 [--stream]
+//   npm run bench:ab -- --a <ref> --n 4               best-of-4 instead of pass-through (CPU of the judging path)
 //   npm run bench:ab -- --a HEAD --smoke              one round each: a CI-sized check that both sides answer
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "64" },
     rounds: { type: "string", default: "8" },
     stream: { type: "boolean", default: false },
+    n: { type: "string", default: "1" },
     smoke: { type: "boolean", default: false },
     out: { type: "string", default: "bench/out" },
   },
@@ -32,6 +34,7 @@ const { values } = parseArgs({
 if (!values.a) throw new Error("--a <git ref> is required (B is this working tree unless --b names a ref)");
 const rounds = values.smoke ? 1 : Math.max(1, Math.min(50, Math.round(Number(values.rounds))));
 const concurrency = values.smoke ? 4 : Math.max(1, Math.min(256, Math.round(Number(values.concurrency))));
+const candidates = Math.max(1, Math.min(16, Math.round(Number(values.n))));
 
 /** The bundle of a commit: its tree unpacked beside this one's node_modules and built with its own bin/build.mjs. */
 function bundleOf(side: "A" | "B", ref: string, dir: string): string {
@@ -67,11 +70,12 @@ async function main(): Promise<number> {
       return startVerdictProcess(config, { dir: join(dir, name), bundle });
     };
     const sides = { A: await side("A", bundles.A), B: await side("B", bundles.B) };
+    const headers = { ...requestHeaders(sim.url), "x-verdict-n": String(candidates) };
     for (const [name, running] of Object.entries(sides)) {
-      const errors = await probe({ name: "verdict", url: running.url }, sim.url);
+      const errors = candidates === 1 ? await probe({ name: "verdict", url: running.url }, sim.url) : await probeReranked(running.url, headers);
       if (errors.length > 0) throw new Error(`side ${name} answers wrongly:\n${errors.join("\n")}`);
     }
-    const script = writeScript(dir, "ab", requestBody(values.stream), requestHeaders(sim.url));
+    const script = writeScript(dir, "ab", requestBody(values.stream), headers);
     const measure = async (name: "A" | "B"): Promise<SideRound> => {
       const running = sides[name];
       const cpuBefore = running.cpuMs();
@@ -113,14 +117,26 @@ async function main(): Promise<number> {
     const ratios = { rps: paired((r) => r.rps), cpu_ms_per_request: paired((r) => r.cpu_ms_per_request) };
     const show = (r: { median: number; q1: number; q3: number }) => `${r.median.toFixed(2)} (quartiles ${r.q1.toFixed(2)}-${r.q3.toFixed(2)})`;
     console.log(`\nB/A per pair of rounds: req/s ${show(ratios.rps)}, CPU per request ${show(ratios.cpu_ms_per_request)}`);
-    console.log(`medians of ${rounds} alternating round(s) of 1 s per side; ${values.stream ? "streaming" : "non-streaming"}, concurrency ${concurrency}`);
+    const what = candidates === 1 ? "pass-through" : `best-of-${candidates}`;
+    console.log(`medians of ${rounds} alternating round(s) of 1 s per side; ${what}, ${values.stream ? "streaming" : "non-streaming"}, concurrency ${concurrency}`);
     mkdirSync(values.out, { recursive: true });
-    writeFileSync(join(values.out, values.smoke ? "ab-smoke.json" : "ab.json"), JSON.stringify({ concurrency, rounds, stream: values.stream, summary, ratios, results }, null, 2));
+    const record = { concurrency, candidates, rounds, stream: values.stream, summary, ratios, results };
+    writeFileSync(join(values.out, values.smoke ? "ab-smoke.json" : "ab.json"), JSON.stringify(record, null, 2));
     return 0;
   } finally {
     killChildren();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** A best-of-N answer must come back reranked: 200, a completion, and the verdict object saying how it was chosen. */
+async function probeReranked(url: string, headers: Record<string, string>): Promise<string[]> {
+  const response = await fetch(`${url}/chat/completions`, { method: "POST", headers, body: JSON.stringify(requestBody(false)) });
+  const text = await response.text();
+  if (response.status !== 200) return [`status ${response.status}: ${text.slice(0, 200)}`];
+  const body = JSON.parse(text) as { object?: unknown; verdict?: unknown };
+  if (body.object !== "chat.completion" || body.verdict === undefined) return [`not a reranked completion: ${text.slice(0, 200)}`];
+  return [];
 }
 
 main().then(
