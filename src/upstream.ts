@@ -5,6 +5,7 @@ import { deadlineOf } from "./budget";
 import { cancelledError, ProxyError } from "./errors";
 import { createChatCall, type ChatCall } from "./chat-call";
 import { classifySdkError, withRetries, type RetryPolicy } from "./retry";
+import { createCallSlots, type CallSlots } from "./util/call-slots";
 import { childSignal } from "./util/child-signal";
 
 export type FetchLike = typeof globalThis.fetch;
@@ -71,29 +72,47 @@ export function createUpstream(
     maxRetries: 0,
   });
   const policy: RetryPolicy = { ...(extras.backoff ?? DEFAULT_BACKOFF), maxRetries: settings.max_retries };
-  const rateLimit = settings.interval_ms && settings.interval_cap ? { interval: settings.interval_ms, intervalCap: settings.interval_cap } : {};
-  const queue = new PQueue({ concurrency: settings.concurrency, ...rateLimit });
+  const gate = callGate(settings);
   return {
     role,
     client,
     chat: createChatCall({ baseURL, authorization, headers: accountHeaders(client), timeoutMs: settings.timeout_ms, fetch: fetchImpl }),
     baseURL,
     get pending() {
-      return queue.size + queue.pending;
+      return gate.running + gate.waiting;
     },
     schedule<T>(call: (signal: AbortSignal | undefined) => Promise<T>, signal?: AbortSignal): Promise<T> {
-      const attempt = async (): Promise<T> => {
+      // Not async: a sync throw is caught by withRetries' try all the same, and one frame less per call.
+      const attempt = (): Promise<T> => {
         // Only calls that would have to wait count against the bound; a free slot always takes the call.
-        if (queue.pending >= settings.concurrency && queue.size >= settings.max_queued) {
+        if (gate.running >= settings.concurrency && gate.waiting >= settings.max_queued) {
           throw new ProxyError(429, `verdict's ${role} queue is full; retry shortly`, {
             code: "queue_full",
             headers: { "retry-after": "1" },
           });
         }
-        return queue.add(() => call(signal), { signal });
+        return gate.run(() => call(signal), signal);
       };
       return withRetries(attempt, classifySdkError, policy, signal, deadlineOf(signal));
     },
+  };
+}
+
+/**
+ * Where an upstream's calls wait for a slot: call slots (src/util/call-slots.ts), or p-queue when a rate limit
+ * (interval_ms and interval_cap) is set, whose interval windows verdict does not do again.
+ */
+function callGate(settings: UpstreamSettings): CallSlots {
+  if (!settings.interval_ms || !settings.interval_cap) return createCallSlots(settings.concurrency);
+  const queue = new PQueue({ concurrency: settings.concurrency, interval: settings.interval_ms, intervalCap: settings.interval_cap });
+  return {
+    get running() {
+      return queue.pending;
+    },
+    get waiting() {
+      return queue.size;
+    },
+    run: (call, signal) => queue.add(call, { signal }),
   };
 }
 

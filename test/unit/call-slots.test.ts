@@ -1,0 +1,139 @@
+// The upstream queue: at most `concurrency` calls at once, the rest started in arrival order, aborts honoured while
+// waiting and while running, and (through createUpstream) the 429 when too many wait and p-queue's rate limit.
+import { describe, expect, it } from "vitest";
+import { createCallSlots } from "../../src/util/call-slots";
+import { createUpstream } from "../../src/upstream";
+
+function deferred<T = string>() {
+  let resolve!: (value: T) => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe("call slots", () => {
+  it("runs at most `limit` calls at once and starts the waiting ones in arrival order", async () => {
+    const slots = createCallSlots(2);
+    const started: number[] = [];
+    const gates = Array.from({ length: 5 }, () => deferred());
+    const results = gates.map((gate, i) =>
+      slots.run(() => {
+        started.push(i);
+        return gate.promise;
+      }),
+    );
+    const outcomes = Promise.allSettled(results);
+    expect(started).toEqual([0, 1]);
+    expect([slots.running, slots.waiting]).toEqual([2, 3]);
+    gates[1]!.resolve("one");
+    await tick();
+    expect(started).toEqual([0, 1, 2]);
+    gates[0]!.reject(new Error("zero failed"));
+    await tick();
+    expect(started).toEqual([0, 1, 2, 3]);
+    for (const gate of gates.slice(2)) gate.resolve("later");
+    await tick();
+    expect(started).toEqual([0, 1, 2, 3, 4]);
+    const [zero, one] = await outcomes;
+    expect(zero).toMatchObject({ status: "rejected", reason: new Error("zero failed") });
+    expect(one).toEqual({ status: "fulfilled", value: "one" });
+    expect([slots.running, slots.waiting]).toEqual([0, 0]);
+  });
+
+  it("frees the slot when a call throws before returning a promise", async () => {
+    const slots = createCallSlots(1);
+    await expect(
+      slots.run(() => {
+        throw new Error("sync failure");
+      }),
+    ).rejects.toThrow("sync failure");
+    expect(slots.running).toBe(0);
+    await expect(slots.run(async () => "next")).resolves.toBe("next");
+  });
+
+  it("drops a waiting call whose signal aborts, with the signal's reason, and never starts it", async () => {
+    const slots = createCallSlots(1);
+    const busy = deferred();
+    const first = slots.run(() => busy.promise);
+    const controller = new AbortController();
+    let started = false;
+    const waiting = slots.run(async () => {
+      started = true;
+      return "never";
+    }, controller.signal);
+    const third = slots.run(async () => "third");
+    const reason = new Error("client left");
+    controller.abort(reason);
+    await expect(waiting).rejects.toBe(reason);
+    expect(slots.waiting).toBe(1);
+    busy.resolve("first");
+    await expect(first).resolves.toBe("first");
+    await expect(third).resolves.toBe("third");
+    expect(started).toBe(false);
+    expect([slots.running, slots.waiting]).toEqual([0, 0]);
+  });
+
+  it("refuses at once when the signal has already aborted", async () => {
+    const slots = createCallSlots(1);
+    let started = false;
+    const reason = new Error("gone");
+    await expect(
+      slots.run(async () => {
+        started = true;
+      }, AbortSignal.abort(reason)),
+    ).rejects.toBe(reason);
+    expect(started).toBe(false);
+    expect(slots.running).toBe(0);
+  });
+
+  it("reports a running call that fails after its signal aborted with the signal's reason", async () => {
+    const slots = createCallSlots(1);
+    const controller = new AbortController();
+    const call = deferred();
+    const running = slots.run(() => call.promise, controller.signal);
+    const reason = new Error("budget spent");
+    controller.abort(reason);
+    call.reject(new Error("socket closed"));
+    await expect(running).rejects.toBe(reason);
+    expect(slots.running).toBe(0);
+  });
+});
+
+describe("upstream queue", () => {
+  const settings = { base_url: "http://upstream.test/v1", timeout_ms: 1_000, max_retries: 0, concurrency: 1, max_queued: 1 };
+  const unused = (() => Promise.reject(new Error("no fetch here"))) as typeof fetch;
+
+  it("answers 429 queue_full once `max_queued` calls wait, and lets calls through again when they have gone", async () => {
+    const upstream = createUpstream("judge", settings, unused);
+    const busy = deferred();
+    const first = upstream.schedule(() => busy.promise);
+    const second = upstream.schedule(async () => "second");
+    expect(upstream.pending).toBe(2);
+    await expect(upstream.schedule(async () => "third")).rejects.toMatchObject({ status: 429, code: "queue_full" });
+    busy.resolve("first");
+    await expect(Promise.all([first, second])).resolves.toEqual(["first", "second"]);
+    expect(upstream.pending).toBe(0);
+    await expect(upstream.schedule(async () => "again")).resolves.toBe("again");
+  });
+
+  it("keeps a rate limit's interval: no more than interval_cap calls start per interval_ms", async () => {
+    const upstream = createUpstream("judge", { ...settings, concurrency: 10, max_queued: 10, interval_ms: 300, interval_cap: 2 }, unused);
+    const startedAt: number[] = [];
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: 3 }, () =>
+        upstream.schedule(async () => {
+          startedAt.push(performance.now() - t0);
+        }),
+      ),
+    );
+    expect(startedAt[1]).toBeLessThan(250);
+    // The third waits for the next window; a lower bound only, so a slow machine cannot fail it.
+    expect(startedAt[2]).toBeGreaterThanOrEqual(250);
+  });
+});
