@@ -8,8 +8,9 @@
 
 export interface CallSlots {
   /**
-   * Runs `call` in a slot, at once when one is free. A call that ends after `signal` aborted rejects with the signal's
+   * Runs `call` in a slot, at once when one is free. A call that fails after `signal` aborted rejects with the signal's
    * reason, as an abort while waiting does: the request's reason (its budget spent, the client gone) is the truer one.
+   * The slot is held until the call settles, so a call that ignores its signal still counts against the bound.
    */
   run<T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T>;
   readonly running: number;
@@ -34,9 +35,11 @@ export function createCallSlots(limit: number): CallSlots {
   function settle<T>(call: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
     let result: Promise<T>;
     try {
-      result = call();
+      result = Promise.resolve(call()); // the same promise back when call returns one, as it does here
     } catch (err) {
-      release();
+      // Released a microtask later: a line of waiters that all throw at once would otherwise start each other on one
+      // ever deeper stack.
+      queueMicrotask(release);
       return Promise.reject(err);
     }
     return result.then(
@@ -66,7 +69,8 @@ export function createCallSlots(limit: number): CallSlots {
       }
       return new Promise<T>((resolve, reject) => {
         const onAbort = () => {
-          line.splice(line.indexOf(waiter), 1);
+          const at = line.indexOf(waiter);
+          if (at >= 0) line.splice(at, 1);
           reject(signal!.reason);
         };
         const waiter: Waiter = {

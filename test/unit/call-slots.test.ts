@@ -56,6 +56,25 @@ describe("call slots", () => {
     await expect(slots.run(async () => "next")).resolves.toBe("next");
   });
 
+  it("survives a long line of waiters that all throw at once, and takes a call that returns a plain value", async () => {
+    const slots = createCallSlots(1);
+    const busy = deferred();
+    const first = slots.run(() => busy.promise);
+    const throwing = Array.from({ length: 5_000 }, (_, i) =>
+      slots.run(() => {
+        throw new Error(`waiter ${i}`);
+      }),
+    );
+    const settled = Promise.allSettled(throwing);
+    busy.resolve("first");
+    await expect(first).resolves.toBe("first");
+    const outcomes = await settled;
+    expect(outcomes.every((o) => o.status === "rejected")).toBe(true);
+    expect([slots.running, slots.waiting]).toEqual([0, 0]);
+    await expect(slots.run((() => "plain") as unknown as () => Promise<string>)).resolves.toBe("plain");
+    expect(slots.running).toBe(0);
+  });
+
   it("drops a waiting call whose signal aborts, with the signal's reason, and never starts it", async () => {
     const slots = createCallSlots(1);
     const busy = deferred();
