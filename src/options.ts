@@ -149,6 +149,7 @@ export function resolveOptions(body: ChatRequest, headers: HeaderSource, config:
     trace: trace.value ?? false,
     strategy: strategy.data,
     ...(inner ? { inner } : {}),
-    passThrough: n.value === 1 || strategy.data.strategy === "none",
+    // A guard checks even a single answer: an unchecked answer is not a guarded one.
+    passThrough: strategy.data.strategy === "none" || (n.value === 1 && strategy.data.strategy !== "guard"),
   };
 }

@@ -42,13 +42,24 @@ export function verdictObject(outcome: PipelineOutcome) {
   };
 }
 
+/**
+ * The candidates a client may be given, best first. A grounded answer's alternatives must be grounded too: a guard's
+ * ranking goes on past the candidates that passed (for the record in `verdict.ranking`), and those are never choices.
+ */
+function returnable(outcome: PipelineOutcome): number[] {
+  const { selection } = outcome;
+  if (selection.grounded !== true) return outcome.ranking;
+  const passed = new Set((selection.checks ?? []).filter((check) => check.verdict === "PASS").map((check) => check.index));
+  return outcome.ranking.filter((index) => passed.has(index));
+}
+
 export function completionBody(outcome: PipelineOutcome, fallbackModel: string) {
   const meta = outcome.draw.meta;
   const abstention = outcome.selection.abstention;
   const choices =
     abstention !== undefined
       ? [{ index: 0, message: { role: "assistant", content: abstention, refusal: null }, logprobs: null, finish_reason: "stop" }]
-      : outcome.ranking.slice(0, outcome.options.choices).map((index, position) => {
+      : returnable(outcome).slice(0, outcome.options.choices).map((index, position) => {
           const candidate = outcome.pool.byIndex(index);
           return { index: position, message: candidate.message, logprobs: candidate.logprobs ?? null, finish_reason: candidate.finish_reason };
         });

@@ -16,7 +16,8 @@ export type ResponsesRequest = z.infer<typeof responsesRequestSchema>;
 const TEXT_PARTS = new Set(["input_text", "output_text", "text"]);
 const ROLES = new Set(["system", "developer", "user", "assistant"]);
 
-type Mapped = { chat: Record<string, unknown> } | { skip: string };
+/** `skip`: why the request goes to the generator as it is; `param`: the request field that says so. */
+type Mapped = { chat: Record<string, unknown> } | { skip: string; param: string };
 
 function messagesOf(input: ResponsesRequest["input"]): { role: string; content: string }[] | string {
   if (input === undefined) return "no input";
@@ -45,11 +46,11 @@ function responseFormatOf(text: unknown): Record<string, unknown> | undefined {
 /** The chat request to rerank, or why this request has to go to the generator as it is. */
 export function toChatRequest(body: ResponsesRequest): Mapped {
   for (const field of ["previous_response_id", "conversation", "prompt", "background"]) {
-    if (body[field] != null && body[field] !== false) return { skip: field };
+    if (body[field] != null && body[field] !== false) return { skip: field, param: field };
   }
-  if (Array.isArray(body.tools) && body.tools.length > 0) return { skip: "tools" };
+  if (Array.isArray(body.tools) && body.tools.length > 0) return { skip: "tools", param: "tools" };
   const messages = messagesOf(body.input);
-  if (typeof messages === "string") return { skip: messages };
+  if (typeof messages === "string") return { skip: messages, param: "input" };
   if (body.instructions) messages.unshift({ role: "system", content: body.instructions });
   const responseFormat = responseFormatOf(body.text);
   const chat: Record<string, unknown> = { model: body.model, messages };

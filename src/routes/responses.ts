@@ -5,6 +5,7 @@ import type { AppContext } from "../app";
 import type { ChatRequest } from "../openai/chat";
 import { responseEventStream } from "../openai/response-events";
 import { newResponseId, responsesRequestSchema, toChatRequest, toResponseObject, type ChatResult } from "../openai/responses";
+import { badRequest } from "../errors";
 import { resolveOptions } from "../options";
 import { passThrough } from "../passthrough";
 import { generatorFor } from "../byok";
@@ -24,6 +25,10 @@ export async function handleResponses(c: Context, ctx: AppContext): Promise<Resp
   const options = resolveOptions({ model: body.model, messages: [], verdict: body.verdict } as unknown as ChatRequest, c.req.raw.headers, ctx.config);
   const mapped = toChatRequest(body);
 
+  if ("skip" in mapped && !options.passThrough && options.strategy.strategy === "guard") {
+    // Passing it on would return an answer nobody checked against the documents.
+    throw badRequest(`a guarded request cannot be checked with ${mapped.skip}: send text input without it, or no guard`, mapped.param, "guard_unsupported");
+  }
   if (options.passThrough || "skip" in mapped) {
     const { verdict: _options, ...forward } = json;
     forward.model = options.upstreamModel;

@@ -114,6 +114,39 @@ describe("guard", () => {
     expect((await response.json()).error.code).toBe("judge_unavailable");
   });
 
+  it("checks a lone answer too: n 1 under a guard is not a pass-through, streamed or not", async () => {
+    const { app, sim } = harness({ sim: { generator: { answers: [row.hallucinated_answer] } } });
+    const body = await (await postChat(app, ask({ n: 1 }))).json();
+    expect(body.verdict.grounded).toBe(false);
+    expect(body.choices[0].message.content).toBe("I can't answer that from the documents provided.");
+    expect(sim.count("judge")).toBe(1);
+    const streamed = await (await postChat(app, { ...ask({ n: 1 }), stream: true })).text();
+    expect(streamed).toContain("I can't answer that");
+    expect(streamed).not.toContain(row.hallucinated_answer);
+
+    const grounded = harness({ sim: { generator: { answers: [row.right_answer] } } });
+    const passed = await (await postChat(grounded.app, ask({ n: 1 }))).json();
+    expect(passed.choices[0].message.content).toBe(row.right_answer);
+    expect(passed.verdict.grounded).toBe(true);
+  });
+
+  it("never gives an unchecked or failed candidate as one of several choices", async () => {
+    const { app } = harness({ sim: { generator: { answers: [row.hallucinated_answer, row.right_answer] } } });
+    const body = await (await postChat(app, { ...ask({ n: 2 }), n: 2 })).json();
+    expect(body.verdict.grounded).toBe(true);
+    expect(body.choices.map((c: { message: { content: string } }) => c.message.content)).toEqual([row.right_answer]);
+    // The record still ranks every candidate.
+    expect(body.verdict.ranking).toEqual([1, 0]);
+    const streamed = await (await postChat(app, { ...ask({ n: 2 }), n: 2, stream: true })).text();
+    expect(streamed).not.toContain(row.hallucinated_answer);
+
+    // An empty answer is set aside before any check (the pool excludes it): not a choice either.
+    const withEmpty = harness({ sim: { generator: { answers: [row.right_answer, ""] } } });
+    const both = await (await postChat(withEmpty.app, { ...ask({ n: 2 }), n: 2 })).json();
+    expect(both.choices).toHaveLength(1);
+    expect(both.choices[0].message.content).toBe(row.right_answer);
+  });
+
   it("picks among several grounded answers with the inner strategy", async () => {
     const { app, sim } = harness({ sim: { generator: { answers: [row.right_answer, `${row.right_answer}.`, row.hallucinated_answer] } } });
     const body = await (await postChat(app, ask({ n: 3, inner: "pairwise", tournament: "knockout" }))).json();

@@ -119,6 +119,22 @@ describe("/v1/responses", () => {
     expect(sim.count("judge")).toBe(0);
   });
 
+  it("refuses a guarded request it could only pass through unchecked, naming the field", async () => {
+    const { app, sim } = harness();
+    const guard = { strategy: "guard", n: 2, context: "The sky is blue because air scatters short wavelengths." };
+    const cases: [Record<string, unknown>, string][] = [
+      [{ input: "Why is the sky blue?", previous_response_id: "resp_1" }, "previous_response_id"],
+      [{ input: "Why is the sky blue?", tools: [{ type: "function", name: "f", parameters: { type: "object", properties: {} } }] }, "tools"],
+      [{ input: [{ role: "user", content: [{ type: "input_image", image_url: "data:," }] }] }, "input"],
+    ];
+    for (const [fields, param] of cases) {
+      const response = await post(app, { model: "sim-generator", ...fields, verdict: guard });
+      expect(response.status).toBe(400);
+      expect((await response.json()).error).toMatchObject({ type: "invalid_request_error", param, code: "guard_unsupported" });
+    }
+    expect(sim.requests).toHaveLength(0);
+  });
+
   it("refuses a bad body with a 400 naming the parameter", async () => {
     const { app } = harness();
     const response = await post(app, { input: "hi" });
