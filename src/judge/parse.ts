@@ -66,9 +66,20 @@ export function parsePairVerdict(text: string): ParsedPair | null {
     const winner = normaliseWinner(record.winner ?? record.verdict ?? record.better ?? record.choice);
     if (winner) return { winner, reasoning: firstText(record, ["reasoning", "rationale", "explanation"]) };
   }
-  const match = /\[\[\s*(A|B|C|tie)\s*\]\]/i.exec(trimmed) ?? /\b(?:verdict|winner|final answer)\s*[:=]\s*\**\s*(A|B|tie)\b/i.exec(trimmed);
+  const match = /\[\[\s*(A|B|C|tie)\s*\]\]/i.exec(trimmed) ?? labelledWinner(trimmed);
   const winner = match ? normaliseWinner(match[1]) : null;
   return winner && match ? { winner, reasoning: trimmed.slice(0, match.index).trim() } : null;
+}
+
+/**
+ * "Verdict: B", "winner = tie": the label in any case, but A and B only as capitals, since "Verdict: a tie" and
+ * "Winner: a clear B" start with the article, not with response A.
+ */
+function labelledWinner(text: string): RegExpExecArray | null {
+  for (const match of text.matchAll(/\b(?:verdict|winner|final answer)\s*[:=]\s*\**\s*(?:an?\s+)?(A|B|tie)\b/gi)) {
+    if (match[1] !== "a" && match[1] !== "b") return match as RegExpExecArray;
+  }
+  return null;
 }
 
 function validScore(raw: unknown, scale: number): number | null {
@@ -98,13 +109,24 @@ function normaliseGrounding(raw: unknown): "PASS" | "FAIL" | null {
   return value === "PASS" || value === "FAIL" ? value : null;
 }
 
+/**
+ * A judge asked to go claim by claim may give a verdict per claim and then an overall one, in JSON objects or in
+ * prose. Every verdict found counts, and one FAIL anywhere fails the answer: an unsupported claim is what the check
+ * is for, and a guard that must choose between readings of the judge's words chooses the one that returns nothing
+ * unsupported. The judge's whole answer as one JSON object, as structured output gives, has one verdict.
+ */
 export function parseGrounding(text: string): ParsedGrounding | null {
   const trimmed = text.trim();
+  const found: ParsedGrounding[] = [];
   for (const record of jsonObjects(trimmed)) {
     const verdict = normaliseGrounding(record.verdict ?? record.label ?? record.result);
-    if (verdict) return { verdict, reasoning: firstText(record, ["reasoning", "rationale", "explanation"]) };
+    if (verdict) found.push({ verdict, reasoning: firstText(record, ["reasoning", "rationale", "explanation"]) });
   }
-  const match = /\bverdict\s*[:=]\s*\**\s*"?(PASS|FAIL)\b/i.exec(trimmed) ?? /\[\[\s*(PASS|FAIL)\s*\]\]/i.exec(trimmed);
-  const verdict = match ? normaliseGrounding(match[1]) : null;
-  return verdict && match ? { verdict, reasoning: trimmed.slice(0, match.index).trim() } : null;
+  if (found.length === 0) {
+    for (const match of trimmed.matchAll(/\bverdict\s*[:=]\s*\**\s*"?(PASS|FAIL)\b|\[\[\s*(PASS|FAIL)\s*\]\]/gi)) {
+      const verdict = normaliseGrounding(match[1] ?? match[2]);
+      if (verdict) found.push({ verdict, reasoning: trimmed.slice(0, match.index).trim() });
+    }
+  }
+  return found.find((f) => f.verdict === "FAIL") ?? found.at(-1) ?? null;
 }

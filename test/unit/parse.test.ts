@@ -1,6 +1,6 @@
 // The judge's answer is read strictly first, then leniently: JSON in prose, [[A]], "Verdict: B".
 import { describe, expect, it } from "vitest";
-import { parsePairVerdict, parseScore } from "../../src/judge/parse";
+import { parseGrounding, parsePairVerdict, parseScore } from "../../src/judge/parse";
 
 describe("parsePairVerdict", () => {
   it.each([
@@ -17,6 +17,37 @@ describe("parsePairVerdict", () => {
 
   it.each(["", "I cannot decide.", '{"winner":"D"}', "[[Z]]"])("refuses %j", (text) => {
     expect(parsePairVerdict(text)).toBeNull();
+  });
+
+  it("takes the article for an article: 'Verdict: a tie' is a tie, 'Winner: a clear B' is not A", () => {
+    expect(parsePairVerdict("Both are sound. Verdict: a tie.")).toEqual({ winner: "tie", reasoning: "Both are sound." });
+    expect(parsePairVerdict("Winner: a clear B.")).toBeNull();
+    expect(parsePairVerdict("Winner: a clear one.\nVerdict: B")).toEqual({ winner: "B", reasoning: "Winner: a clear one." });
+  });
+});
+
+describe("parseGrounding", () => {
+  it.each([
+    ['{"REASONING": "every claim is in the document", "VERDICT": "PASS"}', "PASS", "every claim is in the document"],
+    ['{"REASONING": "the date is not in the document", "VERDICT": "FAIL"}', "FAIL", "the date is not in the document"],
+    ["All claims are supported.\nVERDICT: PASS", "PASS", "All claims are supported."],
+    ["Supported. [[PASS]]", "PASS", "Supported."],
+  ])("reads %j", (text, verdict, reasoning) => {
+    expect(parseGrounding(text)).toEqual({ verdict, reasoning });
+  });
+
+  it("fails an answer when any claim's verdict is FAIL, in prose or in JSON, wherever the overall one stands", () => {
+    const prose = "Claim 1: VERDICT: PASS. Claim 2: the year is not in the document. VERDICT: FAIL.\nOverall VERDICT: FAIL";
+    expect(parseGrounding(prose)?.verdict).toBe("FAIL");
+    const perClaim = '{"claim": "A founded it", "VERDICT": "PASS"} {"claim": "in 1990", "VERDICT": "FAIL"} {"REASONING": "one claim unsupported", "VERDICT": "FAIL"}';
+    expect(parseGrounding(perClaim)).toEqual({ verdict: "FAIL", reasoning: "" });
+    expect(parseGrounding("Claim 1: VERDICT: FAIL. On reflection the answer is fine. VERDICT: PASS")?.verdict).toBe("FAIL");
+    expect(parseGrounding('{"claims": [{"text": "x", "verdict": "FAIL"}], "REASONING": "r", "VERDICT": "PASS"}')?.verdict).toBe("FAIL");
+  });
+
+  it("passes when every verdict found is PASS, and refuses text without one", () => {
+    expect(parseGrounding('{"claim": "a", "VERDICT": "PASS"} {"REASONING": "all fine", "VERDICT": "PASS"}')).toEqual({ verdict: "PASS", reasoning: "all fine" });
+    expect(parseGrounding("I am not sure.")).toBeNull();
   });
 });
 
