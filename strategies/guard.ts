@@ -1,6 +1,7 @@
 // Guard: every candidate is checked for groundedness against the documents, in parallel as candidates arrive; the
 // inner strategy picks among those that pass. An answer the judge finds unsupported is never returned as grounded.
 import { z } from "zod";
+import { awaitedLater } from "../src/util/awaited-later";
 import { createChannel } from "../src/util/channel";
 import { normaliseContext, questionOf } from "./guard-context";
 import { tieBreakOrder } from "./tiebreak";
@@ -62,17 +63,13 @@ export const guard: Strategy<GuardOptions> = {
       if (result.verdict !== "PASS") return;
       passing.push(candidate);
       // The inner strategy starts with the first grounded candidate, so judging overlaps with the remaining checks.
-      if (!inner) {
-        inner = ctx.selectInner!(passing);
-        // Awaited below; this only keeps an early failure from being reported as unhandled meanwhile.
-        inner.catch(() => undefined);
-      }
+      inner ??= awaitedLater(ctx.selectInner!(passing));
     };
 
     const checking: Promise<void>[] = [];
     for await (const candidate of candidates) {
       seen.push(candidate);
-      checking.push(check(candidate));
+      checking.push(awaitedLater(check(candidate)));
     }
     try {
       await Promise.all(checking);

@@ -1,6 +1,7 @@
 // Rubric: each candidate graded on its own against a rubric (1..K, normalised to 0..1), all in parallel; the highest
 // score wins, equal scores go down the tie-break chain.
 import { z } from "zod";
+import { awaitedLater } from "../src/util/awaited-later";
 import { tieBreakOrder } from "./tiebreak";
 import type { Candidate, ScoreVerdict, Strategy } from "./types";
 
@@ -20,7 +21,7 @@ export const rubric: Strategy<RubricOptions> = {
     const graded: Promise<[Candidate, ScoreVerdict]>[] = [];
     for await (const candidate of candidates) {
       const input = { conversation: ctx.conversation, candidate, rubric: options.rubric, scale: options.scale };
-      graded.push(ctx.judge.score(input, ctx.signal).then((verdict) => [candidate, verdict]));
+      graded.push(awaitedLater(ctx.judge.score(input, ctx.signal).then((verdict) => [candidate, verdict])));
     }
     const results = await Promise.all(graded);
     const scores = Object.fromEntries(results.map(([c, v]) => [c.index, v.normalised]));

@@ -18,6 +18,32 @@ function failing(fail: (body: string) => boolean, status = 503) {
 const isJudgeCall = (body: string) => body.includes("response_a");
 
 describe("upstream failures", () => {
+  it("survives a judge that fails while candidates still arrive (rubric, guard): an answer, never an unhandled rejection", async () => {
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => void unhandled.push(reason);
+    process.on("unhandledRejection", record);
+    try {
+      // No `n` upstream and a wide spread: the first judgments fail while later candidates are still being drawn.
+      const sim = createSimulator({ supports_n: false, generator: { latency: { spread_ms: 150 } } });
+      const inner = fetchInto(sim.app);
+      const fetch: typeof globalThis.fetch = (input, init) =>
+        typeof init?.body === "string" && init.body.includes('"model":"sim-judge"')
+          ? Promise.resolve(new Response(JSON.stringify({ error: { message: "down", type: "server_error" } }), { status: 500 }))
+          : inner(input, init);
+      const { app } = harness({ deps: { fetch }, config: { generator: { supports_n: false }, judge: { max_retries: 0 } } });
+      const rubric = await postChat(app, chatBody({ verdict: { n: 4, strategy: "rubric" } }));
+      expect(rubric.status).toBe(200);
+      expect((await rubric.json()).verdict.degraded).toBe("judge_unavailable");
+      const guarded = await postChat(app, chatBody({ verdict: { n: 4, strategy: "guard", context: "The sky is blue." } }));
+      expect(guarded.status).toBe(502);
+      expect((await guarded.json()).error.code).toBe("judge_unavailable");
+      await new Promise((resolve) => setTimeout(resolve, 200)); // the draws still running end, and any rejection surfaces
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", record);
+    }
+  });
+
   it("fails open when the judge is down: a candidate comes back, flagged degraded", async () => {
     const { fetch } = failing(isJudgeCall);
     const { app } = harness({ deps: { fetch } });
