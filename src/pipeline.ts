@@ -15,6 +15,7 @@ import { noopProbe, type RequestProbe } from "./observe/probe";
 import type { ResolvedOptions } from "./options";
 import { drawCandidates, type DrawSummary, type NSupport } from "./sample";
 import type { Upstream } from "./upstream";
+import { awaitedLater } from "./util/awaited-later";
 import { createChannel } from "./util/channel";
 
 export interface PipelineDeps {
@@ -113,21 +114,26 @@ export async function runPipeline(
   const anyJudgeable = new Promise<boolean>((resolve) => (firstJudgeable = resolve));
   const pumped = (async () => {
     const held: Candidate[] = [];
-    for await (const candidate of draw.candidates) {
-      const admitted = pool.admit(candidate);
-      if (admitted && deps.collectFirst) held.push(admitted);
-      else if (admitted) {
-        toJudge.push(admitted);
+    try {
+      for await (const candidate of draw.candidates) {
+        const admitted = pool.admit(candidate);
+        if (admitted && deps.collectFirst) held.push(admitted);
+        else if (admitted) {
+          toJudge.push(admitted);
+          firstJudgeable(true);
+        }
+      }
+      for (const released of [...held, ...pool.settle()]) {
+        toJudge.push(released);
         firstJudgeable(true);
       }
+    } finally {
+      // Also when admitting a candidate fails: the strategy and the wait below end, and the failure is the request's.
+      toJudge.close();
+      firstJudgeable(false);
     }
-    for (const released of [...held, ...pool.settle()]) {
-      toJudge.push(released);
-      firstJudgeable(true);
-    }
-    toJudge.close();
-    firstJudgeable(false);
   })();
+  awaitedLater(pumped);
 
   try {
     let selection: Selection | null = null;

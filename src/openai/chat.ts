@@ -6,6 +6,8 @@ const contentPart = z.looseObject({ type: z.string() });
 export const chatMessageSchema = z.looseObject({
   role: z.enum(["system", "developer", "user", "assistant", "tool", "function"]),
   content: z.union([z.string(), z.array(contentPart), z.null()]).optional(),
+  // Read when a judge is shown the conversation (messageText below).
+  tool_calls: z.array(z.looseObject({ function: z.looseObject({}).optional() })).nullable().optional(),
 });
 
 export const chatRequestSchema = z.looseObject({

@@ -24,37 +24,43 @@ function hasType(value: unknown, type: string): boolean {
   return actual === type || (type === "number" && actual === "integer");
 }
 
-/** The first place where `value` breaks `schema`, as "path: problem"; null when it fits. Unknown keywords are ignored. */
+const isRecord = (value: unknown): value is Record<string, unknown> => typeOf(value) === "object";
+
+/**
+ * The first place where `value` breaks `schema`, as "path: problem"; null when it fits. The schema is the client's and
+ * unchecked: unknown keywords, and known ones of a shape this check cannot use (an `anyOf` that is not a list), are
+ * ignored, as a server without strict schemas would.
+ */
 export function schemaMismatch(value: unknown, schema: JsonSchema | undefined, path = "$"): string | null {
-  if (!schema || typeof schema !== "object") return null;
-  if (schema.anyOf) {
+  if (!isRecord(schema)) return null;
+  if (Array.isArray(schema.anyOf)) {
     return schema.anyOf.some((option) => schemaMismatch(value, option, path) === null) ? null : `${path}: matches no anyOf branch`;
   }
-  if (schema.type !== undefined) {
-    const types = Array.isArray(schema.type) ? schema.type : [schema.type];
-    if (!types.some((t) => hasType(value, t))) return `${path}: expected ${types.join(" or ")}, got ${typeOf(value)}`;
-  }
-  if (schema.enum && !schema.enum.some((option) => JSON.stringify(option) === JSON.stringify(value))) {
+  const types = typeof schema.type === "string" ? [schema.type] : Array.isArray(schema.type) ? schema.type.filter((t) => typeof t === "string") : [];
+  if (types.length > 0 && !types.some((t) => hasType(value, t))) return `${path}: expected ${types.join(" or ")}, got ${typeOf(value)}`;
+  if (Array.isArray(schema.enum) && !schema.enum.some((option) => JSON.stringify(option) === JSON.stringify(value))) {
     return `${path}: not one of the allowed values`;
   }
   if ("const" in schema && JSON.stringify(schema.const) !== JSON.stringify(value)) return `${path}: not the required constant`;
-  if (typeOf(value) === "object") {
-    const object = value as Record<string, unknown>;
-    for (const key of schema.required ?? []) if (!(key in object)) return `${path}: missing required property ${key}`;
+  if (isRecord(value)) {
+    const object = value;
+    const required = Array.isArray(schema.required) ? schema.required : [];
+    for (const key of required) if (typeof key === "string" && !(key in object)) return `${path}: missing required property ${key}`;
+    const properties = isRecord(schema.properties) ? schema.properties : undefined;
     for (const [key, inner] of Object.entries(object)) {
-      const declared = schema.properties?.[key];
+      const declared = properties && Object.hasOwn(properties, key) ? properties[key] : undefined;
       if (declared) {
         const problem = schemaMismatch(inner, declared, `${path}.${key}`);
         if (problem) return problem;
       } else if (schema.additionalProperties === false) {
         return `${path}: unexpected property ${key}`;
-      } else if (typeof schema.additionalProperties === "object") {
+      } else if (isRecord(schema.additionalProperties)) {
         const problem = schemaMismatch(inner, schema.additionalProperties, `${path}.${key}`);
         if (problem) return problem;
       }
     }
   }
-  if (Array.isArray(value) && schema.items) {
+  if (Array.isArray(value) && isRecord(schema.items)) {
     for (const [i, item] of value.entries()) {
       const problem = schemaMismatch(item, schema.items, `${path}[${i}]`);
       if (problem) return problem;

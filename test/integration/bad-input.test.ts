@@ -33,6 +33,12 @@ describe("bad input", () => {
     await expectError(await postChat(app, { model: "m", messages: [{ role: "wizard", content: "x" }] }), 400, "messages[0].role");
   });
 
+  it("names a tool call that is not an object, on the reranking path and the pass-through alike", async () => {
+    const messages = [{ role: "assistant", content: "a", tool_calls: [null] }, { role: "user", content: "q" }];
+    await expectError(await postChat(app, chatBody({ messages, verdict: { n: 2 } })), 400, "messages[0].tool_calls[0]");
+    await expectError(await postChat(app, chatBody({ messages, verdict: { n: 1 } })), 400, "messages[0].tool_calls[0]");
+  });
+
   it("names model when it is missing", async () => {
     await expectError(await postChat(app, { messages: [{ role: "user", content: "x" }] }), 400, "model");
   });

@@ -17,6 +17,17 @@ function failing(fail: (body: string) => boolean, status = 503) {
 
 const isJudgeCall = (body: string) => body.includes("response_a");
 
+describe("a client's json_schema of a shape verdict cannot use", () => {
+  it("is ignored when candidates are checked against it: an answer, not a crashed or hung request", async () => {
+    const { app } = harness({ sim: { generator: { answers: ['{"a": 1}', '{"a": 22}'] } } });
+    for (const schema of [{ anyOf: "x" }, { type: "object", required: 5 }, { enum: "x" }]) {
+      const response = await postChat(app, chatBody({ response_format: { type: "json_schema", json_schema: { name: "x", schema } }, verdict: { n: 2 } }));
+      expect(response.status).toBe(200);
+      expect((await response.json()).choices[0].message.content).toMatch(/^\{"a": \d+\}$/);
+    }
+  });
+});
+
 describe("upstream failures", () => {
   it("survives a judge that fails while candidates still arrive (rubric, guard): an answer, never an unhandled rejection", async () => {
     const unhandled: unknown[] = [];

@@ -31,6 +31,21 @@ describe("JSON schema subset", () => {
   });
 });
 
+describe("a client's schema of a shape the check cannot use", () => {
+  it.each([
+    [{ anyOf: "x" }, { a: 1 }],
+    [{ enum: "x" }, "y"],
+    [{ type: "object", required: 5 }, { a: 1 }],
+    [{ type: "object", properties: "abc" }, { 0: 1 }],
+    [{ type: "object", properties: { __proto__: { type: "string" } } }, JSON.parse('{"__proto__": 1, "toString": 2}')],
+    [{ type: "array", items: 3 }, [1, 2]],
+    [{ type: 7 }, "text"],
+    [{ type: "object", additionalProperties: "no" }, { a: 1 }],
+  ])("%j is ignored where it cannot be used, never thrown over", (schema, value) => {
+    expect(schemaMismatch(value, schema as never)).toBeNull();
+  });
+});
+
 describe("candidate pool rules", () => {
   it("json_object: content must parse to an object", () => {
     const pool = createCandidatePool(admissionRules({ response_format: { type: "json_object" } }));
