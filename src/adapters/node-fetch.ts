@@ -137,6 +137,9 @@ export function createNodeFetch(options: NodeFetchOptions = {}): FetchLike {
       if ((typeof body === "string" || body instanceof Uint8Array) && headers["content-length"] === undefined) {
         headers["content-length"] = String(typeof body === "string" ? Buffer.byteLength(body) : body.byteLength);
       }
+      // A stream of unknown length is sent chunked whatever the method: for DELETE and OPTIONS Node would otherwise
+      // write its bytes with no framing at all, and the upstream would read them as further requests of their own.
+      if (body instanceof ReadableStream && headers["content-length"] === undefined) headers["transfer-encoding"] = "chunked";
       const method = init.method ?? "GET";
       const request = transport.request({ ...urlOptions, method, headers, agent: agents[url.protocol as "http:"] });
       let settled = false;

@@ -68,12 +68,22 @@ const routes: Record<string, Handler> = {
     res.writeHead(200, { "content-type": "application/json" });
     res.end("{}");
   },
+  "/framed": (req, res, body) => {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ method: req.method, body, encoding: req.headers["transfer-encoding"] ?? null }));
+  },
+  "/smuggled": (_req, res) => {
+    smuggled += 1;
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end("{}");
+  },
   "/empty": (_req, res) => {
     res.writeHead(204);
     res.end();
   },
 };
 
+let smuggled = 0;
 let server: Server;
 let base = "";
 let watchedClosed: () => void = () => undefined;
@@ -114,6 +124,22 @@ describe("createNodeFetch", () => {
   it("passes headers given as a Headers object, and sends a byte body's length", async () => {
     const response = await nodeFetch(`${base}/headers`, { method: "PUT", headers: new Headers({ "X-Custom": "v" }), body: new Uint8Array([1, 2, 3]) });
     expect(await response.json()).toEqual({ method: "PUT", length: "3", custom: "v" });
+  });
+
+  it("frames a streamed body for every method: DELETE and OPTIONS too, whose bodies Node would send unframed", async () => {
+    const inner = "POST /smuggled HTTP/1.1\r\nHost: x\r\ncontent-length: 0\r\n\r\n";
+    for (const method of ["DELETE", "OPTIONS", "POST"]) {
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode(inner));
+          controller.close();
+        },
+      });
+      const response = await nodeFetch(`${base}/framed`, { method, body, duplex: "half" } as RequestInit);
+      expect(await response.json()).toEqual({ method, body: inner, encoding: "chunked" });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(smuggled).toBe(0);
   });
 
   it("sends a web-stream request body", async () => {
