@@ -26,7 +26,34 @@ export function parseJsonBody(raw: string, contentType: string | null): Record<s
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     throw badRequest("request body must be a JSON object", null, "invalid_json");
   }
+  if (nestedDeeperThan(raw, MAX_NESTING)) {
+    throw badRequest(`request body nests arrays and objects more than ${MAX_NESTING} deep`, null, "nesting_too_deep");
+  }
   return json as Record<string, unknown>;
+}
+
+/**
+ * Deeper than any real request needs (tool and response schemas included), and far from the depth at which
+ * serialising the body again (to forward it, to key the judge cache) would exhaust the stack and fail as a 500.
+ */
+const MAX_NESTING = 128;
+
+/** Whether a JSON text opens more than `limit` arrays and objects inside each other; strings are skipped. */
+function nestedDeeperThan(text: string, limit: number): boolean {
+  if (text.length <= 2 * limit) return false; // too short to hold that many brackets and their closing ones
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash: the next character is escaped
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
 }
 
 function wrongType(contentType: string) {

@@ -39,6 +39,20 @@ describe("bad input", () => {
     await expectError(await postChat(app, chatBody({ messages, verdict: { n: 1 } })), 400, "messages[0].tool_calls[0]");
   });
 
+  it("refuses a body nested deeper than any request needs, on both paths, instead of failing as a 5xx", async () => {
+    const deep = (levels: number) => `${"[".repeat(levels)}${"]".repeat(levels)}`;
+    for (const n of [1, 2]) {
+      const raw = `{"model":"m","messages":[{"role":"user","content":"x"}],"verdict":{"n":${n}},"extra":${deep(5_000)}}`;
+      expect((await expectError(await postChat(app, raw), 400, null)).code).toBe("nesting_too_deep");
+    }
+    // A tool schema a few dozen levels deep is an ordinary request.
+    const ordinary = `{"model":"m","messages":[{"role":"user","content":"x"}],"verdict":{"n":1},"metadata_like":${deep(40)}}`;
+    expect((await postChat(harness().app, ordinary)).status).toBe(200);
+    // Brackets inside strings are text, escaped quotes included.
+    const inText = chatBody({ messages: [{ role: "user", content: `say \"${"[{".repeat(1_000)}` }], verdict: { n: 1 } });
+    expect((await postChat(harness().app, inText)).status).toBe(200);
+  });
+
   it("names model when it is missing", async () => {
     await expectError(await postChat(app, { messages: [{ role: "user", content: "x" }] }), 400, "model");
   });
