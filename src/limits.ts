@@ -73,17 +73,18 @@ function messageChars(message: Record<string, unknown>): number {
   return chars;
 }
 
-export function checkConversationLimits(messages: Record<string, unknown>[], limits: Config["limits"]): void {
+/** `param`: the field the conversation came in (`messages`; `input` on /v1/responses). */
+export function checkConversationLimits(messages: Record<string, unknown>[], limits: Config["limits"], param = "messages"): void {
   if (messages.length > limits.max_messages) {
-    throw badRequest(`messages has ${messages.length} entries; this proxy accepts at most ${limits.max_messages}`, "messages", "too_many_messages");
+    throw badRequest(`${param} has ${messages.length} entries; this proxy accepts at most ${limits.max_messages}`, param, "too_many_messages");
   }
   let total = 0;
   for (const [index, message] of messages.entries()) {
     total += messageChars(message);
     if (total > limits.max_chars) {
       throw badRequest(
-        `the conversation is longer than this proxy's limit of ${limits.max_chars} characters (reached at messages[${index}])`,
-        "messages",
+        `the conversation is longer than this proxy's limit of ${limits.max_chars} characters (reached at ${param}[${index}])`,
+        param,
         "conversation_too_long",
       );
     }

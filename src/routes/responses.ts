@@ -6,6 +6,7 @@ import type { ChatRequest } from "../openai/chat";
 import { responseEventStream } from "../openai/response-events";
 import { newResponseId, responsesRequestSchema, toChatRequest, toResponseObject, type ChatResult } from "../openai/responses";
 import { badRequest } from "../errors";
+import { checkConversationLimits } from "../limits";
 import { resolveOptions } from "../options";
 import { passThrough } from "../passthrough";
 import { generatorFor } from "../byok";
@@ -14,6 +15,13 @@ import { completionBody, verdictHeaders } from "../response";
 import { probeOf } from "../observe/middleware";
 import { invalidBody, readJsonObject, reranker } from "./chat";
 import { streamedResponse } from "./stream";
+
+/** What the limits count: the mapped messages, or the input as sent when it goes to the generator unmapped. */
+function conversationOf(body: Record<string, unknown>, mapped: ReturnType<typeof toChatRequest>): Record<string, unknown>[] {
+  if ("chat" in mapped) return mapped.chat.messages as Record<string, unknown>[];
+  if (Array.isArray(body.input)) return body.input.map((item) => (typeof item === "object" && item !== null ? item : {}));
+  return [{ content: typeof body.input === "string" ? body.input : "" }];
+}
 
 export async function handleResponses(c: Context, ctx: AppContext): Promise<Response> {
   const arrived = Date.now();
@@ -24,6 +32,7 @@ export async function handleResponses(c: Context, ctx: AppContext): Promise<Resp
   // The Responses API has no `n`: one answer, chosen among verdict's candidates.
   const options = resolveOptions({ model: body.model, messages: [], verdict: body.verdict } as unknown as ChatRequest, c.req.raw.headers, ctx.config);
   const mapped = toChatRequest(body);
+  checkConversationLimits(conversationOf(body, mapped), ctx.config.limits, "input");
 
   if ("skip" in mapped && !options.passThrough && options.strategy.strategy === "guard") {
     // Passing it on would return an answer nobody checked against the documents.

@@ -119,6 +119,20 @@ describe("/v1/responses", () => {
     expect(sim.count("judge")).toBe(0);
   });
 
+  it("keeps the conversation limits, reranked or passed through, naming input", async () => {
+    const { app, sim } = harness({ config: { limits: { max_messages: 3, max_chars: 100 } } });
+    const items = Array.from({ length: 4 }, () => ({ role: "user", content: "hi" }));
+    for (const verdict of [{ n: 2 }, { n: 1 }]) {
+      const long = await post(app, { model: "sim-generator", input: "x".repeat(101), verdict });
+      expect(long.status).toBe(400);
+      expect((await long.json()).error).toMatchObject({ param: "input", code: "conversation_too_long" });
+      const many = await post(app, { model: "sim-generator", input: items, verdict });
+      expect(many.status).toBe(400);
+      expect((await many.json()).error).toMatchObject({ param: "input", code: "too_many_messages" });
+    }
+    expect(sim.requests).toHaveLength(0);
+  });
+
   it("refuses a guarded request it could only pass through unchecked, naming the field", async () => {
     const { app, sim } = harness();
     const guard = { strategy: "guard", n: 2, context: "The sky is blue because air scatters short wavelengths." };
