@@ -29,10 +29,12 @@ export async function handleResponses(c: Context, ctx: AppContext): Promise<Resp
   const parsed = responsesRequestSchema.safeParse(json);
   if (!parsed.success) throw invalidBody(parsed.error);
   const body = parsed.data;
-  // The Responses API has no `n`: one answer, chosen among verdict's candidates.
-  const options = resolveOptions({ model: body.model, messages: [], verdict: body.verdict } as unknown as ChatRequest, c.req.raw.headers, ctx.config);
   const mapped = toChatRequest(body);
   checkConversationLimits(conversationOf(body, mapped), ctx.config.limits, "input");
+  // The Responses API has no `n`: one answer, chosen among verdict's candidates. The messages go along so that a guard
+  // finds documents in `instructions` or the input, as it does in a chat request's messages.
+  const messages = "chat" in mapped ? mapped.chat.messages : [];
+  const options = resolveOptions({ model: body.model, messages, verdict: body.verdict } as unknown as ChatRequest, c.req.raw.headers, ctx.config);
 
   if ("skip" in mapped && !options.passThrough && options.strategy.strategy === "guard") {
     // Passing it on would return an answer nobody checked against the documents.

@@ -133,6 +133,18 @@ describe("/v1/responses", () => {
     expect(sim.requests).toHaveLength(0);
   });
 
+  it("finds a guard's documents in instructions, as in a chat request's system message", async () => {
+    const { app } = harness();
+    const response = await post(app, {
+      model: "sim-generator",
+      instructions: "Answer from these documents only. The sky looks blue because air scatters short wavelengths most.",
+      input: "Why is the sky blue?",
+      verdict: { strategy: "guard", n: 2 },
+    });
+    expect(response.status).toBe(200);
+    expect(verdictOf(await response.json()).checks).toHaveLength(2);
+  });
+
   it("refuses a guarded request it could only pass through unchecked, naming the field", async () => {
     const { app, sim } = harness();
     const guard = { strategy: "guard", n: 2, context: "The sky is blue because air scatters short wavelengths." };
