@@ -1,7 +1,7 @@
 // One reranked request: draw N candidates, let the strategy pick as they arrive, build the chat.completion.
 import { selectWith } from "../strategies/index";
 import { tieBreakOrder } from "../strategies/tiebreak";
-import { UngroundedError } from "../strategies/guard";
+import { GuardInterrupted, UngroundedError, type GuardOptions } from "../strategies/guard";
 import type { Candidate, ChatMessage, Selection, StrategyContext } from "../strategies/types";
 import { noCache, type JudgmentCache } from "./cache/types";
 import { inheritDeadline, SCOPE_CLOSED } from "./budget";
@@ -54,6 +54,22 @@ function unjudgedSelection(candidates: Candidate[]): Selection {
     ranking: ranked.map((c) => c.index),
     rationale: "The judge was unavailable; this candidate was chosen by the tie-break rule (shorter answer, then lower index), not by a judgment.",
   };
+}
+
+/**
+ * A guarded request whose judge went away and that asked to fail open: the checks made until then still rule. A
+ * candidate that passed is returned (grounded, chosen by the tie-break rule), else one that was never checked (not
+ * grounded); one the judge failed never is, and when every candidate failed the request abstains.
+ */
+function guardFailedOpen(strategy: GuardOptions, pool: CandidatePool, failure: unknown): Selection {
+  const checks = failure instanceof GuardInterrupted ? failure.checks : [];
+  const verdictOf = (c: Candidate) => checks.find((k) => k.index === c.index)?.verdict;
+  const passed = pool.judgeable.filter((c) => verdictOf(c) === "PASS");
+  if (passed.length > 0) return { ...unjudgedSelection(passed), grounded: true, checks };
+  const unchecked = pool.judgeable.filter((c) => verdictOf(c) === undefined);
+  if (unchecked.length > 0) return { ...unjudgedSelection(unchecked), grounded: false, checks };
+  const rationale = "The judge became unavailable after every checked candidate had failed the groundedness check.";
+  return { winner: -1, ranking: [], rationale, grounded: false, checks, abstention: strategy.abstain_message };
 }
 
 /** Guard requests fail closed unless they say otherwise; everything else follows judge.on_error. */
@@ -149,7 +165,7 @@ export async function runPipeline(
         if (!isJudgeUnavailable(err) || onJudgeError(options, deps) === "fail_closed") throw err;
         await pumped;
         degraded.push("judge_unavailable");
-        selection = { ...unjudgedSelection(pool.judgeable), ...(strategyOptions.strategy === "guard" ? { grounded: false } : {}) };
+        selection = strategyOptions.strategy === "guard" ? guardFailedOpen(strategyOptions, pool, err) : unjudgedSelection(pool.judgeable);
       }
       probe.judgingEnded();
     }

@@ -1,6 +1,8 @@
 // Guard: every candidate is checked for groundedness against the documents, in parallel as candidates arrive; the
 // inner strategy picks among those that pass. An answer the judge finds unsupported is never returned as grounded.
 import { z } from "zod";
+import { ProxyError } from "../src/errors";
+import { isJudgeUnavailable } from "../src/judge/session";
 import { awaitedLater } from "../src/util/awaited-later";
 import { createChannel } from "../src/util/channel";
 import { normaliseContext, questionOf } from "./guard-context";
@@ -25,6 +27,16 @@ export const guardOptions = z.object({
 
 export type GuardOptions = z.infer<typeof guardOptions>;
 
+/**
+ * The judge became unreachable partway (a judge_unavailable failure, as it is): with the checks made until then, so a
+ * request that fails open can still keep to what they found.
+ */
+export class GuardInterrupted extends ProxyError {
+  constructor(failure: ProxyError, readonly checks: GroundingCheck[]) {
+    super(failure.status, failure.message, { type: failure.type, code: failure.code, param: failure.param, headers: failure.headers });
+  }
+}
+
 /** No candidate passed and the request asked for an error rather than an abstention. */
 export class UngroundedError extends Error {
   constructor(readonly checks: GroundingCheck[]) {
@@ -47,55 +59,70 @@ async function* inOrder(candidates: Candidate[]): AsyncGenerator<Candidate> {
 
 export const guard: Strategy<GuardOptions> = {
   async select(candidates, options, ctx: StrategyContext): Promise<Selection> {
-    const documents = normaliseContext(options.context);
-    if (!documents || !ctx.selectInner) throw new Error("guard needs resolved documents and an inner strategy");
-    const question = questionOf(ctx.conversation);
-    const passing = createChannel<Candidate>();
     const checks: GroundingCheck[] = [];
-    const seen: Candidate[] = [];
-    let inner: Promise<Selection> | null = null;
-
-    const check = async (candidate: Candidate): Promise<void> => {
-      const reason = options.prefilter ? prefilterReason(candidate) : null;
-      if (reason) return void checks.push({ index: candidate.index, verdict: "FAIL", reasoning: reason, prefiltered: true });
-      const result = await ctx.judge.checkGrounding({ question, documents, answer: candidate.text }, ctx.signal);
-      checks.push({ index: candidate.index, verdict: result.verdict, reasoning: result.reasoning });
-      if (result.verdict !== "PASS") return;
-      passing.push(candidate);
-      // The inner strategy starts with the first grounded candidate, so judging overlaps with the remaining checks.
-      inner ??= awaitedLater(ctx.selectInner!(passing));
-    };
-
-    const checking: Promise<void>[] = [];
-    for await (const candidate of candidates) {
-      seen.push(candidate);
-      checking.push(awaitedLater(check(candidate)));
-    }
     try {
-      await Promise.all(checking);
-    } finally {
-      passing.close();
+      return await checkThenSelect(candidates, options, ctx, checks);
+    } catch (err) {
+      if (isJudgeUnavailable(err)) throw new GuardInterrupted(err, [...checks].sort((a, b) => a.index - b.index));
+      throw err;
     }
-    checks.sort((a, b) => a.index - b.index);
-    const failed = seen.filter((c) => !checks.some((k) => k.index === c.index && k.verdict === "PASS")).sort((a, b) => tieBreakOrder(a, b));
-
-    if (inner) {
-      const selection: Selection = await inner;
-      return { ...selection, ranking: [...selection.ranking, ...failed.map((c) => c.index)], grounded: true, checks };
-    }
-    if (options.on_all_fail === "error") throw new UngroundedError(checks);
-    if (options.on_all_fail === "best_effort") {
-      const selection = await ctx.selectInner(inOrder(seen));
-      return { ...selection, rationale: `No candidate passed the groundedness check; best effort: ${selection.rationale}`, grounded: false, checks };
-    }
-    const firstJudged = checks.find((k) => !k.prefiltered) ?? checks[0];
-    return {
-      winner: -1,
-      ranking: failed.map((c) => c.index),
-      rationale: `No candidate was supported by the documents. ${firstJudged ? `The judge on candidate ${firstJudged.index}: ${firstJudged.reasoning}` : ""}`.trim(),
-      grounded: false,
-      checks,
-      abstention: options.abstain_message,
-    };
   },
 };
+
+/** The guard's work; `checks` fills as it goes, so a failure partway still has them. */
+async function checkThenSelect(
+  candidates: AsyncIterable<Candidate>,
+  options: GuardOptions,
+  ctx: StrategyContext,
+  checks: GroundingCheck[],
+): Promise<Selection> {
+  const documents = normaliseContext(options.context);
+  if (!documents || !ctx.selectInner) throw new Error("guard needs resolved documents and an inner strategy");
+  const question = questionOf(ctx.conversation);
+  const passing = createChannel<Candidate>();
+  const seen: Candidate[] = [];
+  let inner: Promise<Selection> | null = null;
+
+  const check = async (candidate: Candidate): Promise<void> => {
+    const reason = options.prefilter ? prefilterReason(candidate) : null;
+    if (reason) return void checks.push({ index: candidate.index, verdict: "FAIL", reasoning: reason, prefiltered: true });
+    const result = await ctx.judge.checkGrounding({ question, documents, answer: candidate.text }, ctx.signal);
+    checks.push({ index: candidate.index, verdict: result.verdict, reasoning: result.reasoning });
+    if (result.verdict !== "PASS") return;
+    passing.push(candidate);
+    // The inner strategy starts with the first grounded candidate, so judging overlaps with the remaining checks.
+    inner ??= awaitedLater(ctx.selectInner!(passing));
+  };
+
+  const checking: Promise<void>[] = [];
+  for await (const candidate of candidates) {
+    seen.push(candidate);
+    checking.push(awaitedLater(check(candidate)));
+  }
+  try {
+    await Promise.all(checking);
+  } finally {
+    passing.close();
+  }
+  checks.sort((a, b) => a.index - b.index);
+  const failed = seen.filter((c) => !checks.some((k) => k.index === c.index && k.verdict === "PASS")).sort((a, b) => tieBreakOrder(a, b));
+
+  if (inner) {
+    const selection: Selection = await inner;
+    return { ...selection, ranking: [...selection.ranking, ...failed.map((c) => c.index)], grounded: true, checks };
+  }
+  if (options.on_all_fail === "error") throw new UngroundedError(checks);
+  if (options.on_all_fail === "best_effort") {
+    const selection = await ctx.selectInner(inOrder(seen));
+    return { ...selection, rationale: `No candidate passed the groundedness check; best effort: ${selection.rationale}`, grounded: false, checks };
+  }
+  const firstJudged = checks.find((k) => !k.prefiltered) ?? checks[0];
+  return {
+    winner: -1,
+    ranking: failed.map((c) => c.index),
+    rationale: `No candidate was supported by the documents. ${firstJudged ? `The judge on candidate ${firstJudged.index}: ${firstJudged.reasoning}` : ""}`.trim(),
+    grounded: false,
+    checks,
+    abstention: options.abstain_message,
+  };
+}

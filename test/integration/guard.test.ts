@@ -147,6 +147,28 @@ describe("guard", () => {
     expect(both.choices[0].message.content).toBe(row.right_answer);
   });
 
+  it("failing open, keeps to the checks made before the judge went away: a passed answer, never a failed one", async () => {
+    const sim = createSimulator({ generator: { answers: [row.hallucinated_answer, row.right_answer, `${row.right_answer}.`] } });
+    const inner = fetchInto(sim.app);
+    // The checks get through; the pairwise matches among the answers that passed do not.
+    const fetch: typeof globalThis.fetch = (input, init) =>
+      typeof init?.body === "string" && init.body.includes("response_a") ? Promise.resolve(new Response("down", { status: 503 })) : inner(input, init);
+    const { app } = harness({ deps: { fetch }, config: { judge: { max_retries: 0 } } });
+    const body = await (await postChat(app, { ...ask({ n: 3, on_judge_error: "fail_open" }), n: 3 })).json();
+    expect(body.verdict.degraded).toBe("judge_unavailable");
+    expect(body.verdict.grounded).toBe(true);
+    expect(body.verdict.checks.map((k: { verdict: string }) => k.verdict)).toEqual(["FAIL", "PASS", "PASS"]);
+    const given = body.choices.map((c: { message: { content: string } }) => c.message.content);
+    expect(given).toHaveLength(2);
+    expect(given).not.toContain(row.hallucinated_answer);
+
+    // With the judge gone altogether nothing was checked: an unchecked answer, flagged as such.
+    const down: typeof globalThis.fetch = (input, init) =>
+      typeof init?.body === "string" && init.body.includes('"model":"sim-judge"') ? Promise.resolve(new Response("down", { status: 503 })) : inner(input, init);
+    const unchecked = await (await postChat(harness({ deps: { fetch: down }, config: { judge: { max_retries: 0 } } }).app, ask({ n: 2, on_judge_error: "fail_open" }))).json();
+    expect(unchecked.verdict).toMatchObject({ grounded: false, degraded: "judge_unavailable" });
+  });
+
   it("picks among several grounded answers with the inner strategy", async () => {
     const { app, sim } = harness({ sim: { generator: { answers: [row.right_answer, `${row.right_answer}.`, row.hallucinated_answer] } } });
     const body = await (await postChat(app, ask({ n: 3, inner: "pairwise", tournament: "knockout" }))).json();
