@@ -8,6 +8,18 @@ type Side = "a" | "b" | "tie";
 /** Extra judge calls a request may still spend on rematches; shared by all matches of one selection. */
 export interface RematchBudget {
   spare: number;
+  /** A cap the request set (max_judge_calls): an unreadable answer asked for again is paid from `spare` too. */
+  capped?: boolean;
+}
+
+/** Takes one spare call for asking again, when the budget is a cap; without a cap asking again is always allowed. */
+function askAgainWithin(budget: RematchBudget): (() => boolean) | undefined {
+  if (!budget.capped) return undefined;
+  return () => {
+    if (budget.spare < 1) return false;
+    budget.spare -= 1;
+    return true;
+  };
 }
 
 export interface MatchPolicy {
@@ -45,11 +57,12 @@ interface Leg {
   halfWeight: boolean;
 }
 
-async function playLeg(a: Candidate, b: Candidate, ctx: StrategyContext, attempt: number): Promise<Leg> {
+async function playLeg(a: Candidate, b: Candidate, ctx: StrategyContext, attempt: number, budget: RematchBudget): Promise<Leg> {
   const { conversation, judge, signal } = ctx;
+  const askAgain = askAgainWithin(budget);
   const [forward, backward] = await Promise.all([
-    judge.compare({ conversation, a, b, attempt }, signal),
-    judge.compare({ conversation, a: b, b: a, attempt }, signal),
+    judge.compare({ conversation, a, b, attempt, ...(askAgain ? { askAgain } : {}) }, signal),
+    judge.compare({ conversation, a: b, b: a, attempt, ...(askAgain ? { askAgain } : {}) }, signal),
   ]);
   const first = sideOf(forward.winner, true);
   const second = sideOf(backward.winner, false);
@@ -74,12 +87,12 @@ export async function playMatch(
   policy: MatchPolicy = NO_REMATCH,
 ): Promise<MatchRecord> {
   let attempt = 0;
-  let leg = await playLeg(a, b, ctx, attempt);
+  let leg = await playLeg(a, b, ctx, attempt, policy.budget);
   let softSum = leg.pA;
   while (worthReplaying(leg, attempt, policy)) {
     policy.budget.spare -= 2;
     attempt += 1;
-    leg = await playLeg(a, b, ctx, attempt);
+    leg = await playLeg(a, b, ctx, attempt, policy.budget);
     softSum += leg.pA;
   }
   const pA = softSum / (attempt + 1);

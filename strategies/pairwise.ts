@@ -1,7 +1,7 @@
 // The pairwise strategy: candidates compared two at a time by the judge, in a knockout or a round-robin tournament.
 import { z } from "zod";
 import { knockout } from "./knockout";
-import { playMatch, type MatchPolicy } from "./match";
+import { NO_REMATCH, playMatch, type MatchPolicy } from "./match";
 import { roundRobin } from "./round-robin";
 import type { Strategy } from "./types";
 
@@ -29,12 +29,16 @@ export type PairwiseOptions = z.infer<typeof pairwiseOptions>;
 function rematchPolicy(options: PairwiseOptions, expected: number): MatchPolicy {
   const matches = Math.max(0, expected - 1);
   const spare = options.max_judge_calls !== undefined ? options.max_judge_calls - 2 * matches : 2 * Math.ceil(matches / 2);
-  return { rematches: options.rematches, budget: { spare: Math.max(0, spare) }, softMargin: 0.1 };
+  return { rematches: options.rematches, budget: { spare: Math.max(0, spare), capped: options.max_judge_calls !== undefined }, softMargin: 0.1 };
 }
 
 export const pairwise: Strategy<PairwiseOptions> = {
   select(candidates, options, ctx) {
-    if (options.tournament === "round_robin") return roundRobin(candidates, ctx);
+    if (options.tournament === "round_robin") {
+      if (options.max_judge_calls === undefined) return roundRobin(candidates, ctx);
+      const spare = options.max_judge_calls - ctx.expected * (ctx.expected - 1);
+      return roundRobin(candidates, ctx, { ...NO_REMATCH, budget: { spare: Math.max(0, spare), capped: true } });
+    }
     const rematches = options.tournament === "auto" ? options : { ...options, rematches: 0 };
     const policy = rematchPolicy(rematches, ctx.expected);
     // Under a cap, the finale's extra pairs come out of the same spare calls as rematches.

@@ -1,6 +1,6 @@
 // Round-robin: every pair meets once (both orders), all matches in one parallel round; Copeland score decides, soft
 // Borda (summed p(win)) breaks ties. Stops as soon as no other candidate can catch the leader.
-import { playMatch } from "./match";
+import { NO_REMATCH, playMatch, type MatchPolicy } from "./match";
 import { breakTie } from "./tiebreak";
 import type { Candidate, MatchRecord, Selection, StrategyContext } from "./types";
 
@@ -41,7 +41,8 @@ export function order(table: Standing[]): Standing[] {
   });
 }
 
-export async function roundRobin(candidates: AsyncIterable<Candidate>, ctx: StrategyContext): Promise<Selection> {
+/** `policy`: round-robin replays nothing; under a cap on judge calls it limits asking again for unreadable answers. */
+export async function roundRobin(candidates: AsyncIterable<Candidate>, ctx: StrategyContext, policy: MatchPolicy = NO_REMATCH): Promise<Selection> {
   const pool: Candidate[] = [];
   for await (const candidate of candidates) pool.push(candidate);
   const table = pool.map((candidate) => ({ candidate, copeland: 0, borda: 0, remaining: pool.length - 1 }));
@@ -56,7 +57,7 @@ export async function roundRobin(candidates: AsyncIterable<Candidate>, ctx: Stra
     for (let j = i + 1; j < table.length; j++) {
       const [x, y] = [table[i]!, table[j]!];
       games.push(
-        playMatch(x.candidate, y.candidate, { ...ctx, signal }, 1).then((match) => {
+        playMatch(x.candidate, y.candidate, { ...ctx, signal }, 1, policy).then((match) => {
           matches.push(match);
           record(match, x, y);
           if (!stoppedEarly && matches.length < games.length && leaderCannotBeCaught(table)) {

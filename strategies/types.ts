@@ -35,6 +35,11 @@ export interface PairInput {
   b: Candidate;
   /** 0 for the first judgment of this pair in this order; a rematch asks again with a higher attempt. */
   attempt?: number;
+  /**
+   * Whether an answer the judge gave unreadably may be asked for once more; absent, it may. Under a request's cap on
+   * judge calls (max_judge_calls) that second call is paid from the same spare calls as rematches.
+   */
+  askAgain?: () => boolean;
 }
 
 export interface ScoreInput {

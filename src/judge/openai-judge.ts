@@ -39,7 +39,10 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
     ...(settings.logprobs ? { logprobs: true, top_logprobs: 5 } : {}),
   };
 
-  /** Asks up to twice until `parse` accepts the judge's text; a refused response_format is dropped and asked again. */
+  /**
+   * Asks up to twice until `parse` accepts the judge's text; a refused response_format is dropped and asked again. The
+   * second call is made only if `askAgain` allows it (a request's cap on judge calls).
+   */
   async function ask<T>(
     messages: unknown[],
     format: ResponseFormat,
@@ -47,6 +50,7 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
     signal: AbortSignal,
     attempt = 0,
     call: CallOptions = {},
+    askAgain: () => boolean = () => true,
   ): Promise<Asked<T>> {
     const resample = attempt > 0 ? { temperature: Math.max(settings.temperature, settings.rematch_temperature), seed: attempt } : {};
     let usage: Usage = ZERO_USAGE;
@@ -54,6 +58,7 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
     let text = "";
     let logprobs: unknown = null;
     while (calls < 2) {
+      if (calls === 1 && !askAgain()) break;
       calls += 1;
       const body = { model: settings.model, messages, ...sampling, ...resample, ...(structured ? { response_format: format } : {}) } as ChatParams;
       let completion: OpenAI.Chat.Completions.ChatCompletion;
@@ -92,7 +97,7 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
 
     async comparePair(input: PairInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<PairVerdict>> {
       const messages = pairwiseMessages(input.conversation, input.a.text, input.b.text);
-      const asked = await ask(messages, PAIRWISE_RESPONSE_FORMAT as ResponseFormat, parsePairVerdict, signal, input.attempt, call);
+      const asked = await ask(messages, PAIRWISE_RESPONSE_FORMAT as ResponseFormat, parsePairVerdict, signal, input.attempt, call, input.askAgain);
       if (!asked.value) {
         const value: PairVerdict = { winner: "tie", reasoning: `unparseable judge answer: ${asked.text.slice(0, 200)}`, parsed: false };
         return { value, usage: asked.usage, calls: asked.calls };

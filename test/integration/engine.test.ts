@@ -1,7 +1,8 @@
 // The judging engine end to end against the simulator: rubric, cache, queue bounds, logprobs, plain-text judges.
 import { describe, expect, it } from "vitest";
 import { qualityOf } from "../sim/random";
-import { chatBody, harness, postChat } from "../helpers";
+import { chatBody, fetchInto, harness, postChat } from "../helpers";
+import { createSimulator } from "../sim/server";
 
 const judgeRequests = (sim: ReturnType<typeof harness>["sim"]) => sim.requests.filter((r) => r.role === "judge");
 
@@ -123,6 +124,30 @@ describe("rematches against a real judge server", () => {
     expect(body.verdict.matches[0].rematches).toBe(1);
     const again = await (await postChat(app, chatBody({ seed: 5, verdict: { n: 2 } }))).json();
     expect(again.verdict.judge).toMatchObject({ calls: 0, cache_hits: 4 });
+  });
+
+  it("keeps max_judge_calls as a cap on calls, an unreadable answer asked for again included", async () => {
+    const sim = createSimulator();
+    const inner = fetchInto(sim.app);
+    let judgeCalls = 0;
+    // A judge whose every answer is unreadable: without a cap each judgment is asked for twice.
+    const unreadable = JSON.stringify({ id: "x", object: "chat.completion", created: 1, model: "sim-judge", choices: [{ index: 0, message: { role: "assistant", content: "I cannot decide." }, finish_reason: "stop" }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } });
+    const fetch: typeof globalThis.fetch = (input, init) => {
+      if (typeof init?.body !== "string" || !init.body.includes('"model":"sim-judge"')) return inner(input, init);
+      judgeCalls += 1;
+      return Promise.resolve(new Response(unreadable, { status: 200, headers: { "content-type": "application/json" } }));
+    };
+    const { app } = harness({ deps: { fetch } });
+    const capped = await (await postChat(app, chatBody({ verdict: { n: 4, max_judge_calls: 7 } }))).json();
+    expect(capped.verdict.judge.calls).toBe(judgeCalls);
+    expect(judgeCalls).toBe(7);
+    judgeCalls = 0;
+    const uncapped = await (await postChat(app, chatBody({ verdict: { n: 4, tournament: "knockout", cache: false } }))).json();
+    expect(judgeCalls).toBe(12); // 6 judgments, each asked twice
+    expect(uncapped.verdict.judge.unparsed).toBe(6);
+    judgeCalls = 0;
+    await postChat(app, chatBody({ verdict: { n: 3, tournament: "round_robin", max_judge_calls: 7, cache: false } }));
+    expect(judgeCalls).toBe(7); // the 6 a round-robin of 3 needs, and one unreadable answer asked for again
   });
 
   it("refuses a judge-call cap below what the tournament needs", async () => {
