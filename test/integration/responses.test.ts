@@ -119,6 +119,14 @@ describe("/v1/responses", () => {
     expect(sim.count("judge")).toBe(0);
   });
 
+  it("names input when it holds no message", async () => {
+    const { app, sim } = harness();
+    const response = await post(app, { model: "sim-generator", input: [], verdict: { n: 2 } });
+    expect(response.status).toBe(400);
+    expect((await response.json()).error).toMatchObject({ param: "input", code: "empty_input" });
+    expect(sim.requests).toHaveLength(0);
+  });
+
   it("keeps the conversation limits, reranked or passed through, naming input", async () => {
     const { app, sim } = harness({ config: { limits: { max_messages: 3, max_chars: 100 } } });
     const items = Array.from({ length: 4 }, () => ({ role: "user", content: "hi" }));
