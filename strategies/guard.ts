@@ -99,11 +99,12 @@ async function checkThenSelect(
     seen.push(candidate);
     checking.push(awaitedLater(check(candidate)));
   }
-  try {
-    await Promise.all(checking);
-  } finally {
-    passing.close();
-  }
+  // Every check settles before a failure is passed on, so the checks handed along with it (GuardInterrupted) are all
+  // that will ever be known: a request failing open must not return an answer whose FAIL was still on its way.
+  const settled = await Promise.allSettled(checking);
+  passing.close();
+  const failure = settled.find((outcome) => outcome.status === "rejected");
+  if (failure) throw failure.reason;
   checks.sort((a, b) => a.index - b.index);
   const failed = seen.filter((c) => !checks.some((k) => k.index === c.index && k.verdict === "PASS")).sort((a, b) => tieBreakOrder(a, b));
 

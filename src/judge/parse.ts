@@ -72,12 +72,13 @@ export function parsePairVerdict(text: string): ParsedPair | null {
 }
 
 /**
- * "Verdict: B", "winner = tie": the label in any case, but A and B only as capitals, since "Verdict: a tie" and
- * "Winner: a clear B" start with the article, not with response A.
+ * "Verdict: B", "winner = tie", "verdict: b": the label and the letter in any case, except a lowercase "a" that a word
+ * follows, which is the article ("Verdict: a tie", "Winner: a clear B"), not response A.
  */
 function labelledWinner(text: string): RegExpExecArray | null {
   for (const match of text.matchAll(/\b(?:verdict|winner|final answer)\s*[:=]\s*\**\s*(?:an?\s+)?(A|B|tie)\b/gi)) {
-    if (match[1] !== "a" && match[1] !== "b") return match as RegExpExecArray;
+    const article = match[1] === "a" && /^\s+[a-z]/i.test(text.slice(match.index + match[0].length));
+    if (!article) return match as RegExpExecArray;
   }
   return null;
 }
@@ -122,11 +123,12 @@ export function parseGrounding(text: string): ParsedGrounding | null {
     const verdict = normaliseGrounding(record.verdict ?? record.label ?? record.result);
     if (verdict) found.push({ verdict, reasoning: firstText(record, ["reasoning", "rationale", "explanation"]) });
   }
-  if (found.length === 0) {
-    for (const match of trimmed.matchAll(/\bverdict\s*[:=]\s*\**\s*"?(PASS|FAIL)\b|\[\[\s*(PASS|FAIL)\s*\]\]/gi)) {
-      const verdict = normaliseGrounding(match[1] ?? match[2]);
-      if (verdict) found.push({ verdict, reasoning: trimmed.slice(0, match.index).trim() });
-    }
+  // Prose too, JSON or not: "VERDICT: FAIL" for one claim before a JSON summary that says PASS still fails.
+  const inJson = found.length;
+  for (const match of trimmed.matchAll(/\bverdict\s*[:=]\s*\**\s*"?(PASS|FAIL)\b|\[\[\s*(PASS|FAIL)\s*\]\]/gi)) {
+    const verdict = normaliseGrounding(match[1] ?? match[2]);
+    if (verdict) found.push({ verdict, reasoning: trimmed.slice(0, match.index).trim() });
   }
-  return found.find((f) => f.verdict === "FAIL") ?? found.at(-1) ?? null;
+  // A pass is told in the JSON's own reasoning where there is one.
+  return found.find((f) => f.verdict === "FAIL") ?? found[inJson > 0 ? inJson - 1 : found.length - 1] ?? null;
 }

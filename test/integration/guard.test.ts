@@ -162,6 +162,20 @@ describe("guard", () => {
     expect(given).toHaveLength(2);
     expect(given).not.toContain(row.hallucinated_answer);
 
+    // A check that fails while another is still on its way: that one's FAIL still counts before anything is returned.
+    const racing: typeof globalThis.fetch = async (input, init) => {
+      const text = typeof init?.body === "string" ? init.body : "";
+      if (!text.includes("<ANSWER>")) return inner(input, init);
+      // The answer's own section: the document may hold the right answer's words too.
+      if (text.includes(JSON.stringify(`<ANSWER>\n${row.right_answer}`).slice(1, -1))) return new Response("down", { status: 503 });
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      return inner(input, init);
+    };
+    const raced = harness({ sim: {}, deps: { fetch: racing }, config: { judge: { max_retries: 0 } } });
+    const answered = await (await postChat(raced.app, { ...ask({ n: 3, on_judge_error: "fail_open" }), n: 3 })).json();
+    expect(answered.verdict.checks.filter((k: { verdict: string }) => k.verdict === "FAIL")).not.toHaveLength(0);
+    expect(JSON.stringify(answered.choices)).not.toContain(row.hallucinated_answer);
+
     // With the judge gone altogether nothing was checked: an unchecked answer, flagged as such.
     const down: typeof globalThis.fetch = (input, init) =>
       typeof init?.body === "string" && init.body.includes('"model":"sim-judge"') ? Promise.resolve(new Response("down", { status: 503 })) : inner(input, init);

@@ -23,6 +23,9 @@ describe("parsePairVerdict", () => {
     expect(parsePairVerdict("Both are sound. Verdict: a tie.")).toEqual({ winner: "tie", reasoning: "Both are sound." });
     expect(parsePairVerdict("Winner: a clear B.")).toBeNull();
     expect(parsePairVerdict("Winner: a clear one.\nVerdict: B")).toEqual({ winner: "B", reasoning: "Winner: a clear one." });
+    // A lone lowercase letter is still the answer's.
+    expect(parsePairVerdict("Verdict: b")?.winner).toBe("B");
+    expect(parsePairVerdict("winner: a")?.winner).toBe("A");
   });
 });
 
@@ -43,6 +46,7 @@ describe("parseGrounding", () => {
     expect(parseGrounding(perClaim)).toEqual({ verdict: "FAIL", reasoning: "" });
     expect(parseGrounding("Claim 1: VERDICT: FAIL. On reflection the answer is fine. VERDICT: PASS")?.verdict).toBe("FAIL");
     expect(parseGrounding('{"claims": [{"text": "x", "verdict": "FAIL"}], "REASONING": "r", "VERDICT": "PASS"}')?.verdict).toBe("FAIL");
+    expect(parseGrounding('Claim 2 is not in the document. VERDICT: FAIL\n{"REASONING": "overall fine", "VERDICT": "PASS"}')?.verdict).toBe("FAIL");
   });
 
   it("passes when every verdict found is PASS, and refuses text without one", () => {
