@@ -123,10 +123,12 @@ export function resolveOptions(body: ChatRequest, headers: HeaderSource, config:
   }
 
   const drawn = Math.max(n.value, choices);
-  if (strategy.data.strategy === "pairwise" && strategy.data.max_judge_calls !== undefined) {
-    const rr = strategy.data.tournament === "round_robin";
+  // The tournament under a cap: the request's own, or a guard's inner one (among however many pass, up to all).
+  const tournament = strategy.data.strategy === "pairwise" ? strategy.data : inner?.strategy === "pairwise" ? inner : undefined;
+  if (tournament?.max_judge_calls !== undefined) {
+    const rr = tournament.tournament === "round_robin";
     const needed = rr ? drawn * (drawn - 1) : 2 * (drawn - 1);
-    if (strategy.data.max_judge_calls < needed) {
+    if (tournament.max_judge_calls < needed) {
       const param = pick(sources, "max_judge_calls").param;
       throw badRequest(`${param} must be at least ${needed}: a ${rr ? "round-robin" : "knockout"} of ${drawn} candidates needs that many`, param);
     }

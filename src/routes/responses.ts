@@ -16,11 +16,15 @@ import { probeOf } from "../observe/middleware";
 import { invalidBody, readJsonObject, reranker } from "./chat";
 import { streamedResponse } from "./stream";
 
-/** What the limits count: the mapped messages, or the input as sent when it goes to the generator unmapped. */
+/**
+ * The conversation the limits count and a guard looks for documents in: the mapped messages, or, for a request that
+ * goes to the generator unmapped, its instructions (as a system message) and its input as sent.
+ */
 function conversationOf(body: Record<string, unknown>, mapped: ReturnType<typeof toChatRequest>): Record<string, unknown>[] {
   if ("chat" in mapped) return mapped.chat.messages as Record<string, unknown>[];
-  if (Array.isArray(body.input)) return body.input.map((item) => (typeof item === "object" && item !== null ? item : {}));
-  return [{ content: typeof body.input === "string" ? body.input : "" }];
+  const instructions = typeof body.instructions === "string" && body.instructions !== "" ? [{ role: "system", content: body.instructions }] : [];
+  if (Array.isArray(body.input)) return [...instructions, ...body.input.map((item) => (typeof item === "object" && item !== null ? item : {}))];
+  return [...instructions, { role: "user", content: typeof body.input === "string" ? body.input : "" }];
 }
 
 export async function handleResponses(c: Context, ctx: AppContext): Promise<Response> {
@@ -31,11 +35,11 @@ export async function handleResponses(c: Context, ctx: AppContext): Promise<Resp
   const body = parsed.data;
   const mapped = toChatRequest(body);
   if ("chat" in mapped && (mapped.chat.messages as unknown[]).length === 0) throw badRequest("input holds no message to answer", "input", "empty_input");
-  checkConversationLimits(conversationOf(body, mapped), ctx.config.limits, "input");
-  // The Responses API has no `n`: one answer, chosen among verdict's candidates. The messages go along so that a guard
-  // finds documents in `instructions` or the input, as it does in a chat request's messages.
-  const messages = "chat" in mapped ? mapped.chat.messages : [];
-  const options = resolveOptions({ model: body.model, messages, verdict: body.verdict } as unknown as ChatRequest, c.req.raw.headers, ctx.config);
+  const conversation = conversationOf(body, mapped);
+  checkConversationLimits(conversation, ctx.config.limits, "input");
+  // The Responses API has no `n`: one answer, chosen among verdict's candidates. The conversation goes along so that a
+  // guard finds documents in `instructions` or the input, as it does in a chat request's messages.
+  const options = resolveOptions({ model: body.model, messages: conversation, verdict: body.verdict } as unknown as ChatRequest, c.req.raw.headers, ctx.config);
 
   if ("skip" in mapped && !options.passThrough && options.strategy.strategy === "guard") {
     // Passing it on would return an answer nobody checked against the documents.

@@ -150,11 +150,14 @@ describe("rematches against a real judge server", () => {
     expect(judgeCalls).toBe(7); // the 6 a round-robin of 3 needs, and one unreadable answer asked for again
   });
 
-  it("refuses a judge-call cap below what the tournament needs", async () => {
+  it("refuses a judge-call cap below what the tournament needs, a guard's inner one included", async () => {
     const { app } = harness();
     const response = await postChat(app, chatBody({ verdict: { n: 4, max_judge_calls: 5 } }));
     expect(response.status).toBe(400);
     expect((await response.json()).error.param).toBe("verdict.max_judge_calls");
+    const guarded = await postChat(app, chatBody({ verdict: { strategy: "guard", context: "Documents.", n: 4, max_judge_calls: 2 } }));
+    expect(guarded.status).toBe(400);
+    expect((await guarded.json()).error.param).toBe("verdict.max_judge_calls");
   });
 });
 

@@ -138,6 +138,10 @@ describe("/v1/responses", () => {
       expect(many.status).toBe(400);
       expect((await many.json()).error).toMatchObject({ param: "input", code: "too_many_messages" });
     }
+    // Instructions count too, on a request that goes to the generator as it is.
+    const passedOn = await post(app, { model: "sim-generator", instructions: "x".repeat(101), input: "hi", previous_response_id: "resp_1" });
+    expect(passedOn.status).toBe(400);
+    expect((await passedOn.json()).error).toMatchObject({ param: "input", code: "conversation_too_long" });
     expect(sim.requests).toHaveLength(0);
   });
 
@@ -166,6 +170,10 @@ describe("/v1/responses", () => {
       expect(response.status).toBe(400);
       expect((await response.json()).error).toMatchObject({ type: "invalid_request_error", param, code: "guard_unsupported" });
     }
+    // With the documents in instructions instead of verdict.context, the refusal still names what cannot be checked.
+    const { context: documents, ...guardWithout } = guard;
+    const inInstructions = await post(app, { model: "sim-generator", instructions: documents, ...cases[1]![0], verdict: guardWithout });
+    expect((await inInstructions.json()).error).toMatchObject({ param: "tools", code: "guard_unsupported" });
     expect(sim.requests).toHaveLength(0);
   });
 
