@@ -2,6 +2,7 @@
 import type OpenAI from "openai";
 import type { GroundingInput, GroundingVerdict, PairInput, PairVerdict, ScoreInput, ScoreVerdict } from "../../strategies/types";
 import { addUsage, ZERO_USAGE, type Usage } from "../openai/chat";
+import type { ProxyError } from "../errors";
 import { upstreamFailure, type Upstream } from "../upstream";
 import { normaliseScore, type CallOptions, type JudgeBackend, type Judged } from "./backend";
 import { probabilityAOverB } from "./logprobs";
@@ -28,6 +29,14 @@ export interface OpenAIJudgeSettings {
 interface Asked<T> extends Judged<T | null> {
   text: string;
   logprobs: unknown;
+}
+
+/**
+ * A 400 that refuses response_format itself (a server without guided decoding), as opposed to one about this request
+ * (a prompt past the context length): only the first kind turns structured output off, for good, for this judge.
+ */
+function refusesStructuredOutput(failure: ProxyError): boolean {
+  return failure.status === 400 && (failure.param === "response_format" || /response_format|json_schema|guided|structured output/i.test(failure.message));
 }
 
 export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSettings): JudgeBackend {
@@ -69,7 +78,7 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
         );
       } catch (err) {
         const failure = upstreamFailure("judge", err);
-        if (failure.status === 400 && structured) {
+        if (structured && refusesStructuredOutput(failure)) {
           structured = false;
           continue;
         }

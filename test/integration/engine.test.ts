@@ -104,6 +104,39 @@ describe("judge output handling", () => {
     expect(softs.some((p: number) => p > 0.5 && p < 1)).toBe(true);
   });
 
+  it("stops asking for structured output only when the judge refuses response_format itself", async () => {
+    const sim = createSimulator();
+    const inner = fetchInto(sim.app);
+    let judged: { response_format?: unknown }[] = [];
+    const judgeAnswering = (refusal: () => Response | null): typeof globalThis.fetch => (input, init) => {
+      const body = typeof init?.body === "string" ? JSON.parse(init.body) : {};
+      if (body.model !== "sim-judge") return inner(input, init);
+      judged.push(body);
+      return Promise.resolve(refusal() ?? inner(input, init));
+    };
+    const error = (message: string, param: string) =>
+      new Response(JSON.stringify({ error: { message, type: "invalid_request_error", param } }), { status: 400, headers: { "content-type": "application/json" } });
+
+    // One request past the judge's context length: a 400 about that request, not about response_format.
+    let once = true;
+    const tooLong = harness({ deps: { fetch: judgeAnswering(() => (once ? ((once = false), error("maximum context length is 8192 tokens", "messages")) : null)) } });
+    await postChat(tooLong.app, chatBody({ verdict: { n: 2 } }));
+    judged = [];
+    await postChat(tooLong.app, chatBody({ seed: 2, verdict: { n: 2 } }));
+    expect(judged.length).toBeGreaterThan(0);
+    expect(judged.every((b) => b.response_format !== undefined)).toBe(true);
+
+    // A server without guided decoding: asked again without it, and not asked with it from then on.
+    judged = [];
+    const refusing = harness({
+      deps: { fetch: judgeAnswering(() => (judged.at(-1)?.response_format !== undefined ? error("response_format json_schema is not supported", "response_format") : null)) },
+    });
+    const answered = await postChat(refusing.app, chatBody({ verdict: { n: 2 } }));
+    expect(answered.status).toBe(200);
+    expect((await answered.json()).verdict.judge.unparsed).toBe(0);
+    expect(judged.at(-1)!.response_format).toBeUndefined();
+  });
+
   it("works with a judge that cannot do structured output and answers in prose", async () => {
     const { app, sim } = harness({ sim: { judge: { style: "text" } }, config: { judge: { structured_output: false } } });
     const body = await (await postChat(app, chatBody({ verdict: { n: 2 } }))).json();
