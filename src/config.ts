@@ -203,7 +203,10 @@ export function loadConfig(env: Env, fileText?: string, fileName = "config file"
       raw = parsed as Record<string, unknown>;
     } catch (err) {
       if (err instanceof ConfigError) throw err;
-      throw new ConfigError([`${fileName}: not valid JSON (${(err as Error).message})`]);
+      // Only where: the parser's own message quotes the text around the fault, which may be a key (and on Workers
+      // this message is every request's answer until the config is mended).
+      const at = /position (\d+)/.exec((err as Error).message)?.[1];
+      throw new ConfigError([`${fileName}: not valid JSON${at !== undefined ? ` (the fault is at character ${at})` : ""}`]);
     }
   }
   for (const [name, [path, parse]] of Object.entries(ENV_OVERRIDES)) {

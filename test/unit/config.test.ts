@@ -68,8 +68,10 @@ describe("loadConfig", () => {
     expect(judgeEndpoint(config)).toEqual({ base_url: "https://api.app.rootsignals.ai", api_key: "k" });
   });
 
-  it("says when the file is not JSON", () => {
+  it("says when the file is not JSON, without quoting it (the text may hold a key)", () => {
     expect(problemsOf(() => loadConfig({}, "{oops", "my.json"))[0]).toMatch(/my\.json: not valid JSON/);
+    const unquoted = '{"generator": {"base_url": "http://x", "api_key": gsk_live_Tsecret123}}';
+    expect(problemsOf(() => loadConfig({}, unquoted, "VERDICT_CONFIG_JSON")).join(" ")).not.toMatch(/gsk_live|secret/);
   });
 
   it("refuses a default n above the limit", () => {
