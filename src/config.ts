@@ -169,7 +169,6 @@ const ENV_OVERRIDES: Record<string, [string[], (raw: string) => unknown]> = {
   JUDGE_API_KEY: [["judge", "api_key"], String],
   JUDGE_MODEL: [["judge", "model"], String],
   JUDGE_BACKEND: [["judge", "backend"], String],
-  ROOT_SIGNALS_API_KEY: [["judge", "api_key"], String],
   PORT: [["server", "port"], numberOrText],
   VERDICT_N: [["defaults", "n"], numberOrText],
   VERDICT_API_KEYS: [["auth", "keys"], (raw) => raw.split(",").map((k) => k.trim()).filter((k) => k !== "")],
@@ -213,6 +212,10 @@ export function loadConfig(env: Env, fileText?: string, fileName = "config file"
     const value = env[name];
     if (value !== undefined && value !== "") setPath(raw, path, parse(value));
   }
+  // The Root Signals key is that backend's own: it must not replace the key of an OpenAI-compatible judge.
+  if (env.ROOT_SIGNALS_API_KEY && (raw.judge as { backend?: unknown } | undefined)?.backend === "root-signals") {
+    setPath(raw, ["judge", "api_key"], env.ROOT_SIGNALS_API_KEY);
+  }
   const result = configSchema.safeParse(raw);
   const judge = (raw.judge ?? {}) as { backend?: unknown; model?: unknown; api_key?: unknown; evaluators?: Record<string, unknown> };
   const problems = result.success ? [] : result.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
@@ -226,6 +229,12 @@ export function loadConfig(env: Env, fileText?: string, fileName = "config file"
   } else if (judge.model === undefined) {
     problems.push("judge.model: required for the openai-compatible judge backend (or set JUDGE_MODEL)");
   }
+  for (const role of ["generator", "judge"] as const) {
+    const upstream = (raw[role] ?? {}) as { interval_ms?: unknown; interval_cap?: unknown };
+    if ((upstream.interval_ms === undefined) !== (upstream.interval_cap === undefined)) {
+      problems.push(`${role}.interval_ms, ${role}.interval_cap: a rate limit needs both (interval_cap calls per interval_ms)`);
+    }
+  }
   if (result.success) {
     const { n, min_candidates } = result.data.defaults;
     if (n > result.data.limits.max_n) problems.push(`defaults.n: ${n} is above limits.max_n (${result.data.limits.max_n})`);
@@ -237,11 +246,16 @@ export function loadConfig(env: Env, fileText?: string, fileName = "config file"
 
 export const ROOT_SIGNALS_BASE_URL = "https://api.app.rootsignals.ai";
 
-/** The judge's base URL and key: for an OpenAI-compatible judge without its own, the generator's. */
+/**
+ * The judge's base URL and key. An OpenAI-compatible judge without a key of its own uses the generator's when it is
+ * served from the generator's URL (no judge URL, or the same one): never sent to another host.
+ */
 export function judgeEndpoint(config: Config): { base_url: string; api_key: string | undefined } {
   const fallback = config.judge.backend === "root-signals" ? ROOT_SIGNALS_BASE_URL : config.generator.base_url;
+  const base_url = config.judge.base_url ?? fallback;
+  const sameUrl = base_url.replace(/\/+$/, "") === config.generator.base_url.replace(/\/+$/, "");
   return {
-    base_url: config.judge.base_url ?? fallback,
-    api_key: config.judge.api_key ?? (config.judge.base_url || config.judge.backend !== "openai-compatible" ? undefined : config.generator.api_key),
+    base_url,
+    api_key: config.judge.api_key ?? (config.judge.backend === "openai-compatible" && sameUrl ? config.generator.api_key : undefined),
   };
 }

@@ -41,9 +41,21 @@ describe("loadConfig", () => {
     expect(config.defaults.n).toBe(8);
   });
 
-  it("does not hand the generator's key to a judge on another host", () => {
+  it("does not hand the generator's key to a judge on another host, and does to one on the generator's URL", () => {
     const config = loadConfig({ GENERATOR_API_KEY: "gen-secret", JUDGE_BASE_URL: "http://judge/v1" }, JSON.stringify(minimal));
     expect(judgeEndpoint(config).api_key).toBeUndefined();
+    const same = loadConfig({ GENERATOR_API_KEY: "gen-secret", JUDGE_BASE_URL: `${minimal.generator.base_url}/` }, JSON.stringify(minimal));
+    expect(judgeEndpoint(same).api_key).toBe("gen-secret");
+  });
+
+  it("keeps ROOT_SIGNALS_API_KEY for the root-signals backend: an OpenAI-compatible judge keeps its own key", () => {
+    const config = loadConfig({ JUDGE_API_KEY: "judge-key", ROOT_SIGNALS_API_KEY: "rs-key" }, JSON.stringify(minimal));
+    expect(judgeEndpoint(config).api_key).toBe("judge-key");
+  });
+
+  it("refuses half a rate limit", () => {
+    const problems = problemsOf(() => loadConfig({}, JSON.stringify({ ...minimal, judge: { ...minimal.judge, interval_ms: 1_000 } })));
+    expect(problems).toEqual([expect.stringMatching(/^judge\.interval_ms, judge\.interval_cap: a rate limit needs both/)]);
   });
 
   it("names each bad field at once", () => {
