@@ -96,7 +96,11 @@ export async function startProxy(config: Config, logger: Logger = createJsonLogg
   const listener = getRequestListener(createApp(deps, ctx).fetch, { hostname: config.server.host });
   // Pass-through chat completions are answered before the app (src/adapters/node-pass-through.ts); the rest by it.
   const server = createServer(passThroughLane(ctx, listener));
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    server.once("error", (err: NodeJS.ErrnoException) => {
+      void judgments.close();
+      reject(listenFailure(err, config.server));
+    });
     server.listen(config.server.port, config.server.host, () => {
       resolve({
         url: `http://${config.server.host}:${(server.address() as AddressInfo).port}`,
@@ -109,6 +113,16 @@ export async function startProxy(config: Config, logger: Logger = createJsonLogg
       });
     });
   });
+}
+
+/** Why the server cannot listen, as a configuration problem naming the field to change (not an unhandled error). */
+function listenFailure(err: NodeJS.ErrnoException, { host, port }: Config["server"]): Error {
+  if (err.code === "EADDRINUSE") return new ConfigError([`server.port: ${port} is already in use on ${host}`]);
+  if (err.code === "EACCES") return new ConfigError([`server.port: not allowed to listen on ${port} (ports below 1024 need privileges)`]);
+  if (err.code === "ENOTFOUND" || err.code === "EAI_AGAIN" || err.code === "EADDRNOTAVAIL") {
+    return new ConfigError([`server.host: cannot listen on ${host} (${err.code}: not an address of this machine)`]);
+  }
+  return err;
 }
 
 /** Stops taking new connections on SIGTERM/SIGINT, lets in-flight requests finish, then exits; a second signal forces. */
