@@ -16,6 +16,12 @@ export interface LayeredCacheOptions {
   writeBehind: boolean;
   warn(event: Record<string, unknown>): void;
   info(event: Record<string, unknown>): void;
+  /**
+   * After a failure the shared layer is left alone this long, then one call tries it again. A layer that is stuck
+   * rather than refusing would otherwise cost every lookup its full timeout (redis_timeout_ms) for as long as it lasts.
+   */
+  retryAfterMs?: number;
+  now?: () => number;
 }
 
 export interface LayeredCache extends JudgmentCache {
@@ -23,14 +29,24 @@ export interface LayeredCache extends JudgmentCache {
   settle(): Promise<void>;
 }
 
-export function createLayeredCache({ front, back, name, writeBehind, warn, info }: LayeredCacheOptions): LayeredCache {
+export function createLayeredCache(options: LayeredCacheOptions): LayeredCache {
+  const { front, back, name, writeBehind, warn, info, retryAfterMs = 5_000, now = Date.now } = options;
   const pending = new Set<Promise<void>>();
   // Logged on the way down and on the way back up only: an outage is one line, not one line per request.
   let down = false;
+  let nextTry = 0;
   const failed = (op: string, err: unknown) => {
+    nextTry = now() + retryAfterMs;
     if (down) return;
     down = true;
     warn({ event: "cache_backend_unavailable", backend: name, op, error: String((err as Error)?.message ?? err), serving: "memory only" });
+  };
+  /** Whether to use the shared layer now: always while it works; while down, one call per pause. */
+  const reachable = (): boolean => {
+    if (!down) return true;
+    if (now() < nextTry) return false;
+    nextTry = now() + retryAfterMs; // this call tries; the others wait for its outcome
+    return true;
   };
   const worked = () => {
     if (!down) return;
@@ -48,7 +64,7 @@ export function createLayeredCache({ front, back, name, writeBehind, warn, info 
   return {
     async get(key) {
       const local = await front.get(key);
-      if (local !== undefined) return local;
+      if (local !== undefined || !reachable()) return local;
       let shared: unknown;
       try {
         shared = await back.get(key);
@@ -62,6 +78,7 @@ export function createLayeredCache({ front, back, name, writeBehind, warn, info 
     },
     async set(key, value) {
       await front.set(key, value);
+      if (!reachable()) return;
       const write = writeBack(key, value);
       if (!writeBehind) await write;
     },

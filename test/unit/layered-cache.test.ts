@@ -29,6 +29,7 @@ function fakeShared() {
 function layered(writeBehind = false) {
   const shared = fakeShared();
   const logs: { level: string; event: Record<string, unknown> }[] = [];
+  const clock = { ms: 0 };
   const cache = createLayeredCache({
     front: createMemoryCache(memoryOptions),
     back: shared.cache,
@@ -36,8 +37,10 @@ function layered(writeBehind = false) {
     writeBehind,
     warn: (event) => logs.push({ level: "warn", event }),
     info: (event) => logs.push({ level: "info", event }),
+    retryAfterMs: 5_000,
+    now: () => clock.ms,
   });
-  return { cache, shared, logs };
+  return { cache, shared, logs, clock };
 }
 
 describe("layered judgment cache", () => {
@@ -59,7 +62,7 @@ describe("layered judgment cache", () => {
   });
 
   it("serves from memory while the shared layer fails, logging the outage once and the recovery once", async () => {
-    const { cache, shared, logs } = layered();
+    const { cache, shared, logs, clock } = layered();
     shared.state.down = true;
     for (let i = 0; i < 5; i++) {
       await cache.set(`k${i}`, { value: i });
@@ -70,10 +73,32 @@ describe("layered judgment cache", () => {
       { level: "warn", event: expect.objectContaining({ event: "cache_backend_unavailable", backend: "fake", op: "set", serving: "memory only" }) },
     ]);
     shared.state.down = false;
+    clock.ms += 5_000; // the pause after the last failure is over
     await cache.set("after", { value: "ok" });
     await cache.get("nowhere");
     expect(logs.map((l) => l.event.event)).toEqual(["cache_backend_unavailable", "cache_backend_recovered"]);
     expect(shared.data.get("after")).toBe('{"value":"ok"}');
+  });
+
+  it("leaves a failing shared layer alone for a pause, then lets one call try it again", async () => {
+    const { cache, shared, clock } = layered();
+    shared.state.down = true;
+    expect(await cache.get("a")).toBeUndefined();
+    expect(shared.state.gets).toBe(1);
+    // Within the pause: memory only, no call waits on the shared layer (a stuck Redis would cost each its timeout).
+    for (let i = 0; i < 10; i++) {
+      await cache.set(`k${i}`, { value: i });
+      expect(await cache.get(`b${i}`)).toBeUndefined();
+    }
+    expect(shared.state.gets).toBe(1);
+    expect(shared.data.size).toBe(0);
+    clock.ms += 5_000;
+    shared.state.down = false;
+    shared.data.set("c", '{"value":"shared"}');
+    expect(await cache.get("c")).toEqual({ value: "shared" });
+    expect(shared.state.gets).toBe(2);
+    await cache.set("d", { value: 4 });
+    expect(shared.data.get("d")).toBe('{"value":4}');
   });
 
   it("write-behind returns before the shared write, and settle() waits for it", async () => {
