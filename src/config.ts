@@ -239,6 +239,16 @@ export function loadConfig(env: Env, fileText?: string, fileName = "config file"
     const { n, min_candidates } = result.data.defaults;
     if (n > result.data.limits.max_n) problems.push(`defaults.n: ${n} is above limits.max_n (${result.data.limits.max_n})`);
     if (min_candidates > n) problems.push(`defaults.min_candidates: ${min_candidates} is above defaults.n (${n})`);
+    // A virtual model's own settings, checked here as a request's are: wrong, every request to it would be refused,
+    // naming verdict.* fields its clients never sent.
+    for (const [name, model] of Object.entries(result.data.models)) {
+      const modelN = model.n ?? n;
+      if (model.n !== undefined && model.n > result.data.limits.max_n) {
+        problems.push(`models.${name}.n: ${model.n} is above limits.max_n (${result.data.limits.max_n})`);
+      }
+      const modelMin = model.min_candidates ?? min_candidates;
+      if (modelMin > modelN) problems.push(`models.${name}.min_candidates: ${modelMin} is above its n (${modelN})`);
+    }
   }
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   return result.data;

@@ -53,6 +53,12 @@ describe("loadConfig", () => {
     expect(judgeEndpoint(config).api_key).toBe("judge-key");
   });
 
+  it("checks a virtual model's n and min_candidates at start, as a request's would be", () => {
+    const models = { big: { model: "m", n: 40 }, picky: { model: "m", n: 2, min_candidates: 5 } };
+    const problems = problemsOf(() => loadConfig({}, JSON.stringify({ ...minimal, models })));
+    expect(problems).toEqual(["models.big.n: 40 is above limits.max_n (16)", "models.picky.min_candidates: 5 is above its n (2)"]);
+  });
+
   it("refuses half a rate limit", () => {
     const problems = problemsOf(() => loadConfig({}, JSON.stringify({ ...minimal, judge: { ...minimal.judge, interval_ms: 1_000 } })));
     expect(problems).toEqual([expect.stringMatching(/^judge\.interval_ms, judge\.interval_cap: a rate limit needs both/)]);
