@@ -28,13 +28,18 @@ export interface ReplayCompletion {
   verdict?: unknown;
 }
 
-/** Splits text into pieces of about `size` characters, cutting after whitespace so words stay whole. */
+/**
+ * Splits text into pieces of about `size` characters, cutting after whitespace so words stay whole, and never between
+ * the two halves of a surrogate pair (an emoji): a lone half is not valid text to clients that decode each piece.
+ */
 export function splitText(text: string, size = 24): string[] {
   const pieces: string[] = [];
   let rest = text;
   while (rest.length > size) {
     const space = rest.lastIndexOf(" ", size);
-    const cut = space > 0 ? space + 1 : size;
+    let cut = space > 0 ? space + 1 : size;
+    const before = rest.charCodeAt(cut - 1);
+    if (before >= 0xd800 && before <= 0xdbff) cut += 1;
     pieces.push(rest.slice(0, cut));
     rest = rest.slice(cut);
   }

@@ -14,6 +14,17 @@ describe("replayChunks", () => {
     expect(splitText("")).toEqual([""]);
   });
 
+  it("never cuts an emoji in half: each piece is whole text on its own", () => {
+    const lonelyHalf = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+    for (const text of [`a${"😀".repeat(32)}`, '{"city":"東京🗼🗼🗼🗼🗼🗼🗼🗼"}']) {
+      for (const size of [16, 24]) {
+        const pieces = splitText(text, size);
+        expect(pieces.join("")).toBe(text);
+        for (const piece of pieces) expect(piece).not.toMatch(lonelyHalf);
+      }
+    }
+  });
+
   it("streams several tool calls with index, id and name first, then argument pieces", () => {
     const calls = [
       { id: "call_a", type: "function", function: { name: "get_weather", arguments: '{"city":"Lima","unit":"c","days":3}' } },
