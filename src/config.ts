@@ -246,8 +246,9 @@ export function loadConfig(env: Env, fileText?: string, fileName = "config file"
       if (model.n !== undefined && model.n > result.data.limits.max_n) {
         problems.push(`models.${name}.n: ${model.n} is above limits.max_n (${result.data.limits.max_n})`);
       }
-      const modelMin = model.min_candidates ?? min_candidates;
-      if (modelMin > modelN) problems.push(`models.${name}.min_candidates: ${modelMin} is above its n (${modelN})`);
+      if (model.min_candidates !== undefined && model.min_candidates > modelN) {
+        problems.push(`models.${name}.min_candidates: ${model.min_candidates} is above its n (${modelN})`);
+      }
     }
   }
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
