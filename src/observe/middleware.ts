@@ -5,15 +5,33 @@ import type { Logger } from "../app";
 import { toProxyError } from "../errors";
 import { createRequestProbe, noopProbe, type ActiveProbe, type ProbeDeps, type ProbeInit, type RequestProbe } from "./probe";
 
+interface Settled {
+  status: number;
+  error?: unknown;
+}
+
 declare module "hono" {
   interface ContextVariableMap {
     probe: RequestProbe;
+    /** Set by settleLater: the request is counted and logged when this resolves, not when its headers are out. */
+    settles?: Promise<Settled>;
   }
+}
+
+/**
+ * For a response whose outcome is known only after its headers are out (a reranked stream: keep-alives first, then
+ * the answer or an error event): its observation waits for the outcome, which the returned function reports.
+ */
+export function settleLater(c: Context): (status: number, error?: unknown) => void {
+  let settle!: (outcome: Settled) => void;
+  c.set("settles", new Promise<Settled>((resolve) => (settle = resolve)));
+  return (status, error) => settle({ status, error });
 }
 
 /** A bounded route label: the raw path would let any client mint new series. */
 export function routeLabel(method: string, path: string): string {
   if (path === "/v1/chat/completions") return method === "POST" ? "chat_completions" : "passthrough";
+  if (path === "/v1/responses") return method === "POST" ? "responses" : "passthrough";
   if (path === "/v1/models" && method === "GET") return "models";
   if (path === "/metrics") return "metrics";
   if (path === "/healthz") return "healthz";
@@ -64,12 +82,15 @@ export function startObservation(options: ObserveOptions, start: ProbeInit): Act
   return probe;
 }
 
-/** Its answer is decided (for a stream: its headers are out): the request metric, the span's end and the log line. */
+/**
+ * Its answer is decided (a passed-through stream: its headers are out; a reranked stream: its work has ended): the
+ * request metric, the span's end and the log line.
+ */
 export function finishObservation(options: ObserveOptions, probe: ActiveProbe, start: ProbeInit, status: number, error: unknown): void {
   const { metrics, logger } = options;
   metrics.inFlight(-1);
   const total = probe.elapsed();
-  const strategy = probe.state.strategy ?? (start.route === "chat_completions" ? "unresolved" : "none");
+  const strategy = probe.state.strategy ?? (start.route === "chat_completions" || start.route === "responses" ? "unresolved" : "none");
   metrics.request(start.route, strategy, status, total / 1000);
   probe.span.set("http.response.status_code", status);
   if (status >= 500) probe.span.fail(error ? failureOf(error) : `status ${status}`);
@@ -103,7 +124,9 @@ export function observeRequests(options: ObserveOptions): MiddlewareHandler {
       // Handlers that return a Response of their own (the pass-through) skip Hono's prepared headers: the id is set
       // here, replacing whatever id the upstream sent, which would mislead anyone matching logs.
       if (c.res.headers.get("x-request-id") !== probe.requestId) c.header("x-request-id", probe.requestId);
-      finishObservation(options, probe, start, c.res.status, c.error);
+      const settles = c.error ? undefined : c.get("settles");
+      if (settles) void settles.then(({ status, error }) => finishObservation(options, probe, start, status, error));
+      else finishObservation(options, probe, start, c.res.status, c.error);
     }
   };
 }

@@ -8,7 +8,7 @@ import type { Config } from "../config";
 import { generatorFor } from "../byok";
 import { badRequest } from "../errors";
 import { checkConversationLimits, parseJsonBody } from "../limits";
-import { probeOf } from "../observe/middleware";
+import { probeOf, settleLater } from "../observe/middleware";
 import type { RequestProbe } from "../observe/probe";
 import { chatRequestSchema, type ChatRequest } from "../openai/chat";
 import { replayChunks } from "../openai/chunks";
@@ -101,6 +101,7 @@ export async function handleChatCompletions(c: Context, ctx: AppContext): Promis
       // OpenAI's own mid-stream failure: an event whose data is {"error": {...}}; the SDKs raise it as an APIError.
       renderError: (error) => encodeEvent(error.toJSON()),
       onUnexpectedError: (err) => ctx.logger.error({ event: "stream_error", request_id: c.get("requestId"), error: String(err) }),
+      onSettled: settleLater(c),
     });
   }
   const outcome = await rerank(c.req.raw.signal);

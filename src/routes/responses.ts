@@ -12,7 +12,7 @@ import { passThrough } from "../passthrough";
 import { generatorFor } from "../byok";
 import type { PipelineOutcome } from "../pipeline";
 import { completionBody, verdictHeaders } from "../response";
-import { probeOf } from "../observe/middleware";
+import { probeOf, settleLater } from "../observe/middleware";
 import { invalidBody, readJsonObject, reranker } from "./chat";
 import { streamedResponse } from "./stream";
 
@@ -40,6 +40,9 @@ export async function handleResponses(c: Context, ctx: AppContext): Promise<Resp
   // The Responses API has no `n`: one answer, chosen among verdict's candidates. The conversation goes along so that a
   // guard finds documents in `instructions` or the input, as it does in a chat request's messages.
   const options = resolveOptions({ model: body.model, messages: conversation, verdict: body.verdict } as unknown as ChatRequest, c.req.raw.headers, ctx.config);
+
+  const reranked = !options.passThrough && !("skip" in mapped);
+  probeOf(c).resolved({ model: options.upstreamModel, strategy: reranked ? options.strategy.strategy : "none", n: options.n, messages: conversation });
 
   if ("skip" in mapped && !options.passThrough && options.strategy.strategy === "guard") {
     // Passing it on would return an answer nobody checked against the documents.
@@ -69,6 +72,7 @@ export async function handleResponses(c: Context, ctx: AppContext): Promise<Resp
       produce: async (signal) => events.finish(toResult(await rerank(signal))),
       renderError: events.failure,
       onUnexpectedError: (err) => ctx.logger.error({ event: "stream_error", request_id: c.get("requestId"), error: String(err) }),
+      onSettled: settleLater(c),
     });
   }
   const outcome = await rerank(c.req.raw.signal);

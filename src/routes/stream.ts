@@ -14,6 +14,11 @@ export interface StreamedWork {
   /** Encodes a failure that happened after the stream began (OpenAI's error shape for the API in question). */
   renderError(error: ProxyError): string;
   onUnexpectedError?(err: unknown): void;
+  /**
+   * Told how the work ended once it has: 200, or the failure's status (499 when the client left). The 200 of the
+   * headers says nothing about that, so the request's log line and metrics wait for this (see settleLater).
+   */
+  onSettled?(status: number, error?: unknown): void;
   headers?: Record<string, string>;
 }
 
@@ -52,10 +57,15 @@ export function streamedResponse(work: StreamedWork): Response {
       void work
         .produce(controller.signal)
         .then(
-          (events) => events.forEach(write),
+          (events) => {
+            events.forEach(write);
+            work.onSettled?.(200);
+          },
           (err: unknown) => {
             if (!(err instanceof ProxyError)) work.onUnexpectedError?.(err);
-            write(work.renderError(toProxyError(err)));
+            const failure = toProxyError(err);
+            write(work.renderError(failure));
+            work.onSettled?.(failure.status, failure);
           },
         )
         .finally(() => {

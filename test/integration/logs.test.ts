@@ -98,6 +98,40 @@ describe("request log lines", () => {
   });
 });
 
+describe("reranked streams in the log", () => {
+  it("are logged when their work ends: the winner and timings on success, the failure's status and code otherwise", async () => {
+    const log = capture();
+    const { app } = harness({ deps: { logger: log.logger } });
+    const streamed = await postChat(app, chatBody({ stream: true, verdict: { n: 3, tournament: "knockout" } }));
+    await streamed.text();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(log.events()).toEqual([
+      expect.objectContaining({ level: "info", status: 200, strategy: "pairwise", candidates: 3, winner: expect.any(Number), judge_calls: 4 }),
+    ]);
+    expect(log.events()[0]!.judging_ms).toEqual(expect.any(Number));
+
+    const failing = capture();
+    const down = createApp({ config: testConfig(), logger: failing.logger, fetch: () => Promise.reject(new TypeError("fetch failed")) });
+    const failed = await postChat(down, chatBody({ stream: true, verdict: { n: 2 } }));
+    expect(failed.status).toBe(200); // the headers went out before the work failed; the client gets an error event
+    expect(await failed.text()).toMatch(/generator_unreachable/);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(failing.events()).toEqual([expect.objectContaining({ level: "warn", status: 502, error: "generator_unreachable" })]);
+  });
+
+  it("log a reranked /v1/responses request under its own route, with its strategy", async () => {
+    const log = capture();
+    const { app } = harness({ deps: { logger: log.logger } });
+    const response = await app.request("/v1/responses", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "sim-generator", input: "hi", verdict: { n: 2 } }),
+    });
+    await response.text();
+    expect(log.events()).toEqual([expect.objectContaining({ route: "responses", strategy: "pairwise", status: 200 })]);
+  });
+});
+
 describe("log levels", () => {
   it("drop events below the configured level before they are written", () => {
     const log = capture("warn");
