@@ -36,7 +36,8 @@ interface Asked<T> extends Judged<T | null> {
  * (a prompt past the context length): only the first kind turns structured output off, for good, for this judge.
  */
 function refusesStructuredOutput(failure: ProxyError): boolean {
-  return failure.status === 400 && (failure.param === "response_format" || /response_format|json_schema|guided|structured output/i.test(failure.message));
+  // vLLM with xgrammar: "The provided JSON schema contains features not supported by xgrammar." (param null).
+  return failure.status === 400 && (failure.param === "response_format" || /response_format|schema|grammar|guided|structured output/i.test(failure.message));
 }
 
 export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSettings): JudgeBackend {
@@ -69,7 +70,8 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
     while (calls < 2) {
       if (calls === 1 && !askAgain()) break;
       calls += 1;
-      const body = { model: settings.model, messages, ...sampling, ...resample, ...(structured ? { response_format: format } : {}) } as ChatParams;
+      const withFormat = structured; // as sent: a call running beside this one may turn it off meanwhile
+      const body = { model: settings.model, messages, ...sampling, ...resample, ...(withFormat ? { response_format: format } : {}) } as ChatParams;
       let completion: OpenAI.Chat.Completions.ChatCompletion;
       try {
         completion = await upstream.schedule(
@@ -78,7 +80,7 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
         );
       } catch (err) {
         const failure = upstreamFailure("judge", err);
-        if (structured && refusesStructuredOutput(failure)) {
+        if (withFormat && refusesStructuredOutput(failure)) {
           structured = false;
           continue;
         }

@@ -135,6 +135,19 @@ describe("judge output handling", () => {
     expect(answered.status).toBe(200);
     expect((await answered.json()).verdict.judge.unparsed).toBe(0);
     expect(judged.at(-1)!.response_format).toBeUndefined();
+
+    // vLLM's refusal through xgrammar names neither the field nor response_format.
+    judged = [];
+    const xgrammar = harness({
+      deps: {
+        fetch: judgeAnswering(() =>
+          judged.at(-1)?.response_format !== undefined ? error("The provided JSON schema contains features not supported by xgrammar.", null as never) : null,
+        ),
+      },
+    });
+    const vllm = await (await postChat(xgrammar.app, chatBody({ verdict: { n: 2 } }))).json();
+    expect(vllm.verdict.degraded).toBeUndefined();
+    expect(judged.at(-1)!.response_format).toBeUndefined();
   });
 
   it("works with a judge that cannot do structured output and answers in prose", async () => {
