@@ -34,28 +34,29 @@ export function createLayeredCache(options: LayeredCacheOptions): LayeredCache {
   const pending = new Set<Promise<void>>();
   // Logged on the way down and on the way back up only: an outage is one line, not one line per request.
   let down = false;
-  let nextTry = 0;
-  const failed = (op: string, err: unknown) => {
-    nextTry = now() + retryAfterMs;
+  // Reads and writes pause apart: a refused write (a KV rate limit on one key) must not stop the reads.
+  const nextTry = { get: 0, set: 0 };
+  const failed = (op: "get" | "set", err: unknown) => {
+    nextTry[op] = now() + retryAfterMs;
     if (down) return;
     down = true;
     warn({ event: "cache_backend_unavailable", backend: name, op, error: String((err as Error)?.message ?? err), serving: "memory only" });
   };
-  /** Whether to use the shared layer now: always while it works; while down, one call per pause. */
-  const reachable = (): boolean => {
-    if (!down) return true;
-    if (now() < nextTry) return false;
-    nextTry = now() + retryAfterMs; // this call tries; the others wait for its outcome
+  /** Whether to use the shared layer for `op` now: unless it failed lately; then one call per pause tries it. */
+  const reachable = (op: "get" | "set"): boolean => {
+    if (now() < nextTry[op]) return false;
+    if (down) nextTry[op] = now() + retryAfterMs; // this call tries; the others wait for its outcome
     return true;
   };
-  const worked = () => {
+  const worked = (op: "get" | "set") => {
+    nextTry[op] = 0;
     if (!down) return;
     down = false;
     info({ event: "cache_backend_recovered", backend: name });
   };
 
   const writeBack = (key: string, value: unknown): Promise<void> => {
-    const write = back.set(key, value).then(worked, (err: unknown) => failed("set", err));
+    const write = back.set(key, value).then(() => worked("set"), (err: unknown) => failed("set", err));
     pending.add(write);
     void write.finally(() => pending.delete(write));
     return write;
@@ -64,11 +65,11 @@ export function createLayeredCache(options: LayeredCacheOptions): LayeredCache {
   return {
     async get(key) {
       const local = await front.get(key);
-      if (local !== undefined || !reachable()) return local;
+      if (local !== undefined || !reachable("get")) return local;
       let shared: unknown;
       try {
         shared = await back.get(key);
-        worked();
+        worked("get");
       } catch (err) {
         failed("get", err);
         return undefined;
@@ -78,7 +79,7 @@ export function createLayeredCache(options: LayeredCacheOptions): LayeredCache {
     },
     async set(key, value) {
       await front.set(key, value);
-      if (!reachable()) return;
+      if (!reachable("set")) return;
       const write = writeBack(key, value);
       if (!writeBehind) await write;
     },

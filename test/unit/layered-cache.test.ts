@@ -101,6 +101,19 @@ describe("layered judgment cache", () => {
     expect(shared.data.get("d")).toBe('{"value":4}');
   });
 
+  it("keeps reading from the shared layer when only a write failed (a KV rate limit on one key)", async () => {
+    const { cache, shared } = layered();
+    shared.data.set("there", '{"value":"shared"}');
+    const set = shared.cache.set.bind(shared.cache);
+    shared.cache.set = async () => {
+      throw new Error("KV PUT failed: 429");
+    };
+    await cache.set("k", { value: 1 });
+    shared.cache.set = set;
+    expect(await cache.get("there")).toEqual({ value: "shared" });
+    expect(shared.state.gets).toBe(1);
+  });
+
   it("write-behind returns before the shared write, and settle() waits for it", async () => {
     const { cache, shared } = layered(true);
     shared.state.hold = true;
