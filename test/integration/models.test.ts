@@ -48,4 +48,13 @@ describe("virtual models and options resolution", () => {
     const config = loadConfig({}, readFileSync("verdict.config.example.json", "utf8"));
     expect(Object.keys(config.models).length).toBeGreaterThan(0);
   });
+
+  it("caps the deployment's default min_candidates at what a request draws, and refuses only one its client set", async () => {
+    const { app } = harness({ config: { defaults: { min_candidates: 2 }, models: { "sim-one": { model: "sim-generator", n: 1 } } } });
+    expect((await postChat(app, chatBody({ model: "sim-one" }))).status).toBe(200);
+    expect((await postChat(app, chatBody({ verdict: { n: 1 } }))).status).toBe(200);
+    const asked = await postChat(app, chatBody({ verdict: { n: 1, min_candidates: 2 } }));
+    expect(asked.status).toBe(400);
+    expect((await asked.json()).error.param).toBe("verdict.min_candidates");
+  });
 });
