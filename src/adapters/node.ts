@@ -97,11 +97,13 @@ export async function startProxy(config: Config, logger: Logger = createJsonLogg
   // Pass-through chat completions are answered before the app (src/adapters/node-pass-through.ts); the rest by it.
   const server = createServer(passThroughLane(ctx, listener));
   return new Promise((resolve, reject) => {
-    server.once("error", (err: NodeJS.ErrnoException) => {
+    const cannotListen = (err: NodeJS.ErrnoException) => {
       void judgments.close();
       reject(listenFailure(err, config.server));
-    });
+    };
+    server.once("error", cannotListen);
     server.listen(config.server.port, config.server.host, () => {
+      server.off("error", cannotListen); // later server errors are not about listening
       resolve({
         url: `http://${config.server.host}:${(server.address() as AddressInfo).port}`,
         config,

@@ -125,10 +125,21 @@ export function observeRequests(options: ObserveOptions): MiddlewareHandler {
       // here, replacing whatever id the upstream sent, which would mislead anyone matching logs.
       if (c.res.headers.get("x-request-id") !== probe.requestId) c.header("x-request-id", probe.requestId);
       const settles = c.error ? undefined : c.get("settles");
-      if (settles) void settles.then(({ status, error }) => finishObservation(options, probe, start, status, error));
+      if (settles) keepAlive(c, settles.then(({ status, error }) => finishObservation(options, probe, start, status, error)));
       else finishObservation(options, probe, start, c.res.status, c.error);
     }
   };
+}
+
+/** On Workers, work after the response must be handed to waitUntil or it may be cut off; Node has no such context. */
+function keepAlive(c: Context, work: Promise<void>): void {
+  let context: { waitUntil(promise: Promise<unknown>): void } | undefined;
+  try {
+    context = c.executionCtx;
+  } catch {
+    context = undefined; // Hono throws when there is no execution context (Node)
+  }
+  context?.waitUntil(work);
 }
 
 /** The error's code, else its type: short, stable and free of content. */
