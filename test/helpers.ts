@@ -65,3 +65,17 @@ export function postChat(app: Hono, body: unknown, headers: Record<string, strin
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
 }
+
+/** Runs `work`, waits `settleMs` for late rejections, and returns those nobody handled (they take a Node process down). */
+export async function unhandledDuring(work: () => Promise<void>, settleMs = 50): Promise<unknown[]> {
+  const unhandled: unknown[] = [];
+  const record = (reason: unknown) => void unhandled.push(reason);
+  process.on("unhandledRejection", record);
+  try {
+    await work();
+    await new Promise((resolve) => setTimeout(resolve, settleMs));
+  } finally {
+    process.off("unhandledRejection", record);
+  }
+  return unhandled;
+}

@@ -1,7 +1,7 @@
 // Upstream failures: lost candidates degrade the answer, the judge's absence follows judge.on_error.
 import { describe, expect, it } from "vitest";
 import { createSimulator } from "../sim/server";
-import { chatBody, fetchInto, harness, postChat } from "../helpers";
+import { chatBody, fetchInto, harness, postChat, unhandledDuring } from "../helpers";
 
 /** The simulator behind a switch: requests whose body matches `fail` get `status` instead. */
 function failing(fail: (body: string) => boolean, status = 503) {
@@ -30,10 +30,7 @@ describe("a client's json_schema of a shape verdict cannot use", () => {
 
 describe("upstream failures", () => {
   it("survives a judge that fails while candidates still arrive (rubric, guard): an answer, never an unhandled rejection", async () => {
-    const unhandled: unknown[] = [];
-    const record = (reason: unknown) => void unhandled.push(reason);
-    process.on("unhandledRejection", record);
-    try {
+    const unhandled = await unhandledDuring(async () => {
       // No `n` upstream and a wide spread: the first judgments fail while later candidates are still being drawn.
       const sim = createSimulator({ supports_n: false, generator: { latency: { spread_ms: 150 } } });
       const inner = fetchInto(sim.app);
@@ -48,11 +45,8 @@ describe("upstream failures", () => {
       const guarded = await postChat(app, chatBody({ verdict: { n: 4, strategy: "guard", context: "The sky is blue." } }));
       expect(guarded.status).toBe(502);
       expect((await guarded.json()).error.code).toBe("judge_unavailable");
-      await new Promise((resolve) => setTimeout(resolve, 200)); // the draws still running end, and any rejection surfaces
-      expect(unhandled).toEqual([]);
-    } finally {
-      process.off("unhandledRejection", record);
-    }
+    }, 200); // the draws still running end, and any rejection surfaces
+    expect(unhandled).toEqual([]);
   });
 
   it("fails open when the judge is down: a candidate comes back, flagged degraded", async () => {

@@ -34,21 +34,15 @@ afterEach(() => {
 
 describe("a fault while admitting candidates", () => {
   it("is answered as an error at once, with nothing left unhandled", async () => {
-    const unhandled: unknown[] = [];
-    const record = (reason: unknown) => void unhandled.push(reason);
-    process.on("unhandledRejection", record);
-    try {
-      const { chatBody, harness, postChat } = await appWithFaultyAdmission();
+    const { chatBody, harness, postChat, unhandledDuring } = await appWithFaultyAdmission();
+    const unhandled = await unhandledDuring(async () => {
       const { app } = harness({ config: { timeouts: { request_ms: 5_000 } } });
       const started = Date.now();
       const response = await postChat(app, chatBody({ verdict: { n: 3 } }));
       expect(response.status).toBe(500);
       expect((await response.json()).error.code).toBe("internal_error");
       expect(Date.now() - started).toBeLessThan(4_000);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(unhandled).toEqual([]);
-    } finally {
-      process.off("unhandledRejection", record);
-    }
+    });
+    expect(unhandled).toEqual([]);
   });
 });
