@@ -1,5 +1,6 @@
 // One time budget per client request (timeouts.request_ms): a signal that fires when it is spent, and its deadline.
 import { ProxyError } from "./errors";
+import { awaitedLater } from "./util/awaited-later";
 
 /**
  * Deadlines by signal. Work deep inside a request (the upstream's retry loop) only holds the request's AbortSignal;
@@ -48,16 +49,16 @@ export async function withinBudget<T>(
   const signal = AbortSignal.any([clientSignal, controller.signal]);
   deadlines.set(signal, now() + ms);
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = budgetExceeded(ms);
-      controller.abort(error);
-      reject(error);
-    }, ms);
-  });
-  const running = work(signal);
-  running.catch(() => undefined);
-  expired.catch(() => undefined);
+  const expired = awaitedLater(
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = budgetExceeded(ms);
+        controller.abort(error);
+        reject(error);
+      }, ms);
+    }),
+  );
+  const running = awaitedLater(work(signal));
   try {
     return await Promise.race([running, expired]);
   } finally {

@@ -136,7 +136,7 @@ export function resolveOptions(body: ChatRequest, headers: HeaderSource, config:
   const picked = pick(sources, "min_candidates") as { value: number; param: string };
   // The deployment's default is a floor for requests that draw that many; one drawing fewer (n 1, a virtual model
   // with a small n) is not refused for a setting its client never made.
-  const fromDefaults = sources.slice(0, -1).every((source) => source.values.min_candidates === undefined);
+  const fromDefaults = sources.slice(0, -1).every((source) => source.values.min_candidates === undefined); // defaults come last
   const minCandidates = fromDefaults ? { ...picked, value: Math.min(picked.value, drawn) } : picked;
   if (minCandidates.value > drawn) {
     throw badRequest(`${minCandidates.param} (${minCandidates.value}) is more than the ${drawn} candidates drawn`, minCandidates.param);

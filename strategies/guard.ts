@@ -63,7 +63,8 @@ export const guard: Strategy<GuardOptions> = {
     try {
       return await checkThenSelect(candidates, options, ctx, checks);
     } catch (err) {
-      if (isJudgeUnavailable(err)) throw new GuardInterrupted(err, [...checks].sort((a, b) => a.index - b.index));
+      // A judge failure comes once every check has settled (and been sorted): `checks` is final by then.
+      if (isJudgeUnavailable(err)) throw new GuardInterrupted(err, checks);
       throw err;
     }
   },
@@ -103,9 +104,9 @@ async function checkThenSelect(
   // that will ever be known: a request failing open must not return an answer whose FAIL was still on its way.
   const settled = await Promise.allSettled(checking);
   passing.close();
+  checks.sort((a, b) => a.index - b.index);
   const failure = settled.find((outcome) => outcome.status === "rejected");
   if (failure) throw failure.reason;
-  checks.sort((a, b) => a.index - b.index);
   const failed = seen.filter((c) => !checks.some((k) => k.index === c.index && k.verdict === "PASS")).sort((a, b) => tieBreakOrder(a, b));
 
   if (inner) {

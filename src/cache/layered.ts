@@ -29,6 +29,8 @@ export interface LayeredCache extends JudgmentCache {
   settle(): Promise<void>;
 }
 
+type Op = "get" | "set";
+
 export function createLayeredCache(options: LayeredCacheOptions): LayeredCache {
   const { front, back, name, writeBehind, warn, info, retryAfterMs = 5_000, now = Date.now } = options;
   const pending = new Set<Promise<void>>();
@@ -36,19 +38,19 @@ export function createLayeredCache(options: LayeredCacheOptions): LayeredCache {
   let down = false;
   // Reads and writes pause apart: a refused write (a KV rate limit on one key) must not stop the reads.
   const nextTry = { get: 0, set: 0 };
-  const failed = (op: "get" | "set", err: unknown) => {
+  const failed = (op: Op, err: unknown) => {
     nextTry[op] = now() + retryAfterMs;
     if (down) return;
     down = true;
     warn({ event: "cache_backend_unavailable", backend: name, op, error: String((err as Error)?.message ?? err), serving: "memory only" });
   };
   /** Whether to use the shared layer for `op` now: unless it failed lately; then one call per pause tries it. */
-  const reachable = (op: "get" | "set"): boolean => {
+  const reachable = (op: Op): boolean => {
     if (now() < nextTry[op]) return false;
     if (down) nextTry[op] = now() + retryAfterMs; // this call tries; the others wait for its outcome
     return true;
   };
-  const worked = (op: "get" | "set") => {
+  const worked = (op: Op) => {
     nextTry[op] = 0;
     if (!down) return;
     down = false;

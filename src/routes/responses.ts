@@ -34,8 +34,8 @@ export async function handleResponses(c: Context, ctx: AppContext): Promise<Resp
   if (!parsed.success) throw invalidBody(parsed.error);
   const body = parsed.data;
   const mapped = toChatRequest(body);
-  if ("chat" in mapped && (mapped.chat.messages as unknown[]).length === 0) throw badRequest("input holds no message to answer", "input", "empty_input");
   const conversation = conversationOf(body, mapped);
+  if ("chat" in mapped && conversation.length === 0) throw badRequest("input holds no message to answer", "input", "empty_input");
   checkConversationLimits(conversation, ctx.config.limits, "input");
   // The Responses API has no `n`: one answer, chosen among verdict's candidates. The conversation goes along so that a
   // guard finds documents in `instructions` or the input, as it does in a chat request's messages.
