@@ -11,7 +11,7 @@ import { createChannel } from "./util/channel";
 
 type ChatCompletion = OpenAI.Chat.Completions.ChatCompletion;
 
-/** Whether the generator accepts `n`; "auto" learns it from the first refusal and remembers. */
+/** Whether the generator accepts `n`; "auto" learns it when an `n` call gets a 400 that a call without `n` gets past. */
 export interface NSupport {
   value: boolean | "auto";
 }
@@ -107,25 +107,42 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
 
   const run = async (): Promise<void> => {
     let remaining = n;
+    let nCallAnswered = false;
+    let learning = false;
     if (n > 1 && nSupport.value !== false) {
       try {
         remaining -= stream ? await drawStreamed() : await draw({ ...body, n }, n);
+        nCallAnswered = true;
       } catch (err) {
         const failure = upstreamFailure("generator", err);
-        if (failure.status === 400 && nSupport.value === "auto") nSupport.value = false;
-        else return void summary.errors.push(failure);
+        if (failure.status !== 400 || nSupport.value !== "auto") return void summary.errors.push(failure);
+        // A 400 may refuse `n`, or something else in this request (a bad temperature, a tool schema): that is only
+        // known once a call without `n` is answered. Until then nothing is learnt, and a request that is bad anyway
+        // gets its 400 after one more call, not after n of them.
+        learning = true;
       }
     }
     // Parallel single draws: for an upstream without `n`, or one that returned fewer choices than asked.
     const { n: _dropped, ...single } = body;
     const seed = typeof body.seed === "number" ? body.seed : undefined;
-    await Promise.all(
-      Array.from({ length: remaining }, (_, i) =>
-        // A fixed client seed would make every parallel draw identical; each draw gets its own, derived from it.
-        draw(seed === undefined ? single : { ...single, seed: seed + i }, 1)
-          .catch((err: unknown) => summary.errors.push(upstreamFailure("generator", err))),
-      ),
-    );
+    // A fixed client seed would make every draw identical; each single draw gets its own, derived from it and past the
+    // one the `n` call used when that call was answered.
+    const firstSeed = seed === undefined ? undefined : seed + (nCallAnswered ? 1 : 0);
+    const drawOne = (i: number) => draw(firstSeed === undefined ? single : { ...single, seed: firstSeed + i }, 1);
+    const lost = (err: unknown) => void summary.errors.push(upstreamFailure("generator", err));
+    let first = 0;
+    if (learning) {
+      first = 1;
+      try {
+        await drawOne(0);
+        nSupport.value = false;
+      } catch (err) {
+        const failure = upstreamFailure("generator", err);
+        summary.errors.push(failure);
+        if (failure.status === 400) return; // refused without `n` too: the request itself is at fault
+      }
+    }
+    await Promise.all(Array.from({ length: remaining - first }, (_, i) => drawOne(first + i).catch(lost)));
   };
 
   const done = run().finally(() => channel.close());

@@ -1,6 +1,27 @@
 // Sampling: one call with `n` where the upstream allows it, parallel calls where it does not.
 import { describe, expect, it } from "vitest";
-import { chatBody, harness, postChat } from "../helpers";
+import { chatBody, fetchInto, harness, postChat } from "../helpers";
+import { createSimulator } from "../sim/server";
+
+/** The simulator behind a generator that refuses temperatures above 2 (whatever else the call asks) and, when told to,
+ * ignores `n` (one choice per call) as some servers do. */
+function pickyGenerator(options: { ignoresN?: boolean } = {}) {
+  const sim = createSimulator();
+  const calls: Array<{ n?: number; seed?: number }> = [];
+  const fetch: typeof globalThis.fetch = async (input, init) => {
+    const body = JSON.parse(String(init?.body ?? "{}")) as Record<string, unknown>;
+    if (body.model === "sim-generator") {
+      calls.push({ n: body.n as number | undefined, seed: body.seed as number | undefined });
+      if (typeof body.temperature === "number" && body.temperature > 2) {
+        const error = { message: "temperature must be at most 2", type: "invalid_request_error", param: "temperature", code: null };
+        return Response.json({ error }, { status: 400 });
+      }
+      if (options.ignoresN) init = { ...init, body: JSON.stringify({ ...body, n: undefined }) };
+    }
+    return fetchInto(sim.app)(input, init);
+  };
+  return { fetch, calls };
+}
 
 describe("sampling", () => {
   it("draws N candidates with parallel calls when the upstream refuses n, and remembers it", async () => {
@@ -62,5 +83,29 @@ describe("sampling", () => {
     const body = await response.json();
     expect(body.verdict.judge.calls).toBe(2);
     expect(sim.count("judge")).toBe(2);
+  });
+
+  it("a request refused for another reason does not turn n off for later requests, and is not fanned out", async () => {
+    const generator = pickyGenerator();
+    const { app } = harness({ deps: { fetch: generator.fetch } });
+    const bad = await postChat(app, chatBody({ temperature: 5, verdict: { n: 4 } }));
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error.param).toBe("temperature");
+    // The `n` call, then one call without it that gets the same 400: not four.
+    expect(generator.calls.map((c) => c.n ?? 1)).toEqual([4, 1]);
+
+    generator.calls.length = 0;
+    expect((await postChat(app, chatBody({ verdict: { n: 4 } }))).status).toBe(200);
+    expect(generator.calls.map((c) => c.n ?? 1)).toEqual([4]);
+  });
+
+  it("a generator that ignores n is topped up with seeds past the one its n call used", async () => {
+    const generator = pickyGenerator({ ignoresN: true });
+    const { app } = harness({ deps: { fetch: generator.fetch } });
+    const response = await postChat(app, chatBody({ seed: 7, verdict: { n: 4, return_candidates: true } }));
+    expect(response.status).toBe(200);
+    expect(generator.calls.map((c) => c.seed)).toEqual([7, 8, 9, 10]);
+    const body = await response.json();
+    expect(body.verdict.candidates.some((c: { duplicates?: number[] }) => c.duplicates)).toBe(false);
   });
 });
