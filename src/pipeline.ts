@@ -183,7 +183,8 @@ export async function runPipeline(
       options,
       pool,
       selection,
-      ranking: [...selection.ranking, ...excluded],
+      // Every candidate: a merged duplicate (its own draw, the same text) right after the candidate it repeats.
+      ranking: [...selection.ranking.flatMap((index) => [index, ...pool.byIndex(index).duplicates]), ...excluded],
       draw: draw.summary,
       judge: session.stats,
       judgeModel: deps.judge.model,

@@ -49,7 +49,9 @@ export function verdictObject(outcome: PipelineOutcome) {
 function returnable(outcome: PipelineOutcome): number[] {
   const { selection } = outcome;
   if (selection.grounded !== true) return outcome.ranking;
-  const passed = new Set((selection.checks ?? []).filter((check) => check.verdict === "PASS").map((check) => check.index));
+  const passed = new Set(
+    (selection.checks ?? []).filter((check) => check.verdict === "PASS").flatMap((check) => [check.index, ...outcome.pool.byIndex(check.index).duplicates]),
+  );
   return outcome.ranking.filter((index) => passed.has(index));
 }
 

@@ -145,6 +145,11 @@ describe("guard", () => {
     const both = await (await postChat(withEmpty.app, { ...ask({ n: 2 }), n: 2 })).json();
     expect(both.choices).toHaveLength(1);
     expect(both.choices[0].message.content).toBe(row.right_answer);
+
+    // A repeat of an answer that passed is the same text: it may be a choice, as its own draw.
+    const twins = harness({ sim: { generator: { answers: [row.right_answer, row.right_answer] } } });
+    const repeated = await (await postChat(twins.app, { ...ask({ n: 2 }), n: 2 })).json();
+    expect(repeated.choices.map((c: { message: { content: string } }) => c.message.content)).toEqual([row.right_answer, row.right_answer]);
   });
 
   it("failing open, keeps to the checks made before the judge went away: a passed answer, never a failed one", async () => {

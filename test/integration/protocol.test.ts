@@ -151,6 +151,19 @@ describe("protocol fidelity", () => {
     );
   });
 
+  it("returns as many choices as the client's n asks when candidates repeat each other, duplicates after their twin", async () => {
+    const { client, sim } = harness({ sim: { generator: { answers: ["Same answer.", "Same answer.", "Other answer.", "Same answer."] } } });
+    const completion = await client.chat.completions.create({ ...chatBody(), n: 3, verdict: { n: 4 } } as never);
+    const verdict = verdictOf(completion);
+    expect(sim.count("judge")).toBeGreaterThan(0);
+    expect(verdict.ranking).toHaveLength(4);
+    expect(completion.choices.map((c) => c.index)).toEqual([0, 1, 2]);
+    const texts = completion.choices.map((c) => c.message.content);
+    // The winner's twins follow it, or the other answer comes second: either way three real draws, in rank order.
+    expect(texts.filter((t) => t === "Same answer.").length).toBeGreaterThanOrEqual(2);
+    if (texts[0] === "Same answer.") expect(texts[1]).toBe("Same answer.");
+  });
+
   it("forwards logprobs, seed, user, metadata and unknown fields, and returns the winner's logprobs", async () => {
     const { client, sim } = harness();
     const extra = { logprobs: true, top_logprobs: 2, seed: 11, user: "u-7", metadata: { run: "x" }, vendor_flag: { deep: [1] } };
