@@ -54,8 +54,16 @@ export function toChatRequest(body: ResponsesRequest): Mapped {
   if (body.instructions) messages.unshift({ role: "system", content: body.instructions });
   const responseFormat = responseFormatOf(body.text);
   const chat: Record<string, unknown> = { model: body.model, messages };
-  const copy: [string, string][] = [["temperature", "temperature"], ["top_p", "top_p"], ["max_output_tokens", "max_tokens"], ["user", "user"]];
+  // The settings chat completions share, under their chat names; the rest (include, top_logprobs, truncation...) has
+  // no chat counterpart and is not sent (README).
+  const copy: [string, string][] = [
+    ["temperature", "temperature"], ["top_p", "top_p"], ["max_output_tokens", "max_tokens"], ["user", "user"],
+    ["service_tier", "service_tier"], ["store", "store"], ["metadata", "metadata"], ["safety_identifier", "safety_identifier"],
+    ["prompt_cache_key", "prompt_cache_key"],
+  ];
   for (const [from, to] of copy) if (body[from] != null) chat[to] = body[from];
+  const effort = (body.reasoning as { effort?: unknown } | null | undefined)?.effort;
+  if (effort != null) chat.reasoning_effort = effort;
   if (responseFormat) chat.response_format = responseFormat;
   return { chat };
 }
@@ -96,7 +104,10 @@ export function responseShell(body: ResponsesRequest, id: string, createdAt: num
   };
 }
 
-export const newResponseId = () => `resp_${crypto.randomUUID().replace(/-/g, "")}`;
+/** Ids of the Responses verdict makes: marked, so that a later turn naming one can be told it was never stored. */
+const OWN_ID_PREFIX = "resp_verdict_";
+export const newResponseId = () => `${OWN_ID_PREFIX}${crypto.randomUUID().replace(/-/g, "")}`;
+export const isOwnResponseId = (id: unknown) => typeof id === "string" && id.startsWith(OWN_ID_PREFIX);
 
 /** The winner as a Response output message; a truncated or filtered answer makes the response "incomplete". */
 export function outputMessage(result: ChatResult, id: string) {

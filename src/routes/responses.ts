@@ -4,7 +4,7 @@ import type { Context } from "hono";
 import type { AppContext } from "../app";
 import type { ChatRequest } from "../openai/chat";
 import { responseEventStream } from "../openai/response-events";
-import { newResponseId, responsesRequestSchema, toChatRequest, toResponseObject, type ChatResult } from "../openai/responses";
+import { isOwnResponseId, newResponseId, responsesRequestSchema, toChatRequest, toResponseObject, type ChatResult } from "../openai/responses";
 import { badRequest } from "../errors";
 import { checkConversationLimits } from "../limits";
 import { resolveOptions } from "../options";
@@ -33,6 +33,10 @@ export async function handleResponses(c: Context, ctx: AppContext): Promise<Resp
   const parsed = responsesRequestSchema.safeParse(json);
   if (!parsed.success) throw invalidBody(parsed.error);
   const body = parsed.data;
+  if (isOwnResponseId(body.previous_response_id)) {
+    // Drawn through chat completions, a reranked Response was never stored by the generator, and verdict keeps none.
+    throw badRequest("responses reranked by verdict are not stored: send the earlier turns in input instead", "previous_response_id", "response_not_stored");
+  }
   const mapped = toChatRequest(body);
   const conversation = conversationOf(body, mapped);
   if ("chat" in mapped && conversation.length === 0) throw badRequest("input holds no message to answer", "input", "empty_input");
@@ -52,7 +56,7 @@ export async function handleResponses(c: Context, ctx: AppContext): Promise<Resp
     const { verdict: _options, ...forward } = json;
     forward.model = options.upstreamModel;
     const unchanged = json.verdict === undefined && json.model === options.upstreamModel;
-    const response = await passThrough(generatorFor(ctx, c.req.raw.headers).target, c.req.raw, "/responses", unchanged ? raw : JSON.stringify(forward));
+    const response = await passThrough(generatorFor(ctx, c.req.raw.headers).target, c.req.raw, "/responses", unchanged ? raw : JSON.stringify(forward), probeOf(c).headers);
     // Say why a request that would have been reranked was not, rather than silently returning one unjudged sample.
     if (!options.passThrough && "skip" in mapped) response.headers.set("x-verdict-passthrough", mapped.skip);
     return response;

@@ -119,6 +119,34 @@ describe("/v1/responses", () => {
     expect(sim.count("judge")).toBe(0);
   });
 
+  it("refuses a later turn naming a response verdict reranked, which nobody stored", async () => {
+    const { client, app, sim } = harness();
+    const first = await client.responses.create({ model: "sim-generator", input: "hello", verdict: { n: 2 } } as never);
+    expect(first.id).toMatch(/^resp_verdict_/);
+    const before = sim.requests.length;
+    for (const n of [2, 1]) {
+      const next = await post(app, { model: "sim-generator", input: "and then?", previous_response_id: first.id, verdict: { n } });
+      expect(next.status).toBe(400);
+      expect((await next.json()).error).toMatchObject({ param: "previous_response_id", code: "response_not_stored" });
+    }
+    expect(sim.requests).toHaveLength(before);
+  });
+
+  it("sends the settings chat completions share under their chat names, reasoning effort included", async () => {
+    const { app, sim } = harness();
+    const settings = { service_tier: "flex", store: false, metadata: { team: "a" }, safety_identifier: "u-1", prompt_cache_key: "k" };
+    await post(app, { model: "sim-generator", input: "hi", reasoning: { effort: "high" }, ...settings, verdict: { n: 2 } });
+    expect(sim.requests.find((r) => r.role === "generator")!.body).toMatchObject({ ...settings, reasoning_effort: "high" });
+  });
+
+  it("sends verdict's request id and trace context on a request it passes through", async () => {
+    const { app, sim } = harness();
+    const response = await post(app, { model: "sim-generator", input: "hi", verdict: { n: 1 } });
+    const id = response.headers.get("x-request-id");
+    expect(id).toBeTruthy();
+    expect(sim.requests.at(-1)!.headers["x-request-id"]).toBe(id);
+  });
+
   it("names input when it holds no message", async () => {
     const { app, sim } = harness();
     const response = await post(app, { model: "sim-generator", input: [], verdict: { n: 2 } });
