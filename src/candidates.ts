@@ -34,6 +34,12 @@ export interface AdmissionRules {
   toolChoice?: "auto" | "required" | "none";
 }
 
+/** A tool_choice object that still lets the model answer in text: allowed_tools in mode auto. A named tool does not. */
+function allowsText(choice: object): boolean {
+  const allowed = choice as { type?: unknown; allowed_tools?: { mode?: unknown } };
+  return allowed.type === "allowed_tools" && allowed.allowed_tools?.mode === "auto";
+}
+
 export function admissionRules(body: Record<string, unknown>): AdmissionRules {
   const rules: AdmissionRules = {};
   const format = body.response_format as { type?: string; json_schema?: { schema?: JsonSchema } } | undefined;
@@ -41,7 +47,7 @@ export function admissionRules(body: Record<string, unknown>): AdmissionRules {
   if (format?.type === "json_schema") rules.json = { schema: format.json_schema?.schema };
   if (Array.isArray(body.tools) && body.tools.length > 0) {
     const choice = body.tool_choice;
-    rules.toolChoice = choice === "none" ? "none" : choice === "required" || (typeof choice === "object" && choice !== null) ? "required" : "auto";
+    rules.toolChoice = choice === "none" ? "none" : choice === "required" || (typeof choice === "object" && choice !== null && !allowsText(choice)) ? "required" : "auto";
   }
   return rules;
 }

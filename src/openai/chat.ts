@@ -13,9 +13,10 @@ export const chatMessageSchema = z.looseObject({
 export const chatRequestSchema = z.looseObject({
   model: z.string().min(1),
   messages: z.array(chatMessageSchema).min(1),
-  n: z.number().int().min(1).optional(),
-  stream: z.boolean().optional(),
-  seed: z.number().int().optional(),
+  // null is what the SDKs' types allow and send for "not set": read as absent.
+  n: z.number().int().min(1).nullable().optional(),
+  stream: z.boolean().nullable().optional(),
+  seed: z.number().int().nullable().optional(),
   verdict: z.unknown().optional(),
 });
 
@@ -48,12 +49,20 @@ export function contentText(content: unknown): string {
 
 interface ToolCall {
   function?: { name?: string; arguments?: string };
+  custom?: { name?: string; input?: string };
 }
 
-/** An assistant message as text: its content, then each tool call as name(arguments). */
+/** One tool call as a judge reads it (and as identical candidates are told apart): name(arguments) or name(input). */
+function callText(call: ToolCall): string {
+  if (call.function) return `${call.function.name ?? "?"}(${call.function.arguments ?? ""})`;
+  if (call.custom) return `${call.custom.name ?? "?"}(${call.custom.input ?? ""})`;
+  return JSON.stringify(call); // a kind of call not known here: all of it, so that different calls never read the same
+}
+
+/** An assistant message as text: its content, then each tool call. */
 export function messageText(message: Record<string, unknown>): string {
   const parts = [contentText(message.content)];
   const calls = Array.isArray(message.tool_calls) ? (message.tool_calls as ToolCall[]) : [];
-  for (const call of calls) parts.push(`[tool call] ${call.function?.name ?? "?"}(${call.function?.arguments ?? ""})`);
+  for (const call of calls) parts.push(`[tool call] ${callText(call)}`);
   return parts.filter((p) => p !== "").join("\n");
 }

@@ -7,6 +7,9 @@ interface ToolCall {
   function?: { name?: string; arguments?: string };
 }
 
+/** Message fields the replay streams piece by piece; any other (annotations, audio, reasoning) rides on the role chunk. */
+const STREAMED_FIELDS = new Set(["role", "content", "refusal", "tool_calls"]);
+
 interface LogprobToken {
   token: string;
 }
@@ -66,16 +69,19 @@ function choiceDeltas(choice: ReplayChoice): Record<string, unknown>[] {
     out.push({ index: choice.index, delta: d, logprobs, finish_reason: null });
 
   const content = typeof message.content === "string" ? message.content : null;
-  delta({ role: "assistant", content: content === null ? null : "", ...(message.refusal != null ? {} : { refusal: null }) });
+  const others = Object.fromEntries(Object.entries(message).filter(([name, value]) => !STREAMED_FIELDS.has(name) && value !== undefined));
+  delta({ role: "assistant", content: content === null ? null : "", ...(message.refusal != null ? {} : { refusal: null }), ...others });
   if (content) for (const piece of contentDeltas(content, choice.logprobs)) delta({ content: piece.content }, piece.logprobs);
   if (typeof message.refusal === "string") for (const piece of splitText(message.refusal)) delta({ refusal: piece });
 
   const calls = Array.isArray(message.tool_calls) ? (message.tool_calls as ToolCall[]) : [];
   calls.forEach((call, index) => {
-    const args = call.function?.arguments ?? "";
+    // A custom tool call (or a kind not known here) goes whole in one delta: its fields are not split by any client.
+    if (!call.function) return void delta({ tool_calls: [{ index, ...call }] });
+    const args = call.function.arguments ?? "";
     const [first = "", ...rest] = splitText(args, 16);
     // The first delta of a call names it; later ones carry only argument text, as OpenAI streams them.
-    delta({ tool_calls: [{ index, id: call.id, type: call.type ?? "function", function: { name: call.function?.name, arguments: first } }] });
+    delta({ tool_calls: [{ index, id: call.id, type: call.type ?? "function", function: { name: call.function.name, arguments: first } }] });
     for (const piece of rest) delta({ tool_calls: [{ index, function: { arguments: piece } }] });
   });
   out.push({ index: choice.index, delta: {}, logprobs: null, finish_reason: choice.finish_reason ?? "stop" });

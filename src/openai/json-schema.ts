@@ -33,8 +33,9 @@ const isRecord = (value: unknown): value is Record<string, unknown> => typeOf(va
  */
 export function schemaMismatch(value: unknown, schema: JsonSchema | undefined, path = "$"): string | null {
   if (!isRecord(schema)) return null;
-  if (Array.isArray(schema.anyOf)) {
-    return schema.anyOf.some((option) => schemaMismatch(value, option, path) === null) ? null : `${path}: matches no anyOf branch`;
+  // anyOf holds beside the other keywords at its level, not instead of them.
+  if (Array.isArray(schema.anyOf) && !schema.anyOf.some((option) => schemaMismatch(value, option, path) === null)) {
+    return `${path}: matches no anyOf branch`;
   }
   const types = typeof schema.type === "string" ? [schema.type] : Array.isArray(schema.type) ? schema.type.filter((t) => typeof t === "string") : [];
   if (types.length > 0 && !types.some((t) => hasType(value, t))) return `${path}: expected ${types.join(" or ")}, got ${typeOf(value)}`;
@@ -45,7 +46,7 @@ export function schemaMismatch(value: unknown, schema: JsonSchema | undefined, p
   if (isRecord(value)) {
     const object = value;
     const required = Array.isArray(schema.required) ? schema.required : [];
-    for (const key of required) if (typeof key === "string" && !(key in object)) return `${path}: missing required property ${key}`;
+    for (const key of required) if (typeof key === "string" && !Object.hasOwn(object, key)) return `${path}: missing required property ${key}`;
     const properties = isRecord(schema.properties) ? schema.properties : undefined;
     for (const [key, inner] of Object.entries(object)) {
       const declared = properties && Object.hasOwn(properties, key) ? properties[key] : undefined;

@@ -7,7 +7,7 @@ export const responsesRequestSchema = z.looseObject({
   model: z.string().min(1),
   input: z.union([z.string(), z.array(z.looseObject({}))]).optional(),
   instructions: z.string().nullable().optional(),
-  stream: z.boolean().optional(),
+  stream: z.boolean().nullable().optional(),
   verdict: z.unknown().optional(),
 });
 

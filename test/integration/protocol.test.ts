@@ -3,7 +3,7 @@ import { zodResponseFormat } from "openai/helpers/zod";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import type { SimRequestRecord } from "../sim/server";
-import { chatBody, harness } from "../helpers";
+import { chatBody, harness, postChat } from "../helpers";
 
 type Any = Record<string, any>;
 const verdictOf = (completion: unknown) => (completion as { verdict: Any }).verdict;
@@ -149,6 +149,21 @@ describe("protocol fidelity", () => {
     expect(completion.choices.map((c) => c.message.content)).toEqual(
       verdict.ranking.slice(0, 2).map((i: number) => verdict.candidates[i].message.content),
     );
+  });
+
+  it("reads null for n, seed and stream as not set, as the SDKs send them", async () => {
+    const { app } = harness();
+    for (const extra of [{ verdict: { n: 2 } }, { verdict: { n: 1 } }]) {
+      const response = await postChat(app, chatBody({ n: null, seed: null, stream: null, ...extra }));
+      expect(response.status).toBe(200);
+      expect((await response.json()).choices).toHaveLength(1);
+    }
+    const viaResponses = await app.request("/v1/responses", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "sim-generator", input: "hi", stream: null, verdict: { n: 2 } }),
+    });
+    expect(viaResponses.status).toBe(200);
   });
 
   it("returns as many choices as the client's n asks when candidates repeat each other, duplicates after their twin", async () => {

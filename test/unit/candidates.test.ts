@@ -1,6 +1,7 @@
 // Exclusion rules before judging: response_format, tool_choice, and the text/tool-call majority rule.
 import { describe, expect, it } from "vitest";
 import { admissionRules, createCandidatePool } from "../../src/candidates";
+import { messageText } from "../../src/openai/chat";
 import { schemaMismatch } from "../../src/openai/json-schema";
 import { candidate } from "../scripted-judge";
 
@@ -28,6 +29,17 @@ describe("JSON schema subset", () => {
     [[], "$: expected object, got array"],
   ])("%j -> %s", (value, problem) => {
     expect(schemaMismatch(value, schema)).toBe(problem);
+  });
+
+  it("a required property is the object's own, not one every object inherits", () => {
+    expect(schemaMismatch({}, { type: "object", required: ["constructor"] })).toBe("$: missing required property constructor");
+  });
+
+  it("checks anyOf beside the other keywords at its level", () => {
+    const withAnyOf = { type: "object", properties: { a: { type: "integer" } }, anyOf: [{ required: ["a"] }, { required: ["b"] }] };
+    expect(schemaMismatch({ a: "not an integer" }, withAnyOf)).toBe("$.a: expected integer, got string");
+    expect(schemaMismatch({ c: 1 }, withAnyOf)).toBe("$: matches no anyOf branch");
+    expect(schemaMismatch({ a: 1 }, withAnyOf)).toBeNull();
   });
 });
 
@@ -65,6 +77,21 @@ describe("candidate pool rules", () => {
     expect(none.admit(toolCall(0))).toBeNull();
     expect(none.excluded.get(0)).toBe("unexpected_tool_call");
     expect(none.admit(candidate(1))).not.toBeNull();
+  });
+
+  it("allowed_tools in mode auto lets text answers compete; a named tool or mode required asks for a call", () => {
+    const allowed = (mode: string) => ({ type: "allowed_tools", allowed_tools: { mode, tools: [{ type: "function", function: { name: "f" } }] } });
+    expect(admissionRules({ tools, tool_choice: allowed("auto") }).toolChoice).toBe("auto");
+    expect(admissionRules({ tools, tool_choice: allowed("required") }).toolChoice).toBe("required");
+    expect(admissionRules({ tools, tool_choice: { type: "function", function: { name: "f" } } }).toolChoice).toBe("required");
+  });
+
+  it("custom tool calls read as their name and input, so different calls are never merged as identical", () => {
+    const custom = (input: string) => ({ role: "assistant", content: null, tool_calls: [{ id: "c", type: "custom", custom: { name: "run_sql", input } }] });
+    expect(messageText(custom("SELECT 1"))).toBe("[tool call] run_sql(SELECT 1)");
+    expect(messageText(custom("SELECT 1"))).not.toBe(messageText(custom("DROP TABLE users")));
+    const unknown = { role: "assistant", content: null, tool_calls: [{ id: "c", type: "mcp", server: "x", args: { q: 1 } }] };
+    expect(messageText(unknown)).toContain('"server":"x"');
   });
 
   it("tool_choice auto holds candidates back, then judges the majority kind; a tie goes to tool calls", () => {

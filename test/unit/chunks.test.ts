@@ -1,6 +1,14 @@
 // The replay of a finished completion as chunks must join back to exactly the original message.
+import { ChatCompletionStream } from "openai/lib/ChatCompletionStream";
 import { describe, expect, it } from "vitest";
 import { replayChunks, splitText, type ReplayCompletion } from "../../src/openai/chunks";
+
+/** What the openai SDK's stream helper assembles from the replay (it reads chunks as JSON lines). */
+async function assembledBySdk(completion: ReplayCompletion) {
+  const lines = replayChunks(completion, false).map((chunk) => `${JSON.stringify(chunk)}\n`).join("");
+  const stream = ChatCompletionStream.fromReadableStream(new Response(lines).body!);
+  return (await stream.finalChatCompletion()).choices[0]!.message as unknown as Record<string, unknown>;
+}
 
 const base = { id: "c1", created: 1, model: "m", usage: { total_tokens: 3 } };
 type Any = Record<string, any>;
@@ -57,5 +65,27 @@ describe("replayChunks", () => {
     const deltas = replayChunks(completion, true).map((c) => (c.choices as Any[])[0]?.delta);
     expect(deltas.map((d) => d?.refusal ?? "").join("")).toBe("I can't help with that request, sorry.");
     expect(deltas.at(-1)).toBeUndefined(); // the usage chunk has no choices
+  });
+
+  it("carries every other message field, so the SDK's stream helper assembles the message returned", async () => {
+    const message = {
+      role: "assistant",
+      content: "See the source for details.",
+      refusal: null,
+      annotations: [{ type: "url_citation", url_citation: { url: "https://example.org", title: "x", start_index: 0, end_index: 3 } }],
+      reasoning_content: "The user wants a source.",
+    };
+    const assembled = await assembledBySdk({ ...base, choices: [{ index: 0, message, logprobs: null, finish_reason: "stop" }] });
+    expect(assembled).toMatchObject(message);
+  });
+
+  it("streams a custom tool call whole, with its name and input", () => {
+    // openai-node's stream helper cannot finish a custom call (it insists on function.name), so the deltas are read here.
+    const call = { id: "call_1", type: "custom", custom: { name: "run_sql", input: "SELECT count(*) FROM orders WHERE day = today()" } };
+    const message = { role: "assistant", content: null, refusal: null, tool_calls: [call] };
+    const deltas = replayChunks({ ...base, choices: [{ index: 0, message, logprobs: null, finish_reason: "tool_calls" }] }, false).map(
+      (c) => (c.choices as Any[])[0].delta,
+    );
+    expect(deltas.flatMap((d) => d.tool_calls ?? [])).toEqual([{ index: 0, ...call }]);
   });
 });
