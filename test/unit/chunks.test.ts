@@ -84,7 +84,7 @@ describe("replayChunks", () => {
     const call = { id: "call_1", type: "custom", custom: { name: "run_sql", input: "SELECT count(*) FROM orders WHERE day = today()" } };
     const message = { role: "assistant", content: null, refusal: null, tool_calls: [call] };
     const deltas = replayChunks({ ...base, choices: [{ index: 0, message, logprobs: null, finish_reason: "tool_calls" }] }, false).map(
-      (c) => (c.choices as Any[])[0].delta,
+      (c) => (c.choices as Any[])[0]!.delta,
     );
     expect(deltas.flatMap((d) => d.tool_calls ?? [])).toEqual([{ index: 0, ...call }]);
   });
