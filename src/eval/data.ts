@@ -19,47 +19,84 @@ export interface PairItem {
 
 export type EvalTask = "grounding" | "pairwise";
 
-export function records(text: string, source: string): Record<string, unknown>[] {
-  const trimmed = text.trim();
-  if (trimmed.startsWith("[")) return JSON.parse(trimmed) as Record<string, unknown>[];
-  return trimmed.split("\n").filter(Boolean).map((line, i) => {
-    try {
-      return JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      throw new Error(`${source}: line ${i + 1} is not JSON`);
-    }
-  });
+/** One record of a data file: its place in the file (so ids and messages survive sampling) and, in JSONL, its line. */
+export interface SourceRow {
+  /** 0-based position among the file's records, blank lines not counted. */
+  index: number;
+  /** 1-based line in a JSONL file, blank lines counted, as an editor shows it. */
+  line?: number;
+  fields: Record<string, unknown>;
 }
 
-const str = (value: unknown, field: string, where: string): string => {
-  if (typeof value !== "string") throw new Error(`${where}: field ${field} is missing or not text`);
-  return value;
-};
+function asFields(value: unknown, source: string, place: string): Record<string, unknown> {
+  // A null, a number or an array would otherwise surface later as a TypeError with no hint of which row it was.
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new Error(`${source}: ${place} is not an object (got ${value === null ? "null" : Array.isArray(value) ? "an array" : typeof value})`);
+  }
+  return value as Record<string, unknown>;
+}
+
+export function records(text: string, source: string): SourceRow[] {
+  const trimmed = text.trim();
+  if (trimmed.startsWith("[")) {
+    let rows: unknown[];
+    try {
+      rows = JSON.parse(trimmed) as unknown[];
+    } catch (err) {
+      throw new Error(`${source}: not JSON (${(err as Error).message})`);
+    }
+    return rows.map((row, index) => ({ index, fields: asFields(row, source, `row ${index + 1}`) }));
+  }
+  // Numbered before blank lines are skipped, so a message names the line an editor shows.
+  const numbered = text.split("\n").map((content, i) => ({ content, line: i + 1 }));
+  return numbered
+    .filter(({ content }) => content.trim() !== "")
+    .map(({ content, line }, index) => {
+      let row: unknown;
+      try {
+        row = JSON.parse(content);
+      } catch {
+        throw new Error(`${source}: line ${line} is not JSON`);
+      }
+      return { index, line, fields: asFields(row, source, `line ${line}`) };
+    });
+}
+
+/** Reads fields of one record; a problem names the file's row and, in JSONL, its line. */
+function reader(row: SourceRow, source: string) {
+  const fail = (problem: string) => new Error(`${source} row ${row.index + 1}: ${problem}${row.line ? ` (line ${row.line})` : ""}`);
+  const str = (field: string): string => {
+    const value = row.fields[field];
+    if (typeof value !== "string") throw fail(`field ${field} is missing or not text`);
+    return value;
+  };
+  return { fields: row.fields, fail, str };
+}
 
 /** HaluEval QA rows give two items each (the grounded answer and the hallucinated one); HaluBench rows give one. */
-export function groundingItems(rows: Record<string, unknown>[], source: string): GroundingItem[] {
-  return rows.flatMap((row, i) => {
-    const where = `${source} row ${i + 1}`;
-    if ("knowledge" in row) {
-      const base = { question: str(row.question, "question", where), documents: [str(row.knowledge, "knowledge", where)] };
+export function groundingItems(rows: SourceRow[], source: string): GroundingItem[] {
+  return rows.flatMap((row) => {
+    const { fields, fail, str } = reader(row, source);
+    if ("knowledge" in fields) {
+      const base = { question: str("question"), documents: [str("knowledge")] };
       return [
-        { id: `${i}:right`, ...base, answer: str(row.right_answer, "right_answer", where), label: "PASS" as const },
-        { id: `${i}:hallucinated`, ...base, answer: str(row.hallucinated_answer, "hallucinated_answer", where), label: "FAIL" as const },
+        { id: `${row.index}:right`, ...base, answer: str("right_answer"), label: "PASS" as const },
+        { id: `${row.index}:hallucinated`, ...base, answer: str("hallucinated_answer"), label: "FAIL" as const },
       ];
     }
-    const label = str(row.label, "label", where).toUpperCase();
-    if (label !== "PASS" && label !== "FAIL") throw new Error(`${where}: label must be PASS or FAIL`);
-    const id = typeof row.id === "string" ? row.id : String(i);
-    return [{ id, question: str(row.question, "question", where), documents: [str(row.passage, "passage", where)], answer: str(row.answer, "answer", where), label }];
+    const label = str("label").toUpperCase();
+    if (label !== "PASS" && label !== "FAIL") throw fail("label must be PASS or FAIL");
+    const id = typeof fields.id === "string" ? fields.id : String(row.index);
+    return [{ id, question: str("question"), documents: [str("passage")], answer: str("answer"), label }];
   });
 }
 
-export function pairItems(rows: Record<string, unknown>[], source: string): PairItem[] {
-  return rows.map((row, i) => {
-    const where = `${source} row ${i + 1}`;
-    const label = Number(row.label);
-    if (label !== 1 && label !== 2) throw new Error(`${where}: label must be 1 or 2`);
-    return { id: String(i), instruction: str(row.input, "input", where), output_1: str(row.output_1, "output_1", where), output_2: str(row.output_2, "output_2", where), label };
+export function pairItems(rows: SourceRow[], source: string): PairItem[] {
+  return rows.map((row) => {
+    const { fields, fail, str } = reader(row, source);
+    const label = Number(fields.label);
+    if (label !== 1 && label !== 2) throw fail("label must be 1 or 2");
+    return { id: String(row.index), instruction: str("input"), output_1: str("output_1"), output_2: str("output_2"), label };
   });
 }
 
@@ -76,7 +113,10 @@ export function sample<T>(items: T[], limit: number | undefined, seed: number | 
   return limit === undefined ? order : order.slice(0, limit);
 }
 
-/** The items of a data file: `limit` and `seed` choose source rows (a HaluEval row gives two items). */
+/**
+ * The items of a data file: `limit` and `seed` choose source rows (a HaluEval row gives two items). Ids name the file's
+ * row (0-based), so the same row keeps its id whichever seed picked it.
+ */
 export function loadItems(task: EvalTask, text: string, source: string, limit?: number, seed?: number): (GroundingItem | PairItem)[] {
   const rows = sample(records(text, source), limit, seed);
   return task === "grounding" ? groundingItems(rows, source) : pairItems(rows, source);
