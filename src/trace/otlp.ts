@@ -14,8 +14,9 @@ export interface OtlpOptions {
   maxQueue: number;
   /** How long a partial batch may wait before it is sent. */
   flushMs: number;
+  /** The longest one post may take, and the longest flush() may take in all. */
   timeoutMs: number;
-  /** Spans exported, dropped (buffer full) or failed (collector error), for metrics. */
+  /** Spans exported, dropped (buffer full, or left when a flush ran out of time) or failed (collector error), for metrics. */
   onResult?: (result: "exported" | "dropped" | "failed", count: number) => void;
 }
 
@@ -69,9 +70,15 @@ export function createOtlpSink(options: OtlpOptions): SpanSink {
   let buffer: FinishedSpan[] = [];
   let timer: ReturnType<typeof setTimeout> | null = null;
   let sending: Promise<void> = Promise.resolve();
+  // While the export loop runs it takes whatever is pushed meanwhile: a drain then joins it rather than queueing a step
+  // behind it, which under steady traffic and a collector that never answers queued one step per span, without end.
+  let running = false;
+  /** The post in flight, so a flush that runs out of time can cut it off. */
+  let inFlight: AbortController | null = null;
 
   async function post(batch: FinishedSpan[]): Promise<void> {
     const controller = new AbortController();
+    inFlight = controller;
     const timeout = setTimeout(() => controller.abort(), options.timeoutMs);
     try {
       const response = await options.fetch(url, {
@@ -86,21 +93,53 @@ export function createOtlpSink(options: OtlpOptions): SpanSink {
       report("failed", batch.length);
     } finally {
       clearTimeout(timeout);
+      inFlight = null;
     }
   }
 
   /** Sends everything buffered, one batch after another (never two posts at once, so ordering and load stay sane). */
-  function drain(): Promise<void> {
-    if (timer) clearTimeout(timer);
-    timer = null;
-    sending = sending.then(async () => {
+  async function exportLoop(): Promise<void> {
+    try {
       while (buffer.length > 0) {
         const batch = buffer.slice(0, options.batchSize);
         buffer = buffer.slice(batch.length);
         await post(batch);
       }
-    });
+    } finally {
+      // In the same turn as the last look at the buffer: a span pushed after it finds the loop stopped and starts one.
+      running = false;
+    }
+  }
+
+  function drain(): Promise<void> {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    if (running) return sending;
+    running = true;
+    sending = exportLoop();
     return sending;
+  }
+
+  /**
+   * Sends what is buffered, within timeout_ms in all (shutdown must not wait a timeout per batch for a collector that
+   * hangs): at the deadline the post in flight is cut off (its spans failed) and the spans still waiting are dropped.
+   */
+  async function flush(): Promise<void> {
+    let deadline: ReturnType<typeof setTimeout> | undefined;
+    const outOfTime = new Promise<void>((resolve) => {
+      deadline = setTimeout(() => {
+        const left = buffer.length;
+        buffer = [];
+        if (left > 0) report("dropped", left);
+        inFlight?.abort();
+        resolve();
+      }, options.timeoutMs);
+    });
+    try {
+      await Promise.race([drain(), outOfTime]);
+    } finally {
+      clearTimeout(deadline);
+    }
   }
 
   return {
@@ -114,6 +153,6 @@ export function createOtlpSink(options: OtlpOptions): SpanSink {
         (timer as { unref?: () => void }).unref?.();
       }
     },
-    flush: drain,
+    flush,
   };
 }
