@@ -76,8 +76,11 @@ export async function passThrough(
 export async function forwardToGenerator(target: PassThroughTarget, request: ForwardRequest, extraHeaders: Record<string, string>): Promise<Forwarded> {
   // A plain object: the fetch below takes it as it is, with no Headers object built and validated per request.
   const headers: Record<string, string> = {};
+  // When verdict sends a trace context of its own, it replaces the client's whole: the client's tracestate goes only
+  // with the client's trace (verdict's headers carry it then), never with a new trace verdict started.
+  const ownTrace = extraHeaders.traceparent !== undefined;
   request.headers.forEach((value, name) => {
-    if (forwardable(name)) headers[name] = value;
+    if (forwardable(name) && !(ownTrace && name === "tracestate")) headers[name] = value;
   });
   for (const [name, value] of Object.entries(extraHeaders)) headers[name.toLowerCase()] = value;
   if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;

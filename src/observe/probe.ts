@@ -65,11 +65,15 @@ export interface ActiveProbe extends RequestProbe {
 
 export function createRequestProbe({ metrics, tracer, clock }: ProbeDeps, init: ProbeInit): ActiveProbe {
   const startedAt = init.startedAt ?? clock();
-  const span = tracer.enabled ? tracer.startRequest(`${init.method} ${init.route}`, parseTraceparent(init.traceparent), startedAt) : NOOP_SPAN;
+  const parent = parseTraceparent(init.traceparent);
+  const span = tracer.enabled ? tracer.startRequest(`${init.method} ${init.route}`, parent, startedAt) : NOOP_SPAN;
   const traced = span !== NOOP_SPAN;
+  // The client's tracestate belongs to the client's trace: when verdict starts a new one (no readable traceparent), W3C
+  // says it is discarded, not sent along with a trace it says nothing about.
+  const tracestate: Record<string, string> = parent && init.tracestate ? { tracestate: init.tracestate } : {};
   const withId = (child: Span): Record<string, string> => {
     const traceparent = traceparentOf(child);
-    return { "x-request-id": init.requestId, ...(traceparent ? { traceparent } : {}), ...(init.tracestate ? { tracestate: init.tracestate } : {}) };
+    return { "x-request-id": init.requestId, ...(traceparent ? { traceparent } : {}), ...tracestate };
   };
   // Not tracing, verdict is a hop that passes the client's trace context on unchanged.
   const headers = traced

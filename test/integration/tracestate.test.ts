@@ -1,0 +1,76 @@
+// W3C trace context: a client's tracestate belongs to the client's trace. When verdict starts a trace of its own (no
+// traceparent, or one it cannot read) the tracestate is discarded, as the spec requires; it goes upstream only with
+// the trace it was sent with.
+import { getRequestListener } from "@hono/node-server";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { describe, expect, it } from "vitest";
+import { createNodeFetch } from "../../src/adapters/node-fetch";
+import { passThroughLane } from "../../src/adapters/node-pass-through";
+import { createApp, createAppContext } from "../../src/app";
+import { createTracer } from "../../src/trace/tracer";
+import { startSimulator } from "../sim/start";
+import { chatBody, harness, postChat, testConfig } from "../helpers";
+
+const CLIENT_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
+const TRACESTATE = "vendor=opaque-client-value";
+
+const tracing = () => createTracer({ sink: { push: () => undefined, flush: async () => undefined }, clock: Date.now, sampleRatio: 1 });
+
+function tracedHarness() {
+  return harness({ deps: { tracer: tracing() } });
+}
+
+describe("tracestate with tracing on", () => {
+  it.each([
+    ["no traceparent", {}],
+    ["a traceparent verdict cannot read", { traceparent: `00-${CLIENT_TRACE}-0000000000000000-01` }],
+  ])("is not sent upstream with verdict's own new trace when the client sent %s", async (_, parent: Record<string, string>) => {
+    for (const n of [1, 2]) {
+      const { app, sim } = tracedHarness();
+      const response = await postChat(app, chatBody({ verdict: { n } }), { ...parent, tracestate: TRACESTATE });
+      expect(response.status).toBe(200);
+      expect(sim.requests.length).toBeGreaterThan(0);
+      for (const call of sim.requests) {
+        expect(call.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+        expect(call.headers.traceparent).not.toContain(CLIENT_TRACE);
+        expect(call.headers).not.toHaveProperty("tracestate");
+      }
+    }
+  });
+
+  it("goes upstream with the client's own trace", async () => {
+    for (const n of [1, 2]) {
+      const { app, sim } = tracedHarness();
+      const traceparent = `00-${CLIENT_TRACE}-00f067aa0ba902b7-01`;
+      expect((await postChat(app, chatBody({ verdict: { n } }), { traceparent, tracestate: TRACESTATE })).status).toBe(200);
+      for (const call of sim.requests) {
+        expect(call.headers.traceparent).toContain(CLIENT_TRACE);
+        expect(call.headers.tracestate).toBe(TRACESTATE);
+      }
+    }
+  });
+});
+
+describe("tracestate on the Node pass-through lane, over sockets on 127.0.0.1", () => {
+  it("is discarded with a new trace and kept with the client's", async () => {
+    const upstream = await startSimulator();
+    const deps = { config: testConfig({ generator: { base_url: upstream.url } }), fetch: createNodeFetch(), tracer: tracing() };
+    const ctx = createAppContext(deps);
+    const server = createServer(passThroughLane(ctx, getRequestListener(createApp(deps, ctx).fetch)));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/chat/completions`;
+    const send = (headers: Record<string, string>) =>
+      fetch(url, { method: "POST", headers: { "content-type": "application/json", tracestate: TRACESTATE, ...headers }, body: JSON.stringify(chatBody()) });
+    try {
+      expect((await send({})).status).toBe(200);
+      expect(upstream.sim.requests.at(-1)!.headers).not.toHaveProperty("tracestate");
+      expect((await send({ traceparent: `00-${CLIENT_TRACE}-00f067aa0ba902b7-01` })).status).toBe(200);
+      expect(upstream.sim.requests.at(-1)!.headers.tracestate).toBe(TRACESTATE);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((done) => server.close(done));
+      await upstream.close();
+    }
+  });
+});
