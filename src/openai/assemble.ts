@@ -13,9 +13,13 @@ export interface AssembledChoice {
 interface Partial {
   content: string | null;
   refusal: string | null;
-  calls: { id?: string; type: string; function: { name: string; arguments: string } }[];
+  calls: { id?: string; type: string; function?: { name: string; arguments: string } }[];
   tokens: unknown[] | null;
+  /** Any other message field (reasoning_content, annotations...): text pieces are joined, anything else replaced. */
+  others: Record<string, unknown>;
 }
+
+const DELTA_FIELDS = new Set(["role", "content", "refusal", "tool_calls"]);
 
 export interface ChunkAssembler {
   /** Feeds one parsed chunk; returns the choices it finished. */
@@ -34,23 +38,35 @@ export function createChunkAssembler(): ChunkAssembler {
       if (chunk.usage) assembler.usage = chunk.usage;
       const finished: AssembledChoice[] = [];
       for (const choice of (chunk.choices ?? []) as Any[]) {
-        const state = partial.get(choice.index) ?? { content: null, refusal: null, calls: [], tokens: null };
+        const state = partial.get(choice.index) ?? { content: null, refusal: null, calls: [], tokens: null, others: {} };
         partial.set(choice.index, state);
         const delta = (choice.delta ?? {}) as Any;
         if (typeof delta.content === "string") state.content = (state.content ?? "") + delta.content;
         if (typeof delta.refusal === "string") state.refusal = (state.refusal ?? "") + delta.refusal;
-        for (const call of (delta.tool_calls ?? []) as Any[]) {
-          // The first delta of a call carries id and name; later ones only argument text, matched by `index`.
-          const slot = (state.calls[call.index ?? 0] ??= { type: "function", function: { name: "", arguments: "" } });
-          if (call.id) slot.id = call.id;
-          if (call.type) slot.type = call.type;
-          if (call.function?.name) slot.function.name += call.function.name;
-          if (call.function?.arguments) slot.function.arguments += call.function.arguments;
+        for (const [name, value] of Object.entries(delta)) {
+          if (DELTA_FIELDS.has(name) || value === undefined) continue;
+          const before = state.others[name];
+          state.others[name] = typeof value === "string" && typeof before === "string" ? before + value : value;
+        }
+        for (const { index, id, type, function: fn, ...rest } of (delta.tool_calls ?? []) as Any[]) {
+          // The first delta of a call carries id and name; later ones only argument text, matched by `index`. The name
+          // is set, not joined: some servers repeat it in every delta (the SDKs read it the same way). Other kinds of
+          // call (custom) keep their own fields.
+          const slot = (state.calls[index ?? 0] ??= { type: "function" });
+          Object.assign(slot, rest);
+          if (id) slot.id = id;
+          if (type) slot.type = type;
+          if (fn) slot.function ??= { name: "", arguments: "" };
+          if (fn?.name) slot.function!.name = fn.name;
+          if (fn?.arguments) slot.function!.arguments += fn.arguments;
         }
         if (Array.isArray(choice.logprobs?.content)) state.tokens = [...(state.tokens ?? []), ...choice.logprobs.content];
         if (choice.finish_reason) {
-          const message: Record<string, unknown> = { role: "assistant", content: state.content, refusal: state.refusal };
-          if (state.calls.length > 0) message.tool_calls = state.calls.filter(Boolean);
+          const calls = state.calls.filter(Boolean);
+          // A role chunk's "" is no content at all when the answer is only tool calls or a refusal (null, as unstreamed).
+          const content = state.content === "" && (calls.length > 0 || state.refusal !== null) ? null : state.content;
+          const message: Record<string, unknown> = { ...state.others, role: "assistant", content, refusal: state.refusal };
+          if (calls.length > 0) message.tool_calls = calls;
           finished.push({
             index: choice.index,
             message,
