@@ -1,6 +1,9 @@
 // Wraps an upstream's fetch so every HTTP attempt is observed, the openai SDK's own retries included (the SDK marks
 // them with x-stainless-retry-count). Works wherever fetch does; nothing is patched globally.
+import { SCOPE_CLOSED } from "../budget";
+import { ProxyError } from "../errors";
 import type { FetchLike } from "../upstream";
+import { isTimeLimitReason } from "../util/child-signal";
 import type { UpstreamRole, VerdictMetrics } from "./verdict";
 
 function retryCount(headers: HeadersInit | undefined): number {
@@ -19,8 +22,23 @@ export interface ObservedFetchOptions {
   metrics: VerdictMetrics;
   /** Milliseconds (any origin). */
   clock: () => number;
-  /** The per-attempt timeout: an abort that comes this late was the SDK's timer, not the client leaving. */
+  /** The per-attempt timeout: a reasonless abort that comes this late was the openai SDK's timer (see abortStatus). */
   timeoutMs: number;
+}
+
+/**
+ * Why an attempt was cut off, from its signal's reason: `timeout` when time ran out (the request's budget, a per-call
+ * or per-attempt limit), an upstream error; `aborted` for the rest (the client leaving, verdict closing a finished
+ * request's scope or stopping work it no longer needs), which is not. The openai SDK aborts its own fetch without a
+ * reason whether its timer fired or its caller cancelled: for that bare abort only the time it ran can tell.
+ */
+function abortStatus(reason: unknown, elapsedMs: number, timeoutMs: number): "timeout" | "aborted" {
+  if (isTimeLimitReason(reason)) return "timeout";
+  if (reason instanceof ProxyError) return reason.type === "timeout_error" ? "timeout" : "aborted";
+  const name = (reason as { name?: unknown } | null)?.name;
+  if (name === "TimeoutError") return "timeout"; // AbortSignal.timeout()
+  const bare = name === "AbortError" && reason !== SCOPE_CLOSED;
+  return bare && elapsedMs >= timeoutMs * 0.99 ? "timeout" : "aborted";
 }
 
 export function observedFetch({ upstream, fetch, metrics, clock, timeoutMs }: ObservedFetchOptions): FetchLike {
@@ -34,7 +52,7 @@ export function observedFetch({ upstream, fetch, metrics, clock, timeoutMs }: Ob
       return response;
     } catch (err) {
       const elapsed = clock() - start;
-      const status = init?.signal?.aborted ? (elapsed >= timeoutMs * 0.99 ? "timeout" : "aborted") : "network_error";
+      const status = init?.signal?.aborted ? abortStatus(init.signal.reason, elapsed, timeoutMs) : "network_error";
       metrics.upstreamAttempt(upstream, status, elapsed / 1000, retry);
       throw err;
     }

@@ -18,6 +18,17 @@ export interface TimeLimit {
   reason: () => unknown;
 }
 
+/**
+ * Reasons given by a time limit running out. Whoever sees only the signal (the fetch that counts upstream attempts,
+ * src/metrics/fetch.ts) can then tell a timeout from a cancellation: children of this signal abort with the same reason.
+ */
+const timeLimitReasons = new WeakSet<object>();
+
+/** True when an abort's reason is a time limit's (above). */
+export function isTimeLimitReason(reason: unknown): boolean {
+  return typeof reason === "object" && reason !== null && timeLimitReasons.has(reason);
+}
+
 export function childSignal(parent: AbortSignal | undefined, limit?: TimeLimit): ChildSignal {
   const controller = new AbortController();
   const follow = () => controller.abort(parent!.reason);
@@ -27,7 +38,9 @@ export function childSignal(parent: AbortSignal | undefined, limit?: TimeLimit):
   const timer = limit
     ? setTimeout(() => {
         timedOut = true;
-        controller.abort(limit.reason());
+        const reason = limit.reason();
+        if (typeof reason === "object" && reason !== null) timeLimitReasons.add(reason);
+        controller.abort(reason);
       }, limit.ms)
     : undefined;
   const stopTimer = () => {
