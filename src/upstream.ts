@@ -84,8 +84,7 @@ export function createUpstream(
     schedule<T>(call: (signal: AbortSignal | undefined) => Promise<T>, signal?: AbortSignal): Promise<T> {
       // Not async: a sync throw is caught by withRetries' try all the same, and one frame less per call.
       const attempt = (): Promise<T> => {
-        // Only calls that would have to wait count against the bound; a free slot always takes the call.
-        if (gate.running >= settings.concurrency && gate.waiting >= settings.max_queued) {
+        if (gate.full(settings.max_queued)) {
           throw new ProxyError(429, `verdict's ${role} queue is full; retry shortly`, {
             code: "queue_full",
             headers: { "retry-after": "1" },
@@ -102,8 +101,12 @@ export function createUpstream(
  * Where an upstream's calls wait for a slot: call slots (src/util/call-slots.ts), or p-queue when a rate limit
  * (interval_ms and interval_cap) is set, whose interval windows verdict does not do again.
  */
-function callGate(settings: UpstreamSettings): CallSlots {
-  if (!settings.interval_ms || !settings.interval_cap) return createCallSlots(settings.concurrency);
+function callGate(settings: UpstreamSettings): CallGate {
+  if (!settings.interval_ms || !settings.interval_cap) {
+    const slots = createCallSlots(settings.concurrency);
+    // Only calls that would have to wait count against the bound; a free slot always takes the call.
+    return Object.assign(slots, { full: (maxQueued: number) => slots.running >= settings.concurrency && slots.waiting >= maxQueued });
+  }
   const queue = new PQueue({ concurrency: settings.concurrency, interval: settings.interval_ms, intervalCap: settings.interval_cap });
   return {
     get running() {
@@ -112,8 +115,15 @@ function callGate(settings: UpstreamSettings): CallSlots {
     get waiting() {
       return queue.size;
     },
+    // Under a rate limit calls wait for the next window with slots free, so every waiting call counts.
+    full: (maxQueued) => queue.size >= maxQueued,
     run: (call, signal) => queue.add(call, { signal }),
   };
+}
+
+interface CallGate extends CallSlots {
+  /** True when a new call must be refused: `maxQueued` calls already wait. */
+  full(maxQueued: number): boolean;
 }
 
 /** The organization and project the SDK client sends (from OPENAI_ORG_ID and OPENAI_PROJECT_ID), for the lean calls. */
@@ -134,6 +144,14 @@ export function withCallSignal<T>(parent: AbortSignal | undefined, call: (signal
   return call(child.signal).finally(child.release);
 }
 
+/** The upstream's retry-after for the client, in whole seconds also when it only sent OpenAI's retry-after-ms. */
+function retryAfterHeader(headers: Headers | undefined): Record<string, string> {
+  const seconds = headers?.get("retry-after");
+  if (seconds) return { "retry-after": seconds };
+  const ms = Number(headers?.get("retry-after-ms"));
+  return ms > 0 ? { "retry-after": String(Math.ceil(ms / 1000)) } : {};
+}
+
 /** Maps an SDK failure to the error the client sees, naming which upstream failed and keeping its status. */
 export function upstreamFailure(role: Upstream["role"], err: unknown): ProxyError {
   if (err instanceof ProxyError) return err;
@@ -152,7 +170,7 @@ export function upstreamFailure(role: Upstream["role"], err: unknown): ProxyErro
       type: status >= 500 ? "upstream_error" : status === 429 ? "rate_limit_error" : "invalid_request_error",
       param: typeof inner.param === "string" ? inner.param : null,
       code: typeof inner.code === "string" ? inner.code : `${role}_error`,
-      headers: err.headers?.get("retry-after") ? { "retry-after": err.headers.get("retry-after")! } : {},
+      headers: retryAfterHeader(err.headers),
     });
   }
   if ((err as Error)?.name === "AbortError") return cancelledError();

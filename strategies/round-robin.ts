@@ -1,5 +1,6 @@
 // Round-robin: every pair meets once (both orders), all matches in one parallel round; Copeland score decides, soft
 // Borda (summed p(win)) breaks ties. Stops as soon as no other candidate can catch the leader.
+import { inheritDeadline } from "../src/budget";
 import { NO_REMATCH, playMatch, type MatchPolicy } from "./match";
 import { breakTie } from "./tiebreak";
 import type { Candidate, MatchRecord, Selection, StrategyContext } from "./types";
@@ -50,6 +51,7 @@ export async function roundRobin(candidates: AsyncIterable<Candidate>, ctx: Stra
   // Matches still queued are dropped once the result is settled; the caller's signal still aborts everything.
   const stop = new AbortController();
   const signal = AbortSignal.any([ctx.signal, stop.signal]);
+  inheritDeadline(signal, ctx.signal); // so judge retries still know how much of the request's budget is left
   let stoppedEarly = false;
 
   const games: Promise<void>[] = [];

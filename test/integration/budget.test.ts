@@ -75,4 +75,15 @@ describe("request budget", () => {
     expect(response.status).toBe(200);
     expect(elapsed).toBeLessThan(BUDGET_MS);
   });
+
+  it.each(["knockout", "round_robin"])("%s: judge retries keep to the budget, so fail_open answers instead of a 504", async (tournament) => {
+    const { app } = harness({
+      sim: { faults: { retry_after_ms: 300, judge: { rate: 1, kinds: ["status_429_retry_after"] } } },
+      config: config({ timeouts: { request_ms: 500 }, judge: { max_retries: 10, on_error: "fail_open" }, retry: { max_retry_after_ms: 5_000 } }),
+    });
+    const { response, elapsed } = await timed(() => postChat(app, chatBody({ verdict: { n: 3, tournament, cache: false } })));
+    expect(response.status).toBe(200);
+    expect((await response.json()).verdict.degraded).toBe("judge_unavailable");
+    expect(elapsed).toBeLessThan(500);
+  });
 });

@@ -67,6 +67,15 @@ describe("retries", () => {
     expect(sim.count("generator")).toBe(1);
   });
 
+  it("gives the client a retry-after in seconds when the upstream sent only retry-after-ms", async () => {
+    const fetch: typeof globalThis.fetch = async () =>
+      Response.json({ error: { message: "slow down", type: "rate_limit_error" } }, { status: 429, headers: { "retry-after-ms": "29500" } });
+    const { app } = harness({ config: { ...fastRetries, retry: { max_retry_after_ms: 1_000 } }, deps: { fetch } });
+    const response = await postChat(app, chatBody({ verdict: { n: 2 } }));
+    expect(response.status).toBe(429);
+    expect(response.headers.get("retry-after")).toBe("30");
+  });
+
   it("retries a call that hangs past generator.timeout_ms", async () => {
     const { app, sim } = withFaults({ faults: { generator: { script: ["hang"] } } }, { generator: { timeout_ms: 100 } });
     const started = performance.now();

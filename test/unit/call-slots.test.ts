@@ -155,4 +155,14 @@ describe("upstream queue", () => {
     // The third waits for the next window; a lower bound only, so a slow machine cannot fail it.
     expect(startedAt[2]).toBeGreaterThanOrEqual(250);
   });
+
+  it("keeps max_queued under a rate limit too, where calls wait for a window with slots still free", async () => {
+    const upstream = createUpstream("judge", { ...settings, concurrency: 10, max_queued: 2, interval_ms: 60_000, interval_cap: 1 }, unused);
+    const controller = new AbortController();
+    const calls = Array.from({ length: 3 }, () => upstream.schedule(async () => "ran", controller.signal).catch(() => "aborted"));
+    // One starts in this window; two wait for the next one, which is the bound.
+    await expect(upstream.schedule(async () => "fourth")).rejects.toMatchObject({ status: 429, code: "queue_full" });
+    controller.abort();
+    expect(await Promise.all(calls)).toEqual(["ran", "aborted", "aborted"]);
+  });
 });
