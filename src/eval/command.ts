@@ -9,21 +9,30 @@ import { createJudgeBackend, createJudgeUpstream } from "../judge/create";
 import { startSimulator } from "../../test/sim/start";
 import { loadItems, type EvalTask } from "./data";
 import { summarise } from "./metrics";
-import { renderReport } from "./report";
-import { runEval, type ItemResult } from "./run";
+import { leftOut, renderReport } from "./report";
+import { gotVerdict, runEval, type ItemResult } from "./run";
 
 export const EVAL_USAGE = `verdict eval --task grounding|pairwise --data FILE [--limit N] [--seed N] [--out DIR] [--concurrency N] [--sim]
   grounding: HaluEval QA (knowledge, question, right_answer, hallucinated_answer) or HaluBench (passage, question, answer, label) JSONL
   pairwise:  LLMBar JSON (input, output_1, output_2, label)
   The judge is the configured one (JUDGE_BASE_URL, JUDGE_MODEL, JUDGE_API_KEY or the config file); --sim uses the
-  built-in simulator instead, whose verdicts are a scripted stand-in, not a model.`;
+  built-in simulator instead, whose verdicts are a scripted stand-in, not a model.
+  Exit code: 0 done, 1 no item got a readable verdict (judge unreachable or never decided), 2 bad arguments or data,
+  130 interrupted.`;
 
+/** Accuracy so far over the items with a readable verdict, as the final figure counts it. */
 function progress(total: number): (result: ItemResult, done: number) => void {
   let right = 0;
+  let scored = 0;
   const every = Math.max(1, Math.floor(total / 10));
   return (result, done) => {
-    right += result.score;
-    const line = `${done}/${total} rows, accuracy so far ${((100 * right) / done).toFixed(1)}%`;
+    if (gotVerdict(result)) {
+      right += result.score;
+      scored += 1;
+    }
+    const accuracy = scored === 0 ? "n/a" : `${((100 * right) / scored).toFixed(1)}%`;
+    const skipped = done - scored;
+    const line = `${done}/${total} rows, accuracy so far ${accuracy}${skipped ? ` (${skipped} without a verdict left out)` : ""}`;
     if (process.stdout.isTTY) {
       const filled = Math.round((30 * done) / total);
       process.stdout.write(`\r[${"#".repeat(filled)}${".".repeat(30 - filled)}] ${line}   ${done === total ? "\n" : ""}`);
@@ -33,28 +42,72 @@ function progress(total: number): (result: ItemResult, done: number) => void {
   };
 }
 
-export async function evalCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      task: { type: "string" },
-      data: { type: "string" },
-      limit: { type: "string" },
-      seed: { type: "string" },
-      out: { type: "string", default: "eval-out" },
-      concurrency: { type: "string", default: "8" },
-      sim: { type: "boolean", default: false },
-    },
-  });
+class UsageError extends Error {}
+
+/** A whole number from an option, or a usage error: Number("abc") is NaN, which would quietly run nothing. */
+function wholeNumber(name: string, text: string | undefined, positive: boolean): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || (positive && value < 1)) {
+    throw new UsageError(`--${name} must be ${positive ? "a positive integer" : "an integer"} (got "${text}")`);
+  }
+  return value;
+}
+
+function parseEvalArgs(args: string[]) {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        task: { type: "string" },
+        data: { type: "string" },
+        limit: { type: "string" },
+        seed: { type: "string" },
+        out: { type: "string", default: "eval-out" },
+        concurrency: { type: "string", default: "8" },
+        sim: { type: "boolean", default: false },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message); // an unknown or valueless option
+  }
   const task = values.task as EvalTask | undefined;
-  if ((task !== "grounding" && task !== "pairwise") || !values.data) {
-    console.error(EVAL_USAGE);
+  if (task !== "grounding" && task !== "pairwise") throw new UsageError("--task must be grounding or pairwise");
+  if (!values.data) throw new UsageError("--data is required");
+  return {
+    task,
+    data: values.data,
+    out: values.out,
+    sim: values.sim,
+    limit: wholeNumber("limit", values.limit, true),
+    seed: wholeNumber("seed", values.seed, false),
+    concurrency: wholeNumber("concurrency", values.concurrency, true)!,
+  };
+}
+
+export async function evalCommand(args: string[]): Promise<number> {
+  let options: ReturnType<typeof parseEvalArgs>;
+  try {
+    options = parseEvalArgs(args);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`verdict eval: ${err.message}\n${EVAL_USAGE}`);
+    return 2;
+  }
+  const { task, data } = options;
+  let items: ReturnType<typeof loadItems>;
+  try {
+    items = loadItems(task, readFileSync(data, "utf8"), data, options.limit, options.seed);
+  } catch (err) {
+    // A bad data file is the user's to fix: its message names the line, a stack trace would only hide it.
+    console.error(`verdict eval: ${(err as Error).message}`);
     return 2;
   }
   const env = { ...process.env };
   const source = readConfigFile(env);
   let simulator: Awaited<ReturnType<typeof startSimulator>> | null = null;
-  if (values.sim) {
+  if (options.sim) {
     simulator = await startSimulator({ judge: { accuracy: 0.85, bias: 0.1, grounding_error_rate: 0.1 } });
     Object.assign(env, { JUDGE_BASE_URL: simulator.url, JUDGE_MODEL: "sim-judge", GENERATOR_BASE_URL: simulator.url });
     console.log(`verdict eval: judging with the built-in SIMULATOR at ${simulator.url} (a scripted stand-in, not a model).`);
@@ -66,8 +119,6 @@ export async function evalCommand(args: string[]): Promise<number> {
     env.GENERATOR_BASE_URL = env.JUDGE_BASE_URL; // eval never calls the generator; the schema still wants one
   }
   const config = loadConfig(env, source.fileText, source.fileName);
-  const text = readFileSync(values.data, "utf8");
-  const items = loadItems(task, text, values.data, values.limit ? Number(values.limit) : undefined, values.seed ? Number(values.seed) : undefined);
   const backend = createJudgeBackend(config, createJudgeUpstream(config, globalThis.fetch.bind(globalThis)));
   const controller = new AbortController();
   const onInterrupt = () => {
@@ -82,7 +133,7 @@ export async function evalCommand(args: string[]): Promise<number> {
     items,
     backend,
     cache: createMemoryCache(config.cache),
-    concurrency: Number(values.concurrency),
+    concurrency: options.concurrency,
     signal: controller.signal,
     onResult: progress(items.length),
   });
@@ -90,13 +141,20 @@ export async function evalCommand(args: string[]): Promise<number> {
   await simulator?.close();
 
   const summary = summarise(task, results);
-  const meta = { data: values.data, judge: backend.model, items_asked: items.length, interrupted, seconds: ((Date.now() - started) / 1000).toFixed(1) };
-  mkdirSync(values.out, { recursive: true });
-  const base = join(values.out, `${task}-report`);
+  const meta = { data, judge: backend.model, items_asked: items.length, interrupted, seconds: ((Date.now() - started) / 1000).toFixed(1) };
+  mkdirSync(options.out, { recursive: true });
+  const base = join(options.out, `${task}-report`);
   writeFileSync(`${base}.json`, JSON.stringify({ meta, summary, results }, null, 2));
   writeFileSync(`${base}.html`, renderReport(summary, results.flatMap((r) => r.latencies_ms), meta));
   const extra = "fail" in summary ? `, FAIL F1 ${summary.fail.f1?.toFixed(3) ?? "n/a"}` : `, position consistency ${summary.position_consistency?.toFixed(3) ?? "n/a"}`;
-  console.log(`${summary.rows} items${interrupted ? " (interrupted)" : ""}: accuracy ${summary.accuracy?.toFixed(3) ?? "n/a"}${extra}, ${summary.errors} judge errors`);
+  console.log(`${summary.rows} items${interrupted ? " (interrupted)" : ""}: accuracy ${summary.accuracy?.toFixed(3) ?? "n/a"}${extra}, ${summary.errors} judge errors, ${summary.unparsed} unreadable answers`);
+  if (summary.scored < summary.rows) console.log(leftOut(summary));
   console.log(`report: ${base}.html and ${base}.json`);
-  return interrupted ? 130 : 0;
+  if (interrupted) return 130;
+  if (summary.scored === 0) {
+    // Nothing was measured: a script running the evaluation must not take this for a result.
+    console.error(`verdict eval: no item got a readable verdict from the judge (${summary.errors} judge errors, ${summary.unparsed} unreadable answers)`);
+    return 1;
+  }
+  return 0;
 }

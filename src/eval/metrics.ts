@@ -2,7 +2,7 @@
 // latency, tokens, and the rows it got wrong.
 import { addUsage, ZERO_USAGE } from "../openai/chat";
 import type { EvalTask } from "./data";
-import type { ItemResult } from "./run";
+import { gotVerdict, type ItemResult } from "./run";
 
 function percentile(values: number[], p: number): number {
   if (values.length === 0) return 0;
@@ -13,7 +13,8 @@ function percentile(values: number[], p: number): number {
 const ratio = (num: number, den: number) => (den === 0 ? null : num / den);
 
 export function summarise(task: EvalTask, results: ItemResult[]) {
-  const answered = results.filter((r) => r.predicted !== "error");
+  // Errors and unreadable answers are counted, not scored: a judge that never decides must not look half right.
+  const answered = results.filter(gotVerdict);
   const labels = task === "grounding" ? ["PASS", "FAIL"] : ["1", "2"];
   const predictions = task === "grounding" ? ["PASS", "FAIL"] : ["1", "2", "tie"];
   const confusion = Object.fromEntries(
@@ -23,7 +24,10 @@ export function summarise(task: EvalTask, results: ItemResult[]) {
   const base = {
     task,
     rows: results.length,
-    errors: results.length - answered.length,
+    /** Items whose figures below count: the judge gave a readable verdict. */
+    scored: answered.length,
+    errors: results.filter((r) => r.predicted === "error").length,
+    unparsed: results.filter((r) => r.predicted === "unparsed").length,
     accuracy: ratio(answered.reduce((sum, r) => sum + r.score, 0), answered.length),
     confusion,
     latency_ms: {

@@ -43,6 +43,13 @@ function histogramSvg(latencies: number[]): string {
     `<text x="520" y="198" text-anchor="end">${max.toFixed(0)} ms</text><text x="40" y="14">${top} calls (tallest bar)</text></svg>`;
 }
 
+/** Says which items the figures count, so an accuracy over few verdicts is not read as one over all items. */
+export function leftOut(summary: EvalSummary): string {
+  const figures = "fail" in summary ? "Accuracy, FAIL precision, recall and F1" : "Accuracy and position consistency";
+  return `${figures} count only the ${summary.scored} items with a readable verdict; ` +
+    `${summary.errors} judge errors and ${summary.unparsed} unreadable judge answers are left out.`;
+}
+
 export function renderReport(summary: EvalSummary, latencies: number[], meta: Record<string, unknown>): string {
   const figures: [string, string][] = [
     ["items judged", String(summary.rows)],
@@ -50,7 +57,9 @@ export function renderReport(summary: EvalSummary, latencies: number[], meta: Re
     ...("fail" in summary
       ? ([["FAIL precision", pct(summary.fail.precision)], ["FAIL recall", pct(summary.fail.recall)], ["FAIL F1", pct(summary.fail.f1)]] as [string, string][])
       : ([["position consistency", pct(summary.position_consistency)], ["ties", String(summary.ties)]] as [string, string][])),
+    ["items with a readable verdict", String(summary.scored)],
     ["judge errors", String(summary.errors)],
+    ["unreadable judge answers", String(summary.unparsed)],
     ["mean / p95 judge latency", `${summary.latency_ms.mean.toFixed(0)} / ${summary.latency_ms.p95.toFixed(0)} ms`],
     ["judge calls / cache hits", `${summary.judge.calls} / ${summary.judge.cache_hits}`],
     ["judge tokens", String(summary.judge.usage.total_tokens)],
@@ -64,9 +73,10 @@ table{border-collapse:collapse}svg text{font:12px system-ui,sans-serif}.meta{col
 <h1>verdict eval: ${escape(summary.task)}</h1>
 <p class="meta">${Object.entries(meta).map(([k, v]) => `${escape(k)}: ${escape(String(v))}`).join(" · ")}</p>
 <table>${figures.map(([k, v]) => `<tr><th>${escape(k)}</th><td>${escape(v)}</td></tr>`).join("")}</table>
+<p>${escape(leftOut(summary))}</p>
 <h2>Confusion matrix</h2>${confusionSvg(summary.confusion)}
 <h2>Judge latency</h2>${histogramSvg(latencies)}
-<h2>Rows it got wrong (${summary.wrong.length}${summary.wrong.length > 500 ? ", first 500 shown" : ""})</h2>
+<h2>Rows it got wrong or gave no readable verdict for (${summary.wrong.length}${summary.wrong.length > 500 ? ", first 500 shown" : ""})</h2>
 <table><tr><th>row</th><th>label</th><th>predicted</th><th>judge's reasoning</th></tr>${rows.join("")}</table>
 </body></html>`;
 }

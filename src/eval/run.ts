@@ -10,9 +10,12 @@ import type { EvalTask, GroundingItem, PairItem } from "./data";
 export interface ItemResult {
   id: string;
   label: string;
-  /** PASS/FAIL for grounding; "1", "2" or "tie" for pairwise; "error" when the judge could not be reached. */
+  /**
+   * PASS/FAIL for grounding; "1", "2" or "tie" for pairwise; "error" when the judge could not be reached; "unparsed"
+   * when it answered but no verdict could be read (for a pair: in either order), even after the retry.
+   */
   predicted: string;
-  /** 1 right, 0 wrong, 0.5 for a pairwise tie. */
+  /** 1 right, 0 wrong, 0.5 for a pairwise tie; 0 for an error or an unreadable answer, which the figures leave out. */
   score: number;
   /** Pairwise: whether both orders named the same output. */
   consistent?: boolean;
@@ -36,7 +39,10 @@ export interface EvalRunOptions {
   onResult?: (result: ItemResult, done: number, total: number) => void;
 }
 
-/** The backend with each call's wall time recorded. */
+/** Whether the judge gave a verdict for this item: errors and unreadable answers say nothing about its accuracy. */
+export const gotVerdict = (result: ItemResult): boolean => result.predicted !== "error" && result.predicted !== "unparsed";
+
+/** The backend with each call's wall time recorded; call options (the session's memo, headers) pass through. */
 function timed(backend: JudgeBackend, now: () => number, latencies: number[]): JudgeBackend {
   const time = <T>(run: () => Promise<T>) => {
     const started = now();
@@ -44,9 +50,9 @@ function timed(backend: JudgeBackend, now: () => number, latencies: number[]): J
   };
   return {
     ...backend,
-    comparePair: (input, signal) => time(() => backend.comparePair(input, signal)),
-    scoreRubric: (input, signal) => time(() => backend.scoreRubric(input, signal)),
-    checkGrounding: (input, signal) => time(() => backend.checkGrounding(input, signal)),
+    comparePair: (input, signal, call) => time(() => backend.comparePair(input, signal, call)),
+    scoreRubric: (input, signal, call) => time(() => backend.scoreRubric(input, signal, call)),
+    checkGrounding: (input, signal, call) => time(() => backend.checkGrounding(input, signal, call)),
   };
 }
 
@@ -69,7 +75,9 @@ async function evaluate(item: GroundingItem | PairItem, options: EvalRunOptions,
   try {
     if ("answer" in item) {
       const checked = await judge.checkGrounding({ question: item.question, documents: item.documents, answer: item.answer }, options.signal);
-      return { id: item.id, label: item.label, predicted: checked.verdict, score: checked.verdict === item.label ? 1 : 0, reasoning: checked.reasoning, ...tally() };
+      // The judge code reads an unreadable check as FAIL (safe for the proxy); an evaluation must not count it as one.
+      const predicted = checked.parsed ? checked.verdict : "unparsed";
+      return { id: item.id, label: item.label, predicted, score: predicted === item.label ? 1 : 0, reasoning: checked.reasoning, ...tally() };
     }
     const conversation = [{ role: "user", content: item.instruction }];
     const [one, two] = [asCandidate(0, item.output_1), asCandidate(1, item.output_2)];
@@ -77,6 +85,9 @@ async function evaluate(item: GroundingItem | PairItem, options: EvalRunOptions,
       judge.compare({ conversation, a: one, b: two }, options.signal),
       judge.compare({ conversation, a: two, b: one }, options.signal),
     ]);
+    // An unreadable order reads as a tie, and a tie both ways as consistent: neither is something the judge said.
+    const unreadable = [forward, backward].find((verdict) => !verdict.parsed);
+    if (unreadable) return { id: item.id, label: String(item.label), predicted: "unparsed", score: 0, reasoning: unreadable.reasoning, ...tally() };
     const { predicted, consistent } = pairOutcome(forward.winner, backward.winner);
     const score = predicted === "tie" ? 0.5 : predicted === String(item.label) ? 1 : 0;
     return { id: item.id, label: String(item.label), predicted, score, consistent, reasoning: forward.reasoning, ...tally() };

@@ -7,13 +7,17 @@ import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { noCache } from "../../src/cache/types";
 import { loadItems, type GroundingItem, type PairItem } from "../../src/eval/data";
+import { loadConfig } from "../../src/config";
 import { summarise } from "../../src/eval/metrics";
+import { renderReport } from "../../src/eval/report";
 import { runEval } from "../../src/eval/run";
+import { createJudgeBackend, createJudgeUpstream } from "../../src/judge/create";
 import { createOpenAIJudge } from "../../src/judge/openai-judge";
 import { createUpstream } from "../../src/upstream";
+import { createRootSignalsFake } from "../fakes/root-signals";
 import { simulatedGrounding } from "../sim/grounding";
 import { qualityOf } from "../sim/random";
-import { createSimulator } from "../sim/server";
+import { createSimulator, type Simulator } from "../sim/server";
 import { fetchInto, SIM_URL, testConfig } from "../helpers";
 
 const HALUEVAL = "../shared/data/halueval-qa.jsonl";
@@ -22,6 +26,12 @@ const LLMBAR = "../shared/data/llmbar/natural.json";
 function dataOrFail(path: string): string {
   if (!existsSync(path)) throw new Error(`${path} is missing: eval tests read ../shared/data (see its README)`);
   return readFileSync(path, "utf8");
+}
+
+/** The simulator's judge as an eval backend, in process. */
+function simJudge(sim: Simulator) {
+  const config = testConfig();
+  return createOpenAIJudge(createUpstream("judge", { ...config.judge, base_url: SIM_URL }, fetchInto(sim.app)), { ...config.judge, model: "sim-judge" });
 }
 
 describe("verdict eval", () => {
@@ -93,5 +103,63 @@ describe("verdict eval", () => {
     expect(results.length).toBeGreaterThan(0);
     expect(results.length).toBeLessThan(80);
     expect(results.every((r) => r.predicted !== "error")).toBe(true);
+  });
+
+  it("leaves out, and counts, items the judge answered with no readable verdict (a judge that never decides)", async () => {
+    // Every judge answer is noise, the retry included: nothing the judge said is a verdict.
+    const sim = createSimulator({ faults: { judge: { rate: 1, kinds: ["garbage"] } } });
+    const run = (task: "grounding" | "pairwise", data: string) =>
+      runEval({ task, items: loadItems(task, dataOrFail(data), data, 5), backend: simJudge(sim), cache: noCache, concurrency: 2, signal: new AbortController().signal });
+
+    const grounding = summarise("grounding", (await run("grounding", HALUEVAL)).results);
+    expect.soft(grounding.accuracy).toBeNull();
+    expect.soft("fail" in grounding && grounding.fail).toEqual({ precision: null, recall: null, f1: null });
+    expect.soft(grounding.confusion).toEqual({ PASS: { PASS: 0, FAIL: 0 }, FAIL: { PASS: 0, FAIL: 0 } });
+    expect(grounding.unparsed).toBe(10);
+
+    const { results } = await run("pairwise", LLMBAR);
+    const pairwise = summarise("pairwise", results);
+    expect.soft(pairwise.accuracy).toBeNull();
+    expect.soft("position_consistency" in pairwise && pairwise.position_consistency).toBeNull();
+    expect(pairwise.unparsed).toBe(5);
+    expect(results.every((r) => r.predicted === "unparsed")).toBe(true);
+
+    const html = renderReport(pairwise, [], {});
+    expect(html).toMatch(/unreadable judge answers<\/th><td>5</);
+    expect(html).toMatch(/left out/);
+  });
+
+  it("computes the figures over the readable verdicts only when some answers are unreadable", async () => {
+    // One row at a time, so the script hits the first item: noise on its call and on the retry, then clean answers.
+    const sim = createSimulator({ faults: { judge: { script: ["garbage", "garbage"] } } });
+    const items = loadItems("grounding", dataOrFail(HALUEVAL), HALUEVAL, 10) as GroundingItem[];
+    const { results } = await runEval({ task: "grounding", items, backend: simJudge(sim), cache: noCache, concurrency: 1, signal: new AbortController().signal });
+    const summary = summarise("grounding", results);
+    const readable = items.slice(1);
+    const said = new Map(readable.map((item) => [item.id, simulatedGrounding(item.answer, item.documents.join("\n\n---\n\n"), 0, 1).verdict]));
+    const count = (label: string, predicted: string) => readable.filter((i) => i.label === label && said.get(i.id) === predicted).length;
+    expect.soft(summary.confusion).toEqual({
+      PASS: { PASS: count("PASS", "PASS"), FAIL: count("PASS", "FAIL") },
+      FAIL: { PASS: count("FAIL", "PASS"), FAIL: count("FAIL", "FAIL") },
+    });
+    expect.soft(summary.accuracy).toBeCloseTo((count("PASS", "PASS") + count("FAIL", "FAIL")) / 19);
+    expect(summary.unparsed).toBe(1);
+    expect(results.find((r) => r.id === items[0]!.id)?.predicted).toBe("unparsed");
+  });
+
+  it("pays one Root Signals evaluator run per answer in pairwise eval (both orders share the runs)", async () => {
+    const KEY = "rs-eval-key";
+    const fake = createRootSignalsFake(KEY, { Quality: { id: "ev-quality", kind: "quality" } });
+    const config = loadConfig(
+      { ROOT_SIGNALS_API_KEY: KEY },
+      JSON.stringify({ generator: { base_url: SIM_URL }, judge: { backend: "root-signals", base_url: "https://rs.test", max_retries: 0, evaluators: { default: { name: "Quality" } } } }),
+    );
+    const items = loadItems("pairwise", dataOrFail(LLMBAR), LLMBAR, 10);
+    const backend = createJudgeBackend(config, createJudgeUpstream(config, fetchInto(fake.app)));
+    const { results } = await runEval({ task: "pairwise", items, backend, cache: noCache, concurrency: 4, signal: new AbortController().signal });
+    const summary = summarise("pairwise", results);
+    expect(summary.errors).toBe(0);
+    expect(fake.runs).toHaveLength(20);
+    expect(summary.judge.calls).toBe(20);
   });
 });

@@ -1,0 +1,107 @@
+// `verdict eval` as a script sees it: exit codes for bad arguments, bad data and a judge that never answers, and a
+// progress line that agrees with the final figures. Runs the real CLI against simulators on 127.0.0.1.
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { startSimulator, type RunningSimulator } from "../sim/start";
+
+const HALUEVAL = "../shared/data/halueval-qa.jsonl";
+
+interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `verdict eval` with a config file naming `judgeUrl` as the judge (no retries), or with `--sim` when none. */
+function evalCli(args: string[], judgeUrl?: string): Promise<CliRun> {
+  const dir = mkdtempSync(join(tmpdir(), "verdict-eval-cli-"));
+  const env: NodeJS.ProcessEnv = { ...process.env, VERDICT_CONFIG: "" };
+  for (const name of ["JUDGE_BASE_URL", "JUDGE_MODEL", "JUDGE_API_KEY", "JUDGE_BACKEND", "GENERATOR_BASE_URL"]) delete env[name];
+  if (judgeUrl) {
+    env.VERDICT_CONFIG = join(dir, "verdict.config.json");
+    const judge = { base_url: judgeUrl, model: "sim-judge", max_retries: 0 };
+    writeFileSync(env.VERDICT_CONFIG, JSON.stringify({ generator: { base_url: judgeUrl }, judge }));
+  }
+  return new Promise((resolve) => {
+    execFile("node", ["bin/verdict.mjs", "eval", "--out", join(dir, "out"), ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** A loopback port with nothing listening on it. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const running: RunningSimulator[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((sim) => sim.close()));
+});
+
+describe("verdict eval (CLI)", () => {
+  it("rejects a --limit or --concurrency that is not a positive integer, with usage and exit code 2", async () => {
+    const bad = ["--limit=abc", "--limit=0", "--limit=1.5", "--concurrency=abc", "--concurrency=0", "--concurrency=-2"];
+    const runs = await Promise.all(bad.map((arg) => evalCli(["--sim", "--task", "grounding", "--data", HALUEVAL, arg])));
+    for (const [i, run] of runs.entries()) {
+      expect({ arg: bad[i], code: run.code }).toEqual({ arg: bad[i], code: 2 });
+      expect(run.stderr).toContain(`${bad[i]!.split("=")[0]} must be a positive integer`);
+      expect(run.stderr).toContain("verdict eval --task");
+      expect(run.stdout).not.toMatch(/items.*accuracy/);
+    }
+  }, 60_000);
+
+  it("rejects an unknown option with usage and exit code 2, not a stack trace", async () => {
+    const run = await evalCli(["--sim", "--task", "grounding", "--data", HALUEVAL, "--limt", "3"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--limt/);
+    expect(run.stderr).toContain("verdict eval --task");
+    expect(run.stderr).not.toMatch(/^\s+at /m);
+  }, 60_000);
+
+  it("exits 1 when the judge cannot be reached for any item", async () => {
+    const run = await evalCli(["--task", "grounding", "--data", HALUEVAL, "--limit", "2"], `http://127.0.0.1:${await closedPort()}/v1`);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/4 items: accuracy n\/a/);
+    expect(run.stderr).toMatch(/no item got a readable verdict/);
+  }, 60_000);
+
+  it("exits 1 when the judge answers but never with a readable verdict", async () => {
+    const sim = await startSimulator({ faults: { judge: { rate: 1, kinds: ["garbage"] } } });
+    running.push(sim);
+    const run = await evalCli(["--task", "pairwise", "--data", "../shared/data/llmbar/natural.json", "--limit", "3"], sim.url);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/3 unreadable/);
+  }, 60_000);
+
+  it("shows progress accuracy that leaves judge errors out, as the final accuracy does", async () => {
+    const sim = await startSimulator({ faults: { judge: { rate: 0.4, kinds: ["status_500"] } } });
+    running.push(sim);
+    const dir = mkdtempSync(join(tmpdir(), "verdict-eval-progress-"));
+    const run = await evalCli(["--task", "grounding", "--data", HALUEVAL, "--limit", "20", "--concurrency", "2", "--out", dir], sim.url);
+    expect(run.code).toBe(0);
+    const report = JSON.parse(readFileSync(join(dir, "grounding-report.json"), "utf8"));
+    expect(report.summary.errors).toBeGreaterThan(0);
+    const progress = [...run.stdout.matchAll(/^40\/40 rows, accuracy so far ([\d.]+)%/gm)];
+    expect(progress).toHaveLength(1);
+    expect(Number(progress[0]![1])).toBeCloseTo(100 * report.summary.accuracy, 1);
+  }, 60_000);
+
+  it("rejects a null data row naming its line, without a stack trace, exit code 2", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "verdict-eval-data-"));
+    const data = join(dir, "rows.jsonl");
+    writeFileSync(data, `${JSON.stringify({ input: "i", output_1: "a", output_2: "b", label: 1 })}\n\nnull\n`);
+    const run = await evalCli(["--sim", "--task", "pairwise", "--data", data]);
+    expect(run.stderr).toContain(`${data}: line 3 is not an object`);
+    expect(run.stderr).not.toMatch(/^\s+at /m);
+    expect(run.code).toBe(2);
+  }, 60_000);
+});
