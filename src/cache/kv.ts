@@ -15,6 +15,17 @@ export interface KvCacheOptions {
 /** KV refuses expirations shorter than a minute. */
 const KV_MIN_TTL_SECONDS = 60;
 
+/**
+ * KV's refusal of a second write to one key within a second: the put rejects with "KV PUT failed: 429 Too Many
+ * Requests". Keys are hashes of the judged inputs, so the write that got in holds a judgment of the same inputs: nothing
+ * is lost and the namespace is fine. An account past its daily quota is refused with its own message (code 10048,
+ * "reached the free usage limit"), which stays an outage.
+ */
+export function isKvKeyRateLimit(err: unknown): boolean {
+  const message = String((err as Error)?.message ?? err);
+  return /\b429 Too Many Requests\b/.test(message) && !/usage limit|10048/.test(message);
+}
+
 export function createKvCache(kv: KvNamespaceLike, { ttl_ms, prefix = "judgment:" }: KvCacheOptions): JudgmentCache {
   const expirationTtl = Math.max(KV_MIN_TTL_SECONDS, Math.ceil(ttl_ms / 1000));
   return {

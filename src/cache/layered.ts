@@ -11,11 +11,19 @@ export interface LayeredCacheOptions {
   name: string;
   /**
    * false (Node): a judgment is in the shared layer before the response leaves, so a replica asked next reuses it.
-   * true (Workers): writes run after the response; the adapter keeps them alive with ctx.waitUntil(settle()).
+   * true (Workers): writes run after the response; once the request's work has ended the adapter hands settle() to
+   * ctx.waitUntil, which keeps them alive.
    */
   writeBehind: boolean;
   warn(event: Record<string, unknown>): void;
   info(event: Record<string, unknown>): void;
+  /** For dropped writes: expected under load, so below info. */
+  debug?(event: Record<string, unknown>): void;
+  /**
+   * Whether a failed write was refused for its key alone (KV allows one write per second per key), the layer being
+   * fine: such a write is dropped and logged at debug, with no pause and no outage line. Unset: every failure counts.
+   */
+  isDroppedWrite?(err: unknown): boolean;
   /**
    * After a failure the shared layer is left alone this long, then one call tries it again. A layer that is stuck
    * rather than refusing would otherwise cost every lookup its full timeout (redis_timeout_ms) for as long as it lasts.
@@ -34,31 +42,38 @@ type Op = "get" | "set";
 export function createLayeredCache(options: LayeredCacheOptions): LayeredCache {
   const { front, back, name, writeBehind, warn, info, retryAfterMs = 5_000, now = Date.now } = options;
   const pending = new Set<Promise<void>>();
-  // Logged on the way down and on the way back up only: an outage is one line, not one line per request.
-  let down = false;
-  // Reads and writes pause apart: a refused write (a KV rate limit on one key) must not stop the reads.
+  // Reads and writes are down, paused and back apart: a write outage must not stop the reads, and a read that works
+  // says nothing about the writes. The log speaks of the layer as a whole, once each way: unavailable when an op fails
+  // with none down, recovered when the last op down works again (an outage is two lines, not one per request).
+  const down = { get: false, set: false };
   const nextTry = { get: 0, set: 0 };
   const failed = (op: Op, err: unknown) => {
     nextTry[op] = now() + retryAfterMs;
-    if (down) return;
-    down = true;
-    warn({ event: "cache_backend_unavailable", backend: name, op, error: String((err as Error)?.message ?? err), serving: "memory only" });
+    if (down[op]) return;
+    const wasUp = !down.get && !down.set;
+    down[op] = true;
+    if (wasUp) warn({ event: "cache_backend_unavailable", backend: name, op, error: messageOf(err), serving: "memory only" });
   };
   /** Whether to use the shared layer for `op` now: unless it failed lately; then one call per pause tries it. */
   const reachable = (op: Op): boolean => {
     if (now() < nextTry[op]) return false;
-    if (down) nextTry[op] = now() + retryAfterMs; // this call tries; the others wait for its outcome
+    if (down[op]) nextTry[op] = now() + retryAfterMs; // this call tries; the others wait for its outcome
     return true;
   };
   const worked = (op: Op) => {
     nextTry[op] = 0;
-    if (!down) return;
-    down = false;
-    info({ event: "cache_backend_recovered", backend: name });
+    if (!down[op]) return;
+    down[op] = false;
+    if (!down.get && !down.set) info({ event: "cache_backend_recovered", backend: name });
+  };
+  const writeFailed = (err: unknown) => {
+    // The key was written within the second (two requests judged the same inputs at once): the other write holds it.
+    if (options.isDroppedWrite?.(err)) options.debug?.({ event: "cache_write_dropped", backend: name, error: messageOf(err) });
+    else failed("set", err);
   };
 
   const writeBack = (key: string, value: unknown): Promise<void> => {
-    const write = back.set(key, value).then(() => worked("set"), (err: unknown) => failed("set", err));
+    const write = back.set(key, value).then(() => worked("set"), writeFailed);
     pending.add(write);
     void write.finally(() => pending.delete(write));
     return write;
@@ -89,4 +104,8 @@ export function createLayeredCache(options: LayeredCacheOptions): LayeredCache {
       await Promise.all([...pending]);
     },
   };
+}
+
+function messageOf(err: unknown): string {
+  return String((err as Error)?.message ?? err);
 }

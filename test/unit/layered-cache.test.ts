@@ -1,5 +1,7 @@
-// The layered judgment cache: memory first, the shared layer behind it, and a failing shared layer contained.
+// The layered judgment cache: memory first, the shared layer behind it, a failing shared layer contained (reads and
+// writes apart), and a KV write refused for its key alone dropped rather than taken for an outage.
 import { describe, expect, it } from "vitest";
+import { isKvKeyRateLimit } from "../../src/cache/kv";
 import { createLayeredCache } from "../../src/cache/layered";
 import { createMemoryCache } from "../../src/cache/memory";
 import type { JudgmentCache } from "../../src/cache/types";
@@ -37,6 +39,8 @@ function layered(writeBehind = false) {
     writeBehind,
     warn: (event) => logs.push({ level: "warn", event }),
     info: (event) => logs.push({ level: "info", event }),
+    debug: (event) => logs.push({ level: "debug", event }),
+    isDroppedWrite: isKvKeyRateLimit,
     retryAfterMs: 5_000,
     now: () => clock.ms,
   });
@@ -75,9 +79,46 @@ describe("layered judgment cache", () => {
     shared.state.down = false;
     clock.ms += 5_000; // the pause after the last failure is over
     await cache.set("after", { value: "ok" });
+    expect(logs).toHaveLength(1); // the reads have not been seen to work yet
     await cache.get("nowhere");
     expect(logs.map((l) => l.event.event)).toEqual(["cache_backend_unavailable", "cache_backend_recovered"]);
     expect(shared.data.get("after")).toBe('{"value":"ok"}');
+  });
+
+  it("does not call the layer recovered when a read works while the writes are still failing", async () => {
+    const { cache, shared, logs, clock } = layered();
+    const set = shared.cache.set.bind(shared.cache);
+    shared.cache.set = async () => {
+      throw new Error("KV PUT failed: 500 Internal Server Error");
+    };
+    await cache.set("k", { value: 1 });
+    shared.data.set("there", '{"value":"shared"}');
+    expect(await cache.get("there")).toEqual({ value: "shared" });
+    expect(logs.map((l) => [l.event.event, l.event.op])).toEqual([["cache_backend_unavailable", "set"]]);
+    clock.ms += 5_000;
+    shared.cache.set = set;
+    await cache.set("k2", { value: 2 });
+    expect(logs.map((l) => l.event.event)).toEqual(["cache_backend_unavailable", "cache_backend_recovered"]);
+  });
+
+  it("drops a write KV refused for its key alone (1 write/s per key), and keeps writing the other keys", async () => {
+    const { cache, shared, logs } = layered();
+    const set = shared.cache.set.bind(shared.cache);
+    shared.cache.set = async (key, value) => {
+      if (key === "hot") throw new Error("KV PUT failed: 429 Too Many Requests");
+      await set(key, value);
+    };
+    await cache.set("hot", { value: 1 });
+    expect(await cache.get("hot")).toEqual({ value: 1 }); // memory still has it
+    await cache.set("cold", { value: 2 });
+    expect(shared.data.get("cold")).toBe('{"value":2}');
+    expect(logs).toEqual([{ level: "debug", event: expect.objectContaining({ event: "cache_write_dropped", backend: "fake" }) }]);
+  });
+
+  it("counts KV's daily quota (code 10048) as an outage, not as one key's rate limit", () => {
+    expect(isKvKeyRateLimit(new Error("KV PUT failed: 429 Too Many Requests"))).toBe(true);
+    expect(isKvKeyRateLimit(new Error("KV PUT failed: 429: your account has reached the free usage limit for this operation for today [code: 10048]"))).toBe(false);
+    expect(isKvKeyRateLimit(new Error("KV PUT failed: 500 Internal Server Error"))).toBe(false);
   });
 
   it("leaves a failing shared layer alone for a pause, then lets one call try it again", async () => {
@@ -101,12 +142,12 @@ describe("layered judgment cache", () => {
     expect(shared.data.get("d")).toBe('{"value":4}');
   });
 
-  it("keeps reading from the shared layer when only a write failed (a KV rate limit on one key)", async () => {
+  it("keeps reading from the shared layer when only a write failed", async () => {
     const { cache, shared } = layered();
     shared.data.set("there", '{"value":"shared"}');
     const set = shared.cache.set.bind(shared.cache);
     shared.cache.set = async () => {
-      throw new Error("KV PUT failed: 429");
+      throw new Error("KV PUT failed: 503 Service Unavailable");
     };
     await cache.set("k", { value: 1 });
     shared.cache.set = set;
