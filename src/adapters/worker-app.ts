@@ -1,14 +1,39 @@
 // The Workers handler: config from vars and secrets, the app built once per isolate, judgments in KV behind the
 // isolate's memory cache, at most 6 upstream calls in flight per request. worker.ts exports it as the entry point.
-import { createApp, type Logger } from "../app";
-import { createKvCache, type KvNamespaceLike } from "../cache/kv";
+import { createApp, createAppContext, type Logger } from "../app";
+import { createKvCache, isKvKeyRateLimit, type KvNamespaceLike } from "../cache/kv";
 import { createLayeredCache } from "../cache/layered";
 import { createMemoryCache } from "../cache/memory";
 import { ConfigError, loadConfig, type Config } from "../config";
 import { errorResponse, ProxyError } from "../errors";
+import { LOG_LEVELS, type LogLevel } from "../observe/config";
 
 /** Workers keep at most six connections open per invocation; more would queue inside the runtime, unbounded by us. */
 export const WORKERS_MAX_INFLIGHT = 6;
+
+/**
+ * The vars loadConfig reads as single-field overrides (ENV_OVERRIDES in src/config.ts, and ROOT_SIGNALS_API_KEY).
+ * test/workers/config-vars.test.ts checks that this list is exactly what loadConfig reads.
+ */
+export const CONFIG_VARS = [
+  "GENERATOR_BASE_URL",
+  "GENERATOR_API_KEY",
+  "GENERATOR_MODEL",
+  "JUDGE_BASE_URL",
+  "JUDGE_API_KEY",
+  "JUDGE_MODEL",
+  "JUDGE_BACKEND",
+  "PORT",
+  "VERDICT_N",
+  "VERDICT_API_KEYS",
+  "LOG_LEVEL",
+  "METRICS_TOKEN",
+  "OTEL_EXPORTER_OTLP_ENDPOINT",
+  "ROOT_SIGNALS_API_KEY",
+] as const;
+
+/** The vars loadConfig splits into a list, with the separator it splits on. */
+const LIST_SEPARATORS: Partial<Record<(typeof CONFIG_VARS)[number], string>> = { VERDICT_API_KEYS: "," };
 
 export interface WorkerEnv {
   /** The JSON config file's content (a string var, or a JSON object var); secrets and plain vars override fields. */
@@ -21,22 +46,85 @@ export interface WorkerEnv {
 /** The part of the ExecutionContext the adapter uses. */
 export interface WaitUntil {
   waitUntil(promise: Promise<unknown>): void;
+  passThroughOnException?(): void;
+  props?: unknown;
 }
 
-type Built = { fetch: (request: Request, env: WorkerEnv, ctx: WaitUntil) => Promise<Response>; settle(): Promise<void> } | { error: ProxyError };
+/** Makes the logger once the config says which level to log at. */
+export type LoggerForLevel = (level: LogLevel) => Logger;
 
-const consoleLogger: Logger = {
-  info: (event) => console.log(JSON.stringify({ level: "info", ...event })),
-  warn: (event) => console.warn(JSON.stringify({ level: "warn", ...event })),
-  error: (event) => console.error(JSON.stringify({ level: "error", ...event })),
+type ExecutionContextForHono = Parameters<ReturnType<typeof createApp>["fetch"]>[2];
+
+interface Running {
+  fetch(request: Request, env: WorkerEnv, ctx: ExecutionContextForHono): Promise<Response>;
+  /** What must still happen once a request's work has ended: its KV writes finished, its spans exported. */
+  afterWork(): Promise<void>;
+}
+
+type Built = Running | { error: ProxyError };
+
+/**
+ * One JSON line per event on the console (Workers Logs and `wrangler tail` read it), events below `level` dropped, by
+ * the order of LOG_LEVELS as on Node. Not the Node logger itself: its module (node.ts) loads node:http and node:fs.
+ */
+export const consoleLoggerAt: LoggerForLevel = (level) => {
+  const threshold = LOG_LEVELS.indexOf(level);
+  const printer = (name: LogLevel, print: (line: string) => void) =>
+    LOG_LEVELS.indexOf(name) < threshold ? () => undefined : (event: Record<string, unknown>) => print(JSON.stringify({ level: name, ...event }));
+  return {
+    debug: printer("debug", (line) => console.debug(line)),
+    info: printer("info", (line) => console.log(line)),
+    warn: printer("warn", (line) => console.warn(line)),
+    error: printer("error", (line) => console.error(line)),
+  };
 };
 
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  return typeof value === "object" ? "an object" : typeof value;
+}
+
+/**
+ * A config var as the text loadConfig parses. wrangler passes vars written as JSON as their values (`VERDICT_N = 2` a
+ * number, `VERDICT_API_KEYS = ["k1"]` an array): numbers and booleans are written out, a list of strings is joined as
+ * the parser splits it. Anything else is refused rather than skipped: a skipped VERDICT_API_KEYS would turn auth off.
+ * The problem names the var and the kind of value, never the value (it may be a key).
+ */
+function varText(name: (typeof CONFIG_VARS)[number], value: unknown): { text: string } | { problem: string } {
+  if (typeof value === "string") return { text: value };
+  if (typeof value === "number" || typeof value === "boolean") return { text: String(value) };
+  const separator = LIST_SEPARATORS[name];
+  if (separator === undefined) return { problem: `${name}: must be text, a number or a boolean, not ${kindOf(value)}` };
+  const items: unknown[] = Array.isArray(value) ? value : [];
+  // Empty items are dropped by the parser and an item holding the separator would be split: neither is what was meant.
+  if (items.length > 0 && items.every((item) => typeof item === "string" && item.trim() !== "" && !item.includes(separator))) {
+    return { text: items.join(separator) };
+  }
+  const wanted = `text, or a non-empty list of non-empty strings without "${separator}"`;
+  return { problem: `${name}: must be ${wanted}, not ${Array.isArray(value) ? "this list" : kindOf(value)}` };
+}
+
 function configOf(env: WorkerEnv): Config {
-  // Only text vars and secrets can be overrides: bindings (KV, services) are objects.
-  const strings = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === "string"));
+  // Only the config vars are read: bindings (KV, services) are objects, and are not config.
+  const vars: Record<string, string> = {};
+  const problems: string[] = [];
+  for (const name of CONFIG_VARS) {
+    if (env[name] === undefined) continue;
+    const text = varText(name, env[name]);
+    if ("problem" in text) problems.push(text.problem);
+    else vars[name] = text.text;
+  }
   const raw = env.VERDICT_CONFIG_JSON;
   const fileText = typeof raw === "object" && raw !== null ? JSON.stringify(raw) : raw;
-  const config = loadConfig(strings, fileText, "VERDICT_CONFIG_JSON");
+  let config: Config;
+  try {
+    config = loadConfig(vars, fileText, "VERDICT_CONFIG_JSON");
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    throw new ConfigError([...problems, ...err.problems]); // every problem in one answer
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
   if (config.cache.backend === "redis") {
     throw new ConfigError(['cache.backend: "redis" needs a TCP client and runs on Node only; on Workers bind a KV namespace as VERDICT_KV']);
   }
@@ -53,16 +141,17 @@ function configOf(env: WorkerEnv): Config {
   };
 }
 
-function build(env: WorkerEnv, logger: Logger): Built {
+function build(env: WorkerEnv, loggerFor: LoggerForLevel): Built {
   let config: Config;
   try {
     config = configOf(env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    logger.error({ event: "invalid_config", problems: err.problems });
+    loggerFor("info").error({ event: "invalid_config", problems: err.problems });
     const message = `invalid verdict configuration: ${err.problems.join("; ")}`;
     return { error: new ProxyError(500, message, { type: "server_error", code: "invalid_config" }) };
   }
+  const logger = loggerFor(config.log.level);
   const memory = createMemoryCache(config.cache);
   const cache = env.VERDICT_KV
     ? createLayeredCache({
@@ -71,28 +160,62 @@ function build(env: WorkerEnv, logger: Logger): Built {
         name: "kv",
         // KV writes are slow and only eventually visible elsewhere: they run after the response, under waitUntil.
         writeBehind: true,
+        isDroppedWrite: isKvKeyRateLimit,
         warn: (event) => logger.warn(event),
         info: (event) => logger.info(event),
+        debug: (event) => logger.debug?.(event),
       })
     : null;
-  const app = createApp({ config, cache: cache ?? memory, logger });
-  return { fetch: async (request, env, ctx) => app.fetch(request, env, ctx as ExecutionContextForHono), settle: () => cache?.settle() ?? Promise.resolve() };
+  const deps = { config, cache: cache ?? memory, logger };
+  const context = createAppContext(deps);
+  const app = createApp(deps, context);
+  const { tracer } = context.observe;
+  return {
+    fetch: async (request, env, ctx) => app.fetch(request, env, ctx),
+    afterWork: async () => {
+      await cache?.settle();
+      // The spans' timer (tracing.flush_ms) may never fire on Workers: the isolate can be frozen once waitUntil is done.
+      await tracer.flush().catch((err: unknown) => logger.warn({ event: "trace_flush_failed", error: String(err) }));
+    },
+  };
 }
 
-type ExecutionContextForHono = Parameters<ReturnType<typeof createApp>["fetch"]>[2];
+/** Resolves once every promise in `promises` has settled, including those added while waiting. */
+async function allSettled(promises: Promise<unknown>[]): Promise<void> {
+  for (let seen = 0; seen < promises.length; ) {
+    const batch = promises.slice(seen);
+    seen = promises.length;
+    await Promise.allSettled(batch);
+  }
+}
 
 /** A worker with its own per-isolate state; the default export is one, tests make fresh ones. */
-export function createWorker(logger: Logger = consoleLogger) {
+export function createWorker(logger: Logger | LoggerForLevel = consoleLoggerAt) {
+  const loggerFor: LoggerForLevel = typeof logger === "function" ? logger : () => logger;
   let built: Built | undefined;
   return {
     async fetch(request: Request, env: WorkerEnv, ctx: WaitUntil): Promise<Response> {
       // Once per isolate: vars and secrets cannot change without a new deployment, which starts new isolates.
-      built ??= build(env, logger);
+      built ??= build(env, loggerFor);
       if ("error" in built) return errorResponse(built.error);
-      const response = await built.fetch(request, env, ctx);
-      // Judgments reach KV after the response has gone; waitUntil keeps the isolate alive until they have.
-      ctx.waitUntil(built.settle());
-      return response;
+      const running = built;
+      // A reranked stream's work (judging, so its KV writes and its spans) goes on after the headers are out; the app
+      // hands the promise of its end to waitUntil. Those hand-offs are watched, so that the KV writes and the span
+      // export are awaited after that end, not after the headers.
+      const handedOver: Promise<unknown>[] = [];
+      const watched: ExecutionContextForHono = {
+        waitUntil: (promise) => {
+          handedOver.push(promise);
+          ctx.waitUntil(promise);
+        },
+        passThroughOnException: () => ctx.passThroughOnException?.(),
+        props: ctx.props,
+      };
+      try {
+        return await running.fetch(request, env, watched);
+      } finally {
+        ctx.waitUntil(allSettled(handedOver).then(running.afterWork));
+      }
     },
   };
 }

@@ -1,10 +1,13 @@
-// Starts the simulator on 127.0.0.1 in Node for the workers project and hands its URL to the worker's bindings.
+// Starts the simulator (and a stand-in OTLP collector) on 127.0.0.1 in Node for the workers project and hands their
+// URLs to the worker's bindings and to the tests (`inject`).
 import type { TestProject } from "vitest/node";
 import { startSimulator } from "../sim/start";
+import { startCollector } from "./collector";
 
 declare module "vitest" {
   export interface ProvidedContext {
     simUrl: string;
+    collectorUrl: string;
   }
 }
 
@@ -14,5 +17,10 @@ export default async function setup(project: TestProject) {
   const latency = { ttft_ms: 25 };
   const running = await startSimulator({ supports_n: false, generator: { latency }, judge: { latency } });
   project.provide("simUrl", running.url);
-  return () => running.close();
+  const collector = await startCollector();
+  project.provide("collectorUrl", collector.url);
+  return async () => {
+    await running.close();
+    await collector.close();
+  };
 }
