@@ -1,10 +1,11 @@
 // One streamed `n` call to the generator (generator.stream_sampling): verdict reads the SSE itself and hands each
 // candidate over as soon as its own finish_reason arrives, so judging starts before the slowest sibling is done.
-import type OpenAI from "openai";
+import OpenAI from "openai";
 import { ProxyError } from "./errors";
 import { createChunkAssembler, type AssembledChoice, type ChunkAssembler } from "./openai/assemble";
 import { readSSE } from "./openai/sse";
-import { withCallSignal, type Upstream } from "./upstream";
+import { upstreamFailure, type Upstream } from "./upstream";
+import { childSignal } from "./util/child-signal";
 
 type ChatParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming;
 
@@ -22,25 +23,38 @@ export function streamedDraw(
   headers: Record<string, string> = {},
 ): Promise<StreamedDraw> {
   const body = { ...params, stream: true, stream_options: { include_usage: true } } as unknown as ChatParams;
-  return upstream.schedule((requestSignal) => withCallSignal(requestSignal, async (callSignal) => {
-    // asResponse(): the SDK still handles auth and the timeout; the body is ours to read.
-    const response = await upstream.client.chat.completions.create(body, { signal: callSignal, headers }).asResponse();
-    if (!response.body) throw new ProxyError(502, "generator upstream sent an empty stream", { type: "upstream_error", code: "generator_error" });
-    const assembler = createChunkAssembler();
-    for await (const event of readSSE(response.body)) {
-      if (event.data === "[DONE]") break;
-      let chunk: Record<string, any>;
-      try {
-        chunk = JSON.parse(event.data);
-      } catch {
-        throw new ProxyError(502, "generator upstream sent a malformed stream event", { type: "upstream_error", code: "generator_error" });
+  return upstream.schedule(async (requestSignal) => {
+    // generator.timeout_ms bounds the whole call, body included, as it does an unstreamed draw: the SDK's own timer
+    // stops at the headers, and a stream that stalls halfway would otherwise hold the request to its budget.
+    const call = childSignal(requestSignal, { ms: upstream.client.timeout, reason: () => new Error("timeout") });
+    let handed = 0;
+    try {
+      // asResponse(): the SDK still handles auth; the body is ours to read.
+      const response = await upstream.client.chat.completions.create(body, { signal: call.signal, headers }).asResponse();
+      if (!response.body) throw new ProxyError(502, "generator upstream sent an empty stream", { type: "upstream_error", code: "generator_error" });
+      const assembler = createChunkAssembler();
+      for await (const event of readSSE(response.body)) {
+        if (event.data === "[DONE]") break;
+        let chunk: Record<string, any>;
+        try {
+          chunk = JSON.parse(event.data);
+        } catch {
+          throw new ProxyError(502, "generator upstream sent a malformed stream event", { type: "upstream_error", code: "generator_error" });
+        }
+        if (chunk.error) {
+          const message = typeof chunk.error.message === "string" ? chunk.error.message : "stream failed";
+          throw new ProxyError(502, `generator upstream error: ${message}`, { type: "upstream_error", code: "generator_error" });
+        }
+        for (const choice of assembler.push(chunk)) handed += 1, onChoice(choice);
       }
-      if (chunk.error) {
-        const message = typeof chunk.error.message === "string" ? chunk.error.message : "stream failed";
-        throw new ProxyError(502, `generator upstream error: ${message}`, { type: "upstream_error", code: "generator_error" });
-      }
-      for (const choice of assembler.push(chunk)) onChoice(choice);
+      return { usage: assembler.usage, meta: assembler.meta };
+    } catch (err) {
+      const failure = call.timedOut() ? new OpenAI.APIConnectionTimeoutError() : err;
+      // Once a candidate is handed over the call is not made again (it would draw and bill all n anew): the failure is
+      // final, as a ProxyError, which the retry loop never repeats; the candidates already in stay.
+      throw handed > 0 ? upstreamFailure("generator", failure) : failure;
+    } finally {
+      call.release();
     }
-    return { usage: assembler.usage, meta: assembler.meta };
-  }), signal);
+  }, signal);
 }

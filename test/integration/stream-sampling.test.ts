@@ -51,4 +51,51 @@ describe("streamed sampling", () => {
     expect(body.verdict.degraded).toBe("candidates_lost");
     expect(body.verdict.errors[0].message).toMatch(/worker crashed/);
   });
+
+  /** A generator whose stream sends one finished choice, then breaks off (`cut`) or goes silent (`stall`). */
+  function brokenStream(how: "cut" | "stall") {
+    const chunk = (choices: unknown[]) => ({ id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices });
+    const first = [
+      encodeEvent(chunk([{ index: 0, delta: { role: "assistant", content: "The first answer." }, finish_reason: null }])),
+      encodeEvent(chunk([{ index: 0, delta: {}, finish_reason: "stop" }])),
+    ].join("");
+    let calls = 0;
+    const fetch: typeof globalThis.fetch = async (_input, init) => {
+      calls += 1;
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode(first));
+          // Later, once the first choice has been read: an error discards whatever is still queued.
+          if (how === "cut") setTimeout(() => controller.error(new TypeError("terminated")), 20);
+          init?.signal?.addEventListener("abort", () => controller.error(init.signal!.reason));
+        },
+      });
+      return new Response(body, { headers: { "content-type": "text/event-stream" } });
+    };
+    return { fetch, calls: () => calls };
+  }
+
+  it("does not draw again once a stream has handed over a candidate: the loss is reported, not retried", async () => {
+    const generator = brokenStream("cut");
+    const { app } = harness({ config: { generator: { stream_sampling: true, max_retries: 2 } }, deps: { fetch: generator.fetch } });
+    const body = await (await postChat(app, chatBody({ verdict: { n: 2 } }))).json();
+    expect(generator.calls()).toBe(1);
+    expect(body.choices[0].message.content).toBe("The first answer.");
+    expect(body.verdict.degraded).toBe("candidates_lost");
+  });
+
+  it("bounds a stream that stalls halfway by generator.timeout_ms, keeping what finished", async () => {
+    const generator = brokenStream("stall");
+    const config = { generator: { stream_sampling: true, timeout_ms: 150, max_retries: 2 }, timeouts: { request_ms: 5_000 } };
+    const { app } = harness({ config, deps: { fetch: generator.fetch } });
+    const started = performance.now();
+    const response = await postChat(app, chatBody({ verdict: { n: 2 } }));
+    expect(performance.now() - started).toBeLessThan(2_000);
+    const body = await response.json();
+    expect(response.status).toBe(200);
+    expect(body.choices[0].message.content).toBe("The first answer.");
+    expect(body.verdict.degraded).toBe("candidates_lost");
+    expect(body.verdict.errors[0].status).toBe(504);
+    expect(generator.calls()).toBe(1);
+  });
 });
