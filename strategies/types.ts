@@ -64,6 +64,8 @@ export interface GroundingInput {
   question: string;
   documents: string[];
   answer: string;
+  /** The candidate whose answer this is, for traces and spans; not part of the judgment (nor its cache key). */
+  index?: number;
 }
 
 /** One judge call's groundedness check of one answer against the documents. */

@@ -106,7 +106,8 @@ export function createJudgeSession(
     },
     checkGrounding(input: GroundingInput, signal?: AbortSignal): Promise<GroundingVerdict> {
       const inputs = [input.question, input.documents, input.answer];
-      const meta: JudgmentMeta = { task: "grounding", a: -1, attempt: 0 };
+      // The index names the candidate in traces and spans only: the same answer text is the same judgment.
+      const meta: JudgmentMeta = { task: "grounding", a: input.index ?? -1, attempt: 0 };
       return judged(meta, inputs, (call) => backend.checkGrounding(input, signal ?? new AbortController().signal, { ...call, memo }));
     },
   };
