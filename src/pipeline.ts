@@ -2,7 +2,7 @@
 import { selectWith } from "../strategies/index";
 import { tieBreakOrder } from "../strategies/tiebreak";
 import { GuardInterrupted, UngroundedError, type GuardOptions } from "../strategies/guard";
-import type { Candidate, ChatMessage, Selection, StrategyContext } from "../strategies/types";
+import type { Candidate, ChatMessage, GroundingCheck, Selection, StrategyContext } from "../strategies/types";
 import { noCache, type JudgmentCache } from "./cache/types";
 import { inheritDeadline, SCOPE_CLOSED } from "./budget";
 import { admissionRules, createCandidatePool, type CandidatePool } from "./candidates";
@@ -94,8 +94,8 @@ function withoutJudgeable(strategy: ResolvedOptions["strategy"], pool: Candidate
   };
   if (strategy.strategy !== "guard") return unchecked;
   // Nothing usable was drawn, so nothing could be checked: a guarded request must not get an unchecked answer.
-  if (strategy.on_all_fail === "error") throw ungrounded();
   const checks = pool.all.map((c) => ({ index: c.index, verdict: "FAIL" as const, reasoning: `not checked: ${pool.excluded.get(c.index)} answer`, prefiltered: true }));
+  if (strategy.on_all_fail === "error") throw new UngroundedError(checks);
   if (strategy.on_all_fail === "best_effort") return { ...unchecked, grounded: false, checks };
   const rationale = "No usable candidate was drawn, so none could be checked.";
   return { winner: -1, ranking: excluded, rationale, grounded: false, checks, abstention: strategy.abstain_message };
@@ -124,6 +124,9 @@ export async function runPipeline(
   const pool = createCandidatePool(admissionRules(body));
   const toJudge = createChannel<Candidate>();
   const degraded: string[] = [];
+  // The guard's checks, counted once when the request ends: also when it is refused (422, failing closed), whose
+  // checks were made all the same.
+  let checks: GroundingCheck[] = [];
 
   // The pool sees every candidate even if the strategy stops reading early; the strategy sees only judgeable ones.
   let firstJudgeable: (found: boolean) => void = () => undefined;
@@ -161,12 +164,12 @@ export async function runPipeline(
       try {
         selection = await selectWith(strategyOptions, toJudge, ctx);
       } catch (err) {
-        if (err instanceof UngroundedError) throw ungrounded();
         if (!isJudgeUnavailable(err) || onJudgeError(options, deps) === "fail_closed") throw err;
         await pumped;
         degraded.push("judge_unavailable");
         selection = strategyOptions.strategy === "guard" ? guardFailedOpen(strategyOptions, pool, err) : unjudgedSelection(pool.judgeable);
       }
+      checks = selection.checks ?? [];
       probe.judgingEnded();
     }
     await Promise.all([pumped, sampled]);
@@ -176,8 +179,8 @@ export async function runPipeline(
     if (draw.summary.errors.length > 0) degraded.push("candidates_lost");
     const excluded = pool.excludedRanking();
     selection ??= withoutJudgeable(strategyOptions, pool, excluded);
+    checks = selection.checks ?? [];
     if (selection.ranking.length === 0 && !selection.abstention) degraded.push("no_usable_candidates");
-    for (const check of selection.checks ?? []) probe.guard(check.verdict);
     if (selection.abstention !== undefined) probe.guard("abstain");
     const outcome: PipelineOutcome = {
       options,
@@ -193,7 +196,12 @@ export async function runPipeline(
     };
     probe.outcome(outcome);
     return outcome;
+  } catch (err) {
+    // A refusal carries the checks it was made on (no candidate passed, or the judge went away partway).
+    if (err instanceof UngroundedError || err instanceof GuardInterrupted) checks = err.checks;
+    throw err instanceof UngroundedError ? ungrounded() : err;
   } finally {
+    for (const check of checks) probe.guard(check.verdict);
     // Always, not only on failure: Node 20 keeps a composite (AbortSignal.any) signal that has listeners alive until
     // it aborts, and the openai SDK never removes the listener it adds per call. Ending the scope frees the request.
     controller.abort(SCOPE_CLOSED);

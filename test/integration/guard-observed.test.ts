@@ -1,0 +1,117 @@
+// What operators see of guarded requests: verdict_guard_checks_total counts every check a request made, once, whether
+// the request was answered or refused (422 on_all_fail "error", 502 failing closed); and each groundedness check in
+// verdict.trace and in the spans names the candidate it checked.
+import { existsSync, readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { createTracer, type FinishedSpan } from "../../src/trace/tracer";
+import { chatBody, fetchInto, harness, postChat } from "../helpers";
+import { parseExposition, sampleValue } from "../prom-parse";
+import { simulatedGrounding } from "../sim/grounding";
+import { createSimulator } from "../sim/server";
+
+const DATA = "../shared/data/halueval-qa.jsonl";
+
+interface HaluRow {
+  knowledge: string;
+  question: string;
+  right_answer: string;
+  hallucinated_answer: string;
+}
+
+/** A HaluEval row whose right answer the simulator's judge passes and whose hallucinated one it fails. */
+function separatedRow(): HaluRow {
+  if (!existsSync(DATA)) throw new Error(`${DATA} is missing: the guard tests read HaluEval rows from ../shared/data`);
+  const rows = readFileSync(DATA, "utf8").trim().split("\n").map((line) => JSON.parse(line) as HaluRow);
+  return rows.find(
+    (r) => simulatedGrounding(r.right_answer, r.knowledge, 0, 1).verdict === "PASS" && simulatedGrounding(r.hallucinated_answer, r.knowledge, 0, 1).verdict === "FAIL",
+  )!;
+}
+
+const row = separatedRow();
+const ask = (verdict: Record<string, unknown>) =>
+  chatBody({ messages: [{ role: "user", content: row.question }], verdict: { strategy: "guard", context: row.knowledge, ...verdict } });
+
+type App = ReturnType<typeof harness>["app"];
+
+async function guardChecks(app: App) {
+  const m = parseExposition(await (await app.request("/metrics")).text());
+  return {
+    PASS: sampleValue(m, "verdict_guard_checks_total", { verdict: "PASS" }) ?? 0,
+    FAIL: sampleValue(m, "verdict_guard_checks_total", { verdict: "FAIL" }) ?? 0,
+  };
+}
+
+const twoWrong = { generator: { answers: [row.hallucinated_answer, `${row.hallucinated_answer} Indeed.`] } };
+
+describe("verdict_guard_checks_total", () => {
+  it("counts each check of an answered request once", async () => {
+    const { app } = harness({ sim: { generator: { answers: [row.hallucinated_answer, row.right_answer] } } });
+    const body = await (await postChat(app, ask({ n: 2 }))).json();
+    expect(body.verdict.checks.map((k: { verdict: string }) => k.verdict)).toEqual(["FAIL", "PASS"]);
+    expect(await guardChecks(app)).toEqual({ PASS: 1, FAIL: 1 });
+  });
+
+  it("counts the checks of a request refused with 422 (on_all_fail: error) as those of the same request abstaining", async () => {
+    const abstaining = harness({ sim: twoWrong });
+    const served = await (await postChat(abstaining.app, ask({ n: 2 }))).json();
+    expect(served.verdict.checks).toHaveLength(2);
+    expect(await guardChecks(abstaining.app)).toEqual({ PASS: 0, FAIL: 2 });
+
+    const refusing = harness({ sim: twoWrong });
+    expect((await postChat(refusing.app, ask({ n: 2, on_all_fail: "error" }))).status).toBe(422);
+    expect(await guardChecks(refusing.app)).toEqual({ PASS: 0, FAIL: 2 });
+  });
+
+  it("counts the candidates failed without a check when none was usable and the request is refused with 422", async () => {
+    const abstaining = harness({ sim: { generator: { answers: [""] } } });
+    expect((await postChat(abstaining.app, ask({ n: 2 }))).status).toBe(200);
+    const expected = await guardChecks(abstaining.app);
+    expect(expected.FAIL).toBeGreaterThan(0);
+
+    const refusing = harness({ sim: { generator: { answers: [""] } } });
+    expect((await postChat(refusing.app, ask({ n: 2, on_all_fail: "error" }))).status).toBe(422);
+    expect(await guardChecks(refusing.app)).toEqual(expected);
+  });
+
+  it("counts the checks made before the judge went away when the request fails closed (502)", async () => {
+    const sim = createSimulator({ generator: { answers: [row.hallucinated_answer, row.right_answer] } });
+    const inner = fetchInto(sim.app);
+    // The right answer's check fails at once; the hallucinated answer's is judged (FAIL) a little later.
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      const text = typeof init?.body === "string" ? init.body : "";
+      if (!text.includes("<ANSWER>")) return inner(input, init);
+      if (text.includes(JSON.stringify(`<ANSWER>\n${row.right_answer}`).slice(1, -1))) return new Response("down", { status: 503 });
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      return inner(input, init);
+    };
+    const { app } = harness({ deps: { fetch }, config: { judge: { max_retries: 0 } } });
+    const response = await postChat(app, ask({ n: 2 }));
+    expect(response.status).toBe(502);
+    expect((await response.json()).error.code).toBe("judge_unavailable");
+    expect(await guardChecks(app)).toEqual({ PASS: 0, FAIL: 1 });
+  });
+});
+
+describe("groundedness checks name the candidate they checked", () => {
+  it("in verdict.trace", async () => {
+    const { app } = harness({ sim: { generator: { answers: [row.hallucinated_answer, row.right_answer] } }, config: { limits: { allow_trace: true } } });
+    const body = await (await postChat(app, ask({ n: 2, trace: true }))).json();
+    const checks = body.verdict.trace.judgments.filter((j: { task: string }) => j.task === "grounding");
+    expect(checks.map((j: { a: number; grounding: string }) => [j.a, j.grounding]).sort()).toEqual([
+      [0, "FAIL"],
+      [1, "PASS"],
+    ]);
+  });
+
+  it("in the judge spans", async () => {
+    const spans: FinishedSpan[] = [];
+    const tracer = createTracer({ sink: { push: (span) => void spans.push(span), flush: async () => undefined }, clock: Date.now, sampleRatio: 1 });
+    const { app } = harness({ sim: { generator: { answers: [row.hallucinated_answer, row.right_answer] } }, deps: { tracer } });
+    expect((await postChat(app, ask({ n: 2 }))).status).toBe(200);
+    const checks = spans.filter((s) => s.name === "judge" && s.attributes["verdict.judge.task"] === "grounding");
+    expect(checks.map((s) => [s.attributes["verdict.judge.a"], s.attributes["verdict.judge.verdict"]]).sort()).toEqual([
+      [0, "FAIL"],
+      [1, "PASS"],
+    ]);
+  });
+});
