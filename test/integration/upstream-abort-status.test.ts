@@ -59,7 +59,7 @@ describe("an upstream attempt cut off by its own timeout", () => {
   });
 
   it("is a timeout when it is the openai SDK's own timer (streamed sampling), whose abort gives no reason", async () => {
-    const config = { generator: { timeout_ms: 100, stream_sampling: true, supports_n: true } };
+    const config = { generator: { timeout_ms: 1_000, stream_sampling: true, supports_n: true } };
     const { app } = harness({ sim: { faults: { generator: { rate: 1, kinds: ["hang"] } } }, config });
     expect((await postChat(app, chatBody({ verdict: { n: 2 } }))).status).toBe(504);
     const counted = await attempts(app, "generator");
