@@ -1,5 +1,6 @@
 // Retries for pass-through requests, as a fetch wrapper: the same policy as SDK calls (src/retry.ts), per-attempt
 // timeouts, and JSON answers read in full before the client sees a byte, so a cut-off or garbled body is retried too.
+import { budgetExceeded } from "./budget";
 import { ProxyError } from "./errors";
 import { isRetryableStatus, retryAfterMs, withRetries, type FailureKind, type RetryPolicy } from "./retry";
 import type { FetchLike } from "./upstream";
@@ -25,6 +26,9 @@ class RetryableResponse extends Error {
 }
 
 class AttemptTimeout extends Error {}
+
+/** An attempt cut short by what was left of the whole call's budget, not by its own limit. */
+class BudgetSpent extends Error {}
 
 class MalformedBody extends Error {}
 
@@ -57,8 +61,10 @@ export function retryingFetch(fetchImpl: FetchLike, options: RetryFetchOptions):
       void previous?.body?.cancel().catch(() => undefined);
       previous = null;
       // An attempt's limit is its own or what is left of the budget: the one timer the call needs, whichever ends first.
-      const ms = Math.max(0, Math.min(options.attemptMs, deadline - policy.now()));
-      const call = childSignal(outer, { ms, reason: () => new AttemptTimeout("attempt timed out") });
+      const left = deadline - policy.now();
+      const ms = Math.max(0, Math.min(options.attemptMs, left));
+      const reason = left < options.attemptMs ? () => new BudgetSpent("request budget spent") : () => new AttemptTimeout("attempt timed out");
+      const call = childSignal(outer, { ms, reason });
       let streaming = false;
       try {
         const response = await fetchImpl(input, { ...init, signal: call.signal });
@@ -98,6 +104,7 @@ export function retryingFetch(fetchImpl: FetchLike, options: RetryFetchOptions):
       if (err instanceof AttemptTimeout) {
         throw new ProxyError(504, "generator upstream timed out", { type: "timeout_error", code: "generator_timeout" });
       }
+      if (err instanceof BudgetSpent) throw budgetExceeded(options.budgetMs); // as a reranked request reports it
       if (err instanceof MalformedBody) {
         throw new ProxyError(502, "generator upstream returned a body that is not valid JSON", {
           type: "upstream_error",
