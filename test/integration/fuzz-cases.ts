@@ -18,9 +18,10 @@ const WRONG: Record<string, unknown[]> = {
   messages: ["hello", 5, null, {}, [], [5], [null], [{}], [{ role: "wizard", content: "x" }], [{ role: 5 }],
     [{ role: "user", content: 5 }], [{ role: "user", content: [5] }], [{ role: "user", content: [{}] }],
     [{ role: "user", content: { text: "x" } }], [[{ role: "user", content: "x" }]]],
-  n: ["2", 0, -1, 1.5, 17, 1e9, null, true, [2]],
-  stream: ["yes", 1, null, {}],
-  seed: ["x", 1.5, {}, null],
+  // null is not here for n, stream and seed: the SDKs send it for "not set", and it is read so.
+  n: ["2", 0, -1, 1.5, 17, 1e9, true, [2]],
+  stream: ["yes", 1, {}],
+  seed: ["x", 1.5, {}],
   verdict: ["four", 5, [], true, { n: "4" }, { n: 0 }, { n: 999 }, { n: 2.5 }, { strategy: "magic" }, { strategy: 3 },
     { unknown: 1 }, { min_candidates: 0 }, { cache: "no" }, { tournament: 5 }, { tournament: "swiss" },
     { n: 2, min_candidates: 5 }, { return_candidates: "yes" }, { n: null }],
