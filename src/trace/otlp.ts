@@ -125,18 +125,17 @@ export function createOtlpSink(options: OtlpOptions): SpanSink {
    * hangs): at the deadline the post in flight is cut off (its spans failed) and the spans still waiting are dropped.
    */
   async function flush(): Promise<void> {
-    let deadline: ReturnType<typeof setTimeout> | undefined;
-    const outOfTime = new Promise<void>((resolve) => {
-      deadline = setTimeout(() => {
-        const left = buffer.length;
-        buffer = [];
-        if (left > 0) report("dropped", left);
-        inFlight?.abort();
-        resolve();
-      }, options.timeoutMs);
-    });
+    let outOfTime: () => void = () => undefined;
+    const deadlinePassed = new Promise<void>((resolve) => (outOfTime = resolve));
+    const deadline = setTimeout(() => {
+      const left = buffer.length;
+      buffer = [];
+      if (left > 0) report("dropped", left);
+      inFlight?.abort();
+      outOfTime();
+    }, options.timeoutMs);
     try {
-      await Promise.race([drain(), outOfTime]);
+      await Promise.race([drain(), deadlinePassed]);
     } finally {
       clearTimeout(deadline);
     }
