@@ -156,12 +156,28 @@ function finaleSelection(alive: Contestant[], seen: Candidate[], matches: MatchR
   };
 }
 
-/** Everyone but `top`, by how far each got; equal progress is ordered by the tie-break chain. */
+/**
+ * Everyone but `top`, by how far each got; among those out in the same round, whoever lost to the better-placed
+ * candidate ranks first (beaten by the champion beats beaten by a first-round loser), then the tie-break chain.
+ */
 function rankByElimination(seen: Candidate[], matches: MatchRecord[], top: Candidate[]): number[] {
   const lostInRound = new Map<number, number>();
-  for (const m of matches) lostInRound.set(m.winner === m.a ? m.b : m.a, m.round);
-  const kept = new Set(top.map((c) => c.index));
-  const rest = seen.filter((c) => !kept.has(c.index));
-  rest.sort((x, y) => (lostInRound.get(y.index) ?? 0) - (lostInRound.get(x.index) ?? 0) || tieBreakOrder(x, y));
-  return rest.map((c) => c.index);
+  const beatenBy = new Map<number, number>();
+  for (const m of matches) {
+    const loser = m.winner === m.a ? m.b : m.a;
+    lostInRound.set(loser, m.round);
+    beatenBy.set(loser, m.winner);
+  }
+  const place = new Map(top.map((c, i) => [c.index, i]));
+  const rest = seen.filter((c) => !place.has(c.index));
+  const ranked: Candidate[] = [];
+  // Latest round first: a winner went on to a later round, so its own place is known before its victims are placed.
+  const rounds = [...new Set(rest.map((c) => lostInRound.get(c.index) ?? 0))].sort((a, b) => b - a);
+  for (const round of rounds) {
+    const out = rest.filter((c) => (lostInRound.get(c.index) ?? 0) === round);
+    const placeOfVictor = (c: Candidate) => place.get(beatenBy.get(c.index) ?? -1) ?? Infinity;
+    out.sort((x, y) => placeOfVictor(x) - placeOfVictor(y) || tieBreakOrder(x, y));
+    for (const c of out) place.set(c.index, place.size), ranked.push(c);
+  }
+  return ranked.map((c) => c.index);
 }

@@ -20,6 +20,20 @@ describe("knockout", () => {
     expect(selection.rounds).toBe(Math.ceil(Math.log2(n)));
   });
 
+  it("ranks those out in the same round by whom they lost to: beaten by the champion first", async () => {
+    // The best (6) meets the second best (7) in the first round; the tie-break chain alone would put 0 first.
+    const quality = [0, 1, 2, 3, 4, 5, 7, 6];
+    const judge = scriptedJudge(byQuality(quality), 2);
+    const selection = await knockout(arrive(quality.map((_, i) => candidate(i))), ctxWith(judge, 8));
+    expect(selection.ranking[0]).toBe(6);
+    const firstRound = selection.matches!.filter((m) => m.round === 1);
+    const lostToChampion = firstRound.find((m) => m.winner === 6)!;
+    const victimOfChampion = lostToChampion.a === 6 ? lostToChampion.b : lostToChampion.a;
+    const outInFirstRound = firstRound.map((m) => (m.winner === m.a ? m.b : m.a));
+    const order = selection.ranking.filter((i) => outInFirstRound.includes(i));
+    expect(order[0]).toBe(victimOfChampion);
+  });
+
   it("asks both orders of every match", async () => {
     const judge = scriptedJudge(byQuality([1, 2]));
     await knockout(arrive([candidate(0), candidate(1)]), ctxWith(judge));
