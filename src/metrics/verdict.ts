@@ -63,7 +63,7 @@ export function createVerdictMetrics(registry: Registry = createRegistry()): Ver
   const errors = registry.counter("verdict_upstream_errors_total", "Failed HTTP attempts to an upstream, by status.", ["upstream", "status"]);
   const attemptTime = registry.histogram("verdict_upstream_request_duration_seconds", "Time to an upstream's response headers, per attempt.", ["upstream"], SECONDS_BUCKETS);
   const queue = registry.gauge("verdict_upstream_queue_depth", "Calls running or waiting in an upstream's queue.", ["upstream"]);
-  const spans = registry.counter("verdict_trace_spans_total", "Trace spans exported, dropped (buffer full) or failed (collector error).", ["result"]);
+  const spans = registry.counter("verdict_trace_spans_total", "Trace spans exported, dropped (buffer full, or left when a flush ran out of time) or failed (collector error).", ["result"]);
 
   // Known series start at zero so rates and absent-series alerts work before the first event.
   for (const role of ["generator", "judge"]) {
