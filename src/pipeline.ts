@@ -47,6 +47,10 @@ export interface PipelineOutcome {
 }
 
 /** When the judge cannot be reached and the deployment fails open: a choice by the tie-break chain alone. */
+async function* inHand(candidates: Candidate[]): AsyncGenerator<Candidate> {
+  yield* candidates;
+}
+
 function unjudgedSelection(candidates: Candidate[]): Selection {
   const ranked = [...candidates].sort((a, b) => tieBreakOrder(a, b));
   return {
@@ -164,10 +168,17 @@ export async function runPipeline(
       try {
         selection = await selectWith(strategyOptions, toJudge, ctx);
       } catch (err) {
-        if (!isJudgeUnavailable(err) || onJudgeError(options, deps) === "fail_closed") throw err;
+        // A client that left is not a judge outage: nothing is answered, the request ends as cancelled.
+        if (!isJudgeUnavailable(err) || onJudgeError(options, deps) === "fail_closed" || clientSignal.aborted) throw err;
         await pumped;
         degraded.push("judge_unavailable");
-        selection = strategyOptions.strategy === "guard" ? guardFailedOpen(strategyOptions, pool, err) : unjudgedSelection(pool.judgeable);
+        selection =
+          strategyOptions.strategy === "guard"
+            ? guardFailedOpen(strategyOptions, pool, err)
+            : strategyOptions.strategy === "consistency"
+              ? // The vote still stands; only the judge's tie-break is replaced, by the rule the strategy offers.
+                await selectWith({ ...strategyOptions, tie_break: "rule" }, inHand(pool.judgeable), ctx)
+              : unjudgedSelection(pool.judgeable);
       }
       checks = selection.checks ?? [];
       probe.judgingEnded();

@@ -18,10 +18,20 @@ export interface JudgeStats {
   execution_log_ids?: string[];
 }
 
-/** Marks a judge failure so the pipeline can apply judge.on_error instead of failing like an upstream error. */
+/**
+ * Marks a judge failure so the pipeline can apply judge.on_error instead of failing like an upstream error. A judge
+ * that asked to be left alone for a while (429, or 503 with a retry-after) keeps that status and its retry-after: the
+ * client should come back later, not think verdict is broken.
+ */
 export function judgeUnavailable(cause: unknown): ProxyError {
   const reason = cause instanceof ProxyError ? cause.message : "judge call failed";
-  return new ProxyError(502, `judge unavailable: ${reason}`, { type: "judge_error", code: "judge_unavailable" });
+  const retryAfter = cause instanceof ProxyError ? cause.headers["retry-after"] : undefined;
+  const overloaded = cause instanceof ProxyError && (cause.status === 429 || (cause.status === 503 && retryAfter !== undefined));
+  return new ProxyError(overloaded ? cause.status : 502, `judge unavailable: ${reason}`, {
+    type: "judge_error",
+    code: "judge_unavailable",
+    headers: overloaded && retryAfter ? { "retry-after": retryAfter } : {},
+  });
 }
 
 export function isJudgeUnavailable(err: unknown): err is ProxyError {

@@ -4,12 +4,11 @@ import { createSimulator } from "../sim/server";
 import { chatBody, fetchInto, harness, postChat, unhandledDuring } from "../helpers";
 
 /** The simulator behind a switch: requests whose body matches `fail` get `status` instead. */
-function failing(fail: (body: string) => boolean, status = 503) {
-  const sim = createSimulator();
+function failing(fail: (body: string) => boolean, status = 503, headers: Record<string, string> = {}, sim = createSimulator()) {
   const inner = fetchInto(sim.app);
   const fetch: typeof globalThis.fetch = async (input, init) => {
     const body = typeof init?.body === "string" ? init.body : "";
-    if (fail(body)) return new Response(JSON.stringify({ error: { message: "overloaded", type: "server_error" } }), { status });
+    if (fail(body)) return new Response(JSON.stringify({ error: { message: "overloaded", type: "server_error" } }), { status, headers });
     return inner(input, init);
   };
   return { sim, fetch };
@@ -67,6 +66,26 @@ describe("upstream failures", () => {
     expect(response.status).toBe(502);
     const body = await response.json();
     expect(body.error).toMatchObject({ type: "judge_error", code: "judge_unavailable" });
+  });
+
+  it("failing closed, passes on a judge's 429 with its retry-after: come back later, not verdict is broken", async () => {
+    const { fetch } = failing(isJudgeCall, 429, { "retry-after": "60" });
+    const { app } = harness({ deps: { fetch }, config: { judge: { on_error: "fail_closed" } } });
+    const response = await postChat(app, chatBody({ verdict: { n: 3 } }));
+    expect(response.status).toBe(429);
+    expect(response.headers.get("retry-after")).toBe("60");
+    expect((await response.json()).error).toMatchObject({ type: "judge_error", code: "judge_unavailable" });
+  });
+
+  it("failing open, a consistency vote stands: only the judge's tie-break gives way to the rule", async () => {
+    // Two answers tie on two votes each; the lone "5" is the shortest text, which the plain tie-break rule would pick.
+    const answers = ["Think it over.\n42", "Hmm, well.\n42", "So then.\n17", "Then also.\n17", "5"];
+    const { fetch } = failing(isJudgeCall, 500, {}, createSimulator({ generator: { answers } }));
+    const { app } = harness({ deps: { fetch }, config: { judge: { on_error: "fail_open" } } });
+    const body = await (await postChat(app, chatBody({ verdict: { n: 5, strategy: "consistency", answer: "last_line" } }))).json();
+    expect(body.verdict.degraded).toBe("judge_unavailable");
+    expect(body.choices[0].message.content).toMatch(/\n(42|17)$/);
+    expect(body.verdict.judge.calls).toBe(0);
   });
 
   it("drops candidates lost to errors and reports them", async () => {
