@@ -4,12 +4,12 @@ import { tieBreakOrder } from "../strategies/tiebreak";
 import { GuardInterrupted, UngroundedError, type GuardOptions } from "../strategies/guard";
 import type { Candidate, ChatMessage, GroundingCheck, Selection, StrategyContext } from "../strategies/types";
 import { noCache, type JudgmentCache } from "./cache/types";
-import { inheritDeadline, SCOPE_CLOSED } from "./budget";
+import { deadlineOf, inheritDeadline, SCOPE_CLOSED } from "./budget";
 import { admissionRules, createCandidatePool, type CandidatePool } from "./candidates";
 import { ProxyError } from "./errors";
 import type { JudgeBackend } from "./judge/backend";
 import { limitJudge, limitUpstream, unlimited, type Limiter } from "./limiter";
-import { createJudgeSession, isJudgeUnavailable, type JudgeStats } from "./judge/session";
+import { createJudgeSession, isJudgeUnavailable, judgeUnavailable, type JudgeStats } from "./judge/session";
 import { recordDebugTrace, type DebugTrace } from "./observe/debug-trace";
 import { noopProbe, type RequestProbe } from "./observe/probe";
 import type { ResolvedOptions } from "./options";
@@ -47,6 +47,35 @@ export interface PipelineOutcome {
 }
 
 /** When the judge cannot be reached and the deployment fails open: a choice by the tie-break chain alone. */
+/**
+ * How long judging may run before it gives way, when failing open: to a little before the request's deadline (5% of
+ * what is left, 10 ms to 1 s), so that a judge that never answers still leaves time to send an unjudged pick instead of
+ * the budget's 504. Undefined when the request has no deadline.
+ */
+function judgingCutoff(signal: AbortSignal, now = Date.now()): number | undefined {
+  const deadline = deadlineOf(signal);
+  if (deadline === undefined) return undefined;
+  const left = deadline - now;
+  return Math.max(0, left - Math.min(1_000, Math.max(10, left * 0.05)));
+}
+
+/**
+ * The strategy's selection, or a judge failure once `ms` have passed; then `stop` ends the work left behind, with a
+ * reason that says time ran out (calls cut off are counted as timeouts).
+ */
+async function beforeCutoff(judging: Promise<Selection>, ms: number, stop: (late: ProxyError) => void): Promise<Selection> {
+  const late = new ProxyError(504, "the judge did not answer within the request's time budget", { type: "timeout_error", code: "judge_timeout" });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const cut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => (stop(late), reject(judgeUnavailable(late))), ms);
+  });
+  try {
+    return await Promise.race([awaitedLater(judging), cut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function* inHand(candidates: Candidate[]): AsyncGenerator<Candidate> {
   yield* candidates;
 }
@@ -166,7 +195,9 @@ export async function runPipeline(
       const inner = options.inner;
       if (inner && inner.strategy !== "none") ctx.selectInner = (candidates) => selectWith(inner, candidates, { ...ctx });
       try {
-        selection = await selectWith(strategyOptions, toJudge, ctx);
+        const judging = selectWith(strategyOptions, toJudge, ctx);
+        const cutoff = onJudgeError(options, deps) === "fail_open" ? judgingCutoff(clientSignal) : undefined;
+        selection = cutoff === undefined ? await judging : await beforeCutoff(judging, cutoff, (late) => controller.abort(late));
       } catch (err) {
         // A client that left is not a judge outage: nothing is answered, the request ends as cancelled.
         if (!isJudgeUnavailable(err) || onJudgeError(options, deps) === "fail_closed" || clientSignal.aborted) throw err;

@@ -40,10 +40,18 @@ describe("request budget", () => {
     expect(sim.requests.every((r) => r.aborted)).toBe(true);
   });
 
-  it("answers on time when the judge hangs", async () => {
-    const { app } = harness({ sim: { faults: { judge: { rate: 1, kinds: ["hang"] } } }, config: config() });
+  it("answers on time when the judge hangs: failing closed, the budget's 504", async () => {
+    const { app } = harness({ sim: { faults: { judge: { rate: 1, kinds: ["hang"] } } }, config: config({ judge: { timeout_ms: 60_000, on_error: "fail_closed" } }) });
     const { response, elapsed } = await timed(() => postChat(app, chatBody({ verdict: { n: 2 } })));
     expect(response.status).toBe(504);
+    expect(elapsed).toBeLessThan(BUDGET_MS + MARGIN_MS);
+  });
+
+  it("failing open, gives up on a judge that never answers just before the budget ends, and answers unjudged", async () => {
+    const { app } = harness({ sim: { faults: { judge: { rate: 1, kinds: ["hang"] } } }, config: config({ judge: { timeout_ms: 60_000, on_error: "fail_open" } }) });
+    const { response, elapsed } = await timed(() => postChat(app, chatBody({ verdict: { n: 2 } })));
+    expect(response.status).toBe(200);
+    expect((await response.json()).verdict.degraded).toBe("judge_unavailable");
     expect(elapsed).toBeLessThan(BUDGET_MS + MARGIN_MS);
   });
 

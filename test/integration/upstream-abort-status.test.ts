@@ -31,9 +31,11 @@ describe("an upstream attempt cut off by the request's time budget", () => {
     expect(counted.timeoutErrors).toBe(counted.timeout);
   });
 
-  it("is a timeout for a judge call", async () => {
-    const { app } = harness({ sim: { faults: { judge: { rate: 1, kinds: ["hang"] } } }, config: budget });
-    expect((await postChat(app, chatBody({ verdict: { n: 2 } }))).status).toBe(504);
+  it.each(["fail_closed", "fail_open"])("is a timeout for a judge call (%s)", async (onError) => {
+    // Failing open, judging gives way just before the budget ends and the answer is unjudged; failing closed, a 504.
+    const config = { ...budget, judge: { ...budget.judge, on_error: onError } };
+    const { app } = harness({ sim: { faults: { judge: { rate: 1, kinds: ["hang"] } } }, config });
+    expect((await postChat(app, chatBody({ verdict: { n: 2 } }))).status).toBe(onError === "fail_open" ? 200 : 504);
     const counted = await attempts(app, "judge");
     expect(counted.timeout).toBeGreaterThan(0);
     expect(counted.aborted).toBe(0);
