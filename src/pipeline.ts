@@ -151,7 +151,15 @@ export async function runPipeline(
   probe.samplingStarted();
   const limiter = deps.limiter?.() ?? unlimited;
   const generator = limitUpstream(deps.generator, limiter);
-  const draw = drawCandidates({ upstream: generator, body, n: options.n, nSupport: deps.nSupport, signal, stream: deps.streamSampling ?? false, probe });
+  // Once too many draws have failed for min_candidates to be reached, the request is lost: it ends at once, with the
+  // generator's error, instead of judging on (rematches and all) towards an answer it may not give.
+  let doomed: ProxyError | undefined;
+  const onLoss = (summary: DrawSummary) => {
+    if (doomed !== undefined || options.n - summary.lost >= options.min_candidates) return;
+    doomed = summary.errors[0]!;
+    controller.abort(doomed);
+  };
+  const draw = drawCandidates({ upstream: generator, body, n: options.n, nSupport: deps.nSupport, signal, stream: deps.streamSampling ?? false, probe, onLoss });
   const sampled = draw.done.finally(() => probe.samplingEnded());
   const session = createJudgeSession(limitJudge(deps.judge, limiter), options.cache ? deps.cache : noCache, probe);
   const pool = createCandidatePool(admissionRules(body));
@@ -199,6 +207,7 @@ export async function runPipeline(
         const cutoff = onJudgeError(options, deps) === "fail_open" ? judgingCutoff(clientSignal) : undefined;
         selection = cutoff === undefined ? await judging : await beforeCutoff(judging, cutoff, (late) => controller.abort(late));
       } catch (err) {
+        if (doomed) throw doomed;
         // A client that left is not a judge outage: nothing is answered, the request ends as cancelled.
         if (!isJudgeUnavailable(err) || onJudgeError(options, deps) === "fail_closed" || clientSignal.aborted) throw err;
         await pumped;

@@ -21,6 +21,8 @@ export interface DrawSummary {
   calls: number;
   errors: ProxyError[];
   received: number;
+  /** Candidates that can no longer come: n minus this is the most the draw can still deliver. */
+  lost: number;
   /** id, created, model and system_fingerprint of the first completion, reused for the response. */
   meta: Pick<ChatCompletion, "id" | "created" | "model" | "system_fingerprint"> | null;
 }
@@ -36,6 +38,8 @@ export interface DrawRequest {
   stream?: boolean;
   /** Observes each call (spans, tokens) and supplies its headers (x-request-id, traceparent). */
   probe?: RequestProbe;
+  /** Told each time candidates are lost for good, after `summary` counts them. */
+  onLoss?: (summary: DrawSummary) => void;
 }
 
 function toCandidate(choice: ChatCompletion["choices"][number], index: number): Candidate {
@@ -50,10 +54,17 @@ function toCandidate(choice: ChatCompletion["choices"][number], index: number): 
   };
 }
 
-export function drawCandidates({ upstream, body, n, nSupport, signal, stream = false, probe = noopProbe }: DrawRequest) {
+export function drawCandidates({ upstream, body, n, nSupport, signal, stream = false, probe = noopProbe, onLoss }: DrawRequest) {
   const channel = createChannel<Candidate>();
-  const summary: DrawSummary = { usage: ZERO_USAGE, calls: 0, errors: [], received: 0, meta: null };
+  const summary: DrawSummary = { usage: ZERO_USAGE, calls: 0, errors: [], received: 0, lost: 0, meta: null };
   let nextIndex = 0;
+
+  /** A failure that costs `count` candidates for good. */
+  const lose = (failure: ProxyError, count: number): void => {
+    summary.errors.push(failure);
+    summary.lost += count;
+    onLoss?.(summary);
+  };
 
   /** Hands a finished choice over as a candidate, as soon as it is known. */
   const hand = (choice: ChatCompletion["choices"][number], watch: GenerationWatch): void => {
@@ -99,7 +110,7 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
       watch.failed(err);
       if (got === 0) throw err;
       // Candidates already handed over stay; the failure is reported like any lost draw, and not drawn again.
-      summary.errors.push(upstreamFailure("generator", err));
+      lose(upstreamFailure("generator", err), n - got);
       return n;
     }
     return got;
@@ -115,7 +126,7 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
         nCallAnswered = true;
       } catch (err) {
         const failure = upstreamFailure("generator", err);
-        if (failure.status !== 400 || nSupport.value !== "auto") return void summary.errors.push(failure);
+        if (failure.status !== 400 || nSupport.value !== "auto") return lose(failure, n);
         // A 400 may refuse `n`, or something else in this request (a bad temperature, a tool schema): that is only
         // known once a call without `n` is answered. Until then nothing is learnt, and a request that is bad anyway
         // gets its 400 after one more call, not after n of them.
@@ -129,7 +140,7 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
     // one the `n` call used when that call was answered.
     const firstSeed = seed === undefined ? undefined : seed + (nCallAnswered ? 1 : 0);
     const drawOne = (i: number) => draw(firstSeed === undefined ? single : { ...single, seed: firstSeed + i }, 1);
-    const lost = (err: unknown) => void summary.errors.push(upstreamFailure("generator", err));
+    const lost = (err: unknown) => lose(upstreamFailure("generator", err), 1);
     let first = 0;
     if (learning) {
       first = 1;
@@ -138,8 +149,9 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
         nSupport.value = false;
       } catch (err) {
         const failure = upstreamFailure("generator", err);
-        summary.errors.push(failure);
-        if (failure.status === 400) return; // refused without `n` too: the request itself is at fault
+        // Refused without `n` too: the request itself is at fault, and no other draw is made.
+        if (failure.status === 400) return lose(failure, remaining);
+        lose(failure, 1);
       }
     }
     await Promise.all(Array.from({ length: remaining - first }, (_, i) => drawOne(first + i).catch(lost)));

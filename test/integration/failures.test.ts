@@ -88,6 +88,26 @@ describe("upstream failures", () => {
     expect(body.verdict.judge.calls).toBe(0);
   });
 
+  it("ends at once, with the generator's error, when min_candidates can no longer be reached: no judging on", async () => {
+    let draws = 0;
+    const sim = createSimulator({ supports_n: false, judge: { latency: { ttft_ms: 2_000 } } });
+    const inner = fetchInto(sim.app);
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      const body = typeof init?.body === "string" ? init.body : "";
+      if (!isJudgeCall(body) && ++draws % 2 === 0) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        return new Response(JSON.stringify({ error: { message: "overloaded", type: "server_error" } }), { status: 503 });
+      }
+      return inner(input, init);
+    };
+    const { app } = harness({ deps: { fetch }, config: { generator: { max_retries: 0 } } });
+    const started = performance.now();
+    const response = await postChat(app, chatBody({ verdict: { n: 4, min_candidates: 3, cache: false } }));
+    expect(response.status).toBe(503);
+    expect((await response.json()).error.message).toMatch(/overloaded/);
+    expect(performance.now() - started).toBeLessThan(1_500);
+  });
+
   it("drops candidates lost to errors and reports them", async () => {
     let draws = 0;
     const { fetch } = failing((body) => !isJudgeCall(body) && ++draws === 2);
