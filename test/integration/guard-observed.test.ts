@@ -1,35 +1,15 @@
 // What operators see of guarded requests: verdict_guard_checks_total counts every check a request made, once, whether
 // the request was answered or refused (422 on_all_fail "error", 502 failing closed); and each groundedness check in
 // verdict.trace and in the spans names the candidate it checked.
-import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { createTracer, type FinishedSpan } from "../../src/trace/tracer";
+import { guardedAsk, rowsTheStandInSeparates } from "../guard-rows";
 import { chatBody, fetchInto, harness, postChat } from "../helpers";
 import { parseExposition, sampleValue } from "../prom-parse";
-import { simulatedGrounding } from "../sim/grounding";
 import { createSimulator } from "../sim/server";
 
-const DATA = "../shared/data/halueval-qa.jsonl";
-
-interface HaluRow {
-  knowledge: string;
-  question: string;
-  right_answer: string;
-  hallucinated_answer: string;
-}
-
-/** A HaluEval row whose right answer the simulator's judge passes and whose hallucinated one it fails. */
-function separatedRow(): HaluRow {
-  if (!existsSync(DATA)) throw new Error(`${DATA} is missing: the guard tests read HaluEval rows from ../shared/data`);
-  const rows = readFileSync(DATA, "utf8").trim().split("\n").map((line) => JSON.parse(line) as HaluRow);
-  return rows.find(
-    (r) => simulatedGrounding(r.right_answer, r.knowledge, 0, 1).verdict === "PASS" && simulatedGrounding(r.hallucinated_answer, r.knowledge, 0, 1).verdict === "FAIL",
-  )!;
-}
-
-const row = separatedRow();
-const ask = (verdict: Record<string, unknown>) =>
-  chatBody({ messages: [{ role: "user", content: row.question }], verdict: { strategy: "guard", context: row.knowledge, ...verdict } });
+const row = rowsTheStandInSeparates()[0]!;
+const ask = (verdict: Record<string, unknown>) => guardedAsk(row, verdict);
 
 type App = ReturnType<typeof harness>["app"];
 

@@ -1,30 +1,11 @@
 // Guarded RAG answers end to end: candidates built from HaluEval rows, the simulator's groundedness stand-in as judge.
-import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { simulatedGrounding } from "../sim/grounding";
+import { guardedAsk, rowsTheStandInSeparates } from "../guard-rows";
 import { chatBody, fetchInto, harness, postChat } from "../helpers";
 import { createSimulator } from "../sim/server";
 
-const DATA = "../shared/data/halueval-qa.jsonl";
-
-interface HaluRow {
-  knowledge: string;
-  question: string;
-  right_answer: string;
-  hallucinated_answer: string;
-}
-
-function rowsTheStandInSeparates(): HaluRow[] {
-  if (!existsSync(DATA)) throw new Error(`${DATA} is missing: the guard tests read HaluEval rows from ../shared/data`);
-  const rows = readFileSync(DATA, "utf8").trim().split("\n").map((line) => JSON.parse(line) as HaluRow);
-  return rows.filter(
-    (r) => simulatedGrounding(r.right_answer, r.knowledge, 0, 1).verdict === "PASS" && simulatedGrounding(r.hallucinated_answer, r.knowledge, 0, 1).verdict === "FAIL",
-  );
-}
-
 const row = rowsTheStandInSeparates()[0]!;
-const ask = (verdict: Record<string, unknown>) =>
-  chatBody({ messages: [{ role: "user", content: row.question }], verdict: { strategy: "guard", context: row.knowledge, ...verdict } });
+const ask = (verdict: Record<string, unknown>) => guardedAsk(row, verdict);
 
 describe("guard", () => {
   it("returns the grounded answer, with every check reported", async () => {

@@ -1,0 +1,26 @@
+// HaluEval rows for the guard's tests, read from ../shared/data: the ones whose right answer the simulator's
+// groundedness stand-in passes and whose hallucinated answer it fails, and a guarded request built on one of them.
+import { existsSync, readFileSync } from "node:fs";
+import { simulatedGrounding } from "./sim/grounding";
+import { chatBody } from "./helpers";
+
+const DATA = "../shared/data/halueval-qa.jsonl";
+
+export interface HaluRow {
+  knowledge: string;
+  question: string;
+  right_answer: string;
+  hallucinated_answer: string;
+}
+
+export function rowsTheStandInSeparates(): HaluRow[] {
+  if (!existsSync(DATA)) throw new Error(`${DATA} is missing: the guard tests read HaluEval rows from ../shared/data`);
+  const rows = readFileSync(DATA, "utf8").trim().split("\n").map((line) => JSON.parse(line) as HaluRow);
+  return rows.filter(
+    (r) => simulatedGrounding(r.right_answer, r.knowledge, 0, 1).verdict === "PASS" && simulatedGrounding(r.hallucinated_answer, r.knowledge, 0, 1).verdict === "FAIL",
+  );
+}
+
+/** A chat request for `row`'s question, guarded against its document, with extra verdict options. */
+export const guardedAsk = (row: HaluRow, verdict: Record<string, unknown>) =>
+  chatBody({ messages: [{ role: "user", content: row.question }], verdict: { strategy: "guard", context: row.knowledge, ...verdict } });
