@@ -4,7 +4,7 @@ import PQueue from "p-queue";
 import { deadlineOf } from "./budget";
 import { cancelledError, ProxyError } from "./errors";
 import { createChatCall, type ChatCall } from "./chat-call";
-import { classifySdkError, withRetries, type RetryPolicy } from "./retry";
+import { classifySdkError, retryAfterMs, withRetries, type RetryPolicy } from "./retry";
 import { createCallSlots, type CallSlots } from "./util/call-slots";
 import { childSignal } from "./util/child-signal";
 
@@ -115,8 +115,9 @@ function callGate(settings: UpstreamSettings): CallGate {
     get waiting() {
       return queue.size;
     },
-    // Under a rate limit calls wait for the next window with slots free, so every waiting call counts.
-    full: (maxQueued) => queue.size >= maxQueued,
+    // Under a rate limit calls wait for the next window with slots free, so every waiting call counts. With nobody
+    // waiting and a slot free the call may start now: never refused then, even under max_queued 0.
+    full: (maxQueued) => queue.size >= maxQueued && (queue.size > 0 || queue.pending >= settings.concurrency),
     run: (call, signal) => queue.add(call, { signal }),
   };
 }
@@ -147,9 +148,10 @@ export function withCallSignal<T>(parent: AbortSignal | undefined, call: (signal
 /** The upstream's retry-after for the client, in whole seconds also when it only sent OpenAI's retry-after-ms. */
 function retryAfterHeader(headers: Headers | undefined): Record<string, string> {
   const seconds = headers?.get("retry-after");
-  if (seconds) return { "retry-after": seconds };
-  const ms = Number(headers?.get("retry-after-ms"));
-  return ms > 0 ? { "retry-after": String(Math.ceil(ms / 1000)) } : {};
+  if (seconds && !headers?.has("retry-after-ms")) return { "retry-after": seconds }; // as sent: seconds or an HTTP date
+  // The wait verdict's own retries go by (retry-after-ms first), in whole seconds.
+  const ms = retryAfterMs(headers);
+  return ms !== undefined ? { "retry-after": String(Math.ceil(ms / 1000)) } : {};
 }
 
 /** Maps an SDK failure to the error the client sees, naming which upstream failed and keeping its status. */

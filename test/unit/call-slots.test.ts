@@ -165,4 +165,9 @@ describe("upstream queue", () => {
     controller.abort();
     expect(await Promise.all(calls)).toEqual(["ran", "aborted", "aborted"]);
   });
+
+  it("under a rate limit with max_queued 0, still runs a call that can start now", async () => {
+    const upstream = createUpstream("judge", { ...settings, concurrency: 4, max_queued: 0, interval_ms: 1_000, interval_cap: 10 }, unused);
+    await expect(upstream.schedule(async () => "ran")).resolves.toBe("ran");
+  });
 });
