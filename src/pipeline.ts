@@ -131,7 +131,7 @@ function withoutJudgeable(strategy: ResolvedOptions["strategy"], pool: Candidate
   if (strategy.on_all_fail === "error") throw new UngroundedError(checks);
   if (strategy.on_all_fail === "best_effort") return { ...unchecked, grounded: false, checks };
   const rationale = "No usable candidate was drawn, so none could be checked.";
-  return { winner: -1, ranking: excluded, rationale, grounded: false, checks, abstention: strategy.abstain_message };
+  return { winner: -1, ranking: [], rationale, grounded: false, checks, abstention: strategy.abstain_message }; // excluded: added after
 }
 
 export async function runPipeline(
@@ -237,8 +237,9 @@ export async function runPipeline(
       options,
       pool,
       selection,
-      // Every candidate: a merged duplicate (its own draw, the same text) right after the candidate it repeats.
-      ranking: [...selection.ranking.flatMap((index) => [index, ...pool.byIndex(index).duplicates]), ...excluded],
+      // Every candidate. Merged duplicates (their own draws, the same texts) come after every distinct one, in their
+      // twins' order: a client asking for several choices gets alternatives first, repeats only when those run out.
+      ranking: [...selection.ranking, ...selection.ranking.flatMap((index) => pool.byIndex(index).duplicates), ...excluded],
       draw: draw.summary,
       judge: session.stats,
       judgeModel: deps.judge.model,

@@ -127,6 +127,12 @@ describe("guard", () => {
     expect(both.choices).toHaveLength(1);
     expect(both.choices[0].message.content).toBe(row.right_answer);
 
+    // Nothing usable at all: the request abstains, and the record lists each candidate once.
+    const empty = harness({ sim: { generator: { answers: [""] } } });
+    const abstained = await (await postChat(empty.app, ask({ n: 2 }))).json();
+    expect(abstained.verdict.grounded).toBe(false);
+    expect(abstained.verdict.ranking).toEqual([0, 1]);
+
     // A repeat of an answer that passed is the same text: it may be a choice, as its own draw.
     const twins = harness({ sim: { generator: { answers: [row.right_answer, row.right_answer] } } });
     const repeated = await (await postChat(twins.app, { ...ask({ n: 2 }), n: 2 })).json();
