@@ -1,7 +1,7 @@
 // One reranked request: draw N candidates, let the strategy pick as they arrive, build the chat.completion.
 import { selectWith } from "../strategies/index";
 import { tieBreakOrder } from "../strategies/tiebreak";
-import { GuardInterrupted, UngroundedError, type GuardOptions } from "../strategies/guard";
+import { GuardInterrupted, inOrder, UngroundedError, type GuardOptions } from "../strategies/guard";
 import type { Candidate, ChatMessage, GroundingCheck, Selection, StrategyContext } from "../strategies/types";
 import { noCache, type JudgmentCache } from "./cache/types";
 import { deadlineOf, inheritDeadline, SCOPE_CLOSED } from "./budget";
@@ -76,8 +76,12 @@ async function beforeCutoff(judging: Promise<Selection>, ms: number, stop: (late
   }
 }
 
-async function* inHand(candidates: Candidate[]): AsyncGenerator<Candidate> {
-  yield* candidates;
+type InnerOptions = ResolvedOptions["inner"];
+
+/** Without the judge: consistency keeps its vote (a tie broken by its rule); any other strategy, the tie-break rule. */
+async function unjudgedPick(strategy: InnerOptions | ResolvedOptions["strategy"], candidates: Candidate[], ctx: StrategyContext): Promise<Selection> {
+  if (strategy?.strategy === "consistency") return selectWith({ ...strategy, tie_break: "rule" }, inOrder(candidates), ctx);
+  return unjudgedSelection(candidates);
 }
 
 function unjudgedSelection(candidates: Candidate[]): Selection {
@@ -94,13 +98,13 @@ function unjudgedSelection(candidates: Candidate[]): Selection {
  * candidate that passed is returned (grounded, chosen by the tie-break rule), else one that was never checked (not
  * grounded); one the judge failed never is, and when every candidate failed the request abstains.
  */
-function guardFailedOpen(strategy: GuardOptions, pool: CandidatePool, failure: unknown): Selection {
+async function guardFailedOpen(strategy: GuardOptions, inner: InnerOptions, pool: CandidatePool, failure: unknown, ctx: StrategyContext): Promise<Selection> {
   const checks = failure instanceof GuardInterrupted ? failure.checks : [];
   const verdictOf = (c: Candidate) => checks.find((k) => k.index === c.index)?.verdict;
   const passed = pool.judgeable.filter((c) => verdictOf(c) === "PASS");
-  if (passed.length > 0) return { ...unjudgedSelection(passed), grounded: true, checks };
+  if (passed.length > 0) return { ...(await unjudgedPick(inner, passed, ctx)), grounded: true, checks };
   const unchecked = pool.judgeable.filter((c) => verdictOf(c) === undefined);
-  if (unchecked.length > 0) return { ...unjudgedSelection(unchecked), grounded: false, checks };
+  if (unchecked.length > 0) return { ...(await unjudgedPick(inner, unchecked, ctx)), grounded: false, checks };
   const rationale = "The judge became unavailable after every checked candidate had failed the groundedness check.";
   return { winner: -1, ranking: [], rationale, grounded: false, checks, abstention: strategy.abstain_message };
 }
@@ -214,11 +218,8 @@ export async function runPipeline(
         degraded.push("judge_unavailable");
         selection =
           strategyOptions.strategy === "guard"
-            ? guardFailedOpen(strategyOptions, pool, err)
-            : strategyOptions.strategy === "consistency"
-              ? // The vote still stands; only the judge's tie-break is replaced, by the rule the strategy offers.
-                await selectWith({ ...strategyOptions, tie_break: "rule" }, inHand(pool.judgeable), ctx)
-              : unjudgedSelection(pool.judgeable);
+            ? await guardFailedOpen(strategyOptions, options.inner, pool, err, ctx)
+            : await unjudgedPick(strategyOptions, pool.judgeable, ctx);
       }
       checks = selection.checks ?? [];
       probe.judgingEnded();

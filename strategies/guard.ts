@@ -53,7 +53,8 @@ function prefilterReason(candidate: Candidate): string | null {
   return null;
 }
 
-async function* inOrder(candidates: Candidate[]): AsyncGenerator<Candidate> {
+/** Candidates already in hand, as the stream a strategy reads. */
+export async function* inOrder(candidates: Candidate[]): AsyncGenerator<Candidate> {
   yield* candidates;
 }
 

@@ -88,6 +88,26 @@ describe("upstream failures", () => {
     expect(body.verdict.judge.calls).toBe(0);
   });
 
+  it("failing open under a guard whose inner strategy is consistency, the vote among passed answers stands too", async () => {
+    const answers = ["Think it over.\n42", "Hmm, well.\n42", "So then.\n17", "Then also.\n17", "5"];
+    const inner = fetchInto(createSimulator({ generator: { answers } }).app);
+    const passes = { id: "g", object: "chat.completion", created: 1, model: "sim-judge", usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } };
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      const body = typeof init?.body === "string" ? init.body : "";
+      if (body.includes("<ANSWER>")) {
+        const content = JSON.stringify({ REASONING: "supported", VERDICT: "PASS" });
+        return Response.json({ ...passes, choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }] });
+      }
+      if (isJudgeCall(body)) return new Response(JSON.stringify({ error: { message: "down", type: "server_error" } }), { status: 500 });
+      return inner(input, init);
+    };
+    const { app } = harness({ deps: { fetch } });
+    const verdict = { n: 5, strategy: "guard", inner: "consistency", answer: "last_line", context: "Notes.", on_judge_error: "fail_open" };
+    const body = await (await postChat(app, chatBody({ verdict }))).json();
+    expect(body.verdict).toMatchObject({ degraded: "judge_unavailable", grounded: true });
+    expect(body.choices[0].message.content).toMatch(/\n(42|17)$/);
+  });
+
   it("ends at once, with the generator's error, when min_candidates can no longer be reached: no judging on", async () => {
     let draws = 0;
     const sim = createSimulator({ supports_n: false, judge: { latency: { ttft_ms: 2_000 } } });
