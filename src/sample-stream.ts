@@ -23,14 +23,18 @@ export function streamedDraw(
   headers: Record<string, string> = {},
 ): Promise<StreamedDraw> {
   const body = { ...params, stream: true, stream_options: { include_usage: true } } as unknown as ChatParams;
+  const expected = typeof params.n === "number" ? params.n : 1;
   return upstream.schedule(async (requestSignal) => {
-    // generator.timeout_ms bounds the whole call, body included, as it does an unstreamed draw: the SDK's own timer
-    // stops at the headers, and a stream that stalls halfway would otherwise hold the request to its budget.
-    const call = childSignal(requestSignal, { ms: upstream.client.timeout, reason: () => new Error("timeout") });
+    // generator.timeout_ms bounds the whole call, body included, as it does an unstreamed draw. The SDK's own timer
+    // covers the headers; the body gets what is left of it, since a stream that stalls halfway would otherwise hold the
+    // request to its budget.
+    const call = childSignal(requestSignal);
+    const started = Date.now();
     let handed = 0;
     try {
-      // asResponse(): the SDK still handles auth; the body is ours to read.
+      // asResponse(): the SDK still handles auth and the timeout until the headers; the body is ours to read.
       const response = await upstream.client.chat.completions.create(body, { signal: call.signal, headers }).asResponse();
+      call.startTimer({ ms: Math.max(0, upstream.client.timeout - (Date.now() - started)), reason: () => new Error("timeout") });
       if (!response.body) throw new ProxyError(502, "generator upstream sent an empty stream", { type: "upstream_error", code: "generator_error" });
       const assembler = createChunkAssembler();
       for await (const event of readSSE(response.body)) {
@@ -46,6 +50,8 @@ export function streamedDraw(
           throw new ProxyError(502, `generator upstream error: ${message}`, { type: "upstream_error", code: "generator_error" });
         }
         for (const choice of assembler.push(chunk)) handed += 1, onChoice(choice);
+        // Every choice and the usage are in: nothing left worth waiting for, should [DONE] be slow to come.
+        if (handed >= expected && assembler.usage) break;
       }
       return { usage: assembler.usage, meta: assembler.meta };
     } catch (err) {

@@ -109,6 +109,7 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
     } catch (err) {
       watch.failed(err);
       if (got === 0) throw err;
+      if (got >= n) return n; // every candidate came; only the stream's tail (usage, [DONE]) was lost
       // Candidates already handed over stay; the failure is reported like any lost draw, and not drawn again.
       lose(upstreamFailure("generator", err), n - got);
       return n;

@@ -6,6 +6,8 @@ export interface ChildSignal {
   signal: AbortSignal;
   /** True when the time limit, not the parent, aborted it. */
   timedOut(): boolean;
+  /** Starts a time limit now, for a child made without one (the rest of a call whose first part another timer bounds). */
+  startTimer(limit: TimeLimit): void;
   /** Stops the timer only: the work goes on (a stream) and must still end when the parent aborts. */
   stopTimer(): void;
   /** Stops the timer and stops following the parent. */
@@ -35,20 +37,23 @@ export function childSignal(parent: AbortSignal | undefined, limit?: TimeLimit):
   if (parent?.aborted) follow();
   else parent?.addEventListener("abort", follow, { once: true });
   let timedOut = false;
-  const timer = limit
-    ? setTimeout(() => {
-        timedOut = true;
-        const reason = limit.reason();
-        if (typeof reason === "object" && reason !== null) timeLimitReasons.add(reason);
-        controller.abort(reason);
-      }, limit.ms)
-    : undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const startTimer = ({ ms, reason }: TimeLimit) => {
+    timer = setTimeout(() => {
+      timedOut = true;
+      const why = reason();
+      if (typeof why === "object" && why !== null) timeLimitReasons.add(why);
+      controller.abort(why);
+    }, ms);
+  };
+  if (limit) startTimer(limit);
   const stopTimer = () => {
     if (timer !== undefined) clearTimeout(timer);
   };
   return {
     signal: controller.signal,
     timedOut: () => timedOut,
+    startTimer,
     stopTimer,
     release() {
       stopTimer();

@@ -3,7 +3,8 @@
 import { describe, expect, it } from "vitest";
 import { encodeEvent } from "../../src/openai/sse";
 import { qualityOf } from "../sim/random";
-import { chatBody, harness, postChat } from "../helpers";
+import { chatBody, fetchInto, harness, postChat } from "../helpers";
+import { createSimulator } from "../sim/server";
 
 type Any = Record<string, any>;
 const streaming = { generator: { stream_sampling: true } };
@@ -97,5 +98,32 @@ describe("streamed sampling", () => {
     expect(body.verdict.degraded).toBe("candidates_lost");
     expect(body.verdict.errors[0].status).toBe(504);
     expect(generator.calls()).toBe(1);
+  });
+
+  it("answers once every choice and the usage are in, without waiting for a [DONE] that is slow to come", async () => {
+    const chunk = (choices: unknown[], extra = {}) => ({ id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices, ...extra });
+    const events = [
+      chunk([{ index: 0, delta: { role: "assistant", content: "The first answer." }, finish_reason: "stop" }]),
+      chunk([{ index: 1, delta: { role: "assistant", content: "The second, longer answer." }, finish_reason: "stop" }]),
+      chunk([], { usage: { prompt_tokens: 5, completion_tokens: 9, total_tokens: 14 } }),
+    ].map((e) => encodeEvent(e)).join("");
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      if (typeof init?.body === "string" && init.body.includes("response_a")) return fetchInto(createSimulator().app)(input, init);
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode(events)); // and then nothing: no [DONE], no end
+          init?.signal?.addEventListener("abort", () => controller.error(init.signal!.reason));
+        },
+      });
+      return new Response(body, { headers: { "content-type": "text/event-stream" } });
+    };
+    const config = { generator: { stream_sampling: true, timeout_ms: 5_000 } };
+    const { app } = harness({ config, deps: { fetch } });
+    const started = performance.now();
+    const body = await (await postChat(app, chatBody({ verdict: { n: 2 } }))).json();
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(body.verdict.n_candidates).toBe(2);
+    expect(body.verdict).not.toHaveProperty("degraded");
+    expect(body.verdict.usage.generator.total_tokens).toBe(14);
   });
 });
