@@ -21,6 +21,22 @@ interface Partial {
 
 const DELTA_FIELDS = new Set(["role", "content", "refusal", "tool_calls"]);
 
+/** Parts that name something rather than continue it: set, never joined (function_call.name, audio.id). */
+const NAMING_KEYS = new Set(["id", "name", "expires_at"]);
+
+/**
+ * A message field after one more delta, as the SDKs accumulate them: text pieces join, an object (audio, a legacy
+ * function_call) merges key by key the same way, and a null never erases what came before it.
+ */
+function merged(before: unknown, piece: unknown, key = ""): unknown {
+  if (piece === null || piece === undefined) return before;
+  if (typeof piece === "string") return typeof before === "string" && !NAMING_KEYS.has(key) ? before + piece : piece;
+  if (typeof piece !== "object" || Array.isArray(piece) || typeof before !== "object" || before === null || Array.isArray(before)) return piece;
+  const out: Record<string, unknown> = { ...(before as Record<string, unknown>) };
+  for (const [name, value] of Object.entries(piece)) out[name] = merged(out[name], value, name);
+  return out;
+}
+
 export interface ChunkAssembler {
   /** Feeds one parsed chunk; returns the choices it finished. */
   push(chunk: Any): AssembledChoice[];
@@ -44,9 +60,7 @@ export function createChunkAssembler(): ChunkAssembler {
         if (typeof delta.content === "string") state.content = (state.content ?? "") + delta.content;
         if (typeof delta.refusal === "string") state.refusal = (state.refusal ?? "") + delta.refusal;
         for (const [name, value] of Object.entries(delta)) {
-          if (DELTA_FIELDS.has(name) || value === undefined) continue;
-          const before = state.others[name];
-          state.others[name] = typeof value === "string" && typeof before === "string" ? before + value : value;
+          if (!DELTA_FIELDS.has(name)) state.others[name] = merged(state.others[name], value);
         }
         for (const { index, id, type, function: fn, ...rest } of (delta.tool_calls ?? []) as Any[]) {
           // The first delta of a call carries id and name; later ones only argument text, matched by `index`. The name

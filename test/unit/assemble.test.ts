@@ -42,4 +42,21 @@ describe("chunk assembler", () => {
     const [choice] = assemble([[{ role: "assistant", content: "" }], [{}, "stop"]]);
     expect(choice!.message.content).toBe("");
   });
+
+  it("never lets a later null erase reasoning text, and merges audio and a legacy function_call piece by piece", () => {
+    const [choice] = assemble([
+      [{ role: "assistant", content: "", reasoning_content: "Let me think " }],
+      [{ reasoning_content: "hard." }],
+      [{ content: "42", reasoning_content: null, audio: { id: "a1", data: "AAAA", transcript: "forty" } }],
+      [{ audio: { data: "BBBB", transcript: "-two" }, function_call: { name: "lookup", arguments: '{"q":' } }],
+      [{ function_call: { arguments: '"Paris"}' } }],
+      [{}, "stop"],
+    ]);
+    expect(choice!.message).toMatchObject({
+      content: "42",
+      reasoning_content: "Let me think hard.",
+      audio: { id: "a1", data: "AAAABBBB", transcript: "forty-two" },
+      function_call: { name: "lookup", arguments: '{"q":"Paris"}' },
+    });
+  });
 });
