@@ -104,6 +104,10 @@ export async function evalCommand(args: string[]): Promise<number> {
     console.error(`verdict eval: ${(err as Error).message}`);
     return 2;
   }
+  if (items.length === 0) {
+    console.error(`verdict eval: ${data} holds no rows to judge`);
+    return 2;
+  }
   const env = { ...process.env };
   const source = readConfigFile(env);
   let simulator: Awaited<ReturnType<typeof startSimulator>> | null = null;

@@ -104,4 +104,13 @@ describe("verdict eval (CLI)", () => {
     expect(run.stderr).not.toMatch(/^\s+at /m);
     expect(run.code).toBe(2);
   }, 60_000);
+
+  it("rejects a data file with no rows, exit code 2", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "verdict-eval-data-"));
+    const data = join(dir, "empty.jsonl");
+    writeFileSync(data, "\n");
+    const run = await evalCli(["--sim", "--task", "grounding", "--data", data]);
+    expect(run.stderr).toContain("holds no rows");
+    expect(run.code).toBe(2);
+  }, 60_000);
 });
