@@ -58,10 +58,12 @@ export function toChatRequest(body: ResponsesRequest): Mapped {
   // no chat counterpart and is not sent (README).
   const copy: [string, string][] = [
     ["temperature", "temperature"], ["top_p", "top_p"], ["max_output_tokens", "max_tokens"], ["user", "user"],
-    ["service_tier", "service_tier"], ["store", "store"], ["metadata", "metadata"], ["safety_identifier", "safety_identifier"],
+    ["service_tier", "service_tier"], ["store", "store"], ["safety_identifier", "safety_identifier"],
     ["prompt_cache_key", "prompt_cache_key"],
   ];
   for (const [from, to] of copy) if (body[from] != null) chat[to] = body[from];
+  // Chat completions take metadata only for stored completions (the Responses API stores by default, chat does not).
+  if (body.metadata != null && body.store === true) chat.metadata = body.metadata;
   const effort = (body.reasoning as { effort?: unknown } | null | undefined)?.effort;
   if (effort != null) chat.reasoning_effort = effort;
   if (responseFormat) chat.response_format = responseFormat;

@@ -7,8 +7,8 @@ import { fetchInto, harness } from "../helpers";
 
 type Any = Record<string, any>;
 const verdictOf = (response: unknown) => (response as { verdict: Any }).verdict;
-const post = (app: ReturnType<typeof harness>["app"], body: unknown) =>
-  app.request("/v1/responses", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+const post = (app: ReturnType<typeof harness>["app"], body: unknown, headers: Record<string, string> = {}) =>
+  app.request("/v1/responses", { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
 
 describe("/v1/responses", () => {
   it("reranks a text request and answers a Response object with the winner and the verdict", async () => {
@@ -134,17 +134,23 @@ describe("/v1/responses", () => {
 
   it("sends the settings chat completions share under their chat names, reasoning effort included", async () => {
     const { app, sim } = harness();
-    const settings = { service_tier: "flex", store: false, metadata: { team: "a" }, safety_identifier: "u-1", prompt_cache_key: "k" };
+    const settings = { service_tier: "flex", store: true, metadata: { team: "a" }, safety_identifier: "u-1", prompt_cache_key: "k" };
     await post(app, { model: "sim-generator", input: "hi", reasoning: { effort: "high" }, ...settings, verdict: { n: 2 } });
     expect(sim.requests.find((r) => r.role === "generator")!.body).toMatchObject({ ...settings, reasoning_effort: "high" });
+    // Unstored, chat completions refuse metadata: it stays behind.
+    await post(app, { model: "sim-generator", input: "hi", metadata: { team: "a" }, verdict: { n: 2 } });
+    expect(sim.requests.filter((r) => r.role === "generator").at(-1)!.body).not.toHaveProperty("metadata");
   });
 
   it("sends verdict's request id and trace context on a request it passes through", async () => {
     const { app, sim } = harness();
-    const response = await post(app, { model: "sim-generator", input: "hi", verdict: { n: 1 } });
+    const traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    const response = await post(app, { model: "sim-generator", input: "hi", verdict: { n: 1 } }, { traceparent });
     const id = response.headers.get("x-request-id");
     expect(id).toBeTruthy();
-    expect(sim.requests.at(-1)!.headers["x-request-id"]).toBe(id);
+    const sent = sim.requests.at(-1)!.headers;
+    expect(sent["x-request-id"]).toBe(id);
+    expect(sent.traceparent).toMatch(/^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-01$/);
   });
 
   it("names input when it holds no message", async () => {
