@@ -72,7 +72,7 @@ async function beforeCutoff(judging: Promise<Selection>, ms: number, stop: (late
   try {
     return await Promise.race([awaitedLater(judging), cut]);
   } finally {
-    clearTimeout(timer);
+    if (timer !== undefined) clearTimeout(timer);
   }
 }
 
