@@ -46,7 +46,6 @@ export interface PipelineOutcome {
   trace?: DebugTrace;
 }
 
-/** When the judge cannot be reached and the deployment fails open: a choice by the tie-break chain alone. */
 /**
  * How long judging may run before it gives way, when failing open: to a little before the request's deadline (5% of
  * what is left, 10 ms to 1 s), so that a judge that never answers still leaves time to send an unjudged pick instead of
@@ -84,6 +83,7 @@ async function unjudgedPick(strategy: InnerOptions | ResolvedOptions["strategy"]
   return unjudgedSelection(candidates);
 }
 
+/** When the judge cannot be reached and the deployment fails open: a choice by the tie-break chain alone. */
 function unjudgedSelection(candidates: Candidate[]): Selection {
   const ranked = [...candidates].sort((a, b) => tieBreakOrder(a, b));
   return {
