@@ -59,14 +59,15 @@ function judgingCutoff(signal: AbortSignal, now = Date.now()): number | undefine
 }
 
 /**
- * The strategy's selection, or a judge failure once `ms` have passed; then `stop` ends the work left behind, with a
+ * The strategy's selection, or a judge failure once `ms` have passed with every candidate in hand (a generator still
+ * drawing is not the judge's fault: the budget's own 504 then stands); `stop` ends the judging left behind, with a
  * reason that says time ran out (calls cut off are counted as timeouts).
  */
-async function beforeCutoff(judging: Promise<Selection>, ms: number, stop: (late: ProxyError) => void): Promise<Selection> {
+async function beforeCutoff(judging: Promise<Selection>, ms: number, sampled: () => boolean, stop: (late: ProxyError) => void): Promise<Selection> {
   const late = new ProxyError(504, "the judge did not answer within the request's time budget", { type: "timeout_error", code: "judge_timeout" });
   let timer: ReturnType<typeof setTimeout> | undefined;
   const cut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => (stop(late), reject(judgeUnavailable(late))), ms);
+    timer = setTimeout(() => sampled() && (stop(late), reject(judgeUnavailable(late))), ms);
   });
   try {
     return await Promise.race([awaitedLater(judging), cut]);
@@ -164,7 +165,8 @@ export async function runPipeline(
     controller.abort(doomed);
   };
   const draw = drawCandidates({ upstream: generator, body, n: options.n, nSupport: deps.nSupport, signal, stream: deps.streamSampling ?? false, probe, onLoss });
-  const sampled = draw.done.finally(() => probe.samplingEnded());
+  let samplingDone = false;
+  const sampled = draw.done.finally(() => ((samplingDone = true), probe.samplingEnded()));
   const session = createJudgeSession(limitJudge(deps.judge, limiter), options.cache ? deps.cache : noCache, probe);
   const pool = createCandidatePool(admissionRules(body));
   const toJudge = createChannel<Candidate>();
@@ -203,13 +205,18 @@ export async function runPipeline(
     let selection: Selection | null = null;
     if (await anyJudgeable) {
       const conversation = body.messages as ChatMessage[];
-      const ctx: StrategyContext = { conversation, expected: options.n, judge: session.judge, signal };
+      // Judging has a signal of its own, so that failing open can stop it without touching draws still under way.
+      const judgingStopped = new AbortController();
+      const judgingSignal = AbortSignal.any([signal, judgingStopped.signal]); // released when the scope closes
+      inheritDeadline(judgingSignal, clientSignal);
+      const ctx: StrategyContext = { conversation, expected: options.n, judge: session.judge, signal: judgingSignal };
       const inner = options.inner;
       if (inner && inner.strategy !== "none") ctx.selectInner = (candidates) => selectWith(inner, candidates, { ...ctx });
       try {
         const judging = selectWith(strategyOptions, toJudge, ctx);
-        const cutoff = onJudgeError(options, deps) === "fail_open" ? judgingCutoff(clientSignal) : undefined;
-        selection = cutoff === undefined ? await judging : await beforeCutoff(judging, cutoff, (late) => controller.abort(late));
+        // Not for a guard: its fallback rests on the checks it settled, which a cut-off judgment would not leave it.
+        const cutoff = onJudgeError(options, deps) === "fail_open" && strategyOptions.strategy !== "guard" ? judgingCutoff(clientSignal) : undefined;
+        selection = cutoff === undefined ? await judging : await beforeCutoff(judging, cutoff, () => samplingDone, (late) => judgingStopped.abort(late));
       } catch (err) {
         if (doomed) throw doomed;
         // A client that left is not a judge outage: nothing is answered, the request ends as cancelled.

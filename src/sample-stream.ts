@@ -53,6 +53,8 @@ export function streamedDraw(
         // Every choice and the usage are in: nothing left worth waiting for, should [DONE] be slow to come.
         if (handed >= expected && assembler.usage) break;
       }
+      // Whatever the upstream still sends is not read: closing the body frees its connection (a no-op once it ended).
+      void response.body.cancel().catch(() => undefined);
       return { usage: assembler.usage, meta: assembler.meta };
     } catch (err) {
       const failure = call.timedOut() ? new OpenAI.APIConnectionTimeoutError() : err;

@@ -116,7 +116,8 @@ function callGate(settings: UpstreamSettings): CallGate {
       return queue.size;
     },
     // Under a rate limit calls wait for the next window with slots free, so every waiting call counts. With nobody
-    // waiting and a slot free the call may start now: never refused then, even under max_queued 0.
+    // waiting and a slot free a call is let in even under max_queued 0: it starts now, unless this window's calls are
+    // used up (p-queue does not say so while nothing waits), and then it is the one call that waits for the next.
     full: (maxQueued) => queue.size >= maxQueued && (queue.size > 0 || queue.pending >= settings.concurrency),
     run: (call, signal) => queue.add(call, { signal }),
   };

@@ -1,6 +1,8 @@
 // One time budget per request (timeouts.request_ms): whatever hangs, the client hears back within it plus a small margin.
 import { beforeAll, describe, expect, it } from "vitest";
-import { chatBody, harness, postChat } from "../helpers";
+import { guardedAsk, rowsTheStandInSeparates } from "../guard-rows";
+import { chatBody, fetchInto, harness, postChat } from "../helpers";
+import { createSimulator } from "../sim/server";
 
 const BUDGET_MS = 200;
 /** How far past the budget an answer may come. Measured in-process: 1-5 ms; the bound leaves room for a busy CI box. */
@@ -94,5 +96,40 @@ describe("request budget", () => {
     expect(response.status).toBe(200);
     expect((await response.json()).verdict.degraded).toBe("judge_unavailable");
     expect(elapsed).toBeLessThan(500);
+  });
+
+  it("failing open, a generator still drawing is not put down to the judge: the budget's own 504", async () => {
+    let draws = 0;
+    const sim = createSimulator({ supports_n: false });
+    const inner = fetchInto(sim.app);
+    // Two draws answer, the others never do; the judge is healthy.
+    const fetch: typeof globalThis.fetch = (input, init) => {
+      const judging = typeof init?.body === "string" && init.body.includes("response_a");
+      if (judging || ++draws <= 3) return inner(input, init); // the refused n call, then two draws
+      return new Promise((_, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal!.reason)));
+    };
+    const { app } = harness({ deps: { fetch }, config: config({ judge: { timeout_ms: 60_000, on_error: "fail_open" } }) });
+    const response = await postChat(app, chatBody({ verdict: { n: 4 } }));
+    expect(response.status).toBe(504);
+    expect((await response.json()).error.code).toBe("request_timeout");
+  });
+
+  it("failing open, a guard is never cut short: no answer without its settled checks, the budget's 504 instead", async () => {
+    const [row] = rowsTheStandInSeparates();
+    const sim = createSimulator({ generator: { answers: [row!.hallucinated_answer, row!.right_answer] } });
+    const inner = fetchInto(sim.app);
+    // The hallucinated answer is checked (and failed) at once; the right answer's check never comes back.
+    const fetch: typeof globalThis.fetch = (input, init) => {
+      const body = typeof init?.body === "string" ? init.body : "";
+      if (body.includes("<ANSWER>") && body.includes(row!.right_answer.slice(0, 20))) {
+        return new Promise((_, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal!.reason)));
+      }
+      return inner(input, init);
+    };
+    const { app } = harness({ deps: { fetch }, config: config() });
+    const response = await postChat(app, guardedAsk(row!, { n: 2, on_judge_error: "fail_open" }));
+    const text = await response.text();
+    expect(text).not.toContain(row!.hallucinated_answer);
+    expect(response.status).toBe(504);
   });
 });

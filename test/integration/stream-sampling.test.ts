@@ -107,6 +107,7 @@ describe("streamed sampling", () => {
       chunk([{ index: 1, delta: { role: "assistant", content: "The second, longer answer." }, finish_reason: "stop" }]),
       chunk([], { usage: { prompt_tokens: 5, completion_tokens: 9, total_tokens: 14 } }),
     ].map((e) => encodeEvent(e)).join("");
+    let cancelled = false;
     const fetch: typeof globalThis.fetch = async (input, init) => {
       if (typeof init?.body === "string" && init.body.includes("response_a")) return fetchInto(createSimulator().app)(input, init);
       const body = new ReadableStream<Uint8Array>({
@@ -114,6 +115,7 @@ describe("streamed sampling", () => {
           controller.enqueue(new TextEncoder().encode(events)); // and then nothing: no [DONE], no end
           init?.signal?.addEventListener("abort", () => controller.error(init.signal!.reason));
         },
+        cancel: () => void (cancelled = true),
       });
       return new Response(body, { headers: { "content-type": "text/event-stream" } });
     };
@@ -125,5 +127,6 @@ describe("streamed sampling", () => {
     expect(body.verdict.n_candidates).toBe(2);
     expect(body.verdict).not.toHaveProperty("degraded");
     expect(body.verdict.usage.generator.total_tokens).toBe(14);
+    expect(cancelled).toBe(true); // the rest of the stream is not left holding its connection
   });
 });
