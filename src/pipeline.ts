@@ -63,15 +63,24 @@ function judgingCutoff(signal: AbortSignal, now = Date.now()): number | undefine
  * drawing is not the judge's fault: the budget's own 504 then stands); `stop` ends the judging left behind, with a
  * reason that says time ran out (calls cut off are counted as timeouts).
  */
-async function beforeCutoff(judging: Promise<Selection>, ms: number, sampled: () => boolean, stop: (late: ProxyError) => void): Promise<Selection> {
+async function beforeCutoff(
+  judging: Promise<Selection>,
+  ms: number,
+  sampling: { done: () => boolean; ended: Promise<unknown> },
+  stop: (late: ProxyError) => void,
+): Promise<Selection> {
   const late = new ProxyError(504, "the judge did not answer within the request's time budget", { type: "timeout_error", code: "judge_timeout" });
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let settled = false;
   const cut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => sampled() && (stop(late), reject(judgeUnavailable(late))), ms);
+    const fire = () => settled || (stop(late), reject(judgeUnavailable(late)));
+    // Sampling still under way at the cutoff: the cut waits for its end, which may yet come inside the margin.
+    timer = setTimeout(() => (sampling.done() ? fire() : void sampling.ended.then(fire, fire)), ms);
   });
   try {
     return await Promise.race([awaitedLater(judging), cut]);
   } finally {
+    settled = true;
     if (timer !== undefined) clearTimeout(timer);
   }
 }
@@ -216,7 +225,8 @@ export async function runPipeline(
         const judging = selectWith(strategyOptions, toJudge, ctx);
         // Not for a guard: its fallback rests on the checks it settled, which a cut-off judgment would not leave it.
         const cutoff = onJudgeError(options, deps) === "fail_open" && strategyOptions.strategy !== "guard" ? judgingCutoff(clientSignal) : undefined;
-        selection = cutoff === undefined ? await judging : await beforeCutoff(judging, cutoff, () => samplingDone, (late) => judgingStopped.abort(late));
+        const sampling = { done: () => samplingDone, ended: sampled };
+        selection = cutoff === undefined ? await judging : await beforeCutoff(judging, cutoff, sampling, (late) => judgingStopped.abort(late));
       } catch (err) {
         if (doomed) throw doomed;
         // A client that left is not a judge outage: nothing is answered, the request ends as cancelled.

@@ -14,6 +14,19 @@ export interface StreamedDraw {
   meta: ChunkAssembler["meta"];
 }
 
+/**
+ * Reads what an upstream still sends after verdict has what it needs (the [DONE] and the end of the body come after the
+ * usage), so that its keep-alive connection goes back to the pool; one that does not end within `graceMs` is closed.
+ */
+function drainRest(body: ReadableStream<Uint8Array>, graceMs = 1_000): void {
+  const giveUp = new AbortController();
+  const timer = setTimeout(() => giveUp.abort(), graceMs);
+  void body
+    .pipeTo(new WritableStream(), { signal: giveUp.signal })
+    .catch(() => undefined)
+    .finally(() => clearTimeout(timer));
+}
+
 /** Runs the call inside the generator's queue slot until the last byte, so the queue bounds streams like any call. */
 export function streamedDraw(
   upstream: Upstream,
@@ -31,9 +44,10 @@ export function streamedDraw(
     const call = childSignal(requestSignal);
     const started = Date.now();
     let handed = 0;
+    let response: Response | undefined;
     try {
       // asResponse(): the SDK still handles auth and the timeout until the headers; the body is ours to read.
-      const response = await upstream.client.chat.completions.create(body, { signal: call.signal, headers }).asResponse();
+      response = await upstream.client.chat.completions.create(body, { signal: call.signal, headers }).asResponse();
       call.startTimer({ ms: Math.max(0, upstream.client.timeout - (Date.now() - started)), reason: () => new Error("timeout") });
       if (!response.body) throw new ProxyError(502, "generator upstream sent an empty stream", { type: "upstream_error", code: "generator_error" });
       const assembler = createChunkAssembler();
@@ -53,10 +67,11 @@ export function streamedDraw(
         // Every choice and the usage are in: nothing left worth waiting for, should [DONE] be slow to come.
         if (handed >= expected && assembler.usage) break;
       }
-      // Whatever the upstream still sends is not read: closing the body frees its connection (a no-op once it ended).
-      void response.body.cancel().catch(() => undefined);
+      drainRest(response.body);
       return { usage: assembler.usage, meta: assembler.meta };
     } catch (err) {
+      // A stream that failed is not read on: closing it frees its connection (the read loop has let go of it).
+      void response?.body?.cancel().catch(() => undefined);
       const failure = call.timedOut() ? new OpenAI.APIConnectionTimeoutError() : err;
       // Once a candidate is handed over the call is not made again (it would draw and bill all n anew): the failure is
       // final, as a ProxyError, which the retry loop never repeats; the candidates already in stay.

@@ -132,4 +132,22 @@ describe("request budget", () => {
     expect(text).not.toContain(row!.hallucinated_answer);
     expect(response.status).toBe(504);
   });
+
+  it("failing open, a last candidate that lands just after the cutoff still leaves time to answer unjudged", async () => {
+    // A 4 s budget: judging gives way 200 ms before its end; the last draw comes 150 ms later, with 50 ms to spare.
+    let draws = 0;
+    const sim = createSimulator({ supports_n: false });
+    const inner = fetchInto(sim.app);
+    const hang = (init?: RequestInit) => new Promise<Response>((_, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal!.reason)));
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      if (typeof init?.body === "string" && init.body.includes("response_a")) return hang(init);
+      if (++draws === 4) await new Promise((r) => setTimeout(r, 3_850)); // the refused n call, two draws, then the late one
+      return inner(input, init);
+    };
+    const { app } = harness({ deps: { fetch }, config: config({ timeouts: { request_ms: 4_000 }, judge: { timeout_ms: 60_000, on_error: "fail_open" } }) });
+    const { response, elapsed } = await timed(() => postChat(app, chatBody({ verdict: { n: 3 } })));
+    expect(response.status).toBe(200);
+    expect((await response.json()).verdict).toMatchObject({ degraded: "judge_unavailable", n_candidates: 3 });
+    expect(elapsed).toBeLessThan(4_000);
+  }, 10_000);
 });

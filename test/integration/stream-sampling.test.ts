@@ -127,6 +127,42 @@ describe("streamed sampling", () => {
     expect(body.verdict.n_candidates).toBe(2);
     expect(body.verdict).not.toHaveProperty("degraded");
     expect(body.verdict.usage.generator.total_tokens).toBe(14);
-    expect(cancelled).toBe(true); // the rest of the stream is not left holding its connection
+    // What the upstream still sends is read for a while (so a connection that ends goes back to the pool), then given up.
+    for (let waited = 0; !cancelled && waited < 3_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    expect(cancelled).toBe(true);
+  });
+
+  it("reads a stream's tail to its end, so its connection is reused, and closes a stream that failed", async () => {
+    const chunk = (choices: unknown[], extra = {}) => ({ id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices, ...extra });
+    const answer = (index: number, content: string) => encodeEvent(chunk([{ index, delta: { role: "assistant", content }, finish_reason: "stop" }]));
+    const usage = encodeEvent(chunk([], { usage: { prompt_tokens: 5, completion_tokens: 9, total_tokens: 14 } }));
+    const failure = encodeEvent({ error: { message: "worker crashed", type: "server_error" } });
+    const runs: { cancelled: boolean }[] = [];
+    const upstream = (events: string, then: "end" | "hang") => {
+      const fetch: typeof globalThis.fetch = async (input, init) => {
+        if (typeof init?.body === "string" && init.body.includes("response_a")) return fetchInto(createSimulator().app)(input, init);
+        const run = { cancelled: false };
+        runs.push(run);
+        const body = new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode(events));
+            // [DONE] and the end come a little later, in a write of their own, as servers send them.
+            const end = () => (controller.enqueue(new TextEncoder().encode("data: [DONE]\n\n")), controller.close());
+            if (then === "end") setTimeout(() => run.cancelled || end(), 20);
+          },
+          cancel: () => void (run.cancelled = true),
+        });
+        return new Response(body, { headers: { "content-type": "text/event-stream" } });
+      };
+      return harness({ config: { generator: { stream_sampling: true } }, deps: { fetch } }).app;
+    };
+    const ended = await postChat(upstream(answer(0, "The first answer.") + answer(1, "The second answer.") + usage, "end"), chatBody({ verdict: { n: 2 } }));
+    expect(ended.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(runs[0]!.cancelled).toBe(false);
+
+    const failed = await postChat(upstream(answer(0, "The first answer.") + failure, "hang"), chatBody({ verdict: { n: 2 } }));
+    expect((await failed.json()).verdict.degraded).toBe("candidates_lost");
+    expect(runs[1]!.cancelled).toBe(true);
   });
 });
