@@ -12,6 +12,8 @@ export interface ChildSignal {
   stopTimer(): void;
   /** Stops the timer and stops following the parent. */
   release(): void;
+  /** Aborts this child (and what follows it) alone, with `reason`; the parent goes on. */
+  abort(reason: unknown): void;
 }
 
 export interface TimeLimit {
@@ -59,5 +61,6 @@ export function childSignal(parent: AbortSignal | undefined, limit?: TimeLimit):
       stopTimer();
       parent?.removeEventListener("abort", follow);
     },
+    abort: (reason) => controller.abort(reason),
   };
 }
