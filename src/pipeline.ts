@@ -48,25 +48,26 @@ export interface PipelineOutcome {
 }
 
 /**
- * How long judging may run before it gives way, when failing open: to a little before the request's deadline (5% of
- * what is left, 10 ms to 1 s), so that a judge that never answers still leaves time to send an unjudged pick instead of
- * the budget's 504. Undefined when the request has no deadline.
+ * When judging gives way, failing open: a little before the request's deadline (the margin: 5% of what is left, 10 ms
+ * to 1 s), so that a judge that never answers still leaves time to send an unjudged pick instead of the budget's 504.
+ * Undefined when the request has no deadline.
  */
-function judgingCutoff(signal: AbortSignal, now = Date.now()): number | undefined {
+function judgingCutoff(signal: AbortSignal, now = Date.now()): { at: number; deadline: number; margin: number } | undefined {
   const deadline = deadlineOf(signal);
   if (deadline === undefined) return undefined;
-  const left = deadline - now;
-  return Math.max(0, left - Math.min(1_000, Math.max(10, left * 0.05)));
+  const margin = Math.min(1_000, Math.max(10, (deadline - now) * 0.05));
+  return { at: deadline - margin, deadline, margin };
 }
 
 /**
- * The strategy's selection, or a judge failure once `ms` have passed with every candidate in hand (a generator still
- * drawing is not the judge's fault: the budget's own 504 then stands); `stop` ends the judging left behind, with a
- * reason that says time ran out (calls cut off are counted as timeouts).
+ * The strategy's selection, or a judge failure once the cutoff has passed with every candidate in hand; `stop` ends
+ * the judging left behind, with a reason that says time ran out (calls cut off are counted as timeouts). A generator
+ * still drawing at the cutoff is not the judge's fault: the cut waits for the last draw, then leaves the judge half of
+ * the margin (at least 20 ms before the deadline) for it; a draw that comes later still leaves the budget's 504.
  */
 async function beforeCutoff(
   judging: Promise<Selection>,
-  ms: number,
+  cutoff: { at: number; deadline: number; margin: number },
   sampling: { done: () => boolean; ended: Promise<unknown> },
   stop: (late: ProxyError) => void,
 ): Promise<Selection> {
@@ -75,8 +76,11 @@ async function beforeCutoff(
   let settled = false;
   const cut = new Promise<never>((_, reject) => {
     const fire = () => settled || (stop(late), reject(judgeUnavailable(late)));
-    // Sampling still under way at the cutoff: the cut waits for its end, which may yet come inside the margin.
-    timer = setTimeout(() => (sampling.done() ? fire() : void sampling.ended.then(fire, fire)), ms);
+    const lastChance = () => {
+      if (settled) return;
+      timer = setTimeout(fire, Math.max(0, cutoff.deadline - Math.max(20, cutoff.margin / 2) - Date.now()));
+    };
+    timer = setTimeout(() => (sampling.done() ? fire() : void sampling.ended.then(lastChance, lastChance)), Math.max(0, cutoff.at - Date.now()));
   });
   try {
     return await Promise.race([awaitedLater(judging), cut]);

@@ -150,4 +150,21 @@ describe("request budget", () => {
     expect((await response.json()).verdict).toMatchObject({ degraded: "judge_unavailable", n_candidates: 3 });
     expect(elapsed).toBeLessThan(4_000);
   }, 10_000);
+
+  it("failing open, a healthy judge still judges a last candidate that lands just after the cutoff", async () => {
+    let draws = 0;
+    const sim = createSimulator({ supports_n: false, judge: { latency: { ttft_ms: 5 } } });
+    const inner = fetchInto(sim.app);
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      const judging = typeof init?.body === "string" && init.body.includes("response_a");
+      if (!judging && ++draws === 4) await new Promise((r) => setTimeout(r, 3_830)); // 30 ms after the cutoff
+      return inner(input, init);
+    };
+    const { app } = harness({ deps: { fetch }, config: config({ timeouts: { request_ms: 4_000 }, judge: { timeout_ms: 60_000, on_error: "fail_open" } }) });
+    const response = await postChat(app, chatBody({ verdict: { n: 3 } }));
+    expect(response.status).toBe(200);
+    const body = await response.json();
+    expect(body.verdict).not.toHaveProperty("degraded");
+    expect(body.verdict.n_candidates).toBe(3);
+  }, 10_000);
 });
