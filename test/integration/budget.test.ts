@@ -14,6 +14,10 @@ async function timed(run: () => Response | Promise<Response>) {
   return { response, elapsed: performance.now() - started };
 }
 
+/** An upstream call that never answers: it ends only when the caller aborts it. */
+const answerNever = (init?: RequestInit) =>
+  new Promise<Response>((_, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal!.reason)));
+
 const config = (extra: Record<string, unknown> = {}) => ({
   timeouts: { request_ms: BUDGET_MS },
   // Per-call timeouts far longer than the budget: only the budget can end these requests.
@@ -106,7 +110,7 @@ describe("request budget", () => {
     const fetch: typeof globalThis.fetch = (input, init) => {
       const judging = typeof init?.body === "string" && init.body.includes("response_a");
       if (judging || ++draws <= 3) return inner(input, init); // the refused n call, then two draws
-      return new Promise((_, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal!.reason)));
+      return answerNever(init);
     };
     const { app } = harness({ deps: { fetch }, config: config({ judge: { timeout_ms: 60_000, on_error: "fail_open" } }) });
     const response = await postChat(app, chatBody({ verdict: { n: 4 } }));
@@ -122,7 +126,7 @@ describe("request budget", () => {
     const fetch: typeof globalThis.fetch = (input, init) => {
       const body = typeof init?.body === "string" ? init.body : "";
       if (body.includes("<ANSWER>") && body.includes(row!.right_answer.slice(0, 20))) {
-        return new Promise((_, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal!.reason)));
+        return answerNever(init);
       }
       return inner(input, init);
     };
@@ -138,9 +142,8 @@ describe("request budget", () => {
     let draws = 0;
     const sim = createSimulator({ supports_n: false });
     const inner = fetchInto(sim.app);
-    const hang = (init?: RequestInit) => new Promise<Response>((_, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal!.reason)));
     const fetch: typeof globalThis.fetch = async (input, init) => {
-      if (typeof init?.body === "string" && init.body.includes("response_a")) return hang(init);
+      if (typeof init?.body === "string" && init.body.includes("response_a")) return answerNever(init);
       if (++draws === 4) await new Promise((r) => setTimeout(r, 3_850)); // the refused n call, two draws, then the late one
       return inner(input, init);
     };

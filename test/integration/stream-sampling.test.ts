@@ -8,6 +8,8 @@ import { createSimulator } from "../sim/server";
 
 type Any = Record<string, any>;
 const streaming = { generator: { stream_sampling: true } };
+/** One chat.completion.chunk of a generator's stream, as the tests below script them. */
+const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({ id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices, ...extra });
 
 describe("streamed sampling", () => {
   it("starts judging before the generator's stream has ended, and still picks the best candidate", async () => {
@@ -37,7 +39,6 @@ describe("streamed sampling", () => {
   });
 
   it("keeps the candidates that finished before the stream broke, and reports the loss", async () => {
-    const chunk = (choices: unknown[]) => ({ id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices });
     const sse = [
       encodeEvent(chunk([{ index: 0, delta: { role: "assistant", content: "The first answer." }, finish_reason: null }])),
       encodeEvent(chunk([{ index: 0, delta: {}, finish_reason: "stop" }])),
@@ -55,7 +56,6 @@ describe("streamed sampling", () => {
 
   /** A generator whose stream sends one finished choice, then breaks off (`cut`) or goes silent (`stall`). */
   function brokenStream(how: "cut" | "stall") {
-    const chunk = (choices: unknown[]) => ({ id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices });
     const first = [
       encodeEvent(chunk([{ index: 0, delta: { role: "assistant", content: "The first answer." }, finish_reason: null }])),
       encodeEvent(chunk([{ index: 0, delta: {}, finish_reason: "stop" }])),
@@ -101,7 +101,6 @@ describe("streamed sampling", () => {
   });
 
   it("answers once every choice and the usage are in, without waiting for a [DONE] that is slow to come", async () => {
-    const chunk = (choices: unknown[], extra = {}) => ({ id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices, ...extra });
     const events = [
       chunk([{ index: 0, delta: { role: "assistant", content: "The first answer." }, finish_reason: "stop" }]),
       chunk([{ index: 1, delta: { role: "assistant", content: "The second, longer answer." }, finish_reason: "stop" }]),
@@ -133,7 +132,6 @@ describe("streamed sampling", () => {
   });
 
   it("reads a stream's tail to its end, so its connection is reused, and closes a stream that failed", async () => {
-    const chunk = (choices: unknown[], extra = {}) => ({ id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices, ...extra });
     const answer = (index: number, content: string) => encodeEvent(chunk([{ index, delta: { role: "assistant", content }, finish_reason: "stop" }]));
     const usage = encodeEvent(chunk([], { usage: { prompt_tokens: 5, completion_tokens: 9, total_tokens: 14 } }));
     const failure = encodeEvent({ error: { message: "worker crashed", type: "server_error" } });
