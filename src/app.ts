@@ -9,7 +9,8 @@ import type { Config } from "./config";
 import { cancelledError, errorResponse, ProxyError, toProxyError } from "./errors";
 import { createJudgeBackend, createJudgeUpstream } from "./judge/create";
 import type { JudgeBackend } from "./judge/backend";
-import { observedFetch } from "./metrics/fetch";
+import { observedExchange, observedFetch } from "./metrics/fetch";
+import { exchangeOverFetch, type Exchange } from "./exchange";
 import type { VerdictMetrics } from "./metrics/verdict";
 import { observeRequests, probeOf, type ObserveOptions } from "./observe/middleware";
 import { createObservability, type Clock, type Observability } from "./observe/setup";
@@ -22,8 +23,8 @@ import type { Tracer } from "./trace/tracer";
 import { passThrough, type PassThroughTarget } from "./passthrough";
 import { assignRequestId } from "./request-id";
 import type { PipelineDeps } from "./pipeline";
-import { createRedactor, redactingFetch, redactingLogger } from "./redact";
-import { retryingFetch } from "./retry-fetch";
+import { createRedactor, redactingExchange, redactingFetch, redactingLogger } from "./redact";
+import { retryingExchange } from "./retry-exchange";
 import { createUpstream, type Backoff, type FetchLike } from "./upstream";
 
 /**
@@ -43,6 +44,8 @@ export const silentLogger: Logger = { debug: () => undefined, info: () => undefi
 export interface AppDeps {
   config: Config;
   fetch?: FetchLike;
+  /** How pass-through and the lean chat calls reach upstreams; by default an exchange over `fetch` (src/exchange.ts). */
+  exchange?: Exchange;
   cache?: JudgmentCache;
   /** Replaces the OpenAI-compatible judge (tests use scripted judges; issue-specific backends plug in here). */
   judge?: JudgeBackend;
@@ -89,9 +92,13 @@ export function createAppContext(deps: AppDeps): AppContext {
   const secrets = [config.generator.api_key, config.judge.api_key, ...config.auth.keys];
   const logger = redactingLogger(deps.logger ?? silentLogger, createRedactor(secrets));
   const observe = createObservability(config, fetchImpl, deps);
-  // Each upstream gets its own observed fetch, so every HTTP attempt is counted by role; error bodies are scrubbed.
+  const exchangeImpl = deps.exchange ?? exchangeOverFetch(fetchImpl);
+  // Each upstream gets its own observed fetch and exchange, so every HTTP attempt is counted by role; error bodies are
+  // scrubbed.
   const upstreamFetch = (role: "generator" | "judge", timeoutMs: number) =>
     redactingFetch(observedFetch({ upstream: role, fetch: fetchImpl, metrics: observe.metrics, clock: observe.clock, timeoutMs }), secrets);
+  const upstreamExchange = (role: "generator" | "judge", timeoutMs: number) =>
+    redactingExchange(observedExchange({ upstream: role, exchange: exchangeImpl, metrics: observe.metrics, clock: observe.clock, timeoutMs }), secrets);
   const backoff = (role: "generator" | "judge"): Backoff => ({
     baseDelayMs: config.retry.base_delay_ms,
     maxDelayMs: config.retry.max_delay_ms,
@@ -100,9 +107,13 @@ export function createAppContext(deps: AppDeps): AppContext {
     now: Date.now,
     onRetry: () => observe.metrics.retried(role),
   });
-  const generatorFetch = upstreamFetch("generator", config.generator.timeout_ms);
-  const generator = createUpstream("generator", config.generator, generatorFetch, { backoff: backoff("generator") });
-  const judgeUpstream = createJudgeUpstream(config, upstreamFetch("judge", config.judge.timeout_ms), backoff("judge"));
+  const generatorExchange = upstreamExchange("generator", config.generator.timeout_ms);
+  const generator = createUpstream("generator", config.generator, upstreamFetch("generator", config.generator.timeout_ms), {
+    backoff: backoff("generator"),
+    exchange: generatorExchange,
+  });
+  const judgeTimeout = config.judge.timeout_ms;
+  const judgeUpstream = createJudgeUpstream(config, upstreamFetch("judge", judgeTimeout), backoff("judge"), upstreamExchange("judge", judgeTimeout));
   observe.metrics.trackQueue("generator", () => generator.pending);
   observe.metrics.trackQueue("judge", () => judgeUpstream.pending);
   const ctx: AppContext = {
@@ -122,7 +133,7 @@ export function createAppContext(deps: AppDeps): AppContext {
       baseURL: generator.baseURL,
       apiKey: config.generator.api_key,
       // Until the upstream's headers: each attempt gets generator.timeout_ms, all of them the whole request budget.
-      fetch: retryingFetch(generatorFetch, {
+      exchange: retryingExchange(generatorExchange, {
         policy: { ...backoff("generator"), maxRetries: config.generator.max_retries },
         attemptMs: config.generator.timeout_ms,
         budgetMs: config.timeouts.request_ms,

@@ -6,8 +6,7 @@
 // mapping to client errors (upstreamFailure) treat them exactly as before. The SDK client's organization and project
 // (OPENAI_ORG_ID, OPENAI_PROJECT_ID) go along as it would send them, so every call of one upstream is billed alike.
 import OpenAI from "openai";
-import type { FetchLike } from "./upstream";
-import { childSignal } from "./util/child-signal";
+import { ExchangeTimeout, replyText, type Exchange } from "./exchange";
 
 type ChatCompletion = OpenAI.Chat.Completions.ChatCompletion;
 
@@ -19,7 +18,7 @@ export interface ChatCallSettings {
   headers?: Record<string, string>;
   /** Per call, until the whole answer is in. */
   timeoutMs: number;
-  fetch: FetchLike;
+  exchange: Exchange;
 }
 
 export type ChatCall = (body: object, signal: AbortSignal | undefined, headers?: Record<string, string>) => Promise<ChatCompletion>;
@@ -32,39 +31,43 @@ function parsedOrUndefined(text: string): object | undefined {
   }
 }
 
-export function createChatCall({ baseURL, authorization, headers: fixed = {}, timeoutMs, fetch }: ChatCallSettings): ChatCall {
+export function createChatCall({ baseURL, authorization, headers: fixed = {}, timeoutMs, exchange }: ChatCallSettings): ChatCall {
   const url = `${baseURL}/chat/completions`;
   const common: Record<string, string> = {
     "content-type": "application/json",
     accept: "application/json",
     "user-agent": "verdict",
-    ...fixed,
+    ...lowerCased(fixed),
     ...(authorization ? { authorization } : {}),
   };
   return async (body, signal, extraHeaders = {}) => {
     if (signal?.aborted) throw new OpenAI.APIUserAbortError();
     // The caller's headers last: bring-your-own-key passes the client's authorization this way.
-    const headers: Record<string, string> = { ...common, ...extraHeaders };
-    const call = childSignal(signal, { ms: timeoutMs, reason: () => new Error("timeout") });
+    const headers: Record<string, string> = { ...common, ...lowerCased(extraHeaders) };
     let status: number;
     let text: string;
-    let responseHeaders: Headers;
+    let responseHeaders: Record<string, string>;
     try {
-      const response = await fetch(url, { method: "POST", headers, body: JSON.stringify(body), signal: call.signal });
-      status = response.status;
-      responseHeaders = response.headers;
-      text = await response.text();
+      const reply = await exchange({ url, method: "POST", headers, body: JSON.stringify(body), signal, timeoutMs, whole: true });
+      status = reply.status;
+      responseHeaders = reply.headers;
+      text = await replyText(reply);
     } catch (err) {
       if (signal?.aborted) throw new OpenAI.APIUserAbortError();
-      if (call.timedOut()) throw new OpenAI.APIConnectionTimeoutError();
+      if (err instanceof ExchangeTimeout) throw new OpenAI.APIConnectionTimeoutError();
       throw new OpenAI.APIConnectionError({ message: undefined, cause: err as Error });
-    } finally {
-      call.release();
     }
     if (status < 200 || status >= 300) {
       const json = parsedOrUndefined(text);
-      throw OpenAI.APIError.generate(status, json, json ? undefined : text, responseHeaders);
+      throw OpenAI.APIError.generate(status, json, json ? undefined : text, new Headers(responseHeaders));
     }
     return JSON.parse(text) as ChatCompletion; // a SyntaxError is a bad answer: retried, then reported as such
   };
+}
+
+/** Exchanges take lower-case names; callers may pass any case. */
+function lowerCased(headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name in headers) out[name.toLowerCase()] = headers[name]!;
+  return out;
 }

@@ -1,9 +1,9 @@
 // Forwards a request to the generator as it is: method, headers minus hop-by-hop ones, body and streams unchanged.
 import { cancelledError, ProxyError } from "./errors";
 import { guardEvents } from "./sse-guard";
-import type { BoundedFetch } from "./retry-fetch";
-import { bodyChunks, chunkStream } from "./util/body-chunks";
-import { bodyBytes, JSON_MEDIA_TYPE } from "./util/buffered-response";
+import { isWhole, type ExchangeReply, type ExchangeRequest } from "./exchange";
+import type { BoundedExchange } from "./retry-exchange";
+import { chunkStream } from "./util/body-chunks";
 
 const HOP_BY_HOP = new Set([
   "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding",
@@ -16,17 +16,15 @@ function forwardable(name: string): boolean {
 }
 
 const EVENT_STREAM = /^text\/event-stream/i;
-/** Statuses whose responses have no body (a Response refuses one). */
-const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 
 export interface PassThroughTarget {
   baseURL: string;
   apiKey?: string | undefined;
   /**
-   * Keeps the time limits: a retrying fetch (src/retry-fetch.ts) bounds each attempt and the whole call until the
-   * upstream's headers. A stream may then run as long as it needs, and ends when the client leaves.
+   * Keeps the time limits: a retrying exchange (src/retry-exchange.ts) bounds each attempt and the whole call until
+   * the upstream's headers. A stream may then run as long as it needs, and ends when the client leaves.
    */
-  fetch: BoundedFetch;
+  exchange: BoundedExchange;
 }
 
 /** The client's headers: a Headers object, or a view over Node's (src/adapters/node-pass-through.ts). */
@@ -39,7 +37,7 @@ export interface ForwardRequest {
   /** Below the generator's base URL, query string included. */
   path: string;
   headers: ClientHeaders;
-  body: BodyInit | null | undefined;
+  body: ExchangeRequest["body"];
   /** The client's: its leaving ends the call, and a stream once it runs. */
   signal: AbortSignal;
 }
@@ -57,7 +55,7 @@ export async function passThrough(
   target: PassThroughTarget,
   request: Request,
   path: string,
-  body?: BodyInit | null,
+  body?: ExchangeRequest["body"],
   /** verdict's own per-request headers (x-request-id, traceparent): they replace the client's. */
   extraHeaders: Record<string, string> = {},
 ): Promise<Response> {
@@ -66,7 +64,7 @@ export async function passThrough(
     method: request.method,
     path: `${path}${new URL(request.url).search}`,
     headers: request.headers,
-    body: hasBody ? (body !== undefined ? body : request.body) : undefined,
+    body: hasBody ? (body !== undefined ? body : (request.body as ReadableStream<Uint8Array> | null)) : undefined,
     signal: request.signal,
   }, extraHeaders);
   const { status, headers, body: answered } = answer;
@@ -74,7 +72,7 @@ export async function passThrough(
 }
 
 export async function forwardToGenerator(target: PassThroughTarget, request: ForwardRequest, extraHeaders: Record<string, string>): Promise<Forwarded> {
-  // A plain object: the fetch below takes it as it is, with no Headers object built and validated per request.
+  // A plain object: the exchange takes it as it is, with no Headers object built and validated per request.
   const headers: Record<string, string> = {};
   // When verdict sends a trace context of its own, it replaces the client's whole: the client's tracestate goes only
   // with the client's trace (verdict's headers carry it then), never with a new trace verdict started.
@@ -84,37 +82,26 @@ export async function forwardToGenerator(target: PassThroughTarget, request: For
   });
   for (const [name, value] of Object.entries(extraHeaders)) headers[name.toLowerCase()] = value;
   if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
-  let upstream: Response;
+  let upstream: ExchangeReply;
   try {
     // The client's own signal: its leaving ends the call, and a stream once it runs.
-    upstream = await target.fetch(`${target.baseURL}${request.path}`, {
-      method: request.method,
-      headers,
-      body: request.body,
-      signal: request.signal,
-      ...(request.body instanceof ReadableStream ? { duplex: "half" } : {}),
-    } as RequestInit);
+    upstream = await target.exchange({ url: `${target.baseURL}${request.path}`, method: request.method, headers, body: request.body, signal: request.signal });
   } catch (err) {
     if (request.signal.aborted) throw cancelledError();
     if (err instanceof ProxyError) throw err; // already says what went wrong (a timeout, a body that is not JSON)
     throw new ProxyError(502, "generator upstream unreachable", { type: "upstream_error", code: "generator_unreachable" });
   }
   const responseHeaders: Record<string, string> = {};
-  // fetch has already decoded the body, so the upstream's encoding and length no longer describe it.
-  upstream.headers.forEach((value, name) => {
-    if (!HOP_BY_HOP.has(name) && name !== "content-encoding") responseHeaders[name] = value;
-  });
+  // The exchange has already decoded the body, so the upstream's encoding and length no longer describe it.
+  for (const name in upstream.headers) {
+    if (!HOP_BY_HOP.has(name) && name !== "content-encoding") responseHeaders[name] = upstream.headers[name]!;
+  }
   // Set here rather than by the request middleware afterwards, which would have to copy the finished response.
   const requestId = extraHeaders["x-request-id"];
   if (requestId !== undefined) responseHeaders["x-request-id"] = requestId;
-  // No statusText: the reason phrase carries nothing a client acts on, and reading it from a Response that the Node
-  // server keeps in its light form would build the full object (and a stream for its body) for nothing.
-  const answer = { status: upstream.status, headers: responseHeaders };
-  if (request.method === "HEAD" || NULL_BODY_STATUS.has(upstream.status)) return { ...answer, body: null };
-  const type = upstream.headers.get("content-type") ?? "";
-  // A JSON answer is already whole in memory (the retrying fetch checks it before anyone sees it); handed on as bytes,
-  // the server writes it in one go instead of pumping a stream.
-  if (JSON_MEDIA_TYPE.test(type)) return { ...answer, body: await bodyBytes(upstream) };
-  const chunks = bodyChunks(upstream);
-  return { ...answer, body: chunks && EVENT_STREAM.test(type) ? guardEvents(chunks) : chunks };
+  const body = upstream.body;
+  // A JSON answer is already whole in memory (the retrying exchange checks it before anyone sees it); handed on as
+  // bytes, the server writes it in one go instead of pumping a stream.
+  if (body === null || isWhole(body)) return { status: upstream.status, headers: responseHeaders, body };
+  return { status: upstream.status, headers: responseHeaders, body: EVENT_STREAM.test(upstream.headers["content-type"] ?? "") ? guardEvents(body) : body };
 }

@@ -71,11 +71,16 @@ async function beforeCutoff(
   sampling: { done: () => boolean; ended: Promise<unknown> },
   stop: (late: ProxyError) => void,
 ): Promise<Selection> {
-  const late = new ProxyError(504, "the judge did not answer within the request's time budget", { type: "timeout_error", code: "judge_timeout" });
   let timer: ReturnType<typeof setTimeout> | undefined;
   let settled = false;
   const cut = new Promise<never>((_, reject) => {
-    const fire = () => settled || (stop(late), reject(judgeUnavailable(late)));
+    const fire = () => {
+      if (settled) return;
+      // Built only when the cut comes: an Error captures a stack, not worth paying for on every request.
+      const late = new ProxyError(504, "the judge did not answer within the request's time budget", { type: "timeout_error", code: "judge_timeout" });
+      stop(late);
+      reject(judgeUnavailable(late));
+    };
     const lastChance = () => {
       if (settled) return;
       timer = setTimeout(fire, Math.max(0, cutoff.deadline - Math.max(20, cutoff.margin / 2) - Date.now()));

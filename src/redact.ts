@@ -1,6 +1,7 @@
 // Keeps keys out of everything verdict emits: upstream error bodies are scrubbed of what the request carried
 // (credentials, bearer tokens, configured secrets) before anyone reads them, and log events get the same treatment.
 import type { Logger } from "./app";
+import { replyText, type Exchange } from "./exchange";
 import type { FetchLike } from "./upstream";
 
 const REDACTED = "[redacted]";
@@ -36,14 +37,14 @@ export function createRedactor(secrets: Iterable<string | undefined>): Redactor 
 }
 
 /** The values of a request's credential headers, and the bare token of `Bearer <token>`. */
-function credentialsSent(init: RequestInit | undefined): string[] {
+function credentialsSent(headers: Iterable<[string, string]>): string[] {
   const values: string[] = [];
-  new Headers(init?.headers).forEach((value, name) => {
-    if (!SENSITIVE_HEADER.test(name)) return;
+  for (const [name, value] of headers) {
+    if (!SENSITIVE_HEADER.test(name)) continue;
     values.push(value);
     const token = /^\s*\w+\s+(.+)$/.exec(value)?.[1];
     if (token) values.push(token.trim());
-  });
+  }
   return values;
 }
 
@@ -59,12 +60,27 @@ export function redactingFetch(fetchImpl: FetchLike, secrets: Iterable<string | 
   return async (input, init) => {
     const response = await fetchImpl(input, init);
     if (response.ok || response.status === 304) return response;
-    const redact = createRedactor([...configured, ...credentialsSent(init)]);
+    const redact = createRedactor([...configured, ...credentialsSent(new Headers(init?.headers))]);
     const text = await response.text().catch(() => "");
     const headers = new Headers(response.headers);
     headers.delete("content-length");
     headers.delete("content-encoding");
     return new Response(redact(text.slice(0, MAX_ERROR_BODY)), { status: response.status, statusText: response.statusText, headers });
+  };
+}
+
+const utf8 = new TextEncoder();
+
+/** The same for exchanges (src/exchange.ts): a failed reply's body comes back whole, scrubbed. */
+export function redactingExchange(exchange: Exchange, secrets: Iterable<string | undefined>): Exchange {
+  const configured = [...secrets];
+  return async (request) => {
+    const reply = await exchange(request);
+    if ((reply.status >= 200 && reply.status < 300) || reply.status === 304 || reply.body === null) return reply;
+    const redact = createRedactor([...configured, ...credentialsSent(Object.entries(request.headers))]);
+    const text = await replyText(reply, MAX_ERROR_BODY).catch(() => "");
+    const { "content-length": _length, "content-encoding": _encoding, ...headers } = reply.headers;
+    return { status: reply.status, headers, body: utf8.encode(redact(text.slice(0, MAX_ERROR_BODY))) };
   };
 }
 

@@ -32,7 +32,10 @@ export function isRetryableStatus(status: number): boolean {
 }
 
 /** retry-after-ms (OpenAI's), then retry-after as seconds or as an HTTP date. */
-export function retryAfterMs(headers: Headers | undefined | null, now: number = Date.now()): number | undefined {
+/** What retryAfterMs reads: a Headers object, or a lookup over plain headers (src/exchange.ts). */
+export type HeaderReader = Pick<Headers, "get">;
+
+export function retryAfterMs(headers: HeaderReader | undefined | null, now: number = Date.now()): number | undefined {
   const millis = headers?.get("retry-after-ms");
   if (millis && Number.isFinite(Number(millis))) return Math.max(0, Number(millis));
   const value = headers?.get("retry-after");

@@ -4,6 +4,7 @@ import PQueue from "p-queue";
 import { deadlineOf } from "./budget";
 import { cancelledError, ProxyError } from "./errors";
 import { createChatCall, type ChatCall } from "./chat-call";
+import { exchangeOverFetch, type Exchange } from "./exchange";
 import { classifySdkError, retryAfterMs, withRetries, type RetryPolicy } from "./retry";
 import { createCallSlots, type CallSlots } from "./util/call-slots";
 import { childSignal } from "./util/child-signal";
@@ -55,6 +56,8 @@ export function createUpstream(
     /** How the key is presented; Bearer by default (Root Signals wants `Api-Key <key>`). */
     authorization?: (key: string) => string;
     backoff?: Backoff;
+    /** What the lean chat calls send with; by default an exchange over `fetchImpl`. */
+    exchange?: Exchange;
   } = {},
 ): Upstream {
   const baseURL = settings.base_url.replace(/\/+$/, "");
@@ -76,7 +79,13 @@ export function createUpstream(
   return {
     role,
     client,
-    chat: createChatCall({ baseURL, authorization, headers: accountHeaders(client), timeoutMs: settings.timeout_ms, fetch: fetchImpl }),
+    chat: createChatCall({
+      baseURL,
+      authorization,
+      headers: accountHeaders(client),
+      timeoutMs: settings.timeout_ms,
+      exchange: extras.exchange ?? exchangeOverFetch(fetchImpl),
+    }),
     baseURL,
     get pending() {
       return gate.running + gate.waiting;

@@ -11,7 +11,7 @@ import { LOG_LEVELS, type LogLevel } from "../observe/config";
 import { createObservability } from "../observe/setup";
 import { createNodeCache } from "./node-cache";
 import { stdioSink, type LogSink } from "./log-sink";
-import { createNodeFetch } from "./node-fetch";
+import { createNodeTransport } from "./node-fetch";
 import { passThroughLane } from "./node-pass-through";
 
 /**
@@ -90,7 +90,7 @@ export async function startProxy(config: Config, logger: Logger = createJsonLogg
   await judgments.ready;
   // Built here rather than inside the app so that closing can flush the spans still buffered.
   const { metrics, tracer } = createObservability(config, globalThis.fetch.bind(globalThis), {});
-  const deps = { config, logger, metrics, tracer, cache: judgments.cache, fetch: createNodeFetch() };
+  const deps = { config, logger, metrics, tracer, cache: judgments.cache, ...createNodeTransport() };
   const ctx = createAppContext(deps);
   // hostname: what the app takes as the host of a request that names none (HTTP/1.0 clients).
   const listener = getRequestListener(createApp(deps, ctx).fetch, { hostname: config.server.host });

@@ -1,7 +1,8 @@
-// Wraps an upstream's fetch so every HTTP attempt is observed, the openai SDK's own retries included (the SDK marks
-// them with x-stainless-retry-count). Works wherever fetch does; nothing is patched globally.
+// Wraps an upstream's fetch and exchange so every HTTP attempt is observed, the openai SDK's own retries included (the
+// SDK marks them with x-stainless-retry-count). Works wherever fetch does; nothing is patched globally.
 import { SCOPE_CLOSED } from "../budget";
 import { ProxyError } from "../errors";
+import { ExchangeTimeout, type Exchange } from "../exchange";
 import type { FetchLike } from "../upstream";
 import { isTimeLimitReason } from "../util/child-signal";
 import type { UpstreamRole, VerdictMetrics } from "./verdict";
@@ -41,6 +42,12 @@ function abortStatus(reason: unknown, elapsedMs: number, timeoutMs: number): "ti
   return bare && elapsedMs >= timeoutMs * 0.99 ? "timeout" : "aborted";
 }
 
+/** How an attempt that failed is counted. */
+function failureStatus(err: unknown, signal: AbortSignal | null | undefined, elapsedMs: number, timeoutMs: number): string {
+  if (err instanceof ExchangeTimeout) return "timeout";
+  return signal?.aborted ? abortStatus(signal.reason, elapsedMs, timeoutMs) : "network_error";
+}
+
 export function observedFetch({ upstream, fetch, metrics, clock, timeoutMs }: ObservedFetchOptions): FetchLike {
   if (!metrics.enabled) return fetch;
   return async function observed(input, init) {
@@ -52,9 +59,25 @@ export function observedFetch({ upstream, fetch, metrics, clock, timeoutMs }: Ob
       return response;
     } catch (err) {
       const elapsed = clock() - start;
-      const status = init?.signal?.aborted ? abortStatus(init.signal.reason, elapsed, timeoutMs) : "network_error";
-      metrics.upstreamAttempt(upstream, status, elapsed / 1000, retry);
+      metrics.upstreamAttempt(upstream, failureStatus(err, init?.signal, elapsed, timeoutMs), elapsed / 1000, retry);
       throw err;
     }
   } as FetchLike;
+}
+
+/** The same for exchanges (src/exchange.ts): verdict's own calls, whose retries are not marked. */
+export function observedExchange({ upstream, exchange, metrics, clock, timeoutMs }: Omit<ObservedFetchOptions, "fetch"> & { exchange: Exchange }): Exchange {
+  if (!metrics.enabled) return exchange;
+  return async (request) => {
+    const start = clock();
+    try {
+      const reply = await exchange(request);
+      metrics.upstreamAttempt(upstream, String(reply.status), (clock() - start) / 1000, false);
+      return reply;
+    } catch (err) {
+      const elapsed = clock() - start;
+      metrics.upstreamAttempt(upstream, failureStatus(err, request.signal, elapsed, timeoutMs), elapsed / 1000, false);
+      throw err;
+    }
+  };
 }

@@ -7,7 +7,7 @@ import { createServer, request as httpRequest, type RequestListener } from "node
 import { connect, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createJsonLogger } from "../../src/adapters/node";
-import { createNodeFetch } from "../../src/adapters/node-fetch";
+import { createNodeTransport } from "../../src/adapters/node-fetch";
 import { passThroughLane } from "../../src/adapters/node-pass-through";
 import { createApp, createAppContext } from "../../src/app";
 import { startSimulator, type RunningSimulator } from "../sim/start";
@@ -25,7 +25,7 @@ interface Served {
 async function serve(config: Record<string, unknown>, lane: boolean): Promise<Served> {
   const logs: Record<string, unknown>[] = [];
   const write = (text: string) => void logs.push(JSON.parse(text) as Record<string, unknown>);
-  const deps = { config: testConfig(config), logger: createJsonLogger("info", { out: write, err: write }), fetch: createNodeFetch() };
+  const deps = { config: testConfig(config), logger: createJsonLogger("info", { out: write, err: write }), ...createNodeTransport() };
   const ctx = createAppContext(deps);
   const app = getRequestListener(createApp(deps, ctx).fetch);
   const appCalls: string[] = [];

@@ -4,9 +4,10 @@
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createNodeFetch } from "../../src/adapters/node-fetch";
+import { createNodeExchange } from "../../src/adapters/node-exchange";
+import { exchangeOverFetch, type Exchange } from "../../src/exchange";
 import { passThrough, type PassThroughTarget } from "../../src/passthrough";
-import type { BoundedFetch } from "../../src/retry-fetch";
+import type { BoundedExchange } from "../../src/retry-exchange";
 
 let closed: () => void = () => undefined;
 let contentType = "text/event-stream";
@@ -28,8 +29,8 @@ afterAll(() => {
 });
 
 // Bounded for the types only: these calls end long before any limit would matter.
-const through = (fetch: typeof globalThis.fetch): PassThroughTarget => ({ baseURL: base, fetch: fetch as BoundedFetch });
-const fetches = { "the Node fetch": createNodeFetch(), "the global fetch": globalThis.fetch.bind(globalThis) };
+const through = (exchange: Exchange): PassThroughTarget => ({ baseURL: base, exchange: exchange as BoundedExchange });
+const exchanges = { "the Node exchange": createNodeExchange(), "the global fetch": exchangeOverFetch(globalThis.fetch.bind(globalThis)) };
 
 async function answer(target: PassThroughTarget): Promise<Response> {
   // A signal that is never aborted: only the body's cancel can end the call.
@@ -45,11 +46,11 @@ function upstreamClosesWithin(ms: number): Promise<void> {
   });
 }
 
-describe.each(Object.entries(fetches))("a dropped pass-through body, with %s", (_name, fetch) => {
+describe.each(Object.entries(exchanges))("a dropped pass-through body, with %s", (_name, exchange) => {
   for (const type of ["text/event-stream", "text/plain"]) {
     it(`ends the upstream's ${type} stream when cancelled before its first read`, async () => {
       contentType = type;
-      const response = await answer(through(fetch));
+      const response = await answer(through(exchange));
       const ended = upstreamClosesWithin(1_000);
       await response.body!.cancel();
       await ended;
@@ -57,7 +58,7 @@ describe.each(Object.entries(fetches))("a dropped pass-through body, with %s", (
 
     it(`ends the upstream's ${type} stream when cancelled while a read waits on it`, async () => {
       contentType = type;
-      const reader = (await answer(through(fetch))).body!.getReader();
+      const reader = (await answer(through(exchange))).body!.getReader();
       expect((await reader.read()).done).toBe(false); // the first event
       const waiting = reader.read(); // the upstream sends nothing more
       await new Promise((resolve) => setTimeout(resolve, 50)); // the read is now waiting on the upstream itself

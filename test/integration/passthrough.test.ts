@@ -1,7 +1,8 @@
 // n = 1 and strategy "none" are plain pass-through: the upstream's bytes come back unchanged.
 import { describe, expect, it } from "vitest";
 import { passThrough } from "../../src/passthrough";
-import type { BoundedFetch } from "../../src/retry-fetch";
+import { exchangeOverFetch } from "../../src/exchange";
+import type { BoundedExchange } from "../../src/retry-exchange";
 import { chatBody, fetchInto, harness, postChat, SIM_URL } from "../helpers";
 
 describe("pass-through", () => {
@@ -82,8 +83,8 @@ describe("health", () => {
 describe("pass-through of bodiless answers", () => {
   const target = (status: number) => ({
     baseURL: "http://upstream.test/v1",
-    // No time limit is tested here: a plain fetch stands in for the retrying one.
-    fetch: Object.assign(async () => new Response(null, { status, headers: { "content-type": "application/json" } }), { bounded: true as const }) as BoundedFetch,
+    // No time limit is tested here: a plain exchange stands in for the retrying one.
+    exchange: exchangeOverFetch(async () => new Response(null, { status, headers: { "content-type": "application/json" } })) as BoundedExchange,
   });
 
   it.each([204, 304])("relays a %i that says it is JSON without inventing a body", async (status) => {

@@ -5,7 +5,7 @@ import { getRequestListener } from "@hono/node-server";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
-import { createNodeFetch } from "../../src/adapters/node-fetch";
+import { createNodeTransport } from "../../src/adapters/node-fetch";
 import { passThroughLane } from "../../src/adapters/node-pass-through";
 import { createApp, createAppContext } from "../../src/app";
 import { createTracer } from "../../src/trace/tracer";
@@ -55,7 +55,7 @@ describe("tracestate with tracing on", () => {
 describe("tracestate on the Node pass-through lane, over sockets on 127.0.0.1", () => {
   it("is discarded with a new trace and kept with the client's", async () => {
     const upstream = await startSimulator();
-    const deps = { config: testConfig({ generator: { base_url: upstream.url } }), fetch: createNodeFetch(), tracer: tracing() };
+    const deps = { config: testConfig({ generator: { base_url: upstream.url } }), ...createNodeTransport(), tracer: tracing() };
     const ctx = createAppContext(deps);
     const server = createServer(passThroughLane(ctx, getRequestListener(createApp(deps, ctx).fetch)));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -3,12 +3,13 @@
 import OpenAI, { type APIError } from "openai";
 import { describe, expect, it } from "vitest";
 import { createChatCall } from "../../src/chat-call";
+import { exchangeOverFetch } from "../../src/exchange";
 import { createUpstream, type FetchLike } from "../../src/upstream";
 
 const completion = { id: "c1", object: "chat.completion", created: 1, model: "j", choices: [{ index: 0, message: { role: "assistant", content: "A" }, finish_reason: "stop" }] };
 
 function callWith(fetch: FetchLike, timeoutMs = 1_000) {
-  return createChatCall({ baseURL: "http://judge.test/v1", authorization: "Bearer sk-judge-key", timeoutMs, fetch });
+  return createChatCall({ baseURL: "http://judge.test/v1", authorization: "Bearer sk-judge-key", timeoutMs, exchange: exchangeOverFetch(fetch) });
 }
 
 const answering = (status: number, body: string, headers: Record<string, string> = { "content-type": "application/json" }): FetchLike =>

@@ -1,0 +1,114 @@
+// One HTTP call to an upstream, without the web Request and Response objects: what pass-through and the lean chat
+// calls need (a status, headers, the body as bytes or as chunks), with the time limit taken as a number.
+//
+// Why: on Node, building a Response and its Headers per upstream call, a Response again for each wrapper (retries,
+// metrics, redaction), and an AbortController per attempt only to carry a timer, were about a fifth of a pass-through's
+// own CPU (bench/README.md). The Node adapter answers exchanges straight from node:http (src/adapters/node-exchange.ts);
+// everywhere else (Workers, tests that hand in a fetch) an exchange is made over fetch, below.
+import type { FetchLike } from "./upstream";
+import { bodyBytes, JSON_MEDIA_TYPE } from "./util/buffered-response";
+import { bodyChunks } from "./util/body-chunks";
+import { childSignal } from "./util/child-signal";
+
+export interface ExchangeRequest {
+  url: string;
+  method: string;
+  /** Lower-case names. */
+  headers: Record<string, string>;
+  body?: string | Uint8Array | ReadableStream<Uint8Array> | null | undefined;
+  /** The caller's: when it aborts, the call (and a streamed body being read) ends with its reason. */
+  signal?: AbortSignal | undefined;
+  /** Until the answer is in hand: its headers, and for a JSON answer its whole body. Ends the call with ExchangeTimeout. */
+  timeoutMs?: number | undefined;
+  /** Read every answer whole under the time limit, not only JSON ones (a caller that wants an error page's text too). */
+  whole?: boolean;
+}
+
+export interface ExchangeReply {
+  status: number;
+  /** Lower-case names; a repeated field's values joined with ", ". Content encoding already undone. */
+  headers: Record<string, string>;
+  /** Each Set-Cookie apart, when more than one came (a cookie's date has a comma, so the joined value is ambiguous). */
+  cookies?: string[];
+  /**
+   * JSON answers whole (and every answer, when asked); any other as chunks for one reader, which must read them to the end or stop early (the call
+   * holds its connection until then); null when the answer has no body.
+   */
+  body: Uint8Array | AsyncIterable<Uint8Array> | null;
+}
+
+export type Exchange = (request: ExchangeRequest) => Promise<ExchangeReply>;
+
+/** The call's own time limit ran out (not the caller's signal). */
+export class ExchangeTimeout extends Error {
+  override name = "ExchangeTimeout";
+}
+
+/** Statuses whose answers have no body. */
+export const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
+
+/** True for a reply whose body came whole (a JSON answer). */
+export function isWhole(body: ExchangeReply["body"]): body is Uint8Array {
+  return body instanceof Uint8Array;
+}
+
+/** Ends a reply nobody will read, letting go of its connection. */
+export function discard(reply: ExchangeReply): void {
+  const body = reply.body;
+  if (body !== null && !isWhole(body)) void body[Symbol.asyncIterator]().return?.()?.catch(() => undefined);
+}
+
+const utf8 = new TextDecoder();
+
+/** A reply's body as text (a streamed one read to its end, up to `limit` characters). */
+export async function replyText(reply: ExchangeReply, limit = Infinity): Promise<string> {
+  const body = reply.body;
+  if (body === null) return "";
+  if (isWhole(body)) return utf8.decode(body);
+  const decoder = new TextDecoder();
+  let text = "";
+  for await (const chunk of body) {
+    text += decoder.decode(chunk, { stream: true });
+    if (text.length >= limit) break; // leaving the loop ends the stream
+  }
+  return text + decoder.decode();
+}
+
+/** A header lookup over a reply's headers, for code written against Headers (retry-after parsing). */
+export function headerLookup(headers: Record<string, string>): { get(name: string): string | null; has(name: string): boolean } {
+  return { get: (name) => headers[name.toLowerCase()] ?? null, has: (name) => headers[name.toLowerCase()] !== undefined };
+}
+
+/**
+ * Exchanges over a fetch: for Workers, and for tests that hand the app a fetch. The time limit is a child signal with a
+ * timer, stopped once a streamed answer's headers are in; a JSON answer is read whole under it.
+ */
+export function exchangeOverFetch(fetchImpl: FetchLike): Exchange {
+  return async ({ url, method, headers, body, signal, timeoutMs, whole }) => {
+    const call = childSignal(signal, timeoutMs === undefined ? undefined : { ms: timeoutMs, reason: () => new ExchangeTimeout("upstream call timed out") });
+    let streaming = false;
+    try {
+      const response = await fetchImpl(url, {
+        method,
+        headers,
+        body,
+        signal: call.signal,
+        ...(body instanceof ReadableStream ? { duplex: "half" } : {}),
+      } as RequestInit);
+      const replyHeaders: Record<string, string> = {};
+      response.headers.forEach((value, name) => (replyHeaders[name] = value));
+      const reply = { status: response.status, headers: replyHeaders };
+      if (method === "HEAD" || NULL_BODY_STATUS.has(response.status)) return { ...reply, body: null };
+      if (whole || JSON_MEDIA_TYPE.test(replyHeaders["content-type"] ?? "")) return { ...reply, body: await bodyBytes(response) };
+      streaming = true;
+      return { ...reply, body: bodyChunks(response) };
+    } catch (err) {
+      // The signal's reason is what the fetch rejects with; a timer's reason is an ExchangeTimeout already.
+      throw call.timedOut() ? call.signal.reason : err;
+    } finally {
+      // A stream still follows the caller's signal; only its timer stops.
+      if (streaming) call.stopTimer();
+      else call.release();
+    }
+  };
+}

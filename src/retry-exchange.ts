@@ -1,0 +1,102 @@
+// Retries for pass-through requests, as an exchange wrapper (src/exchange.ts): the same policy as SDK calls
+// (src/retry.ts), per-attempt time limits, and JSON answers read in full before the client sees a byte, so a cut-off
+// or garbled body is retried too.
+import { budgetExceeded } from "./budget";
+import { ProxyError } from "./errors";
+import { discard, ExchangeTimeout, headerLookup, isWhole, type Exchange, type ExchangeReply } from "./exchange";
+import { isRetryableStatus, retryAfterMs, withRetries, type FailureKind, type RetryPolicy } from "./retry";
+import { JSON_MEDIA_TYPE } from "./util/buffered-response";
+
+export interface RetryExchangeOptions {
+  policy: RetryPolicy;
+  /** One attempt's time until headers (and, for JSON, until the whole body). */
+  attemptMs: number;
+  /**
+   * The whole call's budget until its answer is in hand (headers, and for JSON the body): no attempt runs past it and
+   * no backoff is started that would end after it.
+   */
+  budgetMs: number;
+}
+
+/** A reply to retry; when retries run out it is what the client gets. */
+class RetryableReply extends Error {
+  constructor(readonly reply: ExchangeReply) {
+    super(`upstream answered ${reply.status}`);
+  }
+}
+
+class AttemptTimeout extends Error {}
+
+/** An attempt cut short by what was left of the whole call's budget, not by its own limit. */
+class BudgetSpent extends Error {}
+
+class MalformedBody extends Error {}
+
+function classify(err: unknown): FailureKind {
+  if (err instanceof RetryableReply) return { retryable: true, retryAfterMs: retryAfterMs(headerLookup(err.reply.headers)) };
+  if ((err as Error)?.name === "AbortError") return { retryable: false };
+  return { retryable: true }; // connection failure, attempt timeout, body cut off or not JSON
+}
+
+const utf8 = new TextDecoder();
+
+/** An exchange that keeps time limits of its own: what a pass-through needs, having none of its own (src/passthrough.ts). */
+export type BoundedExchange = Exchange & { readonly bounded: true };
+
+export function retryingExchange(exchange: Exchange, options: RetryExchangeOptions): BoundedExchange {
+  const exchangeWithRetries: Exchange = async (request) => {
+    // A streamed request body cannot be sent twice; those get exactly one attempt.
+    const replayable = request.body === undefined || request.body === null || typeof request.body === "string";
+    const policy = replayable ? options.policy : { ...options.policy, maxRetries: 0 };
+    let previous: ExchangeReply | null = null;
+    const deadline = policy.now() + options.budgetMs;
+
+    const attempt = async (): Promise<ExchangeReply> => {
+      // The failed answer of the last attempt is only kept in case it becomes the final one.
+      if (previous !== null) discard(previous);
+      previous = null;
+      // An attempt's limit is its own or what is left of the budget, whichever ends first.
+      const left = deadline - policy.now();
+      const budgetFirst = left < options.attemptMs;
+      let reply: ExchangeReply;
+      try {
+        reply = await exchange({ ...request, timeoutMs: Math.max(0, budgetFirst ? left : options.attemptMs) });
+      } catch (err) {
+        if (err instanceof ExchangeTimeout) throw budgetFirst ? new BudgetSpent("request budget spent") : new AttemptTimeout("attempt timed out");
+        throw err;
+      }
+      if (isRetryableStatus(reply.status)) {
+        previous = reply;
+        throw new RetryableReply(reply);
+      }
+      // Streams go out as they come; only a JSON answer is whole, which makes it checkable.
+      const body = reply.body;
+      if (reply.status >= 200 && reply.status < 300 && isWhole(body) && JSON_MEDIA_TYPE.test(reply.headers["content-type"] ?? "")) {
+        try {
+          JSON.parse(utf8.decode(body));
+        } catch {
+          throw new MalformedBody("upstream answered 200 with a body that is not JSON");
+        }
+      }
+      return reply;
+    };
+
+    try {
+      return await withRetries(attempt, classify, policy, request.signal, deadline);
+    } catch (err) {
+      if (err instanceof RetryableReply) return err.reply;
+      if (err instanceof AttemptTimeout) {
+        throw new ProxyError(504, "generator upstream timed out", { type: "timeout_error", code: "generator_timeout" });
+      }
+      if (err instanceof BudgetSpent) throw budgetExceeded(options.budgetMs); // as a reranked request reports it
+      if (err instanceof MalformedBody) {
+        throw new ProxyError(502, "generator upstream returned a body that is not valid JSON", {
+          type: "upstream_error",
+          code: "generator_bad_response",
+        });
+      }
+      throw err;
+    }
+  };
+  return Object.assign(exchangeWithRetries, { bounded: true as const });
+}

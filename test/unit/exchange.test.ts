@@ -1,0 +1,121 @@
+// Both ways verdict exchanges with an upstream (straight over node:http on Node, over fetch elsewhere) keep one
+// contract: JSON whole, streams as chunks, a time limit that covers the answer (a JSON body included) but not a
+// stream once it runs, and the caller's abort ending the call with its own reason.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createNodeExchange } from "../../src/adapters/node-exchange";
+import { ExchangeTimeout, exchangeOverFetch, isWhole, replyText, type Exchange } from "../../src/exchange";
+
+const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void> = {
+  "/json": (req, res) => {
+    res.setHeader("X-Upstream", "Yes");
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ method: req.method, auth: req.headers.authorization ?? null }));
+  },
+  "/slow-events": (_req, res) => {
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.write("data: one\n\n");
+    setTimeout(() => res.end("data: two\n\n"), 250); // after the exchange's time limit
+  },
+  "/hang": () => undefined,
+  "/stalled-json": (_req, res) => {
+    res.writeHead(200, { "content-type": "application/json", "content-length": "100" });
+    res.write('{"partial":'); // and nothing more
+  },
+  "/stalled-text": (_req, res) => {
+    res.writeHead(502, { "content-type": "text/html", "content-length": "100" });
+    res.write("<html>bad gateway"); // and nothing more
+  },
+  "/text": (_req, res) => {
+    res.writeHead(502, { "content-type": "text/html" });
+    res.end("<html>bad gateway</html>");
+  },
+  "/empty": (_req, res) => {
+    res.writeHead(204);
+    res.end();
+  },
+};
+
+let server: Server;
+let base = "";
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => routes[req.url ?? ""]!(req, res));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(() => {
+  server.closeAllConnections();
+  server.close();
+});
+
+const exchanges: Record<string, Exchange> = {
+  "the Node exchange": createNodeExchange(),
+  "an exchange over fetch": exchangeOverFetch(globalThis.fetch.bind(globalThis)),
+};
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(() => expect.unreachable("the exchange was answered"), (err: unknown) => err);
+}
+
+describe.each(Object.entries(exchanges))("%s", (_name, exchange) => {
+  const call = (path: string, extra: Partial<Parameters<Exchange>[0]> = {}) =>
+    exchange({ url: `${base}${path}`, method: "POST", headers: { authorization: "Bearer k" }, body: "{}", ...extra });
+
+  it("answers JSON whole, with lower-case header names", async () => {
+    const reply = await call("/json");
+    expect(reply.status).toBe(200);
+    expect(reply.headers["x-upstream"]).toBe("Yes");
+    expect(isWhole(reply.body)).toBe(true);
+    expect(JSON.parse(await replyText(reply))).toEqual({ method: "POST", auth: "Bearer k" });
+  });
+
+  it("answers a stream as chunks, and its time limit ends with the headers", async () => {
+    const reply = await call("/slow-events", { timeoutMs: 100 });
+    expect(isWhole(reply.body)).toBe(false);
+    expect(await replyText(reply)).toBe("data: one\n\ndata: two\n\n");
+  });
+
+  it("fails with ExchangeTimeout when no answer comes in time", async () => {
+    const started = Date.now();
+    expect(await rejection(call("/hang", { timeoutMs: 100 }))).toBeInstanceOf(ExchangeTimeout);
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it("counts a JSON body in the time limit: one that stalls fails with ExchangeTimeout", async () => {
+    expect(await rejection(call("/stalled-json", { timeoutMs: 100 }))).toBeInstanceOf(ExchangeTimeout);
+  });
+
+  it("reads any answer whole under the limit when asked to", async () => {
+    const reply = await call("/text", { whole: true, timeoutMs: 1_000 });
+    expect(reply.status).toBe(502);
+    expect(isWhole(reply.body)).toBe(true);
+    expect(await replyText(reply)).toBe("<html>bad gateway</html>");
+    expect(await rejection(call("/stalled-text", { whole: true, timeoutMs: 100 }))).toBeInstanceOf(ExchangeTimeout);
+  });
+
+  it("ends with the caller's reason when the caller aborts", async () => {
+    const controller = new AbortController();
+    const why = new Error("client left");
+    setTimeout(() => controller.abort(why), 50);
+    expect(await rejection(call("/hang", { signal: controller.signal, timeoutMs: 5_000 }))).toBe(why);
+    expect(await rejection(call("/json", { signal: controller.signal }))).toBe(why); // already aborted: not sent
+  });
+
+  it("ends a running stream with the caller's reason", async () => {
+    const controller = new AbortController();
+    const reply = await call("/slow-events", { signal: controller.signal });
+    const why = new Error("client left");
+    controller.abort(why);
+    expect(await rejection(replyText(reply))).toBe(why);
+  });
+
+  it("gives no body for a 204", async () => {
+    expect((await call("/empty")).body).toBeNull();
+  });
+});
