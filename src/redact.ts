@@ -16,7 +16,14 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-export type Redactor = (text: string) => string;
+export interface Redactor {
+  (text: string): string;
+  /**
+   * False when no string inside `json` (the JSON text of a value) holds anything this redactor replaces: a quick
+   * test, so the common log event is serialised once, with no check per string.
+   */
+  mightFind(json: string): boolean;
+}
 
 /**
  * Replaces each secret (and bearer-looking token) in a text; secrets shorter than 6 characters are too common to hunt.
@@ -28,12 +35,16 @@ export function createRedactor(secrets: Iterable<string | undefined>): Redactor 
     .sort((a, b) => b.length - a.length)
     .map(escapeRegExp);
   const secretPattern = literal.length > 0 ? new RegExp(literal.join("|"), "g") : null;
-  return (text) => {
+  // Whatever the patterns match starts with one of these, and JSON escapes none of their characters; a secret that
+  // holds a character JSON escapes is hunted in its escaped form too (above).
+  const suspect = new RegExp([...literal, "bearer", "basic", "[srp]k-"].join("|"), "i");
+  const redact = (text: string) => {
     if (text.length < 6) return text; // shorter than any secret hunted and any token pattern: nothing to find
     let out = secretPattern ? text.replace(secretPattern, REDACTED) : text;
     for (const pattern of TOKEN_PATTERNS) out = out.replace(pattern, (match, scheme?: string) => (scheme && /^(bearer|basic)$/i.test(scheme) ? `${scheme} ${REDACTED}` : REDACTED));
     return out;
   };
+  return Object.assign(redact, { mightFind: (json: string) => suspect.test(json) });
 }
 
 /** The values of a request's credential headers, and the bare token of `Bearer <token>`. */
@@ -88,10 +99,18 @@ export function redactingExchange(exchange: Exchange, secrets: Iterable<string |
  * A logger that scrubs each event before the real one sees it. Every string in the event is redacted as it is
  * serialised, so the JSON is always valid and a secret is found as it is, not as JSON escapes it (a key holding a quote
  * or a backslash). Only an event that held a secret is parsed back from that text; the usual one goes on as it was.
+ * An event whose plain JSON text holds nothing suspect (Redactor.mightFind), as most do, is serialised only once.
  */
 export function redactingLogger(logger: Logger, redact: Redactor): Logger {
   type Write = (event: Record<string, unknown>, serialised?: string) => void;
   const scrubbing = (write: Write): Write => (event) => {
+    let plain: string | undefined;
+    try {
+      plain = JSON.stringify(event);
+    } catch {
+      plain = undefined; // unserialisable: the careful path below says so
+    }
+    if (typeof plain === "string" && plain[0] === "{" && !redact.mightFind(plain)) return write(event, plain);
     let changed = false;
     const scrub = (_key: string, value: unknown) => {
       if (typeof value !== "string") return value;
