@@ -1,6 +1,7 @@
 // One time budget per client request (timeouts.request_ms): a signal that fires when it is spent, and its deadline.
 import { ProxyError } from "./errors";
 import { awaitedLater } from "./util/awaited-later";
+import { childSignal } from "./util/child-signal";
 
 /**
  * Deadlines by signal. Work deep inside a request (the upstream's retry loop) only holds the request's AbortSignal;
@@ -14,7 +15,7 @@ export function deadlineOf(signal: AbortSignal | undefined): number | undefined 
   return signal ? deadlines.get(signal) : undefined;
 }
 
-/** Gives a signal derived from `parent` (AbortSignal.any) the parent's deadline. */
+/** Gives a signal derived from `parent` the parent's deadline. */
 export function inheritDeadline(child: AbortSignal, parent: AbortSignal): void {
   const deadline = deadlines.get(parent);
   if (deadline !== undefined) deadlines.set(child, deadline);
@@ -45,15 +46,16 @@ export async function withinBudget<T>(
   work: (signal: AbortSignal) => Promise<T>,
   now: () => number = Date.now,
 ): Promise<T> {
-  const controller = new AbortController();
-  const signal = AbortSignal.any([clientSignal, controller.signal]);
+  // A plain child of the client's signal, not an AbortSignal.any composite: as cheap, and released below.
+  const scope = childSignal(clientSignal);
+  const signal = scope.signal;
   deadlines.set(signal, now() + ms);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = awaitedLater(
     new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         const error = budgetExceeded(ms);
-        controller.abort(error);
+        scope.abort(error);
         reject(error);
       }, ms);
     }),
@@ -63,7 +65,8 @@ export async function withinBudget<T>(
     return await Promise.race([running, expired]);
   } finally {
     if (timer !== undefined) clearTimeout(timer);
-    // Releases the composite signal (see pipeline.ts): nothing of this request may outlive it.
-    controller.abort(SCOPE_CLOSED);
+    // Nothing of this request may outlive it.
+    scope.abort(SCOPE_CLOSED);
+    scope.release();
   }
 }

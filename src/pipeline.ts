@@ -167,8 +167,10 @@ export async function runPipeline(
 ): Promise<PipelineOutcome> {
   const strategyOptions = options.strategy;
   if (strategyOptions.strategy === "none") throw new Error("strategy none is a pass-through, not a pipeline");
-  const controller = new AbortController();
-  const signal = AbortSignal.any([clientSignal, controller.signal]);
+  // The request's scope: a plain child of the client's signal (cheaper than an AbortSignal.any composite), released
+  // below whatever happens.
+  const scope = childSignal(clientSignal);
+  const signal = scope.signal;
   inheritDeadline(signal, clientSignal); // so upstream retries know how much of the request's budget is left
   const debug = options.trace ? recordDebugTrace(requestProbe) : null;
   const probe = debug?.probe ?? requestProbe;
@@ -181,7 +183,7 @@ export async function runPipeline(
   const onLoss = (summary: DrawSummary) => {
     if (doomed !== undefined || options.n - summary.lost >= options.min_candidates) return;
     doomed = summary.errors[0]!;
-    controller.abort(doomed);
+    scope.abort(doomed);
   };
   const draw = drawCandidates({ upstream: generator, body, n: options.n, nSupport: deps.nSupport, signal, stream: deps.streamSampling ?? false, probe, onLoss });
   let samplingDone = false;
@@ -284,8 +286,9 @@ export async function runPipeline(
     throw err instanceof UngroundedError ? ungrounded() : err;
   } finally {
     for (const check of checks) probe.guard(check.verdict);
-    // Always, not only on failure: Node 20 keeps a composite (AbortSignal.any) signal that has listeners alive until
-    // it aborts, and the openai SDK never removes the listener it adds per call. Ending the scope frees the request.
-    controller.abort(SCOPE_CLOSED);
+    // Always, not only on failure: work left behind (judging cut off, a draw not needed) ends with the request, and
+    // the client's signal no longer holds the scope.
+    scope.abort(SCOPE_CLOSED);
+    scope.release();
   }
 }

@@ -1,6 +1,7 @@
 // Round-robin: every pair meets once (both orders), all matches in one parallel round; Copeland score decides, soft
 // Borda (summed p(win)) breaks ties. Stops as soon as no other candidate can catch the leader.
 import { inheritDeadline } from "../src/budget";
+import { childSignal } from "../src/util/child-signal";
 import { NO_REMATCH, playMatch, type MatchPolicy } from "./match";
 import { breakTie } from "./tiebreak";
 import type { Candidate, MatchRecord, Selection, StrategyContext } from "./types";
@@ -49,8 +50,8 @@ export async function roundRobin(candidates: AsyncIterable<Candidate>, ctx: Stra
   const table = pool.map((candidate) => ({ candidate, copeland: 0, borda: 0, remaining: pool.length - 1 }));
   const matches: MatchRecord[] = [];
   // Matches still queued are dropped once the result is settled; the caller's signal still aborts everything.
-  const stop = new AbortController();
-  const signal = AbortSignal.any([ctx.signal, stop.signal]);
+  const stop = childSignal(ctx.signal);
+  const signal = stop.signal;
   inheritDeadline(signal, ctx.signal); // so judge retries still know how much of the request's budget is left
   let stoppedEarly = false;
 
@@ -71,8 +72,7 @@ export async function roundRobin(candidates: AsyncIterable<Candidate>, ctx: Stra
     }
   }
   const settled = await Promise.allSettled(games);
-  // Releases the composite signal even when nothing stopped early (Node keeps one with listeners until it aborts).
-  if (!stoppedEarly) stop.abort(new Error("round-robin finished"));
+  stop.release(); // every match has ended: the caller's signal no longer needs to reach them
   const failure = settled.find((r): r is PromiseRejectedResult => r.status === "rejected" && !stoppedEarly);
   if (failure) throw failure.reason;
 
