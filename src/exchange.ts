@@ -18,9 +18,12 @@ export interface ExchangeRequest {
   body?: string | Uint8Array | ReadableStream<Uint8Array> | null | undefined;
   /** The caller's: when it aborts, the call (and a streamed body being read) ends with its reason. */
   signal?: AbortSignal | undefined;
-  /** Until the answer is in hand: its headers, and for a JSON answer its whole body. Ends the call with ExchangeTimeout. */
+  /**
+   * Until the answer is in hand: its headers, and the whole body of an answer that comes whole (below). Ends the call
+   * with ExchangeTimeout.
+   */
   timeoutMs?: number | undefined;
-  /** Read every answer whole under the time limit, not only JSON ones (a caller that wants an error page's text too). */
+  /** Read every answer whole under the time limit, not only JSON and failed ones (a caller that wants the text). */
   whole?: boolean;
 }
 
@@ -31,7 +34,8 @@ export interface ExchangeReply {
   /** Each Set-Cookie apart, when more than one came (a cookie's date has a comma, so the joined value is ambiguous). */
   cookies?: string[];
   /**
-   * JSON answers whole (and every answer, when asked); any other as chunks for one reader, which must read them to the end or stop early (the call
+   * Whole: JSON answers, failed ones (not 2xx: an error page is read, scrubbed and maybe retried, so it must come
+   * within the time limit), and every answer when asked. Any other as chunks for one reader, which must read them to the end or stop early (the call
    * holds its connection until then); null when the answer has no body.
    */
   body: Uint8Array | AsyncIterable<Uint8Array> | null;
@@ -47,7 +51,12 @@ export class ExchangeTimeout extends Error {
 /** Statuses whose answers have no body. */
 export const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 
-/** True for a reply whose body came whole (a JSON answer). */
+/** True when an answer's body is read whole before the exchange resolves (see ExchangeReply.body). */
+export function comesWhole(status: number, contentType: string | undefined, whole: boolean | undefined): boolean {
+  return whole === true || status < 200 || status >= 300 || JSON_MEDIA_TYPE.test(contentType ?? "");
+}
+
+/** True for a reply whose body came whole. */
 export function isWhole(body: ExchangeReply["body"]): body is Uint8Array {
   return body instanceof Uint8Array;
 }
@@ -97,9 +106,11 @@ export function exchangeOverFetch(fetchImpl: FetchLike): Exchange {
       } as RequestInit);
       const replyHeaders: Record<string, string> = {};
       response.headers.forEach((value, name) => (replyHeaders[name] = value));
-      const reply = { status: response.status, headers: replyHeaders };
+      // Not every runtime's Headers has getSetCookie (older Workers types lack it).
+      const cookies = (response.headers as Headers & { getSetCookie?: () => string[] }).getSetCookie?.() ?? [];
+      const reply = { status: response.status, headers: replyHeaders, ...(cookies.length > 1 ? { cookies } : {}) };
       if (method === "HEAD" || NULL_BODY_STATUS.has(response.status)) return { ...reply, body: null };
-      if (whole || JSON_MEDIA_TYPE.test(replyHeaders["content-type"] ?? "")) return { ...reply, body: await bodyBytes(response) };
+      if (comesWhole(response.status, replyHeaders["content-type"], whole)) return { ...reply, body: await bodyBytes(response) };
       streaming = true;
       return { ...reply, body: bodyChunks(response) };
     } catch (err) {

@@ -46,6 +46,8 @@ export interface ForwardRequest {
 export interface Forwarded {
   status: number;
   headers: Record<string, string>;
+  /** Each Set-Cookie apart, when more than one came (`headers` has them joined). */
+  cookies?: string[];
   /** Chunks for one reader; SSE comes as whole events. A reader that stops early ends the upstream's stream. */
   body: Uint8Array | AsyncIterable<Uint8Array> | null;
 }
@@ -67,8 +69,15 @@ export async function passThrough(
     body: hasBody ? (body !== undefined ? body : (request.body as ReadableStream<Uint8Array> | null)) : undefined,
     signal: request.signal,
   }, extraHeaders);
-  const { status, headers, body: answered } = answer;
-  return new Response((answered === null || answered instanceof Uint8Array ? answered : chunkStream(answered)) as BodyInit | null, { status, headers });
+  const { status, body: answered } = answer;
+  return new Response((answered === null || answered instanceof Uint8Array ? answered : chunkStream(answered)) as BodyInit | null, { status, headers: headersOf(answer) });
+}
+
+/** A forwarded answer's headers as a list, each Set-Cookie its own entry. */
+function headersOf({ headers, cookies }: Forwarded): HeadersInit {
+  if (cookies === undefined) return headers;
+  const list = Object.entries(headers).filter(([name]) => name !== "set-cookie");
+  return [...list, ...cookies.map((cookie): [string, string] => ["set-cookie", cookie])];
 }
 
 export async function forwardToGenerator(target: PassThroughTarget, request: ForwardRequest, extraHeaders: Record<string, string>): Promise<Forwarded> {
@@ -100,8 +109,9 @@ export async function forwardToGenerator(target: PassThroughTarget, request: For
   const requestId = extraHeaders["x-request-id"];
   if (requestId !== undefined) responseHeaders["x-request-id"] = requestId;
   const body = upstream.body;
+  const answer = { status: upstream.status, headers: responseHeaders, ...(upstream.cookies ? { cookies: upstream.cookies } : {}) };
   // A JSON answer is already whole in memory (the retrying exchange checks it before anyone sees it); handed on as
   // bytes, the server writes it in one go instead of pumping a stream.
-  if (body === null || isWhole(body)) return { status: upstream.status, headers: responseHeaders, body };
-  return { status: upstream.status, headers: responseHeaders, body: EVENT_STREAM.test(upstream.headers["content-type"] ?? "") ? guardEvents(body) : body };
+  if (body === null || isWhole(body)) return { ...answer, body };
+  return { ...answer, body: EVENT_STREAM.test(upstream.headers["content-type"] ?? "") ? guardEvents(body) : body };
 }

@@ -91,7 +91,7 @@ export function redactingExchange(exchange: Exchange, secrets: Iterable<string |
     const redact = createRedactor([...configured, ...credentialsSent(Object.entries(request.headers))]);
     const text = await replyText(reply, MAX_ERROR_BODY).catch(() => "");
     const { "content-length": _length, "content-encoding": _encoding, ...headers } = reply.headers;
-    return { status: reply.status, headers, body: utf8.encode(redact(text.slice(0, MAX_ERROR_BODY))) };
+    return { ...reply, headers, body: utf8.encode(redact(text.slice(0, MAX_ERROR_BODY))) };
   };
 }
 

@@ -1,7 +1,7 @@
 // Upstream exchanges (src/exchange.ts) straight over node:http(s), with keep-alive agents: the Node adapter's transport
 // for pass-through and the lean chat calls, and what its fetch for the openai SDK is built on (src/adapters/node-fetch.ts).
 //
-// A JSON answer is read into one Buffer before the exchange resolves; any other body is handed over as chunks, read
+// A JSON or failed answer is read into one Buffer before the exchange resolves; any other body is handed over as chunks, read
 // only when the caller reads. Failures look as they do with fetch: the caller's abort rejects with the signal's reason,
 // a refused or broken connection with `TypeError("fetch failed")` carrying the cause; the exchange's own time limit
 // with ExchangeTimeout.
@@ -11,9 +11,8 @@ import { pipeline, Readable, type Transform } from "node:stream";
 import type { ReadableStream as NodeWebStream } from "node:stream/web";
 import { urlToHttpOptions } from "node:url";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
-import { ExchangeTimeout, NULL_BODY_STATUS, type Exchange, type ExchangeReply, type ExchangeRequest } from "../exchange";
+import { comesWhole, ExchangeTimeout, NULL_BODY_STATUS, type Exchange, type ExchangeReply, type ExchangeRequest } from "../exchange";
 import { iteratorOf } from "../util/body-chunks";
-import { JSON_MEDIA_TYPE } from "../util/buffered-response";
 import { readAll } from "../util/read-all";
 
 export interface NodeExchangeOptions {
@@ -174,7 +173,7 @@ export function createNodeExchange(options: NodeExchangeOptions = {}): Exchange 
           return answer({ status, ...head, body: null });
         }
         const stream = decoded(message);
-        if (whole || JSON_MEDIA_TYPE.test(head.headers["content-type"] ?? "")) {
+        if (comesWhole(status, head.headers["content-type"], whole)) {
           // A JSON answer is of no use until complete; holding it here costs no latency and saves a stream.
           readAll(stream).then(
             (bytes) => (done(), answer({ status, ...head, body: bytes })),

@@ -90,8 +90,9 @@ const DEFAULT_TYPE = "text/plain; charset=UTF-8";
 
 function write(res: ServerResponse, answer: Forwarded): Promise<void> | void {
   const { status, body } = answer;
-  if (body === null) return void res.writeHead(status, answer.headers).end();
-  const headers = answer.headers["content-type"] === undefined ? { ...answer.headers, "content-type": DEFAULT_TYPE } : answer.headers;
+  const given: Record<string, string | string[]> = answer.cookies === undefined ? answer.headers : { ...answer.headers, "set-cookie": answer.cookies };
+  if (body === null) return void res.writeHead(status, given).end();
+  const headers = given["content-type"] === undefined ? { ...given, "content-type": DEFAULT_TYPE } : given;
   if (body instanceof Uint8Array) return void res.writeHead(status, { ...headers, "content-length": body.byteLength }).end(body);
   res.writeHead(status, headers);
   return pump(body, res);

@@ -200,6 +200,59 @@ describe("the Node pass-through lane, upstream down", () => {
   });
 });
 
+describe("the Node pass-through lane, against a hand-made upstream", () => {
+  let mode: "stalled-error-page" | "two-cookies" = "two-cookies";
+  const upstream = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      if (mode === "stalled-error-page") {
+        // A load balancer's error page that stops halfway: the attempt's time limit must still end the request.
+        res.writeHead(503, { "content-type": "text/html", "content-length": "1000" });
+        res.write("<html>overloaded");
+        return;
+      }
+      res.setHeader("set-cookie", ["__cf_bm=abc; path=/; expires=Sat, 30-Nov-26 17:15:00 GMT; HttpOnly", "_cfuvid=def; path=/"]);
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ id: "c1", object: "chat.completion", created: 1, model: "m", choices: [] }));
+    });
+  });
+  let servers: Served[] = [];
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+    const config = {
+      generator: { base_url: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`, timeout_ms: 300, max_retries: 1 },
+      retry: { base_delay_ms: 10, max_delay_ms: 10 },
+      timeouts: { request_ms: 2_000 },
+    };
+    servers = await Promise.all([serve(config, true), serve(config, false)]);
+  });
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+    upstream.closeAllConnections();
+    upstream.close();
+  });
+
+  it("ends an error page that stalls with a 504 after its attempts' time limits, with the lane and without", async () => {
+    mode = "stalled-error-page";
+    for (const served of servers) {
+      const started = Date.now();
+      const received = await send(served.url, { headers: passThroughHeaders, body: ask() });
+      expect(received.status).toBe(504);
+      expect(JSON.parse(received.body).error.code).toBe("generator_timeout");
+      expect(Date.now() - started).toBeLessThan(1_500); // two attempts of 300 ms, not the 2 s budget
+    }
+  });
+
+  it("hands each Set-Cookie on apart, with the lane and without", async () => {
+    mode = "two-cookies";
+    for (const served of servers) {
+      const received = await send(served.url, { headers: passThroughHeaders, body: ask() });
+      expect(received.status).toBe(200);
+      expect(received.headers["set-cookie"]).toEqual(["__cf_bm=abc; path=/; expires=Sat, 30-Nov-26 17:15:00 GMT; HttpOnly", "_cfuvid=def; path=/"]);
+    }
+  });
+});
+
 /** Opens a connection, sends `head` and `body`, and destroys the socket as soon as they are written. */
 function sendAndLeave(base: string, head: string[], body: string, declaredLength = Buffer.byteLength(body)): Promise<void> {
   const { port } = new URL(base);

@@ -27,6 +27,15 @@ const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void
     res.writeHead(502, { "content-type": "text/html", "content-length": "100" });
     res.write("<html>bad gateway"); // and nothing more
   },
+  "/stalled-ok-text": (_req, res) => {
+    res.writeHead(200, { "content-type": "text/plain", "content-length": "100" });
+    res.write("some words"); // and nothing more
+  },
+  "/cookies": (_req, res) => {
+    res.setHeader("set-cookie", ["a=1; expires=Sat, 30-Nov-26 17:15:00 GMT", "b=2"]);
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end("{}");
+  },
   "/text": (_req, res) => {
     res.writeHead(502, { "content-type": "text/html" });
     res.end("<html>bad gateway</html>");
@@ -91,12 +100,20 @@ describe.each(Object.entries(exchanges))("%s", (_name, exchange) => {
     expect(await rejection(call("/stalled-json", { timeoutMs: 100 }))).toBeInstanceOf(ExchangeTimeout);
   });
 
-  it("reads any answer whole under the limit when asked to", async () => {
-    const reply = await call("/text", { whole: true, timeoutMs: 1_000 });
+  it("reads a failed answer whole under the limit, whatever its type: an error page that stalls times out", async () => {
+    const reply = await call("/text", { timeoutMs: 1_000 });
     expect(reply.status).toBe(502);
     expect(isWhole(reply.body)).toBe(true);
     expect(await replyText(reply)).toBe("<html>bad gateway</html>");
-    expect(await rejection(call("/stalled-text", { whole: true, timeoutMs: 100 }))).toBeInstanceOf(ExchangeTimeout);
+    expect(await rejection(call("/stalled-text", { timeoutMs: 100 }))).toBeInstanceOf(ExchangeTimeout);
+  });
+
+  it("reads any answer whole under the limit when asked to", async () => {
+    expect(await rejection(call("/stalled-ok-text", { whole: true, timeoutMs: 100 }))).toBeInstanceOf(ExchangeTimeout);
+  });
+
+  it("keeps each Set-Cookie apart", async () => {
+    expect((await call("/cookies")).cookies).toEqual(["a=1; expires=Sat, 30-Nov-26 17:15:00 GMT", "b=2"]);
   });
 
   it("ends with the caller's reason when the caller aborts", async () => {
