@@ -43,6 +43,9 @@ export function order(table: Standing[]): Standing[] {
   });
 }
 
+/** Why calls still running when a round-robin ends are stopped; made once (an Error captures a stack). */
+const ROUND_ROBIN_OVER = new Error("round-robin finished");
+
 /** `policy`: round-robin replays nothing; under a cap on judge calls it limits asking again for unreadable answers. */
 export async function roundRobin(candidates: AsyncIterable<Candidate>, ctx: StrategyContext, policy: MatchPolicy = NO_REMATCH): Promise<Selection> {
   const pool: Candidate[] = [];
@@ -72,7 +75,10 @@ export async function roundRobin(candidates: AsyncIterable<Candidate>, ctx: Stra
     }
   }
   const settled = await Promise.allSettled(games);
-  stop.release(); // every match has ended: the caller's signal no longer needs to reach them
+  // A failed match can leave its other order's call running (a match plays both at once): end it, then let go of the
+  // caller's signal.
+  if (!stoppedEarly) stop.abort(ROUND_ROBIN_OVER);
+  stop.release();
   const failure = settled.find((r): r is PromiseRejectedResult => r.status === "rejected" && !stoppedEarly);
   if (failure) throw failure.reason;
 

@@ -48,6 +48,23 @@ describe("round-robin", () => {
     expect(judge.calls.length).toBe(2 * 5);
   });
 
+  it("ends a judge call still running when its match fails through the other order, not leaving it to the request", async () => {
+    const judge = scriptedJudge(() => "A");
+    let otherOrder: AbortSignal | undefined;
+    const oneOrderFails = {
+      ...judge,
+      async compare(input: Parameters<typeof judge.compare>[0], signal?: AbortSignal): Promise<PairVerdict> {
+        if (input.a.index === 0) throw new Error("judge answered 400");
+        otherOrder = signal;
+        await new Promise((resolve) => signal?.addEventListener("abort", resolve, { once: true })); // until stopped
+        return judge.compare(input);
+      },
+    };
+    const request = new AbortController(); // stays open: only the round-robin can stop the other order
+    await expect(roundRobin(arrive([candidate(0), candidate(1)]), { ...ctxWith(oneOrderFails, 2), signal: request.signal })).rejects.toThrow("400");
+    expect(otherOrder?.aborted).toBe(true);
+  });
+
   it("uses soft Borda to order equal Copeland scores", async () => {
     const soft = (a: Candidate, b: Candidate): PairVerdict => {
       // Every match is split across orders (a tie), but the logprobs lean towards candidate 2.
