@@ -31,13 +31,15 @@ export interface Redactor {
  */
 export function createRedactor(secrets: Iterable<string | undefined>): Redactor {
   const hunted = [...secrets].filter((s): s is string => typeof s === "string" && s.length >= 6);
-  const literal = [...new Set([...hunted, ...hunted.map((s) => JSON.stringify(s).slice(1, -1))])]
+  const escaped = (s: string) => JSON.stringify(s).slice(1, -1);
+  const literal = [...new Set([...hunted, ...hunted.map(escaped)])]
     .sort((a, b) => b.length - a.length)
     .map(escapeRegExp);
   const secretPattern = literal.length > 0 ? new RegExp(literal.join("|"), "g") : null;
-  // Whatever the patterns match starts with one of these, and JSON escapes none of their characters; a secret that
-  // holds a character JSON escapes is hunted in its escaped form too (above).
-  const suspect = new RegExp([...literal, "bearer", "basic", "[srp]k-"].join("|"), "i");
+  // What a string holds is in the JSON text of a value holding it, escaped once more: a secret as it is, escaped once
+  // (as hunted above) and escaped twice. The token patterns start with characters JSON never escapes.
+  const inJson = [...new Set(hunted.flatMap((s) => [s, escaped(s), escaped(escaped(s))]))].map(escapeRegExp);
+  const suspect = new RegExp([...inJson, "bearer", "basic", "[srp]k-"].join("|"), "i");
   const redact = (text: string) => {
     if (text.length < 6) return text; // shorter than any secret hunted and any token pattern: nothing to find
     let out = secretPattern ? text.replace(secretPattern, REDACTED) : text;

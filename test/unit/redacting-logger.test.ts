@@ -27,6 +27,13 @@ describe("redacting logger", () => {
     expect(JSON.parse(lines[0]!.text!)).toEqual({ event: "x", nested: { a: "key [redacted] here", b: ["and [redacted]"] } });
   });
 
+  it.each(['pa"ss-word-123', "pa\\ss-word-123", "pa\tss-word-123"])("replaces the secret %j where a logged string quotes it JSON-escaped", (secret) => {
+    const quoted = JSON.stringify(secret).slice(1, -1);
+    const { log, lines } = capture([secret]);
+    log.info({ event: "upstream_error", error: `upstream said: {"error":"bad key ${quoted}"}` });
+    expect(JSON.parse(lines[0]!.text!).error).toBe('upstream said: {"error":"bad key [redacted]"}');
+  });
+
   it("replaces tokens that only stand apart in the decoded string (after a newline or a tab)", () => {
     const { log, lines } = capture([]);
     log.info({ event: "x", error: "upstream said:\nsk-abcdefgh12345678 is invalid", header: "got\tBearer abc.def-ghi" });
