@@ -35,8 +35,9 @@ export interface ExchangeReply {
   cookies?: string[];
   /**
    * Whole: JSON answers, failed ones (not 2xx: an error page is read, scrubbed and maybe retried, so it must come
-   * within the time limit), and every answer when asked. Any other as chunks for one reader, which must read them to the end or stop early (the call
-   * holds its connection until then); null when the answer has no body.
+   * within the time limit; at most FAILED_BODY_LIMIT bytes of it), and every answer when asked. Any other as chunks
+   * for one reader, which must read them to the end or stop early (the call holds its connection until then); null
+   * when the answer has no body.
    */
   body: Uint8Array | AsyncIterable<Uint8Array> | null;
 }
@@ -46,6 +47,17 @@ export type Exchange = (request: ExchangeRequest) => Promise<ExchangeReply>;
 /** The call's own time limit ran out (not the caller's signal). */
 export class ExchangeTimeout extends Error {
   override name = "ExchangeTimeout";
+}
+
+/**
+ * How much of a failed answer's body is read: enough for any error message, and a bound on what an error page (or a
+ * compressed one that unpacks to gigabytes) can make verdict hold. The rest is dropped with the connection.
+ */
+export const FAILED_BODY_LIMIT = 64 * 1024;
+
+/** The most of a whole answer's body that is read: all of a successful one, FAILED_BODY_LIMIT bytes of a failed one. */
+export function wholeLimit(status: number): number {
+  return status >= 200 && status < 300 ? Infinity : FAILED_BODY_LIMIT;
 }
 
 /** Statuses whose answers have no body. */
@@ -88,6 +100,29 @@ export function headerLookup(headers: Record<string, string>): { get(name: strin
   return { get: (name) => headers[name.toLowerCase()] ?? null, has: (name) => headers[name.toLowerCase()] !== undefined };
 }
 
+/** A Response's body, or its first `limit` bytes (the rest cancelled, unread). */
+async function bytesUpTo(response: Response, limit: number): Promise<Uint8Array> {
+  if (limit === Infinity || response.body === null) return bodyBytes(response);
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  while (length < limit) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    length += value.byteLength;
+  }
+  if (length >= limit) void reader.cancel().catch(() => undefined);
+  const bytes = new Uint8Array(Math.min(length, limit));
+  let at = 0;
+  for (const chunk of chunks) {
+    const part = chunk.subarray(0, bytes.length - at);
+    bytes.set(part, at);
+    at += part.length;
+  }
+  return bytes;
+}
+
 /**
  * Exchanges over a fetch: for Workers, and for tests that hand the app a fetch. The time limit is a child signal with a
  * timer, stopped once a streamed answer's headers are in; a JSON answer is read whole under it.
@@ -110,7 +145,7 @@ export function exchangeOverFetch(fetchImpl: FetchLike): Exchange {
       const cookies = (response.headers as Headers & { getSetCookie?: () => string[] }).getSetCookie?.() ?? [];
       const reply = { status: response.status, headers: replyHeaders, ...(cookies.length > 1 ? { cookies } : {}) };
       if (method === "HEAD" || NULL_BODY_STATUS.has(response.status)) return { ...reply, body: null };
-      if (comesWhole(response.status, replyHeaders["content-type"], whole)) return { ...reply, body: await bodyBytes(response) };
+      if (comesWhole(response.status, replyHeaders["content-type"], whole)) return { ...reply, body: await bytesUpTo(response, wholeLimit(response.status)) };
       streaming = true;
       return { ...reply, body: bodyChunks(response) };
     } catch (err) {

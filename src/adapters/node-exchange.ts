@@ -11,7 +11,7 @@ import { pipeline, Readable, type Transform } from "node:stream";
 import type { ReadableStream as NodeWebStream } from "node:stream/web";
 import { urlToHttpOptions } from "node:url";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
-import { comesWhole, ExchangeTimeout, NULL_BODY_STATUS, type Exchange, type ExchangeReply, type ExchangeRequest } from "../exchange";
+import { comesWhole, ExchangeTimeout, wholeLimit, NULL_BODY_STATUS, type Exchange, type ExchangeReply, type ExchangeRequest } from "../exchange";
 import { iteratorOf } from "../util/body-chunks";
 import { readAll } from "../util/read-all";
 
@@ -175,7 +175,7 @@ export function createNodeExchange(options: NodeExchangeOptions = {}): Exchange 
         const stream = decoded(message);
         if (comesWhole(status, head.headers["content-type"], whole)) {
           // A JSON answer is of no use until complete; holding it here costs no latency and saves a stream.
-          readAll(stream).then(
+          readAll(stream, wholeLimit(status)).then(
             (bytes) => (done(), answer({ status, ...head, body: bytes })),
             (err) => (done(), fail(new TypeError("fetch failed", { cause: err }))),
           );

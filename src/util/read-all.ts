@@ -1,17 +1,30 @@
-// A Node stream read to its end into one Buffer (a request body, an upstream's JSON answer).
+// A Node stream read to its end into one Buffer (a request body, an upstream's JSON answer), or up to a limit.
 import type { Readable } from "node:stream";
 
-/** Fails when the stream errors, or closes before its end without saying why (a peer that went away). */
-export function readAll(stream: Readable): Promise<Buffer> {
+/**
+ * Fails when the stream errors, or closes before its end without saying why (a peer that went away). With a `limit`,
+ * resolves with the first `limit` bytes as soon as they are in, and destroys the stream: the rest is never read.
+ */
+export function readAll(stream: Readable, limit = Infinity): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    let ended = false;
-    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-    stream.once("end", () => {
-      ended = true;
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    let length = 0;
+    let settled = false;
+    const whole = () => (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    stream.on("data", (chunk: Buffer) => {
+      chunks.push(chunk);
+      length += chunk.length;
+      if (length < limit || settled) return;
+      settled = true;
+      resolve(whole().subarray(0, limit));
+      stream.destroy();
     });
-    stream.once("error", reject);
-    stream.once("close", () => ended || reject(new Error("the stream closed before its end")));
+    stream.once("end", () => {
+      if (settled) return;
+      settled = true;
+      resolve(whole());
+    });
+    stream.once("error", (err) => settled || ((settled = true), reject(err)));
+    stream.once("close", () => settled || ((settled = true), reject(new Error("the stream closed before its end"))));
   });
 }

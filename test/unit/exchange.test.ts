@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNodeExchange } from "../../src/adapters/node-exchange";
-import { ExchangeTimeout, exchangeOverFetch, isWhole, replyText, type Exchange } from "../../src/exchange";
+import { ExchangeTimeout, exchangeOverFetch, FAILED_BODY_LIMIT, isWhole, replyText, type Exchange } from "../../src/exchange";
 
 const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void> = {
   "/json": (req, res) => {
@@ -39,6 +39,21 @@ const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void
   "/text": (_req, res) => {
     res.writeHead(502, { "content-type": "text/html" });
     res.end("<html>bad gateway</html>");
+  },
+  "/huge-error": (_req, res) => {
+    // 32 MiB of error page, written as fast as the reader takes it.
+    res.writeHead(500, { "content-type": "text/html" });
+    const chunk = Buffer.alloc(64 * 1024, "x");
+    let sent = 0;
+    const more = () => {
+      while (sent < 32 * 1024 * 1024) {
+        sent += chunk.length;
+        if (!res.write(chunk)) return void res.once("drain", more);
+      }
+      res.end();
+    };
+    res.on("error", () => undefined); // the reader hangs up partway
+    more();
   },
   "/empty": (_req, res) => {
     res.writeHead(204);
@@ -106,6 +121,12 @@ describe.each(Object.entries(exchanges))("%s", (_name, exchange) => {
     expect(isWhole(reply.body)).toBe(true);
     expect(await replyText(reply)).toBe("<html>bad gateway</html>");
     expect(await rejection(call("/stalled-text", { timeoutMs: 100 }))).toBeInstanceOf(ExchangeTimeout);
+  });
+
+  it("reads no more than FAILED_BODY_LIMIT bytes of a failed answer, however long", async () => {
+    const reply = await call("/huge-error", { timeoutMs: 5_000 });
+    expect(reply.status).toBe(500);
+    expect((reply.body as Uint8Array).byteLength).toBe(FAILED_BODY_LIMIT);
   });
 
   it("reads any answer whole under the limit when asked to", async () => {
