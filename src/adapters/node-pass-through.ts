@@ -9,6 +9,7 @@
 // those checks refuse, so every refusal is answered by the app's one error path. The body the lane has already read
 // is handed over as `rawBody`, where @hono/node-server reads a request's body from when it is set.
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import { failureOf, observeOptionsOf, type AppContext } from "../app";
 import { proxyKeyCheck, type HeaderSource } from "../auth";
 import { generatorFor } from "../byok";
@@ -39,6 +40,24 @@ function headerViews(req: IncomingMessage): { source: HeaderSource; client: Clie
       },
     },
   };
+}
+
+const departures = new WeakMap<Socket, AbortSignal>();
+
+/**
+ * Aborts when the client's connection closes: a client that leaves closes it, and every request it had in flight
+ * ends. One per connection, not one per request: a keep-alive connection carries many requests one after another, and
+ * an AbortController and a close listener per request were about 7% of a pass-through's CPU (bench/README.md). A
+ * request's own listeners on it come off when its upstream call ends, so none outlive it.
+ */
+export function departureOf(socket: Socket): AbortSignal {
+  let signal = departures.get(socket);
+  if (signal === undefined) {
+    const controller = new AbortController();
+    socket.once("close", () => controller.abort(new Error("client closed the connection")));
+    departures.set(socket, (signal = controller.signal));
+  }
+  return signal;
 }
 
 /** Resolves when the socket can take more, or the client has gone. */
@@ -177,10 +196,9 @@ export function passThroughLane(ctx: AppContext, app: RequestListener): RequestL
     const ours = req.method === "POST" && req.url === CHAT_PATH && host !== undefined && PLAIN_HOST.test(host);
     if (!ours || length === undefined || length > limit) return app(req, res);
     // Followed from the first byte: a client can leave while its body is read or its key checked, too.
-    const client = new AbortController();
-    res.once("close", () => res.writableFinished || client.abort(new Error("client closed the connection")));
+    const client = departureOf(req.socket);
     readAll(req).then(
-      (body) => answer(req, res, body, client.signal, arrived),
+      (body) => answer(req, res, body, client, arrived),
       () => cancel(res, startOf(headerViews(req).source, arrived)), // it broke off its upload
     ).catch((err: unknown) => {
       // Only a fault in the lane itself lands here (it is logged); the client still gets an answer if none has started.

@@ -3,12 +3,13 @@
 // the lane and to one without, over real sockets on 127.0.0.1, and status, headers, body, log line and metrics must
 // match. The lane's own choices are checked too: what it answers itself, and what it hands to the app.
 import { getRequestListener } from "@hono/node-server";
-import { createServer, request as httpRequest, type RequestListener } from "node:http";
-import { connect, type AddressInfo } from "node:net";
+import { getEventListeners } from "node:events";
+import { Agent, createServer, request as httpRequest, type RequestListener } from "node:http";
+import { connect, type AddressInfo, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createJsonLogger } from "../../src/adapters/node";
 import { createNodeTransport } from "../../src/adapters/node-fetch";
-import { passThroughLane } from "../../src/adapters/node-pass-through";
+import { departureOf, passThroughLane } from "../../src/adapters/node-pass-through";
 import { createApp, createAppContext } from "../../src/app";
 import { startSimulator, type RunningSimulator } from "../sim/start";
 import { chatBody, testConfig } from "../helpers";
@@ -18,6 +19,8 @@ interface Served {
   /** Request URLs the Hono app was handed (with the lane: only what the lane passed on). */
   appCalls: string[];
   logs: Record<string, unknown>[];
+  /** The server's side of every connection made to it. */
+  sockets: Socket[];
   close(): Promise<void>;
 }
 
@@ -31,11 +34,14 @@ async function serve(config: Record<string, unknown>, lane: boolean): Promise<Se
   const appCalls: string[] = [];
   const spy: RequestListener = (req, res) => (appCalls.push(req.url ?? ""), void app(req, res));
   const server = createServer(lane ? passThroughLane(ctx, spy) : spy);
+  const sockets: Socket[] = [];
+  server.on("connection", (socket) => sockets.push(socket));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     appCalls,
     logs,
+    sockets,
     close: () => new Promise((done) => (server.closeAllConnections(), server.close(() => done()))),
   };
 }
@@ -54,11 +60,11 @@ interface Received {
   body: string;
 }
 
-function send(base: string, sent: Sent): Promise<Received> {
+function send(base: string, sent: Sent, agent?: Agent): Promise<Received> {
   return new Promise((resolve, reject) => {
     const body = sent.body ?? "";
     const headers = { "content-type": "application/json", ...(sent.chunked ? {} : { "content-length": String(Buffer.byteLength(body)) }), ...sent.headers };
-    const req = httpRequest(`${base}${sent.path ?? "/v1/chat/completions"}`, { method: "POST", headers }, (res) => {
+    const req = httpRequest(`${base}${sent.path ?? "/v1/chat/completions"}`, { method: "POST", headers, ...(agent ? { agent } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (chunk: Buffer) => chunks.push(chunk));
       res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString() }));
@@ -164,6 +170,19 @@ describe("the Node pass-through lane", () => {
     expect(normalised(viaLane)).toEqual(normalised(viaApp));
     expect(viaLane.status).toBe(answeredBy === "lane" ? 200 : 401);
     expect(keyed.appCalls.length - before).toBe(answeredBy === "app" ? 1 : 0);
+  });
+
+  it("leaves no listener behind on a keep-alive connection that carries many pass-throughs", async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const before = withLane.sockets.length;
+    try {
+      for (let i = 0; i < 30; i++) expect((await send(withLane.url, { headers: passThroughHeaders, body: ask() }, agent)).status).toBe(200);
+    } finally {
+      agent.destroy();
+    }
+    const used = withLane.sockets.slice(before);
+    expect(used).toHaveLength(1); // one connection carried all 30
+    expect(getEventListeners(departureOf(used[0]!), "abort")).toEqual([]);
   });
 
   it("counts its requests in the same metrics as the app", async () => {
