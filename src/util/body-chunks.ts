@@ -2,8 +2,9 @@
 //
 // Why: a streamed pass-through used to cross three web streams on Node (the upstream's Node stream turned into one,
 // the SSE guard's, then a reader feeding the socket); reading the chunks straight cut a stream's CPU by about a tenth
-// (bench/README.md). The Node fetch keeps the body's own chunks beside the Response it answers with, and the
-// pass-through reads those; every other fetch's body is read through its web stream, as before.
+// (bench/README.md). On Node the exchange hands over the body's own chunks (src/adapters/node-exchange.ts); the Node
+// fetch built on it keeps them beside the Response it answers with, so an exchange over that fetch reads them too.
+// Every other fetch's body is read through its web stream.
 
 const sources = new WeakMap<Response, AsyncIterable<Uint8Array>>();
 
