@@ -2,8 +2,8 @@
 // calls need (a status, headers, the body as bytes or as chunks), with the time limit taken as a number.
 //
 // Why: on Node, building a Response and its Headers per upstream call, a Response again for each wrapper (retries,
-// metrics, redaction), and an AbortController per attempt only to carry a timer, were about a fifth of a pass-through's
-// own CPU (bench/README.md). The Node adapter answers exchanges straight from node:http (src/adapters/node-exchange.ts);
+// metrics, redaction), and an AbortController per attempt only to carry a timer, cost about a fifth of a
+// pass-through's CPU (bench/README.md). The Node adapter answers exchanges straight from node:http (src/adapters/node-exchange.ts);
 // everywhere else (Workers, tests that hand in a fetch) an exchange is made over fetch, below.
 import type { FetchLike } from "./upstream";
 import { bodyBytes, JSON_MEDIA_TYPE } from "./util/buffered-response";

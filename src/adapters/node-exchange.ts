@@ -1,10 +1,11 @@
 // Upstream exchanges (src/exchange.ts) straight over node:http(s), with keep-alive agents: the Node adapter's transport
-// for pass-through and the lean chat calls, and what its fetch for the openai SDK is built on (src/adapters/node-fetch.ts).
+// for pass-through and the lean chat calls, and what its fetch for the openai SDK is built on
+// (src/adapters/node-fetch.ts).
 //
-// A JSON or failed answer is read into one Buffer before the exchange resolves; any other body is handed over as chunks, read
-// only when the caller reads. Failures look as they do with fetch: the caller's abort rejects with the signal's reason,
-// a refused or broken connection with `TypeError("fetch failed")` carrying the cause; the exchange's own time limit
-// with ExchangeTimeout.
+// A JSON or failed answer is read into one Buffer before the exchange resolves; any other body is handed over as
+// chunks, read only when the caller reads. Failures look as they do with fetch: the caller's abort rejects with the
+// signal's reason, a refused or broken connection with `TypeError("fetch failed")` carrying the cause; the exchange's
+// own time limit with ExchangeTimeout.
 import http from "node:http";
 import https from "node:https";
 import { pipeline, Readable, type Transform } from "node:stream";
@@ -174,7 +175,8 @@ export function createNodeExchange(options: NodeExchangeOptions = {}): Exchange 
         }
         const stream = decoded(message);
         if (comesWhole(status, head.headers["content-type"], whole)) {
-          // A JSON answer is of no use until complete; holding it here costs no latency and saves a stream.
+          // A JSON answer is of no use until complete, nor is an error page; holding it here costs no latency and saves
+          // a stream.
           readAll(stream, wholeLimit(status)).then(
             (bytes) => (done(), answer({ status, ...head, body: bytes })),
             (err) => (done(), fail(new TypeError("fetch failed", { cause: err }))),
