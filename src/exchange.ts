@@ -51,9 +51,11 @@ export class ExchangeTimeout extends Error {
 
 /**
  * How much of a failed answer's body is read: enough for any error message, and a bound on what an error page (or a
- * compressed one that unpacks to gigabytes) can make verdict hold. The rest is dropped with the connection.
+ * compressed one that unpacks to gigabytes) can make verdict hold. The rest is dropped with the connection. A little
+ * more than the 64 KiB the client is shown, so that a key across this cut is in the part the redaction drops
+ * (src/redact.ts).
  */
-export const FAILED_BODY_LIMIT = 64 * 1024;
+export const FAILED_BODY_LIMIT = 68 * 1024;
 
 /** The most of a whole answer's body that is read: all of a successful one, FAILED_BODY_LIMIT bytes of a failed one. */
 export function wholeLimit(status: number): number {

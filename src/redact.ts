@@ -1,7 +1,7 @@
 // Keeps keys out of everything verdict emits: upstream error bodies are scrubbed of what the request carried
 // (credentials, bearer tokens, configured secrets) before anyone reads them, and log events get the same treatment.
 import type { Logger } from "./app";
-import { replyText, type Exchange } from "./exchange";
+import { FAILED_BODY_LIMIT, replyText, type Exchange } from "./exchange";
 import type { FetchLike } from "./upstream";
 
 const REDACTED = "[redacted]";
@@ -25,20 +25,22 @@ export interface Redactor {
   mightFind(json: string): boolean;
 }
 
+/** A text as it stands inside a JSON string. */
+const escaped = (s: string) => JSON.stringify(s).slice(1, -1);
+
 /**
  * Replaces each secret (and bearer-looking token) in a text; secrets shorter than 6 characters are too common to hunt.
- * A secret is also hunted as JSON escapes it (a quote or backslash in it), for error bodies that echo it in JSON.
+ * A secret is also hunted as JSON escapes it (a quote or backslash in it), once for error bodies that echo it in JSON
+ * and twice for a gateway's error that quotes such a body in a JSON string of its own.
  */
 export function createRedactor(secrets: Iterable<string | undefined>): Redactor {
   const hunted = [...secrets].filter((s): s is string => typeof s === "string" && s.length >= 6);
-  const escaped = (s: string) => JSON.stringify(s).slice(1, -1);
-  const literal = [...new Set([...hunted, ...hunted.map(escaped)])]
-    .sort((a, b) => b.length - a.length)
-    .map(escapeRegExp);
+  const forms = [...new Set(hunted.flatMap((s) => [s, escaped(s), escaped(escaped(s))]))];
+  const literal = [...forms].sort((a, b) => b.length - a.length).map(escapeRegExp);
   const secretPattern = literal.length > 0 ? new RegExp(literal.join("|"), "g") : null;
-  // What a string holds is in the JSON text of a value holding it, escaped once more: a secret as it is, escaped once
-  // (as hunted above) and escaped twice. The token patterns start with characters JSON never escapes.
-  const inJson = [...new Set(hunted.flatMap((s) => [s, escaped(s), escaped(escaped(s))]))].map(escapeRegExp);
+  // What a string holds is in the JSON text of a value holding it, escaped once more: every form hunted above, as it
+  // is and escaped. The token patterns start with characters JSON never escapes.
+  const inJson = [...new Set([...forms, ...forms.map(escaped)])].map(escapeRegExp);
   const suspect = new RegExp([...inJson, "bearer", "basic", "[srp]k-"].join("|"), "i");
   const redact = (text: string) => {
     if (text.length < 6) return text; // shorter than any secret hunted and any token pattern: nothing to find
@@ -61,8 +63,11 @@ function credentialsSent(headers: Iterable<[string, string]>): string[] {
   return values;
 }
 
-/** Error bodies beyond this are cut: nobody needs megabytes of an upstream's error page. */
-const MAX_ERROR_BODY = 64 * 1024;
+/**
+ * Error bodies beyond this (64 KiB) are cut: nobody needs megabytes of an upstream's error page. 4 KiB under what an
+ * exchange reads of a failed answer, so a secret across the exchange's cut is in the part dropped (keys are far shorter).
+ */
+const MAX_ERROR_BODY = FAILED_BODY_LIMIT - 4 * 1024;
 
 /**
  * Wraps the upstream fetch: a failed response's body is read, scrubbed of the credentials this very request sent and
@@ -78,7 +83,7 @@ export function redactingFetch(fetchImpl: FetchLike, secrets: Iterable<string | 
     const headers = new Headers(response.headers);
     headers.delete("content-length");
     headers.delete("content-encoding");
-    return new Response(redact(text.slice(0, MAX_ERROR_BODY)), { status: response.status, statusText: response.statusText, headers });
+    return new Response(redact(text).slice(0, MAX_ERROR_BODY), { status: response.status, statusText: response.statusText, headers });
   };
 }
 
@@ -91,9 +96,11 @@ export function redactingExchange(exchange: Exchange, secrets: Iterable<string |
     const reply = await exchange(request);
     if ((reply.status >= 200 && reply.status < 300) || reply.status === 304 || reply.body === null) return reply;
     const redact = createRedactor([...configured, ...credentialsSent(Object.entries(request.headers))]);
-    const text = await replyText(reply, MAX_ERROR_BODY).catch(() => "");
+    const text = await replyText(reply, FAILED_BODY_LIMIT).catch(() => "");
     const { "content-length": _length, "content-encoding": _encoding, ...headers } = reply.headers;
-    return { ...reply, headers, body: utf8.encode(redact(text.slice(0, MAX_ERROR_BODY))) };
+    // Cut after redacting: a secret across the cut would otherwise leave its first characters behind. The exchange
+    // reads more than is kept, so a secret across its own cut falls in the part dropped here.
+    return { ...reply, headers, body: utf8.encode(redact(text).slice(0, MAX_ERROR_BODY)) };
   };
 }
 

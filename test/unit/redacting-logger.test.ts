@@ -34,6 +34,13 @@ describe("redacting logger", () => {
     expect(JSON.parse(lines[0]!.text!).error).toBe('upstream said: {"error":"bad key [redacted]"}');
   });
 
+  it.each(['pa"ss-word-123', "pa\\ss-word-123"])("replaces the secret %j escaped twice, as a gateway quoting a provider's JSON error shows it", (secret) => {
+    const twice = JSON.stringify(JSON.stringify(secret).slice(1, -1)).slice(1, -1);
+    const { log, lines } = capture([secret]);
+    log.info({ event: "upstream_error", error: `gateway: {"body":"{\\"error\\":\\"bad key ${twice}\\"}"}` });
+    expect(lines[0]!.text).not.toContain("ss-word-123");
+  });
+
   it("replaces tokens that only stand apart in the decoded string (after a newline or a tab)", () => {
     const { log, lines } = capture([]);
     log.info({ event: "x", error: "upstream said:\nsk-abcdefgh12345678 is invalid", header: "got\tBearer abc.def-ghi" });
