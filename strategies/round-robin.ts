@@ -57,6 +57,7 @@ export async function roundRobin(candidates: AsyncIterable<Candidate>, ctx: Stra
   const signal = stop.signal;
   inheritDeadline(signal, ctx.signal); // so judge retries still know how much of the request's budget is left
   let stoppedEarly = false;
+  let failure: { reason: unknown } | undefined;
 
   const games: Promise<void>[] = [];
   for (let i = 0; i < table.length; i++) {
@@ -70,16 +71,20 @@ export async function roundRobin(candidates: AsyncIterable<Candidate>, ctx: Stra
             stoppedEarly = true;
             stop.abort(new Error("round-robin settled early"));
           }
+        }, (reason: unknown) => {
+          // One failed match fails the round-robin: the others would be paid for and thrown away, so they end now.
+          if (stoppedEarly || failure) return;
+          failure = { reason };
+          stop.abort(reason);
         }),
       );
     }
   }
-  const settled = await Promise.allSettled(games);
+  await Promise.all(games);
   // A failed match can leave its other order's call running (a match plays both at once): end it, then let go of the
   // caller's signal.
   if (!stoppedEarly) stop.abort(ROUND_ROBIN_OVER);
   stop.release();
-  const failure = settled.find((r): r is PromiseRejectedResult => r.status === "rejected" && !stoppedEarly);
   if (failure) throw failure.reason;
 
   const ranked = order(table);

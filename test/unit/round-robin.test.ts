@@ -65,6 +65,29 @@ describe("round-robin", () => {
     expect(otherOrder?.aborted).toBe(true);
   });
 
+  it("fails as soon as one match fails, ending the matches still being judged instead of paying for them", async () => {
+    const judge = scriptedJudge(() => "A");
+    let stopped = 0;
+    let finished = 0;
+    const oneMatchFails = {
+      ...judge,
+      async compare(input: Parameters<typeof judge.compare>[0], signal?: AbortSignal): Promise<PairVerdict> {
+        if (input.a.index === 0 && input.b.index === 1) throw new Error("judge answered 400");
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(resolve, 500);
+          signal?.addEventListener("abort", () => (clearTimeout(timer), stopped++, reject(signal.reason)), { once: true });
+        });
+        finished++;
+        return judge.compare(input);
+      },
+    };
+    const started = Date.now();
+    await expect(roundRobin(arrive([0, 1, 2, 3].map((i) => candidate(i))), ctxWith(oneMatchFails))).rejects.toThrow("400");
+    expect(Date.now() - started).toBeLessThan(250);
+    expect(finished).toBe(0);
+    expect(stopped).toBeGreaterThan(0);
+  });
+
   it("uses soft Borda to order equal Copeland scores", async () => {
     const soft = (a: Candidate, b: Candidate): PairVerdict => {
       // Every match is split across orders (a tie), but the logprobs lean towards candidate 2.
