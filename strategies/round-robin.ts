@@ -43,9 +43,6 @@ export function order(table: Standing[]): Standing[] {
   });
 }
 
-/** Why calls still running when a round-robin ends are stopped; made once (an Error captures a stack). */
-const ROUND_ROBIN_OVER = new Error("round-robin finished");
-
 /** `policy`: round-robin replays nothing; under a cap on judge calls it limits asking again for unreadable answers. */
 export async function roundRobin(candidates: AsyncIterable<Candidate>, ctx: StrategyContext, policy: MatchPolicy = NO_REMATCH): Promise<Selection> {
   const pool: Candidate[] = [];
@@ -72,7 +69,8 @@ export async function roundRobin(candidates: AsyncIterable<Candidate>, ctx: Stra
             stop.abort(new Error("round-robin settled early"));
           }
         }, (reason: unknown) => {
-          // One failed match fails the round-robin: the others would be paid for and thrown away, so they end now.
+          // One failed match fails the round-robin: the others (its own other order too, since a match plays both at
+          // once) would be paid for and thrown away, so they end now.
           if (stoppedEarly || failure) return;
           failure = { reason };
           stop.abort(reason);
@@ -81,10 +79,7 @@ export async function roundRobin(candidates: AsyncIterable<Candidate>, ctx: Stra
     }
   }
   await Promise.all(games);
-  // A failed match can leave its other order's call running (a match plays both at once): end it, then let go of the
-  // caller's signal.
-  if (!stoppedEarly) stop.abort(ROUND_ROBIN_OVER);
-  stop.release();
+  stop.release(); // every call has ended (or been stopped above): the caller's signal need not reach them
   if (failure) throw failure.reason;
 
   const ranked = order(table);

@@ -47,7 +47,7 @@ const departures = new WeakMap<Socket, AbortSignal>();
 /**
  * Aborts when the client's connection closes: a client that leaves closes it, and every request it had in flight
  * ends. One per connection, not one per request: a keep-alive connection carries many requests one after another, and
- * an AbortController and a close listener per request were about 7% of a pass-through's CPU (bench/README.md). A
+ * an AbortController and a close listener per request were 7-9% of a pass-through's CPU (bench/README.md). A
  * request's own listeners on it come off when its upstream call ends, so none outlive it.
  */
 export function departureOf(socket: Socket): AbortSignal {
