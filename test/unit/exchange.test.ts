@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNodeExchange } from "../../src/adapters/node-exchange";
 import { ExchangeTimeout, exchangeOverFetch, FAILED_BODY_LIMIT, isWhole, replyText, type Exchange } from "../../src/exchange";
+import { redactingExchange } from "../../src/redact";
 
 const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void> = {
   "/json": (req, res) => {
@@ -55,6 +56,10 @@ const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void
     res.on("error", () => undefined); // the reader hangs up partway
     more();
   },
+  "/key-page": (_req, res) => {
+    res.writeHead(401, { "content-type": "text/plain" });
+    res.end(keyPage);
+  },
   "/empty": (_req, res) => {
     res.writeHead(204);
     res.end();
@@ -63,6 +68,8 @@ const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void
 
 let server: Server;
 let base = "";
+/** What /key-page answers: an error page that echoes the key somewhere. */
+let keyPage = "";
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -155,5 +162,27 @@ describe.each(Object.entries(exchanges))("%s", (_name, exchange) => {
 
   it("gives no body for a 204", async () => {
     expect((await call("/empty")).body).toBeNull();
+  });
+});
+
+// A failed answer reaches the client and the logs scrubbed of the keys the request carried, however long the error
+// page and wherever in it the key stands: also across the points where it is cut.
+describe.each(Object.entries(exchanges))("a failed answer through %s, redacted", (_name, exchange) => {
+  const SECRET = "gen-key-0123456789abcdef";
+  const call = () => redactingExchange(exchange, [SECRET])({ url: `${base}/key-page`, method: "POST", headers: {}, body: "{}", timeoutMs: 5_000 });
+
+  it.each([
+    ["across the 64 KiB the client is shown", 64 * 1024 - 12],
+    ["across the exchange's own cut", FAILED_BODY_LIMIT - 12],
+  ])("leaves no part of a key that stands %s", async (_where, at) => {
+    keyPage = `${"x".repeat(at)}${SECRET} is not a valid key`;
+    const text = await replyText(await call());
+    expect(text).not.toContain(SECRET.slice(0, 8));
+    expect(text.length).toBeLessThanOrEqual(64 * 1024);
+  });
+
+  it("keeps a short error whole, the key replaced", async () => {
+    keyPage = `key ${SECRET} is not valid`;
+    expect(await replyText(await call())).toBe("key [redacted] is not valid");
   });
 });
