@@ -7,6 +7,7 @@
 // (OPENAI_ORG_ID, OPENAI_PROJECT_ID) go along as it would send them, so every call of one upstream is billed alike.
 import OpenAI from "openai";
 import { ExchangeTimeout, replyText, type Exchange } from "./exchange";
+import { plainHeaders } from "./util/plain-headers";
 
 type ChatCompletion = OpenAI.Chat.Completions.ChatCompletion;
 
@@ -37,13 +38,13 @@ export function createChatCall({ baseURL, authorization, headers: fixed = {}, ti
     "content-type": "application/json",
     accept: "application/json",
     "user-agent": "verdict",
-    ...lowerCased(fixed),
+    ...plainHeaders(fixed),
     ...(authorization ? { authorization } : {}),
   };
   return async (body, signal, extraHeaders = {}) => {
     if (signal?.aborted) throw new OpenAI.APIUserAbortError();
     // The caller's headers last: bring-your-own-key passes the client's authorization this way.
-    const headers: Record<string, string> = { ...common, ...lowerCased(extraHeaders) };
+    const headers: Record<string, string> = { ...common, ...plainHeaders(extraHeaders) };
     let status: number;
     let text: string;
     let responseHeaders: Record<string, string>;
@@ -63,11 +64,4 @@ export function createChatCall({ baseURL, authorization, headers: fixed = {}, ti
     }
     return JSON.parse(text) as ChatCompletion; // a SyntaxError is a bad answer: retried, then reported as such
   };
-}
-
-/** Exchanges take lower-case names; callers may pass any case. */
-function lowerCased(headers: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const name in headers) out[name.toLowerCase()] = headers[name]!;
-  return out;
 }

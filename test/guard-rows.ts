@@ -24,3 +24,18 @@ export function rowsTheStandInSeparates(): HaluRow[] {
 /** A chat request for `row`'s question, guarded against its document, with extra verdict options. */
 export const guardedAsk = (row: HaluRow, verdict: Record<string, unknown>) =>
   chatBody({ messages: [{ role: "user", content: row.question }], verdict: { strategy: "guard", context: row.knowledge, ...verdict } });
+
+/**
+ * A judge upstream (`inner`) where `row`'s right answer's groundedness check fails at once (503) and every other
+ * check comes 30 ms later: a check that fails while another is still on its way. Other calls go straight through.
+ */
+export function rightAnswerCheckDown(inner: typeof globalThis.fetch, row: HaluRow): typeof globalThis.fetch {
+  return async (input, init) => {
+    const text = typeof init?.body === "string" ? init.body : "";
+    if (!text.includes("<ANSWER>")) return inner(input, init);
+    // The answer's own section: the document may hold the right answer's words too.
+    if (text.includes(JSON.stringify(`<ANSWER>\n${row.right_answer}`).slice(1, -1))) return new Response("down", { status: 503 });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    return inner(input, init);
+  };
+}

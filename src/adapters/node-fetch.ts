@@ -11,6 +11,7 @@ import type { Exchange, ExchangeReply } from "../exchange";
 import type { FetchLike } from "../upstream";
 import { chunkStream, keepChunkSource } from "../util/body-chunks";
 import { bufferedResponse } from "../util/buffered-response";
+import { plainHeaders } from "../util/plain-headers";
 import { createNodeExchange, isHttpUrl, sendable } from "./node-exchange";
 
 export interface NodeFetchOptions {
@@ -18,20 +19,6 @@ export interface NodeFetchOptions {
   exchange?: Exchange;
   /** The fetch used for requests this client does not send itself. */
   fallback?: FetchLike;
-}
-
-function plainHeaders(headers: HeadersInit | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!headers) return out;
-  if (headers instanceof Headers || Array.isArray(headers)) {
-    for (const [name, value] of headers instanceof Headers ? headers : headers) out[name.toLowerCase()] = value;
-    return out;
-  }
-  for (const name of Object.keys(headers)) {
-    const value = (headers as Record<string, string | undefined>)[name];
-    if (value !== undefined) out[name.toLowerCase()] = String(value);
-  }
-  return out;
 }
 
 /** The Node adapter's two ways to call upstreams, over one pool of connections. */

@@ -3,7 +3,7 @@
 // verdict.trace and in the spans names the candidate it checked.
 import { describe, expect, it } from "vitest";
 import { createTracer, type FinishedSpan } from "../../src/trace/tracer";
-import { guardedAsk, rowsTheStandInSeparates } from "../guard-rows";
+import { guardedAsk, rightAnswerCheckDown, rowsTheStandInSeparates } from "../guard-rows";
 import { chatBody, fetchInto, harness, postChat } from "../helpers";
 import { parseExposition, sampleValue } from "../prom-parse";
 import { createSimulator } from "../sim/server";
@@ -57,13 +57,7 @@ describe("verdict_guard_checks_total", () => {
     const sim = createSimulator({ generator: { answers: [row.hallucinated_answer, row.right_answer] } });
     const inner = fetchInto(sim.app);
     // The right answer's check fails at once; the hallucinated answer's is judged (FAIL) a little later.
-    const fetch: typeof globalThis.fetch = async (input, init) => {
-      const text = typeof init?.body === "string" ? init.body : "";
-      if (!text.includes("<ANSWER>")) return inner(input, init);
-      if (text.includes(JSON.stringify(`<ANSWER>\n${row.right_answer}`).slice(1, -1))) return new Response("down", { status: 503 });
-      await new Promise((resolve) => setTimeout(resolve, 30));
-      return inner(input, init);
-    };
+    const fetch = rightAnswerCheckDown(inner, row);
     const { app } = harness({ deps: { fetch }, config: { judge: { max_retries: 0 } } });
     const response = await postChat(app, ask({ n: 2 }));
     expect(response.status).toBe(502);

@@ -1,6 +1,6 @@
 // Guarded RAG answers end to end: candidates built from HaluEval rows, the simulator's groundedness stand-in as judge.
 import { describe, expect, it } from "vitest";
-import { guardedAsk, rowsTheStandInSeparates } from "../guard-rows";
+import { guardedAsk, rightAnswerCheckDown, rowsTheStandInSeparates } from "../guard-rows";
 import { chatBody, fetchInto, harness, postChat } from "../helpers";
 import { createSimulator } from "../sim/server";
 
@@ -155,15 +155,7 @@ describe("guard", () => {
     expect(given).not.toContain(row.hallucinated_answer);
 
     // A check that fails while another is still on its way: that one's FAIL still counts before anything is returned.
-    const racing: typeof globalThis.fetch = async (input, init) => {
-      const text = typeof init?.body === "string" ? init.body : "";
-      if (!text.includes("<ANSWER>")) return inner(input, init);
-      // The answer's own section: the document may hold the right answer's words too.
-      if (text.includes(JSON.stringify(`<ANSWER>\n${row.right_answer}`).slice(1, -1))) return new Response("down", { status: 503 });
-      await new Promise((resolve) => setTimeout(resolve, 30));
-      return inner(input, init);
-    };
-    const raced = harness({ sim: {}, deps: { fetch: racing }, config: { judge: { max_retries: 0 } } });
+    const raced = harness({ sim: {}, deps: { fetch: rightAnswerCheckDown(inner, row) }, config: { judge: { max_retries: 0 } } });
     const answered = await (await postChat(raced.app, { ...ask({ n: 3, on_judge_error: "fail_open" }), n: 3 })).json();
     expect(answered.verdict.checks.filter((k: { verdict: string }) => k.verdict === "FAIL")).not.toHaveLength(0);
     expect(JSON.stringify(answered.choices)).not.toContain(row.hallucinated_answer);

@@ -32,6 +32,16 @@ function hangingCollector() {
   };
 }
 
+/** A sink posting to `collector`, with the spans of each result tallied in `results`. */
+function tallyingSink(collector: ReturnType<typeof hangingCollector>, settings: { batchSize: number; maxQueue: number; flushMs: number; timeoutMs: number }) {
+  const results: Record<string, number> = {};
+  const sink = createOtlpSink({
+    endpoint: "http://collector.test", headers: {}, serviceName: "svc", fetch: collector.fetch, ...settings,
+    onResult: (result, count) => void (results[result] = (results[result] ?? 0) + count),
+  });
+  return { sink, results };
+}
+
 /** Promises created while `work` runs (synchronously): each is memory held until it settles. */
 function promisesCreatedBy(work: () => void): number {
   let created = 0;
@@ -47,12 +57,7 @@ function promisesCreatedBy(work: () => void): number {
 describe("the OTLP sink with a collector that never answers", () => {
   it("does not pile up pending work per span under steady traffic, and exports everything once the collector answers", async () => {
     const collector = hangingCollector();
-    const results: Record<string, number> = {};
-    const sink = createOtlpSink({
-      endpoint: "http://collector.test", headers: {}, serviceName: "svc", fetch: collector.fetch,
-      batchSize: 10, maxQueue: 100_000, flushMs: 60_000, timeoutMs: 60_000,
-      onResult: (result, count) => void (results[result] = (results[result] ?? 0) + count),
-    });
+    const { sink, results } = tallyingSink(collector, { batchSize: 10, maxQueue: 100_000, flushMs: 60_000, timeoutMs: 60_000 });
     // 50 turns of 100 spans each while the first export hangs: steady traffic with every batch's worth waiting.
     let created = 0;
     let pushed = 0;
@@ -99,12 +104,7 @@ describe("the OTLP sink with a collector that never answers", () => {
 
   it("ends a shutdown flush within timeout_ms in all, counting the spans it could not send as dropped", async () => {
     const collector = hangingCollector();
-    const results: Record<string, number> = {};
-    const sink = createOtlpSink({
-      endpoint: "http://collector.test", headers: {}, serviceName: "svc", fetch: collector.fetch,
-      batchSize: 2, maxQueue: 100, flushMs: 60_000, timeoutMs: 100,
-      onResult: (result, count) => void (results[result] = (results[result] ?? 0) + count),
-    });
+    const { sink, results } = tallyingSink(collector, { batchSize: 2, maxQueue: 100, flushMs: 60_000, timeoutMs: 100 });
     for (let i = 0; i < 10; i++) sink.push(span(i));
     const started = performance.now();
     await sink.flush();
@@ -120,12 +120,7 @@ describe("the OTLP sink with a collector that never answers", () => {
 
   it("still exports after a flush that ran out of time", async () => {
     const collector = hangingCollector();
-    const results: Record<string, number> = {};
-    const sink = createOtlpSink({
-      endpoint: "http://collector.test", headers: {}, serviceName: "svc", fetch: collector.fetch,
-      batchSize: 2, maxQueue: 100, flushMs: 60_000, timeoutMs: 50,
-      onResult: (result, count) => void (results[result] = (results[result] ?? 0) + count),
-    });
+    const { sink, results } = tallyingSink(collector, { batchSize: 2, maxQueue: 100, flushMs: 60_000, timeoutMs: 50 });
     for (let i = 0; i < 4; i++) sink.push(span(i));
     await sink.flush();
     sink.push(span(5));
