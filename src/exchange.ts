@@ -3,8 +3,9 @@
 //
 // Why: on Node, building a Response and its Headers per upstream call, a Response again for each wrapper (retries,
 // metrics, redaction), and an AbortController per attempt only to carry a timer, cost about a fifth of a
-// pass-through's CPU (bench/README.md). The Node adapter answers exchanges straight from node:http (src/adapters/node-exchange.ts);
-// everywhere else (Workers, tests that hand in a fetch) an exchange is made over fetch, below.
+// pass-through's CPU (bench/README.md). The Node adapter answers exchanges straight from undici's connection pools,
+// below its fetch (src/adapters/node-exchange.ts); everywhere else (Workers, tests that hand in a fetch) an exchange is
+// made over fetch, below.
 import type { FetchLike } from "./upstream";
 import { bodyBytes, JSON_MEDIA_TYPE } from "./util/buffered-response";
 import { bodyChunks } from "./util/body-chunks";

@@ -1,5 +1,6 @@
-// fetch for upstream calls on Node, over the Node exchange (src/adapters/node-exchange.ts) instead of undici's fetch:
-// what the openai SDK calls (the Root Signals judge, streamed sampling, the models list).
+// fetch for upstream calls on Node, over the Node exchange (src/adapters/node-exchange.ts) instead of undici's fetch
+// (the exchange uses undici's connection pools, not its fetch layer): what the openai SDK calls (the Root Signals
+// judge, streamed sampling, the models list).
 //
 // Why: profiles of verdict under load put about 40% of its CPU in undici's fetch (request objects, web streams,
 // per-call validation). A JSON answer comes as a Response over the Buffer the exchange read; only event streams and

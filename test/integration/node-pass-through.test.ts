@@ -159,6 +159,14 @@ describe("the Node pass-through lane", () => {
     expect(forwarded.headers["x-request-id"]).toBe(received.headers["x-request-id"]);
   });
 
+  it("answers a client that sends Expect: 100-continue (curl does, for bodies over 1 KiB), and does not send it on", async () => {
+    for (const served of [withLane, appOnly]) {
+      const received = await send(served.url, { headers: { ...passThroughHeaders, expect: "100-continue" }, body: ask() });
+      expect(received.status).toBe(200);
+      expect(upstream.sim.requests.at(-1)!.headers).not.toHaveProperty("expect");
+    }
+  });
+
   it.each([
     ["no key", {}, "app"],
     ["a wrong key", { authorization: "Bearer wrong-key-000000" }, "app"],

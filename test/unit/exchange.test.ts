@@ -3,6 +3,7 @@
 // stream once it runs, and the caller's abort ending the call with its own reason.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNodeExchange } from "../../src/adapters/node-exchange";
 import { ExchangeTimeout, exchangeOverFetch, FAILED_BODY_LIMIT, isWhole, replyText, type Exchange } from "../../src/exchange";
@@ -59,6 +60,21 @@ const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void
   "/key-page": (_req, res) => {
     res.writeHead(401, { "content-type": "text/plain" });
     res.end(keyPage);
+  },
+  "/early-hints": (_req, res) => {
+    res.writeEarlyHints({ link: "</style.css>; rel=preload" });
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end('{"after":"hints"}');
+  },
+  "/broken-events": (_req, res) => {
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.write("data: one\n\n");
+    setTimeout(() => res.socket?.destroy(), 50);
+  },
+  "/gzip-bomb": (_req, res) => {
+    // 8 KiB on the wire that unpack to 16 MiB of error page.
+    res.writeHead(500, { "content-type": "text/html", "content-encoding": "gzip" });
+    res.end(gzipSync(Buffer.alloc(16 * 1024 * 1024, "x")));
   },
   "/empty": (_req, res) => {
     res.writeHead(204);
@@ -162,6 +178,49 @@ describe.each(Object.entries(exchanges))("%s", (_name, exchange) => {
 
   it("gives no body for a 204", async () => {
     expect((await call("/empty")).body).toBeNull();
+  });
+
+  it("waits through an interim answer (103 Early Hints) for the real one", async () => {
+    const reply = await call("/early-hints");
+    expect(reply.status).toBe(200);
+    expect(JSON.parse(await replyText(reply))).toEqual({ after: "hints" });
+  });
+
+  it("fails the reading of a stream whose connection breaks in the middle, rather than ending it as if complete", async () => {
+    const reply = await call("/broken-events");
+    expect(await rejection(replyText(reply))).toBeInstanceOf(Error);
+  });
+
+  it("unpacks no more than FAILED_BODY_LIMIT bytes of a compressed failed answer", async () => {
+    const reply = await call("/gzip-bomb", { headers: { "accept-encoding": "gzip" }, timeoutMs: 5_000 });
+    expect(reply.status).toBe(500);
+    expect((reply.body as Uint8Array).byteLength).toBe(FAILED_BODY_LIMIT);
+  });
+});
+
+describe("the Node exchange, its connections all busy", () => {
+  it("ends a call aborted while it waits for a connection, which then never reaches the upstream", async () => {
+    const exchange = createNodeExchange({ maxSockets: 1 });
+    const seen: string[] = [];
+    const counting = (req: IncomingMessage) => seen.push(req.url ?? "");
+    server.on("request", counting);
+    const holder = new AbortController();
+    const waiter = new AbortController();
+    try {
+      const holding = exchange({ url: `${base}/hang`, method: "POST", headers: {}, body: "{}", signal: holder.signal });
+      const waiting = exchange({ url: `${base}/json`, method: "POST", headers: {}, body: "{}", signal: waiter.signal });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const why = new Error("client left");
+      waiter.abort(why);
+      expect(await rejection(waiting)).toBe(why);
+      holder.abort(new Error("done"));
+      await holding.catch(() => undefined);
+      // The one connection is free again: a new call goes through, and the aborted one was never sent.
+      expect((await exchange({ url: `${base}/json`, method: "POST", headers: {}, body: "{}" })).status).toBe(200);
+      expect(seen).toEqual(["/hang", "/json"]);
+    } finally {
+      server.off("request", counting);
+    }
   });
 });
 
