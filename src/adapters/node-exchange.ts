@@ -112,7 +112,9 @@ export function isHttpUrl(href: string): boolean {
 
 /**
  * Request headers undici refuses (it frames each message itself and throws on these): all are about the connection
- * to the next hop, not the request, so they are dropped. A body of unknown length goes chunked.
+ * to the next hop, not the request, so they are dropped. A body of unknown length goes chunked. With Expect gone, an
+ * upstream has no reason to send 100 Continue; one that does anyway fails the call (undici takes it for a broken
+ * answer, where node:http skipped it).
  */
 const FRAMING_HEADERS = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "expect"]);
 
@@ -146,6 +148,10 @@ class UpstreamCall {
   private limit = Infinity;
   /** The body handed over as a stream (or to be decoded), once the headers said so. */
   private source: Readable | null = null;
+  /** The body's end is in (the stream may still be unread). */
+  private complete = false;
+  /** The request body as a Node stream, while undici may not have taken it yet. */
+  upload: Readable | null = null;
   private readonly onAbort = () => this.end(this.request.signal!.reason as Error);
 
   constructor(
@@ -193,10 +199,13 @@ class UpstreamCall {
       read: () => this.resume?.(),
       destroy: (err, callback) => {
         // Stopped before its end (a reader that left, a body cut at its limit): the connection goes with it.
-        if (this.intake === "stream") this.release(err ?? new Error("the answer's body was not read to its end"));
+        if (this.intake === "stream" && !this.complete) this.release(err ?? new Error("the answer's body was not read to its end"));
         callback(err);
       },
     }));
+    // Its failure reaches whoever reads it (the iterator sees `errored`, a pipeline its own listener); until someone
+    // does, an 'error' with no listener would be an uncaught exception.
+    source.on("error", () => undefined);
     const body = decoded(source, coding);
     if (whole) {
       readAll(body, wholeLimit(status)).then(
@@ -224,7 +233,7 @@ class UpstreamCall {
 
   onComplete(): void {
     if (this.intake === "stream") {
-      this.intake = "none"; // its end is in: nothing to let go of when the stream closes
+      this.complete = true; // its end is in: nothing to let go of when the stream closes
       this.source!.push(null);
     } else if (this.intake === "whole") {
       this.answer({ status: this.status, ...this.head, body: this.joined() });
@@ -233,7 +242,7 @@ class UpstreamCall {
 
   onError(err: Error): void {
     if (this.ended !== null) return; // the echo of an end of this side's
-    if (this.source !== null && this.intake === "stream") {
+    if (this.source !== null && this.intake === "stream" && !this.complete) {
       // The connection broke in the middle of the body: its reader sees the failure, as with fetch.
       this.intake = "none";
       this.source.destroy(new TypeError("terminated", { cause: err }));
@@ -280,7 +289,13 @@ class UpstreamCall {
       this.intake = "none";
       this.source!.destroy(reason);
     }
-    this.abortConnection?.(reason);
+    if (this.abortConnection !== null) this.abortConnection(reason);
+    else this.upload?.destroy(); // still waiting for a connection: let go of the client's upload now
+  }
+
+  /** The request body broke before or while it was sent. */
+  uploadFailed(err: Error): void {
+    this.end(new TypeError("fetch failed", { cause: err }));
   }
 }
 
@@ -304,6 +319,12 @@ export function createNodeExchange(options: NodeExchangeOptions = {}): Exchange 
     const { method, body } = request;
     return new Promise<ExchangeReply>((resolve, reject) => {
       const call = new UpstreamCall(request, resolve, reject);
+      // Listened to from the start: undici attaches its own listener only once it takes the request out of its queue.
+      const upload = body instanceof ReadableStream ? Readable.fromWeb(body as NodeWebStream) : null;
+      if (upload !== null) {
+        call.upload = upload;
+        upload.once("error", (err) => call.uploadFailed(err));
+      }
       agent.dispatch(
         {
           origin: target.origin,
@@ -312,7 +333,7 @@ export function createNodeExchange(options: NodeExchangeOptions = {}): Exchange 
           headers: sendableHeaders(request.headers),
           // A Node stream, which undici destroys when the call ends early; a client that drops mid-upload errors it,
           // which fails this call.
-          body: body instanceof ReadableStream ? Readable.fromWeb(body as NodeWebStream) : body,
+          body: upload ?? (body as string | Uint8Array | null | undefined),
         },
         call as unknown as Dispatcher.DispatchHandler,
       );

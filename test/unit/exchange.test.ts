@@ -61,6 +61,10 @@ const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void
     res.writeHead(401, { "content-type": "text/plain" });
     res.end(keyPage);
   },
+  "/short-events": (_req, res) => {
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.end("data: all\n\n");
+  },
   "/early-hints": (_req, res) => {
     res.writeEarlyHints({ link: "</style.css>; rel=preload" });
     res.writeHead(200, { "content-type": "application/json" });
@@ -84,6 +88,9 @@ const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void
 
 let server: Server;
 let base = "";
+/** Errors nobody handled, which would take a server down: an exchange must never cause one. */
+const uncaught: unknown[] = [];
+const onUncaught = (err: unknown) => void uncaught.push(err);
 /** What /key-page answers: an error page that echoes the key somewhere. */
 let keyPage = "";
 
@@ -94,9 +101,11 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  process.on("uncaughtException", onUncaught);
 });
 
 afterAll(() => {
+  process.off("uncaughtException", onUncaught);
   server.closeAllConnections();
   server.close();
 });
@@ -109,6 +118,8 @@ const exchanges: Record<string, Exchange> = {
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(() => expect.unreachable("the exchange was answered"), (err: unknown) => err);
 }
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.each(Object.entries(exchanges))("%s", (_name, exchange) => {
   const call = (path: string, extra: Partial<Parameters<Exchange>[0]> = {}) =>
@@ -191,6 +202,28 @@ describe.each(Object.entries(exchanges))("%s", (_name, exchange) => {
     expect(await rejection(replyText(reply))).toBeInstanceOf(Error);
   });
 
+  it("fails a stream whose connection broke before anyone read it, when it is read, and not before", async () => {
+    uncaught.length = 0;
+    const reply = await call("/broken-events");
+    await pause(150); // the connection breaks while nobody reads
+    expect(uncaught).toEqual([]);
+    expect(await rejection(replyText(reply))).toBeInstanceOf(Error);
+  });
+
+  it("ends a stream not yet read with the caller's reason, whether or not all of it has come in", async () => {
+    uncaught.length = 0;
+    for (const path of ["/slow-events", "/short-events"]) {
+      const controller = new AbortController();
+      const reply = await call(path, { signal: controller.signal });
+      await pause(50);
+      const why = new Error("client left");
+      controller.abort(why);
+      await pause(20);
+      expect(uncaught).toEqual([]);
+      expect(await rejection(replyText(reply))).toBe(why);
+    }
+  });
+
   it("unpacks no more than FAILED_BODY_LIMIT bytes of a compressed failed answer", async () => {
     const reply = await call("/gzip-bomb", { headers: { "accept-encoding": "gzip" }, timeoutMs: 5_000 });
     expect(reply.status).toBe(500);
@@ -221,6 +254,27 @@ describe("the Node exchange, its connections all busy", () => {
     } finally {
       server.off("request", counting);
     }
+  });
+
+  it("fails at once a call whose streamed upload breaks while it waits for a connection", async () => {
+    uncaught.length = 0;
+    // Two connections: with one, undici makes a bare client instead of a pool, whose queue works differently.
+    const exchange = createNodeExchange({ maxSockets: 2 });
+    const holder = new AbortController();
+    const hang = () => exchange({ url: `${base}/hang`, method: "POST", headers: {}, body: "{}", signal: holder.signal }).catch(() => undefined);
+    const holding = Promise.all([hang(), hang()]);
+    await pause(50);
+    let upload!: ReadableStreamDefaultController<Uint8Array>;
+    const body = new ReadableStream<Uint8Array>({ start: (controller) => void (upload = controller) });
+    const waiting = rejection(exchange({ url: `${base}/json`, method: "POST", headers: {}, body }));
+    await pause(50);
+    upload.error(new Error("upload broke"));
+    const failure = (await waiting) as TypeError;
+    expect(failure).toBeInstanceOf(TypeError);
+    expect((failure.cause as Error).message).toBe("upload broke");
+    expect(uncaught).toEqual([]);
+    holder.abort(new Error("done"));
+    await holding;
   });
 });
 
