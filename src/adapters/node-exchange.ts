@@ -13,7 +13,9 @@
 import { pipeline, Readable, type Transform } from "node:stream";
 import type { ReadableStream as NodeWebStream } from "node:stream/web";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
-import { Agent, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
+// The pool alone, not the package's index (src/adapters/undici-agent.d.ts says why).
+import Agent from "undici/lib/dispatcher/agent.js";
 import { comesWhole, ExchangeTimeout, wholeLimit, NULL_BODY_STATUS, type Exchange, type ExchangeReply, type ExchangeRequest } from "../exchange";
 import { iteratorOf } from "../util/body-chunks";
 import { readAll } from "../util/read-all";

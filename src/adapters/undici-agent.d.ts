@@ -1,0 +1,7 @@
+// undici's connection pool on its own (src/adapters/node-exchange.ts imports it by path): the package's index also
+// loads its fetch, WebSocket, cache and mocks, about 9 MiB of memory verdict never uses.
+declare module "undici/lib/dispatcher/agent.js" {
+  import type { Agent } from "undici";
+  const AgentClass: typeof Agent;
+  export default AgentClass;
+}
