@@ -15,6 +15,7 @@ import { proxyKeyCheck, type HeaderSource } from "../auth";
 import { generatorFor } from "../byok";
 import { declaredLength } from "../body-limit";
 import { cancelledError, errorAnswer, type ProxyError } from "../errors";
+import { markArrival } from "../arrival";
 import { finishObservation, startObservation } from "../observe/middleware";
 import type { ProbeInit } from "../observe/probe";
 import { forwardToGenerator, type ClientHeaders, type Forwarded } from "../passthrough";
@@ -151,16 +152,18 @@ export function passThroughLane(ctx: AppContext, app: RequestListener): RequestL
     const headers = headerViews(req);
     const raw = body.toString("utf8");
     let checked: CheckedChat;
+    // The app counts the request's time (its budget, its log line) from its first byte, as for requests it reads itself.
+    const handOver = () => (markArrival(req, arrived), app(req, res));
     try {
       await checkKey(headers.source);
       checked = checkChatRequest(raw, headers.source, ctx.config);
     } catch {
-      return app(req, res); // the app answers the refusal, with its log line and metrics
+      return handOver(); // the app answers the refusal, with its log line and metrics
     }
     const start = startOf(headers.source, arrived);
     if (!checked.options.passThrough) {
       // The app follows the client from when it is handed the request: one that left before must not start work.
-      return client.aborted ? cancel(res, start, checked) : app(req, res);
+      return client.aborted ? cancel(res, start, checked) : handOver();
     }
     const probe = startObservation(observe, start);
     reportResolved(probe, checked);

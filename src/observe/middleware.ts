@@ -3,6 +3,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { Logger } from "../app";
 import { toProxyError } from "../errors";
+import { arrivalOf } from "../arrival";
 import { createRequestProbe, noopProbe, type ActiveProbe, type ProbeDeps, type ProbeInit, type RequestProbe } from "./probe";
 
 interface Settled {
@@ -109,12 +110,14 @@ export function observeRequests(options: ObserveOptions): MiddlewareHandler {
       options.logger.debug?.({ event: "request", request_id: c.get("requestId"), method, route, status: c.res.status });
       return;
     }
+    const arrived = arrivalOf(c);
     const start: ProbeInit = {
       requestId: c.get("requestId"),
       method,
       route,
       traceparent: c.req.header("traceparent") ?? null,
       tracestate: c.req.header("tracestate") ?? null,
+      ...(arrived === undefined ? {} : { startedAt: arrived }),
     };
     const probe = startObservation(options, start);
     c.set("probe", probe);

@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import type { AppContext } from "../app";
 import type { HeaderSource } from "../auth";
+import { arrivalOf } from "../arrival";
 import { withinBudget } from "../budget";
 import type { Config } from "../config";
 import { generatorFor } from "../byok";
@@ -75,7 +76,8 @@ export function passThroughBody(raw: string, { json, options, forward }: Checked
 }
 
 export async function handleChatCompletions(c: Context, ctx: AppContext): Promise<Response> {
-  const arrived = Date.now(); // the budget counts from here, reading and checking the body included
+  // The budget counts from the request's first byte: from here, or from when the Node lane began to read the body.
+  const arrived = arrivalOf(c) ?? Date.now();
   const raw = await c.req.text();
   const checked = checkChatRequest(raw, c.req.raw.headers, ctx.config);
   const { json, request: parsed, options, forward } = checked;

@@ -336,20 +336,42 @@ describe("the Node pass-through lane, clients that leave early", () => {
 });
 
 describe("the Node pass-through lane, a slow upload", () => {
+  /** Sends a body whose last part comes 300 ms after its first; resolves with the answer's status. */
+  const sendSlowly = (base: string, headers: Record<string, string>) =>
+    new Promise<number>((resolve) => {
+      const body = ask();
+      const sent = { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...headers };
+      const req = httpRequest(`${base}/v1/chat/completions`, { method: "POST", headers: sent }, (res) => res.resume().on("end", () => resolve(res.statusCode!)));
+      req.write(body.slice(0, 10));
+      setTimeout(() => req.end(body.slice(10)), 300);
+    });
+
   it("counts a request's time from its first byte, as the app does", async () => {
     const upstream = await startSimulator();
     const [withLane, appOnly] = await Promise.all([serve({ generator: { base_url: upstream.url } }, true), serve({ generator: { base_url: upstream.url } }, false)]);
     try {
       for (const served of [withLane, appOnly]) {
-        const body = ask();
-        await new Promise<void>((resolve) => {
-          const headers = { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...passThroughHeaders };
-          const req = httpRequest(`${served.url}/v1/chat/completions`, { method: "POST", headers }, (res) => res.resume().on("end", resolve));
-          req.write(body.slice(0, 10));
-          setTimeout(() => req.end(body.slice(10)), 300);
-        });
+        await sendSlowly(served.url, passThroughHeaders);
         expect(requestLines(served).at(-1)!.total_ms).toBeGreaterThanOrEqual(290);
       }
+    } finally {
+      await Promise.all([withLane.close(), appOnly.close(), upstream.close()]);
+    }
+  });
+
+  it("hands a request to rerank to the app with its first byte's time: the upload counts in its log line and its budget", async () => {
+    const upstream = await startSimulator();
+    // A budget the upload alone uses up.
+    const config = { generator: { base_url: upstream.url }, timeouts: { request_ms: 250 } };
+    const [withLane, appOnly] = await Promise.all([serve(config, true), serve(config, false)]);
+    try {
+      for (const served of [withLane, appOnly]) {
+        expect(await sendSlowly(served.url, { "x-verdict-n": "2" })).toBe(504);
+        const line = requestLines(served).at(-1)!;
+        expect([line.status, line.error]).toEqual([504, "request_timeout"]);
+        expect(line.total_ms).toBeGreaterThanOrEqual(290);
+      }
+      expect(withLane.appCalls).toHaveLength(1); // the lane read the body, the app reranked
     } finally {
       await Promise.all([withLane.close(), appOnly.close(), upstream.close()]);
     }

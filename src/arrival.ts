@@ -1,0 +1,19 @@
+// When a request's first byte came, for requests the app is handed after their body was already read: the Node lane
+// (src/adapters/node-pass-through.ts) reads a chat completion's body, then hands the requests it does not answer
+// itself to the app. Their time budget and logged duration must count from that first byte, as they do for requests
+// the app reads itself; otherwise a slow upload would go unaccounted.
+import type { Context } from "hono";
+
+const arrivals = new WeakMap<object, number>();
+
+/** Records when `incoming` (the Node request handed to the app) started to arrive, in epoch ms. */
+export function markArrival(incoming: object, at: number): void {
+  arrivals.set(incoming, at);
+}
+
+/** The recorded arrival of the request `c` serves, if its body was read before the app got it. */
+export function arrivalOf(c: Context): number | undefined {
+  // @hono/node-server puts the Node request in the context's env; on Workers env holds the bindings, and nothing is recorded.
+  const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming;
+  return typeof incoming === "object" && incoming !== null ? arrivals.get(incoming) : undefined;
+}
