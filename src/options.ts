@@ -53,6 +53,8 @@ function bodySource(verdict: unknown): Source {
 }
 
 const HEADER_FIELDS: Record<string, Field> = { "x-verdict-n": "n", "x-verdict-strategy": "strategy" };
+/** The options headers can carry, checked as the body's are: only those two, which is cheaper on every request. */
+const headerOptionsSchema = verdictOptionsSchema.pick({ n: true, strategy: true });
 
 function headerSource(headers: HeaderSource): Source {
   const raw: Record<string, unknown> = {};
@@ -63,7 +65,7 @@ function headerSource(headers: HeaderSource): Source {
     raw[field] = field === "n" ? Number(value) : value.trim();
   }
   const fieldHeader = (f: string) => Object.keys(HEADER_FIELDS).find((h) => HEADER_FIELDS[h] === f) ?? f;
-  const parsed = verdictOptionsSchema.safeParse(raw);
+  const parsed = headerOptionsSchema.safeParse(raw);
   if (!parsed.success) {
     const param = fieldHeader(String(parsed.error.issues[0]!.path[0]));
     throw badRequest(`invalid ${param}: ${parsed.error.issues[0]!.message}`, param);
