@@ -1,7 +1,7 @@
 // Per-request bound on upstream calls in flight (Workers allows 6 open connections per invocation), whatever N is.
 import PQueue from "p-queue";
 import { cancelledError, ProxyError } from "./errors";
-import type { JudgeBackend } from "./judge/backend";
+import type { CallOptions, JudgeBackend } from "./judge/backend";
 import type { Upstream } from "./upstream";
 
 /** Runs tasks with at most a fixed number at once; one limiter serves one client request. */
@@ -51,13 +51,29 @@ export function limitUpstream(upstream: Upstream, limiter: Limiter): Upstream {
   };
 }
 
-/** The judge backend under the same bound: one judgment makes its calls one after another, so it takes one slot. */
+/**
+ * The judge backend under the same bound. A judgment that makes its calls one after another takes one slot; a backend
+ * whose judgments make calls at once (`callsAtOnce`) is handed the bound to put each call under.
+ */
 export function limitJudge(backend: JudgeBackend, limiter: Limiter): JudgeBackend {
   if (limiter === unlimited) return backend;
+  const { identity, model, templates } = backend;
+  if (backend.callsAtOnce) {
+    const bounded = (call: CallOptions = {}, signal: AbortSignal): CallOptions => ({ ...call, limit: (task) => limiter.run(task, signal) });
+    return {
+      identity,
+      model,
+      templates,
+      callsAtOnce: true,
+      comparePair: (input, signal, call) => backend.comparePair(input, signal, bounded(call, signal)),
+      scoreRubric: (input, signal, call) => backend.scoreRubric(input, signal, bounded(call, signal)),
+      checkGrounding: (input, signal, call) => backend.checkGrounding(input, signal, bounded(call, signal)),
+    };
+  }
   return {
-    identity: backend.identity,
-    model: backend.model,
-    templates: backend.templates,
+    identity,
+    model,
+    templates,
     comparePair: (input, signal, call) => limiter.run(() => backend.comparePair(input, signal, call), signal),
     scoreRubric: (input, signal, call) => limiter.run(() => backend.scoreRubric(input, signal, call), signal),
     checkGrounding: (input, signal, call) => limiter.run(() => backend.checkGrounding(input, signal, call), signal),

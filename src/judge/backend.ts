@@ -16,6 +16,11 @@ export interface Judged<T> {
 export interface CallOptions {
   headers?: Record<string, string>;
   memo?: RequestMemo;
+  /**
+   * The request's bound on calls in flight (limits.max_inflight_per_request), given to a backend whose judgments make
+   * several calls at once (`callsAtOnce`): it runs each call under it. Absent when the request has no bound.
+   */
+  limit?: <T>(call: () => Promise<T>) => Promise<T>;
 }
 
 export interface JudgeBackend {
@@ -28,6 +33,11 @@ export interface JudgeBackend {
   readonly model: string;
   /** Template id and version per task, part of the cache key so a changed prompt never reuses old answers. */
   readonly templates: Record<JudgeTask, { id: string; version: number }>;
+  /**
+   * True when one judgment may make several calls at once (Root Signals scores both answers of a pair together). The
+   * request's bound then applies to each call, through CallOptions.limit, instead of one slot per judgment.
+   */
+  readonly callsAtOnce?: boolean;
   comparePair(input: PairInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<PairVerdict>>;
   scoreRubric(input: ScoreInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<ScoreVerdict>>;
   checkGrounding(input: GroundingInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<GroundingVerdict>>;

@@ -45,15 +45,18 @@ export function createRootSignalsJudge(upstream: Upstream, settings: RootSignals
     if (!ref) throw new ProxyError(500, `no Root Signals evaluator configured for ${task}`, { code: "judge_misconfigured" });
     return ref;
   };
-  async function run(ref: EvaluatorRef, body: Record<string, unknown>, signal: AbortSignal, headers?: Record<string, string>): Promise<Execution> {
+  async function run(ref: EvaluatorRef, body: Record<string, unknown>, signal: AbortSignal, { headers, limit }: CallOptions): Promise<Execution> {
     const path = "id" in ref ? `/v1/evaluators/execute/${encodeURIComponent(ref.id)}/` : "/v1/evaluators/execute/by-name/";
     const query = "name" in ref ? { name: ref.name } : undefined;
-    let raw: unknown;
-    try {
-      raw = await upstream.schedule(
+    const post = () =>
+      upstream.schedule(
         (requestSignal) => withCallSignal(requestSignal, (callSignal) => upstream.client.post(path, { body, query, signal: callSignal, ...(headers ? { headers } : {}) })),
         signal,
       );
+    let raw: unknown;
+    try {
+      // Each call under the request's bound, if it has one: a pair's two scores run at once (callsAtOnce below).
+      raw = await (limit ? limit(post) : post());
     } catch (err) {
       throw upstreamFailure("judge", err);
     }
@@ -73,7 +76,7 @@ export function createRootSignalsJudge(upstream: Upstream, settings: RootSignals
     const key = `root-signals:${JSON.stringify([ref, body])}`;
     const known = call.memo?.get(key) as Promise<Execution> | undefined;
     if (known) return { execution: await known, fresh: false };
-    const started = run(ref, body, signal, call.headers);
+    const started = run(ref, body, signal, call);
     call.memo?.set(key, started);
     return { execution: await started, fresh: true };
   }
@@ -93,6 +96,7 @@ export function createRootSignalsJudge(upstream: Upstream, settings: RootSignals
     model: `root-signals:${Object.values(settings.evaluators).map((r) => refLabel(r!)).join(",")}`,
     identity: { backend: "root-signals", base_url: upstream.baseURL, evaluators: settings.evaluators, pass_threshold: settings.pass_threshold },
     templates: { pairwise: { id: "rs-pointwise-pair", version: 1 }, rubric: { id: "rs-score", version: 1 }, grounding: { id: "rs-contexts", version: 1 } },
+    callsAtOnce: true, // a pair's two answers are scored together
 
     async comparePair(input: PairInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<PairVerdict>> {
       const ref = evaluatorFor("pairwise");

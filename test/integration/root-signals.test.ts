@@ -18,23 +18,39 @@ const KEY = "rs-secret-key-9f3a";
 const RS_URL = "https://rs.test";
 const HALUEVAL = "../shared/data/halueval-qa.jsonl";
 
-function setup(judge: Record<string, unknown> = {}, simOptions: Parameters<typeof createSimulator>[0] = {}, env: Record<string, string> = { ROOT_SIGNALS_API_KEY: KEY }) {
+function setup(
+  judge: Record<string, unknown> = {},
+  simOptions: Parameters<typeof createSimulator>[0] = {},
+  env: Record<string, string> = { ROOT_SIGNALS_API_KEY: KEY },
+  rest: Record<string, unknown> = {},
+) {
   const sim = createSimulator(simOptions);
   const fake = createRootSignalsFake(KEY, { Quality: { id: "ev-quality", kind: "quality" }, Grounded: { id: "ev-grounded", kind: "grounded" } });
   const toSim = fetchInto(sim.app);
   const toFake = fetchInto(fake.app);
-  const fetch: typeof globalThis.fetch = (input, init) => (String(input instanceof Request ? input.url : input).startsWith(RS_URL) ? toFake(input, init) : toSim(input, init));
+  /** Calls to the platform in flight: now, and the most at once. */
+  const platform = { inFlight: 0, most: 0 };
+  const fetch: typeof globalThis.fetch = async (input, init) => {
+    if (!String(input instanceof Request ? input.url : input).startsWith(RS_URL)) return toSim(input, init);
+    platform.most = Math.max(platform.most, ++platform.inFlight);
+    try {
+      return await toFake(input, init);
+    } finally {
+      platform.inFlight -= 1;
+    }
+  };
   const config = loadConfig(
     env,
     JSON.stringify({
       generator: { base_url: SIM_URL, max_retries: 0 },
       judge: { backend: "root-signals", base_url: RS_URL, max_retries: 2, evaluators: { default: { name: "Quality" }, guard: { id: "ev-grounded" } }, ...judge },
+      ...rest,
     }),
   );
   const logs: unknown[] = [];
   const logger: Logger = { info: (e) => logs.push(e), warn: (e) => logs.push(e), error: (e) => logs.push(e) };
   const app = createApp({ config, fetch, logger });
-  return { sim, fake, app, config, fetch, logs };
+  return { sim, fake, app, config, fetch, logs, platform };
 }
 
 describe("Root Signals judge backend", () => {
@@ -62,6 +78,16 @@ describe("Root Signals judge backend", () => {
     expect(fake.runs).toHaveLength(4);
     expect(body.verdict.judge.calls).toBe(4);
     expect(body.verdict.rationale).toMatch(/pointwise/);
+  });
+
+  it("keeps a pair's two scoring calls within the request's bound on calls in flight", async () => {
+    for (const [bound, most] of [[1, 1], [4, 2]] as const) {
+      const { app, fake, platform } = setup({}, {}, undefined, { limits: { max_inflight_per_request: bound } });
+      const response = await postChat(app, chatBody({ verdict: { n: 2, tournament: "knockout" } }));
+      expect(response.status).toBe(200);
+      expect(fake.runs).toHaveLength(2);
+      expect(platform.most).toBe(most); // the two scores at once only when the bound allows it
+    }
   });
 
   it("guards with a contexts evaluator and a pass threshold", async () => {
