@@ -168,9 +168,10 @@ class UpstreamCall {
   }
 
   onConnect(abort: (reason: Error) => void): void {
-    // Ended while it waited for a connection: undici only now offers the means to drop it.
-    if (this.ended !== null) abort(this.ended);
-    else this.abortConnection = abort;
+    // Ended while it waited for a connection. Throwing (rather than calling abort, which would destroy the connection
+    // undici just picked for it) makes undici drop the request and keep the connection for the next one.
+    if (this.ended !== null) throw this.ended;
+    this.abortConnection = abort;
   }
 
   onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {

@@ -21,6 +21,9 @@ const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void
     setTimeout(() => res.end("data: two\n\n"), 250); // after the exchange's time limit
   },
   "/hang": () => undefined,
+  "/slow-json": (_req, res) => {
+    setTimeout(() => (res.writeHead(200, { "content-type": "application/json" }), res.end("{}")), 150);
+  },
   "/stalled-json": (_req, res) => {
     res.writeHead(200, { "content-type": "application/json", "content-length": "100" });
     res.write('{"partial":'); // and nothing more
@@ -253,6 +256,30 @@ describe("the Node exchange, its connections all busy", () => {
       expect(seen).toEqual(["/hang", "/json"]);
     } finally {
       server.off("request", counting);
+    }
+  });
+
+  it.each([1, 2])("keeps its connections when a call waiting for one is aborted (%i connections)", async (maxSockets) => {
+    const exchange = createNodeExchange({ maxSockets });
+    let connections = 0;
+    const counting = () => void (connections += 1);
+    server.on("connection", counting);
+    const call = (path: string, signal?: AbortSignal) => exchange({ url: `${base}${path}`, method: "POST", headers: {}, body: "{}", signal });
+    try {
+      // Every connection busy with a call that ends normally; one more call waits, and its client leaves.
+      const busy = Array.from({ length: maxSockets }, () => call("/slow-json"));
+      await pause(30);
+      const leaving = new AbortController();
+      const queued = rejection(call("/json", leaving.signal));
+      leaving.abort(new Error("client left"));
+      await queued;
+      for (const reply of await Promise.all(busy)) expect(reply.status).toBe(200);
+      await pause(30);
+      // As many calls again: they go over the connections the first ones left idle, none of which was dropped.
+      for (const reply of await Promise.all(Array.from({ length: maxSockets }, () => call("/json")))) expect(reply.status).toBe(200);
+      expect(connections).toBe(maxSockets);
+    } finally {
+      server.off("connection", counting);
     }
   });
 
