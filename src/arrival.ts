@@ -6,7 +6,7 @@ import type { Context } from "hono";
 
 const arrivals = new WeakMap<object, number>();
 
-/** Records when `incoming` (the Node request handed to the app) started to arrive, in epoch ms. */
+/** Records when `incoming` (the Node request handed to the app) started to arrive, on the observation clock (epoch ms). */
 export function markArrival(incoming: object, at: number): void {
   arrivals.set(incoming, at);
 }

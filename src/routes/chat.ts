@@ -76,8 +76,11 @@ export function passThroughBody(raw: string, { json, options, forward }: Checked
 }
 
 export async function handleChatCompletions(c: Context, ctx: AppContext): Promise<Response> {
-  // The budget counts from the request's first byte: from here, or from when the Node lane began to read the body.
-  const arrived = arrivalOf(c) ?? Date.now();
+  // The budget counts from the request's first byte: from here, or from when the Node lane began to read the body. That
+  // time is on the observation clock, so the time since is taken on it too: it and Date.now() drift apart when the
+  // wall clock is stepped.
+  const recorded = arrivalOf(c);
+  const arrived = recorded === undefined ? Date.now() : Date.now() - (ctx.observe.clock() - recorded);
   const raw = await c.req.text();
   const checked = checkChatRequest(raw, c.req.raw.headers, ctx.config);
   const { json, request: parsed, options, forward } = checked;

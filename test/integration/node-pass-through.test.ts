@@ -6,7 +6,7 @@ import { getRequestListener } from "@hono/node-server";
 import { getEventListeners } from "node:events";
 import { Agent, createServer, request as httpRequest, type RequestListener } from "node:http";
 import { connect, type AddressInfo, type Socket } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createJsonLogger } from "../../src/adapters/node";
 import { createNodeTransport } from "../../src/adapters/node-fetch";
 import { departureOf, passThroughLane } from "../../src/adapters/node-pass-through";
@@ -373,6 +373,20 @@ describe("the Node pass-through lane, a slow upload", () => {
       }
       expect(withLane.appCalls).toHaveLength(1); // the lane read the body, the app reranked
     } finally {
+      await Promise.all([withLane.close(), appOnly.close(), upstream.close()]);
+    }
+  });
+
+  it("gives a request it hands to the app its whole budget after the wall clock is stepped (NTP, a resumed VM)", async () => {
+    const upstream = await startSimulator();
+    const [withLane, appOnly] = await Promise.all([serve({ generator: { base_url: upstream.url } }, true), serve({ generator: { base_url: upstream.url } }, false)]);
+    const wall = Date.now;
+    // Date.now() ten minutes ahead of the monotonic clock the lane's arrival times are taken on.
+    const stepped = vi.spyOn(Date, "now").mockImplementation(() => wall() + 10 * 60_000);
+    try {
+      for (const served of [appOnly, withLane]) expect((await send(served.url, { headers: { "x-verdict-n": "2" }, body: ask() })).status).toBe(200);
+    } finally {
+      stepped.mockRestore();
       await Promise.all([withLane.close(), appOnly.close(), upstream.close()]);
     }
   });
