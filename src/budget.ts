@@ -38,13 +38,14 @@ export function budgetExceeded(ms: number): ProxyError {
 /**
  * Runs `work` with a signal that aborts when the client leaves or `ms` have passed. The answer is raced against the
  * budget, so the client hears back on time even if some inner step were slow to honour its signal; the work left
- * behind is aborted and its eventual rejection swallowed.
+ * behind is aborted and its eventual rejection swallowed. `wholeMs` is the budget the error names, when `ms` is only
+ * what was left of it.
  */
 export async function withinBudget<T>(
   ms: number,
   clientSignal: AbortSignal,
   work: (signal: AbortSignal) => Promise<T>,
-  now: () => number = Date.now,
+  { now = Date.now, wholeMs = ms }: { now?: () => number; wholeMs?: number } = {},
 ): Promise<T> {
   // A plain child of the client's signal, not an AbortSignal.any composite: as cheap, and released below.
   const scope = childSignal(clientSignal);
@@ -54,7 +55,7 @@ export async function withinBudget<T>(
   const expired = awaitedLater(
     new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const error = budgetExceeded(ms);
+        const error = budgetExceeded(wholeMs);
         scope.abort(error);
         reject(error);
       }, ms);

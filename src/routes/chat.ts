@@ -4,7 +4,7 @@ import type { z } from "zod";
 import type { AppContext } from "../app";
 import type { HeaderSource } from "../auth";
 import { arrivalOf } from "../arrival";
-import { withinBudget } from "../budget";
+import { budgetExceeded, withinBudget } from "../budget";
 import type { Config } from "../config";
 import { generatorFor } from "../byok";
 import { badRequest } from "../errors";
@@ -40,8 +40,11 @@ export async function readJsonObject(c: Context): Promise<{ raw: string; json: R
 /** The reranking run of one request: its generator (the client's key with bring-your-own-key) within its time budget. */
 export function reranker(ctx: AppContext, headers: Headers, arrived: number, body: Record<string, unknown>, options: ResolvedOptions, probe: RequestProbe) {
   const { pipeline } = generatorFor(ctx, headers);
-  const budget = Math.max(1, ctx.config.timeouts.request_ms - (Date.now() - arrived));
-  return (signal: AbortSignal) => withinBudget(budget, signal, (inner) => runPipeline(body, options, pipeline, inner, probe));
+  const whole = ctx.config.timeouts.request_ms;
+  const left = whole - (Date.now() - arrived);
+  // Spent before the work could start (a slow upload): refused at once, and nothing goes upstream.
+  if (left <= 0) return () => Promise.reject(budgetExceeded(whole));
+  return (signal: AbortSignal) => withinBudget(left, signal, (inner) => runPipeline(body, options, pipeline, inner, probe), { wholeMs: whole });
 }
 
 /** A chat request read and checked: what both the Hono route and the Node pass-through lane decide from. */

@@ -336,12 +336,15 @@ describe("the Node pass-through lane, clients that leave early", () => {
 });
 
 describe("the Node pass-through lane, a slow upload", () => {
-  /** Sends a body whose last part comes 300 ms after its first; resolves with the answer's status. */
+  /** Sends a body whose last part comes 300 ms after its first; resolves with the answer's status and body. */
   const sendSlowly = (base: string, headers: Record<string, string>) =>
-    new Promise<number>((resolve) => {
+    new Promise<{ status: number; body: string }>((resolve) => {
       const body = ask();
       const sent = { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...headers };
-      const req = httpRequest(`${base}/v1/chat/completions`, { method: "POST", headers: sent }, (res) => res.resume().on("end", () => resolve(res.statusCode!)));
+      const req = httpRequest(`${base}/v1/chat/completions`, { method: "POST", headers: sent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk)).on("end", () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString() }));
+      });
       req.write(body.slice(0, 10));
       setTimeout(() => req.end(body.slice(10)), 300);
     });
@@ -366,10 +369,15 @@ describe("the Node pass-through lane, a slow upload", () => {
     const [withLane, appOnly] = await Promise.all([serve(config, true), serve(config, false)]);
     try {
       for (const served of [withLane, appOnly]) {
-        expect(await sendSlowly(served.url, { "x-verdict-n": "2" })).toBe(504);
+        const calls = upstream.sim.requests.length;
+        const { status, body } = await sendSlowly(served.url, { "x-verdict-n": "2" });
+        expect(status).toBe(504);
+        // Named by the whole budget, and refused before anything went upstream.
+        expect(JSON.parse(body).error.message).toMatch(/time budget of 250 ms/);
+        expect(upstream.sim.requests.length).toBe(calls);
         const line = requestLines(served).at(-1)!;
         expect([line.status, line.error]).toEqual([504, "request_timeout"]);
-        expect(line.total_ms).toBeGreaterThanOrEqual(290);
+        expect(line.total_ms).toBeGreaterThanOrEqual(250); // the upload's time (the timer starts before the connection)
       }
       expect(withLane.appCalls).toHaveLength(1); // the lane read the body, the app reranked
     } finally {
