@@ -73,6 +73,18 @@ function headerSource(headers: HeaderSource): Source {
   return { values: parsed.data, param: fieldHeader };
 }
 
+/** The first value given for `field`, without naming where it came from (pick does that, for error messages). */
+function valueOf(sources: Source[], field: Field): unknown {
+  for (const source of sources) {
+    const value = source.values[field];
+    if (value !== undefined) return value;
+  }
+  return undefined;
+}
+
+/** Every strategy field, for the strategy's own schema to check together. */
+const STRATEGY_FIELDS = Object.keys(strategyFields) as Field[];
+
 function pick(sources: Source[], field: Field): { value: unknown; param: string } {
   for (const source of sources) {
     const value = source.values[field];
@@ -98,7 +110,7 @@ export function resolveOptions(body: ChatRequest, headers: HeaderSource, config:
 
   const strategyField = pick(sources, "strategy");
   const strategyInput: Record<string, unknown> = { strategy: strategyField.value };
-  for (const field of Object.keys(strategyFields) as Field[]) strategyInput[field] = pick(sources, field).value;
+  for (const field of STRATEGY_FIELDS) strategyInput[field] = valueOf(sources, field);
   const strategy = strategyOptions.safeParse(strategyInput);
   if (!strategy.success) {
     const field = String(strategy.error.issues[0]!.path[0] ?? "strategy") as Field;
@@ -152,8 +164,8 @@ export function resolveOptions(body: ChatRequest, headers: HeaderSource, config:
     n: drawn,
     choices,
     min_candidates: minCandidates.value,
-    cache: (pick(sources, "cache").value as boolean | undefined) ?? true,
-    return_candidates: (pick(sources, "return_candidates").value as boolean | undefined) ?? false,
+    cache: (valueOf(sources, "cache") as boolean | undefined) ?? true,
+    return_candidates: (valueOf(sources, "return_candidates") as boolean | undefined) ?? false,
     trace: trace.value ?? false,
     strategy: strategy.data,
     ...(inner ? { inner } : {}),
