@@ -74,10 +74,21 @@ export function createRootSignalsJudge(upstream: Upstream, settings: RootSignals
    */
   async function shared(ref: EvaluatorRef, body: Record<string, unknown>, signal: AbortSignal, call: CallOptions = {}): Promise<{ execution: Execution; fresh: boolean }> {
     const key = `root-signals:${JSON.stringify([ref, body])}`;
-    const known = call.memo?.get(key) as Promise<Execution> | undefined;
-    if (known) return { execution: await known, fresh: false };
+    const memo = call.memo;
+    const known = memo?.get(key) as Promise<Execution> | undefined;
+    if (known) {
+      try {
+        return { execution: await known, fresh: false };
+      } catch (err) {
+        // Stopped by its own caller (below), not failed: this judgment, still wanted, runs the score itself.
+        if (signal.aborted || memo!.get(key) === known) throw err;
+      }
+    }
     const started = run(ref, body, signal, call);
-    call.memo?.set(key, started);
+    memo?.set(key, started);
+    // A run stopped by the judgment that started it (a round-robin settled early) says nothing about the answer: it is
+    // forgotten, so a later judgment of the same request that needs the score runs it again instead of failing.
+    started.catch(() => signal.aborted && memo?.get(key) === started && memo.delete(key));
     return { execution: await started, fresh: true };
   }
 

@@ -131,6 +131,36 @@ describe("Root Signals judge backend", () => {
     expect(everything).not.toContain(KEY);
   });
 
+  it("runs a score again for a later judgment when the judgment that started it was stopped (a round-robin settled early)", async () => {
+    const { config, fetch, fake } = setup();
+    // The platform takes 50 ms per call, so the first judgment is stopped with its calls in flight.
+    const slow: typeof globalThis.fetch = async (input, init) => (await new Promise((resolve) => setTimeout(resolve, 50)), fetch(input, init));
+    const backend = createJudgeBackend(config, createJudgeUpstream(config, slow));
+    const candidate = (index: number, text: string) => ({ index, text, message: { role: "assistant", content: text }, finish_reason: "stop", duplicates: [] });
+    const input = { conversation: [{ role: "user" as const, content: "Explain why the sky is blue." }], a: candidate(0, "Rayleigh scattering."), b: candidate(1, "It reflects the sea.") };
+    const memo = new Map<string, unknown>();
+    const stopped = new AbortController();
+    const first = backend.comparePair(input, stopped.signal, { memo }).catch((err: unknown) => err);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    stopped.abort(new Error("round-robin settled early"));
+    await first;
+    // The same request judges the pair again (a guard choosing among the rest): the scores are run anew.
+    const again = await backend.comparePair(input, new AbortController().signal, { memo });
+    expect(["A", "B", "tie"]).toContain(again.value.winner);
+    expect(again.calls).toBe(2);
+    expect(fake.runs.length).toBeGreaterThanOrEqual(2);
+
+    // A judgment already waiting for the stopped one's scores runs them itself too.
+    const shared = new Map<string, unknown>();
+    const stoppedToo = new AbortController();
+    const starter = backend.comparePair(input, stoppedToo.signal, { memo: shared }).catch((err: unknown) => err);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const waiting = backend.comparePair(input, new AbortController().signal, { memo: shared });
+    stoppedToo.abort(new Error("round-robin settled early"));
+    await starter;
+    expect((await waiting).calls).toBe(2);
+  });
+
   it("serves verdict eval unchanged", async () => {
     if (!existsSync(HALUEVAL)) throw new Error(`${HALUEVAL} is missing`);
     const { config, fetch } = setup();
