@@ -80,7 +80,8 @@ export function createRootSignalsJudge(upstream: Upstream, settings: RootSignals
       try {
         return { execution: await known, fresh: false };
       } catch (err) {
-        // Stopped by its own caller (below), not failed: this judgment, still wanted, runs the score itself.
+        // The run waited for was stopped by the judgment that started it (and forgotten, below), not failed: this
+        // judgment, still wanted, runs the score itself. A real failure stays in the memo and is this judgment's too.
         if (signal.aborted || memo!.get(key) === known) throw err;
       }
     }
