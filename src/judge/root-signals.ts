@@ -75,14 +75,17 @@ export function createRootSignalsJudge(upstream: Upstream, settings: RootSignals
   async function shared(ref: EvaluatorRef, body: Record<string, unknown>, signal: AbortSignal, call: CallOptions = {}): Promise<{ execution: Execution; fresh: boolean }> {
     const key = `root-signals:${JSON.stringify([ref, body])}`;
     const memo = call.memo;
-    const known = memo?.get(key) as Promise<Execution> | undefined;
-    if (known) {
+    let known = memo?.get(key) as Promise<Execution> | undefined;
+    while (known) {
       try {
         return { execution: await known, fresh: false };
       } catch (err) {
         // The run waited for was stopped by the judgment that started it (and forgotten, below), not failed: this
-        // judgment, still wanted, runs the score itself. A real failure stays in the memo and is this judgment's too.
-        if (signal.aborted || memo!.get(key) === known) throw err;
+        // judgment, still wanted, shares the run another waiter has started since, or runs the score itself. A real
+        // failure stays in the memo and is this judgment's too.
+        const now = memo!.get(key) as Promise<Execution> | undefined;
+        if (signal.aborted || now === known) throw err;
+        known = now;
       }
     }
     const started = run(ref, body, signal, call);

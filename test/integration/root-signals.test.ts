@@ -150,15 +150,18 @@ describe("Root Signals judge backend", () => {
     expect(again.calls).toBe(2);
     expect(fake.runs.length).toBeGreaterThanOrEqual(2);
 
-    // A judgment already waiting for the stopped one's scores runs them itself too.
+    // Judgments already waiting for the stopped one's scores run them again too: once between them, not once each.
     const shared = new Map<string, unknown>();
     const stoppedToo = new AbortController();
     const starter = backend.comparePair(input, stoppedToo.signal, { memo: shared }).catch((err: unknown) => err);
     await new Promise((resolve) => setTimeout(resolve, 10));
-    const waiting = backend.comparePair(input, new AbortController().signal, { memo: shared });
+    const waiting = [1, 2].map(() => backend.comparePair(input, new AbortController().signal, { memo: shared }));
     stoppedToo.abort(new Error("round-robin settled early"));
     await starter;
-    expect((await waiting).calls).toBe(2);
+    const runsBefore = fake.runs.length;
+    const results = await Promise.all(waiting);
+    expect(results.map((r) => r.calls).reduce((x, y) => x + y, 0)).toBe(2);
+    expect(fake.runs.length - runsBefore).toBe(2);
   });
 
   it("serves verdict eval unchanged", async () => {
