@@ -73,24 +73,22 @@ function headerSource(headers: HeaderSource): Source {
   return { values: parsed.data, param: fieldHeader };
 }
 
-/** The first value given for `field`, without naming where it came from (pick does that, for error messages). */
+/** The first source that gives `field` a value: the body, then headers, the virtual model, the defaults. */
+function sourceOf(sources: Source[], field: Field): Source | undefined {
+  return sources.find((source) => source.values[field] !== undefined);
+}
+
+/** The value of `field`, without naming where it came from (pick does that, which only error messages need). */
 function valueOf(sources: Source[], field: Field): unknown {
-  for (const source of sources) {
-    const value = source.values[field];
-    if (value !== undefined) return value;
-  }
-  return undefined;
+  return sourceOf(sources, field)?.values[field];
 }
 
 /** Every strategy field, for the strategy's own schema to check together. */
 const STRATEGY_FIELDS = Object.keys(strategyFields) as Field[];
 
 function pick(sources: Source[], field: Field): { value: unknown; param: string } {
-  for (const source of sources) {
-    const value = source.values[field];
-    if (value !== undefined) return { value, param: source.param(field) };
-  }
-  return { value: undefined, param: `verdict.${field}` };
+  const source = sourceOf(sources, field);
+  return source ? { value: source.values[field], param: source.param(field) } : { value: undefined, param: `verdict.${field}` };
 }
 
 export function resolveOptions(body: ChatRequest, headers: HeaderSource, config: Config): ResolvedOptions {
