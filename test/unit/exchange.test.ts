@@ -245,7 +245,7 @@ describe("the Node exchange, its connections all busy", () => {
     try {
       const holding = exchange({ url: `${base}/hang`, method: "POST", headers: {}, body: "{}", signal: holder.signal });
       const waiting = exchange({ url: `${base}/json`, method: "POST", headers: {}, body: "{}", signal: waiter.signal });
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await pause(100);
       const why = new Error("client left");
       waiter.abort(why);
       expect(await rejection(waiting)).toBe(why);
