@@ -152,8 +152,12 @@ class UpstreamCall {
   private source: Readable | null = null;
   /** The body's end is in (the stream may still be unread). */
   private complete = false;
-  /** The request body as a Node stream, while undici may not have taken it yet. */
-  upload: Readable | null = null;
+  /**
+   * The request body as undici sends it: a web stream becomes a Node stream, which undici destroys when the call ends
+   * early, listened to from the start (undici adds its own listener only once it takes the request out of its queue):
+   * a client that drops mid-upload fails this call.
+   */
+  readonly body: string | Uint8Array | Readable | null | undefined;
   private readonly onAbort = () => this.end(this.request.signal!.reason as Error);
 
   constructor(
@@ -161,6 +165,9 @@ class UpstreamCall {
     private readonly resolve: (reply: ExchangeReply) => void,
     private readonly reject: (err: unknown) => void,
   ) {
+    const body = request.body;
+    this.body = body instanceof ReadableStream ? Readable.fromWeb(body as NodeWebStream) : body;
+    if (this.body instanceof Readable) this.body.once("error", (err) => this.end(new TypeError("fetch failed", { cause: err })));
     request.signal?.addEventListener("abort", this.onAbort, { once: true });
     if (request.timeoutMs !== undefined) {
       this.timer = setTimeout(() => this.end(new ExchangeTimeout("upstream call timed out")), request.timeoutMs);
@@ -293,12 +300,7 @@ class UpstreamCall {
       this.source!.destroy(reason);
     }
     if (this.abortConnection !== null) this.abortConnection(reason);
-    else this.upload?.destroy(); // still waiting for a connection: let go of the client's upload now
-  }
-
-  /** The request body broke before or while it was sent. */
-  uploadFailed(err: Error): void {
-    this.end(new TypeError("fetch failed", { cause: err }));
+    else if (this.body instanceof Readable) this.body.destroy(); // still waiting for a connection: let go of the upload now
   }
 }
 
@@ -319,27 +321,11 @@ export function createNodeExchange(options: NodeExchangeOptions = {}): Exchange 
     if (request.signal?.aborted) return Promise.reject(request.signal.reason);
     const target = targetOf(request.url);
     if (target instanceof URL) return Promise.reject(new TypeError("fetch failed", { cause: new Error(`unsupported protocol ${target.protocol}`) }));
-    const { method, body } = request;
     return new Promise<ExchangeReply>((resolve, reject) => {
       const call = new UpstreamCall(request, resolve, reject);
-      // Listened to from the start: undici attaches its own listener only once it takes the request out of its queue.
-      const upload = body instanceof ReadableStream ? Readable.fromWeb(body as NodeWebStream) : null;
-      if (upload !== null) {
-        call.upload = upload;
-        upload.once("error", (err) => call.uploadFailed(err));
-      }
-      agent.dispatch(
-        {
-          origin: target.origin,
-          path: target.path,
-          method,
-          headers: sendableHeaders(request.headers),
-          // A Node stream, which undici destroys when the call ends early; a client that drops mid-upload errors it,
-          // which fails this call.
-          body: upload ?? (body as string | Uint8Array | null | undefined),
-        },
-        call as unknown as Dispatcher.DispatchHandler,
-      );
+      const { origin, path } = target;
+      const headers = sendableHeaders(request.headers);
+      agent.dispatch({ origin, path, method: request.method, headers, body: call.body }, call as unknown as Dispatcher.DispatchHandler);
     });
   };
 }
