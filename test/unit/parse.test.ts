@@ -11,6 +11,9 @@ describe("parsePairVerdict", () => {
     ["Equal quality. [[C]]", "tie", "Equal quality."],
     ["B answers the question.\nVerdict: B", "B", "B answers the question."],
     ['{"verdict":"response b","explanation":"x"}', "B", "x"],
+    // Braces at both ends but not one JSON object, or one without a verdict: the search goes on inside.
+    ['{draft} {"reasoning":"A is right","winner":"A"}', "A", "A is right"],
+    ['{"notes":{"winner":"B","reasoning":"inner"}}', "B", "inner"],
   ])("reads %j", (text, winner, reasoning) => {
     expect(parsePairVerdict(text)).toEqual({ winner, reasoning });
   });
