@@ -3,12 +3,24 @@ import { readFileSync } from "node:fs";
 
 const TICKS_PER_SECOND = 100; // Linux USER_HZ, what /proc/<pid>/stat counts in
 
-/** CPU time (user + system) the process has used so far, in ms. */
-export function cpuMs(pid: number): number {
+function statCpuMs(file: string): number {
   // Fields after the parenthesised command name; utime and stime are the 14th and 15th of the whole line.
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const stat = readFileSync(file, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+}
+
+/** CPU time (user + system) the process has used so far, all its threads, in ms. */
+export function cpuMs(pid: number): number {
+  return statCpuMs(`/proc/${pid}/stat`);
+}
+
+/**
+ * CPU time of the process's main thread alone (JavaScript, and the garbage collection done there), in ms. The rest
+ * of cpuMs is V8's helper threads (mostly concurrent and parallel garbage collection) and libuv's pool.
+ */
+export function mainThreadCpuMs(pid: number): number {
+  return statCpuMs(`/proc/${pid}/task/${pid}/stat`);
 }
 
 /** A memory field of /proc/<pid>/status in MiB: VmRSS (resident now) or VmHWM (peak resident). */

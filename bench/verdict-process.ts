@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnLogged, waitForLog } from "./children";
-import { cpuMs, memoryMiB } from "./proc";
+import { cpuMs, mainThreadCpuMs, memoryMiB } from "./proc";
 
 export interface VerdictProcessOptions {
   /** Where the config and the log go; a new temporary directory by default. */
@@ -30,6 +30,8 @@ export interface VerdictProcess {
   peakRssMiB(): number;
   /** CPU time (user + system) the process has used, in ms. */
   cpuMs(): number;
+  /** The part of cpuMs used by its main thread (bench/proc.ts says what the rest is). */
+  mainThreadCpuMs(): number;
   /** Sends a signal (the soak's heap probe answers SIGUSR2). */
   signal(name: NodeJS.Signals): void;
   stop(): Promise<void>;
@@ -71,6 +73,7 @@ export async function startVerdictProcess(config: Record<string, unknown>, optio
     rssMiB: () => memoryMiB(pid, "VmRSS"),
     peakRssMiB: () => memoryMiB(pid, "VmHWM"),
     cpuMs: () => cpuMs(pid),
+    mainThreadCpuMs: () => mainThreadCpuMs(pid),
     signal: (name) => void child.kill(name),
     stop: () =>
       new Promise<void>((resolve) => {
