@@ -73,9 +73,13 @@ function headerSource(headers: HeaderSource): Source {
   return { values: parsed.data, param: fieldHeader };
 }
 
-/** The first source that gives `field` a value: the body, then headers, the virtual model, the defaults. */
+/**
+ * The first source that gives `field` a value: the body, then headers, the virtual model, the defaults. A plain loop:
+ * `find` with a closure per field was 1.5% of a pass-through's CPU (about twenty fields per request).
+ */
 function sourceOf(sources: Source[], field: Field): Source | undefined {
-  return sources.find((source) => source.values[field] !== undefined);
+  for (const source of sources) if (source.values[field] !== undefined) return source;
+  return undefined;
 }
 
 /** The value of `field`, without naming where it came from (pick does that, which only error messages need). */
