@@ -109,9 +109,10 @@ export async function forwardToGenerator(target: PassThroughTarget, request: For
   const requestId = extraHeaders["x-request-id"];
   if (requestId !== undefined) responseHeaders["x-request-id"] = requestId;
   const body = upstream.body;
-  const answer = { status: upstream.status, headers: responseHeaders, ...(upstream.cookies ? { cookies: upstream.cookies } : {}) };
   // A JSON answer is already whole in memory (the retrying exchange checks it before anyone sees it); handed on as
   // bytes, the server writes it in one go instead of pumping a stream.
-  if (body === null || isWhole(body)) return { ...answer, body };
-  return { ...answer, body: EVENT_STREAM.test(upstream.headers["content-type"] ?? "") ? guardEvents(body) : body };
+  const sent = body === null || isWhole(body) || !EVENT_STREAM.test(upstream.headers["content-type"] ?? "") ? body : guardEvents(body);
+  // Literals rather than spreads of a partial answer: the spread was about 1% of a pass-through's CPU.
+  const { status, cookies } = upstream;
+  return cookies ? { status, headers: responseHeaders, cookies, body: sent } : { status, headers: responseHeaders, body: sent };
 }
