@@ -3,7 +3,7 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { batchedSink, type StreamName } from "../../src/adapters/log-sink";
-import { createJsonLogger } from "../../src/adapters/node";
+import { createJsonLogger, isoClock } from "../../src/adapters/node";
 
 function recording() {
   const writes: { stream: StreamName; text: string }[] = [];
@@ -95,11 +95,28 @@ describe("batched log sink", () => {
   });
 });
 
+describe("log timestamps", () => {
+  it("are what toISOString gives, across seconds, back and forth, and through a leap day and a new year", () => {
+    let ms = 0;
+    const time = isoClock(() => ms);
+    const moments = [
+      Date.UTC(2026, 10, 29, 10, 0, 0, 0), Date.UTC(2026, 10, 29, 10, 0, 0, 7), Date.UTC(2026, 10, 29, 10, 0, 0, 999),
+      Date.UTC(2026, 10, 29, 10, 0, 1, 0), Date.UTC(2026, 10, 29, 10, 0, 0, 500), // the clock stepped back a second
+      Date.UTC(2028, 1, 29, 23, 59, 59, 42), Date.UTC(2030, 11, 31, 23, 59, 59, 999), Date.UTC(2031, 0, 1, 0, 0, 0, 0),
+      0, -1, -1_500, // at and before the epoch, where a second's milliseconds still count up from its start
+    ];
+    for (const moment of moments) {
+      ms = moment;
+      expect(time()).toBe(new Date(moment).toISOString());
+    }
+  });
+});
+
 describe("JSON logger", () => {
   const at = new Date("2026-11-29T10:00:00.000Z");
   const lines = (serialise: boolean) => {
     const written: string[] = [];
-    const logger = createJsonLogger("info", { out: (line) => written.push(line), err: (line) => written.push(line) }, () => at);
+    const logger = createJsonLogger("info", { out: (line) => written.push(line), err: (line) => written.push(line) }, () => at.getTime());
     const event = { event: "request", status: 200, route: "chat_completions", nested: { a: [1, "x"] } };
     logger.info(event, serialise ? JSON.stringify(event) : undefined);
     logger.debug?.(event, serialise ? JSON.stringify(event) : undefined);
@@ -117,7 +134,7 @@ describe("JSON logger", () => {
 
   it("takes the serialised text as given: it is the redacted one", () => {
     const written: string[] = [];
-    const logger = createJsonLogger("info", { out: (line) => written.push(line), err: (line) => written.push(line) }, () => at);
+    const logger = createJsonLogger("info", { out: (line) => written.push(line), err: (line) => written.push(line) }, () => at.getTime());
     logger.warn({ key: "sk-live-secret" }, '{"key":"[redacted]"}');
     expect(written).toEqual(['{"level":"warn","time":"2026-11-29T10:00:00.000Z","key":"[redacted]"}']);
   });
