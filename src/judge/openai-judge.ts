@@ -113,8 +113,11 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
         const value: PairVerdict = { winner: "tie", reasoning: `unparseable judge answer: ${asked.text.slice(0, 200)}`, parsed: false };
         return { value, usage: asked.usage, calls: asked.calls };
       }
+      // A literal, not spreads: building the verdict by spreading was about 1% of a best-of-4 request's CPU.
+      const value: PairVerdict = { winner: asked.value.winner, reasoning: asked.value.reasoning, parsed: true };
       const pA = settings.logprobs ? probabilityAOverB(asked.text, asked.logprobs) : undefined;
-      return { value: { ...asked.value, parsed: true, ...(pA !== undefined ? { pA } : {}) }, usage: asked.usage, calls: asked.calls };
+      if (pA !== undefined) value.pA = pA;
+      return { value, usage: asked.usage, calls: asked.calls };
     },
 
     async scoreRubric(input: ScoreInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<ScoreVerdict>> {

@@ -85,7 +85,7 @@ export function createJudgeSession(
     }
     let result: Judged<T>;
     try {
-      result = await run({ headers: watch.headers });
+      result = await run({ headers: watch.headers, memo });
     } catch (err) {
       watch.failed(err);
       // A cancelled request and a full queue are not the judge's failure: they keep their own status (499, 429).
@@ -107,18 +107,18 @@ export function createJudgeSession(
     compare(input: PairInput, signal?: AbortSignal): Promise<PairVerdict> {
       const inputs = [conversationKey(input.conversation), input.a.text, input.b.text, input.attempt ?? 0];
       const meta: JudgmentMeta = { task: "pairwise", a: input.a.index, b: input.b.index, attempt: input.attempt ?? 0 };
-      return judged(meta, inputs, (call) => backend.comparePair(input, signal ?? new AbortController().signal, { ...call, memo }));
+      return judged(meta, inputs, (call) => backend.comparePair(input, signal ?? new AbortController().signal, call));
     },
     score(input: ScoreInput, signal?: AbortSignal): Promise<ScoreVerdict> {
       const inputs = [conversationKey(input.conversation), input.rubric, input.scale, input.candidate.text];
       const meta: JudgmentMeta = { task: "rubric", a: input.candidate.index, attempt: 0 };
-      return judged(meta, inputs, (call) => backend.scoreRubric(input, signal ?? new AbortController().signal, { ...call, memo }));
+      return judged(meta, inputs, (call) => backend.scoreRubric(input, signal ?? new AbortController().signal, call));
     },
     checkGrounding(input: GroundingInput, signal?: AbortSignal): Promise<GroundingVerdict> {
       const inputs = [input.question, input.documents, input.answer];
       // The index names the candidate in traces and spans only: the same answer text is the same judgment.
       const meta: JudgmentMeta = { task: "grounding", a: input.index ?? -1, attempt: 0 };
-      return judged(meta, inputs, (call) => backend.checkGrounding(input, signal ?? new AbortController().signal, { ...call, memo }));
+      return judged(meta, inputs, (call) => backend.checkGrounding(input, signal ?? new AbortController().signal, call));
     },
   };
   return { judge, stats };
