@@ -44,7 +44,7 @@ export function createChatCall({ baseURL, authorization, headers: fixed = {}, ti
   return async (body, signal, extraHeaders = {}) => {
     if (signal?.aborted) throw new OpenAI.APIUserAbortError();
     // The caller's headers last: bring-your-own-key passes the client's authorization this way.
-    const headers: Record<string, string> = { ...common, ...plainHeaders(extraHeaders) };
+    const headers = plainHeaders(extraHeaders, { ...common });
     let status: number;
     let text: string;
     let responseHeaders: Record<string, string>;
