@@ -32,7 +32,11 @@ function bracePositions(text: string, brace: "{" | "}", fromEnd: boolean): numbe
 function objectIn(span: string): Record<string, unknown> | null {
   const value: unknown = JSON.parse(span);
   if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.toLowerCase(), v]));
+  // Structured output's keys are lower case already: copied only when one is not.
+  for (const key in value) {
+    if (key !== key.toLowerCase()) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.toLowerCase(), v]));
+  }
+  return value as Record<string, unknown>;
 }
 
 /** Parseable {...} spans in the text, earliest start first, longest span first. */
