@@ -44,7 +44,8 @@ function seriesMap<T>(labelNames: readonly string[], create: (values: string[]) 
     series,
     get(values: readonly string[]): T {
       if (values.length !== labelNames.length) throw new Error(`expected labels ${labelNames.join(", ")}`);
-      const key = values.join("\u0000");
+      // One label (most families) is its own key: joining an array of one was about 0.5% of a best-of-4's CPU.
+      const key = values.length === 1 ? values[0]! : values.join("\u0000");
       let entry = series.get(key);
       if (!entry) series.set(key, (entry = { values: [...values], data: create([...values]) }));
       return entry.data;
