@@ -4,6 +4,7 @@ import OpenAI from "openai";
 import { ProxyError } from "./errors";
 import { createChunkAssembler, type AssembledChoice, type ChunkAssembler } from "./openai/assemble";
 import { readSSE } from "./openai/sse";
+import { withCallerSignal } from "./metrics/fetch";
 import { upstreamFailure, type Upstream } from "./upstream";
 import { childSignal } from "./util/child-signal";
 
@@ -47,7 +48,7 @@ export function streamedDraw(
     let response: Response | undefined;
     try {
       // asResponse(): the SDK still handles auth and the timeout until the headers; the body is ours to read.
-      response = await upstream.client.chat.completions.create(body, { signal: call.signal, headers }).asResponse();
+      response = await upstream.client.chat.completions.create(body, { signal: call.signal, headers, fetchOptions: withCallerSignal(call.signal) }).asResponse();
       call.startTimer({ ms: Math.max(0, upstream.client.timeout - (Date.now() - started)), reason: () => new Error("timeout") });
       if (!response.body) throw new ProxyError(502, "generator upstream sent an empty stream", { type: "upstream_error", code: "generator_error" });
       const assembler = createChunkAssembler();

@@ -3,6 +3,7 @@
 import { z } from "zod";
 import type { Candidate, GroundingInput, GroundingVerdict, PairInput, PairVerdict, ScoreInput, ScoreVerdict } from "../../strategies/types";
 import { ProxyError } from "../errors";
+import { withCallerSignal } from "../metrics/fetch";
 import { ZERO_USAGE } from "../openai/chat";
 import { upstreamFailure, withCallSignal, type Upstream } from "../upstream";
 import type { CallOptions, JudgeBackend, Judged } from "./backend";
@@ -50,7 +51,8 @@ export function createRootSignalsJudge(upstream: Upstream, settings: RootSignals
     const query = "name" in ref ? { name: ref.name } : undefined;
     const post = () =>
       upstream.schedule(
-        (requestSignal) => withCallSignal(requestSignal, (callSignal) => upstream.client.post(path, { body, query, signal: callSignal, ...(headers ? { headers } : {}) })),
+        (requestSignal) => withCallSignal(requestSignal, (callSignal) =>
+          upstream.client.post(path, { body, query, signal: callSignal, fetchOptions: withCallerSignal(callSignal), ...(headers ? { headers } : {}) })),
         signal,
       );
     let raw: unknown;

@@ -31,7 +31,8 @@ export interface ObservedFetchOptions {
  * Why an attempt was cut off, from its signal's reason: `timeout` when time ran out (the request's budget, a per-call
  * or per-attempt limit), an upstream error; `aborted` for the rest (the client leaving, verdict closing a finished
  * request's scope or stopping work it no longer needs), which is not. The openai SDK aborts its own fetch without a
- * reason whether its timer fired or its caller cancelled: for that bare abort only the time it ran can tell.
+ * reason whether its timer fired or its caller cancelled: its caller's signal tells when it is handed over
+ * (withCallerSignal below); otherwise only the time the attempt ran can tell.
  */
 function abortStatus(reason: unknown, elapsedMs: number, timeoutMs: number): "timeout" | "aborted" {
   if (isTimeLimitReason(reason)) return "timeout";
@@ -40,6 +41,27 @@ function abortStatus(reason: unknown, elapsedMs: number, timeoutMs: number): "ti
   if (name === "TimeoutError") return "timeout"; // AbortSignal.timeout()
   const bare = name === "AbortError" && reason !== SCOPE_CLOSED;
   return bare && elapsedMs >= timeoutMs * 0.99 ? "timeout" : "aborted";
+}
+
+/**
+ * The openai SDK hands fetch a signal of its own, which it aborts without a reason whether its timer fired or its
+ * caller cancelled. An SDK call given `fetchOptions: withCallerSignal(signal)` hands over its caller's signal too,
+ * whose reason tells them apart (the request's budget running out, the client leaving). The fetch below ignores the
+ * extra field, as fetch does any field it does not know.
+ */
+const CALLER_SIGNAL = "verdictCallerSignal";
+
+/** Fetch options with none of the fields the SDK sets itself (its `fetchOptions` type refuses those). */
+type ExtraFetchOptions = Omit<RequestInit, "body" | "headers" | "signal" | "method">;
+
+export function withCallerSignal(signal: AbortSignal | undefined): ExtraFetchOptions {
+  return (signal ? { [CALLER_SIGNAL]: signal } : {}) as ExtraFetchOptions;
+}
+
+/** The signal whose abort explains a failed attempt: the caller's when it was aborted, else the one fetch was given. */
+function explainingSignal(init: RequestInit | undefined): AbortSignal | null | undefined {
+  const caller = (init as Record<string, unknown> | undefined)?.[CALLER_SIGNAL] as AbortSignal | undefined;
+  return caller?.aborted ? caller : init?.signal;
 }
 
 /** How an attempt that failed is counted. */
@@ -59,7 +81,7 @@ export function observedFetch({ upstream, fetch, metrics, clock, timeoutMs }: Ob
       return response;
     } catch (err) {
       const elapsed = clock() - start;
-      metrics.upstreamAttempt(upstream, failureStatus(err, init?.signal, elapsed, timeoutMs), elapsed / 1000, retry);
+      metrics.upstreamAttempt(upstream, failureStatus(err, explainingSignal(init), elapsed, timeoutMs), elapsed / 1000, retry);
       throw err;
     }
   } as FetchLike;

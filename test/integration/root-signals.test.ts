@@ -23,6 +23,8 @@ function setup(
   simOptions: Parameters<typeof createSimulator>[0] = {},
   env: Record<string, string> = { ROOT_SIGNALS_API_KEY: KEY },
   rest: Record<string, unknown> = {},
+  /** Platform calls never answer: each waits for its abort. */
+  platformHangs = false,
 ) {
   const sim = createSimulator(simOptions);
   const fake = createRootSignalsFake(KEY, { Quality: { id: "ev-quality", kind: "quality" }, Grounded: { id: "ev-grounded", kind: "grounded" } });
@@ -34,6 +36,9 @@ function setup(
     if (!String(input instanceof Request ? input.url : input).startsWith(RS_URL)) return toSim(input, init);
     platform.most = Math.max(platform.most, ++platform.inFlight);
     try {
+      if (platformHangs) {
+        await new Promise((_, reject) => init?.signal?.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError"))));
+      }
       return await toFake(input, init);
     } finally {
       platform.inFlight -= 1;
@@ -162,6 +167,15 @@ describe("Root Signals judge backend", () => {
     const results = await Promise.all(waiting);
     expect(results.map((r) => r.calls).reduce((x, y) => x + y, 0)).toBe(2);
     expect(fake.runs.length - runsBefore).toBe(2);
+  });
+
+  it("counts a call cut off by the request's budget as a timeout, though the SDK aborts it without saying why", async () => {
+    const judge = { timeout_ms: 60_000, on_error: "fail_closed" };
+    const { app } = setup(judge, {}, { ROOT_SIGNALS_API_KEY: KEY }, { timeouts: { request_ms: 150 } }, true);
+    expect((await postChat(app, chatBody({ verdict: { n: 2, strategy: "rubric" } }))).status).toBe(504);
+    const metrics = await (await app.request("/metrics")).text();
+    expect(metrics).toMatch(/verdict_upstream_requests_total\{upstream="judge",status="timeout"\} [1-9]/);
+    expect(metrics).not.toMatch(/verdict_upstream_requests_total\{upstream="judge",status="aborted"\} [1-9]/);
   });
 
   it("serves verdict eval unchanged", async () => {

@@ -42,6 +42,16 @@ describe("an upstream attempt cut off by the request's time budget", () => {
     expect(counted.timeoutErrors).toBe(counted.timeout);
   });
 
+  it("is a timeout for streamed sampling, whose openai SDK call aborts its fetch without saying why", async () => {
+    const config = { ...budget, generator: { ...budget.generator, stream_sampling: true, supports_n: true } };
+    const { app } = harness({ sim: { faults: { generator: { rate: 1, kinds: ["hang"] } } }, config });
+    expect((await postChat(app, chatBody({ verdict: { n: 2 } }))).status).toBe(504);
+    const counted = await attempts(app, "generator");
+    expect(counted.timeout).toBeGreaterThan(0);
+    expect(counted.aborted).toBe(0);
+    expect(counted.timeoutErrors).toBe(counted.timeout);
+  });
+
   it("is a timeout for a pass-through", async () => {
     const { app } = harness({ sim: { faults: { generator: { rate: 1, kinds: ["hang"] } } }, config: budget });
     expect((await postChat(app, chatBody({ verdict: { n: 1 } }))).status).toBe(504);
