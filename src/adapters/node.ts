@@ -32,7 +32,7 @@ export function isoClock(now: () => number = Date.now): () => string {
   let second = NaN;
   let upToSecond = "";
   return () => {
-    const ms = now();
+    const ms = Math.trunc(now()); // as Date takes a time: a clock with fractions (performance's) gives whole ms
     const at = Math.floor(ms / 1_000);
     if (at !== second) {
       second = at;

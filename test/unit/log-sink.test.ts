@@ -104,6 +104,7 @@ describe("log timestamps", () => {
       Date.UTC(2026, 10, 29, 10, 0, 1, 0), Date.UTC(2026, 10, 29, 10, 0, 0, 500), // the clock stepped back a second
       Date.UTC(2028, 1, 29, 23, 59, 59, 42), Date.UTC(2030, 11, 31, 23, 59, 59, 999), Date.UTC(2031, 0, 1, 0, 0, 0, 0),
       0, -1, -1_500, // at and before the epoch, where a second's milliseconds still count up from its start
+      1.5, -0.5, Date.UTC(2026, 10, 29, 10, 0, 0, 999) + 0.75, // fractions of a millisecond, cut off as Date does
     ];
     for (const moment of moments) {
       ms = moment;
