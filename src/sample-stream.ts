@@ -2,9 +2,9 @@
 // candidate over as soon as its own finish_reason arrives, so judging starts before the slowest sibling is done.
 import OpenAI from "openai";
 import { ProxyError } from "./errors";
+import { withCallerSignal } from "./metrics/fetch";
 import { createChunkAssembler, type AssembledChoice, type ChunkAssembler } from "./openai/assemble";
 import { readSSE } from "./openai/sse";
-import { withCallerSignal } from "./metrics/fetch";
 import { upstreamFailure, type Upstream } from "./upstream";
 import { childSignal } from "./util/child-signal";
 
