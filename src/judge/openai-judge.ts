@@ -97,9 +97,13 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
 
   return {
     model: settings.model,
+    // What makes one judge's answers differ from another's: two servers may serve different weights under one model
+    // name, and a schema-bound answer is not asked the same way as a free one.
     identity: {
       backend: "openai-compatible",
+      base_url: upstream.baseURL,
       model: settings.model,
+      structured_output: settings.structured_output,
       rematch_temperature: settings.rematch_temperature,
       grounding_prompt: settings.grounding_prompt,
       ...sampling,

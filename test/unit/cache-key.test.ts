@@ -2,8 +2,10 @@
 import { describe, expect, it } from "vitest";
 import { cacheKey, canonicalJson, hashKey, keyTemplate } from "../../src/cache/key";
 import type { JudgeBackend } from "../../src/judge/backend";
+import { createJudgeBackend, createJudgeUpstream } from "../../src/judge/create";
 import { createJudgeSession } from "../../src/judge/session";
 import { ZERO_USAGE } from "../../src/openai/chat";
+import { testConfig } from "../helpers";
 
 async function webCryptoHex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
@@ -55,5 +57,19 @@ describe("judgment cache keys", () => {
     }
     const expected = (round: number) => cacheKey({ ...backend.identity, template, inputs: [canonicalJson(conversation), "first", `second ${round}`, 0] });
     expect(keys).toEqual([await expected(0), await expected(1)]);
+  });
+});
+
+describe("an OpenAI-compatible judge's identity in its cache keys", () => {
+  const identity = (judge: Record<string, unknown>) => {
+    const config = testConfig({ judge });
+    return canonicalJson(createJudgeBackend(config, createJudgeUpstream(config, fetch)).identity);
+  };
+
+  it("names the server and whether it asks for structured output, so another judge never answers from this one's", () => {
+    const base = { model: "root-judge", base_url: "http://judge-a.test/v1" };
+    expect(identity(base)).toBe(identity({ ...base }));
+    expect(identity({ ...base, base_url: "http://judge-b.test/v1" })).not.toBe(identity(base));
+    expect(identity({ ...base, structured_output: false })).not.toBe(identity(base));
   });
 });
