@@ -28,9 +28,15 @@ export function cacheKey(parts: unknown): Promise<string> {
 
 /** The key of an already canonical text (see keyTemplate). */
 export async function hashKey(text: string): Promise<string> {
+  return sha256Hex(text);
+}
+
+/** The hex SHA-256 of `text`: at once on Node, a promise on Workers (Web Crypto has only the promise). */
+export function sha256Hex(text: string): string | Promise<string> {
   if (nodeHash) return nodeHash.hash("sha256", text, "hex");
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  return crypto.subtle
+    .digest("SHA-256", new TextEncoder().encode(text))
+    .then((digest) => Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join(""));
 }
 
 /**

@@ -1,6 +1,6 @@
 // The judge as one request sees it: cache in front of the backend, and counts of calls, hits and tokens.
 import type { GroundingInput, GroundingVerdict, Judge, PairInput, PairVerdict, ScoreInput, ScoreVerdict } from "../../strategies/types";
-import { canonicalJson, hashKey, keyTemplate } from "../cache/key";
+import { canonicalJson, keyTemplate, sha256Hex } from "../cache/key";
 import { noCache, type JudgmentCache } from "../cache/types";
 import { ProxyError } from "../errors";
 import { addUsage, ZERO_USAGE, type Usage } from "../openai/chat";
@@ -41,8 +41,9 @@ export function isJudgeUnavailable(err: unknown): err is ProxyError {
 type Task = JudgmentMeta["task"];
 
 /**
- * A judgment's key text: backend identity, template and inputs. The fixed part is serialised once per backend and
- * task (keyed by the identity object, which the per-request wrappers of a backend share), not once per judgment.
+ * A judgment's key text: backend identity, template and the digests of its inputs (judged() below). The fixed part is
+ * serialised once per backend and task (keyed by the identity object, which the per-request wrappers of a backend
+ * share), not once per judgment.
  */
 const keyTexts = new WeakMap<object, Map<Task, (inputs: unknown[]) => string>>();
 function keyText(backend: JudgeBackend, task: Task, inputs: unknown[]): string {
@@ -60,12 +61,22 @@ export function createJudgeSession(
 ): { judge: Judge; stats: JudgeStats } {
   const stats: JudgeStats = { calls: 0, cache_hits: 0, usage: ZERO_USAGE, unparsed: 0 };
   const memo: RequestMemo = new Map();
-  // Every judgment of a request repeats the same conversation: serialise it for the cache key once, not per call.
-  const conversations = new WeakMap<object, string>();
-  const conversationKey = (conversation: object): string => {
-    let text = conversations.get(conversation);
-    if (text === undefined) conversations.set(conversation, (text = canonicalJson(conversation)));
-    return text;
+  // What stands for an input in a key: the SHA-256 of its canonical JSON. A request's judgments share their inputs
+  // (the conversation in all of them, each candidate in every match it plays, in both orders), so each is serialised
+  // and hashed once per request, and a key hashes a few digests instead of every text again. Scalars stand for
+  // themselves.
+  const textDigests = new Map<string, string | Promise<string>>();
+  const objectDigests = new WeakMap<object, string | Promise<string>>();
+  const digestOf = (input: unknown): unknown => {
+    if (typeof input === "string") {
+      let digest = textDigests.get(input);
+      if (digest === undefined) textDigests.set(input, (digest = sha256Hex(JSON.stringify(input))));
+      return digest;
+    }
+    if (input === null || typeof input !== "object") return input;
+    let digest = objectDigests.get(input);
+    if (digest === undefined) objectDigests.set(input, (digest = sha256Hex(canonicalJson(input))));
+    return digest;
   };
   const caching = cache !== noCache;
 
@@ -76,7 +87,13 @@ export function createJudgeSession(
     run: (call: CallOptions) => Promise<Judged<T>>,
   ): Promise<T> {
     const watch = probe.judgment(meta, caching);
-    const key = await hashKey(keyText(backend, meta.task, inputs));
+    const digests: unknown[] = [];
+    for (const input of inputs) {
+      const digest = digestOf(input);
+      digests.push(digest instanceof Promise ? await digest : digest);
+    }
+    const hashed = sha256Hex(keyText(backend, meta.task, digests));
+    const key = hashed instanceof Promise ? await hashed : hashed;
     const hit = (await cache.get(key)) as { value: T } | undefined;
     if (hit?.value) {
       stats.cache_hits += 1;
@@ -105,12 +122,12 @@ export function createJudgeSession(
 
   const judge: Judge = {
     compare(input: PairInput, signal?: AbortSignal): Promise<PairVerdict> {
-      const inputs = [conversationKey(input.conversation), input.a.text, input.b.text, input.attempt ?? 0];
+      const inputs = [input.conversation, input.a.text, input.b.text, input.attempt ?? 0];
       const meta: JudgmentMeta = { task: "pairwise", a: input.a.index, b: input.b.index, attempt: input.attempt ?? 0 };
       return judged(meta, inputs, (call) => backend.comparePair(input, signal ?? new AbortController().signal, call));
     },
     score(input: ScoreInput, signal?: AbortSignal): Promise<ScoreVerdict> {
-      const inputs = [conversationKey(input.conversation), input.rubric, input.scale, input.candidate.text];
+      const inputs = [input.conversation, input.rubric, input.scale, input.candidate.text];
       const meta: JudgmentMeta = { task: "rubric", a: input.candidate.index, attempt: 0 };
       return judged(meta, inputs, (call) => backend.scoreRubric(input, signal ?? new AbortController().signal, call));
     },

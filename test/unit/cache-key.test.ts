@@ -38,7 +38,7 @@ describe("keyTemplate", () => {
 });
 
 describe("judgment cache keys", () => {
-  it("are the hash of backend identity, template and inputs, as canonicalJson of the whole gives it", async () => {
+  it("are the hash of backend identity, template and the hashes of the inputs, as canonicalJson of the whole gives it", async () => {
     const template = { id: "pairwise", version: 7 };
     const backend = {
       identity: { backend: "test", model: "judge-1", temperature: 0 },
@@ -55,7 +55,9 @@ describe("judgment cache keys", () => {
       const { judge } = createJudgeSession(backend, cache);
       await judge.compare({ conversation, a: candidate(0, "first"), b: candidate(1, `second ${round}`) });
     }
-    const expected = (round: number) => cacheKey({ ...backend.identity, template, inputs: [canonicalJson(conversation), "first", `second ${round}`, 0] });
+    // Each input by the hash of its canonical JSON (a request hashes each once); the attempt number stands for itself.
+    const inputs = async (round: number) => [await hashKey(canonicalJson(conversation)), await hashKey('"first"'), await hashKey(`"second ${round}"`), 0];
+    const expected = async (round: number) => cacheKey({ ...backend.identity, template, inputs: await inputs(round) });
     expect(keys).toEqual([await expected(0), await expected(1)]);
   });
 });
