@@ -1,6 +1,6 @@
 // The pairwise comparison prompt (template "pairwise", version 2) and the JSON schema its answer must follow.
 import type { ChatMessage } from "../../strategies/types";
-import { renderConversation, section } from "./sections";
+import { conversationSection, section } from "./sections";
 
 export const PAIRWISE_TEMPLATE = { id: "pairwise", version: 2 } as const; // 2: earlier tool calls are shown
 
@@ -14,7 +14,7 @@ const SYSTEM = [
 
 export function pairwiseMessages(conversation: ChatMessage[], answerA: string, answerB: string): ChatMessage[] {
   const user = [
-    section("conversation", renderConversation(conversation)),
+    conversationSection(conversation),
     section("response_a", answerA),
     section("response_b", answerB),
     "Which response is better, A or B?",

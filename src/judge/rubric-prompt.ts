@@ -1,6 +1,6 @@
 // The rubric scoring prompt (template "rubric", version 1): one response, one rubric, an integer score 1..K.
 import type { ChatMessage } from "../../strategies/types";
-import { renderConversation, section } from "./sections";
+import { conversationSection, section } from "./sections";
 
 export const RUBRIC_TEMPLATE = { id: "rubric", version: 1 } as const;
 
@@ -16,7 +16,7 @@ function system(scale: number): string {
 
 export function rubricMessages(conversation: ChatMessage[], rubric: string, answer: string, scale: number): ChatMessage[] {
   const user = [
-    section("conversation", renderConversation(conversation)),
+    conversationSection(conversation),
     section("rubric", rubric),
     section("response", answer),
     `Score the response from 1 to ${scale}.`,

@@ -24,3 +24,15 @@ export function renderConversation(conversation: ChatMessage[]): string {
     })
     .join("\n\n");
 }
+
+const conversationSections = new WeakMap<ChatMessage[], string>();
+
+/**
+ * The conversation's section: every judgment of a request shows the same conversation (a best-of-4 makes seven or so),
+ * so it is rendered and searched for tags once per conversation, not once per judge call.
+ */
+export function conversationSection(conversation: ChatMessage[]): string {
+  let text = conversationSections.get(conversation);
+  if (text === undefined) conversationSections.set(conversation, (text = section("conversation", renderConversation(conversation))));
+  return text;
+}
