@@ -1,6 +1,7 @@
 // Load: many concurrent best-of-4 requests against verdict (its own process) with the simulator as upstream, on
 // 127.0.0.1, bounded in time. Reports req/s, latency, judge calls, verdict's peak RSS and its CPU time per request.
-// `npm run bench:load` (200 clients, 60 s); `-- --smoke` (a few seconds).
+// `npm run bench:load` (200 clients, 60 s); `-- --smoke` (a few seconds); `-- --document 20000` puts a document of that
+// many characters in every request's conversation, as a RAG client would (each judgment shows the conversation).
 import { mkdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { startSimulator } from "../test/sim/start";
@@ -12,11 +13,15 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "60" },
     concurrency: { type: "string", default: "200" },
     smoke: { type: "boolean", default: false },
+    document: { type: "string", default: "0" },
     out: { type: "string", default: "bench/out" },
   },
 });
 const seconds = values.smoke ? 3 : Math.min(Number(values.seconds), 600);
 const concurrency = values.smoke ? 10 : Math.min(Number(values.concurrency), 1_000);
+const documentChars = Math.max(0, Math.min(Number(values.document) || 0, 1_000_000));
+const PARAGRAPH = "The report describes how the system was measured, which parts were slow and what was changed. ";
+const document = PARAGRAPH.repeat(Math.ceil(documentChars / PARAGRAPH.length)).slice(0, documentChars);
 
 // A model-like pace: candidates take ~80 ms, a judgment ~30 ms, so each request spends most of its life waiting.
 const sim = await startSimulator({
@@ -40,7 +45,10 @@ const body = () =>
   JSON.stringify({
     model: "sim-generator",
     // A new prompt each time: every request draws new candidates and pays for its judging (no cache hits).
-    messages: [{ role: "user", content: `load request ${sequence++}: explain one idea` }],
+    messages: [
+      ...(document ? [{ role: "system", content: `Answer from this document.\n\n${document}` }] : []),
+      { role: "user", content: `load request ${sequence++}: explain one idea` },
+    ],
     verdict: { n: 4 },
   });
 
@@ -67,6 +75,7 @@ try {
   const report = {
     seconds: +wall.toFixed(1),
     concurrency,
+    document_chars: documentChars,
     requests: latencies.length,
     failures,
     req_per_s: +(latencies.length / wall).toFixed(1),
