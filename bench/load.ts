@@ -1,12 +1,17 @@
 // Load: many concurrent best-of-4 requests against verdict (its own process) with the simulator as upstream, on
-// 127.0.0.1, bounded in time. Reports req/s, latency, judge calls, verdict's peak RSS and its CPU time per request.
+// 127.0.0.1, bounded in time. Reports req/s, latency, judge calls, verdict's peak RSS and its CPU time per request,
+// then the CPU time per request of a floor that makes the same upstream calls and nothing else (bench/floor-bestof.mjs).
 // `npm run bench:load` (200 clients, 60 s); `-- --smoke` (a few seconds); `-- --document 20000` puts a document of that
 // many characters in every request's conversation, as a RAG client would (each judgment shows the conversation).
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startSimulator } from "../test/sim/start";
+import { spawnLogged, waitForLog } from "./children";
+import { cpuMs, mainThreadCpuMs } from "./proc";
 import { quantile } from "./stats";
-import { startVerdictProcess } from "./verdict-process";
+import { startCommand, startVerdictProcess } from "./verdict-process";
 
 const { values } = parseArgs({
   options: {
@@ -19,6 +24,8 @@ const { values } = parseArgs({
 });
 const seconds = values.smoke ? 3 : Math.min(Number(values.seconds), 600);
 const concurrency = values.smoke ? 10 : Math.min(Number(values.concurrency), 1_000);
+/** The floor's run (below) is shorter: its figures settle sooner, having less to collect. */
+const floorSeconds = values.smoke ? 2 : Math.max(5, Math.round(seconds / 3));
 const documentChars = Math.max(0, Math.min(Number(values.document) || 0, 1_000_000));
 const PARAGRAPH = "The report describes how the system was measured, which parts were slow and what was changed. ";
 const document = PARAGRAPH.repeat(Math.ceil(documentChars / PARAGRAPH.length)).slice(0, documentChars);
@@ -38,9 +45,6 @@ const verdict = await startVerdictProcess(
 );
 
 let sequence = 0;
-const latencies: number[] = [];
-let judgeCalls = 0;
-let failures = 0;
 const body = () =>
   JSON.stringify({
     model: "sim-generator",
@@ -52,47 +56,86 @@ const body = () =>
     verdict: { n: 4 },
   });
 
-async function client(until: number): Promise<void> {
-  while (Date.now() < until) {
-    const started = performance.now();
-    const response = await fetch(`${verdict.url}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: body() });
-    const answer = (await response.json()) as { verdict?: { judge?: { calls?: number } } };
-    if (!response.ok || !answer.verdict) failures += 1;
-    else judgeCalls += answer.verdict.judge?.calls ?? 0;
-    latencies.push(performance.now() - started);
-  }
+interface Measured {
+  wall: number;
+  latencies: number[];
+  judgeCalls: number;
+  failures: number;
+  cpuMs: number;
+  mainThreadCpuMs: number;
+}
+
+/** `concurrency` clients sending best-of-4 requests to `url` one after another for `seconds`; CPU read from /proc. */
+async function measure(url: string, pid: number, seconds: number): Promise<Measured> {
+  const run: Measured = { wall: 0, latencies: [], judgeCalls: 0, failures: 0, cpuMs: -cpuMs(pid), mainThreadCpuMs: -mainThreadCpuMs(pid) };
+  const started = Date.now();
+  const until = started + seconds * 1_000;
+  const client = async () => {
+    while (Date.now() < until) {
+      const sent = performance.now();
+      const response = await fetch(`${url}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: body() });
+      const answer = (await response.json()) as { verdict?: { judge?: { calls?: number } } };
+      if (!response.ok || !answer.verdict) run.failures += 1;
+      else run.judgeCalls += answer.verdict.judge?.calls ?? 0;
+      run.latencies.push(performance.now() - sent);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, client));
+  run.wall = (Date.now() - started) / 1_000;
+  run.cpuMs += cpuMs(pid);
+  run.mainThreadCpuMs += mainThreadCpuMs(pid);
+  return run;
+}
+
+const perRequest = (total: number, run: Measured, digits = 3) => +(total / Math.max(1, run.latencies.length)).toFixed(digits);
+
+/**
+ * The floor (bench/floor-bestof.mjs): the same upstream calls with none of verdict's work, run with npm start's Node
+ * flags, so the report shows what part of verdict's CPU is its own.
+ */
+async function startFloor(): Promise<{ url: string; pid: number; stop(): void }> {
+  const log = join(mkdtempSync(join(tmpdir(), "verdict-floor-")), "floor.log");
+  const child = spawnLogged(process.execPath, [...startCommand(false).nodeFlags, "bench/floor-bestof.mjs", sim.url], log);
+  const found = await waitForLog(child, log, /listening on (http:\/\/127\.0\.0\.1:\d+\/v1)/, "floor best-of-4");
+  return { url: found[1]!, pid: child.pid!, stop: () => void child.kill("SIGTERM") };
 }
 
 try {
-  const cpuBefore = verdict.cpuMs();
-  const mainBefore = verdict.mainThreadCpuMs();
-  const started = Date.now();
-  await Promise.all(Array.from({ length: concurrency }, () => client(started + seconds * 1_000)));
-  const wall = (Date.now() - started) / 1_000;
-  const cpu = verdict.cpuMs() - cpuBefore;
-  const mainThread = verdict.mainThreadCpuMs() - mainBefore;
-  const sorted = latencies.sort((a, b) => a - b);
+  const run = await measure(verdict.url, verdict.pid, seconds);
+  const peakRss = verdict.peakRssMiB();
+  await verdict.stop();
+  const floor = await startFloor();
+  const floorRun = await measure(floor.url, floor.pid, floorSeconds).finally(floor.stop);
+  const sorted = run.latencies.sort((a, b) => a - b);
+  const cpuPerRequest = perRequest(run.cpuMs, run);
+  const floorCpuPerRequest = perRequest(floorRun.cpuMs, floorRun);
   const report = {
-    seconds: +wall.toFixed(1),
+    seconds: +run.wall.toFixed(1),
     concurrency,
     document_chars: documentChars,
-    requests: latencies.length,
-    failures,
-    req_per_s: +(latencies.length / wall).toFixed(1),
+    requests: run.latencies.length,
+    failures: run.failures,
+    req_per_s: +(run.latencies.length / run.wall).toFixed(1),
     p50_ms: +quantile(sorted, 0.5).toFixed(1),
     p99_ms: +quantile(sorted, 0.99).toFixed(1),
-    judge_calls: judgeCalls,
-    judge_calls_per_request: +(judgeCalls / Math.max(1, latencies.length)).toFixed(2),
-    verdict_peak_rss_mib: +verdict.peakRssMiB().toFixed(1),
-    verdict_cpu_ms_per_request: +(cpu / Math.max(1, latencies.length)).toFixed(3),
+    judge_calls: run.judgeCalls,
+    judge_calls_per_request: perRequest(run.judgeCalls, run, 2),
+    verdict_peak_rss_mib: +peakRss.toFixed(1),
+    verdict_cpu_ms_per_request: cpuPerRequest,
     // The target is the whole process's; its main thread's part shows what V8's helper threads (garbage collection) add.
-    verdict_main_thread_cpu_ms_per_request: +(mainThread / Math.max(1, latencies.length)).toFixed(3),
+    verdict_main_thread_cpu_ms_per_request: perRequest(run.mainThreadCpuMs, run),
+    floor_seconds: +floorRun.wall.toFixed(1),
+    floor_requests: floorRun.latencies.length,
+    floor_failures: floorRun.failures,
+    floor_judge_calls_per_request: perRequest(floorRun.judgeCalls, floorRun, 2),
+    floor_cpu_ms_per_request: floorCpuPerRequest,
+    verdict_cpu_over_floor: +(cpuPerRequest / Math.max(0.001, floorCpuPerRequest)).toFixed(2),
   };
   console.log("| metric | value |\n| --- | --- |");
   for (const [key, value] of Object.entries(report)) console.log(`| ${key} | ${value} |`);
   mkdirSync(values.out, { recursive: true });
   writeFileSync(`${values.out}/load.json`, JSON.stringify(report, null, 2));
-  if (failures > 0) process.exitCode = 1;
+  if (run.failures > 0 || floorRun.failures > 0) process.exitCode = 1;
 } finally {
   await verdict.stop();
   await sim.close();
