@@ -9,10 +9,11 @@
 //   npm run bench:ab -- --a <ref> --n 4               best-of-4 instead of pass-through (CPU of the judging path)
 //   npm run bench:ab -- --a HEAD --smoke              one round each: a CI-sized check that both sides answer
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { bundleOf } from "./bundle-of";
 import { probe, requestBody, requestHeaders } from "./overhead-probe";
 import { killChildren, startSim } from "./overhead-servers";
 import { mergeRounds, runWrk, writeScript } from "./overhead-wrk";
@@ -35,21 +36,6 @@ if (!values.a) throw new Error("--a <git ref> is required (B is this working tre
 const rounds = values.smoke ? 1 : Math.max(1, Math.min(50, Math.round(Number(values.rounds))));
 const concurrency = values.smoke ? 4 : Math.max(1, Math.min(256, Math.round(Number(values.concurrency))));
 const candidates = Math.max(1, Math.min(16, Math.round(Number(values.n))));
-
-/** The bundle of a commit: its tree unpacked beside this one's node_modules and built with its own bin/build.mjs. */
-function bundleOf(side: "A" | "B", ref: string, dir: string): string {
-  // One tree per side, so that an A/A run (the same ref twice) measures two separate builds.
-  const tree = join(dir, `tree-${side}-${ref.replace(/[^\w.-]/g, "_")}`);
-  mkdirSync(tree, { recursive: true });
-  execFileSync("tar", ["-x", "-C", tree], { input: execFileSync("git", ["archive", "--format=tar", ref], { maxBuffer: 256 * 1024 * 1024 }) });
-  symlinkSync(resolve("node_modules"), join(tree, "node_modules"));
-  try {
-    execFileSync(process.execPath, ["bin/build.mjs"], { cwd: tree, stdio: "inherit" });
-  } catch {
-    throw new Error(`cannot build ${ref}: it needs bin/build.mjs (the bundle came with it)`);
-  }
-  return join(tree, "build", "verdict.mjs");
-}
 
 interface SideRound {
   rps: number;

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startSimulator } from "../test/sim/start";
 import { spawnLogged, waitForLog } from "./children";
-import { cpuMs, mainThreadCpuMs } from "./proc";
+import { LOAD_SIMULATOR, loadConfig, loadDocument, measureLoad, perRequest } from "./load-traffic";
 import { quantile } from "./stats";
 import { startCommand, startVerdictProcess } from "./verdict-process";
 
@@ -27,67 +27,10 @@ const concurrency = values.smoke ? 10 : Math.min(Number(values.concurrency), 1_0
 /** The floor's run (below) is shorter: its figures settle sooner, having less to collect. */
 const floorSeconds = values.smoke ? 2 : Math.max(5, Math.round(seconds / 3));
 const documentChars = Math.max(0, Math.min(Number(values.document) || 0, 1_000_000));
-const PARAGRAPH = "The report describes how the system was measured, which parts were slow and what was changed. ";
-const document = PARAGRAPH.repeat(Math.ceil(documentChars / PARAGRAPH.length)).slice(0, documentChars);
+const traffic = { concurrency, seconds, document: loadDocument(documentChars) };
 
-// A model-like pace: candidates take ~80 ms, a judgment ~30 ms, so each request spends most of its life waiting.
-const sim = await startSimulator({
-  record_requests: false,
-  generator: { latency: { ttft_ms: 60, tokens_per_second: 4_000, jitter: 0.3 } },
-  judge: { accuracy: 0.9, bias: 0.05, latency: { ttft_ms: 30, jitter: 0.3 } },
-});
-const verdict = await startVerdictProcess(
-  {
-    generator: { base_url: sim.url, concurrency: 1_024, max_queued: 10_000 },
-    judge: { model: "sim-judge", concurrency: 1_024, max_queued: 10_000 },
-  },
-  { env: { LOG_LEVEL: "warn" } },
-);
-
-let sequence = 0;
-const body = () =>
-  JSON.stringify({
-    model: "sim-generator",
-    // A new prompt each time: every request draws new candidates and pays for its judging (no cache hits).
-    messages: [
-      ...(document ? [{ role: "system", content: `Answer from this document.\n\n${document}` }] : []),
-      { role: "user", content: `load request ${sequence++}: explain one idea` },
-    ],
-    verdict: { n: 4 },
-  });
-
-interface Measured {
-  wall: number;
-  latencies: number[];
-  judgeCalls: number;
-  failures: number;
-  cpuMs: number;
-  mainThreadCpuMs: number;
-}
-
-/** `concurrency` clients sending best-of-4 requests to `url` one after another for `seconds`; CPU read from /proc. */
-async function measure(url: string, pid: number, seconds: number): Promise<Measured> {
-  const run: Measured = { wall: 0, latencies: [], judgeCalls: 0, failures: 0, cpuMs: -cpuMs(pid), mainThreadCpuMs: -mainThreadCpuMs(pid) };
-  const started = Date.now();
-  const until = started + seconds * 1_000;
-  const client = async () => {
-    while (Date.now() < until) {
-      const sent = performance.now();
-      const response = await fetch(`${url}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: body() });
-      const answer = (await response.json()) as { verdict?: { judge?: { calls?: number } } };
-      if (!response.ok || !answer.verdict) run.failures += 1;
-      else run.judgeCalls += answer.verdict.judge?.calls ?? 0;
-      run.latencies.push(performance.now() - sent);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, client));
-  run.wall = (Date.now() - started) / 1_000;
-  run.cpuMs += cpuMs(pid);
-  run.mainThreadCpuMs += mainThreadCpuMs(pid);
-  return run;
-}
-
-const perRequest = (total: number, run: Measured, digits = 3) => +(total / Math.max(1, run.latencies.length)).toFixed(digits);
+const sim = await startSimulator(LOAD_SIMULATOR);
+const verdict = await startVerdictProcess(loadConfig(sim.url), { env: { LOG_LEVEL: "warn" } });
 
 /**
  * The floor (bench/floor-bestof.mjs): the same upstream calls with none of verdict's work, run with npm start's Node
@@ -101,11 +44,11 @@ async function startFloor(): Promise<{ url: string; pid: number; stop(): void }>
 }
 
 try {
-  const run = await measure(verdict.url, verdict.pid, seconds);
+  const run = await measureLoad(verdict.url, verdict.pid, traffic);
   const peakRss = verdict.peakRssMiB();
   await verdict.stop();
   const floor = await startFloor();
-  const floorRun = await measure(floor.url, floor.pid, floorSeconds).finally(floor.stop);
+  const floorRun = await measureLoad(floor.url, floor.pid, { ...traffic, seconds: floorSeconds }).finally(floor.stop);
   const sorted = run.latencies.sort((a, b) => a - b);
   const cpuPerRequest = perRequest(run.cpuMs, run);
   const floorCpuPerRequest = perRequest(floorRun.cpuMs, floorRun);

@@ -1,0 +1,19 @@
+// Another commit's verdict, built for a side-by-side measurement (bench/ab.ts, bench/ab-load.ts).
+import { execFileSync } from "node:child_process";
+import { mkdirSync, symlinkSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+/** The bundle of a commit: its tree unpacked beside this one's node_modules and built with its own bin/build.mjs. */
+export function bundleOf(side: "A" | "B", ref: string, dir: string): string {
+  // One tree per side, so that an A/A run (the same ref twice) measures two separate builds.
+  const tree = join(dir, `tree-${side}-${ref.replace(/[^\w.-]/g, "_")}`);
+  mkdirSync(tree, { recursive: true });
+  execFileSync("tar", ["-x", "-C", tree], { input: execFileSync("git", ["archive", "--format=tar", ref], { maxBuffer: 256 * 1024 * 1024 }) });
+  symlinkSync(resolve("node_modules"), join(tree, "node_modules"));
+  try {
+    execFileSync(process.execPath, ["bin/build.mjs"], { cwd: tree, stdio: "inherit" });
+  } catch {
+    throw new Error(`cannot build ${ref}: it needs bin/build.mjs (the bundle came with it)`);
+  }
+  return join(tree, "build", "verdict.mjs");
+}

@@ -1,0 +1,81 @@
+// bench:load's traffic, shared by bench/load.ts and bench/ab-load.ts: the simulator's pace, verdict's settings, and
+// clients sending best-of-4 requests one after another, with the server's CPU read from /proc around them.
+import type { SimOptionsInput } from "../test/sim/options";
+import { cpuMs, mainThreadCpuMs } from "./proc";
+
+/** A model-like pace: candidates take ~80 ms, a judgment ~30 ms, so each request spends most of its life waiting. */
+export const LOAD_SIMULATOR: SimOptionsInput = {
+  record_requests: false,
+  generator: { latency: { ttft_ms: 60, tokens_per_second: 4_000, jitter: 0.3 } },
+  judge: { accuracy: 0.9, bias: 0.05, latency: { ttft_ms: 30, jitter: 0.3 } },
+};
+
+/** verdict's config for the load: queues deep enough that none of this traffic is refused. */
+export function loadConfig(simUrl: string): Record<string, unknown> {
+  return {
+    generator: { base_url: simUrl, concurrency: 1_024, max_queued: 10_000 },
+    judge: { model: "sim-judge", concurrency: 1_024, max_queued: 10_000 },
+  };
+}
+
+const PARAGRAPH = "The report describes how the system was measured, which parts were slow and what was changed. ";
+
+/** A document of `chars` characters for every conversation (as a RAG client sends), none for 0. */
+export function loadDocument(chars: number): string {
+  return PARAGRAPH.repeat(Math.ceil(chars / PARAGRAPH.length)).slice(0, chars);
+}
+
+let sequence = 0;
+function requestBody(document: string): string {
+  return JSON.stringify({
+    model: "sim-generator",
+    // A new prompt each time: every request draws new candidates and pays for its judging (no cache hits).
+    messages: [
+      ...(document ? [{ role: "system", content: `Answer from this document.\n\n${document}` }] : []),
+      { role: "user", content: `load request ${sequence++}: explain one idea` },
+    ],
+    verdict: { n: 4 },
+  });
+}
+
+export interface Measured {
+  wall: number;
+  latencies: number[];
+  judgeCalls: number;
+  failures: number;
+  cpuMs: number;
+  mainThreadCpuMs: number;
+}
+
+export interface Traffic {
+  concurrency: number;
+  seconds: number;
+  document: string;
+}
+
+/** `concurrency` clients sending best-of-4 requests to `url` one after another for `seconds`; CPU of `pid` around it. */
+export async function measureLoad(url: string, pid: number, { concurrency, seconds, document }: Traffic): Promise<Measured> {
+  const run: Measured = { wall: 0, latencies: [], judgeCalls: 0, failures: 0, cpuMs: -cpuMs(pid), mainThreadCpuMs: -mainThreadCpuMs(pid) };
+  const started = Date.now();
+  const until = started + seconds * 1_000;
+  const client = async () => {
+    while (Date.now() < until) {
+      const sent = performance.now();
+      const response = await fetch(`${url}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: requestBody(document) });
+      const answer = (await response.json()) as { verdict?: { judge?: { calls?: number } } };
+      if (!response.ok || !answer.verdict) run.failures += 1;
+      else run.judgeCalls += answer.verdict.judge?.calls ?? 0;
+      run.latencies.push(performance.now() - sent);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, client));
+  run.wall = (Date.now() - started) / 1_000;
+  run.cpuMs += cpuMs(pid);
+  run.mainThreadCpuMs += mainThreadCpuMs(pid);
+  return run;
+}
+
+/** A total over a run's requests, rounded to `digits`. */
+export function perRequest(total: number, run: Measured, digits = 3): number {
+  return +(total / Math.max(1, run.latencies.length)).toFixed(digits);
+}
