@@ -11,6 +11,8 @@ import { plainHeaders } from "./util/plain-headers";
 
 type ChatCompletion = OpenAI.Chat.Completions.ChatCompletion;
 
+const utf8 = new TextEncoder();
+
 export interface ChatCallSettings {
   baseURL: string;
   /** The Authorization header's value, when the upstream has a key. */
@@ -49,7 +51,10 @@ export function createChatCall({ baseURL, authorization, headers: fixed = {}, ti
     let text: string;
     let responseHeaders: Record<string, string>;
     try {
-      const reply = await exchange({ url, method: "POST", headers, body: JSON.stringify(body), signal, timeoutMs, whole: true });
+      // Sent as bytes: then nothing keeps the JSON text (a copy of every prompt, documents and all) on the heap while
+      // the call waits for its answer. With 20,000-character documents that cut a best-of-4's CPU by 8% and its peak
+      // memory by 14 MiB under load (bench/README.md, bench:ab-load); with short prompts it made no difference.
+      const reply = await exchange({ url, method: "POST", headers, body: utf8.encode(JSON.stringify(body)), signal, timeoutMs, whole: true });
       status = reply.status;
       responseHeaders = reply.headers;
       text = await replyText(reply);

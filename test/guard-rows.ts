@@ -2,7 +2,7 @@
 // groundedness stand-in passes and whose hallucinated answer it fails, and a guarded request built on one of them.
 import { existsSync, readFileSync } from "node:fs";
 import { simulatedGrounding } from "./sim/grounding";
-import { chatBody } from "./helpers";
+import { bodyText, chatBody } from "./helpers";
 
 const DATA = "../shared/data/halueval-qa.jsonl";
 
@@ -31,7 +31,7 @@ export const guardedAsk = (row: HaluRow, verdict: Record<string, unknown>) =>
  */
 export function rightAnswerCheckDown(inner: typeof globalThis.fetch, row: HaluRow): typeof globalThis.fetch {
   return async (input, init) => {
-    const text = typeof init?.body === "string" ? init.body : "";
+    const text = bodyText(init);
     if (!text.includes("<ANSWER>")) return inner(input, init);
     // The answer's own section: the document may hold the right answer's words too.
     if (text.includes(JSON.stringify(`<ANSWER>\n${row.right_answer}`).slice(1, -1))) return new Response("down", { status: 503 });

@@ -25,6 +25,14 @@ export function fetchInto(app: Hono): typeof globalThis.fetch {
   };
 }
 
+/** A request body as text, as upstream fakes read it: verdict's chat calls send bytes, other callers strings. */
+export function bodyText(init: RequestInit | undefined): string {
+  const body = init?.body;
+  if (typeof body === "string") return body;
+  if (body instanceof Uint8Array) return new TextDecoder().decode(body);
+  return "";
+}
+
 /** Deep-merges plain objects (arrays and values replace). */
 function merge(base: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
   const out = { ...base };

@@ -1,7 +1,7 @@
 // One time budget per request (timeouts.request_ms): whatever hangs, the client hears back within it plus a small margin.
 import { beforeAll, describe, expect, it } from "vitest";
 import { guardedAsk, rowsTheStandInSeparates } from "../guard-rows";
-import { chatBody, fetchInto, harness, postChat } from "../helpers";
+import { bodyText, chatBody, fetchInto, harness, postChat } from "../helpers";
 import { createSimulator } from "../sim/server";
 
 const BUDGET_MS = 200;
@@ -108,7 +108,7 @@ describe("request budget", () => {
     const inner = fetchInto(sim.app);
     // Two draws answer, the others never do; the judge is healthy.
     const fetch: typeof globalThis.fetch = (input, init) => {
-      const judging = typeof init?.body === "string" && init.body.includes("response_a");
+      const judging = bodyText(init).includes("response_a");
       if (judging || ++draws <= 3) return inner(input, init); // the refused n call, then two draws
       return answerNever(init);
     };
@@ -124,7 +124,7 @@ describe("request budget", () => {
     const inner = fetchInto(sim.app);
     // The hallucinated answer is checked (and failed) at once; the right answer's check never comes back.
     const fetch: typeof globalThis.fetch = (input, init) => {
-      const body = typeof init?.body === "string" ? init.body : "";
+      const body = bodyText(init);
       if (body.includes("<ANSWER>") && body.includes(row!.right_answer.slice(0, 20))) {
         return answerNever(init);
       }
@@ -143,7 +143,7 @@ describe("request budget", () => {
     const sim = createSimulator({ supports_n: false });
     const inner = fetchInto(sim.app);
     const fetch: typeof globalThis.fetch = async (input, init) => {
-      if (typeof init?.body === "string" && init.body.includes("response_a")) return answerNever(init);
+      if (bodyText(init).includes("response_a")) return answerNever(init);
       if (++draws === 4) await new Promise((r) => setTimeout(r, 3_850)); // the refused n call, two draws, then the late one
       return inner(input, init);
     };
@@ -159,7 +159,7 @@ describe("request budget", () => {
     const sim = createSimulator({ supports_n: false, judge: { latency: { ttft_ms: 5 } } });
     const inner = fetchInto(sim.app);
     const fetch: typeof globalThis.fetch = async (input, init) => {
-      const judging = typeof init?.body === "string" && init.body.includes("response_a");
+      const judging = bodyText(init).includes("response_a");
       if (!judging && ++draws === 4) await new Promise((r) => setTimeout(r, 3_830)); // 30 ms after the cutoff
       return inner(input, init);
     };

@@ -1,7 +1,7 @@
 // The judging engine end to end against the simulator: rubric, cache, queue bounds, logprobs, plain-text judges.
 import { describe, expect, it } from "vitest";
 import { qualityOf } from "../sim/random";
-import { chatBody, fetchInto, harness, postChat } from "../helpers";
+import { bodyText, chatBody, fetchInto, harness, postChat } from "../helpers";
 import { createSimulator } from "../sim/server";
 
 const judgeRequests = (sim: ReturnType<typeof harness>["sim"]) => sim.requests.filter((r) => r.role === "judge");
@@ -109,7 +109,7 @@ describe("judge output handling", () => {
     const inner = fetchInto(sim.app);
     let judged: { response_format?: unknown }[] = [];
     const judgeAnswering = (refusal: () => Response | null): typeof globalThis.fetch => (input, init) => {
-      const body = typeof init?.body === "string" ? JSON.parse(init.body) : {};
+      const body = JSON.parse(bodyText(init) || "{}");
       if (body.model !== "sim-judge") return inner(input, init);
       judged.push(body);
       return Promise.resolve(refusal() ?? inner(input, init));
@@ -179,7 +179,7 @@ describe("rematches against a real judge server", () => {
     // A judge whose every answer is unreadable: without a cap each judgment is asked for twice.
     const unreadable = JSON.stringify({ id: "x", object: "chat.completion", created: 1, model: "sim-judge", choices: [{ index: 0, message: { role: "assistant", content: "I cannot decide." }, finish_reason: "stop" }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } });
     const fetch: typeof globalThis.fetch = (input, init) => {
-      if (typeof init?.body !== "string" || !init.body.includes('"model":"sim-judge"')) return inner(input, init);
+      if (!bodyText(init).includes('"model":"sim-judge"')) return inner(input, init);
       judgeCalls += 1;
       return Promise.resolve(new Response(unreadable, { status: 200, headers: { "content-type": "application/json" } }));
     };

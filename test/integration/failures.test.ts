@@ -1,13 +1,13 @@
 // Upstream failures: lost candidates degrade the answer, the judge's absence follows judge.on_error.
 import { describe, expect, it } from "vitest";
 import { createSimulator } from "../sim/server";
-import { chatBody, fetchInto, harness, postChat, unhandledDuring } from "../helpers";
+import { bodyText, chatBody, fetchInto, harness, postChat, unhandledDuring } from "../helpers";
 
 /** The simulator behind a switch: requests whose body matches `fail` get `status` instead. */
 function failing(fail: (body: string) => boolean, status = 503, headers: Record<string, string> = {}, sim = createSimulator()) {
   const inner = fetchInto(sim.app);
   const fetch: typeof globalThis.fetch = async (input, init) => {
-    const body = typeof init?.body === "string" ? init.body : "";
+    const body = bodyText(init);
     if (fail(body)) return new Response(JSON.stringify({ error: { message: "overloaded", type: "server_error" } }), { status, headers });
     return inner(input, init);
   };
@@ -34,7 +34,7 @@ describe("upstream failures", () => {
       const sim = createSimulator({ supports_n: false, generator: { latency: { spread_ms: 150 } } });
       const inner = fetchInto(sim.app);
       const fetch: typeof globalThis.fetch = (input, init) =>
-        typeof init?.body === "string" && init.body.includes('"model":"sim-judge"')
+        bodyText(init).includes('"model":"sim-judge"')
           ? Promise.resolve(new Response(JSON.stringify({ error: { message: "down", type: "server_error" } }), { status: 500 }))
           : inner(input, init);
       const { app } = harness({ deps: { fetch }, config: { generator: { supports_n: false }, judge: { max_retries: 0 } } });
@@ -93,7 +93,7 @@ describe("upstream failures", () => {
     const inner = fetchInto(createSimulator({ generator: { answers } }).app);
     const passes = { id: "g", object: "chat.completion", created: 1, model: "sim-judge", usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } };
     const fetch: typeof globalThis.fetch = async (input, init) => {
-      const body = typeof init?.body === "string" ? init.body : "";
+      const body = bodyText(init);
       if (body.includes("<ANSWER>")) {
         const content = JSON.stringify({ REASONING: "supported", VERDICT: "PASS" });
         return Response.json({ ...passes, choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }] });
@@ -113,7 +113,7 @@ describe("upstream failures", () => {
     const sim = createSimulator({ supports_n: false, judge: { latency: { ttft_ms: 2_000 } } });
     const inner = fetchInto(sim.app);
     const fetch: typeof globalThis.fetch = async (input, init) => {
-      const body = typeof init?.body === "string" ? init.body : "";
+      const body = bodyText(init);
       if (!isJudgeCall(body) && ++draws % 2 === 0) {
         await new Promise((resolve) => setTimeout(resolve, 100));
         return new Response(JSON.stringify({ error: { message: "overloaded", type: "server_error" } }), { status: 503 });
@@ -166,7 +166,7 @@ describe("a judge that answers garbage", () => {
     const inner = fetchInto(sim.app);
     let judgeCalls = 0;
     const fetch: typeof globalThis.fetch = async (input, init) => {
-      if (typeof init?.body !== "string" || !isJudgeCall(init.body)) return inner(input, init);
+      if (!isJudgeCall(bodyText(init))) return inner(input, init);
       judgeCalls += 1;
       const completion = {
         id: "x", object: "chat.completion", created: 0, model: "j",

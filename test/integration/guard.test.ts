@@ -1,7 +1,7 @@
 // Guarded RAG answers end to end: candidates built from HaluEval rows, the simulator's groundedness stand-in as judge.
 import { describe, expect, it } from "vitest";
 import { guardedAsk, rightAnswerCheckDown, rowsTheStandInSeparates } from "../guard-rows";
-import { chatBody, fetchInto, harness, postChat } from "../helpers";
+import { bodyText, chatBody, fetchInto, harness, postChat } from "../helpers";
 import { createSimulator } from "../sim/server";
 
 const row = rowsTheStandInSeparates()[0]!;
@@ -88,7 +88,7 @@ describe("guard", () => {
     const sim = createSimulator({ generator: { answers: [row.right_answer, row.hallucinated_answer] } });
     const inner = fetchInto(sim.app);
     const fetch: typeof globalThis.fetch = (input, init) =>
-      typeof init?.body === "string" && init.body.includes("<ANSWER>") ? Promise.resolve(new Response("down", { status: 503 })) : inner(input, init);
+      bodyText(init).includes("<ANSWER>") ? Promise.resolve(new Response("down", { status: 503 })) : inner(input, init);
     const { app } = harness({ deps: { fetch }, config: { judge: { on_error: "fail_open" } } });
     const response = await postChat(app, ask({ n: 2 }));
     expect(response.status).toBe(502);
@@ -144,7 +144,7 @@ describe("guard", () => {
     const inner = fetchInto(sim.app);
     // The checks get through; the pairwise matches among the answers that passed do not.
     const fetch: typeof globalThis.fetch = (input, init) =>
-      typeof init?.body === "string" && init.body.includes("response_a") ? Promise.resolve(new Response("down", { status: 503 })) : inner(input, init);
+      bodyText(init).includes("response_a") ? Promise.resolve(new Response("down", { status: 503 })) : inner(input, init);
     const { app } = harness({ deps: { fetch }, config: { judge: { max_retries: 0 } } });
     const body = await (await postChat(app, { ...ask({ n: 3, on_judge_error: "fail_open" }), n: 3 })).json();
     expect(body.verdict.degraded).toBe("judge_unavailable");
@@ -162,7 +162,7 @@ describe("guard", () => {
 
     // With the judge gone altogether nothing was checked: an unchecked answer, flagged as such.
     const down: typeof globalThis.fetch = (input, init) =>
-      typeof init?.body === "string" && init.body.includes('"model":"sim-judge"') ? Promise.resolve(new Response("down", { status: 503 })) : inner(input, init);
+      bodyText(init).includes('"model":"sim-judge"') ? Promise.resolve(new Response("down", { status: 503 })) : inner(input, init);
     const unchecked = await (await postChat(harness({ deps: { fetch: down }, config: { judge: { max_retries: 0 } } }).app, ask({ n: 2, on_judge_error: "fail_open" }))).json();
     expect(unchecked.verdict).toMatchObject({ grounded: false, degraded: "judge_unavailable" });
   });

@@ -1,7 +1,7 @@
 // GET /metrics through the app: valid exposition text, and counters that move exactly as a scripted run predicts.
 import { describe, expect, it, vi } from "vitest";
 import { createApp } from "../../src/app";
-import { chatBody, fetchInto, harness, postChat, testConfig } from "../helpers";
+import { bodyText, chatBody, fetchInto, harness, postChat, testConfig } from "../helpers";
 import { createSimulator } from "../sim/server";
 import { parseExposition, sampleValue } from "../prom-parse";
 
@@ -73,7 +73,7 @@ describe("upstream attempts", () => {
     const sim = createSimulator();
     let failed = 0;
     const flaky: typeof fetch = async (input, init) => {
-      const judgeCall = typeof init?.body === "string" && init.body.includes('"model":"sim-judge"');
+      const judgeCall = bodyText(init).includes('"model":"sim-judge"');
       if (judgeCall && failed === 0) {
         failed += 1;
         return new Response('{"error":{"message":"busy"}}', { status: 503, headers: { "retry-after-ms": "1", "content-type": "application/json" } });

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { createSSEDecoder } from "../../src/openai/sse";
 import { createSimulator } from "../sim/server";
-import { fetchInto, harness } from "../helpers";
+import { bodyText, fetchInto, harness } from "../helpers";
 
 type Any = Record<string, any>;
 const verdictOf = (response: unknown) => (response as { verdict: Any }).verdict;
@@ -83,7 +83,7 @@ describe("/v1/responses", () => {
     const sim = createSimulator();
     const inner = fetchInto(sim.app);
     const fetch: typeof globalThis.fetch = async (input, init) =>
-      String(init?.body).includes("response_a") ? inner(input, init) : new Response('{"error":{"message":"down"}}', { status: 503 });
+      bodyText(init).includes("response_a") ? inner(input, init) : new Response('{"error":{"message":"down"}}', { status: 503 });
     const { app } = harness({ deps: { fetch } });
     const raw = await (await post(app, { model: "sim-generator", input: "hi", stream: true, verdict: { n: 2 } })).text();
     const decoder = createSSEDecoder();

@@ -1,6 +1,6 @@
 // Sampling: one call with `n` where the upstream allows it, parallel calls where it does not.
 import { describe, expect, it } from "vitest";
-import { chatBody, fetchInto, harness, postChat } from "../helpers";
+import { bodyText, chatBody, fetchInto, harness, postChat } from "../helpers";
 import { createSimulator } from "../sim/server";
 
 /** The simulator behind a generator that refuses temperatures above 2 (whatever else the call asks) and, when told to,
@@ -9,7 +9,7 @@ function pickyGenerator(options: { ignoresN?: boolean } = {}) {
   const sim = createSimulator();
   const calls: Array<{ n?: number; seed?: number }> = [];
   const fetch: typeof globalThis.fetch = async (input, init) => {
-    const body = JSON.parse(String(init?.body ?? "{}")) as Record<string, unknown>;
+    const body = JSON.parse(bodyText(init) || "{}") as Record<string, unknown>;
     if (body.model === "sim-generator") {
       calls.push({ n: body.n as number | undefined, seed: body.seed as number | undefined });
       if (typeof body.temperature === "number" && body.temperature > 2) {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { encodeEvent } from "../../src/openai/sse";
 import { qualityOf } from "../sim/random";
-import { chatBody, fetchInto, harness, postChat } from "../helpers";
+import { bodyText, chatBody, fetchInto, harness, postChat } from "../helpers";
 import { createSimulator } from "../sim/server";
 
 type Any = Record<string, any>;
@@ -108,7 +108,7 @@ describe("streamed sampling", () => {
     ].map((e) => encodeEvent(e)).join("");
     let cancelled = false;
     const fetch: typeof globalThis.fetch = async (input, init) => {
-      if (typeof init?.body === "string" && init.body.includes("response_a")) return fetchInto(createSimulator().app)(input, init);
+      if (bodyText(init).includes("response_a")) return fetchInto(createSimulator().app)(input, init);
       const body = new ReadableStream<Uint8Array>({
         start(controller) {
           controller.enqueue(new TextEncoder().encode(events)); // and then nothing: no [DONE], no end
@@ -138,7 +138,7 @@ describe("streamed sampling", () => {
     const runs: { cancelled: boolean }[] = [];
     const upstream = (events: string, then: "end" | "hang") => {
       const fetch: typeof globalThis.fetch = async (input, init) => {
-        if (typeof init?.body === "string" && init.body.includes("response_a")) return fetchInto(createSimulator().app)(input, init);
+        if (bodyText(init).includes("response_a")) return fetchInto(createSimulator().app)(input, init);
         const run = { cancelled: false };
         runs.push(run);
         const body = new ReadableStream<Uint8Array>({

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createSSEDecoder, type SSEEvent } from "../../src/openai/sse";
 import OpenAI from "openai";
 import { createSimulator } from "../sim/server";
-import { chatBody, fetchInto, harness, postChat } from "../helpers";
+import { bodyText, chatBody, fetchInto, harness, postChat } from "../helpers";
 
 async function readAll(response: Response): Promise<{ raw: string; events: SSEEvent[]; json: Record<string, any>[] }> {
   const raw = await response.text();
@@ -59,7 +59,7 @@ describe("reranked streaming", () => {
     const sim = createSimulator();
     const inner = fetchInto(sim.app);
     const fetch: typeof globalThis.fetch = async (input, init) =>
-      String(init?.body).includes("response_a")
+      bodyText(init).includes("response_a")
         ? inner(input, init)
         : new Response(JSON.stringify({ error: { message: "slow down", type: "rate_limit" } }), { status: 429 });
     const { app } = harness({ deps: { fetch } });
