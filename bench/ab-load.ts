@@ -10,14 +10,13 @@
 //   npm run bench:ab-load -- --a <git ref>            A: that commit's bundle; B: this working tree's
 //   npm run bench:ab-load -- --a <ref> --b <ref> --rounds 6 --seconds 20 --concurrency 150 [--document 20000]
 //   npm run bench:ab-load -- --a HEAD --smoke          one short round: a CI-sized check that both sides answer
-import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startSimulator } from "../test/sim/start";
-import { bundleOf } from "./bundle-of";
-import { killChildren } from "./children";
+import { bundlesToCompare } from "./bundle-of";
+import { killChildren, runToExit } from "./children";
 import { LOAD_SIMULATOR, loadConfig, loadDocument, measureLoad, perRequest, type Measured } from "./load-traffic";
 import { median, quantile } from "./stats";
 import { startVerdictProcess, type VerdictProcess } from "./verdict-process";
@@ -64,8 +63,7 @@ async function main(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "verdict-ab-load-"));
   const sim = await startSimulator(LOAD_SIMULATOR);
   try {
-    if (!values.b) execFileSync("npm", ["run", "-s", "build"], { stdio: "inherit" }); // B is the working tree
-    const bundles = { A: bundleOf("A", values.a!, dir), B: values.b ? bundleOf("B", values.b, dir) : resolve("build", "verdict.mjs") };
+    const bundles = bundlesToCompare(values.a!, values.b, dir);
     const results: Record<"A" | "B", SideRound[]> = { A: [], B: [] };
     for (let r = 0; r < rounds; r++) {
       // Fresh processes each round (a heap grown in one round does not carry into the next), started in turn order.
@@ -118,11 +116,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    killChildren();
-    process.exit(1);
-  },
-);
+runToExit(main);

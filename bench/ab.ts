@@ -8,14 +8,14 @@
 //   npm run bench:ab -- --a <ref> --b <ref> --concurrency 1 --rounds 10 [--stream]
 //   npm run bench:ab -- --a <ref> --n 4               best-of-4 instead of pass-through (CPU of the judging path)
 //   npm run bench:ab -- --a HEAD --smoke              one round each: a CI-sized check that both sides answer
-import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { bundleOf } from "./bundle-of";
+import { bundlesToCompare } from "./bundle-of";
+import { killChildren, runToExit } from "./children";
 import { probe, requestBody, requestHeaders } from "./overhead-probe";
-import { killChildren, startSim } from "./overhead-servers";
+import { startSim } from "./overhead-servers";
 import { mergeRounds, runWrk, writeScript } from "./overhead-wrk";
 import { median, quantile } from "./stats";
 import { startVerdictProcess } from "./verdict-process";
@@ -47,8 +47,7 @@ interface SideRound {
 async function main(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "verdict-ab-"));
   try {
-    if (!values.b) execFileSync("npm", ["run", "-s", "build"], { stdio: "inherit" }); // B is the working tree
-    const bundles = { A: bundleOf("A", values.a!, dir), B: values.b ? bundleOf("B", values.b, dir) : resolve("build", "verdict.mjs") };
+    const bundles = bundlesToCompare(values.a!, values.b, dir);
     const sim = await startSim(dir);
     const config = { generator: { base_url: sim.url }, judge: { model: "sim-judge" } };
     const side = (name: string, bundle: string) => {
@@ -125,11 +124,4 @@ async function probeReranked(url: string, headers: Record<string, string>): Prom
   return [];
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    killChildren();
-    process.exit(1);
-  },
-);
+runToExit(main);

@@ -1,4 +1,4 @@
-// Another commit's verdict, built for a side-by-side measurement (bench/ab.ts, bench/ab-load.ts).
+// The builds compared side by side (bench/ab.ts, bench/ab-load.ts): another commit's verdict, or the working tree's.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, symlinkSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -16,4 +16,10 @@ export function bundleOf(side: "A" | "B", ref: string, dir: string): string {
     throw new Error(`cannot build ${ref}: it needs bin/build.mjs (the bundle came with it)`);
   }
   return join(tree, "build", "verdict.mjs");
+}
+
+/** A's bundle from commit `a`; B's from commit `b`, or the working tree's (built now) when there is none. */
+export function bundlesToCompare(a: string, b: string | undefined, dir: string): { A: string; B: string } {
+  if (b === undefined) execFileSync("npm", ["run", "-s", "build"], { stdio: "inherit" });
+  return { A: bundleOf("A", a, dir), B: b !== undefined ? bundleOf("B", b, dir) : resolve("build", "verdict.mjs") };
 }

@@ -52,3 +52,14 @@ export async function waitForLog(child: ChildProcess, logFile: string, pattern: 
   }
 }
 
+/** Runs a benchmark's main and exits with its code; a failure prints its message and kills the children first. */
+export function runToExit(main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(err instanceof Error ? err.message : err);
+      killChildren();
+      process.exit(1);
+    },
+  );
+}
