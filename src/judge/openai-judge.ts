@@ -51,10 +51,12 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
 
   /**
    * Asks up to twice until `parse` accepts the judge's text; a refused response_format is dropped and asked again. The
-   * second call is made only if `askAgain` allows it (a request's cap on judge calls).
+   * second call is made only if `askAgain` allows it (a request's cap on judge calls). The prompt is built each time a
+   * call is sent and held by nothing while it waits: with documents in the conversation it is the largest thing a
+   * judge call has (bench/README.md, load section).
    */
   async function ask<T>(
-    messages: unknown[],
+    messages: () => unknown[],
     format: ResponseFormat,
     parse: (t: string) => T | null,
     signal: AbortSignal,
@@ -71,11 +73,12 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
       if (calls === 1 && !askAgain()) break;
       calls += 1;
       const withFormat = structured; // as sent: a call running beside this one may turn it off meanwhile
-      const body = { model: settings.model, messages, ...sampling, ...resample, ...(withFormat ? { response_format: format } : {}) } as ChatParams;
+      const body = () =>
+        ({ model: settings.model, messages: messages(), ...sampling, ...resample, ...(withFormat ? { response_format: format } : {}) }) as ChatParams;
       let completion: OpenAI.Chat.Completions.ChatCompletion;
       try {
         completion = await upstream.schedule(
-          (requestSignal) => upstream.chat(body, requestSignal, call.headers),
+          (requestSignal) => upstream.chat(body(), requestSignal, call.headers),
           signal,
         );
       } catch (err) {
@@ -111,7 +114,7 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
     templates: { pairwise: PAIRWISE_TEMPLATE, rubric: RUBRIC_TEMPLATE, grounding: GROUNDING_TEMPLATE },
 
     async comparePair(input: PairInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<PairVerdict>> {
-      const messages = pairwiseMessages(input.conversation, input.a.text, input.b.text);
+      const messages = () => pairwiseMessages(input.conversation, input.a.text, input.b.text);
       const asked = await ask(messages, PAIRWISE_RESPONSE_FORMAT as ResponseFormat, parsePairVerdict, signal, input.attempt, call, input.askAgain);
       if (!asked.value) {
         const value: PairVerdict = { winner: "tie", reasoning: `unparseable judge answer: ${asked.text.slice(0, 200)}`, parsed: false };
@@ -125,7 +128,7 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
     },
 
     async scoreRubric(input: ScoreInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<ScoreVerdict>> {
-      const messages = rubricMessages(input.conversation, input.rubric, input.candidate.text, input.scale);
+      const messages = () => rubricMessages(input.conversation, input.rubric, input.candidate.text, input.scale);
       const format = rubricResponseFormat(input.scale) as unknown as ResponseFormat;
       const asked = await ask(messages, format, (t) => parseScore(t, input.scale), signal, 0, call);
       // An unreadable grade sits in the middle of the scale, so it neither wins nor sinks a candidate on its own.
@@ -140,7 +143,7 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
     },
 
     async checkGrounding(input: GroundingInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<GroundingVerdict>> {
-      const messages = groundingMessages(input, settings.grounding_prompt ?? GROUNDING_SYSTEM);
+      const messages = () => groundingMessages(input, settings.grounding_prompt ?? GROUNDING_SYSTEM);
       const asked = await ask(messages, GROUNDING_RESPONSE_FORMAT as ResponseFormat, parseGrounding, signal, 0, call);
       // An answer the judge's words could not be read for was not checked, and an unchecked answer does not pass.
       const value: GroundingVerdict = asked.value
