@@ -45,8 +45,9 @@ export type BoundedExchange = Exchange & { readonly bounded: true };
 
 export function retryingExchange(exchange: Exchange, options: RetryExchangeOptions): BoundedExchange {
   const exchangeWithRetries: Exchange = async (request) => {
-    // A streamed request body cannot be sent twice; those get exactly one attempt.
-    const replayable = request.body === undefined || request.body === null || typeof request.body === "string";
+    // A streamed request body cannot be sent twice; those get exactly one attempt. Text and bytes can.
+    const sent = request.body;
+    const replayable = sent === undefined || sent === null || typeof sent === "string" || sent instanceof Uint8Array;
     const policy = replayable ? options.policy : { ...options.policy, maxRetries: 0 };
     let previous: ExchangeReply | null = null;
     const deadline = policy.now() + options.budgetMs;
