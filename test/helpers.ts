@@ -25,12 +25,16 @@ export function fetchInto(app: Hono): typeof globalThis.fetch {
   };
 }
 
-/** A request body as text, as upstream fakes read it: verdict's chat calls send bytes, other callers strings. */
+/**
+ * A request body as text, as upstream fakes read it: verdict's chat calls send bytes, other callers strings. A body of
+ * another kind fails the test rather than reading as empty, which would quietly stop a fake from matching.
+ */
 export function bodyText(init: RequestInit | undefined): string {
   const body = init?.body;
+  if (body === undefined || body === null) return "";
   if (typeof body === "string") return body;
   if (body instanceof Uint8Array) return new TextDecoder().decode(body);
-  return "";
+  throw new Error(`bodyText: a body the fakes cannot read (${Object.prototype.toString.call(body)})`);
 }
 
 /** Deep-merges plain objects (arrays and values replace). */

@@ -29,7 +29,9 @@ const conversationSections = new WeakMap<ChatMessage[], string>();
 
 /**
  * The conversation's section: every judgment of a request shows the same conversation (a best-of-4 makes seven or so),
- * so it is rendered and searched for tags once per conversation, not once per judge call.
+ * so it is rendered and searched for tags once per conversation, not once per judge call. Kept by the array itself:
+ * a conversation is a request's parsed `messages`, which nothing changes once judging starts (a caller that changed
+ * one in place and had it judged again would be shown the old section).
  */
 export function conversationSection(conversation: ChatMessage[]): string {
   let text = conversationSections.get(conversation);

@@ -60,6 +60,31 @@ describe("judgment cache keys", () => {
     const expected = async (round: number) => cacheKey({ ...backend.identity, template, inputs: await inputs(round) });
     expect(keys).toEqual([await expected(0), await expected(1)]);
   });
+
+  it("name a rubric grade and a groundedness check by their inputs' hashes, numbers as they are", async () => {
+    const templates = { pairwise: { id: "pairwise", version: 1 }, rubric: { id: "rubric", version: 3 }, grounding: { id: "grounding", version: 4 } };
+    const identity = { backend: "test", model: "judge-1", temperature: 0 };
+    const backend = {
+      identity,
+      model: "judge-1",
+      templates,
+      scoreRubric: async () => ({ value: { score: 4, normalised: 0.75, justification: "j", parsed: true }, usage: ZERO_USAGE, calls: 1 }),
+      checkGrounding: async () => ({ value: { verdict: "PASS", reasoning: "r", parsed: true }, usage: ZERO_USAGE, calls: 1 }),
+    } as unknown as JudgeBackend;
+    const keys: string[] = [];
+    const cache = { get: async (key: string) => void keys.push(key), set: async () => undefined };
+    const conversation = [{ role: "user" as const, content: "Grade this." }];
+    const candidate = { index: 2, text: "an answer", message: { role: "assistant", content: "an answer" }, finish_reason: "stop", duplicates: [] };
+    const documents = ["first document", "second document"];
+    const { judge } = createJudgeSession(backend, cache);
+    await judge.score({ conversation, candidate, rubric: "Is it correct?", scale: 5 });
+    await judge.checkGrounding({ question: "What is it?", documents, answer: "an answer", index: 2 });
+    const hash = (value: unknown) => hashKey(canonicalJson(value));
+    expect(keys).toEqual([
+      await cacheKey({ ...identity, template: templates.rubric, inputs: [await hash(conversation), await hash("Is it correct?"), 5, await hash("an answer")] }),
+      await cacheKey({ ...identity, template: templates.grounding, inputs: [await hash("What is it?"), await hash(documents), await hash("an answer")] }),
+    ]);
+  });
 });
 
 describe("an OpenAI-compatible judge's identity in its cache keys", () => {
