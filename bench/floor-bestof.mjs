@@ -1,7 +1,8 @@
 // The floor of bench/load.ts: the upstream calls a best-of-4 makes, and nothing else, as a reference beside verdict.
 // For each request it draws four candidates in one call with n, then plays a knockout on them as verdict's default
 // does: each match asks the judge about both orders at once, and once more (both orders) when the two disagree. The
-// calls go over undici's dispatcher (verdict's transport on Node) with a judge prompt of the same shape as verdict's.
+// calls go over undici's dispatcher (verdict's transport on Node), each judge call with a prompt and body of the same
+// shape as verdict's default one.
 // No options, checks, cache, time budget, retries, metrics or logs: what it costs is what Node's HTTP server and
 // client and the JSON of each call cost on this machine, before any of verdict's own work.
 //
@@ -36,10 +37,26 @@ const SYSTEM = [
   'Reply with JSON only: {"reasoning": "<a few sentences>", "winner": "A" | "B" | "tie"}.',
 ].join("\n");
 
+/** The answer's shape, asked for as verdict asks by default (structured output). */
+const VERDICT_FORMAT = {
+  type: "json_schema",
+  json_schema: {
+    name: "pairwise_verdict",
+    strict: true,
+    schema: {
+      type: "object",
+      properties: { reasoning: { type: "string" }, winner: { type: "string", enum: ["A", "B", "tie"] } },
+      required: ["reasoning", "winner"],
+      additionalProperties: false,
+    },
+  },
+};
+
 /** The judge's pick between two texts shown in this order: "A", "B" or "tie". */
 async function pick(conversation, first, second) {
   const user = `<conversation>\n${conversation}\n</conversation>\n\n<response_a>\n${first}\n</response_a>\n\n<response_b>\n${second}\n</response_b>\n\nWhich response is better, A or B?`;
-  const answer = await complete({ model: "sim-judge", messages: [{ role: "system", content: SYSTEM }, { role: "user", content: user }], temperature: 0 });
+  const messages = [{ role: "system", content: SYSTEM }, { role: "user", content: user }];
+  const answer = await complete({ model: "sim-judge", messages, temperature: 0, max_tokens: 1024, response_format: VERDICT_FORMAT });
   return JSON.parse(answer.choices[0].message.content).winner;
 }
 

@@ -43,12 +43,18 @@ async function startFloor(): Promise<{ url: string; pid: number; stop(): void }>
   return { url: found[1]!, pid: child.pid!, stop: () => void child.kill("SIGTERM") };
 }
 
+/** Each side gets the same few seconds of traffic first, unmeasured: its start-up (compiling, growing the heap). */
+const warmUp = { ...traffic, seconds: values.smoke ? 1 : 3 };
+
 try {
+  await measureLoad(verdict.url, verdict.pid, warmUp);
   const run = await measureLoad(verdict.url, verdict.pid, traffic);
   const peakRss = verdict.peakRssMiB();
   await verdict.stop();
   const floor = await startFloor();
-  const floorRun = await measureLoad(floor.url, floor.pid, { ...traffic, seconds: floorSeconds }).finally(floor.stop);
+  const floorRun = await measureLoad(floor.url, floor.pid, warmUp)
+    .then(() => measureLoad(floor.url, floor.pid, { ...traffic, seconds: floorSeconds }))
+    .finally(floor.stop);
   const sorted = run.latencies.sort((a, b) => a - b);
   const cpuPerRequest = perRequest(run.cpuMs, run);
   const floorCpuPerRequest = perRequest(floorRun.cpuMs, floorRun);
