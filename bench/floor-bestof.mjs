@@ -6,13 +6,15 @@
 // No options, checks, cache, time budget, retries, metrics or logs: what it costs is what Node's HTTP server and
 // client and the JSON of each call cost on this machine, before any of verdict's own work.
 //
-// Usage: node bench/floor-bestof.mjs <upstream base URL, e.g. http://127.0.0.1:PORT/v1>. Listens on 127.0.0.1 and a
-// free port, and says which on stdout.
+// Usage: node bench/floor-bestof.mjs <upstream base URL, e.g. http://127.0.0.1:PORT/v1> [the judge's response_format
+// as JSON]. Listens on 127.0.0.1 and a free port, and says which on stdout.
 import { createServer } from "node:http";
 import Agent from "undici/lib/dispatcher/agent.js";
 
 const upstream = new URL(process.argv[2] ?? "");
-if (upstream.protocol !== "http:") throw new Error("usage: node bench/floor-bestof.mjs http://127.0.0.1:PORT/v1");
+if (upstream.protocol !== "http:") throw new Error("usage: node bench/floor-bestof.mjs http://127.0.0.1:PORT/v1 [response_format JSON]");
+/** The answer's shape, as verdict asks for it by default (bench/load.ts hands over src/judge/pairwise-prompt.ts's). */
+const verdictFormat = process.argv[3] ? JSON.parse(process.argv[3]) : undefined;
 const path = `${upstream.pathname.replace(/\/$/, "")}/chat/completions`;
 const agent = new Agent({ connections: 256, keepAliveTimeout: 4_000, keepAliveMaxTimeout: 4_000, headersTimeout: 0, bodyTimeout: 0 });
 
@@ -37,26 +39,11 @@ const SYSTEM = [
   'Reply with JSON only: {"reasoning": "<a few sentences>", "winner": "A" | "B" | "tie"}.',
 ].join("\n");
 
-/** The answer's shape, asked for as verdict asks by default (structured output). */
-const VERDICT_FORMAT = {
-  type: "json_schema",
-  json_schema: {
-    name: "pairwise_verdict",
-    strict: true,
-    schema: {
-      type: "object",
-      properties: { reasoning: { type: "string" }, winner: { type: "string", enum: ["A", "B", "tie"] } },
-      required: ["reasoning", "winner"],
-      additionalProperties: false,
-    },
-  },
-};
-
 /** The judge's pick between two texts shown in this order: "A", "B" or "tie". */
 async function pick(conversation, first, second) {
   const user = `<conversation>\n${conversation}\n</conversation>\n\n<response_a>\n${first}\n</response_a>\n\n<response_b>\n${second}\n</response_b>\n\nWhich response is better, A or B?`;
   const messages = [{ role: "system", content: SYSTEM }, { role: "user", content: user }];
-  const answer = await complete({ model: "sim-judge", messages, temperature: 0, max_tokens: 1024, response_format: VERDICT_FORMAT });
+  const answer = await complete({ model: "sim-judge", messages, temperature: 0, max_tokens: 1024, response_format: verdictFormat });
   return JSON.parse(answer.choices[0].message.content).winner;
 }
 
