@@ -39,7 +39,7 @@ const seconds = values.smoke ? 2 : Math.max(5, Math.min(120, Number(values.secon
 const warmUpSeconds = values.smoke ? 1 : 3;
 // Per side: two sides and the simulator share the machine, so fewer clients each than bench:load's 200.
 const concurrency = values.smoke ? 5 : Math.max(1, Math.min(500, Math.round(Number(values.concurrency))));
-const document = loadDocument(Math.max(0, Math.min(Number(values.document) || 0, 1_000_000)));
+const document = loadDocument(values.document);
 
 interface SideRound {
   requests: number;
@@ -75,9 +75,8 @@ async function main(): Promise<number> {
         sides[name] = await startVerdictProcess(loadConfig(sim.url), { dir: sideDir, bundle: bundles[name], env: { LOG_LEVEL: "warn" } });
       }
       try {
-        const both = (secs: number) => Promise.all(order.map((name) => measureLoad(sides[name].url, sides[name].pid, { concurrency, seconds: secs, document })));
-        await both(warmUpSeconds);
-        const runs = await both(seconds);
+        const traffic = { concurrency, seconds, warmUpSeconds, document };
+        const runs = await Promise.all(order.map((name) => measureLoad(sides[name].url, sides[name].pid, traffic)));
         order.forEach((name, i) => results[name].push(sideRound(runs[i]!, sides[name])));
       } finally {
         await Promise.all(order.map((name) => sides[name].stop()));

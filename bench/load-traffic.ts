@@ -20,9 +20,10 @@ export function loadConfig(simUrl: string): Record<string, unknown> {
 
 const PARAGRAPH = "The report describes how the system was measured, which parts were slow and what was changed. ";
 
-/** A document of `chars` characters for every conversation (as a RAG client sends), none for 0. */
-export function loadDocument(chars: number): string {
-  return PARAGRAPH.repeat(Math.ceil(chars / PARAGRAPH.length)).slice(0, chars);
+/** A document of `chars` characters (a command-line value, at most a million) for every conversation, as a RAG client sends; none for 0. */
+export function loadDocument(chars: string | number | undefined): string {
+  const length = Math.max(0, Math.min(Number(chars) || 0, 1_000_000));
+  return PARAGRAPH.repeat(Math.ceil(length / PARAGRAPH.length)).slice(0, length);
 }
 
 let sequence = 0;
@@ -50,14 +51,14 @@ export interface Measured {
 export interface Traffic {
   concurrency: number;
   seconds: number;
+  /** Traffic first, unmeasured, so that start-up (compiling, growing the heap) weighs on no figure. */
+  warmUpSeconds: number;
   document: string;
 }
 
-/** `concurrency` clients sending best-of-4 requests to `url` one after another for `seconds`; CPU of `pid` around it. */
-export async function measureLoad(url: string, pid: number, { concurrency, seconds, document }: Traffic): Promise<Measured> {
-  const run: Measured = { wall: 0, latencies: [], judgeCalls: 0, failures: 0, cpuMs: -cpuMs(pid), mainThreadCpuMs: -mainThreadCpuMs(pid) };
-  const started = Date.now();
-  const until = started + seconds * 1_000;
+/** `concurrency` clients sending best-of-4 requests to `url`, one after another each, for `seconds`. */
+async function drive(url: string, concurrency: number, seconds: number, document: string, run: Measured): Promise<void> {
+  const until = Date.now() + seconds * 1_000;
   const client = async () => {
     while (Date.now() < until) {
       const sent = performance.now();
@@ -69,9 +70,20 @@ export async function measureLoad(url: string, pid: number, { concurrency, secon
     }
   };
   await Promise.all(Array.from({ length: concurrency }, client));
+}
+
+const emptyRun = (): Measured => ({ wall: 0, latencies: [], judgeCalls: 0, failures: 0, cpuMs: 0, mainThreadCpuMs: 0 });
+
+/** The traffic against `url` after its warm-up, with the CPU `pid` used meanwhile. */
+export async function measureLoad(url: string, pid: number, { concurrency, seconds, warmUpSeconds, document }: Traffic): Promise<Measured> {
+  await drive(url, concurrency, warmUpSeconds, document, emptyRun());
+  const run = emptyRun();
+  const started = Date.now();
+  const [cpuBefore, mainBefore] = [cpuMs(pid), mainThreadCpuMs(pid)];
+  await drive(url, concurrency, seconds, document, run);
   run.wall = (Date.now() - started) / 1_000;
-  run.cpuMs += cpuMs(pid);
-  run.mainThreadCpuMs += mainThreadCpuMs(pid);
+  run.cpuMs = cpuMs(pid) - cpuBefore;
+  run.mainThreadCpuMs = mainThreadCpuMs(pid) - mainBefore;
   return run;
 }
 

@@ -27,8 +27,8 @@ const seconds = values.smoke ? 3 : Math.min(Number(values.seconds), 600);
 const concurrency = values.smoke ? 10 : Math.min(Number(values.concurrency), 1_000);
 /** The floor's run (below) is shorter: its figures settle sooner, having less to collect. */
 const floorSeconds = values.smoke ? 2 : Math.max(5, Math.round(seconds / 3));
-const documentChars = Math.max(0, Math.min(Number(values.document) || 0, 1_000_000));
-const traffic = { concurrency, seconds, document: loadDocument(documentChars) };
+// Each side gets the same few seconds of traffic first, unmeasured.
+const traffic = { concurrency, seconds, warmUpSeconds: values.smoke ? 1 : 3, document: loadDocument(values.document) };
 
 const sim = await startSimulator(LOAD_SIMULATOR);
 const verdict = await startVerdictProcess(loadConfig(sim.url), { env: { LOG_LEVEL: "warn" } });
@@ -45,25 +45,19 @@ async function startFloor(): Promise<{ url: string; pid: number; stop(): void }>
   return { url: found[1]!, pid: child.pid!, stop: () => void child.kill("SIGTERM") };
 }
 
-/** Each side gets the same few seconds of traffic first, unmeasured: its start-up (compiling, growing the heap). */
-const warmUp = { ...traffic, seconds: values.smoke ? 1 : 3 };
-
 try {
-  await measureLoad(verdict.url, verdict.pid, warmUp);
   const run = await measureLoad(verdict.url, verdict.pid, traffic);
   const peakRss = verdict.peakRssMiB();
   await verdict.stop();
   const floor = await startFloor();
-  const floorRun = await measureLoad(floor.url, floor.pid, warmUp)
-    .then(() => measureLoad(floor.url, floor.pid, { ...traffic, seconds: floorSeconds }))
-    .finally(floor.stop);
+  const floorRun = await measureLoad(floor.url, floor.pid, { ...traffic, seconds: floorSeconds }).finally(floor.stop);
   const sorted = run.latencies.sort((a, b) => a - b);
   const cpuPerRequest = perRequest(run.cpuMs, run);
   const floorCpuPerRequest = perRequest(floorRun.cpuMs, floorRun);
   const report = {
     seconds: +run.wall.toFixed(1),
     concurrency,
-    document_chars: documentChars,
+    document_chars: traffic.document.length,
     requests: run.latencies.length,
     failures: run.failures,
     req_per_s: +(run.latencies.length / run.wall).toFixed(1),
