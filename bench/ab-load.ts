@@ -9,6 +9,7 @@
 //
 //   npm run bench:ab-load -- --a <git ref>            A: that commit's bundle; B: this working tree's
 //   npm run bench:ab-load -- --a <ref> --b <ref> --rounds 6 --seconds 20 --concurrency 150 [--document 20000]
+//   npm run bench:ab-load -- --a HEAD --b HEAD --b-node-args="--max-semi-space-size=24"   one build, B with more flags (= form: the value starts with -)
 //   npm run bench:ab-load -- --a HEAD --smoke          one short round: a CI-sized check that both sides answer
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -29,6 +30,9 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "20" },
     concurrency: { type: "string", default: "150" },
     document: { type: "string", default: "0" },
+    // Node flags for one side on top of npm start's (space-separated), to see what a flag buys under this load.
+    "a-node-args": { type: "string", default: "" },
+    "b-node-args": { type: "string", default: "" },
     smoke: { type: "boolean", default: false },
     out: { type: "string", default: "bench/out" },
   },
@@ -40,6 +44,7 @@ const warmUpSeconds = values.smoke ? 1 : 3;
 // Per side: two sides and the simulator share the machine, so fewer clients each than bench:load's 200.
 const concurrency = values.smoke ? 5 : Math.max(1, Math.min(500, Math.round(Number(values.concurrency))));
 const document = loadDocument(values.document);
+const nodeArgs = { A: values["a-node-args"]!.split(" ").filter(Boolean), B: values["b-node-args"]!.split(" ").filter(Boolean) };
 
 interface SideRound {
   requests: number;
@@ -72,7 +77,7 @@ async function main(): Promise<number> {
       for (const name of order) {
         const sideDir = join(dir, `${name}-${r}`);
         mkdirSync(sideDir);
-        sides[name] = await startVerdictProcess(loadConfig(sim.url), { dir: sideDir, bundle: bundles[name], env: { LOG_LEVEL: "warn" } });
+        sides[name] = await startVerdictProcess(loadConfig(sim.url), { dir: sideDir, bundle: bundles[name], nodeArgs: nodeArgs[name], env: { LOG_LEVEL: "warn" } });
       }
       try {
         const traffic = { concurrency, seconds, warmUpSeconds, document };
@@ -89,7 +94,7 @@ async function main(): Promise<number> {
     const ratios = results.A.map((a, i) => results.B[i]!.cpu_ms_per_request / a.cpu_ms_per_request).sort((x, y) => x - y);
     const ratio = { median: median(ratios), q1: quantile(ratios, 0.25), q3: quantile(ratios, 0.75), min: ratios[0]!, max: ratios.at(-1)! };
     const side = (name: "A" | "B") => ({
-      bundle: name === "A" ? values.a : (values.b ?? "working tree"),
+      bundle: (name === "A" ? values.a : (values.b ?? "working tree")) + (nodeArgs[name].length ? ` with ${nodeArgs[name].join(" ")}` : ""),
       cpu_ms_per_request: median(results[name].map((r) => r.cpu_ms_per_request)),
       main_thread_cpu_ms_per_request: median(results[name].map((r) => r.main_thread_cpu_ms_per_request)),
       peak_rss_mib: Math.max(...results[name].map((r) => r.peak_rss_mib)),
