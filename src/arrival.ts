@@ -1,7 +1,7 @@
-// When a request's first byte came, for requests the app is handed after their body was already read: the Node lane
-// (src/adapters/node-pass-through.ts) reads a chat completion's body, then hands the requests it does not answer
-// itself to the app. Their time budget and logged duration must count from that first byte, as they do for requests
-// the app reads itself; otherwise a slow upload would go unaccounted.
+// When a request's first byte came, for requests whose body was read before their work began: the Node lane
+// (src/adapters/node-chat-lane.ts) reads a chat completion's body, then reranks it itself or hands it to the app. Their
+// time budget and logged duration must count from that first byte, as they do for requests the app reads itself;
+// otherwise a slow upload would go unaccounted.
 import type { Context } from "hono";
 
 const arrivals = new WeakMap<object, number>();
@@ -9,6 +9,14 @@ const arrivals = new WeakMap<object, number>();
 /** Records when `incoming` (the Node request handed to the app) started to arrive, on the observation clock (epoch ms). */
 export function markArrival(incoming: object, at: number): void {
   arrivals.set(incoming, at);
+}
+
+/**
+ * A first byte's time on the observation clock (`clockNow` is that clock's reading now), as wall-clock time for a time
+ * budget: the time since is taken on the one clock, since it and Date.now() drift apart when the wall clock is stepped.
+ */
+export function wallClockArrival(arrivedOnClock: number, clockNow: number): number {
+  return Date.now() - (clockNow - arrivedOnClock);
 }
 
 /** The recorded arrival of the request `c` serves, if its body was read before the app got it. */

@@ -7,7 +7,7 @@ export interface AuthSettings {
   forward_client_key: boolean;
 }
 
-/** What reading a request's headers needs: a Headers object, or a view over Node's (src/adapters/node-pass-through.ts). */
+/** What reading a request's headers needs: a Headers object, or a view over Node's (src/adapters/node-chat-lane.ts). */
 export type HeaderSource = Pick<Headers, "get">;
 
 /**

@@ -66,7 +66,7 @@ export function toProxyError(err: unknown): ProxyError {
   return new ProxyError(500, "internal error in verdict", { code: "internal_error" });
 }
 
-/** The body and headers of an error answer, for a Response (the app) or a Node response (the pass-through lane). */
+/** The body and headers of an error answer, for a Response (the app) or a Node response (the Node chat lane). */
 export function errorAnswer(err: ProxyError, extraHeaders: Record<string, string> = {}): { body: string; headers: Record<string, string> } {
   return { body: JSON.stringify(err.toJSON()), headers: { "content-type": "application/json", ...err.headers, ...extraHeaders } };
 }

@@ -27,7 +27,7 @@ export interface PassThroughTarget {
   exchange: BoundedExchange;
 }
 
-/** The client's headers: a Headers object, or a view over Node's (src/adapters/node-pass-through.ts). */
+/** The client's headers: a Headers object, or a view over Node's (src/adapters/node-chat-lane.ts). */
 export interface ClientHeaders {
   forEach(visit: (value: string, name: string) => void): void;
 }

@@ -1,5 +1,5 @@
 // Every request's id: the client's own when it is safe to echo in logs and headers, else a new UUID. One rule for the
-// Hono app and the Node pass-through lane (src/adapters/node-pass-through.ts).
+// Hono app and the Node chat lane (src/adapters/node-chat-lane.ts).
 import type { MiddlewareHandler } from "hono";
 
 declare module "hono" {

@@ -1,5 +1,5 @@
 // Node entry: read config once and fail fast, serve the app on node:http through @hono/node-server's listener (with the
-// pass-through lane in front), drain in-flight requests on SIGTERM.
+// chat completions lane in front), drain in-flight requests on SIGTERM.
 import { getRequestListener } from "@hono/node-server";
 import { setMaxListeners } from "node:events";
 import { existsSync, readFileSync } from "node:fs";
@@ -12,7 +12,7 @@ import { createObservability } from "../observe/setup";
 import { createNodeCache } from "./node-cache";
 import { stdioSink, type LogSink } from "./log-sink";
 import { createNodeTransport } from "./node-fetch";
-import { passThroughLane } from "./node-pass-through";
+import { chatCompletionsLane } from "./node-chat-lane";
 
 /**
  * Every upstream call of a request listens on the request's abort signal while it runs, so a best-of-16 round-robin has
@@ -113,8 +113,9 @@ export async function startProxy(config: Config, logger: Logger = createJsonLogg
   const ctx = createAppContext(deps);
   // hostname: what the app takes as the host of a request that names none (HTTP/1.0 clients).
   const listener = getRequestListener(createApp(deps, ctx).fetch, { hostname: config.server.host });
-  // Pass-through chat completions are answered before the app (src/adapters/node-pass-through.ts); the rest by it.
-  const server = createServer(passThroughLane(ctx, listener));
+  // Chat completions that pass through or rerank without streaming are answered before the app
+  // (src/adapters/node-chat-lane.ts); the rest by it.
+  const server = createServer(chatCompletionsLane(ctx, listener));
   return new Promise((resolve, reject) => {
     const cannotListen = (err: NodeJS.ErrnoException) => {
       void judgments.close();

@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import type { AppContext } from "../app";
 import type { HeaderSource } from "../auth";
-import { arrivalOf } from "../arrival";
+import { arrivalOf, wallClockArrival } from "../arrival";
 import { budgetExceeded, withinBudget } from "../budget";
 import type { Config } from "../config";
 import { generatorFor } from "../byok";
@@ -37,8 +37,12 @@ export async function readJsonObject(c: Context): Promise<{ raw: string; json: R
   return { raw, json: parseJsonBody(raw, c.req.header("content-type") ?? null) };
 }
 
-/** The reranking run of one request: its generator (the client's key with bring-your-own-key) within its time budget. */
-export function reranker(ctx: AppContext, headers: Headers, arrived: number, body: Record<string, unknown>, options: ResolvedOptions, probe: RequestProbe) {
+/**
+ * The reranking run of one request: its generator (the client's key with bring-your-own-key) within its time budget.
+ * Candidates are drawn whole, so the client's stream settings stay out of what goes to the generator.
+ */
+export function reranker(ctx: AppContext, headers: HeaderSource, arrived: number, forward: Record<string, unknown>, options: ResolvedOptions, probe: RequestProbe) {
+  const { stream: _stream, stream_options: _streamOptions, ...body } = forward;
   const { pipeline } = generatorFor(ctx, headers);
   const whole = ctx.config.timeouts.request_ms;
   const left = whole - (Date.now() - arrived);
@@ -47,7 +51,7 @@ export function reranker(ctx: AppContext, headers: Headers, arrived: number, bod
   return (signal: AbortSignal) => withinBudget(left, signal, (inner) => runPipeline(body, options, pipeline, inner, probe), { wholeMs: whole });
 }
 
-/** A chat request read and checked: what both the Hono route and the Node pass-through lane decide from. */
+/** A chat request read and checked: what both the Hono route and the Node chat lane decide from. */
 export interface CheckedChat {
   json: Record<string, unknown>;
   request: ChatRequest;
@@ -79,11 +83,9 @@ export function passThroughBody(raw: string, { json, options, forward }: Checked
 }
 
 export async function handleChatCompletions(c: Context, ctx: AppContext): Promise<Response> {
-  // The budget counts from the request's first byte: from here, or from when the Node lane began to read the body. That
-  // time is on the observation clock, so the time since is taken on it too: it and Date.now() drift apart when the
-  // wall clock is stepped.
+  // The budget counts from the request's first byte: from here, or from when the Node lane began to read the body.
   const recorded = arrivalOf(c);
-  const arrived = recorded === undefined ? Date.now() : Date.now() - (ctx.observe.clock() - recorded);
+  const arrived = recorded === undefined ? Date.now() : wallClockArrival(recorded, ctx.observe.clock());
   const raw = await c.req.text();
   const checked = checkChatRequest(raw, c.req.raw.headers, ctx.config);
   const { json, request: parsed, options, forward } = checked;
@@ -93,8 +95,7 @@ export async function handleChatCompletions(c: Context, ctx: AppContext): Promis
     const { target } = generatorFor(ctx, c.req.raw.headers);
     return passThrough(target, c.req.raw, "/chat/completions", passThroughBody(raw, checked), probe.headers);
   }
-  const { stream: _stream, stream_options: _streamOptions, ...sampled } = forward;
-  const rerank = reranker(ctx, c.req.raw.headers, arrived, sampled, options, probe);
+  const rerank = reranker(ctx, c.req.raw.headers, arrived, forward, options, probe);
   if (parsed.stream === true) {
     const includeUsage = (json.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
     return streamedResponse({

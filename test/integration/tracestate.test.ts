@@ -6,7 +6,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { createNodeTransport } from "../../src/adapters/node-fetch";
-import { passThroughLane } from "../../src/adapters/node-pass-through";
+import { chatCompletionsLane } from "../../src/adapters/node-chat-lane";
 import { createApp, createAppContext } from "../../src/app";
 import { createTracer } from "../../src/trace/tracer";
 import { startSimulator } from "../sim/start";
@@ -52,21 +52,30 @@ describe("tracestate with tracing on", () => {
   });
 });
 
-describe("tracestate on the Node pass-through lane, over sockets on 127.0.0.1", () => {
-  it("is discarded with a new trace and kept with the client's", async () => {
+describe("tracestate on the Node chat lane, over sockets on 127.0.0.1", () => {
+  it.each([1, 4])("is discarded with a new trace and kept with the client's (n = %i)", async (n) => {
     const upstream = await startSimulator();
     const deps = { config: testConfig({ generator: { base_url: upstream.url } }), ...createNodeTransport(), tracer: tracing() };
     const ctx = createAppContext(deps);
-    const server = createServer(passThroughLane(ctx, getRequestListener(createApp(deps, ctx).fetch)));
+    const server = createServer(chatCompletionsLane(ctx, getRequestListener(createApp(deps, ctx).fetch)));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/chat/completions`;
-    const send = (headers: Record<string, string>) =>
-      fetch(url, { method: "POST", headers: { "content-type": "application/json", tracestate: TRACESTATE, ...headers }, body: JSON.stringify(chatBody()) });
+    /** The tracestate each upstream call of one request carried. */
+    const sent = async (headers: Record<string, string>) => {
+      const seen = upstream.sim.requests.length;
+      const body = JSON.stringify(chatBody({ verdict: { n } }));
+      const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json", tracestate: TRACESTATE, ...headers }, body });
+      expect(response.status).toBe(200);
+      return upstream.sim.requests.slice(seen).map((call) => call.headers.tracestate);
+    };
     try {
-      expect((await send({})).status).toBe(200);
-      expect(upstream.sim.requests.at(-1)!.headers).not.toHaveProperty("tracestate");
-      expect((await send({ traceparent: `00-${CLIENT_TRACE}-00f067aa0ba902b7-01` })).status).toBe(200);
-      expect(upstream.sim.requests.at(-1)!.headers.tracestate).toBe(TRACESTATE);
+      const calls = n === 1 ? 1 : 4; // a draw with n, then judge calls
+      const fresh = await sent({});
+      expect(fresh.length).toBeGreaterThanOrEqual(calls);
+      expect(fresh.every((value) => value === undefined)).toBe(true);
+      const continued = await sent({ traceparent: `00-${CLIENT_TRACE}-00f067aa0ba902b7-01` });
+      expect(continued.length).toBeGreaterThanOrEqual(calls);
+      expect(continued.every((value) => value === TRACESTATE)).toBe(true);
     } finally {
       server.closeAllConnections();
       await new Promise((done) => server.close(done));

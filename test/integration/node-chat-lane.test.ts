@@ -1,6 +1,6 @@
-// The Node pass-through lane (src/adapters/node-pass-through.ts) answers n = 1 chat completions without the Hono app.
-// What clients and operators see must not depend on which of the two answered: the same requests go to a server with
-// the lane and to one without, over real sockets on 127.0.0.1, and status, headers, body, log line and metrics must
+// The Node chat lane (src/adapters/node-chat-lane.ts) answers pass-through chat completions and reranked ones that do
+// not stream without the Hono app. What clients and operators see must not depend on which of the two answered: the
+// same requests go to a server with the lane and to one without, over real sockets on 127.0.0.1, and status, headers, body, log line and metrics must
 // match. The lane's own choices are checked too: what it answers itself, and what it hands to the app.
 import { getRequestListener } from "@hono/node-server";
 import { getEventListeners } from "node:events";
@@ -9,7 +9,7 @@ import { connect, type AddressInfo, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createJsonLogger } from "../../src/adapters/node";
 import { createNodeTransport } from "../../src/adapters/node-fetch";
-import { departureOf, passThroughLane } from "../../src/adapters/node-pass-through";
+import { departureOf, chatCompletionsLane } from "../../src/adapters/node-chat-lane";
 import { createApp, createAppContext } from "../../src/app";
 import { startSimulator, type RunningSimulator } from "../sim/start";
 import { chatBody, testConfig } from "../helpers";
@@ -33,7 +33,7 @@ async function serve(config: Record<string, unknown>, lane: boolean): Promise<Se
   const app = getRequestListener(createApp(deps, ctx).fetch);
   const appCalls: string[] = [];
   const spy: RequestListener = (req, res) => (appCalls.push(req.url ?? ""), void app(req, res));
-  const server = createServer(lane ? passThroughLane(ctx, spy) : spy);
+  const server = createServer(lane ? chatCompletionsLane(ctx, spy) : spy);
   const sockets: Socket[] = [];
   server.on("connection", (socket) => sockets.push(socket));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -96,7 +96,7 @@ function logShape(line: Record<string, unknown> | undefined) {
 const ask = (extra: Record<string, unknown> = {}) => JSON.stringify(chatBody({ seed: 3, ...extra }));
 const passThroughHeaders = { "x-verdict-n": "1" };
 
-describe("the Node pass-through lane", () => {
+describe("the Node chat lane", () => {
   let upstream: RunningSimulator;
   let withLane: Served;
   let appOnly: Served;
@@ -124,7 +124,11 @@ describe("the Node pass-through lane", () => {
     ["a missing messages field", { headers: passThroughHeaders, body: JSON.stringify({ model: "m" }) }, "app"],
     ["a bad x-verdict-n", { headers: { "x-verdict-n": "one" }, body: ask() }, "app"],
     ["a body over the limit", { headers: passThroughHeaders, body: ask({ padding: "x".repeat(5_000) }) }, "app"],
-    ["a request to rerank (n = 2)", { headers: { "x-verdict-n": "2" }, body: ask() }, "app"],
+    ["a request to rerank (n = 2)", { headers: { "x-verdict-n": "2" }, body: ask() }, "lane"],
+    ["a best-of-4 asked in the body, with the client's request id", { headers: { "x-request-id": "client-id_2" }, body: ask({ verdict: { n: 4 } }) }, "lane"],
+    ["rubric scoring of three", { headers: { "x-verdict-n": "3", "x-verdict-strategy": "rubric" }, body: ask() }, "lane"],
+    ["a request to rerank with stream: false", { headers: { "x-verdict-n": "2" }, body: ask({ stream: false }) }, "lane"],
+    ["a reranked stream", { headers: { "x-verdict-n": "2" }, body: ask({ stream: true }) }, "app"],
     ["another route", { path: "/v1/embeddings", body: JSON.stringify({ model: "m", input: "hi" }) }, "app"],
     ["a query string", { path: "/v1/chat/completions?x=1", headers: passThroughHeaders, body: ask() }, "app"],
     ["a Host whose port the server library checks itself", { headers: { ...passThroughHeaders, host: "localhost:99999" }, body: ask() }, "app"],
@@ -206,14 +210,14 @@ describe("the Node pass-through lane", () => {
   });
 });
 
-describe("the Node pass-through lane, upstream down", () => {
-  it("answers 502 generator_unreachable with the request id, as the app does", async () => {
+describe("the Node chat lane, upstream down", () => {
+  it.each([["a pass-through", "1"], ["a request to rerank", "3"]])("answers %s with 502 generator_unreachable and the request id, as the app does", async (_name, n) => {
     const closed = await startSimulator();
     await closed.close(); // a port that refuses connections
     const config = { generator: { base_url: closed.url } };
     const [withLane, appOnly] = await Promise.all([serve(config, true), serve(config, false)]);
     try {
-      const sent = { headers: passThroughHeaders, body: ask() };
+      const sent = { headers: { "x-verdict-n": n }, body: ask() };
       const [viaLane, viaApp] = [await send(withLane.url, sent), await send(appOnly.url, sent)];
       expect(normalised(viaLane)).toEqual(normalised(viaApp));
       expect(viaLane.status).toBe(502);
@@ -227,7 +231,27 @@ describe("the Node pass-through lane, upstream down", () => {
   });
 });
 
-describe("the Node pass-through lane, against a hand-made upstream", () => {
+describe("the Node chat lane, judge down", () => {
+  // fail_closed refuses the request; fail_open answers with a candidate nobody judged, and says so.
+  it.each(["fail_closed", "fail_open"])("with on_error %s, answers a request to rerank as the app does", async (onError) => {
+    const [generator, closed] = await Promise.all([startSimulator(), startSimulator()]);
+    await closed.close(); // a judge port that refuses connections
+    const config = { generator: { base_url: generator.url }, judge: { base_url: closed.url, on_error: onError } };
+    const [withLane, appOnly] = await Promise.all([serve(config, true), serve(config, false)]);
+    try {
+      const sent = { headers: { "x-verdict-n": "3" }, body: ask() };
+      const [viaLane, viaApp] = [await send(withLane.url, sent), await send(appOnly.url, sent)];
+      expect(normalised(viaLane)).toEqual(normalised(viaApp));
+      expect(viaLane.status).toBe(onError === "fail_closed" ? 502 : 200);
+      expect(withLane.appCalls).toEqual([]);
+      expect(logShape(withLane.logs.at(-1))).toEqual(logShape(appOnly.logs.at(-1)));
+    } finally {
+      await Promise.all([withLane.close(), appOnly.close(), generator.close()]);
+    }
+  });
+});
+
+describe("the Node chat lane, against a hand-made upstream", () => {
   let mode: "stalled-error-page" | "two-cookies" = "two-cookies";
   const upstream = createServer((req, res) => {
     req.resume();
@@ -294,7 +318,7 @@ function sendAndLeave(base: string, head: string[], body: string, declaredLength
 const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const requestLines = (served: Served) => served.logs.filter((line) => line.event === "request");
 
-describe("the Node pass-through lane, clients that leave early", () => {
+describe("the Node chat lane, clients that leave early", () => {
   let upstream: RunningSimulator;
   const servers: Served[] = [];
   beforeAll(async () => {
@@ -335,11 +359,11 @@ describe("the Node pass-through lane, clients that leave early", () => {
   });
 });
 
-describe("the Node pass-through lane, a slow upload", () => {
+describe("the Node chat lane, a slow upload", () => {
   /** Sends a body whose last part comes 300 ms after its first; resolves with the answer's status and body. */
-  const sendSlowly = (base: string, headers: Record<string, string>) =>
+  const sendSlowly = (base: string, headers: Record<string, string>, stream = false) =>
     new Promise<{ status: number; body: string }>((resolve) => {
-      const body = ask();
+      const body = ask({ stream });
       const sent = { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...headers };
       const req = httpRequest(`${base}/v1/chat/completions`, { method: "POST", headers: sent }, (res) => {
         const chunks: Buffer[] = [];
@@ -355,37 +379,42 @@ describe("the Node pass-through lane, a slow upload", () => {
     try {
       for (const served of [withLane, appOnly]) {
         await sendSlowly(served.url, passThroughHeaders);
-        expect(requestLines(served).at(-1)!.total_ms).toBeGreaterThanOrEqual(290);
+        // The last part left 300 ms after the first; the first reached the server a moment after it left.
+        expect(requestLines(served).at(-1)!.total_ms).toBeGreaterThanOrEqual(250);
       }
     } finally {
       await Promise.all([withLane.close(), appOnly.close(), upstream.close()]);
     }
   });
 
-  it("hands a request to rerank to the app with its first byte's time: the upload counts in its log line and its budget", async () => {
-    const upstream = await startSimulator();
-    // A budget the upload alone uses up.
-    const config = { generator: { base_url: upstream.url }, timeouts: { request_ms: 250 } };
-    const [withLane, appOnly] = await Promise.all([serve(config, true), serve(config, false)]);
-    try {
-      for (const served of [withLane, appOnly]) {
-        const calls = upstream.sim.requests.length;
-        const { status, body } = await sendSlowly(served.url, { "x-verdict-n": "2" });
-        expect(status).toBe(504);
-        // Named by the whole budget, and refused before anything went upstream.
-        expect(JSON.parse(body).error.message).toMatch(/time budget of 250 ms/);
-        expect(upstream.sim.requests.length).toBe(calls);
-        const line = requestLines(served).at(-1)!;
-        expect([line.status, line.error]).toEqual([504, "request_timeout"]);
-        expect(line.total_ms).toBeGreaterThanOrEqual(250); // the upload's time (the timer starts before the connection)
+  // The lane reranks a whole answer itself and hands a reranked stream to the app, with the time of its first byte.
+  it.each([["a request to rerank", false, 0], ["a reranked stream", true, 1]] as const)(
+    "%s counts its upload in its log line and its budget",
+    async (_name, stream, appCalls) => {
+      const upstream = await startSimulator();
+      // A budget the upload alone uses up.
+      const config = { generator: { base_url: upstream.url }, timeouts: { request_ms: 250 } };
+      const [withLane, appOnly] = await Promise.all([serve(config, true), serve(config, false)]);
+      try {
+        for (const served of [withLane, appOnly]) {
+          const calls = upstream.sim.requests.length;
+          const { status, body } = await sendSlowly(served.url, { "x-verdict-n": "2" }, stream);
+          // Named by the whole budget (a stream, already begun, says it in its error event), and refused before anything went upstream.
+          expect(status).toBe(stream ? 200 : 504);
+          expect(body).toMatch(/time budget of 250 ms/);
+          expect(upstream.sim.requests.length).toBe(calls);
+          const line = requestLines(served).at(-1)!;
+          expect([line.status, line.error]).toEqual([504, "request_timeout"]);
+          expect(line.total_ms).toBeGreaterThanOrEqual(250); // the upload's time (the timer starts before the connection)
+        }
+        expect(withLane.appCalls).toHaveLength(appCalls);
+      } finally {
+        await Promise.all([withLane.close(), appOnly.close(), upstream.close()]);
       }
-      expect(withLane.appCalls).toHaveLength(1); // the lane read the body, the app reranked
-    } finally {
-      await Promise.all([withLane.close(), appOnly.close(), upstream.close()]);
-    }
-  });
+    },
+  );
 
-  it("gives a request it hands to the app its whole budget after the wall clock is stepped (NTP, a resumed VM)", async () => {
+  it("gives a request to rerank its whole budget after the wall clock is stepped (NTP, a resumed VM)", async () => {
     const upstream = await startSimulator();
     const [withLane, appOnly] = await Promise.all([serve({ generator: { base_url: upstream.url } }, true), serve({ generator: { base_url: upstream.url } }, false)]);
     const wall = Date.now;
@@ -393,6 +422,7 @@ describe("the Node pass-through lane, a slow upload", () => {
     const stepped = vi.spyOn(Date, "now").mockImplementation(() => wall() + 10 * 60_000);
     try {
       for (const served of [appOnly, withLane]) expect((await send(served.url, { headers: { "x-verdict-n": "2" }, body: ask() })).status).toBe(200);
+      expect(withLane.appCalls).toEqual([]); // the lane reckoned the budget itself
     } finally {
       stepped.mockRestore();
       await Promise.all([withLane.close(), appOnly.close(), upstream.close()]);
@@ -400,7 +430,7 @@ describe("the Node pass-through lane, a slow upload", () => {
   });
 });
 
-describe("the Node pass-through lane, an upstream of our own", () => {
+describe("the Node chat lane, an upstream of our own", () => {
   let handler: RequestListener = () => undefined;
   const upstream = createServer((req, res) => handler(req, res));
   let withLane: Served;

@@ -1,13 +1,14 @@
-// On Node, chat completions that only pass through (n = 1, or strategy "none") are answered straight from node:http,
-// without the web Request and Response objects the Hono app works on. Profiled, that machinery (building them, the
-// router, the middleware chain, pumping the answer back) cost more CPU per pass-through than all of verdict's own
-// checks; see bench/README.md for the figures.
+// On Node, chat completions are answered straight from node:http when they pass through (n = 1, or strategy "none")
+// or rerank without streaming, without the web Request and Response objects the Hono app works on. Profiled, that
+// machinery (building them, the router, the middleware chain, pumping the answer back) cost more CPU per pass-through
+// than all of verdict's own checks, and about a tenth of a best-of-4's CPU under load; bench/README.md has the figures.
 //
 // Nothing here is a second copy of a rule: the lane decides with the functions the Hono route uses (proxyKeyCheck,
-// checkChatRequest, requestIdFor, forwardToGenerator, start/finishObservation, failureOf). Every request it is not
-// sure of goes to the Hono app untouched: other routes, chunked or oversized bodies, odd hosts, and any request that
-// those checks refuse, so every refusal is answered by the app's one error path. The body the lane has already read
-// is handed over as `rawBody`, where @hono/node-server reads a request's body from when it is set.
+// checkChatRequest, requestIdFor, forwardToGenerator, reranker, completionBody, start/finishObservation, failureOf).
+// Every request it is not sure of goes to the Hono app untouched: other routes, chunked or oversized bodies, odd hosts,
+// reranked streams, and any request that those checks refuse, so every refusal is answered by the app's one error
+// path. The body the lane has already read is handed over as `rawBody`, where @hono/node-server reads a request's body
+// from when it is set.
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { failureOf, observeOptionsOf, type AppContext } from "../app";
@@ -15,15 +16,17 @@ import { proxyKeyCheck, type HeaderSource } from "../auth";
 import { generatorFor } from "../byok";
 import { declaredLength } from "../body-limit";
 import { cancelledError, errorAnswer, type ProxyError } from "../errors";
-import { markArrival } from "../arrival";
+import { markArrival, wallClockArrival } from "../arrival";
 import { finishObservation, startObservation } from "../observe/middleware";
-import type { ProbeInit } from "../observe/probe";
+import type { ProbeInit, RequestProbe } from "../observe/probe";
 import { forwardToGenerator, type ClientHeaders, type Forwarded } from "../passthrough";
 import { requestIdFor } from "../request-id";
-import { checkChatRequest, passThroughBody, reportResolved, type CheckedChat } from "../routes/chat";
+import { completionBody, verdictHeaders } from "../response";
+import { checkChatRequest, passThroughBody, reportResolved, reranker, type CheckedChat } from "../routes/chat";
 import { readAll } from "../util/read-all";
 
 const CHAT_PATH = "/v1/chat/completions";
+const utf8 = new TextEncoder();
 /** Hosts @hono/node-server accepts without parsing a URL (its own pattern); the app judges any other. */
 const PLAIN_HOST = /^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/;
 
@@ -124,8 +127,8 @@ function writeError(res: ServerResponse, failure: ProxyError, extraHeaders: Reco
   res.writeHead(failure.status, { ...headers, "content-length": Buffer.byteLength(body) }).end(body);
 }
 
-/** Wraps the Hono app's listener: pass-through chat completions are answered here, everything else by `app`. */
-export function passThroughLane(ctx: AppContext, app: RequestListener): RequestListener {
+/** Wraps the Hono app's listener: the chat completions above are answered here, everything else by `app`. */
+export function chatCompletionsLane(ctx: AppContext, app: RequestListener): RequestListener {
   const checkKey = proxyKeyCheck(ctx.config.auth);
   const observe = observeOptionsOf(ctx);
   const limit = ctx.config.server.body_limit_bytes;
@@ -147,6 +150,14 @@ export function passThroughLane(ctx: AppContext, app: RequestListener): RequestL
     res.destroy();
   }
 
+  /** A reranked answer as the app's route gives it: the winning completion as JSON, with verdict's headers. */
+  async function reranked(headers: HeaderSource, checked: CheckedChat, arrived: number, probe: RequestProbe, client: AbortSignal): Promise<Forwarded> {
+    const budgetFrom = wallClockArrival(arrived, observe.clock());
+    const outcome = await reranker(ctx, headers, budgetFrom, checked.forward, checked.options, probe)(client);
+    const body = utf8.encode(JSON.stringify(completionBody(outcome, checked.request.model)));
+    return { status: 200, headers: { "content-type": "application/json", "x-request-id": probe.requestId, ...verdictHeaders(outcome) }, body };
+  }
+
   async function answer(req: IncomingMessage, res: ServerResponse, body: Buffer, client: AbortSignal, arrived: number): Promise<void> {
     (req as IncomingMessage & { rawBody?: Buffer }).rawBody = body; // for the app, should it take the request over
     const headers = headerViews(req);
@@ -161,7 +172,8 @@ export function passThroughLane(ctx: AppContext, app: RequestListener): RequestL
       return handOver(); // the app answers the refusal, with its log line and metrics
     }
     const start = startOf(headers.source, arrived);
-    if (!checked.options.passThrough) {
+    const { passThrough } = checked.options;
+    if (!passThrough && (checked.request.stream === true || client.aborted)) {
       // The app follows the client from when it is handed the request: one that left before must not start work.
       return client.aborted ? cancel(res, start, checked) : handOver();
     }
@@ -171,13 +183,15 @@ export function passThroughLane(ctx: AppContext, app: RequestListener): RequestL
     let error: unknown;
     let relay: Promise<void> | void = undefined;
     try {
-      const forwarded = await forwardToGenerator(generatorFor(ctx, headers.source).target, {
-        method: "POST",
-        path: "/chat/completions",
-        headers: headers.client,
-        body: passThroughBody(raw, checked),
-        signal: client,
-      }, probe.headers);
+      const forwarded = passThrough
+        ? await forwardToGenerator(generatorFor(ctx, headers.source).target, {
+            method: "POST",
+            path: "/chat/completions",
+            headers: headers.client,
+            body: passThroughBody(raw, checked),
+            signal: client,
+          }, probe.headers)
+        : await reranked(headers.source, checked, arrived, probe, client);
       status = forwarded.status;
       relay = write(res, forwarded);
     } catch (err) {
