@@ -8,7 +8,7 @@
 // a pair's ratio moved by a few percent.
 //
 //   npm run bench:ab-load -- --a <git ref>            A: that commit's bundle; B: this working tree's
-//   npm run bench:ab-load -- --a <ref> --b <ref> --rounds 6 --seconds 20 --concurrency 150 [--document 20000]
+//   npm run bench:ab-load -- --a <ref> --b <ref> --rounds 6 --seconds 20 --concurrency 150 [--document 20000] [--stream]
 //   npm run bench:ab-load -- --a HEAD --b HEAD --b-node-args="--max-semi-space-size=24"   one build, B with more flags (= form: the value starts with -)
 //   npm run bench:ab-load -- --a HEAD --smoke          one short round: a CI-sized check that both sides answer
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -30,6 +30,8 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "20" },
     concurrency: { type: "string", default: "150" },
     document: { type: "string", default: "0" },
+    // Clients ask for streamed answers (SSE), read to the end.
+    stream: { type: "boolean", default: false },
     // Node flags for one side on top of npm start's (space-separated), to see what a flag buys under this load.
     "a-node-args": { type: "string", default: "" },
     "b-node-args": { type: "string", default: "" },
@@ -80,7 +82,7 @@ async function main(): Promise<number> {
         sides[name] = await startVerdictProcess(loadConfig(sim.url), { dir: sideDir, bundle: bundles[name], nodeArgs: nodeArgs[name], env: { LOG_LEVEL: "warn" } });
       }
       try {
-        const traffic = { concurrency, seconds, warmUpSeconds, document };
+        const traffic = { concurrency, seconds, warmUpSeconds, document, stream: values.stream! };
         const runs = await Promise.all(order.map((name) => measureLoad(sides[name].url, sides[name].pid, traffic)));
         order.forEach((name, i) => results[name].push(sideRound(runs[i]!, sides[name])));
       } finally {
@@ -107,10 +109,11 @@ async function main(): Promise<number> {
     console.log(
       `\nB/A CPU per request, per round: median ${ratio.median.toFixed(3)} (quartiles ${ratio.q1.toFixed(3)}-${ratio.q3.toFixed(3)}, ` +
         `range ${ratio.min.toFixed(3)}-${ratio.max.toFixed(3)}); ${rounds} round(s) of ${seconds} s, ${concurrency} clients per side` +
-        (document ? `, a ${document.length}-character document per conversation` : ""),
+        (document ? `, a ${document.length}-character document per conversation` : "") +
+        (values.stream ? ", streamed answers" : ""),
     );
     mkdirSync(values.out, { recursive: true });
-    const record = { rounds, seconds, concurrency, document_chars: document.length, summary, ratio, results };
+    const record = { rounds, seconds, concurrency, document_chars: document.length, stream: values.stream, node_args: nodeArgs, summary, ratio, results };
     writeFileSync(join(values.out, values.smoke ? "ab-load-smoke.json" : "ab-load.json"), JSON.stringify(record, null, 2));
     return 0;
   } finally {

@@ -27,8 +27,9 @@ export function loadDocument(chars: string | number | undefined): string {
 }
 
 let sequence = 0;
-function requestBody(document: string): string {
+function requestBody(document: string, stream: boolean): string {
   return JSON.stringify({
+    ...(stream ? { stream: true } : {}),
     model: "sim-generator",
     // A new prompt each time: every request draws new candidates and pays for its judging (no cache hits).
     messages: [
@@ -54,18 +55,30 @@ export interface Traffic {
   /** Traffic first, unmeasured, so that start-up (compiling, growing the heap) weighs on no figure. */
   warmUpSeconds: number;
   document: string;
+  /** Clients ask for the answer as a stream (read to its end) instead of one JSON body. */
+  stream: boolean;
+}
+
+type Verdict = { judge?: { calls?: number } } | undefined;
+
+/** The `verdict` a reranked answer carries: on the completion, or on the last chunk with choices of a stream. */
+async function verdictOf(response: Response, stream: boolean): Promise<Verdict> {
+  if (!stream) return ((await response.json()) as { verdict?: Verdict }).verdict;
+  const events = (await response.text()).split("\n\n").filter((event) => event.startsWith("data: {"));
+  const chunks = events.map((event) => JSON.parse(event.slice("data: ".length)) as { verdict?: Verdict; error?: unknown });
+  return chunks.some((chunk) => chunk.error !== undefined) ? undefined : chunks.find((chunk) => chunk.verdict !== undefined)?.verdict;
 }
 
 /** `concurrency` clients sending best-of-4 requests to `url`, one after another each, for `seconds`. */
-async function drive(url: string, concurrency: number, seconds: number, document: string, run: Measured): Promise<void> {
+async function drive(url: string, { concurrency, document, stream }: Traffic, seconds: number, run: Measured): Promise<void> {
   const until = Date.now() + seconds * 1_000;
   const client = async () => {
     while (Date.now() < until) {
       const sent = performance.now();
-      const response = await fetch(`${url}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: requestBody(document) });
-      const answer = (await response.json()) as { verdict?: { judge?: { calls?: number } } };
-      if (!response.ok || !answer.verdict) run.failures += 1;
-      else run.judgeCalls += answer.verdict.judge?.calls ?? 0;
+      const response = await fetch(`${url}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: requestBody(document, stream) });
+      const verdict = await verdictOf(response, stream);
+      if (!response.ok || !verdict) run.failures += 1;
+      else run.judgeCalls += verdict.judge?.calls ?? 0;
       run.latencies.push(performance.now() - sent);
     }
   };
@@ -75,12 +88,12 @@ async function drive(url: string, concurrency: number, seconds: number, document
 const emptyRun = (): Measured => ({ wall: 0, latencies: [], judgeCalls: 0, failures: 0, cpuMs: 0, mainThreadCpuMs: 0 });
 
 /** The traffic against `url` after its warm-up, with the CPU `pid` used meanwhile. */
-export async function measureLoad(url: string, pid: number, { concurrency, seconds, warmUpSeconds, document }: Traffic): Promise<Measured> {
-  await drive(url, concurrency, warmUpSeconds, document, emptyRun());
+export async function measureLoad(url: string, pid: number, traffic: Traffic): Promise<Measured> {
+  await drive(url, traffic, traffic.warmUpSeconds, emptyRun());
   const run = emptyRun();
   const started = Date.now();
   const [cpuBefore, mainBefore] = [cpuMs(pid), mainThreadCpuMs(pid)];
-  await drive(url, concurrency, seconds, document, run);
+  await drive(url, traffic, traffic.seconds, run);
   run.wall = (Date.now() - started) / 1_000;
   run.cpuMs = cpuMs(pid) - cpuBefore;
   run.mainThreadCpuMs = mainThreadCpuMs(pid) - mainBefore;

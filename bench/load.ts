@@ -28,7 +28,7 @@ const concurrency = values.smoke ? 10 : Math.min(Number(values.concurrency), 1_0
 /** The floor's run (below) is shorter: its figures settle sooner, having less to collect. */
 const floorSeconds = values.smoke ? 2 : Math.max(5, Math.round(seconds / 3));
 // Each side gets the same few seconds of traffic first, unmeasured.
-const traffic = { concurrency, seconds, warmUpSeconds: values.smoke ? 1 : 3, document: loadDocument(values.document) };
+const traffic = { concurrency, seconds, warmUpSeconds: values.smoke ? 1 : 3, document: loadDocument(values.document), stream: false };
 
 const sim = await startSimulator(LOAD_SIMULATOR);
 const verdict = await startVerdictProcess(loadConfig(sim.url), { env: { LOG_LEVEL: "warn" } });
