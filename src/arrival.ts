@@ -1,5 +1,5 @@
 // When a request's first byte came, for requests whose body was read before their work began: the Node lane
-// (src/adapters/node-chat-lane.ts) reads a chat completion's body, then reranks it itself or hands it to the app. Their
+// (src/adapters/node-chat-lane.ts) reads a chat completion's body, then answers it itself or hands it to the app. Their
 // time budget and logged duration must count from that first byte, as they do for requests the app reads itself;
 // otherwise a slow upload would go unaccounted.
 import type { Context } from "hono";

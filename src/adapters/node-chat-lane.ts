@@ -1,13 +1,14 @@
-// On Node, chat completions are answered straight from node:http when they pass through (n = 1, or strategy "none")
-// or rerank without streaming, without the web Request and Response objects the Hono app works on. Profiled, that
-// machinery (building them, the router, the middleware chain, pumping the answer back) cost more CPU per pass-through
-// than all of verdict's own checks, and about a tenth of a best-of-4's CPU under load; bench/README.md has the figures.
+// On Node, chat completions are answered straight from node:http, passed through or reranked, streamed or not,
+// without the web Request and Response objects (and, for reranked streams, the web ReadableStream) the Hono app works
+// on. Profiled, that machinery (building them, the router, the middleware chain, pumping the answer back) cost more
+// CPU per pass-through than all of verdict's own checks, and a tenth of a best-of-4's CPU under load (a sixth of a
+// streamed one's); bench/README.md has the figures.
 //
 // Nothing here is a second copy of a rule: the lane decides with the functions the Hono route uses (proxyKeyCheck,
-// checkChatRequest, requestIdFor, forwardToGenerator, reranker, completionBody, start/finishObservation, failureOf).
-// Every request it is not sure of goes to the Hono app untouched: other routes, chunked or oversized bodies, odd hosts,
-// reranked streams, and any request that those checks refuse, so every refusal is answered by the app's one error
-// path. The body the lane has already read is handed over as `rawBody`, where @hono/node-server reads a request's body
+// checkChatRequest, requestIdFor, forwardToGenerator, reranker, completionBody, rerankedStreamWork and streamWork,
+// start/finishObservation, failureOf). Every request it is not sure of goes to the Hono app untouched: other routes,
+// chunked or oversized bodies, odd hosts, and any request that those checks refuse, so every refusal is answered by
+// the app's one error path. The body the lane has already read is handed over as `rawBody`, where @hono/node-server reads a request's body
 // from when it is set.
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
@@ -18,15 +19,18 @@ import { declaredLength } from "../body-limit";
 import { cancelledError, errorAnswer, type ProxyError } from "../errors";
 import { markArrival, wallClockArrival } from "../arrival";
 import { finishObservation, startObservation } from "../observe/middleware";
-import type { ProbeInit, RequestProbe } from "../observe/probe";
+import type { ActiveProbe, ProbeInit, RequestProbe } from "../observe/probe";
 import { forwardToGenerator, type ClientHeaders, type Forwarded } from "../passthrough";
 import { requestIdFor } from "../request-id";
 import { completionBody, verdictHeaders } from "../response";
-import { checkChatRequest, passThroughBody, reportResolved, reranker, type CheckedChat } from "../routes/chat";
+import { checkChatRequest, passThroughBody, reportResolved, rerankedStreamWork, reranker, type CheckedChat } from "../routes/chat";
+import { SSE_HEADERS, streamWork } from "../routes/stream";
 import { readAll } from "../util/read-all";
 
 const CHAT_PATH = "/v1/chat/completions";
 const utf8 = new TextEncoder();
+
+type Rerank = ReturnType<typeof reranker>;
 /** Hosts @hono/node-server accepts without parsing a URL (its own pattern); the app judges any other. */
 const PLAIN_HOST = /^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/;
 
@@ -151,11 +155,21 @@ export function chatCompletionsLane(ctx: AppContext, app: RequestListener): Requ
   }
 
   /** A reranked answer as the app's route gives it: the winning completion as JSON, with verdict's headers. */
-  async function reranked(headers: HeaderSource, checked: CheckedChat, arrived: number, probe: RequestProbe, client: AbortSignal): Promise<Forwarded> {
-    const budgetFrom = wallClockArrival(arrived, observe.clock());
-    const outcome = await reranker(ctx, headers, budgetFrom, checked.forward, checked.options, probe)(client);
+  async function reranked(checked: CheckedChat, rerank: Rerank, probe: RequestProbe, client: AbortSignal): Promise<Forwarded> {
+    const outcome = await rerank(client);
     const body = utf8.encode(JSON.stringify(completionBody(outcome, checked.request.model)));
     return { status: 200, headers: { "content-type": "application/json", "x-request-id": probe.requestId, ...verdictHeaders(outcome) }, body };
+  }
+
+  /**
+   * A reranked stream as the app's route streams it, written straight to the response; it is observed (counted,
+   * logged) when its work ends. A client that leaves aborts the work through `client`.
+   */
+  function streamReranked(res: ServerResponse, checked: CheckedChat, rerank: Rerank, start: ProbeInit, probe: ActiveProbe, client: AbortSignal): void {
+    const onSettled = (status: number, error?: unknown) => finishObservation(observe, probe, start, status, error);
+    const work = rerankedStreamWork(ctx, checked, rerank, { requestId: probe.requestId, client, onSettled });
+    res.writeHead(200, { ...SSE_HEADERS, ...work.headers });
+    streamWork(work, (text) => void res.write(text), () => void (res.destroyed || res.end()));
   }
 
   async function answer(req: IncomingMessage, res: ServerResponse, body: Buffer, client: AbortSignal, arrived: number): Promise<void> {
@@ -173,25 +187,28 @@ export function chatCompletionsLane(ctx: AppContext, app: RequestListener): Requ
     }
     const start = startOf(headers.source, arrived);
     const { passThrough } = checked.options;
-    if (!passThrough && (checked.request.stream === true || client.aborted)) {
-      // The app follows the client from when it is handed the request: one that left before must not start work.
-      return client.aborted ? cancel(res, start, checked) : handOver();
-    }
+    // A client that left before the work began starts none.
+    if (!passThrough && client.aborted) return cancel(res, start, checked);
     const probe = startObservation(observe, start);
     reportResolved(probe, checked);
     let status: number;
     let error: unknown;
     let relay: Promise<void> | void = undefined;
     try {
-      const forwarded = passThrough
-        ? await forwardToGenerator(generatorFor(ctx, headers.source).target, {
-            method: "POST",
-            path: "/chat/completions",
-            headers: headers.client,
-            body: passThroughBody(raw, checked),
-            signal: client,
-          }, probe.headers)
-        : await reranked(headers.source, checked, arrived, probe, client);
+      let forwarded: Forwarded;
+      if (passThrough) {
+        forwarded = await forwardToGenerator(generatorFor(ctx, headers.source).target, {
+          method: "POST",
+          path: "/chat/completions",
+          headers: headers.client,
+          body: passThroughBody(raw, checked),
+          signal: client,
+        }, probe.headers);
+      } else {
+        const rerank = reranker(ctx, headers.source, wallClockArrival(arrived, observe.clock()), checked.forward, checked.options, probe);
+        if (checked.request.stream === true) return streamReranked(res, checked, rerank, start, probe, client);
+        forwarded = await reranked(checked, rerank, probe, client);
+      }
       status = forwarded.status;
       relay = write(res, forwarded);
     } catch (err) {
@@ -200,7 +217,8 @@ export function chatCompletionsLane(ctx: AppContext, app: RequestListener): Requ
       status = failure.status;
       writeError(res, failure, { "x-request-id": start.requestId });
     }
-    // As in the app: a request is counted when its answer is decided, a stream when its headers are out.
+    // As in the app: a request is counted when its answer is decided, a stream when its headers are out (a reranked
+    // stream, above, when its work has ended).
     finishObservation(observe, probe, start, status, error);
     await relay;
   }

@@ -113,8 +113,7 @@ export async function startProxy(config: Config, logger: Logger = createJsonLogg
   const ctx = createAppContext(deps);
   // hostname: what the app takes as the host of a request that names none (HTTP/1.0 clients).
   const listener = getRequestListener(createApp(deps, ctx).fetch, { hostname: config.server.host });
-  // Chat completions that pass through or rerank without streaming are answered before the app
-  // (src/adapters/node-chat-lane.ts); the rest by it.
+  // Chat completions the app would accept are answered before it (src/adapters/node-chat-lane.ts); the rest by it.
   const server = createServer(chatCompletionsLane(ctx, listener));
   return new Promise((resolve, reject) => {
     const cannotListen = (err: NodeJS.ErrnoException) => {

@@ -16,9 +16,9 @@ import { replayChunks } from "../openai/chunks";
 import { encodeEvent } from "../openai/sse";
 import { resolveOptions, type ResolvedOptions } from "../options";
 import { passThrough } from "../passthrough";
-import { runPipeline } from "../pipeline";
+import { runPipeline, type PipelineOutcome } from "../pipeline";
 import { completionBody, verdictHeaders } from "../response";
-import { streamedResponse } from "./stream";
+import { streamedResponse, type StreamedWork } from "./stream";
 
 /** A zod path as OpenAI writes params: messages[0].content */
 export function paramOf(path: PropertyKey[]): string {
@@ -82,6 +82,33 @@ export function passThroughBody(raw: string, { json, options, forward }: Checked
   return unchanged ? raw : JSON.stringify(forward);
 }
 
+/**
+ * A reranked answer streamed as OpenAI streams a completion: keep-alive comments while the work runs, then its chunks
+ * and [DONE], or an error event. `onSettled` hears how the work ended (the request's log line waits for it).
+ */
+export function rerankedStreamWork(
+  ctx: AppContext,
+  { json, request }: CheckedChat,
+  rerank: (signal: AbortSignal) => Promise<PipelineOutcome>,
+  { requestId, client, onSettled }: { requestId: string; client: AbortSignal; onSettled: (status: number, error?: unknown) => void },
+): StreamedWork {
+  const includeUsage = (json.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+  return {
+    clientSignal: client,
+    keepaliveMs: ctx.config.server.keepalive_ms,
+    headers: { "x-request-id": requestId },
+    async produce(signal) {
+      const outcome = await rerank(signal);
+      const chunks = replayChunks(completionBody(outcome, request.model), includeUsage);
+      return [...chunks.map((chunk) => encodeEvent(chunk)), encodeEvent("[DONE]")];
+    },
+    // OpenAI's own mid-stream failure: an event whose data is {"error": {...}}; the SDKs raise it as an APIError.
+    renderError: (error) => encodeEvent(error.toJSON()),
+    onUnexpectedError: (err) => ctx.logger.error({ event: "stream_error", request_id: requestId, error: String(err) }),
+    onSettled,
+  };
+}
+
 export async function handleChatCompletions(c: Context, ctx: AppContext): Promise<Response> {
   // The budget counts from the request's first byte: from here, or from when the Node lane began to read the body.
   const recorded = arrivalOf(c);
@@ -97,21 +124,7 @@ export async function handleChatCompletions(c: Context, ctx: AppContext): Promis
   }
   const rerank = reranker(ctx, c.req.raw.headers, arrived, forward, options, probe);
   if (parsed.stream === true) {
-    const includeUsage = (json.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
-    return streamedResponse({
-      clientSignal: c.req.raw.signal,
-      keepaliveMs: ctx.config.server.keepalive_ms,
-      headers: { "x-request-id": c.get("requestId") },
-      async produce(signal) {
-        const outcome = await rerank(signal);
-        const chunks = replayChunks(completionBody(outcome, parsed.model), includeUsage);
-        return [...chunks.map((chunk) => encodeEvent(chunk)), encodeEvent("[DONE]")];
-      },
-      // OpenAI's own mid-stream failure: an event whose data is {"error": {...}}; the SDKs raise it as an APIError.
-      renderError: (error) => encodeEvent(error.toJSON()),
-      onUnexpectedError: (err) => ctx.logger.error({ event: "stream_error", request_id: c.get("requestId"), error: String(err) }),
-      onSettled: settleLater(c),
-    });
+    return streamedResponse(rerankedStreamWork(ctx, checked, rerank, { requestId: c.get("requestId"), client: c.req.raw.signal, onSettled: settleLater(c) }));
   }
   const outcome = await rerank(c.req.raw.signal);
   return c.json(completionBody(outcome, parsed.model), 200, verdictHeaders(outcome));

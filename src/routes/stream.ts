@@ -29,7 +29,12 @@ export const SSE_HEADERS = {
   "x-accel-buffering": "no",
 };
 
-export function streamedResponse(work: StreamedWork): Response {
+/**
+ * Runs `work` for a stream sent through `send`: a first comment at once, keep-alives while the work runs, then its
+ * events (or an error event), and `end` once it is over. Returns what to call when the reader goes away. Shared by the
+ * web Response below and the Node lane, which writes to node:http's response without one (src/adapters/node-chat-lane.ts).
+ */
+export function streamWork(work: StreamedWork, send: (text: string) => void, end: () => void): () => void {
   const controller = new AbortController();
   const cancelled = () => controller.abort(new ProxyError(499, "client closed the stream", { code: "cancelled" }));
   let timer: ReturnType<typeof setInterval> | undefined;
@@ -39,48 +44,56 @@ export function streamedResponse(work: StreamedWork): Response {
   };
   if (work.clientSignal.aborted) cancelled();
   else work.clientSignal.addEventListener("abort", cancelled, { once: true });
+  const write = (text: string) => {
+    if (controller.signal.aborted) return;
+    try {
+      send(text);
+    } catch {
+      cancelled(); // the stream was closed under us: nobody is reading any more
+    }
+  };
+  // A byte right away: some clients and proxies only report the response once the first body bytes arrive.
+  write(encodeComment("verdict: sampling candidates"));
+  work.opening?.forEach(write);
+  timer = setInterval(() => write(encodeComment("keep-alive")), work.keepaliveMs);
+  void work
+    .produce(controller.signal)
+    .then(
+      (events) => {
+        write(events.join("")); // one write: the answer's events all go out together
+        work.onSettled?.(200);
+      },
+      (err: unknown) => {
+        if (!(err instanceof ProxyError)) work.onUnexpectedError?.(err);
+        const failure = toProxyError(err);
+        write(work.renderError(failure));
+        work.onSettled?.(failure.status, failure);
+      },
+    )
+    .finally(() => {
+      stop();
+      end();
+    });
+  return () => {
+    stop();
+    cancelled();
+  };
+}
 
+export function streamedResponse(work: StreamedWork): Response {
+  let cancel = () => undefined as void;
   const body = new ReadableStream<Uint8Array>({
     start(out) {
-      const write = (text: string) => {
-        if (controller.signal.aborted) return;
+      const close = () => {
         try {
-          out.enqueue(encodeBytes(text));
+          out.close();
         } catch {
-          cancelled(); // the stream was closed under us: nobody is reading any more
+          // already closed by a cancel
         }
       };
-      // A byte right away: some clients and proxies only report the response once the first body bytes arrive.
-      write(encodeComment("verdict: sampling candidates"));
-      work.opening?.forEach(write);
-      timer = setInterval(() => write(encodeComment("keep-alive")), work.keepaliveMs);
-      void work
-        .produce(controller.signal)
-        .then(
-          (events) => {
-            events.forEach(write);
-            work.onSettled?.(200);
-          },
-          (err: unknown) => {
-            if (!(err instanceof ProxyError)) work.onUnexpectedError?.(err);
-            const failure = toProxyError(err);
-            write(work.renderError(failure));
-            work.onSettled?.(failure.status, failure);
-          },
-        )
-        .finally(() => {
-          stop();
-          try {
-            out.close();
-          } catch {
-            // already closed by a cancel
-          }
-        });
+      cancel = streamWork(work, (text) => out.enqueue(encodeBytes(text)), close);
     },
-    cancel() {
-      stop();
-      cancelled();
-    },
+    cancel: () => cancel(),
   });
   return new Response(body, { status: 200, headers: { ...SSE_HEADERS, ...work.headers } });
 }

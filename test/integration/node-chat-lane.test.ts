@@ -128,7 +128,8 @@ describe("the Node chat lane", () => {
     ["a best-of-4 asked in the body, with the client's request id", { headers: { "x-request-id": "client-id_2" }, body: ask({ verdict: { n: 4 } }) }, "lane"],
     ["rubric scoring of three", { headers: { "x-verdict-n": "3", "x-verdict-strategy": "rubric" }, body: ask() }, "lane"],
     ["a request to rerank with stream: false", { headers: { "x-verdict-n": "2" }, body: ask({ stream: false }) }, "lane"],
-    ["a reranked stream", { headers: { "x-verdict-n": "2" }, body: ask({ stream: true }) }, "app"],
+    ["a reranked stream", { headers: { "x-verdict-n": "2" }, body: ask({ stream: true }) }, "lane"],
+    ["a reranked stream with usage", { headers: { "x-verdict-n": "3" }, body: ask({ stream: true, stream_options: { include_usage: true } }) }, "lane"],
     ["another route", { path: "/v1/embeddings", body: JSON.stringify({ model: "m", input: "hi" }) }, "app"],
     ["a query string", { path: "/v1/chat/completions?x=1", headers: passThroughHeaders, body: ask() }, "app"],
     ["a Host whose port the server library checks itself", { headers: { ...passThroughHeaders, host: "localhost:99999" }, body: ask() }, "app"],
@@ -184,14 +185,21 @@ describe("the Node chat lane", () => {
     expect(keyed.appCalls.length - before).toBe(answeredBy === "app" ? 1 : 0);
   });
 
-  it("leaves no listener behind on a keep-alive connection that carries many pass-throughs", async () => {
+  it("leaves no listener behind on a keep-alive connection that carries many requests it answers", async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const before = withLane.sockets.length;
+    const handedOver = withLane.appCalls.length;
+    const kinds: Sent[] = [
+      { headers: passThroughHeaders, body: ask() },
+      { headers: { "x-verdict-n": "2" }, body: ask() },
+      { headers: { "x-verdict-n": "2" }, body: ask({ stream: true }) },
+    ];
     try {
-      for (let i = 0; i < 30; i++) expect((await send(withLane.url, { headers: passThroughHeaders, body: ask() }, agent)).status).toBe(200);
+      for (let i = 0; i < 30; i++) expect((await send(withLane.url, kinds[i % kinds.length]!, agent)).status).toBe(200);
     } finally {
       agent.destroy();
     }
+    expect(withLane.appCalls.length).toBe(handedOver); // the lane answered all 30
     const used = withLane.sockets.slice(before);
     expect(used).toHaveLength(1); // one connection carried all 30
     expect(getEventListeners(departureOf(used[0]!), "abort")).toEqual([]);
@@ -387,10 +395,9 @@ describe("the Node chat lane, a slow upload", () => {
     }
   });
 
-  // The lane reranks a whole answer itself and hands a reranked stream to the app, with the time of its first byte.
-  it.each([["a request to rerank", false, 0], ["a reranked stream", true, 1]] as const)(
+  it.each([["a request to rerank", false], ["a reranked stream", true]] as const)(
     "%s counts its upload in its log line and its budget",
-    async (_name, stream, appCalls) => {
+    async (_name, stream) => {
       const upstream = await startSimulator();
       // A budget the upload alone uses up.
       const config = { generator: { base_url: upstream.url }, timeouts: { request_ms: 250 } };
@@ -399,7 +406,8 @@ describe("the Node chat lane, a slow upload", () => {
         for (const served of [withLane, appOnly]) {
           const calls = upstream.sim.requests.length;
           const { status, body } = await sendSlowly(served.url, { "x-verdict-n": "2" }, stream);
-          // Named by the whole budget (a stream, already begun, says it in its error event), and refused before anything went upstream.
+          // Named by the whole budget (a stream, already begun, says so in its error event), and refused before anything
+          // went upstream.
           expect(status).toBe(stream ? 200 : 504);
           expect(body).toMatch(/time budget of 250 ms/);
           expect(upstream.sim.requests.length).toBe(calls);
@@ -407,12 +415,26 @@ describe("the Node chat lane, a slow upload", () => {
           expect([line.status, line.error]).toEqual([504, "request_timeout"]);
           expect(line.total_ms).toBeGreaterThanOrEqual(250); // the upload's time (the timer starts before the connection)
         }
-        expect(withLane.appCalls).toHaveLength(appCalls);
+        expect(withLane.appCalls).toEqual([]);
       } finally {
         await Promise.all([withLane.close(), appOnly.close(), upstream.close()]);
       }
     },
   );
+
+  it("hands a request it refuses to the app with its first byte's time, which its log line counts from", async () => {
+    const upstream = await startSimulator();
+    const [withLane, appOnly] = await Promise.all([serve({ generator: { base_url: upstream.url } }, true), serve({ generator: { base_url: upstream.url } }, false)]);
+    try {
+      for (const served of [withLane, appOnly]) {
+        expect((await sendSlowly(served.url, { "x-verdict-n": "one" })).status).toBe(400);
+        expect(requestLines(served).at(-1)!.total_ms).toBeGreaterThanOrEqual(250);
+      }
+      expect(withLane.appCalls).toHaveLength(1);
+    } finally {
+      await Promise.all([withLane.close(), appOnly.close(), upstream.close()]);
+    }
+  });
 
   it("gives a request to rerank its whole budget after the wall clock is stepped (NTP, a resumed VM)", async () => {
     const upstream = await startSimulator();
