@@ -1,15 +1,15 @@
-// On Node, chat completions are answered straight from node:http, passed through or reranked, streamed or not,
-// without the web Request and Response objects (and, for reranked streams, the web ReadableStream) the Hono app works
-// on. Profiled, that machinery (building them, the router, the middleware chain, pumping the answer back) cost more
-// CPU per pass-through than all of verdict's own checks, and a tenth of a best-of-4's CPU under load (a sixth of a
-// streamed one's); bench/README.md has the figures.
+// On Node, chat completions are answered straight from node:http, passed through or reranked, streamed or not, without
+// the web Request and Response objects (and, for reranked streams, the web ReadableStream) the Hono app works on.
+// Profiled, that machinery (building them, the router, the middleware chain, pumping the answer back) cost more CPU per
+// pass-through than all of verdict's own checks, and a tenth of a best-of-4's CPU under load (a sixth of a streamed
+// one's); bench/README.md has the figures.
 //
 // Nothing here is a second copy of a rule: the lane decides with the functions the Hono route uses (proxyKeyCheck,
 // checkChatRequest, requestIdFor, forwardToGenerator, reranker, completionBody, rerankedStreamWork and streamWork,
 // start/finishObservation, failureOf). Every request it is not sure of goes to the Hono app untouched: other routes,
-// chunked or oversized bodies, odd hosts, and any request that those checks refuse, so every refusal is answered by
-// the app's one error path. The body the lane has already read is handed over as `rawBody`, where @hono/node-server reads a request's body
-// from when it is set.
+// chunked or oversized bodies, odd hosts, and any request that those checks refuse, so every refusal is answered by the
+// app's one error path. The body the lane has already read is handed over as `rawBody`, where @hono/node-server reads a
+// request's body from when it is set.
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { failureOf, observeOptionsOf, type AppContext } from "../app";
@@ -29,10 +29,10 @@ import { readAll } from "../util/read-all";
 
 const CHAT_PATH = "/v1/chat/completions";
 const utf8 = new TextEncoder();
-
-type Rerank = ReturnType<typeof reranker>;
 /** Hosts @hono/node-server accepts without parsing a URL (its own pattern); the app judges any other. */
 const PLAIN_HOST = /^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/;
+
+type Rerank = ReturnType<typeof reranker>;
 
 /** A repeated field as a Headers object joins it: with ", ", except cookies ("; "). */
 const joined = (name: string, values: string[]) => values.join(name === "cookie" ? "; " : ", ");
@@ -56,7 +56,8 @@ const departures = new WeakMap<Socket, AbortSignal>();
  * Aborts when the client's connection closes: a client that leaves closes it, and every request it had in flight
  * ends. One per connection, not one per request: a keep-alive connection carries many requests one after another, and
  * an AbortController and a close listener per request were 7-9% of a pass-through's CPU (bench/README.md). A
- * request's own listeners on it come off when its upstream call ends, so none outlive it.
+ * request's own listeners on it come off when its work ends (its upstream call, its reranking, its stream's work), so
+ * none outlive it.
  */
 export function departureOf(socket: Socket): AbortSignal {
   let signal = departures.get(socket);
@@ -169,6 +170,8 @@ export function chatCompletionsLane(ctx: AppContext, app: RequestListener): Requ
     const onSettled = (status: number, error?: unknown) => finishObservation(observe, probe, start, status, error);
     const work = rerankedStreamWork(ctx, checked, rerank, { requestId: probe.requestId, client, onSettled });
     res.writeHead(200, { ...SSE_HEADERS, ...work.headers });
+    // What streamWork returns for a reader that goes away is not needed: the client's leaving aborts `client`, which
+    // the work follows.
     streamWork(work, (text) => void res.write(text), () => void (res.destroyed || res.end()));
   }
 

@@ -81,7 +81,7 @@ export function streamWork(work: StreamedWork, send: (text: string) => void, end
 }
 
 export function streamedResponse(work: StreamedWork): Response {
-  let cancel = () => undefined as void;
+  let cancel: () => void = () => undefined;
   const body = new ReadableStream<Uint8Array>({
     start(out) {
       const close = () => {

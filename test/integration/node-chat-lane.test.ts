@@ -1,7 +1,8 @@
-// The Node chat lane (src/adapters/node-chat-lane.ts) answers pass-through chat completions and reranked ones that do
-// not stream without the Hono app. What clients and operators see must not depend on which of the two answered: the
-// same requests go to a server with the lane and to one without, over real sockets on 127.0.0.1, and status, headers, body, log line and metrics must
-// match. The lane's own choices are checked too: what it answers itself, and what it hands to the app.
+// The Node chat lane (src/adapters/node-chat-lane.ts) answers chat completions, passed through or reranked, streamed or
+// not, without the Hono app. What clients and operators see must not depend on which of the two answered: the same
+// requests go to a server with the lane and to one without, over real sockets on 127.0.0.1, and status, headers, body,
+// log line and metrics must match. The lane's own choices are checked too: what it answers itself, and what it hands to
+// the app.
 import { getRequestListener } from "@hono/node-server";
 import { getEventListeners } from "node:events";
 import { Agent, createServer, request as httpRequest, type RequestListener } from "node:http";
@@ -352,6 +353,43 @@ describe("the Node chat lane, clients that leave early", () => {
       }
     },
   );
+
+  it("a reranked stream whose client leaves mid-way ends its work, its keep-alives and its listener, logged as 499 by both", async () => {
+    const slowJudge = await startSimulator({ judge: { latency: { ttft_ms: 5_000 } } });
+    const config = { generator: { base_url: slowJudge.url }, judge: { base_url: slowJudge.url }, server: { keepalive_ms: 50 } };
+    const [withLane, appOnly] = await Promise.all([serve(config, true), serve(config, false)]);
+    servers.push(withLane, appOnly);
+    const started = vi.spyOn(globalThis, "setInterval");
+    const stopped = vi.spyOn(globalThis, "clearInterval");
+    try {
+      for (const served of [withLane, appOnly]) {
+        const before = { sockets: served.sockets.length, calls: slowJudge.sim.requests.length, intervals: started.mock.results.length };
+        const req = httpRequest(`${served.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json", "x-verdict-n": "4" } });
+        req.on("error", () => undefined);
+        req.on("response", (res) => res.resume());
+        req.end(ask({ stream: true }));
+        // Judges asked (and waiting on the slow judge), keep-alives flowing: then the client goes.
+        const judgeCalls = () => slowJudge.sim.requests.slice(before.calls).filter((r) => r.role === "judge");
+        const judging = () => judgeCalls().length > 0;
+        for (let waited = 0; !judging() && waited < 2_000; waited += 10) await settle(10);
+        expect(judging()).toBe(true);
+        req.destroy();
+        await settle(200);
+        expect(judgeCalls().filter((r) => !r.aborted)).toEqual([]);
+        expect(requestLines(served).map((line) => [line.status, line.error]).at(-1)).toEqual([499, "cancelled"]);
+        const intervals = started.mock.results.slice(before.intervals).map((r) => r.value as unknown);
+        expect(intervals.length).toBeGreaterThan(0);
+        for (const interval of intervals) expect(stopped.mock.calls.some(([id]) => id === interval)).toBe(true);
+        if (served === withLane) {
+          for (const socket of served.sockets.slice(before.sockets)) expect(getEventListeners(departureOf(socket), "abort")).toEqual([]);
+        }
+      }
+    } finally {
+      started.mockRestore();
+      stopped.mockRestore();
+      await slowJudge.close();
+    }
+  });
 
   it("a client that breaks off its upload is logged as cancelled (499) by both, not as an internal error", async () => {
     const config = { generator: { base_url: upstream.url } };
