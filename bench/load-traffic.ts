@@ -64,7 +64,9 @@ type Verdict = { judge?: { calls?: number } } | undefined;
 /** The `verdict` a reranked answer carries: on the completion, or on the last chunk with choices of a stream. */
 async function verdictOf(response: Response, stream: boolean): Promise<Verdict> {
   if (!stream) return ((await response.json()) as { verdict?: Verdict }).verdict;
-  const events = (await response.text()).split("\n\n").filter((event) => event.startsWith("data: {"));
+  const text = await response.text();
+  if (!text.includes("data: [DONE]")) return undefined; // cut off before its end
+  const events = text.split("\n\n").filter((event) => event.startsWith("data: {"));
   const chunks = events.map((event) => JSON.parse(event.slice("data: ".length)) as { verdict?: Verdict; error?: unknown });
   return chunks.some((chunk) => chunk.error !== undefined) ? undefined : chunks.find((chunk) => chunk.verdict !== undefined)?.verdict;
 }

@@ -115,7 +115,7 @@ export async function handleChatCompletions(c: Context, ctx: AppContext): Promis
   const arrived = recorded === undefined ? Date.now() : wallClockArrival(recorded, ctx.observe.clock());
   const raw = await c.req.text();
   const checked = checkChatRequest(raw, c.req.raw.headers, ctx.config);
-  const { json, request: parsed, options, forward } = checked;
+  const { request: parsed, options, forward } = checked;
   const probe = probeOf(c);
   reportResolved(probe, checked);
   if (options.passThrough) {
