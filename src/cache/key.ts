@@ -22,13 +22,9 @@ const nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) 
   | undefined;
 const nodeHash = typeof nodeCrypto?.hash === "function" ? (nodeCrypto as Sha256Hasher) : undefined;
 
-export function cacheKey(parts: unknown): Promise<string> {
-  return hashKey(canonicalJson(parts));
-}
-
-/** The key of an already canonical text (see keyTemplate). */
-export async function hashKey(text: string): Promise<string> {
-  return sha256Hex(text);
+/** The key of `parts` as the rule states it: the SHA-256 of their canonical JSON (what the judgment keys are tested against). */
+export async function cacheKey(parts: unknown): Promise<string> {
+  return sha256Hex(canonicalJson(parts));
 }
 
 /** The hex SHA-256 of `text`: at once on Node, a promise on Workers (Web Crypto has only the promise). */

@@ -1,6 +1,6 @@
 // Cache keys are the same whichever SHA-256 computes them (Node's hash here, Web Crypto on Workers) and ignore key order.
 import { describe, expect, it } from "vitest";
-import { cacheKey, canonicalJson, hashKey, keyTemplate } from "../../src/cache/key";
+import { cacheKey, canonicalJson, keyTemplate, sha256Hex } from "../../src/cache/key";
 import type { JudgeBackend } from "../../src/judge/backend";
 import { createJudgeBackend, createJudgeUpstream } from "../../src/judge/create";
 import { createJudgeSession } from "../../src/judge/session";
@@ -31,7 +31,7 @@ describe("keyTemplate", () => {
       const text = keyTemplate(fixed, slot);
       for (const value of values) {
         expect(text(value)).toBe(canonicalJson({ ...fixed, [slot]: value }));
-        expect(await hashKey(text(value))).toBe(await cacheKey({ ...fixed, [slot]: value }));
+        expect(await sha256Hex(text(value))).toBe(await cacheKey({ ...fixed, [slot]: value }));
       }
     }
   });
@@ -56,7 +56,7 @@ describe("judgment cache keys", () => {
       await judge.compare({ conversation, a: candidate(0, "first"), b: candidate(1, `second ${round}`) });
     }
     // Each input by the hash of its canonical JSON (a request hashes each once); the attempt number stands for itself.
-    const inputs = async (round: number) => [await hashKey(canonicalJson(conversation)), await hashKey('"first"'), await hashKey(`"second ${round}"`), 0];
+    const inputs = async (round: number) => [await sha256Hex(canonicalJson(conversation)), await sha256Hex('"first"'), await sha256Hex(`"second ${round}"`), 0];
     const expected = async (round: number) => cacheKey({ ...backend.identity, template, inputs: await inputs(round) });
     expect(keys).toEqual([await expected(0), await expected(1)]);
   });
@@ -79,7 +79,7 @@ describe("judgment cache keys", () => {
     const { judge } = createJudgeSession(backend, cache);
     await judge.score({ conversation, candidate, rubric: "Is it correct?", scale: 5 });
     await judge.checkGrounding({ question: "What is it?", documents, answer: "an answer", index: 2 });
-    const hash = (value: unknown) => hashKey(canonicalJson(value));
+    const hash = (value: unknown) => sha256Hex(canonicalJson(value));
     expect(keys).toEqual([
       await cacheKey({ ...identity, template: templates.rubric, inputs: [await hash(conversation), await hash("Is it correct?"), 5, await hash("an answer")] }),
       await cacheKey({ ...identity, template: templates.grounding, inputs: [await hash("What is it?"), await hash(documents), await hash("an answer")] }),
