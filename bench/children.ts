@@ -63,3 +63,10 @@ export function runToExit(main: () => Promise<number>): void {
     },
   );
 }
+
+/** Starts `node <args>`, a server that says "listening on http://127.0.0.1:PORT/v1" once it is ready, and waits for that line. */
+export async function startListening(args: string[], logFile: string, name: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawnLogged(process.execPath, args, logFile);
+  const found = await waitForLog(child, logFile, /listening on (http:\/\/127\.0\.0\.1:\d+\/v1)/, name);
+  return { url: found[1]!, child };
+}

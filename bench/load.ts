@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { PAIRWISE_RESPONSE_FORMAT } from "../src/judge/pairwise-prompt";
 import { startSimulator } from "../test/sim/start";
-import { spawnLogged, waitForLog } from "./children";
+import { startListening } from "./children";
 import { LOAD_SIMULATOR, loadConfig, loadDocument, measureLoad, perRequest } from "./load-traffic";
 import { quantile } from "./stats";
 import { startCommand, startVerdictProcess } from "./verdict-process";
@@ -40,9 +40,8 @@ const verdict = await startVerdictProcess(loadConfig(sim.url), { env: { LOG_LEVE
 async function startFloor(): Promise<{ url: string; pid: number; stop(): void }> {
   const log = join(mkdtempSync(join(tmpdir(), "verdict-floor-")), "floor.log");
   const format = JSON.stringify(PAIRWISE_RESPONSE_FORMAT);
-  const child = spawnLogged(process.execPath, [...startCommand(false).nodeFlags, "bench/floor-bestof.mjs", sim.url, format], log);
-  const found = await waitForLog(child, log, /listening on (http:\/\/127\.0\.0\.1:\d+\/v1)/, "floor best-of-4");
-  return { url: found[1]!, pid: child.pid!, stop: () => void child.kill("SIGTERM") };
+  const { url, child } = await startListening([...startCommand(false).nodeFlags, "bench/floor-bestof.mjs", sim.url, format], log, "floor best-of-4");
+  return { url, pid: child.pid!, stop: () => void child.kill("SIGTERM") };
 }
 
 try {

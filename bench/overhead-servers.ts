@@ -4,7 +4,7 @@
 // registered (bench/children.ts) and killed on exit, on errors and on SIGINT/SIGTERM.
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { spawnLogged, waitForLog } from "./children";
+import { spawnLogged, startListening, waitForLog } from "./children";
 import { startVerdictProcess } from "./verdict-process";
 
 export { killChildren } from "./children";
@@ -34,9 +34,8 @@ export interface Server {
 /** The simulator with no latency (the CLI's defaults: ttft 0, whole text at once, perfect judge). */
 export async function startSim(dir: string): Promise<Server> {
   const log = join(dir, "sim.log");
-  const child = spawnLogged(process.execPath, ["bin/verdict.mjs", "sim", "--port", "0"], log);
-  const found = await waitForLog(child, log, /listening on (http:\/\/127\.0\.0\.1:\d+\/v1)/, "simulator");
-  return { name: "sim", url: found[1]!, pid: child.pid!, log };
+  const { url, child } = await startListening(["bin/verdict.mjs", "sim", "--port", "0"], log, "simulator");
+  return { name: "sim", url, pid: child.pid!, log };
 }
 
 /** verdict with its default settings except the upstream: what `npm start` runs (access log at info included). */
@@ -48,9 +47,8 @@ export async function startVerdict(dir: string, simUrl: string): Promise<Server>
 /** The floor: the least a Node proxy does (bench/floor-proxy.mjs), in front of the simulator. */
 export async function startFloor(dir: string, simUrl: string): Promise<Server> {
   const log = join(dir, "floor.log");
-  const child = spawnLogged(process.execPath, ["bench/floor-proxy.mjs", simUrl], log);
-  const found = await waitForLog(child, log, /listening on (http:\/\/127\.0\.0\.1:\d+\/v1)/, "floor proxy");
-  return { name: "floor", url: found[1]!, pid: child.pid!, log };
+  const { url, child } = await startListening(["bench/floor-proxy.mjs", simUrl], log, "floor proxy");
+  return { name: "floor", url, pid: child.pid!, log };
 }
 
 /**
