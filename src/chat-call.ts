@@ -8,10 +8,9 @@
 import OpenAI from "openai";
 import { ExchangeTimeout, replyText, type Exchange } from "./exchange";
 import { plainHeaders } from "./util/plain-headers";
+import { utf8Bytes } from "./util/utf8-bytes";
 
 type ChatCompletion = OpenAI.Chat.Completions.ChatCompletion;
-
-const utf8 = new TextEncoder();
 
 export interface ChatCallSettings {
   baseURL: string;
@@ -74,7 +73,7 @@ export function createChatCall({ baseURL, authorization, headers: fixed = {}, ti
   return (body, signal, extraHeaders = {}) => {
     let bytes: Uint8Array;
     try {
-      bytes = utf8.encode(JSON.stringify(body));
+      bytes = utf8Bytes(JSON.stringify(body));
     } catch (err) {
       return Promise.reject(err); // as from the async part: callers see a rejected call, never a throw
     }
