@@ -71,7 +71,7 @@ export async function runBestOfCell(n: number, tournament: string, pipelined: bo
       const options = resolveOptions(body, new Headers(), config);
       const { verdict: _v, ...forward } = body;
       const started = performance.now();
-      await runPipeline(forward, options, deps, new AbortController().signal);
+      await runPipeline(forward, options, deps, new AbortController());
       const wall = performance.now() - started;
       const mine = sim.requests.filter((q) => JSON.stringify(q.body.messages).includes(prompt));
       const arrivals = mine.filter((q) => q.role === "generator").map((q) => q.delay_ms);

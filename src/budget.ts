@@ -1,7 +1,7 @@
 // One time budget per client request (timeouts.request_ms): a signal that fires when it is spent, and its deadline.
 import { ProxyError } from "./errors";
 import { awaitedLater } from "./util/awaited-later";
-import { childSignal } from "./util/child-signal";
+import { childSignal, type ChildSignal } from "./util/child-signal";
 
 /**
  * Deadlines by signal. Work deep inside a request (the upstream's retry loop) only holds the request's AbortSignal;
@@ -22,7 +22,7 @@ export function inheritDeadline(child: AbortSignal, parent: AbortSignal): void {
 }
 
 /**
- * The reason given when a request's scope is closed after its answer (below, and in src/pipeline.ts). Made once: an
+ * The reason given when a request's scope is closed after its answer (below). Made once: an
  * abort without a reason builds a new DOMException, stack and all, which was about 1% of a best-of-4 request's CPU.
  * Work that still listens sees an ordinary AbortError.
  */
@@ -36,18 +36,25 @@ export function budgetExceeded(ms: number): ProxyError {
 }
 
 /**
- * Runs `work` with a signal that aborts when the client leaves or `ms` have passed. The answer is raced against the
- * budget, so the client hears back on time even if some inner step were slow to honour its signal; the work left
- * behind is aborted and its eventual rejection swallowed. `wholeMs` is the budget the error names, when `ms` is only
- * what was left of it.
+ * The request's scope, as the work inside it holds it: its signal, and a way to end it early for every part of the
+ * request at once (src/pipeline.ts does when the request is lost). Whoever made the scope closes it.
+ */
+export type RequestScope = Pick<ChildSignal, "signal" | "abort">;
+
+/**
+ * Runs `work` in a scope whose signal aborts when the client leaves or `ms` have passed. The answer is raced against
+ * the budget, so the client hears back on time even if some inner step were slow to honour its signal; when the work
+ * ends, by then or otherwise, the scope is closed: work left behind is aborted and its eventual rejection swallowed.
+ * `wholeMs` is the budget the error names, when `ms` is only what was left of it.
  */
 export async function withinBudget<T>(
   ms: number,
   clientSignal: AbortSignal,
-  work: (signal: AbortSignal) => Promise<T>,
+  work: (scope: RequestScope) => Promise<T>,
   { now = Date.now, wholeMs = ms }: { now?: () => number; wholeMs?: number } = {},
 ): Promise<T> {
-  // A plain child of the client's signal, not an AbortSignal.any composite: as cheap, and released below.
+  // A plain child of the client's signal, not an AbortSignal.any composite: as cheap, and released below. The work runs
+  // in it directly, not in a scope of its own beneath it: each AbortController, and closing it, costs a few µs.
   const scope = childSignal(clientSignal);
   const signal = scope.signal;
   deadlines.set(signal, now() + ms);
@@ -61,7 +68,7 @@ export async function withinBudget<T>(
       }, ms);
     }),
   );
-  const running = awaitedLater(work(signal));
+  const running = awaitedLater(work(scope));
   try {
     return await Promise.race([running, expired]);
   } finally {

@@ -4,7 +4,7 @@ import { tieBreakOrder } from "../strategies/tiebreak";
 import { GuardInterrupted, inOrder, UngroundedError, type GuardOptions } from "../strategies/guard";
 import type { Candidate, ChatMessage, GroundingCheck, Selection, StrategyContext } from "../strategies/types";
 import { noCache, type JudgmentCache } from "./cache/types";
-import { deadlineOf, inheritDeadline, SCOPE_CLOSED } from "./budget";
+import { deadlineOf, inheritDeadline, type RequestScope } from "./budget";
 import { admissionRules, createCandidatePool, type CandidatePool } from "./candidates";
 import { ProxyError } from "./errors";
 import type { JudgeBackend } from "./judge/backend";
@@ -162,16 +162,14 @@ export async function runPipeline(
   body: Record<string, unknown>,
   options: ResolvedOptions,
   deps: PipelineDeps,
-  clientSignal: AbortSignal,
+  scope: RequestScope,
   requestProbe: RequestProbe = noopProbe,
 ): Promise<PipelineOutcome> {
   const strategyOptions = options.strategy;
   if (strategyOptions.strategy === "none") throw new Error("strategy none is a pass-through, not a pipeline");
-  // The request's scope: a plain child of the client's signal (cheaper than an AbortSignal.any composite), released
-  // below whatever happens.
-  const scope = childSignal(clientSignal);
+  // The request's scope (withinBudget's): it aborts when the client leaves or the budget is spent, and the caller
+  // closes it when the request ends, which ends any work left behind (judging cut off, a draw not needed).
   const signal = scope.signal;
-  inheritDeadline(signal, clientSignal); // so upstream retries know how much of the request's budget is left
   const debug = options.trace ? recordDebugTrace(requestProbe) : null;
   const probe = debug?.probe ?? requestProbe;
   probe.samplingStarted();
@@ -229,22 +227,23 @@ export async function runPipeline(
       const conversation = body.messages as ChatMessage[];
       // Judging has a signal of its own, so that failing open can stop it without touching draws still under way. A
       // plain child, not AbortSignal.any: a composite made every judge call's listener dearer (about a tenth of a
-      // best-of-4's CPU in an A/B). It follows the scope, so closing the scope below ends any judging left behind.
+      // best-of-4's CPU in an A/B). It follows the request's scope, so closing that ends any judging left behind.
       judgingScope = childSignal(signal);
-      inheritDeadline(judgingScope.signal, clientSignal);
+      inheritDeadline(judgingScope.signal, signal);
       const ctx: StrategyContext = { conversation, expected: options.n, judge: session.judge, signal: judgingScope.signal };
       const inner = options.inner;
       if (inner && inner.strategy !== "none") ctx.selectInner = (candidates) => selectWith(inner, candidates, { ...ctx });
       try {
         const judging = selectWith(strategyOptions, toJudge, ctx);
         // Not for a guard: its fallback rests on the checks it settled, which a cut-off judgment would not leave it.
-        const cutoff = onJudgeError(options, deps) === "fail_open" && strategyOptions.strategy !== "guard" ? judgingCutoff(clientSignal) : undefined;
+        const cutoff = onJudgeError(options, deps) === "fail_open" && strategyOptions.strategy !== "guard" ? judgingCutoff(signal) : undefined;
         const sampling = { done: () => samplingDone, ended: sampled };
         selection = cutoff === undefined ? await judging : await beforeCutoff(judging, cutoff, sampling, (late) => judgingScope!.abort(late));
       } catch (err) {
         if (doomed) throw doomed;
-        // A client that left is not a judge outage: nothing is answered, the request ends as cancelled.
-        if (!isJudgeUnavailable(err) || onJudgeError(options, deps) === "fail_closed" || clientSignal.aborted) throw err;
+        // A client that left is not a judge outage: nothing is answered, the request ends as cancelled. (A lost
+        // request, the scope's other abort, was thrown above.)
+        if (!isJudgeUnavailable(err) || onJudgeError(options, deps) === "fail_closed" || signal.aborted) throw err;
         await pumped;
         degraded.push("judge_unavailable");
         selection =
@@ -286,9 +285,5 @@ export async function runPipeline(
     throw err instanceof UngroundedError ? ungrounded() : err;
   } finally {
     for (const check of checks) probe.guard(check.verdict);
-    // Always, not only on failure: work left behind (judging cut off, a draw not needed) ends with the request, and
-    // the client's signal no longer holds the scope.
-    scope.abort(SCOPE_CLOSED);
-    scope.release();
   }
 }

@@ -48,7 +48,7 @@ export function reranker(ctx: AppContext, headers: HeaderSource, arrived: number
   const left = whole - (Date.now() - arrived);
   // Spent before the work could start (a slow upload): refused at once, and nothing goes upstream.
   if (left <= 0) return () => Promise.reject(budgetExceeded(whole));
-  return (signal: AbortSignal) => withinBudget(left, signal, (inner) => runPipeline(body, options, pipeline, inner, probe), { wholeMs: whole });
+  return (signal: AbortSignal) => withinBudget(left, signal, (scope) => runPipeline(body, options, pipeline, scope, probe), { wholeMs: whole });
 }
 
 /** A chat request read and checked: what both the Hono route and the Node chat lane decide from. */
