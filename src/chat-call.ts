@@ -23,6 +23,7 @@ export interface ChatCallSettings {
   exchange: Exchange;
 }
 
+/** `headers`: the call's own (request id, trace context, a client's key), names in lower case as the exchange sends them. */
 export type ChatCall = (body: object, signal: AbortSignal | undefined, headers?: Record<string, string>) => Promise<ChatCompletion>;
 
 function parsedOrUndefined(text: string): object | undefined {
@@ -45,7 +46,7 @@ export function createChatCall({ baseURL, authorization, headers: fixed = {}, ti
   const send = async (bytes: Uint8Array, signal: AbortSignal | undefined, extraHeaders: Record<string, string>): Promise<ChatCompletion> => {
     if (signal?.aborted) throw new OpenAI.APIUserAbortError();
     // The caller's headers last: bring-your-own-key passes the client's authorization this way.
-    const headers = plainHeaders(extraHeaders, { ...common });
+    const headers = { ...common, ...extraHeaders };
     let status: number;
     let text: string;
     let responseHeaders: Record<string, string>;
