@@ -23,8 +23,12 @@ export interface ChatCallSettings {
   exchange: Exchange;
 }
 
-/** `headers`: the call's own (request id, trace context, a client's key), names in lower case as the exchange sends them. */
-export type ChatCall = (body: object, signal: AbortSignal | undefined, headers?: Record<string, string>) => Promise<ChatCompletion>;
+/**
+ * `body`: the request, or its JSON text when the caller serialised it (the judge, which sends the same prompts and
+ * schemas over and over). `headers`: the call's own (request id, trace context, a client's key), names in lower case as
+ * the exchange sends them.
+ */
+export type ChatCall = (body: object | string, signal: AbortSignal | undefined, headers?: Record<string, string>) => Promise<ChatCompletion>;
 
 function parsedOrUndefined(text: string): object | undefined {
   try {
@@ -74,7 +78,7 @@ export function createChatCall({ baseURL, authorization, headers: fixed = {}, ti
   return (body, signal, extraHeaders = {}) => {
     let bytes: Uint8Array;
     try {
-      bytes = utf8Bytes(JSON.stringify(body));
+      bytes = utf8Bytes(typeof body === "string" ? body : JSON.stringify(body));
     } catch (err) {
       return Promise.reject(err); // as from the async part: callers see a rejected call, never a throw
     }

@@ -1,6 +1,6 @@
 // Judge backend for any OpenAI-compatible server (SGLang, vLLM, OpenAI): structured output, lenient parse, one retry.
 import type OpenAI from "openai";
-import type { GroundingInput, GroundingVerdict, PairInput, PairVerdict, ScoreInput, ScoreVerdict } from "../../strategies/types";
+import type { ChatMessage, GroundingInput, GroundingVerdict, PairInput, PairVerdict, ScoreInput, ScoreVerdict } from "../../strategies/types";
 import { addUsage, ZERO_USAGE, type Usage } from "../openai/chat";
 import type { ProxyError } from "../errors";
 import { upstreamFailure, type Upstream } from "../upstream";
@@ -49,6 +49,31 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
     ...(settings.logprobs ? { logprobs: true, top_logprobs: 5 } : {}),
   };
 
+  // The body's JSON text, with what every call of a kind sends serialised once: the model, the sampling settings, the
+  // system prompts (by their text: the three templates and a deployment's grounding prompt) and the answer schemas
+  // (by object). JSON.stringify of a whole judge body was about 8 µs a call, most of it this same text again.
+  const bodyHead = `{"model":${JSON.stringify(settings.model)},"messages":[`;
+  const samplingJson = (resample: object) => JSON.stringify({ ...sampling, ...resample }).slice(1, -1); // never empty: temperature, max_tokens
+  const firstLook = samplingJson({});
+  const systemJson = new Map<string, string>();
+  const formatJson = new WeakMap<object, string>();
+  const messageJson = (message: ChatMessage): string => {
+    if (message.role !== "system" || typeof message.content !== "string") return JSON.stringify(message);
+    let text = systemJson.get(message.content);
+    if (text === undefined) systemJson.set(message.content, (text = JSON.stringify({ role: "system", content: message.content })));
+    return text;
+  };
+  const schemaJson = (format: object): string => {
+    let text = formatJson.get(format);
+    if (text === undefined) formatJson.set(format, (text = JSON.stringify(format)));
+    return text;
+  };
+  const bodyJson = (messages: ChatMessage[], resample: object | null, format: ResponseFormat | null): string => {
+    const sampled = resample ? samplingJson(resample) : firstLook;
+    const schema = format ? `,"response_format":${schemaJson(format)}` : "";
+    return `${bodyHead}${messages.map(messageJson).join(",")}],${sampled}${schema}}`;
+  };
+
   /**
    * Asks up to twice until `parse` accepts the judge's text; a refused response_format is dropped and asked again. The
    * second call is made only if `askAgain` allows it (a request's cap on judge calls). The prompt is built each time a
@@ -56,7 +81,7 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
    * judge call has (bench/README.md, load section).
    */
   async function ask<T>(
-    messages: () => unknown[],
+    messages: () => ChatMessage[],
     format: ResponseFormat,
     parse: (t: string) => T | null,
     signal: AbortSignal,
@@ -64,7 +89,7 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
     call: CallOptions = {},
     askAgain: () => boolean = () => true,
   ): Promise<Asked<T>> {
-    const resample = attempt > 0 ? { temperature: Math.max(settings.temperature, settings.rematch_temperature), seed: attempt } : {};
+    const resample = attempt > 0 ? { temperature: Math.max(settings.temperature, settings.rematch_temperature), seed: attempt } : null;
     let usage: Usage = ZERO_USAGE;
     let calls = 0;
     let text = "";
@@ -73,8 +98,7 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
       if (calls === 1 && !askAgain()) break;
       calls += 1;
       const withFormat = structured; // as sent: a call running beside this one may turn it off meanwhile
-      const body = () =>
-        ({ model: settings.model, messages: messages(), ...sampling, ...resample, ...(withFormat ? { response_format: format } : {}) }) as ChatParams;
+      const body = () => bodyJson(messages(), resample, withFormat ? format : null);
       let completion: OpenAI.Chat.Completions.ChatCompletion;
       try {
         completion = await upstream.schedule(

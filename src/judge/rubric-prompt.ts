@@ -27,7 +27,16 @@ export function rubricMessages(conversation: ChatMessage[], rubric: string, answ
   ];
 }
 
-export function rubricResponseFormat(scale: number) {
+/** One schema object per scale (2..10), shared by every call: the judge serialises each only once (src/judge/openai-judge.ts). */
+const responseFormats = new Map<number, ReturnType<typeof responseFormatFor>>();
+
+export function rubricResponseFormat(scale: number): ReturnType<typeof responseFormatFor> {
+  let format = responseFormats.get(scale);
+  if (format === undefined) responseFormats.set(scale, (format = responseFormatFor(scale)));
+  return format;
+}
+
+function responseFormatFor(scale: number) {
   return {
     type: "json_schema",
     json_schema: {
