@@ -1,18 +1,16 @@
 // Judge backend for any OpenAI-compatible server (SGLang, vLLM, OpenAI): structured output, lenient parse, one retry.
 import type OpenAI from "openai";
-import type { ChatMessage, GroundingInput, GroundingVerdict, PairInput, PairVerdict, ScoreInput, ScoreVerdict } from "../../strategies/types";
+import type { GroundingInput, GroundingVerdict, PairInput, PairVerdict, ScoreInput, ScoreVerdict } from "../../strategies/types";
 import { addUsage, ZERO_USAGE, type Usage } from "../openai/chat";
 import type { ProxyError } from "../errors";
 import { upstreamFailure, type Upstream } from "../upstream";
 import { normaliseScore, type CallOptions, type JudgeBackend, type Judged } from "./backend";
+import { createBodyWriter } from "./body-json";
 import { probabilityAOverB } from "./logprobs";
-import { PAIRWISE_RESPONSE_FORMAT, PAIRWISE_TEMPLATE, pairwiseMessages } from "./pairwise-prompt";
+import { PAIRWISE_RESPONSE_FORMAT, PAIRWISE_SYSTEM, PAIRWISE_TEMPLATE, pairwiseUserParts } from "./pairwise-prompt";
 import { GROUNDING_RESPONSE_FORMAT, GROUNDING_SYSTEM, GROUNDING_TEMPLATE, groundingMessages } from "./grounding-prompt";
 import { parseGrounding, parsePairVerdict, parseScore } from "./parse";
 import { RUBRIC_TEMPLATE, rubricMessages, rubricResponseFormat } from "./rubric-prompt";
-
-type ChatParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming;
-type ResponseFormat = ChatParams["response_format"];
 
 export interface OpenAIJudgeSettings {
   model: string;
@@ -49,30 +47,7 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
     ...(settings.logprobs ? { logprobs: true, top_logprobs: 5 } : {}),
   };
 
-  // The body's JSON text, with what every call of a kind sends serialised once: the model, the sampling settings, the
-  // system prompts (by their text: the three templates and a deployment's grounding prompt) and the answer schemas
-  // (by object). JSON.stringify of a whole judge body was about 8 µs a call, most of it this same text again.
-  const bodyHead = `{"model":${JSON.stringify(settings.model)},"messages":[`;
-  const samplingJson = (resample: object) => JSON.stringify({ ...sampling, ...resample }).slice(1, -1); // never empty: temperature, max_tokens
-  const firstLook = samplingJson({});
-  const systemJson = new Map<string, string>();
-  const formatJson = new WeakMap<object, string>();
-  const messageJson = (message: ChatMessage): string => {
-    if (message.role !== "system" || typeof message.content !== "string") return JSON.stringify(message);
-    let text = systemJson.get(message.content);
-    if (text === undefined) systemJson.set(message.content, (text = JSON.stringify({ role: "system", content: message.content })));
-    return text;
-  };
-  const schemaJson = (format: object): string => {
-    let text = formatJson.get(format);
-    if (text === undefined) formatJson.set(format, (text = JSON.stringify(format)));
-    return text;
-  };
-  const bodyJson = (messages: ChatMessage[], resample: object | null, format: ResponseFormat | null): string => {
-    const sampled = resample ? samplingJson(resample) : firstLook;
-    const schema = format ? `,"response_format":${schemaJson(format)}` : "";
-    return `${bodyHead}${messages.map(messageJson).join(",")}],${sampled}${schema}}`;
-  };
+  const writer = createBodyWriter(settings.model, sampling);
 
   /**
    * Asks up to twice until `parse` accepts the judge's text; a refused response_format is dropped and asked again. The
@@ -81,8 +56,8 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
    * judge call has (bench/README.md, load section).
    */
   async function ask<T>(
-    messages: () => ChatMessage[],
-    format: ResponseFormat,
+    messages: () => string,
+    format: object,
     parse: (t: string) => T | null,
     signal: AbortSignal,
     attempt = 0,
@@ -98,7 +73,7 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
       if (calls === 1 && !askAgain()) break;
       calls += 1;
       const withFormat = structured; // as sent: a call running beside this one may turn it off meanwhile
-      const body = () => bodyJson(messages(), resample, withFormat ? format : null);
+      const body = () => writer.body(messages(), resample, withFormat ? format : null);
       let completion: OpenAI.Chat.Completions.ChatCompletion;
       try {
         completion = await upstream.schedule(
@@ -138,8 +113,8 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
     templates: { pairwise: PAIRWISE_TEMPLATE, rubric: RUBRIC_TEMPLATE, grounding: GROUNDING_TEMPLATE },
 
     async comparePair(input: PairInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<PairVerdict>> {
-      const messages = () => pairwiseMessages(input.conversation, input.a.text, input.b.text);
-      const asked = await ask(messages, PAIRWISE_RESPONSE_FORMAT as ResponseFormat, parsePairVerdict, signal, input.attempt, call, input.askAgain);
+      const messages = () => writer.systemAndUser(PAIRWISE_SYSTEM, pairwiseUserParts(input.conversation, input.a.text, input.b.text), call?.memo);
+      const asked = await ask(messages, PAIRWISE_RESPONSE_FORMAT, parsePairVerdict, signal, input.attempt, call, input.askAgain);
       if (!asked.value) {
         const value: PairVerdict = { winner: "tie", reasoning: `unparseable judge answer: ${asked.text.slice(0, 200)}`, parsed: false };
         return { value, usage: asked.usage, calls: asked.calls };
@@ -152,8 +127,8 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
     },
 
     async scoreRubric(input: ScoreInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<ScoreVerdict>> {
-      const messages = () => rubricMessages(input.conversation, input.rubric, input.candidate.text, input.scale);
-      const format = rubricResponseFormat(input.scale) as unknown as ResponseFormat;
+      const messages = () => writer.messages(rubricMessages(input.conversation, input.rubric, input.candidate.text, input.scale));
+      const format = rubricResponseFormat(input.scale);
       const asked = await ask(messages, format, (t) => parseScore(t, input.scale), signal, 0, call);
       // An unreadable grade sits in the middle of the scale, so it neither wins nor sinks a candidate on its own.
       const score = asked.value?.score ?? Math.ceil((input.scale + 1) / 2);
@@ -167,8 +142,8 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
     },
 
     async checkGrounding(input: GroundingInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<GroundingVerdict>> {
-      const messages = () => groundingMessages(input, settings.grounding_prompt ?? GROUNDING_SYSTEM);
-      const asked = await ask(messages, GROUNDING_RESPONSE_FORMAT as ResponseFormat, parseGrounding, signal, 0, call);
+      const messages = () => writer.messages(groundingMessages(input, settings.grounding_prompt ?? GROUNDING_SYSTEM));
+      const asked = await ask(messages, GROUNDING_RESPONSE_FORMAT, parseGrounding, signal, 0, call);
       // An answer the judge's words could not be read for was not checked, and an unchecked answer does not pass.
       const value: GroundingVerdict = asked.value
         ? { ...asked.value, parsed: true }

@@ -1,10 +1,10 @@
 // The pairwise comparison prompt (template "pairwise", version 2) and the JSON schema its answer must follow.
 import type { ChatMessage } from "../../strategies/types";
-import { conversationSection, section } from "./sections";
+import { conversationSection, sectionParts } from "./sections";
 
 export const PAIRWISE_TEMPLATE = { id: "pairwise", version: 2 } as const; // 2: earlier tool calls are shown
 
-const SYSTEM = [
+export const PAIRWISE_SYSTEM = [
   "You judge which of two assistant responses better serves the user in the conversation shown.",
   "Weigh, in this order: does it do what the user asked; is it correct; is it complete without padding; is it clear.",
   "The order in which the responses appear, their length and their confidence are not merits in themselves.",
@@ -13,17 +13,22 @@ const SYSTEM = [
 ].join("\n");
 
 export function pairwiseMessages(conversation: ChatMessage[], answerA: string, answerB: string): ChatMessage[] {
-  const user = [
-    conversationSection(conversation),
-    section("response_a", answerA),
-    section("response_b", answerB),
-    "Which response is better, A or B?",
-  ].join("\n\n");
   return [
-    { role: "system", content: SYSTEM },
-    { role: "user", content: user },
+    { role: "system", content: PAIRWISE_SYSTEM },
+    { role: "user", content: pairwiseUserParts(conversation, answerA, answerB).join("") },
   ];
 }
+
+/**
+ * The user message's text in parts, joined without separators: the conversation and each answer apart from the fixed
+ * text around them, so that the judge escapes each for JSON once per request (src/judge/body-json.ts), not per call.
+ */
+export function pairwiseUserParts(conversation: ChatMessage[], answerA: string, answerB: string): string[] {
+  return [conversationSection(conversation), BLANK_LINE, ...sectionParts("response_a", answerA), BLANK_LINE, ...sectionParts("response_b", answerB), QUESTION];
+}
+
+const BLANK_LINE = "\n\n";
+const QUESTION = "\n\nWhich response is better, A or B?";
 
 export const PAIRWISE_RESPONSE_FORMAT = {
   type: "json_schema",

@@ -11,8 +11,17 @@ export function neutraliseTags(text: string): string {
   return text.replace(TAG_PATTERN, (_m, slash: string, name: string, rest: string) => `&lt;${slash}${name}${rest}&gt;`);
 }
 
-export function section(tag: (typeof SECTION_TAGS)[number], text: string): string {
-  return `<${tag}>\n${neutraliseTags(text)}\n</${tag}>`;
+type SectionTag = (typeof SECTION_TAGS)[number];
+const OPENING = Object.fromEntries(SECTION_TAGS.map((tag) => [tag, `<${tag}>\n`])) as Record<SectionTag, string>;
+const CLOSING = Object.fromEntries(SECTION_TAGS.map((tag) => [tag, `\n</${tag}>`])) as Record<SectionTag, string>;
+
+export function section(tag: SectionTag, text: string): string {
+  return `${OPENING[tag]}${neutraliseTags(text)}${CLOSING[tag]}`;
+}
+
+/** A section as its fixed opening, its defused text and its fixed closing (the same strings each time): joined, section(). */
+export function sectionParts(tag: SectionTag, text: string): [string, string, string] {
+  return [OPENING[tag], neutraliseTags(text), CLOSING[tag]];
 }
 
 export function renderConversation(conversation: ChatMessage[]): string {

@@ -49,8 +49,9 @@ const b = candidate(1, "Second answer\u2028with a line separator");
 describe("judge request bodies", () => {
   it("send a pairwise comparison as its prompt, sampling settings and answer schema", async () => {
     const { judge, bodies } = recordingJudge({}, '{"reasoning": "r", "winner": "A"}');
-    await judge.comparePair({ conversation, a, b }, signal);
-    await judge.comparePair({ conversation, a: b, b: a }, signal); // the fixed parts, from the second time on
+    const memo = new Map(); // one request's: the second call reuses the parts the first one escaped
+    await judge.comparePair({ conversation, a, b }, signal, { memo });
+    await judge.comparePair({ conversation, a: b, b: a }, signal, { memo });
     expect(bodies[0]).toEqual({
       model: SETTINGS.model,
       messages: pairwiseMessages(conversation, a.text, b.text),
@@ -59,6 +60,10 @@ describe("judge request bodies", () => {
       response_format: PAIRWISE_RESPONSE_FORMAT,
     });
     expect(bodies[1]).toEqual({ ...(bodies[0] as object), messages: pairwiseMessages(conversation, b.text, a.text) });
+    // Another request, another memo: nothing of the first one's is shown.
+    const other = candidate(2, "A third answer");
+    await judge.comparePair({ conversation: [{ role: "user", content: "Another question" }], a: other, b }, signal, { memo: new Map() });
+    expect((bodies[2] as { messages: unknown }).messages).toEqual(pairwiseMessages([{ role: "user", content: "Another question" }], other.text, b.text));
   });
 
   it("send a rematch with its own temperature and seed, and logprobs when asked for", async () => {
