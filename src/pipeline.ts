@@ -4,7 +4,7 @@ import { tieBreakOrder } from "../strategies/tiebreak";
 import { GuardInterrupted, inOrder, UngroundedError, type GuardOptions } from "../strategies/guard";
 import type { Candidate, ChatMessage, GroundingCheck, Selection, StrategyContext } from "../strategies/types";
 import { noCache, type JudgmentCache } from "./cache/types";
-import { deadlineOf, inheritDeadline, type RequestScope } from "./budget";
+import { deadlineOf, type RequestScope } from "./budget";
 import { admissionRules, createCandidatePool, type CandidatePool } from "./candidates";
 import { ProxyError } from "./errors";
 import type { JudgeBackend } from "./judge/backend";
@@ -17,7 +17,6 @@ import { drawCandidates, type DrawSummary, type NSupport } from "./sample";
 import type { Upstream } from "./upstream";
 import { awaitedLater } from "./util/awaited-later";
 import { createChannel } from "./util/channel";
-import { childSignal, type ChildSignal } from "./util/child-signal";
 
 export interface PipelineDeps {
   generator: Upstream;
@@ -63,7 +62,8 @@ function judgingCutoff(signal: AbortSignal, now = Date.now()): { at: number; dea
  * The strategy's selection, or a judge failure once the cutoff has passed with every candidate in hand; `stop` ends
  * the judging left behind, with a reason that says time ran out (calls cut off are counted as timeouts). A generator
  * still drawing at the cutoff is not the judge's fault: the cut waits for the last draw, then leaves the judge half of
- * the margin (at least 20 ms before the deadline) for it; a draw that comes later still leaves the budget's 504.
+ * the margin (at least 20 ms before the deadline) for it; a draw that comes later still leaves the budget's 504. So
+ * `stop` is called only once sampling has ended (runPipeline ends its whole scope with it).
  */
 async function beforeCutoff(
   judging: Promise<Selection>,
@@ -193,7 +193,8 @@ export async function runPipeline(
   // The guard's checks, counted once when the request ends: also when it is refused (422, failing closed), whose
   // checks were made all the same.
   let checks: GroundingCheck[] = [];
-  let judgingScope: ChildSignal | undefined;
+  // Judging cut off at the budget's end when failing open (beforeCutoff): the reason the scope was aborted with.
+  let cutOff: ProxyError | undefined;
 
   // The pool sees every candidate even if the strategy stops reading early; the strategy sees only judgeable ones.
   let firstJudgeable: (found: boolean) => void = () => undefined;
@@ -225,12 +226,10 @@ export async function runPipeline(
     let selection: Selection | null = null;
     if (await anyJudgeable) {
       const conversation = body.messages as ChatMessage[];
-      // Judging has a signal of its own, so that failing open can stop it without touching draws still under way. A
-      // plain child, not AbortSignal.any: a composite made every judge call's listener dearer (about a tenth of a
-      // best-of-4's CPU in an A/B). It follows the request's scope, so closing that ends any judging left behind.
-      judgingScope = childSignal(signal);
-      inheritDeadline(judgingScope.signal, signal);
-      const ctx: StrategyContext = { conversation, expected: options.n, judge: session.judge, signal: judgingScope.signal };
+      // Judging runs in the request's scope, not a scope of its own (an AbortController and its abort cost about 2% of
+      // a best-of-4's instructions): the cut-off that ends judging when failing open comes only once every draw has
+      // ended (beforeCutoff waits for the last one), so ending the whole scope then stops nothing but the judging.
+      const ctx: StrategyContext = { conversation, expected: options.n, judge: session.judge, signal };
       const inner = options.inner;
       if (inner && inner.strategy !== "none") ctx.selectInner = (candidates) => selectWith(inner, candidates, { ...ctx });
       try {
@@ -238,12 +237,16 @@ export async function runPipeline(
         // Not for a guard: its fallback rests on the checks it settled, which a cut-off judgment would not leave it.
         const cutoff = onJudgeError(options, deps) === "fail_open" && strategyOptions.strategy !== "guard" ? judgingCutoff(signal) : undefined;
         const sampling = { done: () => samplingDone, ended: sampled };
-        selection = cutoff === undefined ? await judging : await beforeCutoff(judging, cutoff, sampling, (late) => judgingScope!.abort(late));
+        const cutJudging = (late: ProxyError) => {
+          cutOff = late;
+          scope.abort(late);
+        };
+        selection = cutoff === undefined ? await judging : await beforeCutoff(judging, cutoff, sampling, cutJudging);
       } catch (err) {
         if (doomed) throw doomed;
-        // A client that left is not a judge outage: nothing is answered, the request ends as cancelled. (A lost
-        // request, the scope's other abort, was thrown above.)
-        if (!isJudgeUnavailable(err) || onJudgeError(options, deps) === "fail_closed" || signal.aborted) throw err;
+        // A client that left (or a spent budget) is not a judge outage: nothing is answered, the request ends as
+        // cancelled. Of the scope's other aborts, a lost request was thrown above and the cut-off fails open.
+        if (!isJudgeUnavailable(err) || onJudgeError(options, deps) === "fail_closed" || (signal.aborted && signal.reason !== cutOff)) throw err;
         await pumped;
         degraded.push("judge_unavailable");
         selection =
