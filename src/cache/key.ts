@@ -1,14 +1,19 @@
 // Cache keys: SHA-256 over canonical JSON (sorted keys), so equal inputs give equal keys on Node and Workers alike.
 
 export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  // Plain loops, scalars first: every judgment's key serialises an array of digests (src/judge/session.ts).
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
+  let out = "";
+  if (Array.isArray(value)) {
+    for (const item of value) out += `${out ? "," : ""}${canonicalJson(item)}`;
+    return `[${out}]`;
   }
-  return JSON.stringify(value) ?? "null";
+  const record = value as Record<string, unknown>;
+  // The default sort orders by UTF-16 code units, as `<` does.
+  for (const key of Object.keys(record).sort()) {
+    if (record[key] !== undefined) out += `${out ? "," : ""}${JSON.stringify(key)}:${canonicalJson(record[key])}`;
+  }
+  return `{${out}}`;
 }
 
 /**

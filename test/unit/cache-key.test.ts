@@ -18,6 +18,11 @@ describe("cacheKey", () => {
     const key = await cacheKey(parts);
     expect(key).toBe(await webCryptoHex(canonicalJson(parts)));
     expect(key).toMatch(/^[0-9a-f]{64}$/);
+    // The text itself, pinned: keys already in a shared cache (Redis, KV) stay valid only while it never changes.
+    expect(canonicalJson(parts)).toBe('{"inputs":{"a":[1,null,{"x":1,"y":2}],"b":"ünïcode ✓"},"model":"judge"}');
+    expect(canonicalJson([undefined, () => 1, "", [], {}, { z: [{}], "": 0, é: "\u2028", e: -0.5e-7 }])).toBe(
+      '[null,null,"",[],{},{"":0,"e":-5e-8,"z":[{}],"é":"\u2028"}]',
+    );
     expect(await cacheKey({ inputs: { a: [1, null, { x: 1, y: 2 }], b: "ünïcode ✓" }, model: "judge" })).toBe(key);
     expect(await cacheKey({ ...parts, model: "other" })).not.toBe(key);
   });
