@@ -13,6 +13,7 @@ import { observedExchange, observedFetch } from "./metrics/fetch";
 import { exchangeOverFetch, type Exchange } from "./exchange";
 import type { VerdictMetrics } from "./metrics/verdict";
 import { observeRequests, probeOf, type ObserveOptions } from "./observe/middleware";
+import { dropEvent } from "./observe/config";
 import { createObservability, type Clock, type Observability } from "./observe/setup";
 import { limiterFactory } from "./limiter";
 import { handleChatCompletions } from "./routes/chat";
@@ -39,7 +40,7 @@ export interface Logger {
   error(event: Record<string, unknown>, serialised?: string): void;
 }
 
-export const silentLogger: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+export const silentLogger: Logger = { debug: dropEvent, info: dropEvent, warn: dropEvent, error: dropEvent };
 
 export interface AppDeps {
   config: Config;

@@ -1,6 +1,7 @@
 // Keeps keys out of everything verdict emits: upstream error bodies are scrubbed of what the request carried
 // (credentials, bearer tokens, configured secrets) before anyone reads them, and log events get the same treatment.
 import type { Logger } from "./app";
+import { dropEvent } from "./observe/config";
 import { FAILED_BODY_LIMIT, replyText, type Exchange } from "./exchange";
 import type { FetchLike } from "./upstream";
 
@@ -137,11 +138,13 @@ export function redactingLogger(logger: Logger, redact: Redactor): Logger {
     // The text goes along: a JSON logger writes it as it is instead of serialising the event again.
     write(changed ? (JSON.parse(text) as Record<string, unknown>) : event, text);
   };
+  // A level the logger drops stays dropped, unscanned.
+  const scrubbed = (write: Logger["info"]) => (write === dropEvent ? dropEvent : scrubbing(write.bind(logger)));
   const debug = logger.debug;
   return {
-    ...(debug ? { debug: scrubbing(debug.bind(logger)) } : {}),
-    info: scrubbing(logger.info.bind(logger)),
-    warn: scrubbing(logger.warn.bind(logger)),
-    error: scrubbing(logger.error.bind(logger)),
+    ...(debug ? { debug: scrubbed(debug) } : {}),
+    info: scrubbed(logger.info),
+    warn: scrubbed(logger.warn),
+    error: scrubbed(logger.error),
   };
 }

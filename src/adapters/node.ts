@@ -7,7 +7,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createApp, createAppContext, type Logger } from "../app";
 import { ConfigError, type Config } from "../config";
-import { LOG_LEVELS, type LogLevel } from "../observe/config";
+import { dropEvent, LOG_LEVELS, type LogLevel } from "../observe/config";
 import { createObservability } from "../observe/setup";
 import { createNodeCache } from "./node-cache";
 import { stdioSink, type LogSink } from "./log-sink";
@@ -43,8 +43,7 @@ export function isoClock(now: () => number = Date.now): () => string {
 }
 
 /**
- * One JSON object per line; events below `level` are dropped without being written (the app's redacting logger has
- * still serialised them to scan them). debug and info go to stdout, warn and error to stderr. `time` is the clock's ISO
+ * One JSON object per line; events below `level` are dropped (dropEvent: nothing of them is serialised). debug and info go to stdout, warn and error to stderr. `time` is the clock's ISO
  * time (the clock in ms since the epoch).
  */
 export function createJsonLogger(level: LogLevel = "info", sink: LogSink = stdioSink(), now: () => number = Date.now): Logger {
@@ -52,7 +51,7 @@ export function createJsonLogger(level: LogLevel = "info", sink: LogSink = stdio
   const isoTime = isoClock(now);
   const writer = (name: LogLevel, write: (line: string) => void) =>
     LOG_LEVELS.indexOf(name) < threshold
-      ? () => undefined
+      ? dropEvent
       : (event: Record<string, unknown>, serialised?: string) => {
           const time = isoTime();
           // An event already serialised (by the redacting logger) gets level and time spliced in front: once parsed,

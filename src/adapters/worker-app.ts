@@ -6,7 +6,7 @@ import { createLayeredCache } from "../cache/layered";
 import { createMemoryCache } from "../cache/memory";
 import { ConfigError, loadConfig, type Config } from "../config";
 import { errorResponse, ProxyError } from "../errors";
-import { LOG_LEVELS, type LogLevel } from "../observe/config";
+import { dropEvent, LOG_LEVELS, type LogLevel } from "../observe/config";
 
 /** Workers keep at most six connections open per invocation; more would queue inside the runtime, unbounded by us. */
 export const WORKERS_MAX_INFLIGHT = 6;
@@ -70,7 +70,7 @@ type Built = Running | { error: ProxyError };
 export const consoleLoggerAt: LoggerForLevel = (level) => {
   const threshold = LOG_LEVELS.indexOf(level);
   const printer = (name: LogLevel, print: (line: string) => void) =>
-    LOG_LEVELS.indexOf(name) < threshold ? () => undefined : (event: Record<string, unknown>) => print(JSON.stringify({ level: name, ...event }));
+    LOG_LEVELS.indexOf(name) < threshold ? dropEvent : (event: Record<string, unknown>) => print(JSON.stringify({ level: name, ...event }));
   return {
     debug: printer("debug", (line) => console.debug(line)),
     info: printer("info", (line) => console.log(line)),

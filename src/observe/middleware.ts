@@ -4,6 +4,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { Logger } from "../app";
 import { toProxyError } from "../errors";
 import { arrivalOf } from "../arrival";
+import { dropEvent } from "./config";
 import { createRequestProbe, noopProbe, type ActiveProbe, type ProbeDeps, type ProbeInit, type RequestProbe } from "./probe";
 
 interface Settled {
@@ -96,9 +97,8 @@ export function finishObservation(options: ObserveOptions, probe: ActiveProbe, s
   probe.span.set("http.response.status_code", status);
   if (status >= 500) probe.span.fail(error ? failureOf(error) : `status ${status}`);
   probe.span.end();
-  const line = logLine(probe, start.route, start.method, status, total, error, options.logContent);
-  if (status >= 500) logger.warn(line);
-  else logger.info(line);
+  if (status >= 500) logger.warn(logLine(probe, start.route, start.method, status, total, error, options.logContent));
+  else if (logger.info !== dropEvent) logger.info(logLine(probe, start.route, start.method, status, total, error, options.logContent));
 }
 
 export function observeRequests(options: ObserveOptions): MiddlewareHandler {

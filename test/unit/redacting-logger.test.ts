@@ -2,6 +2,7 @@
 // every configured secret and every bearer-looking token in it is replaced, and the line stays valid JSON.
 import { describe, expect, it } from "vitest";
 import type { Logger } from "../../src/app";
+import { createJsonLogger } from "../../src/adapters/node";
 import { createRedactor, redactingLogger } from "../../src/redact";
 
 function capture(secrets: string[]) {
@@ -48,5 +49,17 @@ describe("redacting logger", () => {
     expect(text).not.toContain("abcdefgh12345678");
     expect(text).not.toContain("abc.def-ghi");
     expect(JSON.parse(text)).toEqual({ event: "x", error: "upstream said:\n[redacted] is invalid", header: "got\tBearer [redacted]" });
+  });
+
+  it("leaves an event at a level the logger drops unread, and still writes the levels it keeps", () => {
+    const lines: string[] = [];
+    const log = redactingLogger(createJsonLogger("warn", { out: (line) => lines.push(line), err: (line) => lines.push(line) }), createRedactor(["sk-test-secret-123"]));
+    let read = 0;
+    const event = { event: "request", get status() { read += 1; return 200; } };
+    log.info(event);
+    log.debug?.(event);
+    expect(read).toBe(0);
+    log.warn({ event: "upstream_error", error: "key sk-test-secret-123 refused" });
+    expect(lines.map((line) => JSON.parse(line).error)).toEqual(["key [redacted] refused"]);
   });
 });
