@@ -3,13 +3,19 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, symlinkSync } from "node:fs";
 import { join, resolve } from "node:path";
 
-/** The bundle of a commit: its tree unpacked beside this one's node_modules and built with its own bin/build.mjs. */
-export function bundleOf(side: "A" | "B", ref: string, dir: string): string {
+/** A commit's tree unpacked under `dir`, beside this one's node_modules. */
+export function treeOf(side: "A" | "B", ref: string, dir: string): string {
   // One tree per side, so that an A/A run (the same ref twice) measures two separate builds.
   const tree = join(dir, `tree-${side}-${ref.replace(/[^\w.-]/g, "_")}`);
   mkdirSync(tree, { recursive: true });
   execFileSync("tar", ["-x", "-C", tree], { input: execFileSync("git", ["archive", "--format=tar", ref], { maxBuffer: 256 * 1024 * 1024 }) });
   symlinkSync(resolve("node_modules"), join(tree, "node_modules"));
+  return tree;
+}
+
+/** The bundle of a commit: its tree built with its own bin/build.mjs. */
+export function bundleOf(side: "A" | "B", ref: string, dir: string): string {
+  const tree = treeOf(side, ref, dir);
   try {
     execFileSync(process.execPath, ["bin/build.mjs"], { cwd: tree, stdio: "inherit" });
   } catch {

@@ -1,0 +1,101 @@
+// verdict's own work per best-of-4, without the network: bench/instructions-work.ts (the app in one process, upstream
+// calls answered at once) bundled as npm start bundles verdict. CPU time from one process is as noisy as the machine;
+// with --valgrind the figure is instructions counted by valgrind, which moved by about 0.2% between runs of one build
+// here, so a change of 1% shows. Under bench:load a request also pays for what it holds while it waits (garbage
+// collection of it): confirm a change there with bench:ab-load.
+//
+//   npm run bench:instructions                      CPU ms per best-of-4 of the working tree (5 rounds, median)
+//   npm run bench:instructions -- --valgrind        instructions per best-of-4 (two runs side by side, ~2 minutes)
+//   npm run bench:instructions -- --valgrind --a <git ref>   the same for that commit's code, then the working tree's
+//   npm run bench:instructions -- --smoke           a few requests: a CI-sized check that the work runs
+import { execFileSync, spawn } from "node:child_process";
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { build } from "esbuild";
+import { treeOf } from "./bundle-of";
+import { runToExit } from "./children";
+import { median } from "./stats";
+
+const { values } = parseArgs({
+  options: {
+    valgrind: { type: "boolean", default: false },
+    a: { type: "string" },
+    smoke: { type: "boolean", default: false },
+  },
+});
+
+const WORK = "bench/instructions-work.ts";
+
+/** The work bundled from the tree at `root` (the working tree, or a commit's), next to that tree's node_modules. */
+async function bundle(root: string): Promise<string> {
+  const outfile = join(root, "build", "instructions-work.mjs");
+  await build({ entryPoints: [join(root, WORK)], bundle: true, platform: "node", format: "esm", packages: "external", outfile, logLevel: "warning" });
+  return outfile;
+}
+
+/** Runs the bundle (under valgrind when counting) and gives its JSON line and, counting, the instructions it took. */
+function runWork(file: string, env: Record<string, string>, count: boolean): Promise<{ line: { cpu_ms_per_request: number[]; judge_calls_per_request: number }; instructions: number }> {
+  // --predictable: no background compiling or collecting, so that two runs count alike; a fixed hash seed likewise.
+  const node = [process.execPath, "--predictable", "--hash-seed=1", file];
+  const [command, ...args] = count ? ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null", ...node] : node;
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command!, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (err += chunk));
+    child.once("error", reject);
+    child.once("exit", (code) => {
+      const line = out.split("\n").find((l) => l.startsWith("{"));
+      const counted = /I\s+refs:\s+([\d,]+)/.exec(err);
+      if (code !== 0 || !line || (count && !counted)) return reject(new Error(`${command} exited ${code}:\n${(err || out).slice(-1500)}`));
+      resolvePromise({ line: JSON.parse(line), instructions: counted ? Number(counted[1]!.replaceAll(",", "")) : 0 });
+    });
+  });
+}
+
+/** Instructions per request: a long run less a short one (the same start-up and warm-up), side by side. */
+async function instructionsPerRequest(file: string): Promise<{ perRequest: number; judgeCalls: number }> {
+  const short = { WARM: "400", EACH: "100", ROUNDS: "5" };
+  const long = { ...short, EACH: "700" };
+  const [a, b] = await Promise.all([runWork(file, short, true), runWork(file, long, true)]);
+  return { perRequest: Math.round((b.instructions - a.instructions) / (5 * (700 - 100))), judgeCalls: b.line.judge_calls_per_request };
+}
+
+async function main(): Promise<number> {
+  if (values.smoke) {
+    const { line } = await runWork(await bundle("."), { WARM: "20", EACH: "20", ROUNDS: "1" }, false);
+    console.log(`smoke: ${line.cpu_ms_per_request[0]} ms per best-of-4, ${line.judge_calls_per_request} judge calls each`);
+    return 0;
+  }
+  if (!values.valgrind) {
+    const { line } = await runWork(await bundle("."), {}, false);
+    console.log(`CPU per best-of-4, in process, upstream answering at once: median ${median(line.cpu_ms_per_request).toFixed(3)} ms of rounds ${line.cpu_ms_per_request.join(", ")}; ${line.judge_calls_per_request} judge calls each`);
+    return 0;
+  }
+  execFileSync("valgrind", ["--version"], { stdio: "ignore" }); // fails plainly when valgrind is missing
+  const sides: [string, string][] = [];
+  const dir = mkdtempSync(join(tmpdir(), "verdict-instructions-"));
+  try {
+    if (values.a) {
+      const tree = treeOf("A", values.a, dir);
+      copyFileSync(WORK, join(tree, WORK)); // the same work, on that commit's code
+      sides.push([values.a, await bundle(tree)]);
+    }
+    sides.push(["working tree", await bundle(resolve("."))]);
+    const counted: number[] = [];
+    for (const [name, file] of sides) {
+      const { perRequest, judgeCalls } = await instructionsPerRequest(file);
+      counted.push(perRequest);
+      console.log(`${name}: ${perRequest.toLocaleString("en")} instructions per best-of-4 (${judgeCalls} judge calls each)`);
+    }
+    if (counted.length === 2) console.log(`working tree / ${values.a}: ${(counted[1]! / counted[0]!).toFixed(3)}`);
+    return 0;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+runToExit(main);
