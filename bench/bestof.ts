@@ -3,6 +3,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import "../src/adapters/node"; // the same abort-listener bound as the server
 import { parseArgs } from "node:util";
+import { SCOPE_CLOSED } from "../src/budget";
 import { noCache } from "../src/cache/types";
 import { createJudgeBackend, createJudgeUpstream } from "../src/judge/create";
 import { resolveOptions } from "../src/options";
@@ -71,7 +72,9 @@ export async function runBestOfCell(n: number, tournament: string, pipelined: bo
       const options = resolveOptions(body, new Headers(), config);
       const { verdict: _v, ...forward } = body;
       const started = performance.now();
-      await runPipeline(forward, options, deps, new AbortController());
+      // The request's scope, closed when it ends as withinBudget closes it in the app: work left behind ends with it.
+      const scope = new AbortController();
+      await runPipeline(forward, options, deps, scope).finally(() => scope.abort(SCOPE_CLOSED));
       const wall = performance.now() - started;
       const mine = sim.requests.filter((q) => JSON.stringify(q.body.messages).includes(prompt));
       const arrivals = mine.filter((q) => q.role === "generator").map((q) => q.delay_ms);

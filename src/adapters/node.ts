@@ -43,8 +43,8 @@ export function isoClock(now: () => number = Date.now): () => string {
 }
 
 /**
- * One JSON object per line; events below `level` are dropped (dropEvent: nothing of them is serialised). debug and info go to stdout, warn and error to stderr. `time` is the clock's ISO
- * time (the clock in ms since the epoch).
+ * One JSON object per line; events below `level` are dropped (dropEvent: nothing of them is serialised). debug and
+ * info go to stdout, warn and error to stderr. `time` is the clock's ISO time (the clock in ms since the epoch).
  */
 export function createJsonLogger(level: LogLevel = "info", sink: LogSink = stdioSink(), now: () => number = Date.now): Logger {
   const threshold = LOG_LEVELS.indexOf(level);

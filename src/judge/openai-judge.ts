@@ -51,9 +51,10 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
 
   /**
    * Asks up to twice until `parse` accepts the judge's text; a refused response_format is dropped and asked again. The
-   * second call is made only if `askAgain` allows it (a request's cap on judge calls). The prompt is built each time a
-   * call is sent and held by nothing while it waits: with documents in the conversation it is the largest thing a
-   * judge call has (bench/README.md, load section).
+   * second call is made only if `askAgain` allows it (a request's cap on judge calls). The body is built each time a
+   * call is sent and held by nothing while it waits (with documents in the conversation it is the largest thing a
+   * judge call has, bench/README.md, load section); what the request keeps is one escaped copy of each part its
+   * pairwise bodies share (src/judge/body-json.ts).
    */
   async function ask<T>(
     messages: () => string,
