@@ -46,7 +46,11 @@ export function createBodyWriter(model: string, sampling: { temperature: number;
   };
 
   return {
-    messages: (list) => `[${list.map((m) => (m.role === "system" && typeof m.content === "string" && Object.keys(m).length === 2 ? system(m.content) : JSON.stringify(m))).join(",")}]`,
+    messages(list) {
+      // Only a bare system message is a fixed text; anything else in it (a name) is serialised as it is.
+      const fixed = (m: ChatMessage) => m.role === "system" && typeof m.content === "string" && Object.keys(m).length === 2;
+      return `[${list.map((m) => (fixed(m) ? system(m.content as string) : JSON.stringify(m))).join(",")}]`;
+    },
     systemAndUser(content, parts, memo) {
       let kept = memo?.get(ESCAPED_PARTS) as Map<string, string> | undefined;
       if (memo && kept === undefined) memo.set(ESCAPED_PARTS, (kept = new Map()));
