@@ -38,9 +38,9 @@ const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /**
- * One stored series per distinct label-value tuple, found through one Map per label: joining the values into one key
- * string (as this did) built a string per update, and a best-of-4 makes a few dozen updates. `series` keeps them in the
- * order they first appeared, for rendering.
+ * One stored series per distinct label-value tuple, found through one Map per label rather than by a key joined from
+ * the values, which would build a string per update (a best-of-4 makes a few dozen). `series` keeps them in the order
+ * they first appeared, for rendering.
  */
 function seriesMap<T>(labelNames: readonly string[], create: (values: string[]) => T) {
   type Entry = { values: string[]; data: T };
