@@ -8,14 +8,13 @@
 //   npm run bench:instructions -- --valgrind        instructions per best-of-4 (two runs side by side, ~2 minutes)
 //   npm run bench:instructions -- --valgrind --a <git ref>   the same for that commit's code, then the working tree's
 //   npm run bench:instructions -- --smoke           a few requests: a CI-sized check that the work runs
-import { execFileSync, spawn } from "node:child_process";
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { build } from "esbuild";
 import { treeOf } from "./bundle-of";
-import { runToExit } from "./children";
+import { runToExit, spawnLogged } from "./children";
 import { median } from "./stats";
 
 const { values } = parseArgs({
@@ -28,66 +27,70 @@ const { values } = parseArgs({
 
 const WORK = "bench/instructions-work.ts";
 
-/** The work bundled from the tree at `root` (the working tree, or a commit's), next to that tree's node_modules. */
-async function bundle(root: string): Promise<string> {
-  const outfile = join(root, "build", "instructions-work.mjs");
-  await build({ entryPoints: [join(root, WORK)], bundle: true, platform: "node", format: "esm", packages: "external", outfile, logLevel: "warning" });
-  return outfile;
+/**
+ * The work bundled from the tree at `root` (the working tree, or a commit's) by this checkout's bin/build.mjs, as
+ * `npm start` bundles verdict, next to that tree's node_modules.
+ */
+function bundle(root: string): string {
+  const outfile = join("build", "instructions-work.mjs");
+  execFileSync(process.execPath, [resolve("bin/build.mjs"), "--entry", WORK, "--outfile", outfile], { cwd: root, stdio: "inherit" });
+  return join(root, outfile);
 }
 
+let runs = 0;
+
 /** Runs the bundle (under valgrind when counting) and gives its JSON line and, counting, the instructions it took. */
-function runWork(file: string, env: Record<string, string>, count: boolean): Promise<{ line: { cpu_ms_per_request: number[]; judge_calls_per_request: number }; instructions: number }> {
+function runWork(file: string, env: Record<string, string>, count: boolean, dir: string): Promise<{ line: { cpu_ms_per_request: number[]; judge_calls_per_request: number }; instructions: number }> {
   // --predictable: no background compiling or collecting, so that two runs count alike; a fixed hash seed likewise.
   const node = [process.execPath, "--predictable", "--hash-seed=1", file];
   const [command, ...args] = count ? ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null", ...node] : node;
+  const log = join(dir, `work-${runs++}.log`);
+  const child = spawnLogged(command!, args, log, { ...process.env, ...env });
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(command!, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (err += chunk));
     child.once("error", reject);
     child.once("exit", (code) => {
-      const line = out.split("\n").find((l) => l.startsWith("{"));
-      const counted = /I\s+refs:\s+([\d,]+)/.exec(err);
-      if (code !== 0 || !line || (count && !counted)) return reject(new Error(`${command} exited ${code}:\n${(err || out).slice(-1500)}`));
+      const text = readFileSync(log, "utf8");
+      const line = text.split("\n").find((l) => l.startsWith("{"));
+      const counted = /I\s+refs:\s+([\d,]+)/.exec(text);
+      if (code !== 0 || !line || (count && !counted)) return reject(new Error(`${command} exited ${code}:\n${text.slice(-1500)}`));
       resolvePromise({ line: JSON.parse(line), instructions: counted ? Number(counted[1]!.replaceAll(",", "")) : 0 });
     });
   });
 }
 
 /** Instructions per request: a long run less a short one (the same start-up and warm-up), side by side. */
-async function instructionsPerRequest(file: string): Promise<{ perRequest: number; judgeCalls: number }> {
+async function instructionsPerRequest(file: string, dir: string): Promise<{ perRequest: number; judgeCalls: number }> {
   const short = { WARM: "400", EACH: "100", ROUNDS: "5" };
   const long = { ...short, EACH: "700" };
-  const [a, b] = await Promise.all([runWork(file, short, true), runWork(file, long, true)]);
+  const [a, b] = await Promise.all([runWork(file, short, true, dir), runWork(file, long, true, dir)]);
   return { perRequest: Math.round((b.instructions - a.instructions) / (5 * (700 - 100))), judgeCalls: b.line.judge_calls_per_request };
 }
 
 async function main(): Promise<number> {
-  if (values.smoke) {
-    const { line } = await runWork(await bundle("."), { WARM: "20", EACH: "20", ROUNDS: "1" }, false);
-    console.log(`smoke: ${line.cpu_ms_per_request[0]} ms per best-of-4, ${line.judge_calls_per_request} judge calls each`);
-    return 0;
-  }
-  if (!values.valgrind) {
-    const { line } = await runWork(await bundle("."), {}, false);
-    console.log(`CPU per best-of-4, in process, upstream answering at once: median ${median(line.cpu_ms_per_request).toFixed(3)} ms of rounds ${line.cpu_ms_per_request.join(", ")}; ${line.judge_calls_per_request} judge calls each`);
-    return 0;
-  }
-  execFileSync("valgrind", ["--version"], { stdio: "ignore" }); // fails plainly when valgrind is missing
-  const sides: [string, string][] = [];
   const dir = mkdtempSync(join(tmpdir(), "verdict-instructions-"));
   try {
+    if (values.smoke) {
+      const { line } = await runWork(bundle("."), { WARM: "20", EACH: "20", ROUNDS: "1" }, false, dir);
+      console.log(`smoke: ${line.cpu_ms_per_request[0]} ms per best-of-4, ${line.judge_calls_per_request} judge calls each`);
+      return 0;
+    }
+    if (!values.valgrind) {
+      const { line } = await runWork(bundle("."), {}, false, dir);
+      const rounds = line.cpu_ms_per_request;
+      console.log(`CPU per best-of-4, in process, upstream answering at once: median ${median(rounds).toFixed(3)} ms of rounds ${rounds.join(", ")}; ${line.judge_calls_per_request} judge calls each`);
+      return 0;
+    }
+    execFileSync("valgrind", ["--version"], { stdio: "ignore" }); // fails plainly when valgrind is missing
+    const sides: [string, string][] = [];
     if (values.a) {
       const tree = treeOf("A", values.a, dir);
       copyFileSync(WORK, join(tree, WORK)); // the same work, on that commit's code
-      sides.push([values.a, await bundle(tree)]);
+      sides.push([values.a, bundle(tree)]);
     }
-    sides.push(["working tree", await bundle(resolve("."))]);
+    sides.push(["working tree", bundle(".")]);
     const counted: number[] = [];
     for (const [name, file] of sides) {
-      const { perRequest, judgeCalls } = await instructionsPerRequest(file);
+      const { perRequest, judgeCalls } = await instructionsPerRequest(file, dir);
       counted.push(perRequest);
       console.log(`${name}: ${perRequest.toLocaleString("en")} instructions per best-of-4 (${judgeCalls} judge calls each)`);
     }

@@ -12,6 +12,10 @@ export const PAIRWISE_SYSTEM = [
   'Reply with JSON only: {"reasoning": "<a few sentences comparing them>", "winner": "A" | "B" | "tie"}.',
 ].join("\n");
 
+/**
+ * The prompt as chat messages. The judge sends the same as JSON text written from PAIRWISE_SYSTEM and the parts below
+ * (src/judge/body-json.ts); this form is what its tests check that text against.
+ */
 export function pairwiseMessages(conversation: ChatMessage[], answerA: string, answerB: string): ChatMessage[] {
   return [
     { role: "system", content: PAIRWISE_SYSTEM },

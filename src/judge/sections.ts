@@ -15,13 +15,13 @@ type SectionTag = (typeof SECTION_TAGS)[number];
 const OPENING = Object.fromEntries(SECTION_TAGS.map((tag) => [tag, `<${tag}>\n`])) as Record<SectionTag, string>;
 const CLOSING = Object.fromEntries(SECTION_TAGS.map((tag) => [tag, `\n</${tag}>`])) as Record<SectionTag, string>;
 
-export function section(tag: SectionTag, text: string): string {
-  return `${OPENING[tag]}${neutraliseTags(text)}${CLOSING[tag]}`;
-}
-
-/** A section as its fixed opening, its defused text and its fixed closing (the same strings each time): joined, section(). */
+/** A section as its fixed opening, its defused text and its fixed closing (the same strings each time). */
 export function sectionParts(tag: SectionTag, text: string): [string, string, string] {
   return [OPENING[tag], neutraliseTags(text), CLOSING[tag]];
+}
+
+export function section(tag: SectionTag, text: string): string {
+  return sectionParts(tag, text).join("");
 }
 
 export function renderConversation(conversation: ChatMessage[]): string {

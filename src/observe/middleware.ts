@@ -97,8 +97,8 @@ export function finishObservation(options: ObserveOptions, probe: ActiveProbe, s
   probe.span.set("http.response.status_code", status);
   if (status >= 500) probe.span.fail(error ? failureOf(error) : `status ${status}`);
   probe.span.end();
-  if (status >= 500) logger.warn(logLine(probe, start.route, start.method, status, total, error, options.logContent));
-  else if (logger.info !== dropEvent) logger.info(logLine(probe, start.route, start.method, status, total, error, options.logContent));
+  const level = status >= 500 ? "warn" : "info";
+  if (logger[level] !== dropEvent) logger[level](logLine(probe, start.route, start.method, status, total, error, options.logContent));
 }
 
 export function observeRequests(options: ObserveOptions): MiddlewareHandler {
