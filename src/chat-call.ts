@@ -6,7 +6,7 @@
 // mapping to client errors (upstreamFailure) treat them exactly as before. The SDK client's organization and project
 // (OPENAI_ORG_ID, OPENAI_PROJECT_ID) go along as it would send them, so every call of one upstream is billed alike.
 import OpenAI from "openai";
-import { ExchangeTimeout, replyText, type Exchange } from "./exchange";
+import { exchanged, ExchangeTimeout, replyText, textInHand, type Exchange, type ExchangeReply } from "./exchange";
 import { plainHeaders } from "./util/plain-headers";
 import { utf8Bytes } from "./util/utf8-bytes";
 
@@ -38,6 +38,15 @@ function parsedOrUndefined(text: string): object | undefined {
   }
 }
 
+/** The answer's completion, or the SDK's error for the status it came with. */
+function completion(reply: ExchangeReply, text: string): ChatCompletion {
+  if (reply.status < 200 || reply.status >= 300) {
+    const json = parsedOrUndefined(text);
+    throw OpenAI.APIError.generate(reply.status, json, json ? undefined : text, new Headers(reply.headers));
+  }
+  return JSON.parse(text) as ChatCompletion; // a SyntaxError is a bad answer: retried, then reported as such
+}
+
 export function createChatCall({ baseURL, authorization, headers: fixed = {}, timeoutMs, exchange }: ChatCallSettings): ChatCall {
   const url = `${baseURL}/chat/completions`;
   const common: Record<string, string> = {
@@ -47,28 +56,22 @@ export function createChatCall({ baseURL, authorization, headers: fixed = {}, ti
     ...plainHeaders(fixed),
     ...(authorization ? { authorization } : {}),
   };
-  const send = async (bytes: Uint8Array, signal: AbortSignal | undefined, extraHeaders: Record<string, string>): Promise<ChatCompletion> => {
-    if (signal?.aborted) throw new OpenAI.APIUserAbortError();
+  // With then rather than async, for what each call holds while it waits (src/redact.ts's redactingExchange says why).
+  const send = (bytes: Uint8Array, signal: AbortSignal | undefined, extraHeaders: Record<string, string>): Promise<ChatCompletion> => {
+    if (signal?.aborted) return Promise.reject(new OpenAI.APIUserAbortError());
     // The caller's headers last: bring-your-own-key passes the client's authorization this way.
     const headers = { ...common, ...extraHeaders };
-    let status: number;
-    let text: string;
-    let responseHeaders: Record<string, string>;
-    try {
-      const reply = await exchange({ url, method: "POST", headers, body: bytes, signal, timeoutMs, whole: true });
-      status = reply.status;
-      responseHeaders = reply.headers;
-      text = await replyText(reply);
-    } catch (err) {
+    // The call did not come back whole: the SDK's errors for an abort, a timeout, a connection that failed.
+    const unreached = (err: unknown): never => {
       if (signal?.aborted) throw new OpenAI.APIUserAbortError();
       if (err instanceof ExchangeTimeout) throw new OpenAI.APIConnectionTimeoutError();
       throw new OpenAI.APIConnectionError({ message: undefined, cause: err as Error });
-    }
-    if (status < 200 || status >= 300) {
-      const json = parsedOrUndefined(text);
-      throw OpenAI.APIError.generate(status, json, json ? undefined : text, new Headers(responseHeaders));
-    }
-    return JSON.parse(text) as ChatCompletion; // a SyntaxError is a bad answer: retried, then reported as such
+    };
+    return exchanged(exchange, { url, method: "POST", headers, body: bytes, signal, timeoutMs, whole: true }).then((reply) => {
+      const text = textInHand(reply);
+      if (text !== undefined) return completion(reply, text);
+      return replyText(reply).then((read) => completion(reply, read), unreached);
+    }, unreached);
   };
   // The body is serialised here, before the part that waits, and sent as bytes: an async function holds its arguments
   // until it returns, and neither the body (a judge's prompt, documents and all) nor its JSON text should stay on the

@@ -84,11 +84,30 @@ export function discard(reply: ExchangeReply): void {
 
 const utf8 = new TextDecoder();
 
-/** A reply's body as text (a streamed one read to its end, up to `limit` characters). */
-export async function replyText(reply: ExchangeReply, limit = Infinity): Promise<string> {
+/**
+ * `exchange(request)`, with a synchronous throw (a URL that does not parse) turned into a rejection, as an async wrapper
+ * around it would: for wrappers written with then, which hold less while the call waits than an async function's frame.
+ */
+export function exchanged(exchange: Exchange, request: ExchangeRequest): Promise<ExchangeReply> {
+  try {
+    return exchange(request);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/** A reply's body as text when it is already in hand (none, or whole); undefined when it must be read. */
+export function textInHand(reply: ExchangeReply): string | undefined {
   const body = reply.body;
   if (body === null) return "";
-  if (isWhole(body)) return utf8.decode(body);
+  return isWhole(body) ? utf8.decode(body) : undefined;
+}
+
+/** A reply's body as text (a streamed one read to its end, up to `limit` characters). */
+export async function replyText(reply: ExchangeReply, limit = Infinity): Promise<string> {
+  const inHand = textInHand(reply);
+  if (inHand !== undefined) return inHand;
+  const body = reply.body as AsyncIterable<Uint8Array>;
   const decoder = new TextDecoder();
   let text = "";
   for await (const chunk of body) {

@@ -2,7 +2,7 @@
 // (credentials, bearer tokens, configured secrets) before anyone reads them, and log events get the same treatment.
 import type { Logger } from "./app";
 import { dropEvent } from "./observe/config";
-import { FAILED_BODY_LIMIT, replyText, type Exchange } from "./exchange";
+import { exchanged, FAILED_BODY_LIMIT, replyText, type Exchange, type ExchangeReply, type ExchangeRequest } from "./exchange";
 import type { FetchLike } from "./upstream";
 
 const REDACTED = "[redacted]";
@@ -90,19 +90,27 @@ export function redactingFetch(fetchImpl: FetchLike, secrets: Iterable<string | 
 
 const utf8 = new TextEncoder();
 
-/** The same for exchanges (src/exchange.ts): a failed reply's body comes back whole, scrubbed. */
+/**
+ * The same for exchanges (src/exchange.ts): a failed reply's body comes back whole, scrubbed. Written with then, not as
+ * an async function: every upstream call passes through here and waits most of a request, and an async function's
+ * suspended frame is more for the garbage collector to copy while it waits (bench/README.md).
+ */
 export function redactingExchange(exchange: Exchange, secrets: Iterable<string | undefined>): Exchange {
   const configured = [...secrets];
-  return async (request) => {
-    const reply = await exchange(request);
-    if ((reply.status >= 200 && reply.status < 300) || reply.status === 304 || reply.body === null) return reply;
-    const redact = createRedactor([...configured, ...credentialsSent(Object.entries(request.headers))]);
-    const text = await replyText(reply, FAILED_BODY_LIMIT).catch(() => "");
-    const { "content-length": _length, "content-encoding": _encoding, ...headers } = reply.headers;
-    // Cut after redacting: a secret across the cut would otherwise leave its first characters behind. The exchange
-    // reads more than is kept, so a secret across its own cut falls in the part dropped here.
-    return { ...reply, headers, body: utf8.encode(redact(text).slice(0, MAX_ERROR_BODY)) };
-  };
+  return (request) =>
+    exchanged(exchange, request).then((reply) => {
+      if ((reply.status >= 200 && reply.status < 300) || reply.status === 304 || reply.body === null) return reply;
+      return scrubbed(reply, request, configured);
+    });
+}
+
+async function scrubbed(reply: ExchangeReply, request: ExchangeRequest, configured: (string | undefined)[]): Promise<ExchangeReply> {
+  const redact = createRedactor([...configured, ...credentialsSent(Object.entries(request.headers))]);
+  const text = await replyText(reply, FAILED_BODY_LIMIT).catch(() => "");
+  const { "content-length": _length, "content-encoding": _encoding, ...headers } = reply.headers;
+  // Cut after redacting: a secret across the cut would otherwise leave its first characters behind. The exchange
+  // reads more than is kept, so a secret across its own cut falls in the part dropped here.
+  return { ...reply, headers, body: utf8.encode(redact(text).slice(0, MAX_ERROR_BODY)) };
 }
 
 /**

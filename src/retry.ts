@@ -86,25 +86,49 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
   });
 }
 
-/** Runs `attempt` until it succeeds, the failure is final, retries run out or the next wait would miss the deadline. */
-export async function withRetries<T>(
+/**
+ * Runs `attempt` until it succeeds, the failure is final, retries run out or the next wait would miss the deadline.
+ * The first attempt is followed with catch, and the async loop starts only once one has failed: nearly every call
+ * succeeds at once, and a suspended async frame per call is more for the garbage collector to copy while it waits.
+ */
+export function withRetries<T>(
   attempt: (index: number) => Promise<T>,
   classify: (err: unknown) => FailureKind,
   policy: RetryPolicy,
   signal?: AbortSignal,
   deadline?: number,
 ): Promise<T> {
+  let first: Promise<T>;
+  try {
+    first = attempt(0);
+  } catch (err) {
+    first = Promise.reject(err);
+  }
+  return first.catch((err: unknown) => retried(err, attempt, classify, policy, signal, deadline));
+}
+
+/** After attempt 0 failed with `failure`: waits and tries again, as withRetries says. */
+async function retried<T>(
+  failure: unknown,
+  attempt: (index: number) => Promise<T>,
+  classify: (err: unknown) => FailureKind,
+  policy: RetryPolicy,
+  signal: AbortSignal | undefined,
+  deadline: number | undefined,
+): Promise<T> {
+  let err = failure;
   for (let index = 0; ; index++) {
+    if (signal?.aborted) throw err;
+    const remaining = deadline === undefined ? Infinity : deadline - policy.now();
+    const delay = nextDelay(policy, index, classify(err), remaining);
+    // Aborted while waiting: the last upstream error is still the truest account of what happened.
+    if (delay === null) throw err;
+    policy.onRetry?.();
+    if (!(await sleep(delay, signal))) throw err;
     try {
-      return await attempt(index);
-    } catch (err) {
-      if (signal?.aborted) throw err;
-      const remaining = deadline === undefined ? Infinity : deadline - policy.now();
-      const delay = nextDelay(policy, index, classify(err), remaining);
-      // Aborted while waiting: the last upstream error is still the truest account of what happened.
-      if (delay === null) throw err;
-      policy.onRetry?.();
-      if (!(await sleep(delay, signal))) throw err;
+      return await attempt(index + 1);
+    } catch (next) {
+      err = next;
     }
   }
 }

@@ -1,5 +1,4 @@
 // Judge backend for any OpenAI-compatible server (SGLang, vLLM, OpenAI): structured output, lenient parse, one retry.
-import type OpenAI from "openai";
 import type { GroundingInput, GroundingVerdict, PairInput, PairVerdict, ScoreInput, ScoreVerdict } from "../../strategies/types";
 import { addUsage, ZERO_USAGE, type Usage } from "../openai/chat";
 import type { ProxyError } from "../errors";
@@ -54,9 +53,10 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
    * second call is made only if `askAgain` allows it (a request's cap on judge calls). The body is built each time a
    * call is sent and held by nothing while it waits (with documents in the conversation it is the largest thing a
    * judge call has, bench/README.md, load section); what the request keeps is one escaped copy of each part its
-   * pairwise bodies share (src/judge/body-json.ts).
+   * pairwise bodies share (src/judge/body-json.ts). Each call is followed with then rather than awaited in a loop, so
+   * that no suspended async frame waits with it (src/redact.ts's redactingExchange says why).
    */
-  async function ask<T>(
+  function ask<T>(
     messages: () => string,
     format: object,
     parse: (t: string) => T | null,
@@ -70,32 +70,28 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
     let calls = 0;
     let text = "";
     let logprobs: unknown = null;
-    while (calls < 2) {
-      if (calls === 1 && !askAgain()) break;
+    const next = (): Promise<Asked<T>> => {
+      if (calls === 2 || (calls === 1 && !askAgain())) return Promise.resolve({ value: null, usage, calls, text, logprobs });
       calls += 1;
       const withFormat = structured; // as sent: a call running beside this one may turn it off meanwhile
       const body = () => writer.body(messages(), resample, withFormat ? format : null);
-      let completion: OpenAI.Chat.Completions.ChatCompletion;
-      try {
-        completion = await upstream.schedule(
-          (requestSignal) => upstream.chat(body(), requestSignal, call.headers),
-          signal,
-        );
-      } catch (err) {
-        const failure = upstreamFailure("judge", err);
-        if (withFormat && refusesStructuredOutput(failure)) {
+      return upstream.schedule((requestSignal) => upstream.chat(body(), requestSignal, call.headers), signal).then(
+        (completion) => {
+          usage = addUsage(usage, completion.usage);
+          text = completion.choices[0]?.message.content ?? "";
+          logprobs = completion.choices[0]?.logprobs ?? null;
+          const value = parse(text);
+          return value !== null ? { value, usage, calls, text, logprobs } : next();
+        },
+        (err: unknown) => {
+          const failure = upstreamFailure("judge", err);
+          if (!withFormat || !refusesStructuredOutput(failure)) throw failure;
           structured = false;
-          continue;
-        }
-        throw failure;
-      }
-      usage = addUsage(usage, completion.usage);
-      text = completion.choices[0]?.message.content ?? "";
-      logprobs = completion.choices[0]?.logprobs ?? null;
-      const value = parse(text);
-      if (value !== null) return { value, usage, calls, text, logprobs };
-    }
-    return { value: null, usage, calls, text, logprobs };
+          return next();
+        },
+      );
+    };
+    return next();
   }
 
   return {
@@ -113,43 +109,46 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
     },
     templates: { pairwise: PAIRWISE_TEMPLATE, rubric: RUBRIC_TEMPLATE, grounding: GROUNDING_TEMPLATE },
 
-    async comparePair(input: PairInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<PairVerdict>> {
+    comparePair(input: PairInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<PairVerdict>> {
       const messages = () => writer.systemAndUser(PAIRWISE_SYSTEM, pairwiseUserParts(input.conversation, input.a.text, input.b.text), call?.memo);
-      const asked = await ask(messages, PAIRWISE_RESPONSE_FORMAT, parsePairVerdict, signal, input.attempt, call, input.askAgain);
-      if (!asked.value) {
-        const value: PairVerdict = { winner: "tie", reasoning: `unparseable judge answer: ${asked.text.slice(0, 200)}`, parsed: false };
+      return ask(messages, PAIRWISE_RESPONSE_FORMAT, parsePairVerdict, signal, input.attempt, call, input.askAgain).then((asked) => {
+        if (!asked.value) {
+          const value: PairVerdict = { winner: "tie", reasoning: `unparseable judge answer: ${asked.text.slice(0, 200)}`, parsed: false };
+          return { value, usage: asked.usage, calls: asked.calls };
+        }
+        // A literal, not spreads: building the verdict by spreading was about 1% of a best-of-4 request's CPU.
+        const value: PairVerdict = { winner: asked.value.winner, reasoning: asked.value.reasoning, parsed: true };
+        const pA = settings.logprobs ? probabilityAOverB(asked.text, asked.logprobs) : undefined;
+        if (pA !== undefined) value.pA = pA;
         return { value, usage: asked.usage, calls: asked.calls };
-      }
-      // A literal, not spreads: building the verdict by spreading was about 1% of a best-of-4 request's CPU.
-      const value: PairVerdict = { winner: asked.value.winner, reasoning: asked.value.reasoning, parsed: true };
-      const pA = settings.logprobs ? probabilityAOverB(asked.text, asked.logprobs) : undefined;
-      if (pA !== undefined) value.pA = pA;
-      return { value, usage: asked.usage, calls: asked.calls };
+      });
     },
 
-    async scoreRubric(input: ScoreInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<ScoreVerdict>> {
+    scoreRubric(input: ScoreInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<ScoreVerdict>> {
       const messages = () => writer.messages(rubricMessages(input.conversation, input.rubric, input.candidate.text, input.scale));
       const format = rubricResponseFormat(input.scale);
-      const asked = await ask(messages, format, (t) => parseScore(t, input.scale), signal, 0, call);
-      // An unreadable grade sits in the middle of the scale, so it neither wins nor sinks a candidate on its own.
-      const score = asked.value?.score ?? Math.ceil((input.scale + 1) / 2);
-      const value: ScoreVerdict = {
-        score,
-        normalised: normaliseScore(score, input.scale),
-        justification: asked.value?.justification ?? `unparseable judge answer: ${asked.text.slice(0, 200)}`,
-        parsed: asked.value !== null,
-      };
-      return { value, usage: asked.usage, calls: asked.calls };
+      return ask(messages, format, (t) => parseScore(t, input.scale), signal, 0, call).then((asked) => {
+        // An unreadable grade sits in the middle of the scale, so it neither wins nor sinks a candidate on its own.
+        const score = asked.value?.score ?? Math.ceil((input.scale + 1) / 2);
+        const value: ScoreVerdict = {
+          score,
+          normalised: normaliseScore(score, input.scale),
+          justification: asked.value?.justification ?? `unparseable judge answer: ${asked.text.slice(0, 200)}`,
+          parsed: asked.value !== null,
+        };
+        return { value, usage: asked.usage, calls: asked.calls };
+      });
     },
 
-    async checkGrounding(input: GroundingInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<GroundingVerdict>> {
+    checkGrounding(input: GroundingInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<GroundingVerdict>> {
       const messages = () => writer.messages(groundingMessages(input, settings.grounding_prompt ?? GROUNDING_SYSTEM));
-      const asked = await ask(messages, GROUNDING_RESPONSE_FORMAT, parseGrounding, signal, 0, call);
-      // An answer the judge's words could not be read for was not checked, and an unchecked answer does not pass.
-      const value: GroundingVerdict = asked.value
-        ? { ...asked.value, parsed: true }
-        : { verdict: "FAIL", reasoning: `unparseable judge answer: ${asked.text.slice(0, 200)}`, parsed: false };
-      return { value, usage: asked.usage, calls: asked.calls };
+      return ask(messages, GROUNDING_RESPONSE_FORMAT, parseGrounding, signal, 0, call).then((asked) => {
+        // An answer the judge's words could not be read for was not checked, and an unchecked answer does not pass.
+        const value: GroundingVerdict = asked.value
+          ? { ...asked.value, parsed: true }
+          : { verdict: "FAIL", reasoning: `unparseable judge answer: ${asked.text.slice(0, 200)}`, parsed: false };
+        return { value, usage: asked.usage, calls: asked.calls };
+      });
     },
   };
 }

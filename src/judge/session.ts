@@ -100,24 +100,40 @@ export function createJudgeSession(
       watch.done({ cached: true, calls: 0, usage: ZERO_USAGE, value: hit.value });
       return hit.value;
     }
-    let result: Judged<T>;
+    let running: Promise<Judged<T>>;
     try {
-      result = await run({ headers: watch.headers, memo });
+      running = run({ headers: watch.headers, memo });
     } catch (err) {
-      watch.failed(err);
-      // A cancelled request and a full queue are not the judge's failure: they keep their own status (499, 429).
-      if (err instanceof ProxyError && (err.status === 499 || err.code === "queue_full")) throw err;
-      throw judgeUnavailable(err);
+      running = Promise.reject(err);
     }
-    watch.done({ cached: false, calls: result.calls, usage: result.usage, value: result.value });
+    // Returned, not awaited: this frame ends here instead of waiting out the judge's answer (src/redact.ts's
+    // redactingExchange says why that matters).
+    return running.then(
+      (result) => {
+        watch.done({ cached: false, calls: result.calls, usage: result.usage, value: result.value });
+        return kept(key, result);
+      },
+      (err: unknown) => {
+        watch.failed(err);
+        // A cancelled request and a full queue are not the judge's failure: they keep their own status (499, 429).
+        if (err instanceof ProxyError && (err.status === 499 || err.code === "queue_full")) throw err;
+        throw judgeUnavailable(err);
+      },
+    );
+  }
+
+  /** A judgment the judge made: counted in the request's stats and cached, then given. */
+  function kept<T extends PairVerdict | ScoreVerdict | GroundingVerdict>(key: string, result: Judged<T>): T | Promise<T> {
     stats.calls += result.calls;
     stats.usage = addUsage(stats.usage, result.usage);
     if (result.cost !== undefined) stats.cost = (stats.cost ?? 0) + result.cost;
     if (result.log_ids?.length) stats.execution_log_ids = [...(stats.execution_log_ids ?? []), ...result.log_ids];
-    if (!result.value.parsed) stats.unparsed += 1;
     // An unparseable answer is not a judgment worth keeping: the next request should ask again.
-    else await cache.set(key, { value: result.value });
-    return result.value;
+    if (!result.value.parsed) {
+      stats.unparsed += 1;
+      return result.value;
+    }
+    return cache.set(key, { value: result.value }).then(() => result.value);
   }
 
   const judge: Judge = {

@@ -2,7 +2,7 @@
 // SDK marks them with x-stainless-retry-count). Works wherever fetch does; nothing is patched globally.
 import { SCOPE_CLOSED } from "../budget";
 import { ProxyError } from "../errors";
-import { ExchangeTimeout, type Exchange } from "../exchange";
+import { exchanged, ExchangeTimeout, type Exchange } from "../exchange";
 import type { FetchLike } from "../upstream";
 import { isTimeLimitReason } from "../util/child-signal";
 import type { UpstreamRole, VerdictMetrics } from "./verdict";
@@ -90,16 +90,19 @@ export function observedFetch({ upstream, fetch, metrics, clock, timeoutMs }: Ob
 /** The same for exchanges (src/exchange.ts): verdict's own calls, whose retries are not marked. */
 export function observedExchange({ upstream, exchange, metrics, clock, timeoutMs }: Omit<ObservedFetchOptions, "fetch"> & { exchange: Exchange }): Exchange {
   if (!metrics.enabled) return exchange;
-  return async (request) => {
+  // With then rather than async, for what the call holds while it waits (src/redact.ts's redactingExchange says why).
+  return (request) => {
     const start = clock();
-    try {
-      const reply = await exchange(request);
-      metrics.upstreamAttempt(upstream, String(reply.status), (clock() - start) / 1000, false);
-      return reply;
-    } catch (err) {
-      const elapsed = clock() - start;
-      metrics.upstreamAttempt(upstream, failureStatus(err, request.signal, elapsed, timeoutMs), elapsed / 1000, false);
-      throw err;
-    }
+    return exchanged(exchange, request).then(
+      (reply) => {
+        metrics.upstreamAttempt(upstream, String(reply.status), (clock() - start) / 1000, false);
+        return reply;
+      },
+      (err: unknown) => {
+        const elapsed = clock() - start;
+        metrics.upstreamAttempt(upstream, failureStatus(err, request.signal, elapsed, timeoutMs), elapsed / 1000, false);
+        throw err;
+      },
+    );
   };
 }
