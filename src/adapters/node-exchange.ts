@@ -17,6 +17,7 @@ import type { Dispatcher } from "undici";
 // The pool alone, not the package's index (src/adapters/undici-agent.d.ts says why).
 import Agent from "undici/lib/dispatcher/agent.js";
 import { comesWhole, ExchangeTimeout, wholeLimit, NULL_BODY_STATUS, type Exchange, type ExchangeReply, type ExchangeRequest } from "../exchange";
+import { unwatchAbort, watchAbort } from "../util/abort-watch";
 import { iteratorOf } from "../util/body-chunks";
 import { readAll } from "../util/read-all";
 
@@ -168,7 +169,7 @@ class UpstreamCall {
     const body = request.body;
     this.body = body instanceof ReadableStream ? Readable.fromWeb(body as NodeWebStream) : body;
     if (this.body instanceof Readable) this.body.once("error", (err) => this.end(new TypeError("fetch failed", { cause: err })));
-    request.signal?.addEventListener("abort", this.onAbort, { once: true });
+    if (request.signal) watchAbort(request.signal, this.onAbort);
     if (request.timeoutMs !== undefined) {
       this.timer = setTimeout(() => this.end(new ExchangeTimeout("upstream call timed out")), request.timeoutMs);
     }
@@ -264,7 +265,9 @@ class UpstreamCall {
     return this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.length);
   }
 
-  private readonly done = () => this.request.signal?.removeEventListener("abort", this.onAbort);
+  private readonly done = () => {
+    if (this.request.signal) unwatchAbort(this.request.signal, this.onAbort);
+  };
 
   private answer(reply: ExchangeReply): void {
     if (this.timer !== undefined) clearTimeout(this.timer);

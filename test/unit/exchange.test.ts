@@ -1,6 +1,7 @@
 // Both ways verdict exchanges with an upstream (straight over node:http on Node, over fetch elsewhere) keep one
 // contract: JSON whole, streams as chunks, a time limit that covers the answer (a JSON body included) but not a
 // stream once it runs, and the caller's abort ending the call with its own reason.
+import { getEventListeners } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { gzipSync } from "node:zlib";
@@ -8,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNodeExchange } from "../../src/adapters/node-exchange";
 import { ExchangeTimeout, exchangeOverFetch, FAILED_BODY_LIMIT, isWhole, replyText, type Exchange } from "../../src/exchange";
 import { redactingExchange } from "../../src/redact";
+import { abortWatchers } from "../../src/util/abort-watch";
 
 const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void> = {
   "/json": (req, res) => {
@@ -188,6 +190,15 @@ describe.each(Object.entries(exchanges))("%s", (_name, exchange) => {
     const why = new Error("client left");
     controller.abort(why);
     expect(await rejection(replyText(reply))).toBe(why);
+  });
+
+  it("follows the caller's signal only while a call runs: calls that ended leave nothing waiting on it", async () => {
+    const signal = new AbortController().signal;
+    for (let i = 0; i < 5; i++) await replyText(await call("/json", { signal }));
+    await rejection(call("/hang", { signal, timeoutMs: 50 }));
+    await replyText(await call("/slow-events", { signal }));
+    expect(abortWatchers(signal)).toBe(0);
+    expect(getEventListeners(signal, "abort").length).toBeLessThanOrEqual(1);
   });
 
   it("gives no body for a 204", async () => {
