@@ -22,6 +22,7 @@ const { values } = parseArgs({
     valgrind: { type: "boolean", default: false },
     a: { type: "string" },
     smoke: { type: "boolean", default: false },
+    concurrency: { type: "string", default: "50" },
   },
 });
 
@@ -60,7 +61,7 @@ function runWork(file: string, env: Record<string, string>, count: boolean, dir:
 
 /** Instructions per request: a long run less a short one (the same start-up and warm-up), side by side. */
 async function instructionsPerRequest(file: string, dir: string): Promise<{ perRequest: number; judgeCalls: number }> {
-  const short = { WARM: "400", EACH: "100", ROUNDS: "5" };
+  const short = { WARM: "400", EACH: "100", ROUNDS: "5", CONCURRENCY: values.concurrency };
   const long = { ...short, EACH: "700" };
   const [a, b] = await Promise.all([runWork(file, short, true, dir), runWork(file, long, true, dir)]);
   return { perRequest: Math.round((b.instructions - a.instructions) / (5 * (700 - 100))), judgeCalls: b.line.judge_calls_per_request };
