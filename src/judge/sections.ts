@@ -8,6 +8,9 @@ const SECTION_TAGS = ["conversation", "response_a", "response_b", "response", "r
 const TAG_PATTERN = new RegExp(`<\\s*(/?)\\s*(${SECTION_TAGS.join("|")})\\b([^<>]*)>`, "gi");
 
 export function neutraliseTags(text: string): string {
+  // Most texts have no "<" at all, and finding that out is far quicker than running the pattern over them: this is
+  // done for each answer in every judge call (about 0.7% of a best-of-4's CPU under load before).
+  if (!text.includes("<")) return text;
   return text.replace(TAG_PATTERN, (_m, slash: string, name: string, rest: string) => `&lt;${slash}${name}${rest}&gt;`);
 }
 
