@@ -26,7 +26,7 @@ export interface ChatCallSettings {
 /**
  * `body`: the request, or its JSON text when the caller serialised it (the judge, which sends the same prompts and
  * schemas over and over). `headers`: the call's own (request id, trace context, a client's key), names in lower case as
- * the exchange sends them.
+ * the exchange sends them, and never changed afterwards: calls given the same object share one merged copy of it.
  */
 export type ChatCall = (body: object | string, signal: AbortSignal | undefined, headers?: Record<string, string>) => Promise<ChatCompletion>;
 
@@ -83,8 +83,8 @@ export function createChatCall({ baseURL, authorization, headers: fixed = {}, ti
       return replyText(reply).then((read) => completion(reply, read), unreached);
     }, unreached);
   };
-  // The body is serialised here, before the part that waits, and sent as bytes: an async function holds its arguments
-  // until it returns, and neither the body (a judge's prompt, documents and all) nor its JSON text should stay on the
+  // The body is serialised here, before the part that waits, and sent as bytes: what waits for the answer holds on to
+  // what it was given, and neither the body (a judge's prompt, documents and all) nor its JSON text should stay on the
   // heap, copied by each young-generation collection, while the call waits for its answer. Under load with
   // 20,000-character documents, sending bytes cut a best-of-4's CPU by about 8% and not holding the body its peak
   // memory by about 19 MiB (bench/README.md, bench:ab-load); with short prompts neither made a difference.
@@ -93,7 +93,7 @@ export function createChatCall({ baseURL, authorization, headers: fixed = {}, ti
     try {
       bytes = utf8Bytes(typeof body === "string" ? body : JSON.stringify(body));
     } catch (err) {
-      return Promise.reject(err); // as from the async part: callers see a rejected call, never a throw
+      return Promise.reject(err); // as from the part that waits: callers see a rejected call, never a throw
     }
     return send(bytes, signal, extraHeaders);
   };
