@@ -6,7 +6,8 @@
 // mapping to client errors (upstreamFailure) treat them exactly as before. The SDK client's organization and project
 // (OPENAI_ORG_ID, OPENAI_PROJECT_ID) go along as it would send them, so every call of one upstream is billed alike.
 import OpenAI from "openai";
-import { exchanged, ExchangeTimeout, replyText, textInHand, type Exchange, type ExchangeReply } from "./exchange";
+import { ExchangeTimeout, replyText, textInHand, type Exchange, type ExchangeReply } from "./exchange";
+import { called } from "./util/called";
 import { plainHeaders } from "./util/plain-headers";
 import { utf8Bytes } from "./util/utf8-bytes";
 
@@ -67,7 +68,7 @@ export function createChatCall({ baseURL, authorization, headers: fixed = {}, ti
     if (merged === undefined) mergedFor.set(extra, (merged = Object.freeze({ ...common, ...extra })));
     return merged;
   };
-  // With then rather than async, for what each call holds while it waits (src/redact.ts's redactingExchange says why).
+  // With then rather than async, for what each call holds while it waits (src/util/called.ts says why).
   const send = (bytes: Uint8Array, signal: AbortSignal | undefined, extraHeaders: Record<string, string>): Promise<ChatCompletion> => {
     if (signal?.aborted) return Promise.reject(new OpenAI.APIUserAbortError());
     const headers = headersWith(extraHeaders);
@@ -77,7 +78,7 @@ export function createChatCall({ baseURL, authorization, headers: fixed = {}, ti
       if (err instanceof ExchangeTimeout) throw new OpenAI.APIConnectionTimeoutError();
       throw new OpenAI.APIConnectionError({ message: undefined, cause: err as Error });
     };
-    return exchanged(exchange, { url, method: "POST", headers, body: bytes, signal, timeoutMs, whole: true }).then((reply) => {
+    return called(exchange, { url, method: "POST", headers, body: bytes, signal, timeoutMs, whole: true }).then((reply) => {
       const text = textInHand(reply);
       if (text !== undefined) return completion(reply, text);
       return replyText(reply).then((read) => completion(reply, read), unreached);

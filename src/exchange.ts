@@ -84,18 +84,6 @@ export function discard(reply: ExchangeReply): void {
 
 const utf8 = new TextDecoder();
 
-/**
- * `exchange(request)`, with a synchronous throw (a URL that does not parse) turned into a rejection, as an async wrapper
- * around it would: for wrappers written with then, which hold less while the call waits than an async function's frame.
- */
-export function exchanged(exchange: Exchange, request: ExchangeRequest): Promise<ExchangeReply> {
-  try {
-    return exchange(request);
-  } catch (err) {
-    return Promise.reject(err);
-  }
-}
-
 /** A reply's body as text when it is already in hand (none, or whole); undefined when it must be read. */
 export function textInHand(reply: ExchangeReply): string | undefined {
   const body = reply.body;

@@ -1,8 +1,9 @@
 // Keeps keys out of everything verdict emits: upstream error bodies are scrubbed of what the request carried
 // (credentials, bearer tokens, configured secrets) before anyone reads them, and log events get the same treatment.
 import type { Logger } from "./app";
+import { called } from "./util/called";
 import { dropEvent } from "./observe/config";
-import { exchanged, FAILED_BODY_LIMIT, replyText, type Exchange, type ExchangeReply, type ExchangeRequest } from "./exchange";
+import { FAILED_BODY_LIMIT, replyText, type Exchange, type ExchangeReply, type ExchangeRequest } from "./exchange";
 import type { FetchLike } from "./upstream";
 
 const REDACTED = "[redacted]";
@@ -92,13 +93,13 @@ const utf8 = new TextEncoder();
 
 /**
  * The same for exchanges (src/exchange.ts): a failed reply's body comes back whole, scrubbed. Written with then, not as
- * an async function: every upstream call passes through here and waits most of a request, and an async function's
- * suspended frame is more for the garbage collector to copy while it waits (bench/README.md).
+ * an async function: every upstream call passes through here and waits most of a request (src/util/called.ts says why
+ * that matters).
  */
 export function redactingExchange(exchange: Exchange, secrets: Iterable<string | undefined>): Exchange {
   const configured = [...secrets];
   return (request) =>
-    exchanged(exchange, request).then((reply) => {
+    called(exchange, request).then((reply) => {
       if ((reply.status >= 200 && reply.status < 300) || reply.status === 304 || reply.body === null) return reply;
       return scrubbed(reply, request, configured);
     });

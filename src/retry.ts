@@ -8,6 +8,7 @@
 // retry-after), and no wait is started that would end after the deadline.
 import OpenAI from "openai";
 import { ProxyError } from "./errors";
+import { called } from "./util/called";
 
 export interface RetryPolicy {
   /** Retries after the first attempt. */
@@ -98,13 +99,7 @@ export function withRetries<T>(
   signal?: AbortSignal,
   deadline?: number,
 ): Promise<T> {
-  let first: Promise<T>;
-  try {
-    first = attempt(0);
-  } catch (err) {
-    first = Promise.reject(err);
-  }
-  return first.catch((err: unknown) => retried(err, attempt, classify, policy, signal, deadline));
+  return called(attempt, 0).catch((err: unknown) => retried(err, attempt, classify, policy, signal, deadline));
 }
 
 /** After attempt 0 failed with `failure`: waits and tries again, as withRetries says. */

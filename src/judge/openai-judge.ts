@@ -54,7 +54,7 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
    * call is sent and held by nothing while it waits (with documents in the conversation it is the largest thing a
    * judge call has, bench/README.md, load section); what the request keeps is one escaped copy of each part its
    * pairwise bodies share (src/judge/body-json.ts). Each call is followed with then rather than awaited in a loop, so
-   * that no suspended async frame waits with it (src/redact.ts's redactingExchange says why).
+   * that no suspended async frame waits with it (src/util/called.ts says why).
    */
   function ask<T>(
     messages: () => string,

@@ -5,6 +5,7 @@ import { noCache, type JudgmentCache } from "../cache/types";
 import { ProxyError } from "../errors";
 import { addUsage, ZERO_USAGE, type Usage } from "../openai/chat";
 import { noopProbe, type JudgmentMeta, type RequestProbe } from "../observe/probe";
+import { called } from "../util/called";
 import type { CallOptions, JudgeBackend, Judged, RequestMemo } from "./backend";
 
 export interface JudgeStats {
@@ -100,15 +101,9 @@ export function createJudgeSession(
       watch.done({ cached: true, calls: 0, usage: ZERO_USAGE, value: hit.value });
       return hit.value;
     }
-    let running: Promise<Judged<T>>;
-    try {
-      running = run({ headers: watch.headers, memo });
-    } catch (err) {
-      running = Promise.reject(err);
-    }
-    // Returned, not awaited: this frame ends here instead of waiting out the judge's answer (src/redact.ts's
-    // redactingExchange says why that matters).
-    return running.then(
+    // Returned, not awaited: this frame ends here instead of waiting out the judge's answer (src/util/called.ts says why
+    // that matters).
+    return called(run, { headers: watch.headers, memo }).then(
       (result) => {
         watch.done({ cached: false, calls: result.calls, usage: result.usage, value: result.value });
         return kept(key, result);

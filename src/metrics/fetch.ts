@@ -2,8 +2,9 @@
 // SDK marks them with x-stainless-retry-count). Works wherever fetch does; nothing is patched globally.
 import { SCOPE_CLOSED } from "../budget";
 import { ProxyError } from "../errors";
-import { exchanged, ExchangeTimeout, type Exchange } from "../exchange";
+import { ExchangeTimeout, type Exchange } from "../exchange";
 import type { FetchLike } from "../upstream";
+import { called } from "../util/called";
 import { isTimeLimitReason } from "../util/child-signal";
 import type { UpstreamRole, VerdictMetrics } from "./verdict";
 
@@ -90,10 +91,10 @@ export function observedFetch({ upstream, fetch, metrics, clock, timeoutMs }: Ob
 /** The same for exchanges (src/exchange.ts): verdict's own calls, whose retries are not marked. */
 export function observedExchange({ upstream, exchange, metrics, clock, timeoutMs }: Omit<ObservedFetchOptions, "fetch"> & { exchange: Exchange }): Exchange {
   if (!metrics.enabled) return exchange;
-  // With then rather than async, for what the call holds while it waits (src/redact.ts's redactingExchange says why).
+  // With then rather than async, for what the call holds while it waits (src/util/called.ts says why).
   return (request) => {
     const start = clock();
-    return exchanged(exchange, request).then(
+    return called(exchange, request).then(
       (reply) => {
         metrics.upstreamAttempt(upstream, String(reply.status), (clock() - start) / 1000, false);
         return reply;
