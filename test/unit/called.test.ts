@@ -15,7 +15,8 @@ describe("called", () => {
         if (!url.startsWith("http")) throw broken;
         return Promise.resolve(url);
       }, "not a url");
-    expect(call).not.toThrow();
-    await expect(call()).rejects.toBe(broken);
+    let promise: Promise<string> | undefined;
+    expect(() => (promise = call())).not.toThrow();
+    await expect(promise).rejects.toBe(broken);
   });
 });
