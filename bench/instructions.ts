@@ -1,12 +1,14 @@
 // verdict's own work per best-of-4, without the network: bench/instructions-work.ts (the app in one process, upstream
 // calls answered at once) bundled as npm start bundles verdict. CPU time from one process is as noisy as the machine;
-// with --valgrind the figure is instructions counted by valgrind, which moved by about 0.2% between runs of one build
-// here, so a change of 1% shows. Under bench:load a request also pays for what it holds while it waits (garbage
-// collection of it): confirm a change there with bench:ab-load.
+// with --valgrind the figure is instructions counted by valgrind, which moved by up to about 1% between runs of one
+// build here. Under bench:load a request also pays for what it holds while it waits (garbage collection of it):
+// --concurrency 200 puts as many requests in flight as there, which brings that into the count (runs then move by
+// about 3%); confirm a change with bench:ab-load.
 //
 //   npm run bench:instructions                      CPU ms per best-of-4 of the working tree (5 rounds, median)
 //   npm run bench:instructions -- --valgrind        instructions per best-of-4 (two runs side by side, ~2 minutes)
 //   npm run bench:instructions -- --valgrind --a <git ref>   the same for that commit's code, then the working tree's
+//   npm run bench:instructions -- --valgrind --concurrency 200   with 200 requests in flight instead of 50
 //   npm run bench:instructions -- --smoke           a few requests: a CI-sized check that the work runs
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -27,6 +29,8 @@ const { values } = parseArgs({
 });
 
 const WORK = "bench/instructions-work.ts";
+/** Requests in flight at once, for every measured run (the smoke keeps the work's default). */
+const inFlight = { CONCURRENCY: values.concurrency };
 
 /**
  * The work bundled from the tree at `root` (the working tree, or a commit's) by this checkout's bin/build.mjs, as
@@ -61,7 +65,7 @@ function runWork(file: string, env: Record<string, string>, count: boolean, dir:
 
 /** Instructions per request: a long run less a short one (the same start-up and warm-up), side by side. */
 async function instructionsPerRequest(file: string, dir: string): Promise<{ perRequest: number; judgeCalls: number }> {
-  const short = { WARM: "400", EACH: "100", ROUNDS: "5", CONCURRENCY: values.concurrency };
+  const short = { ...inFlight, WARM: "400", EACH: "100", ROUNDS: "5" };
   const long = { ...short, EACH: "700" };
   const [a, b] = await Promise.all([runWork(file, short, true, dir), runWork(file, long, true, dir)]);
   return { perRequest: Math.round((b.instructions - a.instructions) / (5 * (700 - 100))), judgeCalls: b.line.judge_calls_per_request };
@@ -76,7 +80,7 @@ async function main(): Promise<number> {
       return 0;
     }
     if (!values.valgrind) {
-      const { line } = await runWork(bundle("."), {}, false, dir);
+      const { line } = await runWork(bundle("."), inFlight, false, dir);
       const rounds = line.cpu_ms_per_request;
       console.log(`CPU per best-of-4, in process, upstream answering at once: median ${median(rounds).toFixed(3)} ms of rounds ${rounds.join(", ")}; ${line.judge_calls_per_request} judge calls each`);
       return 0;
