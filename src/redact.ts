@@ -101,11 +101,11 @@ export function redactingExchange(exchange: Exchange, secrets: Iterable<string |
   return (request) =>
     called(exchange, request).then((reply) => {
       if ((reply.status >= 200 && reply.status < 300) || reply.status === 304 || reply.body === null) return reply;
-      return scrubbed(reply, request, configured);
+      return scrubbedReply(reply, request, configured);
     });
 }
 
-async function scrubbed(reply: ExchangeReply, request: ExchangeRequest, configured: (string | undefined)[]): Promise<ExchangeReply> {
+async function scrubbedReply(reply: ExchangeReply, request: ExchangeRequest, configured: (string | undefined)[]): Promise<ExchangeReply> {
   const redact = createRedactor([...configured, ...credentialsSent(Object.entries(request.headers))]);
   const text = await replyText(reply, FAILED_BODY_LIMIT).catch(() => "");
   const { "content-length": _length, "content-encoding": _encoding, ...headers } = reply.headers;
