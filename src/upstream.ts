@@ -6,6 +6,7 @@ import { cancelledError, ProxyError } from "./errors";
 import { createChatCall, type ChatCall } from "./chat-call";
 import { exchangeOverFetch, type Exchange } from "./exchange";
 import { classifySdkError, retryAfterMs, withRetries, type RetryPolicy } from "./retry";
+import { unwatchAbort, watchAbort } from "./util/abort-watch";
 import { createCallSlots, type CallSlots } from "./util/call-slots";
 import { childSignal } from "./util/child-signal";
 
@@ -75,7 +76,7 @@ export function createUpstream(
     maxRetries: 0,
   });
   const policy: RetryPolicy = { ...(extras.backoff ?? DEFAULT_BACKOFF), maxRetries: settings.max_retries };
-  const gate = callGate(settings);
+  const gate = callGate(role, settings);
   return {
     role,
     client,
@@ -93,12 +94,7 @@ export function createUpstream(
     schedule<T>(call: (signal: AbortSignal | undefined) => Promise<T>, signal?: AbortSignal): Promise<T> {
       // Not async: a sync throw is caught by withRetries' try all the same, and one frame less per call.
       const attempt = (): Promise<T> => {
-        if (gate.full(settings.max_queued)) {
-          throw new ProxyError(429, `verdict's ${role} queue is full; retry shortly`, {
-            code: "queue_full",
-            headers: { "retry-after": "1" },
-          });
-        }
+        if (gate.full(settings.max_queued)) throw queueFull(role);
         return gate.run(() => call(signal), signal);
       };
       return withRetries(attempt, classifySdkError, policy, signal, deadlineOf(signal));
@@ -106,11 +102,16 @@ export function createUpstream(
   };
 }
 
+/** verdict's refusal of a call that would wait behind `max_queued` others. */
+function queueFull(role: Upstream["role"]): ProxyError {
+  return new ProxyError(429, `verdict's ${role} queue is full; retry shortly`, { code: "queue_full", headers: { "retry-after": "1" } });
+}
+
 /**
  * Where an upstream's calls wait for a slot: call slots (src/util/call-slots.ts), or p-queue when a rate limit
  * (interval_ms and interval_cap) is set, whose interval windows verdict does not do again.
  */
-function callGate(settings: UpstreamSettings): CallGate {
+function callGate(role: Upstream["role"], settings: UpstreamSettings): CallGate {
   if (!settings.interval_ms || !settings.interval_cap) {
     const slots = createCallSlots(settings.concurrency);
     // Only calls that would have to wait count against the bound; a free slot always takes the call.
@@ -124,11 +125,21 @@ function callGate(settings: UpstreamSettings): CallGate {
     get waiting() {
       return queue.size;
     },
-    // Under a rate limit calls wait for the next window with slots free, so every waiting call counts. With nobody
-    // waiting and a slot free a call is let in even under max_queued 0: it starts now, unless this window's calls are
-    // used up (p-queue does not say so while nothing waits), and then it is the one call that waits for the next.
-    full: (maxQueued) => queue.size >= maxQueued && (queue.size > 0 || queue.pending >= settings.concurrency),
-    run: (call, signal) => queue.add(call, { signal }),
+    // Under a rate limit calls wait for the next window with slots free, so every waiting call counts. With none
+    // waiting, whether a call can start in this window only shows once it is added (run, below).
+    full: (maxQueued) => queue.size > 0 && queue.size >= maxQueued,
+    run: (call, signal) => {
+      // p-queue starts a call as it is added or keeps it for a later window; it does not say beforehand whether this
+      // window's calls are used up. So a call that is kept beyond max_queued is taken back out at once, through an
+      // abort signal of its own that also follows the request's.
+      const ticket = new AbortController();
+      const follow = () => ticket.abort(signal?.reason);
+      if (signal?.aborted) follow();
+      else if (signal) watchAbort(signal, follow);
+      const queued = queue.add(call, { signal: ticket.signal });
+      if (queue.size > settings.max_queued) ticket.abort(queueFull(role));
+      return signal ? queued.finally(() => unwatchAbort(signal, follow)) : queued;
+    },
   };
 }
 

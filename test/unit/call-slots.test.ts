@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { createCallSlots } from "../../src/util/call-slots";
 import { createUpstream } from "../../src/upstream";
+import { abortWatchers } from "../../src/util/abort-watch";
 
 function deferred<T = string>() {
   let resolve!: (value: T) => void;
@@ -169,5 +170,29 @@ describe("upstream queue", () => {
   it("under a rate limit with max_queued 0, still runs a call that can start now", async () => {
     const upstream = createUpstream("judge", { ...settings, concurrency: 4, max_queued: 0, interval_ms: 1_000, interval_cap: 10 }, unused);
     await expect(upstream.schedule(async () => "ran")).resolves.toBe("ran");
+  });
+
+  it("under a rate limit with max_queued 0, refuses at once a call that would wait for the next window", async () => {
+    const upstream = createUpstream("judge", { ...settings, concurrency: 4, max_queued: 0, interval_ms: 60_000, interval_cap: 1 }, unused);
+    await expect(upstream.schedule(async () => "first")).resolves.toBe("first");
+    // This window's one call is used up and nothing waits: the second would wait a minute, so it is refused now.
+    const started: string[] = [];
+    await expect(upstream.schedule(async () => started.push("second"))).rejects.toMatchObject({ status: 429, code: "queue_full" });
+    expect(started).toEqual([]);
+    expect(upstream.pending).toBe(0);
+  });
+
+  it("under a rate limit, a refused call takes no place in the window, and a call leaves no watcher on the request's signal", async () => {
+    const upstream = createUpstream("judge", { ...settings, concurrency: 1, max_queued: 0, interval_ms: 60_000, interval_cap: 2 }, unused);
+    const request = new AbortController();
+    const busy = deferred();
+    const first = upstream.schedule(() => busy.promise, request.signal);
+    // The one slot is taken: the second call would wait for it, beyond max_queued 0.
+    await expect(upstream.schedule(async () => "second", request.signal)).rejects.toMatchObject({ status: 429, code: "queue_full" });
+    busy.resolve("first");
+    await expect(first).resolves.toBe("first");
+    // The window allows two calls; the refused one did not count, so a third still starts in it.
+    await expect(upstream.schedule(async () => "third", request.signal)).resolves.toBe("third");
+    expect(abortWatchers(request.signal)).toBe(0);
   });
 });
