@@ -51,7 +51,11 @@ describe("pass-through", () => {
     });
     expect(response.status).toBe(200);
     const unknown = await app.request("/v1/embeddings", { method: "POST", body: "{}" });
-    expect(unknown.status).toBe(404); // the simulator has no embeddings route: its 404 comes back as is
+    // The simulator has no embeddings route: its OpenAI-shaped 404 comes back as is.
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toEqual({
+      error: { message: "the simulator has no route for POST /v1/embeddings", type: "invalid_request_error", param: null, code: "unknown_url" },
+    });
   });
 });
 

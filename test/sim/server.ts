@@ -80,6 +80,11 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
     return c.json({ error: { message: "simulator error", type: "server_error", param: null, code: null } }, 500);
   });
 
+  // As OpenAI answers a route it does not have: verdict passes other /v1 routes through, so a client sees this.
+  app.notFound((c) =>
+    c.json({ error: { message: `the simulator has no route for ${c.req.method} ${c.req.path}`, type: "invalid_request_error", param: null, code: "unknown_url" } }, 404),
+  );
+
   // Counts calls until their handler returns: the whole call for JSON answers (streams count until they start).
   app.use("/v1/chat/completions", async (_c, next) => {
     peak = Math.max(peak, ++inFlight);
