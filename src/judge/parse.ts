@@ -143,11 +143,23 @@ function normaliseGrounding(raw: unknown): "PASS" | "FAIL" | null {
   return value === "PASS" || value === "FAIL" ? value : null;
 }
 
+/** Whether the text is one JSON object as a whole, as structured output gives. */
+function isOneObject(text: string): boolean {
+  if (!text.startsWith("{") || !text.endsWith("}")) return false;
+  try {
+    return objectIn(text) !== null;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * A judge asked to go claim by claim may give a verdict per claim and then an overall one, in JSON objects or in
  * prose. Every verdict found counts, and one FAIL anywhere fails the answer: an unsupported claim is what the check
  * is for, and a guard that must choose between readings of the judge's words chooses the one that returns nothing
- * unsupported. The judge's whole answer as one JSON object, as structured output gives, has one verdict.
+ * unsupported. The judge's whole answer as one JSON object, as structured output gives, has one verdict. Prose is
+ * read more widely still: a claim marked FAIL in any words ("Claim 2: FAIL.", "(claim about Tokyo: FAIL)") fails the
+ * answer, even beside an overall PASS.
  */
 export function parseGrounding(text: string): ParsedGrounding | null {
   const trimmed = text.trim();
@@ -162,6 +174,9 @@ export function parseGrounding(text: string): ParsedGrounding | null {
     const verdict = normaliseGrounding(match[1] ?? match[2]);
     if (verdict) found.push({ verdict, reasoning: trimmed.slice(0, match.index).trim() });
   }
+  // Upper case only: a judge's prose may say "fail" in passing, but FAIL is the verdict word it was asked for.
+  const flagged = isOneObject(trimmed) ? null : /\bFAIL(?:S|ED)?\b/.exec(trimmed);
+  if (flagged) found.push({ verdict: "FAIL", reasoning: trimmed });
   // A pass is told in the JSON's own reasoning where there is one.
   return found.find((f) => f.verdict === "FAIL") ?? found[inJson > 0 ? inJson - 1 : found.length - 1] ?? null;
 }

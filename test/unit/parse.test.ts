@@ -52,6 +52,16 @@ describe("parseGrounding", () => {
     expect(parseGrounding('Claim 2 is not in the document. VERDICT: FAIL\n{"REASONING": "overall fine", "VERDICT": "PASS"}')?.verdict).toBe("FAIL");
   });
 
+  it("fails prose in which any claim is marked FAIL, even beside an overall PASS", () => {
+    const text = "Claim 1: PASS. Claim 2: FAIL. VERDICT: PASS";
+    expect(parseGrounding(text)).toEqual({ verdict: "FAIL", reasoning: text });
+    expect(parseGrounding("VERDICT: PASS (claim about Tokyo: FAIL)")?.verdict).toBe("FAIL");
+    expect(parseGrounding("- the year: FAILED, not in the document\n[[PASS]]")?.verdict).toBe("FAIL");
+    // "fail" in passing is not a verdict, and structured output's one object keeps its one verdict.
+    expect(parseGrounding("No claim would fail this check. VERDICT: PASS")?.verdict).toBe("PASS");
+    expect(parseGrounding('{"REASONING": "Claim 2 could FAIL if read loosely, but it is stated.", "VERDICT": "PASS"}')?.verdict).toBe("PASS");
+  });
+
   it("passes when every verdict found is PASS, and refuses text without one", () => {
     expect(parseGrounding('{"claim": "a", "VERDICT": "PASS"} {"REASONING": "all fine", "VERDICT": "PASS"}')).toEqual({ verdict: "PASS", reasoning: "all fine" });
     expect(parseGrounding("I am not sure.")).toBeNull();
