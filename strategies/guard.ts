@@ -6,6 +6,7 @@ import { isJudgeUnavailable } from "../src/judge/session";
 import { awaitedLater } from "../src/util/awaited-later";
 import { createChannel } from "../src/util/channel";
 import { normaliseContext, questionOf } from "./guard-context";
+import { isRefusal } from "./refusal";
 import { tieBreakOrder } from "./tiebreak";
 import type { Candidate, GroundingCheck, Selection, Strategy, StrategyContext } from "./types";
 
@@ -45,11 +46,9 @@ export class UngroundedError extends Error {
   }
 }
 
-const REFUSAL = /^\s*(i['’]?m sorry|sorry,|i cannot|i can['’]?t|i am unable|i['’]?m unable|i do not know|i don['’]?t know|unfortunately,? i)/i;
-
 function prefilterReason(candidate: Candidate): string | null {
   if (candidate.text.trim() === "") return "empty answer: nothing to check";
-  if (REFUSAL.test(candidate.text)) return "the answer is a refusal: nothing to check";
+  if (isRefusal(candidate.text)) return "the answer is a refusal: nothing to check";
   return null;
 }
 

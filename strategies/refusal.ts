@@ -1,0 +1,19 @@
+// Whether an answer only declines to answer: the guard fails those without a judge call (verdict.prefilter). An answer
+// that opens like a refusal and then says something ("I cannot say for certain, but the magazine closed in 1846.") is
+// checked like any other: dropping an answer that may be grounded costs more than the one judge call it saves.
+
+const OPENER = /^(?:i['’]?m sorry|i am sorry|sorry|i cannot|i can['’]?t|i am unable|i['’]?m unable|i do not know|i don['’]?t know|unfortunately)\b/i;
+/** A clause that only apologises: "I'm sorry", "Sorry!". */
+const APOLOGY = /^(?:i['’]?m |i am )?(?:very |so |really )?sorry$/i;
+/** A clause that declines or says the answer is not known or not in the documents. */
+const DECLINES =
+  /\b(?:can['’]?t|cannot|unable|not able|do not know|don['’]?t know|do not have|don['’]?t have|no information|not (?:sure|certain)|not (?:mentioned|stated|provided|covered|given)|(?:does|do)(?: not|n['’]t) (?:mention|say|state|contain|include|provide|cover))\b/i;
+/** Sentence ends, "but" and "however" joints, colons and semicolons: each part must decline on its own. */
+const CLAUSE_BREAK = /[.!?]+(?:\s+|$)|,?\s+but\s+|,?\s+however,?\s+|[;:]\s*/i;
+
+export function isRefusal(text: string): boolean {
+  const trimmed = text.trim();
+  if (!OPENER.test(trimmed)) return false;
+  const clauses = trimmed.split(CLAUSE_BREAK).map((clause) => clause.trim()).filter((clause) => clause !== "");
+  return clauses.every((clause) => APOLOGY.test(clause) || DECLINES.test(clause));
+}
