@@ -36,11 +36,21 @@ export function finalAnswer(text: string, mode: ConsistencyOptions["answer"]): s
   return marked ? (lastNumber(marked) ?? fold(marked)) : (lastNumber(text) ?? fold(text));
 }
 
+/**
+ * What a candidate's vote is for. A call of tools is the whole call, name and arguments (its text spells the arguments
+ * one way, src/openai/chat.ts): the last number in `get_weather({"city":"Rome","days":3})` says nothing about which
+ * call it is.
+ */
+function answerOf(candidate: Candidate, mode: ConsistencyOptions["answer"]): string {
+  const calls = candidate.message.tool_calls;
+  return Array.isArray(calls) && calls.length > 0 ? `[calls] ${candidate.text}` : finalAnswer(candidate.text, mode);
+}
+
 export const consistency: Strategy<ConsistencyOptions> = {
   async select(candidates, options, ctx) {
     const groups = new Map<string, Candidate[]>();
     for await (const candidate of candidates) {
-      const key = finalAnswer(candidate.text, options.answer);
+      const key = answerOf(candidate, options.answer);
       // Merged duplicates were voters too: each counts once per copy.
       groups.set(key, [...(groups.get(key) ?? []), candidate]);
     }

@@ -1,5 +1,6 @@
 // Wire schemas for chat completions: validate what verdict relies on, let every other field through untouched.
 import { z } from "zod";
+import { canonicalJson } from "../cache/key";
 
 const contentPart = z.looseObject({ type: z.string() });
 
@@ -52,9 +53,22 @@ interface ToolCall {
   custom?: { name?: string; input?: string };
 }
 
+/**
+ * A function call's arguments in one spelling: models vary spacing and key order from one sample to the next, and
+ * `{"city": "Paris"}` is the same call as `{"city":"Paris"}`. Arguments that are not JSON stay as they were written.
+ */
+function argumentsText(raw: string | undefined): string {
+  if (raw === undefined) return "";
+  try {
+    return canonicalJson(JSON.parse(raw));
+  } catch {
+    return raw;
+  }
+}
+
 /** One tool call as a judge reads it (and as identical candidates are told apart): name(arguments) or name(input). */
 function callText(call: ToolCall): string {
-  if (call.function) return `${call.function.name ?? "?"}(${call.function.arguments ?? ""})`;
+  if (call.function) return `${call.function.name ?? "?"}(${argumentsText(call.function.arguments)})`;
   if (call.custom) return `${call.custom.name ?? "?"}(${call.custom.input ?? ""})`;
   return JSON.stringify(call); // a kind of call not known here: all of it, so that different calls never read the same
 }

@@ -1,5 +1,6 @@
 // Rubric scoring and self-consistency voting, against scripted judges.
 import { describe, expect, it } from "vitest";
+import { messageText } from "../../src/openai/chat";
 import { consistency, finalAnswer } from "../../strategies/consistency";
 import { rubric } from "../../strategies/rubric";
 import { arrive, byQuality, candidate, ctxWith, scriptedJudge } from "../scripted-judge";
@@ -53,6 +54,20 @@ describe("consistency", () => {
     expect(selection.winner).toBe(0); // the most concise wording of the winning answer
     expect(selection.rationale).toBe("3 of 4 candidates agree on this answer.");
     expect(selection.ranking.at(-1)).toBe(1);
+  });
+
+  it("votes on tool calls as whole calls, whatever the spacing and key order of their arguments", async () => {
+    const call = (index: number, args: string) => {
+      const message = { role: "assistant", content: null, tool_calls: [{ id: `c${index}`, type: "function", function: { name: "get_weather", arguments: args } }] };
+      return { ...candidate(index), text: messageText(message), message };
+    };
+    const judge = scriptedJudge(() => "A");
+    const pool = [call(0, '{"city":"Rome","days":3}'), call(1, '{"city":"Paris","days":3}'), call(2, '{"days": 3, "city": "Paris"}'), call(3, '{ "city" : "Paris", "days" : 3 }')];
+    const selection = await consistency.select(arrive(pool), options, ctxWith(judge));
+    expect(judge.calls).toHaveLength(0);
+    expect(selection.rationale).toBe("3 of 4 candidates agree on this answer.");
+    expect(selection.winner).not.toBe(0);
+    expect(selection.ranking.at(-1)).toBe(0);
   });
 
   it("counts merged duplicates as votes", async () => {
