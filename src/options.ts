@@ -2,7 +2,7 @@
 // virtual model, config defaults. Every refusal names the parameter the client (or operator) must fix.
 import type { z } from "zod";
 import { documentsFromMessages, normaliseContext } from "../strategies/guard-context";
-import { strategyFields, strategyOptions, type StrategyOptions } from "../strategies/index";
+import { fieldsOf, strategyFields, strategyOptions, type StrategyOptions } from "../strategies/index";
 import { verdictOptionsSchema, type Config, type VerdictOptionsInput } from "./config";
 import type { HeaderSource } from "./auth";
 import { badRequest } from "./errors";
@@ -95,6 +95,19 @@ function pick(sources: Source[], field: Field): { value: unknown; param: string 
   return source ? { value: source.values[field], param: source.param(field) } : { value: undefined, param: `verdict.${field}` };
 }
 
+/**
+ * An option the request sets for a strategy it does not run would be ignored without a word (a cap on judge calls
+ * among them), so it is refused, named. Only the request's own: a deployment's defaults and virtual models may well
+ * hold options for strategies other than the one a request picks.
+ */
+function refuseOptionsNotRead(request: Source, strategy: StrategyOptions, inner: StrategyOptions | undefined): void {
+  for (const field of STRATEGY_FIELDS) {
+    if (request.values[field] === undefined || fieldsOf[strategy.strategy].has(field) || (inner && fieldsOf[inner.strategy].has(field))) continue;
+    const runs = inner ? `strategy ${strategy.strategy} with inner ${inner.strategy}` : `strategy ${strategy.strategy}`;
+    throw badRequest(`${request.param(field)} does not apply to ${runs}`, request.param(field), "option_not_applicable");
+  }
+}
+
 export function resolveOptions(body: ChatRequest, headers: HeaderSource, config: Config): ResolvedOptions {
   const virtual = config.models[body.model];
   const { model: virtualTarget, ...virtualValues } = virtual ?? { model: undefined };
@@ -137,6 +150,8 @@ export function resolveOptions(body: ChatRequest, headers: HeaderSource, config:
     if (!parsedInner.success) throw badRequest(`invalid options for the inner strategy ${guard.inner}: ${parsedInner.error.issues[0]!.message}`, "verdict.inner");
     inner = parsedInner.data;
   }
+
+  refuseOptionsNotRead(sources[0]!, strategy.data, inner);
 
   const drawn = Math.max(n.value, choices);
   // The tournament under a cap: the request's own, or a guard's inner one (among however many pass, up to all).

@@ -23,6 +23,11 @@ export const strategies: Registry = { pairwise, rubric, consistency, guard };
 
 export const strategyNames = branches.map((b) => b.shape.strategy.value) as [StrategyName, ...StrategyName[]];
 
+/** The option fields each strategy reads (`strategy` included). */
+export const fieldsOf: Record<StrategyName, ReadonlySet<string>> = Object.fromEntries(
+  branches.map((b): [StrategyName, ReadonlySet<string>] => [b.shape.strategy.value, new Set(Object.keys(b.shape))]),
+) as Record<StrategyName, ReadonlySet<string>>;
+
 type OptionalFields<Shape extends z.ZodRawShape> = {
   [K in Exclude<keyof Shape, "strategy">]: z.ZodOptional<Shape[K] extends z.ZodDefault<infer Inner> ? Inner : Shape[K]>;
 };

@@ -205,6 +205,23 @@ describe("rematches against a real judge server", () => {
     expect(guarded.status).toBe(400);
     expect((await guarded.json()).error.param).toBe("verdict.max_judge_calls");
   });
+
+  it("refuses an option the request sets for a strategy it does not run, instead of ignoring it", async () => {
+    const { app, sim } = harness({ config: { defaults: { tournament: "knockout" } } });
+    const capped = await postChat(app, chatBody({ verdict: { n: 6, strategy: "consistency", max_judge_calls: 2 } }));
+    expect(capped.status).toBe(400);
+    expect((await capped.json()).error).toMatchObject({ param: "verdict.max_judge_calls", code: "option_not_applicable", message: "verdict.max_judge_calls does not apply to strategy consistency" });
+    const rubricTournament = await (await postChat(app, chatBody({ verdict: { n: 2, strategy: "rubric", tournament: "round_robin" } }))).json();
+    expect(rubricTournament.error.param).toBe("verdict.tournament");
+    const unjudged = await (await postChat(app, chatBody({ verdict: { strategy: "none", rubric: "Be brief." } }))).json();
+    expect(unjudged.error.param).toBe("verdict.rubric");
+    expect(sim.count("generator")).toBe(0);
+    // A guard's inner strategy reads its own options; the deployment's default tournament is no request's doing.
+    const inner = await postChat(app, chatBody({ verdict: { strategy: "guard", context: "Documents.", n: 2, inner: "pairwise", tournament: "round_robin" } }));
+    expect(inner.status).toBe(200);
+    const rubric = await postChat(app, chatBody({ verdict: { n: 2, strategy: "rubric" } }));
+    expect(rubric.status).toBe(200);
+  });
 });
 
 describe("consistency through the simulator", () => {
