@@ -5,6 +5,7 @@ import type { AppContext } from "../app";
 import type { HeaderSource } from "../auth";
 import { arrivalOf, wallClockArrival } from "../arrival";
 import { budgetExceeded, withinBudget } from "../budget";
+import { admissionRules } from "../candidates";
 import type { Config } from "../config";
 import { generatorFor } from "../byok";
 import { badRequest } from "../errors";
@@ -67,6 +68,12 @@ export function checkChatRequest(raw: string, headers: HeaderSource, config: Con
   if (!parsed.success) throw invalidBody(parsed.error);
   checkConversationLimits(parsed.data.messages, config.limits);
   const options = resolveOptions(parsed.data, headers, config);
+  // A guard checks answers against documents; a call of a tool is no answer to check, and returning one unchecked
+  // would not be a guarded answer. The Responses route refuses the same (src/routes/responses.ts).
+  const toolChoice = options.strategy.strategy === "guard" ? admissionRules(json).toolChoice : undefined;
+  if (toolChoice === "auto" || toolChoice === "required") {
+    throw badRequest('a guarded answer is a text answer checked against the documents: send tool_choice "none", or no tools, or no guard', "tools", "guard_unsupported");
+  }
   const { verdict: _options, ...forward } = json;
   forward.model = options.upstreamModel;
   return { json, request: parsed.data, options, forward };

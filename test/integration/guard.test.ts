@@ -68,6 +68,19 @@ describe("guard", () => {
     expect(error.message).toMatch(/<documents>/);
   });
 
+  it("refuses tools that the answer may call, since a call of a tool is no answer to check; tool_choice none is checked as text", async () => {
+    const { app, sim } = harness();
+    const tools = [{ type: "function", function: { name: "get_weather", parameters: { type: "object", properties: {} } } }];
+    const refused = await postChat(app, { ...ask({ n: 2 }), tools });
+    expect(refused.status).toBe(400);
+    expect((await refused.json()).error).toMatchObject({ param: "tools", code: "guard_unsupported" });
+    const required = await postChat(app, { ...ask({ n: 2 }), tools, tool_choice: "required" });
+    expect(required.status).toBe(400);
+    expect(sim.count("generator")).toBe(0);
+    const textOnly = await (await postChat(app, { ...ask({ n: 2 }), tools, tool_choice: "none" })).json();
+    expect(textOnly.verdict.checks).toHaveLength(2);
+  });
+
   it("skips the judge for empty answers and refusals, which fail", async () => {
     const { app, sim } = harness({ sim: { generator: { answers: ["I'm sorry, I cannot help with that.", row.right_answer] } } });
     const body = await (await postChat(app, ask({ n: 2 }))).json();
