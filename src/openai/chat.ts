@@ -17,6 +17,8 @@ export const chatRequestSchema = z.looseObject({
   // null is what the SDKs' types allow and send for "not set": read as absent.
   n: z.number().int().min(1).nullable().optional(),
   stream: z.boolean().nullable().optional(),
+  // verdict reads it when it streams a reranked answer itself (the usage chunk), so it is checked here as OpenAI does.
+  stream_options: z.looseObject({ include_usage: z.boolean().nullable().optional() }).nullable().optional(),
   seed: z.number().int().nullable().optional(),
   verdict: z.unknown().optional(),
 });

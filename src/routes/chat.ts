@@ -67,6 +67,7 @@ export function checkChatRequest(raw: string, headers: HeaderSource, config: Con
   const parsed = chatRequestSchema.safeParse(json);
   if (!parsed.success) throw invalidBody(parsed.error);
   checkConversationLimits(parsed.data.messages, config.limits);
+  if (parsed.data.stream_options != null && parsed.data.stream !== true) throw badRequest("stream_options is only allowed when stream is true", "stream_options");
   const options = resolveOptions(parsed.data, headers, config);
   // A guard checks answers against documents; a call of a tool is no answer to check, and returning one unchecked
   // would not be a guarded answer. The Responses route refuses the same (src/routes/responses.ts).

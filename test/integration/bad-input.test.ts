@@ -82,6 +82,13 @@ describe("bad input", () => {
     await expectError(await postChat(app, chatBody({ n: 17 })), 400, "n");
   });
 
+  it("checks stream_options as OpenAI does, though a reranked stream never sends it upstream", async () => {
+    await expectError(await postChat(app, chatBody({ stream: true, stream_options: 5, verdict: { n: 2 } })), 400, "stream_options");
+    await expectError(await postChat(app, chatBody({ stream: true, stream_options: { include_usage: "yes" }, verdict: { n: 2 } })), 400, "stream_options.include_usage");
+    const unstreamed = await expectError(await postChat(app, chatBody({ stream_options: { include_usage: true }, verdict: { n: 2 } })), 400, "stream_options");
+    expect(unstreamed.message).toMatch(/only allowed when stream is true/);
+  });
+
   it("never reached the upstream for any of these", () => {
     expect(sim.requests).toHaveLength(0);
   });
