@@ -1,6 +1,7 @@
 // The Responses API (/v1/responses) in terms of chat completions: a text-only request becomes chat messages, and the
 // reranked chat.completion becomes a Response object. Anything beyond text (tools, files, stored state) is not mapped.
 import { z } from "zod";
+import { badRequest } from "../errors";
 import { contentText, type Usage } from "./chat";
 
 export const responsesRequestSchema = z.looseObject({
@@ -23,13 +24,22 @@ function messagesOf(input: ResponsesRequest["input"]): { role: string; content: 
   if (input === undefined) return "no input";
   if (typeof input === "string") return [{ role: "user", content: input }];
   const messages: { role: string; content: string }[] = [];
-  for (const item of input as Record<string, unknown>[]) {
+  for (const [i, item] of (input as Record<string, unknown>[]).entries()) {
     if ((item.type !== undefined && item.type !== "message") || !ROLES.has(String(item.role))) return `input item ${String(item.type ?? item.role)}`;
-    const parts = typeof item.content === "string" ? [] : Array.isArray(item.content) ? (item.content as { type?: string }[]) : null;
-    if (parts === null) return "input item without content";
+    if (typeof item.content === "string") {
+      messages.push({ role: String(item.role), content: item.content });
+      continue;
+    }
+    if (!Array.isArray(item.content)) return "input item without content";
+    const parts = item.content as { type?: unknown; text?: unknown }[];
     const other = parts.find((p) => !TEXT_PARTS.has(String(p?.type)));
-    if (other) return `input part ${String(other.type)}`;
-    messages.push({ role: String(item.role), content: contentText(item.content) });
+    if (other) return `input part ${String(other?.type)}`;
+    const texts = parts.map((part, j) => {
+      if (typeof part.text !== "string") throw badRequest(`input[${i}].content[${j}].text must be a string`, `input[${i}].content[${j}].text`);
+      return part.text;
+    });
+    // One part after another as separate lines: glued together, "Hello" and "world" would read "Helloworld".
+    messages.push({ role: String(item.role), content: texts.join("\n") });
   }
   return messages;
 }
@@ -39,6 +49,7 @@ function responseFormatOf(text: unknown): Record<string, unknown> | undefined {
   const format = (text as { format?: Record<string, unknown> } | undefined)?.format;
   if (!format || format.type === "text") return undefined;
   if (format.type === "json_object") return { type: "json_object" };
+  if (format.type !== "json_schema") throw badRequest('text.format.type must be "text", "json_object" or "json_schema"', "text.format.type");
   const { type: _type, ...schema } = format;
   return { type: "json_schema", json_schema: schema };
 }

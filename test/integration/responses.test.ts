@@ -212,9 +212,24 @@ describe("/v1/responses", () => {
   });
 
   it("refuses a bad body with a 400 naming the parameter", async () => {
-    const { app } = harness();
+    const { app, sim } = harness();
     const response = await post(app, { input: "hi" });
     expect(response.status).toBe(400);
     expect((await response.json()).error.param).toBe("model");
+    const parts = [{ type: "input_text", text: "Hello" }, { type: "input_text", text: 5 }];
+    const badPart = await post(app, { model: "sim-generator", input: [{ role: "user", content: parts }], verdict: { n: 2 } });
+    expect(badPart.status).toBe(400);
+    expect((await badPart.json()).error.param).toBe("input[0].content[1].text");
+    const badFormat = await post(app, { model: "sim-generator", input: "hi", text: { format: { type: "bogus" } }, verdict: { n: 2 } });
+    expect(badFormat.status).toBe(400);
+    expect((await badFormat.json()).error.param).toBe("text.format.type");
+    expect(sim.requests).toHaveLength(0);
+  });
+
+  it("sends a message's text parts as lines of one message, not glued together", async () => {
+    const { app, sim } = harness();
+    const parts = [{ type: "input_text", text: "Hello" }, { type: "input_text", text: "world" }];
+    await post(app, { model: "sim-generator", input: [{ role: "user", content: parts }], verdict: { n: 2 } });
+    expect(sim.requests.find((r) => r.role === "generator")!.body.messages).toEqual([{ role: "user", content: "Hello\nworld" }]);
   });
 });
