@@ -1,6 +1,6 @@
 // Forwards a request to the generator as it is: method, headers minus hop-by-hop ones, body and streams unchanged.
 import { cancelledError, ProxyError } from "./errors";
-import { guardEvents } from "./sse-guard";
+import { guardEvents, responsesCutOff } from "./sse-guard";
 import { isWhole, type ExchangeReply, type ExchangeRequest } from "./exchange";
 import type { BoundedExchange } from "./retry-exchange";
 import { chunkStream } from "./util/body-chunks";
@@ -111,7 +111,8 @@ export async function forwardToGenerator(target: PassThroughTarget, request: For
   const body = upstream.body;
   // A JSON answer is already whole in memory (the retrying exchange checks it before anyone sees it); handed on as
   // bytes, the server writes it in one go instead of pumping a stream.
-  const sent = body === null || isWhole(body) || !EVENT_STREAM.test(upstream.headers["content-type"] ?? "") ? body : guardEvents(body);
+  const events = body !== null && !isWhole(body) && EVENT_STREAM.test(upstream.headers["content-type"] ?? "");
+  const sent = events ? guardEvents(body, "generator", request.path.startsWith("/responses") ? responsesCutOff : undefined) : body;
   // Literals rather than spreads of a partial answer: the spread was about 1% of a pass-through's CPU.
   const { status, cookies } = upstream;
   return cookies ? { status, headers: responseHeaders, cookies, body: sent } : { status, headers: responseHeaders, body: sent };

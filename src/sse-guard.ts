@@ -5,6 +5,7 @@
 // OpenAI's SDKs turn a `data: {"error": ...}` event into a thrown APIError, which is the clean failure a streaming
 // client can act on; an upstream that simply ends is passed on as it is.
 
+import { encodeEvent } from "./openai/sse";
 import { stoppable } from "./util/body-chunks";
 
 const LF = 10;
@@ -34,29 +35,45 @@ export function errorEvent(message: string, code: string): Uint8Array {
   return new TextEncoder().encode(`data: ${JSON.stringify(payload)}\n\n`);
 }
 
+/** The event a cut-off stream ends with, given the last whole events sent before the cut (empty if none were). */
+export type CutOffEvent = (message: string, code: string, lastSent: Uint8Array) => Uint8Array;
+
+const SEQUENCE_NUMBER = /"sequence_number"\s*:\s*(\d+)/g;
+
 /**
- * The events of an upstream's stream, whole ones only; a cut-off stream ends with an error event instead. A reader
- * that stops early (the client left) ends the upstream's stream at once.
+ * A Responses API stream's cut: its own `error` event, numbered after the last event sent. A client of the Responses
+ * API (the openai SDK, the AI SDK) expects that shape on that stream, not chat completions' `{"error": ...}`.
  */
-export function guardEvents(chunks: AsyncIterable<Uint8Array>, who = "generator"): AsyncIterableIterator<Uint8Array> {
+export const responsesCutOff: CutOffEvent = (message, code, lastSent) => {
+  let next = 0;
+  for (const match of new TextDecoder().decode(lastSent).matchAll(SEQUENCE_NUMBER)) next = Number(match[1]) + 1;
+  return new TextEncoder().encode(encodeEvent({ type: "error", code, message, param: null, sequence_number: next }, "error"));
+};
+
+/**
+ * The events of an upstream's stream, whole ones only; a cut-off stream ends with an error event instead (chat
+ * completions' by default). A reader that stops early (the client left) ends the upstream's stream at once.
+ */
+export function guardEvents(chunks: AsyncIterable<Uint8Array>, who = "generator", cutOff: CutOffEvent = errorEvent): AsyncIterableIterator<Uint8Array> {
   const source = chunks[Symbol.asyncIterator]();
-  return stoppable(wholeEvents(source, who), source);
+  return stoppable(wholeEvents(source, who, cutOff), source);
 }
 
-async function* wholeEvents(source: AsyncIterator<Uint8Array>, who: string): AsyncGenerator<Uint8Array> {
+async function* wholeEvents(source: AsyncIterator<Uint8Array>, who: string, cutOff: CutOffEvent): AsyncGenerator<Uint8Array> {
   let pending: Uint8Array = new Uint8Array(0);
+  let lastSent: Uint8Array = pending;
   try {
     for (;;) {
       const { done, value } = await source.next();
       if (done) break;
       const buffered = concat(pending, value);
       const end = lastEventEnd(buffered);
-      if (end > 0) yield buffered.subarray(0, end);
+      if (end > 0) yield (lastSent = buffered.subarray(0, end));
       // A copy (Buffer's slice() would be a view): a view would keep the whole upstream read alive for a partial event.
       pending = new Uint8Array(buffered.subarray(end));
     }
   } catch {
-    yield errorEvent(`the ${who} upstream's stream was cut off before it finished`, "upstream_stream_truncated");
+    yield cutOff(`the ${who} upstream's stream was cut off before it finished`, "upstream_stream_truncated", lastSent);
     return;
   }
   if (pending.length > 0) yield pending;

@@ -105,6 +105,30 @@ describe("/v1/responses", () => {
     expect(sim.count("judge")).toBe(0);
   });
 
+  it("ends a passed-through stream the generator cut off with the Responses API's own error event", async () => {
+    const sim = createSimulator();
+    const inner = fetchInto(sim.app);
+    const created = 'event: response.created\ndata: {"type":"response.created","sequence_number":0}\n\n';
+    const fetch: typeof globalThis.fetch = (input, init) => {
+      if (!String(input instanceof Request ? input.url : input).endsWith("/responses")) return inner(input, init);
+      let reads = 0;
+      const body = new ReadableStream<Uint8Array>({
+        // One event, then a broken connection (an error at once would drop the event still queued).
+        pull(controller) {
+          if (reads++ === 0) controller.enqueue(new TextEncoder().encode(created));
+          else controller.error(new Error("connection reset"));
+        },
+      });
+      return Promise.resolve(new Response(body, { headers: { "content-type": "text/event-stream" } }));
+    };
+    const { app } = harness({ deps: { fetch } });
+    const text = await (await post(app, { model: "sim-generator", input: "hello", stream: true, verdict: { n: 1 } })).text();
+    const events = text.split("\n\n").filter((e) => e !== "");
+    expect(events[0]).toBe(created.trim());
+    expect(events.at(-1)!.startsWith("event: error\n")).toBe(true);
+    expect(JSON.parse(events.at(-1)!.split("data: ")[1]!)).toMatchObject({ type: "error", code: "upstream_stream_truncated", sequence_number: 1 });
+  });
+
   it("passes requests it cannot rerank (tools, images, stored state) through and says why", async () => {
     const { app, sim } = harness();
     const tools = [{ type: "function", name: "f", parameters: { type: "object", properties: {} } }];

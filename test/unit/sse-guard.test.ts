@@ -1,0 +1,49 @@
+// A relayed upstream stream cut off midway ends with an error event of the stream's own API, after its whole events.
+import { describe, expect, it } from "vitest";
+import { guardEvents, responsesCutOff } from "../../src/sse-guard";
+
+const encoder = new TextEncoder();
+
+/** Upstream reads that end in a broken connection. */
+async function* cutAfter(reads: string[]): AsyncGenerator<Uint8Array> {
+  for (const read of reads) yield encoder.encode(read);
+  throw new Error("socket hang up");
+}
+
+async function relayed(events: AsyncIterable<Uint8Array>): Promise<string> {
+  let text = "";
+  for await (const chunk of events) text += new TextDecoder().decode(chunk);
+  return text;
+}
+
+const responsesEvent = (type: string, sequence: number) => `event: ${type}\ndata: {"type":"${type}","sequence_number":${sequence}}\n\n`;
+
+describe("guardEvents", () => {
+  it("ends a cut-off Responses stream with its own error event, numbered after the last one sent", async () => {
+    const reads = [responsesEvent("response.created", 0) + responsesEvent("response.in_progress", 1), 'event: response.output_text.delta\ndata: {"type":"resp'];
+    const text = await relayed(guardEvents(cutAfter(reads), "generator", responsesCutOff));
+    const events = text.split("\n\n").filter((e) => e !== "");
+    expect(events).toHaveLength(3);
+    const last = events.at(-1)!;
+    expect(last.startsWith("event: error\ndata: ")).toBe(true);
+    expect(JSON.parse(last.slice("event: error\ndata: ".length))).toEqual({
+      type: "error",
+      code: "upstream_stream_truncated",
+      message: "the generator upstream's stream was cut off before it finished",
+      param: null,
+      sequence_number: 2,
+    });
+  });
+
+  it("numbers the error 0 when the Responses stream broke before any whole event", async () => {
+    const text = await relayed(guardEvents(cutAfter(["event: response.cre"]), "generator", responsesCutOff));
+    expect(JSON.parse(text.slice("event: error\ndata: ".length))).toMatchObject({ type: "error", sequence_number: 0 });
+  });
+
+  it("ends a cut-off chat stream with chat completions' error event by default", async () => {
+    const text = await relayed(guardEvents(cutAfter(['data: {"choices":[]}\n\n', 'data: {"cho'])));
+    const events = text.split("\n\n").filter((e) => e !== "");
+    expect(events[0]).toBe('data: {"choices":[]}');
+    expect(JSON.parse(events[1]!.slice("data: ".length)).error.code).toBe("upstream_stream_truncated");
+  });
+});
