@@ -54,6 +54,30 @@ function responseFormatOf(text: unknown): Record<string, unknown> | undefined {
   return { type: "json_schema", json_schema: schema };
 }
 
+/**
+ * The settings chat completions share, as [Responses name, chat name]; the rest (include, top_logprobs, truncation...)
+ * has no chat counterpart and is not sent (README).
+ */
+const SHARED_SETTINGS: [string, string][] = [
+  ["temperature", "temperature"], ["top_p", "top_p"], ["max_output_tokens", "max_tokens"], ["user", "user"],
+  ["service_tier", "service_tier"], ["store", "store"], ["safety_identifier", "safety_identifier"],
+  ["prompt_cache_key", "prompt_cache_key"],
+];
+/** Request fields the mapping renames beyond the shared settings, chat name first. */
+const RENAMED: Record<string, string> = { messages: "input", response_format: "text.format", reasoning_effort: "reasoning.effort" };
+
+/**
+ * The Responses request's name for a parameter of the chat request it became, so that an error (the generator's, say
+ * about max_tokens) names what the client sent (max_output_tokens).
+ */
+export function responsesParamOf(param: string | null): string | null {
+  if (param === null) return null;
+  const head = /^[^.[]*/.exec(param)![0];
+  if (head in RENAMED) return RENAMED[head]!;
+  const shared = SHARED_SETTINGS.find(([, chat]) => chat === head);
+  return shared ? `${shared[0]}${param.slice(head.length)}` : param;
+}
+
 /** The chat request to rerank, or why this request has to go to the generator as it is. */
 export function toChatRequest(body: ResponsesRequest): Mapped {
   for (const field of ["previous_response_id", "conversation", "prompt", "background"]) {
@@ -65,14 +89,7 @@ export function toChatRequest(body: ResponsesRequest): Mapped {
   if (body.instructions) messages.unshift({ role: "system", content: body.instructions });
   const responseFormat = responseFormatOf(body.text);
   const chat: Record<string, unknown> = { model: body.model, messages };
-  // The settings chat completions share, under their chat names; the rest (include, top_logprobs, truncation...) has
-  // no chat counterpart and is not sent (README).
-  const copy: [string, string][] = [
-    ["temperature", "temperature"], ["top_p", "top_p"], ["max_output_tokens", "max_tokens"], ["user", "user"],
-    ["service_tier", "service_tier"], ["store", "store"], ["safety_identifier", "safety_identifier"],
-    ["prompt_cache_key", "prompt_cache_key"],
-  ];
-  for (const [from, to] of copy) if (body[from] != null) chat[to] = body[from];
+  for (const [from, to] of SHARED_SETTINGS) if (body[from] != null) chat[to] = body[from];
   // Chat completions take metadata only for stored completions (the Responses API stores by default, chat does not).
   if (body.metadata != null && body.store === true) chat.metadata = body.metadata;
   const effort = (body.reasoning as { effort?: unknown } | null | undefined)?.effort;

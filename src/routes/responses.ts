@@ -4,8 +4,8 @@ import type { Context } from "hono";
 import type { AppContext } from "../app";
 import type { ChatRequest } from "../openai/chat";
 import { responseEventStream } from "../openai/response-events";
-import { isOwnResponseId, newResponseId, responsesRequestSchema, toChatRequest, toResponseObject, type ChatResult } from "../openai/responses";
-import { badRequest } from "../errors";
+import { isOwnResponseId, newResponseId, responsesParamOf, responsesRequestSchema, toChatRequest, toResponseObject, type ChatResult } from "../openai/responses";
+import { badRequest, ProxyError } from "../errors";
 import { checkConversationLimits } from "../limits";
 import { resolveOptions } from "../options";
 import { passThrough } from "../passthrough";
@@ -25,6 +25,16 @@ function conversationOf(body: Record<string, unknown>, mapped: ReturnType<typeof
   const instructions = typeof body.instructions === "string" && body.instructions !== "" ? [{ role: "system", content: body.instructions }] : [];
   if (Array.isArray(body.input)) return [...instructions, ...body.input.map((item) => (typeof item === "object" && item !== null ? item : {}))];
   return [...instructions, { role: "user", content: typeof body.input === "string" ? body.input : "" }];
+}
+
+/** A rerank whose errors name the Responses request's fields, not those of the chat request it became. */
+function namingResponsesParams(rerank: (signal: AbortSignal) => Promise<PipelineOutcome>): (signal: AbortSignal) => Promise<PipelineOutcome> {
+  return (signal) =>
+    rerank(signal).catch((err: unknown) => {
+      const param = err instanceof ProxyError ? responsesParamOf(err.param) : null;
+      if (!(err instanceof ProxyError) || param === err.param) throw err;
+      throw new ProxyError(err.status, err.message, { type: err.type, param, code: err.code, headers: err.headers, upstreamError: err.upstreamError });
+    });
 }
 
 export async function handleResponses(c: Context, ctx: AppContext): Promise<Response> {
@@ -65,7 +75,7 @@ export async function handleResponses(c: Context, ctx: AppContext): Promise<Resp
   const chat = { ...mapped.chat, model: options.upstreamModel };
   const single = { ...options, choices: 1 };
   const toResult = (outcome: PipelineOutcome) => completionBody(outcome, body.model) as unknown as ChatResult;
-  const rerank = reranker(ctx, c.req.raw.headers, arrived, chat, single, probeOf(c));
+  const rerank = namingResponsesParams(reranker(ctx, c.req.raw.headers, arrived, chat, single, probeOf(c)));
   if (body.stream === true) {
     const events = responseEventStream(body, newResponseId(), Math.floor(Date.now() / 1000));
     return streamedResponse({

@@ -250,6 +250,17 @@ describe("/v1/responses", () => {
     expect(sim.requests).toHaveLength(0);
   });
 
+  it("names the Responses field in an error the generator gave about the chat request it became", async () => {
+    const refusal = { error: { message: "Invalid 'max_tokens': must be positive.", type: "invalid_request_error", param: "max_tokens", code: "invalid_value" } };
+    const fetch: typeof globalThis.fetch = async () => new Response(JSON.stringify(refusal), { status: 400, headers: { "content-type": "application/json" } });
+    const { app } = harness({ deps: { fetch } });
+    const response = await post(app, { model: "sim-generator", input: "hi", max_output_tokens: -1, verdict: { n: 2 } });
+    expect(response.status).toBe(400);
+    expect((await response.json()).error).toMatchObject({ param: "max_output_tokens", message: expect.stringContaining("max_tokens") });
+    const streamed = await (await post(app, { model: "sim-generator", input: "hi", max_output_tokens: -1, stream: true, verdict: { n: 2 } })).text();
+    expect(streamed).toContain('"param":"max_output_tokens"');
+  });
+
   it("sends a message's text parts as lines of one message, not glued together", async () => {
     const { app, sim } = harness();
     const parts = [{ type: "input_text", text: "Hello" }, { type: "input_text", text: "world" }];
