@@ -4,11 +4,30 @@ import { z } from "zod";
 import { badRequest } from "../errors";
 import { contentText, type Usage } from "./chat";
 
+const optional = <T extends z.ZodType>(schema: T) => schema.nullable().optional();
+
+/**
+ * What verdict reads or maps to chat completions is checked here, as OpenAI checks it: a wrong type would otherwise be
+ * dropped or renamed on its way to the generator, and its error lost. Other fields go along unchecked.
+ */
 export const responsesRequestSchema = z.looseObject({
   model: z.string().min(1),
   input: z.union([z.string(), z.array(z.looseObject({}))]).optional(),
-  instructions: z.string().nullable().optional(),
-  stream: z.boolean().nullable().optional(),
+  instructions: optional(z.string()),
+  stream: optional(z.boolean()),
+  temperature: optional(z.number().min(0).max(2)),
+  top_p: optional(z.number().min(0).max(1)),
+  max_output_tokens: optional(z.number().int().min(1)),
+  user: optional(z.string()),
+  service_tier: optional(z.string()),
+  store: optional(z.boolean()),
+  safety_identifier: optional(z.string()),
+  prompt_cache_key: optional(z.string()),
+  metadata: optional(z.record(z.string(), z.string())),
+  reasoning: optional(z.looseObject({ effort: optional(z.string()) })),
+  text: optional(z.looseObject({ format: optional(z.looseObject({ type: z.string() })) })),
+  // The Responses API has no `n`: one answer, which verdict chooses among verdict.n candidates.
+  n: z.never({ error: "the Responses API has no n: one answer comes back; verdict.n sets how many candidates it is chosen from" }).optional(),
   verdict: z.unknown().optional(),
 });
 

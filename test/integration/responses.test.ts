@@ -247,17 +247,33 @@ describe("/v1/responses", () => {
     const badFormat = await post(app, { model: "sim-generator", input: "hi", text: { format: { type: "bogus" } }, verdict: { n: 2 } });
     expect(badFormat.status).toBe(400);
     expect((await badFormat.json()).error.param).toBe("text.format.type");
+    const wrongTypes: [Record<string, unknown>, string][] = [
+      [{ temperature: "hot" }, "temperature"],
+      [{ store: "yes" }, "store"],
+      [{ text: 5 }, "text"],
+      [{ reasoning: "high" }, "reasoning"],
+      [{ max_output_tokens: 0 }, "max_output_tokens"],
+      [{ metadata: { team: 1 } }, "metadata.team"],
+      [{ n: 3 }, "n"],
+    ];
+    for (const [fields, param] of wrongTypes) {
+      for (const n of [1, 2]) {
+        const response = await post(app, { model: "sim-generator", input: "hi", ...fields, verdict: { n } });
+        expect(response.status).toBe(400);
+        expect((await response.json()).error.param).toBe(param);
+      }
+    }
     expect(sim.requests).toHaveLength(0);
   });
 
   it("names the Responses field in an error the generator gave about the chat request it became", async () => {
-    const refusal = { error: { message: "Invalid 'max_tokens': must be positive.", type: "invalid_request_error", param: "max_tokens", code: "invalid_value" } };
+    const refusal = { error: { message: "Invalid 'max_tokens': too large for this model.", type: "invalid_request_error", param: "max_tokens", code: "invalid_value" } };
     const fetch: typeof globalThis.fetch = async () => new Response(JSON.stringify(refusal), { status: 400, headers: { "content-type": "application/json" } });
     const { app } = harness({ deps: { fetch } });
-    const response = await post(app, { model: "sim-generator", input: "hi", max_output_tokens: -1, verdict: { n: 2 } });
+    const response = await post(app, { model: "sim-generator", input: "hi", max_output_tokens: 50, verdict: { n: 2 } });
     expect(response.status).toBe(400);
     expect((await response.json()).error).toMatchObject({ param: "max_output_tokens", message: expect.stringContaining("max_tokens") });
-    const streamed = await (await post(app, { model: "sim-generator", input: "hi", max_output_tokens: -1, stream: true, verdict: { n: 2 } })).text();
+    const streamed = await (await post(app, { model: "sim-generator", input: "hi", max_output_tokens: 50, stream: true, verdict: { n: 2 } })).text();
     expect(streamed).toContain('"param":"max_output_tokens"');
   });
 
