@@ -78,7 +78,7 @@ function responseFormatOf(text: unknown): Record<string, unknown> | undefined {
  * has no chat counterpart and is not sent (README).
  */
 const SHARED_SETTINGS: [string, string][] = [
-  ["temperature", "temperature"], ["top_p", "top_p"], ["max_output_tokens", "max_tokens"], ["user", "user"],
+  ["temperature", "temperature"], ["top_p", "top_p"], ["max_output_tokens", "max_completion_tokens"], ["user", "user"],
   ["service_tier", "service_tier"], ["store", "store"], ["safety_identifier", "safety_identifier"],
   ["prompt_cache_key", "prompt_cache_key"],
 ];
@@ -87,7 +87,7 @@ const RENAMED: Record<string, string> = { messages: "input", response_format: "t
 
 /**
  * The Responses request's name for a parameter of the chat request it became, so that an error (the generator's, say
- * about max_tokens) names what the client sent (max_output_tokens).
+ * about max_completion_tokens) names what the client sent (max_output_tokens).
  */
 export function responsesParamOf(param: string | null): string | null {
   if (param === null) return null;

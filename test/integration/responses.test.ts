@@ -37,7 +37,7 @@ describe("/v1/responses", () => {
     expect(sent).toMatchObject({
       model: "sim-generator",
       n: 3,
-      max_tokens: 500,
+      max_completion_tokens: 500,
       messages: [
         { role: "system", content: "Answer in one paragraph." },
         { role: "user", content: "Name a colour." },
@@ -159,8 +159,9 @@ describe("/v1/responses", () => {
   it("sends the settings chat completions share under their chat names, reasoning effort included", async () => {
     const { app, sim } = harness();
     const settings = { service_tier: "flex", store: true, metadata: { team: "a" }, safety_identifier: "u-1", prompt_cache_key: "k" };
-    await post(app, { model: "sim-generator", input: "hi", reasoning: { effort: "high" }, ...settings, verdict: { n: 2 } });
-    expect(sim.requests.find((r) => r.role === "generator")!.body).toMatchObject({ ...settings, reasoning_effort: "high" });
+    await post(app, { model: "sim-generator", input: "hi", reasoning: { effort: "high" }, max_output_tokens: 300, ...settings, verdict: { n: 2 } });
+    // max_completion_tokens, not the older max_tokens, which OpenAI refuses for its reasoning models.
+    expect(sim.requests.find((r) => r.role === "generator")!.body).toMatchObject({ ...settings, reasoning_effort: "high", max_completion_tokens: 300 });
     // Unstored, chat completions refuse metadata: it stays behind.
     await post(app, { model: "sim-generator", input: "hi", metadata: { team: "a" }, verdict: { n: 2 } });
     expect(sim.requests.filter((r) => r.role === "generator").at(-1)!.body).not.toHaveProperty("metadata");
@@ -267,12 +268,12 @@ describe("/v1/responses", () => {
   });
 
   it("names the Responses field in an error the generator gave about the chat request it became", async () => {
-    const refusal = { error: { message: "Invalid 'max_tokens': too large for this model.", type: "invalid_request_error", param: "max_tokens", code: "invalid_value" } };
+    const refusal = { error: { message: "Invalid 'max_completion_tokens': too large for this model.", type: "invalid_request_error", param: "max_completion_tokens", code: "invalid_value" } };
     const fetch: typeof globalThis.fetch = async () => new Response(JSON.stringify(refusal), { status: 400, headers: { "content-type": "application/json" } });
     const { app } = harness({ deps: { fetch } });
     const response = await post(app, { model: "sim-generator", input: "hi", max_output_tokens: 50, verdict: { n: 2 } });
     expect(response.status).toBe(400);
-    expect((await response.json()).error).toMatchObject({ param: "max_output_tokens", message: expect.stringContaining("max_tokens") });
+    expect((await response.json()).error).toMatchObject({ param: "max_output_tokens", message: expect.stringContaining("max_completion_tokens") });
     const streamed = await (await post(app, { model: "sim-generator", input: "hi", max_output_tokens: 50, stream: true, verdict: { n: 2 } })).text();
     expect(streamed).toContain('"param":"max_output_tokens"');
   });

@@ -4,7 +4,7 @@ import { responsesParamOf } from "../../src/openai/responses";
 
 describe("responsesParamOf", () => {
   it.each([
-    ["max_tokens", "max_output_tokens"],
+    ["max_completion_tokens", "max_output_tokens"],
     ["messages[1].content", "input"],
     ["response_format", "text.format"],
     ["response_format.json_schema.schema", "text.format"],
