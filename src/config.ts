@@ -4,7 +4,8 @@ import { strategyFields, strategyNames } from "../strategies/index";
 import { observabilityFields } from "./observe/config";
 
 const upstreamFields = {
-  base_url: z.url({ protocol: /^https?$/ }),
+  // Credentials in the URL would be dropped on the way (fetch refuses them) and printed in the startup line.
+  base_url: z.url({ protocol: /^https?$/ }).refine((url) => !/^[a-z]+:\/\/[^/?#]*@/i.test(url), "must not hold a user or password: put the key in api_key"),
   api_key: z.string().min(1).optional(),
   /** Per attempt. */
   timeout_ms: z.number().int().positive().default(60_000),
@@ -139,7 +140,9 @@ export const configSchema = z.strictObject({
   auth: z
     .strictObject({
       /** Proxy keys: when any is set, /v1/* needs `Authorization: Bearer <one of them>`. */
-      keys: z.array(z.string().min(8, "proxy keys must be at least 8 characters")).default([]),
+      keys: z
+        .array(z.string().min(8, "proxy keys must be at least 8 characters").regex(/^\S+$/, "proxy keys must not hold spaces or line breaks (no header could carry one)"))
+        .default([]),
       /** Bring-your-own-key: the client's bearer token goes upstream to the generator instead of generator.api_key. */
       forward_client_key: z.boolean().default(false),
     })
@@ -216,9 +219,14 @@ export function loadConfig(env: Env, fileText?: string, fileName = "config file"
   if (env.ROOT_SIGNALS_API_KEY && (raw.judge as { backend?: unknown } | undefined)?.backend === "root-signals") {
     setPath(raw, ["judge", "api_key"], env.ROOT_SIGNALS_API_KEY);
   }
+  const problems: string[] = [];
+  // A value with no key in it (",", " ") would replace the file's keys with none and leave the proxy open.
+  if (env.VERDICT_API_KEYS && (raw.auth as { keys?: unknown[] } | undefined)?.keys?.length === 0) {
+    problems.push("VERDICT_API_KEYS: set but holds no key; unset it to keep the config file's keys, or give at least one");
+  }
   const result = configSchema.safeParse(raw);
   const judge = (raw.judge ?? {}) as { backend?: unknown; model?: unknown; api_key?: unknown; evaluators?: Record<string, unknown> };
-  const problems = result.success ? [] : result.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
+  if (!result.success) problems.push(...result.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`));
   // Checks across fields, made on the raw input too so that every problem is reported in one go.
   if (judge.backend === "root-signals") {
     const evaluators = judge.evaluators ?? {};
@@ -243,8 +251,8 @@ export function loadConfig(env: Env, fileText?: string, fileName = "config file"
     // naming verdict.* fields its clients never sent.
     for (const [name, model] of Object.entries(result.data.models)) {
       const modelN = model.n ?? n;
-      if (model.n !== undefined && model.n > result.data.limits.max_n) {
-        problems.push(`models.${name}.n: ${model.n} is above limits.max_n (${result.data.limits.max_n})`);
+      if (model.n !== undefined && (model.n < 1 || model.n > result.data.limits.max_n)) {
+        problems.push(`models.${name}.n: ${model.n} is not between 1 and limits.max_n (${result.data.limits.max_n})`);
       }
       if (model.min_candidates !== undefined && model.min_candidates > modelN) {
         problems.push(`models.${name}.min_candidates: ${model.min_candidates} is above its n (${modelN})`);

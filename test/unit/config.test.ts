@@ -54,9 +54,30 @@ describe("loadConfig", () => {
   });
 
   it("checks a virtual model's n and min_candidates at start, as a request's would be", () => {
-    const models = { big: { model: "m", n: 40 }, picky: { model: "m", n: 2, min_candidates: 5 } };
+    const models = { big: { model: "m", n: 40 }, none: { model: "m", n: 0 }, picky: { model: "m", n: 2, min_candidates: 5 } };
     const problems = problemsOf(() => loadConfig({}, JSON.stringify({ ...minimal, models })));
-    expect(problems).toEqual(["models.big.n: 40 is above limits.max_n (16)", "models.picky.min_candidates: 5 is above its n (2)"]);
+    expect(problems).toEqual([
+      "models.big.n: 40 is not between 1 and limits.max_n (16)",
+      "models.none.n: 0 is not between 1 and limits.max_n (16)",
+      "models.picky.min_candidates: 5 is above its n (2)",
+    ]);
+  });
+
+  it("refuses a VERDICT_API_KEYS that holds no key, which would leave the proxy open, and keys no header can carry", () => {
+    const keyed = { ...minimal, auth: { keys: ["file-proxy-key-1"] } };
+    for (const blank of [",", " ", " , "]) {
+      expect(problemsOf(() => loadConfig({ VERDICT_API_KEYS: blank }, JSON.stringify(keyed)))).toEqual([expect.stringMatching(/^VERDICT_API_KEYS: set but holds no key/)]);
+    }
+    expect(loadConfig({ VERDICT_API_KEYS: "" }, JSON.stringify(keyed)).auth.keys).toEqual(["file-proxy-key-1"]);
+    expect(loadConfig({ VERDICT_API_KEYS: " env-proxy-key-1 ," }, JSON.stringify(keyed)).auth.keys).toEqual(["env-proxy-key-1"]);
+    const newline = problemsOf(() => loadConfig({}, JSON.stringify({ ...minimal, auth: { keys: ["file-proxy-key-1\n"] } })));
+    expect(newline).toEqual([expect.stringMatching(/^auth\.keys\.0: proxy keys must not hold spaces or line breaks/)]);
+  });
+
+  it("refuses an upstream URL with a user or password in it, which would be dropped and printed", () => {
+    const problems = problemsOf(() => loadConfig({ GENERATOR_BASE_URL: "http://svc:secret-pw@127.0.0.1:9/v1" }, JSON.stringify(minimal)));
+    expect(problems).toEqual([expect.stringMatching(/^generator\.base_url: must not hold a user or password/)]);
+    expect(problems.join("")).not.toContain("secret-pw");
   });
 
   it("refuses half a rate limit", () => {
