@@ -72,20 +72,41 @@ function credentialsSent(headers: Iterable<[string, string]>): string[] {
 const MAX_ERROR_BODY = FAILED_BODY_LIMIT - 4 * 1024;
 
 /**
+ * A reply's headers with every value that holds a configured secret or a bearer-looking token scrubbed, whatever the
+ * status: an upstream may echo the key it was sent in a debug header, and a pass-through hands its headers to the
+ * client. The same object when nothing needed it, as is usual (one pattern test per header).
+ */
+function scrubbedHeaders(headers: Record<string, string>, redact: Redactor): Record<string, string> {
+  let scrubbed: Record<string, string> | undefined;
+  for (const name in headers) {
+    const value = headers[name]!;
+    if (!redact.mightFind(value)) continue;
+    const clean = redact(value);
+    if (clean !== value) (scrubbed ??= { ...headers })[name] = clean;
+  }
+  return scrubbed ?? headers;
+}
+
+/**
  * Wraps the upstream fetch: a failed response's body is read, scrubbed of the credentials this very request sent and
- * of every configured secret, and handed on as a new response. Successful bodies stream through untouched.
+ * of every configured secret, and handed on as a new response. Successful bodies stream through untouched; headers
+ * are scrubbed on every response.
  */
 export function redactingFetch(fetchImpl: FetchLike, secrets: Iterable<string | undefined>): FetchLike {
   const configured = [...secrets];
+  const inHeaders = createRedactor(configured);
   return async (input, init) => {
     const response = await fetchImpl(input, init);
-    if (response.ok || response.status === 304) return response;
+    const ok = response.ok || response.status === 304;
+    if (ok) {
+      const raw = Object.fromEntries(response.headers);
+      const headers = scrubbedHeaders(raw, inHeaders);
+      return headers === raw ? response : new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+    }
     const redact = createRedactor([...configured, ...credentialsSent(new Headers(init?.headers))]);
     const text = await response.text().catch(() => "");
-    const headers = new Headers(response.headers);
-    headers.delete("content-length");
-    headers.delete("content-encoding");
-    return new Response(redact(text).slice(0, MAX_ERROR_BODY), { status: response.status, statusText: response.statusText, headers });
+    const { "content-length": _length, "content-encoding": _encoding, ...rest } = Object.fromEntries(response.headers);
+    return new Response(redact(text).slice(0, MAX_ERROR_BODY), { status: response.status, statusText: response.statusText, headers: scrubbedHeaders(rest, redact) });
   };
 }
 
@@ -98,9 +119,13 @@ const utf8 = new TextEncoder();
  */
 export function redactingExchange(exchange: Exchange, secrets: Iterable<string | undefined>): Exchange {
   const configured = [...secrets];
+  const inHeaders = createRedactor(configured);
   return (request) =>
     called(exchange, request).then((reply) => {
-      if ((reply.status >= 200 && reply.status < 300) || reply.status === 304 || reply.body === null) return reply;
+      if ((reply.status >= 200 && reply.status < 300) || reply.status === 304 || reply.body === null) {
+        const headers = scrubbedHeaders(reply.headers, inHeaders);
+        return headers === reply.headers ? reply : { ...reply, headers };
+      }
       return scrubbedReply(reply, request, configured);
     });
 }
@@ -111,7 +136,7 @@ async function scrubbedReply(reply: ExchangeReply, request: ExchangeRequest, con
   const { "content-length": _length, "content-encoding": _encoding, ...headers } = reply.headers;
   // Cut after redacting: a secret across the cut would otherwise leave its first characters behind. The exchange
   // reads more than is kept, so a secret across its own cut falls in the part dropped here.
-  return { ...reply, headers, body: utf8.encode(redact(text).slice(0, MAX_ERROR_BODY)) };
+  return { ...reply, headers: scrubbedHeaders(headers, redact), body: utf8.encode(redact(text).slice(0, MAX_ERROR_BODY)) };
 }
 
 /**
