@@ -3,7 +3,7 @@
 import type { Logger } from "./app";
 import { called } from "./util/called";
 import { dropEvent } from "./observe/config";
-import { FAILED_BODY_LIMIT, replyText, type Exchange, type ExchangeReply, type ExchangeRequest } from "./exchange";
+import { FAILED_BODY_LIMIT, isWhole, replyText, type Exchange, type ExchangeReply, type ExchangeRequest } from "./exchange";
 import type { FetchLike } from "./upstream";
 
 const REDACTED = "[redacted]";
@@ -35,9 +35,13 @@ const escaped = (s: string) => JSON.stringify(s).slice(1, -1);
  * A secret is also hunted as JSON escapes it (a quote or backslash in it), once for error bodies that echo it in JSON
  * and twice for a gateway's error that quotes such a body in a JSON string of its own.
  */
-export function createRedactor(secrets: Iterable<string | undefined>): Redactor {
+function huntedForms(secrets: Iterable<string | undefined>): string[] {
   const hunted = [...secrets].filter((s): s is string => typeof s === "string" && s.length >= 6);
-  const forms = [...new Set(hunted.flatMap((s) => [s, escaped(s), escaped(escaped(s))]))];
+  return [...new Set(hunted.flatMap((s) => [s, escaped(s), escaped(escaped(s))]))];
+}
+
+export function createRedactor(secrets: Iterable<string | undefined>): Redactor {
+  const forms = huntedForms(secrets);
   const literal = [...forms].sort((a, b) => b.length - a.length).map(escapeRegExp);
   const secretPattern = literal.length > 0 ? new RegExp(literal.join("|"), "g") : null;
   // What a string holds is in the JSON text of a value holding it, escaped once more: every form hunted above, as it
@@ -111,6 +115,32 @@ export function redactingFetch(fetchImpl: FetchLike, secrets: Iterable<string | 
 }
 
 const utf8 = new TextEncoder();
+const utf8Text = new TextDecoder();
+/** Node's Buffer, where there is one, for a byte search that needs no decoding (Workers decode instead). */
+type ByteSearch = { from(buffer: ArrayBufferLike, offset: number, length: number): { indexOf(needle: Uint8Array): number } };
+const NodeBuffer = (globalThis as { Buffer?: ByteSearch }).Buffer;
+
+/**
+ * Takes the configured keys out of a whole answer that holds one (a model or judge that repeats its key would hand it
+ * to the client as content or rationale). Only the keys themselves: an answer's prose may well say "basic" or
+ * "bearer". The bytes are searched first, so an answer without a key is not decoded here.
+ */
+function answerScrubber(configured: (string | undefined)[]): ((body: Uint8Array) => Uint8Array) | null {
+  const forms = huntedForms(configured);
+  if (forms.length === 0) return null;
+  const needles = forms.map((form) => utf8.encode(form));
+  const pattern = new RegExp([...forms].sort((a, b) => b.length - a.length).map(escapeRegExp).join("|"), "g");
+  const holdsOne = NodeBuffer
+    ? (body: Uint8Array) => {
+        const bytes = NodeBuffer.from(body.buffer, body.byteOffset, body.byteLength);
+        return needles.some((needle) => bytes.indexOf(needle) >= 0);
+      }
+    : (body: Uint8Array) => {
+        const text = utf8Text.decode(body);
+        return forms.some((form) => text.includes(form));
+      };
+  return (body) => (holdsOne(body) ? utf8.encode(utf8Text.decode(body).replace(pattern, REDACTED)) : body);
+}
 
 /**
  * The same for exchanges (src/exchange.ts): a failed reply's body comes back whole, scrubbed. Written with then, not as
@@ -120,11 +150,16 @@ const utf8 = new TextEncoder();
 export function redactingExchange(exchange: Exchange, secrets: Iterable<string | undefined>): Exchange {
   const configured = [...secrets];
   const inHeaders = createRedactor(configured);
+  const inAnswer = answerScrubber(configured);
   return (request) =>
     called(exchange, request).then((reply) => {
       if ((reply.status >= 200 && reply.status < 300) || reply.status === 304 || reply.body === null) {
         const headers = scrubbedHeaders(reply.headers, inHeaders);
-        return headers === reply.headers ? reply : { ...reply, headers };
+        const body = inAnswer && isWhole(reply.body) ? inAnswer(reply.body) : reply.body;
+        if (body === reply.body) return headers === reply.headers ? reply : { ...reply, headers };
+        // Its length changed with the key taken out.
+        const { "content-length": _length, ...rest } = headers;
+        return { ...reply, headers: rest, body };
       }
       return scrubbedReply(reply, request, configured);
     });

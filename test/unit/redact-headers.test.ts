@@ -32,3 +32,21 @@ describe("response headers, redacted", () => {
     expect(await response.text()).toBe("{}");
   });
 });
+
+describe("whole answers, redacted", () => {
+  it("takes a configured key out of a 200 answer that repeats it, and leaves prose that merely says bearer or basic", async () => {
+    const text = JSON.stringify({ choices: [{ message: { content: `cannot decide; my key is ${KEY}. Basic idea: the bearer of news.` } }] });
+    const exchange: Exchange = async () => ({ status: 200, headers: { "content-type": "application/json", "content-length": "999" }, body: new TextEncoder().encode(text) });
+    const reply = await redactingExchange(exchange, [KEY])({ url: "http://judge.test/v1/chat/completions", method: "POST", headers: {}, body: "{}" });
+    const answer = new TextDecoder().decode(reply.body as Uint8Array);
+    expect(answer).not.toContain(KEY);
+    expect(JSON.parse(answer).choices[0].message.content).toBe("cannot decide; my key is [redacted]. Basic idea: the bearer of news.");
+    expect(reply.headers).not.toHaveProperty("content-length");
+  });
+
+  it("hands on a 200 answer without a key as it came", async () => {
+    const body = new TextEncoder().encode('{"choices":[]}');
+    const reply = await redactingExchange(async () => ({ status: 200, headers: {}, body }), [KEY])({ url: "http://judge.test/v1/chat/completions", method: "POST", headers: {} });
+    expect(reply.body).toBe(body);
+  });
+});
