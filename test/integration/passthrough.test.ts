@@ -69,6 +69,19 @@ describe("upstream credentials", () => {
     expect(seen.every((h) => h === "Bearer sk-upstream")).toBe(true);
   });
 
+  it("hands the client no key that the upstream echoes in a header or in its answer", async () => {
+    const key = "gen-SECRET-key-111111";
+    const fetch: typeof globalThis.fetch = async (_input, init) => {
+      const sent = new Headers(init?.headers).get("authorization") ?? "";
+      const answer = { id: "c", object: "chat.completion", created: 1, model: "m", choices: [{ index: 0, message: { role: "assistant", content: `my key is ${key}` }, finish_reason: "stop" }] };
+      return new Response(JSON.stringify(answer), { headers: { "content-type": "application/json", "x-debug-auth": sent } });
+    };
+    const { app } = harness({ config: { generator: { api_key: key } }, deps: { fetch } });
+    const response = await postChat(app, chatBody({ verdict: { n: 1 } }));
+    expect(response.headers.get("x-debug-auth")).toBe("Bearer [redacted]");
+    expect(await response.text()).toContain("my key is [redacted]");
+  });
+
   it("sends no Authorization header when no key is configured", async () => {
     const { app, sim } = harness();
     await postChat(app, chatBody({ verdict: { n: 2 } }), { authorization: "Bearer sk-client" });
