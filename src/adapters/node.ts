@@ -3,7 +3,7 @@
 import { getRequestListener } from "@hono/node-server";
 import { setMaxListeners } from "node:events";
 import { existsSync, readFileSync } from "node:fs";
-import { createServer } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createApp, createAppContext, type Logger } from "../app";
 import { ConfigError, type Config } from "../config";
@@ -126,13 +126,29 @@ export async function startProxy(config: Config, logger: Logger = createJsonLogg
         url: `http://${config.server.host}:${(server.address() as AddressInfo).port}`,
         config,
         cache: judgments.description,
-        close: () =>
-          new Promise<void>((done) => server.close(() => done()))
+        close: () => closeServer(server)
             .then(() => tracer.flush())
             .then(() => judgments.close()),
       });
     });
   });
+}
+
+/** How often a closing server looks for connections that have fallen idle since. */
+const IDLE_SWEEP_MS = 100;
+
+/**
+ * Stops listening and resolves once every connection is gone. A kept-alive connection would otherwise stay open, taking
+ * new requests, until the client or its idle timeout ends it: from now on each answer tells its client the connection
+ * closes, and connections are closed as soon as they fall idle (an answer in flight still finishes).
+ */
+function closeServer(server: Server): Promise<void> {
+  const closed = new Promise<void>((done) => server.close(() => done()));
+  server.on("request", (_req: IncomingMessage, res: ServerResponse) => {
+    res.shouldKeepAlive = false;
+  });
+  const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
+  return closed.finally(() => clearInterval(sweep));
 }
 
 /** Why the server cannot listen, as a configuration problem naming the field to change (not an unhandled error). */

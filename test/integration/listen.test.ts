@@ -1,4 +1,5 @@
 // A server that cannot listen says which setting to change, as a config problem: not an unhandled error and a stack.
+import { Agent, request as httpRequest, type IncomingMessage } from "node:http";
 import { describe, expect, it } from "vitest";
 import { startProxy } from "../../src/adapters/node";
 import { silentLogger as silent } from "../../src/app";
@@ -18,6 +19,31 @@ describe("listening", () => {
       expect((elsewhere as ConfigError).problems[0]).toMatch(/^server\.host: cannot listen on nonexistent\.invalid/);
     } finally {
       await first.close();
+    }
+  });
+});
+
+describe("shutting down", () => {
+  it("ends a kept-alive connection once its answer in flight is out, instead of waiting for it to time out", async () => {
+    const proxy = await startProxy(testConfig({ server: { port: 0 } }), silent);
+    const agent = new Agent({ keepAlive: true });
+    try {
+      // A request still uploading its body when the shutdown starts: in flight, on a kept-alive connection.
+      const request = httpRequest(`${proxy.url}/v1/chat/completions`, { method: "POST", agent, headers: { "content-type": "application/json" } });
+      const answered = new Promise<IncomingMessage>((resolve, reject) => request.on("response", resolve).on("error", reject));
+      request.write('{"model":"m",');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const started = performance.now();
+      const closing = proxy.close();
+      request.end('"messages":[]}');
+      const response = await answered;
+      response.resume();
+      expect(response.statusCode).toBe(400);
+      await closing;
+      // The server's idle timeout for kept-alive connections is 5 s.
+      expect(performance.now() - started).toBeLessThan(2_000);
+    } finally {
+      agent.destroy();
     }
   });
 });
