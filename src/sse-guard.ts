@@ -76,5 +76,10 @@ async function* wholeEvents(source: AsyncIterator<Uint8Array>, who: string, cutO
     yield cutOff(`the ${who} upstream's stream was cut off before it finished`, "upstream_stream_truncated", lastSent);
     return;
   }
-  if (pending.length > 0) yield pending;
+  if (pending.length === 0) return;
+  // An end in the middle of a line is a cut like any other, however cleanly the connection closed. Whole lines without
+  // the blank line after them go on as they came: a reader drops an event never ended, as it would have.
+  const last = pending[pending.length - 1];
+  if (last === LF || last === CR) yield pending;
+  else yield cutOff(`the ${who} upstream's stream ended in the middle of an event`, "upstream_stream_truncated", lastSent);
 }

@@ -47,3 +47,22 @@ describe("guardEvents", () => {
     expect(JSON.parse(events[1]!.slice("data: ".length)).error.code).toBe("upstream_stream_truncated");
   });
 });
+
+describe("guardEvents on a stream that ends cleanly", () => {
+  async function* endAfter(reads: string[]): AsyncGenerator<Uint8Array> {
+    for (const read of reads) yield encoder.encode(read);
+  }
+
+  it("ends with an error event, not half an event, when the stream stops in the middle of a line", async () => {
+    const text = await relayed(guardEvents(endAfter(['data: {"choices":[]}\n\n', 'data: {"id":"c","obj'])));
+    const events = text.split("\n\n").filter((e) => e !== "");
+    expect(events).toHaveLength(2);
+    expect(text).not.toContain('"obj');
+    expect(JSON.parse(events[1]!.slice("data: ".length)).error).toMatchObject({ code: "upstream_stream_truncated", message: expect.stringMatching(/middle of an event/) });
+  });
+
+  it("passes whole lines on as they came, and a stream that ends on an event boundary untouched", async () => {
+    expect(await relayed(guardEvents(endAfter(['data: {"a":1}\n\n', "data: [DONE]\n"])))).toBe('data: {"a":1}\n\ndata: [DONE]\n');
+    expect(await relayed(guardEvents(endAfter(['data: {"a":1}\n\n', "data: [DONE]\n\n"])))).toBe('data: {"a":1}\n\ndata: [DONE]\n\n');
+  });
+});
