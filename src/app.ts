@@ -77,7 +77,8 @@ export function observeOptionsOf({ observe, logger, config }: AppContext): Obser
  * mid-upload, upstream calls aborted mid-way): a 499, not an error to alert on. Refusals of the request stay as they are.
  */
 export function failureOf(err: unknown, requestId: string, logger: Logger, clientGone = false): ProxyError {
-  if (clientGone && (!(err instanceof ProxyError) || err.status >= 500)) return cancelledError();
+  // A 429 too: an upstream's rate limit whose retry-after wait the client's leaving cut short, as a 5xx's backoff.
+  if (clientGone && (!(err instanceof ProxyError) || err.status >= 500 || err.status === 429)) return cancelledError();
   const proxyError = toProxyError(err);
   if (proxyError.status >= 500 && !(err instanceof ProxyError)) {
     logger.error({ event: "unhandled_error", request_id: requestId, error: String((err as Error)?.stack ?? err) });
