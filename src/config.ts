@@ -211,9 +211,13 @@ export function loadConfig(env: Env, fileText?: string, fileName = "config file"
       throw new ConfigError([`${fileName}: not valid JSON${at !== undefined ? ` (the fault is at character ${at})` : ""}`]);
     }
   }
+  // Which fields the environment set, so that a problem with one names the variable to mend as well.
+  const fromEnv = new Map<string, string>();
   for (const [name, [path, parse]] of Object.entries(ENV_OVERRIDES)) {
     const value = env[name];
-    if (value !== undefined && value !== "") setPath(raw, path, parse(value));
+    if (value === undefined || value === "") continue;
+    setPath(raw, path, parse(value));
+    fromEnv.set(path.join("."), name);
   }
   // The Root Signals key is that backend's own: it must not replace the key of an OpenAI-compatible judge.
   if (env.ROOT_SIGNALS_API_KEY && (raw.judge as { backend?: unknown } | undefined)?.backend === "root-signals") {
@@ -226,7 +230,12 @@ export function loadConfig(env: Env, fileText?: string, fileName = "config file"
   }
   const result = configSchema.safeParse(raw);
   const judge = (raw.judge ?? {}) as { backend?: unknown; model?: unknown; api_key?: unknown; evaluators?: Record<string, unknown> };
-  if (!result.success) problems.push(...result.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`));
+  const field = (path: PropertyKey[]) => {
+    const name = path.join(".");
+    const variable = [...fromEnv].find(([set]) => name === set || name.startsWith(`${set}.`))?.[1];
+    return `${name || "(root)"}${variable ? ` (from ${variable})` : ""}`;
+  };
+  if (!result.success) problems.push(...result.error.issues.map((i) => `${field(i.path)}: ${i.message}`));
   // Checks across fields, made on the raw input too so that every problem is reported in one go.
   if (judge.backend === "root-signals") {
     const evaluators = judge.evaluators ?? {};

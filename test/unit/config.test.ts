@@ -76,8 +76,14 @@ describe("loadConfig", () => {
 
   it("refuses an upstream URL with a user or password in it, which would be dropped and printed", () => {
     const problems = problemsOf(() => loadConfig({ GENERATOR_BASE_URL: "http://svc:secret-pw@127.0.0.1:9/v1" }, JSON.stringify(minimal)));
-    expect(problems).toEqual([expect.stringMatching(/^generator\.base_url: must not hold a user or password/)]);
+    expect(problems).toEqual([expect.stringMatching(/^generator\.base_url \(from GENERATOR_BASE_URL\): must not hold a user or password/)]);
     expect(problems.join("")).not.toContain("secret-pw");
+  });
+
+  it("names the environment variable that set a bad field", () => {
+    const problems = problemsOf(() => loadConfig({ PORT: "abc", VERDICT_N: "four" }, JSON.stringify(minimal)));
+    expect(problems).toEqual([expect.stringMatching(/^server\.port \(from PORT\): /), expect.stringMatching(/^defaults\.n \(from VERDICT_N\): /)]);
+    expect(problemsOf(() => loadConfig({}, JSON.stringify({ ...minimal, server: { port: "abc" } })))).toEqual([expect.stringMatching(/^server\.port: /)]);
   });
 
   it("refuses half a rate limit", () => {
