@@ -135,7 +135,9 @@ export function createAppContext(deps: AppDeps): AppContext {
       baseURL: generator.baseURL,
       apiKey: config.generator.api_key,
       // Until the upstream's headers: each attempt gets generator.timeout_ms, all of them the whole request budget.
-      exchange: retryingExchange(generatorExchange, {
+      // Each attempt through the generator's queue and rate limit, as verdict's own calls are: a stream holds its place
+      // until the upstream's headers, a JSON answer until its whole body.
+      exchange: retryingExchange((request) => generator.admit(() => generatorExchange(request), request.signal), {
         policy: { ...backoff("generator"), maxRetries: config.generator.max_retries },
         attemptMs: config.generator.timeout_ms,
         budgetMs: config.timeouts.request_ms,

@@ -15,6 +15,7 @@ function withKey(upstream: Upstream, apiKey: string): Upstream {
     client,
     chat: (body, signal, headers) => upstream.chat(body, signal, { ...headers, authorization: `Bearer ${apiKey}` }),
     schedule: upstream.schedule,
+    admit: upstream.admit,
     get pending() {
       return upstream.pending;
     },

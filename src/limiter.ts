@@ -48,6 +48,7 @@ export function limitUpstream(upstream: Upstream, limiter: Limiter): Upstream {
       return upstream.pending;
     },
     schedule: (call, signal) => limiter.run(() => upstream.schedule(call, signal), signal),
+    admit: upstream.admit,
   };
 }
 

@@ -35,6 +35,7 @@ class MalformedBody extends Error {}
 function classify(err: unknown): FailureKind {
   if (err instanceof RetryableReply) return { retryable: true, retryAfterMs: retryAfterMs(headerLookup(err.reply.headers)) };
   if ((err as Error)?.name === "AbortError") return { retryable: false };
+  if (err instanceof ProxyError) return { retryable: false }; // verdict's own refusal (queue full): retrying adds load
   return { retryable: true }; // connection failure, attempt timeout, body cut off or not JSON
 }
 

@@ -7,6 +7,7 @@ import { createChatCall, type ChatCall } from "./chat-call";
 import { exchangeOverFetch, type Exchange } from "./exchange";
 import { classifySdkError, retryAfterMs, withRetries, type RetryPolicy } from "./retry";
 import { unwatchAbort, watchAbort } from "./util/abort-watch";
+import { called } from "./util/called";
 import { createCallSlots, type CallSlots } from "./util/call-slots";
 import { childSignal } from "./util/child-signal";
 
@@ -35,6 +36,11 @@ export interface Upstream {
    * adds one per call and never removes it, so SDK calls run under withCallSignal (below).
    */
   schedule<T>(call: (signal: AbortSignal | undefined) => Promise<T>, signal?: AbortSignal): Promise<T>;
+  /**
+   * One attempt through the same queue and rate limit, with no retries of schedule's (a pass-through retries on its
+   * own, src/retry-exchange.ts): refused with 429 when too much work is already waiting.
+   */
+  admit<T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T>;
   readonly pending: number;
 }
 
@@ -77,6 +83,11 @@ export function createUpstream(
   });
   const policy: RetryPolicy = { ...(extras.backoff ?? DEFAULT_BACKOFF), maxRetries: settings.max_retries };
   const gate = callGate(role, settings);
+  // Not async: a sync throw (the 429) is caught by withRetries' try all the same, and one frame less per call.
+  const admit = <T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T> => {
+    if (gate.full(settings.max_queued)) throw queueFull(role);
+    return gate.run(call, signal);
+  };
   return {
     role,
     client,
@@ -92,13 +103,9 @@ export function createUpstream(
       return gate.running + gate.waiting;
     },
     schedule<T>(call: (signal: AbortSignal | undefined) => Promise<T>, signal?: AbortSignal): Promise<T> {
-      // Not async: a sync throw is caught by withRetries' try all the same, and one frame less per call.
-      const attempt = (): Promise<T> => {
-        if (gate.full(settings.max_queued)) throw queueFull(role);
-        return gate.run(() => call(signal), signal);
-      };
-      return withRetries(attempt, classifySdkError, policy, signal, deadlineOf(signal));
+      return withRetries(() => admit(() => call(signal), signal), classifySdkError, policy, signal, deadlineOf(signal));
     },
+    admit: (call, signal) => called(() => admit(call, signal), undefined),
   };
 }
 

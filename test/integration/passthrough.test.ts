@@ -89,6 +89,52 @@ describe("upstream credentials", () => {
   });
 });
 
+describe("pass-through under the generator's queue and rate limit", () => {
+  /** An upstream whose answers wait until released, counting the calls that reached it. */
+  function heldUpstream() {
+    const held: (() => void)[] = [];
+    let calls = 0;
+    const fetch: typeof globalThis.fetch = async () => {
+      calls += 1;
+      await new Promise<void>((release) => held.push(release));
+      const answer = { id: "c", object: "chat.completion", created: 1, model: "m", choices: [{ index: 0, message: { role: "assistant", content: "ok" }, finish_reason: "stop" }] };
+      return new Response(JSON.stringify(answer), { headers: { "content-type": "application/json" } });
+    };
+    return { fetch, release: () => held.splice(0).forEach((go) => go()), calls: () => calls };
+  }
+
+  it("refuses a pass-through that would wait beyond max_queued, as it does verdict's own calls", async () => {
+    const upstream = heldUpstream();
+    // A long backoff: verdict's own refusal must come back at once, not be retried after it.
+    const config = { generator: { concurrency: 1, max_queued: 0, max_retries: 2 }, retry: { base_delay_ms: 5_000, max_delay_ms: 5_000 } };
+    const { app } = harness({ config, deps: { fetch: upstream.fetch } });
+    const first = postChat(app, chatBody({ verdict: { n: 1 } }));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const started = performance.now();
+    const second = await postChat(app, chatBody({ verdict: { n: 1 } }));
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(second.status).toBe(429);
+    expect((await second.json()).error.code).toBe("queue_full");
+    expect(second.headers.get("retry-after")).toBe("1");
+    upstream.release();
+    expect((await first).status).toBe(200);
+    expect(upstream.calls()).toBe(1);
+  });
+
+  it("counts pass-through calls against the rate limit's window", async () => {
+    const upstream = heldUpstream();
+    const config = { generator: { concurrency: 8, max_queued: 0, interval_ms: 60_000, interval_cap: 1 } };
+    const { app } = harness({ config, deps: { fetch: upstream.fetch } });
+    const first = postChat(app, chatBody({ verdict: { n: 1 } }));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    upstream.release();
+    expect((await first).status).toBe(200);
+    const second = await postChat(app, chatBody({ verdict: { n: 1 } }));
+    expect(second.status).toBe(429);
+    expect(upstream.calls()).toBe(1);
+  });
+});
+
 describe("health", () => {
   it("answers /healthz", async () => {
     const { app } = harness();
