@@ -25,7 +25,11 @@ export const rubric: Strategy<RubricOptions> = {
     }
     const results = await Promise.all(graded);
     const scores = Object.fromEntries(results.map(([c, v]) => [c.index, v.normalised]));
-    const ranked = results.map(([c]) => c).sort((a, b) => scores[b.index]! - scores[a.index]! || tieBreakOrder(a, b, scores));
+    // A candidate whose grade the judge never gave readably (its score is the scale's middle) ranks after every graded
+    // one: otherwise it could win over answers the judge did grade, without the judge having looked at it.
+    const readable = new Set(results.filter(([, v]) => v.parsed).map(([c]) => c.index));
+    const gradedFirst = (a: Candidate, b: Candidate) => Number(readable.has(b.index)) - Number(readable.has(a.index));
+    const ranked = results.map(([c]) => c).sort((a, b) => gradedFirst(a, b) || scores[b.index]! - scores[a.index]! || tieBreakOrder(a, b, scores));
     const winner = ranked[0]!;
     const verdict = results.find(([c]) => c === winner)![1];
     const tied = ranked.filter((c) => scores[c.index] === scores[winner.index]).length > 1;

@@ -21,6 +21,15 @@ describe("rubric", () => {
     expect(selection.rationale).toMatch(/^Scored 5\/5: graded 5/);
   });
 
+  it("ranks a candidate whose grade could not be read after every graded one, though its score is the scale's middle", async () => {
+    const judge = scriptedJudge(() => "tie", 0, (c) => [2, 1, 3][c.index]!);
+    const unreadable = { ...judge, score: async (input: Parameters<typeof judge.score>[0]) => (input.candidate.index === 2 ? { score: 3, normalised: 0.5, justification: "unparseable judge answer", parsed: false } : judge.score(input)) };
+    const selection = await rubric.select(arrive([0, 1, 2].map((i) => candidate(i))), rubricOptions, ctxWith(unreadable));
+    expect(selection.winner).toBe(0);
+    expect(selection.ranking).toEqual([0, 1, 2]);
+    expect(selection.scores![2]).toBe(0.5);
+  });
+
   it("breaks equal scores by the shorter answer and says so", async () => {
     const judge = scriptedJudge(() => "tie", 0, () => 4);
     const selection = await rubric.select(arrive([candidate(0, "long answer"), candidate(1, "short")]), rubricOptions, ctxWith(judge));
