@@ -23,7 +23,7 @@ const generatorSchema = z.strictObject({
   /** Forces this upstream model for every call; unset, the client's (or virtual model's) model is used. */
   model: z.string().min(1).optional(),
   /** "auto": try `n`, fall back to parallel calls (and remember) when the upstream refuses it. */
-  supports_n: z.union([z.boolean(), z.literal("auto")]).default("auto"),
+  supports_n: z.union([z.boolean(), z.literal("auto")], { error: 'must be true, false or "auto"' }).default("auto"),
   /** Draw the `n` call as a stream: candidates that finish early are judged while their siblings are still written. */
   stream_sampling: z.boolean().default(false),
 });
@@ -96,7 +96,7 @@ const cacheSchema = z.discriminatedUnion("backend", [
     redis_timeout_ms: z.number().int().positive().default(500),
     redis_prefix: z.string().default("verdict:judgment:"),
   }),
-]);
+], { error: 'must be "memory" or "redis"' });
 
 export const configSchema = z.strictObject({
   server: z

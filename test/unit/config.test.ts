@@ -80,6 +80,11 @@ describe("loadConfig", () => {
     expect(problems.join("")).not.toContain("secret-pw");
   });
 
+  it("says which values a field of a few choices takes", () => {
+    const problems = problemsOf(() => loadConfig({}, JSON.stringify({ ...minimal, generator: { ...minimal.generator, supports_n: "yes" }, cache: { backend: "memcached" } })));
+    expect(problems).toEqual(['generator.supports_n: must be true, false or "auto"', 'cache.backend: must be "memory" or "redis"']);
+  });
+
   it("names the environment variable that set a bad field", () => {
     const problems = problemsOf(() => loadConfig({ PORT: "abc", VERDICT_N: "four" }, JSON.stringify(minimal)));
     expect(problems).toEqual([expect.stringMatching(/^server\.port \(from PORT\): /), expect.stringMatching(/^defaults\.n \(from VERDICT_N\): /)]);
