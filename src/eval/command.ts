@@ -4,13 +4,28 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { readConfigFile, upstreamConfigured } from "../adapters/node";
 import { createMemoryCache } from "../cache/memory";
-import { loadConfig } from "../config";
+import { loadConfig, ROOT_SIGNALS_BASE_URL } from "../config";
 import { createJudgeBackend, createJudgeUpstream } from "../judge/create";
 import { startSimulator } from "../../test/sim/start";
 import { loadItems, type EvalTask } from "./data";
 import { summarise } from "./metrics";
 import { leftOut, renderReport } from "./report";
 import { gotVerdict, runEval, type ItemResult } from "./run";
+
+/**
+ * Where a config file's judge is served, when the file says so without a generator: its `judge.base_url`, or the Root
+ * Signals API for that backend. Unreadable files are loadConfig's to report.
+ */
+function judgeUrlInFile(fileText: string | undefined): string | undefined {
+  if (fileText === undefined) return undefined;
+  try {
+    const judge = (JSON.parse(fileText) as { judge?: { base_url?: unknown; backend?: unknown } }).judge;
+    if (typeof judge?.base_url === "string") return judge.base_url;
+    return judge?.backend === "root-signals" ? ROOT_SIGNALS_BASE_URL : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export const EVAL_USAGE = `verdict eval --task grounding|pairwise --data FILE [--limit N] [--seed N] [--out DIR] [--concurrency N] [--sim]
   grounding: HaluEval QA (knowledge, question, right_answer, hallucinated_answer) or HaluBench (passage, question, answer, label) JSONL
@@ -116,11 +131,12 @@ export async function evalCommand(args: string[]): Promise<number> {
     Object.assign(env, { JUDGE_BASE_URL: simulator.url, JUDGE_MODEL: "sim-judge", GENERATOR_BASE_URL: simulator.url });
     console.log(`verdict eval: judging with the built-in SIMULATOR at ${simulator.url} (a scripted stand-in, not a model).`);
   } else if (!upstreamConfigured(env, source)) {
-    if (!env.JUDGE_BASE_URL) {
+    const judgeUrl = env.JUDGE_BASE_URL || judgeUrlInFile(source.fileText);
+    if (!judgeUrl) {
       console.error("verdict eval needs a judge: set JUDGE_BASE_URL and JUDGE_MODEL (or use a config file), or pass --sim.");
       return 2;
     }
-    env.GENERATOR_BASE_URL = env.JUDGE_BASE_URL; // eval never calls the generator; the schema still wants one
+    env.GENERATOR_BASE_URL = judgeUrl; // eval never calls the generator; the schema still wants one
   }
   const config = loadConfig(env, source.fileText, source.fileName);
   const backend = createJudgeBackend(config, createJudgeUpstream(config, globalThis.fetch.bind(globalThis)));

@@ -16,15 +16,18 @@ interface CliRun {
   stderr: string;
 }
 
-/** Runs `verdict eval` with a config file naming `judgeUrl` as the judge (no retries), or with `--sim` when none. */
-function evalCli(args: string[], judgeUrl?: string): Promise<CliRun> {
+/**
+ * Runs `verdict eval` with a config file naming `judgeUrl` as the judge (no retries; the generator at the same URL unless
+ * `judgeOnly`), or with no config when none.
+ */
+function evalCli(args: string[], judgeUrl?: string, judgeOnly = false): Promise<CliRun> {
   const dir = mkdtempSync(join(tmpdir(), "verdict-eval-cli-"));
   const env: NodeJS.ProcessEnv = { ...process.env, VERDICT_CONFIG: "" };
   for (const name of ["JUDGE_BASE_URL", "JUDGE_MODEL", "JUDGE_API_KEY", "JUDGE_BACKEND", "GENERATOR_BASE_URL"]) delete env[name];
   if (judgeUrl) {
     env.VERDICT_CONFIG = join(dir, "verdict.config.json");
     const judge = { base_url: judgeUrl, model: "sim-judge", max_retries: 0 };
-    writeFileSync(env.VERDICT_CONFIG, JSON.stringify({ generator: { base_url: judgeUrl }, judge }));
+    writeFileSync(env.VERDICT_CONFIG, JSON.stringify(judgeOnly ? { judge } : { generator: { base_url: judgeUrl }, judge }));
   }
   return new Promise((resolve) => {
     execFile("node", ["bin/verdict.mjs", "eval", "--out", join(dir, "out"), ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
@@ -72,6 +75,15 @@ describe("verdict eval (CLI)", () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/4 items: accuracy n\/a/);
     expect(run.stderr).toMatch(/no item got a readable verdict/);
+  }, 60_000);
+
+  it("judges with a config file that names only the judge, as the README says it may", async () => {
+    const sim = await startSimulator();
+    running.push(sim);
+    const run = await evalCli(["--task", "grounding", "--data", HALUEVAL, "--limit", "2"], sim.url, true);
+    expect(run.stderr).not.toMatch(/needs a judge/);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/4 items: accuracy/);
   }, 60_000);
 
   it("exits 1 when the judge answers but never with a readable verdict", async () => {
