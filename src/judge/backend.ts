@@ -12,6 +12,20 @@ export interface Judged<T> {
   log_ids?: string[];
 }
 
+/**
+ * A judgment that failed after some of its calls had answered (one side of a pair scored, the other not): those calls
+ * were made and, with Root Signals, billed, so the request still counts them.
+ */
+export class FailedAfterSpending extends Error {
+  constructor(
+    readonly failure: unknown,
+    readonly spent: Omit<Judged<unknown>, "value">,
+  ) {
+    super("a judgment failed after some of its calls had answered");
+    this.name = "FailedAfterSpending";
+  }
+}
+
 /** Per-call extras from the request: headers such as x-request-id and traceparent, and the request's memo. */
 export interface CallOptions {
   headers?: Record<string, string>;

@@ -6,7 +6,7 @@ import { ProxyError } from "../errors";
 import { withCallerSignal } from "../metrics/fetch";
 import { ZERO_USAGE } from "../openai/chat";
 import { upstreamFailure, withCallSignal, type Upstream } from "../upstream";
-import type { CallOptions, JudgeBackend, Judged } from "./backend";
+import { FailedAfterSpending, type CallOptions, type JudgeBackend, type Judged } from "./backend";
 import { renderConversation } from "./sections";
 
 export type EvaluatorRef = { id: string } | { name: string };
@@ -119,7 +119,14 @@ export function createRootSignalsJudge(upstream: Upstream, settings: RootSignals
       const ref = evaluatorFor("pairwise");
       const request = requestText(input.conversation);
       const score = (c: Candidate) => shared(ref, { request, response: c.text }, signal, call);
-      const [a, b] = await Promise.all([score(input.a), score(input.b)]);
+      const [first, second] = await Promise.allSettled([score(input.a), score(input.b)]);
+      if (first.status === "rejected" || second.status === "rejected") {
+        // One side's run answered (and was billed) though the other failed: the failure keeps what it cost.
+        const answered = [first, second].flatMap((side) => (side.status === "fulfilled" ? [side.value] : []));
+        const failure = first.status === "rejected" ? first.reason : (second as PromiseRejectedResult).reason;
+        throw answered.length > 0 ? new FailedAfterSpending(failure, judged(undefined, answered)) : failure;
+      }
+      const [a, b] = [first.value, second.value];
       const diff = a.execution.score - b.execution.score;
       const winner = Math.abs(diff) < 1e-9 ? "tie" : diff > 0 ? "A" : "B";
       const reasoning =

@@ -6,7 +6,7 @@ import { ProxyError } from "../errors";
 import { addUsage, ZERO_USAGE, type Usage } from "../openai/chat";
 import { noopProbe, type JudgmentMeta, type RequestProbe } from "../observe/probe";
 import { called } from "../util/called";
-import type { CallOptions, JudgeBackend, Judged, RequestMemo } from "./backend";
+import { FailedAfterSpending, type CallOptions, type JudgeBackend, type Judged, type RequestMemo } from "./backend";
 
 export interface JudgeStats {
   calls: number;
@@ -108,7 +108,8 @@ export function createJudgeSession(
         watch.done({ cached: false, calls: result.calls, usage: result.usage, value: result.value });
         return kept(key, result);
       },
-      (err: unknown) => {
+      (thrown: unknown) => {
+        const err = thrown instanceof FailedAfterSpending ? (counted(thrown.spent), thrown.failure) : thrown;
         watch.failed(err);
         // A cancelled request and a full queue are not the judge's failure: they keep their own status (499, 429).
         if (err instanceof ProxyError && (err.status === 499 || err.code === "queue_full")) throw err;
@@ -117,12 +118,17 @@ export function createJudgeSession(
     );
   }
 
+  /** Calls a judgment made, in the request's stats: those of a judgment that failed partway too. */
+  function counted(spent: Omit<Judged<unknown>, "value">): void {
+    stats.calls += spent.calls;
+    stats.usage = addUsage(stats.usage, spent.usage);
+    if (spent.cost !== undefined) stats.cost = (stats.cost ?? 0) + spent.cost;
+    if (spent.log_ids?.length) stats.execution_log_ids = [...(stats.execution_log_ids ?? []), ...spent.log_ids];
+  }
+
   /** A judgment the judge made: counted in the request's stats and cached, then given. */
   function kept<T extends PairVerdict | ScoreVerdict | GroundingVerdict>(key: string, result: Judged<T>): T | Promise<T> {
-    stats.calls += result.calls;
-    stats.usage = addUsage(stats.usage, result.usage);
-    if (result.cost !== undefined) stats.cost = (stats.cost ?? 0) + result.cost;
-    if (result.log_ids?.length) stats.execution_log_ids = [...(stats.execution_log_ids ?? []), ...result.log_ids];
+    counted(result);
     // An unparseable answer is not a judgment worth keeping: the next request should ask again.
     if (!result.value.parsed) {
       stats.unparsed += 1;

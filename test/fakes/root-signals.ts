@@ -17,7 +17,8 @@ const executeBody = z.strictObject({
 /** "quality": the simulator's hidden quality of the response; "grounded": 0.9 when the contexts back it, else 0.1. */
 export type EvaluatorKind = "quality" | "grounded";
 
-export type Fault = { status: number; retryAfter?: string } | { nullScore: true };
+/** What the next run does: fail with a status, answer without a score, or (`none`) answer as usual. */
+export type Fault = { status: number; retryAfter?: string } | { nullScore: true } | { none: true };
 
 export interface RootSignalsFake {
   app: Hono;

@@ -118,6 +118,17 @@ describe("Root Signals judge backend", () => {
     expect((await refused.json()).error.message).toMatch(/returned no score/);
   });
 
+  it("still counts the run that answered, its cost and log id, when the other side of a pair fails", async () => {
+    const { app, fake } = setup();
+    fake.failNext({ none: true }, { nullScore: true });
+    const body = await (await postChat(app, chatBody({ verdict: { n: 2, tournament: "knockout" } }))).json();
+    expect(body.verdict.degraded).toBe("judge_unavailable");
+    expect(fake.runs).toHaveLength(2);
+    expect(body.verdict.judge.calls).toBe(1);
+    expect(body.verdict.usage.judge.cost).toBeCloseTo(0.001);
+    expect(body.verdict.judge.execution_log_ids).toHaveLength(1);
+  });
+
   it("retries 429 (honouring retry-after) and 5xx, then succeeds", async () => {
     const { app, fake } = setup();
     fake.failNext({ status: 429, retryAfter: "0" }, { status: 503 });
