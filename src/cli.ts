@@ -1,7 +1,7 @@
 // `verdict serve | sim`: the command line. Parses flags, wires the Node adapter, prints errors people can act on.
 import { parseArgs } from "node:util";
 import { closeOnSignals, jsonLogger, readConfigFile, startProxy, upstreamConfigured } from "./adapters/node";
-import { ConfigError, loadConfig } from "./config";
+import { ConfigError, judgeEndpoint, loadConfig } from "./config";
 import { EVAL_USAGE, evalCommand } from "./eval/command";
 import { startSimulator } from "../test/sim/start";
 
@@ -19,15 +19,21 @@ async function serveCommand(): Promise<void> {
     simulator = await startSimulator({ judge: { accuracy: 0.9, bias: 0.05 } });
     env.GENERATOR_BASE_URL = simulator.url;
     env.JUDGE_MODEL ??= "sim-judge";
-    console.log(
-      `verdict: no generator configured (GENERATOR_BASE_URL or verdict.config.json), so it is using the built-in ` +
-        `SIMULATOR at ${simulator.url}. Its answers are seeded filler text and its judge is a scripted stand-in, not a model.`,
-    );
   }
   const config = loadConfig(env, source.fileText, source.fileName);
+  const judge = judgeEndpoint(config);
+  if (simulator) {
+    // The judge is the simulator's too unless the config names one of its own (a judge URL, or Root Signals).
+    const judgedBy = judge.base_url === simulator.url ? " and its judge is a scripted stand-in, not a model" : "";
+    console.log(
+      `verdict: no generator configured (GENERATOR_BASE_URL or verdict.config.json), so it is using the built-in ` +
+        `SIMULATOR at ${simulator.url}. Its answers are seeded filler text${judgedBy}.`,
+    );
+  }
   const proxy = await startProxy(config);
+  const judgeLabel = config.judge.backend === "root-signals" ? `root-signals at ${judge.base_url}` : config.judge.model;
   console.log(
-    `verdict listening on ${proxy.url}/v1 (generator ${config.generator.base_url}, judge ${config.judge.model ?? config.judge.backend}, ` +
+    `verdict listening on ${proxy.url}/v1 (generator ${config.generator.base_url}, judge ${judgeLabel}, ` +
       `default n=${config.defaults.n}, strategy ${config.defaults.strategy}, judgment cache ${proxy.cache})`,
   );
   closeOnSignals(
