@@ -102,6 +102,11 @@ function parseEvalArgs(args: string[]) {
 }
 
 export async function evalCommand(args: string[]): Promise<number> {
+  // Asked for, the usage is an answer, not a mistake: on stdout, exit code 0.
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(EVAL_USAGE);
+    return 0;
+  }
   let options: ReturnType<typeof parseEvalArgs>;
   try {
     options = parseEvalArgs(args);

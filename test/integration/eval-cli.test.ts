@@ -62,6 +62,13 @@ describe("verdict eval (CLI)", () => {
     }
   }, 60_000);
 
+  it("prints its usage on stdout and exits 0 when asked with --help", async () => {
+    const run = await evalCli(["--help"]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("verdict eval --task grounding|pairwise");
+    expect(run.stderr).toBe("");
+  });
+
   it("rejects an unknown option with usage and exit code 2, not a stack trace", async () => {
     const run = await evalCli(["--sim", "--task", "grounding", "--data", HALUEVAL, "--limt", "3"]);
     expect(run.code).toBe(2);
