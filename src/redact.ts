@@ -31,19 +31,25 @@ export interface Redactor {
 const escaped = (s: string) => JSON.stringify(s).slice(1, -1);
 
 /**
- * Replaces each secret (and bearer-looking token) in a text; secrets shorter than 6 characters are too common to hunt.
- * A secret is also hunted as JSON escapes it (a quote or backslash in it), once for error bodies that echo it in JSON
- * and twice for a gateway's error that quotes such a body in a JSON string of its own.
+ * The spellings a secret is hunted in; secrets shorter than 6 characters are too common to hunt. A secret is also
+ * hunted as JSON escapes it (a quote or backslash in it), once for error bodies that echo it in JSON and twice for a
+ * gateway's error that quotes such a body in a JSON string of its own.
  */
 function huntedForms(secrets: Iterable<string | undefined>): string[] {
   const hunted = [...secrets].filter((s): s is string => typeof s === "string" && s.length >= 6);
   return [...new Set(hunted.flatMap((s) => [s, escaped(s), escaped(escaped(s))]))];
 }
 
+/** One pattern for all the forms, the longest first (so a form is never cut short by one it contains); null for none. */
+function formsPattern(forms: string[]): RegExp | null {
+  if (forms.length === 0) return null;
+  return new RegExp([...forms].sort((a, b) => b.length - a.length).map(escapeRegExp).join("|"), "g");
+}
+
+/** Replaces each secret (and bearer-looking token) in a text. */
 export function createRedactor(secrets: Iterable<string | undefined>): Redactor {
   const forms = huntedForms(secrets);
-  const literal = [...forms].sort((a, b) => b.length - a.length).map(escapeRegExp);
-  const secretPattern = literal.length > 0 ? new RegExp(literal.join("|"), "g") : null;
+  const secretPattern = formsPattern(forms);
   // What a string holds is in the JSON text of a value holding it, escaped once more: every form hunted above, as it
   // is and escaped. The token patterns start with characters JSON never escapes.
   const inJson = [...new Set([...forms, ...forms.map(escaped)])].map(escapeRegExp);
@@ -127,9 +133,9 @@ const NodeBuffer = (globalThis as { Buffer?: ByteSearch }).Buffer;
  */
 function answerScrubber(configured: (string | undefined)[]): ((body: Uint8Array) => Uint8Array) | null {
   const forms = huntedForms(configured);
-  if (forms.length === 0) return null;
+  const pattern = formsPattern(forms);
+  if (pattern === null) return null;
   const needles = forms.map((form) => utf8.encode(form));
-  const pattern = new RegExp([...forms].sort((a, b) => b.length - a.length).map(escapeRegExp).join("|"), "g");
   const holdsOne = NodeBuffer
     ? (body: Uint8Array) => {
         const bytes = NodeBuffer.from(body.buffer, body.byteOffset, body.byteLength);
