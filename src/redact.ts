@@ -5,6 +5,8 @@ import { called } from "./util/called";
 import { dropEvent } from "./observe/config";
 import { FAILED_BODY_LIMIT, isWhole, replyText, type Exchange, type ExchangeReply, type ExchangeRequest } from "./exchange";
 import type { FetchLike } from "./upstream";
+import { createByteScrubber, scrubbedChunks } from "./util/byte-scrub";
+import { bodyChunks, chunkStream, keepChunkSource } from "./util/body-chunks";
 
 const REDACTED = "[redacted]";
 
@@ -97,21 +99,49 @@ function scrubbedHeaders(headers: Record<string, string>, redact: Redactor): Rec
   return scrubbed ?? headers;
 }
 
+const utf8 = new TextEncoder();
+
+/**
+ * Takes the configured keys out of an answer that holds one (a model or judge that repeats its key would hand it to the
+ * client as content or rationale), whole or as a stream goes by. Only the keys themselves: an answer's prose may well
+ * say "basic" or "bearer". Bytes are searched, so an answer is not decoded here; one without a key comes back as it was.
+ */
+interface AnswerScrubber {
+  whole(body: Uint8Array): Uint8Array;
+  chunks(body: AsyncIterable<Uint8Array>): AsyncIterableIterator<Uint8Array>;
+}
+
+function answerScrubber(configured: (string | undefined)[]): AnswerScrubber | null {
+  const needles = huntedForms(configured).map((form) => utf8.encode(form));
+  if (needles.length === 0) return null;
+  const replacement = utf8.encode(REDACTED);
+  return {
+    whole: (body) => createByteScrubber(needles, replacement).whole(body),
+    chunks: (body) => scrubbedChunks(body, createByteScrubber(needles, replacement)),
+  };
+}
+
 /**
  * Wraps the upstream fetch: a failed response's body is read, scrubbed of the credentials this very request sent and
- * of every configured secret, and handed on as a new response. Successful bodies stream through untouched; headers
- * are scrubbed on every response.
+ * of every configured secret, and handed on as a new response. Successful bodies stream through with configured keys
+ * taken out as they go by; headers are scrubbed on every response.
  */
 export function redactingFetch(fetchImpl: FetchLike, secrets: Iterable<string | undefined>): FetchLike {
   const configured = [...secrets];
   const inHeaders = createRedactor(configured);
+  const inAnswer = answerScrubber(configured);
   return async (input, init) => {
     const response = await fetchImpl(input, init);
     const ok = response.ok || response.status === 304;
     if (ok) {
       const raw = Object.fromEntries(response.headers);
       const headers = scrubbedHeaders(raw, inHeaders);
-      return headers === raw ? response : new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+      const { status, statusText } = response;
+      if (inAnswer === null || response.body === null) return headers === raw ? response : new Response(response.body, { status, statusText, headers });
+      // Its length changes with a key taken out. Its chunks are kept beside it, as the Node fetch's are (body-chunks.ts).
+      const { "content-length": _length, ...rest } = headers;
+      const chunks = inAnswer.chunks(bodyChunks(response)!);
+      return keepChunkSource(new Response(chunkStream(chunks), { status, statusText, headers: rest }), chunks);
     }
     const redact = createRedactor([...configured, ...credentialsSent(new Headers(init?.headers))]);
     const text = await response.text().catch(() => "");
@@ -120,38 +150,10 @@ export function redactingFetch(fetchImpl: FetchLike, secrets: Iterable<string | 
   };
 }
 
-const utf8 = new TextEncoder();
-const utf8Text = new TextDecoder();
-/** Node's Buffer, where there is one, for a byte search that needs no decoding (Workers decode instead). */
-type ByteSearch = { from(buffer: ArrayBufferLike, offset: number, length: number): { indexOf(needle: Uint8Array): number } };
-const NodeBuffer = (globalThis as { Buffer?: ByteSearch }).Buffer;
-
 /**
- * Takes the configured keys out of a whole answer that holds one (a model or judge that repeats its key would hand it
- * to the client as content or rationale). Only the keys themselves: an answer's prose may well say "basic" or
- * "bearer". The bytes are searched first, so an answer without a key is not decoded here.
- */
-function answerScrubber(configured: (string | undefined)[]): ((body: Uint8Array) => Uint8Array) | null {
-  const forms = huntedForms(configured);
-  const pattern = formsPattern(forms);
-  if (pattern === null) return null;
-  const needles = forms.map((form) => utf8.encode(form));
-  const holdsOne = NodeBuffer
-    ? (body: Uint8Array) => {
-        const bytes = NodeBuffer.from(body.buffer, body.byteOffset, body.byteLength);
-        return needles.some((needle) => bytes.indexOf(needle) >= 0);
-      }
-    : (body: Uint8Array) => {
-        const text = utf8Text.decode(body);
-        return forms.some((form) => text.includes(form));
-      };
-  return (body) => (holdsOne(body) ? utf8.encode(utf8Text.decode(body).replace(pattern, REDACTED)) : body);
-}
-
-/**
- * The same for exchanges (src/exchange.ts): a failed reply's body comes back whole, scrubbed. Written with then, not as
- * an async function: every upstream call passes through here and waits most of a request (src/util/called.ts says why
- * that matters).
+ * The same for exchanges (src/exchange.ts): a failed reply's body comes back whole, scrubbed; a successful one, whole
+ * or streamed, without configured keys. Written with then, not as an async function: every upstream call passes through
+ * here and waits most of a request (src/util/called.ts says why that matters).
  */
 export function redactingExchange(exchange: Exchange, secrets: Iterable<string | undefined>): Exchange {
   const configured = [...secrets];
@@ -161,7 +163,7 @@ export function redactingExchange(exchange: Exchange, secrets: Iterable<string |
     called(exchange, request).then((reply) => {
       if ((reply.status >= 200 && reply.status < 300) || reply.status === 304 || reply.body === null) {
         const headers = scrubbedHeaders(reply.headers, inHeaders);
-        const body = inAnswer && isWhole(reply.body) ? inAnswer(reply.body) : reply.body;
+        const body = inAnswer === null || reply.body === null ? reply.body : isWhole(reply.body) ? inAnswer.whole(reply.body) : inAnswer.chunks(reply.body);
         if (body === reply.body) return headers === reply.headers ? reply : { ...reply, headers };
         // Its length changed with the key taken out.
         const { "content-length": _length, ...rest } = headers;

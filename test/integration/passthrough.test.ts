@@ -82,6 +82,23 @@ describe("upstream credentials", () => {
     expect(await response.text()).toContain("my key is [redacted]");
   });
 
+  it("hands a streaming client no key that the upstream repeats, even one split between two chunks", async () => {
+    const key = "gen-SECRET-key-111111";
+    const events = [`data: {"choices":[{"index":0,"delta":{"content":"my key is gen-SEC`, `RET-key-111111"}}]}\n\n`, "data: [DONE]\n\n"];
+    const fetch: typeof globalThis.fetch = async () => {
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (const event of events) controller.enqueue(new TextEncoder().encode(event));
+          controller.close();
+        },
+      });
+      return new Response(body, { headers: { "content-type": "text/event-stream" } });
+    };
+    const { app } = harness({ config: { generator: { api_key: key } }, deps: { fetch } });
+    const response = await postChat(app, chatBody({ stream: true, verdict: { n: 1 } }));
+    expect(await response.text()).toBe(`data: {"choices":[{"index":0,"delta":{"content":"my key is [redacted]"}}]}\n\ndata: [DONE]\n\n`);
+  });
+
   it("sends no Authorization header when no key is configured", async () => {
     const { app, sim } = harness();
     await postChat(app, chatBody({ verdict: { n: 2 } }), { authorization: "Bearer sk-client" });

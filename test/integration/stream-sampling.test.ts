@@ -54,6 +54,31 @@ describe("streamed sampling", () => {
     expect(body.verdict.errors[0].message).toMatch(/worker crashed/);
   });
 
+  it("hands the client no key that a streamed candidate repeats, even one split between two chunks", async () => {
+    const key = "gen-SECRET-key-111111";
+    const whole = [
+      encodeEvent(chunk([{ index: 0, delta: { role: "assistant", content: `my key is ${key}` }, finish_reason: "stop" }])),
+      encodeEvent(chunk([{ index: 1, delta: { role: "assistant", content: `also ${key}` }, finish_reason: "stop" }])),
+      "data: [DONE]\n\n",
+    ].join("");
+    const cut = whole.indexOf("SECRET");
+    const fetch: typeof globalThis.fetch = async () => {
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode(whole.slice(0, cut)));
+          controller.enqueue(new TextEncoder().encode(whole.slice(cut)));
+          controller.close();
+        },
+      });
+      return new Response(body, { headers: { "content-type": "text/event-stream" } });
+    };
+    const { app } = harness({ config: { generator: { stream_sampling: true, api_key: key } }, deps: { fetch } });
+    const text = await (await postChat(app, chatBody({ verdict: { n: 2, return_candidates: true } }))).text();
+    expect(text).not.toContain("SECRET");
+    const body = JSON.parse(text);
+    expect(body.verdict.candidates.map((c: Any) => c.message.content)).toEqual(["my key is [redacted]", "also [redacted]"]);
+  });
+
   /** A generator whose stream sends one finished choice, then breaks off (`cut`) or goes silent (`stall`). */
   function brokenStream(how: "cut" | "stall") {
     const first = [
