@@ -5,7 +5,7 @@ import { called } from "./util/called";
 import { dropEvent } from "./observe/config";
 import { FAILED_BODY_LIMIT, isWhole, replyText, type Exchange, type ExchangeReply, type ExchangeRequest } from "./exchange";
 import type { FetchLike } from "./upstream";
-import { createByteScrubber, scrubbedChunks } from "./util/byte-scrub";
+import { scrubbedChunks, SecretBytes } from "./util/byte-scrub";
 import { bodyChunks, chunkStream, keepChunkSource } from "./util/body-chunks";
 
 const REDACTED = "[redacted]";
@@ -102,23 +102,13 @@ function scrubbedHeaders(headers: Record<string, string>, redact: Redactor): Rec
 const utf8 = new TextEncoder();
 
 /**
- * Takes the configured keys out of an answer that holds one (a model or judge that repeats its key would hand it to the
+ * Finds the configured keys in an answer that holds one (a model or judge that repeats its key would hand it to the
  * client as content or rationale), whole or as a stream goes by. Only the keys themselves: an answer's prose may well
  * say "basic" or "bearer". Bytes are searched, so an answer is not decoded here; one without a key comes back as it was.
  */
-interface AnswerScrubber {
-  whole(body: Uint8Array): Uint8Array;
-  chunks(body: AsyncIterable<Uint8Array>): AsyncIterableIterator<Uint8Array>;
-}
-
-function answerScrubber(configured: (string | undefined)[]): AnswerScrubber | null {
+function keysInAnswers(configured: (string | undefined)[]): SecretBytes | null {
   const needles = huntedForms(configured).map((form) => utf8.encode(form));
-  if (needles.length === 0) return null;
-  const replacement = utf8.encode(REDACTED);
-  return {
-    whole: (body) => createByteScrubber(needles, replacement).whole(body),
-    chunks: (body) => scrubbedChunks(body, createByteScrubber(needles, replacement)),
-  };
+  return needles.length === 0 ? null : new SecretBytes(needles, utf8.encode(REDACTED));
 }
 
 /**
@@ -129,7 +119,7 @@ function answerScrubber(configured: (string | undefined)[]): AnswerScrubber | nu
 export function redactingFetch(fetchImpl: FetchLike, secrets: Iterable<string | undefined>): FetchLike {
   const configured = [...secrets];
   const inHeaders = createRedactor(configured);
-  const inAnswer = answerScrubber(configured);
+  const inAnswer = keysInAnswers(configured);
   return async (input, init) => {
     const response = await fetchImpl(input, init);
     const ok = response.ok || response.status === 304;
@@ -140,7 +130,7 @@ export function redactingFetch(fetchImpl: FetchLike, secrets: Iterable<string | 
       if (inAnswer === null || response.body === null) return headers === raw ? response : new Response(response.body, { status, statusText, headers });
       // Its length changes with a key taken out. Its chunks are kept beside it, as the Node fetch's are (body-chunks.ts).
       const { "content-length": _length, ...rest } = headers;
-      const chunks = inAnswer.chunks(bodyChunks(response)!);
+      const chunks = scrubbedChunks(bodyChunks(response)!, inAnswer.scrubber());
       return keepChunkSource(new Response(chunkStream(chunks), { status, statusText, headers: rest }), chunks);
     }
     const redact = createRedactor([...configured, ...credentialsSent(new Headers(init?.headers))]);
@@ -158,12 +148,12 @@ export function redactingFetch(fetchImpl: FetchLike, secrets: Iterable<string | 
 export function redactingExchange(exchange: Exchange, secrets: Iterable<string | undefined>): Exchange {
   const configured = [...secrets];
   const inHeaders = createRedactor(configured);
-  const inAnswer = answerScrubber(configured);
+  const inAnswer = keysInAnswers(configured);
   return (request) =>
     called(exchange, request).then((reply) => {
       if ((reply.status >= 200 && reply.status < 300) || reply.status === 304 || reply.body === null) {
         const headers = scrubbedHeaders(reply.headers, inHeaders);
-        const body = inAnswer === null || reply.body === null ? reply.body : isWhole(reply.body) ? inAnswer.whole(reply.body) : inAnswer.chunks(reply.body);
+        const body = inAnswer === null || reply.body === null ? reply.body : isWhole(reply.body) ? inAnswer.whole(reply.body) : scrubbedChunks(reply.body, inAnswer.scrubber());
         if (body === reply.body) return headers === reply.headers ? reply : { ...reply, headers };
         // Its length changed with the key taken out.
         const { "content-length": _length, ...rest } = headers;

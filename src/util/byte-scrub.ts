@@ -20,11 +20,9 @@ export function searchLoop(bytes: Uint8Array, needle: Uint8Array, from: number):
   return -1;
 }
 
-/** A search over `bytes` for one needle after another. */
-function searcher(bytes: Uint8Array): (needle: Uint8Array, from: number) => number {
-  if (!NodeBuffer) return (needle, from) => searchLoop(bytes, needle, from);
-  const buffer = NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return (needle, from) => buffer.indexOf(needle, from);
+/** Where `needle` is in `bytes` from `from` on, or -1; `buffer` is `bytes` as a Buffer on Node. */
+function find(bytes: Uint8Array, buffer: { indexOf(needle: Uint8Array, from: number): number } | null, needle: Uint8Array, from: number): number {
+  return buffer ? buffer.indexOf(needle, from) : searchLoop(bytes, needle, from);
 }
 
 export interface ByteScrubber {
@@ -32,8 +30,6 @@ export interface ByteScrubber {
   push(chunk: Uint8Array): Uint8Array;
   /** What was held back, secrets replaced: the body has ended. */
   end(): Uint8Array;
-  /** A body that came whole, secrets replaced; itself when it holds none. */
-  whole(body: Uint8Array): Uint8Array;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -46,65 +42,75 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Needles (non-empty) replaced by `replacement`; where two start at one place, the longest wins. */
-export function createByteScrubber(needles: Uint8Array[], replacement: Uint8Array): ByteScrubber {
-  const longest = Math.max(...needles.map((needle) => needle.length));
-  let held = EMPTY;
-  // The bytes a secret can start with: a chunk's tail is looked at only from those.
-  const starts = new Uint8Array(256);
-  for (const needle of needles) starts[needle[0]!] = 1;
+/** Secrets as bytes (none empty), each replaced by `replacement`; where two start at one place, the longest wins. */
+export class SecretBytes {
+  private readonly longest: number;
+  /** The bytes a secret can start with: a chunk's tail is looked at only from those. */
+  private readonly starts = new Uint8Array(256);
 
-  /** True when `needle` agrees with `bytes` from `at` for as far as both go: a match, or one the next chunk may finish. */
-  const mayStartAt = (bytes: Uint8Array, at: number) =>
-    needles.some((needle) => {
+  constructor(private readonly needles: Uint8Array[], private readonly replacement: Uint8Array) {
+    this.longest = Math.max(...needles.map((needle) => needle.length));
+    for (const needle of needles) this.starts[needle[0]!] = 1;
+  }
+
+  /** A body that came whole, secrets replaced; the very same bytes when it holds none. */
+  whole(body: Uint8Array): Uint8Array {
+    return this.scrub(body, true)[0];
+  }
+
+  /** A scrubber for one body that comes in chunks. */
+  scrubber(): ByteScrubber {
+    let held: Uint8Array = EMPTY;
+    const scrubbed = ([out, rest]: [Uint8Array, Uint8Array]) => ((held = rest), out);
+    return {
+      push: (chunk) => scrubbed(this.scrub(held.length === 0 ? chunk : concat([held, chunk]), false)),
+      end: () => scrubbed(this.scrub(held, true)),
+    };
+  }
+
+  /** True when a secret agrees with `bytes` from `at` for as far as both go: a match, or one more bytes may finish. */
+  private mayStartAt(bytes: Uint8Array, at: number): boolean {
+    return this.needles.some((needle) => {
       const shared = Math.min(needle.length, bytes.length - at);
       for (let j = 0; j < shared; j++) if (bytes[at + j] !== needle[j]) return false;
       return true;
     });
+  }
 
-  /** The first place at or after `from`, in the last `longest - 1` bytes, from which more bytes could still make a secret. */
-  const holdFrom = (bytes: Uint8Array, from: number) => {
-    for (let at = Math.max(from, bytes.length - longest + 1); at < bytes.length; at++) {
-      if (starts[bytes[at]!] === 1 && mayStartAt(bytes, at)) return at;
+  /** The first place at or after `from`, in the last `longest - 1` bytes, from which more bytes could make a secret. */
+  private holdFrom(bytes: Uint8Array, from: number): number {
+    for (let at = Math.max(from, bytes.length - this.longest + 1); at < bytes.length; at++) {
+      if (this.starts[bytes[at]!] === 1 && this.mayStartAt(bytes, at)) return at;
     }
     return bytes.length;
-  };
+  }
 
-  /** The first match at or after `from`: its place and length, the longest of those that start there. */
-  const nextMatch = (search: ReturnType<typeof searcher>, from: number): [number, number] | null => {
-    let found: [number, number] | null = null;
-    for (const needle of needles) {
-      const at = search(needle, from);
-      if (at >= 0 && (found === null || at < found[0] || (at === found[0] && needle.length > found[1]))) found = [at, needle.length];
-    }
-    return found;
-  };
-
-  /** Replaces every match that starts before the hold (none at all when `ended`), and keeps the held bytes. */
-  const scrub = (bytes: Uint8Array, ended: boolean): Uint8Array => {
+  /**
+   * Replaces every match that starts before the hold (there is none when the body has `ended`): what can go on, and
+   * the bytes held back. A match never starts in the hold, where a longer secret could still begin at its place.
+   */
+  private scrub(bytes: Uint8Array, ended: boolean): [Uint8Array, Uint8Array] {
+    const buffer = NodeBuffer ? NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : null;
     const out: Uint8Array[] = [];
-    const search = searcher(bytes);
     let done = 0;
     for (;;) {
-      const hold = ended ? bytes.length : holdFrom(bytes, done);
-      const match = nextMatch(search, done);
-      if (match === null || match[0] >= hold) {
-        if (done === 0 && hold === bytes.length) return (held = EMPTY), bytes; // the usual case: nothing found or held
+      const hold = ended ? bytes.length : this.holdFrom(bytes, done);
+      let at = -1;
+      let length = 0;
+      for (const needle of this.needles) {
+        const found = find(bytes, buffer, needle, done);
+        if (found >= 0 && (at < 0 || found < at || (found === at && needle.length > length))) (at = found), (length = needle.length);
+      }
+      if (at < 0 || at >= hold) {
+        if (done === 0 && hold === bytes.length) return [bytes, EMPTY]; // the usual case: nothing found or held
         out.push(bytes.subarray(done, hold));
         // A copy: a view would keep the whole chunk alive for a few bytes.
-        held = hold < bytes.length ? bytes.slice(hold) : EMPTY;
-        return concat(out);
+        return [concat(out), hold < bytes.length ? bytes.slice(hold) : EMPTY];
       }
-      out.push(bytes.subarray(done, match[0]), replacement);
-      done = match[0] + match[1];
+      out.push(bytes.subarray(done, at), this.replacement);
+      done = at + length;
     }
-  };
-
-  return {
-    push: (chunk) => scrub(held.length === 0 ? chunk : concat([held, chunk]), false),
-    end: () => scrub(held, true),
-    whole: (body) => scrub(body, true),
-  };
+  }
 }
 
 /** `chunks` with secrets replaced as they go by; ending it early ends `chunks` at once, as its own return() does. */

@@ -1,10 +1,11 @@
 // Secrets are taken out of a body however its chunks fall, and a body without one is not held back or copied.
 import { describe, expect, it } from "vitest";
-import { createByteScrubber, scrubbedChunks, searchLoop } from "../../src/util/byte-scrub";
+import { scrubbedChunks, searchLoop, SecretBytes } from "../../src/util/byte-scrub";
 
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
-const scrubberFor = (...secrets: string[]) => createByteScrubber(secrets.map((s) => utf8.encode(s)), utf8.encode("[x]"));
+const secretsOf = (...secrets: string[]) => new SecretBytes(secrets.map((s) => utf8.encode(s)), utf8.encode("[x]"));
+const scrubberFor = (...secrets: string[]) => secretsOf(...secrets).scrubber();
 
 /** What a client reads when `body` arrives cut at `cuts`, and what each chunk handed on was. */
 function through(secrets: string[], body: string, cuts: number[]): { out: string; sent: string[] } {
@@ -54,8 +55,8 @@ describe("byte scrubber", () => {
   it("replaces every occurrence, and leaves a body with none unchanged", () => {
     expect(through(["abcdef"], "abcdef abcdef-abcdef", [3, 10]).out).toBe("[x] [x]-[x]");
     const plain = utf8.encode("nothing to see");
-    expect(scrubberFor("abcdef").whole(plain)).toBe(plain);
-    expect(text.decode(scrubberFor("abcdef").whole(utf8.encode("xabcdefx")))).toBe("x[x]x");
+    expect(secretsOf("abcdef").whole(plain)).toBe(plain);
+    expect(text.decode(secretsOf("abcdef").whole(utf8.encode("xabcdefx")))).toBe("x[x]x");
   });
 });
 
