@@ -1,7 +1,7 @@
 // verdict's own metrics: what operators ask about (cost, savings, disagreement, refusals, time), behind a small
 // interface whose no-op default makes every call free when metrics are off.
 import type { MatchRecord } from "../../strategies/types";
-import type { Usage } from "../openai/chat";
+import type { ReportedUsage } from "../openai/chat";
 import { createRegistry, SECONDS_BUCKETS, type Registry } from "./registry";
 
 export type UpstreamRole = "generator" | "judge";
@@ -16,7 +16,7 @@ export interface VerdictMetrics {
   inFlight(delta: 1 | -1): void;
   phase(phase: "sampling" | "judging", strategy: string, seconds: number): void;
   candidates(count: number): void;
-  tokens(role: UpstreamRole, usage: Usage | null | undefined): void;
+  tokens(role: UpstreamRole, usage: ReportedUsage | null | undefined): void;
   /** cache: "hit"/"miss" when the request used the cache, "bypass" when it asked not to (not counted). */
   judgment(task: JudgeTask, cache: "hit" | "miss" | "bypass", calls: number, parsed: boolean): void;
   matches(records: readonly MatchRecord[]): void;

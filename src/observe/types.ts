@@ -1,14 +1,14 @@
 // What the pipeline reports to while it works on a request: the per-request probe and the watches it hands out for
 // each generator call and each judgment. Implementations: observe/probe.ts (the app's) and noopProbe.
 import type { GuardResult, JudgeTask } from "../metrics/verdict";
-import type { Usage } from "../openai/chat";
+import type { ReportedUsage, Usage } from "../openai/chat";
 import type { PipelineOutcome } from "../pipeline";
 import type { GroundingVerdict, PairVerdict, ScoreVerdict } from "../../strategies/types";
 
 export interface GenerationWatch {
   readonly headers: Record<string, string>;
   candidate(index: number, finishReason: string | null): void;
-  done(usage: Usage | null | undefined): void;
+  done(usage: ReportedUsage | null | undefined): void;
   failed(error: unknown): void;
 }
 

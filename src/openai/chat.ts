@@ -25,27 +25,60 @@ export const chatRequestSchema = z.looseObject({
 
 export type ChatRequest = z.infer<typeof chatRequestSchema>;
 
+/** Token counts by kind (cached_tokens, reasoning_tokens, audio_tokens, ...), as an upstream breaks a total down. */
+export type UsageDetails = Record<string, number>;
+
 export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  prompt_tokens_details?: UsageDetails;
+  completion_tokens_details?: UsageDetails;
 }
 
 export const ZERO_USAGE: Usage = Object.freeze({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
 
-export function addUsage(a: Usage, b: Partial<Usage> | null | undefined): Usage {
-  const prompt = a.prompt_tokens + (b?.prompt_tokens ?? 0);
-  const completion = a.completion_tokens + (b?.completion_tokens ?? 0);
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+/** Usage as an upstream reports it: any of the fields, breakdowns of any shape. */
+export interface ReportedUsage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  prompt_tokens_details?: unknown;
+  completion_tokens_details?: unknown;
 }
 
-/** Flattens message content (string or parts) to the text a judge can read. */
-export function contentText(content: unknown): string {
+/** Two breakdowns added kind by kind; undefined while neither side has one. */
+function addDetails(a: UsageDetails | undefined, b: unknown): UsageDetails | undefined {
+  if (b === null || typeof b !== "object") return a;
+  const sum: UsageDetails = { ...a };
+  for (const [kind, count] of Object.entries(b)) if (typeof count === "number") sum[kind] = (sum[kind] ?? 0) + count;
+  return sum;
+}
+
+/**
+ * The tokens of two calls together. The breakdowns are kept (cached prompt tokens and reasoning tokens are billed
+ * differently); `total_tokens` is always the sum of the two kinds, whatever a call reported.
+ */
+export function addUsage(a: Usage, b: ReportedUsage | null | undefined): Usage {
+  const prompt = a.prompt_tokens + (b?.prompt_tokens ?? 0);
+  const completion = a.completion_tokens + (b?.completion_tokens ?? 0);
+  const sum: Usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+  const promptDetails = addDetails(a.prompt_tokens_details, b?.prompt_tokens_details);
+  const completionDetails = addDetails(a.completion_tokens_details, b?.completion_tokens_details);
+  if (promptDetails) sum.prompt_tokens_details = promptDetails;
+  if (completionDetails) sum.completion_tokens_details = completionDetails;
+  return sum;
+}
+
+/**
+ * Flattens message content (string or parts) to the text a judge can read: a part without text shows as its type
+ * ("[image_url]"), unless `marks` is false, for text a user reads as the answer itself.
+ */
+export function contentText(content: unknown, marks = true): string {
   if (typeof content === "string") return content;
   if (!Array.isArray(content)) return "";
   return content
     .map((part: { type?: string; text?: unknown }) =>
-      typeof part?.text === "string" ? part.text : part?.type ? `[${part.type}]` : "",
+      typeof part?.text === "string" ? part.text : marks && part?.type ? `[${part.type}]` : "",
     )
     .join("");
 }

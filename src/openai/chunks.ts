@@ -69,8 +69,11 @@ function choiceDeltas(choice: ReplayChoice): Record<string, unknown>[] {
     out.push({ index: choice.index, delta: d, logprobs, finish_reason: null });
 
   const content = typeof message.content === "string" ? message.content : null;
+  // Content as a list of parts (Mistral's thinking and text chunks) goes whole on the role chunk, as such servers
+  // stream it: only text is split into pieces.
+  const parts = Array.isArray(message.content) ? message.content : null;
   const others = Object.fromEntries(Object.entries(message).filter(([name, value]) => !STREAMED_FIELDS.has(name) && value !== undefined));
-  delta({ role: "assistant", content: content === null ? null : "", ...(message.refusal != null ? {} : { refusal: null }), ...others });
+  delta({ role: "assistant", content: parts ?? (content === null ? null : ""), ...(message.refusal != null ? {} : { refusal: null }), ...others });
   if (content) for (const piece of contentDeltas(content, choice.logprobs)) delta({ content: piece.content }, piece.logprobs);
   if (typeof message.refusal === "string") for (const piece of splitText(message.refusal)) delta({ refusal: piece });
 

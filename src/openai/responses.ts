@@ -165,19 +165,20 @@ export function outputMessage(result: ChatResult, id: string) {
   const incomplete = choice.finish_reason === "length" ? "max_output_tokens" : choice.finish_reason === "content_filter" ? "content_filter" : null;
   const part = refusal !== null
     ? { type: "refusal" as const, refusal }
-    : { type: "output_text" as const, text: contentText(choice.message.content), annotations: [], logprobs: [] };
+    : { type: "output_text" as const, text: contentText(choice.message.content, false), annotations: [], logprobs: [] };
   return {
     incomplete,
     item: { id, type: "message" as const, status: incomplete ? "incomplete" : "completed", role: "assistant" as const, content: [part] },
   };
 }
 
+/** Chat usage in the Responses API's words; the upstreams' own breakdowns where they gave one. */
 export function usageOf(usage: Usage) {
   return {
     input_tokens: usage.prompt_tokens,
-    input_tokens_details: { cached_tokens: 0 },
+    input_tokens_details: { cached_tokens: usage.prompt_tokens_details?.cached_tokens ?? 0 },
     output_tokens: usage.completion_tokens,
-    output_tokens_details: { reasoning_tokens: 0 },
+    output_tokens_details: { reasoning_tokens: usage.completion_tokens_details?.reasoning_tokens ?? 0 },
     total_tokens: usage.total_tokens,
   };
 }

@@ -1,0 +1,86 @@
+// What upstreams report beyond plain text and totals reaches the client: token breakdowns (cached prompt tokens and
+// reasoning tokens are billed differently) and content given as a list of parts.
+import { describe, expect, it } from "vitest";
+import { createSSEDecoder } from "../../src/openai/sse";
+import { chatBody, fetchInto, harness, postChat } from "../helpers";
+import { createSimulator } from "../sim/server";
+
+type Any = Record<string, any>;
+
+/** The simulator, with every JSON answer's usage broken down as OpenAI does: 5 cached prompt tokens, 7 reasoning. */
+function simWithBreakdowns() {
+  const sim = createSimulator();
+  const simFetch = fetchInto(sim.app);
+  const fetch: typeof globalThis.fetch = async (input, init) => {
+    const response = await simFetch(input, init);
+    if (!response.headers.get("content-type")?.includes("application/json") || !response.ok) return response;
+    const body = await response.json();
+    body.usage = { ...body.usage, prompt_tokens_details: { cached_tokens: 5, audio_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 7 } };
+    return Response.json(body);
+  };
+  return { sim, fetch };
+}
+
+describe("token breakdowns", () => {
+  it("adds up every call's cached and reasoning tokens in a reranked answer's usage", async () => {
+    const { sim, fetch } = simWithBreakdowns();
+    const { app } = harness({ deps: { fetch } });
+    const body = await (await postChat(app, chatBody({ verdict: { n: 3 } }))).json();
+    const calls = sim.requests.length;
+    const generatorCalls = sim.requests.filter((r) => r.role === "generator").length;
+    expect(calls).toBeGreaterThan(generatorCalls);
+    expect(body.usage.prompt_tokens_details).toEqual({ cached_tokens: 5 * calls, audio_tokens: 0 });
+    expect(body.usage.completion_tokens_details).toEqual({ reasoning_tokens: 7 * calls });
+    expect(body.verdict.usage.generator.prompt_tokens_details).toEqual({ cached_tokens: 5 * generatorCalls, audio_tokens: 0 });
+    expect(body.usage.total_tokens).toBe(body.usage.prompt_tokens + body.usage.completion_tokens);
+  });
+
+  it("reports them on /v1/responses as input and output token details", async () => {
+    const { sim, fetch } = simWithBreakdowns();
+    const { client } = harness({ deps: { fetch } });
+    const response = await client.responses.create({ model: "sim-generator", input: "Why is the sky blue?", verdict: { n: 2 } } as never);
+    const calls = sim.requests.length;
+    expect(response.usage).toMatchObject({ input_tokens_details: { cached_tokens: 5 * calls }, output_tokens_details: { reasoning_tokens: 7 * calls } });
+  });
+
+  it("leaves usage without breakdowns when no upstream gave one", async () => {
+    const { app } = harness();
+    const body = await (await postChat(app, chatBody({ verdict: { n: 2 } }))).json();
+    expect(Object.keys(body.usage).sort()).toEqual(["completion_tokens", "prompt_tokens", "total_tokens"]);
+  });
+});
+
+describe("content as a list of parts", () => {
+  const parts = [
+    { type: "thinking", thinking: [{ type: "text", text: "The user wants a colour." }] },
+    { type: "text", text: "Blue, because of Rayleigh scattering." },
+  ];
+
+  /** A generator whose every candidate is `parts`; the judge is the simulator's. */
+  function partsUpstream() {
+    const sim = createSimulator();
+    const simFetch = fetchInto(sim.app);
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      const sent = JSON.parse(String(init?.body ?? "{}"));
+      if (sent.model !== "sim-generator") return simFetch(input, init);
+      const choices = Array.from({ length: sent.n ?? 1 }, (_, index) => ({ index, message: { role: "assistant", content: parts }, finish_reason: "stop" }));
+      return Response.json({ id: "c", object: "chat.completion", created: 1, model: "m", choices, usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } });
+    };
+    return fetch;
+  }
+
+  it("streams a reranked answer's parts on its role chunk instead of dropping them", async () => {
+    const { app } = harness({ deps: { fetch: partsUpstream() } });
+    const response = await postChat(app, chatBody({ stream: true, verdict: { n: 2 } }));
+    const decoder = createSSEDecoder();
+    const events = decoder.push(await response.text()).filter((e) => e.data !== "[DONE]").map((e) => JSON.parse(e.data) as Any);
+    const deltas = events.filter((e) => e.choices?.length).map((e) => e.choices[0].delta);
+    expect(deltas[0]).toMatchObject({ role: "assistant", content: parts });
+  });
+
+  it("answers /v1/responses with the parts' text, without the marks a judge reads", async () => {
+    const { client } = harness({ deps: { fetch: partsUpstream() } });
+    const response = await client.responses.create({ model: "sim-generator", input: "Which colour?", verdict: { n: 2 } } as never);
+    expect(response.output_text).toBe("Blue, because of Rayleigh scattering.");
+  });
+});
