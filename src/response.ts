@@ -63,9 +63,10 @@ export function completionBody(outcome: PipelineOutcome, fallbackModel: string) 
       ? [{ index: 0, message: { role: "assistant", content: abstention, refusal: null }, logprobs: null, finish_reason: "stop" }]
       : returnable(outcome).slice(0, outcome.options.choices).map((index, position) => {
           const candidate = outcome.pool.byIndex(index);
-          return { index: position, message: candidate.message, logprobs: candidate.logprobs ?? null, finish_reason: candidate.finish_reason };
+          return { ...candidate.extra, index: position, message: candidate.message, logprobs: candidate.logprobs ?? null, finish_reason: candidate.finish_reason };
         });
   return {
+    ...meta?.extra,
     id: meta?.id ?? `chatcmpl-verdict-${crypto.randomUUID()}`,
     object: "chat.completion" as const,
     created: meta?.created ?? Math.floor(Date.now() / 1000),

@@ -23,8 +23,11 @@ export interface DrawSummary {
   received: number;
   /** Candidates that can no longer come: n minus this is the most the draw can still deliver. */
   lost: number;
-  /** id, created, model and system_fingerprint of the first completion, reused for the response. */
-  meta: Pick<ChatCompletion, "id" | "created" | "model" | "system_fingerprint"> | null;
+  /**
+   * id, created, model and system_fingerprint of the first completion, reused for the response, with its fields that
+   * verdict does not rebuild (service_tier, Azure's prompt_filter_results).
+   */
+  meta: (Pick<ChatCompletion, "id" | "created" | "model" | "system_fingerprint"> & { extra?: Record<string, unknown> }) | null;
 }
 
 export interface DrawRequest {
@@ -42,16 +45,35 @@ export interface DrawRequest {
   onLoss?: (summary: DrawSummary) => void;
 }
 
+const CHOICE_FIELDS = new Set(["index", "message", "logprobs", "finish_reason"]);
+const COMPLETION_FIELDS = new Set(["id", "object", "created", "model", "choices", "usage", "system_fingerprint", "verdict"]);
+
+/** The fields of `record` that verdict does not read or rebuild, or undefined when there are none. */
+export function otherFields(record: object, known: Set<string>): Record<string, unknown> | undefined {
+  let extra: Record<string, unknown> | undefined;
+  for (const [name, value] of Object.entries(record)) if (!known.has(name) && value !== undefined) (extra ??= {})[name] = value;
+  return extra;
+}
+
 function toCandidate(choice: ChatCompletion["choices"][number], index: number): Candidate {
   const message = choice.message as unknown as Record<string, unknown>;
+  const extra = otherFields(choice, CHOICE_FIELDS);
   return {
     index,
     text: messageText(message),
     message,
     finish_reason: choice.finish_reason ?? null,
     ...(choice.logprobs ? { logprobs: choice.logprobs } : {}),
+    ...(extra ? { extra } : {}),
     duplicates: [],
   };
+}
+
+/** What the response reuses of the first completion: its id, model and such, and fields such as service_tier. */
+function metaOf(completion: ChatCompletion): NonNullable<DrawSummary["meta"]> {
+  const extra = otherFields(completion, COMPLETION_FIELDS);
+  const { id, created, model, system_fingerprint } = completion;
+  return extra ? { id, created, model, system_fingerprint, extra } : { id, created, model, system_fingerprint };
 }
 
 export function drawCandidates({ upstream, body, n, nSupport, signal, stream = false, probe = noopProbe, onLoss }: DrawRequest) {
@@ -85,7 +107,7 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
       throw err;
     }
     summary.usage = addUsage(summary.usage, completion.usage);
-    summary.meta ??= { id: completion.id, created: completion.created, model: completion.model, system_fingerprint: completion.system_fingerprint };
+    summary.meta ??= metaOf(completion);
     const choices = completion.choices.slice(0, limit);
     for (const choice of choices) hand(choice, watch);
     watch.done(completion.usage);

@@ -13,6 +13,8 @@ export interface Candidate {
   message: Record<string, unknown>;
   finish_reason: string | null;
   logprobs?: unknown;
+  /** The choice's other fields (vLLM's stop_reason, Azure's content_filter_results), given back with it as they came. */
+  extra?: Record<string, unknown>;
   /** Indexes of identical candidates merged into this one. */
   duplicates: number[];
 }

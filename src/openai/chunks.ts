@@ -19,6 +19,8 @@ export interface ReplayChoice {
   message: Record<string, unknown>;
   logprobs: unknown;
   finish_reason: string | null;
+  /** Any other field (vLLM's stop_reason, Azure's content_filter_results) rides on the choice's finish chunk. */
+  [field: string]: unknown;
 }
 
 export interface ReplayCompletion {
@@ -29,6 +31,8 @@ export interface ReplayCompletion {
   usage: unknown;
   system_fingerprint?: string;
   verdict?: unknown;
+  /** Any other field (service_tier) is on every chunk, as OpenAI streams it. */
+  [field: string]: unknown;
 }
 
 /**
@@ -63,7 +67,7 @@ function contentDeltas(content: string, logprobs: unknown): { content: string; l
 }
 
 function choiceDeltas(choice: ReplayChoice): Record<string, unknown>[] {
-  const { message } = choice;
+  const { index: _index, message, logprobs: _logprobs, finish_reason: _finish, ...extra } = choice;
   const out: Record<string, unknown>[] = [];
   const delta = (d: Record<string, unknown>, logprobs: unknown = null) =>
     out.push({ index: choice.index, delta: d, logprobs, finish_reason: null });
@@ -87,7 +91,7 @@ function choiceDeltas(choice: ReplayChoice): Record<string, unknown>[] {
     delta({ tool_calls: [{ index, id: call.id, type: call.type ?? "function", function: { name: call.function.name, arguments: first } }] });
     for (const piece of rest) delta({ tool_calls: [{ index, function: { arguments: piece } }] });
   });
-  out.push({ index: choice.index, delta: {}, logprobs: null, finish_reason: choice.finish_reason ?? "stop" });
+  out.push({ ...extra, index: choice.index, delta: {}, logprobs: null, finish_reason: choice.finish_reason ?? "stop" });
   return out;
 }
 
@@ -96,7 +100,9 @@ function choiceDeltas(choice: ReplayChoice): Record<string, unknown>[] {
  * chunk; `verdict` rides on the last chunk that has choices; with `includeUsage`, a final usage chunk with no choices.
  */
 export function replayChunks(completion: ReplayCompletion, includeUsage: boolean): Record<string, unknown>[] {
+  const { id: _id, object: _object, created: _created, model: _model, choices: _choices, usage: _usage, system_fingerprint: _fingerprint, verdict: _verdict, ...others } = completion;
   const frame = (choices: unknown[], extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+    ...others,
     id: completion.id,
     object: "chat.completion.chunk",
     created: completion.created,

@@ -1,5 +1,6 @@
 // What upstreams report beyond plain text and totals reaches the client: token breakdowns (cached prompt tokens and
-// reasoning tokens are billed differently) and content given as a list of parts.
+// reasoning tokens are billed differently), content given as a list of parts, and fields verdict has no use for
+// (service_tier, vLLM's stop_reason).
 import { describe, expect, it } from "vitest";
 import { createSSEDecoder } from "../../src/openai/sse";
 import { chatBody, fetchInto, harness, postChat } from "../helpers";
@@ -82,5 +83,42 @@ describe("content as a list of parts", () => {
     const { client } = harness({ deps: { fetch: partsUpstream() } });
     const response = await client.responses.create({ model: "sim-generator", input: "Which colour?", verdict: { n: 2 } } as never);
     expect(response.output_text).toBe("Blue, because of Rayleigh scattering.");
+  });
+});
+
+describe("fields verdict does not rebuild", () => {
+  /** The simulator's generator, with service_tier on each completion and vLLM's stop_reason on each choice. */
+  function extrasUpstream() {
+    const sim = createSimulator();
+    const simFetch = fetchInto(sim.app);
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      const response = await simFetch(input, init);
+      const sent = JSON.parse(String(init?.body ?? "{}"));
+      if (sent.model !== "sim-generator" || !response.ok) return response;
+      const body = await response.json();
+      body.service_tier = "flex";
+      body.choices = body.choices.map((choice: Any) => ({ ...choice, stop_reason: 128009 }));
+      return Response.json(body);
+    };
+    return fetch;
+  }
+
+  it("gives back the completion's service_tier and each choice's own fields", async () => {
+    const { app } = harness({ deps: { fetch: extrasUpstream() } });
+    const body = await (await postChat(app, chatBody({ n: 2, verdict: { n: 3 } }))).json();
+    expect(body.service_tier).toBe("flex");
+    expect(body.choices.map((choice: Any) => choice.stop_reason)).toEqual([128009, 128009]);
+    expect(body.object).toBe("chat.completion");
+  });
+
+  it("streams them too: service_tier on every chunk, a choice's fields on its finish chunk", async () => {
+    const { app } = harness({ deps: { fetch: extrasUpstream() } });
+    const response = await postChat(app, chatBody({ stream: true, verdict: { n: 2 } }));
+    const events = createSSEDecoder().push(await response.text()).filter((e) => e.data !== "[DONE]").map((e) => JSON.parse(e.data) as Any);
+    const chunks = events.filter((e) => e.object === "chat.completion.chunk");
+    expect(chunks.length).toBeGreaterThan(2);
+    expect(chunks.every((chunk) => chunk.service_tier === "flex")).toBe(true);
+    const finish = chunks.find((chunk) => chunk.choices[0]?.finish_reason)!;
+    expect(finish.choices[0].stop_reason).toBe(128009);
   });
 });
