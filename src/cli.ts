@@ -42,28 +42,52 @@ async function serveCommand(): Promise<void> {
   );
 }
 
+/** A command line mistake: its message and the usage go to stderr, and the exit code is 2. */
+class UsageError extends Error {}
+
+const wantsHelp = (args: string[]) => args.includes("--help") || args.includes("-h");
+
+/** A flag's number, refused when it is not one: `--port abc` must not become port NaN. */
+function numberFlag(name: string, value: string | undefined, check: (n: number) => boolean): number {
+  const n = Number(value);
+  if (value === undefined || value.trim() === "" || !Number.isFinite(n) || !check(n)) throw new UsageError(`verdict sim: --${name} ${value ?? ""} is not a valid value`);
+  return n;
+}
+
+function simFlags(args: string[]) {
+  try {
+    return parseArgs({ args, options: SIM_OPTIONS }).values;
+  } catch (err) {
+    throw new UsageError(`verdict sim: ${(err as Error).message}`);
+  }
+}
+
+const SIM_OPTIONS = {
+  port: { type: "string", default: "8788" },
+  seed: { type: "string", default: "1" },
+  accuracy: { type: "string", default: "1" },
+  bias: { type: "string", default: "0" },
+  "no-n": { type: "boolean", default: false },
+  "ttft-ms": { type: "string", default: "0" },
+  "tokens-per-second": { type: "string", default: "0" },
+} as const;
+
 async function simCommand(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      port: { type: "string", default: "8788" },
-      seed: { type: "string", default: "1" },
-      accuracy: { type: "string", default: "1" },
-      bias: { type: "string", default: "0" },
-      "no-n": { type: "boolean", default: false },
-      "ttft-ms": { type: "string", default: "0" },
-      "tokens-per-second": { type: "string", default: "0" },
-    },
-  });
-  const latency = { ttft_ms: Number(values["ttft-ms"]), tokens_per_second: Number(values["tokens-per-second"]) };
+  const values = simFlags(args);
+  const fraction = (n: number) => n >= 0 && n <= 1;
+  const atLeastZero = (n: number) => n >= 0;
+  const latency = {
+    ttft_ms: numberFlag("ttft-ms", values["ttft-ms"], atLeastZero),
+    tokens_per_second: numberFlag("tokens-per-second", values["tokens-per-second"], atLeastZero),
+  };
   const running = await startSimulator(
     {
-      seed: Number(values.seed),
+      seed: numberFlag("seed", values.seed, Number.isInteger),
       supports_n: !values["no-n"],
       generator: { latency },
-      judge: { accuracy: Number(values.accuracy), bias: Number(values.bias), latency },
+      judge: { accuracy: numberFlag("accuracy", values.accuracy, fraction), bias: numberFlag("bias", values.bias, fraction), latency },
     },
-    Number(values.port),
+    numberFlag("port", values.port, (n) => Number.isInteger(n) && n >= 0 && n <= 65535),
   );
   console.log(`verdict simulator (not a model) listening on ${running.url}`);
   closeOnSignals(running, jsonLogger);
@@ -71,14 +95,25 @@ async function simCommand(args: string[]): Promise<void> {
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
-  if (command === "serve") return serveCommand();
+  // Help asked for is an answer, on stdout; `verdict serve --help` must print it, not start a server.
+  if (command === "--help" || command === "-h" || command === "help" || ((command === "serve" || command === "sim") && wantsHelp(rest))) {
+    console.log(USAGE);
+    return;
+  }
+  if (command === "serve") {
+    if (rest.length > 0) throw new UsageError(`verdict serve takes no arguments (got ${rest.join(" ")}); it reads its config file and environment`);
+    return serveCommand();
+  }
   if (command === "sim") return simCommand(rest);
   if (command === "eval") return process.exit(await evalCommand(rest));
-  console.error(USAGE);
-  process.exit(command === undefined || command === "--help" ? 0 : 2);
+  throw new UsageError(command === undefined ? "verdict: no command given" : `verdict: unknown command ${command}`);
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof UsageError) {
+    console.error(`${err.message}\n\n${USAGE}`);
+    process.exit(2);
+  }
   if (err instanceof ConfigError) console.error(err.message);
   else console.error(`verdict: ${(err as Error)?.stack ?? err}`);
   process.exit(1);
