@@ -169,10 +169,14 @@ export function chatCompletionsLane(ctx: AppContext, app: RequestListener): Requ
   function streamReranked(res: ServerResponse, checked: CheckedChat, rerank: Rerank, start: ProbeInit, probe: ActiveProbe, client: AbortSignal): void {
     const onSettled = (status: number, error?: unknown) => finishObservation(observe, probe, start, status, error);
     const work = rerankedStreamWork(ctx, checked, rerank, { requestId: probe.requestId, client, onSettled });
-    res.writeHead(200, { ...SSE_HEADERS, ...work.headers });
     // What streamWork returns for a reader that goes away is not needed: the client's leaving aborts `client`, which
     // the work follows.
-    streamWork(work, (text) => void res.write(text), () => void (res.destroyed || res.end()));
+    streamWork(work, {
+      begin: () => void res.writeHead(200, { ...SSE_HEADERS, ...work.headers }),
+      send: (text) => void res.write(text),
+      end: () => void (res.destroyed || res.end()),
+      refuse: (failure) => void (res.destroyed || writeError(res, failure, work.headers)),
+    });
   }
 
   async function answer(req: IncomingMessage, res: ServerResponse, body: Buffer, client: AbortSignal, arrived: number): Promise<void> {

@@ -1,6 +1,8 @@
-// A reranked answer as an SSE response: headers and a first comment at once, keep-alive comments while candidates and
-// judging run, then the replayed events. A client that goes away aborts the work; a failure becomes an error event.
-import { ProxyError, toProxyError } from "../errors";
+// A reranked answer as an SSE response: keep-alive comments while candidates and judging run, then the replayed events.
+// The headers wait until the first keep-alive is due (or the answer is ready), so a request that fails fast (the
+// generator's 400, 401 or 429, a full queue) gets its own status and a JSON error, as OpenAI answers a stream it
+// refuses; a failure after the stream began becomes an error event. A client that goes away aborts the work.
+import { errorResponse, ProxyError, toProxyError } from "../errors";
 import { encodeBytes, encodeComment } from "../openai/sse";
 
 export interface StreamedWork {
@@ -29,15 +31,27 @@ export const SSE_HEADERS = {
   "x-accel-buffering": "no",
 };
 
+/** Where a stream goes: node:http's response in the Node lane, a web Response in the app. */
+export interface StreamSink {
+  /** The stream begins: status 200 and the SSE headers. */
+  begin(): void;
+  send(text: string): void;
+  end(): void;
+  /** The work failed before the stream began: its own status and a JSON error, as an unstreamed request gets. */
+  refuse(failure: ProxyError): void;
+}
+
 /**
- * Runs `work` for a stream sent through `send`: a first comment at once, keep-alives while the work runs, then its
- * events (or an error event), and `end` once it is over. Returns what to call when the reader goes away. Shared by the
- * web Response below and the Node lane, which writes to node:http's response without one (src/adapters/node-chat-lane.ts).
+ * Runs `work` for a stream sent to `sink`: nothing until the first keep-alive is due, then the headers, a first comment
+ * and keep-alives while the work runs, then its events (or an error event), and the end. A failure before then is
+ * refused with its status instead. Returns what to call when the reader goes away. Shared by the web Response below
+ * and the Node lane, which writes to node:http's response without one (src/adapters/node-chat-lane.ts).
  */
-export function streamWork(work: StreamedWork, send: (text: string) => void, end: () => void): () => void {
+export function streamWork(work: StreamedWork, sink: StreamSink): () => void {
   const controller = new AbortController();
   const cancelled = () => controller.abort(new ProxyError(499, "client closed the stream", { code: "cancelled" }));
   let timer: ReturnType<typeof setInterval> | undefined;
+  let begun = false;
   const stop = () => {
     if (timer !== undefined) clearInterval(timer);
     work.clientSignal.removeEventListener("abort", cancelled);
@@ -47,32 +61,40 @@ export function streamWork(work: StreamedWork, send: (text: string) => void, end
   const write = (text: string) => {
     if (controller.signal.aborted) return;
     try {
-      send(text);
+      sink.send(text);
     } catch {
       cancelled(); // the stream was closed under us: nobody is reading any more
     }
   };
-  // A byte right away: some clients and proxies only report the response once the first body bytes arrive.
-  write(encodeComment("verdict: sampling candidates"));
-  work.opening?.forEach(write);
-  timer = setInterval(() => write(encodeComment("keep-alive")), work.keepaliveMs);
+  const begin = () => {
+    begun = true;
+    sink.begin();
+    work.opening?.forEach(write);
+  };
+  timer = setInterval(() => {
+    if (begun) return write(encodeComment("keep-alive"));
+    begin();
+    write(encodeComment("verdict: sampling candidates and judging them"));
+  }, work.keepaliveMs);
   void work
     .produce(controller.signal)
     .then(
       (events) => {
+        if (!begun) begin();
         write(events.join("")); // one write: the answer's events all go out together
         work.onSettled?.(200);
       },
       (err: unknown) => {
         if (!(err instanceof ProxyError)) work.onUnexpectedError?.(err);
         const failure = toProxyError(err);
-        write(work.renderError(failure));
+        if (begun) write(work.renderError(failure));
+        else sink.refuse(failure);
         work.onSettled?.(failure.status, failure);
       },
     )
     .finally(() => {
       stop();
-      end();
+      if (begun) sink.end();
     });
   return () => {
     stop();
@@ -80,20 +102,24 @@ export function streamWork(work: StreamedWork, send: (text: string) => void, end
   };
 }
 
-export function streamedResponse(work: StreamedWork): Response {
-  let cancel: () => void = () => undefined;
-  const body = new ReadableStream<Uint8Array>({
-    start(out) {
-      const close = () => {
-        try {
-          out.close();
-        } catch {
-          // already closed by a cancel
-        }
-      };
-      cancel = streamWork(work, (text) => out.enqueue(encodeBytes(text)), close);
-    },
-    cancel: () => cancel(),
+/** The stream as a web Response, once it has begun (or the failure that stopped it before it did). */
+export function streamedResponse(work: StreamedWork): Promise<Response> {
+  return new Promise((answer) => {
+    let cancel: () => void = () => undefined;
+    let out!: ReadableStreamDefaultController<Uint8Array>;
+    const body = new ReadableStream<Uint8Array>({ start: (controller) => void (out = controller), cancel: () => cancel() });
+    const close = () => {
+      try {
+        out.close();
+      } catch {
+        // already closed by a cancel
+      }
+    };
+    cancel = streamWork(work, {
+      begin: () => answer(new Response(body, { status: 200, headers: { ...SSE_HEADERS, ...work.headers } })),
+      send: (text) => out.enqueue(encodeBytes(text)),
+      end: close,
+      refuse: (failure) => answer(errorResponse(failure, work.headers)),
+    });
   });
-  return new Response(body, { status: 200, headers: { ...SSE_HEADERS, ...work.headers } });
 }

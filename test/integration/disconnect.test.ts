@@ -63,7 +63,8 @@ describe("client disconnect, over sockets on 127.0.0.1", () => {
 
   async function servers(latency: { ttft_ms?: number; tokens_per_second?: number } = slow) {
     const upstream = await startSimulator({ generator: { latency } });
-    const config = testConfig({ generator: { base_url: upstream.url, supports_n: false }, server: { port: 0 } });
+    // Keep-alives every 20 ms: a reranked stream begins (its first bytes come) while the candidates are drawn.
+    const config = testConfig({ generator: { base_url: upstream.url, supports_n: false }, server: { port: 0, keepalive_ms: 20 } });
     const proxy = await startProxy(config, silentLogger);
     closers.push(proxy.close, upstream.close);
     return { sim: upstream.sim, url: `${proxy.url}/v1/chat/completions` };

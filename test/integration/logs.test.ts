@@ -110,13 +110,18 @@ describe("reranked streams in the log", () => {
     ]);
     expect(log.events()[0]!.judging_ms).toEqual(expect.any(Number));
 
-    const failing = capture();
-    const down = createApp({ config: testConfig(), logger: failing.logger, fetch: () => Promise.reject(new TypeError("fetch failed")) });
-    const failed = await postChat(down, chatBody({ stream: true, verdict: { n: 2 } }));
-    expect(failed.status).toBe(200); // the headers went out before the work failed; the client gets an error event
-    expect(await failed.text()).toMatch(/generator_unreachable/);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(failing.events()).toEqual([expect.objectContaining({ level: "warn", status: 502, error: "generator_unreachable" })]);
+    // Failed before the stream began (answered 502) and after (a 200 whose stream ends in an error event): both are
+    // logged once, with the failure's status.
+    for (const [delayMs, answered] of [[0, 502], [60, 200]] as const) {
+      const failing = capture();
+      const unreachable = () => new Promise<Response>((_, reject) => setTimeout(() => reject(new TypeError("fetch failed")), delayMs));
+      const down = createApp({ config: testConfig({ server: { keepalive_ms: 10 } }), logger: failing.logger, fetch: unreachable });
+      const failed = await postChat(down, chatBody({ stream: true, verdict: { n: 2 } }));
+      expect(failed.status).toBe(answered);
+      expect(await failed.text()).toMatch(/generator_unreachable/);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(failing.events()).toEqual([expect.objectContaining({ level: "warn", status: 502, error: "generator_unreachable" })]);
+    }
   });
 
   it("log a reranked /v1/responses request under its own route, with its strategy", async () => {

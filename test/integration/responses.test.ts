@@ -82,14 +82,29 @@ describe("/v1/responses", () => {
   it("ends a stream that fails after it began with an error event", async () => {
     const sim = createSimulator();
     const inner = fetchInto(sim.app);
-    const fetch: typeof globalThis.fetch = async (input, init) =>
-      bodyText(init).includes("response_a") ? inner(input, init) : new Response('{"error":{"message":"down"}}', { status: 503 });
-    const { app } = harness({ deps: { fetch } });
+    // The generator fails after the first keep-alive was due, so the stream has begun.
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      if (bodyText(init).includes("response_a")) return inner(input, init);
+      await new Promise((resolve) => setTimeout(resolve, 80));
+      return new Response('{"error":{"message":"down"}}', { status: 503 });
+    };
+    const { app } = harness({ deps: { fetch }, config: { server: { keepalive_ms: 10 } } });
     const raw = await (await post(app, { model: "sim-generator", input: "hi", stream: true, verdict: { n: 2 } })).text();
     const decoder = createSSEDecoder();
     const events = [...decoder.push(raw), ...decoder.end()];
     expect(events.map((e) => e.event)).toEqual(["response.created", "response.in_progress", "error"]);
     expect(JSON.parse(events[2]!.data)).toMatchObject({ type: "error", code: "generator_error", message: expect.stringMatching(/down/), sequence_number: 2 });
+  });
+
+  it("refuses a stream that fails before it began with the failure's own status and a JSON error", async () => {
+    const sim = createSimulator();
+    const inner = fetchInto(sim.app);
+    const fetch: typeof globalThis.fetch = async (input, init) =>
+      bodyText(init).includes("response_a") ? inner(input, init) : new Response('{"error":{"message":"down"}}', { status: 503 });
+    const { app } = harness({ deps: { fetch } });
+    const response = await post(app, { model: "sim-generator", input: "hi", stream: true, verdict: { n: 2 } });
+    expect(response.status).toBe(503);
+    expect((await response.json()).error).toMatchObject({ code: "generator_error", message: expect.stringMatching(/down/) });
   });
 
   it("passes n = 1 through to the generator's own /v1/responses, streams included", async () => {

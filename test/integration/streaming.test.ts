@@ -1,4 +1,5 @@
-// Reranked streams: headers at once, keep-alives while judging, the winner replayed as chunks, errors as an event.
+// Reranked streams: headers by the first keep-alive, keep-alives while judging, the winner replayed as chunks, errors
+// before the stream began with their own status, after it as an event.
 import { describe, expect, it } from "vitest";
 import { createSSEDecoder, type SSEEvent } from "../../src/openai/sse";
 import OpenAI from "openai";
@@ -55,17 +56,32 @@ describe("reranked streaming", () => {
     expect(plain.json.every((c) => c.choices.length === 1 && !("usage" in c))).toBe(true);
   });
 
+  /** The simulator's judge, and a generator that answers 429 after `delayMs`. */
+  function rateLimitedGenerator(delayMs: number): typeof globalThis.fetch {
+    const inner = fetchInto(createSimulator().app);
+    return async (input, init) => {
+      if (bodyText(init).includes("response_a")) return inner(input, init);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      return new Response(JSON.stringify({ error: { message: "slow down", type: "rate_limit" } }), { status: 429, headers: { "retry-after": "7" } });
+    };
+  }
+
+  it("answers a failure that comes before the first keep-alive is due with its own status, as OpenAI refuses a stream", async () => {
+    const { app } = harness({ deps: { fetch: rateLimitedGenerator(0) }, config: { server: { keepalive_ms: 1_000 } } });
+    const response = await postChat(app, chatBody({ stream: true, verdict: { n: 2 } }));
+    expect(response.status).toBe(429);
+    expect(response.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(response.headers.get("retry-after")).toBe("7");
+    expect(response.headers.get("x-request-id")).toBeTruthy();
+    expect((await response.json()).error).toMatchObject({ message: expect.stringMatching(/slow down/), type: "rate_limit_error" });
+  });
+
   it("reports a failure after the stream began as an error event in OpenAI's shape, then ends", async () => {
-    const sim = createSimulator();
-    const inner = fetchInto(sim.app);
-    const fetch: typeof globalThis.fetch = async (input, init) =>
-      bodyText(init).includes("response_a")
-        ? inner(input, init)
-        : new Response(JSON.stringify({ error: { message: "slow down", type: "rate_limit" } }), { status: 429 });
-    const { app } = harness({ deps: { fetch } });
+    const { app } = harness({ deps: { fetch: rateLimitedGenerator(80) }, config: { server: { keepalive_ms: 10 } } });
     const response = await postChat(app, chatBody({ stream: true, verdict: { n: 2 } }));
     expect(response.status).toBe(200);
-    const { events, json } = await readAll(response);
+    const { raw, events, json } = await readAll(response);
+    expect(raw.startsWith(": verdict: sampling candidates")).toBe(true);
     expect(events).toHaveLength(1);
     expect(json[0]).toEqual({
       error: { message: expect.stringMatching(/slow down/), type: "rate_limit_error", param: null, code: "generator_error" },
@@ -102,7 +118,10 @@ describe("reranked streaming", () => {
     const content = chunks.map((c) => c.choices[0]?.delta.content ?? "").join("");
     expect(content).toBe(verdict.candidates[verdict.winner]!.message.content);
 
-    const failing = harness({ deps: { fetch: async () => new Response('{"error":{"message":"nope"}}', { status: 503 }) } });
+    // Refused before the stream began: the SDK's own error for the status. After: an APIError while reading.
+    const refused = harness({ deps: { fetch: async () => new Response('{"error":{"message":"nope"}}', { status: 503 }) } });
+    await expect(refused.client.chat.completions.create({ ...chatBody(), stream: true, verdict: { n: 2 } } as never)).rejects.toMatchObject({ status: 503 });
+    const failing = harness({ deps: { fetch: rateLimitedGenerator(80) }, config: { server: { keepalive_ms: 10 } } });
     const broken = await failing.client.chat.completions.create({ ...chatBody(), stream: true, verdict: { n: 2 } } as never);
     const read = async () => {
       for await (const _chunk of broken as unknown as AsyncIterable<unknown>) void _chunk;
