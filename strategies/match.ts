@@ -73,8 +73,13 @@ async function playLeg(a: Candidate, b: Candidate, ctx: StrategyContext, attempt
   return { forward, backward, first, second, pA, outcome: "tie", halfWeight: false };
 }
 
+/**
+ * Only a split is replayed: the two orders named different winners. A tie the judge gave in both orders is its answer,
+ * agreed with itself, and goes to the tie-break like any tie; so does a pair it could not be read on.
+ */
 function worthReplaying(leg: Leg, attempt: number, policy: MatchPolicy): boolean {
-  if (leg.outcome !== "tie" || attempt >= policy.rematches || policy.budget.spare < 2) return false;
+  const split = leg.first !== leg.second && leg.outcome === "tie";
+  if (!split || attempt >= policy.rematches || policy.budget.spare < 2) return false;
   const hasSoftScore = leg.forward.pA !== undefined && leg.backward.pA !== undefined;
   return !(hasSoftScore && Math.abs(leg.pA - 0.5) > policy.softMargin);
 }
@@ -112,7 +117,8 @@ export async function playMatch(
     b: b.index,
     winner: winner.index,
     verdicts: [toPairWinner(leg.first), toPairWinner(leg.second)],
-    consistent: leg.first === leg.second,
+    // Agreement is between answers the judge gave: an order whose answer could not be read agrees with nothing.
+    consistent: leg.first === leg.second && leg.forward.parsed && leg.backward.parsed,
     p_a: pA,
     decided_by: decidedBy,
     // The judge's own words for the outcome: the call that named the winner, else the first call.

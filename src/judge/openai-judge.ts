@@ -3,7 +3,7 @@ import type { GroundingInput, GroundingVerdict, PairInput, PairVerdict, ScoreInp
 import { addUsage, ZERO_USAGE, type Usage } from "../openai/chat";
 import type { ProxyError } from "../errors";
 import { upstreamFailure, type Upstream } from "../upstream";
-import { normaliseScore, type CallOptions, type JudgeBackend, type Judged } from "./backend";
+import { FailedAfterSpending, normaliseScore, type CallOptions, type JudgeBackend, type Judged } from "./backend";
 import { createBodyWriter } from "./body-json";
 import { probabilityAOverB } from "./logprobs";
 import { PAIRWISE_RESPONSE_FORMAT, PAIRWISE_SYSTEM, PAIRWISE_TEMPLATE, pairwiseUserParts } from "./pairwise-prompt";
@@ -67,16 +67,17 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
   ): Promise<Asked<T>> {
     const resample = attempt > 0 ? { temperature: Math.max(settings.temperature, settings.rematch_temperature), seed: attempt } : null;
     let usage: Usage = ZERO_USAGE;
+    /** Calls the judge answered: what the judgment counts and what a request's cap on judge calls is spent on. */
     let calls = 0;
     let text = "";
     let logprobs: unknown = null;
     const next = (): Promise<Asked<T>> => {
       if (calls === 2 || (calls === 1 && !askAgain())) return Promise.resolve({ value: null, usage, calls, text, logprobs });
-      calls += 1;
       const withFormat = structured; // as sent: a call running beside this one may turn it off meanwhile
       const body = () => writer.body(messages(), resample, withFormat ? format : null);
       return upstream.schedule((requestSignal) => upstream.chat(body(), requestSignal, call.headers), signal).then(
         (completion) => {
+          calls += 1;
           usage = addUsage(usage, completion.usage);
           text = completion.choices[0]?.message.content ?? "";
           logprobs = completion.choices[0]?.logprobs ?? null;
@@ -85,9 +86,13 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
         },
         (err: unknown) => {
           const failure = upstreamFailure("judge", err);
-          if (!withFormat || !refusesStructuredOutput(failure)) throw failure;
-          structured = false;
-          return next();
+          // A refused response_format was no judgment (and is not billed): asked again without it, it costs nothing.
+          if (withFormat && refusesStructuredOutput(failure)) {
+            structured = false;
+            return next();
+          }
+          // An unreadable answer asked again, then a failure: the answer was made and billed, and still counts.
+          throw calls > 0 ? new FailedAfterSpending(failure, { calls, usage }) : failure;
         },
       );
     };

@@ -109,8 +109,10 @@ export function createJudgeSession(
         return kept(key, result);
       },
       (thrown: unknown) => {
-        const err = thrown instanceof FailedAfterSpending ? (counted(thrown.spent), thrown.failure) : thrown;
-        watch.failed(err);
+        const spent = thrown instanceof FailedAfterSpending ? thrown.spent : undefined;
+        if (spent) counted(spent);
+        const err = spent ? (thrown as FailedAfterSpending).failure : thrown;
+        watch.failed(err, spent);
         // A cancelled request and a full queue are not the judge's failure: they keep their own status (499, 429).
         if (err instanceof ProxyError && (err.status === 499 || err.code === "queue_full")) throw err;
         throw judgeUnavailable(err);

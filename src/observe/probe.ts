@@ -153,8 +153,10 @@ export function createRequestProbe({ metrics, tracer, clock }: ProbeDeps, init: 
           child.set("verdict.judge.verdict", "winner" in value ? value.winner : "score" in value ? value.score : value.verdict);
           child.end();
         },
-        failed(error) {
-          metrics.judgment(meta.task, caching ? "miss" : "bypass", 0, true);
+        failed(error, spent) {
+          metrics.judgment(meta.task, caching ? "miss" : "bypass", spent?.calls ?? 0, true);
+          if (spent) metrics.tokens("judge", spent.usage);
+          child.set("verdict.judge.calls", spent?.calls ?? 0);
           child.fail(failureCode(error));
           child.end();
         },

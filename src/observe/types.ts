@@ -30,7 +30,8 @@ export interface JudgmentResult {
 export interface JudgmentWatch {
   readonly headers: Record<string, string>;
   done(result: JudgmentResult): void;
-  failed(error: unknown): void;
+  /** `spent`: the calls that answered (and were billed) before the judgment failed. */
+  failed(error: unknown, spent?: { calls: number; usage: Usage }): void;
 }
 
 export interface RequestProbe {

@@ -236,3 +236,54 @@ describe("consistency through the simulator", () => {
     expect(body.choices[0].message.content).toBe(majority);
   });
 });
+
+describe("judge calls counted as the judge answered them", () => {
+  const judgeBody = (init: RequestInit | undefined) => JSON.parse(bodyText(init) || "{}");
+  const completion = (content: string, tokens: number) =>
+    Response.json({ id: "j", object: "chat.completion", created: 1, model: "sim-judge", choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }], usage: { prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens } });
+
+  it("counts an unreadable answer that was asked again when the second ask fails: it was answered and billed", async () => {
+    const sim = createSimulator();
+    const inner = fetchInto(sim.app);
+    // The pair's two orders: the first seen is answered (50 tokens); the other is unreadable (107 tokens), and its ask
+    // again fails a little later, after the first order's answer is in.
+    let answeredOrder: string | undefined;
+    let unreadableAsks = 0;
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      if (judgeBody(init).model !== "sim-judge") return inner(input, init);
+      const text = bodyText(init);
+      answeredOrder ??= text;
+      if (text === answeredOrder) return completion('{"reasoning":"clearer","winner":"A"}', 50);
+      if (++unreadableAsks === 1) return completion("I cannot decide.", 107);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      return new Response('{"error":{"message":"down"}}', { status: 503 });
+    };
+    const { app } = harness({ deps: { fetch }, config: { judge: { on_error: "fail_open" } } });
+    const body = await (await postChat(app, chatBody({ verdict: { n: 2 } }))).json();
+    expect(body.verdict.degraded).toBe("judge_unavailable");
+    expect(body.verdict.judge.calls).toBe(2);
+    expect(body.verdict.usage.judge.total_tokens).toBe(50 + 107);
+    expect(body.usage.total_tokens).toBe(body.verdict.usage.generator.total_tokens + 50 + 107);
+    const metrics = await (await app.request("/metrics")).text();
+    expect(metrics).toMatch(/verdict_tokens_total\{role="judge",kind="prompt"\} 157\b/);
+  });
+
+  it("neither counts nor spends the cap on a call that refused response_format", async () => {
+    const sim = createSimulator();
+    const inner = fetchInto(sim.app);
+    let refused = 0;
+    const fetch: typeof globalThis.fetch = (input, init) => {
+      const sent = judgeBody(init);
+      if (sent.model !== "sim-judge") return inner(input, init);
+      if (sent.response_format === undefined) return inner(input, init);
+      refused += 1;
+      return Promise.resolve(new Response(JSON.stringify({ error: { message: "response_format is not supported", type: "invalid_request_error", param: "response_format" } }), { status: 400 }));
+    };
+    const { app } = harness({ deps: { fetch } });
+    // Two judgments in flight at once both meet the refusal; each is asked again without it and answered.
+    const body = await (await postChat(app, chatBody({ verdict: { n: 2, tournament: "knockout", max_judge_calls: 2 } }))).json();
+    expect(refused).toBeGreaterThan(0);
+    expect(body.verdict.judge).toMatchObject({ calls: 2, unparsed: 0 });
+    expect(sim.requests.filter((r) => r.role === "judge")).toHaveLength(2);
+  });
+});

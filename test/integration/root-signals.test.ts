@@ -127,6 +127,8 @@ describe("Root Signals judge backend", () => {
     expect(body.verdict.judge.calls).toBe(1);
     expect(body.verdict.usage.judge.cost).toBeCloseTo(0.001);
     expect(body.verdict.judge.execution_log_ids).toHaveLength(1);
+    // The metrics agree with the verdict object.
+    expect(await (await app.request("/metrics")).text()).toMatch(/verdict_judge_calls_total\{task="pairwise"\} 1\b/);
   });
 
   it("retries 429 (honouring retry-after) and 5xx, then succeeds", async () => {

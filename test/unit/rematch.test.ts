@@ -29,6 +29,18 @@ describe("rematch on split verdicts", () => {
     expect(match).toMatchObject({ winner: 1, consistent: true, rematches: 1, decided_by: "judge" });
   });
 
+  it("does not replay a tie the judge gave in both orders, and calls unreadable answers no agreement", async () => {
+    const tied = scriptedJudge(() => "tie");
+    const tie = await playMatch(candidate(0), candidate(1), ctxWith(tied), 1, { rematches: 2, budget: { spare: 10 }, softMargin: 0.1 });
+    expect(tied.calls).toHaveLength(2);
+    expect(tie).toMatchObject({ verdicts: ["tie", "tie"], consistent: true });
+    expect(tie).not.toHaveProperty("rematches");
+    const unreadable = scriptedJudge((): PairVerdict => ({ winner: "tie", reasoning: "unparseable judge answer: ?", parsed: false }));
+    const unread = await playMatch(candidate(0), candidate(1), ctxWith(unreadable), 1, { rematches: 2, budget: { spare: 10 }, softMargin: 0.1 });
+    expect(unreadable.calls).toHaveLength(2);
+    expect(unread.consistent).toBe(false);
+  });
+
   it("does not replay when the budget is spent", async () => {
     const judge = scriptedJudge(positionBiased);
     await playMatch(candidate(0), candidate(1), ctxWith(judge), 1, { rematches: 2, budget: { spare: 1 }, softMargin: 0.1 });
