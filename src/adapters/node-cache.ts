@@ -63,6 +63,7 @@ export function createNodeCache(config: Config, logger: Logger): NodeCache {
     front: memory,
     back: createRedisCache(commands, { ttl_ms: settings.ttl_ms, prefix: settings.redis_prefix }),
     name: "redis",
+    ttlMs: settings.ttl_ms,
     writeBehind: false,
     warn: (event) => logger.warn(event),
     info: (event) => logger.info(event),

@@ -158,6 +158,7 @@ function build(env: WorkerEnv, loggerFor: LoggerForLevel): Built {
         front: memory,
         back: createKvCache(env.VERDICT_KV, { ttl_ms: config.cache.ttl_ms }),
         name: "kv",
+        ttlMs: config.cache.ttl_ms,
         // KV writes are slow and only eventually visible elsewhere: they run after the response, under waitUntil.
         writeBehind: true,
         isDroppedWrite: isKvKeyRateLimit,

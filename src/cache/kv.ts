@@ -1,5 +1,5 @@
 // Judgment cache on Workers KV: shared by every isolate and location, eventually consistent, with a TTL.
-import type { JudgmentCache } from "./types";
+import { storedValue, type JudgmentCache } from "./types";
 
 /** The part of a KV namespace binding this cache uses (typed here so src/ needs no Workers types). */
 export interface KvNamespaceLike {
@@ -31,7 +31,7 @@ export function createKvCache(kv: KvNamespaceLike, { ttl_ms, prefix = "judgment:
   return {
     async get(key) {
       const text = await kv.get(prefix + key, "text");
-      return text === null ? undefined : JSON.parse(text);
+      return storedValue(text);
     },
     async set(key, value) {
       await kv.put(prefix + key, JSON.stringify(value), { expirationTtl });

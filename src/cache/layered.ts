@@ -9,6 +9,8 @@ export interface LayeredCacheOptions {
   back: JudgmentCache;
   /** Names the shared layer in log lines ("redis", "kv"). */
   name: string;
+  /** cache.ttl_ms: a judgment lives this long from when it was made, in whichever layer or replica holds it. */
+  ttlMs: number;
   /**
    * false (Node): a judgment is in the shared layer before the response leaves, so a replica asked next reuses it.
    * true (Workers): writes run after the response; once the request's work has ended the adapter hands settle() to
@@ -39,8 +41,21 @@ export interface LayeredCache extends JudgmentCache {
 
 type Op = "get" | "set";
 
+/**
+ * What the shared layer holds: the value and when it expires (ms since the epoch). A replica that copies it into its
+ * memory keeps it only as long as it has left; with the shared layer's own expiry alone, each copy would start a
+ * whole TTL again, and Workers KV keeps nothing for less than 60 s.
+ */
+interface Shared {
+  value: unknown;
+  expires_at: number;
+}
+
+const isShared = (stored: unknown): stored is Shared =>
+  typeof stored === "object" && stored !== null && typeof (stored as Shared).expires_at === "number" && "value" in stored;
+
 export function createLayeredCache(options: LayeredCacheOptions): LayeredCache {
-  const { front, back, name, writeBehind, warn, info, retryAfterMs = 5_000, now = Date.now } = options;
+  const { front, back, name, ttlMs, writeBehind, warn, info, retryAfterMs = 5_000, now = Date.now } = options;
   const pending = new Set<Promise<void>>();
   // Reads and writes are down, paused and back apart: a write outage must not stop the reads, and a read that works
   // says nothing about the writes. The log speaks of the layer as a whole, once each way: unavailable when an op fails
@@ -91,13 +106,18 @@ export function createLayeredCache(options: LayeredCacheOptions): LayeredCache {
         failed("get", err);
         return undefined;
       }
-      if (shared !== undefined) await front.set(key, shared);
-      return shared;
+      if (shared === undefined) return undefined;
+      // Written before expiry stamps: kept as it came, for a whole TTL.
+      if (!isShared(shared)) return front.set(key, shared).then(() => shared);
+      const left = shared.expires_at - now();
+      if (left <= 0) return undefined;
+      await front.set(key, shared.value, Math.min(left, ttlMs));
+      return shared.value;
     },
     async set(key, value) {
       await front.set(key, value);
       if (!reachable("set")) return;
-      const write = writeBack(key, value);
+      const write = writeBack(key, { value, expires_at: now() + ttlMs } satisfies Shared);
       if (!writeBehind) await write;
     },
     async settle() {

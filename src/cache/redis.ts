@@ -1,5 +1,5 @@
 // Judgment cache on Redis, shared by Node replicas: JSON text under a prefix, expiring after the cache TTL.
-import type { JudgmentCache } from "./types";
+import { storedValue, type JudgmentCache } from "./types";
 
 /** The two commands this cache sends (ioredis' signatures), so tests and other clients can stand in. */
 export interface RedisCommands {
@@ -16,7 +16,7 @@ export function createRedisCache(redis: RedisCommands, { ttl_ms, prefix }: Redis
   return {
     async get(key) {
       const text = await redis.get(prefix + key);
-      return text === null ? undefined : JSON.parse(text);
+      return storedValue(text);
     },
     async set(key, value) {
       await redis.set(prefix + key, JSON.stringify(value), "PX", ttl_ms);

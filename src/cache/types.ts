@@ -2,7 +2,21 @@
 
 export interface JudgmentCache {
   get(key: string): Promise<unknown>;
-  set(key: string, value: unknown): Promise<void>;
+  /** `ttlMs`: how long this entry may live, when less than the cache's own TTL (a copy of a shared entry). */
+  set(key: string, value: unknown, ttlMs?: number): Promise<void>;
+}
+
+/**
+ * A stored text as a value; undefined for none, and for text verdict did not write (not JSON: another writer under the
+ * same prefix): that is a miss, not a failing backend that would be left alone for a while.
+ */
+export function storedValue(text: string | null | undefined): unknown {
+  if (text === null || text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A cache that never hits: used when caching is off. */

@@ -3,7 +3,8 @@
 import { describe, expect, it } from "vitest";
 import { isKvKeyRateLimit } from "../../src/cache/kv";
 import { createLayeredCache } from "../../src/cache/layered";
-import { createMemoryCache } from "../../src/cache/memory";
+import { createMemoryCache, utf8Length } from "../../src/cache/memory";
+import { createRedisCache } from "../../src/cache/redis";
 import type { JudgmentCache } from "../../src/cache/types";
 
 const memoryOptions = { max_entries: 100, max_bytes: 1 << 20, ttl_ms: 60_000 };
@@ -28,6 +29,9 @@ function fakeShared() {
   return { cache, data, state };
 }
 
+/** What the shared layer holds under `key`, without its expiry stamp. */
+const sharedValue = (shared: ReturnType<typeof fakeShared>, key: string) => JSON.parse(shared.data.get(key) ?? "null")?.value;
+
 function layered(writeBehind = false) {
   const shared = fakeShared();
   const logs: { level: string; event: Record<string, unknown> }[] = [];
@@ -36,6 +40,7 @@ function layered(writeBehind = false) {
     front: createMemoryCache(memoryOptions),
     back: shared.cache,
     name: "fake",
+    ttlMs: memoryOptions.ttl_ms,
     writeBehind,
     warn: (event) => logs.push({ level: "warn", event }),
     info: (event) => logs.push({ level: "info", event }),
@@ -51,7 +56,7 @@ describe("layered judgment cache", () => {
   it("writes through to the shared layer and answers from memory first", async () => {
     const { cache, shared } = layered();
     await cache.set("k", { value: 1 });
-    expect(shared.data.get("k")).toBe('{"value":1}');
+    expect(sharedValue(shared, "k")).toEqual({ value: 1 });
     expect(await cache.get("k")).toEqual({ value: 1 });
     expect(shared.state.gets).toBe(0);
   });
@@ -82,7 +87,7 @@ describe("layered judgment cache", () => {
     expect(logs).toHaveLength(1); // the reads have not been seen to work yet
     await cache.get("nowhere");
     expect(logs.map((l) => l.event.event)).toEqual(["cache_backend_unavailable", "cache_backend_recovered"]);
-    expect(shared.data.get("after")).toBe('{"value":"ok"}');
+    expect(sharedValue(shared, "after")).toEqual({ value: "ok" });
   });
 
   it("does not call the layer recovered when a read works while the writes are still failing", async () => {
@@ -111,7 +116,7 @@ describe("layered judgment cache", () => {
     await cache.set("hot", { value: 1 });
     expect(await cache.get("hot")).toEqual({ value: 1 }); // memory still has it
     await cache.set("cold", { value: 2 });
-    expect(shared.data.get("cold")).toBe('{"value":2}');
+    expect(sharedValue(shared, "cold")).toEqual({ value: 2 });
     expect(logs).toEqual([{ level: "debug", event: expect.objectContaining({ event: "cache_write_dropped", backend: "fake" }) }]);
   });
 
@@ -139,7 +144,7 @@ describe("layered judgment cache", () => {
     expect(await cache.get("c")).toEqual({ value: "shared" });
     expect(shared.state.gets).toBe(2);
     await cache.set("d", { value: 4 });
-    expect(shared.data.get("d")).toBe('{"value":4}');
+    expect(sharedValue(shared, "d")).toEqual({ value: 4 });
   });
 
   it("keeps reading from the shared layer when only a write failed", async () => {
@@ -166,6 +171,59 @@ describe("layered judgment cache", () => {
     expect(settled).toBe(false);
     shared.state.released.forEach((release) => release());
     await settling;
-    expect(shared.data.get("k")).toBe('{"value":3}');
+    expect(sharedValue(shared, "k")).toEqual({ value: 3 });
+  });
+});
+
+describe("a judgment's lifetime across layers and replicas", () => {
+  const replica = (back: JudgmentCache, ttlMs: number, logs: unknown[] = []) =>
+    createLayeredCache({
+      front: createMemoryCache({ max_entries: 10, max_bytes: 1 << 20, ttl_ms: ttlMs }),
+      back,
+      name: "fake",
+      ttlMs,
+      writeBehind: false,
+      warn: (event) => logs.push(event),
+      info: (event) => logs.push(event),
+    });
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it("keeps a copy from the shared layer only for the time the judgment has left, not a whole TTL again", async () => {
+    const shared = fakeShared();
+    const [x, y] = [replica(shared.cache, 300), replica(shared.cache, 300)];
+    await x.set("k", { value: 1 });
+    await sleep(180);
+    expect(await y.get("k")).toEqual({ value: 1 }); // copied with about 120 ms left
+    await sleep(200);
+    expect(await y.get("k")).toBeUndefined(); // gone from y's memory, and the shared copy's stamp has expired too
+  });
+
+  it("still reads an entry written without an expiry stamp", async () => {
+    const shared = fakeShared();
+    shared.data.set("old", '{"value":7}');
+    expect(await replica(shared.cache, 1_000).get("old")).toEqual({ value: 7 });
+  });
+
+  it("takes a shared value that is not JSON (another writer under the prefix) for a miss, not an outage", async () => {
+    const logs: unknown[] = [];
+    const redis = { get: async () => "not json {", set: async () => "OK" };
+    const cache = replica(createRedisCache(redis, { ttl_ms: 1_000, prefix: "p:" }), 1_000, logs);
+    expect(await cache.get("k")).toBeUndefined();
+    expect(logs).toEqual([]);
+  });
+});
+
+describe("the memory cache's byte bound", () => {
+  it("counts UTF-8 bytes, as Buffer does", () => {
+    for (const text of ["plain", "é", "東京", "😀 ok", `{"reasoning":"${"東".repeat(50)}"}`]) expect(utf8Length(text)).toBe(Buffer.byteLength(text));
+  });
+
+  it("keeps out a judgment larger than max_bytes in bytes, however few characters it has", async () => {
+    const bounded = () => createMemoryCache({ max_entries: 10, max_bytes: 1_000, ttl_ms: 60_000 });
+    const [wide, narrow] = [bounded(), bounded()];
+    await wide.set("k", { reasoning: "東".repeat(600) }); // 600 characters, 1,800 bytes
+    await narrow.set("k", { reasoning: "e".repeat(600) });
+    expect(await wide.get("k")).toBeUndefined();
+    expect(await narrow.get("k")).toBeDefined();
   });
 });
