@@ -91,28 +91,66 @@ function normaliseWinner(raw: unknown): PairWinner | null {
   return null;
 }
 
+/** An answer that names both A and B (or a winner and a tie): unreadable, so it is asked again and never cached. */
+const CONTRADICTION = Symbol("contradiction");
+
+/** The one winner in `named` (null when there is none), or CONTRADICTION when they differ. */
+function agreed(named: (PairWinner | null)[]): PairWinner | null | typeof CONTRADICTION {
+  let winner: PairWinner | null = null;
+  for (const name of named) {
+    if (name === null) continue;
+    if (winner !== null && name !== winner) return CONTRADICTION;
+    winner = name;
+  }
+  return winner;
+}
+
+/** A JSON answer's verdict; its fields that name one ({"winner": "A", "verdict": "B"}) must agree. */
+function pairIn(record: Record<string, unknown>): ParsedPair | null | typeof CONTRADICTION {
+  const winner = agreed([record.winner, record.verdict, record.better, record.choice].map(normaliseWinner));
+  if (winner === null || winner === CONTRADICTION) return winner;
+  return { winner, reasoning: firstText(record, ["reasoning", "rationale", "explanation"]) };
+}
+
 export function parsePairVerdict(text: string): ParsedPair | null {
   const trimmed = text.trim();
-  const fromJson = firstReadable(trimmed, (record) => {
-    const winner = normaliseWinner(record.winner ?? record.verdict ?? record.better ?? record.choice);
-    return winner ? { winner, reasoning: firstText(record, ["reasoning", "rationale", "explanation"]) } : null;
-  });
+  // Structured output: the whole answer is the one object, read without a search.
+  if (trimmed.startsWith("{") && trimmed.endsWith("}")) {
+    try {
+      const whole = objectIn(trimmed);
+      const read = whole === null ? null : pairIn(whole);
+      if (read === CONTRADICTION) return null;
+      if (read !== null) return read;
+    } catch {
+      // not JSON as a whole; the search below tries the shorter spans
+    }
+  }
+  // JSON in prose: every object that names a winner must name the same one ("[A first] ... {"winner": "B"}" is no answer).
+  let fromJson: ParsedPair | null = null;
+  for (const record of jsonObjects(trimmed)) {
+    const read = pairIn(record);
+    if (read === CONTRADICTION || (read !== null && fromJson !== null && read.winner !== fromJson.winner)) return null;
+    fromJson ??= read;
+  }
   if (fromJson !== null) return fromJson;
-  const match = /\[\[\s*(A|B|C|tie)\s*\]\]/i.exec(trimmed) ?? labelledWinner(trimmed);
-  const winner = match ? normaliseWinner(match[1]) : null;
-  return winner && match ? { winner, reasoning: trimmed.slice(0, match.index).trim() } : null;
+  // Then the conventions, all of them: "[[A]] no wait [[B]]" or "Verdict: A ... Verdict: B" names no winner.
+  const marks = [...trimmed.matchAll(/\[\[\s*(A|B|C|tie)\s*\]\]/gi), ...labelledWinners(trimmed)].sort((x, y) => x.index - y.index);
+  const winner = agreed(marks.map((mark) => normaliseWinner(mark[1])));
+  if (winner === null || winner === CONTRADICTION) return null;
+  return { winner, reasoning: trimmed.slice(0, marks[0]!.index).trim() };
 }
 
 /**
  * "Verdict: B", "winner = tie", "verdict: b": the label and the letter in any case, except a lowercase "a" that a word
  * follows, which is the article ("Verdict: a tie", "Winner: a clear B"), not response A.
  */
-function labelledWinner(text: string): RegExpExecArray | null {
+function labelledWinners(text: string): RegExpExecArray[] {
+  const found: RegExpExecArray[] = [];
   for (const match of text.matchAll(/\b(?:verdict|winner|final answer)\s*[:=]\s*\**\s*(?:an?\s+)?(A|B|tie)\b/gi)) {
     const article = match[1] === "a" && /^\s+[a-z]/i.test(text.slice(match.index + match[0].length));
-    if (!article) return match as RegExpExecArray;
+    if (!article) found.push(match as RegExpExecArray);
   }
-  return null;
+  return found;
 }
 
 function validScore(raw: unknown, scale: number): number | null {

@@ -22,6 +22,22 @@ describe("parsePairVerdict", () => {
     expect(parsePairVerdict(text)).toBeNull();
   });
 
+  it.each([
+    "Verdict: A. On reflection, Verdict: B",
+    "[[A]] no wait [[B]]",
+    "[[B]]\nVerdict: tie",
+    'First thought: {"winner": "A", "reasoning": "x"} Final: {"winner": "B", "reasoning": "y"}',
+    '{"winner":"A","verdict":"B","reasoning":"r"}',
+  ])("reads no winner in %j, which names two", (text) => {
+    expect(parsePairVerdict(text)).toBeNull();
+  });
+
+  it("reads a winner named more than once when every mention agrees", () => {
+    expect(parsePairVerdict("A is better. Verdict: A\n[[A]]")).toEqual({ winner: "A", reasoning: "A is better." });
+    expect(parsePairVerdict('{"winner":"B","verdict":"B","reasoning":"r"}')).toEqual({ winner: "B", reasoning: "r" });
+    expect(parsePairVerdict('{"winner":"A","verdict":"a solid answer","reasoning":"r"}')?.winner).toBe("A");
+  });
+
   it("takes the article for an article: 'Verdict: a tie' is a tie, 'Winner: a clear B' is not A", () => {
     expect(parsePairVerdict("Both are sound. Verdict: a tie.")).toEqual({ winner: "tie", reasoning: "Both are sound." });
     expect(parsePairVerdict("Winner: a clear B.")).toBeNull();
