@@ -134,6 +134,8 @@ export function createAppContext(deps: AppDeps): AppContext {
     generatorTarget: {
       baseURL: generator.baseURL,
       apiKey: config.generator.api_key,
+      // generator.timeout_ms bounds each attempt until the headers, and then each silence of a stream.
+      streamIdleMs: config.generator.timeout_ms,
       // Until the upstream's headers: each attempt gets generator.timeout_ms, all of them the whole request budget.
       // Each attempt through the generator's queue and rate limit, as verdict's own calls are: a stream holds its place
       // until the upstream's headers, a JSON answer until its whole body.

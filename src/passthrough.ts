@@ -25,6 +25,8 @@ export interface PassThroughTarget {
    * the upstream's headers. A stream may then run as long as it needs, and ends when the client leaves.
    */
   exchange: BoundedExchange;
+  /** An SSE stream that sends nothing for this long is ended with an error event (generator.timeout_ms). */
+  streamIdleMs?: number;
 }
 
 /** The client's headers: a Headers object, or a view over Node's (src/adapters/node-chat-lane.ts). */
@@ -112,7 +114,8 @@ export async function forwardToGenerator(target: PassThroughTarget, request: For
   // A JSON answer is already whole in memory (the retrying exchange checks it before anyone sees it); handed on as
   // bytes, the server writes it in one go instead of pumping a stream.
   const events = body !== null && !isWhole(body) && EVENT_STREAM.test(upstream.headers["content-type"] ?? "");
-  const sent = events ? guardEvents(body, "generator", request.path.startsWith("/responses") ? responsesCutOff : undefined) : body;
+  const cutOff = request.path.startsWith("/responses") ? responsesCutOff : undefined;
+  const sent = events ? guardEvents(body, { cutOff, idleMs: target.streamIdleMs }) : body;
   // Literals rather than spreads of a partial answer: the spread was about 1% of a pass-through's CPU.
   const { status, cookies } = upstream;
   return cookies ? { status, headers: responseHeaders, cookies, body: sent } : { status, headers: responseHeaders, body: sent };

@@ -50,31 +50,72 @@ export const responsesCutOff: CutOffEvent = (message, code, lastSent) => {
   return new TextEncoder().encode(encodeEvent({ type: "error", code, message, param: null, sequence_number: next }, "error"));
 };
 
-/**
- * The events of an upstream's stream, whole ones only; a cut-off stream ends with an error event instead (chat
- * completions' by default). A reader that stops early (the client left) ends the upstream's stream at once.
- */
-export function guardEvents(chunks: AsyncIterable<Uint8Array>, who = "generator", cutOff: CutOffEvent = errorEvent): AsyncIterableIterator<Uint8Array> {
-  const source = chunks[Symbol.asyncIterator]();
-  return stoppable(wholeEvents(source, who, cutOff), source);
+export interface GuardOptions {
+  /** Names the upstream in error events. */
+  who?: string;
+  cutOff?: CutOffEvent;
+  /** A stream that sends nothing for this long is ended, with an error event saying so (generator.timeout_ms). */
+  idleMs?: number;
 }
 
-async function* wholeEvents(source: AsyncIterator<Uint8Array>, who: string, cutOff: CutOffEvent): AsyncGenerator<Uint8Array> {
+/**
+ * The events of an upstream's stream, whole ones only; a cut-off or stalled stream ends with an error event instead
+ * (chat completions' by default). A reader that stops early (the client left) ends the upstream's stream at once.
+ */
+export function guardEvents(chunks: AsyncIterable<Uint8Array>, options: GuardOptions = {}): AsyncIterableIterator<Uint8Array> {
+  const source = chunks[Symbol.asyncIterator]();
+  return stoppable(wholeEvents(source, options), source);
+}
+
+/**
+ * Ends `source` once nothing has come for `idleMs`. One timer for the whole stream, set again only when it fires: a
+ * timer per chunk would cost more than the chunk. `quiet()` says whether it ended the stream.
+ */
+function idleWatch(source: AsyncIterator<Uint8Array>, idleMs: number | undefined) {
+  let last = Date.now();
+  let stalled = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const check = () => {
+    const quiet = Date.now() - last;
+    if (quiet < idleMs!) return void (timer = setTimeout(check, idleMs! - quiet));
+    stalled = true;
+    void source.return?.().catch(() => undefined); // settles the read that waits
+  };
+  if (idleMs !== undefined) timer = setTimeout(check, idleMs);
+  return {
+    heard: () => void (last = Date.now()),
+    stalled: () => stalled,
+    stop: () => {
+      if (timer !== undefined) clearTimeout(timer);
+    },
+  };
+}
+
+async function* wholeEvents(source: AsyncIterator<Uint8Array>, { who = "generator", cutOff = errorEvent, idleMs }: GuardOptions): AsyncGenerator<Uint8Array> {
   let pending: Uint8Array = new Uint8Array(0);
   let lastSent: Uint8Array = pending;
+  const idle = idleWatch(source, idleMs);
+  const stalledEvent = () => cutOff(`the ${who} upstream's stream sent nothing for ${idleMs} ms`, "upstream_stream_timeout", lastSent);
   try {
     for (;;) {
-      const { done, value } = await source.next();
-      if (done) break;
-      const buffered = concat(pending, value);
+      let read: IteratorResult<Uint8Array>;
+      try {
+        read = await source.next();
+      } catch {
+        yield idle.stalled() ? stalledEvent() : cutOff(`the ${who} upstream's stream was cut off before it finished`, "upstream_stream_truncated", lastSent);
+        return;
+      }
+      if (idle.stalled()) return void (yield stalledEvent());
+      if (read.done) break;
+      idle.heard();
+      const buffered = concat(pending, read.value);
       const end = lastEventEnd(buffered);
       if (end > 0) yield (lastSent = buffered.subarray(0, end));
       // A copy (Buffer's slice() would be a view): a view would keep the whole upstream read alive for a partial event.
       pending = new Uint8Array(buffered.subarray(end));
     }
-  } catch {
-    yield cutOff(`the ${who} upstream's stream was cut off before it finished`, "upstream_stream_truncated", lastSent);
-    return;
+  } finally {
+    idle.stop();
   }
   if (pending.length === 0) return;
   // An end in the middle of a line is a cut like any other, however cleanly the connection closed. Whole lines without

@@ -70,3 +70,18 @@ describe.each(Object.entries(exchanges))("a dropped pass-through body, with %s",
     });
   }
 });
+
+describe.each(Object.entries(exchanges))("a pass-through stream that goes quiet, with %s", (_name, exchange) => {
+  it("is ended after generator.timeout_ms of silence, with an error event, and its upstream call closed", async () => {
+    contentType = "text/event-stream";
+    const started = Date.now();
+    const response = await answer({ ...through(exchange), streamIdleMs: 150 });
+    const ended = upstreamClosesWithin(2_000);
+    const text = await response.text();
+    await ended;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    const [first, error] = text.split("\n\n").filter((event) => event !== "");
+    expect(first).toBe('data: {"first":true}');
+    expect(JSON.parse(error!.slice("data: ".length)).error).toMatchObject({ code: "upstream_stream_timeout", message: expect.stringMatching(/sent nothing for 150 ms/) });
+  });
+});

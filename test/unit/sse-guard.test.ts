@@ -21,7 +21,7 @@ const responsesEvent = (type: string, sequence: number) => `event: ${type}\ndata
 describe("guardEvents", () => {
   it("ends a cut-off Responses stream with its own error event, numbered after the last one sent", async () => {
     const reads = [responsesEvent("response.created", 0) + responsesEvent("response.in_progress", 1), 'event: response.output_text.delta\ndata: {"type":"resp'];
-    const text = await relayed(guardEvents(cutAfter(reads), "generator", responsesCutOff));
+    const text = await relayed(guardEvents(cutAfter(reads), { cutOff: responsesCutOff }));
     const events = text.split("\n\n").filter((e) => e !== "");
     expect(events).toHaveLength(3);
     const last = events.at(-1)!;
@@ -36,7 +36,7 @@ describe("guardEvents", () => {
   });
 
   it("numbers the error 0 when the Responses stream broke before any whole event", async () => {
-    const text = await relayed(guardEvents(cutAfter(["event: response.cre"]), "generator", responsesCutOff));
+    const text = await relayed(guardEvents(cutAfter(["event: response.cre"]), { cutOff: responsesCutOff }));
     expect(JSON.parse(text.slice("event: error\ndata: ".length))).toMatchObject({ type: "error", sequence_number: 0 });
   });
 
@@ -64,5 +64,21 @@ describe("guardEvents on a stream that ends cleanly", () => {
   it("passes whole lines on as they came, and a stream that ends on an event boundary untouched", async () => {
     expect(await relayed(guardEvents(endAfter(['data: {"a":1}\n\n', "data: [DONE]\n"])))).toBe('data: {"a":1}\n\ndata: [DONE]\n');
     expect(await relayed(guardEvents(endAfter(['data: {"a":1}\n\n', "data: [DONE]\n\n"])))).toBe('data: {"a":1}\n\ndata: [DONE]\n\n');
+  });
+});
+
+describe("a stream's silence bound", () => {
+  /** Reads that each come `gapMs` after the last. */
+  async function* trickle(reads: string[], gapMs: number): AsyncGenerator<Uint8Array> {
+    for (const read of reads) {
+      await new Promise((resolve) => setTimeout(resolve, gapMs));
+      yield encoder.encode(read);
+    }
+  }
+
+  it("lets a stream run as long as it likes while no gap reaches the bound", async () => {
+    const reads = Array.from({ length: 8 }, (_, i) => `data: ${i}\n\n`);
+    const text = await relayed(guardEvents(trickle(reads, 30), { idleMs: 80 }));
+    expect(text).toBe(reads.join(""));
   });
 });
