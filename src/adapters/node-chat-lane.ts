@@ -135,6 +135,8 @@ function writeError(res: ServerResponse, failure: ProxyError, extraHeaders: Reco
 /** Wraps the Hono app's listener: the chat completions above are answered here, everything else by `app`. */
 export function chatCompletionsLane(ctx: AppContext, app: RequestListener): RequestListener {
   const checkKey = proxyKeyCheck(ctx.config.auth);
+  // Without proxy keys or forwarded client keys there is nothing to check, and no turn is spent checking it.
+  const keyed = ctx.config.auth.keys.length > 0 || ctx.config.auth.forward_client_key;
   const observe = observeOptionsOf(ctx);
   const limit = ctx.config.server.body_limit_bytes;
 
@@ -187,7 +189,6 @@ export function chatCompletionsLane(ctx: AppContext, app: RequestListener): Requ
     // The app counts the request's time (its budget, its log line) from its first byte, as for requests it reads itself.
     const handOver = () => (markArrival(req, arrived), app(req, res));
     try {
-      await checkKey(headers.source);
       checked = checkChatRequest(raw, headers.source, ctx.config);
     } catch {
       return handOver(); // the app answers the refusal, with its log line and metrics
@@ -237,12 +238,17 @@ export function chatCompletionsLane(ctx: AppContext, app: RequestListener): Requ
     const length = declaredLength(req.headers["content-length"], req.headers["transfer-encoding"]);
     const ours = req.method === "POST" && req.url === CHAT_PATH && host !== undefined && PLAIN_HOST.test(host);
     if (!ours || length === undefined || length > limit) return app(req, res);
-    // Followed from the first byte: a client can leave while its body is read or its key checked, too.
+    // Followed from the first byte: a client can leave while its key is checked or its body read, too.
     const client = departureOf(req.socket);
-    readAll(req).then(
-      (body) => answer(req, res, body, client, arrived),
-      () => cancel(res, startOf(headerViews(req).source, arrived)), // it broke off its upload
-    ).catch((err: unknown) => {
+    const read = () =>
+      readAll(req).then(
+        (body) => answer(req, res, body, client, arrived),
+        () => cancel(res, startOf(headerViews(req).source, arrived)), // it broke off its upload
+      );
+    // The key before the body: a client without one must not make verdict buffer megabytes for it. The app answers the
+    // refusal (401, its log line and metrics) without reading the body either.
+    const admitted = keyed ? checkKey(headerViews(req).source).then(read, () => (markArrival(req, arrived), app(req, res))) : read();
+    admitted.catch((err: unknown) => {
       // Only a fault in the lane itself lands here (it is logged); the client still gets an answer if none has started.
       const failure = failureOf(err, "", ctx.logger);
       if (res.headersSent) res.destroy();

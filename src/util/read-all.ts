@@ -6,6 +6,8 @@ import type { Readable } from "node:stream";
  * resolves with the first `limit` bytes as soon as they are in, and destroys the stream: the rest is never read.
  */
 export function readAll(stream: Readable, limit = Infinity): Promise<Buffer> {
+  // Gone before anyone listened (a client that left while its key was checked): no close event is coming.
+  if (stream.destroyed) return Promise.reject(new Error("the stream closed before it was read"));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let length = 0;

@@ -415,6 +415,28 @@ describe("the Node chat lane, clients that leave early", () => {
   });
 });
 
+describe("the Node chat lane, a client without the proxy key", () => {
+  it("is refused with 401 before its body is read: a keyless client cannot make verdict buffer megabytes", async () => {
+    const served = await serve({ auth: { keys: ["proxy-key-123456"] } }, true);
+    try {
+      const answered = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        // Declares 4 MB and sends a few bytes, then waits: only an answer that did not wait for the body arrives.
+        const req = httpRequest(`${served.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json", "content-length": String(4_000_000) } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (chunk: Buffer) => chunks.push(chunk)).on("end", () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString() }));
+        });
+        req.on("error", reject);
+        req.write('{"model":"m",');
+        setTimeout(() => reject(new Error("no answer within 2 s: the body was waited for")), 2_000);
+      });
+      expect(answered.status).toBe(401);
+      expect(JSON.parse(answered.body).error.message).toMatch(/needs an API key/);
+    } finally {
+      await served.close();
+    }
+  });
+});
+
 describe("the Node chat lane, a slow upload", () => {
   /** Sends a body whose last part comes 300 ms after its first; resolves with the answer's status and body. */
   const sendSlowly = (base: string, headers: Record<string, string>, stream = false) =>
