@@ -1,6 +1,6 @@
 // The whole configuration as one zod schema; loadConfig(env, fileText) is the only reader of raw settings.
 import { z } from "zod";
-import { strategyFields, strategyNames } from "../strategies/index";
+import { leastJudgeCalls, strategyFields, strategyNames } from "../strategies/index";
 import { observabilityFields } from "./observe/config";
 
 const upstreamFields = {
@@ -253,9 +253,19 @@ export function loadConfig(env: Env, fileText?: string, fileName = "config file"
     }
   }
   if (result.success) {
-    const { n, min_candidates } = result.data.defaults;
+    const defaults = result.data.defaults;
+    const { n, min_candidates } = defaults;
     if (n > result.data.limits.max_n) problems.push(`defaults.n: ${n} is above limits.max_n (${result.data.limits.max_n})`);
     if (min_candidates > n) problems.push(`defaults.min_candidates: ${min_candidates} is above defaults.n (${n})`);
+    /** A cap on judge calls too low for the tournament it would bound: every request under it would be refused. */
+    const capTooLow = (where: string, settings: { n?: number; strategy?: string; tournament?: string; max_judge_calls?: number }, field: string) => {
+      const cap = settings.max_judge_calls ?? defaults.max_judge_calls;
+      const strategy = settings.strategy ?? defaults.strategy;
+      if (cap === undefined || (strategy !== "pairwise" && strategy !== "guard")) return;
+      const needed = leastJudgeCalls(settings.n ?? n, settings.tournament ?? defaults.tournament);
+      if (cap < needed) problems.push(`${field}: ${cap} judge calls cannot play the tournament of ${settings.n ?? n} candidates ${where}, which needs ${needed}`);
+    };
+    capTooLow("of defaults.n", defaults, "defaults.max_judge_calls");
     // A virtual model's own settings, checked here as a request's are: wrong, every request to it would be refused,
     // naming verdict.* fields its clients never sent.
     for (const [name, model] of Object.entries(result.data.models)) {
@@ -266,6 +276,7 @@ export function loadConfig(env: Env, fileText?: string, fileName = "config file"
       if (model.min_candidates !== undefined && model.min_candidates > modelN) {
         problems.push(`models.${name}.min_candidates: ${model.min_candidates} is above its n (${modelN})`);
       }
+      capTooLow(`of models.${name}`, model, model.max_judge_calls !== undefined ? `models.${name}.max_judge_calls` : `defaults.max_judge_calls (for models.${name})`);
     }
   }
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);

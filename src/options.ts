@@ -2,7 +2,7 @@
 // virtual model, config defaults. Every refusal names the parameter the client (or operator) must fix.
 import type { z } from "zod";
 import { documentsFromMessages, normaliseContext } from "../strategies/guard-context";
-import { fieldsOf, strategyFields, strategyOptions, type StrategyOptions } from "../strategies/index";
+import { fieldsOf, leastJudgeCalls, strategyFields, strategyOptions, type StrategyOptions } from "../strategies/index";
 import { verdictOptionsSchema, type Config, type VerdictOptionsInput } from "./config";
 import type { HeaderSource } from "./auth";
 import { badRequest } from "./errors";
@@ -90,6 +90,11 @@ function valueOf(sources: Source[], field: Field): unknown {
 /** Every strategy field, for the strategy's own schema to check together. */
 const STRATEGY_FIELDS = Object.keys(strategyFields) as Field[];
 
+/** Whether the request itself (its body or headers, the first two sources) set `field`, not the deployment. */
+function setByRequest(sources: Source[], field: Field): boolean {
+  return sources[0]!.values[field] !== undefined || sources[1]!.values[field] !== undefined;
+}
+
 function pick(sources: Source[], field: Field): { value: unknown; param: string } {
   const source = sourceOf(sources, field);
   return source ? { value: source.values[field], param: source.param(field) } : { value: undefined, param: `verdict.${field}` };
@@ -157,18 +162,23 @@ export function resolveOptions(body: ChatRequest, headers: HeaderSource, config:
   // The tournament under a cap: the request's own, or a guard's inner one (among however many pass, up to all).
   const tournament = strategy.data.strategy === "pairwise" ? strategy.data : inner?.strategy === "pairwise" ? inner : undefined;
   if (tournament?.max_judge_calls !== undefined) {
-    const rr = tournament.tournament === "round_robin";
-    const needed = rr ? drawn * (drawn - 1) : 2 * (drawn - 1);
+    const needed = leastJudgeCalls(drawn, tournament.tournament);
     if (tournament.max_judge_calls < needed) {
+      const kind = tournament.tournament === "round_robin" ? "round-robin" : "knockout";
       const param = pick(sources, "max_judge_calls").param;
-      throw badRequest(`${param} must be at least ${needed}: a ${rr ? "round-robin" : "knockout"} of ${drawn} candidates needs that many`, param);
+      if (setByRequest(sources, "max_judge_calls")) throw badRequest(`${param} must be at least ${needed}: a ${kind} of ${drawn} candidates needs that many`, param);
+      // The deployment's cap: the client never sent it, so the error names what the client can change, its n.
+      const asked = drawn === n.value ? n.param : "n";
+      throw badRequest(
+        `this deployment allows ${tournament.max_judge_calls} judge calls per request, and a ${kind} of ${drawn} candidates needs ${needed}: ask for fewer (${asked})`,
+        asked,
+      );
     }
   }
   const picked = pick(sources, "min_candidates") as { value: number; param: string };
-  // The deployment's default is a floor for requests that draw that many; one drawing fewer (n 1, a virtual model
-  // with a small n) is not refused for a setting its client never made.
-  const fromDefaults = sources.slice(0, -1).every((source) => source.values.min_candidates === undefined); // defaults come last
-  const minCandidates = fromDefaults ? { ...picked, value: Math.min(picked.value, drawn) } : picked;
+  // The deployment's floor (a default or a virtual model's) is for requests that draw that many; one drawing fewer (n
+  // 1, a smaller n asked for) is not refused for a setting its client never made.
+  const minCandidates = setByRequest(sources, "min_candidates") ? picked : { ...picked, value: Math.min(picked.value, drawn) };
   if (minCandidates.value > drawn) {
     throw badRequest(`${minCandidates.param} (${minCandidates.value}) is more than the ${drawn} candidates drawn`, minCandidates.param);
   }

@@ -51,6 +51,14 @@ export const strategyFields = {
   ...optionalFields(guardOptions),
 };
 
+/**
+ * The fewest judge calls a pairwise tournament of `n` candidates can be played in, both orders of every match:
+ * max_judge_calls below it cannot be kept.
+ */
+export function leastJudgeCalls(n: number, tournament: string | undefined): number {
+  return tournament === "round_robin" ? n * (n - 1) : 2 * (n - 1);
+}
+
 /** Runs the strategy the options name (the registry's typing cannot follow a union through an index by itself). */
 export function selectWith(options: Exclude<StrategyOptions, { strategy: "none" }>, candidates: AsyncIterable<Candidate>, ctx: StrategyContext) {
   const strategy = strategies[options.strategy] as Strategy<typeof options>;

@@ -57,4 +57,25 @@ describe("virtual models and options resolution", () => {
     expect(asked.status).toBe(400);
     expect((await asked.json()).error.param).toBe("verdict.min_candidates");
   });
+
+  it("caps a virtual model's min_candidates the same way when its client asks for fewer candidates", async () => {
+    const { app } = harness({ config: { models: { strict4: { model: "sim-generator", n: 4, min_candidates: 3 } } } });
+    expect((await postChat(app, chatBody({ model: "strict4", verdict: { n: 2 } }))).status).toBe(200);
+    expect((await postChat(app, chatBody({ model: "strict4" }), { "x-verdict-n": "1" })).status).toBe(200);
+  });
+
+  it("refuses a request too large for the deployment's cap on judge calls by naming the n its client can change", async () => {
+    const { app } = harness({ config: { defaults: { n: 4, max_judge_calls: 6 } } });
+    expect((await postChat(app, chatBody({ verdict: { n: 4 } }))).status).toBe(200);
+    for (const [body, param] of [[chatBody({ verdict: { n: 5 } }), "verdict.n"], [chatBody({ n: 5 }), "n"]] as const) {
+      const refused = await postChat(app, body);
+      expect(refused.status).toBe(400);
+      const { error } = await refused.json();
+      expect(error.param).toBe(param);
+      expect(error.message).toMatch(/this deployment allows 6 judge calls per request, and a knockout of 5 candidates needs 8/);
+    }
+    // A cap the request set itself is named as before.
+    const own = await postChat(app, chatBody({ verdict: { n: 4, max_judge_calls: 4 } }));
+    expect((await own.json()).error.param).toBe("verdict.max_judge_calls");
+  });
 });

@@ -19,6 +19,24 @@ function problemsOf(run: () => unknown): string[] {
   throw new Error("expected a ConfigError");
 }
 
+describe("a cap on judge calls too low for its tournament", () => {
+  it("stops startup, naming the cap and what it would bound, instead of refusing every request", () => {
+    expect(problemsOf(() => loadConfig({}, JSON.stringify({ ...minimal, defaults: { n: 4, max_judge_calls: 2 } })))).toEqual([
+      "defaults.max_judge_calls: 2 judge calls cannot play the tournament of 4 candidates of defaults.n, which needs 6",
+    ]);
+    const models = { big: { model: "g", n: 8, max_judge_calls: 10 }, rr: { model: "g", n: 3, tournament: "round_robin" } };
+    expect(problemsOf(() => loadConfig({}, JSON.stringify({ ...minimal, defaults: { max_judge_calls: 6 }, models })))).toEqual([
+      "models.big.max_judge_calls: 10 judge calls cannot play the tournament of 8 candidates of models.big, which needs 14",
+    ]);
+    const roundRobin = { rr: { model: "g", n: 4, tournament: "round_robin" } };
+    expect(problemsOf(() => loadConfig({}, JSON.stringify({ ...minimal, defaults: { max_judge_calls: 6 }, models: roundRobin })))).toEqual([
+      "defaults.max_judge_calls (for models.rr): 6 judge calls cannot play the tournament of 4 candidates of models.rr, which needs 12",
+    ]);
+    // Rubric makes one call per candidate: the pairwise minimum does not apply.
+    expect(() => loadConfig({}, JSON.stringify({ ...minimal, defaults: { strategy: "rubric", max_judge_calls: 2 } }))).not.toThrow();
+  });
+});
+
 describe("loadConfig", () => {
   it("fills defaults around a minimal file", () => {
     const config = loadConfig({}, JSON.stringify(minimal));
