@@ -18,7 +18,7 @@ import { createObservability, type Clock, type Observability } from "./observe/s
 import { limiterFactory } from "./limiter";
 import { handleChatCompletions } from "./routes/chat";
 import { serveMetrics } from "./routes/metrics";
-import { listModels } from "./routes/models";
+import { listModels, retrieveModel } from "./routes/models";
 import { handleResponses } from "./routes/responses";
 import type { Tracer } from "./trace/tracer";
 import { passThrough, type PassThroughTarget } from "./passthrough";
@@ -162,6 +162,7 @@ export function createApp(deps: AppDeps, ctx: AppContext = createAppContext(deps
   app.post("/v1/chat/completions", (c) => handleChatCompletions(c, ctx));
   app.post("/v1/responses", (c) => handleResponses(c, ctx));
   app.get("/v1/models", (c) => listModels(c, ctx));
+  app.get("/v1/models/*", (c) => retrieveModel(c, ctx));
   app.all("/v1/*", (c) => passThrough(generatorFor(ctx, c.req.raw.headers).target, c.req.raw, c.req.path.slice("/v1".length), undefined, probeOf(c).headers));
 
   app.notFound((c) => errorResponse(new ProxyError(404, `no route for ${c.req.method} ${c.req.path}`, { code: "not_found" })));

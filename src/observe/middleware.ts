@@ -34,7 +34,7 @@ export function settleLater(c: Context): (status: number, error?: unknown) => vo
 export function routeLabel(method: string, path: string): string {
   if (path === "/v1/chat/completions") return method === "POST" ? "chat_completions" : "passthrough";
   if (path === "/v1/responses") return method === "POST" ? "responses" : "passthrough";
-  if (path === "/v1/models" && method === "GET") return "models";
+  if ((path === "/v1/models" || path.startsWith("/v1/models/")) && method === "GET") return "models";
   if (path === "/metrics") return "metrics";
   if (path === "/healthz") return "healthz";
   return path.startsWith("/v1/") ? "passthrough" : "not_found";

@@ -1,4 +1,5 @@
-// GET /v1/models: the generator's models plus the virtual models configured here.
+// GET /v1/models: the generator's models plus the virtual models configured here; GET /v1/models/{id} answers for a
+// virtual model itself (the generator has never heard of it) and passes any other id through.
 import type { Context } from "hono";
 import type { AppContext } from "../app";
 import { generatorFor } from "../byok";
@@ -10,8 +11,18 @@ interface ModelList {
   data: Record<string, unknown>[];
 }
 
+const virtualModel = (id: string) => ({ id, object: "model", created: 0, owned_by: "verdict" });
+
+/** One model, as the SDKs' models.retrieve asks for it. */
+export function retrieveModel(c: Context, ctx: AppContext): Response | Promise<Response> {
+  // The rest of the path, slashes and all: model ids such as "meta-llama/Llama-3.3-70B" have them.
+  const id = decodeURIComponent(c.req.path.slice("/v1/models/".length));
+  if (Object.hasOwn(ctx.config.models, id)) return c.json(virtualModel(id));
+  return passThrough(generatorFor(ctx, c.req.raw.headers).target, c.req.raw, c.req.path.slice("/v1".length), undefined, probeOf(c).headers);
+}
+
 export async function listModels(c: Context, ctx: AppContext): Promise<Response> {
-  const virtual = Object.keys(ctx.config.models).map((id) => ({ id, object: "model", created: 0, owned_by: "verdict" }));
+  const virtual = Object.keys(ctx.config.models).map(virtualModel);
   let upstream: ModelList = { object: "list", data: [] };
   let degraded = false;
   try {

@@ -79,3 +79,13 @@ describe("virtual models and options resolution", () => {
     expect((await own.json()).error.param).toBe("verdict.max_judge_calls");
   });
 });
+
+describe("retrieving one model", () => {
+  it("answers for a virtual model itself, and passes any other id to the generator", async () => {
+    const { client } = harness({ config: { models: { ...models, "team/best4": { model: "sim-generator", n: 4 } } } });
+    expect(await client.models.retrieve("sim-best3")).toMatchObject({ id: "sim-best3", object: "model", owned_by: "verdict" });
+    expect(await client.models.retrieve("team/best4")).toMatchObject({ id: "team/best4", object: "model" });
+    // Asked of the generator: the simulator's own 404 for a route it lacks comes back.
+    await expect(client.models.retrieve("no-such-model")).rejects.toMatchObject({ status: 404, code: "unknown_url" });
+  });
+});
