@@ -24,7 +24,7 @@ import type { Tracer } from "./trace/tracer";
 import { passThrough, type PassThroughTarget } from "./passthrough";
 import { assignRequestId } from "./request-id";
 import type { PipelineDeps } from "./pipeline";
-import { createRedactor, redactingExchange, redactingFetch, redactingLogger } from "./redact";
+import { createRedactor, keysInText, redactingExchange, redactingFetch, redactingLogger } from "./redact";
 import { retryingExchange } from "./retry-exchange";
 import { createUpstream, type Backoff, type FetchLike } from "./upstream";
 
@@ -129,6 +129,7 @@ export function createAppContext(deps: AppDeps): AppContext {
       nSupport: { value: config.generator.supports_n },
       onJudgeError: config.judge.on_error,
       streamSampling: config.generator.stream_sampling,
+      scrubKeys: keysInText(secrets),
       limiter: limiterFactory(config.limits.max_inflight_per_request),
     },
     generatorTarget: {

@@ -28,6 +28,8 @@ export interface PipelineDeps {
   collectFirst?: boolean;
   /** generator.stream_sampling: read the `n` call as a stream so early finishers are judged first. */
   streamSampling?: boolean;
+  /** Takes configured keys out of a text: applied to candidates assembled from a streamed draw's deltas. */
+  scrubKeys?: ((text: string) => string) | null;
   /** A fresh bound on upstream calls in flight for each request (Workers: 6); unset means no per-request bound. */
   limiter?: () => Limiter;
 }
@@ -183,7 +185,7 @@ export async function runPipeline(
     doomed = summary.errors[0]!;
     scope.abort(doomed);
   };
-  const draw = drawCandidates({ upstream: generator, body, n: options.n, nSupport: deps.nSupport, signal, stream: deps.streamSampling ?? false, probe, onLoss });
+  const draw = drawCandidates({ upstream: generator, body, n: options.n, nSupport: deps.nSupport, signal, stream: deps.streamSampling ?? false, probe, onLoss, scrubKeys: deps.scrubKeys ?? null });
   let samplingDone = false;
   const sampled = draw.done.finally(() => ((samplingDone = true), probe.samplingEnded()));
   const session = createJudgeSession(limitJudge(deps.judge, limiter), options.cache ? deps.cache : noCache, probe);

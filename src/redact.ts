@@ -112,6 +112,16 @@ function keysInAnswers(configured: (string | undefined)[]): SecretBytes | null {
 }
 
 /**
+ * The configured keys taken out of a text (only the keys, as in answers): for candidates verdict assembles from a
+ * streamed draw's deltas, where a key spelled out token by token lies across events no byte scrub sees whole. Null
+ * when no key is configured.
+ */
+export function keysInText(configured: (string | undefined)[]): ((text: string) => string) | null {
+  const pattern = formsPattern(huntedForms(configured));
+  return pattern && ((text) => text.replace(pattern, REDACTED));
+}
+
+/**
  * Wraps the upstream fetch: a failed response's body is read, scrubbed of the credentials this very request sent and
  * of every configured secret, and handed on as a new response. Successful bodies stream through with configured keys
  * taken out as they go by; headers are scrubbed on every response.

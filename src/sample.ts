@@ -43,6 +43,21 @@ export interface DrawRequest {
   probe?: RequestProbe;
   /** Told each time candidates are lost for good, after `summary` counts them. */
   onLoss?: (summary: DrawSummary) => void;
+  /** Takes configured keys out of a streamed candidate's texts (src/redact.ts, keysInText). */
+  scrubKeys?: ((text: string) => string) | null;
+}
+
+/**
+ * A message assembled from deltas, with configured keys taken out of its texts: content (or its text parts), refusal
+ * and tool-call arguments. In place: the message was just built for this candidate and nothing else holds it.
+ */
+function scrubMessage(message: Record<string, any>, scrub: (text: string) => string): void {
+  if (typeof message.content === "string") message.content = scrub(message.content);
+  else if (Array.isArray(message.content)) for (const part of message.content) if (typeof part?.text === "string") part.text = scrub(part.text);
+  if (typeof message.refusal === "string") message.refusal = scrub(message.refusal);
+  for (const call of Array.isArray(message.tool_calls) ? message.tool_calls : []) {
+    if (typeof call?.function?.arguments === "string") call.function.arguments = scrub(call.function.arguments);
+  }
 }
 
 const CHOICE_FIELDS = new Set(["index", "message", "logprobs", "finish_reason"]);
@@ -76,7 +91,7 @@ function metaOf(completion: ChatCompletion): NonNullable<DrawSummary["meta"]> {
   return extra ? { id, created, model, system_fingerprint, extra } : { id, created, model, system_fingerprint };
 }
 
-export function drawCandidates({ upstream, body, n, nSupport, signal, stream = false, probe = noopProbe, onLoss }: DrawRequest) {
+export function drawCandidates({ upstream, body, n, nSupport, signal, stream = false, probe = noopProbe, onLoss, scrubKeys }: DrawRequest) {
   const channel = createChannel<Candidate>();
   const summary: DrawSummary = { usage: ZERO_USAGE, calls: 0, errors: [], received: 0, lost: 0, meta: null };
   let nextIndex = 0;
@@ -123,6 +138,7 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
       const result = await streamedDraw(upstream, { ...body, n }, signal, (choice) => {
         if (got >= n) return;
         got += 1;
+        if (scrubKeys) scrubMessage(choice.message as Record<string, unknown>, scrubKeys);
         hand(choice as unknown as ChatCompletion["choices"][number], watch);
       }, watch.headers);
       summary.usage = addUsage(summary.usage, result.usage);

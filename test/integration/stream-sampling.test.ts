@@ -79,6 +79,23 @@ describe("streamed sampling", () => {
     expect(body.verdict.candidates.map((c: Any) => c.message.content)).toEqual(["my key is [redacted]", "also [redacted]"]);
   });
 
+  it("hands the client no key that a streamed candidate spells out across several events", async () => {
+    const key = "gen-SECRET-key-111111";
+    // Each choice spells the key out over three events, as a model writes it token by token.
+    const spelled = (index: number) => [
+      encodeEvent(chunk([{ index, delta: { role: "assistant", content: `${index}: my key is gen-SEC` }, finish_reason: null }])),
+      encodeEvent(chunk([{ index, delta: { content: "RET-key-" }, finish_reason: null }])),
+      encodeEvent(chunk([{ index, delta: { content: "111111, keep it" }, finish_reason: "stop" }])),
+    ];
+    const sse = [...spelled(0), ...spelled(1), "data: [DONE]\n\n"].join("");
+    const fetch: typeof globalThis.fetch = async () => new Response(sse, { headers: { "content-type": "text/event-stream" } });
+    const { app } = harness({ config: { generator: { stream_sampling: true, api_key: key } }, deps: { fetch } });
+    const text = await (await postChat(app, chatBody({ verdict: { n: 2, return_candidates: true } }))).text();
+    expect(text).not.toContain("SECRET");
+    const contents = JSON.parse(text).verdict.candidates.map((c: Any) => c.message.content);
+    expect(contents).toEqual(["0: my key is [redacted], keep it", "1: my key is [redacted], keep it"]);
+  });
+
   /** A generator whose stream sends one finished choice, then breaks off (`cut`) or goes silent (`stall`). */
   function brokenStream(how: "cut" | "stall") {
     const first = [
