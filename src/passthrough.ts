@@ -1,7 +1,7 @@
 // Forwards a request to the generator as it is: method, headers minus hop-by-hop ones, body and streams unchanged.
 import { cancelledError, ProxyError } from "./errors";
 import { guardEvents, responsesCutOff } from "./sse-guard";
-import { isWhole, type ExchangeReply, type ExchangeRequest } from "./exchange";
+import { discard, isWhole, type ExchangeReply, type ExchangeRequest } from "./exchange";
 import type { BoundedExchange } from "./retry-exchange";
 import { chunkStream } from "./util/body-chunks";
 
@@ -101,6 +101,12 @@ export async function forwardToGenerator(target: PassThroughTarget, request: For
     if (request.signal.aborted) throw cancelledError();
     if (err instanceof ProxyError) throw err; // already says what went wrong (a timeout, a body that is not JSON)
     throw new ProxyError(502, "generator upstream unreachable", { type: "upstream_error", code: "generator_unreachable" });
+  }
+  // The client left while an answer was waited for (a retry's backoff ends with the last failed answer in hand): it is
+  // a cancelled request, not the upstream's 503 or 429 to alert on.
+  if (request.signal.aborted) {
+    discard(upstream);
+    throw cancelledError();
   }
   const responseHeaders: Record<string, string> = {};
   // The exchange has already decoded the body, so the upstream's encoding and length no longer describe it.

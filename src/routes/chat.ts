@@ -8,7 +8,7 @@ import { budgetExceeded, withinBudget } from "../budget";
 import { admissionRules } from "../candidates";
 import type { Config } from "../config";
 import { generatorFor } from "../byok";
-import { badRequest } from "../errors";
+import { badRequest, cancelledError } from "../errors";
 import { checkConversationLimits, parseJsonBody } from "../limits";
 import { probeOf, settleLater } from "../observe/middleware";
 import type { RequestProbe } from "../observe/probe";
@@ -49,7 +49,13 @@ export function reranker(ctx: AppContext, headers: HeaderSource, arrived: number
   const left = whole - (Date.now() - arrived);
   // Spent before the work could start (a slow upload): refused at once, and nothing goes upstream.
   if (left <= 0) return () => Promise.reject(budgetExceeded(whole));
-  return (signal: AbortSignal) => withinBudget(left, signal, (scope) => runPipeline(body, options, pipeline, scope, probe), { wholeMs: whole });
+  return (signal: AbortSignal) =>
+    withinBudget(left, signal, (scope) => runPipeline(body, options, pipeline, scope, probe), { wholeMs: whole }).then(
+      // A client that left gets no answer: whatever the work ended with (fewer candidates, an upstream's failure once
+      // its calls were aborted), the request was cancelled, and is counted and logged as that.
+      (outcome) => (signal.aborted ? Promise.reject(cancelledError()) : outcome),
+      (err: unknown) => Promise.reject(signal.aborted ? cancelledError() : err),
+    );
 }
 
 /** A chat request read and checked: what both the Hono route and the Node chat lane decide from. */

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createJsonLogger } from "../../src/adapters/node";
 import type { LogLevel } from "../../src/observe/config";
 import { createApp } from "../../src/app";
-import { chatBody, harness, postChat, testConfig } from "../helpers";
+import { chatBody, fetchInto, harness, postChat, testConfig } from "../helpers";
 
 function capture(level: LogLevel = "info") {
   const lines: { stream: "out" | "err"; text: string }[] = [];
@@ -157,5 +157,39 @@ describe("log levels", () => {
     }
     expect(quiet.lines).toHaveLength(0);
     expect(loud.events().map((e) => [e.level, e.route, e.status])).toEqual([["debug", "healthz", 200], ["debug", "metrics", 200]]);
+  });
+});
+
+describe("a client that leaves", () => {
+  /** Posts a chat request and leaves after `leaveMs`; resolves once its log line is written. */
+  async function leaveAfter(app: ReturnType<typeof createApp>, body: unknown, leaveMs: number, lines: () => unknown[]) {
+    const leaving = new AbortController();
+    setTimeout(() => leaving.abort(), leaveMs);
+    await Promise.resolve(app.request("/v1/chat/completions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: leaving.signal })).catch(() => undefined);
+    for (let waited = 0; lines().length === 0 && waited < 3_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+
+  it("while a retry waits out the upstream's 503 is logged as 499 cancelled, not as the upstream's failure", async () => {
+    const log = capture();
+    const busy = async () => new Response('{"error":{"message":"busy"}}', { status: 503, headers: { "retry-after": "1" } });
+    const config = testConfig({ generator: { max_retries: 2 }, retry: { max_retry_after_ms: 5_000 } });
+    const app = createApp({ config, logger: log.logger, fetch: busy });
+    await leaveAfter(app, chatBody({ verdict: { n: 1 } }), 100, log.events);
+    expect(log.events()).toEqual([expect.objectContaining({ level: "info", status: 499, error: "cancelled" })]);
+  });
+
+  it("while slower candidates are drawn is logged as 499, not as a 200 with candidates lost", async () => {
+    const log = capture();
+    const sim = harness().sim;
+    let calls = 0;
+    // One candidate at once, the others a second later: the client leaves between them.
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      const slow = JSON.parse(String(init?.body)).model === "sim-generator" && ++calls > 1;
+      if (slow) await new Promise((resolve, reject) => { setTimeout(resolve, 1_000); init?.signal?.addEventListener("abort", () => reject(init.signal!.reason)); });
+      return fetchInto(sim.app)(input, init);
+    };
+    const app = createApp({ config: testConfig({ generator: { supports_n: false } }), logger: log.logger, fetch });
+    await leaveAfter(app, chatBody({ verdict: { n: 3 } }), 150, log.events);
+    expect(log.events()).toEqual([expect.objectContaining({ status: 499, error: "cancelled" })]);
   });
 });
