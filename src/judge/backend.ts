@@ -1,6 +1,6 @@
 // What a judge backend offers the per-request session: judgments, with the tokens and calls each cost.
 import type { GroundingInput, GroundingVerdict, PairInput, PairVerdict, ScoreInput, ScoreVerdict } from "../../strategies/types";
-import type { Usage } from "../openai/chat";
+import type { ReportedUsage, Usage } from "../openai/chat";
 
 export interface Judged<T> {
   value: T;
@@ -30,6 +30,11 @@ export class FailedAfterSpending extends Error {
 export interface CallOptions {
   headers?: Record<string, string>;
   memo?: RequestMemo;
+  /**
+   * Told of each call the judge answered, as it answers. The request counts it then: a judgment still running when
+   * the answer is sent (a re-ask under way when judging fails open) has its answered calls in the answer.
+   */
+  spent?(usage: ReportedUsage | null | undefined): void;
   /**
    * The request's bound on calls in flight (limits.max_inflight_per_request), given to a backend whose judgments make
    * several calls at once (`callsAtOnce`): it runs each call under it. Absent when the request has no bound.

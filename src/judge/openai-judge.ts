@@ -79,6 +79,7 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
         (completion) => {
           calls += 1;
           usage = addUsage(usage, completion.usage);
+          call.spent?.(completion.usage);
           text = completion.choices[0]?.message.content ?? "";
           logprobs = completion.choices[0]?.logprobs ?? null;
           const value = parse(text);

@@ -3,7 +3,7 @@ import type { GroundingInput, GroundingVerdict, Judge, PairInput, PairVerdict, S
 import { canonicalJson, keyTemplate, sha256Hex } from "../cache/key";
 import { noCache, type JudgmentCache } from "../cache/types";
 import { ProxyError } from "../errors";
-import { addUsage, ZERO_USAGE, type Usage } from "../openai/chat";
+import { addUsage, ZERO_USAGE, type ReportedUsage, type Usage } from "../openai/chat";
 import { noopProbe, type JudgmentMeta, type RequestProbe } from "../observe/probe";
 import { called } from "../util/called";
 import { FailedAfterSpending, type CallOptions, type JudgeBackend, type Judged, type RequestMemo } from "./backend";
@@ -103,16 +103,22 @@ export function createJudgeSession(
     }
     // Returned, not awaited: this frame ends here instead of waiting out the judge's answer (src/util/called.ts says why
     // that matters).
-    return called(run, { headers: watch.headers, memo }).then(
+    // Calls counted as the judge answered them (backends that say so); the others are counted when the judgment ends.
+    let countedLive = false;
+    const spent = (usage: ReportedUsage | null | undefined) => {
+      countedLive = true;
+      counted({ calls: 1, usage: addUsage(ZERO_USAGE, usage) });
+    };
+    return called(run, { headers: watch.headers, memo, spent }).then(
       (result) => {
         watch.done({ cached: false, calls: result.calls, usage: result.usage, value: result.value });
-        return kept(key, result);
+        return kept(key, result, !countedLive);
       },
       (thrown: unknown) => {
-        const spent = thrown instanceof FailedAfterSpending ? thrown.spent : undefined;
-        if (spent) counted(spent);
-        const err = spent ? (thrown as FailedAfterSpending).failure : thrown;
-        watch.failed(err, spent);
+        const spentBefore = thrown instanceof FailedAfterSpending ? thrown.spent : undefined;
+        if (spentBefore && !countedLive) counted(spentBefore);
+        const err = spentBefore ? (thrown as FailedAfterSpending).failure : thrown;
+        watch.failed(err, spentBefore);
         // A cancelled request and a full queue are not the judge's failure: they keep their own status (499, 429).
         if (err instanceof ProxyError && (err.status === 499 || err.code === "queue_full")) throw err;
         throw judgeUnavailable(err);
@@ -128,9 +134,9 @@ export function createJudgeSession(
     if (spent.log_ids?.length) stats.execution_log_ids = [...(stats.execution_log_ids ?? []), ...spent.log_ids];
   }
 
-  /** A judgment the judge made: counted in the request's stats and cached, then given. */
-  function kept<T extends PairVerdict | ScoreVerdict | GroundingVerdict>(key: string, result: Judged<T>): T | Promise<T> {
-    counted(result);
+  /** A judgment the judge made: counted in the request's stats (unless its calls were, as they answered) and cached. */
+  function kept<T extends PairVerdict | ScoreVerdict | GroundingVerdict>(key: string, result: Judged<T>, countCalls: boolean): T | Promise<T> {
+    if (countCalls) counted(result);
     // An unparseable answer is not a judgment worth keeping: the next request should ask again.
     if (!result.value.parsed) {
       stats.unparsed += 1;

@@ -268,6 +268,26 @@ describe("judge calls counted as the judge answered them", () => {
     expect(metrics).toMatch(/verdict_tokens_total\{role="judge",kind="prompt"\} 157\b/);
   });
 
+  it("counts every answered call in the answer, also of a judgment still running when judging failed open", async () => {
+    const sim = createSimulator();
+    const inner = fetchInto(sim.app);
+    let judgeCalls = 0;
+    // Both orders answer unreadably (107 tokens each), then both re-asks fail; the first failure ends judging.
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      if (judgeBody(init).model !== "sim-judge") return inner(input, init);
+      if (++judgeCalls <= 2) return completion("I cannot decide.", 107);
+      await new Promise((resolve) => setTimeout(resolve, judgeCalls === 3 ? 0 : 40));
+      return new Response('{"error":{"message":"down"}}', { status: 503 });
+    };
+    const { app } = harness({ deps: { fetch }, config: { judge: { on_error: "fail_open" } } });
+    const response = await postChat(app, chatBody({ verdict: { n: 2 } }));
+    const body = await response.json();
+    expect(body.verdict.degraded).toBe("judge_unavailable");
+    expect(body.verdict.judge.calls).toBe(2);
+    expect(response.headers.get("x-verdict-judge-calls")).toBe("2");
+    expect(body.verdict.usage.judge.total_tokens).toBe(214);
+  });
+
   it("neither counts nor spends the cap on a call that refused response_format", async () => {
     const sim = createSimulator();
     const inner = fetchInto(sim.app);
