@@ -118,8 +118,8 @@ async function retried<T>(
     const delay = nextDelay(policy, index, classify(err), remaining);
     // Aborted while waiting: the last upstream error is still the truest account of what happened.
     if (delay === null) throw err;
-    policy.onRetry?.();
     if (!(await sleep(delay, signal))) throw err;
+    policy.onRetry?.(); // counted as it is sent: a wait cut short (the client left) sends no retry
     try {
       return await attempt(index + 1);
     } catch (next) {

@@ -42,13 +42,17 @@ export interface ProbeInit {
   startedAt?: number;
 }
 
+/** Model names longer than this are cut in log lines and spans. */
+const MAX_MODEL_CHARS = 256;
+
 /** Log-line fields the pipeline fills in; read by the middleware when the request ends. */
 export interface ProbeState {
   model?: string;
   strategy?: string;
   n?: number;
   candidates?: number;
-  winner?: number;
+  /** null when a guard abstained. */
+  winner?: number | null;
   judge_calls?: number;
   cache_hits?: number;
   sampling_ms?: number;
@@ -93,11 +97,12 @@ export function createRequestProbe({ metrics, tracer, clock }: ProbeDeps, init: 
     span,
     elapsed: () => clock() - startedAt,
     resolved(info) {
-      state.model = info.model;
+      // A client names the model: a long name must not make every log line and span that long.
+      state.model = info.model.length > MAX_MODEL_CHARS ? `${info.model.slice(0, MAX_MODEL_CHARS)}...` : info.model;
       state.strategy = info.strategy;
       state.n = info.n;
       state.messages = info.messages;
-      span.set("gen_ai.request.model", info.model);
+      span.set("gen_ai.request.model", state.model);
       span.set("verdict.strategy", info.strategy);
       span.set("verdict.n", info.n);
     },
@@ -169,7 +174,8 @@ export function createRequestProbe({ metrics, tracer, clock }: ProbeDeps, init: 
     },
     outcome(outcome) {
       state.candidates = outcome.pool.all.length;
-      state.winner = outcome.selection.winner;
+      // An abstaining guard chose none (the response says winner: null); -1 is only the selection's own mark for it.
+      state.winner = outcome.selection.abstention !== undefined ? null : outcome.selection.winner;
       state.judge_calls = outcome.judge.calls;
       state.cache_hits = outcome.judge.cache_hits;
       if (outcome.degraded.length > 0) state.degraded = outcome.degraded.join(",");
@@ -177,7 +183,7 @@ export function createRequestProbe({ metrics, tracer, clock }: ProbeDeps, init: 
       const { abstention, winner } = outcome.selection;
       state.completion = abstention ?? outcome.pool.byIndex(winner).message.content;
       if (outcome.selection.matches) metrics.matches(outcome.selection.matches);
-      span.set("verdict.winner", outcome.selection.winner);
+      if (typeof state.winner === "number") span.set("verdict.winner", state.winner);
       span.set("verdict.judge.calls", outcome.judge.calls);
     },
     guard: (result) => metrics.guard(result),

@@ -35,6 +35,7 @@ describe("verdict_guard_checks_total", () => {
     const abstaining = harness({ sim: twoWrong });
     const served = await (await postChat(abstaining.app, ask({ n: 2 }))).json();
     expect(served.verdict.checks).toHaveLength(2);
+    expect(served.verdict.winner).toBeNull();
     expect(await guardChecks(abstaining.app)).toEqual({ PASS: 0, FAIL: 2 });
 
     const refusing = harness({ sim: twoWrong });

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createJsonLogger } from "../../src/adapters/node";
 import type { LogLevel } from "../../src/observe/config";
 import { createApp } from "../../src/app";
+import { guardedAsk, rowsTheStandInSeparates } from "../guard-rows";
 import { chatBody, fetchInto, harness, postChat, testConfig } from "../helpers";
 
 function capture(level: LogLevel = "info") {
@@ -191,5 +192,25 @@ describe("a client that leaves", () => {
     const app = createApp({ config: testConfig({ generator: { supports_n: false } }), logger: log.logger, fetch });
     await leaveAfter(app, chatBody({ verdict: { n: 3 } }), 150, log.events);
     expect(log.events()).toEqual([expect.objectContaining({ status: 499, error: "cancelled" })]);
+  });
+});
+
+describe("log line fields a client shapes", () => {
+  it("cuts a long model name, so a client cannot make every line that long", async () => {
+    const log = capture();
+    const { app } = harness({ deps: { logger: log.logger } });
+    await postChat(app, chatBody({ model: "m".repeat(5_000), verdict: { n: 1 } }));
+    const model = log.events()[0]!.model as string;
+    expect(model.length).toBeLessThan(300);
+    expect(model.startsWith("mmmm")).toBe(true);
+  });
+
+  it("logs an abstaining guard's winner as null, as the response says, not as a candidate number", async () => {
+    const log = capture();
+    const row = rowsTheStandInSeparates()[0]!;
+    const { app } = harness({ deps: { logger: log.logger }, sim: { generator: { answers: [row.hallucinated_answer, `${row.hallucinated_answer} Indeed.`] } } });
+    const body = await (await postChat(app, guardedAsk(row, { n: 2 }))).json();
+    expect(body.verdict.winner).toBeNull();
+    expect(log.events()[0]).toMatchObject({ status: 200, winner: null });
   });
 });

@@ -39,9 +39,20 @@ describe("retry policy", () => {
     const failure = new Error("upstream 503");
     const started = performance.now();
     setTimeout(() => controller.abort(), 20);
-    const run = withRetries(() => Promise.reject(failure), () => ({ retryable: true }), policy(1, { baseDelayMs: 10_000, maxDelayMs: 10_000 }), controller.signal);
+    let retries = 0;
+    const waiting = policy(1, { baseDelayMs: 10_000, maxDelayMs: 10_000, onRetry: () => void (retries += 1) });
+    const run = withRetries(() => Promise.reject(failure), () => ({ retryable: true }), waiting, controller.signal);
     await expect(run).rejects.toBe(failure);
     expect(performance.now() - started).toBeLessThan(1_000);
+    expect(retries).toBe(0); // the wait was cut short: no retry was sent, none is counted
+  });
+
+  it("counts each retry it sends", async () => {
+    let retries = 0;
+    let attempts = 0;
+    const quick = policy(0, { baseDelayMs: 1, maxDelayMs: 1, onRetry: () => void (retries += 1) });
+    await expect(withRetries(() => (++attempts, Promise.reject(new Error("503"))), () => ({ retryable: true }), quick)).rejects.toThrow("503");
+    expect([attempts, retries]).toEqual([4, 3]);
   });
 });
 
