@@ -63,10 +63,10 @@ export function completionBody(outcome: PipelineOutcome, fallbackModel: string) 
       ? [{ index: 0, message: { role: "assistant", content: abstention, refusal: null }, logprobs: null, finish_reason: "stop" }]
       : returnable(outcome).slice(0, outcome.options.choices).map((index, position) => {
           const candidate = outcome.pool.byIndex(index);
-          return { ...candidate.extra, index: position, message: candidate.message, logprobs: candidate.logprobs ?? null, finish_reason: candidate.finish_reason };
+          const choice = { index: position, message: candidate.message, logprobs: candidate.logprobs ?? null, finish_reason: candidate.finish_reason };
+          return candidate.extra ? { ...candidate.extra, ...choice } : choice;
         });
-  return {
-    ...meta?.extra,
+  const body = {
     id: meta?.id ?? `chatcmpl-verdict-${crypto.randomUUID()}`,
     object: "chat.completion" as const,
     created: meta?.created ?? Math.floor(Date.now() / 1000),
@@ -76,6 +76,8 @@ export function completionBody(outcome: PipelineOutcome, fallbackModel: string) 
     ...(meta?.system_fingerprint ? { system_fingerprint: meta.system_fingerprint } : {}),
     verdict: verdictObject(outcome),
   };
+  // The generator's other fields first, so that verdict's own win; spread only when there are any (literals are cheaper).
+  return meta?.extra ? { ...meta.extra, ...body } : body;
 }
 
 export function verdictHeaders(outcome: PipelineOutcome): Record<string, string> {

@@ -94,10 +94,11 @@ function normaliseWinner(raw: unknown): PairWinner | null {
 /** An answer that names both A and B (or a winner and a tie): unreadable, so it is asked again and never cached. */
 const CONTRADICTION = Symbol("contradiction");
 
-/** The one winner in `named` (null when there is none), or CONTRADICTION when they differ. */
-function agreed(named: (PairWinner | null)[]): PairWinner | null | typeof CONTRADICTION {
+/** The one winner `named` names (null when none does), or CONTRADICTION when they differ. */
+function agreed<T>(named: readonly T[], nameOf: (item: T) => PairWinner | null): PairWinner | null | typeof CONTRADICTION {
   let winner: PairWinner | null = null;
-  for (const name of named) {
+  for (const item of named) {
+    const name = nameOf(item);
     if (name === null) continue;
     if (winner !== null && name !== winner) return CONTRADICTION;
     winner = name;
@@ -105,9 +106,11 @@ function agreed(named: (PairWinner | null)[]): PairWinner | null | typeof CONTRA
   return winner;
 }
 
+const WINNER_FIELDS = ["winner", "verdict", "better", "choice"] as const;
+
 /** A JSON answer's verdict; its fields that name one ({"winner": "A", "verdict": "B"}) must agree. */
 function pairIn(record: Record<string, unknown>): ParsedPair | null | typeof CONTRADICTION {
-  const winner = agreed([record.winner, record.verdict, record.better, record.choice].map(normaliseWinner));
+  const winner = agreed(WINNER_FIELDS, (field) => normaliseWinner(record[field]));
   if (winner === null || winner === CONTRADICTION) return winner;
   return { winner, reasoning: firstText(record, ["reasoning", "rationale", "explanation"]) };
 }
@@ -135,7 +138,7 @@ export function parsePairVerdict(text: string): ParsedPair | null {
   if (fromJson !== null) return fromJson;
   // Then the conventions, all of them: "[[A]] no wait [[B]]" or "Verdict: A ... Verdict: B" names no winner.
   const marks = [...trimmed.matchAll(/\[\[\s*(A|B|C|tie)\s*\]\]/gi), ...labelledWinners(trimmed)].sort((x, y) => x.index - y.index);
-  const winner = agreed(marks.map((mark) => normaliseWinner(mark[1])));
+  const winner = agreed(marks, (mark) => normaliseWinner(mark[1]));
   if (winner === null || winner === CONTRADICTION) return null;
   return { winner, reasoning: trimmed.slice(0, marks[0]!.index).trim() };
 }

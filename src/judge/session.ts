@@ -107,7 +107,8 @@ export function createJudgeSession(
     let countedLive = false;
     const spent = (usage: ReportedUsage | null | undefined) => {
       countedLive = true;
-      counted({ calls: 1, usage: addUsage(ZERO_USAGE, usage) });
+      stats.calls += 1;
+      stats.usage = addUsage(stats.usage, usage);
     };
     return called(run, { headers: watch.headers, memo, spent }).then(
       (result) => {
