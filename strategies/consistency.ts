@@ -4,6 +4,8 @@ import { z } from "zod";
 import { knockout } from "./knockout";
 import { tieBreakOrder } from "./tiebreak";
 import type { Candidate, Selection, Strategy } from "./types";
+import { canonicalJson } from "../src/cache/key";
+import { callsText } from "../src/openai/chat";
 
 export const consistencyOptions = z.object({
   strategy: z.literal("consistency"),
@@ -16,9 +18,28 @@ export type ConsistencyOptions = z.infer<typeof consistencyOptions>;
 
 const fold = (text: string) => text.trim().toLowerCase().replace(/\s+/g, " ").replace(/[.!]+$/, "");
 
+const NUMBER = /-?\d+(?:\.\d+)?/g;
+const withoutThousands = (text: string) => text.replace(/(\d),(?=\d{3}\b)/g, "$1");
+
 function lastNumber(text: string): string | null {
-  const numbers = text.replace(/(\d),(?=\d{3}\b)/g, "$1").match(/-?\d+(?:\.\d+)?/g);
+  const numbers = withoutThousands(text).match(NUMBER);
   return numbers ? String(Number(numbers.at(-1))) : null;
+}
+
+/** The number an answer starts with ("12 (3 bags of 4)", "$1,200"), or null when it starts with words. */
+function leadingNumber(text: string): string | null {
+  const match = /^[\s$€£]*(-?\d+(?:\.\d+)?)/.exec(withoutThousands(text));
+  return match ? String(Number(match[1])) : null;
+}
+
+/** The answer a line marks ("Final answer: X", "Answer: X", "the answer is X"), from the last line that marks one. */
+function markedAnswer(text: string): string | null {
+  const lines = text.trim().split("\n").map((line) => line.trim()).filter(Boolean);
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const marked = /\b(?:final answer|answer)\s*(?:[:\-]|is\b:?)\s*(.+)$/i.exec(lines[i]!)?.[1];
+    if (marked) return marked;
+  }
+  return null;
 }
 
 function lastLine(text: string): string | null {
@@ -27,13 +48,39 @@ function lastLine(text: string): string | null {
   return marked ? fold(marked) : lines.length > 1 ? fold(lines.at(-1)!) : null;
 }
 
-/** The normalised final answer of a candidate, used as its vote. */
+/** A JSON answer's vote: its `answer` (or `final_answer`, `result`) field when it has one, else all of it. */
+function jsonAnswer(text: string): string | null {
+  const trimmed = text.trim();
+  if (!trimmed.startsWith("{") || !trimmed.endsWith("}")) return null;
+  try {
+    const value = JSON.parse(trimmed) as Record<string, unknown>;
+    const field = ["answer", "final_answer", "result"].find((name) => name in value);
+    const answer = field === undefined ? value : value[field];
+    return typeof answer === "string" ? fold(answer) : typeof answer === "number" ? String(answer) : canonicalJson(answer);
+  } catch {
+    return null;
+  }
+}
+
+/** A part of an answer that holds its value (a marked answer, a last line): the number it starts with, else its words. */
+const valueOfPart = (part: string) => leadingNumber(part) ?? fold(part);
+
+/**
+ * The normalised final answer of a candidate, used as its vote. `auto`: a JSON answer's answer field; else the marked
+ * answer; else, for an answer of several lines, its last line (the number it starts with or holds, else its words);
+ * else the last number of a one-line answer ("It is 7."), or its words.
+ */
 export function finalAnswer(text: string, mode: ConsistencyOptions["answer"]): string {
   if (mode === "number") return lastNumber(text) ?? fold(text);
   if (mode === "last_line") return lastLine(text) ?? fold(text);
   if (mode === "text") return fold(text);
-  const marked = /(?:final answer|answer)\s*[:\-]\s*(.+)\s*$/i.exec(text.trim())?.[1];
-  return marked ? (lastNumber(marked) ?? fold(marked)) : (lastNumber(text) ?? fold(text));
+  const json = jsonAnswer(text);
+  if (json !== null) return json;
+  const marked = markedAnswer(text);
+  if (marked !== null) return valueOfPart(marked);
+  const lines = text.trim().split("\n").map((line) => line.trim()).filter(Boolean);
+  if (lines.length > 1) return leadingNumber(lines.at(-1)!) ?? lastNumber(lines.at(-1)!) ?? fold(lines.at(-1)!);
+  return lastNumber(text) ?? fold(text);
 }
 
 /**
@@ -42,8 +89,9 @@ export function finalAnswer(text: string, mode: ConsistencyOptions["answer"]): s
  * call it is.
  */
 function answerOf(candidate: Candidate, mode: ConsistencyOptions["answer"]): string {
-  const calls = candidate.message.tool_calls;
-  return Array.isArray(calls) && calls.length > 0 ? `[calls] ${candidate.text}` : finalAnswer(candidate.text, mode);
+  // The calls alone: "Let me check." beside one call and "One moment." beside the same call are one vote.
+  const calls = callsText(candidate.message);
+  return calls !== "" ? `[calls] ${calls}` : finalAnswer(candidate.text, mode);
 }
 
 export const consistency: Strategy<ConsistencyOptions> = {

@@ -108,10 +108,13 @@ function callText(call: ToolCall): string {
   return JSON.stringify(call); // a kind of call not known here: all of it, so that different calls never read the same
 }
 
+/** A message's tool calls, one line each; "" when it makes none. */
+export function callsText(message: Record<string, unknown>): string {
+  const calls = Array.isArray(message.tool_calls) ? (message.tool_calls as ToolCall[]) : [];
+  return calls.map((call) => `[tool call] ${callText(call)}`).join("\n");
+}
+
 /** An assistant message as text: its content, then each tool call. */
 export function messageText(message: Record<string, unknown>): string {
-  const parts = [contentText(message.content)];
-  const calls = Array.isArray(message.tool_calls) ? (message.tool_calls as ToolCall[]) : [];
-  for (const call of calls) parts.push(`[tool call] ${callText(call)}`);
-  return parts.filter((p) => p !== "").join("\n");
+  return [contentText(message.content), callsText(message)].filter((p) => p !== "").join("\n");
 }

@@ -46,6 +46,14 @@ describe("finalAnswer", () => {
     ["first line\n  Blue  ", "last_line", "blue"],
     ["  Hello World. ", "text", "hello world"],
     ["It is 4.50", "number", "4.5"],
+    // A JSON answer votes with its answer field; a marked answer with the number it starts with; a longer answer with
+    // its last line, not with an incidental number elsewhere.
+    ['{"answer":"Paris","confidence":0.9}', "auto", "paris"],
+    ['{"answer": 7, "steps": 12}', "auto", "7"],
+    ["Final answer: 12 (3 bags of 4)", "auto", "12"],
+    ["Thinking about it, the answer is Paris.", "auto", "paris"],
+    ["As of 2024 the records were updated.\nParis", "auto", "paris"],
+    ["The answer depends on the year.\nParis", "auto", "paris"],
   ])("reads %j (%s) as %j", (text, mode, expected) => {
     expect(finalAnswer(text, mode as "auto")).toBe(expected);
   });
@@ -77,6 +85,17 @@ describe("consistency", () => {
     expect(selection.rationale).toBe("3 of 4 candidates agree on this answer.");
     expect(selection.winner).not.toBe(0);
     expect(selection.ranking.at(-1)).toBe(0);
+  });
+
+  it("votes on the calls alone: text beside a call does not split its vote", async () => {
+    const call = (index: number, city: string, content: string | null) => {
+      const message = { role: "assistant", content, tool_calls: [{ id: `c${index}`, type: "function", function: { name: "get_weather", arguments: `{"city":"${city}"}` } }] };
+      return { ...candidate(index), text: messageText(message), message };
+    };
+    const pool = [call(0, "Rome", "Let me check."), call(1, "Rome", "One moment."), call(2, "Rome", null), call(3, "Paris", null), call(4, "Paris", null)];
+    const selection = await consistency.select(arrive(pool), options, ctxWith(scriptedJudge(() => "A")));
+    expect(selection.rationale).toBe("3 of 5 candidates agree on this answer.");
+    expect([0, 1, 2]).toContain(selection.winner);
   });
 
   it("counts merged duplicates as votes", async () => {
