@@ -8,8 +8,11 @@ const APOLOGY = /^(?:i['’]?m |i am )?(?:very |so |really )?sorry$/i;
 /** A clause that declines or says the answer is not known or not in the documents. */
 const DECLINES =
   /\b(?:can['’]?t|cannot|unable|not able|do not know|don['’]?t know|do not have|don['’]?t have|no information|not (?:sure|certain)|not (?:mentioned|stated|provided|covered|given)|(?:does|do)(?: not|n['’]t) (?:mention|say|state|contain|include|provide|cover))\b/i;
-/** Sentence ends, "but" and "however" joints, colons and semicolons: each part must decline on its own. */
-const CLAUSE_BREAK = /[.!?]+(?:\s+|$)|,?\s+but\s+|,?\s+however,?\s+|[;:]\s*/i;
+/**
+ * Sentence ends, "but", "however", "so", "therefore", "thus", "hence" and "which means" joints, colons and semicolons:
+ * each part must decline on its own ("I can't find a later date, so the magazine of 1844 was first" answers).
+ */
+const CLAUSE_BREAK = /[.!?]+(?:\s+|$)|,?\s+(?:but|so|which means|and so)\s+|,?\s+(?:however|therefore|thus|hence),?\s+|[;:]\s*/i;
 
 export function isRefusal(text: string): boolean {
   const trimmed = text.trim();
