@@ -209,11 +209,15 @@ export function parseGrounding(text: string): ParsedGrounding | null {
     const verdict = normaliseGrounding(record.verdict ?? record.label ?? record.result);
     if (verdict) found.push({ verdict, reasoning: firstText(record, ["reasoning", "rationale", "explanation"]) });
   }
-  // Prose too, JSON or not: "VERDICT: FAIL" for one claim before a JSON summary that says PASS still fails.
   const inJson = found.length;
-  for (const match of trimmed.matchAll(/\bverdict\s*[:=]\s*\**\s*"?(PASS|FAIL)\b|\[\[\s*(PASS|FAIL)\s*\]\]/gi)) {
-    const verdict = normaliseGrounding(match[1] ?? match[2]);
-    if (verdict) found.push({ verdict, reasoning: trimmed.slice(0, match.index).trim() });
+  // One JSON object (structured output) says its verdicts in its fields, its claims' included: its reasoning may quote
+  // "verdict: fail" from a document without being one. Prose is read for verdicts too, JSON or not: "VERDICT: FAIL"
+  // for one claim before a JSON summary that says PASS still fails.
+  if (!(inJson > 0 && isOneObject(trimmed))) {
+    for (const match of trimmed.matchAll(/\bverdict\s*[:=]\s*\**\s*"?(PASS|FAIL)\b|\[\[\s*(PASS|FAIL)\s*\]\]/gi)) {
+      const verdict = normaliseGrounding(match[1] ?? match[2]);
+      if (verdict) found.push({ verdict, reasoning: trimmed.slice(0, match.index).trim() });
+    }
   }
   // Upper case only: a judge's prose may say "fail" in passing, but FAIL is the verdict word it was asked for.
   const flagged = isOneObject(trimmed) ? null : /\bFAIL(?:S|ED)?\b/.exec(trimmed);

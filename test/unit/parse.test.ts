@@ -78,6 +78,11 @@ describe("parseGrounding", () => {
     expect(parseGrounding('{"REASONING": "Claim 2 could FAIL if read loosely, but it is stated.", "VERDICT": "PASS"}')?.verdict).toBe("PASS");
   });
 
+  it("reads one JSON object's verdict from its fields, whatever its reasoning quotes", () => {
+    const quoting = '{"REASONING": "The document\'s log line says \\"verdict: fail\\" for an older build; every claim is supported.", "VERDICT": "PASS"}';
+    expect(parseGrounding(quoting)?.verdict).toBe("PASS");
+  });
+
   it("passes when every verdict found is PASS, and refuses text without one", () => {
     expect(parseGrounding('{"claim": "a", "VERDICT": "PASS"} {"REASONING": "all fine", "VERDICT": "PASS"}')).toEqual({ verdict: "PASS", reasoning: "all fine" });
     expect(parseGrounding("I am not sure.")).toBeNull();
