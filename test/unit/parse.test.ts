@@ -32,6 +32,19 @@ describe("parsePairVerdict", () => {
     expect(parsePairVerdict(text)).toBeNull();
   });
 
+  it.each([
+    ["A cites the source.\n**Verdict**: A", "A"],
+    ["Winner: Response B", "B"],
+    ["**Verdict:** Response A", "A"],
+  ])("reads markdown and 'Response X' in %j", (text, winner) => {
+    expect(parsePairVerdict(text)?.winner).toBe(winner);
+  });
+
+  it("reads a bold score and a bold groundedness verdict", () => {
+    expect(parseScore("Mostly right.\n**Score**: 4", 5)?.score).toBe(4);
+    expect(parseGrounding("All claims are in the document.\n**VERDICT**: PASS")?.verdict).toBe("PASS");
+  });
+
   it("reads a winner named more than once when every mention agrees", () => {
     expect(parsePairVerdict("A is better. Verdict: A\n[[A]]")).toEqual({ winner: "A", reasoning: "A is better." });
     expect(parsePairVerdict('{"winner":"B","verdict":"B","reasoning":"r"}')).toEqual({ winner: "B", reasoning: "r" });
