@@ -111,6 +111,14 @@ function refuseOptionsNotRead(request: Source, strategy: StrategyOptions, inner:
     const runs = inner ? `strategy ${strategy.strategy} with inner ${inner.strategy}` : `strategy ${strategy.strategy}`;
     throw badRequest(`${request.param(field)} does not apply to ${runs}`, request.param(field), "option_not_applicable");
   }
+  // Within pairwise, by tournament: only auto replays split matches, and a round-robin has no finale.
+  const pairwise = strategy.strategy === "pairwise" ? strategy : inner?.strategy === "pairwise" ? inner : undefined;
+  if (!pairwise) return;
+  const unread = [
+    ...(pairwise.tournament !== "auto" ? (["rematches"] as const) : []),
+    ...(pairwise.tournament === "round_robin" ? (["finale"] as const) : []),
+  ].find((field) => request.values[field] !== undefined);
+  if (unread) throw badRequest(`${request.param(unread)} does not apply to tournament ${pairwise.tournament}`, request.param(unread), "option_not_applicable");
 }
 
 export function resolveOptions(body: ChatRequest, headers: HeaderSource, config: Config): ResolvedOptions {

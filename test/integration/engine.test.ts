@@ -215,6 +215,13 @@ describe("rematches against a real judge server", () => {
     expect(rubricTournament.error.param).toBe("verdict.tournament");
     const unjudged = await (await postChat(app, chatBody({ verdict: { strategy: "none", rubric: "Be brief." } }))).json();
     expect(unjudged.error.param).toBe("verdict.rubric");
+    // Within pairwise: only auto replays split matches, and a round-robin has no finale.
+    const replays = await (await postChat(app, chatBody({ verdict: { n: 2, tournament: "knockout", rematches: 3 } }))).json();
+    expect(replays.error).toMatchObject({ param: "verdict.rematches", code: "option_not_applicable", message: "verdict.rematches does not apply to tournament knockout" });
+    const finale = await (await postChat(app, chatBody({ verdict: { n: 2, tournament: "round_robin", finale: "round_robin" } }))).json();
+    expect(finale.error).toMatchObject({ param: "verdict.finale", code: "option_not_applicable" });
+    // The deployment's default tournament (knockout) with rematches the request asks for: refused too, named.
+    expect((await postChat(app, chatBody({ verdict: { n: 2, rematches: 1 } }))).status).toBe(400);
     expect(sim.count("generator")).toBe(0);
     // A guard's inner strategy reads its own options; the deployment's default tournament is no request's doing.
     const inner = await postChat(app, chatBody({ verdict: { strategy: "guard", context: "Documents.", n: 2, inner: "pairwise", tournament: "round_robin" } }));
