@@ -4,7 +4,8 @@ import type { ChatMessage } from "./types";
 
 export type ContextSource = "tags" | "system" | "tool";
 
-const TAGGED = /<(documents?|context)>([\s\S]*?)<\/\1>/gi;
+/** <documents>, <document id="1">, <context source="kb">: attributes allowed, the same tag closing it. */
+const TAGGED = /<(documents?|context)(?:\s[^>]*)?>([\s\S]*?)<\/\1\s*>/gi;
 
 function textOf(content: unknown): string {
   if (typeof content === "string") return content;

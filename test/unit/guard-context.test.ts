@@ -1,0 +1,21 @@
+// Where a guarded request's documents are found in its messages, tags with attributes included.
+import { describe, expect, it } from "vitest";
+import { documentsFromMessages, questionOf } from "../../strategies/guard-context";
+
+const sources = ["tags", "system", "tool"] as const;
+
+describe("documents in the messages", () => {
+  it("finds tagged documents whatever attributes their tags carry, before the system prompt", () => {
+    const messages = [
+      { role: "system", content: "You are a helpful bot." },
+      { role: "user", content: '<document id="1">Arthur\'s Magazine began in 1844.</document>\n<context source="kb">First for Women began in 1989.</context >\nWhich came first?' },
+    ];
+    expect(documentsFromMessages(messages, [...sources])).toEqual(["Arthur's Magazine began in 1844.", "First for Women began in 1989."]);
+    expect(questionOf(messages)).toBe("Which came first?");
+  });
+
+  it("takes a tag closed by another name for no document", () => {
+    const messages = [{ role: "system", content: "The system's documents." }, { role: "user", content: "<document id=1>unclosed</context> Why?" }];
+    expect(documentsFromMessages(messages, [...sources])).toEqual(["The system's documents."]);
+  });
+});
