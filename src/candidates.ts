@@ -12,6 +12,7 @@ export type Exclusion =
   | "schema_mismatch"
   | "missing_tool_call"
   | "unexpected_tool_call"
+  | "wrong_tool"
   | "minority_kind";
 
 /** Worst last: an answer of the other kind is still a fine answer; a truncated one says something; an empty one nothing. */
@@ -21,6 +22,7 @@ const EXCLUSION_ORDER: Exclusion[] = [
   "content_filter",
   "schema_mismatch",
   "invalid_json",
+  "wrong_tool",
   "missing_tool_call",
   "unexpected_tool_call",
   "empty",
@@ -32,6 +34,18 @@ export interface AdmissionRules {
   json?: { schema?: JsonSchema };
   /** Only set when the request offers tools. "auto": both kinds allowed, the majority kind is judged. */
   toolChoice?: "auto" | "required" | "none";
+  /** The tools a tool_choice names (one function, or allowed_tools): a call of any other breaks it. */
+  toolNames?: Set<string>;
+}
+
+/** The names a tool_choice object allows calls of, or undefined when it names none. */
+function namedTools(choice: unknown): Set<string> | undefined {
+  if (typeof choice !== "object" || choice === null) return undefined;
+  const named = choice as { function?: { name?: unknown }; custom?: { name?: unknown }; allowed_tools?: { tools?: unknown } };
+  const nameOf = (tool: typeof named) => tool?.function?.name ?? tool?.custom?.name;
+  const names = Array.isArray(named.allowed_tools?.tools) ? (named.allowed_tools.tools as (typeof named)[]).map(nameOf) : [nameOf(named)];
+  const valid = names.filter((name): name is string => typeof name === "string");
+  return valid.length > 0 ? new Set(valid) : undefined;
 }
 
 /** A tool_choice object that still lets the model answer in text: allowed_tools in mode auto. A named tool does not. */
@@ -48,8 +62,16 @@ export function admissionRules(body: Record<string, unknown>): AdmissionRules {
   if (Array.isArray(body.tools) && body.tools.length > 0) {
     const choice = body.tool_choice;
     rules.toolChoice = choice === "none" ? "none" : choice === "required" || (typeof choice === "object" && choice !== null && !allowsText(choice)) ? "required" : "auto";
+    const names = namedTools(choice);
+    if (names) rules.toolNames = names;
   }
   return rules;
+}
+
+/** Whether every tool the candidate calls is one of `names`. */
+function callsOnly(candidate: Candidate, names: Set<string>): boolean {
+  const calls = candidate.message.tool_calls as { function?: { name?: unknown }; custom?: { name?: unknown } }[];
+  return calls.every((call) => names.has(String(call?.function?.name ?? call?.custom?.name)));
 }
 
 export function callsTools(candidate: Candidate): boolean {
@@ -61,6 +83,7 @@ export function exclusionOf(candidate: Candidate, rules: AdmissionRules = {}): E
   const calls = callsTools(candidate);
   if (rules.toolChoice === "required" && !calls) return "missing_tool_call";
   if (rules.toolChoice === "none" && calls) return "unexpected_tool_call";
+  if (rules.toolNames && calls && !callsOnly(candidate, rules.toolNames)) return "wrong_tool";
   if (candidate.finish_reason === "length") return "truncated";
   if (candidate.finish_reason === "content_filter") return "content_filter";
   if (rules.json && !calls) {

@@ -86,6 +86,22 @@ describe("candidate pool rules", () => {
     expect(admissionRules({ tools, tool_choice: { type: "function", function: { name: "f" } } }).toolChoice).toBe("required");
   });
 
+  it("a named tool_choice ranks a call of another tool last, as allowed_tools does for tools it does not list", () => {
+    const calling = (index: number, name: string) => {
+      const message = { role: "assistant", content: null, tool_calls: [{ id: `c${index}`, type: "function", function: { name, arguments: "{}" } }] };
+      return { ...candidate(index), text: `[tool call] ${name}()`, message };
+    };
+    const named = createCandidatePool(admissionRules({ tools, tool_choice: { type: "function", function: { name: "f" } } }));
+    expect(named.admit(calling(0, "f"))).not.toBeNull();
+    expect(named.admit(calling(1, "g"))).toBeNull();
+    expect(named.excluded.get(1)).toBe("wrong_tool");
+    const allowed = createCandidatePool(admissionRules({ tools, tool_choice: { type: "allowed_tools", allowed_tools: { mode: "auto", tools: [{ type: "function", function: { name: "f" } }] } } }));
+    allowed.admit(calling(2, "g"));
+    allowed.admit(candidate(3));
+    expect(allowed.excluded.get(2)).toBe("wrong_tool");
+    expect(allowed.excluded.has(3)).toBe(false); // mode auto: a text answer is fine (held for the majority-kind rule)
+  });
+
   it("custom tool calls read as their name and input, so different calls are never merged as identical", () => {
     const custom = (input: string) => ({ role: "assistant", content: null, tool_calls: [{ id: "c", type: "custom", custom: { name: "run_sql", input } }] });
     expect(messageText(custom("SELECT 1"))).toBe("[tool call] run_sql(SELECT 1)");
