@@ -231,7 +231,7 @@ export async function runPipeline(
       // Judging runs in the request's scope, not a scope of its own (an AbortController and its abort cost about 2% of
       // a best-of-4's instructions): the cut-off that ends judging when failing open comes only once every draw has
       // ended (beforeCutoff waits for the last one), so ending the whole scope then stops nothing but the judging.
-      const ctx: StrategyContext = { conversation, expected: options.n, judge: session.judge, signal };
+      const ctx: StrategyContext = { conversation, expected: options.n, choices: options.choices, judge: session.judge, signal };
       const inner = options.inner;
       if (inner && inner.strategy !== "none") ctx.selectInner = (candidates) => selectWith(inner, candidates, { ...ctx });
       try {

@@ -1,5 +1,6 @@
 // Round-robin: every pair meets once (both orders), all matches in one parallel round; Copeland score decides, soft
-// Borda (summed p(win)) breaks ties. Stops as soon as no other candidate can catch the leader.
+// Borda (summed p(win)) breaks ties. Stops as soon as no other candidate can catch the leader, unless the client asked
+// for more than the winner: its alternatives are then ranked on every match.
 import { inheritDeadline } from "../src/budget";
 import { childSignal } from "../src/util/child-signal";
 import { NO_REMATCH, playMatch, type MatchPolicy } from "./match";
@@ -64,7 +65,7 @@ export async function roundRobin(candidates: AsyncIterable<Candidate>, ctx: Stra
         playMatch(x.candidate, y.candidate, { ...ctx, signal }, 1, policy).then((match) => {
           matches.push(match);
           record(match, x, y);
-          if (!stoppedEarly && matches.length < games.length && leaderCannotBeCaught(table)) {
+          if (!stoppedEarly && (ctx.choices ?? 1) === 1 && matches.length < games.length && leaderCannotBeCaught(table)) {
             stoppedEarly = true;
             stop.abort(new Error("round-robin settled early"));
           }

@@ -99,6 +99,11 @@ export interface StrategyContext {
   selectInner?: (candidates: AsyncIterable<Candidate>) => Promise<Selection>;
   /** Candidates the request asked for; fewer may arrive (failures, merged duplicates). */
   expected: number;
+  /**
+   * How many of the best the client gets (its own `n`; 1 when unset). A strategy that would stop once the winner is
+   * certain plays on when more are wanted: the alternatives must be ranked by the judge too.
+   */
+  choices?: number;
   judge: Judge;
   signal: AbortSignal;
 }

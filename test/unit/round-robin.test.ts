@@ -46,6 +46,12 @@ describe("round-robin", () => {
     expect(selection.winner).toBe(0);
     expect(Date.now() - started).toBeLessThan(150);
     expect(judge.calls.length).toBe(2 * 5);
+
+    // A client that asks for three choices gets the judge's own ranking of the alternatives: every match is played.
+    judge.calls.length = 0;
+    const three = await roundRobin(arrive(quality.map((_, i) => candidate(i))), { ...ctxWith(slowOthers, 6), choices: 3 });
+    expect(judge.calls.length).toBe(6 * 5);
+    expect(three.ranking.slice(0, 3)).toEqual([0, 5, 4]);
   });
 
   it("ends a judge call still running when its match fails through the other order, not leaving it to the request", async () => {
