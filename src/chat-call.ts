@@ -6,6 +6,7 @@
 // mapping to client errors (upstreamFailure) treat them exactly as before. The SDK client's organization and project
 // (OPENAI_ORG_ID, OPENAI_PROJECT_ID) go along as it would send them, so every call of one upstream is billed alike.
 import OpenAI from "openai";
+import { ProxyError } from "./errors";
 import { ExchangeTimeout, replyText, textInHand, type Exchange, type ExchangeReply } from "./exchange";
 import { called } from "./util/called";
 import { plainHeaders } from "./util/plain-headers";
@@ -76,6 +77,7 @@ export function createChatCall({ baseURL, authorization, headers: fixed = {}, ti
     const unreached = (err: unknown): never => {
       if (signal?.aborted) throw new OpenAI.APIUserAbortError();
       if (err instanceof ExchangeTimeout) throw new OpenAI.APIConnectionTimeoutError();
+      if (err instanceof ProxyError) throw err; // says what went wrong itself (an answer too large), and is final
       throw new OpenAI.APIConnectionError({ message: undefined, cause: err as Error });
     };
     return called(exchange, { url, method: "POST", headers, body: bytes, signal, timeoutMs, whole: true }).then((reply) => {

@@ -6,6 +6,7 @@
 // pass-through's CPU (bench/README.md). The Node adapter answers exchanges straight from undici's connection pools,
 // below its fetch (src/adapters/node-exchange.ts); everywhere else (Workers, tests that hand in a fetch) an exchange is
 // made over fetch, below.
+import { ProxyError } from "./errors";
 import type { FetchLike } from "./upstream";
 import { bodyBytes, JSON_MEDIA_TYPE } from "./util/buffered-response";
 import { bodyChunks } from "./util/body-chunks";
@@ -58,9 +59,25 @@ export class ExchangeTimeout extends Error {
  */
 export const FAILED_BODY_LIMIT = 68 * 1024;
 
-/** The most of a whole answer's body that is read: all of a successful one, FAILED_BODY_LIMIT bytes of a failed one. */
+/**
+ * The most of a successful whole answer that is read (64 MiB, after decompression): a chat completion is a few KiB,
+ * and an upstream that sends without end, or a small gzip that unpacks to gigabytes, must not take the process's
+ * memory. An answer past it fails the call (it is not retried: it would come back as large).
+ */
+export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+
+export function answerTooLarge(): ProxyError {
+  return new ProxyError(502, `the upstream's answer is larger than ${MAX_ANSWER_BYTES / 1024 / 1024} MiB`, { type: "upstream_error", code: "upstream_answer_too_large" });
+}
+
+/** Whether a body read up to `wholeLimit(status)` was cut there because it is too large to be an answer. */
+export function overLimit(status: number, length: number): boolean {
+  return status >= 200 && status < 300 && length >= MAX_ANSWER_BYTES;
+}
+
+/** The most of a whole answer's body that is read: MAX_ANSWER_BYTES of a successful one, FAILED_BODY_LIMIT of a failed one. */
 export function wholeLimit(status: number): number {
-  return status >= 200 && status < 300 ? Infinity : FAILED_BODY_LIMIT;
+  return status >= 200 && status < 300 ? MAX_ANSWER_BYTES : FAILED_BODY_LIMIT;
 }
 
 /** Statuses whose answers have no body. */
@@ -155,7 +172,11 @@ export function exchangeOverFetch(fetchImpl: FetchLike): Exchange {
       const cookies = (response.headers as Headers & { getSetCookie?: () => string[] }).getSetCookie?.() ?? [];
       const reply = { status: response.status, headers: replyHeaders, ...(cookies.length > 1 ? { cookies } : {}) };
       if (method === "HEAD" || NULL_BODY_STATUS.has(response.status)) return { ...reply, body: null };
-      if (comesWhole(response.status, replyHeaders["content-type"], whole)) return { ...reply, body: await bytesUpTo(response, wholeLimit(response.status)) };
+      if (comesWhole(response.status, replyHeaders["content-type"], whole)) {
+        const bytes = await bytesUpTo(response, wholeLimit(response.status));
+        if (overLimit(response.status, bytes.length)) throw answerTooLarge();
+        return { ...reply, body: bytes };
+      }
       streaming = true;
       return { ...reply, body: bodyChunks(response) };
     } catch (err) {

@@ -16,7 +16,7 @@ import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import type { Dispatcher } from "undici";
 // The pool alone, not the package's index (src/adapters/undici-agent.d.ts says why).
 import Agent from "undici/lib/dispatcher/agent.js";
-import { comesWhole, ExchangeTimeout, wholeLimit, NULL_BODY_STATUS, type Exchange, type ExchangeReply, type ExchangeRequest } from "../exchange";
+import { answerTooLarge, comesWhole, ExchangeTimeout, overLimit, wholeLimit, NULL_BODY_STATUS, type Exchange, type ExchangeReply, type ExchangeRequest } from "../exchange";
 import { unwatchAbort, watchAbort } from "../util/abort-watch";
 import { iteratorOf } from "../util/body-chunks";
 import { readAll } from "../util/read-all";
@@ -220,7 +220,7 @@ class UpstreamCall {
     const body = decoded(source, coding);
     if (whole) {
       readAll(body, wholeLimit(status)).then(
-        (bytes) => this.answer({ status, ...this.head, body: bytes }),
+        (bytes) => (overLimit(status, bytes.length) ? this.fail(answerTooLarge()) : this.answer({ status, ...this.head, body: bytes })),
         (err) => this.fail(new TypeError("fetch failed", { cause: err })),
       );
     } else {
@@ -236,9 +236,11 @@ class UpstreamCall {
     this.chunks.push(chunk);
     this.length += chunk.length;
     if (this.length < this.limit) return true;
-    // Enough of a failed answer: the rest is never read, and the connection is dropped.
-    this.answer({ status: this.status, ...this.head, body: this.joined().subarray(0, this.limit) });
-    this.release(new Error("the rest of a failed answer is not read"));
+    // Enough of a failed answer: the rest is never read, and the connection is dropped. A successful one this large is
+    // no answer at all.
+    if (overLimit(this.status, this.length)) this.fail(answerTooLarge());
+    else this.answer({ status: this.status, ...this.head, body: this.joined().subarray(0, this.limit) });
+    this.release(new Error("the rest of the answer is not read"));
     return false;
   }
 

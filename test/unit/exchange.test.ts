@@ -85,6 +85,23 @@ const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void
     res.writeHead(500, { "content-type": "text/html", "content-encoding": "gzip" });
     res.end(gzipSync(Buffer.alloc(16 * 1024 * 1024, "x")));
   },
+  "/gzip-bomb-ok": (_req, res) => {
+    // 70 KiB on the wire that unpack to 80 MiB of JSON-looking answer: past what any answer may be.
+    res.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" });
+    res.end(gzipSync(Buffer.alloc(80 * 1024 * 1024, " ")));
+  },
+  "/endless-json": (_req, res) => {
+    // A 200 JSON answer that never ends, written as fast as the reader takes it.
+    res.writeHead(200, { "content-type": "application/json" });
+    const chunk = Buffer.alloc(256 * 1024, " ");
+    const more = () => {
+      while (res.write(chunk));
+      res.once("drain", more);
+    };
+    res.on("error", () => undefined); // the reader hangs up
+    res.on("close", () => res.removeAllListeners("drain"));
+    more();
+  },
   "/empty": (_req, res) => {
     res.writeHead(204);
     res.end();
@@ -235,6 +252,13 @@ describe.each(Object.entries(exchanges))("%s", (_name, exchange) => {
       await pause(20);
       expect(uncaught).toEqual([]);
       expect(await rejection(replyText(reply))).toBe(why);
+    }
+  });
+
+  it("fails a successful answer past MAX_ANSWER_BYTES, streamed or unpacked, instead of holding it all", async () => {
+    for (const path of ["/endless-json", "/gzip-bomb-ok"]) {
+      const err = await rejection(call(path, { headers: { "accept-encoding": "gzip" }, timeoutMs: 10_000 }));
+      expect(err).toMatchObject({ status: 502, code: "upstream_answer_too_large" });
     }
   });
 
