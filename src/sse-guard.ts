@@ -91,9 +91,58 @@ function idleWatch(source: AsyncIterator<Uint8Array>, idleMs: number | undefined
   };
 }
 
+/** An event this large is no chat chunk: the stream is ended rather than buffered on (src/exchange.ts has the same for JSON). */
+export const MAX_EVENT_BYTES = 16 * 1024 * 1024;
+
+/** What an upstream's stream has sent of an event not yet ended: its reads, kept as they came until the event ends. */
+class PendingEvent {
+  private parts: Uint8Array[] = [];
+  length = 0;
+
+  add(part: Uint8Array): void {
+    if (part.length === 0) return;
+    this.parts.push(part);
+    this.length += part.length;
+  }
+
+  /** The last `count` bytes (fewer when there are not that many): where an event boundary may begin. */
+  tail(count: number): Uint8Array {
+    const last = this.parts.at(-1);
+    if (last === undefined) return new Uint8Array(0);
+    if (last.length >= count || this.parts.length === 1) return last.subarray(Math.max(0, last.length - count));
+    // Reads shorter than the tail: its bytes gathered from the last few of them, nothing else copied.
+    const bytes: number[] = [];
+    for (let i = this.parts.length - 1; i >= 0 && bytes.length < count; i--) {
+      const part = this.parts[i]!;
+      for (let j = part.length - 1; j >= 0 && bytes.length < count; j--) bytes.unshift(part[j]!);
+    }
+    return Uint8Array.from(bytes);
+  }
+
+  /** Everything pending as one array, and nothing pending after. */
+  take(): Uint8Array {
+    const joined = this.parts.length === 1 ? this.parts[0]! : concatAll(this.parts, this.length);
+    this.parts = [];
+    this.length = 0;
+    return joined;
+  }
+}
+
+function concatAll(parts: Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) out.set(part, at), (at += part.length);
+  return out;
+}
+
+const DONE_LINE = /(?:^|\n)data: ?\[DONE\]\s*$/;
+
 async function* wholeEvents(source: AsyncIterator<Uint8Array>, { who = "generator", cutOff = errorEvent, idleMs }: GuardOptions): AsyncGenerator<Uint8Array> {
-  let pending: Uint8Array = new Uint8Array(0);
-  let lastSent: Uint8Array = pending;
+  // Each read is looked at once: a boundary is searched in the read and the three bytes before it, and the reads of
+  // an event not yet ended are joined only when it ends. Joining and searching all that was pending on every read cost
+  // time that grew with the square of an event's size (16 MiB: 9 s of CPU, and every other request waited).
+  const pending = new PendingEvent();
+  let lastSent: Uint8Array = new Uint8Array(0);
   const idle = idleWatch(source, idleMs);
   const stalledEvent = () => cutOff(`the ${who} upstream's stream sent nothing for ${idleMs} ms`, "upstream_stream_timeout", lastSent);
   try {
@@ -108,19 +157,35 @@ async function* wholeEvents(source: AsyncIterator<Uint8Array>, { who = "generato
       if (idle.stalled()) return void (yield stalledEvent());
       if (read.done) break;
       idle.heard();
-      const buffered = concat(pending, read.value);
-      const end = lastEventEnd(buffered);
-      if (end > 0) yield (lastSent = buffered.subarray(0, end));
-      // A copy (Buffer's slice() would be a view): a view would keep the whole upstream read alive for a partial event.
-      pending = new Uint8Array(buffered.subarray(end));
+      const value = read.value;
+      const tail = pending.tail(3);
+      const probe = tail.length === 0 ? value : concat(tail, value);
+      // Past the last boundary in this read (none lies in the tail alone: it was looked at with the read before).
+      const end = lastEventEnd(probe) - tail.length;
+      if (end > 0) {
+        pending.add(value.subarray(0, end));
+        yield (lastSent = pending.take());
+        // A copy (Buffer's slice() would be a view): a view would keep the whole upstream read alive for a partial event.
+        pending.add(new Uint8Array(value.subarray(end)));
+      } else {
+        pending.add(value);
+      }
+      if (pending.length > MAX_EVENT_BYTES) {
+        void source.return?.().catch(() => undefined);
+        yield cutOff(`the ${who} upstream sent an event larger than ${MAX_EVENT_BYTES / 1024 / 1024} MiB`, "upstream_event_too_large", lastSent);
+        return;
+      }
     }
   } finally {
     idle.stop();
   }
   if (pending.length === 0) return;
+  const rest = pending.take();
   // An end in the middle of a line is a cut like any other, however cleanly the connection closed. Whole lines without
-  // the blank line after them go on as they came: a reader drops an event never ended, as it would have.
-  const last = pending[pending.length - 1];
-  if (last === LF || last === CR) yield pending;
+  // the blank line after them go on as they came: a reader drops an event never ended, as it would have. A last
+  // `data: [DONE]` without its line end says the stream is complete, as the SDKs read it: it goes on, ended.
+  const last = rest[rest.length - 1];
+  if (last === LF || last === CR) yield rest;
+  else if (DONE_LINE.test(new TextDecoder().decode(rest.subarray(Math.max(0, rest.length - 64))))) yield concat(rest, new TextEncoder().encode("\n\n"));
   else yield cutOff(`the ${who} upstream's stream ended in the middle of an event`, "upstream_stream_truncated", lastSent);
 }

@@ -82,3 +82,46 @@ describe("a stream's silence bound", () => {
     expect(text).toBe(reads.join(""));
   });
 });
+
+describe("events of any size and reads of any size", () => {
+  async function* reads(parts: Uint8Array[]): AsyncGenerator<Uint8Array> {
+    for (const part of parts) yield part;
+  }
+
+  it("relays a stream read one byte at a time, boundaries across reads included, unchanged", async () => {
+    const text = 'data: {"a":1}\n\ndata: {"b":2}\r\n\r\ndata: [DONE]\n\n';
+    const bytes = encoder.encode(text);
+    expect(await relayed(guardEvents(reads([...bytes].map((b) => Uint8Array.of(b)))))).toBe(text);
+  });
+
+  it("passes a large event in time that grows with its size, not its square", async () => {
+    const event = encoder.encode(`data: ${"x".repeat(12 * 1024 * 1024)}\n\n`);
+    const parts = Array.from({ length: Math.ceil(event.length / 16_384) }, (_, i) => event.subarray(i * 16_384, (i + 1) * 16_384));
+    const started = performance.now();
+    const text = await relayed(guardEvents(reads(parts)));
+    expect(text.length).toBe(event.length);
+    // About 770 reads: joining and searching all that was pending on each read took seconds here.
+    expect(performance.now() - started).toBeLessThan(1_500);
+  });
+
+  it("ends a stream whose event grows past 16 MiB with an error event, and stops reading it", async () => {
+    let read = 0;
+    async function* endless(): AsyncGenerator<Uint8Array> {
+      yield encoder.encode("data: {}\n\n");
+      const chunk = encoder.encode("x".repeat(1024 * 1024));
+      for (;;) (read += 1), yield chunk;
+    }
+    const text = await relayed(guardEvents(endless()));
+    const events = text.split("\n\n").filter((e) => e !== "");
+    expect(events[0]).toBe("data: {}");
+    expect(JSON.parse(events.at(-1)!.slice("data: ".length)).error.code).toBe("upstream_event_too_large");
+    expect(read).toBeLessThan(20);
+  });
+
+  it("takes a last 'data: [DONE]' without its line end for the end it says, as the SDKs do", async () => {
+    const text = await relayed(guardEvents(reads([encoder.encode('data: {"a":1}\n\ndata: [DONE]')])));
+    expect(text).toBe('data: {"a":1}\n\ndata: [DONE]\n\n');
+    const cut = await relayed(guardEvents(reads([encoder.encode('data: {"a":1}\n\ndata: {"b"')])));
+    expect(cut).toMatch(/upstream_stream_truncated/);
+  });
+});
