@@ -41,10 +41,25 @@ function parsedOrUndefined(text: string): object | undefined {
 }
 
 /** The answer's completion, or the SDK's error for the status it came with. */
+/**
+ * An error body in OpenAI's shape, `{"error": {...}}`, from the flat ones other servers send: SGLang's and older
+ * vLLM's `{"object": "error", "message": ...}`, or `{"error": "text"}`. The SDK reads only the first, and the client
+ * would get "status 400" instead of the upstream's message.
+ */
+function openAIShaped(json: unknown): unknown {
+  if (typeof json !== "object" || json === null) return json;
+  const body = json as { error?: unknown; message?: unknown; type?: unknown; object?: unknown; code?: unknown; param?: unknown };
+  if (typeof body.error === "object" && body.error !== null) return json;
+  if (typeof body.error === "string") return { error: { message: body.error } };
+  if (typeof body.message !== "string") return json;
+  const type = typeof body.type === "string" ? body.type : undefined;
+  return { error: { message: body.message, ...(type ? { type } : {}), code: typeof body.code === "string" ? body.code : null, param: typeof body.param === "string" ? body.param : null } };
+}
+
 function completion(reply: ExchangeReply, text: string): ChatCompletion {
   if (reply.status < 200 || reply.status >= 300) {
-    const json = parsedOrUndefined(text);
-    throw OpenAI.APIError.generate(reply.status, json, json ? undefined : text, new Headers(reply.headers));
+    const json = openAIShaped(parsedOrUndefined(text));
+    throw OpenAI.APIError.generate(reply.status, json as object | undefined, json ? undefined : text, new Headers(reply.headers));
   }
   return JSON.parse(text) as ChatCompletion; // a SyntaxError is a bad answer: retried, then reported as such
 }

@@ -2,7 +2,7 @@
 // Candidates are yielded as they arrive so judging can start before the slowest one is done.
 import type OpenAI from "openai";
 import type { Candidate } from "../strategies/types";
-import type { ProxyError } from "./errors";
+import { ProxyError } from "./errors";
 import { addUsage, messageText, ZERO_USAGE, type Usage } from "./openai/chat";
 import { noopProbe, type GenerationWatch, type RequestProbe } from "./observe/probe";
 import { streamedDraw } from "./sample-stream";
@@ -127,8 +127,14 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
     }
     summary.usage = addUsage(summary.usage, completion.usage);
     summary.meta ??= metaOf(completion);
-    const choices = completion.choices.slice(0, limit);
-    for (const choice of choices) hand(choice, watch);
+    const choices = (Array.isArray(completion.choices) ? completion.choices : []).slice(0, limit);
+    // A choice without a message is lost alone: the good ones beside it are still candidates.
+    let broken = 0;
+    for (const choice of choices) {
+      if (typeof choice?.message === "object" && choice.message !== null) hand(choice, watch);
+      else broken += 1;
+    }
+    if (broken > 0) lose(new ProxyError(502, "generator upstream sent a choice without a message", { type: "upstream_error", code: "generator_bad_response" }), broken);
     watch.done(completion.usage);
     return choices.length;
   };

@@ -192,6 +192,10 @@ export function upstreamFailure(role: Upstream["role"], err: unknown): ProxyErro
   if (err instanceof OpenAI.APIConnectionError) {
     return new ProxyError(502, `${role} upstream unreachable`, { type: "upstream_error", code: `${role}_unreachable` });
   }
+  if (err instanceof OpenAI.APIError && err.status !== undefined && err.status < 400) {
+    // A redirect, a 304 or another status that is neither an answer nor an error: the upstream's fault, not the client's.
+    return new ProxyError(502, `${role} upstream answered ${err.status}, which is not an answer`, { type: "upstream_error", code: `${role}_error` });
+  }
   if (err instanceof OpenAI.APIError && err.status !== undefined) {
     const inner = (err.error ?? {}) as { message?: unknown; param?: unknown; code?: unknown };
     const message = typeof inner.message === "string" ? inner.message : `status ${err.status}`;

@@ -86,8 +86,9 @@ export function createVerdictMetrics(registry: Registry = createRegistry()): Ver
     candidates: (count) => candidates.inc([], count),
     tokens(role, usage) {
       if (!usage) return;
-      tokens.inc([role, "prompt"], usage.prompt_tokens ?? 0);
-      tokens.inc([role, "completion"], usage.completion_tokens ?? 0);
+      // Number(): an upstream may write its counts as strings, and a counter must not become text.
+      tokens.inc([role, "prompt"], Number(usage.prompt_tokens ?? 0) || 0);
+      tokens.inc([role, "completion"], Number(usage.completion_tokens ?? 0) || 0);
     },
     judgment(task, cache, calls, parsed) {
       if (cache !== "bypass") judgeCache.inc([cache]);

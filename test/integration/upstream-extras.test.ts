@@ -122,3 +122,64 @@ describe("fields verdict does not rebuild", () => {
     expect(finish.choices[0].stop_reason).toBe(128009);
   });
 });
+
+describe("upstream answers in other servers' shapes", () => {
+  /** The simulator's judge, and a generator whose answer `answer` gives. */
+  function generatorAnswering(answer: (sent: Any) => Response) {
+    const sim = createSimulator();
+    const simFetch = fetchInto(sim.app);
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      const sent = JSON.parse(String(init?.body ?? "{}"));
+      return sent.model === "sim-generator" ? answer(sent) : simFetch(input, init);
+    };
+    return fetch;
+  }
+
+  it("keeps the message of a flat error body (SGLang's, older vLLM's) and of {\"error\": \"text\"}", async () => {
+    for (const body of [{ object: "error", message: "n must be at most 4", type: "BadRequestError", code: 400 }, { error: "n must be at most 4" }]) {
+      const { app } = harness({ deps: { fetch: generatorAnswering(() => Response.json(body, { status: 400 })) } });
+      const response = await postChat(app, chatBody({ verdict: { n: 2 } }));
+      expect(response.status).toBe(400);
+      expect((await response.json()).error.message).toMatch(/n must be at most 4/);
+    }
+  });
+
+  it("answers a redirect or a 304 from the generator with a 502, not as the client's fault", async () => {
+    for (const status of [307, 304]) {
+      const { app } = harness({ deps: { fetch: generatorAnswering(() => new Response(null, { status, headers: status === 307 ? { location: "http://10.0.0.9/v1/chat/completions" } : {} })) } });
+      const response = await postChat(app, chatBody({ verdict: { n: 2 } }));
+      expect(response.status).toBe(502);
+      const { error } = await response.json();
+      expect(error.type).toBe("upstream_error");
+      expect(response.headers.get("location")).toBeNull();
+    }
+  });
+
+  it("adds token counts written as strings as numbers", async () => {
+    const fetch = generatorAnswering((sent) => Response.json({
+      id: "c", object: "chat.completion", created: 1, model: "m",
+      choices: Array.from({ length: sent.n ?? 1 }, (_, index) => ({ index, message: { role: "assistant", content: `answer ${index}` }, finish_reason: "stop" })),
+      usage: { prompt_tokens: "5", completion_tokens: "3", total_tokens: "8" },
+    }));
+    const { app } = harness({ deps: { fetch } });
+    const body = await (await postChat(app, chatBody({ verdict: { n: 2 } }))).json();
+    expect(body.verdict.usage.generator).toEqual({ prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 });
+    expect(typeof body.usage.total_tokens).toBe("number");
+  });
+
+  it("loses only the choice without a message, keeping the good ones beside it", async () => {
+    const fetch = generatorAnswering(() => Response.json({
+      id: "c", object: "chat.completion", created: 1, model: "m",
+      choices: [
+        { index: 0, message: { role: "assistant", content: "first" }, finish_reason: "stop" },
+        { index: 1, message: null, finish_reason: "stop" },
+        { index: 2, message: { role: "assistant", content: "third" }, finish_reason: "stop" },
+      ],
+    }));
+    const { app } = harness({ deps: { fetch } });
+    const body = await (await postChat(app, chatBody({ verdict: { n: 3 } }))).json();
+    expect(body.verdict.n_candidates).toBe(2);
+    expect(body.verdict.degraded).toBe("candidates_lost");
+    expect(body.verdict.errors[0].message).toMatch(/without a message/);
+  });
+});
