@@ -164,7 +164,13 @@ export function createApp(deps: AppDeps, ctx: AppContext = createAppContext(deps
   app.post("/v1/responses", (c) => handleResponses(c, ctx));
   app.get("/v1/models", (c) => listModels(c, ctx));
   app.get("/v1/models/*", (c) => retrieveModel(c, ctx));
-  app.all("/v1/*", (c) => passThrough(generatorFor(ctx, c.req.raw.headers).target, c.req.raw, c.req.path.slice("/v1".length), undefined, probeOf(c).headers));
+  app.all("/v1/*", async (c) => {
+    // Read first (the body limit above bounds it): bytes can be sent again, so these calls are retried like chat ones;
+    // a body handed on as a stream gets one attempt.
+    const method = c.req.method;
+    const body = method === "GET" || method === "HEAD" ? undefined : new Uint8Array(await c.req.arrayBuffer());
+    return passThrough(generatorFor(ctx, c.req.raw.headers).target, c.req.raw, c.req.path.slice("/v1".length), body, probeOf(c).headers);
+  });
 
   app.notFound((c) => errorResponse(new ProxyError(404, `no route for ${c.req.method} ${c.req.path}`, { code: "not_found" })));
   app.onError((err, c) => {

@@ -180,3 +180,18 @@ describe("pass-through of bodiless answers", () => {
     expect(response.body).toBeNull();
   });
 });
+
+describe("pass-through on other routes", () => {
+  it("retries an embeddings call as it retries chat ones, its body sent again whole", async () => {
+    const bodies: string[] = [];
+    const fetch: typeof globalThis.fetch = async (_input, init) => {
+      bodies.push(init?.body instanceof Uint8Array ? new TextDecoder().decode(init.body) : String(init?.body));
+      if (bodies.length === 1) return new Response('{"error":{"message":"busy"}}', { status: 502 });
+      return Response.json({ object: "list", data: [{ object: "embedding", index: 0, embedding: [0.1] }] });
+    };
+    const { app } = harness({ config: { generator: { max_retries: 2 }, retry: { base_delay_ms: 1, max_delay_ms: 1 } }, deps: { fetch } });
+    const response = await app.request("/v1/embeddings", { method: "POST", headers: { "content-type": "application/json" }, body: '{"model":"e","input":"hi"}' });
+    expect(response.status).toBe(200);
+    expect(bodies).toEqual(['{"model":"e","input":"hi"}', '{"model":"e","input":"hi"}']);
+  });
+});
