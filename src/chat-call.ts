@@ -40,7 +40,6 @@ function parsedOrUndefined(text: string): object | undefined {
   }
 }
 
-/** The answer's completion, or the SDK's error for the status it came with. */
 /**
  * An error body in OpenAI's shape, `{"error": {...}}`, from the flat ones other servers send: SGLang's and older
  * vLLM's `{"object": "error", "message": ...}`, or `{"error": "text"}`. The SDK reads only the first, and the client
@@ -56,6 +55,7 @@ function openAIShaped(json: unknown): unknown {
   return { error: { message: body.message, ...(type ? { type } : {}), code: typeof body.code === "string" ? body.code : null, param: typeof body.param === "string" ? body.param : null } };
 }
 
+/** The answer's completion, or the SDK's error for the status it came with. */
 function completion(reply: ExchangeReply, text: string): ChatCompletion {
   if (reply.status < 200 || reply.status >= 300) {
     const json = openAIShaped(parsedOrUndefined(text));
