@@ -7,6 +7,7 @@
 
 import { encodeEvent } from "./openai/sse";
 import { stoppable } from "./util/body-chunks";
+import { joinBytes } from "./util/join-bytes";
 
 const LF = 10;
 const CR = 13;
@@ -20,14 +21,6 @@ export function lastEventEnd(bytes: Uint8Array): number {
     }
   }
   return 0;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }
 
 export function errorEvent(message: string, code: string): Uint8Array {
@@ -121,18 +114,11 @@ class PendingEvent {
 
   /** Everything pending as one array, and nothing pending after. */
   take(): Uint8Array {
-    const joined = this.parts.length === 1 ? this.parts[0]! : concatAll(this.parts, this.length);
+    const joined = joinBytes(this.parts);
     this.parts = [];
     this.length = 0;
     return joined;
   }
-}
-
-function concatAll(parts: Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) out.set(part, at), (at += part.length);
-  return out;
 }
 
 const DONE_LINE = /(?:^|\n)data: ?\[DONE\]\s*$/;
@@ -159,7 +145,7 @@ async function* wholeEvents(source: AsyncIterator<Uint8Array>, { who = "generato
       idle.heard();
       const value = read.value;
       const tail = pending.tail(3);
-      const probe = tail.length === 0 ? value : concat(tail, value);
+      const probe = joinBytes([tail, value]);
       // Past the last boundary in this read (none lies in the tail alone: it was looked at with the read before).
       const end = lastEventEnd(probe) - tail.length;
       if (end > 0) {
@@ -186,6 +172,6 @@ async function* wholeEvents(source: AsyncIterator<Uint8Array>, { who = "generato
   // `data: [DONE]` without its line end says the stream is complete, as the SDKs read it: it goes on, ended.
   const last = rest[rest.length - 1];
   if (last === LF || last === CR) yield rest;
-  else if (DONE_LINE.test(new TextDecoder().decode(rest.subarray(Math.max(0, rest.length - 64))))) yield concat(rest, new TextEncoder().encode("\n\n"));
+  else if (DONE_LINE.test(new TextDecoder().decode(rest.subarray(Math.max(0, rest.length - 64))))) yield joinBytes([rest, new TextEncoder().encode("\n\n")]);
   else yield cutOff(`the ${who} upstream's stream ended in the middle of an event`, "upstream_stream_truncated", lastSent);
 }

@@ -1,7 +1,7 @@
 // verdict's own metrics: what operators ask about (cost, savings, disagreement, refusals, time), behind a small
 // interface whose no-op default makes every call free when metrics are off.
 import type { MatchRecord } from "../../strategies/types";
-import type { ReportedUsage } from "../openai/chat";
+import { tokenCount, type ReportedUsage } from "../openai/chat";
 import { createRegistry, SECONDS_BUCKETS, type Registry } from "./registry";
 
 export type UpstreamRole = "generator" | "judge";
@@ -86,9 +86,9 @@ export function createVerdictMetrics(registry: Registry = createRegistry()): Ver
     candidates: (count) => candidates.inc([], count),
     tokens(role, usage) {
       if (!usage) return;
-      // Number(): an upstream may write its counts as strings, and a counter must not become text.
-      tokens.inc([role, "prompt"], Number(usage.prompt_tokens ?? 0) || 0);
-      tokens.inc([role, "completion"], Number(usage.completion_tokens ?? 0) || 0);
+      // An upstream may write its counts as strings, and a counter must not become text.
+      tokens.inc([role, "prompt"], tokenCount(usage.prompt_tokens));
+      tokens.inc([role, "completion"], tokenCount(usage.completion_tokens));
     },
     judgment(task, cache, calls, parsed) {
       if (cache !== "bypass") judgeCache.inc([cache]);

@@ -47,7 +47,7 @@ export interface ReportedUsage {
 }
 
 /** A token count as an upstream wrote it: a number, or one written as a string ("5"), which must not be joined as text. */
-function tokens(value: unknown): number {
+export function tokenCount(value: unknown): number {
   if (typeof value === "number") return Number.isFinite(value) ? value : 0;
   const parsed = typeof value === "string" && value.trim() !== "" ? Number(value) : NaN;
   return Number.isFinite(parsed) ? parsed : 0;
@@ -57,7 +57,7 @@ function tokens(value: unknown): number {
 function addDetails(a: UsageDetails | undefined, b: unknown): UsageDetails | undefined {
   if (b === null || typeof b !== "object") return a;
   const sum: UsageDetails = { ...a };
-  for (const [kind, count] of Object.entries(b)) if (typeof count === "number" || typeof count === "string") sum[kind] = (sum[kind] ?? 0) + tokens(count);
+  for (const [kind, count] of Object.entries(b)) if (typeof count === "number" || typeof count === "string") sum[kind] = (sum[kind] ?? 0) + tokenCount(count);
   return sum;
 }
 
@@ -66,8 +66,8 @@ function addDetails(a: UsageDetails | undefined, b: unknown): UsageDetails | und
  * differently); `total_tokens` is always the sum of the two kinds, whatever a call reported.
  */
 export function addUsage(a: Usage, b: ReportedUsage | null | undefined): Usage {
-  const prompt = a.prompt_tokens + tokens(b?.prompt_tokens);
-  const completion = a.completion_tokens + tokens(b?.completion_tokens);
+  const prompt = a.prompt_tokens + tokenCount(b?.prompt_tokens);
+  const completion = a.completion_tokens + tokenCount(b?.completion_tokens);
   const sum: Usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
   const promptDetails = addDetails(a.prompt_tokens_details, b?.prompt_tokens_details);
   const completionDetails = addDetails(a.completion_tokens_details, b?.completion_tokens_details);

@@ -3,6 +3,7 @@
 // which no secret starts with (they hold no whitespace), so in practice nothing is held: each chunk goes on whole, as
 // soon as it comes.
 import { iteratorOf } from "./body-chunks";
+import { joinBytes } from "./join-bytes";
 
 /** Node's Buffer, where there is one, for a native byte search (Workers use the loop below). */
 type ByteSearch = { from(buffer: ArrayBufferLike, offset: number, length: number): { indexOf(needle: Uint8Array, from: number): number } };
@@ -34,14 +35,6 @@ export interface ByteScrubber {
 
 const EMPTY = new Uint8Array(0);
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) out.set(part, at), (at += part.length);
-  return out;
-}
-
 /** Secrets as bytes (none empty), each replaced by `replacement`; where two start at one place, the longest wins. */
 export class SecretBytes {
   private readonly longest: number;
@@ -63,7 +56,7 @@ export class SecretBytes {
     let held: Uint8Array = EMPTY;
     const scrubbed = ([out, rest]: [Uint8Array, Uint8Array]) => ((held = rest), out);
     return {
-      push: (chunk) => scrubbed(this.scrub(held.length === 0 ? chunk : concat([held, chunk]), false)),
+      push: (chunk) => scrubbed(this.scrub(held.length === 0 ? chunk : joinBytes([held, chunk]), false)),
       end: () => scrubbed(this.scrub(held, true)),
     };
   }
@@ -105,7 +98,7 @@ export class SecretBytes {
         if (done === 0 && hold === bytes.length) return [bytes, EMPTY]; // the usual case: nothing found or held
         out.push(bytes.subarray(done, hold));
         // A copy: a view would keep the whole chunk alive for a few bytes.
-        return [concat(out), hold < bytes.length ? bytes.slice(hold) : EMPTY];
+        return [joinBytes(out), hold < bytes.length ? bytes.slice(hold) : EMPTY];
       }
       out.push(bytes.subarray(done, at), this.replacement);
       done = at + length;
