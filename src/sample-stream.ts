@@ -6,6 +6,7 @@ import { withCallerSignal } from "./metrics/fetch";
 import { createChunkAssembler, type AssembledChoice, type ChunkAssembler } from "./openai/assemble";
 import { readSSE } from "./openai/sse";
 import { upstreamFailure, type Upstream } from "./upstream";
+import { JSON_MEDIA_TYPE } from "./util/buffered-response";
 import { childSignal } from "./util/child-signal";
 
 type ChatParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming;
@@ -51,6 +52,16 @@ export function streamedDraw(
       response = await upstream.client.chat.completions.create(body, { signal: call.signal, headers, fetchOptions: withCallerSignal(call.signal) }).asResponse();
       call.startTimer({ ms: Math.max(0, upstream.client.timeout - (Date.now() - started)), reason: () => new Error("timeout") });
       if (!response.body) throw new ProxyError(502, "generator upstream sent an empty stream", { type: "upstream_error", code: "generator_error" });
+      // An upstream that ignores stream: true answers every choice at once: those are the candidates (and the tokens
+      // billed), not a reason to draw them all again.
+      if (JSON_MEDIA_TYPE.test(response.headers.get("content-type") ?? "")) {
+        const answer = (await response.json()) as { id: string; created: number; model: string; system_fingerprint?: string; choices?: unknown; usage?: StreamedDraw["usage"] };
+        for (const choice of Array.isArray(answer.choices) ? (answer.choices as AssembledChoice[]) : []) {
+          if (typeof choice?.message === "object" && choice.message !== null) handed += 1, onChoice(choice);
+        }
+        const { id, created, model, system_fingerprint } = answer;
+        return { usage: answer.usage ?? null, meta: { id, created, model, ...(system_fingerprint ? { system_fingerprint } : {}) } };
+      }
       const assembler = createChunkAssembler();
       for await (const event of readSSE(response.body)) {
         if (event.data === "[DONE]") break;

@@ -96,6 +96,25 @@ describe("streamed sampling", () => {
     expect(contents).toEqual(["0: my key is [redacted], keep it", "1: my key is [redacted], keep it"]);
   });
 
+  it("takes the choices of an upstream that ignores stream: true and answers JSON, instead of drawing them again", async () => {
+    let generatorCalls = 0;
+    const sim = createSimulator();
+    const simFetch = fetchInto(sim.app);
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      const sent = JSON.parse(String(init?.body ?? "{}"));
+      if (sent.model !== "sim-generator") return simFetch(input, init);
+      generatorCalls += 1;
+      const choices = Array.from({ length: sent.n ?? 1 }, (_, index) => ({ index, message: { role: "assistant", content: `answer ${index}` }, finish_reason: "stop" }));
+      return Response.json({ id: "c", object: "chat.completion", created: 1, model: "m", choices, usage: { prompt_tokens: 10, completion_tokens: 6, total_tokens: 16 } });
+    };
+    const { app } = harness({ config: streaming, deps: { fetch } });
+    const body = await (await postChat(app, chatBody({ verdict: { n: 3, return_candidates: true } }))).json();
+    expect(generatorCalls).toBe(1);
+    expect(body.verdict.candidates.map((c: Any) => c.message.content)).toEqual(["answer 0", "answer 1", "answer 2"]);
+    expect(body.verdict.usage.generator.total_tokens).toBe(16);
+    expect(body.verdict.degraded).toBeUndefined();
+  });
+
   /** A generator whose stream sends one finished choice, then breaks off (`cut`) or goes silent (`stall`). */
   function brokenStream(how: "cut" | "stall") {
     const first = [
