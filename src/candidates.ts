@@ -38,12 +38,15 @@ export interface AdmissionRules {
   toolNames?: Set<string>;
 }
 
+/** A function or custom tool as a tool_choice names it, or as a call calls it. */
+type NamedTool = { function?: { name?: unknown }; custom?: { name?: unknown } } | null | undefined;
+const toolNameOf = (tool: NamedTool): unknown => tool?.function?.name ?? tool?.custom?.name;
+
 /** The names a tool_choice object allows calls of, or undefined when it names none. */
 function namedTools(choice: unknown): Set<string> | undefined {
   if (typeof choice !== "object" || choice === null) return undefined;
-  const named = choice as { function?: { name?: unknown }; custom?: { name?: unknown }; allowed_tools?: { tools?: unknown } };
-  const nameOf = (tool: typeof named) => tool?.function?.name ?? tool?.custom?.name;
-  const names = Array.isArray(named.allowed_tools?.tools) ? (named.allowed_tools.tools as (typeof named)[]).map(nameOf) : [nameOf(named)];
+  const named = choice as NamedTool & { allowed_tools?: { tools?: unknown } };
+  const names = Array.isArray(named.allowed_tools?.tools) ? (named.allowed_tools.tools as NamedTool[]).map(toolNameOf) : [toolNameOf(named)];
   const valid = names.filter((name): name is string => typeof name === "string");
   return valid.length > 0 ? new Set(valid) : undefined;
 }
@@ -70,8 +73,8 @@ export function admissionRules(body: Record<string, unknown>): AdmissionRules {
 
 /** Whether every tool the candidate calls is one of `names`. */
 function callsOnly(candidate: Candidate, names: Set<string>): boolean {
-  const calls = candidate.message.tool_calls as { function?: { name?: unknown }; custom?: { name?: unknown } }[];
-  return calls.every((call) => names.has(String(call?.function?.name ?? call?.custom?.name)));
+  const calls = candidate.message.tool_calls as NamedTool[];
+  return calls.every((call) => names.has(String(toolNameOf(call))));
 }
 
 export function callsTools(candidate: Candidate): boolean {

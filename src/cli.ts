@@ -54,14 +54,6 @@ function numberFlag(name: string, value: string | undefined, check: (n: number) 
   return n;
 }
 
-function simFlags(args: string[]) {
-  try {
-    return parseArgs({ args, options: SIM_OPTIONS }).values;
-  } catch (err) {
-    throw new UsageError(`verdict sim: ${(err as Error).message}`);
-  }
-}
-
 const SIM_OPTIONS = {
   port: { type: "string", default: "8788" },
   seed: { type: "string", default: "1" },
@@ -71,6 +63,14 @@ const SIM_OPTIONS = {
   "ttft-ms": { type: "string", default: "0" },
   "tokens-per-second": { type: "string", default: "0" },
 } as const;
+
+function simFlags(args: string[]) {
+  try {
+    return parseArgs({ args, options: SIM_OPTIONS }).values;
+  } catch (err) {
+    throw new UsageError(`verdict sim: ${(err as Error).message}`);
+  }
+}
 
 async function simCommand(args: string[]): Promise<void> {
   const values = simFlags(args);

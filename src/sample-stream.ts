@@ -3,6 +3,7 @@
 import OpenAI from "openai";
 import { ProxyError } from "./errors";
 import { withCallerSignal } from "./metrics/fetch";
+import { hasMessage } from "./openai/chat";
 import { createChunkAssembler, type AssembledChoice, type ChunkAssembler } from "./openai/assemble";
 import { readSSE } from "./openai/sse";
 import { upstreamFailure, type Upstream } from "./upstream";
@@ -57,7 +58,7 @@ export function streamedDraw(
       if (JSON_MEDIA_TYPE.test(response.headers.get("content-type") ?? "")) {
         const answer = (await response.json()) as { id: string; created: number; model: string; system_fingerprint?: string; choices?: unknown; usage?: StreamedDraw["usage"] };
         for (const choice of Array.isArray(answer.choices) ? (answer.choices as AssembledChoice[]) : []) {
-          if (typeof choice?.message === "object" && choice.message !== null) handed += 1, onChoice(choice);
+          if (hasMessage(choice)) handed += 1, onChoice(choice);
         }
         const { id, created, model, system_fingerprint } = answer;
         return { usage: answer.usage ?? null, meta: { id, created, model, ...(system_fingerprint ? { system_fingerprint } : {}) } };

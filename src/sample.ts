@@ -3,7 +3,7 @@
 import type OpenAI from "openai";
 import type { Candidate } from "../strategies/types";
 import { ProxyError } from "./errors";
-import { addUsage, messageText, ZERO_USAGE, type Usage } from "./openai/chat";
+import { addUsage, hasMessage, messageText, ZERO_USAGE, type Usage } from "./openai/chat";
 import { noopProbe, type GenerationWatch, type RequestProbe } from "./observe/probe";
 import { streamedDraw } from "./sample-stream";
 import { upstreamFailure, type Upstream } from "./upstream";
@@ -131,7 +131,7 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
     // A choice without a message is lost alone: the good ones beside it are still candidates.
     let broken = 0;
     for (const choice of choices) {
-      if (typeof choice?.message === "object" && choice.message !== null) hand(choice, watch);
+      if (hasMessage(choice)) hand(choice, watch);
       else broken += 1;
     }
     if (broken > 0) lose(new ProxyError(502, "generator upstream sent a choice without a message", { type: "upstream_error", code: "generator_bad_response" }), broken);

@@ -32,9 +32,12 @@ function leadingNumber(text: string): string | null {
   return match ? String(Number(match[1])) : null;
 }
 
+/** An answer's non-empty lines, trimmed. */
+const linesOf = (text: string) => text.trim().split("\n").map((line) => line.trim()).filter(Boolean);
+
 /** The answer a line marks ("Final answer: X", "Answer: X", "the answer is X"), from the last line that marks one. */
 function markedAnswer(text: string): string | null {
-  const lines = text.trim().split("\n").map((line) => line.trim()).filter(Boolean);
+  const lines = linesOf(text);
   for (let i = lines.length - 1; i >= 0; i--) {
     const marked = /\b(?:final answer|answer)\s*(?:[:\-]|is\b:?)\s*(.+)$/i.exec(lines[i]!)?.[1];
     if (marked) return marked;
@@ -43,7 +46,7 @@ function markedAnswer(text: string): string | null {
 }
 
 function lastLine(text: string): string | null {
-  const lines = text.trim().split("\n").map((l) => l.trim()).filter(Boolean);
+  const lines = linesOf(text);
   const marked = lines.map((l) => /^(?:final answer|answer)\s*[:\-]\s*(.+)$/i.exec(l)?.[1]).filter(Boolean).at(-1);
   return marked ? fold(marked) : lines.length > 1 ? fold(lines.at(-1)!) : null;
 }
@@ -78,7 +81,7 @@ export function finalAnswer(text: string, mode: ConsistencyOptions["answer"]): s
   if (json !== null) return json;
   const marked = markedAnswer(text);
   if (marked !== null) return valueOfPart(marked);
-  const lines = text.trim().split("\n").map((line) => line.trim()).filter(Boolean);
+  const lines = linesOf(text);
   if (lines.length > 1) return leadingNumber(lines.at(-1)!) ?? lastNumber(lines.at(-1)!) ?? fold(lines.at(-1)!);
   return lastNumber(text) ?? fold(text);
 }

@@ -76,6 +76,12 @@ export function addUsage(a: Usage, b: ReportedUsage | null | undefined): Usage {
   return sum;
 }
 
+/** Whether an upstream's choice has a message to be a candidate with (a broken answer may carry `message: null`). */
+export function hasMessage(choice: unknown): choice is { message: Record<string, unknown> } {
+  const message = (choice as { message?: unknown } | null | undefined)?.message;
+  return typeof message === "object" && message !== null;
+}
+
 /**
  * Flattens message content (string or parts) to the text a judge can read: a part without text shows as its type
  * ("[image_url]"), unless `marks` is false, for text a user reads as the answer itself.
