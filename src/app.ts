@@ -26,6 +26,7 @@ import { assignRequestId } from "./request-id";
 import type { PipelineDeps } from "./pipeline";
 import { createRedactor, keysInText, redactingExchange, redactingFetch, redactingLogger } from "./redact";
 import { retryingExchange } from "./retry-exchange";
+import { holdingSlotUntilBodyEnds } from "./stream-slot";
 import { createUpstream, type Backoff, type FetchLike } from "./upstream";
 
 /**
@@ -138,9 +139,9 @@ export function createAppContext(deps: AppDeps): AppContext {
       // generator.timeout_ms bounds each attempt until the headers, and then each silence of a stream.
       streamIdleMs: config.generator.timeout_ms,
       // Until the upstream's headers: each attempt gets generator.timeout_ms, all of them the whole request budget.
-      // Each attempt through the generator's queue and rate limit, as verdict's own calls are: a stream holds its place
-      // until the upstream's headers, a JSON answer until its whole body.
-      exchange: retryingExchange((request) => generator.admit(() => generatorExchange(request), request.signal), {
+      // Each attempt through the generator's queue and rate limit, as verdict's own calls are: a JSON answer holds its
+      // place until its whole body, a stream until its last byte (src/stream-slot.ts).
+      exchange: retryingExchange(holdingSlotUntilBodyEnds(generator.admit, generatorExchange), {
         policy: { ...backoff("generator"), maxRetries: config.generator.max_retries },
         attemptMs: config.generator.timeout_ms,
         budgetMs: config.timeouts.request_ms,

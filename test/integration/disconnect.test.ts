@@ -61,10 +61,10 @@ describe("client disconnect, over sockets on 127.0.0.1", () => {
     await Promise.all(closers.splice(0).map((close) => close()));
   });
 
-  async function servers(latency: { ttft_ms?: number; tokens_per_second?: number } = slow) {
+  async function servers(latency: { ttft_ms?: number; tokens_per_second?: number } = slow, concurrency = 64) {
     const upstream = await startSimulator({ generator: { latency } });
     // Keep-alives every 20 ms: a reranked stream begins (its first bytes come) while the candidates are drawn.
-    const config = testConfig({ generator: { base_url: upstream.url, supports_n: false }, server: { port: 0, keepalive_ms: 20 } });
+    const config = testConfig({ generator: { base_url: upstream.url, supports_n: false, concurrency }, server: { port: 0, keepalive_ms: 20 } });
     const proxy = await startProxy(config, silentLogger);
     closers.push(proxy.close, upstream.close);
     return { sim: upstream.sim, url: `${proxy.url}/v1/chat/completions` };
@@ -95,5 +95,16 @@ describe("client disconnect, over sockets on 127.0.0.1", () => {
     await dropAfter(url, chatBody({ stream, verdict: { n: 1 } }), () => waitFor(() => sim.count("generator") === 1, 2_000));
     const took = await waitFor(() => allAborted(sim.requests), 100);
     expect(took).toBeLessThan(100);
+  });
+
+  it("a pass-through stream whose client left gives its generator slot to the next request", async () => {
+    // One slot: the second request can reach the upstream only once the first stream has given it back.
+    const { sim, url } = await servers({ ttft_ms: 20, tokens_per_second: 2 }, 1);
+    await dropAfter(url, chatBody({ stream: true, verdict: { n: 1 } }), () => waitFor(() => sim.count("generator") === 1, 2_000));
+    // Streamed too: its headers come after the first token, long before its slow answer ends.
+    const next = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(chatBody({ stream: true, verdict: { n: 1 } })) });
+    expect(next.status).toBe(200);
+    expect(sim.count("generator")).toBe(2);
+    await next.body!.cancel();
   });
 });

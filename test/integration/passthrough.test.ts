@@ -86,7 +86,9 @@ describe("upstream credentials", () => {
     const key = "gen-SECRET-key-111111";
     const events = [`data: {"choices":[{"index":0,"delta":{"content":"my key is gen-SEC`, `RET-key-111111"}}]}\n\n`, "data: [DONE]\n\n"];
     const fetch: typeof globalThis.fetch = async () => {
+      let cancelled = false;
       const body = new ReadableStream<Uint8Array>({
+        cancel: () => void (cancelled = true),
         start(controller) {
           for (const event of events) controller.enqueue(new TextEncoder().encode(event));
           controller.close();
@@ -136,6 +138,61 @@ describe("pass-through under the generator's queue and rate limit", () => {
     upstream.release();
     expect((await first).status).toBe(200);
     expect(upstream.calls()).toBe(1);
+  });
+
+  /** An upstream that streams one event per call and ends each stream only when told, counting the calls that reached it. */
+  function streamingUpstream() {
+    const endings: (() => void)[] = [];
+    let calls = 0;
+    const fetch: typeof globalThis.fetch = async () => {
+      calls += 1;
+      let cancelled = false;
+      const body = new ReadableStream<Uint8Array>({
+        cancel: () => void (cancelled = true),
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('data: {"choices":[]}\n\n'));
+          endings.push(() => {
+            if (cancelled) return;
+            controller.enqueue(new TextEncoder().encode("data: [DONE]\n\n"));
+            controller.close();
+          });
+        },
+      });
+      return new Response(body, { headers: { "content-type": "text/event-stream" } });
+    };
+    return { fetch, endFirst: () => endings.shift()?.(), calls: () => calls };
+  }
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 30));
+
+  it("keeps a pass-through stream's slot until its last event, so concurrency bounds streams in flight", async () => {
+    const upstream = streamingUpstream();
+    const { app } = harness({ config: { generator: { concurrency: 1 } }, deps: { fetch: upstream.fetch } });
+    const first = await postChat(app, chatBody({ stream: true, verdict: { n: 1 } }));
+    expect(first.status).toBe(200);
+    const second = postChat(app, chatBody({ stream: true, verdict: { n: 1 } }));
+    await settle();
+    expect(upstream.calls()).toBe(1); // the first stream is still running: the second waits for its slot
+    upstream.endFirst();
+    expect(await first.text()).toContain("data: [DONE]");
+    const answered = await second;
+    expect(upstream.calls()).toBe(2);
+    upstream.endFirst();
+    expect(await answered.text()).toContain("data: [DONE]");
+  });
+
+  it("gives a pass-through stream's slot back when its reader stops early", async () => {
+    const upstream = streamingUpstream();
+    const { app } = harness({ config: { generator: { concurrency: 1 } }, deps: { fetch: upstream.fetch } });
+    const first = await postChat(app, chatBody({ stream: true, verdict: { n: 1 } }));
+    const second = postChat(app, chatBody({ stream: true, verdict: { n: 1 } }));
+    await settle();
+    expect(upstream.calls()).toBe(1);
+    await first.body!.cancel();
+    const answered = await second;
+    expect(upstream.calls()).toBe(2);
+    upstream.endFirst(); // the cancelled one's: nothing to end
+    upstream.endFirst();
+    expect(await answered.text()).toContain("data: [DONE]");
   });
 
   it("counts pass-through calls against the rate limit's window", async () => {
