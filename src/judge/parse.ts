@@ -185,6 +185,29 @@ function normaliseGrounding(raw: unknown): "PASS" | "FAIL" | null {
   return value === "PASS" || value === "FAIL" ? value : null;
 }
 
+/** The object's keys in lower case. */
+function lowerCased(record: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(record).map(([key, value]) => [key.toLowerCase(), value]));
+}
+
+/** Nesting this deep is no judge's claim list; deeper values are not searched. */
+const MAX_CLAIM_DEPTH = 6;
+
+/** The first object nested in `value` (not `value` itself) whose verdict, label or result is FAIL. */
+function failedClaim(value: unknown, depth: number): Record<string, unknown> | undefined {
+  if (depth >= MAX_CLAIM_DEPTH || typeof value !== "object" || value === null) return undefined;
+  for (const inner of Object.values(value)) {
+    if (typeof inner !== "object" || inner === null) continue;
+    if (!Array.isArray(inner)) {
+      const record = lowerCased(inner as Record<string, unknown>);
+      if (normaliseGrounding(record.verdict ?? record.label ?? record.result) === "FAIL") return inner as Record<string, unknown>;
+    }
+    const deeper = failedClaim(inner, depth + 1);
+    if (deeper) return deeper;
+  }
+  return undefined;
+}
+
 /** Whether the text is one JSON object as a whole, as structured output gives. */
 function isOneObject(text: string): boolean {
   if (!text.startsWith("{") || !text.endsWith("}")) return false;
@@ -208,7 +231,12 @@ export function parseGrounding(text: string): ParsedGrounding | null {
   const found: ParsedGrounding[] = [];
   for (const record of jsonObjects(trimmed)) {
     const verdict = normaliseGrounding(record.verdict ?? record.label ?? record.result);
-    if (verdict) found.push({ verdict, reasoning: firstText(record, ["reasoning", "rationale", "explanation"]) });
+    const reasoning = firstText(record, ["reasoning", "rationale", "explanation"]);
+    if (verdict) found.push({ verdict, reasoning });
+    // Claims inside it are read from the parsed value: the brace search above looks at a bounded number of objects,
+    // and an answer listing twenty claims must not hide the one that failed.
+    const claim = failedClaim(record, 0);
+    if (claim) found.push({ verdict: "FAIL", reasoning: firstText(lowerCased(claim), ["reasoning", "rationale", "explanation", "claim"]) || reasoning });
   }
   const inJson = found.length;
   // One JSON object (structured output) says its verdicts in its fields, its claims' included: its reasoning may quote

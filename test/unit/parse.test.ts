@@ -91,6 +91,17 @@ describe("parseGrounding", () => {
     expect(parseGrounding('{"REASONING": "Claim 2 could FAIL if read loosely, but it is stated.", "VERDICT": "PASS"}')?.verdict).toBe("PASS");
   });
 
+  it("fails an answer whose one failing claim is among many, however long the list, and says which claim", () => {
+    const claims = Array.from({ length: 40 }, (_, i) => ({ claim: `claim ${i}`, verdict: i === 1 ? "fail" : "PASS" }));
+    const whole = JSON.stringify({ claims, REASONING: "overall fine", VERDICT: "PASS" });
+    expect(parseGrounding(whole)).toEqual({ verdict: "FAIL", reasoning: "claim 1" });
+    expect(parseGrounding(`Here is my check:\n${whole}`)?.verdict).toBe("FAIL");
+    const nested = { checks: { first: { details: [{ Claim: "the year", Reasoning: "not in the document", Verdict: "FAIL" }] } }, VERDICT: "PASS" };
+    expect(parseGrounding(JSON.stringify(nested))).toEqual({ verdict: "FAIL", reasoning: "not in the document" });
+    const allPass = JSON.stringify({ claims: claims.map((c) => ({ ...c, verdict: "PASS" })), REASONING: "overall fine", VERDICT: "PASS" });
+    expect(parseGrounding(allPass)).toEqual({ verdict: "PASS", reasoning: "overall fine" });
+  });
+
   it("reads one JSON object's verdict from its fields, whatever its reasoning quotes", () => {
     const quoting = '{"REASONING": "The document\'s log line says \\"verdict: fail\\" for an older build; every claim is supported.", "VERDICT": "PASS"}';
     expect(parseGrounding(quoting)?.verdict).toBe("PASS");
