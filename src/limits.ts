@@ -73,6 +73,25 @@ function messageChars(message: Record<string, unknown>): number {
   return chars;
 }
 
+/** The characters of text a conversation carries, as max_chars counts them. */
+export function conversationChars(messages: Record<string, unknown>[]): number {
+  let total = 0;
+  for (const message of messages) total += messageChars(message);
+  return total;
+}
+
+/**
+ * A guard's documents given apart from the messages (verdict.context) go to the judge with the conversation, once per
+ * candidate: they count toward max_chars with it.
+ */
+export function checkContextLimit(documents: string[], messages: Record<string, unknown>[], limits: Config["limits"], param: string): void {
+  let total = conversationChars(messages);
+  for (const document of documents) total += document.length;
+  if (total > limits.max_chars) {
+    throw badRequest(`the documents and the conversation are longer than this proxy's limit of ${limits.max_chars} characters`, param, "conversation_too_long");
+  }
+}
+
 /** `param`: the field the conversation came in (`messages`; `input` on /v1/responses). */
 export function checkConversationLimits(messages: Record<string, unknown>[], limits: Config["limits"], param = "messages"): void {
   if (messages.length > limits.max_messages) {

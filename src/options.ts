@@ -2,6 +2,7 @@
 // virtual model, config defaults. Every refusal names the parameter the client (or operator) must fix.
 import type { z } from "zod";
 import { documentsFromMessages, normaliseContext } from "../strategies/guard-context";
+import { checkContextLimit } from "./limits";
 import { fieldsOf, leastJudgeCalls, strategyFields, strategyOptions, type StrategyOptions } from "../strategies/index";
 import { verdictOptionsSchema, type Config, type VerdictOptionsInput } from "./config";
 import type { HeaderSource } from "./auth";
@@ -149,7 +150,9 @@ export function resolveOptions(body: ChatRequest, headers: HeaderSource, config:
   let inner: StrategyOptions | undefined;
   if (strategy.data.strategy === "guard") {
     const guard = strategy.data;
-    const documents = normaliseContext(guard.context) ?? documentsFromMessages(body.messages, guard.context_sources);
+    const given = normaliseContext(guard.context);
+    if (given) checkContextLimit(given, body.messages as unknown as Record<string, unknown>[], config.limits, pick(sources, "context").param);
+    const documents = given ?? documentsFromMessages(body.messages, guard.context_sources);
     if (documents.length === 0) {
       throw badRequest(
         "the guard strategy needs the documents to check answers against: pass verdict.context (a string or an array " +

@@ -52,6 +52,13 @@ describe("limits", () => {
     await expectError(await postChat(app, chatBody({ messages: tools })), 400, "messages", "conversation_too_long");
   });
 
+  it("counts a guard's verdict.context toward limits.max_chars with the conversation: the judge reads both per candidate", async () => {
+    const guarded = (context: string | string[], content = "q") =>
+      postChat(app, chatBody({ messages: [{ role: "user", content }], verdict: { strategy: "guard", n: 2, context } }));
+    await expectError(await guarded("d".repeat(501)), 400, "verdict.context", "conversation_too_long");
+    await expectError(await guarded(["d".repeat(300), "e".repeat(150)], "q".repeat(60)), 400, "verdict.context", "conversation_too_long");
+  });
+
   it("applies limits to pass-through requests too", async () => {
     const messages = Array.from({ length: 4 }, () => ({ role: "user", content: "m" }));
     await expectError(await postChat(app, chatBody({ messages, verdict: { n: 1 } })), 400, "messages");
