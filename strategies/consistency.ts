@@ -18,22 +18,38 @@ export type ConsistencyOptions = z.infer<typeof consistencyOptions>;
 
 const fold = (text: string) => text.trim().toLowerCase().replace(/\s+/g, " ").replace(/[.!]+$/, "");
 
-const NUMBER = /-?\d+(?:\.\d+)?/g;
+/**
+ * A number as an answer writes it. A fraction, ratio, time or date is one number (1/3, 3:45, 2024-03-01): read as its
+ * first part, "1/2", "1/3" and "1/4" would all vote 1.
+ */
+const NUMBER_TEXT = "-?\\d+(?:\\.\\d+)?(?:[/:-]\\d+(?:\\.\\d+)?)*";
+const NUMBER = new RegExp(NUMBER_TEXT, "g");
+const LEADING_NUMBER = new RegExp(`^[\\s$€£]*(${NUMBER_TEXT})`);
+const PLAIN_NUMBER = /^-?\d+(?:\.\d+)?$/;
 const withoutThousands = (text: string) => text.replace(/(\d),(?=\d{3}\b)/g, "$1");
+/** One vote for one value: 12, 12.0 and 012 are 12; a compound number is compared as written. */
+const numberVote = (number: string) => (PLAIN_NUMBER.test(number) ? String(Number(number)) : number);
 
 function lastNumber(text: string): string | null {
   const numbers = withoutThousands(text).match(NUMBER);
-  return numbers ? String(Number(numbers.at(-1))) : null;
+  return numbers ? numberVote(numbers.at(-1)!) : null;
 }
 
-/** The number an answer starts with ("12 (3 bags of 4)", "$1,200"), or null when it starts with words. */
+/** The number an answer starts with ("12 (3 bags of 4)", "$1,200", "x = 5"), or null when it starts with words. */
 function leadingNumber(text: string): string | null {
-  const match = /^[\s$€£]*(-?\d+(?:\.\d+)?)/.exec(withoutThousands(text));
-  return match ? String(Number(match[1])) : null;
+  const match = LEADING_NUMBER.exec(withoutThousands(text).replace(/^\s*[a-z]\w{0,15}\s*=\s*/i, ""));
+  return match ? numberVote(match[1]!) : null;
 }
 
-/** An answer's non-empty lines, trimmed. */
-const linesOf = (text: string) => text.trim().split("\n").map((line) => line.trim()).filter(Boolean);
+/**
+ * Marks around an answer that say nothing about it: bold and italics, code ticks, LaTeX's \boxed{}. "**Final
+ * answer:** 12" and "Final answer: **12**" are both 12. A `*` between two words or numbers (3*4) stays.
+ */
+const unmarked = (line: string) =>
+  line.replace(/\\boxed\{([^{}]*)\}/g, "$1").replace(/`+/g, "").replace(/(^|[\s(:])[*_]+|[*_]+(?=[\s).,;:!?]|$)/g, "$1");
+
+/** An answer's non-empty lines, trimmed and unmarked. */
+const linesOf = (text: string) => text.trim().split("\n").map((line) => unmarked(line.trim()).trim()).filter(Boolean);
 
 /** The answer a line marks ("Final answer: X", "Answer: X", "the answer is X"), from the last line that marks one. */
 function markedAnswer(text: string): string | null {

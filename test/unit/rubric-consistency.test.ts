@@ -54,6 +54,18 @@ describe("finalAnswer", () => {
     ["Thinking about it, the answer is Paris.", "auto", "paris"],
     ["As of 2024 the records were updated.\nParis", "auto", "paris"],
     ["The answer depends on the year.\nParis", "auto", "paris"],
+    // A fraction, time or date is one answer, not its first number; marks around an answer are not part of it.
+    ["Work...\nFinal answer: 1/3", "auto", "1/3"],
+    ["It is 3/2.", "auto", "3/2"],
+    ["The meeting moved.\n2024-07-15", "auto", "2024-07-15"],
+    ["Leave at 3:45 pm", "number", "3:45"],
+    ["Final answer: 12.0", "auto", "12"],
+    ["Step..\n**Final answer:** 12", "auto", "12"],
+    ["Step.\nFinal answer: **12**", "auto", "12"],
+    ["Solving.\nFinal answer: x = 5", "auto", "5"],
+    ["Solving.\nThe answer is \\boxed{42}.", "auto", "42"],
+    ["So:\n`Paris`", "auto", "paris"],
+    ["Name the product.\nAnswer: a*b", "auto", "a*b"],
   ])("reads %j (%s) as %j", (text, mode, expected) => {
     expect(finalAnswer(text, mode as "auto")).toBe(expected);
   });
@@ -96,6 +108,18 @@ describe("consistency", () => {
     const selection = await consistency.select(arrive(pool), options, ctxWith(scriptedJudge(() => "A")));
     expect(selection.rationale).toBe("3 of 5 candidates agree on this answer.");
     expect([0, 1, 2]).toContain(selection.winner);
+  });
+
+  it("keeps different fractions apart and one answer in different marks together", async () => {
+    const fractions = ["1/3", "1/2", "2/3", "2/3", "1/4"].map((answer, i) => candidate(i, `Work${".".repeat(i)}\nFinal answer: ${answer}`));
+    const byFraction = await consistency.select(arrive(fractions), { ...options, tie_break: "rule" }, ctxWith(scriptedJudge(() => "A")));
+    expect([2, 3]).toContain(byFraction.winner);
+    expect(byFraction.rationale).toBe("2 of 5 candidates agree on this answer.");
+    const marked = ["Final answer: 12", "**Final answer:** 12", "Final answer: **12**", "Final answer: 7", "Final answer: 7"];
+    const pool = marked.map((text, i) => candidate(i, `Step${".".repeat(i)}\n${text}`));
+    const byMarks = await consistency.select(arrive(pool), { ...options, tie_break: "rule" }, ctxWith(scriptedJudge(() => "A")));
+    expect([0, 1, 2]).toContain(byMarks.winner);
+    expect(byMarks.rationale).toBe("3 of 5 candidates agree on this answer.");
   });
 
   it("counts merged duplicates as votes", async () => {
