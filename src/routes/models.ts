@@ -13,11 +13,20 @@ interface ModelList {
 
 const virtualModel = (id: string) => ({ id, object: "model", created: 0, owned_by: "verdict" });
 
+/** A path segment decoded; null when its %-escapes are malformed (then it is no virtual model's name). */
+function decodedOrNull(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
+}
+
 /** One model, as the SDKs' models.retrieve asks for it. */
 export function retrieveModel(c: Context, ctx: AppContext): Response | Promise<Response> {
   // The rest of the path, slashes and all: model ids such as "meta-llama/Llama-3.3-70B" have them.
-  const id = decodeURIComponent(c.req.path.slice("/v1/models/".length));
-  if (Object.hasOwn(ctx.config.models, id)) return c.json(virtualModel(id));
+  const id = decodedOrNull(c.req.path.slice("/v1/models/".length));
+  if (id !== null && Object.hasOwn(ctx.config.models, id)) return c.json(virtualModel(id));
   return passThrough(generatorFor(ctx, c.req.raw.headers).target, c.req.raw, c.req.path.slice("/v1".length), undefined, probeOf(c).headers);
 }
 
@@ -35,6 +44,6 @@ export async function listModels(c: Context, ctx: AppContext): Promise<Response>
     degraded = true;
     ctx.logger.warn({ event: "upstream_models_unavailable", error: String((err as Error)?.message ?? err) });
   }
-  const data = [...upstream.data.filter((m) => !(m.id as string in ctx.config.models)), ...virtual];
+  const data = [...upstream.data.filter((m) => !(typeof m.id === "string" && Object.hasOwn(ctx.config.models, m.id))), ...virtual];
   return c.json({ ...upstream, data }, 200, degraded ? { "x-verdict-degraded": "upstream_models_unavailable" } : {});
 }

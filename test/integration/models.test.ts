@@ -88,4 +88,19 @@ describe("retrieving one model", () => {
     // Asked of the generator: the simulator's own 404 for a route it lacks comes back.
     await expect(client.models.retrieve("no-such-model")).rejects.toMatchObject({ status: 404, code: "unknown_url" });
   });
+
+  it("passes an id with malformed %-escapes to the generator rather than failing with a 500", async () => {
+    const { app } = harness({ config: { models } });
+    const response = await app.request("/v1/models/%E0%A4%A");
+    expect(response.status).toBe(404);
+    expect((await response.json()).error.code).toBe("unknown_url");
+  });
+
+  it("lists an upstream model named like an object's built-in property", async () => {
+    const listing = { object: "list", data: [{ id: "constructor", object: "model" }, { id: "toString", object: "model" }] };
+    const fetch: typeof globalThis.fetch = async () => Response.json(listing);
+    const { app } = harness({ config: { models }, deps: { fetch } });
+    const ids = (await (await app.request("/v1/models")).json()).data.map((m: { id: string }) => m.id);
+    expect(ids).toEqual(["constructor", "toString", "sim-best3", "sim-plain"]);
+  });
 });
