@@ -61,9 +61,13 @@ function wrongType(contentType: string) {
   return badRequest(`request body must be JSON sent as content-type: application/json (got ${shown})`, "content-type", "unsupported_content_type");
 }
 
-/** Characters of text a message carries: its content (strings and text parts) and any tool-call arguments. */
+/**
+ * Characters of text a message carries: its content (strings and text parts) and any tool-call arguments. A Responses
+ * input item may instead be a tool call (`arguments`) or a tool's result (`output`), passed through as it is.
+ */
 function messageChars(message: Record<string, unknown>): number {
-  let chars = contentText(message.content).length;
+  let chars = contentText(message.content).length + contentText(message.output).length;
+  if (typeof message.arguments === "string") chars += message.arguments.length;
   if (Array.isArray(message.tool_calls)) {
     for (const call of message.tool_calls as { function?: { arguments?: unknown } }[]) {
       const args = call?.function?.arguments;

@@ -51,6 +51,8 @@ function messagesOf(input: ResponsesRequest["input"]): { role: string; content: 
     }
     if (!Array.isArray(item.content)) return "input item without content";
     const parts = item.content as { type?: unknown; text?: unknown }[];
+    const notPart = parts.findIndex((part) => typeof part !== "object" || part === null || Array.isArray(part));
+    if (notPart >= 0) throw badRequest(`input[${i}].content[${notPart}] must be a content part object`, `input[${i}].content[${notPart}]`);
     const other = parts.find((p) => !TEXT_PARTS.has(String(p?.type)));
     if (other) return `input part ${String(other?.type)}`;
     const texts = parts.map((part, j) => {

@@ -216,6 +216,12 @@ describe("/v1/responses", () => {
     const passedOn = await post(app, { model: "sim-generator", instructions: "x".repeat(101), input: "hi", previous_response_id: "resp_1" });
     expect(passedOn.status).toBe(400);
     expect((await passedOn.json()).error).toMatchObject({ param: "input", code: "conversation_too_long" });
+    // So do a tool's result and a tool call's arguments given as input items.
+    for (const item of [{ type: "function_call_output", call_id: "c", output: "o".repeat(101) }, { type: "function_call", call_id: "c", name: "f", arguments: "a".repeat(101) }]) {
+      const toolItem = await post(app, { model: "sim-generator", input: [item] });
+      expect(toolItem.status).toBe(400);
+      expect((await toolItem.json()).error).toMatchObject({ param: "input", code: "conversation_too_long" });
+    }
     expect(sim.requests).toHaveLength(0);
   });
 
@@ -260,6 +266,11 @@ describe("/v1/responses", () => {
     const badPart = await post(app, { model: "sim-generator", input: [{ role: "user", content: parts }], verdict: { n: 2 } });
     expect(badPart.status).toBe(400);
     expect((await badPart.json()).error.param).toBe("input[0].content[1].text");
+    for (const n of [1, 2]) {
+      const nullPart = await post(app, { model: "sim-generator", input: [{ role: "user", content: [{ type: "input_text", text: "hi" }, null] }], verdict: { n } });
+      expect(nullPart.status).toBe(400);
+      expect((await nullPart.json()).error.param).toBe("input[0].content[1]");
+    }
     const badFormat = await post(app, { model: "sim-generator", input: "hi", text: { format: { type: "bogus" } }, verdict: { n: 2 } });
     expect(badFormat.status).toBe(400);
     expect((await badFormat.json()).error.param).toBe("text.format.type");
