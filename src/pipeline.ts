@@ -123,12 +123,21 @@ function unjudgedSelection(candidates: Candidate[]): Selection {
 async function guardFailedOpen(strategy: GuardOptions, inner: InnerOptions, pool: CandidatePool, failure: unknown, ctx: StrategyContext): Promise<Selection> {
   const checks = failure instanceof GuardInterrupted ? failure.checks : [];
   const verdictOf = (c: Candidate) => checks.find((k) => k.index === c.index)?.verdict;
-  const passed = pool.judgeable.filter((c) => verdictOf(c) === "PASS");
-  if (passed.length > 0) return { ...(await unjudgedPick(inner, passed, ctx)), grounded: true, checks };
-  const unchecked = pool.judgeable.filter((c) => verdictOf(c) === undefined);
-  if (unchecked.length > 0) return { ...(await unjudgedPick(inner, unchecked, ctx)), grounded: false, checks };
+  // The ranking lists every candidate, as a guard's always does: the group picked from first, then the unchecked, then
+  // the failed, each group in tie-break order.
+  const group = (verdict: "PASS" | "FAIL" | undefined) => pool.judgeable.filter((c) => verdictOf(c) === verdict).sort((a, b) => tieBreakOrder(a, b));
+  const [passed, unchecked, failed] = [group("PASS"), group(undefined), group("FAIL")];
+  const indices = (candidates: Candidate[]) => candidates.map((c) => c.index);
+  if (passed.length > 0) {
+    const picked = await unjudgedPick(inner, passed, ctx);
+    return { ...picked, ranking: [...picked.ranking, ...indices(unchecked), ...indices(failed)], grounded: true, checks };
+  }
+  if (unchecked.length > 0) {
+    const picked = await unjudgedPick(inner, unchecked, ctx);
+    return { ...picked, ranking: [...picked.ranking, ...indices(failed)], grounded: false, checks };
+  }
   const rationale = "The judge became unavailable after every checked candidate had failed the groundedness check.";
-  return { winner: -1, ranking: [], rationale, grounded: false, checks, abstention: strategy.abstain_message };
+  return { winner: -1, ranking: indices(failed), rationale, grounded: false, checks, abstention: strategy.abstain_message };
 }
 
 /** Guard requests fail closed unless they say otherwise; everything else follows judge.on_error. */

@@ -45,14 +45,21 @@ export function verdictObject(outcome: PipelineOutcome) {
 /**
  * The candidates a client may be given, best first. A grounded answer's alternatives must be grounded too: a guard's
  * ranking goes on past the candidates that passed (for the record in `verdict.ranking`), and those are never choices.
+ * An unchecked answer (a guard failing open) may have unchecked alternatives, never failed ones; only best effort,
+ * whose winner itself failed, returns failed answers.
  */
 function returnable(outcome: PipelineOutcome): number[] {
   const { selection } = outcome;
-  if (selection.grounded !== true) return outcome.ranking;
-  const passed = new Set(
-    (selection.checks ?? []).filter((check) => check.verdict === "PASS").flatMap((check) => [check.index, ...outcome.pool.byIndex(check.index).duplicates]),
-  );
-  return outcome.ranking.filter((index) => passed.has(index));
+  const checks = selection.checks;
+  if (checks === undefined) return outcome.ranking;
+  const judged = (verdict: "PASS" | "FAIL") =>
+    new Set(checks.filter((check) => check.verdict === verdict).flatMap((check) => [check.index, ...outcome.pool.byIndex(check.index).duplicates]));
+  if (selection.grounded === true) {
+    const passed = judged("PASS");
+    return outcome.ranking.filter((index) => passed.has(index));
+  }
+  const failed = judged("FAIL");
+  return failed.has(selection.winner) ? outcome.ranking : outcome.ranking.filter((index) => !failed.has(index));
 }
 
 export function completionBody(outcome: PipelineOutcome, fallbackModel: string) {

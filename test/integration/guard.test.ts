@@ -166,6 +166,9 @@ describe("guard", () => {
     const given = body.choices.map((c: { message: { content: string } }) => c.message.content);
     expect(given).toHaveLength(2);
     expect(given).not.toContain(row.hallucinated_answer);
+    // Its ranking still lists every candidate, the failed one last.
+    expect([...body.verdict.ranking].sort()).toEqual([0, 1, 2]);
+    expect(body.verdict.ranking.at(-1)).toBe(0);
 
     // A check that fails while another is still on its way: that one's FAIL still counts before anything is returned.
     const raced = harness({ sim: {}, deps: { fetch: rightAnswerCheckDown(inner, row) }, config: { judge: { max_retries: 0 } } });
@@ -178,6 +181,13 @@ describe("guard", () => {
       bodyText(init).includes('"model":"sim-judge"') ? Promise.resolve(new Response("down", { status: 503 })) : inner(input, init);
     const unchecked = await (await postChat(harness({ deps: { fetch: down }, config: { judge: { max_retries: 0 } } }).app, ask({ n: 2, on_judge_error: "fail_open" }))).json();
     expect(unchecked.verdict).toMatchObject({ grounded: false, degraded: "judge_unavailable" });
+
+    // One failed, the other's check never came: the unchecked answer, with the failed one still in the ranking.
+    const mixed = createSimulator({ generator: { answers: [row.hallucinated_answer, row.right_answer] } });
+    const halfChecked = harness({ deps: { fetch: rightAnswerCheckDown(fetchInto(mixed.app), row) }, config: { judge: { max_retries: 0 } } });
+    const partly = await (await postChat(halfChecked.app, { ...ask({ n: 2, on_judge_error: "fail_open" }), n: 2 })).json();
+    expect(partly.verdict).toMatchObject({ grounded: false, degraded: "judge_unavailable", winner: 1, ranking: [1, 0] });
+    expect(partly.choices.map((c: { message: { content: string } }) => c.message.content)).toEqual([row.right_answer]);
   });
 
   it("picks among several grounded answers with the inner strategy", async () => {
