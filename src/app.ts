@@ -88,9 +88,15 @@ export function failureOf(err: unknown, requestId: string, logger: Logger, clien
 }
 
 /** Everything a request needs, built once: upstreams, cache, observability, the pass-through target. */
+/**
+ * The runtime's fetch (Workers'), answering a redirect with the 3xx itself, as Node's upstream client does: followed,
+ * it would send the prompt to wherever the Location points, another host or plain http included.
+ */
+const runtimeFetch: FetchLike = (input, init) => globalThis.fetch(input, { ...init, redirect: "manual" });
+
 export function createAppContext(deps: AppDeps): AppContext {
   const { config } = deps;
-  const fetchImpl = deps.fetch ?? globalThis.fetch.bind(globalThis);
+  const fetchImpl = deps.fetch ?? runtimeFetch;
   // Every secret verdict holds; none may reach a response, an error message or a log line (src/redact.ts).
   const secrets = [config.generator.api_key, config.judge.api_key, ...config.auth.keys];
   const logger = redactingLogger(deps.logger ?? silentLogger, createRedactor(secrets));

@@ -1,9 +1,12 @@
 // What upstreams report beyond plain text and totals reaches the client: token breakdowns (cached prompt tokens and
 // reasoning tokens are billed differently), content given as a list of parts, and fields verdict has no use for
 // (service_tier, vLLM's stop_reason).
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
+import { createApp } from "../../src/app";
 import { createSSEDecoder } from "../../src/openai/sse";
-import { chatBody, fetchInto, harness, postChat } from "../helpers";
+import { chatBody, fetchInto, harness, postChat, testConfig } from "../helpers";
 import { createSimulator } from "../sim/server";
 
 type Any = Record<string, any>;
@@ -152,6 +155,29 @@ describe("upstream answers in other servers' shapes", () => {
       const { error } = await response.json();
       expect(error.type).toBe("upstream_error");
       expect(response.headers.get("location")).toBeNull();
+    }
+  });
+
+  it("never follows a redirect with the runtime's own fetch (Workers'), which would send the prompt to another host", async () => {
+    const reached: string[] = [];
+    const elsewhere = createServer((req, res) => {
+      reached.push(req.url ?? "");
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ id: "x", object: "chat.completion", created: 1, model: "m", choices: [] }));
+    });
+    await new Promise<void>((resolve) => elsewhere.listen(0, "127.0.0.1", resolve));
+    const target = `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}`;
+    const redirecting = createServer((req, res) => res.writeHead(307, { location: `${target}${req.url}` }).end());
+    await new Promise<void>((resolve) => redirecting.listen(0, "127.0.0.1", resolve));
+    try {
+      // No fetch given: the app uses the global one, which follows redirects unless told not to.
+      const app = createApp({ config: testConfig({ generator: { base_url: `http://127.0.0.1:${(redirecting.address() as AddressInfo).port}/v1` } }) });
+      expect((await postChat(app, chatBody({ verdict: { n: 2 } }))).status).toBe(502);
+      const passedThrough = await postChat(app, chatBody({ verdict: { n: 1 } }));
+      expect(passedThrough.status).toBe(307); // relayed as the generator's answer, as on Node
+      expect(reached).toEqual([]);
+    } finally {
+      elsewhere.close();
+      redirecting.close();
     }
   });
 
