@@ -84,6 +84,8 @@ const memoryCacheFields = {
   max_entries: z.number().int().positive().default(10_000),
   max_bytes: z.number().int().positive().default(64 * 1024 * 1024),
   ttl_ms: z.number().int().positive().default(24 * 3600 * 1000),
+  /** Workers with a KV binding: per KV read or write, after which memory-only takes over (as redis_timeout_ms). */
+  kv_timeout_ms: z.number().int().positive().default(1_000),
 };
 
 const cacheSchema = z.discriminatedUnion("backend", [

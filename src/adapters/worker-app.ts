@@ -156,7 +156,7 @@ function build(env: WorkerEnv, loggerFor: LoggerForLevel): Built {
   const cache = env.VERDICT_KV
     ? createLayeredCache({
         front: memory,
-        back: createKvCache(env.VERDICT_KV, { ttl_ms: config.cache.ttl_ms }),
+        back: createKvCache(env.VERDICT_KV, { ttl_ms: config.cache.ttl_ms, timeout_ms: config.cache.kv_timeout_ms }),
         name: "kv",
         ttlMs: config.cache.ttl_ms,
         // KV writes are slow and only eventually visible elsewhere: they run after the response, under waitUntil.

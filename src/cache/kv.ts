@@ -9,6 +9,8 @@ export interface KvNamespaceLike {
 
 export interface KvCacheOptions {
   ttl_ms: number;
+  /** A read or write that takes longer fails: the layered cache then serves from memory alone for a while. */
+  timeout_ms: number;
   prefix?: string;
 }
 
@@ -26,15 +28,27 @@ export function isKvKeyRateLimit(err: unknown): boolean {
   return /\b429 Too Many Requests\b/.test(message) && !/usage limit|10048/.test(message);
 }
 
-export function createKvCache(kv: KvNamespaceLike, { ttl_ms, prefix = "judgment:" }: KvCacheOptions): JudgmentCache {
+export function createKvCache(kv: KvNamespaceLike, { ttl_ms, timeout_ms, prefix = "judgment:" }: KvCacheOptions): JudgmentCache {
   const expirationTtl = Math.max(KV_MIN_TTL_SECONDS, Math.ceil(ttl_ms / 1000));
   return {
     async get(key) {
-      const text = await kv.get(prefix + key, "text");
+      const text = await within(kv.get(prefix + key, "text"), timeout_ms, "read");
       return storedValue(text);
     },
     async set(key, value) {
-      await kv.put(prefix + key, JSON.stringify(value), { expirationTtl });
+      await within(kv.put(prefix + key, JSON.stringify(value), { expirationTtl }), timeout_ms, "write");
     },
   };
+}
+
+/**
+ * `op`, or a failure once `ms` have passed. A stuck KV must not hold a judgment until the request's budget runs out
+ * (and be blamed on the judge): failing here lets the layered cache pause KV and log it.
+ */
+function within<T>(op: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`KV ${what} took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([op, late]).finally(() => timer !== undefined && clearTimeout(timer));
 }

@@ -1,7 +1,7 @@
 // The layered judgment cache: memory first, the shared layer behind it, a failing shared layer contained (reads and
 // writes apart), and a KV write refused for its key alone dropped rather than taken for an outage.
 import { describe, expect, it } from "vitest";
-import { isKvKeyRateLimit } from "../../src/cache/kv";
+import { createKvCache, isKvKeyRateLimit } from "../../src/cache/kv";
 import { createLayeredCache } from "../../src/cache/layered";
 import { createMemoryCache, utf8Length } from "../../src/cache/memory";
 import { createRedisCache } from "../../src/cache/redis";
@@ -172,6 +172,34 @@ describe("layered judgment cache", () => {
     shared.state.released.forEach((release) => release());
     await settling;
     expect(sharedValue(shared, "k")).toEqual({ value: 3 });
+  });
+});
+
+describe("a stuck Workers KV", () => {
+  it("costs a read or write at most kv_timeout_ms, then memory answers alone and the outage is logged once", async () => {
+    const never = () => new Promise<never>(() => undefined);
+    const stuck = createKvCache({ get: never, put: never }, { ttl_ms: 60_000, timeout_ms: 40 });
+    const logs: Record<string, unknown>[] = [];
+    const cache = createLayeredCache({
+      front: createMemoryCache(memoryOptions),
+      back: stuck,
+      name: "kv",
+      ttlMs: 60_000,
+      writeBehind: true,
+      warn: (event) => logs.push(event),
+      info: (event) => logs.push(event),
+    });
+    const started = performance.now();
+    expect(await cache.get("k")).toBeUndefined();
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(logs).toEqual([expect.objectContaining({ event: "cache_backend_unavailable", backend: "kv", op: "get", error: "KV read took longer than 40 ms" })]);
+    // Paused now: the next lookups do not wait on it at all.
+    const again = performance.now();
+    expect(await cache.get("k2")).toBeUndefined();
+    expect(performance.now() - again).toBeLessThan(20);
+    await cache.set("k", { v: 1 });
+    await cache.settle(); // the write behind gives up too, so waitUntil is not held by it
+    expect(await cache.get("k")).toEqual({ v: 1 });
   });
 });
 
