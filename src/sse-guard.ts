@@ -61,22 +61,31 @@ export function guardEvents(chunks: AsyncIterable<Uint8Array>, options: GuardOpt
 }
 
 /**
- * Ends `source` once nothing has come for `idleMs`. One timer for the whole stream, set again only when it fires: a
- * timer per chunk would cost more than the chunk. `quiet()` says whether it ended the stream.
+ * Ends `source` once a read of it has waited `idleMs` with nothing coming. Only time spent waiting on the upstream
+ * counts: while the client is slow to take what was sent, nothing is read, and the upstream is held back by verdict,
+ * not silent. One timer for the whole stream, set again only when it fires: a timer per chunk would cost more than the
+ * chunk. `stalled()` says whether it ended the stream.
  */
 function idleWatch(source: AsyncIterator<Uint8Array>, idleMs: number | undefined) {
-  let last = Date.now();
+  let since = Date.now();
+  let reading = false;
   let stalled = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const check = () => {
-    const quiet = Date.now() - last;
+    const quiet = reading ? Date.now() - since : 0;
     if (quiet < idleMs!) return void (timer = setTimeout(check, idleMs! - quiet));
     stalled = true;
     void source.return?.().catch(() => undefined); // settles the read that waits
   };
   if (idleMs !== undefined) timer = setTimeout(check, idleMs);
   return {
-    heard: () => void (last = Date.now()),
+    /** A read of the upstream begins. */
+    reading: () => {
+      reading = true;
+      since = Date.now();
+    },
+    /** The read has come back. */
+    heard: () => void (reading = false),
     stalled: () => stalled,
     stop: () => {
       if (timer !== undefined) clearTimeout(timer);
@@ -134,15 +143,16 @@ async function* wholeEvents(source: AsyncIterator<Uint8Array>, { who = "generato
   try {
     for (;;) {
       let read: IteratorResult<Uint8Array>;
+      idle.reading();
       try {
         read = await source.next();
+        idle.heard();
       } catch {
         yield idle.stalled() ? stalledEvent() : cutOff(`the ${who} upstream's stream was cut off before it finished`, "upstream_stream_truncated", lastSent);
         return;
       }
       if (idle.stalled()) return void (yield stalledEvent());
       if (read.done) break;
-      idle.heard();
       const value = read.value;
       const tail = pending.tail(3);
       const probe = joinBytes([tail, value]);

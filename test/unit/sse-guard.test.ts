@@ -81,6 +81,21 @@ describe("a stream's silence bound", () => {
     const text = await relayed(guardEvents(trickle(reads, 30), { idleMs: 80 }));
     expect(text).toBe(reads.join(""));
   });
+
+  it("does not count the time a slow client takes to read: the upstream is held back then, not silent", async () => {
+    const reads = Array.from({ length: 4 }, (_, i) => `data: ${i}\n\n`);
+    let text = "";
+    for await (const chunk of guardEvents(trickle(reads, 0), { idleMs: 60 })) {
+      text += new TextDecoder().decode(chunk);
+      await new Promise((resolve) => setTimeout(resolve, 150)); // the client's socket is full for a while
+    }
+    expect(text).toBe(reads.join(""));
+  });
+
+  it("still ends an upstream that stays silent while it is being read", async () => {
+    const text = await relayed(guardEvents(trickle(["data: 0\n\n", "data: 1\n\n"], 200), { idleMs: 60 }));
+    expect(text).toMatch(/"code":"upstream_stream_timeout"/);
+  });
 });
 
 describe("events of any size and reads of any size", () => {
