@@ -12,7 +12,7 @@ import type { JudgeBackend } from "./judge/backend";
 import { observedExchange, observedFetch } from "./metrics/fetch";
 import { exchangeOverFetch, type Exchange } from "./exchange";
 import type { VerdictMetrics } from "./metrics/verdict";
-import { observeRequests, probeOf, type ObserveOptions } from "./observe/middleware";
+import { arrivedAt, observeRequests, probeOf, type ObserveOptions } from "./observe/middleware";
 import { dropEvent } from "./observe/config";
 import { createObservability, type Clock, type Observability } from "./observe/setup";
 import { limiterFactory } from "./limiter";
@@ -175,8 +175,9 @@ export function createApp(deps: AppDeps, ctx: AppContext = createAppContext(deps
     // Read first (the body limit above bounds it): bytes can be sent again, so these calls are retried like chat ones;
     // a body handed on as a stream gets one attempt.
     const method = c.req.method;
+    const arrived = arrivedAt(c);
     const body = method === "GET" || method === "HEAD" ? undefined : new Uint8Array(await c.req.arrayBuffer());
-    return passThrough(generatorFor(ctx, c.req.raw.headers).target, c.req.raw, c.req.path.slice("/v1".length), body, probeOf(c).headers);
+    return passThrough(generatorFor(ctx, c.req.raw.headers).target, c.req.raw, c.req.path.slice("/v1".length), body, probeOf(c).headers, arrived);
   });
 
   app.notFound((c) => errorResponse(new ProxyError(404, `no route for ${c.req.method} ${c.req.path}`, { code: "not_found" })));

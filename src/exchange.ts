@@ -27,6 +27,8 @@ export interface ExchangeRequest {
   timeoutMs?: number | undefined;
   /** Read every answer whole under the time limit, not only JSON and failed ones (a caller that wants the text). */
   whole?: boolean;
+  /** When the client's request began to arrive (epoch ms): a request's time budget counts from there, upload included. */
+  arrivedAt?: number | undefined;
 }
 
 export interface ExchangeReply {

@@ -42,6 +42,8 @@ export interface ForwardRequest {
   body: ExchangeRequest["body"];
   /** The client's: its leaving ends the call, and a stream once it runs. */
   signal: AbortSignal;
+  /** When the client's request began to arrive (epoch ms), for the time budget; now when not known. */
+  arrivedAt?: number | undefined;
 }
 
 /** The generator's answer as the client gets it; its body is bytes for JSON, chunks as they come for the rest. */
@@ -62,6 +64,8 @@ export async function passThrough(
   body?: ExchangeRequest["body"],
   /** verdict's own per-request headers (x-request-id, traceparent): they replace the client's. */
   extraHeaders: Record<string, string> = {},
+  /** When the client's request began to arrive (epoch ms): its time budget counts from there. */
+  arrivedAt?: number,
 ): Promise<Response> {
   const hasBody = request.method !== "GET" && request.method !== "HEAD";
   const answer = await forwardToGenerator(target, {
@@ -70,6 +74,7 @@ export async function passThrough(
     headers: request.headers,
     body: hasBody ? (body !== undefined ? body : (request.body as ReadableStream<Uint8Array> | null)) : undefined,
     signal: request.signal,
+    arrivedAt,
   }, extraHeaders);
   const { status, body: answered } = answer;
   return new Response((answered === null || answered instanceof Uint8Array ? answered : chunkStream(answered)) as BodyInit | null, { status, headers: headersOf(answer) });
@@ -96,7 +101,7 @@ export async function forwardToGenerator(target: PassThroughTarget, request: For
   let upstream: ExchangeReply;
   try {
     // The client's own signal: its leaving ends the call, and a stream once it runs.
-    upstream = await target.exchange({ url: `${target.baseURL}${request.path}`, method: request.method, headers, body: request.body, signal: request.signal });
+    upstream = await target.exchange({ url: `${target.baseURL}${request.path}`, method: request.method, headers, body: request.body, signal: request.signal, arrivedAt: request.arrivedAt });
   } catch (err) {
     if (request.signal.aborted) throw cancelledError();
     if (err instanceof ProxyError) throw err; // already says what went wrong (a timeout, a body that is not JSON)

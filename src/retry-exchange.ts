@@ -51,7 +51,8 @@ export function retryingExchange(exchange: Exchange, options: RetryExchangeOptio
     const replayable = sent === undefined || sent === null || typeof sent === "string" || sent instanceof Uint8Array;
     const policy = replayable ? options.policy : { ...options.policy, maxRetries: 0 };
     let previous: ExchangeReply | null = null;
-    const deadline = policy.now() + options.budgetMs;
+    // From the client request's first byte, as a reranked request's budget: a slow upload spends it too.
+    const deadline = (request.arrivedAt ?? policy.now()) + options.budgetMs;
 
     const attempt = async (): Promise<ExchangeReply> => {
       // The failed answer of the last attempt is only kept in case it becomes the final one.
@@ -59,6 +60,8 @@ export function retryingExchange(exchange: Exchange, options: RetryExchangeOptio
       previous = null;
       // An attempt's limit is its own or what is left of the budget, whichever ends first.
       const left = deadline - policy.now();
+      // Spent before the call (a slow upload): nothing goes upstream.
+      if (left <= 0) throw new BudgetSpent("request budget spent");
       const budgetFirst = left < options.attemptMs;
       let reply: ExchangeReply;
       try {

@@ -211,6 +211,7 @@ export function chatCompletionsLane(ctx: AppContext, app: RequestListener): Requ
           headers: headers.client,
           body: passThroughBody(raw, checked),
           signal: client,
+          arrivedAt: wallClockArrival(arrived, observe.clock()),
         }, probe.headers);
       } else {
         const rerank = reranker(ctx, headers.source, wallClockArrival(arrived, observe.clock()), checked.forward, checked.options, probe);

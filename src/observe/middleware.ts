@@ -40,6 +40,14 @@ export function routeLabel(method: string, path: string): string {
   return path.startsWith("/v1/") ? "passthrough" : "not_found";
 }
 
+/**
+ * When the request `c` serves began to arrive, as wall-clock time (epoch ms): its time budget counts from there. Taken
+ * from its observation, which began before any middleware read the body (or when the Node lane began to read it).
+ */
+export function arrivedAt(c: Context): number {
+  return Date.now() - probeOf(c).elapsed();
+}
+
 export function probeOf(c: Context): RequestProbe {
   return c.get("probe") ?? noopProbe;
 }

@@ -3,14 +3,13 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import type { AppContext } from "../app";
 import type { HeaderSource } from "../auth";
-import { arrivalOf, wallClockArrival } from "../arrival";
 import { budgetExceeded, withinBudget } from "../budget";
 import { admissionRules } from "../candidates";
 import type { Config } from "../config";
 import { generatorFor } from "../byok";
 import { badRequest, cancelledError } from "../errors";
 import { checkConversationLimits, parseJsonBody } from "../limits";
-import { probeOf, settleLater } from "../observe/middleware";
+import { arrivedAt, probeOf, settleLater } from "../observe/middleware";
 import type { RequestProbe } from "../observe/probe";
 import { chatRequestSchema, type ChatRequest } from "../openai/chat";
 import { replayChunks } from "../openai/chunks";
@@ -125,8 +124,7 @@ export function rerankedStreamWork(
 
 export async function handleChatCompletions(c: Context, ctx: AppContext): Promise<Response> {
   // The budget counts from the request's first byte: from here, or from when the Node lane began to read the body.
-  const recorded = arrivalOf(c);
-  const arrived = recorded === undefined ? Date.now() : wallClockArrival(recorded, ctx.observe.clock());
+  const arrived = arrivedAt(c);
   const raw = await c.req.text();
   const checked = checkChatRequest(raw, c.req.raw.headers, ctx.config);
   const { request: parsed, options, forward } = checked;
@@ -134,7 +132,7 @@ export async function handleChatCompletions(c: Context, ctx: AppContext): Promis
   reportResolved(probe, checked);
   if (options.passThrough) {
     const { target } = generatorFor(ctx, c.req.raw.headers);
-    return passThrough(target, c.req.raw, "/chat/completions", passThroughBody(raw, checked), probe.headers);
+    return passThrough(target, c.req.raw, "/chat/completions", passThroughBody(raw, checked), probe.headers, arrived);
   }
   const rerank = reranker(ctx, c.req.raw.headers, arrived, forward, options, probe);
   if (parsed.stream === true) {

@@ -12,7 +12,7 @@ import { passThrough } from "../passthrough";
 import { generatorFor } from "../byok";
 import type { PipelineOutcome } from "../pipeline";
 import { completionBody, verdictHeaders } from "../response";
-import { probeOf, settleLater } from "../observe/middleware";
+import { arrivedAt, probeOf, settleLater } from "../observe/middleware";
 import { invalidBody, readJsonObject, reranker } from "./chat";
 import { streamedResponse } from "./stream";
 
@@ -38,7 +38,7 @@ function namingResponsesParams(rerank: (signal: AbortSignal) => Promise<Pipeline
 }
 
 export async function handleResponses(c: Context, ctx: AppContext): Promise<Response> {
-  const arrived = Date.now();
+  const arrived = arrivedAt(c);
   const { raw, json } = await readJsonObject(c);
   const parsed = responsesRequestSchema.safeParse(json);
   if (!parsed.success) throw invalidBody(parsed.error);
@@ -66,7 +66,7 @@ export async function handleResponses(c: Context, ctx: AppContext): Promise<Resp
     const { verdict: _options, ...forward } = json;
     forward.model = options.upstreamModel;
     const unchanged = json.verdict === undefined && json.model === options.upstreamModel;
-    const response = await passThrough(generatorFor(ctx, c.req.raw.headers).target, c.req.raw, "/responses", unchanged ? raw : JSON.stringify(forward), probeOf(c).headers);
+    const response = await passThrough(generatorFor(ctx, c.req.raw.headers).target, c.req.raw, "/responses", unchanged ? raw : JSON.stringify(forward), probeOf(c).headers, arrived);
     // Say why a request that would have been reranked was not, rather than silently returning one unjudged sample.
     if (!options.passThrough && "skip" in mapped) response.headers.set("x-verdict-passthrough", mapped.skip);
     return response;

@@ -1,8 +1,12 @@
 // One time budget per request (timeouts.request_ms): whatever hangs, the client hears back within it plus a small margin.
+import { connect } from "node:net";
 import { beforeAll, describe, expect, it } from "vitest";
+import { startProxy } from "../../src/adapters/node";
+import { silentLogger } from "../../src/app";
 import { guardedAsk, rowsTheStandInSeparates } from "../guard-rows";
-import { bodyText, chatBody, fetchInto, harness, postChat } from "../helpers";
+import { bodyText, chatBody, fetchInto, harness, postChat, testConfig } from "../helpers";
 import { createSimulator } from "../sim/server";
+import { startSimulator } from "../sim/start";
 
 const BUDGET_MS = 200;
 /** How far past the budget an answer may come. Measured in-process: 1-5 ms; the bound leaves room for a busy CI box. */
@@ -68,6 +72,51 @@ describe("request budget", () => {
     // The budget ran out, not generator.timeout_ms: said as a reranked request says it.
     expect((await response.json()).error).toMatchObject({ type: "timeout_error", code: "request_timeout" });
     expect(elapsed).toBeLessThan(BUDGET_MS + MARGIN_MS);
+  });
+
+  it("counts a pass-through's budget from its first byte: an upload that took the whole budget goes no further", async () => {
+    for (const path of ["/v1/chat/completions", "/v1/responses", "/v1/embeddings"]) {
+      const { app, sim } = harness({ config: config() });
+      const body = path === "/v1/responses" ? { model: "sim-generator", input: "hi", verdict: { n: 1 } } : path === "/v1/embeddings" ? { model: "e", input: "hi" } : chatBody({ verdict: { n: 1 } });
+      const bytes = new TextEncoder().encode(JSON.stringify(body));
+      // The body's last byte comes after the budget has run out.
+      const slowUpload = new ReadableStream<Uint8Array>({
+        async start(controller) {
+          controller.enqueue(bytes.subarray(0, 5));
+          await new Promise((resolve) => setTimeout(resolve, BUDGET_MS + 50));
+          controller.enqueue(bytes.subarray(5));
+          controller.close();
+        },
+      });
+      const request = new Request(`http://verdict.test${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: slowUpload, duplex: "half" } as RequestInit);
+      const response = await app.request(request);
+      expect(response.status).toBe(504);
+      expect((await response.json()).error).toMatchObject({ type: "timeout_error", code: "request_timeout" });
+      expect(sim.requests).toHaveLength(0);
+    }
+  });
+
+  it("counts it from the first byte on the Node server's own chat lane too", async () => {
+    const upstream = await startSimulator();
+    const proxy = await startProxy(testConfig({ ...config(), generator: { base_url: upstream.url, timeout_ms: 60_000 }, server: { port: 0 } }), silentLogger);
+    try {
+      const body = JSON.stringify(chatBody({ verdict: { n: 1 } }));
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(new URL(proxy.url).port), "127.0.0.1");
+        let text = "";
+        socket.on("data", (chunk) => (text += chunk.toString()));
+        socket.on("end", () => resolve(text));
+        socket.on("error", reject);
+        socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body.slice(0, 10)}`);
+        setTimeout(() => socket.write(body.slice(10)), BUDGET_MS + 50);
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 504/);
+      expect(answer).toMatch(/"code":"request_timeout"/);
+      expect(upstream.sim.requests).toHaveLength(0);
+    } finally {
+      await proxy.close();
+      await upstream.close();
+    }
   });
 
   it("starts no backoff that would end after the budget: the upstream's error comes back early instead", async () => {
