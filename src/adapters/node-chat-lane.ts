@@ -16,6 +16,7 @@ import { failureOf, observeOptionsOf, type AppContext } from "../app";
 import { proxyKeyCheck, type HeaderSource } from "../auth";
 import { generatorFor } from "../byok";
 import { declaredLength } from "../body-limit";
+import { budgetExceeded } from "../budget";
 import { cancelledError, errorAnswer, type ProxyError } from "../errors";
 import { markArrival, wallClockArrival } from "../arrival";
 import { finishObservation, startObservation } from "../observe/middleware";
@@ -139,6 +140,7 @@ export function chatCompletionsLane(ctx: AppContext, app: RequestListener): Requ
   const keyed = ctx.config.auth.keys.length > 0 || ctx.config.auth.forward_client_key;
   const observe = observeOptionsOf(ctx);
   const limit = ctx.config.server.body_limit_bytes;
+  const budgetMs = ctx.config.timeouts.request_ms;
 
   const startOf = (headers: HeaderSource, startedAt: number): ProbeInit => ({
     requestId: requestIdFor(headers.get("x-request-id")),
@@ -150,6 +152,18 @@ export function chatCompletionsLane(ctx: AppContext, app: RequestListener): Requ
   });
 
   /** The client left before anything went upstream: counted and logged as a 499, as the app does, and nothing more. */
+  /**
+   * A body still coming in when the request's budget runs out: the budget's 504, as for any request, and the
+   * connection closed (the rest of the upload is never read). Without this a body that never ended held its request
+   * until the client gave up.
+   */
+  function uploadTooSlow(res: ServerResponse, start: ProbeInit): void {
+    const probe = startObservation(observe, start);
+    const failure = budgetExceeded(ctx.config.timeouts.request_ms);
+    writeError(res, failure, { "x-request-id": start.requestId, connection: "close" });
+    finishObservation(observe, probe, start, failure.status, failure);
+  }
+
   function cancel(res: ServerResponse, start: ProbeInit, checked?: CheckedChat): void {
     const probe = startObservation(observe, start);
     if (checked) reportResolved(probe, checked);
@@ -241,11 +255,17 @@ export function chatCompletionsLane(ctx: AppContext, app: RequestListener): Requ
     if (!ours || length === undefined || length > limit) return app(req, res);
     // Followed from the first byte: a client can leave while its key is checked or its body read, too.
     const client = departureOf(req.socket);
-    const read = () =>
-      readAll(req).then(
-        (body) => answer(req, res, body, client, arrived),
-        () => cancel(res, startOf(headerViews(req).source, arrived)), // it broke off its upload
+    const read = () => {
+      let late = false;
+      const timer = setTimeout(() => {
+        late = true;
+        uploadTooSlow(res, startOf(headerViews(req).source, arrived));
+      }, budgetMs - (observe.clock() - arrived));
+      return readAll(req).then(
+        (body) => (clearTimeout(timer), late ? undefined : answer(req, res, body, client, arrived)),
+        () => (clearTimeout(timer), late ? undefined : cancel(res, startOf(headerViews(req).source, arrived))), // it broke off its upload
       );
+    };
     // The key before the body: a client without one must not make verdict buffer megabytes for it. The app answers the
     // refusal (401, its log line and metrics) without reading the body either.
     const admitted = keyed ? checkKey(headerViews(req).source).then(read, () => (markArrival(req, arrived), app(req, res))) : read();

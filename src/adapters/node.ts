@@ -114,6 +114,9 @@ export async function startProxy(config: Config, logger: Logger = createJsonLogg
   const listener = getRequestListener(createApp(deps, ctx).fetch, { hostname: config.server.host });
   // Chat completions the app would accept are answered before it (src/adapters/node-chat-lane.ts); the rest by it.
   const server = createServer(chatCompletionsLane(ctx, listener));
+  // A backstop for uploads the chat lane does not read itself (chunked, other routes): a request still arriving a second
+  // past its budget gets Node's own 408 (checked every few seconds) instead of holding its connection for 5 minutes.
+  server.requestTimeout = config.timeouts.request_ms + 1_000;
   return new Promise((resolve, reject) => {
     const cannotListen = (err: NodeJS.ErrnoException) => {
       void judgments.close();

@@ -119,6 +119,29 @@ describe("request budget", () => {
     }
   });
 
+  it("answers the budget's 504 to a body that never finishes arriving, and closes its connection", async () => {
+    const upstream = await startSimulator();
+    const proxy = await startProxy(testConfig({ ...config(), generator: { base_url: upstream.url }, server: { port: 0 } }), silentLogger);
+    try {
+      const started = performance.now();
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(new URL(proxy.url).port), "127.0.0.1");
+        let text = "";
+        socket.on("data", (chunk) => (text += chunk.toString()));
+        socket.on("close", () => resolve(text));
+        socket.on("error", reject);
+        socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n{"model":`);
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 504/);
+      expect(answer).toMatch(/"code":"request_timeout"/);
+      expect(performance.now() - started).toBeLessThan(BUDGET_MS + MARGIN_MS + 500);
+      expect(upstream.sim.requests).toHaveLength(0);
+    } finally {
+      await proxy.close();
+      await upstream.close();
+    }
+  });
+
   it("starts no backoff that would end after the budget: the upstream's error comes back early instead", async () => {
     const { app, sim } = harness({
       sim: { faults: { retry_after_ms: 300, generator: { rate: 1, kinds: ["status_429_retry_after"] } } },
