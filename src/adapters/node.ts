@@ -167,11 +167,16 @@ function listenFailure(err: NodeJS.ErrnoException, { host, port }: Config["serve
 /** Stops taking new connections on SIGTERM/SIGINT, lets in-flight requests finish, then exits; a second signal forces. */
 export function closeOnSignals(running: { close(): Promise<void> }, logger: Logger, graceMs = 30_000): void {
   let closing = false;
+  // Requests cut off by a forced exit get no log line of their own: this one says they were.
+  const forced = (reason: string) => {
+    logger.warn({ event: "shutdown_forced", reason });
+    process.exit(1);
+  };
   const stop = (signal: string) => {
-    if (closing) process.exit(1);
+    if (closing) return forced(`a second ${signal}`);
     closing = true;
     logger.info({ event: "shutdown", signal });
-    const force = setTimeout(() => process.exit(1), graceMs);
+    const force = setTimeout(() => forced(`requests still running ${graceMs} ms after ${signal}`), graceMs);
     force.unref();
     void running.close().then(() => process.exit(0));
   };
