@@ -84,8 +84,17 @@ const SHARED_SETTINGS: [string, string][] = [
   ["service_tier", "service_tier"], ["store", "store"], ["safety_identifier", "safety_identifier"],
   ["prompt_cache_key", "prompt_cache_key"],
 ];
-/** Request fields the mapping renames beyond the shared settings, chat name first. */
-const RENAMED: Record<string, string> = { messages: "input", response_format: "text.format", reasoning_effort: "reasoning.effort" };
+
+/**
+ * Chat completions' own parameters, which the Responses API does not have, with the Responses name where there is one.
+ * Reranking refuses them rather than drop them on the way to the generator (a length cap or JSON mode silently gone);
+ * a request passed through goes as it is, for its upstream to judge.
+ */
+const CHAT_ONLY: Record<string, string | null> = {
+  messages: "input", max_tokens: "max_output_tokens", max_completion_tokens: "max_output_tokens",
+  response_format: "text.format", reasoning_effort: "reasoning.effort", verbosity: "text.verbosity", seed: null,
+  stop: null, frequency_penalty: null, presence_penalty: null, logit_bias: null, logprobs: null,
+};
 
 /**
  * The Responses request's name for a parameter of the chat request it became, so that an error (the generator's, say
@@ -94,21 +103,33 @@ const RENAMED: Record<string, string> = { messages: "input", response_format: "t
 export function responsesParamOf(param: string | null): string | null {
   if (param === null) return null;
   const head = /^[^.[]*/.exec(param)![0];
-  if (head in RENAMED) return RENAMED[head]!;
+  const renamed = Object.hasOwn(CHAT_ONLY, head) ? CHAT_ONLY[head] : null;
+  if (renamed) return renamed;
   const shared = SHARED_SETTINGS.find(([, chat]) => chat === head);
   return shared ? `${shared[0]}${param.slice(head.length)}` : param;
 }
 
+function refuseChatOnly(body: ResponsesRequest): void {
+  for (const field in CHAT_ONLY) {
+    if (body[field] === undefined) continue;
+    const instead = CHAT_ONLY[field];
+    const hint = instead ? `; send ${instead} instead` : "";
+    throw badRequest(`${field} is a chat completions parameter, not one of the Responses API${hint}`, field, "unknown_parameter");
+  }
+}
+
 /** The chat request to rerank, or why this request has to go to the generator as it is. */
 export function toChatRequest(body: ResponsesRequest): Mapped {
+  // Checked on either path: a format the chat request could not take is refused, tools or not.
+  const responseFormat = responseFormatOf(body.text);
   for (const field of ["previous_response_id", "conversation", "prompt", "background"]) {
     if (body[field] != null && body[field] !== false) return { skip: field, param: field };
   }
   if (Array.isArray(body.tools) && body.tools.length > 0) return { skip: "tools", param: "tools" };
   const messages = messagesOf(body.input);
   if (typeof messages === "string") return { skip: messages, param: "input" };
+  refuseChatOnly(body);
   if (body.instructions) messages.unshift({ role: "system", content: body.instructions });
-  const responseFormat = responseFormatOf(body.text);
   const chat: Record<string, unknown> = { model: body.model, messages };
   for (const [from, to] of SHARED_SETTINGS) if (body[from] != null) chat[to] = body[from];
   // Chat completions take metadata only for stored completions (the Responses API stores by default, chat does not).
@@ -116,6 +137,8 @@ export function toChatRequest(body: ResponsesRequest): Mapped {
   const effort = (body.reasoning as { effort?: unknown } | null | undefined)?.effort;
   if (effort != null) chat.reasoning_effort = effort;
   if (responseFormat) chat.response_format = responseFormat;
+  const verbosity = (body.text as { verbosity?: unknown } | null | undefined)?.verbosity;
+  if (verbosity != null) chat.verbosity = verbosity;
   return { chat };
 }
 

@@ -174,9 +174,9 @@ describe("/v1/responses", () => {
   it("sends the settings chat completions share under their chat names, reasoning effort included", async () => {
     const { app, sim } = harness();
     const settings = { service_tier: "flex", store: true, metadata: { team: "a" }, safety_identifier: "u-1", prompt_cache_key: "k" };
-    await post(app, { model: "sim-generator", input: "hi", reasoning: { effort: "high" }, max_output_tokens: 300, ...settings, verdict: { n: 2 } });
+    await post(app, { model: "sim-generator", input: "hi", reasoning: { effort: "high" }, max_output_tokens: 300, text: { verbosity: "low" }, ...settings, verdict: { n: 2 } });
     // max_completion_tokens, not the older max_tokens, which OpenAI refuses for its reasoning models.
-    expect(sim.requests.find((r) => r.role === "generator")!.body).toMatchObject({ ...settings, reasoning_effort: "high", max_completion_tokens: 300 });
+    expect(sim.requests.find((r) => r.role === "generator")!.body).toMatchObject({ ...settings, reasoning_effort: "high", max_completion_tokens: 300, verbosity: "low" });
     // Unstored, chat completions refuse metadata: it stays behind.
     await post(app, { model: "sim-generator", input: "hi", metadata: { team: "a" }, verdict: { n: 2 } });
     expect(sim.requests.filter((r) => r.role === "generator").at(-1)!.body).not.toHaveProperty("metadata");
@@ -266,6 +266,12 @@ describe("/v1/responses", () => {
     const badPart = await post(app, { model: "sim-generator", input: [{ role: "user", content: parts }], verdict: { n: 2 } });
     expect(badPart.status).toBe(400);
     expect((await badPart.json()).error.param).toBe("input[0].content[1].text");
+    const chatOnly = await post(app, { model: "sim-generator", input: "hi", max_tokens: 5, verdict: { n: 2 } });
+    expect(chatOnly.status).toBe(400);
+    expect((await chatOnly.json()).error).toMatchObject({ param: "max_tokens", code: "unknown_parameter", message: expect.stringMatching(/send max_output_tokens instead/) });
+    const xmlWithTools = await post(app, { model: "sim-generator", input: "hi", tools: [{ type: "function", name: "f" }], text: { format: { type: "xml" } } });
+    expect(xmlWithTools.status).toBe(400);
+    expect((await xmlWithTools.json()).error.param).toBe("text.format.type");
     for (const n of [1, 2]) {
       const nullPart = await post(app, { model: "sim-generator", input: [{ role: "user", content: [{ type: "input_text", text: "hi" }, null] }], verdict: { n } });
       expect(nullPart.status).toBe(400);
