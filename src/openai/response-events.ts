@@ -39,7 +39,8 @@ export function responseEventStream(body: ResponsesRequest, id: string, createdA
       }
       events.push(event("response.content_part.done", { ...at, part }));
       events.push(event("response.output_item.done", { output_index: 0, item }));
-      const response = toResponseObject(body, result, id, createdAt);
+      // One response across its events: the model it was created with, not the upstream's name for it.
+      const response = { ...toResponseObject(body, result, id, createdAt), model: shell.model };
       events.push(event(response.status === "completed" ? "response.completed" : "response.incomplete", { response }));
       return events;
     },

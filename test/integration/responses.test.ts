@@ -79,6 +79,17 @@ describe("/v1/responses", () => {
     expect(final.output_text.length).toBeGreaterThan(10);
   });
 
+  it("keeps one model and creation time across a stream's events, for a virtual model too", async () => {
+    const { client } = harness({ config: { models: { best3: { model: "sim-generator", n: 3 } } } });
+    const stream = await client.responses.create({ model: "best3", input: "Why is the sky blue?", stream: true } as never);
+    const events: Any[] = [];
+    for await (const event of stream as unknown as AsyncIterable<Any>) events.push(event);
+    const created = events[0]!.response;
+    const completed = events.at(-1)!.response;
+    expect(created.model).toBe("best3");
+    expect(completed).toMatchObject({ model: created.model, created_at: created.created_at, id: created.id });
+  });
+
   it("ends a stream that fails after it began with an error event", async () => {
     const sim = createSimulator();
     const inner = fetchInto(sim.app);
