@@ -46,6 +46,11 @@ export interface PipelineOutcome {
   degraded: string[];
   /** Every candidate and judgment, when the request asked for verdict.trace. */
   trace?: DebugTrace;
+  /**
+   * The request asked for JSON (`response_format` json_schema or json_object): a guard's abstention then comes as the
+   * message's `refusal`, as a model declines structured output, not as content that is not the JSON asked for.
+   */
+  wantsJson?: boolean;
 }
 
 /**
@@ -138,6 +143,11 @@ async function guardFailedOpen(strategy: GuardOptions, inner: InnerOptions, pool
   }
   const rationale = "The judge became unavailable after every checked candidate had failed the groundedness check.";
   return { winner: -1, ranking: indices(failed), rationale, grounded: false, checks, abstention: strategy.abstain_message };
+}
+
+function wantsJson(format: unknown): boolean {
+  const type = (format as { type?: unknown } | null | undefined)?.type;
+  return type === "json_schema" || type === "json_object";
 }
 
 /** Guard requests fail closed unless they say otherwise; everything else follows judge.on_error. */
@@ -290,6 +300,7 @@ export async function runPipeline(
       judgeModel: deps.judge.model,
       degraded,
       ...(debug ? { trace: debug.build(pool) } : {}),
+      ...(selection.abstention !== undefined && wantsJson(body.response_format) ? { wantsJson: true } : {}),
     };
     probe.outcome(outcome);
     return outcome;

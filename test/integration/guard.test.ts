@@ -1,5 +1,7 @@
 // Guarded RAG answers end to end: candidates built from HaluEval rows, the simulator's groundedness stand-in as judge.
+import { zodResponseFormat } from "openai/helpers/zod";
 import { describe, expect, it } from "vitest";
+import { z } from "zod";
 import { guardedAsk, rightAnswerCheckDown, rowsTheStandInSeparates } from "../guard-rows";
 import { bodyText, chatBody, fetchInto, harness, postChat } from "../helpers";
 import { createSimulator } from "../sim/server";
@@ -38,6 +40,17 @@ describe("guard", () => {
     expect(body.verdict.winner).toBeNull();
     expect(body.choices[0].message.content).toBe("I can't answer that from the documents provided.");
     expect(body.choices[0].message.content).not.toContain(row.hallucinated_answer);
+  });
+
+  it("abstains as a refusal when the client asked for JSON, so the SDK's parse() reads it as one, streamed or not", async () => {
+    const { client } = harness({ sim: { generator: { answers: [row.hallucinated_answer] } } });
+    const request = { ...ask({ n: 2 }), response_format: zodResponseFormat(z.object({ answer: z.string() }), "answer") };
+    const parsed = await client.chat.completions.parse(request as never);
+    const message = parsed.choices[0]!.message;
+    expect(message).toMatchObject({ content: null, refusal: "I can't answer that from the documents provided.", parsed: null });
+    const streamed = await client.chat.completions.stream(request as never).finalChatCompletion();
+    expect(streamed.choices[0]!.message.refusal).toBe("I can't answer that from the documents provided.");
+    expect(streamed.choices[0]!.message.content).toBeNull();
   });
 
   it("answers 422 when on_all_fail is error, and returns a flagged pick for best_effort", async () => {
