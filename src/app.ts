@@ -159,7 +159,8 @@ export function createAppContext(deps: AppDeps): AppContext {
 
 export function createApp(deps: AppDeps, ctx: AppContext = createAppContext(deps)): Hono {
   const { config, logger, observe } = ctx;
-  const app = new Hono();
+  // Not strict: "/v1/chat/completions/" is the chat route too, not a pass-through that would send `verdict` upstream.
+  const app = new Hono({ strict: false });
   app.use("*", assignRequestId());
   app.use("*", observeRequests(observeOptionsOf(ctx)));
   app.use("/v1/*", proxyAuth(config.auth));

@@ -32,6 +32,14 @@ describe("pass-through", () => {
     expect(sim.requests.at(-1)!.body).toEqual(JSON.parse(raw));
   });
 
+  it("takes a chat path with a trailing slash as the chat route: reranked, and verdict never sent upstream", async () => {
+    const { app, sim } = harness();
+    const response = await app.request("/v1/chat/completions/", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(chatBody({ verdict: { n: 2 } })) });
+    expect(response.status).toBe(200);
+    expect((await response.json()).verdict.n_candidates).toBe(2);
+    expect(sim.requests.some((r) => "verdict" in r.body)).toBe(false);
+  });
+
   it("treats strategy none as pass-through and pipes a streamed answer as SSE", async () => {
     const { app, sim } = harness();
     const response = await postChat(app, chatBody({ stream: true }), { "x-verdict-strategy": "none" });
