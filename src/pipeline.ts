@@ -207,7 +207,10 @@ export async function runPipeline(
   const draw = drawCandidates({ upstream: generator, body, n: options.n, nSupport: deps.nSupport, signal, stream: deps.streamSampling ?? false, probe, onLoss, scrubKeys: deps.scrubKeys ?? null });
   let samplingDone = false;
   const sampled = draw.done.finally(() => ((samplingDone = true), probe.samplingEnded()));
-  const session = createJudgeSession(limitJudge(deps.judge, limiter), options.cache ? deps.cache : noCache, probe);
+  // Shared cache reads and writes take a slot of the request's bound too: Workers count KV calls as connections. Not
+  // tied to the request's signal: a write may finish after the request, and a cancelled cache call is no outage.
+  const sharedAccess = limiter === unlimited ? undefined : <T>(op: () => Promise<T>) => limiter.run(op);
+  const session = createJudgeSession(limitJudge(deps.judge, limiter), options.cache ? deps.cache : noCache, probe, sharedAccess);
   const pool = createCandidatePool(admissionRules(body));
   const toJudge = createChannel<Candidate>();
   const degraded: string[] = [];

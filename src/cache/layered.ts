@@ -1,6 +1,6 @@
 // A shared cache (Redis, Workers KV) behind the per-process memory LRU: memory answers first, the shared layer
 // lets replicas reuse each other's judgments. A failing shared layer costs a log line, never a request.
-import type { JudgmentCache } from "./types";
+import type { JudgmentCache, SharedAccess } from "./types";
 
 export interface LayeredCacheOptions {
   /** The per-process cache, consulted first and filled from the shared layer on its hits. */
@@ -87,20 +87,20 @@ export function createLayeredCache(options: LayeredCacheOptions): LayeredCache {
     else failed("set", err);
   };
 
-  const writeBack = (key: string, value: unknown): Promise<void> => {
-    const write = back.set(key, value).then(() => worked("set"), writeFailed);
+  const writeBack = (key: string, value: unknown, via: SharedAccess | undefined): Promise<void> => {
+    const write = (via ? via(() => back.set(key, value)) : back.set(key, value)).then(() => worked("set"), writeFailed);
     pending.add(write);
     void write.finally(() => pending.delete(write));
     return write;
   };
 
   return {
-    async get(key) {
+    async get(key, via) {
       const local = await front.get(key);
       if (local !== undefined || !reachable("get")) return local;
       let shared: unknown;
       try {
-        shared = await back.get(key);
+        shared = await (via ? via(() => back.get(key)) : back.get(key));
         worked("get");
       } catch (err) {
         failed("get", err);
@@ -114,10 +114,10 @@ export function createLayeredCache(options: LayeredCacheOptions): LayeredCache {
       await front.set(key, shared.value, Math.min(left, ttlMs));
       return shared.value;
     },
-    async set(key, value) {
+    async set(key, value, _ttlMs, via) {
       await front.set(key, value);
       if (!reachable("set")) return;
-      const write = writeBack(key, { value, expires_at: now() + ttlMs } satisfies Shared);
+      const write = writeBack(key, { value, expires_at: now() + ttlMs } satisfies Shared, via);
       if (!writeBehind) await write;
     },
     async settle() {

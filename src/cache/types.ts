@@ -1,9 +1,15 @@
 // The judgment cache interface: settled JSON values by key. Backends: memory (default), Redis, Workers KV.
 
+/**
+ * How one request runs its calls to a shared layer (KV, Redis): within its bound on connections in flight, which on
+ * Workers counts KV reads and writes with its upstream calls. The memory layer never waits for it.
+ */
+export type SharedAccess = <T>(op: () => Promise<T>) => Promise<T>;
+
 export interface JudgmentCache {
-  get(key: string): Promise<unknown>;
+  get(key: string, via?: SharedAccess): Promise<unknown>;
   /** `ttlMs`: how long this entry may live, when less than the cache's own TTL (a copy of a shared entry). */
-  set(key: string, value: unknown, ttlMs?: number): Promise<void>;
+  set(key: string, value: unknown, ttlMs?: number, via?: SharedAccess): Promise<void>;
 }
 
 /**

@@ -1,7 +1,7 @@
 // The judge as one request sees it: cache in front of the backend, and counts of calls, hits and tokens.
 import type { GroundingInput, GroundingVerdict, Judge, PairInput, PairVerdict, ScoreInput, ScoreVerdict } from "../../strategies/types";
 import { canonicalJson, keyTemplate, sha256Hex } from "../cache/key";
-import { noCache, type JudgmentCache } from "../cache/types";
+import { noCache, type JudgmentCache, type SharedAccess } from "../cache/types";
 import { ProxyError } from "../errors";
 import { addUsage, ZERO_USAGE, type ReportedUsage, type Usage } from "../openai/chat";
 import { noopProbe, type JudgmentMeta, type RequestProbe } from "../observe/probe";
@@ -59,6 +59,8 @@ export function createJudgeSession(
   backend: JudgeBackend,
   cache: JudgmentCache,
   probe: RequestProbe = noopProbe,
+  /** How this request reaches a shared cache layer: within its bound on calls in flight, when it has one. */
+  sharedAccess?: SharedAccess,
 ): { judge: Judge; stats: JudgeStats } {
   const stats: JudgeStats = { calls: 0, cache_hits: 0, usage: ZERO_USAGE, unparsed: 0 };
   const memo: RequestMemo = new Map();
@@ -95,7 +97,7 @@ export function createJudgeSession(
     }
     const hashed = sha256Hex(keyText(backend, meta.task, digests));
     const key = hashed instanceof Promise ? await hashed : hashed;
-    const hit = (await cache.get(key)) as { value: T } | undefined;
+    const hit = (await cache.get(key, sharedAccess)) as { value: T } | undefined;
     if (hit?.value) {
       stats.cache_hits += 1;
       watch.done({ cached: true, calls: 0, usage: ZERO_USAGE, value: hit.value });
@@ -143,7 +145,7 @@ export function createJudgeSession(
       stats.unparsed += 1;
       return result.value;
     }
-    return cache.set(key, { value: result.value }).then(() => result.value);
+    return cache.set(key, { value: result.value }, undefined, sharedAccess).then(() => result.value);
   }
 
   const judge: Judge = {

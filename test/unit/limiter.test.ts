@@ -2,7 +2,11 @@
 import { describe, expect, it } from "vitest";
 import { createLimiter } from "../../src/limiter";
 import { ProxyError } from "../../src/errors";
-import { chatBody, harness, postChat } from "../helpers";
+import { createLayeredCache } from "../../src/cache/layered";
+import { createMemoryCache } from "../../src/cache/memory";
+import type { JudgmentCache } from "../../src/cache/types";
+import { chatBody, fetchInto, harness, postChat } from "../helpers";
+import { createSimulator } from "../sim/server";
 
 const slowSim = { supports_n: false, generator: { latency: { ttft_ms: 15 } }, judge: { latency: { ttft_ms: 15 } } };
 
@@ -21,6 +25,36 @@ describe("per-request limiter", () => {
 
   it("sets no bound when the setting is absent (Node's default)", async () => {
     expect(await peakFor({})).toBeGreaterThan(6);
+  });
+
+  it("counts a shared cache's reads and writes in the bound, as Workers count KV calls with fetches", async () => {
+    // Upstream calls and shared-layer calls in flight together, for one request. An upstream call counts until it
+    // answers or is aborted (round-robin stops once the leader cannot be caught): an aborted connection is closed.
+    let inFlight = 0;
+    let peak = 0;
+    const during = async <T>(op: () => Promise<T>, signal?: AbortSignal | null): Promise<T> => {
+      let open = true;
+      const close = () => void (open && ((open = false), (inFlight -= 1)));
+      peak = Math.max(peak, ++inFlight);
+      signal?.addEventListener("abort", close);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return await op();
+      } finally {
+        close();
+      }
+    };
+    const stored = new Map<string, unknown>();
+    const back: JudgmentCache = { get: (key) => during(async () => stored.get(key)), set: (key, value) => during(async () => void stored.set(key, value)) };
+    const cache = createLayeredCache({ front: createMemoryCache({ max_entries: 100, max_bytes: 1 << 20, ttl_ms: 60_000 }), back, name: "kv", ttlMs: 60_000, writeBehind: true, warn: () => undefined, info: () => undefined });
+    const sim = createSimulator(slowSim);
+    const simFetch = fetchInto(sim.app);
+    const { app } = harness({ config: { generator: { supports_n: false }, limits: { max_inflight_per_request: 3 } }, deps: { cache, fetch: (input, init) => during(() => simFetch(input, init), init?.signal) } });
+    const response = await postChat(app, chatBody({ verdict: { n: 6, tournament: "round_robin" } }));
+    expect(response.status).toBe(200);
+    await cache.settle();
+    expect(stored.size).toBeGreaterThan(0);
+    expect(peak).toBe(3);
   });
 
   it("gives each request its own slots", async () => {
