@@ -111,7 +111,13 @@ async function checkThenSelect(
 
   if (inner) {
     const selection: Selection = await inner;
-    return { ...selection, ranking: [...selection.ranking, ...failed.map((c) => c.index)], grounded: true, checks };
+    const passed = checks.filter((k) => k.verdict === "PASS");
+    // The inner strategy saw one answer and says it had nothing to judge; the reason it was alone is the checks.
+    const rationale =
+      passed.length === 1 && seen.length > 1
+        ? `Only candidate ${passed[0]!.index} of ${seen.length} was supported by the documents. The judge: ${passed[0]!.reasoning}`.trim()
+        : selection.rationale;
+    return { ...selection, rationale, ranking: [...selection.ranking, ...failed.map((c) => c.index)], grounded: true, checks };
   }
   if (options.on_all_fail === "error") throw new UngroundedError(checks);
   if (options.on_all_fail === "best_effort") {

@@ -32,7 +32,8 @@ export const rubric: Strategy<RubricOptions> = {
     const ranked = results.map(([c]) => c).sort((a, b) => gradedFirst(a, b) || scores[b.index]! - scores[a.index]! || tieBreakOrder(a, b, scores));
     const winner = ranked[0]!;
     const verdict = results.find(([c]) => c === winner)![1];
-    const tied = ranked.filter((c) => scores[c.index] === scores[winner.index]).length > 1;
+    // Tied with another graded answer; one whose grade was unreadable ranks after it whatever its stand-in score.
+    const tied = ranked.filter((c) => readable.has(c.index) === readable.has(winner.index) && scores[c.index] === scores[winner.index]).length > 1;
     return {
       winner: winner.index,
       ranking: ranked.map((c) => c.index),

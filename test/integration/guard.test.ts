@@ -23,6 +23,7 @@ describe("guard", () => {
       { index: 1, verdict: "PASS", reasoning: expect.any(String) },
     ]);
     expect(response.headers.get("x-verdict-grounded")).toBe("true");
+    expect(body.verdict.rationale).toMatch(/^Only candidate 1 of 2 was supported by the documents\. The judge: /);
     // Two checks; a single passing candidate needs no pairwise match.
     expect(sim.count("judge")).toBe(2);
     const check = sim.requests.find((r) => r.role === "judge")!;

@@ -28,6 +28,11 @@ describe("rubric", () => {
     expect(selection.winner).toBe(0);
     expect(selection.ranking).toEqual([0, 1, 2]);
     expect(selection.scores![2]).toBe(0.5);
+    // Graded 3 of 5 like the unreadable one's stand-in: not a tie, the other grade was never given.
+    const even = { ...judge, score: async (input: Parameters<typeof judge.score>[0]) => (input.candidate.index === 1 ? { score: 3, normalised: 0.5, justification: "unparseable judge answer", parsed: false } : { score: 3, normalised: 0.5, justification: "fair", parsed: true }) };
+    const alone = await rubric.select(arrive([0, 1].map((i) => candidate(i))), rubricOptions, ctxWith(even));
+    expect(alone.winner).toBe(0);
+    expect(alone.rationale).toBe("Scored 3/5: fair");
   });
 
   it("breaks equal scores by the shorter answer and says so", async () => {
