@@ -82,10 +82,11 @@ export function createUpstream(
     maxRetries: 0,
   });
   const policy: RetryPolicy = { ...(extras.backoff ?? DEFAULT_BACKOFF), maxRetries: settings.max_retries };
-  const gate = callGate(role, settings);
+  const refusal = () => queueFull(role, settings);
+  const gate = callGate(settings, refusal);
   // Not async: a sync throw (the 429) is caught by withRetries' try all the same, and one frame less per call.
   const admit = <T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T> => {
-    if (gate.full(settings.max_queued)) throw queueFull(role);
+    if (gate.full(settings.max_queued)) throw refusal();
     return gate.run(call, signal);
   };
   return {
@@ -109,16 +110,21 @@ export function createUpstream(
   };
 }
 
-/** verdict's refusal of a call that would wait behind `max_queued` others. */
-function queueFull(role: Upstream["role"]): ProxyError {
-  return new ProxyError(429, `verdict's ${role} queue is full; retry shortly`, { code: "queue_full", headers: { "retry-after": "1" } });
+/**
+ * verdict's refusal of a call that would wait behind `max_queued` others, to retry after a second, or under a rate
+ * limit after its window (nothing more starts before the next one).
+ */
+function queueFull(role: Upstream["role"], settings: UpstreamSettings): ProxyError {
+  const limited = settings.interval_ms && settings.interval_cap;
+  const retryAfterS = limited ? Math.max(1, Math.ceil(settings.interval_ms! / 1000)) : 1;
+  return new ProxyError(429, `verdict's ${role} queue is full; retry shortly`, { code: "queue_full", headers: { "retry-after": String(retryAfterS) } });
 }
 
 /**
  * Where an upstream's calls wait for a slot: call slots (src/util/call-slots.ts), or p-queue when a rate limit
  * (interval_ms and interval_cap) is set, whose interval windows verdict does not do again.
  */
-function callGate(role: Upstream["role"], settings: UpstreamSettings): CallGate {
+function callGate(settings: UpstreamSettings, refusal: () => ProxyError): CallGate {
   if (!settings.interval_ms || !settings.interval_cap) {
     const slots = createCallSlots(settings.concurrency);
     // Only calls that would have to wait count against the bound; a free slot always takes the call.
@@ -144,7 +150,7 @@ function callGate(role: Upstream["role"], settings: UpstreamSettings): CallGate 
       if (signal?.aborted) follow();
       else if (signal) watchAbort(signal, follow);
       const queued = queue.add(call, { signal: ticket.signal });
-      if (queue.size > settings.max_queued) ticket.abort(queueFull(role));
+      if (queue.size > settings.max_queued) ticket.abort(refusal());
       return signal ? queued.finally(() => unwatchAbort(signal, follow)) : queued;
     },
   };

@@ -213,6 +213,8 @@ describe("pass-through under the generator's queue and rate limit", () => {
     expect((await first).status).toBe(200);
     const second = await postChat(app, chatBody({ verdict: { n: 1 } }));
     expect(second.status).toBe(429);
+    // Nothing more starts before the next window: that is when to retry.
+    expect(second.headers.get("retry-after")).toBe("60");
     expect(upstream.calls()).toBe(1);
   });
 });
