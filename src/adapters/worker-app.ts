@@ -7,6 +7,7 @@ import { createMemoryCache } from "../cache/memory";
 import { ConfigError, loadConfig, type Config } from "../config";
 import { errorResponse, ProxyError } from "../errors";
 import { dropEvent, LOG_LEVELS, type LogLevel } from "../observe/config";
+import { requestIdFor } from "../request-id";
 
 /** Workers keep at most six connections open per invocation; more would queue inside the runtime, unbounded by us. */
 export const WORKERS_MAX_INFLIGHT = 6;
@@ -105,6 +106,18 @@ function varText(name: (typeof CONFIG_VARS)[number], value: unknown): { text: st
   return { problem: `${name}: must be ${wanted}, not ${Array.isArray(value) ? "this list" : kindOf(value)}` };
 }
 
+const REDIS_ON_WORKERS = 'cache.backend: "redis" needs a TCP client and runs on Node only; on Workers bind a KV namespace as VERDICT_KV';
+
+/** Whether the config text's cache asks for Redis, read on its own so that the refusal comes with every other problem. */
+function asksForRedis(fileText: unknown): boolean {
+  if (typeof fileText !== "string") return false;
+  try {
+    return (JSON.parse(fileText) as { cache?: { backend?: unknown } } | null)?.cache?.backend === "redis";
+  } catch {
+    return false; // not JSON: loadConfig says so
+  }
+}
+
 function configOf(env: WorkerEnv): Config {
   // Only the config vars are read: bindings (KV, services) are objects, and are not config.
   const vars: Record<string, string> = {};
@@ -117,6 +130,8 @@ function configOf(env: WorkerEnv): Config {
   }
   const raw = env.VERDICT_CONFIG_JSON;
   const fileText = typeof raw === "object" && raw !== null ? JSON.stringify(raw) : raw;
+  // Said with the other problems, not only once they are fixed.
+  if (asksForRedis(fileText)) problems.push(REDIS_ON_WORKERS);
   let config: Config;
   try {
     config = loadConfig(vars, fileText, "VERDICT_CONFIG_JSON");
@@ -124,10 +139,8 @@ function configOf(env: WorkerEnv): Config {
     if (!(err instanceof ConfigError)) throw err;
     throw new ConfigError([...problems, ...err.problems]); // every problem in one answer
   }
+  if (config.cache.backend === "redis" && !problems.includes(REDIS_ON_WORKERS)) problems.push(REDIS_ON_WORKERS);
   if (problems.length > 0) throw new ConfigError(problems);
-  if (config.cache.backend === "redis") {
-    throw new ConfigError(['cache.backend: "redis" needs a TCP client and runs on Node only; on Workers bind a KV namespace as VERDICT_KV']);
-  }
   const configured = config.limits.max_inflight_per_request ?? WORKERS_MAX_INFLIGHT;
   // A call waiting in a queue shared by the isolate's requests is started from another request's context, which
   // Workers cancel (as hung, or as I/O on behalf of another request). So no shared queue ever holds a call back here:
@@ -198,7 +211,8 @@ export function createWorker(logger: Logger | LoggerForLevel = consoleLoggerAt) 
     async fetch(request: Request, env: WorkerEnv, ctx: WaitUntil): Promise<Response> {
       // Once per isolate: vars and secrets cannot change without a new deployment, which starts new isolates.
       built ??= build(env, loggerFor);
-      if ("error" in built) return errorResponse(built.error);
+      // The id is echoed on this error too, as on every other (the app, which would set it, never ran).
+      if ("error" in built) return errorResponse(built.error, { "x-request-id": requestIdFor(request.headers.get("x-request-id")) });
       const running = built;
       // A reranked stream's work (judging, so its KV writes and its spans) goes on after the headers are out; the app
       // hands the promise of its end to waitUntil. Those hand-offs are watched, so that the KV writes and the span

@@ -76,11 +76,13 @@ describe("config vars typed as JSON on Workers", () => {
     }
   });
 
-  it("reports a refused var together with the config file's own problems", async () => {
-    const response = await send(chatRequest(), { VERDICT_API_KEYS: { a: 1 }, VERDICT_CONFIG_JSON: '{"defaults":{"n":0}}' });
+  it("reports a refused var together with the config file's own problems, Redis on Workers among them", async () => {
+    const response = await send(chatRequest(), { VERDICT_API_KEYS: { a: 1 }, VERDICT_CONFIG_JSON: '{"defaults":{"n":0},"cache":{"backend":"redis","redis_url":"redis://127.0.0.1:6379"}}' });
+    expect(response.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
     const error = await errorOf(response);
     expect(error.message).toMatch(/VERDICT_API_KEYS/);
     expect(error.message).toMatch(/defaults\.n/);
+    expect(error.message).toMatch(/cache\.backend: "redis"/);
   });
 });
 
