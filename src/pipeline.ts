@@ -162,6 +162,19 @@ function ungrounded(): ProxyError {
   });
 }
 
+/** A candidate left out before judging (empty, truncated, malformed), as a guard's check: failed, never judged. */
+function excludedCheck(index: number, pool: CandidatePool): GroundingCheck {
+  return { index, verdict: "FAIL", reasoning: `not checked: ${pool.excluded.get(index)} answer`, prefiltered: true };
+}
+
+/** A guard's checks list every candidate: those left out before judging too, so `verdict.checks` accounts for each. */
+function withExcludedChecks(selection: Selection, checks: GroundingCheck[], pool: CandidatePool, excluded: number[]): Selection {
+  const listed = new Set(checks.map((check) => check.index));
+  const added = excluded.filter((index) => !listed.has(index)).map((index) => excludedCheck(index, pool));
+  if (added.length === 0) return selection;
+  return { ...selection, checks: [...checks, ...added].sort((a, b) => a.index - b.index) };
+}
+
 /** No candidate could be judged (all empty, truncated or filtered): the least bad one, or for a guard an abstention. */
 function withoutJudgeable(strategy: ResolvedOptions["strategy"], pool: CandidatePool, excluded: number[]): Selection {
   const leastBad = excluded[0]!;
@@ -172,7 +185,7 @@ function withoutJudgeable(strategy: ResolvedOptions["strategy"], pool: Candidate
   };
   if (strategy.strategy !== "guard") return unchecked;
   // Nothing usable was drawn, so nothing could be checked: a guarded request must not get an unchecked answer.
-  const checks = pool.all.map((c) => ({ index: c.index, verdict: "FAIL" as const, reasoning: `not checked: ${pool.excluded.get(c.index)} answer`, prefiltered: true }));
+  const checks = pool.all.map((c) => excludedCheck(c.index, pool));
   if (strategy.on_all_fail === "error") throw new UngroundedError(checks);
   if (strategy.on_all_fail === "best_effort") return { ...unchecked, grounded: false, checks };
   const rationale = "No usable candidate was drawn, so none could be checked.";
@@ -288,6 +301,7 @@ export async function runPipeline(
     if (draw.summary.errors.length > 0) degraded.push("candidates_lost");
     const excluded = pool.excludedRanking();
     selection ??= withoutJudgeable(strategyOptions, pool, excluded);
+    if (selection.checks) selection = withExcludedChecks(selection, selection.checks, pool, excluded);
     checks = selection.checks ?? [];
     if (selection.ranking.length === 0 && !selection.abstention) degraded.push("no_usable_candidates");
     if (selection.abstention !== undefined) probe.guard("abstain");

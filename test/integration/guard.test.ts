@@ -32,6 +32,17 @@ describe("guard", () => {
     expect(user!.content).toMatch(/^<QUESTION>\n[\s\S]*<\/QUESTION>\n\n<DOCUMENT>\n[\s\S]*<\/DOCUMENT>\n\n<ANSWER>\n[\s\S]*<\/ANSWER>$/);
   });
 
+  it("lists a candidate left out before judging (an empty answer) among the checks, as failed and never judged", async () => {
+    const { app, sim } = harness({ sim: { generator: { answers: [row.right_answer, ""] } } });
+    const body = await (await postChat(app, ask({ n: 2 }))).json();
+    expect(body.verdict.grounded).toBe(true);
+    expect(body.verdict.checks).toEqual([
+      { index: 0, verdict: "PASS", reasoning: expect.any(String) },
+      { index: 1, verdict: "FAIL", reasoning: "not checked: empty answer", prefiltered: true },
+    ]);
+    expect(sim.count("judge")).toBe(1);
+  });
+
   it("abstains when no candidate is grounded", async () => {
     const { app } = harness({ sim: { generator: { answers: [row.hallucinated_answer] } } });
     const response = await postChat(app, ask({ n: 3 }));
