@@ -87,13 +87,13 @@ export function failureOf(err: unknown, requestId: string, logger: Logger, clien
   return proxyError;
 }
 
-/** Everything a request needs, built once: upstreams, cache, observability, the pass-through target. */
 /**
  * The runtime's fetch (Workers'), answering a redirect with the 3xx itself, as Node's upstream client does: followed,
  * it would send the prompt to wherever the Location points, another host or plain http included.
  */
 const runtimeFetch: FetchLike = (input, init) => globalThis.fetch(input, { ...init, redirect: "manual" });
 
+/** Everything a request needs, built once: upstreams, cache, observability, the pass-through target. */
 export function createAppContext(deps: AppDeps): AppContext {
   const { config } = deps;
   const fetchImpl = deps.fetch ?? runtimeFetch;

@@ -151,7 +151,6 @@ export function chatCompletionsLane(ctx: AppContext, app: RequestListener): Requ
     startedAt,
   });
 
-  /** The client left before anything went upstream: counted and logged as a 499, as the app does, and nothing more. */
   /**
    * A body still coming in when the request's budget runs out: the budget's 504, as for any request, and the
    * connection closed (the rest of the upload is never read). Without this a body that never ended held its request
@@ -159,11 +158,12 @@ export function chatCompletionsLane(ctx: AppContext, app: RequestListener): Requ
    */
   function uploadTooSlow(res: ServerResponse, start: ProbeInit): void {
     const probe = startObservation(observe, start);
-    const failure = budgetExceeded(ctx.config.timeouts.request_ms);
+    const failure = budgetExceeded(budgetMs);
     writeError(res, failure, { "x-request-id": start.requestId, connection: "close" });
     finishObservation(observe, probe, start, failure.status, failure);
   }
 
+  /** The client left before anything went upstream: counted and logged as a 499, as the app does, and nothing more. */
   function cancel(res: ServerResponse, start: ProbeInit, checked?: CheckedChat): void {
     const probe = startObservation(observe, start);
     if (checked) reportResolved(probe, checked);
