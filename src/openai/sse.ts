@@ -32,19 +32,35 @@ export interface SSEDecoder {
   end(): SSEEvent[];
 }
 
-export function createSSEDecoder(): SSEDecoder {
+/** An event this large is no chat chunk: reading on would only buffer it (the pass-through's bound is the same). */
+export const MAX_SSE_EVENT_CHARS = 16 * 1024 * 1024;
+
+export class SSEEventTooLarge extends Error {
+  constructor() {
+    super(`an event of the stream is larger than ${MAX_SSE_EVENT_CHARS / 1024 / 1024} MiB`);
+  }
+}
+
+const LINE_END = /\r\n|\r|\n/g;
+
+export function createSSEDecoder(maxEventChars = MAX_SSE_EVENT_CHARS): SSEDecoder {
   const text = new TextDecoder("utf-8");
-  let buffer = "";
+  // The line not yet ended, in the pieces it came in: each input is searched for line ends once, and a long line is
+  // joined once when it ends (searching and joining everything pending on every input grew with the square of a line).
+  let partial: string[] = [];
+  let partialChars = 0;
   let data: string[] = [];
+  let dataChars = 0;
   let event = "";
   let id: string | undefined;
-  /** A chunk that ended in "\r" may be the first half of "\r\n"; the next chunk decides. */
-  let pendingCR = false;
+  /** The last input ended in "\r", which ended its line: a "\n" opening the next input belongs to it. */
+  let skipLF = false;
 
   const field = (line: string, out: SSEEvent[]): void => {
     if (line === "") {
       if (data.length > 0) out.push({ event: event || "message", data: data.join("\n"), ...(id !== undefined ? { id } : {}) });
       data = [];
+      dataChars = 0;
       event = "";
       return;
     }
@@ -53,49 +69,43 @@ export function createSSEDecoder(): SSEDecoder {
     const name = colon === -1 ? line : line.slice(0, colon);
     let value = colon === -1 ? "" : line.slice(colon + 1);
     if (value.startsWith(" ")) value = value.slice(1);
-    if (name === "data") data.push(value);
-    else if (name === "event") event = value;
+    if (name === "data") {
+      data.push(value);
+      dataChars += value.length;
+    } else if (name === "event") event = value;
     else if (name === "id" && !value.includes("\0")) id = value;
   };
 
-  const lines = (out: SSEEvent[]): void => {
-    for (;;) {
-      const match = /\r\n|\r|\n/.exec(buffer);
-      if (!match) return;
-      // A lone "\r" at the very end might still become "\r\n": wait for more input.
-      if (match[0] === "\r" && match.index === buffer.length - 1) {
-        pendingCR = true;
-        return;
-      }
-      field(buffer.slice(0, match.index), out);
-      buffer = buffer.slice(match.index + match[0].length);
+  const feed = (input: string, out: SSEEvent[]): void => {
+    let start = 0;
+    if (skipLF && input.startsWith("\n")) start = 1;
+    skipLF = false;
+    LINE_END.lastIndex = start;
+    for (let match = LINE_END.exec(input); match !== null; match = LINE_END.exec(input)) {
+      const piece = input.slice(start, match.index);
+      const line = partial.length === 0 ? piece : partial.join("") + piece;
+      partial = [];
+      partialChars = 0;
+      field(line, out);
+      start = match.index + match[0].length;
+      if (match[0] === "\r" && start === input.length) skipLF = true;
     }
+    if (start < input.length) {
+      partial.push(input.slice(start));
+      partialChars += input.length - start;
+    }
+    if (partialChars + dataChars > maxEventChars) throw new SSEEventTooLarge();
   };
 
   return {
     push(chunk) {
       const out: SSEEvent[] = [];
-      let next = typeof chunk === "string" ? chunk : text.decode(chunk, { stream: true });
-      if (pendingCR && next !== "") {
-        pendingCR = false;
-        // The held "\r" is still at the end of the buffer; a following "\n" belongs to it.
-        if (next.startsWith("\n")) next = next.slice(1);
-        field(buffer.slice(0, -1), out);
-        buffer = "";
-      }
-      buffer += next;
-      lines(out);
+      feed(typeof chunk === "string" ? chunk : text.decode(chunk, { stream: true }), out);
       return out;
     },
     end() {
       const out: SSEEvent[] = [];
-      buffer += text.decode();
-      if (pendingCR) {
-        pendingCR = false;
-        field(buffer.slice(0, -1), out);
-        buffer = "";
-      }
-      lines(out);
+      feed(text.decode(), out);
       return out;
     },
   };

@@ -1,6 +1,6 @@
 // The SSE decoder must give the same events however the bytes are cut: mid-line, mid-"\r\n", mid-UTF-8 character.
 import { describe, expect, it } from "vitest";
-import { createSSEDecoder, encodeComment, encodeEvent, readSSE, type SSEEvent } from "../../src/openai/sse";
+import { createSSEDecoder, encodeComment, encodeEvent, readSSE, SSEEventTooLarge, type SSEEvent } from "../../src/openai/sse";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
@@ -41,6 +41,24 @@ describe("SSE decoder", () => {
   it("ends an event at a blank line made of a lone CR, even when the CR is the last byte of a chunk", () => {
     const input = bytes("data: a\r\rdata: b\r\r");
     expect(decodeInPieces(input, [8, 9]).map((e) => e.data)).toEqual(["a", "b"]);
+  });
+
+  it("reads a large event in time that grows with its size, not its square", () => {
+    const event = bytes(`data: ${"x".repeat(12 * 1024 * 1024)}\n\n`);
+    const cuts = Array.from({ length: Math.floor(event.length / 65_536) }, (_, i) => (i + 1) * 65_536);
+    const started = performance.now();
+    const [decoded] = decodeInPieces(event, cuts);
+    expect(decoded!.data.length).toBe(12 * 1024 * 1024);
+    // About 190 reads: searching and joining all that was pending on each read took seconds here.
+    expect(performance.now() - started).toBeLessThan(1_500);
+  });
+
+  it("refuses an event larger than its bound, in one line or in many", () => {
+    const decoder = createSSEDecoder(1_000);
+    expect(() => decoder.push(`data: ${"x".repeat(600)}`)).not.toThrow();
+    expect(() => decoder.push("y".repeat(600))).toThrow(SSEEventTooLarge);
+    const lines = createSSEDecoder(1_000);
+    expect(() => lines.push(`data: ${"x".repeat(400)}\ndata: ${"x".repeat(400)}\ndata: ${"x".repeat(400)}\n`)).toThrow(SSEEventTooLarge);
   });
 
   it("drops an event whose blank line never came, and ignores comment-only blocks", () => {
