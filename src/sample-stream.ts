@@ -5,10 +5,13 @@ import { ProxyError } from "./errors";
 import { withCallerSignal } from "./metrics/fetch";
 import { hasMessage } from "./openai/chat";
 import { createChunkAssembler, type AssembledChoice, type ChunkAssembler } from "./openai/assemble";
-import { readSSE } from "./openai/sse";
+import { MAX_SSE_EVENT_CHARS, readSSE, SSEEventTooLarge } from "./openai/sse";
+import { answerTooLarge, MAX_ANSWER_BYTES } from "./exchange";
+import { createRedactor } from "./redact";
 import { upstreamFailure, type Upstream } from "./upstream";
 import { JSON_MEDIA_TYPE } from "./util/buffered-response";
 import { childSignal } from "./util/child-signal";
+import { completionMeta } from "./util/other-fields";
 
 type ChatParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming;
 
@@ -28,6 +31,17 @@ function drainRest(body: ReadableStream<Uint8Array>, graceMs = 1_000): void {
     .pipeTo(new WritableStream(), { signal: giveUp.signal })
     .catch(() => undefined)
     .finally(() => clearTimeout(timer));
+}
+
+/** Bearer-looking tokens and sk- keys, configured or not, as error bodies are scrubbed of them (src/redact.ts). */
+const tokensOut = createRedactor([]);
+/** An upstream's error message is cut here, as error bodies are read only so far. */
+const MAX_ERROR_CHARS = 2_000;
+
+/** A stream event too large to be a chunk: final (a ProxyError), not retried, as the pass-through ends such a stream. */
+function eventTooLarge(): ProxyError {
+  const mib = MAX_SSE_EVENT_CHARS / 1024 / 1024;
+  return new ProxyError(502, `generator upstream sent a stream event larger than ${mib} MiB`, { type: "upstream_error", code: "upstream_event_too_large" });
 }
 
 /** Runs the call inside the generator's queue slot until the last byte, so the queue bounds streams like any call. */
@@ -60,12 +74,14 @@ export function streamedDraw(
         for (const choice of Array.isArray(answer.choices) ? (answer.choices as AssembledChoice[]) : []) {
           if (hasMessage(choice)) handed += 1, onChoice(choice);
         }
-        const { id, created, model, system_fingerprint } = answer;
-        return { usage: answer.usage ?? null, meta: { id, created, model, ...(system_fingerprint ? { system_fingerprint } : {}) } };
+        return { usage: answer.usage ?? null, meta: completionMeta(answer) };
       }
       const assembler = createChunkAssembler();
+      let received = 0;
       for await (const event of readSSE(response.body)) {
         if (event.data === "[DONE]") break;
+        // A whole answer's bound, as for JSON answers (src/exchange.ts): the assembled candidates are held in memory.
+        if ((received += event.data.length) > MAX_ANSWER_BYTES) throw answerTooLarge();
         let chunk: Record<string, any>;
         try {
           chunk = JSON.parse(event.data);
@@ -73,7 +89,8 @@ export function streamedDraw(
           throw new ProxyError(502, "generator upstream sent a malformed stream event", { type: "upstream_error", code: "generator_error" });
         }
         if (chunk.error) {
-          const message = typeof chunk.error.message === "string" ? chunk.error.message : "stream failed";
+          // As an error body is treated: tokens that look like keys out (configured ones left the bytes already), cut short.
+          const message = typeof chunk.error.message === "string" ? tokensOut(chunk.error.message).slice(0, MAX_ERROR_CHARS) : "stream failed";
           throw new ProxyError(502, `generator upstream error: ${message}`, { type: "upstream_error", code: "generator_error" });
         }
         for (const choice of assembler.push(chunk)) handed += 1, onChoice(choice);
@@ -85,7 +102,7 @@ export function streamedDraw(
     } catch (err) {
       // A stream that failed is not read on: closing it frees its connection (the read loop has let go of it).
       void response?.body?.cancel().catch(() => undefined);
-      const failure = call.timedOut() ? new OpenAI.APIConnectionTimeoutError() : err;
+      const failure = call.timedOut() ? new OpenAI.APIConnectionTimeoutError() : err instanceof SSEEventTooLarge ? eventTooLarge() : err;
       // Once a candidate is handed over the call is not made again (it would draw and bill all n anew): the failure is
       // final, as a ProxyError, which the retry loop never repeats; the candidates already in stay.
       throw handed > 0 ? upstreamFailure("generator", failure) : failure;

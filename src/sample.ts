@@ -8,6 +8,7 @@ import { noopProbe, type GenerationWatch, type RequestProbe } from "./observe/pr
 import { streamedDraw } from "./sample-stream";
 import { upstreamFailure, type Upstream } from "./upstream";
 import { createChannel } from "./util/channel";
+import { completionMeta, otherFields } from "./util/other-fields";
 
 type ChatCompletion = OpenAI.Chat.Completions.ChatCompletion;
 
@@ -48,31 +49,20 @@ export interface DrawRequest {
 }
 
 /**
- * A message assembled from deltas, with configured keys taken out of its texts: content (or its text parts), refusal
- * and tool-call arguments. In place: the message was just built for this candidate and nothing else holds it.
+ * A message assembled from deltas, with configured keys taken out of every text in it: content, refusal, tool-call
+ * arguments, and whatever else the deltas built (reasoning_content, an audio transcript). In place: the message was
+ * just built for this candidate and nothing else holds it.
  */
-function scrubMessage(message: Record<string, any>, scrub: (text: string) => string): void {
-  if (typeof message.content === "string") message.content = scrub(message.content);
-  else if (Array.isArray(message.content)) for (const part of message.content) if (typeof part?.text === "string") part.text = scrub(part.text);
-  if (typeof message.refusal === "string") message.refusal = scrub(message.refusal);
-  for (const call of Array.isArray(message.tool_calls) ? message.tool_calls : []) {
-    if (typeof call?.function?.arguments === "string") call.function.arguments = scrub(call.function.arguments);
+function scrubMessage(message: Record<string, any>, scrub: (text: string) => string, depth = 0): void {
+  if (depth > 8) return; // no message nests deeper; a value that does is not walked for ever
+  for (const name in message) {
+    const value = message[name];
+    if (typeof value === "string") message[name] = scrub(value);
+    else if (typeof value === "object" && value !== null) scrubMessage(value, scrub, depth + 1);
   }
 }
 
 const CHOICE_FIELDS = new Set(["index", "message", "logprobs", "finish_reason"]);
-const COMPLETION_FIELDS = new Set(["id", "object", "created", "model", "choices", "usage", "system_fingerprint", "verdict"]);
-
-/** The fields of `record` that verdict does not read or rebuild, or undefined when there are none. */
-export function otherFields(record: object, known: Set<string>): Record<string, unknown> | undefined {
-  let extra: Record<string, unknown> | undefined;
-  // for...in, not Object.entries: no pair arrays for the fields nearly every answer has and nobody keeps.
-  for (const name in record) {
-    const value = (record as Record<string, unknown>)[name];
-    if (!known.has(name) && value !== undefined) (extra ??= {})[name] = value;
-  }
-  return extra;
-}
 
 function toCandidate(choice: ChatCompletion["choices"][number], index: number): Candidate {
   const message = choice.message as unknown as Record<string, unknown>;
@@ -86,13 +76,6 @@ function toCandidate(choice: ChatCompletion["choices"][number], index: number): 
     ...(extra ? { extra } : {}),
     duplicates: [],
   };
-}
-
-/** What the response reuses of the first completion: its id, model and such, and fields such as service_tier. */
-function metaOf(completion: ChatCompletion): NonNullable<DrawSummary["meta"]> {
-  const extra = otherFields(completion, COMPLETION_FIELDS);
-  const { id, created, model, system_fingerprint } = completion;
-  return extra ? { id, created, model, system_fingerprint, extra } : { id, created, model, system_fingerprint };
 }
 
 export function drawCandidates({ upstream, body, n, nSupport, signal, stream = false, probe = noopProbe, onLoss, scrubKeys }: DrawRequest) {
@@ -126,7 +109,7 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
       throw err;
     }
     summary.usage = addUsage(summary.usage, completion.usage);
-    summary.meta ??= metaOf(completion);
+    summary.meta ??= completionMeta(completion);
     const choices = (Array.isArray(completion.choices) ? completion.choices : []).slice(0, limit);
     // A choice without a message is lost alone: the good ones beside it are still candidates.
     let broken = 0;

@@ -1,6 +1,8 @@
 // Rebuilds chat.completion choices from a chunk stream, one choice at a time: a choice is handed over the moment its
 // finish_reason arrives, so a streamed `n` call yields early finishers while slower siblings are still being written.
 
+import { otherFields } from "../util/other-fields";
+
 type Any = Record<string, any>;
 
 export interface AssembledChoice {
@@ -8,6 +10,8 @@ export interface AssembledChoice {
   message: Record<string, unknown>;
   logprobs: unknown;
   finish_reason: string;
+  /** Anything else a choice carried (vLLM's stop_reason, Azure's content_filter_results), as its chunks last said. */
+  [other: string]: unknown;
 }
 
 interface Partial {
@@ -17,9 +21,14 @@ interface Partial {
   tokens: unknown[] | null;
   /** Any other message field (reasoning_content, annotations...): text pieces are joined, anything else replaced. */
   others: Record<string, unknown>;
+  /** The choice's own fields beyond index, delta, logprobs and finish_reason. */
+  extras: Record<string, unknown> | undefined;
 }
 
 const DELTA_FIELDS = new Set(["role", "content", "refusal", "tool_calls"]);
+const CHUNK_CHOICE_FIELDS = new Set(["index", "delta", "logprobs", "finish_reason"]);
+/** A chunk's fields that the completion is built from, or that belong to the stream alone (OpenAI's padding). */
+const CHUNK_FIELDS = new Set(["id", "object", "created", "model", "system_fingerprint", "choices", "usage", "obfuscation"]);
 
 /** Parts that name something rather than continue it: set, never joined (function_call.name, audio.id). */
 const NAMING_KEYS = new Set(["id", "name", "expires_at"]);
@@ -40,22 +49,31 @@ function merged(before: unknown, piece: unknown, key = ""): unknown {
 export interface ChunkAssembler {
   /** Feeds one parsed chunk; returns the choices it finished. */
   push(chunk: Any): AssembledChoice[];
-  meta: { id: string; created: number; model: string; system_fingerprint?: string } | null;
+  meta: { id: string; created: number; model: string; system_fingerprint?: string; extra?: Record<string, unknown> } | null;
   usage: Any | null;
 }
 
 export function createChunkAssembler(): ChunkAssembler {
   const partial = new Map<number, Partial>();
+  // A choice is handed over once: a server that repeats a finish chunk must not start an empty one in its place.
+  const done = new Set<number>();
   const assembler: ChunkAssembler = {
     meta: null,
     usage: null,
     push(chunk) {
-      assembler.meta ??= { id: chunk.id, created: chunk.created, model: chunk.model, system_fingerprint: chunk.system_fingerprint };
+      if (assembler.meta === null) {
+        const extra = otherFields(chunk, CHUNK_FIELDS);
+        const { id, created, model, system_fingerprint } = chunk;
+        assembler.meta = extra ? { id, created, model, system_fingerprint, extra } : { id, created, model, system_fingerprint };
+      }
       if (chunk.usage) assembler.usage = chunk.usage;
       const finished: AssembledChoice[] = [];
       for (const choice of (chunk.choices ?? []) as Any[]) {
-        const state = partial.get(choice.index) ?? { content: null, refusal: null, calls: [], tokens: null, others: {} };
+        if (done.has(choice.index)) continue;
+        const state = partial.get(choice.index) ?? { content: null, refusal: null, calls: [], tokens: null, others: {}, extras: undefined };
         partial.set(choice.index, state);
+        const extras = otherFields(choice, CHUNK_CHOICE_FIELDS);
+        if (extras) state.extras = { ...state.extras, ...extras };
         const delta = (choice.delta ?? {}) as Any;
         if (typeof delta.content === "string") state.content = (state.content ?? "") + delta.content;
         if (typeof delta.refusal === "string") state.refusal = (state.refusal ?? "") + delta.refusal;
@@ -81,13 +99,10 @@ export function createChunkAssembler(): ChunkAssembler {
           const content = state.content === "" && (calls.length > 0 || state.refusal !== null) ? null : state.content;
           const message: Record<string, unknown> = { ...state.others, role: "assistant", content, refusal: state.refusal };
           if (calls.length > 0) message.tool_calls = calls;
-          finished.push({
-            index: choice.index,
-            message,
-            logprobs: state.tokens ? { content: state.tokens, refusal: null } : null,
-            finish_reason: choice.finish_reason,
-          });
+          const assembled = { index: choice.index, message, logprobs: state.tokens ? { content: state.tokens, refusal: null } : null, finish_reason: choice.finish_reason };
+          finished.push(state.extras ? { ...state.extras, ...assembled } : assembled);
           partial.delete(choice.index);
+          done.add(choice.index);
         }
       }
       return finished;

@@ -96,6 +96,77 @@ describe("streamed sampling", () => {
     expect(contents).toEqual(["0: my key is [redacted], keep it", "1: my key is [redacted], keep it"]);
   });
 
+  it("takes keys out of every text a streamed candidate built, reasoning included", async () => {
+    const key = "gen-SECRET-key-222222";
+    const sse = [
+      ...[0, 1].flatMap((index) => [
+        encodeEvent(chunk([{ index, delta: { role: "assistant", reasoning_content: "the key is gen-SEC" }, finish_reason: null }])),
+        encodeEvent(chunk([{ index, delta: { reasoning_content: "RET-key-222222 ok", content: "fine" }, finish_reason: "stop" }])),
+      ]),
+      "data: [DONE]\n\n",
+    ].join("");
+    const fetch: typeof globalThis.fetch = async () => new Response(sse, { headers: { "content-type": "text/event-stream" } });
+    const { app } = harness({ config: { generator: { stream_sampling: true, api_key: key } }, deps: { fetch } });
+    const text = await (await postChat(app, chatBody({ verdict: { n: 2, return_candidates: true } }))).text();
+    expect(text).not.toContain("SECRET");
+    expect(JSON.parse(text).choices[0].message.reasoning_content).toBe("the key is [redacted] ok");
+  });
+
+  it("scrubs an error event in the stream as an error body is scrubbed, and cuts it short", async () => {
+    const error = { error: { message: `invalid key Bearer abcdefghijklmnopqrstuvwxyz123456 sk-proj-abcdefghijklmnopqrstuvwxyz0123 ${"x".repeat(5_000)}` } };
+    const fetch: typeof globalThis.fetch = async () => new Response(encodeEvent(error), { headers: { "content-type": "text/event-stream" } });
+    const { app } = harness({ config: streaming, deps: { fetch } });
+    const response = await postChat(app, chatBody({ verdict: { n: 2 } }));
+    expect(response.status).toBe(502);
+    const { message } = (await response.json()).error;
+    expect(message).not.toMatch(/abcdefghijklmnopqrstuvwxyz/);
+    expect(message).toMatch(/Bearer \[redacted\]/);
+    expect(message.length).toBeLessThan(2_100);
+  });
+
+  it("keeps the fields it does not rebuild, and never makes a candidate of a repeated finish chunk", async () => {
+    const finish = (index: number) => encodeEvent(chunk([{ index, delta: {}, finish_reason: "stop", stop_reason: 7 }], { service_tier: "flex" }));
+    const sse = [
+      ...[0, 1, 2].flatMap((index) => [
+        encodeEvent(chunk([{ index, delta: { role: "assistant", content: `Answer ${index}.` }, finish_reason: null, stop_reason: null }], { service_tier: "flex" })),
+        finish(index),
+        finish(index), // a server that says it twice
+      ]),
+      "data: [DONE]\n\n",
+    ].join("");
+    const sim = createSimulator();
+    const simFetch = fetchInto(sim.app);
+    const fetch: typeof globalThis.fetch = async (input, init) =>
+      JSON.parse(String(init?.body ?? "{}")).model === "sim-generator" ? new Response(sse, { headers: { "content-type": "text/event-stream" } }) : simFetch(input, init);
+    const { app } = harness({ config: streaming, deps: { fetch } });
+    const body = await (await postChat(app, chatBody({ verdict: { n: 3, return_candidates: true } }))).json();
+    expect(body.verdict.candidates.map((c: Any) => c.message.content)).toEqual(["Answer 0.", "Answer 1.", "Answer 2."]);
+    expect(body.service_tier).toBe("flex");
+    expect(body.choices[0].stop_reason).toBe(7);
+  });
+
+  it("ends a draw whose stream sends an event too large to be a chunk, without drawing it again", async () => {
+    let calls = 0;
+    const fetch: typeof globalThis.fetch = async () => {
+      calls += 1;
+      const piece = new TextEncoder().encode("x".repeat(1024 * 1024));
+      let sent = 0;
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (sent === 0) controller.enqueue(new TextEncoder().encode('data: {"choices":[{"index":0,"delta":{"content":"'));
+          controller.enqueue(piece);
+          if (++sent > 20) controller.close();
+        },
+      });
+      return new Response(body, { headers: { "content-type": "text/event-stream" } });
+    };
+    const { app } = harness({ config: { generator: { stream_sampling: true, max_retries: 2 } }, deps: { fetch } });
+    const response = await postChat(app, chatBody({ verdict: { n: 2 } }));
+    expect(response.status).toBe(502);
+    expect((await response.json()).error.code).toBe("upstream_event_too_large");
+    expect(calls).toBe(1);
+  });
+
   it("takes the choices of an upstream that ignores stream: true and answers JSON, instead of drawing them again", async () => {
     let generatorCalls = 0;
     const sim = createSimulator();
