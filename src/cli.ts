@@ -1,6 +1,6 @@
 // `verdict serve | sim`: the command line. Parses flags, wires the Node adapter, prints errors people can act on.
 import { parseArgs } from "node:util";
-import { closeOnSignals, jsonLogger, readConfigFile, startProxy, upstreamConfigured } from "./adapters/node";
+import { closeOnSignals, configuredJudgeUrl, jsonLogger, readConfigFile, startProxy, upstreamConfigured } from "./adapters/node";
 import { ConfigError, judgeEndpoint, loadConfig } from "./config";
 import { EVAL_USAGE, evalCommand } from "./eval/command";
 import { startSimulator } from "../test/sim/start";
@@ -18,7 +18,9 @@ async function serveCommand(): Promise<void> {
   if (!upstreamConfigured(env, source)) {
     simulator = await startSimulator({ judge: { accuracy: 0.9, bias: 0.05 } });
     env.GENERATOR_BASE_URL = simulator.url;
-    env.JUDGE_MODEL ??= "sim-judge";
+    // The simulator judges too only when no judge is configured: a configured judge keeps its own model (or is refused
+    // without one), never sent the simulator's name.
+    if (configuredJudgeUrl(env, source) === undefined) env.JUDGE_MODEL ??= "sim-judge";
   }
   const config = loadConfig(env, source.fileText, source.fileName);
   const judge = judgeEndpoint(config);

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createApp, createAppContext, type Logger } from "../app";
-import { ConfigError, type Config } from "../config";
+import { ConfigError, ROOT_SIGNALS_BASE_URL, type Config } from "../config";
 import { dropEvent, LOG_LEVELS, type LogLevel } from "../observe/config";
 import { createObservability } from "../observe/setup";
 import { createNodeCache } from "./node-cache";
@@ -93,6 +93,22 @@ export function upstreamConfigured(env: Env, source: ConfigSource): boolean {
   } catch {
     return true; // let loadConfig report the broken file
   }
+}
+
+/**
+ * The judge's URL when the environment or the file names one, Root Signals' when that backend is chosen; undefined
+ * when the judge is left to default (to the generator's URL, or the simulator's in the quick start).
+ */
+export function configuredJudgeUrl(env: Env, source: ConfigSource): string | undefined {
+  if (env.JUDGE_BASE_URL) return env.JUDGE_BASE_URL;
+  let judge: { base_url?: unknown; backend?: unknown } | undefined;
+  try {
+    judge = source.fileText === undefined ? undefined : (JSON.parse(source.fileText) as { judge?: typeof judge }).judge;
+  } catch {
+    judge = undefined; // loadConfig reports the broken file
+  }
+  if (typeof judge?.base_url === "string") return judge.base_url;
+  return (env.JUDGE_BACKEND ?? judge?.backend) === "root-signals" ? ROOT_SIGNALS_BASE_URL : undefined;
 }
 
 export interface RunningProxy {

@@ -2,30 +2,17 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { readConfigFile, upstreamConfigured } from "../adapters/node";
+import { configuredJudgeUrl, readConfigFile, upstreamConfigured } from "../adapters/node";
 import { createMemoryCache } from "../cache/memory";
-import { loadConfig, ROOT_SIGNALS_BASE_URL } from "../config";
+import { loadConfig, type Config } from "../config";
+import { exchangeOverFetch } from "../exchange";
+import { createRedactor, redactingExchange, redactingFetch } from "../redact";
 import { createJudgeBackend, createJudgeUpstream } from "../judge/create";
 import { startSimulator } from "../../test/sim/start";
 import { loadItems, type EvalTask } from "./data";
 import { summarise } from "./metrics";
 import { leftOut, renderReport } from "./report";
 import { gotVerdict, runEval, type ItemResult } from "./run";
-
-/**
- * Where a config file's judge is served, when the file says so without a generator: its `judge.base_url`, or the Root
- * Signals API for that backend. Unreadable files are loadConfig's to report.
- */
-function judgeUrlInFile(fileText: string | undefined): string | undefined {
-  if (fileText === undefined) return undefined;
-  try {
-    const judge = (JSON.parse(fileText) as { judge?: { base_url?: unknown; backend?: unknown } }).judge;
-    if (typeof judge?.base_url === "string") return judge.base_url;
-    return judge?.backend === "root-signals" ? ROOT_SIGNALS_BASE_URL : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 export const EVAL_USAGE = `verdict eval --task grounding|pairwise --data FILE [--limit N] [--seed N] [--out DIR] [--concurrency N] [--sim]
   grounding: HaluEval QA (knowledge, question, right_answer, hallucinated_answer) or HaluBench (passage, question, answer, label) JSONL
@@ -128,23 +115,43 @@ export async function evalCommand(args: string[]): Promise<number> {
     console.error(`verdict eval: ${data} holds no rows to judge`);
     return 2;
   }
+  // The report's directory first: a run must not be paid for and then lost to an --out that cannot be written.
+  try {
+    mkdirSync(options.out, { recursive: true });
+  } catch (err) {
+    console.error(`verdict eval: cannot write the report to ${options.out}: ${(err as Error).message}`);
+    return 2;
+  }
   const env = { ...process.env };
   const source = readConfigFile(env);
+  let borrowedUrl = false;
   let simulator: Awaited<ReturnType<typeof startSimulator>> | null = null;
   if (options.sim) {
     simulator = await startSimulator({ judge: { accuracy: 0.85, bias: 0.1, grounding_error_rate: 0.1 } });
-    Object.assign(env, { JUDGE_BASE_URL: simulator.url, JUDGE_MODEL: "sim-judge", GENERATOR_BASE_URL: simulator.url });
+    // The simulator speaks chat completions: a config's Root Signals backend is set aside with its URL.
+    Object.assign(env, { JUDGE_BASE_URL: simulator.url, JUDGE_MODEL: "sim-judge", JUDGE_BACKEND: "openai-compatible", GENERATOR_BASE_URL: simulator.url });
     console.log(`verdict eval: judging with the built-in SIMULATOR at ${simulator.url} (a scripted stand-in, not a model).`);
   } else if (!upstreamConfigured(env, source)) {
-    const judgeUrl = env.JUDGE_BASE_URL || judgeUrlInFile(source.fileText);
+    const judgeUrl = configuredJudgeUrl(env, source);
     if (!judgeUrl) {
       console.error("verdict eval needs a judge: set JUDGE_BASE_URL and JUDGE_MODEL (or use a config file), or pass --sim.");
       return 2;
     }
     env.GENERATOR_BASE_URL = judgeUrl; // eval never calls the generator; the schema still wants one
+    borrowedUrl = true;
   }
-  const config = loadConfig(env, source.fileText, source.fileName);
-  const backend = createJudgeBackend(config, createJudgeUpstream(config, globalThis.fetch.bind(globalThis)));
+  const loaded = loadConfig(env, source.fileText, source.fileName);
+  const config: Config = {
+    ...loaded,
+    // The generator's key goes to the judge only when the judge shares the generator's own URL, never one eval lent it.
+    generator: borrowedUrl ? { ...loaded.generator, api_key: undefined } : loaded.generator,
+    // Its own workers wait for the judge's slots rather than being refused as a full queue (which would count as errors).
+    judge: { ...loaded.judge, max_queued: Math.max(loaded.judge.max_queued, options.concurrency) },
+  };
+  // As the proxy does: no key in an error message, a judge's reasoning or the report (src/app.ts).
+  const secrets = [config.generator.api_key, config.judge.api_key];
+  const fetchImpl = redactingFetch(globalThis.fetch.bind(globalThis), secrets);
+  const backend = createJudgeBackend(config, createJudgeUpstream(config, fetchImpl, undefined, redactingExchange(exchangeOverFetch(fetchImpl), secrets)));
   const controller = new AbortController();
   const onInterrupt = () => {
     if (controller.signal.aborted) process.exit(130);
@@ -165,12 +172,14 @@ export async function evalCommand(args: string[]): Promise<number> {
   process.off("SIGINT", onInterrupt);
   await simulator?.close();
 
-  const summary = summarise(task, results);
+  const redact = createRedactor(secrets);
+  // A judge's reasoning may repeat a key it was shown: the results are scrubbed as a whole before anything is written.
+  const scrubbed = JSON.parse(redact(JSON.stringify(results))) as typeof results;
+  const summary = summarise(task, scrubbed);
   const meta = { data, judge: backend.model, items_asked: items.length, interrupted, seconds: ((Date.now() - started) / 1000).toFixed(1) };
-  mkdirSync(options.out, { recursive: true });
   const base = join(options.out, `${task}-report`);
-  writeFileSync(`${base}.json`, JSON.stringify({ meta, summary, results }, null, 2));
-  writeFileSync(`${base}.html`, renderReport(summary, results.flatMap((r) => r.latencies_ms), meta));
+  writeFileSync(`${base}.json`, JSON.stringify({ meta, summary, results: scrubbed }, null, 2));
+  writeFileSync(`${base}.html`, renderReport(summary, scrubbed.flatMap((r) => r.latencies_ms), meta));
   const extra = "fail" in summary ? `, FAIL F1 ${summary.fail.f1?.toFixed(3) ?? "n/a"}` : `, position consistency ${summary.position_consistency?.toFixed(3) ?? "n/a"}`;
   console.log(`${summary.rows} items${interrupted ? " (interrupted)" : ""}: accuracy ${summary.accuracy?.toFixed(3) ?? "n/a"}${extra}, ${summary.errors} judge errors, ${summary.unparsed} unreadable answers`);
   if (summary.scored < summary.rows) console.log(leftOut(summary));

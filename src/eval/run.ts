@@ -108,6 +108,7 @@ export async function runEval(options: EvalRunOptions): Promise<{ results: ItemR
       options.onResult?.(result, results.length, options.items.length);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));
+  // No more workers than items: each takes items until none are left.
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, options.items.length)) }, worker));
   return { results, interrupted: options.signal.aborted };
 }

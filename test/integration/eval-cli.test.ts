@@ -2,7 +2,8 @@
 // progress line that agrees with the final figures. Runs the real CLI against simulators on 127.0.0.1.
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { createServer as createHttpServer } from "node:http";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -20,20 +21,33 @@ interface CliRun {
  * Runs `verdict eval` with a config file naming `judgeUrl` as the judge (no retries; the generator at the same URL unless
  * `judgeOnly`), or with no config when none.
  */
-function evalCli(args: string[], judgeUrl?: string, judgeOnly = false): Promise<CliRun> {
+function evalCli(args: string[], judgeUrl?: string, judgeOnly = false, extra: { config?: Record<string, unknown>; out?: string } = {}): Promise<CliRun & { out: string }> {
   const dir = mkdtempSync(join(tmpdir(), "verdict-eval-cli-"));
+  const out = extra.out ?? join(dir, "out");
   const env: NodeJS.ProcessEnv = { ...process.env, VERDICT_CONFIG: "" };
-  for (const name of ["JUDGE_BASE_URL", "JUDGE_MODEL", "JUDGE_API_KEY", "JUDGE_BACKEND", "GENERATOR_BASE_URL"]) delete env[name];
+  for (const name of ["JUDGE_BASE_URL", "JUDGE_MODEL", "JUDGE_API_KEY", "JUDGE_BACKEND", "GENERATOR_BASE_URL", "GENERATOR_API_KEY"]) delete env[name];
   if (judgeUrl) {
     env.VERDICT_CONFIG = join(dir, "verdict.config.json");
-    const judge = { base_url: judgeUrl, model: "sim-judge", max_retries: 0 };
-    writeFileSync(env.VERDICT_CONFIG, JSON.stringify(judgeOnly ? { judge } : { generator: { base_url: judgeUrl }, judge }));
+    const judge = { base_url: judgeUrl, model: "sim-judge", max_retries: 0, ...(extra.config?.judge as object) };
+    const generator = { ...(judgeOnly ? {} : { base_url: judgeUrl }), ...(extra.config?.generator as object) };
+    writeFileSync(env.VERDICT_CONFIG, JSON.stringify(Object.keys(generator).length > 0 ? { generator, judge } : { judge }));
   }
   return new Promise((resolve) => {
-    execFile("node", ["bin/verdict.mjs", "eval", "--out", join(dir, "out"), ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr });
+    execFile("node", ["bin/verdict.mjs", "eval", "--out", out, ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr, out });
     });
   });
+}
+
+/** A judge that refuses every call with a 500 naming the Authorization header it was sent, and records those headers. */
+async function echoingJudge(): Promise<{ url: string; seen: string[]; close(): Promise<void> }> {
+  const seen: string[] = [];
+  const server = createHttpServer((req, res) => {
+    seen.push(req.headers.authorization ?? "");
+    req.resume().on("end", () => res.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: `boom, you sent ${req.headers.authorization}` } })));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, seen, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
 /** A loopback port with nothing listening on it. */
@@ -75,6 +89,56 @@ describe("verdict eval (CLI)", () => {
     expect(run.stderr).toMatch(/--limt/);
     expect(run.stderr).toContain("verdict eval --task");
     expect(run.stderr).not.toMatch(/^\s+at /m);
+  }, 60_000);
+
+  it("keeps keys out of its reports, and never lends the generator's key to a judge on another host", async () => {
+    const judge = await echoingJudge();
+    try {
+      const config = { judge: { api_key: "sk-judge-secret-999888" }, generator: { api_key: "sk-generator-secret-777" } };
+      const run = await evalCli(["--task", "grounding", "--data", HALUEVAL, "--limit", "1"], judge.url, true, { config });
+      expect(run.code).toBe(1);
+      const report = readFileSync(join(run.out, "grounding-report.json"), "utf8") + readFileSync(join(run.out, "grounding-report.html"), "utf8");
+      expect(report).toMatch(/\[redacted\]/);
+      expect(report).not.toMatch(/secret-999888/);
+      expect(judge.seen.every((header) => header === "Bearer sk-judge-secret-999888")).toBe(true);
+      // No judge key of its own: the generator's is not sent to the judge's host either.
+      const keyless = await evalCli(["--task", "grounding", "--data", HALUEVAL, "--limit", "1"], judge.url, true, { config: { generator: { api_key: "sk-generator-secret-777" } } });
+      expect(keyless.code).toBe(1);
+      expect(judge.seen.at(-1)).toBe("");
+    } finally {
+      await judge.close();
+    }
+  }, 60_000);
+
+  it("waits for the judge's slots rather than counting its own full queue as judge errors", async () => {
+    const sim = await startSimulator();
+    running.push(sim);
+    const config = { judge: { concurrency: 2, max_queued: 0 } };
+    const run = await evalCli(["--task", "grounding", "--data", HALUEVAL, "--limit", "10", "--concurrency", "8"], sim.url, true, { config });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/20 items: accuracy [\d.]+, FAIL F1 [\d.]+, 0 judge errors/);
+  }, 60_000);
+
+  it("judges with the simulator under --sim even when the config chooses Root Signals", async () => {
+    const config = { judge: { backend: "root-signals", evaluators: { default: { name: "Helpfulness" } }, api_key: "rs-key-123456" } };
+    const run = await evalCli(["--task", "grounding", "--data", HALUEVAL, "--limit", "2", "--sim"], "http://127.0.0.1:9/v1", true, { config });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/4 items: accuracy [\d.]+, FAIL F1 [\d.]+, 0 judge errors/);
+  }, 60_000);
+
+  it("refuses an --out it cannot write before judging anything, exit code 2", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "verdict-eval-out-"));
+    const file = join(dir, "a-file");
+    writeFileSync(file, "");
+    const judge = await echoingJudge();
+    try {
+      const run = await evalCli(["--task", "grounding", "--data", HALUEVAL, "--limit", "2"], judge.url, true, { out: file });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/cannot write the report/);
+      expect(judge.seen).toHaveLength(0);
+    } finally {
+      await judge.close();
+    }
   }, 60_000);
 
   it("exits 1 when the judge cannot be reached for any item", async () => {
