@@ -1,6 +1,6 @@
 // The Hono app: routes, middleware and the one error renderer. Everything with I/O arrives through `deps`.
 import { Hono } from "hono";
-import { proxyAuth } from "./auth";
+import { clientUpstreamKey, proxyAuth, type HeaderSource } from "./auth";
 import { requestBodyLimit } from "./body-limit";
 import { generatorFor } from "./byok";
 import { createMemoryCache } from "./cache/memory";
@@ -69,7 +69,8 @@ export interface AppContext {
 }
 
 export function observeOptionsOf({ observe, logger, config }: AppContext): ObserveOptions {
-  return { ...observe, logger, logContent: config.log.content };
+  const contentSecret = config.log.content && config.auth.forward_client_key ? (headers: HeaderSource) => clientUpstreamKey(headers, config.auth) : undefined;
+  return { ...observe, logger, logContent: config.log.content, ...(contentSecret ? { contentSecret } : {}) };
 }
 
 /**

@@ -149,6 +149,7 @@ export function chatCompletionsLane(ctx: AppContext, app: RequestListener): Requ
     traceparent: headers.get("traceparent"),
     tracestate: headers.get("tracestate"),
     startedAt,
+    ...(observe.contentSecret ? { contentSecret: observe.contentSecret(headers) } : {}),
   });
 
   /**

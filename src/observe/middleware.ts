@@ -4,8 +4,10 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { Logger } from "../app";
 import { toProxyError } from "../errors";
 import { arrivalOf } from "../arrival";
+import type { HeaderSource } from "../auth";
+import { createRedactor } from "../redact";
 import { dropEvent } from "./config";
-import { createRequestProbe, noopProbe, type ActiveProbe, type ProbeDeps, type ProbeInit, type RequestProbe } from "./probe";
+import { createRequestProbe, noopProbe, type ActiveProbe, type ProbeDeps, type ProbeInit, type ProbeState, type RequestProbe } from "./probe";
 
 interface Settled {
   status: number;
@@ -56,11 +58,24 @@ export interface ObserveOptions extends ProbeDeps {
   logger: Logger;
   /** log.content: the prompt and the answer go into the log line; off, they never do. */
   logContent: boolean;
+  /**
+   * With log.content and forwarded client keys: the key a request brings, which the logger's redactor (built from the
+   * configured keys) does not know of.
+   */
+  contentSecret?: (headers: HeaderSource) => string | undefined;
 }
 
 const round = (ms: number | undefined) => (ms === undefined ? undefined : Math.round(ms * 10) / 10);
 
-function logLine(probe: ActiveProbe, route: string, method: string, status: number, total: number, error: unknown, content: boolean) {
+/** The prompt and answer as logged: without the client's own key when it brought one. */
+function contentOf({ messages, completion }: ProbeState, secret: string | undefined) {
+  if (secret === undefined) return { messages, completion };
+  const redact = createRedactor([secret]);
+  return JSON.parse(redact(JSON.stringify({ messages, completion }) ?? "{}")) as { messages: unknown; completion: unknown };
+}
+
+function logLine(probe: ActiveProbe, start: ProbeInit, status: number, total: number, error: unknown, content: boolean) {
+  const { route, method } = start;
   const { state } = probe;
   return {
     event: "request",
@@ -81,7 +96,7 @@ function logLine(probe: ActiveProbe, route: string, method: string, status: numb
     judging_ms: round(state.judging_ms),
     degraded: state.degraded,
     ...(error ? { error: failureOf(error) } : {}),
-    ...(content ? { messages: state.messages, completion: state.completion } : {}),
+    ...(content ? contentOf(state, start.contentSecret) : {}),
   };
 }
 
@@ -106,7 +121,7 @@ export function finishObservation(options: ObserveOptions, probe: ActiveProbe, s
   if (status >= 500) probe.span.fail(error ? failureOf(error) : `status ${status}`);
   probe.span.end();
   const level = status >= 500 ? "warn" : "info";
-  if (logger[level] !== dropEvent) logger[level](logLine(probe, start.route, start.method, status, total, error, options.logContent));
+  if (logger[level] !== dropEvent) logger[level](logLine(probe, start, status, total, error, options.logContent));
 }
 
 export function observeRequests(options: ObserveOptions): MiddlewareHandler {
@@ -126,6 +141,7 @@ export function observeRequests(options: ObserveOptions): MiddlewareHandler {
       traceparent: c.req.header("traceparent") ?? null,
       tracestate: c.req.header("tracestate") ?? null,
       ...(arrived === undefined ? {} : { startedAt: arrived }),
+      ...(options.contentSecret ? { contentSecret: options.contentSecret(c.req.raw.headers) } : {}),
     };
     const probe = startObservation(options, start);
     c.set("probe", probe);

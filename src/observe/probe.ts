@@ -40,6 +40,8 @@ export interface ProbeInit {
   tracestate: string | null;
   /** When the request arrived (the probe's clock), if before the probe is made: the Node lane reads the body first. */
   startedAt?: number;
+  /** The client's own upstream key (forwarded, with log.content on): kept out of the prompt and answer logged. */
+  contentSecret?: string | undefined;
 }
 
 /** Model names longer than this are cut in log lines and spans. */

@@ -85,6 +85,17 @@ describe("request log lines", () => {
     expect(line!.messages).toEqual([{ role: "user", content: "is [redacted] my key?" }]);
   });
 
+  it("never hold the key a client brings for the generator (auth.forward_client_key), though no config names it", async () => {
+    const key = "myupstreamkey-abcdef123456";
+    const log = capture();
+    const { app } = harness({ deps: { logger: log.logger }, config: { auth: { forward_client_key: true }, log: { content: true } } });
+    const response = await postChat(app, chatBody({ messages: [{ role: "user", content: `here is my api key: ${key}` }], verdict: { n: 2 } }), { authorization: `Bearer ${key}` });
+    expect(response.status).toBe(200);
+    const [line] = log.events();
+    expect(JSON.stringify(line)).not.toContain(key);
+    expect(line!.messages).toEqual([{ role: "user", content: "here is my api key: [redacted]" }]);
+  });
+
   it("name the error code of a failed request, and go to stderr at warn for a 5xx", async () => {
     const log = capture();
     const { app } = harness({ deps: { logger: log.logger } });

@@ -164,6 +164,20 @@ describe("the Node chat lane", () => {
     if (sent.headers?.["x-request-id"]) expect(viaLane.headers["x-request-id"]).toBe(sent.headers["x-request-id"]);
   });
 
+  it("keeps the key a client brings for the generator out of a logged prompt (log.content), as the app does", async () => {
+    const key = "myupstreamkey-abcdef123456";
+    const served = await serve({ generator: { base_url: upstream.url }, auth: { forward_client_key: true }, log: { content: true } }, true);
+    try {
+      const sent = { body: ask({ messages: [{ role: "user", content: `my key: ${key}` }], verdict: { n: 2 } }), headers: { authorization: `Bearer ${key}` } };
+      expect((await send(served.url, sent)).status).toBe(200);
+      expect(served.appCalls).toEqual([]); // answered by the lane
+      const line = served.logs.find((l) => l.event === "request")!;
+      expect(line.messages).toEqual([{ role: "user", content: "my key: [redacted]" }]);
+    } finally {
+      await served.close();
+    }
+  });
+
   it("answers a pass-through in the lane with the upstream's body and status", async () => {
     const received = await send(withLane.url, { headers: passThroughHeaders, body: ask() });
     expect(received.status).toBe(200);
