@@ -105,7 +105,8 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
     try {
       completion = await upstream.schedule((requestSignal) => upstream.chat(params, requestSignal, watch.headers), signal);
     } catch (err) {
-      watch.failed(err);
+      // Named as the client would hear it (generator_error, generator_timeout), not as the SDK's class ("Error").
+      watch.failed(upstreamFailure("generator", err));
       throw err;
     }
     summary.usage = addUsage(summary.usage, completion.usage);
@@ -138,7 +139,7 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
       summary.meta ??= result.meta;
       watch.done(result.usage as Usage | null);
     } catch (err) {
-      watch.failed(err);
+      watch.failed(upstreamFailure("generator", err));
       if (got === 0) throw err;
       if (got >= n) return n; // every candidate came; only the stream's tail (usage, [DONE]) was lost
       // Candidates already handed over stay; the failure is reported like any lost draw, and not drawn again.

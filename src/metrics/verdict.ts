@@ -46,7 +46,7 @@ const isError = (status: string) => !/^[123]\d\d$/.test(status) && status !== "a
 export function createVerdictMetrics(registry: Registry = createRegistry()): VerdictMetrics {
   const requests = registry.counter("verdict_requests_total", "Requests answered, by route, strategy and HTTP status.", ["route", "strategy", "status"]);
   const inFlight = registry.gauge("verdict_requests_in_flight", "Requests being worked on now.");
-  const duration = registry.histogram("verdict_request_duration_seconds", "Time to the response's headers (a pass-through stream may run longer).", ["route", "strategy"], SECONDS_BUCKETS);
+  const duration = registry.histogram("verdict_request_duration_seconds", "Time to the response's headers (a pass-through stream may run longer); a reranked stream until its work ends.", ["route", "strategy"], SECONDS_BUCKETS);
   const sampling = registry.histogram("verdict_sampling_duration_seconds", "Time from the first generator call to the last candidate.", ["strategy"], SECONDS_BUCKETS);
   const judging = registry.histogram("verdict_judging_duration_seconds", "Time from the first judgment asked to the winner chosen.", ["strategy"], SECONDS_BUCKETS);
   const candidates = registry.counter("verdict_candidates_total", "Candidates received from the generator.");
@@ -61,7 +61,7 @@ export function createVerdictMetrics(registry: Registry = createRegistry()): Ver
   const attempts = registry.counter("verdict_upstream_requests_total", "HTTP attempts to an upstream, by status (timeout, network_error and aborted when none came).", ["upstream", "status"]);
   const retries = registry.counter("verdict_upstream_retries_total", "HTTP attempts that were retries of a failed one.", ["upstream"]);
   const errors = registry.counter("verdict_upstream_errors_total", "Failed HTTP attempts to an upstream, by status.", ["upstream", "status"]);
-  const attemptTime = registry.histogram("verdict_upstream_request_duration_seconds", "Time to an upstream's response headers, per attempt.", ["upstream"], SECONDS_BUCKETS);
+  const attemptTime = registry.histogram("verdict_upstream_request_duration_seconds", "Per attempt: to the whole answer for a JSON call, to the response headers for a stream.", ["upstream"], SECONDS_BUCKETS);
   const queue = registry.gauge("verdict_upstream_queue_depth", "Calls running or waiting in an upstream's queue.", ["upstream"]);
   const spans = registry.counter("verdict_trace_spans_total", "Trace spans exported, dropped (buffer full, or left when a flush ran out of time) or failed (collector error).", ["result"]);
 
