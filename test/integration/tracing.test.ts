@@ -15,7 +15,7 @@ interface OtlpSpan {
   startTimeUnixNano: string;
   endTimeUnixNano: string;
   attributes: { key: string; value: Record<string, unknown> }[];
-  status: { code: number };
+  status: { code: number; message?: string };
 }
 
 /** A collector that stores what it is sent; `hang` makes it never answer (until the exporter gives up). */
@@ -104,6 +104,19 @@ describe("OTLP traces", () => {
     expect(request!.traceId).toMatch(/^[0-9a-f]{32}$/);
     expect(request!.parentSpanId).toBeUndefined();
     expect(sim.requests[0]!.headers.traceparent).toBe(`00-${request!.traceId}-${request!.spanId}-01`);
+  });
+
+  it("names a failed candidate's span with the failure's code, as the client hears it, when the upstream gives none", async () => {
+    const otlp = collector();
+    // A generator whose 500 carries a message and no code: the SDK's error class is all the raw failure says ("Error").
+    const fetch: typeof globalThis.fetch = (input, init) =>
+      String(input).includes("collector.test") ? fetchInto(otlp.app)(input, init) : Promise.resolve(Response.json({ error: { message: "boom" } }, { status: 500 }));
+    const app = createApp({ config: testConfig({ tracing: { otlp_endpoint: "http://collector.test", flush_ms: 20 } }), fetch });
+    const response = await postChat(app, chatBody({ verdict: { n: 2 } }));
+    expect(response.status).toBe(502);
+    expect((await response.json()).error.code).toBe("generator_error");
+    await vi.waitFor(() => expect(otlp.spans().filter((s) => s.name === "candidate")).toHaveLength(2), { timeout: 2000, interval: 10 });
+    for (const span of otlp.spans().filter((s) => s.name === "candidate")) expect(span.status).toEqual({ code: 2, message: "generator_error" });
   });
 
   it("records nothing for a client trace marked unsampled, but still propagates it", async () => {
