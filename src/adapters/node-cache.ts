@@ -9,6 +9,7 @@ import { createLayeredCache } from "../cache/layered";
 import { createMemoryCache } from "../cache/memory";
 import { createRedisCache, type RedisCommands } from "../cache/redis";
 import type { JudgmentCache } from "../cache/types";
+import { createRedactor } from "../redact";
 
 export interface NodeCache {
   cache: JudgmentCache;
@@ -30,6 +31,8 @@ export function createNodeCache(config: Config, logger: Logger): NodeCache {
   const settings = config.cache;
   if (settings.backend === "memory") return { cache: memory, description: "memory", ready: Promise.resolve(), close: async () => undefined };
 
+  const password = new URL(settings.redis_url).password;
+  const redactPassword = createRedactor(password ? [password, decodeURIComponent(password)] : []);
   const connecting = import("ioredis").then(({ Redis }) => {
     const redis = new Redis(settings.redis_url, {
       // A command while disconnected fails at once (memory takes over) instead of queueing behind a reconnect.
@@ -40,8 +43,16 @@ export function createNodeCache(config: Config, logger: Logger): NodeCache {
       // Keeps reconnecting in the background, at most every 5 s, so a Redis that comes back is used again.
       retryStrategy: (attempt) => Math.min(attempt * 200, 5_000),
     });
-    // ioredis reports every failed reconnect as an 'error' event; the layered cache logs the outage once instead.
-    redis.on("error", () => undefined);
+    // ioredis reports every failed reconnect as an 'error' event: each different reason is logged once (a refused
+    // password or a wrong database is what to fix; the layered cache's own line only says that commands failed).
+    let lastReason: string | undefined;
+    redis.on("error", (err: Error) => {
+      const reason = redactPassword(String(err?.message ?? err));
+      if (reason === lastReason) return;
+      lastReason = reason;
+      logger.warn({ event: "redis_connection_error", backend: "redis", error: reason });
+    });
+    redis.on("ready", () => (lastReason = undefined));
     return redis;
   });
   // Commands before the connection is up would fail over to memory, so the first requests would not share.

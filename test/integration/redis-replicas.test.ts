@@ -64,6 +64,25 @@ describe.skipIf(!redis && !IN_CI)("Node replicas sharing judgments through Redis
     expect(redis, REDIS_MISSING).not.toBeNull();
   });
 
+  it("logs why Redis refuses a connection (a wrong password), once, without the password", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = { ...silentLogger, warn: (event: Record<string, unknown>) => void lines.push(event) };
+    const url = new URL(TEST_REDIS_URL);
+    url.username = "nobody";
+    url.password = "wrong-password-123";
+    const config = loadConfig({}, JSON.stringify({ server: { port: 0 }, generator: { base_url: sim.url }, judge: { model: "sim-judge" }, cache: { backend: "redis", redis_url: url.toString() } }));
+    const refused = await startProxy(config, logger);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1_500)); // a reconnect or two
+      const reasons = lines.filter((line) => line.event === "redis_connection_error");
+      expect(reasons).toHaveLength(1);
+      expect(String(reasons[0]!.error)).toMatch(/WRONGPASS|NOAUTH|invalid username-password/);
+      expect(JSON.stringify(lines)).not.toContain("wrong-password-123");
+    } finally {
+      await refused.close();
+    }
+  });
+
   it("answers a request on B that A already judged with 0 judge calls", async () => {
     expect(a.cache).toMatch(/^memory \+ redis at redis:\/\/127\.0\.0\.1:\d+/);
     const prompt = `Why do replicas share judgments? ${randomUUID()}`;
