@@ -64,6 +64,9 @@ export function createLayeredCache(options: LayeredCacheOptions): LayeredCache {
   const nextTry = { get: 0, set: 0 };
   const failed = (op: Op, err: unknown) => {
     nextTry[op] = now() + retryAfterMs;
+    // A read that failed (refused, or stuck past its timeout) leaves the writes alone for the pause too: they go over the
+    // same connection, and a request must not wait out a second timeout on its write. A failed write says nothing of reads.
+    if (op === "get") nextTry.set = Math.max(nextTry.set, nextTry.get);
     if (down[op]) return;
     const wasUp = !down.get && !down.set;
     down[op] = true;

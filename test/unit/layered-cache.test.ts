@@ -106,6 +106,23 @@ describe("layered judgment cache", () => {
     expect(logs.map((l) => l.event.event)).toEqual(["cache_backend_unavailable", "cache_backend_recovered"]);
   });
 
+  it("after a failed read leaves the writes alone for the pause too, so a request does not wait out a second timeout", async () => {
+    const { cache, shared, clock } = layered();
+    let writes = 0;
+    const set = shared.cache.set.bind(shared.cache);
+    shared.cache.set = async (key, value) => ((writes += 1), set(key, value));
+    shared.state.down = true;
+    expect(await cache.get("k")).toBeUndefined(); // the read fails: the layer is paused
+    await cache.set("k", { value: 1 }); // the judgment made meanwhile: memory only
+    expect(writes).toBe(0);
+    expect(await cache.get("k")).toEqual({ value: 1 });
+    shared.state.down = false;
+    clock.ms += 5_000;
+    await cache.set("k2", { value: 2 });
+    expect(writes).toBe(1);
+    expect(sharedValue(shared, "k2")).toEqual({ value: 2 });
+  });
+
   it("drops a write KV refused for its key alone (1 write/s per key), and keeps writing the other keys", async () => {
     const { cache, shared, logs } = layered();
     const set = shared.cache.set.bind(shared.cache);
