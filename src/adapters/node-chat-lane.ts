@@ -261,7 +261,7 @@ export function chatCompletionsLane(ctx: AppContext, app: RequestListener): Requ
       const timer = setTimeout(() => {
         late = true;
         uploadTooSlow(res, startOf(headerViews(req).source, arrived));
-      }, budgetMs - (observe.clock() - arrived));
+      }, Math.ceil(budgetMs - (observe.clock() - arrived))); // whole ms: a timer would round a fraction down, firing early
       return readAll(req).then(
         (body) => (clearTimeout(timer), late ? undefined : answer(req, res, body, client, arrived)),
         () => (clearTimeout(timer), late ? undefined : cancel(res, startOf(headerViews(req).source, arrived))), // it broke off its upload
