@@ -96,50 +96,45 @@ describe("request budget", () => {
     }
   });
 
-  it("counts it from the first byte on the Node server's own chat lane too", async () => {
+  /**
+   * A chat body sent over a raw socket to a Node proxy on the simulator: `head` of it at once, the rest after `restAfterMs`
+   * (never, when undefined). Resolves with all the proxy answered once it closes the connection.
+   */
+  async function uploadSlowly(head: number, restAfterMs?: number): Promise<{ answer: string; upstreamCalls: number }> {
     const upstream = await startSimulator();
-    const proxy = await startProxy(testConfig({ ...config(), generator: { base_url: upstream.url, timeout_ms: 60_000 }, server: { port: 0 } }), silentLogger);
+    const proxy = await startProxy(testConfig({ ...config(), generator: { base_url: upstream.url }, server: { port: 0 } }), silentLogger);
     try {
       const body = JSON.stringify(chatBody({ verdict: { n: 1 } }));
       const answer = await new Promise<string>((resolve, reject) => {
         const socket = connect(Number(new URL(proxy.url).port), "127.0.0.1");
         let text = "";
         socket.on("data", (chunk) => (text += chunk.toString()));
-        socket.on("end", () => resolve(text));
+        socket.on("close", () => resolve(text));
         socket.on("error", reject);
-        socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body.slice(0, 10)}`);
-        setTimeout(() => socket.write(body.slice(10)), BUDGET_MS + 50);
+        socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body.slice(0, head)}`);
+        if (restAfterMs !== undefined) setTimeout(() => socket.write(body.slice(head)), restAfterMs);
       });
-      expect(answer).toMatch(/^HTTP\/1\.1 504/);
-      expect(answer).toMatch(/"code":"request_timeout"/);
-      expect(upstream.sim.requests).toHaveLength(0);
+      return { answer, upstreamCalls: upstream.sim.requests.length };
     } finally {
       await proxy.close();
       await upstream.close();
     }
+  }
+
+  it("counts it from the first byte on the Node server's own chat lane too", async () => {
+    const { answer, upstreamCalls } = await uploadSlowly(10, BUDGET_MS + 50);
+    expect(answer).toMatch(/^HTTP\/1\.1 504/);
+    expect(answer).toMatch(/"code":"request_timeout"/);
+    expect(upstreamCalls).toBe(0);
   });
 
   it("answers the budget's 504 to a body that never finishes arriving, and closes its connection", async () => {
-    const upstream = await startSimulator();
-    const proxy = await startProxy(testConfig({ ...config(), generator: { base_url: upstream.url }, server: { port: 0 } }), silentLogger);
-    try {
-      const started = performance.now();
-      const answer = await new Promise<string>((resolve, reject) => {
-        const socket = connect(Number(new URL(proxy.url).port), "127.0.0.1");
-        let text = "";
-        socket.on("data", (chunk) => (text += chunk.toString()));
-        socket.on("close", () => resolve(text));
-        socket.on("error", reject);
-        socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n{"model":`);
-      });
-      expect(answer).toMatch(/^HTTP\/1\.1 504/);
-      expect(answer).toMatch(/"code":"request_timeout"/);
-      expect(performance.now() - started).toBeLessThan(BUDGET_MS + MARGIN_MS + 500);
-      expect(upstream.sim.requests).toHaveLength(0);
-    } finally {
-      await proxy.close();
-      await upstream.close();
-    }
+    const started = performance.now();
+    const { answer, upstreamCalls } = await uploadSlowly(10);
+    expect(answer).toMatch(/^HTTP\/1\.1 504/);
+    expect(answer).toMatch(/"code":"request_timeout"/);
+    expect(performance.now() - started).toBeLessThan(BUDGET_MS + MARGIN_MS + 500);
+    expect(upstreamCalls).toBe(0);
   });
 
   it("starts no backoff that would end after the budget: the upstream's error comes back early instead", async () => {
