@@ -71,7 +71,7 @@ type Built = Running | { error: ProxyError };
 export const consoleLoggerAt: LoggerForLevel = (level) => {
   const threshold = LOG_LEVELS.indexOf(level);
   const printer = (name: LogLevel, print: (line: string) => void) =>
-    LOG_LEVELS.indexOf(name) < threshold ? dropEvent : (event: Record<string, unknown>) => print(JSON.stringify({ level: name, ...event }));
+    LOG_LEVELS.indexOf(name) < threshold ? dropEvent : (event: Record<string, unknown>) => print(JSON.stringify({ level: name, time: new Date().toISOString(), ...event }));
   return {
     debug: printer("debug", (line) => console.debug(line)),
     info: printer("info", (line) => console.log(line)),

@@ -107,4 +107,11 @@ describe("the Workers logger", () => {
     expect((await send(healthz, { LOG_LEVEL: "debug" }, createWorker())).status).toBe(200);
     expect(lines).toContainEqual(expect.objectContaining({ level: "debug", event: "request", route: "healthz" }));
   });
+
+  it("stamps every line with its time, as on Node", async () => {
+    const lines = captureConsole();
+    expect((await send(chatRequest(), {}, createWorker())).status).toBe(200);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines as unknown as { time: string }[]) expect(Number.isNaN(Date.parse(line.time))).toBe(false);
+  });
 });
