@@ -82,6 +82,7 @@ async function simCommand(args: string[]): Promise<void> {
     ttft_ms: numberFlag("ttft-ms", values["ttft-ms"], atLeastZero),
     tokens_per_second: numberFlag("tokens-per-second", values["tokens-per-second"], atLeastZero),
   };
+  const port = numberFlag("port", values.port, (n) => Number.isInteger(n) && n >= 0 && n <= 65535);
   const running = await startSimulator(
     {
       seed: numberFlag("seed", values.seed, Number.isInteger),
@@ -89,8 +90,12 @@ async function simCommand(args: string[]): Promise<void> {
       generator: { latency },
       judge: { accuracy: numberFlag("accuracy", values.accuracy, fraction), bias: numberFlag("bias", values.bias, fraction), latency },
     },
-    numberFlag("port", values.port, (n) => Number.isInteger(n) && n >= 0 && n <= 65535),
-  );
+    port,
+  ).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "EADDRINUSE") throw new ConfigError([`--port: ${port} is already in use on 127.0.0.1`]);
+    if (err.code === "EACCES") throw new ConfigError([`--port: not allowed to listen on ${port} (ports below 1024 need privileges)`]);
+    throw err;
+  });
   console.log(`verdict simulator (not a model) listening on ${running.url}`);
   closeOnSignals(running, jsonLogger);
 }

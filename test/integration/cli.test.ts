@@ -1,6 +1,7 @@
 // The command line as a person or a script meets it: help is an answer on stdout, a mistake says what was wrong and
 // exits 2, and neither starts a server.
 import { execFile } from "node:child_process";
+import { createServer, type AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 
 interface CliRun {
@@ -40,5 +41,18 @@ describe("verdict's command line", () => {
     expect(run.stderr).toContain("usage:");
     expect(run.stderr).not.toMatch(/\n\s+at /);
     expect(run.stdout).toBe("");
+  });
+
+  it("says a simulator port is in use, exit code 1, without a stack trace", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    try {
+      const run = await cli(["sim", "--port", String((taken.address() as AddressInfo).port)]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/--port: \d+ is already in use on 127\.0\.0\.1/);
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      taken.close();
+    }
   });
 });

@@ -12,13 +12,16 @@ export interface RunningSimulator {
 
 export function startSimulator(options: SimOptionsInput = {}, port = 0, host = "127.0.0.1"): Promise<RunningSimulator> {
   const sim = createSimulator(options);
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const server = serve({ fetch: sim.app.fetch, port, hostname: host }, (info: AddressInfo) => {
+      server.off("error", reject);
       resolve({
         url: `http://${host}:${info.port}/v1`,
         sim,
         close: () => new Promise((done) => server.close(() => done())),
       });
     });
+    // A port in use (or not allowed) is the caller's to report, not an unhandled 'error' event.
+    server.once("error", reject);
   });
 }
