@@ -34,7 +34,7 @@ function progress(total: number): (result: ItemResult, done: number) => void {
     }
     const accuracy = scored === 0 ? "n/a" : `${((100 * right) / scored).toFixed(1)}%`;
     const skipped = done - scored;
-    const line = `${done}/${total} rows, accuracy so far ${accuracy}${skipped ? ` (${skipped} without a verdict left out)` : ""}`;
+    const line = `${done}/${total} items, accuracy so far ${accuracy}${skipped ? ` (${skipped} without a verdict left out)` : ""}`;
     if (process.stdout.isTTY) {
       const filled = Math.round((30 * done) / total);
       process.stdout.write(`\r[${"#".repeat(filled)}${".".repeat(30 - filled)}] ${line}   ${done === total ? "\n" : ""}`);

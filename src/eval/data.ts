@@ -36,7 +36,9 @@ function asFields(value: unknown, source: string, place: string): Record<string,
   return value as Record<string, unknown>;
 }
 
-export function records(text: string, source: string): SourceRow[] {
+export function records(raw: string, source: string): SourceRow[] {
+  // A byte-order mark (editors on Windows write one) is no part of the first row.
+  const text = raw.startsWith("\uFEFF") ? raw.slice(1) : raw;
   const trimmed = text.trim();
   if (trimmed.startsWith("[")) {
     let rows: unknown[];
@@ -94,7 +96,8 @@ export function groundingItems(rows: SourceRow[], source: string): GroundingItem
 export function pairItems(rows: SourceRow[], source: string): PairItem[] {
   return rows.map((row) => {
     const { fields, fail, str } = reader(row, source);
-    const label = Number(fields.label);
+    // 1 or 2, as a number or its text; not `true`, which Number() would make 1.
+    const label = typeof fields.label === "number" || typeof fields.label === "string" ? Number(fields.label) : NaN;
     if (label !== 1 && label !== 2) throw fail("label must be 1 or 2");
     return { id: String(row.index), instruction: str("input"), output_1: str("output_1"), output_2: str("output_2"), label };
   });

@@ -173,7 +173,7 @@ describe("verdict eval (CLI)", () => {
     expect(run.code).toBe(0);
     const report = JSON.parse(readFileSync(join(dir, "grounding-report.json"), "utf8"));
     expect(report.summary.errors).toBeGreaterThan(0);
-    const progress = [...run.stdout.matchAll(/^40\/40 rows, accuracy so far ([\d.]+)%/gm)];
+    const progress = [...run.stdout.matchAll(/^40\/40 items, accuracy so far ([\d.]+)%/gm)];
     expect(progress).toHaveLength(1);
     expect(Number(progress[0]![1])).toBeCloseTo(100 * report.summary.accuracy, 1);
   }, 60_000);

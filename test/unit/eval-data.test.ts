@@ -27,6 +27,13 @@ describe("loadItems", () => {
     expect(() => loadItems("pairwise", JSON.stringify([{ input: "i", output_1: "a", output_2: "b", label: 3 }]), "x.json")).toThrow(/x\.json row 1: label must be 1 or 2/);
     expect(() => loadItems("grounding", '{"passage": "p"}', "y.jsonl")).toThrow(/y\.jsonl row 1: field label is missing/);
     expect(() => loadItems("grounding", "{oops", "z.jsonl")).toThrow(/z\.jsonl: line 1 is not JSON/);
+    expect(() => loadItems("pairwise", JSON.stringify([{ input: "i", output_1: "a", output_2: "b", label: true }]), "t.json")).toThrow(/label must be 1 or 2/);
+  });
+
+  it("reads a file that starts with a byte-order mark, and labels given as text", () => {
+    const row = { passage: "p", question: "q", answer: "a", label: "PASS" };
+    expect(loadItems("grounding", `\uFEFF${JSON.stringify(row)}\n`, "bom.jsonl")).toHaveLength(1);
+    expect(loadItems("pairwise", JSON.stringify([{ input: "i", output_1: "a", output_2: "b", label: "2" }]), "s.json")).toMatchObject([{ label: 2 }]);
   });
 
   it("samples the same rows for the same seed and limit", () => {
