@@ -145,6 +145,7 @@ async function guardFailedOpen(strategy: GuardOptions, inner: InnerOptions, pool
   return { winner: -1, ranking: indices(failed), rationale, grounded: false, checks, abstention: strategy.abstain_message };
 }
 
+/** Whether a request's response_format asks for JSON (a schema or any object). */
 function wantsJson(format: unknown): boolean {
   const type = (format as { type?: unknown } | null | undefined)?.type;
   return type === "json_schema" || type === "json_object";
