@@ -39,7 +39,7 @@ type Rerank = ReturnType<typeof reranker>;
 const joined = (name: string, values: string[]) => values.join(name === "cookie" ? "; " : ", ");
 
 /** The request's headers as the app would see them. */
-function headerViews(req: IncomingMessage): { source: HeaderSource; client: ClientHeaders } {
+export function headerViews(req: IncomingMessage): { source: HeaderSource; client: ClientHeaders } {
   const distinct = req.headersDistinct;
   return {
     source: { get: (name) => (distinct[name] ? joined(name, distinct[name]) : null) },
