@@ -96,17 +96,23 @@ export function checkContextLimit(documents: string[], messages: Record<string, 
   }
 }
 
-/** `param`: the field the conversation came in (`messages`; `input` on /v1/responses). */
-export function checkConversationLimits(messages: Record<string, unknown>[], limits: Config["limits"], param = "messages"): void {
+/**
+ * `param`: the field the conversation came in (`messages`; `input` on /v1/responses). `leading`: entries before it that
+ * the client sent in another field (a Responses request's `instructions`, sent first as a system message): counted,
+ * and named by that field, so that an index points at the client's own entry.
+ */
+export function checkConversationLimits(messages: Record<string, unknown>[], limits: Config["limits"], param = "messages", leading?: string): void {
+  const offset = leading === undefined ? 0 : 1;
   if (messages.length > limits.max_messages) {
-    throw badRequest(`${param} has ${messages.length} entries; this proxy accepts at most ${limits.max_messages}`, param, "too_many_messages");
+    const counted = leading === undefined ? "" : ` (with ${leading})`;
+    throw badRequest(`${param}${counted} has ${messages.length} entries; this proxy accepts at most ${limits.max_messages}`, param, "too_many_messages");
   }
   let total = 0;
   for (const [index, message] of messages.entries()) {
     total += messageChars(message);
     if (total > limits.max_chars) {
       throw badRequest(
-        `the conversation is longer than this proxy's limit of ${limits.max_chars} characters (reached at ${param}[${index}])`,
+        `the conversation is longer than this proxy's limit of ${limits.max_chars} characters (reached at ${index < offset ? leading : `${param}[${index - offset}]`})`,
         param,
         "conversation_too_long",
       );

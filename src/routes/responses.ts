@@ -50,7 +50,7 @@ export async function handleResponses(c: Context, ctx: AppContext): Promise<Resp
   const mapped = toChatRequest(body);
   const conversation = conversationOf(body, mapped);
   if ("chat" in mapped && conversation.length === 0) throw badRequest("input holds no message to answer", "input", "empty_input");
-  checkConversationLimits(conversation, ctx.config.limits, "input");
+  checkConversationLimits(conversation, ctx.config.limits, "input", typeof body.instructions === "string" && body.instructions !== "" ? "instructions" : undefined);
   // The Responses API has no `n`: one answer, chosen among verdict's candidates. The conversation goes along so that a
   // guard finds documents in `instructions` or the input, as it does in a chat request's messages.
   const options = resolveOptions({ model: body.model, messages: conversation, verdict: body.verdict } as unknown as ChatRequest, c.req.raw.headers, ctx.config);

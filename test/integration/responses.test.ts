@@ -227,6 +227,11 @@ describe("/v1/responses", () => {
     const passedOn = await post(app, { model: "sim-generator", instructions: "x".repeat(101), input: "hi", previous_response_id: "resp_1" });
     expect(passedOn.status).toBe(400);
     expect((await passedOn.json()).error).toMatchObject({ param: "input", code: "conversation_too_long" });
+    // An index names the client's own entry, instructions apart.
+    const named = await post(app, { model: "sim-generator", instructions: "be brief", input: [{ role: "user", content: "x".repeat(101) }], verdict: { n: 2 } });
+    expect((await named.json()).error.message).toMatch(/reached at input\[0\]\)/);
+    const inInstructions = await post(app, { model: "sim-generator", instructions: "x".repeat(101), input: "hi", verdict: { n: 2 } });
+    expect((await inInstructions.json()).error.message).toMatch(/reached at instructions\)/);
     // So do a tool's result and a tool call's arguments given as input items.
     for (const item of [{ type: "function_call_output", call_id: "c", output: "o".repeat(101) }, { type: "function_call", call_id: "c", name: "f", arguments: "a".repeat(101) }]) {
       const toolItem = await post(app, { model: "sim-generator", input: [item] });
