@@ -12,7 +12,7 @@ const optional = <T extends z.ZodType>(schema: T) => schema.nullable().optional(
  */
 export const responsesRequestSchema = z.looseObject({
   model: z.string().min(1),
-  input: z.union([z.string(), z.array(z.looseObject({}))]).optional(),
+  input: z.union([z.string(), z.array(z.looseObject({}))], { error: "must be text or a list of input items (objects)" }).optional(),
   instructions: optional(z.string()),
   stream: optional(z.boolean()),
   temperature: optional(z.number().min(0).max(2)),

@@ -288,6 +288,8 @@ describe("/v1/responses", () => {
     const xmlWithTools = await post(app, { model: "sim-generator", input: "hi", tools: [{ type: "function", name: "f" }], text: { format: { type: "xml" } } });
     expect(xmlWithTools.status).toBe(400);
     expect((await xmlWithTools.json()).error.param).toBe("text.format.type");
+    const nullItem = await post(app, { model: "sim-generator", input: [null] });
+    expect((await nullItem.json()).error).toMatchObject({ param: "input", message: expect.stringMatching(/must be text or a list of input items/) });
     for (const n of [1, 2]) {
       const nullPart = await post(app, { model: "sim-generator", input: [{ role: "user", content: [{ type: "input_text", text: "hi" }, null] }], verdict: { n } });
       expect(nullPart.status).toBe(400);
