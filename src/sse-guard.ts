@@ -61,21 +61,22 @@ export function guardEvents(chunks: AsyncIterable<Uint8Array>, options: GuardOpt
 }
 
 /**
- * Ends `source` once a read of it has waited `idleMs` with nothing coming. Only time spent waiting on the upstream
- * counts: while the client is slow to take what was sent, nothing is read, and the upstream is held back by verdict,
- * not silent. One timer for the whole stream, set again only when it fires: a timer per chunk would cost more than the
- * chunk. `stalled()` says whether it ended the stream.
+ * Ends `source` once the stream has made no progress for `idleMs`, and says which side stalled. Waiting on a read of
+ * the upstream, the upstream is silent; holding an event the client has not taken, the client is: its own clock, so
+ * that a slow reader is never blamed on the upstream, and so that one that stops reading (but stays connected) does not
+ * hold the upstream call, and its generator slot, for ever. One timer for the whole stream, set again only when it
+ * fires: a timer per chunk would cost more than the chunk.
  */
 function idleWatch(source: AsyncIterator<Uint8Array>, idleMs: number | undefined) {
   let since = Date.now();
   let reading = false;
-  let stalled = false;
+  let stalled: "upstream" | "client" | null = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const check = () => {
-    const quiet = reading ? Date.now() - since : 0;
+    const quiet = Date.now() - since;
     if (quiet < idleMs!) return void (timer = setTimeout(check, idleMs! - quiet));
-    stalled = true;
-    void source.return?.().catch(() => undefined); // settles the read that waits
+    stalled = reading ? "upstream" : "client";
+    void source.return?.().catch(() => undefined); // settles the read that waits, or ends the call the client left idle
   };
   if (idleMs !== undefined) timer = setTimeout(check, idleMs);
   return {
@@ -84,8 +85,11 @@ function idleWatch(source: AsyncIterator<Uint8Array>, idleMs: number | undefined
       reading = true;
       since = Date.now();
     },
-    /** The read has come back. */
-    heard: () => void (reading = false),
+    /** The read has come back: what it brought waits for the client now. */
+    heard: () => {
+      reading = false;
+      since = Date.now();
+    },
     stalled: () => stalled,
     stop: () => {
       if (timer !== undefined) clearTimeout(timer);
@@ -139,7 +143,10 @@ async function* wholeEvents(source: AsyncIterator<Uint8Array>, { who = "generato
   const pending = new PendingEvent();
   let lastSent: Uint8Array = new Uint8Array(0);
   const idle = idleWatch(source, idleMs);
-  const stalledEvent = () => cutOff(`the ${who} upstream's stream sent nothing for ${idleMs} ms`, "upstream_stream_timeout", lastSent);
+  const stalledEvent = () =>
+    idle.stalled() === "client"
+      ? cutOff(`the client read nothing for ${idleMs} ms, so the ${who} upstream's stream was closed`, "client_stream_stalled", lastSent)
+      : cutOff(`the ${who} upstream's stream sent nothing for ${idleMs} ms`, "upstream_stream_timeout", lastSent);
   try {
     for (;;) {
       let read: IteratorResult<Uint8Array>;

@@ -203,6 +203,35 @@ describe("pass-through under the generator's queue and rate limit", () => {
     expect(await answered.text()).toContain("data: [DONE]");
   });
 
+  it("gives a pass-through stream's slot back when its client stops reading for generator.timeout_ms", async () => {
+    // An upstream that streams for as long as it is read; the second call ends at once.
+    let calls = 0;
+    const fetch: typeof globalThis.fetch = async () => {
+      calls += 1;
+      const endless = calls === 1;
+      let sent = 0;
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          controller.enqueue(new TextEncoder().encode(`data: {"n":${sent++}}\n\n`));
+          if (!endless) controller.enqueue(new TextEncoder().encode("data: [DONE]\n\n")), controller.close();
+        },
+      });
+      return new Response(body, { headers: { "content-type": "text/event-stream" } });
+    };
+    const { app } = harness({ config: { generator: { concurrency: 1, timeout_ms: 100 } }, deps: { fetch } });
+    const idle = await postChat(app, chatBody({ stream: true, verdict: { n: 1 } }));
+    const reader = idle.body!.getReader();
+    await reader.read(); // then the client takes nothing more, and stays
+    const second = await postChat(app, chatBody({ stream: true, verdict: { n: 1 } }));
+    expect(second.status).toBe(200);
+    expect(calls).toBe(2);
+    expect(await second.text()).toContain("data: [DONE]");
+    // Reading again, the idle client learns why its stream ended.
+    let rest = "";
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) rest += new TextDecoder().decode(chunk.value);
+    expect(rest).toMatch(/"code":"client_stream_stalled"/);
+  });
+
   it("counts pass-through calls against the rate limit's window", async () => {
     const upstream = heldUpstream();
     const config = { generator: { concurrency: 8, max_queued: 0, interval_ms: 60_000, interval_cap: 1 } };

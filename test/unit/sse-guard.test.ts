@@ -82,14 +82,32 @@ describe("a stream's silence bound", () => {
     expect(text).toBe(reads.join(""));
   });
 
-  it("does not count the time a slow client takes to read: the upstream is held back then, not silent", async () => {
+  it("keeps the upstream's silence and the client's apart: neither is blamed for the other's time", async () => {
+    // Each gap under the bound, upstream and client taking turns: 40 ms of silence, then 40 ms of the client not reading.
     const reads = Array.from({ length: 4 }, (_, i) => `data: ${i}\n\n`);
     let text = "";
-    for await (const chunk of guardEvents(trickle(reads, 0), { idleMs: 60 })) {
+    for await (const chunk of guardEvents(trickle(reads, 40), { idleMs: 60 })) {
       text += new TextDecoder().decode(chunk);
-      await new Promise((resolve) => setTimeout(resolve, 150)); // the client's socket is full for a while
+      await new Promise((resolve) => setTimeout(resolve, 40));
     }
     expect(text).toBe(reads.join(""));
+  });
+
+  it("closes the upstream's stream when the client stops reading, and says so if it reads again", async () => {
+    let closed = false;
+    async function* endless(): AsyncGenerator<Uint8Array> {
+      try {
+        for (let i = 0; ; i++) yield encoder.encode(`data: ${i}\n\n`);
+      } finally {
+        closed = true;
+      }
+    }
+    const events = guardEvents(endless(), { idleMs: 60 });
+    expect(new TextDecoder().decode((await events.next()).value)).toBe("data: 0\n\n");
+    await new Promise((resolve) => setTimeout(resolve, 150)); // the client takes nothing for a while
+    expect(closed).toBe(true); // the upstream call (and its generator slot) is let go meanwhile
+    const rest = await relayed(events);
+    expect(rest).toMatch(/"code":"client_stream_stalled"/);
   });
 
   it("still ends an upstream that stays silent while it is being read", async () => {
