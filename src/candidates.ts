@@ -13,6 +13,7 @@ export type Exclusion =
   | "missing_tool_call"
   | "unexpected_tool_call"
   | "wrong_tool"
+  | "malformed_tool_call"
   | "minority_kind";
 
 /** Worst last: an answer of the other kind is still a fine answer; a truncated one says something; an empty one nothing. */
@@ -22,6 +23,7 @@ const EXCLUSION_ORDER: Exclusion[] = [
   "content_filter",
   "schema_mismatch",
   "invalid_json",
+  "malformed_tool_call",
   "wrong_tool",
   "missing_tool_call",
   "unexpected_tool_call",
@@ -34,7 +36,7 @@ export interface AdmissionRules {
   json?: { schema?: JsonSchema };
   /** Only set when the request offers tools. "auto": both kinds allowed, the majority kind is judged. */
   toolChoice?: "auto" | "required" | "none";
-  /** The tools a tool_choice names (one function, or allowed_tools): a call of any other breaks it. */
+  /** The tools a tool_choice names (one function, or allowed_tools), else every tool offered: a call of any other breaks it. */
   toolNames?: Set<string>;
 }
 
@@ -51,6 +53,30 @@ function namedTools(choice: unknown): Set<string> | undefined {
   return valid.length > 0 ? new Set(valid) : undefined;
 }
 
+/** The names of the tools a request offers (function and custom tools), or undefined when none has a name to read. */
+function offeredTools(tools: NamedTool[]): Set<string> | undefined {
+  const names = tools.map(toolNameOf).filter((name): name is string => typeof name === "string");
+  return names.length > 0 ? new Set(names) : undefined;
+}
+
+/**
+ * Whether every function call's arguments are a JSON object, as the client will parse them (a call cut off mid-way is
+ * shorter, and the tie-break's shorter answer would favour it). Custom tools take free text and are not checked.
+ */
+function wellFormedCalls(candidate: Candidate): boolean {
+  for (const call of candidate.message.tool_calls as { function?: { name?: unknown; arguments?: unknown }; custom?: unknown }[]) {
+    if (call?.custom !== undefined) continue;
+    if (typeof call?.function?.name !== "string" || typeof call.function.arguments !== "string") return false;
+    try {
+      const args: unknown = JSON.parse(call.function.arguments);
+      if (typeof args !== "object" || args === null || Array.isArray(args)) return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
 /** A tool_choice object that still lets the model answer in text: allowed_tools in mode auto. A named tool does not. */
 function allowsText(choice: object): boolean {
   const allowed = choice as { type?: unknown; allowed_tools?: { mode?: unknown } };
@@ -65,7 +91,7 @@ export function admissionRules(body: Record<string, unknown>): AdmissionRules {
   if (Array.isArray(body.tools) && body.tools.length > 0) {
     const choice = body.tool_choice;
     rules.toolChoice = choice === "none" ? "none" : choice === "required" || (typeof choice === "object" && choice !== null && !allowsText(choice)) ? "required" : "auto";
-    const names = namedTools(choice);
+    const names = namedTools(choice) ?? offeredTools(body.tools as NamedTool[]);
     if (names) rules.toolNames = names;
   }
   return rules;
@@ -86,6 +112,7 @@ export function exclusionOf(candidate: Candidate, rules: AdmissionRules = {}): E
   const calls = callsTools(candidate);
   if (rules.toolChoice === "required" && !calls) return "missing_tool_call";
   if (rules.toolChoice === "none" && calls) return "unexpected_tool_call";
+  if (calls && !wellFormedCalls(candidate)) return "malformed_tool_call";
   if (rules.toolNames && calls && !callsOnly(candidate, rules.toolNames)) return "wrong_tool";
   if (candidate.finish_reason === "length") return "truncated";
   if (candidate.finish_reason === "content_filter") return "content_filter";

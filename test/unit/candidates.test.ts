@@ -1,6 +1,6 @@
 // Exclusion rules before judging: response_format, tool_choice, and the text/tool-call majority rule.
 import { describe, expect, it } from "vitest";
-import { admissionRules, createCandidatePool } from "../../src/candidates";
+import { admissionRules, createCandidatePool, exclusionOf } from "../../src/candidates";
 import { messageText } from "../../src/openai/chat";
 import { schemaMismatch } from "../../src/openai/json-schema";
 import { candidate } from "../scripted-judge";
@@ -116,9 +116,25 @@ describe("candidate pool rules", () => {
     expect(pool.settle().map((c) => c.index)).toEqual([0, 2, 3]);
     expect(pool.excluded.get(1)).toBe("minority_kind");
 
-    const tie = createCandidatePool(admissionRules({ tools, tool_choice: "auto" }));
+    const tie = createCandidatePool(admissionRules({ tools: [...tools, { type: "function", function: { name: "g" } }], tool_choice: "auto" }));
     for (const c of [candidate(0), toolCall(1), toolCall(2, "g"), candidate(3)]) tie.admit(c);
     expect(tie.settle().map((c) => c.index)).toEqual([1, 2]);
+  });
+
+  it("ranks last a call whose arguments are no JSON object, and a call of a tool the request never offered", () => {
+    const withArgs = (index: number, name: string, args: unknown) => ({
+      ...candidate(index, `[tool call] ${name}`),
+      message: { role: "assistant", content: null, tool_calls: [{ id: `c${index}`, type: "function", function: { name, arguments: args } }] },
+    });
+    const rules = admissionRules({ tools, tool_choice: "required" });
+    expect(exclusionOf(withArgs(0, "f", '{"city":"Paris"}'), rules)).toBeNull();
+    expect(exclusionOf(withArgs(1, "f", '{"city":"Par'), rules)).toBe("malformed_tool_call");
+    expect(exclusionOf(withArgs(2, "f", null), rules)).toBe("malformed_tool_call");
+    expect(exclusionOf(withArgs(3, "f", "[1,2]"), rules)).toBe("malformed_tool_call");
+    expect(exclusionOf(withArgs(4, "launch_missiles", "{}"), admissionRules({ tools, tool_choice: "auto" }))).toBe("wrong_tool");
+    // A custom tool takes free text.
+    const custom = { ...candidate(5, "[tool call] grep"), message: { role: "assistant", content: null, tool_calls: [{ id: "c5", type: "custom", custom: { name: "grep", input: "not json" } }] } };
+    expect(exclusionOf(custom, admissionRules({ tools: [{ type: "custom", custom: { name: "grep" } }] }))).toBeNull();
   });
 
   it("without tools nothing is held back", () => {
