@@ -18,4 +18,22 @@ describe("documents in the messages", () => {
     const messages = [{ role: "system", content: "The system's documents." }, { role: "user", content: "<document id=1>unclosed</context> Why?" }];
     expect(documentsFromMessages(messages, [...sources])).toEqual(["The system's documents."]);
   });
+
+  it("reads tags in any case, one name closing only its own, and a closing tag with spaces", () => {
+    const text = "<DOCUMENTS>all of it</Documents ><document>one</documents> two</document><context>three</context>Why?";
+    const messages = [{ role: "user", content: text }];
+    expect(documentsFromMessages(messages, [...sources])).toEqual(["all of it", "one</documents> two", "three"]);
+    expect(questionOf(messages)).toBe("Why?");
+  });
+
+  it("reads a text of many tags that never close in time that grows with its length, not its square", () => {
+    for (const filler of ["<document ", "<document>", "<context x=1>"]) {
+      const messages = [{ role: "system", content: "The system's documents." }, { role: "user", content: `${filler.repeat(80_000)}Why?` }];
+      const started = performance.now();
+      expect(documentsFromMessages(messages, [...sources])).toEqual(["The system's documents."]);
+      questionOf(messages);
+      // 800 KB of these took the regular expression 115 s; a linear reading takes milliseconds.
+      expect(performance.now() - started).toBeLessThan(1_000);
+    }
+  });
 });
