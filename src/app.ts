@@ -21,7 +21,7 @@ import { serveMetrics } from "./routes/metrics";
 import { listModels, retrieveModel } from "./routes/models";
 import { handleResponses } from "./routes/responses";
 import type { Tracer } from "./trace/tracer";
-import { passThrough, type PassThroughTarget } from "./passthrough";
+import { passThrough, pathBelowV1, type PassThroughTarget } from "./passthrough";
 import { assignRequestId } from "./request-id";
 import type { PipelineDeps } from "./pipeline";
 import { createRedactor, keysInText, redactingExchange, redactingFetch, redactingLogger } from "./redact";
@@ -93,6 +93,8 @@ export function failureOf(err: unknown, requestId: string, logger: Logger, clien
  * it would send the prompt to wherever the Location points, another host or plain http included.
  */
 const runtimeFetch: FetchLike = (input, init) => globalThis.fetch(input, { ...init, redirect: "manual" });
+
+const ENCODED_SEPARATOR = /%2f|%5c/i;
 
 /** Everything a request needs, built once: upstreams, cache, observability, the pass-through target. */
 export function createAppContext(deps: AppDeps): AppContext {
@@ -177,9 +179,13 @@ export function createApp(deps: AppDeps, ctx: AppContext = createAppContext(deps
     // Read first (the body limit above bounds it): bytes can be sent again, so these calls are retried like chat ones;
     // a body handed on as a stream gets one attempt.
     const method = c.req.method;
+    const path = pathBelowV1(c.req.raw);
+    // No OpenAI route has an encoded / or \ in it, and an upstream that decodes one would route the request elsewhere
+    // (to its chat completions, say) than verdict did, past every check verdict makes there.
+    if (ENCODED_SEPARATOR.test(path)) throw new ProxyError(400, `no route for ${method} ${c.req.path}: a path may not hold an encoded / or \\`, { code: "invalid_path" });
     const arrived = arrivedAt(c);
     const body = method === "GET" || method === "HEAD" ? undefined : new Uint8Array(await c.req.arrayBuffer());
-    return passThrough(generatorFor(ctx, c.req.raw.headers).target, c.req.raw, c.req.path.slice("/v1".length), body, probeOf(c).headers, arrived);
+    return passThrough(generatorFor(ctx, c.req.raw.headers).target, c.req.raw, path, body, probeOf(c).headers, arrived);
   });
 
   app.notFound((c) => errorResponse(new ProxyError(404, `no route for ${c.req.method} ${c.req.path}`, { code: "not_found" })));

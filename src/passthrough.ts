@@ -56,6 +56,15 @@ export interface Forwarded {
   body: Uint8Array | AsyncIterable<Uint8Array> | null;
 }
 
+/**
+ * The request's path below /v1 as the client sent it, still %-encoded. Decoded, `%5c` would turn into a backslash,
+ * which URL parsing takes for `/`: `/v1/..%5c..%5cadmin` would reach `/admin` on the generator's host with its key.
+ * (`..` and `%2e%2e` segments are resolved when the request's own URL is parsed, before routing.)
+ */
+export function pathBelowV1(request: Request): string {
+  return new URL(request.url).pathname.slice("/v1".length);
+}
+
 /** A request as a Response for the Hono app. */
 export async function passThrough(
   target: PassThroughTarget,

@@ -4,7 +4,7 @@ import type { Context } from "hono";
 import type { AppContext } from "../app";
 import { generatorFor } from "../byok";
 import { probeOf } from "../observe/middleware";
-import { passThrough } from "../passthrough";
+import { passThrough, pathBelowV1 } from "../passthrough";
 
 interface ModelList {
   object: "list";
@@ -25,9 +25,10 @@ function decodedOrNull(segment: string): string | null {
 /** One model, as the SDKs' models.retrieve asks for it. */
 export function retrieveModel(c: Context, ctx: AppContext): Response | Promise<Response> {
   // The rest of the path, slashes and all: model ids such as "meta-llama/Llama-3.3-70B" have them.
-  const id = decodedOrNull(c.req.path.slice("/v1/models/".length));
+  const path = pathBelowV1(c.req.raw);
+  const id = decodedOrNull(path.slice("/models/".length));
   if (id !== null && Object.hasOwn(ctx.config.models, id)) return c.json(virtualModel(id));
-  return passThrough(generatorFor(ctx, c.req.raw.headers).target, c.req.raw, c.req.path.slice("/v1".length), undefined, probeOf(c).headers);
+  return passThrough(generatorFor(ctx, c.req.raw.headers).target, c.req.raw, path, undefined, probeOf(c).headers);
 }
 
 export async function listModels(c: Context, ctx: AppContext): Promise<Response> {
