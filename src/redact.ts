@@ -136,17 +136,21 @@ export function redactingFetch(fetchImpl: FetchLike, secrets: Iterable<string | 
     if (ok) {
       const raw = Object.fromEntries(response.headers);
       const headers = scrubbedHeaders(raw, inHeaders);
+      const cookies = setCookies(response.headers);
+      const cleanCookies = scrubbedCookies(cookies, inHeaders);
       const { status, statusText } = response;
-      if (inAnswer === null || response.body === null) return headers === raw ? response : new Response(response.body, { status, statusText, headers });
+      const same = headers === raw && cleanCookies === cookies;
+      if (inAnswer === null || response.body === null) return same ? response : new Response(response.body, { status, statusText, headers: withCookies(headers, cleanCookies) });
       // Its length changes with a key taken out. Its chunks are kept beside it, as the Node fetch's are (body-chunks.ts).
       const { "content-length": _length, ...rest } = headers;
       const chunks = scrubbedChunks(bodyChunks(response)!, inAnswer.scrubber());
-      return keepChunkSource(new Response(chunkStream(chunks), { status, statusText, headers: rest }), chunks);
+      return keepChunkSource(new Response(chunkStream(chunks), { status, statusText, headers: withCookies(rest, cleanCookies) }), chunks);
     }
     const redact = createRedactor([...configured, ...credentialsSent(new Headers(init?.headers))]);
     const text = await response.text().catch(() => "");
     const { "content-length": _length, "content-encoding": _encoding, ...rest } = Object.fromEntries(response.headers);
-    return new Response(redact(text).slice(0, MAX_ERROR_BODY), { status: response.status, statusText: response.statusText, headers: scrubbedHeaders(rest, redact) });
+    const headers = withCookies(scrubbedHeaders(rest, redact), scrubbedCookies(setCookies(response.headers), redact));
+    return new Response(redact(text).slice(0, MAX_ERROR_BODY), { status: response.status, statusText: response.statusText, headers });
   };
 }
 
@@ -163,11 +167,12 @@ export function redactingExchange(exchange: Exchange, secrets: Iterable<string |
     called(exchange, request).then((reply) => {
       if ((reply.status >= 200 && reply.status < 300) || reply.status === 304 || reply.body === null) {
         const headers = scrubbedHeaders(reply.headers, inHeaders);
+        const cookies = scrubbedCookies(reply.cookies, inHeaders);
         const body = inAnswer === null || reply.body === null ? reply.body : isWhole(reply.body) ? inAnswer.whole(reply.body) : scrubbedChunks(reply.body, inAnswer.scrubber());
-        if (body === reply.body) return headers === reply.headers ? reply : { ...reply, headers };
+        if (body === reply.body) return headers === reply.headers && cookies === reply.cookies ? reply : { ...reply, headers, ...(cookies ? { cookies } : {}) };
         // Its length changed with the key taken out.
         const { "content-length": _length, ...rest } = headers;
-        return { ...reply, headers: rest, body };
+        return { ...reply, headers: rest, ...(cookies ? { cookies } : {}), body };
       }
       return scrubbedReply(reply, request, configured);
     });
@@ -179,7 +184,31 @@ async function scrubbedReply(reply: ExchangeReply, request: ExchangeRequest, con
   const { "content-length": _length, "content-encoding": _encoding, ...headers } = reply.headers;
   // Cut after redacting: a secret across the cut would otherwise leave its first characters behind. The exchange
   // reads more than is kept, so a secret across its own cut falls in the part dropped here.
-  return { ...reply, headers: scrubbedHeaders(headers, redact), body: utf8.encode(redact(text).slice(0, MAX_ERROR_BODY)) };
+  const cookies = scrubbedCookies(reply.cookies, redact);
+  return { ...reply, headers: scrubbedHeaders(headers, redact), ...(cookies ? { cookies } : {}), body: utf8.encode(redact(text).slice(0, MAX_ERROR_BODY)) };
+}
+
+/** A response's Set-Cookie values, each apart (Headers joins them, and Object.fromEntries keeps only the last). */
+function setCookies(headers: Headers): string[] | undefined {
+  const cookies = (headers as Headers & { getSetCookie?: () => string[] }).getSetCookie?.() ?? [];
+  return cookies.length > 0 ? cookies : undefined;
+}
+
+/** Headers for a new Response: `headers` with each cookie appended as its own Set-Cookie line. */
+function withCookies(headers: Record<string, string>, cookies: string[] | undefined): HeadersInit {
+  if (cookies === undefined) return headers;
+  const { "set-cookie": _joined, ...rest } = headers;
+  return [...Object.entries(rest), ...cookies.map((cookie): [string, string] => ["set-cookie", cookie])];
+}
+
+/**
+ * Each Set-Cookie apart (when an answer sent more than one), scrubbed as the headers are: they go to the client one by
+ * one, not from the joined header. The same array back when none held anything to take out.
+ */
+function scrubbedCookies(cookies: string[] | undefined, redact: Redactor): string[] | undefined {
+  if (cookies === undefined) return undefined;
+  const scrubbed = cookies.map(redact);
+  return scrubbed.every((cookie, i) => cookie === cookies[i]) ? cookies : scrubbed;
 }
 
 /**

@@ -90,6 +90,21 @@ describe("upstream credentials", () => {
     expect(await response.text()).toContain("my key is [redacted]");
   });
 
+  it.each([200, 500])("hands the client no key in any of several Set-Cookie headers (status %i), and keeps each cookie", async (status) => {
+    const key = "gen-SECRET-key-111111";
+    const fetch: typeof globalThis.fetch = async () => {
+      const headers = new Headers({ "content-type": "application/json" });
+      headers.append("set-cookie", `k=${key}; Path=/`);
+      headers.append("set-cookie", "z=1; Path=/");
+      return new Response('{"ok":true}', { status, headers });
+    };
+    const { app } = harness({ config: { generator: { api_key: key } }, deps: { fetch } });
+    const response = await app.request("/v1/files");
+    expect(response.status).toBe(status);
+    const cookies = response.headers.getSetCookie();
+    expect(cookies).toEqual(["k=[redacted]; Path=/", "z=1; Path=/"]);
+  });
+
   it("hands a streaming client no key that the upstream repeats, even one split between two chunks", async () => {
     const key = "gen-SECRET-key-111111";
     const events = [`data: {"choices":[{"index":0,"delta":{"content":"my key is gen-SEC`, `RET-key-111111"}}]}\n\n`, "data: [DONE]\n\n"];
