@@ -16,7 +16,14 @@ export const consistencyOptions = z.object({
 
 export type ConsistencyOptions = z.infer<typeof consistencyOptions>;
 
-const fold = (text: string) => text.trim().toLowerCase().replace(/\s+/g, " ").replace(/[.!]+$/, "");
+/** Trailing stops and exclamation marks removed, by a loop: `[.!]+$` retried from every stop of a long run. */
+function withoutTrailingStops(text: string): string {
+  let end = text.length;
+  while (end > 0 && (text[end - 1] === "." || text[end - 1] === "!")) end -= 1;
+  return text.slice(0, end);
+}
+
+const fold = (text: string) => withoutTrailingStops(text.trim().toLowerCase().replace(/\s+/g, " "));
 
 /**
  * A number as an answer writes it. A fraction, ratio, time or date is one number (1/3, 3:45, 2024-03-01): read as its
@@ -46,7 +53,16 @@ function leadingNumber(text: string): string | null {
  * answer:** 12" and "Final answer: **12**" are both 12. A `*` between two words or numbers (3*4) stays.
  */
 const unmarked = (line: string) =>
-  line.replace(/\\boxed\{([^{}]*)\}/g, "$1").replace(/`+/g, "").replace(/(^|[\s(:])[*_]+|[*_]+(?=[\s).,;:!?]|$)/g, "$1");
+  line
+    .replace(/\\boxed\{([^{}]*)\}/g, "$1")
+    .replace(/`+/g, "")
+    // Each run of marks is matched once, whole, and dropped when it opens or closes a word: a lookahead after a run
+    // would be retried from every mark of a long one.
+    .replace(/[*_]+/g, (run, at: number, whole: string) => {
+      const before = at === 0 ? " " : whole[at - 1]!;
+      const after = whole[at + run.length] ?? " ";
+      return /[\s(:]/.test(before) || /[\s).,;:!?]/.test(after) ? "" : run;
+    });
 
 /** An answer's non-empty lines, trimmed and unmarked. */
 const linesOf = (text: string) => text.trim().split("\n").map((line) => unmarked(line.trim()).trim()).filter(Boolean);

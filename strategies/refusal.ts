@@ -12,11 +12,13 @@ const DECLINES =
  * Sentence ends, "but", "however", "so", "therefore", "thus", "hence" and "which means" joints, colons and semicolons:
  * each part must decline on its own ("I can't find a later date, so the magazine of 1844 was first" answers).
  */
-const CLAUSE_BREAK = /[.!?]+(?:\s+|$)|,?\s+(?:but|so|which means|and so)\s+|,?\s+(?:however|therefore|thus|hence),?\s+|[;:]\s*/i;
+const CLAUSE_BREAK = /(?<![.!?])[.!?]+(?: |$)|,? (?:but|so|which means|and so) |,? (?:however|therefore|thus|hence),? |[;:] ?/i;
 
 export function isRefusal(text: string): boolean {
   const trimmed = text.trim();
   if (!OPENER.test(trimmed)) return false;
-  const clauses = trimmed.split(CLAUSE_BREAK).map((clause) => clause.trim()).filter((clause) => clause !== "");
+  // Whitespace made single spaces first: the breaks then match spaces without backtracking over a long run of them, and
+  // a run of stops is entered only at its start, so a long answer costs its length, not its square.
+  const clauses = trimmed.replace(/\s+/g, " ").split(CLAUSE_BREAK).map((clause) => clause.trim()).filter((clause) => clause !== "");
   return clauses.every((clause) => APOLOGY.test(clause) || DECLINES.test(clause));
 }

@@ -150,7 +150,7 @@ export function parsePairVerdict(text: string): ParsedPair | null {
  */
 function labelledWinners(text: string): RegExpExecArray[] {
   const found: RegExpExecArray[] = [];
-  for (const match of text.matchAll(/\b(?:verdict|winner|final answer)\**\s*[:=]\s*\**\s*(?:an?\s+)?(?:response\s+)?(A|B|tie)\b/gi)) {
+  for (const match of text.matchAll(/\b(?:verdict|winner|final answer)\**\s*[:=]\s*(?:\*+\s*)?(?:an?\s+)?(?:response\s+)?(A|B|tie)\b/gi)) {
     const article = match[1] === "a" && /^\s+[a-z]/i.test(text.slice(match.index + match[0].length));
     if (!article) found.push(match as RegExpExecArray);
   }
@@ -169,7 +169,7 @@ export function parseScore(text: string, scale: number): ParsedScore | null {
     return score !== null ? { score, justification: firstText(record, ["justification", "reasoning", "rationale", "explanation"]) } : null;
   });
   if (fromJson !== null) return fromJson;
-  const match = /\[\[\s*(\d+)\s*\]\]/.exec(trimmed) ?? /\b(?:score|rating)\**\s*[:=]\s*\**\s*(\d+)\b/i.exec(trimmed);
+  const match = /\[\[\s*(\d+)\s*\]\]/.exec(trimmed) ?? /\b(?:score|rating)\**\s*[:=]\s*(?:\*+\s*)?(\d+)\b/i.exec(trimmed);
   const score = match ? validScore(Number(match[1]), scale) : null;
   return score !== null && match ? { score, justification: trimmed.slice(0, match.index).trim() } : null;
 }
@@ -243,7 +243,7 @@ export function parseGrounding(text: string): ParsedGrounding | null {
   // "verdict: fail" from a document without being one. Prose is read for verdicts too, JSON or not: "VERDICT: FAIL"
   // for one claim before a JSON summary that says PASS still fails.
   if (!(inJson > 0 && isOneObject(trimmed))) {
-    for (const match of trimmed.matchAll(/\bverdict\**\s*[:=]\s*\**\s*"?(PASS|FAIL)\b|\[\[\s*(PASS|FAIL)\s*\]\]/gi)) {
+    for (const match of trimmed.matchAll(/\bverdict\**\s*[:=]\s*(?:\*+\s*)?"?(PASS|FAIL)\b|\[\[\s*(PASS|FAIL)\s*\]\]/gi)) {
       const verdict = normaliseGrounding(match[1] ?? match[2]);
       if (verdict) found.push({ verdict, reasoning: trimmed.slice(0, match.index).trim() });
     }

@@ -1,0 +1,32 @@
+// Text a client can steer (candidates follow its prompt; a judge's answer follows the candidates) is read in time that
+// grows with its length: each pattern here was once retried from every character of a long run (of spaces, stops or
+// marks), 1-8 s for 40,000 characters, with every other request waiting.
+import { expect, it } from "vitest";
+import { parseGrounding, parsePairVerdict, parseScore } from "../../src/judge/parse";
+import { finalAnswer } from "../../strategies/consistency";
+import { isRefusal } from "../../strategies/refusal";
+
+const RUN = 40_000;
+
+it.each([
+  ["a pairwise verdict label", () => parsePairVerdict(`verdict:${" ".repeat(RUN)}x`)],
+  ["a score label", () => parseScore(`score:${" ".repeat(RUN)}x`, 5)],
+  ["a grounding label", () => parseGrounding(`verdict:${" ".repeat(RUN)}x`)],
+  ["consistency's marks around an answer", () => finalAnswer(`Work\nFinal answer: a${"*".repeat(RUN)}b`, "auto")],
+  ["consistency's trailing stops", () => finalAnswer(`a${".".repeat(RUN)}x`, "text")],
+  ["the refusal prefilter's clause breaks (spaces)", () => isRefusal(`I'm sorry${" ".repeat(RUN)}x`)],
+  ["the refusal prefilter's clause breaks (stops)", () => isRefusal(`I'm sorry${".".repeat(RUN)}x`)],
+])("reads %s in a long run in milliseconds", (_name, read) => {
+  const started = performance.now();
+  read();
+  expect(performance.now() - started).toBeLessThan(250);
+});
+
+it("still reads what those patterns are for", () => {
+  expect(parsePairVerdict("**Verdict**: **A**")?.winner).toBe("A");
+  expect(parseScore("Score: **4**", 5)?.score).toBe(4);
+  expect(finalAnswer("Step..\n**Final answer:** 12", "auto")).toBe("12");
+  expect(finalAnswer("Hello World!!!", "text")).toBe("hello world");
+  expect(isRefusal("I'm sorry, but I can't help with that.")).toBe(true);
+  expect(isRefusal("I'm sorry... the magazine of 1844 came first.")).toBe(false);
+});
