@@ -54,6 +54,11 @@ export interface AppDeps {
   logger?: Logger;
   /** Jitter source for retry backoff (tests pass a seeded one). */
   random?: () => number;
+  /**
+   * Whether a judgment one request is waiting for is shared with another that needs the same (default true). Workers
+   * say false: there a promise settled by another request's I/O must not be awaited.
+   */
+  shareJudgmentsInFlight?: boolean;
   /** Defaults follow config.metrics / config.tracing; the clock (epoch ms) times requests and spans. */
   metrics?: VerdictMetrics;
   tracer?: Tracer;
@@ -136,6 +141,7 @@ export function createAppContext(deps: AppDeps): AppContext {
       generator,
       judge: deps.judge ?? createJudgeBackend(config, judgeUpstream),
       cache: deps.cache ?? createMemoryCache(config.cache),
+      shareJudgmentsInFlight: deps.shareJudgmentsInFlight ?? true,
       nSupport: { value: config.generator.supports_n },
       onJudgeError: config.judge.on_error,
       streamSampling: config.generator.stream_sampling,

@@ -32,6 +32,8 @@ export interface PipelineDeps {
   scrubKeys?: ((text: string) => string) | null;
   /** A fresh bound on upstream calls in flight for each request (Workers: 6); unset means no per-request bound. */
   limiter?: () => Limiter;
+  /** Requests needing the same judgment at once share it (src/judge/session.ts); not on Workers. */
+  shareJudgmentsInFlight?: boolean;
 }
 
 export interface PipelineOutcome {
@@ -224,7 +226,7 @@ export async function runPipeline(
   // Shared cache reads and writes take a slot of the request's bound too: Workers count KV calls as connections. Not
   // tied to the request's signal: a write may finish after the request, and a cancelled cache call is no outage.
   const sharedAccess = limiter === unlimited ? undefined : <T>(op: () => Promise<T>) => limiter.run(op);
-  const session = createJudgeSession(limitJudge(deps.judge, limiter), options.cache ? deps.cache : noCache, probe, sharedAccess);
+  const session = createJudgeSession(limitJudge(deps.judge, limiter), options.cache ? deps.cache : noCache, probe, sharedAccess, deps.shareJudgmentsInFlight ?? true);
   const pool = createCandidatePool(admissionRules(body));
   const toJudge = createChannel<Candidate>();
   const degraded: string[] = [];

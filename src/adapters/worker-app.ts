@@ -180,7 +180,8 @@ function build(env: WorkerEnv, loggerFor: LoggerForLevel): Built {
         debug: (event) => logger.debug?.(event),
       })
     : null;
-  const deps = { config, cache: cache ?? memory, logger };
+  // Judgments in flight are not shared between requests: a promise another request's I/O settles must not be awaited.
+  const deps = { config, cache: cache ?? memory, logger, shareJudgmentsInFlight: false };
   const context = createAppContext(deps);
   const app = createApp(deps, context);
   const { tracer } = context.observe;

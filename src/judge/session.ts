@@ -3,6 +3,7 @@ import type { GroundingInput, GroundingVerdict, Judge, PairInput, PairVerdict, S
 import { canonicalJson, keyTemplate, sha256Hex } from "../cache/key";
 import { noCache, type JudgmentCache, type SharedAccess } from "../cache/types";
 import { ProxyError } from "../errors";
+import { unwatchAbort, watchAbort } from "../util/abort-watch";
 import { addUsage, ZERO_USAGE, type ReportedUsage, type Usage } from "../openai/chat";
 import { noopProbe, type JudgmentMeta, type RequestProbe } from "../observe/probe";
 import { called } from "../util/called";
@@ -55,12 +56,36 @@ function keyText(backend: JudgeBackend, task: Task, inputs: unknown[]): string {
   return text(inputs);
 }
 
+/**
+ * Judgments being made right now, per cache (so per app) and key: a request that asks for one already on its way waits
+ * for it and takes it as a cache hit, instead of paying the judge for it again (identical requests at once, a client's
+ * retry). Each holds the judgment's verdict once made, or undefined when there is none to share (unreadable, failed,
+ * cancelled), and the waiting request then asks the judge itself.
+ */
+const inFlightByCache = new WeakMap<JudgmentCache, Map<string, Promise<unknown>>>();
+
+/** `pending`, or the reason `signal` aborts with, whichever comes first: a waiting request leaves when its own work ends. */
+function waitedFor<T>(pending: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return pending;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const leave = () => reject(signal.reason);
+    watchAbort(signal, leave);
+    void pending.then((value) => (unwatchAbort(signal, leave), resolve(value)));
+  });
+}
+
 export function createJudgeSession(
   backend: JudgeBackend,
   cache: JudgmentCache,
   probe: RequestProbe = noopProbe,
   /** How this request reaches a shared cache layer: within its bound on calls in flight, when it has one. */
   sharedAccess?: SharedAccess,
+  /**
+   * Whether judgments in flight are shared between requests (see inFlightByCache). Not on Workers, where a promise
+   * settled by another request's I/O must not be awaited.
+   */
+  shareInFlight = true,
 ): { judge: Judge; stats: JudgeStats } {
   const stats: JudgeStats = { calls: 0, cache_hits: 0, usage: ZERO_USAGE, unparsed: 0 };
   const memo: RequestMemo = new Map();
@@ -82,12 +107,18 @@ export function createJudgeSession(
     return digest;
   };
   const caching = cache !== noCache;
+  let inFlight: Map<string, Promise<unknown>> | null = null;
+  if (caching && shareInFlight) {
+    inFlight = inFlightByCache.get(cache) ?? new Map();
+    inFlightByCache.set(cache, inFlight);
+  }
 
   /** One judgment through the cache: the key covers backend, template, parameters and the inputs in their order. */
   async function judged<T extends PairVerdict | ScoreVerdict | GroundingVerdict>(
     meta: JudgmentMeta,
     inputs: unknown[],
     run: (call: CallOptions) => Promise<Judged<T>>,
+    signal?: AbortSignal,
   ): Promise<T> {
     const watch = probe.judgment(meta, caching);
     const digests: unknown[] = [];
@@ -103,6 +134,21 @@ export function createJudgeSession(
       watch.done({ cached: true, calls: 0, usage: ZERO_USAGE, value: hit.value });
       return hit.value;
     }
+    const pending = inFlight?.get(key);
+    if (pending !== undefined) {
+      let shared: T | undefined;
+      try {
+        shared = (await waitedFor(pending, signal)) as T | undefined;
+      } catch (err) {
+        watch.failed(err);
+        throw failedJudgment(err);
+      }
+      if (shared !== undefined) {
+        stats.cache_hits += 1;
+        watch.done({ cached: true, calls: 0, usage: ZERO_USAGE, value: shared });
+        return shared;
+      }
+    }
     // Returned, not awaited: this frame ends here instead of waiting out the judge's answer (src/util/called.ts says why
     // that matters).
     // Calls counted as the judge answered them (backends that say so); the others are counted when the judgment ends.
@@ -112,7 +158,7 @@ export function createJudgeSession(
       stats.calls += 1;
       stats.usage = addUsage(stats.usage, usage);
     };
-    return called(run, { headers: watch.headers, memo, spent }).then(
+    const judgment = called(run, { headers: watch.headers, memo, spent }).then(
       (result) => {
         watch.done({ cached: false, calls: result.calls, usage: result.usage, value: result.value });
         return kept(key, result, !countedLive);
@@ -122,11 +168,21 @@ export function createJudgeSession(
         if (spentBefore && !countedLive) counted(spentBefore);
         const err = spentBefore ? (thrown as FailedAfterSpending).failure : thrown;
         watch.failed(err, spentBefore);
-        // A cancelled request and a full queue are not the judge's failure: they keep their own status (499, 429).
-        if (err instanceof ProxyError && (err.status === 499 || err.code === "queue_full")) throw err;
-        throw judgeUnavailable(err);
+        throw failedJudgment(err);
       },
     );
+    if (inFlight !== null) {
+      const shared = judgment.then((value) => (value.parsed ? value : undefined), () => undefined);
+      inFlight.set(key, shared);
+      void shared.then(() => inFlight!.get(key) === shared && inFlight!.delete(key));
+    }
+    return judgment;
+  }
+
+  /** A cancelled request and a full queue are not the judge's failure: they keep their own status (499, 429). */
+  function failedJudgment(err: unknown): unknown {
+    if (err instanceof ProxyError && (err.status === 499 || err.code === "queue_full")) return err;
+    return judgeUnavailable(err);
   }
 
   /** Calls a judgment made, in the request's stats: those of a judgment that failed partway too. */
@@ -152,18 +208,18 @@ export function createJudgeSession(
     compare(input: PairInput, signal?: AbortSignal): Promise<PairVerdict> {
       const inputs = [input.conversation, input.a.text, input.b.text, input.attempt ?? 0];
       const meta: JudgmentMeta = { task: "pairwise", a: input.a.index, b: input.b.index, attempt: input.attempt ?? 0 };
-      return judged(meta, inputs, (call) => backend.comparePair(input, signal ?? new AbortController().signal, call));
+      return judged(meta, inputs, (call) => backend.comparePair(input, signal ?? new AbortController().signal, call), signal);
     },
     score(input: ScoreInput, signal?: AbortSignal): Promise<ScoreVerdict> {
       const inputs = [input.conversation, input.rubric, input.scale, input.candidate.text];
       const meta: JudgmentMeta = { task: "rubric", a: input.candidate.index, attempt: 0 };
-      return judged(meta, inputs, (call) => backend.scoreRubric(input, signal ?? new AbortController().signal, call));
+      return judged(meta, inputs, (call) => backend.scoreRubric(input, signal ?? new AbortController().signal, call), signal);
     },
     checkGrounding(input: GroundingInput, signal?: AbortSignal): Promise<GroundingVerdict> {
       const inputs = [input.question, input.documents, input.answer];
       // The index names the candidate in traces and spans only: the same answer text is the same judgment.
       const meta: JudgmentMeta = { task: "grounding", a: input.index ?? -1, attempt: 0 };
-      return judged(meta, inputs, (call) => backend.checkGrounding(input, signal ?? new AbortController().signal, call));
+      return judged(meta, inputs, (call) => backend.checkGrounding(input, signal ?? new AbortController().signal, call), signal);
     },
   };
   return { judge, stats };

@@ -44,6 +44,25 @@ describe("judgment cache", () => {
     expect(judgeRequests(sim)).toHaveLength(6);
   });
 
+  it("asks the judge once for identical requests sent at the same moment: the others wait for its judgments", async () => {
+    const { app, sim } = harness({ sim: { judge: { latency: { ttft_ms: 30 } } } });
+    const request = chatBody({ seed: 43, verdict: { n: 4, tournament: "knockout" } });
+    type Answer = { verdict: { judge: { calls: number; cache_hits: number } }; choices: { message: { content: string } }[] };
+    const answers = await Promise.all(Array.from({ length: 5 }, async () => (await (await postChat(app, request)).json()) as Answer));
+    expect(judgeRequests(sim)).toHaveLength(6);
+    expect(answers.reduce((sum, a) => sum + a.verdict.judge.calls, 0)).toBe(6);
+    expect(answers.reduce((sum, a) => sum + a.verdict.judge.cache_hits, 0)).toBe(4 * 6);
+    expect(new Set(answers.map((a) => a.choices[0]!.message.content)).size).toBe(1);
+  });
+
+  it("shares nothing in flight with a request that bypasses the cache", async () => {
+    const { app, sim } = harness({ sim: { judge: { latency: { ttft_ms: 30 } } } });
+    const cached = chatBody({ seed: 44, verdict: { n: 2 } });
+    const uncached = chatBody({ seed: 44, verdict: { n: 2, cache: false } });
+    await Promise.all([postChat(app, cached), postChat(app, uncached)]);
+    expect(judgeRequests(sim)).toHaveLength(4);
+  });
+
   it("is bypassed with verdict.cache = false", async () => {
     const { app, sim } = harness();
     const request = chatBody({ seed: 42, verdict: { n: 2 } });
