@@ -102,9 +102,13 @@ export async function forwardToGenerator(target: PassThroughTarget, request: For
   // When verdict sends a trace context of its own, it replaces the client's whole: the client's tracestate goes only
   // with the client's trace (verdict's headers carry it then), never with a new trace verdict started.
   const ownTrace = extraHeaders.traceparent !== undefined;
+  let connection: string | undefined;
   request.headers.forEach((value, name) => {
-    if (forwardable(name) && !(ownTrace && name === "tracestate")) headers[name] = value;
+    if (name === "connection") connection = value;
+    else if (forwardable(name) && !(ownTrace && name === "tracestate")) headers[name] = value;
   });
+  // Headers the client's Connection header names are for this hop alone (RFC 9110, 7.6.1), like Connection itself.
+  if (connection !== undefined) for (const name of connection.split(",")) delete headers[name.trim().toLowerCase()];
   for (const [name, value] of Object.entries(extraHeaders)) headers[name.toLowerCase()] = value;
   if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
   let upstream: ExchangeReply;
