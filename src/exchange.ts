@@ -48,6 +48,13 @@ export interface ExchangeReply {
 
 export type Exchange = (request: ExchangeRequest) => Promise<ExchangeReply>;
 
+/** Headers for a Response: `headers`, and each of `cookies` as a Set-Cookie line of its own (not the joined value). */
+export function headersWithCookies(headers: Record<string, string>, cookies: string[] | undefined): HeadersInit {
+  if (cookies === undefined) return headers;
+  const list = Object.entries(headers).filter(([name]) => name !== "set-cookie");
+  return [...list, ...cookies.map((cookie): [string, string] => ["set-cookie", cookie])];
+}
+
 /** The call's own time limit ran out (not the caller's signal). */
 export class ExchangeTimeout extends Error {
   override name = "ExchangeTimeout";

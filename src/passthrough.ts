@@ -1,7 +1,7 @@
 // Forwards a request to the generator as it is: method, headers minus hop-by-hop ones, body and streams unchanged.
 import { cancelledError, ProxyError } from "./errors";
 import { guardEvents, responsesCutOff } from "./sse-guard";
-import { discard, isWhole, type ExchangeReply, type ExchangeRequest } from "./exchange";
+import { discard, headersWithCookies, isWhole, type ExchangeReply, type ExchangeRequest } from "./exchange";
 import type { BoundedExchange } from "./retry-exchange";
 import { chunkStream } from "./util/body-chunks";
 
@@ -86,14 +86,7 @@ export async function passThrough(
     arrivedAt,
   }, extraHeaders);
   const { status, body: answered } = answer;
-  return new Response((answered === null || answered instanceof Uint8Array ? answered : chunkStream(answered)) as BodyInit | null, { status, headers: headersOf(answer) });
-}
-
-/** A forwarded answer's headers as a list, each Set-Cookie its own entry. */
-function headersOf({ headers, cookies }: Forwarded): HeadersInit {
-  if (cookies === undefined) return headers;
-  const list = Object.entries(headers).filter(([name]) => name !== "set-cookie");
-  return [...list, ...cookies.map((cookie): [string, string] => ["set-cookie", cookie])];
+  return new Response((answered === null || answered instanceof Uint8Array ? answered : chunkStream(answered)) as BodyInit | null, { status, headers: headersWithCookies(answer.headers, answer.cookies) });
 }
 
 export async function forwardToGenerator(target: PassThroughTarget, request: ForwardRequest, extraHeaders: Record<string, string>): Promise<Forwarded> {

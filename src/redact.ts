@@ -3,7 +3,7 @@
 import type { Logger } from "./app";
 import { called } from "./util/called";
 import { dropEvent } from "./observe/config";
-import { FAILED_BODY_LIMIT, isWhole, replyText, type Exchange, type ExchangeReply, type ExchangeRequest } from "./exchange";
+import { FAILED_BODY_LIMIT, headersWithCookies, isWhole, replyText, type Exchange, type ExchangeReply, type ExchangeRequest } from "./exchange";
 import type { FetchLike } from "./upstream";
 import { scrubbedChunks, SecretBytes } from "./util/byte-scrub";
 import { bodyChunks, chunkStream, keepChunkSource } from "./util/body-chunks";
@@ -140,16 +140,16 @@ export function redactingFetch(fetchImpl: FetchLike, secrets: Iterable<string | 
       const cleanCookies = scrubbedCookies(cookies, inHeaders);
       const { status, statusText } = response;
       const same = headers === raw && cleanCookies === cookies;
-      if (inAnswer === null || response.body === null) return same ? response : new Response(response.body, { status, statusText, headers: withCookies(headers, cleanCookies) });
+      if (inAnswer === null || response.body === null) return same ? response : new Response(response.body, { status, statusText, headers: headersWithCookies(headers, cleanCookies) });
       // Its length changes with a key taken out. Its chunks are kept beside it, as the Node fetch's are (body-chunks.ts).
       const { "content-length": _length, ...rest } = headers;
       const chunks = scrubbedChunks(bodyChunks(response)!, inAnswer.scrubber());
-      return keepChunkSource(new Response(chunkStream(chunks), { status, statusText, headers: withCookies(rest, cleanCookies) }), chunks);
+      return keepChunkSource(new Response(chunkStream(chunks), { status, statusText, headers: headersWithCookies(rest, cleanCookies) }), chunks);
     }
     const redact = createRedactor([...configured, ...credentialsSent(new Headers(init?.headers))]);
     const text = await response.text().catch(() => "");
     const { "content-length": _length, "content-encoding": _encoding, ...rest } = Object.fromEntries(response.headers);
-    const headers = withCookies(scrubbedHeaders(rest, redact), scrubbedCookies(setCookies(response.headers), redact));
+    const headers = headersWithCookies(scrubbedHeaders(rest, redact), scrubbedCookies(setCookies(response.headers), redact));
     return new Response(redact(text).slice(0, MAX_ERROR_BODY), { status: response.status, statusText: response.statusText, headers });
   };
 }
@@ -192,13 +192,6 @@ async function scrubbedReply(reply: ExchangeReply, request: ExchangeRequest, con
 function setCookies(headers: Headers): string[] | undefined {
   const cookies = (headers as Headers & { getSetCookie?: () => string[] }).getSetCookie?.() ?? [];
   return cookies.length > 0 ? cookies : undefined;
-}
-
-/** Headers for a new Response: `headers` with each cookie appended as its own Set-Cookie line. */
-function withCookies(headers: Record<string, string>, cookies: string[] | undefined): HeadersInit {
-  if (cookies === undefined) return headers;
-  const { "set-cookie": _joined, ...rest } = headers;
-  return [...Object.entries(rest), ...cookies.map((cookie): [string, string] => ["set-cookie", cookie])];
 }
 
 /**

@@ -139,11 +139,12 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
       summary.meta ??= result.meta;
       watch.done(result.usage as Usage | null);
     } catch (err) {
-      watch.failed(upstreamFailure("generator", err));
+      const failure = upstreamFailure("generator", err);
+      watch.failed(failure);
       if (got === 0) throw err;
       if (got >= n) return n; // every candidate came; only the stream's tail (usage, [DONE]) was lost
       // Candidates already handed over stay; the failure is reported like any lost draw, and not drawn again.
-      lose(upstreamFailure("generator", err), n - got);
+      lose(failure, n - got);
       return n;
     }
     return got;

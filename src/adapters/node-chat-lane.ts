@@ -39,7 +39,7 @@ type Rerank = ReturnType<typeof reranker>;
 const joined = (name: string, values: string[]) => values.join(name === "cookie" ? "; " : ", ");
 
 /** The request's headers as the app would see them. */
-export function headerViews(req: IncomingMessage): { source: HeaderSource; client: ClientHeaders } {
+function headerViews(req: IncomingMessage): { source: HeaderSource; client: ClientHeaders } {
   const distinct = req.headersDistinct;
   return {
     source: { get: (name) => (distinct[name] ? joined(name, distinct[name]) : null) },
@@ -133,11 +133,31 @@ function writeError(res: ServerResponse, failure: ProxyError, extraHeaders: Reco
   res.writeHead(failure.status, { ...headers, "content-length": Buffer.byteLength(body) }).end(body);
 }
 
+/**
+ * The proxy-key check a request on Node goes through before its body is read; null without proxy keys or forwarded
+ * client keys, when there is nothing to check and no turn is spent checking it.
+ */
+function keyCheckOf(auth: AppContext["config"]["auth"]): ((headers: HeaderSource) => Promise<void>) | null {
+  return auth.keys.length > 0 || auth.forward_client_key ? proxyKeyCheck(auth) : null;
+}
+
+/**
+ * For the server's checkContinue: a client sending Expect: 100-continue (curl does for bodies over 1 KiB) waits for a
+ * go-ahead before it uploads. One without a valid proxy key gets its 401 instead, not a go-ahead to send megabytes
+ * that will be refused; the rest go on to `lane`.
+ */
+export function continueOrRefuse(ctx: AppContext, lane: RequestListener): RequestListener {
+  const checkKey = keyCheckOf(ctx.config.auth);
+  return (req, res) => {
+    const goAhead = () => (res.writeContinue(), lane(req, res));
+    if (checkKey === null) return void goAhead();
+    checkKey(headerViews(req).source).then(goAhead, () => lane(req, res));
+  };
+}
+
 /** Wraps the Hono app's listener: the chat completions above are answered here, everything else by `app`. */
 export function chatCompletionsLane(ctx: AppContext, app: RequestListener): RequestListener {
-  const checkKey = proxyKeyCheck(ctx.config.auth);
-  // Without proxy keys or forwarded client keys there is nothing to check, and no turn is spent checking it.
-  const keyed = ctx.config.auth.keys.length > 0 || ctx.config.auth.forward_client_key;
+  const checkKey = keyCheckOf(ctx.config.auth);
   const observe = observeOptionsOf(ctx);
   const limit = ctx.config.server.body_limit_bytes;
   const budgetMs = ctx.config.timeouts.request_ms;
@@ -269,7 +289,7 @@ export function chatCompletionsLane(ctx: AppContext, app: RequestListener): Requ
     };
     // The key before the body: a client without one must not make verdict buffer megabytes for it. The app answers the
     // refusal (401, its log line and metrics) without reading the body either.
-    const admitted = keyed ? checkKey(headerViews(req).source).then(read, () => (markArrival(req, arrived), app(req, res))) : read();
+    const admitted = checkKey ? checkKey(headerViews(req).source).then(read, () => (markArrival(req, arrived), app(req, res))) : read();
     admitted.catch((err: unknown) => {
       // Only a fault in the lane itself lands here (it is logged); the client still gets an answer if none has started.
       const failure = failureOf(err, "", ctx.logger);

@@ -6,14 +6,13 @@ import { existsSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createApp, createAppContext, type Logger } from "../app";
-import { proxyKeyCheck } from "../auth";
 import { ConfigError, ROOT_SIGNALS_BASE_URL, type Config } from "../config";
 import { dropEvent, LOG_LEVELS, type LogLevel } from "../observe/config";
 import { createObservability } from "../observe/setup";
 import { createNodeCache } from "./node-cache";
 import { stdioSink, type LogSink } from "./log-sink";
 import { createNodeTransport } from "./node-fetch";
-import { chatCompletionsLane, headerViews } from "./node-chat-lane";
+import { chatCompletionsLane, continueOrRefuse } from "./node-chat-lane";
 
 /**
  * Every upstream call of a request listens on the request's abort signal while it runs, so a best-of-16 round-robin has
@@ -132,15 +131,7 @@ export async function startProxy(config: Config, logger: Logger = createJsonLogg
   // Chat completions the app would accept are answered before it (src/adapters/node-chat-lane.ts); the rest by it.
   const lane = chatCompletionsLane(ctx, listener);
   const server = createServer(lane);
-  // Expect: 100-continue (curl sends it for bodies over 1 KiB): the client waits for a go-ahead before it uploads. One
-  // without a valid proxy key gets its 401 instead, rather than a go-ahead to send megabytes that will be refused.
-  const checkKey = proxyKeyCheck(config.auth);
-  const keyed = config.auth.keys.length > 0 || config.auth.forward_client_key;
-  server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
-    const goAhead = () => (res.writeContinue(), lane(req, res));
-    if (!keyed) return void goAhead();
-    checkKey(headerViews(req).source).then(goAhead, () => lane(req, res));
-  });
+  server.on("checkContinue", continueOrRefuse(ctx, lane));
   // A backstop for uploads the chat lane does not read itself (chunked, other routes): a request still arriving a second
   // past its budget gets Node's own 408 (checked every few seconds) instead of holding its connection for 5 minutes.
   server.requestTimeout = config.timeouts.request_ms + 1_000;

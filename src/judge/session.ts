@@ -172,9 +172,10 @@ export function createJudgeSession(
       },
     );
     if (inFlight !== null) {
+      const flights = inFlight;
       const shared = judgment.then((value) => (value.parsed ? value : undefined), () => undefined);
-      inFlight.set(key, shared);
-      void shared.then(() => inFlight!.get(key) === shared && inFlight!.delete(key));
+      flights.set(key, shared);
+      void shared.then(() => flights.get(key) === shared && flights.delete(key));
     }
     return judgment;
   }

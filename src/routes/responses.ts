@@ -16,13 +16,18 @@ import { arrivedAt, probeOf, settleLater } from "../observe/middleware";
 import { invalidBody, readJsonObject, reranker } from "./chat";
 import { streamedResponse } from "./stream";
 
+/** Whether the request has instructions, which go first in the conversation as a system message. */
+function hasInstructions(body: Record<string, unknown>): body is Record<string, unknown> & { instructions: string } {
+  return typeof body.instructions === "string" && body.instructions !== "";
+}
+
 /**
  * The conversation the limits count and a guard looks for documents in: the mapped messages, or, for a request that
  * goes to the generator unmapped, its instructions (as a system message) and its input as sent.
  */
 function conversationOf(body: Record<string, unknown>, mapped: ReturnType<typeof toChatRequest>): Record<string, unknown>[] {
   if ("chat" in mapped) return mapped.chat.messages as Record<string, unknown>[];
-  const instructions = typeof body.instructions === "string" && body.instructions !== "" ? [{ role: "system", content: body.instructions }] : [];
+  const instructions = hasInstructions(body) ? [{ role: "system", content: body.instructions }] : [];
   if (Array.isArray(body.input)) return [...instructions, ...body.input.map((item) => (typeof item === "object" && item !== null ? item : {}))];
   return [...instructions, { role: "user", content: typeof body.input === "string" ? body.input : "" }];
 }
@@ -50,7 +55,7 @@ export async function handleResponses(c: Context, ctx: AppContext): Promise<Resp
   const mapped = toChatRequest(body);
   const conversation = conversationOf(body, mapped);
   if ("chat" in mapped && conversation.length === 0) throw badRequest("input holds no message to answer", "input", "empty_input");
-  checkConversationLimits(conversation, ctx.config.limits, "input", typeof body.instructions === "string" && body.instructions !== "" ? "instructions" : undefined);
+  checkConversationLimits(conversation, ctx.config.limits, "input", hasInstructions(body) ? "instructions" : undefined);
   // The Responses API has no `n`: one answer, chosen among verdict's candidates. The conversation goes along so that a
   // guard finds documents in `instructions` or the input, as it does in a chat request's messages.
   const options = resolveOptions({ model: body.model, messages: conversation, verdict: body.verdict } as unknown as ChatRequest, c.req.raw.headers, ctx.config);
