@@ -119,7 +119,8 @@ export async function playMatch(
     verdicts: [toPairWinner(leg.first), toPairWinner(leg.second)],
     // Agreement is between answers the judge gave: an order whose answer could not be read agrees with nothing.
     consistent: leg.first === leg.second && leg.forward.parsed && leg.backward.parsed,
-    p_a: pA,
+    // Six places are all a probability here means; more show the float sums it came from (0.19999999999999996).
+    p_a: Math.round(pA * 1e6) / 1e6,
     decided_by: decidedBy,
     // The judge's own words for the outcome: the call that named the winner, else the first call.
     reasoning: leg.first === won ? leg.forward.reasoning : leg.second === won ? leg.backward.reasoning : leg.forward.reasoning || leg.backward.reasoning,

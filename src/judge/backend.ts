@@ -74,3 +74,14 @@ export type JudgeTask = "pairwise" | "rubric" | "grounding";
 export function normaliseScore(score: number, scale: number): number {
   return scale <= 1 ? 1 : (score - 1) / (scale - 1);
 }
+
+/**
+ * The most of a judge's reasoning a verdict keeps. A rationale is a few hundred words; one of megabytes would be copied
+ * into the answer once per match, and into the cache, so the rest is cut, and the cut is said.
+ */
+export const MAX_REASONING_CHARS = 8_000;
+
+export function boundedReasoning(text: string): string {
+  if (text.length <= MAX_REASONING_CHARS) return text;
+  return `${text.slice(0, MAX_REASONING_CHARS)} [... ${text.length - MAX_REASONING_CHARS} more characters cut]`;
+}

@@ -1,9 +1,9 @@
 // Judge backend for any OpenAI-compatible server (SGLang, vLLM, OpenAI): structured output, lenient parse, one retry.
 import type { GroundingInput, GroundingVerdict, PairInput, PairVerdict, ScoreInput, ScoreVerdict } from "../../strategies/types";
-import { addUsage, ZERO_USAGE, type Usage } from "../openai/chat";
+import { addUsage, contentText, hasMessage, ZERO_USAGE, type Usage } from "../openai/chat";
 import type { ProxyError } from "../errors";
 import { upstreamFailure, type Upstream } from "../upstream";
-import { FailedAfterSpending, normaliseScore, type CallOptions, type JudgeBackend, type Judged } from "./backend";
+import { boundedReasoning, FailedAfterSpending, normaliseScore, type CallOptions, type JudgeBackend, type Judged } from "./backend";
 import { createBodyWriter } from "./body-json";
 import { probabilityAOverB } from "./logprobs";
 import { PAIRWISE_RESPONSE_FORMAT, PAIRWISE_SYSTEM, PAIRWISE_TEMPLATE, pairwiseUserParts } from "./pairwise-prompt";
@@ -26,6 +26,13 @@ export interface OpenAIJudgeSettings {
 interface Asked<T> extends Judged<T | null> {
   text: string;
   logprobs: unknown;
+  /** The last answer stopped at max_tokens (finish_reason "length"). */
+  cut: boolean;
+}
+
+/** What a verdict says when the judge's words could not be read: why, and how the answer began. */
+function unreadable(asked: Asked<unknown>): string {
+  return `${asked.cut ? "judge answer cut off at its max_tokens" : "unparseable judge answer"}: ${asked.text.slice(0, 200)}`;
 }
 
 /**
@@ -71,8 +78,9 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
     let calls = 0;
     let text = "";
     let logprobs: unknown = null;
+    let cut = false;
     const next = (): Promise<Asked<T>> => {
-      if (calls === 2 || (calls === 1 && !askAgain())) return Promise.resolve({ value: null, usage, calls, text, logprobs });
+      if (calls === 2 || (calls === 1 && !askAgain())) return Promise.resolve({ value: null, usage, calls, text, logprobs, cut });
       const withFormat = structured; // as sent: a call running beside this one may turn it off meanwhile
       const body = () => writer.body(messages(), resample, withFormat ? format : null);
       return upstream.schedule((requestSignal) => upstream.chat(body(), requestSignal, call.headers), signal).then(
@@ -80,10 +88,15 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
           calls += 1;
           usage = addUsage(usage, completion.usage);
           call.spent?.(completion.usage);
-          text = completion.choices[0]?.message.content ?? "";
-          logprobs = completion.choices[0]?.logprobs ?? null;
-          const value = parse(text);
-          return value !== null ? { value, usage, calls, text, logprobs } : next();
+          // Any shape a server may answer in: no choices, a null message, content as a list of parts.
+          const choice: unknown = completion?.choices?.[0];
+          text = hasMessage(choice) ? contentText(choice.message.content, false) : "";
+          logprobs = (choice as { logprobs?: unknown } | undefined)?.logprobs ?? null;
+          // An answer cut at max_tokens is not read: what the judge had still to say (a claim that fails, "no wait, B")
+          // could change it. It is asked again like an unreadable one.
+          cut = (choice as { finish_reason?: unknown } | undefined)?.finish_reason === "length";
+          const value = cut ? null : parse(text);
+          return value !== null ? { value, usage, calls, text, logprobs, cut } : next();
         },
         (err: unknown) => {
           const failure = upstreamFailure("judge", err);
@@ -119,11 +132,11 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
       const messages = () => writer.systemAndUser(PAIRWISE_SYSTEM, pairwiseUserParts(input.conversation, input.a.text, input.b.text), call?.memo);
       return ask(messages, PAIRWISE_RESPONSE_FORMAT, parsePairVerdict, signal, input.attempt, call, input.askAgain).then((asked) => {
         if (!asked.value) {
-          const value: PairVerdict = { winner: "tie", reasoning: `unparseable judge answer: ${asked.text.slice(0, 200)}`, parsed: false };
+          const value: PairVerdict = { winner: "tie", reasoning: unreadable(asked), parsed: false };
           return { value, usage: asked.usage, calls: asked.calls };
         }
         // A literal, not spreads: building the verdict by spreading was about 1% of a best-of-4 request's CPU.
-        const value: PairVerdict = { winner: asked.value.winner, reasoning: asked.value.reasoning, parsed: true };
+        const value: PairVerdict = { winner: asked.value.winner, reasoning: boundedReasoning(asked.value.reasoning), parsed: true };
         const pA = settings.logprobs ? probabilityAOverB(asked.text, asked.logprobs) : undefined;
         if (pA !== undefined) value.pA = pA;
         return { value, usage: asked.usage, calls: asked.calls };
@@ -139,7 +152,7 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
         const value: ScoreVerdict = {
           score,
           normalised: normaliseScore(score, input.scale),
-          justification: asked.value?.justification ?? `unparseable judge answer: ${asked.text.slice(0, 200)}`,
+          justification: asked.value ? boundedReasoning(asked.value.justification) : unreadable(asked),
           parsed: asked.value !== null,
         };
         return { value, usage: asked.usage, calls: asked.calls };
@@ -151,8 +164,8 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
       return ask(messages, GROUNDING_RESPONSE_FORMAT, parseGrounding, signal, 0, call).then((asked) => {
         // An answer the judge's words could not be read for was not checked, and an unchecked answer does not pass.
         const value: GroundingVerdict = asked.value
-          ? { ...asked.value, parsed: true }
-          : { verdict: "FAIL", reasoning: `unparseable judge answer: ${asked.text.slice(0, 200)}`, parsed: false };
+          ? { verdict: asked.value.verdict, reasoning: boundedReasoning(asked.value.reasoning), parsed: true }
+          : { verdict: "FAIL", reasoning: unreadable(asked), parsed: false };
         return { value, usage: asked.usage, calls: asked.calls };
       });
     },

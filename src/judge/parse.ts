@@ -28,13 +28,30 @@ function bracePositions(text: string, brace: "{" | "}", fromEnd: boolean): numbe
   return found;
 }
 
+/**
+ * The object's keys in lower case, or null when two of them differ only in case ({"verdict": "FAIL", "VERDICT":
+ * "PASS"}): which of them counts cannot be told, so the object says nothing.
+ */
+function lowerCased(record: object): Record<string, unknown> | null {
+  const lowered: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(record)) {
+    const name = key.toLowerCase();
+    if (Object.hasOwn(lowered, name)) return null;
+    lowered[name] = value;
+  }
+  return lowered;
+}
+
 /** The span as an object with its keys in lower case; null when it is another JSON value; throws when not JSON. */
 function objectIn(span: string): Record<string, unknown> | null {
   const value: unknown = JSON.parse(span);
   if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
   // Structured output's keys are lower case already: copied only when one is not.
   for (const key in value) {
-    if (key !== key.toLowerCase()) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.toLowerCase(), v]));
+    if (key === key.toLowerCase()) continue;
+    const lowered = lowerCased(value);
+    if (lowered === null) throw new SyntaxError("an object with one key given twice in different cases");
+    return lowered;
   }
   return value as Record<string, unknown>;
 }
@@ -56,11 +73,12 @@ function* jsonObjects(text: string): Generator<Record<string, unknown>> {
 }
 
 /**
- * The first object jsonObjects finds that `read` accepts. The whole answer, as structured output gives it, is the
- * first span the search tries: it is read directly, without the search's generator and brace lists (about 2% of a
- * best-of-4 request's CPU under load, once per judge call).
+ * What `read` finds in the objects jsonObjects finds, when they agree (compared by `same`); null when none is readable
+ * or two disagree. The whole answer, as structured output gives it, is the first span the search tries: it is read
+ * directly, without the search's generator and brace lists (about 2% of a best-of-4 request's CPU under load, once
+ * per judge call).
  */
-function firstReadable<T>(text: string, read: (record: Record<string, unknown>) => T | null): T | null {
+function agreedReading<T>(text: string, read: (record: Record<string, unknown>) => T | null, same: (x: T, y: T) => boolean): T | null {
   if (text.startsWith("{") && text.endsWith("}")) {
     try {
       const whole = objectIn(text);
@@ -70,11 +88,14 @@ function firstReadable<T>(text: string, read: (record: Record<string, unknown>) 
       // not JSON as a whole; the search below tries the shorter spans
     }
   }
+  let found: T | null = null;
   for (const record of jsonObjects(text)) {
     const value = read(record);
-    if (value !== null) return value;
+    if (value === null) continue;
+    if (found !== null && !same(found, value)) return null;
+    found ??= value;
   }
-  return null;
+  return found;
 }
 
 function firstText(record: Record<string, unknown>, keys: string[]): string {
@@ -158,20 +179,33 @@ function labelledWinners(text: string): RegExpExecArray[] {
 }
 
 function validScore(raw: unknown, scale: number): number | null {
-  const value = typeof raw === "string" ? Number(raw.trim()) : raw;
+  // Digits only when written as text: Number() would also read "0x4" or "4e0".
+  const value = typeof raw === "string" ? (/^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN) : raw;
   return typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= scale ? value : null;
 }
 
+/**
+ * A grade, given once or the same each time it is given: "[[5]] ... [[1]]", or two objects with different scores,
+ * grade nothing (as two winners name none).
+ */
 export function parseScore(text: string, scale: number): ParsedScore | null {
   const trimmed = text.trim();
-  const fromJson = firstReadable(trimmed, (record) => {
-    const score = validScore(record.score ?? record.rating ?? record.grade, scale);
-    return score !== null ? { score, justification: firstText(record, ["justification", "reasoning", "rationale", "explanation"]) } : null;
-  });
+  const fromJson = agreedReading(
+    trimmed,
+    (record) => {
+      const score = validScore(record.score ?? record.rating ?? record.grade, scale);
+      return score !== null ? { score, justification: firstText(record, ["justification", "reasoning", "rationale", "explanation"]) } : null;
+    },
+    (x, y) => x.score === y.score,
+  );
   if (fromJson !== null) return fromJson;
-  const match = /\[\[\s*(\d+)\s*\]\]/.exec(trimmed) ?? /\b(?:score|rating)\**\s*[:=]\s*(?:\*+\s*)?(\d+)\b/i.exec(trimmed);
-  const score = match ? validScore(Number(match[1]), scale) : null;
-  return score !== null && match ? { score, justification: trimmed.slice(0, match.index).trim() } : null;
+  let first: RegExpExecArray | null = null;
+  for (const match of trimmed.matchAll(/\[\[\s*(\d+)\s*\]\]|\b(?:score|rating)\**\s*[:=]\s*(?:\*+\s*)?(\d+)\b/gi)) {
+    if (first !== null && Number(match[1] ?? match[2]) !== Number(first[1] ?? first[2])) return null;
+    first ??= match;
+  }
+  const score = first ? validScore(Number(first[1] ?? first[2]), scale) : null;
+  return score !== null && first ? { score, justification: trimmed.slice(0, first.index).trim() } : null;
 }
 
 export interface ParsedGrounding {
@@ -185,10 +219,7 @@ function normaliseGrounding(raw: unknown): "PASS" | "FAIL" | null {
   return value === "PASS" || value === "FAIL" ? value : null;
 }
 
-/** The object's keys in lower case. */
-function lowerCased(record: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(record).map(([key, value]) => [key.toLowerCase(), value]));
-}
+const VERDICT_FIELD = /^(?:verdict|label|result)$/i;
 
 /** Nesting this deep is no judge's claim list; deeper values are not searched. */
 const MAX_CLAIM_DEPTH = 6;
@@ -198,9 +229,9 @@ function failedClaim(value: unknown, depth: number): Record<string, unknown> | u
   if (depth >= MAX_CLAIM_DEPTH || typeof value !== "object" || value === null) return undefined;
   for (const inner of Object.values(value)) {
     if (typeof inner !== "object" || inner === null) continue;
-    if (!Array.isArray(inner)) {
-      const record = lowerCased(inner as Record<string, unknown>);
-      if (normaliseGrounding(record.verdict ?? record.label ?? record.result) === "FAIL") return inner as Record<string, unknown>;
+    // Any of its verdict fields, in any case: {"verdict": "PASS", "VERDICT": "FAIL"} is a claim that failed too.
+    if (!Array.isArray(inner) && Object.entries(inner).some(([key, v]) => VERDICT_FIELD.test(key) && normaliseGrounding(v) === "FAIL")) {
+      return inner as Record<string, unknown>;
     }
     const deeper = failedClaim(inner, depth + 1);
     if (deeper) return deeper;
@@ -217,6 +248,12 @@ function isOneObject(text: string): boolean {
     return false;
   }
 }
+
+/**
+ * "Claim 2: Fail", "claim 3 (the date) -> failed", "Claim 4 = not supported": the word "claim", up to 80 characters on
+ * the same line and in the same sentence, a mark (:, =, ->, a dash) and a failing word, in any case. Bounded, so linear.
+ */
+const CLAIM_MARKED_FAILED = /\bclaim\b[^\n.:=>]{0,80}(?::|=|->|=>|-|\u2013|\u2014)\s*\**\s*(?:fail(?:s|ed)?|unsupported|not supported)\b/i;
 
 /**
  * A judge asked to go claim by claim may give a verdict per claim and then an overall one, in JSON objects or in
@@ -236,7 +273,7 @@ export function parseGrounding(text: string): ParsedGrounding | null {
     // Claims inside it are read from the parsed value: the brace search above looks at a bounded number of objects,
     // and an answer listing twenty claims must not hide the one that failed.
     const claim = failedClaim(record, 0);
-    if (claim) found.push({ verdict: "FAIL", reasoning: firstText(lowerCased(claim), ["reasoning", "rationale", "explanation", "claim"]) || reasoning });
+    if (claim) found.push({ verdict: "FAIL", reasoning: firstText(lowerCased(claim) ?? {}, ["reasoning", "rationale", "explanation", "claim"]) || reasoning });
   }
   const inJson = found.length;
   // One JSON object (structured output) says its verdicts in its fields, its claims' included: its reasoning may quote
@@ -248,8 +285,9 @@ export function parseGrounding(text: string): ParsedGrounding | null {
       if (verdict) found.push({ verdict, reasoning: trimmed.slice(0, match.index).trim() });
     }
   }
-  // Upper case only: a judge's prose may say "fail" in passing, but FAIL is the verdict word it was asked for.
-  const flagged = isOneObject(trimmed) ? null : /\bFAIL(?:S|ED)?\b/.exec(trimmed);
+  // Upper case anywhere: a judge's prose may say "fail" in passing, but FAIL is the verdict word it was asked for. In
+  // any case where a claim is marked with it ("Claim 2: Fail", "claim 3 is unsupported -> failed").
+  const flagged = isOneObject(trimmed) ? null : (/\bFAIL(?:S|ED)?\b/.exec(trimmed) ?? CLAIM_MARKED_FAILED.exec(trimmed));
   if (flagged) found.push({ verdict: "FAIL", reasoning: trimmed });
   // A pass is told in the JSON's own reasoning where there is one.
   return found.find((f) => f.verdict === "FAIL") ?? found[inJson > 0 ? inJson - 1 : found.length - 1] ?? null;

@@ -6,7 +6,7 @@ import { ProxyError } from "../errors";
 import { withCallerSignal } from "../metrics/fetch";
 import { ZERO_USAGE } from "../openai/chat";
 import { upstreamFailure, withCallSignal, type Upstream } from "../upstream";
-import { FailedAfterSpending, type CallOptions, type JudgeBackend, type Judged } from "./backend";
+import { boundedReasoning, FailedAfterSpending, type CallOptions, type JudgeBackend, type Judged } from "./backend";
 import { renderConversation } from "./sections";
 
 export type EvaluatorRef = { id: string } | { name: string };
@@ -67,7 +67,7 @@ export function createRootSignalsJudge(upstream: Upstream, settings: RootSignals
     const { score, justification, cost, execution_log_id, evaluator_name } = parsed.data;
     // A run without a score judged nothing: treat it like an unreachable judge, so judge.on_error decides.
     if (score === null) throw new ProxyError(502, `Root Signals evaluator ${refLabel(ref)} returned no score`, { type: "upstream_error", code: "judge_null_score" });
-    return { name: evaluator_name ?? refLabel(ref), score, justification: justification ?? "", cost: cost ?? 0, logId: execution_log_id ?? null };
+    return { name: evaluator_name ?? refLabel(ref), score, justification: boundedReasoning(justification ?? ""), cost: cost ?? 0, logId: execution_log_id ?? null };
   }
 
   /**

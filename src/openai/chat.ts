@@ -46,11 +46,14 @@ export interface ReportedUsage {
   completion_tokens_details?: unknown;
 }
 
-/** A token count as an upstream wrote it: a number, or one written as a string ("5"), which must not be joined as text. */
+/**
+ * A token count as an upstream wrote it: a number, or one written as a string ("5"), which must not be joined as text.
+ * A negative or non-finite count is no count (0): summed into usage it would lower the bill, and a metric's counter
+ * only goes up.
+ */
 export function tokenCount(value: unknown): number {
-  if (typeof value === "number") return Number.isFinite(value) ? value : 0;
-  const parsed = typeof value === "string" && value.trim() !== "" ? Number(value) : NaN;
-  return Number.isFinite(parsed) ? parsed : 0;
+  const count = typeof value === "number" ? value : typeof value === "string" && value.trim() !== "" ? Number(value) : NaN;
+  return Number.isFinite(count) && count > 0 ? count : 0;
 }
 
 /** Two breakdowns added kind by kind; undefined while neither side has one. */

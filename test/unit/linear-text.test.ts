@@ -12,6 +12,7 @@ it.each([
   ["a pairwise verdict label", () => parsePairVerdict(`verdict:${" ".repeat(RUN)}x`)],
   ["a score label", () => parseScore(`score:${" ".repeat(RUN)}x`, 5)],
   ["a grounding label", () => parseGrounding(`verdict:${" ".repeat(RUN)}x`)],
+  ["claims marked in prose", () => parseGrounding(`${"claim ".repeat(RUN / 6)}x`)],
   ["consistency's marks around an answer", () => finalAnswer(`Work\nFinal answer: a${"*".repeat(RUN)}b`, "auto")],
   ["consistency's trailing stops", () => finalAnswer(`a${".".repeat(RUN)}x`, "text")],
   ["the refusal prefilter's clause breaks (spaces)", () => isRefusal(`I'm sorry${" ".repeat(RUN)}x`)],

@@ -3,6 +3,10 @@ import { describe, expect, it } from "vitest";
 import { parseGrounding, parsePairVerdict, parseScore } from "../../src/judge/parse";
 
 describe("parsePairVerdict", () => {
+  it("names no winner from an object that names one twice in different cases", () => {
+    expect(parsePairVerdict('{"winner": "A", "WINNER": "B"}')).toBeNull();
+  });
+
   it.each([
     ['{"reasoning":"A is right","winner":"A"}', "A", "A is right"],
     ['Sure. ```json\n{"reasoning": "B cites sources", "winner": "B"}\n```', "B", "B cites sources"],
@@ -91,6 +95,19 @@ describe("parseGrounding", () => {
     expect(parseGrounding('{"REASONING": "Claim 2 could FAIL if read loosely, but it is stated.", "VERDICT": "PASS"}')?.verdict).toBe("PASS");
   });
 
+  it("fails prose that marks a claim failed in any case, and reads 'fail' elsewhere as prose", () => {
+    expect(parseGrounding("Claim 1: Pass. Claim 2: Fail (not in the document).\nVERDICT: PASS")?.verdict).toBe("FAIL");
+    expect(parseGrounding("Claim 2 is unsupported -> failed.\nVERDICT: PASS")?.verdict).toBe("FAIL");
+    expect(parseGrounding("claim 3 (the date) = not supported\nVERDICT: PASS")?.verdict).toBe("FAIL");
+    expect(parseGrounding("Claim 1: supported. Claim 2: does not fail to cite the source.\nVERDICT: PASS")?.verdict).toBe("PASS");
+  });
+
+  it("fails an object that gives its verdict twice in different cases, whichever comes first", () => {
+    expect(parseGrounding('{"REASONING":"ok","verdict":"FAIL","VERDICT":"PASS"}')?.verdict).toBe("FAIL");
+    expect(parseGrounding('{"REASONING":"ok","VERDICT":"PASS","verdict":"FAIL"}')?.verdict).toBe("FAIL");
+    expect(parseGrounding('{"claims":[{"Verdict":"PASS","verdict":"FAIL"}],"VERDICT":"PASS"}')?.verdict).toBe("FAIL");
+  });
+
   it("fails an answer whose one failing claim is among many, however long the list, and says which claim", () => {
     const claims = Array.from({ length: 40 }, (_, i) => ({ claim: `claim ${i}`, verdict: i === 1 ? "fail" : "PASS" }));
     const whole = JSON.stringify({ claims, REASONING: "overall fine", VERDICT: "PASS" });
@@ -123,8 +140,17 @@ describe("parseScore", () => {
     expect(parseScore(text, 5)).toEqual({ score, justification });
   });
 
-  it.each(['{"score": 6}', '{"score": 0}', '{"score": 2.5}', "Score: 9", "no idea"])("refuses %j on a 1..5 scale", (text) => {
+  it.each(['{"score": 6}', '{"score": 0}', '{"score": 2.5}', "Score: 9", "no idea", '{"score": "0x4"}', '{"score": "4e0"}'])("refuses %j on a 1..5 scale", (text) => {
     expect(parseScore(text, 5)).toBeNull();
+  });
+
+  it.each(["[[5]] and [[1]]", '{"score": 4} {"score": 1}', "Score: 2, no, Score: 4", '{"score": 4, "SCORE": 1}'])("refuses %j, which grades twice differently", (text) => {
+    expect(parseScore(text, 5)).toBeNull();
+  });
+
+  it("reads a grade given twice alike", () => {
+    expect(parseScore("Score: 4. Again, [[4]].", 5)?.score).toBe(4);
+    expect(parseScore('{"score": 3} and once more {"score": 3}', 5)?.score).toBe(3);
   });
 });
 

@@ -1,0 +1,92 @@
+// A judge's answer in shapes other than the one asked for: cut off at its max_tokens, content as a list of parts, no
+// message at all, negative token counts, a rationale of megabytes. Each is read, asked again or bounded; none is a 500
+// or an unavailable judge, and a guard never passes an answer on a judgment it could not read in full.
+import { describe, expect, it } from "vitest";
+import { MAX_REASONING_CHARS } from "../../src/judge/backend";
+import { chatBody, fetchInto, harness, postChat } from "../helpers";
+import { createSimulator } from "../sim/server";
+
+type Any = Record<string, any>;
+
+/** The simulator's generator, and a judge whose answers `answer` gives (it sees the call's body). */
+function judgeAnswering(answer: (sent: Any) => Any) {
+  const sim = createSimulator();
+  const simFetch = fetchInto(sim.app);
+  let judgeCalls = 0;
+  const fetch: typeof globalThis.fetch = async (input, init) => {
+    const sent = JSON.parse(String(init?.body ?? "{}"));
+    if (sent.model !== "sim-judge") return simFetch(input, init);
+    judgeCalls += 1;
+    return Response.json({ id: "j", object: "chat.completion", created: 1, model: "sim-judge", usage: { prompt_tokens: 10, completion_tokens: 5 }, ...answer(sent) });
+  };
+  return { fetch, judgeCalls: () => judgeCalls };
+}
+
+const choice = (content: unknown, finish_reason = "stop") => ({ choices: [{ index: 0, message: { role: "assistant", content }, finish_reason }] });
+
+describe("judge answers in other shapes", () => {
+  it("never passes a guarded answer on a judgment cut off at the judge's max_tokens, and says so", async () => {
+    const { fetch } = judgeAnswering(() => choice("VERDICT: PASS\nClaim 1 (alpha): PASS.\nClaim 2 (the date): FA", "length"));
+    const { app } = harness({ deps: { fetch } });
+    const response = await postChat(app, chatBody({ verdict: { n: 1, strategy: "guard", context: "d" } }));
+    expect(response.status).toBe(200);
+    const body = await response.json();
+    expect(body.verdict.grounded).toBe(false);
+    expect(body.verdict.checks[0].reasoning).toMatch(/^judge answer cut off at its max_tokens: VERDICT: PASS/);
+  });
+
+  it("asks again for a pairwise answer cut off at max_tokens, and counts it unread", async () => {
+    const { fetch, judgeCalls } = judgeAnswering(() => choice('{"winner": "A", "reasoning": "A is', "length"));
+    const { app } = harness({ deps: { fetch } });
+    const body = await (await postChat(app, chatBody({ verdict: { n: 2, tournament: "knockout" } }))).json();
+    expect(judgeCalls()).toBe(4); // both orders, each asked twice
+    expect(body.verdict.judge.unparsed).toBe(2);
+    expect(body.verdict.matches[0].reasoning).toMatch(/cut off at its max_tokens/);
+  });
+
+  it("reads content given as a list of parts", async () => {
+    const { fetch } = judgeAnswering(() => choice([{ type: "text", text: '{"reasoning": "B is clearer", ' }, { type: "text", text: '"winner": "B"}' }]));
+    const { app } = harness({ deps: { fetch } });
+    const body = await (await postChat(app, chatBody({ verdict: { n: 2, tournament: "knockout" } }))).json();
+    expect(body.verdict.judge.unparsed ?? 0).toBe(0);
+    expect(body.verdict.matches[0].reasoning).toBe("B is clearer");
+  });
+
+  it.each([
+    ["no choices", {}],
+    ["a null message", { choices: [{ index: 0, message: null, finish_reason: "stop" }] }],
+  ])("takes an answer with %s as unreadable (asked again, then a tie), not as an unavailable judge", async (_name, shape) => {
+    const { fetch, judgeCalls } = judgeAnswering(() => shape);
+    const { app } = harness({ deps: { fetch }, config: { judge: { on_error: "fail_closed" } } });
+    const response = await postChat(app, chatBody({ verdict: { n: 2, tournament: "knockout" } }));
+    expect(response.status).toBe(200);
+    const body = await response.json();
+    expect(body.verdict.degraded).toBeUndefined();
+    expect(body.verdict.judge.unparsed).toBe(2);
+    expect(judgeCalls()).toBe(4);
+  });
+
+  it("counts negative or unreadable token counts as none, instead of failing the request", async () => {
+    const { fetch } = judgeAnswering(() => ({ ...choice('{"winner": "A", "reasoning": "r"}'), usage: { prompt_tokens: -1000, completion_tokens: "x", total_tokens: 15 } }));
+    const { app } = harness({ deps: { fetch } });
+    const response = await postChat(app, chatBody({ verdict: { n: 2 } }));
+    expect(response.status).toBe(200);
+    const { usage, verdict } = await response.json();
+    expect(verdict.usage.judge).toMatchObject({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
+    expect(usage.prompt_tokens).toBe(verdict.usage.generator.prompt_tokens);
+    const metrics = await (await app.request("/metrics")).text();
+    expect(metrics).toMatch(/verdict_tokens_total\{role="judge",kind="prompt"\} 0\b/);
+  });
+
+  it("keeps at most MAX_REASONING_CHARS of a rationale, and says how much was cut", async () => {
+    const long = "because ".repeat(400_000);
+    const { fetch } = judgeAnswering(() => choice(JSON.stringify({ winner: "A", reasoning: long })));
+    const { app } = harness({ deps: { fetch } });
+    const body = await (await postChat(app, chatBody({ verdict: { n: 4 } }))).json();
+    for (const match of body.verdict.matches) {
+      expect(match.reasoning.length).toBeLessThan(MAX_REASONING_CHARS + 100);
+      expect(match.reasoning).toMatch(/\[\.\.\. \d+ more characters cut\]$/);
+    }
+    expect(body.verdict.rationale.length).toBeLessThan(MAX_REASONING_CHARS + 100);
+  });
+});
