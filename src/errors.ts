@@ -66,9 +66,19 @@ export function toProxyError(err: unknown): ProxyError {
   return new ProxyError(500, "internal error in verdict", { code: "internal_error" });
 }
 
+/**
+ * Failures verdict has already retried as far as its policy allows (an upstream's 5xx, a timeout): a client SDK that
+ * retried them too would multiply the upstream calls (its 3 attempts times verdict's 3). The openai SDKs honour
+ * `x-should-retry: false`. A 429 (a full queue, a rate limit) stays retryable after its retry-after.
+ */
+const RETRIED_BY_VERDICT = new Set([502, 503, 504]);
+
+export const NO_CLIENT_RETRY = { "x-should-retry": "false" } as const;
+
 /** The body and headers of an error answer, for a Response (the app) or a Node response (the Node chat lane). */
 export function errorAnswer(err: ProxyError, extraHeaders: Record<string, string> = {}): { body: string; headers: Record<string, string> } {
-  return { body: JSON.stringify(err.toJSON()), headers: { "content-type": "application/json", ...err.headers, ...extraHeaders } };
+  const retry = RETRIED_BY_VERDICT.has(err.status) ? NO_CLIENT_RETRY : {};
+  return { body: JSON.stringify(err.toJSON()), headers: { "content-type": "application/json", ...retry, ...err.headers, ...extraHeaders } };
 }
 
 export function errorResponse(err: ProxyError, extraHeaders: Record<string, string> = {}): Response {

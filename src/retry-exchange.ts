@@ -2,7 +2,7 @@
 // (src/retry.ts), per-attempt time limits, and JSON answers read in full before the client sees a byte, so a cut-off
 // or garbled body is retried too.
 import { budgetExceeded } from "./budget";
-import { ProxyError } from "./errors";
+import { NO_CLIENT_RETRY, ProxyError } from "./errors";
 import { discard, ExchangeTimeout, headerLookup, isWhole, type Exchange, type ExchangeReply } from "./exchange";
 import { isRetryableStatus, retryAfterMs, withRetries, type FailureKind, type RetryPolicy } from "./retry";
 import { JSON_MEDIA_TYPE } from "./util/buffered-response";
@@ -51,10 +51,12 @@ export function retryingExchange(exchange: Exchange, options: RetryExchangeOptio
     const replayable = sent === undefined || sent === null || typeof sent === "string" || sent instanceof Uint8Array;
     const policy = replayable ? options.policy : { ...options.policy, maxRetries: 0 };
     let previous: ExchangeReply | null = null;
+    let attempts = 0;
     // From the client request's first byte, as a reranked request's budget: a slow upload spends it too.
     const deadline = (request.arrivedAt ?? policy.now()) + options.budgetMs;
 
     const attempt = async (): Promise<ExchangeReply> => {
+      attempts += 1;
       // The failed answer of the last attempt is only kept in case it becomes the final one.
       if (previous !== null) discard(previous);
       previous = null;
@@ -89,7 +91,8 @@ export function retryingExchange(exchange: Exchange, options: RetryExchangeOptio
     try {
       return await withRetries(attempt, classify, policy, request.signal, deadline);
     } catch (err) {
-      if (err instanceof RetryableReply) return err.reply;
+      // The upstream's last failed answer, as it came; retried here already, it tells the client's SDK not to again.
+      if (err instanceof RetryableReply) return attempts > 1 ? { ...err.reply, headers: { ...err.reply.headers, ...NO_CLIENT_RETRY } } : err.reply;
       if (err instanceof AttemptTimeout) {
         throw new ProxyError(504, "generator upstream timed out", { type: "timeout_error", code: "generator_timeout" });
       }

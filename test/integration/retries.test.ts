@@ -2,7 +2,8 @@
 import { describe, expect, it } from "vitest";
 import { createSimulator } from "../sim/server";
 import type { SimOptionsInput } from "../sim/options";
-import { chatBody, harness, postChat } from "../helpers";
+import OpenAI from "openai";
+import { chatBody, fetchInto, harness, postChat } from "../helpers";
 
 const fastRetries = { generator: { max_retries: 2 }, judge: { max_retries: 2 }, retry: { base_delay_ms: 1, max_delay_ms: 4 } };
 
@@ -28,6 +29,22 @@ describe("retries", () => {
     expect(response.status).toBe(503);
     expect((await response.json()).error).toMatchObject({ type: "upstream_error", message: expect.stringMatching(/simulated 503/) });
     expect(sim.count("generator")).toBe(3);
+  });
+
+  it("tells the client's SDK not to retry what verdict retried already, so calls do not multiply (a 429 stays retryable)", async () => {
+    for (const n of [3, 1]) {
+      const { app, sim } = withFaults({ faults: { generator: { rate: 1, kinds: ["status_500"] } } });
+      // The openai SDK retries a 5xx twice by default, unless the answer says not to.
+      const client = new OpenAI({ baseURL: "http://verdict.test/v1", apiKey: "k", fetch: fetchInto(app), maxRetries: 2 });
+      const failed = await client.chat.completions.create({ ...chatBody(), verdict: { n } } as never).catch((err: unknown) => err);
+      expect(failed).toBeInstanceOf(OpenAI.InternalServerError);
+      expect((failed as InstanceType<typeof OpenAI.APIError>).headers?.get("x-should-retry")).toBe("false");
+      expect(sim.count("generator")).toBe(3); // verdict's own three attempts, once
+    }
+    const { app } = withFaults({ faults: { generator: { rate: 1, kinds: ["status_429_retry_after"] } } }, { generator: { max_retries: 0 } });
+    const limited = await postChat(app, chatBody({ verdict: { n: 2 } }));
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get("x-should-retry")).toBeNull();
   });
 
   it("never retries a 400", async () => {
