@@ -43,23 +43,28 @@ export function verdictObject(outcome: PipelineOutcome) {
 }
 
 /**
- * The candidates a client may be given, best first. A grounded answer's alternatives must be grounded too: a guard's
- * ranking goes on past the candidates that passed (for the record in `verdict.ranking`), and those are never choices.
- * An unchecked answer (a guard failing open) may have unchecked alternatives, never failed ones; only best effort,
- * whose winner itself failed, returns failed answers.
+ * The candidates a client may be given, best first. `verdict.ranking` lists every candidate, for the record; choices
+ * are only usable ones. A candidate left out before judging (cut off, empty, not matching the schema, ...) is a choice
+ * only when the winner is one too (nothing usable came): an SDK's parse() reads every choice, and one it cannot read
+ * fails the whole call. So a client asking for several choices may get fewer.
+ * A grounded answer's alternatives must be grounded too: a guard's ranking goes on past the candidates that passed,
+ * and those are never choices. An unchecked answer (a guard failing open) may have unchecked alternatives, never
+ * failed ones; only best effort, whose winner itself failed, returns failed answers.
  */
 function returnable(outcome: PipelineOutcome): number[] {
-  const { selection } = outcome;
+  const { selection, pool } = outcome;
+  const keepAll = pool.excluded.size === 0 || pool.excluded.has(selection.winner);
+  const ranking = keepAll ? outcome.ranking : outcome.ranking.filter((index) => !pool.excluded.has(index));
   const checks = selection.checks;
-  if (checks === undefined) return outcome.ranking;
+  if (checks === undefined) return ranking;
   const judged = (verdict: "PASS" | "FAIL") =>
     new Set(checks.filter((check) => check.verdict === verdict).flatMap((check) => [check.index, ...outcome.pool.byIndex(check.index).duplicates]));
   if (selection.grounded === true) {
     const passed = judged("PASS");
-    return outcome.ranking.filter((index) => passed.has(index));
+    return ranking.filter((index) => passed.has(index));
   }
   const failed = judged("FAIL");
-  return failed.has(selection.winner) ? outcome.ranking : outcome.ranking.filter((index) => !failed.has(index));
+  return failed.has(selection.winner) ? ranking : ranking.filter((index) => !failed.has(index));
 }
 
 export function completionBody(outcome: PipelineOutcome, fallbackModel: string) {

@@ -151,6 +151,17 @@ describe("protocol fidelity", () => {
     );
   });
 
+  it("gives a client asking for several choices only usable ones, fewer when fewer came (the SDK's parse() reads every choice)", async () => {
+    const answers = ['{"answer": "blue", "score": 1}', "{not json", '{"answer": "sky", "score": 2}', ""];
+    const { client } = harness({ sim: { generator: { answers } } });
+    const schema = { type: "object", properties: { answer: { type: "string" }, score: { type: "number" } }, required: ["answer", "score"], additionalProperties: false };
+    const request = { ...chatBody(), n: 3, response_format: { type: "json_schema", json_schema: { name: "ans", schema, strict: true } }, verdict: { n: 4 } };
+    const parsed = await client.chat.completions.parse(request as never);
+    expect(parsed.choices.map((c) => (c.message.parsed as { answer: string } | null)?.answer).sort()).toEqual(["blue", "sky"]);
+    expect(verdictOf(parsed).degraded).toBeUndefined();
+    expect(verdictOf(parsed).ranking).toHaveLength(4); // the record still lists every candidate
+  });
+
   it("reads null for n, seed and stream as not set, as the SDKs send them", async () => {
     const { app } = harness();
     for (const extra of [{ verdict: { n: 2 } }, { verdict: { n: 1 } }]) {
