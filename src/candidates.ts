@@ -10,6 +10,7 @@ export type Exclusion =
   | "content_filter"
   | "invalid_json"
   | "schema_mismatch"
+  | "arguments_mismatch"
   | "missing_tool_call"
   | "unexpected_tool_call"
   | "wrong_tool"
@@ -22,6 +23,7 @@ const EXCLUSION_ORDER: Exclusion[] = [
   "truncated",
   "content_filter",
   "schema_mismatch",
+  "arguments_mismatch",
   "invalid_json",
   "malformed_tool_call",
   "wrong_tool",
@@ -38,6 +40,8 @@ export interface AdmissionRules {
   toolChoice?: "auto" | "required" | "none";
   /** The tools a tool_choice names (one function, or allowed_tools), else every tool offered: a call of any other breaks it. */
   toolNames?: Set<string>;
+  /** The parameters of each function tool marked `strict: true`, by name: its calls' arguments must fit them. */
+  strictParameters?: Map<string, JsonSchema>;
 }
 
 /** A function or custom tool as a tool_choice names it, or as a call calls it. */
@@ -60,21 +64,37 @@ function offeredTools(tools: NamedTool[]): Set<string> | undefined {
 }
 
 /**
- * Whether every function call's arguments are a JSON object, as the client will parse them (a call cut off mid-way is
- * shorter, and the tie-break's shorter answer would favour it). Custom tools take free text and are not checked.
+ * What is wrong with the candidate's function calls, if anything: arguments that are not a JSON object, as the client
+ * will parse them (a call cut off mid-way is shorter, and the tie-break's shorter answer would favour it), or that do
+ * not fit the parameters of a tool marked strict (the SDK's parse() validates those, and fails the whole call). Custom
+ * tools take free text and are not checked.
  */
-function wellFormedCalls(candidate: Candidate): boolean {
+function callProblem(candidate: Candidate, strict: Map<string, JsonSchema> | undefined): "malformed_tool_call" | "arguments_mismatch" | null {
+  let mismatch = false;
   for (const call of candidate.message.tool_calls as { function?: { name?: unknown; arguments?: unknown }; custom?: unknown }[]) {
     if (call?.custom !== undefined) continue;
-    if (typeof call?.function?.name !== "string" || typeof call.function.arguments !== "string") return false;
+    if (typeof call?.function?.name !== "string" || typeof call.function.arguments !== "string") return "malformed_tool_call";
+    let args: unknown;
     try {
-      const args: unknown = JSON.parse(call.function.arguments);
-      if (typeof args !== "object" || args === null || Array.isArray(args)) return false;
+      args = JSON.parse(call.function.arguments);
     } catch {
-      return false;
+      return "malformed_tool_call";
     }
+    if (typeof args !== "object" || args === null || Array.isArray(args)) return "malformed_tool_call";
+    const parameters = strict?.get(call.function.name);
+    if (parameters !== undefined && schemaMismatch(args, parameters) !== null) mismatch = true;
   }
-  return true;
+  return mismatch ? "arguments_mismatch" : null;
+}
+
+/** The parameters of the function tools marked strict, by name; undefined when there are none. */
+function strictParameters(tools: unknown[]): Map<string, JsonSchema> | undefined {
+  const found = new Map<string, JsonSchema>();
+  for (const tool of tools as { function?: { name?: unknown; strict?: unknown; parameters?: unknown } }[]) {
+    const fn = tool?.function;
+    if (fn?.strict === true && typeof fn.name === "string" && typeof fn.parameters === "object" && fn.parameters !== null) found.set(fn.name, fn.parameters as JsonSchema);
+  }
+  return found.size > 0 ? found : undefined;
 }
 
 /** A tool_choice object that still lets the model answer in text: allowed_tools in mode auto. A named tool does not. */
@@ -93,6 +113,8 @@ export function admissionRules(body: Record<string, unknown>): AdmissionRules {
     rules.toolChoice = choice === "none" ? "none" : choice === "required" || (typeof choice === "object" && choice !== null && !allowsText(choice)) ? "required" : "auto";
     const names = namedTools(choice) ?? offeredTools(body.tools as NamedTool[]);
     if (names) rules.toolNames = names;
+    const strict = strictParameters(body.tools);
+    if (strict) rules.strictParameters = strict;
   }
   return rules;
 }
@@ -112,8 +134,10 @@ export function exclusionOf(candidate: Candidate, rules: AdmissionRules = {}): E
   const calls = callsTools(candidate);
   if (rules.toolChoice === "required" && !calls) return "missing_tool_call";
   if (rules.toolChoice === "none" && calls) return "unexpected_tool_call";
-  if (calls && !wellFormedCalls(candidate)) return "malformed_tool_call";
+  const problem = calls ? callProblem(candidate, rules.strictParameters) : null;
+  if (problem === "malformed_tool_call") return problem;
   if (rules.toolNames && calls && !callsOnly(candidate, rules.toolNames)) return "wrong_tool";
+  if (problem !== null) return problem;
   if (candidate.finish_reason === "length") return "truncated";
   if (candidate.finish_reason === "content_filter") return "content_filter";
   if (rules.json && !calls) {

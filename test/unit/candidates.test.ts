@@ -132,6 +132,13 @@ describe("candidate pool rules", () => {
     expect(exclusionOf(withArgs(2, "f", null), rules)).toBe("malformed_tool_call");
     expect(exclusionOf(withArgs(3, "f", "[1,2]"), rules)).toBe("malformed_tool_call");
     expect(exclusionOf(withArgs(4, "launch_missiles", "{}"), admissionRules({ tools, tool_choice: "auto" }))).toBe("wrong_tool");
+    // A strict tool's calls must fit its parameters, as the SDK's parse() checks them; a tool not marked strict is not checked.
+    const parameters = { type: "object", properties: { city: { type: "string" } }, required: ["city"], additionalProperties: false };
+    const strictTools = [{ type: "function", function: { name: "f", strict: true, parameters } }, { type: "function", function: { name: "g", parameters } }];
+    const strictRules = admissionRules({ tools: strictTools, tool_choice: "required" });
+    expect(exclusionOf(withArgs(6, "f", '{"city":"Paris"}'), strictRules)).toBeNull();
+    expect(exclusionOf(withArgs(7, "f", '{"city":5,"note":"x"}'), strictRules)).toBe("arguments_mismatch");
+    expect(exclusionOf(withArgs(8, "g", '{"city":5}'), strictRules)).toBeNull();
     // A custom tool takes free text.
     const custom = { ...candidate(5, "[tool call] grep"), message: { role: "assistant", content: null, tool_calls: [{ id: "c5", type: "custom", custom: { name: "grep", input: "not json" } }] } };
     expect(exclusionOf(custom, admissionRules({ tools: [{ type: "custom", custom: { name: "grep" } }] }))).toBeNull();
