@@ -18,7 +18,9 @@ interface Partial {
   content: string | null;
   refusal: string | null;
   calls: { id?: string; type: string; function?: { name: string; arguments: string } }[];
+  /** The logprobs of content tokens and of refusal tokens, as they came. */
   tokens: unknown[] | null;
+  refusalTokens: unknown[] | null;
   /** Any other message field (reasoning_content, annotations...): text pieces are joined, anything else replaced. */
   others: Record<string, unknown>;
   /** The choice's own fields beyond index, delta, logprobs and finish_reason. */
@@ -70,7 +72,7 @@ export function createChunkAssembler(): ChunkAssembler {
       const finished: AssembledChoice[] = [];
       for (const choice of (chunk.choices ?? []) as Any[]) {
         if (done.has(choice.index)) continue;
-        const state = partial.get(choice.index) ?? { content: null, refusal: null, calls: [], tokens: null, others: {}, extras: undefined };
+        const state = partial.get(choice.index) ?? { content: null, refusal: null, calls: [], tokens: null, refusalTokens: null, others: {}, extras: undefined };
         partial.set(choice.index, state);
         const extras = otherFields(choice, CHUNK_CHOICE_FIELDS);
         if (extras) state.extras = { ...state.extras, ...extras };
@@ -92,14 +94,16 @@ export function createChunkAssembler(): ChunkAssembler {
           if (fn?.name) slot.function!.name = fn.name;
           if (fn?.arguments) slot.function!.arguments += fn.arguments;
         }
-        if (Array.isArray(choice.logprobs?.content)) state.tokens = [...(state.tokens ?? []), ...choice.logprobs.content];
+        if (Array.isArray(choice.logprobs?.content)) (state.tokens ??= []).push(...choice.logprobs.content);
+        if (Array.isArray(choice.logprobs?.refusal)) (state.refusalTokens ??= []).push(...choice.logprobs.refusal);
         if (choice.finish_reason) {
           const calls = state.calls.filter(Boolean);
           // A role chunk's "" is no content at all when the answer is only tool calls or a refusal (null, as unstreamed).
           const content = state.content === "" && (calls.length > 0 || state.refusal !== null) ? null : state.content;
           const message: Record<string, unknown> = { ...state.others, role: "assistant", content, refusal: state.refusal };
           if (calls.length > 0) message.tool_calls = calls;
-          const assembled = { index: choice.index, message, logprobs: state.tokens ? { content: state.tokens, refusal: null } : null, finish_reason: choice.finish_reason };
+          const logprobs = state.tokens || state.refusalTokens ? { content: state.tokens, refusal: state.refusalTokens } : null;
+          const assembled = { index: choice.index, message, logprobs, finish_reason: choice.finish_reason };
           finished.push(state.extras ? { ...state.extras, ...assembled } : assembled);
           partial.delete(choice.index);
           done.add(choice.index);

@@ -54,16 +54,21 @@ export function splitText(text: string, size = 24): string[] {
   return pieces;
 }
 
-/** Content deltas, each with the logprobs of its own tokens when the tokens spell the content exactly. */
-function contentDeltas(content: string, logprobs: unknown): { content: string; logprobs: unknown }[] {
-  const tokens = (logprobs as { content?: LogprobToken[] } | null)?.content;
-  if (Array.isArray(tokens) && tokens.length > 0 && tokens.map((t) => t.token).join("") === content) {
+/**
+ * Deltas of a message's content or refusal, each with the logprobs of its own tokens (logprobs.content or
+ * logprobs.refusal) when those tokens spell the text exactly.
+ */
+function textDeltas(field: "content" | "refusal", text: string, logprobs: unknown, carryWhole: boolean): { text: string; logprobs: unknown }[] {
+  const tokens = (logprobs as Partial<Record<typeof field, LogprobToken[]>> | null)?.[field];
+  if (Array.isArray(tokens) && tokens.length > 0 && tokens.map((t) => t.token).join("") === text) {
     const groups: LogprobToken[][] = [];
     for (let i = 0; i < tokens.length; i += 4) groups.push(tokens.slice(i, i + 4));
-    return groups.map((group) => ({ content: group.map((t) => t.token).join(""), logprobs: { content: group, refusal: null } }));
+    const of = (group: LogprobToken[]) => (field === "content" ? { content: group, refusal: null } : { content: null, refusal: group });
+    return groups.map((group) => ({ text: group.map((t) => t.token).join(""), logprobs: of(group) }));
   }
-  // Token boundaries unknown: the whole logprobs object travels with the first piece, so concatenation still works.
-  return splitText(content).map((piece, i) => ({ content: piece, logprobs: i === 0 && logprobs ? logprobs : null }));
+  // Token boundaries unknown: the whole logprobs object travels with the first piece (once per message), so
+  // concatenation still works.
+  return splitText(text).map((piece, i) => ({ text: piece, logprobs: i === 0 && carryWhole && logprobs ? logprobs : null }));
 }
 
 function choiceDeltas(choice: ReplayChoice): Record<string, unknown>[] {
@@ -78,8 +83,10 @@ function choiceDeltas(choice: ReplayChoice): Record<string, unknown>[] {
   const parts = Array.isArray(message.content) ? message.content : null;
   const others = Object.fromEntries(Object.entries(message).filter(([name, value]) => !STREAMED_FIELDS.has(name) && value !== undefined));
   delta({ role: "assistant", content: parts ?? (content === null ? null : ""), ...(message.refusal != null ? {} : { refusal: null }), ...others });
-  if (content) for (const piece of contentDeltas(content, choice.logprobs)) delta({ content: piece.content }, piece.logprobs);
-  if (typeof message.refusal === "string") for (const piece of splitText(message.refusal)) delta({ refusal: piece });
+  if (content) for (const piece of textDeltas("content", content, choice.logprobs, true)) delta({ content: piece.text }, piece.logprobs);
+  if (typeof message.refusal === "string") {
+    for (const piece of textDeltas("refusal", message.refusal, choice.logprobs, !content)) delta({ refusal: piece.text }, piece.logprobs);
+  }
 
   const calls = Array.isArray(message.tool_calls) ? (message.tool_calls as ToolCall[]) : [];
   calls.forEach((call, index) => {

@@ -38,6 +38,21 @@ describe("chunk assembler", () => {
     expect(choice!.message).toEqual({ role: "assistant", content: null, refusal: null, reasoning_content: "The user wants a count.", tool_calls: [custom] });
   });
 
+  it("keeps a refusal's logprobs, as an unstreamed answer has them", () => {
+    const token = (t: string) => ({ token: t, logprob: -0.2, bytes: null, top_logprobs: [] });
+    const assembler = createChunkAssembler();
+    const withLogprobs = (delta: Record<string, unknown>, refusal: string[] | null, finish_reason: string | null = null) => ({
+      ...chunk(delta, finish_reason),
+      choices: [{ index: 0, delta, logprobs: refusal ? { content: null, refusal: refusal.map(token) } : null, finish_reason }],
+    });
+    assembler.push(withLogprobs({ role: "assistant", content: "" }, null));
+    assembler.push(withLogprobs({ refusal: "I can't" }, ["I", " can't"]));
+    assembler.push(withLogprobs({ refusal: " help." }, [" help."]));
+    const [choice] = assembler.push(withLogprobs({}, null, "stop"));
+    expect(choice!.message).toMatchObject({ content: null, refusal: "I can't help." });
+    expect(choice!.logprobs).toEqual({ content: null, refusal: ["I", " can't", " help."].map(token) });
+  });
+
   it("keeps an empty answer with no tool calls as empty text", () => {
     const [choice] = assemble([[{ role: "assistant", content: "" }], [{}, "stop"]]);
     expect(choice!.message.content).toBe("");

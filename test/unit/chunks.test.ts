@@ -67,6 +67,19 @@ describe("replayChunks", () => {
     expect(deltas.at(-1)).toBeUndefined(); // the usage chunk has no choices
   });
 
+  it("streams a refusal's logprobs with its deltas, as content's are, so the SDK assembles the same logprobs", async () => {
+    const token = (t: string) => ({ token: t, logprob: -0.1, bytes: null, top_logprobs: [] });
+    for (const tokens of [["I can", "'t", " help", " with", " that", "."], ["I", " cannot"]]) {
+      const logprobs = { content: null, refusal: tokens.map(token) };
+      const completion: ReplayCompletion = { ...base, choices: [{ index: 0, message: { role: "assistant", content: null, refusal: "I can't help with that." }, logprobs, finish_reason: "stop" }] };
+      const lines = replayChunks(completion, false).map((chunk) => `${JSON.stringify(chunk)}\n`).join("");
+      const stream = ChatCompletionStream.fromReadableStream(new Response(lines).body!);
+      const choice = (await stream.finalChatCompletion()).choices[0]!;
+      expect(choice.message.refusal).toBe("I can't help with that.");
+      expect(choice.logprobs?.refusal).toEqual(logprobs.refusal); // spelled exactly (grouped) or not (carried whole)
+    }
+  });
+
   it("carries every other message field, so the SDK's stream helper assembles the message returned", async () => {
     const message = {
       role: "assistant",
