@@ -173,7 +173,7 @@ export function createApp(deps: AppDeps, ctx: AppContext = createAppContext(deps
   app.use("*", assignRequestId());
   app.use("*", observeRequests(observeOptionsOf(ctx)));
   app.use("/v1/*", proxyAuth(config.auth));
-  app.use("/v1/*", requestBodyLimit(config.server.body_limit_bytes));
+  app.use("/v1/*", requestBodyLimit(config.server.body_limit_bytes, config.timeouts.request_ms));
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/metrics", (c) => serveMetrics(c, ctx));

@@ -1,29 +1,37 @@
-// The request body limit for /v1/*, decided from Content-Length when the client sent one.
+// The request body limit for /v1/*, decided from Content-Length when the client sent one, and a body without one
+// (chunked) read within the request's time budget.
 //
-// Why not hono's bodyLimit alone: it first reads `c.req.raw.body`, and on Node that turns @hono/node-server's
-// lightweight request into a full fetch Request with a web stream for every call, about a tenth of a pass-through
-// request's CPU. A declared length is exact (the HTTP parser never delivers more bytes than it), so it is enough to
-// decide; only bodies without one (chunked) are counted as they are read, by hono's middleware.
+// Why not hono's bodyLimit: it first reads `c.req.raw.body`, and on Node that turns @hono/node-server's lightweight
+// request into a full fetch Request with a web stream for every call, about a tenth of a pass-through request's CPU. A
+// declared length is exact (the HTTP parser never delivers more bytes than it), so it is enough to decide; only bodies
+// without one are counted as they are read. And hono's reads a chunked body for as long as the client takes: one that
+// stops mid-body held its request, its connection and a graceful shutdown for good.
 import type { MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
+import { readWithinBudget } from "./budget";
 import { ProxyError } from "./errors";
+import { bytesUpTo } from "./exchange";
+import { arrivedAt } from "./observe/middleware";
 
 /** A body's length when the headers state it for certain: a Content-Length of digits and no Transfer-Encoding. */
 export function declaredLength(contentLength: string | undefined, transferEncoding: string | undefined): number | undefined {
   return contentLength !== undefined && transferEncoding === undefined && /^\d+$/.test(contentLength) ? Number(contentLength) : undefined;
 }
 
-export function requestBodyLimit(maxBytes: number): MiddlewareHandler {
+export function requestBodyLimit(maxBytes: number, budgetMs: number): MiddlewareHandler {
   const tooLarge = () => {
     throw new ProxyError(413, `request body is larger than ${maxBytes} bytes`, { code: "body_too_large" });
   };
-  const counting = bodyLimit({ maxSize: maxBytes, onError: tooLarge });
   return async function requestBodyLimitMiddleware(c, next) {
     const method = c.req.method;
     if (method === "GET" || method === "HEAD") return next();
     const declared = declaredLength(c.req.header("content-length"), c.req.header("transfer-encoding"));
-    if (declared === undefined) return counting(c, next);
-    if (declared > maxBytes) tooLarge();
+    if (declared !== undefined) return declared > maxBytes ? tooLarge() : next();
+    const body = c.req.raw.body;
+    if (body === null) return next();
+    // One byte past the limit is enough to know; the rest is never read.
+    const bytes = await readWithinBudget(bytesUpTo(body, maxBytes + 1), arrivedAt(c), budgetMs);
+    if (bytes.byteLength > maxBytes) tooLarge();
+    c.req.raw = new Request(c.req.raw, { body: bytes as BodyInit });
     return next();
   };
 }

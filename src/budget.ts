@@ -36,6 +36,30 @@ export function budgetExceeded(ms: number): ProxyError {
 }
 
 /**
+ * A request body still arriving when the request's budget runs out: the budget's 504, and the connection closed, since
+ * the rest of the upload will never be read (on Node; Workers drop hop-by-hop headers).
+ */
+export function uploadTimedOut(ms: number): ProxyError {
+  const failure = budgetExceeded(ms);
+  return new ProxyError(failure.status, failure.message, { type: failure.type, code: failure.code, headers: { connection: "close" } });
+}
+
+/**
+ * `reading` (a request body being read) within what is left of the request's budget, counted from its first byte:
+ * a client that stops sending mid-body otherwise holds its request, its connection and a graceful shutdown for as
+ * long as it likes (Node's requestTimeout only bounds the headers).
+ */
+export function readWithinBudget<T>(reading: Promise<T>, arrived: number, budgetMs: number): Promise<T> {
+  let timer!: ReturnType<typeof setTimeout>; // set at once: a promise's executor runs synchronously
+  const late = new Promise<never>((_, reject) => {
+    // Whole ms: a timer rounds a fraction down, which would fire early.
+    timer = setTimeout(() => reject(uploadTimedOut(budgetMs)), Math.max(0, Math.ceil(budgetMs - (Date.now() - arrived))));
+  });
+  reading.catch(() => undefined); // the read that lost the race ends with the connection; nobody waits for it
+  return Promise.race([reading, late]).finally(() => clearTimeout(timer));
+}
+
+/**
  * The request's scope, as the work inside it holds it: its signal, and a way to end it early for every part of the
  * request at once (src/pipeline.ts does when the request is lost). Whoever made the scope closes it.
  */

@@ -137,9 +137,14 @@ export function headerLookup(headers: Record<string, string>): { get(name: strin
 }
 
 /** A Response's body, or its first `limit` bytes (the rest cancelled, unread). */
-async function bytesUpTo(response: Response, limit: number): Promise<Uint8Array> {
+function responseBytesUpTo(response: Response, limit: number): Promise<Uint8Array> {
   if (limit === Infinity || response.body === null) return bodyBytes(response);
-  const reader = response.body.getReader();
+  return bytesUpTo(response.body, limit);
+}
+
+/** A stream's bytes, or its first `limit` bytes (the rest cancelled, unread). */
+export async function bytesUpTo(body: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
+  const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let length = 0;
   while (length < limit) {
@@ -182,7 +187,7 @@ export function exchangeOverFetch(fetchImpl: FetchLike): Exchange {
       const reply = { status: response.status, headers: replyHeaders, ...(cookies.length > 1 ? { cookies } : {}) };
       if (method === "HEAD" || NULL_BODY_STATUS.has(response.status)) return { ...reply, body: null };
       if (comesWhole(response.status, replyHeaders["content-type"], whole)) {
-        const bytes = await bytesUpTo(response, wholeLimit(response.status));
+        const bytes = await responseBytesUpTo(response, wholeLimit(response.status));
         if (overLimit(response.status, bytes.length)) throw answerTooLarge();
         return { ...reply, body: bytes };
       }

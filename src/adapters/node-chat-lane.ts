@@ -16,7 +16,7 @@ import { failureOf, observeOptionsOf, type AppContext } from "../app";
 import { proxyKeyCheck, type HeaderSource } from "../auth";
 import { generatorFor } from "../byok";
 import { declaredLength } from "../body-limit";
-import { budgetExceeded } from "../budget";
+import { uploadTimedOut } from "../budget";
 import { cancelledError, errorAnswer, type ProxyError } from "../errors";
 import { markArrival, wallClockArrival } from "../arrival";
 import { finishObservation, startObservation } from "../observe/middleware";
@@ -179,8 +179,8 @@ export function chatCompletionsLane(ctx: AppContext, app: RequestListener): Requ
    */
   function uploadTooSlow(res: ServerResponse, start: ProbeInit): void {
     const probe = startObservation(observe, start);
-    const failure = budgetExceeded(budgetMs);
-    writeError(res, failure, { "x-request-id": start.requestId, connection: "close" });
+    const failure = uploadTimedOut(budgetMs);
+    writeError(res, failure, { "x-request-id": start.requestId });
     finishObservation(observe, probe, start, failure.status, failure);
   }
 

@@ -132,8 +132,8 @@ export async function startProxy(config: Config, logger: Logger = createJsonLogg
   const lane = chatCompletionsLane(ctx, listener);
   const server = createServer(lane);
   server.on("checkContinue", continueOrRefuse(ctx, lane));
-  // A backstop for uploads the chat lane does not read itself (chunked, other routes): a request still arriving a second
-  // past its budget gets Node's own 408 (checked every few seconds) instead of holding its connection for 5 minutes.
+  // A backstop for headers still arriving a second past the budget: Node's own 408 (it checks every 30 s, and only
+  // headers; bodies are read within the budget by the chat lane and the app, src/budget.ts readWithinBudget).
   server.requestTimeout = config.timeouts.request_ms + 1_000;
   return new Promise((resolve, reject) => {
     const cannotListen = (err: NodeJS.ErrnoException) => {

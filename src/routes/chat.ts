@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import type { AppContext } from "../app";
 import type { HeaderSource } from "../auth";
-import { budgetExceeded, withinBudget } from "../budget";
+import { budgetExceeded, readWithinBudget, withinBudget } from "../budget";
 import { admissionRules } from "../candidates";
 import type { Config } from "../config";
 import { generatorFor } from "../byok";
@@ -32,8 +32,8 @@ export function invalidBody(error: z.ZodError) {
   return badRequest(missing ? `missing required parameter: ${param}` : `invalid ${param || "body"}: ${issue.message}`, param || null);
 }
 
-export async function readJsonObject(c: Context): Promise<{ raw: string; json: Record<string, unknown> }> {
-  const raw = await c.req.text();
+export async function readJsonObject(c: Context, arrived: number, budgetMs: number): Promise<{ raw: string; json: Record<string, unknown> }> {
+  const raw = await readWithinBudget(c.req.text(), arrived, budgetMs);
   return { raw, json: parseJsonBody(raw, c.req.header("content-type") ?? null) };
 }
 
@@ -125,7 +125,7 @@ export function rerankedStreamWork(
 export async function handleChatCompletions(c: Context, ctx: AppContext): Promise<Response> {
   // The budget counts from the request's first byte: from here, or from when the Node lane began to read the body.
   const arrived = arrivedAt(c);
-  const raw = await c.req.text();
+  const raw = await readWithinBudget(c.req.text(), arrived, ctx.config.timeouts.request_ms);
   const checked = checkChatRequest(raw, c.req.raw.headers, ctx.config);
   const { request: parsed, options, forward } = checked;
   const probe = probeOf(c);

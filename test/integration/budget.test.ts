@@ -97,22 +97,25 @@ describe("request budget", () => {
   });
 
   /**
-   * A chat body sent over a raw socket to a Node proxy on the simulator: `head` of it at once, the rest after `restAfterMs`
-   * (never, when undefined). Resolves with all the proxy answered once it closes the connection.
+   * A body sent over a raw socket to a Node proxy on the simulator: `head` of it at once, the rest after `restAfterMs`
+   * (never, when undefined). A chat body with a Content-Length by default (the Node chat lane reads it); `path` and
+   * `chunked` send it where the app reads it. Resolves with all the proxy answered once it closes the connection.
    */
-  async function uploadSlowly(head: number, restAfterMs?: number): Promise<{ answer: string; upstreamCalls: number }> {
+  async function uploadSlowly(head: number, restAfterMs?: number, { path = "/v1/chat/completions", chunked = false } = {}): Promise<{ answer: string; upstreamCalls: number }> {
     const upstream = await startSimulator();
     const proxy = await startProxy(testConfig({ ...config(), generator: { base_url: upstream.url }, server: { port: 0 } }), silentLogger);
     try {
-      const body = JSON.stringify(chatBody({ verdict: { n: 1 } }));
+      const body = JSON.stringify(path === "/v1/responses" ? { model: "sim-generator", input: "hi", verdict: { n: 2 } } : chatBody({ verdict: { n: 1 } }));
+      const framing = chunked ? "transfer-encoding: chunked" : `content-length: ${Buffer.byteLength(body)}`;
+      const piece = (text: string) => (chunked ? `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n` : text);
       const answer = await new Promise<string>((resolve, reject) => {
         const socket = connect(Number(new URL(proxy.url).port), "127.0.0.1");
         let text = "";
         socket.on("data", (chunk) => (text += chunk.toString()));
         socket.on("close", () => resolve(text));
         socket.on("error", reject);
-        socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body.slice(0, head)}`);
-        if (restAfterMs !== undefined) setTimeout(() => socket.write(body.slice(head)), restAfterMs);
+        socket.write(`POST ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n${framing}\r\nconnection: close\r\n\r\n${piece(body.slice(0, head))}`);
+        if (restAfterMs !== undefined) setTimeout(() => socket.write(piece(body.slice(head)) + (chunked ? "0\r\n\r\n" : "")), restAfterMs);
       });
       return { answer, upstreamCalls: upstream.sim.requests.length };
     } finally {
@@ -131,6 +134,18 @@ describe("request budget", () => {
   it("answers the budget's 504 to a body that never finishes arriving, and closes its connection", async () => {
     const started = performance.now();
     const { answer, upstreamCalls } = await uploadSlowly(10);
+    expect(answer).toMatch(/^HTTP\/1\.1 504/);
+    expect(answer).toMatch(/"code":"request_timeout"/);
+    expect(performance.now() - started).toBeLessThan(BUDGET_MS + MARGIN_MS + 500);
+    expect(upstreamCalls).toBe(0);
+  });
+
+  it.each([
+    ["a Responses body", { path: "/v1/responses" }],
+    ["a chunked chat body", { chunked: true }],
+  ])("answers the budget's 504 to %s that never finishes arriving, read by the app, and closes its connection", async (_name, request) => {
+    const started = performance.now();
+    const { answer, upstreamCalls } = await uploadSlowly(10, undefined, request);
     expect(answer).toMatch(/^HTTP\/1\.1 504/);
     expect(answer).toMatch(/"code":"request_timeout"/);
     expect(performance.now() - started).toBeLessThan(BUDGET_MS + MARGIN_MS + 500);
