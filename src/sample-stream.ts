@@ -4,7 +4,7 @@ import OpenAI from "openai";
 import { ProxyError } from "./errors";
 import { withCallerSignal } from "./metrics/fetch";
 import { hasMessage } from "./openai/chat";
-import { createChunkAssembler, type AssembledChoice, type ChunkAssembler } from "./openai/assemble";
+import { createChunkAssembler, MalformedChunk, type AssembledChoice, type ChunkAssembler } from "./openai/assemble";
 import { MAX_SSE_EVENT_CHARS, readSSE, SSEEventTooLarge } from "./openai/sse";
 import { answerTooLarge, MAX_ANSWER_BYTES } from "./exchange";
 import { createRedactor } from "./redact";
@@ -45,6 +45,22 @@ function eventTooLarge(): ProxyError {
 }
 
 /** Runs the call inside the generator's queue slot until the last byte, so the queue bounds streams like any call. */
+const malformedEvent = () => new ProxyError(502, "generator upstream sent a malformed stream event", { type: "upstream_error", code: "generator_error" });
+
+/**
+ * An error event in the stream, as the same error sent as a response would be: an APIError with its status (its
+ * `code` when that is one, else 500), which is retried like one while no candidate has come (a 503 "overloaded"), and
+ * reported as the upstream's after. Tokens that look like keys are taken out of its message (configured ones left the
+ * bytes already), and it is cut short.
+ */
+function streamedError(sent: unknown, headers: Headers): InstanceType<typeof OpenAI.APIError> {
+  const error = (typeof sent === "object" && sent !== null ? sent : { message: sent }) as { message?: unknown; type?: unknown; code?: unknown };
+  const message = typeof error.message === "string" ? tokensOut(error.message).slice(0, MAX_ERROR_CHARS) : "stream failed";
+  const code = Number(error.code);
+  const status = Number.isInteger(code) && code >= 400 && code <= 599 ? code : 500;
+  return OpenAI.APIError.generate(status, { error: { message, type: typeof error.type === "string" ? error.type : null, code: typeof error.code === "string" ? error.code : null } }, undefined, headers);
+}
+
 export function streamedDraw(
   upstream: Upstream,
   params: Record<string, unknown>,
@@ -86,14 +102,17 @@ export function streamedDraw(
         try {
           chunk = JSON.parse(event.data);
         } catch {
-          throw new ProxyError(502, "generator upstream sent a malformed stream event", { type: "upstream_error", code: "generator_error" });
+          throw malformedEvent();
         }
-        if (chunk.error) {
-          // As an error body is treated: tokens that look like keys out (configured ones left the bytes already), cut short.
-          const message = typeof chunk.error.message === "string" ? tokensOut(chunk.error.message).slice(0, MAX_ERROR_CHARS) : "stream failed";
-          throw new ProxyError(502, `generator upstream error: ${message}`, { type: "upstream_error", code: "generator_error" });
+        if (chunk.error) throw streamedError(chunk.error, response.headers);
+        let finished: AssembledChoice[];
+        try {
+          finished = assembler.push(chunk);
+        } catch (err) {
+          if (err instanceof MalformedChunk) throw malformedEvent();
+          throw err;
         }
-        for (const choice of assembler.push(chunk)) handed += 1, onChoice(choice);
+        for (const choice of finished) handed += 1, onChoice(choice);
         // Every choice and the usage are in: nothing left worth waiting for, should [DONE] be slow to come.
         if (handed >= expected && assembler.usage) break;
       }

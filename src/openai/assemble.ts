@@ -32,6 +32,22 @@ const CHUNK_CHOICE_FIELDS = new Set(["index", "delta", "logprobs", "finish_reaso
 /** A chunk's fields that the completion is built from, or that belong to the stream alone (OpenAI's padding). */
 const CHUNK_FIELDS = new Set(["id", "object", "created", "model", "system_fingerprint", "choices", "usage", "obfuscation"]);
 
+/** More tool calls in one choice than any model makes: an index past it is a malformed chunk, not a slot to make. */
+export const MAX_TOOL_CALLS = 1024;
+
+/** A chunk that cannot be part of a well-formed stream. */
+export class MalformedChunk extends Error {}
+
+/** The slot a tool-call delta's `index` names: a whole number below MAX_TOOL_CALLS (absent means the first). */
+function callSlot(index: unknown): number {
+  if (index === undefined || index === null) return 0;
+  if (typeof index !== "number" || !Number.isInteger(index) || index < 0 || index >= MAX_TOOL_CALLS) throw new MalformedChunk(`tool call index ${JSON.stringify(index)}`);
+  return index;
+}
+
+/** A key that would reach an object's prototype instead of being a field of it: never copied from an upstream. */
+const UNSAFE_KEY = "__proto__";
+
 /** Parts that name something rather than continue it: set, never joined (function_call.name, audio.id). */
 const NAMING_KEYS = new Set(["id", "name", "expires_at"]);
 
@@ -44,7 +60,7 @@ function merged(before: unknown, piece: unknown, key = ""): unknown {
   if (typeof piece === "string") return typeof before === "string" && !NAMING_KEYS.has(key) ? before + piece : piece;
   if (typeof piece !== "object" || Array.isArray(piece) || typeof before !== "object" || before === null || Array.isArray(before)) return piece;
   const out: Record<string, unknown> = { ...(before as Record<string, unknown>) };
-  for (const [name, value] of Object.entries(piece)) out[name] = merged(out[name], value, name);
+  for (const [name, value] of Object.entries(piece)) if (name !== UNSAFE_KEY) out[name] = merged(out[name], value, name);
   return out;
 }
 
@@ -80,14 +96,15 @@ export function createChunkAssembler(): ChunkAssembler {
         if (typeof delta.content === "string") state.content = (state.content ?? "") + delta.content;
         if (typeof delta.refusal === "string") state.refusal = (state.refusal ?? "") + delta.refusal;
         for (const [name, value] of Object.entries(delta)) {
-          if (!DELTA_FIELDS.has(name)) state.others[name] = merged(state.others[name], value);
+          if (!DELTA_FIELDS.has(name) && name !== UNSAFE_KEY) state.others[name] = merged(state.others[name], value);
         }
         for (const { index, id, type, function: fn, ...rest } of (delta.tool_calls ?? []) as Any[]) {
           // The first delta of a call carries id and name; later ones only argument text, matched by `index`. The name
           // is set, not joined: some servers repeat it in every delta (the SDKs read it the same way). Other kinds of
           // call (custom) keep their own fields.
-          const slot = (state.calls[index ?? 0] ??= { type: "function" });
-          Object.assign(slot, rest);
+          // The index is the upstream's: checked before it picks a slot, and no key of `rest` reaches a prototype.
+          const slot = (state.calls[callSlot(index)] ??= { type: "function" });
+          for (const [name, value] of Object.entries(rest)) if (name !== UNSAFE_KEY) (slot as Record<string, unknown>)[name] = value;
           if (id) slot.id = id;
           if (type) slot.type = type;
           if (fn) slot.function ??= { name: "", arguments: "" };

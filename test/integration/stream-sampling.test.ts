@@ -124,6 +124,44 @@ describe("streamed sampling", () => {
     expect(message.length).toBeLessThan(2_100);
   });
 
+  /** A generator whose streams are `streams` in turn (the last one again once they run out); the judge is the simulator's. */
+  function generatorStreaming(...streams: string[]) {
+    const sim = createSimulator();
+    const simFetch = fetchInto(sim.app);
+    let calls = 0;
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      if (JSON.parse(String(init?.body ?? "{}")).model !== "sim-generator") return simFetch(input, init);
+      const sse = streams[Math.min(calls++, streams.length - 1)]!;
+      return new Response(sse, { headers: { "content-type": "text/event-stream" } });
+    };
+    return { fetch, calls: () => calls };
+  }
+  const twoAnswers = [0, 1].map((index) => encodeEvent(chunk([{ index, delta: { role: "assistant", content: `Answer ${index}.` }, finish_reason: "stop" }]))).join("") + "data: [DONE]\n\n";
+
+  it("retries a stream whose first event is an error, as the same error sent as a response is retried", async () => {
+    const overloaded = encodeEvent({ error: { message: "overloaded", type: "server_error", code: 503 } });
+    const { fetch, calls } = generatorStreaming(overloaded, twoAnswers);
+    const { app } = harness({ config: { generator: { stream_sampling: true, max_retries: 1 }, retry: { base_delay_ms: 1, max_delay_ms: 2 } }, deps: { fetch } });
+    const response = await postChat(app, chatBody({ verdict: { n: 2 } }));
+    expect(response.status).toBe(200);
+    expect(calls()).toBe(2);
+  });
+
+  it("fails only the draw whose chunk names a tool call slot no stream has, leaving the process's arrays alone", async () => {
+    const call = (index: unknown) => encodeEvent(chunk([{ index: 0, delta: { tool_calls: [{ index, map: 1, function: { name: "evil", arguments: "{}" } }] }, finish_reason: null }]));
+    for (const index of ["__proto__", 4_294_967_294, -1, 1.5]) {
+      const { fetch } = generatorStreaming(call(index) + twoAnswers);
+      const { app } = harness({ config: streaming, deps: { fetch } });
+      const response = await postChat(app, chatBody({ verdict: { n: 2 } }));
+      expect(response.status).toBe(502);
+      expect((await response.json()).error.message).toMatch(/malformed stream event/);
+    }
+    expect(Object.hasOwn(Array.prototype, "function")).toBe(false);
+    expect([1, 2].map((x) => x * 2)).toEqual([2, 4]);
+    const { fetch } = generatorStreaming(twoAnswers);
+    expect((await postChat(harness({ config: streaming, deps: { fetch } }).app, chatBody({ verdict: { n: 2 } }))).status).toBe(200);
+  });
+
   it("keeps the fields it does not rebuild, and never makes a candidate of a repeated finish chunk", async () => {
     const finish = (index: number) => encodeEvent(chunk([{ index, delta: {}, finish_reason: "stop", stop_reason: 7 }], { service_tier: "flex" }));
     const sse = [
