@@ -90,6 +90,16 @@ export function createRequestProbe({ metrics, tracer, clock }: ProbeDeps, init: 
   let samplingStart = 0;
   let judgingStart: number | null = null;
   const strategy = () => state.strategy ?? "unresolved";
+  // Counted as they happen, so that a request that fails or is cut off (a 504, a 499, a guard's 422) still says in its
+  // log line and span what it spent, as the metrics count it; a request that ends with an answer has them set again,
+  // whole, from its outcome (below).
+  const drawn = () => void (state.candidates = (state.candidates ?? 0) + 1);
+  const judged = (calls: number, cached: boolean) => {
+    state.judge_calls = (state.judge_calls ?? 0) + calls;
+    state.cache_hits = (state.cache_hits ?? 0) + (cached ? 1 : 0);
+    if (judgingStart !== null) state.judging_ms = clock() - judgingStart;
+    span.set("verdict.judge.calls", state.judge_calls);
+  };
   if (traced) span.set("verdict.request_id", init.requestId);
 
   return {
@@ -119,7 +129,7 @@ export function createRequestProbe({ metrics, tracer, clock }: ProbeDeps, init: 
     },
     generation(count) {
       if (!traced) {
-        return { headers, candidate: () => metrics.candidates(1), done: (usage) => metrics.tokens("generator", usage), failed: nothing };
+        return { headers, candidate: () => (metrics.candidates(1), drawn()), done: (usage) => metrics.tokens("generator", usage), failed: nothing };
       }
       // One span per candidate; a call that yields several (`n`) carries the sample span's context upstream.
       const spans = Array.from({ length: count }, () => sampleSpan.child("candidate", SpanKind.client));
@@ -129,6 +139,7 @@ export function createRequestProbe({ metrics, tracer, clock }: ProbeDeps, init: 
         headers: withId(count === 1 ? spans[0]! : sampleSpan),
         candidate(index, finishReason) {
           metrics.candidates(1);
+          drawn();
           const s = spans[next++];
           s?.set("verdict.candidate.index", index);
           s?.set("gen_ai.response.finish_reason", finishReason ?? "null");
@@ -153,6 +164,7 @@ export function createRequestProbe({ metrics, tracer, clock }: ProbeDeps, init: 
       return {
         headers: traced ? withId(child) : headers,
         done({ cached, calls, usage, value }) {
+          judged(calls, cached);
           metrics.judgment(meta.task, caching ? (cached ? "hit" : "miss") : "bypass", calls, value.parsed);
           metrics.tokens("judge", usage);
           child.set("verdict.judge.cached", cached);
@@ -161,6 +173,7 @@ export function createRequestProbe({ metrics, tracer, clock }: ProbeDeps, init: 
           child.end();
         },
         failed(error, spent) {
+          judged(spent?.calls ?? 0, false);
           metrics.judgment(meta.task, caching ? "miss" : "bypass", spent?.calls ?? 0, true);
           if (spent) metrics.tokens("judge", spent.usage);
           child.set("verdict.judge.calls", spent?.calls ?? 0);

@@ -110,6 +110,25 @@ describe("request log lines", () => {
   });
 });
 
+describe("what a failed request spent", () => {
+  it("is in its log line as the metrics count it: the candidates drawn and the judge calls made before a 504", async () => {
+    const log = capture();
+    const { app } = harness({
+      deps: { logger: log.logger },
+      sim: { judge: { latency: { ttft_ms: 250, jitter: 0 } } },
+      config: { timeouts: { request_ms: 400 }, judge: { on_error: "fail_closed" } },
+    });
+    const response = await postChat(app, chatBody({ verdict: { n: 4, tournament: "knockout" } }));
+    expect(response.status).toBe(504);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const [line] = log.events();
+    // The first round's two matches, both orders each, answered at 250 ms; the final's would at 500.
+    expect(line).toMatchObject({ status: 504, error: "request_timeout", candidates: 4, judge_calls: 4, cache_hits: 0 });
+    expect(line!.judging_ms).toEqual(expect.any(Number));
+    expect(line).not.toHaveProperty("winner");
+  });
+});
+
 describe("reranked streams in the log", () => {
   it("are logged when their work ends: the winner and timings on success, the failure's status and code otherwise", async () => {
     const log = capture();
