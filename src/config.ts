@@ -1,20 +1,20 @@
 // The whole configuration as one zod schema; loadConfig(env, fileText) is the only reader of raw settings.
 import { z } from "zod";
 import { leastJudgeCalls, strategyFields, strategyNames } from "../strategies/index";
-import { observabilityFields } from "./observe/config";
+import { observabilityFields, TIMER_MAX_MS, TIMER_TOO_LONG } from "./observe/config";
 
 const upstreamFields = {
   // Credentials in the URL would be dropped on the way (fetch refuses them) and printed in the startup line.
   base_url: z.url({ protocol: /^https?$/ }).refine((url) => !/^[a-z]+:\/\/[^/?#]*@/i.test(url), "must not hold a user or password: put the key in api_key"),
-  api_key: z.string().min(1).optional(),
+  api_key: z.string().regex(/\S/, "must not be empty or only spaces").optional(),
   /** Per attempt. */
-  timeout_ms: z.number().int().positive().default(60_000),
+  timeout_ms: z.number().int().positive().max(TIMER_MAX_MS, TIMER_TOO_LONG).default(60_000),
   max_retries: z.number().int().min(0).max(10).default(2),
   concurrency: z.number().int().positive().default(64),
   /** Calls allowed to wait for a slot; beyond this new requests get 429 instead of growing memory. */
   max_queued: z.number().int().min(0).default(2_000),
   /** Optional rate limit: at most interval_cap calls started per interval_ms. */
-  interval_ms: z.number().int().positive().optional(),
+  interval_ms: z.number().int().positive().max(TIMER_MAX_MS, TIMER_TOO_LONG).optional(),
   interval_cap: z.number().int().positive().optional(),
 };
 
@@ -85,7 +85,7 @@ const memoryCacheFields = {
   max_bytes: z.number().int().positive().default(64 * 1024 * 1024),
   ttl_ms: z.number().int().positive().default(24 * 3600 * 1000),
   /** Workers with a KV binding: per KV read or write, after which memory-only takes over (as redis_timeout_ms). */
-  kv_timeout_ms: z.number().int().positive().default(1_000),
+  kv_timeout_ms: z.number().int().positive().max(TIMER_MAX_MS, TIMER_TOO_LONG).default(1_000),
 };
 
 const cacheSchema = z.discriminatedUnion("backend", [
@@ -95,7 +95,7 @@ const cacheSchema = z.discriminatedUnion("backend", [
     ...memoryCacheFields,
     redis_url: z.url({ protocol: /^rediss?$/ }),
     /** Per Redis command: a slow or stuck Redis costs a judgment at most this long before memory-only takes over. */
-    redis_timeout_ms: z.number().int().positive().default(500),
+    redis_timeout_ms: z.number().int().positive().max(TIMER_MAX_MS, TIMER_TOO_LONG).default(500),
     redis_prefix: z.string().default("verdict:judgment:"),
   }),
 ], { error: 'must be "memory" or "redis"' });
@@ -107,7 +107,7 @@ export const configSchema = z.strictObject({
       port: z.number().int().min(0).max(65535).default(8787),
       body_limit_bytes: z.number().int().positive().default(4 * 1024 * 1024),
       /** SSE comment interval while a streamed reranked answer is being prepared; well under common 30-60 s idle cut-offs. */
-      keepalive_ms: z.number().int().min(10).default(5_000),
+      keepalive_ms: z.number().int().min(10).max(TIMER_MAX_MS, TIMER_TOO_LONG).default(5_000),
     })
     .prefault({}),
   generator: generatorSchema,
@@ -129,21 +129,26 @@ export const configSchema = z.strictObject({
   models: z.record(z.string().min(1), virtualModelSchema).default({}),
   cache: cacheSchema.prefault({}),
   /** One budget per client request, queueing, retries and judging included (see src/budget.ts). */
-  timeouts: z.strictObject({ request_ms: z.number().int().positive().default(120_000) }).prefault({}),
+  timeouts: z.strictObject({ request_ms: z.number().int().positive().max(TIMER_MAX_MS, TIMER_TOO_LONG).default(120_000) }).prefault({}),
   /** Backoff for upstream retries (count per upstream: max_retries); see src/retry.ts for why verdict owns retries. */
   retry: z
     .strictObject({
-      base_delay_ms: z.number().int().min(0).default(250),
-      max_delay_ms: z.number().int().min(0).default(8_000),
+      base_delay_ms: z.number().int().min(0).max(TIMER_MAX_MS, TIMER_TOO_LONG).default(250),
+      max_delay_ms: z.number().int().min(0).max(TIMER_MAX_MS, TIMER_TOO_LONG).default(8_000),
       /** A retry-after longer than this is not waited for: the upstream's 429/503 goes to the client with its retry-after. */
-      max_retry_after_ms: z.number().int().min(0).default(20_000),
+      max_retry_after_ms: z.number().int().min(0).max(TIMER_MAX_MS, TIMER_TOO_LONG).default(20_000),
     })
     .prefault({}),
   auth: z
     .strictObject({
       /** Proxy keys: when any is set, /v1/* needs `Authorization: Bearer <one of them>`. */
       keys: z
-        .array(z.string().min(8, "proxy keys must be at least 8 characters").regex(/^\S+$/, "proxy keys must not hold spaces or line breaks (no header could carry one)"))
+        .array(
+          z
+            .string()
+            .min(8, "proxy keys must be at least 8 characters")
+            .regex(/^[\x21-\x7e]+$/, "proxy keys must be printable ASCII without spaces (clients send other characters in different encodings, so such a key could never match)"),
+        )
         .default([]),
       /** Bring-your-own-key: the client's bearer token goes upstream to the generator instead of generator.api_key. */
       forward_client_key: z.boolean().default(false),
@@ -268,6 +273,9 @@ export function loadConfig(env: Env, fileText?: string, fileName = "config file"
       if (cap < needed) problems.push(`${field}: ${cap} judge calls cannot play the tournament of ${settings.n ?? n} candidates ${where}, which needs ${needed}`);
     };
     capTooLow("of defaults.n", defaults, "defaults.max_judge_calls");
+    // A trace the limits refuse: every request would be refused, naming a verdict.trace its client never sent.
+    const traceRefused = (field: string) => problems.push(`${field}: true needs limits.allow_trace: true (a trace shows the judge's reasoning)`);
+    if (defaults.trace === true && !result.data.limits.allow_trace) traceRefused("defaults.trace");
     // A virtual model's own settings, checked here as a request's are: wrong, every request to it would be refused,
     // naming verdict.* fields its clients never sent.
     for (const [name, model] of Object.entries(result.data.models)) {
@@ -278,6 +286,7 @@ export function loadConfig(env: Env, fileText?: string, fileName = "config file"
       if (model.min_candidates !== undefined && model.min_candidates > modelN) {
         problems.push(`models.${name}.min_candidates: ${model.min_candidates} is above its n (${modelN})`);
       }
+      if (model.trace === true && !result.data.limits.allow_trace) traceRefused(`models.${name}.trace`);
       capTooLow(`of models.${name}`, model, model.max_judge_calls !== undefined ? `models.${name}.max_judge_calls` : `defaults.max_judge_calls (for models.${name})`);
     }
   }

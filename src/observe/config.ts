@@ -10,6 +10,10 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
  */
 export const dropEvent = (): void => undefined;
 
+/** The longest a timer can wait: setTimeout takes a longer delay as 1 ms, so a longer setting would fire at once. */
+export const TIMER_MAX_MS = 2_147_483_647;
+export const TIMER_TOO_LONG = `must be at most ${TIMER_MAX_MS} ms (about 24.8 days): a timer fires at once past it`;
+
 const metricsSchema = z.strictObject({
   /** GET /metrics in Prometheus text format; off, the route answers 404 and nothing is counted. */
   enabled: z.boolean().default(true),
@@ -34,8 +38,8 @@ const tracingSchema = z.strictObject({
   batch_size: z.number().int().positive().default(256),
   /** Spans waiting for export beyond this are dropped (and counted), never queued without bound. */
   max_queue: z.number().int().positive().default(4096),
-  flush_ms: z.number().int().min(0).default(1000),
-  timeout_ms: z.number().int().positive().default(5000),
+  flush_ms: z.number().int().min(0).max(TIMER_MAX_MS, TIMER_TOO_LONG).default(1000),
+  timeout_ms: z.number().int().positive().max(TIMER_MAX_MS, TIMER_TOO_LONG).default(5000),
 });
 
 export const observabilityFields = {

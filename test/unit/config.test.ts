@@ -89,7 +89,30 @@ describe("loadConfig", () => {
     expect(loadConfig({ VERDICT_API_KEYS: "" }, JSON.stringify(keyed)).auth.keys).toEqual(["file-proxy-key-1"]);
     expect(loadConfig({ VERDICT_API_KEYS: " env-proxy-key-1 ," }, JSON.stringify(keyed)).auth.keys).toEqual(["env-proxy-key-1"]);
     const newline = problemsOf(() => loadConfig({}, JSON.stringify({ ...minimal, auth: { keys: ["file-proxy-key-1\n"] } })));
-    expect(newline).toEqual([expect.stringMatching(/^auth\.keys\.0: proxy keys must not hold spaces or line breaks/)]);
+    expect(newline).toEqual([expect.stringMatching(/^auth\.keys\.0: proxy keys must be printable ASCII without spaces/)]);
+    // curl sends UTF-8 and Node's fetch Latin-1: a key beyond ASCII matches for one client and never for another.
+    const accented = problemsOf(() => loadConfig({}, JSON.stringify({ ...minimal, auth: { keys: ["clé-secrète-123"] } })));
+    expect(accented).toEqual([expect.stringMatching(/^auth\.keys\.0: proxy keys must be printable ASCII/)]);
+  });
+
+  it("refuses an upstream key of only spaces, which would go out as an empty bearer token", () => {
+    expect(problemsOf(() => loadConfig({ GENERATOR_API_KEY: " " }, JSON.stringify(minimal)))).toEqual([expect.stringMatching(/^generator\.api_key \(from GENERATOR_API_KEY\): must not be empty or only spaces/)]);
+  });
+
+  it("refuses a timer setting past what a timer can wait, which would fire at once (1 ms)", () => {
+    const tooLong = 2 ** 31;
+    const settings = { ...minimal, generator: { ...minimal.generator, timeout_ms: tooLong }, judge: { ...minimal.judge, timeout_ms: tooLong }, server: { keepalive_ms: tooLong }, timeouts: { request_ms: tooLong } };
+    const problems = problemsOf(() => loadConfig({}, JSON.stringify(settings)));
+    expect(problems.map((p) => p.split(":")[0]).sort()).toEqual(["generator.timeout_ms", "judge.timeout_ms", "server.keepalive_ms", "timeouts.request_ms"]);
+    expect(problems[0]).toMatch(/at most 2147483647 ms/);
+    expect(loadConfig({}, JSON.stringify({ ...minimal, generator: { ...minimal.generator, timeout_ms: tooLong - 1 } })).generator.timeout_ms).toBe(tooLong - 1);
+  });
+
+  it("refuses a trace in the defaults or a virtual model that the limits do not allow, which would refuse every request", () => {
+    const problems = problemsOf(() => loadConfig({}, JSON.stringify({ ...minimal, defaults: { trace: true }, models: { vt: { model: "m", trace: true } } })));
+    expect(problems).toEqual([expect.stringMatching(/^defaults\.trace: true needs limits\.allow_trace/), expect.stringMatching(/^models\.vt\.trace: true needs/)]);
+    const allowed = { ...minimal, defaults: { trace: true }, limits: { allow_trace: true } };
+    expect(loadConfig({}, JSON.stringify(allowed)).defaults.trace).toBe(true);
   });
 
   it("refuses an upstream URL with a user or password in it, which would be dropped and printed", () => {
