@@ -37,6 +37,9 @@ export async function listModels(c: Context, ctx: AppContext): Promise<Response>
   let degraded = false;
   try {
     const response = await passThrough(generatorFor(ctx, c.req.raw.headers).target, c.req.raw, "/models", undefined, probeOf(c).headers);
+    // A key the generator refuses (the client's own, bringing it; or the deployment's) is no outage to paper over with
+    // an empty list: its 401 or 403 goes to the client, as a chat completion's would.
+    if (response.status === 401 || response.status === 403) return response;
     if (!response.ok) throw new Error(`status ${response.status}`);
     const parsed = (await response.json()) as Partial<ModelList>;
     if (Array.isArray(parsed.data)) upstream = { ...parsed, object: "list", data: parsed.data };

@@ -1,5 +1,6 @@
 // Virtual models: a configured name maps to an upstream model with its own n and strategy, and is listed.
 import { readFileSync } from "node:fs";
+import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config";
 import { chatBody, harness, postChat } from "../helpers";
@@ -23,6 +24,14 @@ describe("virtual models and options resolution", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("x-verdict-degraded")).toBe("upstream_models_unavailable");
     expect((await response.json()).data.map((m: { id: string }) => m.id)).toEqual(["sim-best3", "sim-plain"]);
+  });
+
+  it("gives the generator's 401 for a key it refuses, instead of an empty list (the SDK raises it)", async () => {
+    const refusing = async () => Response.json({ error: { message: "Incorrect API key provided", type: "invalid_request_error", code: "invalid_api_key" } }, { status: 401 });
+    const { client } = harness({ config: { models }, deps: { fetch: refusing } });
+    const failed = await client.models.list().catch((err: unknown) => err);
+    expect(failed).toBeInstanceOf(OpenAI.AuthenticationError);
+    expect((failed as InstanceType<typeof OpenAI.APIError>).code).toBe("invalid_api_key");
   });
 
   it("maps a virtual model to its upstream model and n", async () => {
