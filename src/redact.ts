@@ -14,7 +14,12 @@ const REDACTED = "[redacted]";
 const SENSITIVE_HEADER = /^(authorization|proxy-authorization|cookie|x-api-key|api-key|x-verdict-api-key|.*-(key|token|secret))$/i;
 
 /** Bearer tokens and OpenAI-style keys, configured or not. */
-const TOKEN_PATTERNS = [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, /\b(sk|rk|pk)-[A-Za-z0-9_-]{8,}/g];
+/**
+ * A bearer or basic credential, and keys shaped like OpenAI's. Not an auth parameter after the scheme, as a
+ * WWW-Authenticate challenge has (`Bearer realm="OpenAI API", error="invalid_token"`): that is no credential, and
+ * a client reads the challenge.
+ */
+const TOKEN_PATTERNS = [/\b(Bearer|Basic)\s+(?!(?:realm|scope|error|error_description|error_uri|charset)=)[A-Za-z0-9._~+/=-]+/gi, /\b(sk|rk|pk)-[A-Za-z0-9_-]{8,}/g];
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

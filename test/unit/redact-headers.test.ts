@@ -17,6 +17,13 @@ describe("response headers, redacted", () => {
     expect(reply.headers["x-request-id"]).toBe("req_123");
   });
 
+  it("leaves a WWW-Authenticate challenge as it came: its auth parameters are no credential", async () => {
+    const challenge = 'Bearer realm="OpenAI API", error="invalid_token", error_description="The access token expired"';
+    const exchange: Exchange = async () => ({ status: 401, headers: { "www-authenticate": challenge }, body: new TextEncoder().encode("{}") });
+    const reply = await redactingExchange(exchange, [KEY])({ url: "http://upstream.test/v1/models", method: "GET", headers: {} });
+    expect(reply.headers["www-authenticate"]).toBe(challenge);
+  });
+
   it("hands on the same reply when no header needs it", async () => {
     const clean: ExchangeReply = { status: 200, headers: { "content-type": "application/json", "x-request-id": "req_1" }, body: new Uint8Array() };
     const reply = await redactingExchange(async () => clean, [KEY])({ url: "http://upstream.test/v1/models", method: "GET", headers: {} });
