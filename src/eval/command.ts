@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { configuredJudgeUrl, readConfigFile, upstreamConfigured } from "../adapters/node";
 import { createMemoryCache } from "../cache/memory";
-import { loadConfig, type Config } from "../config";
+import { ConfigError, loadConfig, type Config } from "../config";
 import { exchangeOverFetch } from "../exchange";
 import { createRedactor, redactingExchange, redactingFetch } from "../redact";
 import { createJudgeBackend, createJudgeUpstream } from "../judge/create";
@@ -19,8 +19,8 @@ export const EVAL_USAGE = `verdict eval --task grounding|pairwise --data FILE [-
   pairwise:  LLMBar JSON (input, output_1, output_2, label)
   The judge is the configured one (JUDGE_BASE_URL, JUDGE_MODEL, JUDGE_API_KEY or the config file); --sim uses the
   built-in simulator instead, whose verdicts are a scripted stand-in, not a model.
-  Exit code: 0 done, 1 no item got a readable verdict (judge unreachable or never decided), 2 bad arguments or data,
-  130 interrupted.`;
+  Exit code: 0 done, 1 no item got a readable verdict (judge unreachable or never decided), 2 bad arguments, data or
+  config, 130 interrupted.`;
 
 /** Accuracy so far over the items with a readable verdict, as the final figure counts it. */
 function progress(total: number): (result: ItemResult, done: number) => void {
@@ -88,6 +88,13 @@ function parseEvalArgs(args: string[]) {
   };
 }
 
+/** A config that cannot be read or is invalid is the user's to fix, as a bad argument is (exit 2): said, not thrown. */
+function configProblem(err: unknown): number {
+  if (!(err instanceof ConfigError)) throw err;
+  console.error(`verdict eval: ${err.message}`);
+  return 2;
+}
+
 export async function evalCommand(args: string[]): Promise<number> {
   // Asked for, the usage is an answer, not a mistake: on stdout, exit code 0.
   if (args.includes("--help") || args.includes("-h")) {
@@ -123,7 +130,12 @@ export async function evalCommand(args: string[]): Promise<number> {
     return 2;
   }
   const env = { ...process.env };
-  const source = readConfigFile(env);
+  let source: ReturnType<typeof readConfigFile>;
+  try {
+    source = readConfigFile(env);
+  } catch (err) {
+    return configProblem(err);
+  }
   let borrowedUrl = false;
   let simulator: Awaited<ReturnType<typeof startSimulator>> | null = null;
   if (options.sim) {
@@ -140,7 +152,13 @@ export async function evalCommand(args: string[]): Promise<number> {
     env.GENERATOR_BASE_URL = judgeUrl; // eval never calls the generator; the schema still wants one
     borrowedUrl = true;
   }
-  const loaded = loadConfig(env, source.fileText, source.fileName);
+  let loaded: Config;
+  try {
+    loaded = loadConfig(env, source.fileText, source.fileName);
+  } catch (err) {
+    await simulator?.close();
+    return configProblem(err);
+  }
   const config: Config = {
     ...loaded,
     // The generator's key goes to the judge only when the judge shares the generator's own URL, never one eval lent it.

@@ -141,6 +141,13 @@ describe("verdict eval (CLI)", () => {
     }
   }, 60_000);
 
+  it("tells a config it cannot use from a judge that failed: the problem named, exit code 2", async () => {
+    const run = await evalCli(["--task", "grounding", "--data", HALUEVAL, "--limit", "2"], "http://127.0.0.1:9/v1", true, { config: { judge: { timeout_ms: -1 } } });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/judge\.timeout_ms/);
+    expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  }, 60_000);
+
   it("exits 1 when the judge cannot be reached for any item", async () => {
     const run = await evalCli(["--task", "grounding", "--data", HALUEVAL, "--limit", "2"], `http://127.0.0.1:${await closedPort()}/v1`);
     expect(run.code).toBe(1);
