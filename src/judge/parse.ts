@@ -33,7 +33,8 @@ function bracePositions(text: string, brace: "{" | "}", fromEnd: boolean): numbe
  * "PASS"}): which of them counts cannot be told, so the object says nothing.
  */
 function lowerCased(record: object): Record<string, unknown> | null {
-  const lowered: Record<string, unknown> = {};
+  // No prototype: a key "__proto__" in the judge's JSON is a field like any other, not the object's prototype.
+  const lowered: Record<string, unknown> = Object.create(null);
   for (const [key, value] of Object.entries(record)) {
     const name = key.toLowerCase();
     if (Object.hasOwn(lowered, name)) return null;
