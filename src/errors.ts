@@ -69,7 +69,8 @@ export function toProxyError(err: unknown): ProxyError {
 /**
  * Failures verdict has already retried as far as its policy allows (an upstream's 5xx, a timeout): a client SDK that
  * retried them too would multiply the upstream calls (its 3 attempts times verdict's 3). The openai SDKs honour
- * `x-should-retry: false`. A 429 (a full queue, a rate limit) stays retryable after its retry-after.
+ * `x-should-retry: false`. A 429 (a full queue, a rate limit), and a 503 that says when to come back (a retry-after
+ * longer than verdict waits), stay the client's to retry.
  */
 const RETRIED_BY_VERDICT = new Set([502, 503, 504]);
 
@@ -77,7 +78,7 @@ export const NO_CLIENT_RETRY = { "x-should-retry": "false" } as const;
 
 /** The body and headers of an error answer, for a Response (the app) or a Node response (the Node chat lane). */
 export function errorAnswer(err: ProxyError, extraHeaders: Record<string, string> = {}): { body: string; headers: Record<string, string> } {
-  const retry = RETRIED_BY_VERDICT.has(err.status) ? NO_CLIENT_RETRY : {};
+  const retry = RETRIED_BY_VERDICT.has(err.status) && err.headers["retry-after"] === undefined ? NO_CLIENT_RETRY : {};
   return { body: JSON.stringify(err.toJSON()), headers: { "content-type": "application/json", ...retry, ...err.headers, ...extraHeaders } };
 }
 

@@ -45,6 +45,13 @@ describe("retries", () => {
     const limited = await postChat(app, chatBody({ verdict: { n: 2 } }));
     expect(limited.status).toBe(429);
     expect(limited.headers.get("x-should-retry")).toBeNull();
+    // A 503 that says to come back in a minute, longer than verdict waits: the client's to retry then.
+    const later = async () => Response.json({ error: { message: "overloaded" } }, { status: 503, headers: { "retry-after": "60" } });
+    const { app: busy } = harness({ config: fastRetries, deps: { fetch: later } });
+    const overloaded = await postChat(busy, chatBody({ verdict: { n: 2 } }));
+    expect(overloaded.status).toBe(503);
+    expect(overloaded.headers.get("retry-after")).toBe("60");
+    expect(overloaded.headers.get("x-should-retry")).toBeNull();
   });
 
   it("never retries a 400", async () => {
