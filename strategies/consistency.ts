@@ -163,11 +163,19 @@ export const consistency: Strategy<ConsistencyOptions> = {
       winner = tied.map(representative).sort((a, b) => tieBreakOrder(a, b))[0]!;
       rationale = `${tied.length} answers tied with ${top} votes each; chosen by the tie-break rule (shorter answer, then lower index).`;
     }
-    const winningGroup = ordered.find((g) => g.includes(winner))!;
-    const rest = ordered.flatMap((g) => (g === winningGroup ? g.filter((c) => c !== winner) : g));
+    // Best first, answer by answer: the winner and its group, then the other tied answers in the order the judge (or
+    // the rule) put them, then the rest by votes; each answer's most concise wording before its other ones. A client
+    // asking for several choices gets the runner-up next, not whichever group came first.
+    const groupOf = (candidate: Candidate) => ordered.find((g) => g.includes(candidate))!;
+    const tiedOrder = judged
+      ? judged.ranking.map((index) => groupOf(tied.map(representative).find((c) => c.index === index)!))
+      : tied.map(representative).sort((a, b) => tieBreakOrder(a, b)).map(groupOf);
+    const groupOrder = [...new Set([groupOf(winner), ...tiedOrder, ...ordered])];
+    const lead = (group: Candidate[]) => (group.includes(winner) ? winner : representative(group));
+    const ranking = groupOrder.flatMap((group) => [lead(group), ...group.filter((c) => c !== lead(group))]);
     return {
       winner: winner.index,
-      ranking: [winner.index, ...rest.map((c) => c.index)],
+      ranking: ranking.map((c) => c.index),
       rationale,
       scores,
       ...(judged?.matches ? { matches: judged.matches } : {}),

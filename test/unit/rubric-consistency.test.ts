@@ -142,6 +142,21 @@ describe("consistency", () => {
     expect(selection.rationale).toMatch(/2 answers tied with 2 votes each; the judge chose/);
   });
 
+  it("ranks answer by answer after a tie: the winner's group, then the runner-up the judge chose, then the rest", async () => {
+    // 12, 13 and 14 have two votes each; the judge prefers 14, then 13.
+    const quality: Record<string, number> = { "12": 1, "13": 5, "14": 9 };
+    const judge = scriptedJudge((a, b) => (quality[a.text.match(/1\d/)![0]]! >= quality[b.text.match(/1\d/)![0]]! ? "A" : "B"));
+    const pool = ["Answer: 12 first", "Answer: 13 first", "Answer: 14 first", "Answer: 12", "Answer: 13 more", "Answer: 14 more"].map((text, i) => candidate(i, text));
+    const selection = await consistency.select(arrive(pool), options, ctxWith(judge));
+    expect(pool[selection.winner]!.text).toMatch(/14/);
+    const answers = selection.ranking.map((i) => pool[i]!.text.match(/1\d/)![0]);
+    expect(answers).toEqual(["14", "14", "13", "13", "12", "12"]);
+    // By rule: the shorter wording wins, and the other tied answer comes next.
+    const byRule = ["Answer: 12 long long", "Answer: 13", "Answer: 12 long long too", "Answer: 13 two"].map((text, i) => candidate(i, text));
+    const ruled = await consistency.select(arrive(byRule), { ...options, tie_break: "rule" }, ctxWith(judge));
+    expect(ruled.ranking).toEqual([1, 3, 0, 2]);
+  });
+
   it("breaks a tie by rule when asked to", async () => {
     const judge = scriptedJudge(() => "A");
     const pool = [candidate(0, "it is 5"), candidate(1, "6")];
