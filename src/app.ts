@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import { clientUpstreamKey, proxyAuth, type HeaderSource } from "./auth";
 import { requestBodyLimit } from "./body-limit";
+import { readWithinBudget } from "./budget";
 import { generatorFor } from "./byok";
 import { createMemoryCache } from "./cache/memory";
 import type { JudgmentCache } from "./cache/types";
@@ -182,15 +183,15 @@ export function createApp(deps: AppDeps, ctx: AppContext = createAppContext(deps
   app.get("/v1/models", (c) => listModels(c, ctx));
   app.get("/v1/models/*", (c) => retrieveModel(c, ctx));
   app.all("/v1/*", async (c) => {
-    // Read first (the body limit above bounds it): bytes can be sent again, so these calls are retried like chat ones;
-    // a body handed on as a stream gets one attempt.
+    // Read first, within the budget (the body limit above bounds its size): bytes can be sent again, so these calls are
+    // retried like chat ones, and an upload that stalls gets the budget's 504 instead of holding its connection.
     const method = c.req.method;
     const path = pathBelowV1(c.req.raw);
     // No OpenAI route has an encoded / or \ in it, and an upstream that decodes one would route the request elsewhere
     // (to its chat completions, say) than verdict did, past every check verdict makes there.
     if (ENCODED_SEPARATOR.test(path)) throw new ProxyError(400, `no route for ${method} ${c.req.path}: a path may not hold an encoded / or \\`, { code: "invalid_path" });
     const arrived = arrivedAt(c);
-    const body = method === "GET" || method === "HEAD" ? undefined : new Uint8Array(await c.req.arrayBuffer());
+    const body = method === "GET" || method === "HEAD" ? undefined : new Uint8Array(await readWithinBudget(c.req.arrayBuffer(), arrived, config.timeouts.request_ms));
     return passThrough(generatorFor(ctx, c.req.raw.headers).target, c.req.raw, path, body, probeOf(c).headers, arrived);
   });
 

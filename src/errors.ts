@@ -72,13 +72,19 @@ export function toProxyError(err: unknown): ProxyError {
  * `x-should-retry: false`. A 429 (a full queue, a rate limit), and a 503 that says when to come back (a retry-after
  * longer than verdict waits), stay the client's to retry.
  */
-const RETRIED_BY_VERDICT = new Set([502, 503, 504]);
+const RETRIED_BY_VERDICT = new Set([500, 502, 503, 504]);
+
+/** Whether an answer of this status and these headers, after verdict's own retries, tells the client not to retry. */
+export function retriedEnough(status: number, headers: Record<string, string>): boolean {
+  return RETRIED_BY_VERDICT.has(status) && headers["retry-after"] === undefined;
+}
 
 export const NO_CLIENT_RETRY = { "x-should-retry": "false" } as const;
 
 /** The body and headers of an error answer, for a Response (the app) or a Node response (the Node chat lane). */
 export function errorAnswer(err: ProxyError, extraHeaders: Record<string, string> = {}): { body: string; headers: Record<string, string> } {
-  const retry = RETRIED_BY_VERDICT.has(err.status) && err.headers["retry-after"] === undefined ? NO_CLIENT_RETRY : {};
+  // verdict's own 500 (a fault in verdict, not retried by it) is not one of them.
+  const retry = err.code !== "internal_error" && retriedEnough(err.status, err.headers) ? NO_CLIENT_RETRY : {};
   return { body: JSON.stringify(err.toJSON()), headers: { "content-type": "application/json", ...retry, ...err.headers, ...extraHeaders } };
 }
 

@@ -124,6 +124,9 @@ export async function forwardToGenerator(target: PassThroughTarget, request: For
   for (const name in upstream.headers) {
     if (!HOP_BY_HOP.has(name) && name !== "content-encoding") responseHeaders[name] = upstream.headers[name]!;
   }
+  // As on the way up: what the upstream's Connection header names was for its hop to verdict alone.
+  const named = upstream.headers.connection;
+  if (named !== undefined) for (const name of named.split(",")) delete responseHeaders[name.trim().toLowerCase()];
   // Set here rather than by the request middleware afterwards, which would have to copy the finished response.
   const requestId = extraHeaders["x-request-id"];
   if (requestId !== undefined) responseHeaders["x-request-id"] = requestId;

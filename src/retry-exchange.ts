@@ -2,7 +2,7 @@
 // (src/retry.ts), per-attempt time limits, and JSON answers read in full before the client sees a byte, so a cut-off
 // or garbled body is retried too.
 import { budgetExceeded } from "./budget";
-import { NO_CLIENT_RETRY, ProxyError } from "./errors";
+import { NO_CLIENT_RETRY, ProxyError, retriedEnough } from "./errors";
 import { discard, ExchangeTimeout, headerLookup, isWhole, type Exchange, type ExchangeReply } from "./exchange";
 import { isRetryableStatus, retryAfterMs, withRetries, type FailureKind, type RetryPolicy } from "./retry";
 import { JSON_MEDIA_TYPE } from "./util/buffered-response";
@@ -91,8 +91,11 @@ export function retryingExchange(exchange: Exchange, options: RetryExchangeOptio
     try {
       return await withRetries(attempt, classify, policy, request.signal, deadline);
     } catch (err) {
-      // The upstream's last failed answer, as it came; retried here already, it tells the client's SDK not to again.
-      if (err instanceof RetryableReply) return attempts > 1 ? { ...err.reply, headers: { ...err.reply.headers, ...NO_CLIENT_RETRY } } : err.reply;
+      // The upstream's last failed answer, as it came; a 5xx retried here already tells the client's SDK not to again.
+      if (err instanceof RetryableReply) {
+        const { reply } = err;
+        return attempts > 1 && retriedEnough(reply.status, reply.headers) ? { ...reply, headers: { ...reply.headers, ...NO_CLIENT_RETRY } } : reply;
+      }
       if (err instanceof AttemptTimeout) {
         throw new ProxyError(504, "generator upstream timed out", { type: "timeout_error", code: "generator_timeout" });
       }

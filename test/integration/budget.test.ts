@@ -143,6 +143,7 @@ describe("request budget", () => {
   it.each([
     ["a Responses body", { path: "/v1/responses" }],
     ["a chunked chat body", { chunked: true }],
+    ["a pass-through body of another route", { path: "/v1/files" }],
   ])("answers the budget's 504 to %s that never finishes arriving, read by the app, and closes its connection", async (_name, request) => {
     const started = performance.now();
     const { answer, upstreamCalls } = await uploadSlowly(10, undefined, request);

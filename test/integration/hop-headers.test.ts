@@ -1,5 +1,5 @@
 // Headers a client names in its Connection header are for the hop to verdict alone (RFC 9110, 7.6.1): a pass-through
-// does not send them on to the generator.
+// does not send them on to the generator; nor those the generator names in its own to the client.
 import { createServer, request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -10,7 +10,7 @@ import { chatBody, testConfig } from "../helpers";
 let received: IncomingHttpHeaders | undefined;
 const upstream = createServer((req, res) => {
   received = req.headers;
-  req.resume().on("end", () => res.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}'));
+  req.resume().on("end", () => res.writeHead(200, { "content-type": "application/json", connection: "x-internal, keep-alive", "x-internal": "upstream hop", "x-shown": "yes" }).end('{"ok":true}'));
 });
 let proxy: RunningProxy;
 
@@ -23,9 +23,14 @@ afterAll(async () => {
   upstream.close();
 });
 
+let answered: IncomingHttpHeaders | undefined;
+
 function send(path: string, headers: Record<string, string>, body?: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(`${proxy.url}${path}`, { method: body ? "POST" : "GET", headers }, (res) => res.resume().on("end", () => resolve(res.statusCode!)));
+    const req = httpRequest(`${proxy.url}${path}`, { method: body ? "POST" : "GET", headers }, (res) => {
+      answered = res.headers;
+      res.resume().on("end", () => resolve(res.statusCode!));
+    });
     req.on("error", reject);
     req.end(body);
   });
@@ -40,4 +45,6 @@ it.each([
   expect(received).toBeDefined();
   expect(received!["x-hop"]).toBeUndefined();
   expect(received!["x-kept"]).toBe("yes");
+  expect(answered!["x-internal"]).toBeUndefined();
+  expect(answered!["x-shown"]).toBe("yes");
 });

@@ -41,10 +41,13 @@ describe("retries", () => {
       expect((failed as InstanceType<typeof OpenAI.APIError>).headers?.get("x-should-retry")).toBe("false");
       expect(sim.count("generator")).toBe(3); // verdict's own three attempts, once
     }
-    const { app } = withFaults({ faults: { generator: { rate: 1, kinds: ["status_429_retry_after"] } } }, { generator: { max_retries: 0 } });
-    const limited = await postChat(app, chatBody({ verdict: { n: 2 } }));
-    expect(limited.status).toBe(429);
-    expect(limited.headers.get("x-should-retry")).toBeNull();
+    for (const n of [2, 1]) {
+      // Retried by verdict or not, reranked or passed through: a 429 is the client's to retry after its wait.
+      const { app } = withFaults({ faults: { retry_after_ms: 1, generator: { rate: 1, kinds: ["status_429_retry_after"] } } });
+      const limited = await postChat(app, chatBody({ verdict: { n } }));
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get("x-should-retry")).toBeNull();
+    }
     // A 503 that says to come back in a minute, longer than verdict waits: the client's to retry then.
     const later = async () => Response.json({ error: { message: "overloaded" } }, { status: 503, headers: { "retry-after": "60" } });
     const { app: busy } = harness({ config: fastRetries, deps: { fetch: later } });
