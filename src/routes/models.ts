@@ -32,6 +32,8 @@ export function retrieveModel(c: Context, ctx: AppContext): Response | Promise<R
 }
 
 export async function listModels(c: Context, ctx: AppContext): Promise<Response> {
+  // A HEAD has no list to merge: the generator's answer, headers only, is the answer.
+  if (c.req.method === "HEAD") return passThrough(generatorFor(ctx, c.req.raw.headers).target, c.req.raw, "/models", undefined, probeOf(c).headers);
   const virtual = Object.keys(ctx.config.models).map(virtualModel);
   let upstream: ModelList = { object: "list", data: [] };
   let degraded = false;

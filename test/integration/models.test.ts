@@ -34,6 +34,13 @@ describe("virtual models and options resolution", () => {
     expect((failed as InstanceType<typeof OpenAI.APIError>).code).toBe("invalid_api_key");
   });
 
+  it("answers a HEAD of the list with the generator's headers, not a made-up outage", async () => {
+    const { app } = harness({ config: { models } });
+    const response = await app.request("/v1/models", { method: "HEAD" });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-verdict-degraded")).toBeNull();
+  });
+
   it("maps a virtual model to its upstream model and n", async () => {
     const { app, sim } = harness({ config: { models } });
     const response = await postChat(app, chatBody({ model: "sim-best3" }));
