@@ -18,8 +18,9 @@ export function declaredLength(contentLength: string | undefined, transferEncodi
 }
 
 export function requestBodyLimit(maxBytes: number, budgetMs: number): MiddlewareHandler {
+  // The rest of the body is never read: the connection closes after the answer rather than take it in to reuse.
   const tooLarge = () => {
-    throw new ProxyError(413, `request body is larger than ${maxBytes} bytes`, { code: "body_too_large" });
+    throw new ProxyError(413, `request body is larger than ${maxBytes} bytes`, { code: "body_too_large", headers: { connection: "close" } });
   };
   return async function requestBodyLimitMiddleware(c, next) {
     const method = c.req.method;

@@ -148,8 +148,11 @@ function keyCheckOf(auth: AppContext["config"]["auth"]): ((headers: HeaderSource
  */
 export function continueOrRefuse(ctx: AppContext, lane: RequestListener): RequestListener {
   const checkKey = keyCheckOf(ctx.config.auth);
+  const limit = ctx.config.server.body_limit_bytes;
   return (req, res) => {
-    const goAhead = () => (res.writeContinue(), lane(req, res));
+    // A body declared larger than the limit is refused (413) without the go-ahead to send it.
+    const tooLarge = (declaredLength(req.headers["content-length"], req.headers["transfer-encoding"]) ?? 0) > limit;
+    const goAhead = () => (tooLarge || res.writeContinue(), lane(req, res));
     if (checkKey === null) return void goAhead();
     checkKey(headerViews(req).source).then(goAhead, () => lane(req, res));
   };

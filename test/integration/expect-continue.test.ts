@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 /** Sends the headers of a chat request that expects 100-continue; resolves with the first status line the server sends. */
-function firstAnswer(key: string): Promise<{ line: string; sendBody(): void; done: Promise<string> }> {
+function firstAnswer(key: string, length?: number): Promise<{ line: string; sendBody(): void; done: Promise<string> }> {
   const body = JSON.stringify(chatBody({ verdict: { n: 1 } }));
   const socket = connect(Number(new URL(proxy.url).port), "127.0.0.1");
   let text = "";
@@ -35,7 +35,7 @@ function firstAnswer(key: string): Promise<{ line: string; sendBody(): void; don
     });
     socket.write(
       `POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\nauthorization: Bearer ${key}\r\n` +
-        `expect: 100-continue\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n`,
+        `expect: 100-continue\r\ncontent-length: ${length ?? Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n`,
     );
   });
 }
@@ -51,4 +51,10 @@ it("tells a client with the right key to go ahead, and answers its request", asy
   expect(line).toBe("HTTP/1.1 100 Continue");
   sendBody();
   expect(await done).toMatch(/HTTP\/1\.1 200 OK/);
+});
+
+it("answers a body declared larger than the limit 413 without telling the client to upload it", async () => {
+  const { line, done } = await firstAnswer(KEY, 100 * 1024 * 1024);
+  expect(line).toBe("HTTP/1.1 413 Payload Too Large");
+  expect(await done).not.toContain("100 Continue");
 });
