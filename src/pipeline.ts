@@ -170,12 +170,32 @@ function excludedCheck(index: number, pool: CandidatePool): GroundingCheck {
   return { index, verdict: "FAIL", reasoning: `not checked: ${pool.excluded.get(index)} answer`, prefiltered: true };
 }
 
-/** A guard's checks list every candidate: those left out before judging too, so `verdict.checks` accounts for each. */
-function withExcludedChecks(selection: Selection, checks: GroundingCheck[], pool: CandidatePool, excluded: number[]): Selection {
+/**
+ * A guard's checks list every candidate, so `verdict.checks` accounts for each: those left out before judging, and
+ * merged repeats, which share the verdict of the answer they repeat (settled without a judge call of their own).
+ */
+function withEveryCheck(selection: Selection, checks: GroundingCheck[], pool: CandidatePool, excluded: number[]): Selection {
   const listed = new Set(checks.map((check) => check.index));
-  const added = excluded.filter((index) => !listed.has(index)).map((index) => excludedCheck(index, pool));
+  const repeats = checks.flatMap((check) =>
+    pool.byIndex(check.index).duplicates.map((index): GroundingCheck => ({ index, verdict: check.verdict, reasoning: `the same answer as candidate ${check.index}`, prefiltered: true })),
+  );
+  const added = [...excluded.filter((index) => !listed.has(index)).map((index) => excludedCheck(index, pool)), ...repeats.filter((check) => !listed.has(check.index))];
   if (added.length === 0) return selection;
   return { ...selection, checks: [...checks, ...added].sort((a, b) => a.index - b.index) };
+}
+
+/**
+ * Every candidate, best first. Merged duplicates (their own draws, the same texts) come after every distinct one, in
+ * their twins' order: a client asking for several choices gets alternatives first, repeats only when those run out.
+ * Under a guard that passed answers, repeats of those come before the answers that failed.
+ */
+function fullRanking(selection: Selection, pool: CandidatePool, excluded: number[]): number[] {
+  const repeats = (indices: number[]) => indices.flatMap((index) => pool.byIndex(index).duplicates);
+  const passed = selection.grounded === true ? new Set(selection.checks?.filter((check) => check.verdict === "PASS").map((check) => check.index)) : null;
+  if (passed === null) return [...selection.ranking, ...repeats(selection.ranking), ...excluded];
+  const good = selection.ranking.filter((index) => passed.has(index));
+  const rest = selection.ranking.filter((index) => !passed.has(index));
+  return [...good, ...repeats(good), ...rest, ...repeats(rest), ...excluded];
 }
 
 /** No candidate could be judged (all empty, truncated or filtered): the least bad one, or for a guard an abstention. */
@@ -304,7 +324,7 @@ export async function runPipeline(
     if (draw.summary.errors.length > 0) degraded.push("candidates_lost");
     const excluded = pool.excludedRanking();
     selection ??= withoutJudgeable(strategyOptions, pool, excluded);
-    if (selection.checks) selection = withExcludedChecks(selection, selection.checks, pool, excluded);
+    if (selection.checks) selection = withEveryCheck(selection, selection.checks, pool, excluded);
     checks = selection.checks ?? [];
     if (selection.ranking.length === 0 && !selection.abstention) degraded.push("no_usable_candidates");
     if (selection.abstention !== undefined) probe.guard("abstain");
@@ -312,9 +332,7 @@ export async function runPipeline(
       options,
       pool,
       selection,
-      // Every candidate. Merged duplicates (their own draws, the same texts) come after every distinct one, in their
-      // twins' order: a client asking for several choices gets alternatives first, repeats only when those run out.
-      ranking: [...selection.ranking, ...selection.ranking.flatMap((index) => pool.byIndex(index).duplicates), ...excluded],
+      ranking: fullRanking(selection, pool, excluded),
       draw: draw.summary,
       judge: session.stats,
       judgeModel: deps.judge.model,

@@ -115,7 +115,7 @@ async function checkThenSelect(
     // The inner strategy saw one answer and says it had nothing to judge; the reason it was alone is the checks.
     const rationale =
       passed.length === 1 && seen.length > 1
-        ? `Only candidate ${passed[0]!.index} of ${seen.length} was supported by the documents. The judge: ${passed[0]!.reasoning}`.trim()
+        ? `Only the answer of candidate ${passed[0]!.index}, of ${seen.length} distinct answers, was supported by the documents. The judge: ${passed[0]!.reasoning}`.trim()
         : selection.rationale;
     return { ...selection, rationale, ranking: [...selection.ranking, ...failed.map((c) => c.index)], grounded: true, checks };
   }

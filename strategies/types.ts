@@ -89,7 +89,7 @@ export interface GroundingCheck {
   index: number;
   verdict: "PASS" | "FAIL";
   reasoning: string;
-  /** Settled without a judge call (empty answer or a refusal). */
+  /** Settled without a judge call (an empty answer, a refusal, or a repeat of an answer checked already). */
   prefiltered?: boolean;
 }
 

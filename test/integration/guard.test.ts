@@ -23,13 +23,27 @@ describe("guard", () => {
       { index: 1, verdict: "PASS", reasoning: expect.any(String) },
     ]);
     expect(response.headers.get("x-verdict-grounded")).toBe("true");
-    expect(body.verdict.rationale).toMatch(/^Only candidate 1 of 2 was supported by the documents\. The judge: /);
+    expect(body.verdict.rationale).toMatch(/^Only the answer of candidate 1, of 2 distinct answers, was supported by the documents\. The judge: /);
     // Two checks; a single passing candidate needs no pairwise match.
     expect(sim.count("judge")).toBe(2);
     const check = sim.requests.find((r) => r.role === "judge")!;
     const [system, user] = check.body.messages as { content: string }[];
     expect(system!.content).toMatch(/^TASK\n[\s\S]*\nINSTRUCTIONS\n[\s\S]*\nOUTPUT_EXAMPLE\n/);
     expect(user!.content).toMatch(/^<QUESTION>\n[\s\S]*<\/QUESTION>\n\n<DOCUMENT>\n[\s\S]*<\/DOCUMENT>\n\n<ANSWER>\n[\s\S]*<\/ANSWER>$/);
+  });
+
+  it("lists repeats among the checks with their twin's verdict, and ranks them before the answers that failed", async () => {
+    const { app, sim } = harness({ sim: { generator: { answers: [row.right_answer, row.right_answer, row.hallucinated_answer, row.hallucinated_answer] } } });
+    const body = await (await postChat(app, ask({ n: 4, return_candidates: true }))).json();
+    expect(sim.count("judge")).toBe(2); // one check per distinct answer
+    expect(body.verdict.checks).toEqual([
+      { index: 0, verdict: "PASS", reasoning: expect.any(String) },
+      { index: 1, verdict: "PASS", reasoning: "the same answer as candidate 0", prefiltered: true },
+      { index: 2, verdict: "FAIL", reasoning: expect.stringMatching(/document lacks/) },
+      { index: 3, verdict: "FAIL", reasoning: "the same answer as candidate 2", prefiltered: true },
+    ]);
+    expect(body.verdict.ranking).toEqual([0, 1, 2, 3]);
+    expect(body.verdict.rationale).toMatch(/^Only the answer of candidate 0, of 2 distinct answers, was supported/);
   });
 
   it("lists a candidate left out before judging (an empty answer) among the checks, as failed and never judged", async () => {
