@@ -19,7 +19,7 @@ export const guardOptions = z.object({
   context_sources: z.array(z.enum(["tags", "system", "tool"])).min(1).default(["tags", "system", "tool"]),
   inner: z.enum(["pairwise", "rubric", "consistency"]).default("pairwise"),
   on_all_fail: z.enum(["abstain", "best_effort", "error"]).default("abstain"),
-  abstain_message: z.string().min(1).max(2_000).default(DEFAULT_ABSTENTION),
+  abstain_message: z.string().trim().min(1).max(2_000).default(DEFAULT_ABSTENTION),
   /** Empty answers and refusals fail without a judge call. */
   prefilter: z.boolean().default(true),
   /** An unchecked answer is not a guarded answer: judge failures fail the request unless this says otherwise. */

@@ -72,6 +72,10 @@ describe("bad input", () => {
     await expectError(await postChat(app, chatBody({ verdict: "four" })), 400, "verdict");
   });
 
+  it("refuses a blank guard abstention message, which would answer the client with nothing", async () => {
+    await expectError(await postChat(app, chatBody({ verdict: { strategy: "guard", context: "d", abstain_message: "   " } })), 400, "verdict.abstain_message");
+  });
+
   it("names the header when x-verdict-n or x-verdict-strategy is bad", async () => {
     await expectError(await postChat(app, chatBody(), { "x-verdict-n": "lots" }), 400, "x-verdict-n");
     await expectError(await postChat(app, chatBody(), { "x-verdict-n": "99" }), 400, "x-verdict-n");
