@@ -5,9 +5,11 @@ import { discard, headersWithCookies, isWhole, type ExchangeReply, type Exchange
 import type { BoundedExchange } from "./retry-exchange";
 import { chunkStream } from "./util/body-chunks";
 
+// `expect`: verdict has the whole body (or streams it) and never waits for a go-ahead; an upstream asked for one answers
+// 100 first, which a runtime's fetch (Workers') may hand back as if it were the answer.
 const HOP_BY_HOP = new Set([
   "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding",
-  "upgrade", "host", "content-length",
+  "upgrade", "host", "content-length", "expect",
 ]);
 
 /** Request headers never sent upstream: verdict's own, the client's key (the upstream's comes from config). */
@@ -118,6 +120,11 @@ export async function forwardToGenerator(target: PassThroughTarget, request: For
   if (request.signal.aborted) {
     discard(upstream);
     throw cancelledError();
+  }
+  // An interim status (100, 103) is no answer, and no Response can carry one.
+  if (upstream.status < 200) {
+    discard(upstream);
+    throw new ProxyError(502, `generator upstream answered ${upstream.status}, which is not an answer`, { type: "upstream_error", code: "generator_error" });
   }
   const responseHeaders: Record<string, string> = {};
   // The exchange has already decoded the body, so the upstream's encoding and length no longer describe it.

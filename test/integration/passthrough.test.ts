@@ -67,6 +67,26 @@ describe("pass-through", () => {
   });
 });
 
+describe("expect and interim answers", () => {
+  it("never sends a client's Expect upstream, and answers an upstream's interim status as a 502, not a 500", async () => {
+    const seen: (string | null)[] = [];
+    // As a runtime's fetch may (workerd's): an upstream asked to expect 100-continue hands back its 100 as the answer.
+    const fetch: typeof globalThis.fetch = async (_input, init) => {
+      const expect = new Headers(init?.headers).get("expect");
+      seen.push(expect);
+      return expect !== null ? ({ status: 100, headers: new Headers(), body: null } as unknown as Response) : Response.json({ object: "list", data: [] });
+    };
+    const { app } = harness({ deps: { fetch } });
+    const response = await app.request("/v1/embeddings", { method: "POST", headers: { "content-type": "application/json", expect: "100-continue" }, body: "{}" });
+    expect(response.status).toBe(200);
+    expect(seen).toEqual([null]);
+    const interim = async () => ({ status: 103, headers: new Headers(), body: null }) as unknown as Response;
+    const early = await harness({ deps: { fetch: interim } }).app.request("/v1/embeddings", { method: "POST", body: "{}" });
+    expect(early.status).toBe(502);
+    expect((await early.json()).error.message).toMatch(/answered 103, which is not an answer/);
+  });
+});
+
 describe("upstream credentials", () => {
   it("sends the configured generator key upstream, never the client's", async () => {
     const { app, sim } = harness({ config: { generator: { api_key: "sk-upstream" } } });
