@@ -6,7 +6,11 @@ import { observabilityFields, TIMER_MAX_MS, TIMER_TOO_LONG } from "./observe/con
 const upstreamFields = {
   // Credentials in the URL would be dropped on the way (fetch refuses them) and printed in the startup line.
   base_url: z.url({ protocol: /^https?$/ }).refine((url) => !/^[a-z]+:\/\/[^/?#]*@/i.test(url), "must not hold a user or password: put the key in api_key"),
-  api_key: z.string().regex(/\S/, "must not be empty or only spaces").optional(),
+  api_key: z
+    .string()
+    .regex(/\S/, "must not be empty or only spaces")
+    .regex(/^[^\r\n]*$/, "must not hold a line break (no header can carry one)")
+    .optional(),
   /** Per attempt. */
   timeout_ms: z.number().int().positive().max(TIMER_MAX_MS, TIMER_TOO_LONG).default(60_000),
   max_retries: z.number().int().min(0).max(10).default(2),
@@ -81,7 +85,8 @@ const virtualModelSchema = optionsSchema.extend({ model: z.string().min(1) });
 
 /** The in-memory LRU is always there; "redis" (Node) puts a shared layer behind it. Workers use KV when bound. */
 const memoryCacheFields = {
-  max_entries: z.number().int().positive().default(10_000),
+  // lru-cache sets aside room for every entry up front (about 50 bytes each): a bound keeps that within any isolate.
+  max_entries: z.number().int().positive().max(1_000_000).default(10_000),
   max_bytes: z.number().int().positive().default(64 * 1024 * 1024),
   ttl_ms: z.number().int().positive().default(24 * 3600 * 1000),
   /** Workers with a KV binding: per KV read or write, after which memory-only takes over (as redis_timeout_ms). */

@@ -164,6 +164,17 @@ function build(env: WorkerEnv, loggerFor: LoggerForLevel): Built {
     const message = `invalid verdict configuration: ${err.problems.join("; ")}`;
     return { error: new ProxyError(500, message, { type: "server_error", code: "invalid_config" }) };
   }
+  try {
+    return buildApp(config, env, loggerFor);
+  } catch (err) {
+    // A config the schema let through that still cannot be built: an OpenAI-shaped 500 with the request id, as for an
+    // invalid one, rather than the runtime's exception page on every request. Its message stays in the log.
+    loggerFor("info").error({ event: "startup_failed", error: String(err) });
+    return { error: new ProxyError(500, "verdict could not start with this configuration (see the log)", { type: "server_error", code: "startup_failed" }) };
+  }
+}
+
+function buildApp(config: Config, env: WorkerEnv, loggerFor: LoggerForLevel): Built {
   const logger = loggerFor(config.log.level);
   const memory = createMemoryCache(config.cache);
   const cache = env.VERDICT_KV

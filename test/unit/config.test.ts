@@ -95,8 +95,15 @@ describe("loadConfig", () => {
     expect(accented).toEqual([expect.stringMatching(/^auth\.keys\.0: proxy keys must be printable ASCII/)]);
   });
 
-  it("refuses an upstream key of only spaces, which would go out as an empty bearer token", () => {
+  it("refuses an upstream key of only spaces or with a line break, which no request could carry", () => {
     expect(problemsOf(() => loadConfig({ GENERATOR_API_KEY: " " }, JSON.stringify(minimal)))).toEqual([expect.stringMatching(/^generator\.api_key \(from GENERATOR_API_KEY\): must not be empty or only spaces/)]);
+    expect(problemsOf(() => loadConfig({ JUDGE_API_KEY: "sk-abc\n" }, JSON.stringify(minimal)))).toEqual([expect.stringMatching(/^judge\.api_key \(from JUDGE_API_KEY\): must not hold a line break/)]);
+  });
+
+  it("bounds the judgment cache's entries, for which room is set aside up front", () => {
+    const problems = problemsOf(() => loadConfig({}, JSON.stringify({ ...minimal, cache: { max_entries: 4_294_967_296 } })));
+    expect(problems).toEqual([expect.stringMatching(/^cache\.max_entries: /)]);
+    expect(loadConfig({}, JSON.stringify({ ...minimal, cache: { max_entries: 1_000_000 } })).cache.max_entries).toBe(1_000_000);
   });
 
   it("refuses a timer setting past what a timer can wait, which would fire at once (1 ms)", () => {
