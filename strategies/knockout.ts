@@ -144,7 +144,7 @@ function finaleSelection(alive: Contestant[], seen: Candidate[], matches: MatchR
   // Two contestants still alive cannot have met before the finale: every finished match put one of its players out.
   const finalGames = matches.filter((m) => table.has(m.a) && table.has(m.b));
   for (const m of finalGames) record(m, table.get(m.a)!, table.get(m.b)!);
-  const survivors = order([...table.values()]).map((s) => s.candidate);
+  const survivors = order([...table.values()], finalGames).map((s) => s.candidate);
   const winner = survivors[0]!.index;
   return {
     winner,

@@ -35,10 +35,25 @@ export function record(match: MatchRecord, x: Standing, y: Standing): void {
   }
 }
 
-/** Best first: Copeland score, then soft Borda and the tie-break chain. */
-export function order(table: Standing[]): Standing[] {
+/**
+ * Best first: Copeland score, then, when exactly two are level on it, the judge's verdict on their own match (when the
+ * judge settled it; among three or more level the verdicts can go round in a circle), then soft Borda and the
+ * tie-break chain.
+ */
+export function order(table: Standing[], matches: MatchRecord[] = []): Standing[] {
+  const level = new Map<number, number>();
+  for (const s of table) level.set(s.copeland, (level.get(s.copeland) ?? 0) + 1);
+  const headToHead = (x: Standing, y: Standing): number => {
+    if (level.get(x.copeland) !== 2) return 0;
+    const [a, b] = [x.candidate.index, y.candidate.index];
+    const match = matches.find((m) => (m.a === a && m.b === b) || (m.a === b && m.b === a));
+    if (match === undefined || points(match, a) === 0.5) return 0;
+    return match.winner === a ? -1 : 1;
+  };
   return [...table].sort((x, y) => {
     if (y.copeland !== x.copeland) return y.copeland - x.copeland;
+    const settled = headToHead(x, y);
+    if (settled !== 0) return settled;
     const broken = breakTie(x.candidate, y.candidate, { softAOverB: x.borda === y.borda ? 0.5 : x.borda > y.borda ? 1 : 0 });
     return broken.winner === x.candidate ? -1 : 1;
   });
@@ -83,7 +98,7 @@ export async function roundRobin(candidates: AsyncIterable<Candidate>, ctx: Stra
   stop.release(); // every call has ended (or been stopped above): the caller's signal need not reach them
   if (failure) throw failure.reason;
 
-  const ranked = order(table);
+  const ranked = order(table, matches);
   const winner = ranked[0]!.candidate.index;
   return {
     winner,

@@ -94,6 +94,14 @@ describe("round-robin", () => {
     expect(stopped).toBeGreaterThan(0);
   });
 
+  it("orders two level on Copeland score by the judge's verdict on their own match", async () => {
+    // 1 beats all; 0 and 3 both win twice, and 3 beat 0, so 3 ranks above it (the tie-break chain would put 0 first).
+    const beats = new Set(["1>0", "1>2", "1>3", "1>4", "0>2", "0>4", "3>0", "3>2", "4>3", "2>4"]);
+    const judge = scriptedJudge((a, b) => (beats.has(`${a.index}>${b.index}`) ? "A" : "B"));
+    const selection = await roundRobin(arrive([0, 1, 2, 3, 4].map((i) => candidate(i, "same length"))), ctxWith(judge), undefined);
+    expect(selection.ranking.slice(0, 3)).toEqual([1, 3, 0]);
+  });
+
   it("uses soft Borda to order equal Copeland scores", async () => {
     const soft = (a: Candidate, b: Candidate): PairVerdict => {
       // Every match is split across orders (a tie), but the logprobs lean towards candidate 2.
