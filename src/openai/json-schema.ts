@@ -27,22 +27,56 @@ function hasType(value: unknown, type: string): boolean {
 const isRecord = (value: unknown): value is Record<string, unknown> => typeOf(value) === "object";
 
 /**
- * The first place where `value` breaks `schema`, as "path: problem"; null when it fits. The schema is the client's and
- * unchecked: unknown keywords, and known ones of a shape this check cannot use (an `anyOf` that is not a list), are
- * ignored, as a server without strict schemas would.
+ * Schema nodes one check may visit. A client's schema and a model's answer can each be megabytes; their product must
+ * not hold the event loop (an enum of 300,000 values checked against an answer of 100 items took 25 s). A check that
+ * would go past it gives up and finds nothing wrong: the candidate is judged, not left out.
+ */
+export const MAX_SCHEMA_STEPS = 100_000;
+
+class TooMuchWork extends Error {}
+
+/** The JSON text of each allowed value, once per schema: a value is then looked up, not compared with each in turn. */
+const enumTexts = new WeakMap<unknown[], Set<string>>();
+const constTexts = new WeakMap<JsonSchema, string>();
+
+function allowed(options: unknown[]): Set<string> {
+  let texts = enumTexts.get(options);
+  if (texts === undefined) enumTexts.set(options, (texts = new Set(options.map((option) => JSON.stringify(option)))));
+  return texts;
+}
+
+function constantText(schema: JsonSchema): string {
+  let text = constTexts.get(schema);
+  if (text === undefined) constTexts.set(schema, (text = JSON.stringify(schema.const)));
+  return text;
+}
+
+/**
+ * The first place where `value` breaks `schema`, as "path: problem"; null when it fits, or when checking would take
+ * more than MAX_SCHEMA_STEPS. The schema is the client's and unchecked: unknown keywords, and known ones of a shape
+ * this check cannot use (an `anyOf` that is not a list), are ignored, as a server without strict schemas would.
  */
 export function schemaMismatch(value: unknown, schema: JsonSchema | undefined, path = "$"): string | null {
+  const budget = { steps: 0 };
+  try {
+    return mismatch(value, schema, path, budget);
+  } catch (err) {
+    if (err instanceof TooMuchWork) return null;
+    throw err;
+  }
+}
+
+function mismatch(value: unknown, schema: JsonSchema | undefined, path: string, budget: { steps: number }): string | null {
   if (!isRecord(schema)) return null;
+  if (++budget.steps > MAX_SCHEMA_STEPS) throw new TooMuchWork();
   // anyOf holds beside the other keywords at its level, not instead of them.
-  if (Array.isArray(schema.anyOf) && !schema.anyOf.some((option) => schemaMismatch(value, option, path) === null)) {
+  if (Array.isArray(schema.anyOf) && !schema.anyOf.some((option) => mismatch(value, option, path, budget) === null)) {
     return `${path}: matches no anyOf branch`;
   }
   const types = typeof schema.type === "string" ? [schema.type] : Array.isArray(schema.type) ? schema.type.filter((t) => typeof t === "string") : [];
   if (types.length > 0 && !types.some((t) => hasType(value, t))) return `${path}: expected ${types.join(" or ")}, got ${typeOf(value)}`;
-  if (Array.isArray(schema.enum) && !schema.enum.some((option) => JSON.stringify(option) === JSON.stringify(value))) {
-    return `${path}: not one of the allowed values`;
-  }
-  if ("const" in schema && JSON.stringify(schema.const) !== JSON.stringify(value)) return `${path}: not the required constant`;
+  if (Array.isArray(schema.enum) && !allowed(schema.enum).has(JSON.stringify(value))) return `${path}: not one of the allowed values`;
+  if ("const" in schema && constantText(schema) !== JSON.stringify(value)) return `${path}: not the required constant`;
   if (isRecord(value)) {
     const object = value;
     const required = Array.isArray(schema.required) ? schema.required : [];
@@ -51,19 +85,19 @@ export function schemaMismatch(value: unknown, schema: JsonSchema | undefined, p
     for (const [key, inner] of Object.entries(object)) {
       const declared = properties && Object.hasOwn(properties, key) ? properties[key] : undefined;
       if (declared) {
-        const problem = schemaMismatch(inner, declared, `${path}.${key}`);
+        const problem = mismatch(inner, declared, `${path}.${key}`, budget);
         if (problem) return problem;
       } else if (schema.additionalProperties === false) {
         return `${path}: unexpected property ${key}`;
       } else if (isRecord(schema.additionalProperties)) {
-        const problem = schemaMismatch(inner, schema.additionalProperties, `${path}.${key}`);
+        const problem = mismatch(inner, schema.additionalProperties, `${path}.${key}`, budget);
         if (problem) return problem;
       }
     }
   }
   if (Array.isArray(value) && isRecord(schema.items)) {
     for (const [i, item] of value.entries()) {
-      const problem = schemaMismatch(item, schema.items, `${path}[${i}]`);
+      const problem = mismatch(item, schema.items, `${path}[${i}]`, budget);
       if (problem) return problem;
     }
   }

@@ -5,6 +5,7 @@ import { expect, it } from "vitest";
 import { parseGrounding, parsePairVerdict, parseScore } from "../../src/judge/parse";
 import { finalAnswer } from "../../strategies/consistency";
 import { isRefusal } from "../../strategies/refusal";
+import { schemaMismatch } from "../../src/openai/json-schema";
 
 const RUN = 40_000;
 
@@ -30,4 +31,18 @@ it("still reads what those patterns are for", () => {
   expect(finalAnswer("Hello World!!!", "text")).toBe("hello world");
   expect(isRefusal("I'm sorry, but I can't help with that.")).toBe(true);
   expect(isRefusal("I'm sorry... the magazine of 1844 came first.")).toBe(false);
+});
+
+it("checks an answer against a client's schema in bounded time, however large the enum or the schema", () => {
+  const options = Array.from({ length: 300_000 }, (_, i) => `v${i}`);
+  const answer = Array.from({ length: 100 }, (_, i) => `v${i * 7}`);
+  let started = performance.now();
+  expect(schemaMismatch(answer, { type: "array", items: { enum: options } })).toBeNull();
+  expect(schemaMismatch([...answer, "nope"], { type: "array", items: { enum: options } })).toBe("$[100]: not one of the allowed values");
+  expect(performance.now() - started).toBeLessThan(1_000);
+  // Branches without end: the check gives up (finds nothing wrong) instead of trying each one for each item.
+  const branches = { anyOf: Array.from({ length: 20_000 }, (_, i) => ({ const: `w${i}` })) };
+  started = performance.now();
+  expect(schemaMismatch(Array.from({ length: 5_000 }, () => "w19999"), { type: "array", items: branches })).toBeNull();
+  expect(performance.now() - started).toBeLessThan(1_000);
 });
