@@ -189,7 +189,11 @@ export function createApp(deps: AppDeps, ctx: AppContext = createAppContext(deps
     const path = pathBelowV1(c.req.raw);
     // No OpenAI route has an encoded / or \ in it, and an upstream that decodes one would route the request elsewhere
     // (to its chat completions, say) than verdict did, past every check verdict makes there.
-    if (ENCODED_SEPARATOR.test(path)) throw new ProxyError(400, `no route for ${method} ${c.req.path}: a path may not hold an encoded / or \\`, { code: "invalid_path" });
+    // A model id may hold one (`ft:org/model`): DELETE /v1/models/{id} goes through here (GET through retrieveModel).
+    // Only DELETE: no other method has a route there to be turned into another.
+    if (ENCODED_SEPARATOR.test(path) && !(method === "DELETE" && path.startsWith("/models/"))) {
+      throw new ProxyError(400, `no route for ${method} ${c.req.path}: a path may not hold an encoded / or \\`, { code: "invalid_path" });
+    }
     const arrived = arrivedAt(c);
     const body = method === "GET" || method === "HEAD" ? undefined : new Uint8Array(await readWithinBudget(c.req.arrayBuffer(), arrived, config.timeouts.request_ms));
     return passThrough(generatorFor(ctx, c.req.raw.headers).target, c.req.raw, path, body, probeOf(c).headers, arrived);

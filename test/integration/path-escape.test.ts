@@ -55,4 +55,8 @@ it("passes a model id with encoded separators to the generator's models route, a
   expect(seen.slice(before).map((s) => s.url)).toEqual(["/v1/models/%2e%2e%5c%2e%2e%5cadmin"]);
   expect(await send("GET", "/v1/models/meta-llama%2FLlama-3.3-70B")).toBe(404);
   expect(seen.at(-1)!.url).toBe("/v1/models/meta-llama%2FLlama-3.3-70B");
+  // Deleting a fine-tuned model whose id holds a slash, as OpenAI's API allows; a POST there is still refused.
+  expect(await send("DELETE", "/v1/models/ft%3Aorg%2Fmodel")).toBe(404);
+  expect(seen.at(-1)!.url).toBe("/v1/models/ft%3Aorg%2Fmodel");
+  expect(await send("POST", "/v1/models/..%2fchat%2fcompletions", "{}")).toBe(400);
 });
