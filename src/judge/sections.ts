@@ -4,14 +4,33 @@ import { messageText } from "../openai/chat";
 import type { ChatMessage } from "../../strategies/types";
 
 const SECTION_TAGS = ["conversation", "response_a", "response_b", "response", "rubric", "QUESTION", "DOCUMENT", "ANSWER"] as const;
-/** Any spelling a reader might take for one of the tags: `< /Response_A >`, `<response_a id="x">`, `</ANSWER\n>`. */
-const TAG_PATTERN = new RegExp(`<\\s*(/?)\\s*(${SECTION_TAGS.join("|")})\\b([^<>]*)>`, "gi");
+/** `<` and the look-alikes a model reads as one: full-width ＜ and the single angle quotation mark ‹. */
+const OPEN = "<\\uFF1C\\u2039";
+const CLOSE = ">\\uFF1E\\u203A";
+/** Space a reader skips: white space and the zero-width characters. */
+const GAP = "[\\s\\u200B-\\u200D\\u2060\\uFEFF]*";
+/**
+ * Any spelling a reader might take for one of the tags: `< /Response_A >`, `<response_a id="x">`, `</ANSWER\n>`,
+ * `<\u200B/response_b>`, `＜/response_a＞`, and one left unclosed (`</response_a` at the end of a line or the text).
+ * Linear: the space before and after the slash cannot be split two ways (the slash is needed for the second).
+ */
+const TAG_PATTERN = new RegExp(`[${OPEN}]${GAP}(?:(/)${GAP})?(${SECTION_TAGS.join("|")})\\b([^${OPEN}${CLOSE}]*)([${CLOSE}]?)`, "gi");
+/**
+ * A chat template's special tokens written as text (`<|eot_id|>`, `<|im_start|>`, DeepSeek's full-width `<｜…｜>`,
+ * `</s>`): a server whose tokenizer reads them in message text as the tokens themselves would let a candidate end the
+ * judge's turn and write its verdict. Shown with `&lt;`, they are plain text.
+ */
+const SPECIAL_TOKEN = /<(?=[|\uFF5C][^\n<>]{1,64}[|\uFF5C]>|\/?s>)/g;
+/** A character that could start either: most texts have none, and need no pattern run over them. */
+const MAYBE_TAG = /[<\uFF1C\u2039]/;
 
 export function neutraliseTags(text: string): string {
-  // Most texts have no "<" at all, and finding that out is far quicker than running the pattern over them: this is
+  // Most texts have no "<" at all, and finding that out is far quicker than running the patterns over them: this is
   // done for each answer in every judge call (about 0.7% of a best-of-4's CPU under load before).
-  if (!text.includes("<")) return text;
-  return text.replace(TAG_PATTERN, (_m, slash: string, name: string, rest: string) => `&lt;${slash}${name}${rest}&gt;`);
+  if (!MAYBE_TAG.test(text)) return text;
+  return text
+    .replace(TAG_PATTERN, (_m, slash: string | undefined, name: string, rest: string, close: string) => `&lt;${slash ?? ""}${name}${rest}${close ? "&gt;" : ""}`)
+    .replace(SPECIAL_TOKEN, "&lt;");
 }
 
 type SectionTag = (typeof SECTION_TAGS)[number];

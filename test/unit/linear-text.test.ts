@@ -6,6 +6,7 @@ import { parseGrounding, parsePairVerdict, parseScore } from "../../src/judge/pa
 import { finalAnswer } from "../../strategies/consistency";
 import { isRefusal } from "../../strategies/refusal";
 import { schemaMismatch } from "../../src/openai/json-schema";
+import { neutraliseTags } from "../../src/judge/sections";
 
 const RUN = 40_000;
 
@@ -14,6 +15,8 @@ it.each([
   ["a score label", () => parseScore(`score:${" ".repeat(RUN)}x`, 5)],
   ["a grounding label", () => parseGrounding(`verdict:${" ".repeat(RUN)}x`)],
   ["claims marked in prose", () => parseGrounding(`${"claim ".repeat(RUN / 6)}x`)],
+  ["judge prompt tags after a long gap", () => neutraliseTags(`<${" ".repeat(RUN)}x`)],
+  ["judge prompt tags left unclosed", () => neutraliseTags("<response_a".repeat(RUN / 11))],
   ["consistency's marks around an answer", () => finalAnswer(`Work\nFinal answer: a${"*".repeat(RUN)}b`, "auto")],
   ["consistency's trailing stops", () => finalAnswer(`a${".".repeat(RUN)}x`, "text")],
   ["the refusal prefilter's clause breaks (spaces)", () => isRefusal(`I'm sorry${" ".repeat(RUN)}x`)],
