@@ -15,6 +15,21 @@ type ChatCompletion = OpenAI.Chat.Completions.ChatCompletion;
 /** Whether the generator accepts `n`; "auto" learns it when an `n` call gets a 400 that a call without `n` gets past. */
 export interface NSupport {
   value: boolean | "auto";
+  /**
+   * Under "auto", the kinds of request (model, and whether sampling is greedy) whose `n` was refused. Learnt per kind,
+   * not for the whole generator: vLLM refuses `n` only with temperature 0, and one model may take it where another
+   * does not; one client's request must not change how every other is drawn.
+   */
+  refused?: Set<string>;
+}
+
+/** Kinds remembered at most: a client names the model, so what is learnt must not grow without end. */
+const MAX_REMEMBERED_KINDS = 1_000;
+
+/** What a refusal of `n` may depend on: the model, and greedy sampling (temperature 0, as vLLM counts it). */
+function requestKind(body: Record<string, unknown>): string {
+  const greedy = typeof body.temperature === "number" && body.temperature < 1e-5;
+  return `${String(body.model)}\u0000${greedy ? "greedy" : "sampled"}`;
 }
 
 export interface DrawSummary {
@@ -154,13 +169,15 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
     let remaining = n;
     let nCallAnswered = false;
     let learning = false;
-    if (n > 1 && nSupport.value !== false) {
+    const kind = nSupport.value === "auto" ? requestKind(body) : "";
+    const supported = nSupport.value === "auto" && nSupport.refused?.has(kind) ? false : nSupport.value;
+    if (n > 1 && supported !== false) {
       try {
         remaining -= stream ? await drawStreamed() : await draw({ ...body, n }, n);
         nCallAnswered = true;
       } catch (err) {
         const failure = upstreamFailure("generator", err);
-        if (failure.status !== 400 || nSupport.value !== "auto") return lose(failure, n);
+        if (failure.status !== 400 || supported !== "auto") return lose(failure, n);
         // A 400 may refuse `n`, or something else in this request (a bad temperature, a tool schema): that is only
         // known once a call without `n` is answered. Until then nothing is learnt, and a request that is bad anyway
         // gets its 400 after one more call, not after n of them.
@@ -180,7 +197,8 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
       first = 1;
       try {
         await drawOne(0);
-        nSupport.value = false;
+        const refused = (nSupport.refused ??= new Set());
+        if (refused.size < MAX_REMEMBERED_KINDS) refused.add(kind);
       } catch (err) {
         const failure = upstreamFailure("generator", err);
         // Refused without `n` too: the request itself is at fault, and no other draw is made.

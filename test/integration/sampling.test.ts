@@ -38,6 +38,30 @@ describe("sampling", () => {
     expect(sim.count("generator")).toBe(5 + 3);
   });
 
+  it("remembers a refusal of n for that kind of request only: a greedy request's does not stop n for sampled ones", async () => {
+    // As vLLM: n > 1 is refused with temperature 0 alone.
+    const sim = createSimulator();
+    const simFetch = fetchInto(sim.app);
+    const sent: { n: number; temperature: unknown }[] = [];
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      const body = JSON.parse(String(init?.body ?? "{}"));
+      if (body.model !== "sim-generator") return simFetch(input, init);
+      sent.push({ n: body.n ?? 1, temperature: body.temperature });
+      if ((body.n ?? 1) > 1 && body.temperature === 0) return Response.json({ error: { message: "best_of must be 1 when using greedy sampling" } }, { status: 400 });
+      return simFetch(input, init);
+    };
+    const { app } = harness({ deps: { fetch } });
+    const ns = async (extra: Record<string, unknown>) => {
+      const before = sent.length;
+      expect((await postChat(app, chatBody({ ...extra, verdict: { n: 3 } }))).status).toBe(200);
+      return sent.slice(before).map((s) => s.n);
+    };
+    expect(await ns({ temperature: 0 })).toEqual([3, 1, 1, 1]); // refused once, then single draws
+    expect(await ns({ temperature: 0.7 })).toEqual([3]); // another kind of request keeps its one call with n
+    expect(await ns({})).toEqual([3]);
+    expect(await ns({ temperature: 0 })).toEqual([1, 1, 1]); // remembered for its own kind
+  });
+
   it("uses parallel calls from the start when config says supports_n is false, with a distinct seed each", async () => {
     const { app, sim } = harness({ config: { generator: { supports_n: false } } });
     const response = await postChat(app, chatBody({ seed: 100, verdict: { n: 3 } }));
