@@ -7,18 +7,34 @@ import type { Upstream } from "./upstream";
 /** Runs tasks with at most a fixed number at once; one limiter serves one client request. */
 export interface Limiter {
   run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+  /**
+   * Resolves once every task started has settled, an aborted one included: the queue answers an abort at once, while
+   * the call behind it (a fetch a runtime rejects later) still holds its upstream slot and has still to be counted.
+   */
+  settled(): Promise<void>;
 }
 
 /** The default: no bound beyond the upstream queues. */
-export const unlimited: Limiter = { run: (task) => task() };
+export const unlimited: Limiter = { run: (task) => task(), settled: () => Promise.resolve() };
 
 export function createLimiter(maxInFlight: number): Limiter {
   // A fresh queue per request: its tasks start from the same request's context, which Workers requires for I/O.
   const queue = new PQueue({ concurrency: maxInFlight });
+  const started = new Set<Promise<unknown>>();
+  const tracked = <T>(task: () => Promise<T>) => () => {
+    const running = task();
+    started.add(running);
+    const forget = () => void started.delete(running);
+    running.then(forget, forget);
+    return running;
+  };
   return {
+    async settled() {
+      while (started.size > 0) await Promise.allSettled([...started]);
+    },
     async run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
       try {
-        return await queue.add(task, { signal });
+        return await queue.add(tracked(task), { signal });
       } catch (err) {
         // Cancelled while waiting for a slot: the same answer an aborted upstream call gives.
         if (signal?.aborted && err === signal.reason) throw cancelledError();

@@ -221,6 +221,13 @@ export async function runPipeline(
   deps: PipelineDeps,
   scope: RequestScope,
   requestProbe: RequestProbe = noopProbe,
+  /**
+   * Where the request hands work that must finish after its answer (Workers' waitUntil): the pipeline's end and then
+   * the settling of every upstream call it started. On Workers a client that leaves a stream ends the request's work at
+   * once, and calls aborted then settle later; without this the runtime could end the invocation first, leaving their
+   * upstream slots taken and their attempts uncounted. Handed over now, while the request is alive.
+   */
+  keepAlive?: (work: Promise<unknown>) => void,
 ): Promise<PipelineOutcome> {
   const strategyOptions = options.strategy;
   if (strategyOptions.strategy === "none") throw new Error("strategy none is a pass-through, not a pipeline");
@@ -282,6 +289,9 @@ export async function runPipeline(
   })();
   awaitedLater(pumped);
 
+  // Here, where the try below will end it whatever happens: the calls started above are the limiter's to wait for.
+  let ended: (() => void) | undefined;
+  if (keepAlive) keepAlive(new Promise<void>((resolve) => (ended = resolve)).then(() => limiter.settled()));
   try {
     let selection: Selection | null = null;
     if (await anyJudgeable) {
@@ -348,5 +358,6 @@ export async function runPipeline(
     throw err instanceof UngroundedError ? ungrounded() : err;
   } finally {
     for (const check of checks) probe.guard(check.verdict);
+    ended?.();
   }
 }

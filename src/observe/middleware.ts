@@ -152,21 +152,26 @@ export function observeRequests(options: ObserveOptions): MiddlewareHandler {
       // here, replacing whatever id the upstream sent, which would mislead anyone matching logs.
       if (c.res.headers.get("x-request-id") !== probe.requestId) c.header("x-request-id", probe.requestId);
       const settles = c.error ? undefined : c.get("settles");
-      if (settles) keepAlive(c, settles.then(({ status, error }) => finishObservation(options, probe, start, status, error)));
+      if (settles) {
+        const settled = settles.then(({ status, error }) => finishObservation(options, probe, start, status, error));
+        waitUntilOf(c)?.(settled);
+      }
       else finishObservation(options, probe, start, c.res.status, c.error);
     }
   };
 }
 
-/** On Workers, work after the response must be handed to waitUntil or it may be cut off; Node has no such context. */
-function keepAlive(c: Context, work: Promise<void>): void {
-  let context: { waitUntil(promise: Promise<unknown>): void } | undefined;
+/**
+ * The runtime's waitUntil: on Workers, work after the response must be handed to it or it may be cut off. None on Node,
+ * which has no such context (Hono throws when asked for one).
+ */
+export function waitUntilOf(c: Context): ((work: Promise<unknown>) => void) | undefined {
   try {
-    context = c.executionCtx;
+    const execution = c.executionCtx;
+    return (work) => execution.waitUntil(work);
   } catch {
-    context = undefined; // Hono throws when there is no execution context (Node)
+    return undefined;
   }
-  context?.waitUntil(work);
 }
 
 /** The error's code, else its type: short, stable and free of content. */

@@ -9,7 +9,7 @@ import type { Config } from "../config";
 import { generatorFor } from "../byok";
 import { badRequest, cancelledError } from "../errors";
 import { checkConversationLimits, parseJsonBody } from "../limits";
-import { arrivedAt, probeOf, settleLater } from "../observe/middleware";
+import { arrivedAt, probeOf, settleLater, waitUntilOf } from "../observe/middleware";
 import type { RequestProbe } from "../observe/probe";
 import { chatRequestSchema, type ChatRequest } from "../openai/chat";
 import { replayChunks } from "../openai/chunks";
@@ -41,7 +41,15 @@ export async function readJsonObject(c: Context, arrived: number, budgetMs: numb
  * The reranking run of one request: its generator (the client's key with bring-your-own-key) within its time budget.
  * Candidates are drawn whole, so the client's stream settings stay out of what goes to the generator.
  */
-export function reranker(ctx: AppContext, headers: HeaderSource, arrived: number, forward: Record<string, unknown>, options: ResolvedOptions, probe: RequestProbe) {
+export function reranker(
+  ctx: AppContext,
+  headers: HeaderSource,
+  arrived: number,
+  forward: Record<string, unknown>,
+  options: ResolvedOptions,
+  probe: RequestProbe,
+  keepAlive?: (work: Promise<unknown>) => void,
+) {
   const { stream: _stream, stream_options: _streamOptions, ...body } = forward;
   const { pipeline } = generatorFor(ctx, headers);
   const whole = ctx.config.timeouts.request_ms;
@@ -49,7 +57,7 @@ export function reranker(ctx: AppContext, headers: HeaderSource, arrived: number
   // Spent before the work could start (a slow upload): refused at once, and nothing goes upstream.
   if (left <= 0) return () => Promise.reject(budgetExceeded(whole));
   return (signal: AbortSignal) =>
-    withinBudget(left, signal, (scope) => runPipeline(body, options, pipeline, scope, probe), { wholeMs: whole }).then(
+    withinBudget(left, signal, (scope) => runPipeline(body, options, pipeline, scope, probe, keepAlive), { wholeMs: whole }).then(
       // A client that left gets no answer: whatever the work ended with (fewer candidates, an upstream's failure once
       // its calls were aborted), the request was cancelled, and is counted and logged as that.
       (outcome) => (signal.aborted ? Promise.reject(cancelledError()) : outcome),
@@ -134,7 +142,7 @@ export async function handleChatCompletions(c: Context, ctx: AppContext): Promis
     const { target } = generatorFor(ctx, c.req.raw.headers);
     return passThrough(target, c.req.raw, "/chat/completions", passThroughBody(raw, checked), probe.headers, arrived);
   }
-  const rerank = reranker(ctx, c.req.raw.headers, arrived, forward, options, probe);
+  const rerank = reranker(ctx, c.req.raw.headers, arrived, forward, options, probe, waitUntilOf(c));
   if (parsed.stream === true) {
     return streamedResponse(rerankedStreamWork(ctx, checked, rerank, { requestId: c.get("requestId"), client: c.req.raw.signal, onSettled: settleLater(c) }));
   }

@@ -12,7 +12,7 @@ import { passThrough } from "../passthrough";
 import { generatorFor } from "../byok";
 import type { PipelineOutcome } from "../pipeline";
 import { completionBody, verdictHeaders } from "../response";
-import { arrivedAt, probeOf, settleLater } from "../observe/middleware";
+import { arrivedAt, probeOf, settleLater, waitUntilOf } from "../observe/middleware";
 import { invalidBody, readJsonObject, reranker } from "./chat";
 import { streamedResponse } from "./stream";
 
@@ -80,7 +80,7 @@ export async function handleResponses(c: Context, ctx: AppContext): Promise<Resp
   const chat = { ...mapped.chat, model: options.upstreamModel };
   const single = { ...options, choices: 1 };
   const toResult = (outcome: PipelineOutcome) => completionBody(outcome, body.model) as unknown as ChatResult;
-  const rerank = namingResponsesParams(reranker(ctx, c.req.raw.headers, arrived, chat, single, probeOf(c)));
+  const rerank = namingResponsesParams(reranker(ctx, c.req.raw.headers, arrived, chat, single, probeOf(c), waitUntilOf(c)));
   if (body.stream === true) {
     const events = responseEventStream(body, newResponseId(), Math.floor(Date.now() / 1000));
     return streamedResponse({
