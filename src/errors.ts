@@ -67,10 +67,11 @@ export function toProxyError(err: unknown): ProxyError {
 }
 
 /**
- * Failures verdict has already retried as far as its policy allows (an upstream's 5xx, a timeout): a client SDK that
- * retried them too would multiply the upstream calls (its 3 attempts times verdict's 3). The openai SDKs honour
- * `x-should-retry: false`. A 429 (a full queue, a rate limit), and a 503 that says when to come back (a retry-after
- * longer than verdict waits), stay the client's to retry.
+ * An upstream's failure that verdict has already retried as far as its policy allows (a 5xx, a timeout): a client SDK
+ * that retried it too would multiply the upstream calls (its 3 attempts times verdict's 3). The openai SDKs honour
+ * `x-should-retry: false`, which such a failure carries. Only one verdict did retry: with `max_retries: 0` or a failure
+ * of verdict's own (a budget spent on a slow upload) the client's retry is the only one. A 429 (a full queue, a rate
+ * limit), and a 503 that says when to come back (a retry-after longer than verdict waits), stay the client's to retry.
  */
 const RETRIED_BY_VERDICT = new Set([500, 502, 503, 504]);
 
@@ -81,11 +82,16 @@ export function retriedEnough(status: number, headers: Record<string, string>): 
 
 export const NO_CLIENT_RETRY = { "x-should-retry": "false" } as const;
 
+/** `failure` as the client gets it when verdict retried the call behind it: told not to retry, where that applies. */
+export function afterRetries(failure: ProxyError, retried: boolean): ProxyError {
+  if (!retried || !retriedEnough(failure.status, failure.headers)) return failure;
+  const { type, param, code, upstreamError } = failure;
+  return new ProxyError(failure.status, failure.message, { type, param, code, upstreamError, headers: { ...failure.headers, ...NO_CLIENT_RETRY } });
+}
+
 /** The body and headers of an error answer, for a Response (the app) or a Node response (the Node chat lane). */
 export function errorAnswer(err: ProxyError, extraHeaders: Record<string, string> = {}): { body: string; headers: Record<string, string> } {
-  // verdict's own 500 (a fault in verdict, not retried by it) is not one of them.
-  const retry = err.code !== "internal_error" && retriedEnough(err.status, err.headers) ? NO_CLIENT_RETRY : {};
-  return { body: JSON.stringify(err.toJSON()), headers: { "content-type": "application/json", ...retry, ...err.headers, ...extraHeaders } };
+  return { body: JSON.stringify(err.toJSON()), headers: { "content-type": "application/json", ...err.headers, ...extraHeaders } };
 }
 
 export function errorResponse(err: ProxyError, extraHeaders: Record<string, string> = {}): Response {

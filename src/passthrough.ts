@@ -1,5 +1,6 @@
 // Forwards a request to the generator as it is: method, headers minus hop-by-hop ones, body and streams unchanged.
-import { cancelledError, ProxyError } from "./errors";
+import { afterRetries, cancelledError, ProxyError } from "./errors";
+import { wasRetried } from "./retry";
 import { guardEvents, responsesCutOff } from "./sse-guard";
 import { discard, headersWithCookies, isWhole, type ExchangeReply, type ExchangeRequest } from "./exchange";
 import type { BoundedExchange } from "./retry-exchange";
@@ -113,7 +114,7 @@ export async function forwardToGenerator(target: PassThroughTarget, request: For
   } catch (err) {
     if (request.signal.aborted) throw cancelledError();
     if (err instanceof ProxyError) throw err; // already says what went wrong (a timeout, a body that is not JSON)
-    throw new ProxyError(502, "generator upstream unreachable", { type: "upstream_error", code: "generator_unreachable" });
+    throw afterRetries(new ProxyError(502, "generator upstream unreachable", { type: "upstream_error", code: "generator_unreachable" }), wasRetried(err));
   }
   // The client left while an answer was waited for (a retry's backoff ends with the last failed answer in hand): it is
   // a cancelled request, not the upstream's 503 or 429 to alert on.

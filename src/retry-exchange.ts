@@ -2,7 +2,7 @@
 // (src/retry.ts), per-attempt time limits, and JSON answers read in full before the client sees a byte, so a cut-off
 // or garbled body is retried too.
 import { budgetExceeded } from "./budget";
-import { NO_CLIENT_RETRY, ProxyError, retriedEnough } from "./errors";
+import { afterRetries, NO_CLIENT_RETRY, ProxyError, retriedEnough } from "./errors";
 import { discard, ExchangeTimeout, headerLookup, isWhole, type Exchange, type ExchangeReply } from "./exchange";
 import { isRetryableStatus, retryAfterMs, withRetries, type FailureKind, type RetryPolicy } from "./retry";
 import { JSON_MEDIA_TYPE } from "./util/buffered-response";
@@ -96,15 +96,13 @@ export function retryingExchange(exchange: Exchange, options: RetryExchangeOptio
         const { reply } = err;
         return attempts > 1 && retriedEnough(reply.status, reply.headers) ? { ...reply, headers: { ...reply.headers, ...NO_CLIENT_RETRY } } : reply;
       }
+      const retried = attempts > 1;
       if (err instanceof AttemptTimeout) {
-        throw new ProxyError(504, "generator upstream timed out", { type: "timeout_error", code: "generator_timeout" });
+        throw afterRetries(new ProxyError(504, "generator upstream timed out", { type: "timeout_error", code: "generator_timeout" }), retried);
       }
       if (err instanceof BudgetSpent) throw budgetExceeded(options.budgetMs); // as a reranked request reports it
       if (err instanceof MalformedBody) {
-        throw new ProxyError(502, "generator upstream returned a body that is not valid JSON", {
-          type: "upstream_error",
-          code: "generator_bad_response",
-        });
+        throw afterRetries(new ProxyError(502, "generator upstream returned a body that is not valid JSON", { type: "upstream_error", code: "generator_bad_response" }), retried);
       }
       throw err;
     }

@@ -103,6 +103,19 @@ export function withRetries<T>(
 }
 
 /** After attempt 0 failed with `failure`: waits and tries again, as withRetries says. */
+/** Failures that were the last of several attempts: verdict retried them as far as its policy allowed. */
+const afterRetries = new WeakSet<object>();
+
+/** Whether `err` ended a call that verdict had already retried (at least one retry was sent). */
+export function wasRetried(err: unknown): boolean {
+  return typeof err === "object" && err !== null && afterRetries.has(err);
+}
+
+function givenUp(err: unknown, retries: number): unknown {
+  if (retries > 0 && typeof err === "object" && err !== null) afterRetries.add(err);
+  return err;
+}
+
 async function retried<T>(
   failure: unknown,
   attempt: (index: number) => Promise<T>,
@@ -117,7 +130,7 @@ async function retried<T>(
     const remaining = deadline === undefined ? Infinity : deadline - policy.now();
     const delay = nextDelay(policy, index, classify(err), remaining);
     // Aborted while waiting: the last upstream error is still the truest account of what happened.
-    if (delay === null) throw err;
+    if (delay === null) throw givenUp(err, index);
     if (!(await sleep(delay, signal))) throw err;
     policy.onRetry?.(); // counted as it is sent: a wait cut short (the client left) sends no retry
     try {

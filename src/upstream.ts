@@ -2,10 +2,10 @@
 import OpenAI from "openai";
 import PQueue from "p-queue";
 import { deadlineOf } from "./budget";
-import { cancelledError, ProxyError } from "./errors";
+import { afterRetries, cancelledError, ProxyError } from "./errors";
 import { createChatCall, type ChatCall } from "./chat-call";
 import { exchangeOverFetch, type Exchange } from "./exchange";
-import { classifySdkError, retryAfterMs, withRetries, type RetryPolicy } from "./retry";
+import { classifySdkError, retryAfterMs, wasRetried, withRetries, type RetryPolicy } from "./retry";
 import { unwatchAbort, watchAbort } from "./util/abort-watch";
 import { called } from "./util/called";
 import { createCallSlots, type CallSlots } from "./util/call-slots";
@@ -190,6 +190,10 @@ function retryAfterHeader(headers: Headers | undefined): Record<string, string> 
 
 /** Maps an SDK failure to the error the client sees, naming which upstream failed and keeping its status. */
 export function upstreamFailure(role: Upstream["role"], err: unknown): ProxyError {
+  return afterRetries(mappedFailure(role, err), wasRetried(err));
+}
+
+function mappedFailure(role: Upstream["role"], err: unknown): ProxyError {
   if (err instanceof ProxyError) return err;
   if (err instanceof OpenAI.APIUserAbortError) return cancelledError();
   if (err instanceof OpenAI.APIConnectionTimeoutError) {

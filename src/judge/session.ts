@@ -2,7 +2,7 @@
 import type { GroundingInput, GroundingVerdict, Judge, PairInput, PairVerdict, ScoreInput, ScoreVerdict } from "../../strategies/types";
 import { canonicalJson, keyTemplate, sha256Hex } from "../cache/key";
 import { noCache, type JudgmentCache, type SharedAccess } from "../cache/types";
-import { ProxyError } from "../errors";
+import { NO_CLIENT_RETRY, ProxyError } from "../errors";
 import { unwatchAbort, watchAbort } from "../util/abort-watch";
 import { addUsage, ZERO_USAGE, type ReportedUsage, type Usage } from "../openai/chat";
 import { noopProbe, type JudgmentMeta, type RequestProbe } from "../observe/probe";
@@ -29,10 +29,12 @@ export function judgeUnavailable(cause: unknown): ProxyError {
   const reason = cause instanceof ProxyError ? cause.message : "judge call failed";
   const retryAfter = cause instanceof ProxyError ? cause.headers["retry-after"] : undefined;
   const overloaded = cause instanceof ProxyError && (cause.status === 429 || (cause.status === 503 && retryAfter !== undefined));
+  // The judge's retried failure says so to the client, as the generator's does (src/errors.ts, afterRetries).
+  const retried = cause instanceof ProxyError && cause.headers["x-should-retry"] !== undefined;
   return new ProxyError(overloaded ? cause.status : 502, `judge unavailable: ${reason}`, {
     type: "judge_error",
     code: "judge_unavailable",
-    headers: overloaded && retryAfter ? { "retry-after": retryAfter } : {},
+    headers: { ...(overloaded && retryAfter ? { "retry-after": retryAfter } : {}), ...(retried ? NO_CLIENT_RETRY : {}) },
   });
 }
 

@@ -48,6 +48,13 @@ describe("retries", () => {
       expect(limited.status).toBe(429);
       expect(limited.headers.get("x-should-retry")).toBeNull();
     }
+    // Not retried by verdict (max_retries 0): the client's own retry is the only one, and it is not told otherwise.
+    for (const n of [2, 1]) {
+      const { app } = harness({ sim: { faults: { generator: { rate: 1, kinds: ["status_500"] } } }, config: { generator: { max_retries: 0 } } });
+      const failed = await postChat(app, chatBody({ verdict: { n } }));
+      expect(failed.status).toBeGreaterThanOrEqual(500);
+      expect(failed.headers.get("x-should-retry")).toBeNull();
+    }
     // A 503 that says to come back in a minute, longer than verdict waits: the client's to retry then.
     const later = async () => Response.json({ error: { message: "overloaded" } }, { status: 503, headers: { "retry-after": "60" } });
     const { app: busy } = harness({ config: fastRetries, deps: { fetch: later } });
