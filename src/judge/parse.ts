@@ -74,12 +74,11 @@ function* jsonObjects(text: string): Generator<Record<string, unknown>> {
 }
 
 /**
- * What `read` finds in the objects jsonObjects finds, when they agree (compared by `same`); null when none is readable
- * or two disagree. The whole answer, as structured output gives it, is the first span the search tries: it is read
- * directly, without the search's generator and brace lists (about 2% of a best-of-4 request's CPU under load, once
- * per judge call).
+ * The first object jsonObjects finds that `read` accepts. The whole answer, as structured output gives it, is the
+ * first span the search tries: it is read directly, without the search's generator and brace lists (about 2% of a
+ * best-of-4 request's CPU under load, once per judge call).
  */
-function agreedReading<T>(text: string, read: (record: Record<string, unknown>) => T | null, same: (x: T, y: T) => boolean): T | null {
+function firstReadable<T>(text: string, read: (record: Record<string, unknown>) => T | null): T | null {
   if (text.startsWith("{") && text.endsWith("}")) {
     try {
       const whole = objectIn(text);
@@ -89,14 +88,11 @@ function agreedReading<T>(text: string, read: (record: Record<string, unknown>) 
       // not JSON as a whole; the search below tries the shorter spans
     }
   }
-  let found: T | null = null;
   for (const record of jsonObjects(text)) {
     const value = read(record);
-    if (value === null) continue;
-    if (found !== null && !same(found, value)) return null;
-    found ??= value;
+    if (value !== null) return value;
   }
-  return found;
+  return null;
 }
 
 function firstText(record: Record<string, unknown>, keys: string[]): string {
@@ -186,27 +182,23 @@ function validScore(raw: unknown, scale: number): number | null {
 }
 
 /**
- * A grade, given once or the same each time it is given: "[[5]] ... [[1]]", or two objects with different scores,
- * grade nothing (as two winners name none).
+ * A grade. In JSON, the first object that gives one (nested criteria may hold scores of their own). In prose, the
+ * [[n]] marks, or failing those the "score:" labels, must all give the same grade: "[[5]] ... [[1]]" grades nothing
+ * (as two winners name none), while "accuracy score: 5 ... [[4]]" is a 4.
  */
 export function parseScore(text: string, scale: number): ParsedScore | null {
   const trimmed = text.trim();
-  const fromJson = agreedReading(
-    trimmed,
-    (record) => {
-      const score = validScore(record.score ?? record.rating ?? record.grade, scale);
-      return score !== null ? { score, justification: firstText(record, ["justification", "reasoning", "rationale", "explanation"]) } : null;
-    },
-    (x, y) => x.score === y.score,
-  );
+  const fromJson = firstReadable(trimmed, (record) => {
+    const score = validScore(record.score ?? record.rating ?? record.grade, scale);
+    return score !== null ? { score, justification: firstText(record, ["justification", "reasoning", "rationale", "explanation"]) } : null;
+  });
   if (fromJson !== null) return fromJson;
-  let first: RegExpExecArray | null = null;
-  for (const match of trimmed.matchAll(/\[\[\s*(\d+)\s*\]\]|\b(?:score|rating)\**\s*[:=]\s*(?:\*+\s*)?(\d+)\b/gi)) {
-    if (first !== null && Number(match[1] ?? match[2]) !== Number(first[1] ?? first[2])) return null;
-    first ??= match;
-  }
-  const score = first ? validScore(Number(first[1] ?? first[2]), scale) : null;
-  return score !== null && first ? { score, justification: trimmed.slice(0, first.index).trim() } : null;
+  const marks = [...trimmed.matchAll(/\[\[\s*(\d+)\s*\]\]/g)];
+  const given = marks.length > 0 ? marks : [...trimmed.matchAll(/\b(?:score|rating)\**\s*[:=]\s*(?:\*+\s*)?(\d+)\b/gi)];
+  const first = given[0];
+  if (first === undefined || given.some((match) => Number(match[1]) !== Number(first[1]))) return null;
+  const score = validScore(Number(first[1]), scale);
+  return score !== null ? { score, justification: trimmed.slice(0, first.index).trim() } : null;
 }
 
 export interface ParsedGrounding {
@@ -251,10 +243,13 @@ function isOneObject(text: string): boolean {
 }
 
 /**
- * "Claim 2: Fail", "claim 3 (the date) -> failed", "Claim 4 = not supported": the word "claim", up to 80 characters on
- * the same line and in the same sentence, a mark (:, =, ->, a dash) and a failing word, in any case. Bounded, so linear.
+ * "Claim 2: Fail", "claim 3 (the date) -> failed.", "Claim 4 = not supported by the document": the word "claim", up to
+ * 80 characters on the same line and in the same sentence, a mark (:, =, ->, a dash), then a failing word that ends the
+ * clause (a stop, a bracket, a comma, the line's end), in any case. Not "Claim 1: Failed logins lock the account" or
+ * "Claim 2: not supported by the document? It is.": there the word starts the claim's own text. Bounded, so linear.
  */
-const CLAIM_MARKED_FAILED = /\bclaim\b[^\n.:=>]{0,80}(?::|=|->|=>|-|\u2013|\u2014)\s*\**\s*(?:fail(?:s|ed)?|unsupported|not supported)\b/i;
+const CLAIM_MARKED_FAILED =
+  /\bclaim\b[^\n.:=>]{0,80}(?::|=|->|=>|-|\u2013|\u2014)[ \t]*\**[ \t]*(?:fail(?:s|ed)?|unsupported|not supported(?:[ \t]+by[ \t]+the[ \t]+(?:documents?|context|sources?|passage|text))?)\**[ \t]*(?=[.,;!()[\]]|$)/im;
 
 /**
  * A judge asked to go claim by claim may give a verdict per claim and then an overall one, in JSON objects or in

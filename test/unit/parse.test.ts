@@ -100,6 +100,16 @@ describe("parseGrounding", () => {
     expect(parseGrounding("Claim 2 is unsupported -> failed.\nVERDICT: PASS")?.verdict).toBe("FAIL");
     expect(parseGrounding("claim 3 (the date) = not supported\nVERDICT: PASS")?.verdict).toBe("FAIL");
     expect(parseGrounding("Claim 1: supported. Claim 2: does not fail to cite the source.\nVERDICT: PASS")?.verdict).toBe("PASS");
+    expect(parseGrounding("claim 4 - not supported by the document.\nVERDICT: PASS")?.verdict).toBe("FAIL");
+    // The failing word starts the claim's own text: the claim is about failures, not a failed claim.
+    for (const honest of [
+      "Claim 1: Failed logins lock the account after five attempts. Supported.\nVERDICT: PASS",
+      "Claim 1 - unsupported browsers show a warning banner; the document says exactly this.\nVERDICT: PASS",
+      "The answer makes one claim - failed payments are retried three times - and the document confirms it.\nVERDICT: PASS",
+      "Claim 2: not supported by the document? It is: paragraph 3 says so.\nVERDICT: PASS",
+    ]) {
+      expect(parseGrounding(honest)?.verdict).toBe("PASS");
+    }
   });
 
   it("fails an object that gives its verdict twice in different cases, whichever comes first", () => {
@@ -144,13 +154,16 @@ describe("parseScore", () => {
     expect(parseScore(text, 5)).toBeNull();
   });
 
-  it.each(["[[5]] and [[1]]", '{"score": 4} {"score": 1}', "Score: 2, no, Score: 4", '{"score": 4, "SCORE": 1}'])("refuses %j, which grades twice differently", (text) => {
+  it.each(["[[5]] and [[1]]", "Score: 2, no, Score: 4", '{"score": 4, "SCORE": 1}'])("refuses %j, which grades twice differently", (text) => {
     expect(parseScore(text, 5)).toBeNull();
   });
 
-  it("reads a grade given twice alike", () => {
+  it("reads a grade given twice alike, and an overall grade beside the criteria's own", () => {
     expect(parseScore("Score: 4. Again, [[4]].", 5)?.score).toBe(4);
     expect(parseScore('{"score": 3} and once more {"score": 3}', 5)?.score).toBe(3);
+    expect(parseScore("```json\n" + '{"justification":"j","score":4,"criteria":{"accuracy":{"score":5},"clarity":{"score":3}}}' + "\n```", 5)?.score).toBe(4);
+    expect(parseScore("Accuracy score: 5, clarity score: 3. Overall [[4]]", 5)?.score).toBe(4);
+    expect(parseScore("The rubric asks for a rating: 1 to 5. Final verdict: [[4]]", 5)?.score).toBe(4);
   });
 });
 
