@@ -29,7 +29,8 @@ export function neutraliseTags(text: string): string {
   // done for each answer in every judge call (about 0.7% of a best-of-4's CPU under load before).
   if (!MAYBE_TAG.test(text)) return text;
   return text
-    .replace(TAG_PATTERN, (_m, slash: string | undefined, name: string, rest: string, close: string) => `&lt;${slash ?? ""}${name}${rest}${close ? "&gt;" : ""}`)
+    // Only the brackets change: the text between them is shown as it was written ("latency < response time" too).
+    .replace(TAG_PATTERN, (match: string, _slash, _name, _rest, close: string) => `&lt;${match.slice(1, close ? -1 : undefined)}${close ? "&gt;" : ""}`)
     .replace(SPECIAL_TOKEN, "&lt;");
 }
 

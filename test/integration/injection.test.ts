@@ -60,6 +60,11 @@ describe("chat template tokens", () => {
     expect(prompt).not.toMatch(/<\||<｜|<\/s>/);
     expect(prompt).toContain("&lt;|eot_id|>");
   });
+
+  it("changes only the bracket of a tag-like word in ordinary text", () => {
+    const [, user] = pairwiseMessages([{ role: "user", content: "When to retry?" }], "If latency < response time, retry.", "Never.");
+    expect(user!.content as string).toContain("If latency &lt; response time, retry.");
+  });
 });
 
 describe("injection against a perfect simulated judge", () => {
