@@ -102,20 +102,21 @@ export function withRetries<T>(
   return called(attempt, 0).catch((err: unknown) => retried(err, attempt, classify, policy, signal, deadline));
 }
 
-/** After attempt 0 failed with `failure`: waits and tries again, as withRetries says. */
 /** Failures that were the last of several attempts: verdict retried them as far as its policy allowed. */
-const afterRetries = new WeakSet<object>();
+const retriedFailures = new WeakSet<object>();
 
 /** Whether `err` ended a call that verdict had already retried (at least one retry was sent). */
 export function wasRetried(err: unknown): boolean {
-  return typeof err === "object" && err !== null && afterRetries.has(err);
+  return typeof err === "object" && err !== null && retriedFailures.has(err);
 }
 
+/** `err`, marked as the end of a call retried `retries` times when there were any. */
 function givenUp(err: unknown, retries: number): unknown {
-  if (retries > 0 && typeof err === "object" && err !== null) afterRetries.add(err);
+  if (retries > 0 && typeof err === "object" && err !== null) retriedFailures.add(err);
   return err;
 }
 
+/** After attempt 0 failed with `failure`: waits and tries again, as withRetries says. */
 async function retried<T>(
   failure: unknown,
   attempt: (index: number) => Promise<T>,
