@@ -55,6 +55,8 @@ function bodySource(verdict: unknown): Source {
 
 const HEADER_FIELDS: Record<string, Field> = { "x-verdict-n": "n", "x-verdict-strategy": "strategy" };
 const STRATEGY_NAMES: readonly string[] = strategyNames;
+/** A header-set field named as its header. */
+const headerParam = (field: string) => Object.keys(HEADER_FIELDS).find((header) => HEADER_FIELDS[header] === field) ?? field;
 
 /**
  * The options headers can carry: only those two, checked by hand as the body's schema would (a whole number, a known
@@ -74,7 +76,7 @@ function headerSource(headers: HeaderSource): Source {
     }
     values.strategy = strategy as VerdictOptionsInput["strategy"];
   }
-  return { values, param: (f) => Object.keys(HEADER_FIELDS).find((h) => HEADER_FIELDS[h] === f) ?? f };
+  return { values, param: headerParam };
 }
 
 /**
@@ -125,11 +127,10 @@ function refuseOptionsNotRead(request: Source, strategy: StrategyOptions, inner:
   if (unread) throw badRequest(`${request.param(unread)} does not apply to tournament ${pairwise.tournament}`, request.param(unread), "option_not_applicable");
 }
 
-type ParsedStrategy = { success: true; data: StrategyOptions };
-const strategiesByConfig = new WeakMap<Config, Map<string, Readonly<ParsedStrategy>>>();
+const strategiesByConfig = new WeakMap<Config, Map<string, StrategyOptions>>();
 
 /** The strategy options parsed from a deployment's own settings, by virtual model (or none) and strategy. */
-function deploymentStrategies(config: Config): Map<string, Readonly<ParsedStrategy>> {
+function deploymentStrategies(config: Config): Map<string, StrategyOptions> {
   let found = strategiesByConfig.get(config);
   if (found === undefined) strategiesByConfig.set(config, (found = new Map()));
   return found;
@@ -168,14 +169,14 @@ export function resolveOptions(body: ChatRequest, headers: HeaderSource, config:
       const param = pick(sources, field).param;
       throw badRequest(`invalid ${param}: ${parsed.error.issues[0]!.message}`, param);
     }
-    strategy = parsed;
+    strategy = parsed.data;
     // Frozen: the one object every such request shares must not be changed by any of them.
-    if (memoKey !== undefined) memo!.set(memoKey, Object.freeze({ success: true, data: Object.freeze(parsed.data) }));
+    if (memoKey !== undefined) memo!.set(memoKey, Object.freeze(strategy));
   }
 
   let inner: StrategyOptions | undefined;
-  if (strategy.data.strategy === "guard") {
-    const guard = strategy.data;
+  if (strategy.strategy === "guard") {
+    const guard = strategy;
     const given = normaliseContext(guard.context);
     if (given) checkContextLimit(given, body.messages as unknown as Record<string, unknown>[], config.limits, pick(sources, "context").param);
     const documents = given ?? documentsFromMessages(body.messages, guard.context_sources);
@@ -193,11 +194,11 @@ export function resolveOptions(body: ChatRequest, headers: HeaderSource, config:
     inner = parsedInner.data;
   }
 
-  refuseOptionsNotRead(sources[0]!, strategy.data, inner);
+  refuseOptionsNotRead(sources[0]!, strategy, inner);
 
   const drawn = Math.max(n.value, choices);
   // The tournament under a cap: the request's own, or a guard's inner one (among however many pass, up to all).
-  const tournament = strategy.data.strategy === "pairwise" ? strategy.data : inner?.strategy === "pairwise" ? inner : undefined;
+  const tournament = strategy.strategy === "pairwise" ? strategy : inner?.strategy === "pairwise" ? inner : undefined;
   if (tournament?.max_judge_calls !== undefined) {
     const needed = leastJudgeCalls(drawn, tournament.tournament);
     if (tournament.max_judge_calls < needed) {
@@ -231,9 +232,9 @@ export function resolveOptions(body: ChatRequest, headers: HeaderSource, config:
     cache: (valueOf(sources, "cache") as boolean | undefined) ?? true,
     return_candidates: (valueOf(sources, "return_candidates") as boolean | undefined) ?? false,
     trace: trace.value ?? false,
-    strategy: strategy.data,
+    strategy,
     ...(inner ? { inner } : {}),
     // A guard checks even a single answer: an unchecked answer is not a guarded one.
-    passThrough: strategy.data.strategy === "none" || (n.value === 1 && strategy.data.strategy !== "guard"),
+    passThrough: strategy.strategy === "none" || (n.value === 1 && strategy.strategy !== "guard"),
   };
 }

@@ -57,8 +57,8 @@ function returnable(outcome: PipelineOutcome): number[] {
   const ranking = keepAll ? outcome.ranking : outcome.ranking.filter((index) => !pool.excluded.has(index));
   const checks = selection.checks;
   if (checks === undefined) return ranking;
-  const judged = (verdict: "PASS" | "FAIL") =>
-    new Set(checks.filter((check) => check.verdict === verdict).flatMap((check) => [check.index, ...outcome.pool.byIndex(check.index).duplicates]));
+  // The checks list every candidate, merged repeats with their twin's verdict (src/pipeline.ts, withEveryCheck).
+  const judged = (verdict: "PASS" | "FAIL") => new Set(checks.filter((check) => check.verdict === verdict).map((check) => check.index));
   if (selection.grounded === true) {
     const passed = judged("PASS");
     return ranking.filter((index) => passed.has(index));
