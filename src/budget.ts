@@ -52,8 +52,9 @@ export function uploadTimedOut(ms: number): ProxyError {
 export function readWithinBudget<T>(reading: Promise<T>, arrived: number, budgetMs: number): Promise<T> {
   let timer!: ReturnType<typeof setTimeout>; // set at once: a promise's executor runs synchronously
   const late = new Promise<never>((_, reject) => {
-    // Whole ms: a timer rounds a fraction down, which would fire early.
-    timer = setTimeout(() => reject(uploadTimedOut(budgetMs)), Math.max(0, Math.ceil(budgetMs - (Date.now() - arrived))));
+    // Whole ms, and one more: a timer rounds a fraction down, and `arrived` is a wall-clock reading (whole ms) of a time
+    // the request's own clock knows to the fraction, so the 504 could otherwise come a moment before its budget ended.
+    timer = setTimeout(() => reject(uploadTimedOut(budgetMs)), Math.max(0, Math.ceil(budgetMs - (Date.now() - arrived)) + 1));
   });
   reading.catch(() => undefined); // the read that lost the race ends with the connection; nobody waits for it
   return Promise.race([reading, late]).finally(() => clearTimeout(timer));
