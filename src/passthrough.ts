@@ -13,9 +13,14 @@ const HOP_BY_HOP = new Set([
   "upgrade", "host", "content-length", "expect",
 ]);
 
-/** Request headers never sent upstream: verdict's own, the client's key (the upstream's comes from config). */
+/**
+ * Request headers never sent upstream: verdict's own and the client's credentials. The upstream's key comes from
+ * config (or, bringing your own key, from the client's Authorization); a key in `api-key` (Azure's SDK), `x-api-key`
+ * or a cookie was meant for whoever the client thinks it talks to, and a reranked request never sends one either.
+ */
 function forwardable(name: string): boolean {
-  return !HOP_BY_HOP.has(name) && name !== "authorization" && name !== "accept-encoding" && !name.startsWith("x-verdict-");
+  return !HOP_BY_HOP.has(name) && name !== "authorization" && name !== "accept-encoding" && name !== "cookie"
+    && !name.endsWith("api-key") && !name.startsWith("x-verdict-");
 }
 
 const EVENT_STREAM = /^text\/event-stream/i;

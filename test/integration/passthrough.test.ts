@@ -97,6 +97,24 @@ describe("upstream credentials", () => {
     expect(seen.every((h) => h === "Bearer sk-upstream")).toBe(true);
   });
 
+  it("sends no credential the client meant for someone else (api-key, x-api-key, cookie) upstream, on any route", async () => {
+    const sent: Headers[] = [];
+    const fetch: typeof globalThis.fetch = async (_input, init) => {
+      sent.push(new Headers(init?.headers));
+      return Response.json({ object: "list", data: [] });
+    };
+    const { app } = harness({ config: { generator: { api_key: "sk-upstream" } }, deps: { fetch } });
+    const credentials = { "api-key": "sk-azure-style", "x-api-key": "sk-anthropic-style", cookie: "session=secret" };
+    await postChat(app, chatBody({ verdict: { n: 1 } }), { ...credentials, "x-kept": "yes" });
+    await app.request("/v1/embeddings", { method: "POST", headers: { "content-type": "application/json", ...credentials, "x-kept": "yes" }, body: "{}" });
+    expect(sent.length).toBe(2);
+    for (const headers of sent) {
+      expect(headers.get("authorization")).toBe("Bearer sk-upstream");
+      for (const name of Object.keys(credentials)) expect(headers.get(name)).toBeNull();
+      expect(headers.get("x-kept")).toBe("yes");
+    }
+  });
+
   it("hands the client no key that the upstream echoes in a header or in its answer", async () => {
     const key = "gen-SECRET-key-111111";
     const fetch: typeof globalThis.fetch = async (_input, init) => {
