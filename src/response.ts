@@ -75,7 +75,7 @@ export function completionBody(outcome: PipelineOutcome, fallbackModel: string) 
       ? [{ index: 0, message: outcome.wantsJson ? { role: "assistant", content: null, refusal: abstention } : { role: "assistant", content: abstention, refusal: null }, logprobs: null, finish_reason: "stop" }]
       : returnable(outcome).slice(0, outcome.options.choices).map((index, position) => {
           const candidate = outcome.pool.byIndex(index);
-          const choice = { index: position, message: candidate.message, logprobs: candidate.logprobs ?? null, finish_reason: candidate.finish_reason };
+          const choice = { index: position, message: candidate.message, logprobs: candidate.logprobs ?? null, finish_reason: candidate.finish_reason ?? "stop" };
           return candidate.extra ? { ...candidate.extra, ...choice } : choice;
         });
   const body = {

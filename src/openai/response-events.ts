@@ -39,8 +39,7 @@ export function responseEventStream(body: ResponsesRequest, id: string, createdA
       }
       events.push(event("response.content_part.done", { ...at, part }));
       events.push(event("response.output_item.done", { output_index: 0, item }));
-      // One response across its events: the model it was created with, not the upstream's name for it.
-      const response = { ...toResponseObject(body, result, id, createdAt), model: shell.model };
+      const response = toResponseObject(body, result, id, createdAt);
       events.push(event(response.status === "completed" ? "response.completed" : "response.incomplete", { response }));
       return events;
     },

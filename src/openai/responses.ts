@@ -143,9 +143,6 @@ export function toChatRequest(body: ResponsesRequest): Mapped {
 }
 
 export interface ChatResult {
-  id: string;
-  created: number;
-  model: string;
   choices: { message: Record<string, unknown>; finish_reason: string | null }[];
   usage: Usage;
   verdict?: unknown;
@@ -208,11 +205,15 @@ export function usageOf(usage: Usage) {
   };
 }
 
-/** The finished Response: the shell, the winner's message, every token the request spent, and the verdict. */
-export function toResponseObject(body: ResponsesRequest, result: ChatResult, id = newResponseId(), createdAt = result.created) {
+/**
+ * The finished Response: the shell, the winner's message, every token the request spent, and the verdict. Streamed or
+ * not, it names the model it was asked of and the second the request arrived: a stream must say both before the
+ * upstream has answered, and the two forms of one request should not differ.
+ */
+export function toResponseObject(body: ResponsesRequest, result: ChatResult, id: string, createdAt: number) {
   const { incomplete, item } = outputMessage(result, `msg_${id.slice(5)}`);
   return {
-    ...responseShell(body, id, createdAt, result.model),
+    ...responseShell(body, id, createdAt, body.model),
     status: incomplete ? "incomplete" : "completed",
     ...(incomplete ? { incomplete_details: { reason: incomplete } } : {}),
     completed_at: Math.floor(Date.now() / 1000),

@@ -81,8 +81,9 @@ export async function handleResponses(c: Context, ctx: AppContext): Promise<Resp
   const single = { ...options, choices: 1 };
   const toResult = (outcome: PipelineOutcome) => completionBody(outcome, body.model) as unknown as ChatResult;
   const rerank = namingResponsesParams(reranker(ctx, c.req.raw.headers, arrived, chat, single, probeOf(c), waitUntilOf(c)));
+  const createdAt = Math.floor(arrived / 1000);
   if (body.stream === true) {
-    const events = responseEventStream(body, newResponseId(), Math.floor(Date.now() / 1000));
+    const events = responseEventStream(body, newResponseId(), createdAt);
     return streamedResponse({
       clientSignal: c.req.raw.signal,
       keepaliveMs: ctx.config.server.keepalive_ms,
@@ -95,5 +96,5 @@ export async function handleResponses(c: Context, ctx: AppContext): Promise<Resp
     });
   }
   const outcome = await rerank(c.req.raw.signal);
-  return c.json(toResponseObject(body, toResult(outcome)), 200, verdictHeaders(outcome));
+  return c.json(toResponseObject(body, toResult(outcome), newResponseId(), createdAt), 200, verdictHeaders(outcome));
 }

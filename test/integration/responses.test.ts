@@ -335,3 +335,34 @@ describe("/v1/responses", () => {
     expect(sim.requests.find((r) => r.role === "generator")!.body.messages).toEqual([{ role: "user", content: "Hello\nworld" }]);
   });
 });
+
+describe("one request, streamed or not", () => {
+  // A generator that names its model otherwise, dates its answers in 1970 and leaves finish_reason null.
+  const fetch: typeof globalThis.fetch = async () =>
+    Response.json({ id: "c", object: "chat.completion", created: 1, model: "upstream-internal-name", choices: [{ index: 0, message: { role: "assistant", content: "Blue." }, finish_reason: null }] });
+  const request = { model: "sim-generator", input: "Name a colour.", verdict: { n: 2, strategy: "consistency" } };
+
+  it("answers a Response with the model asked of and the second the request arrived, as its stream does", async () => {
+    const { app } = harness({ deps: { fetch } });
+    const before = Math.floor(Date.now() / 1000);
+    const plain = (await (await post(app, request)).json()) as Any;
+    const events = createSSEDecoder();
+    const streamed = events.push(await (await post(app, { ...request, stream: true })).text()).map((e) => JSON.parse(e.data) as Any);
+    const completed = streamed.find((e) => e.type === "response.completed")!.response;
+    for (const response of [plain, completed]) {
+      expect(response.model).toBe("sim-generator");
+      expect(response.created_at).toBeGreaterThanOrEqual(before);
+      expect(response.created_at).toBeLessThanOrEqual(Math.floor(Date.now() / 1000));
+    }
+  });
+
+  it("gives a chat choice whose upstream finish_reason was null as stopped, as its stream does", async () => {
+    const { app } = harness({ deps: { fetch } });
+    const chat = (stream: boolean) =>
+      app.request("/v1/chat/completions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "sim-generator", messages: [{ role: "user", content: "Name a colour." }], stream, verdict: { n: 2, strategy: "consistency" } }) });
+    const plain = (await (await chat(false)).json()) as Any;
+    expect(plain.choices[0].finish_reason).toBe("stop");
+    const text = await (await chat(true)).text();
+    expect(text).toContain('"finish_reason":"stop"');
+  });
+});
