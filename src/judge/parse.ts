@@ -212,20 +212,35 @@ function normaliseGrounding(raw: unknown): "PASS" | "FAIL" | null {
   return value === "PASS" || value === "FAIL" ? value : null;
 }
 
-const VERDICT_FIELD = /^(?:verdict|label|result)$/i;
+const VERDICT_FIELD = /^(?:verdict|label|result)s?$/i;
+
+/**
+ * What an object's verdict fields say, all of them in any case ({"verdict": "PASS", "RESULT": "FAIL"}, a list under
+ * "verdicts"): FAIL if any says FAIL, else PASS if one says PASS. A judge that contradicts itself has not passed the
+ * answer.
+ */
+function verdictFields(record: object): "PASS" | "FAIL" | null {
+  let verdict: "PASS" | null = null;
+  for (const [key, value] of Object.entries(record)) {
+    if (!VERDICT_FIELD.test(key)) continue;
+    for (const said of Array.isArray(value) ? value : [value]) {
+      const read = normaliseGrounding(said);
+      if (read === "FAIL") return read;
+      verdict ??= read;
+    }
+  }
+  return verdict;
+}
 
 /** Nesting this deep is no judge's claim list; deeper values are not searched. */
 const MAX_CLAIM_DEPTH = 6;
 
-/** The first object nested in `value` (not `value` itself) whose verdict, label or result is FAIL. */
+/** The first object nested in `value` (not `value` itself) whose verdict fields say FAIL. */
 function failedClaim(value: unknown, depth: number): Record<string, unknown> | undefined {
   if (depth >= MAX_CLAIM_DEPTH || typeof value !== "object" || value === null) return undefined;
   for (const inner of Object.values(value)) {
     if (typeof inner !== "object" || inner === null) continue;
-    // Any of its verdict fields, in any case: {"verdict": "PASS", "VERDICT": "FAIL"} is a claim that failed too.
-    if (!Array.isArray(inner) && Object.entries(inner).some(([key, v]) => VERDICT_FIELD.test(key) && normaliseGrounding(v) === "FAIL")) {
-      return inner as Record<string, unknown>;
-    }
+    if (!Array.isArray(inner) && verdictFields(inner) === "FAIL") return inner as Record<string, unknown>;
     const deeper = failedClaim(inner, depth + 1);
     if (deeper) return deeper;
   }
@@ -263,7 +278,7 @@ export function parseGrounding(text: string): ParsedGrounding | null {
   const trimmed = text.trim();
   const found: ParsedGrounding[] = [];
   for (const record of jsonObjects(trimmed)) {
-    const verdict = normaliseGrounding(record.verdict ?? record.label ?? record.result);
+    const verdict = verdictFields(record);
     const reasoning = firstText(record, ["reasoning", "rationale", "explanation"]);
     if (verdict) found.push({ verdict, reasoning });
     // Claims inside it are read from the parsed value: the brace search above looks at a bounded number of objects,

@@ -118,6 +118,16 @@ describe("parseGrounding", () => {
     expect(parseGrounding('{"claims":[{"Verdict":"PASS","verdict":"FAIL"}],"VERDICT":"PASS"}')?.verdict).toBe("FAIL");
   });
 
+  it("fails an object whose verdict fields disagree, or whose list of verdicts holds a FAIL", () => {
+    const said = (fields: string) => parseGrounding(`{"REASONING":"The date 1925 is not in the document.",${fields}}`)?.verdict;
+    expect(said('"VERDICT":"PASS","RESULT":"FAIL"')).toBe("FAIL");
+    expect(said('"VERDICT":"PASS","label":"fail"')).toBe("FAIL");
+    expect(said('"label":"PASS","VERDICT":"FAIL"')).toBe("FAIL");
+    expect(said('"VERDICT":"PASS","verdicts":["PASS","FAIL"]')).toBe("FAIL");
+    expect(said('"verdicts":["PASS","PASS"]')).toBe("PASS");
+    expect(said('"VERDICT":"PASS","result":"PASS"')).toBe("PASS");
+  });
+
   it("fails an answer whose one failing claim is among many, however long the list, and says which claim", () => {
     const claims = Array.from({ length: 40 }, (_, i) => ({ claim: `claim ${i}`, verdict: i === 1 ? "fail" : "PASS" }));
     const whole = JSON.stringify({ claims, REASONING: "overall fine", VERDICT: "PASS" });
