@@ -79,6 +79,7 @@ async function beforeCutoff(
   cutoff: { at: number; deadline: number; margin: number },
   sampling: { done: () => boolean; ended: Promise<unknown> },
   stop: (late: ProxyError) => void,
+  endsOnStop: boolean,
 ): Promise<Selection> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let settled = false;
@@ -88,7 +89,9 @@ async function beforeCutoff(
       // Built only when the cut comes: an Error captures a stack, not worth paying for on every request.
       const late = new ProxyError(504, "the judge did not answer within the request's time budget", { type: "timeout_error", code: "judge_timeout" });
       stop(late);
-      reject(judgeUnavailable(late));
+      // A strategy that `endsOnStop` (the guard) fails with what it learnt before the stop, which the race below
+      // takes a moment later: the checks that passed are what a guard failing open may still return.
+      if (!endsOnStop) reject(judgeUnavailable(late));
     };
     const lastChance = () => {
       if (settled) return;
@@ -304,14 +307,13 @@ export async function runPipeline(
       if (inner && inner.strategy !== "none") ctx.selectInner = (candidates) => selectWith(inner, candidates, { ...ctx });
       try {
         const judging = selectWith(strategyOptions, toJudge, ctx);
-        // Not for a guard: its fallback rests on the checks it settled, which a cut-off judgment would not leave it.
-        const cutoff = onJudgeError(options, deps) === "fail_open" && strategyOptions.strategy !== "guard" ? judgingCutoff(signal) : undefined;
+        const cutoff = onJudgeError(options, deps) === "fail_open" ? judgingCutoff(signal) : undefined;
         const sampling = { done: () => samplingDone, ended: sampled };
         const cutJudging = (late: ProxyError) => {
           cutOff = late;
           scope.abort(late);
         };
-        selection = cutoff === undefined ? await judging : await beforeCutoff(judging, cutoff, sampling, cutJudging);
+        selection = cutoff === undefined ? await judging : await beforeCutoff(judging, cutoff, sampling, cutJudging, strategyOptions.strategy === "guard");
       } catch (err) {
         if (doomed) throw doomed;
         // A client that left (or a spent budget) is not a judge outage: nothing is answered, the request ends as

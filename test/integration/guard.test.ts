@@ -229,6 +229,25 @@ describe("guard", () => {
     expect(partly.choices.map((c: { message: { content: string } }) => c.message.content)).toEqual([row.right_answer]);
   });
 
+  it("failing open, returns an answer that passed when another check hangs to the request's deadline", async () => {
+    const sim = createSimulator({ generator: { answers: [row.right_answer, row.hallucinated_answer] } });
+    const inner = fetchInto(sim.app);
+    // The hallucinated answer's check never answers, until the request gives up on it.
+    const fetch: typeof globalThis.fetch = (input, init) =>
+      bodyText(init).includes(JSON.stringify(`<ANSWER>\n${row.hallucinated_answer}`).slice(1, -1))
+        ? new Promise((_, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal!.reason)))
+        : inner(input, init);
+    const { app } = harness({ deps: { fetch }, config: { timeouts: { request_ms: 400 } } });
+    const started = Date.now();
+    const response = await postChat(app, { ...ask({ n: 2, on_judge_error: "fail_open" }), n: 2 });
+    expect(Date.now() - started).toBeLessThan(400 + 200);
+    expect(response.status).toBe(200);
+    const body = await response.json();
+    expect(body.verdict).toMatchObject({ grounded: true, degraded: "judge_unavailable", winner: 0 });
+    expect(body.verdict.checks).toEqual([{ index: 0, verdict: "PASS", reasoning: expect.any(String) }]);
+    expect(body.choices.map((c: { message: { content: string } }) => c.message.content)).toEqual([row.right_answer]);
+  });
+
   it("picks among several grounded answers with the inner strategy", async () => {
     const { app, sim } = harness({ sim: { generator: { answers: [row.right_answer, `${row.right_answer}.`, row.hallucinated_answer] } } });
     const body = await (await postChat(app, ask({ n: 3, inner: "pairwise", tournament: "knockout" }))).json();
