@@ -1,6 +1,7 @@
 // Knockout: the best candidate wins, 2(N-1) judge calls, DESIGN.md's consistency rule, and no silent index 0.
 import { describe, expect, it } from "vitest";
 import { knockout } from "../../strategies/knockout";
+import type { PairVerdict } from "../../strategies/types";
 import { playMatch } from "../../strategies/match";
 import { arrive, byQuality, candidate, ctxWith, scriptedJudge } from "../scripted-judge";
 
@@ -18,6 +19,32 @@ describe("knockout", () => {
     expect(judge.calls).toHaveLength(2 * (n - 1));
     expect(selection.matches).toHaveLength(n - 1);
     expect(selection.rounds).toBe(Math.ceil(Math.log2(n)));
+  });
+
+  it("fails as soon as one match fails, ending the matches still being judged instead of paying for them", async () => {
+    const judge = scriptedJudge(() => "A");
+    let stopped = 0;
+    let finished = 0;
+    const oneMatchFails = {
+      ...judge,
+      async compare(input: Parameters<typeof judge.compare>[0], signal?: AbortSignal): Promise<PairVerdict> {
+        // The first match fails once the second is being judged.
+        if (input.a.index === 0 && input.b.index === 1) throw await new Promise((resolve) => setTimeout(() => resolve(new Error("judge answered 400")), 20));
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(resolve, 500);
+          signal?.addEventListener("abort", () => (clearTimeout(timer), stopped++, reject(signal.reason)), { once: true });
+        });
+        finished++;
+        return judge.compare(input);
+      },
+    };
+    const request = new AbortController(); // stays open: only the knockout can stop the other matches
+    const started = Date.now();
+    await expect(knockout(arrive([0, 1, 2, 3].map((i) => candidate(i))), { ...ctxWith(oneMatchFails), signal: request.signal })).rejects.toThrow("400");
+    expect(Date.now() - started).toBeLessThan(250);
+    expect(finished).toBe(0);
+    expect(stopped).toBeGreaterThan(0);
+    expect(request.signal.aborted).toBe(false);
   });
 
   it("ranks those out in the same round by whom they lost to: beaten by the champion first", async () => {
