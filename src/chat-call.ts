@@ -42,14 +42,17 @@ function parsedOrUndefined(text: string): object | undefined {
 
 /**
  * An error body in OpenAI's shape, `{"error": {...}}`, from the flat ones other servers send: SGLang's and older
- * vLLM's `{"object": "error", "message": ...}`, or `{"error": "text"}`. The SDK reads only the first, and the client
- * would get "status 400" instead of the upstream's message.
+ * vLLM's `{"object": "error", "message": ...}`, `{"error": "text"}`, or FastAPI's `{"detail": ...}` (Root Signals'
+ * API: "Invalid API key.", or a list of what failed validation). The SDK reads only the first, and the client would
+ * get "status 400" instead of the upstream's message.
  */
-function openAIShaped(json: unknown): unknown {
+export function openAIShaped(json: unknown): unknown {
   if (typeof json !== "object" || json === null) return json;
-  const body = json as { error?: unknown; message?: unknown; type?: unknown; object?: unknown; code?: unknown; param?: unknown };
+  const body = json as { error?: unknown; message?: unknown; type?: unknown; object?: unknown; code?: unknown; param?: unknown; detail?: unknown };
   if (typeof body.error === "object" && body.error !== null) return json;
   if (typeof body.error === "string") return { error: { message: body.error } };
+  if (typeof body.detail === "string") return { error: { message: body.detail } };
+  if (body.detail !== undefined && body.message === undefined) return { error: { message: JSON.stringify(body.detail).slice(0, 1_000) } };
   if (typeof body.message !== "string") return json;
   const type = typeof body.type === "string" ? body.type : undefined;
   return { error: { message: body.message, ...(type ? { type } : {}), code: typeof body.code === "string" ? body.code : null, param: typeof body.param === "string" ? body.param : null } };

@@ -3,7 +3,7 @@ import OpenAI from "openai";
 import PQueue from "p-queue";
 import { deadlineOf } from "./budget";
 import { afterRetries, cancelledError, ProxyError } from "./errors";
-import { createChatCall, type ChatCall } from "./chat-call";
+import { createChatCall, openAIShaped, type ChatCall } from "./chat-call";
 import { exchangeOverFetch, type Exchange } from "./exchange";
 import { classifySdkError, retryAfterMs, wasRetried, withRetries, type RetryPolicy } from "./retry";
 import { unwatchAbort, watchAbort } from "./util/abort-watch";
@@ -71,7 +71,7 @@ export function createUpstream(
   const key = settings.api_key;
   // One header value for the SDK and the lean chat call alike.
   const authorization = key ? (extras.authorization ?? ((k: string) => `Bearer ${k}`))(key) : undefined;
-  const client = new OpenAI({
+  const client = new FlatErrorsClient({
     baseURL,
     // The SDK insists on a key; without one configured, the Authorization header is removed instead of inventing one.
     apiKey: key ?? "unset",
@@ -108,6 +108,13 @@ export function createUpstream(
     },
     admit: (call, signal) => called(() => admit(call, signal), undefined),
   };
+}
+
+/** The SDK's client, reading the flat error bodies of other servers (openAIShaped) as the lean calls do. */
+class FlatErrorsClient extends OpenAI {
+  protected override makeStatusError(status: number, error: object, message: string | undefined, headers: Headers) {
+    return super.makeStatusError(status, openAIShaped(error) as object, message, headers);
+  }
 }
 
 /**

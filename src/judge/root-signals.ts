@@ -32,6 +32,15 @@ interface Execution {
   logId: string | null;
 }
 
+/**
+ * The SDK hands back the text of an answer that is not JSON (a gateway's HTML page with a 200): thrown inside the
+ * scheduled call, as a body that does not parse, so that it is retried like one.
+ */
+function jsonOnly(answer: unknown): unknown {
+  if (typeof answer === "string") throw new SyntaxError("Root Signals answered with a body that is not JSON");
+  return answer;
+}
+
 const refLabel = (ref: EvaluatorRef) => ("id" in ref ? `id ${ref.id}` : ref.name);
 
 /** What the evaluator is told the user asked: the last user turn alone, or the whole conversation when there is more. */
@@ -52,7 +61,7 @@ export function createRootSignalsJudge(upstream: Upstream, settings: RootSignals
     const post = () =>
       upstream.schedule(
         (requestSignal) => withCallSignal(requestSignal, (callSignal) =>
-          upstream.client.post(path, { body, query, signal: callSignal, fetchOptions: withCallerSignal(callSignal), ...(headers ? { headers } : {}) })),
+          upstream.client.post(path, { body, query, signal: callSignal, fetchOptions: withCallerSignal(callSignal), ...(headers ? { headers } : {}) }).then(jsonOnly)),
         signal,
       );
     let raw: unknown;

@@ -17,8 +17,11 @@ const executeBody = z.strictObject({
 /** "quality": the simulator's hidden quality of the response; "grounded": 0.9 when the contexts back it, else 0.1. */
 export type EvaluatorKind = "quality" | "grounded";
 
-/** What the next run does: fail with a status, answer without a score, or (`none`) answer as usual. */
-export type Fault = { status: number; retryAfter?: string } | { nullScore: true } | { none: true };
+/**
+ * What the next run does: fail with a status, answer without a score, answer a gateway's HTML page with a 200, or
+ * (`none`) answer as usual.
+ */
+export type Fault = { status: number; retryAfter?: string } | { nullScore: true } | { html: true } | { none: true };
 
 export interface RootSignalsFake {
   app: Hono;
@@ -45,6 +48,7 @@ export function createRootSignalsFake(apiKey: string, evaluators: Record<string,
     if (fault && "status" in fault) {
       return c.json({ detail: "simulated failure" }, fault.status as 429, fault.retryAfter ? { "retry-after": fault.retryAfter } : {});
     }
+    if (fault && "html" in fault) return c.html("<html><body>Please wait while we check your browser</body></html>");
     const evaluator = evaluators[name]!;
     const body = parsed.data;
     if (evaluator.kind === "grounded" && !body.contexts?.length) return c.json({ detail: "contexts are required by this evaluator" }, 400);

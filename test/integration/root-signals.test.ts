@@ -139,6 +139,27 @@ describe("Root Signals judge backend", () => {
     expect((await response.json()).verdict.degraded).toBeUndefined();
   });
 
+  it("retries a 200 whose body is not JSON (a gateway's page), as it does for the OpenAI-compatible judge", async () => {
+    const { app, fake } = setup({ on_error: "fail_closed" });
+    fake.failNext({ html: true });
+    const response = await postChat(app, chatBody({ verdict: { n: 2, strategy: "rubric" } }));
+    expect(response.status).toBe(200);
+    expect(fake.runs).toHaveLength(2);
+    fake.failNext(...Array.from({ length: 6 }, () => ({ html: true as const }))); // every attempt of both runs
+    const refused = await postChat(app, chatBody({ seed: 3, verdict: { n: 2, strategy: "rubric" } }));
+    expect(refused.status).toBe(502);
+    expect((await refused.json()).error.message).toMatch(/not valid JSON/);
+  });
+
+  it("says the platform's reason for a refusal, from its {detail} body", async () => {
+    const wrongKey = setup({ api_key: "wrong-key-77", on_error: "fail_closed" }, {}, {});
+    const refused = await (await postChat(wrongKey.app, chatBody({ verdict: { n: 2, strategy: "rubric" } }))).json();
+    expect(refused.error.message).toMatch(/Invalid API key\./);
+    const unknown = setup({ on_error: "fail_closed", evaluators: { default: { name: "NoSuchEvaluator" } } });
+    const missing = await (await postChat(unknown.app, chatBody({ verdict: { n: 2, strategy: "rubric" } }))).json();
+    expect(missing.error.message).toMatch(/Evaluator not found\./);
+  });
+
   it("never shows the key, even when the platform refuses it", async () => {
     const { app, logs } = setup({ api_key: "wrong-key-77", on_error: "fail_closed" }, {}, {});
     const response = await postChat(app, chatBody({ verdict: { n: 2, strategy: "rubric" } }));
