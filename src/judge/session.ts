@@ -8,6 +8,7 @@ import { addUsage, ZERO_USAGE, type ReportedUsage, type Usage } from "../openai/
 import { noopProbe, type JudgmentMeta, type RequestProbe } from "../observe/probe";
 import { called } from "../util/called";
 import { FailedAfterSpending, type CallOptions, type JudgeBackend, type Judged, type RequestMemo } from "./backend";
+import { isStoredGrounding, isStoredPair, isStoredScore } from "./stored";
 
 export interface JudgeStats {
   calls: number;
@@ -120,6 +121,7 @@ export function createJudgeSession(
     meta: JudgmentMeta,
     inputs: unknown[],
     run: (call: CallOptions) => Promise<Judged<T>>,
+    stored: (value: unknown) => value is T,
     signal?: AbortSignal,
   ): Promise<T> {
     const watch = probe.judgment(meta, caching);
@@ -130,8 +132,9 @@ export function createJudgeSession(
     }
     const hashed = sha256Hex(keyText(backend, meta.task, digests));
     const key = hashed instanceof Promise ? await hashed : hashed;
-    const hit = (await cache.get(key, sharedAccess)) as { value: T } | undefined;
-    if (hit?.value) {
+    const hit = (await cache.get(key, sharedAccess)) as { value?: unknown } | undefined;
+    // What another writer left under the key, or a shape this version would not keep, is a miss (src/judge/stored.ts).
+    if (hit !== undefined && stored(hit.value)) {
       stats.cache_hits += 1;
       watch.done({ cached: true, calls: 0, usage: ZERO_USAGE, value: hit.value });
       return hit.value;
@@ -211,18 +214,18 @@ export function createJudgeSession(
     compare(input: PairInput, signal?: AbortSignal): Promise<PairVerdict> {
       const inputs = [input.conversation, input.a.text, input.b.text, input.attempt ?? 0];
       const meta: JudgmentMeta = { task: "pairwise", a: input.a.index, b: input.b.index, attempt: input.attempt ?? 0 };
-      return judged(meta, inputs, (call) => backend.comparePair(input, signal ?? new AbortController().signal, call), signal);
+      return judged(meta, inputs, (call) => backend.comparePair(input, signal ?? new AbortController().signal, call), isStoredPair, signal);
     },
     score(input: ScoreInput, signal?: AbortSignal): Promise<ScoreVerdict> {
       const inputs = [input.conversation, input.rubric, input.scale, input.candidate.text];
       const meta: JudgmentMeta = { task: "rubric", a: input.candidate.index, attempt: 0 };
-      return judged(meta, inputs, (call) => backend.scoreRubric(input, signal ?? new AbortController().signal, call), signal);
+      return judged(meta, inputs, (call) => backend.scoreRubric(input, signal ?? new AbortController().signal, call), (v): v is ScoreVerdict => isStoredScore(v, input.scale), signal);
     },
     checkGrounding(input: GroundingInput, signal?: AbortSignal): Promise<GroundingVerdict> {
       const inputs = [input.question, input.documents, input.answer];
       // The index names the candidate in traces and spans only: the same answer text is the same judgment.
       const meta: JudgmentMeta = { task: "grounding", a: input.index ?? -1, attempt: 0 };
-      return judged(meta, inputs, (call) => backend.checkGrounding(input, signal ?? new AbortController().signal, call), signal);
+      return judged(meta, inputs, (call) => backend.checkGrounding(input, signal ?? new AbortController().signal, call), isStoredGrounding, signal);
     },
   };
   return { judge, stats };
