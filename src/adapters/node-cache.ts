@@ -33,6 +33,9 @@ export function createNodeCache(config: Config, logger: Logger): NodeCache {
 
   const password = new URL(settings.redis_url).password;
   const redactPassword = createRedactor(password ? [password, decodeURIComponent(password)] : []);
+  // A database Redis does not have: ioredis logs the failed SELECT and carries on in database 0, where judgments would
+  // mix with whatever else is there. Every command fails instead, so the memory cache serves alone (and says so).
+  let wrongDatabase: Error | undefined;
   const connecting = import("ioredis").then(({ Redis }) => {
     const redis = new Redis(settings.redis_url, {
       // A command while disconnected fails at once (memory takes over) instead of queueing behind a reconnect.
@@ -48,6 +51,7 @@ export function createNodeCache(config: Config, logger: Logger): NodeCache {
     let lastReason: string | undefined;
     redis.on("error", (err: Error) => {
       const reason = redactPassword(String(err?.message ?? err));
+      if (/\bDB index\b/i.test(reason)) wrongDatabase = new Error(reason);
       if (reason === lastReason) return;
       lastReason = reason;
       logger.warn({ event: "redis_connection_error", backend: "redis", error: reason });
@@ -67,8 +71,8 @@ export function createNodeCache(config: Config, logger: Logger): NodeCache {
   );
   // The client is there once `ready` has resolved, which the proxy waits for before it listens.
   const commands: RedisCommands = {
-    get: (key) => connecting.then((redis: Redis) => redis.get(key)),
-    set: (key, value, px, ttlMs) => connecting.then((redis: Redis) => redis.set(key, value, px, ttlMs)),
+    get: (key) => connecting.then((redis: Redis) => (wrongDatabase ? Promise.reject(wrongDatabase) : redis.get(key))),
+    set: (key, value, px, ttlMs) => connecting.then((redis: Redis) => (wrongDatabase ? Promise.reject(wrongDatabase) : redis.set(key, value, px, ttlMs))),
   };
   const cache = createLayeredCache({
     front: memory,

@@ -15,7 +15,15 @@ export interface RedisCacheOptions {
 export function createRedisCache(redis: RedisCommands, { ttl_ms, prefix }: RedisCacheOptions): JudgmentCache {
   return {
     async get(key) {
-      const text = await redis.get(prefix + key);
+      let text: string | null;
+      try {
+        text = await redis.get(prefix + key);
+      } catch (err) {
+        // Something else's value under this key (a hash, a list): a miss, as foreign text is, not an outage that
+        // would leave Redis alone for every key. The judgment made next overwrites it (SET takes any type's place).
+        if (err instanceof Error && err.message.startsWith("WRONGTYPE")) return undefined;
+        throw err;
+      }
       return storedValue(text);
     },
     async set(key, value) {

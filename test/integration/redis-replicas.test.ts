@@ -83,6 +83,32 @@ describe.skipIf(!redis && !IN_CI)("Node replicas sharing judgments through Redis
     }
   });
 
+  it("does not share through database 0 when the URL names a database Redis does not have", async () => {
+    const url = new URL(TEST_REDIS_URL);
+    url.pathname = "/99";
+    const wrongPrefix = `verdict:test:${randomUUID()}:`;
+    const config = loadConfig({}, JSON.stringify({ server: { port: 0 }, generator: { base_url: sim.url }, judge: { model: "sim-judge" }, cache: { backend: "redis", redis_url: url.toString(), redis_prefix: wrongPrefix } }));
+    const wrong = await startProxy(config, silentLogger);
+    try {
+      expect((await ask(wrong, `Which database? ${randomUUID()}`)).verdict.judge.calls).toBeGreaterThan(0);
+      expect(await client.keys(`${wrongPrefix}*`)).toEqual([]);
+    } finally {
+      await wrong.close();
+    }
+  });
+
+  it("takes a key holding another type for a miss, and keeps sharing every other key", async () => {
+    const prompt = `Which type? ${randomUUID()}`;
+    await ask(a, prompt);
+    const keys = await client.keys(`${prefix}*`);
+    // Every judgment of that request becomes a hash: B cannot read them, and must still write its own elsewhere.
+    for (const key of keys) await client.del(key).then(() => client.hset(key, "x", "1"));
+    const other = `Another question? ${randomUUID()}`;
+    expect((await ask(b, prompt)).verdict.judge.calls).toBeGreaterThan(0);
+    const judgedByB = await ask(b, other);
+    expect((await ask(a, other)).verdict.judge.cache_hits).toBe(judgedByB.verdict.judge.calls);
+  });
+
   it("answers a request on B that A already judged with 0 judge calls", async () => {
     expect(a.cache).toMatch(/^memory \+ redis at redis:\/\/127\.0\.0\.1:\d+/);
     const prompt = `Why do replicas share judgments? ${randomUUID()}`;
