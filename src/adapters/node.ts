@@ -3,13 +3,14 @@
 import { getRequestListener } from "@hono/node-server";
 import { setMaxListeners } from "node:events";
 import { existsSync, readFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createApp, createAppContext, type Logger } from "../app";
 import { ConfigError, ROOT_SIGNALS_BASE_URL, type Config } from "../config";
 import { dropEvent, LOG_LEVELS, type LogLevel } from "../observe/config";
 import { createObservability } from "../observe/setup";
 import { createNodeCache } from "./node-cache";
+import { drainable } from "./node-drain";
 import { stdioSink, type LogSink } from "./log-sink";
 import { createNodeTransport } from "./node-fetch";
 import { chatCompletionsLane, continueOrRefuse } from "./node-chat-lane";
@@ -130,8 +131,11 @@ export async function startProxy(config: Config, logger: Logger = createJsonLogg
   const listener = getRequestListener(createApp(deps, ctx).fetch, { hostname: config.server.host });
   // Chat completions the app would accept are answered before it (src/adapters/node-chat-lane.ts); the rest by it.
   const lane = chatCompletionsLane(ctx, listener);
-  const server = createServer(lane);
-  server.on("checkContinue", continueOrRefuse(ctx, lane));
+  const server = createServer();
+  // Every request is tracked for a graceful close, those that ask for a go-ahead too.
+  const drain = drainable(server);
+  server.on("request", drain.tracked(lane));
+  server.on("checkContinue", drain.tracked(continueOrRefuse(ctx, lane)));
   // A backstop for headers still arriving a second past the budget: Node's own 408 (it checks every 30 s, and only
   // headers; bodies are read within the budget by the chat lane and the app, src/budget.ts readWithinBudget).
   server.requestTimeout = config.timeouts.request_ms + 1_000;
@@ -147,29 +151,12 @@ export async function startProxy(config: Config, logger: Logger = createJsonLogg
         url: `http://${config.server.host}:${(server.address() as AddressInfo).port}`,
         config,
         cache: judgments.description,
-        close: () => closeServer(server)
+        close: () => drain.close()
             .then(() => tracer.flush())
             .then(() => judgments.close()),
       });
     });
   });
-}
-
-/** How often a closing server looks for connections that have fallen idle since. */
-const IDLE_SWEEP_MS = 100;
-
-/**
- * Stops listening and resolves once every connection is gone. A kept-alive connection would otherwise stay open, taking
- * new requests, until the client or its idle timeout ends it: from now on each answer tells its client the connection
- * closes, and connections are closed as soon as they fall idle (an answer in flight still finishes).
- */
-function closeServer(server: Server): Promise<void> {
-  const closed = new Promise<void>((done) => server.close(() => done()));
-  server.on("request", (_req: IncomingMessage, res: ServerResponse) => {
-    res.shouldKeepAlive = false;
-  });
-  const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
-  return closed.finally(() => clearInterval(sweep));
 }
 
 /** Why the server cannot listen, as a configuration problem naming the field to change (not an unhandled error). */

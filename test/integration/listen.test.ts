@@ -1,5 +1,7 @@
 // A server that cannot listen says which setting to change, as a config problem: not an unhandled error and a stack.
+import { once } from "node:events";
 import { Agent, request as httpRequest, type IncomingMessage } from "node:http";
+import { connect } from "node:net";
 import { describe, expect, it } from "vitest";
 import { startProxy } from "../../src/adapters/node";
 import { silentLogger as silent } from "../../src/app";
@@ -39,11 +41,28 @@ describe("shutting down", () => {
       const response = await answered;
       response.resume();
       expect(response.statusCode).toBe(400);
+      // Its answer was being worked on when the shutdown began: it tells the client not to send another down it.
+      expect(response.headers.connection).toBe("close");
       await closing;
       // The server's idle timeout for kept-alive connections is 5 s.
       expect(performance.now() - started).toBeLessThan(2_000);
     } finally {
       agent.destroy();
     }
+  });
+
+  it("does not wait for a connection that never sent a request, nor one halfway through its headers", async () => {
+    const proxy = await startProxy(testConfig({ server: { port: 0 } }), silent);
+    const { hostname, port } = new URL(proxy.url);
+    const silentClient = connect(Number(port), hostname);
+    const halfway = connect(Number(port), hostname);
+    await Promise.all([once(silentClient, "connect"), once(halfway, "connect")]);
+    halfway.write("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = performance.now();
+    await proxy.close();
+    expect(performance.now() - started).toBeLessThan(1_000);
+    silentClient.destroy();
+    halfway.destroy();
   });
 });
