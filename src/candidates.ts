@@ -38,8 +38,13 @@ export interface AdmissionRules {
   json?: { schema?: JsonSchema };
   /** Only set when the request offers tools. "auto": both kinds allowed, the majority kind is judged. */
   toolChoice?: "auto" | "required" | "none";
-  /** The tools a tool_choice names (one function, or allowed_tools), else every tool offered: a call of any other breaks it. */
+  /**
+   * The tools a tool_choice names (one function, or allowed_tools), else every tool offered, else none: a call of any
+   * other breaks it.
+   */
   toolNames?: Set<string>;
+  /** The legacy `functions` offered, by name (none when there are none): a `function_call` of any other breaks it. */
+  functionNames?: ReadonlySet<string>;
   /** The parameters of each function tool marked `strict: true`, by name: its calls' arguments must fit them. */
   strictParameters?: Map<string, JsonSchema>;
 }
@@ -103,8 +108,17 @@ function allowsText(choice: object): boolean {
   return allowed.type === "allowed_tools" && allowed.allowed_tools?.mode === "auto";
 }
 
+/** A request that offers no tools (or no legacy functions): no call of one is an answer to it. */
+const NONE_OFFERED: ReadonlySet<string> = new Set();
+
+/** The names of the legacy `functions` a request offers. */
+function offeredFunctions(functions: unknown): ReadonlySet<string> {
+  if (!Array.isArray(functions) || functions.length === 0) return NONE_OFFERED;
+  return new Set(functions.map((fn) => (fn as { name?: unknown } | null)?.name).filter((name): name is string => typeof name === "string"));
+}
+
 export function admissionRules(body: Record<string, unknown>): AdmissionRules {
-  const rules: AdmissionRules = {};
+  const rules: AdmissionRules = { functionNames: offeredFunctions(body.functions) };
   const format = body.response_format as { type?: string; json_schema?: { schema?: JsonSchema } } | undefined;
   if (format?.type === "json_object") rules.json = {};
   if (format?.type === "json_schema") rules.json = { schema: format.json_schema?.schema };
@@ -115,6 +129,8 @@ export function admissionRules(body: Record<string, unknown>): AdmissionRules {
     if (names) rules.toolNames = names;
     const strict = strictParameters(body.tools);
     if (strict) rules.strictParameters = strict;
+  } else {
+    rules.toolNames = NONE_OFFERED as Set<string>;
   }
   return rules;
 }
@@ -123,6 +139,12 @@ export function admissionRules(body: Record<string, unknown>): AdmissionRules {
 function callsOnly(candidate: Candidate, names: Set<string>): boolean {
   const calls = candidate.message.tool_calls as NamedTool[];
   return calls.every((call) => names.has(String(toolNameOf(call))));
+}
+
+/** Whether the candidate calls a legacy function (`function_call`, the answer to `functions`). */
+function calledFunction(candidate: Candidate): boolean {
+  const call = candidate.message.function_call;
+  return typeof call === "object" && call !== null;
 }
 
 export function callsTools(candidate: Candidate): boolean {
@@ -137,6 +159,7 @@ export function exclusionOf(candidate: Candidate, rules: AdmissionRules = {}): E
   const problem = calls ? callProblem(candidate, rules.strictParameters) : null;
   if (problem === "malformed_tool_call") return problem;
   if (rules.toolNames && calls && !callsOnly(candidate, rules.toolNames)) return "wrong_tool";
+  if (calledFunction(candidate) && !rules.functionNames?.has(String((candidate.message.function_call as { name?: unknown }).name))) return "wrong_tool";
   if (problem !== null) return problem;
   if (candidate.finish_reason === "length") return "truncated";
   if (candidate.finish_reason === "content_filter") return "content_filter";

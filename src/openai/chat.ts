@@ -124,10 +124,13 @@ function callText(call: ToolCall): string {
   return JSON.stringify(call); // a kind of call not known here: all of it, so that different calls never read the same
 }
 
-/** A message's tool calls, one line each; "" when it makes none. */
+/** A message's tool calls, one line each, and a legacy function call; "" when it makes none. */
 export function callsText(message: Record<string, unknown>): string {
   const calls = Array.isArray(message.tool_calls) ? (message.tool_calls as ToolCall[]) : [];
-  return calls.map((call) => `[tool call] ${callText(call)}`).join("\n");
+  const lines = calls.map((call) => `[tool call] ${callText(call)}`);
+  const legacy = message.function_call as ToolCall["function"] | null | undefined;
+  if (typeof legacy === "object" && legacy !== null) lines.push(`[function call] ${callText({ function: legacy })}`);
+  return lines.join("\n");
 }
 
 /** An assistant message as text: its content, then each tool call. */

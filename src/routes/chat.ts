@@ -84,9 +84,15 @@ export function checkChatRequest(raw: string, headers: HeaderSource, config: Con
   const options = resolveOptions(parsed.data, headers, config);
   // A guard checks answers against documents; a call of a tool is no answer to check, and returning one unchecked
   // would not be a guarded answer. The Responses route refuses the same (src/routes/responses.ts).
-  const toolChoice = options.strategy.strategy === "guard" ? admissionRules(json).toolChoice : undefined;
-  if (toolChoice === "auto" || toolChoice === "required") {
-    throw badRequest('a guarded answer is a text answer checked against the documents: send tool_choice "none", or no tools, or no guard', "tools", "guard_unsupported");
+  if (options.strategy.strategy === "guard") {
+    const toolChoice = admissionRules(json).toolChoice;
+    if (toolChoice === "auto" || toolChoice === "required") {
+      throw badRequest('a guarded answer is a text answer checked against the documents: send tool_choice "none", or no tools, or no guard', "tools", "guard_unsupported");
+    }
+    // The legacy spelling of the same.
+    if (Array.isArray(json.functions) && json.functions.length > 0 && json.function_call !== "none") {
+      throw badRequest('a guarded answer is a text answer checked against the documents: send function_call "none", or no functions, or no guard', "functions", "guard_unsupported");
+    }
   }
   const { verdict: _options, ...forward } = json;
   forward.model = options.upstreamModel;

@@ -118,6 +118,14 @@ describe("guard", () => {
     expect(sim.count("generator")).toBe(0);
     const textOnly = await (await postChat(app, { ...ask({ n: 2 }), tools, tool_choice: "none" })).json();
     expect(textOnly.verdict.checks).toHaveLength(2);
+    // The legacy spelling: functions, answered by a function_call beside the text the judge would have checked.
+    const functions = [{ name: "get_weather", parameters: { type: "object", properties: {} } }];
+    const drawn = sim.count("generator");
+    const legacy = await postChat(app, { ...ask({ n: 2 }), functions });
+    expect(legacy.status).toBe(400);
+    expect((await legacy.json()).error).toMatchObject({ param: "functions", code: "guard_unsupported" });
+    expect(sim.count("generator")).toBe(drawn);
+    expect((await postChat(app, { ...ask({ n: 2 }), functions, function_call: "none" })).status).toBe(200);
   });
 
   it("skips the judge for empty answers and refusals, which fail", async () => {

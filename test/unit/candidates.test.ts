@@ -102,6 +102,20 @@ describe("candidate pool rules", () => {
     expect(allowed.excluded.has(3)).toBe(false); // mode auto: a text answer is fine (held for the majority-kind rule)
   });
 
+  it("ranks last a tool call or a legacy function call the request offered nothing for", () => {
+    const calling = { ...candidate(0), text: "[tool call] lookup({})", message: { role: "assistant", content: null, tool_calls: [{ id: "c", type: "function", function: { name: "lookup", arguments: "{}" } }] } };
+    expect(exclusionOf(calling, admissionRules({}))).toBe("wrong_tool");
+    expect(exclusionOf(calling, admissionRules({ tools: [] }))).toBe("wrong_tool");
+    const legacyMessage = { role: "assistant", content: null, function_call: { name: "lookup", arguments: '{"q": 1}' } };
+    const legacy = { ...candidate(1), text: messageText(legacyMessage), message: legacyMessage };
+    // Read as a call, as tool calls are: not an empty answer.
+    expect(legacy.text).toBe('[function call] lookup({"q":1})');
+    expect(exclusionOf(legacy, admissionRules({}))).toBe("wrong_tool");
+    expect(exclusionOf(legacy, admissionRules({ functions: [{ name: "other" }] }))).toBe("wrong_tool");
+    expect(exclusionOf(legacy, admissionRules({ functions: [{ name: "lookup", parameters: {} }] }))).toBeNull();
+    expect(exclusionOf(candidate(2), admissionRules({}))).toBeNull();
+  });
+
   it("custom tool calls read as their name and input, so different calls are never merged as identical", () => {
     const custom = (input: string) => ({ role: "assistant", content: null, tool_calls: [{ id: "c", type: "custom", custom: { name: "run_sql", input } }] });
     expect(messageText(custom("SELECT 1"))).toBe("[tool call] run_sql(SELECT 1)");
