@@ -2,15 +2,11 @@
 import { z } from "zod";
 import { leastJudgeCalls, strategyFields, strategyNames } from "../strategies/index";
 import { observabilityFields, TIMER_MAX_MS, TIMER_TOO_LONG } from "./observe/config";
+import { headerSecret, serviceUrl } from "./util/config-fields";
 
 const upstreamFields = {
-  // Credentials in the URL would be dropped on the way (fetch refuses them) and printed in the startup line.
-  base_url: z.url({ protocol: /^https?$/ }).refine((url) => !/^[a-z]+:\/\/[^/?#]*@/i.test(url), "must not hold a user or password: put the key in api_key"),
-  api_key: z
-    .string()
-    .regex(/\S/, "must not be empty or only spaces")
-    .regex(/^[^\r\n]*$/, "must not hold a line break (no header can carry one)")
-    .optional(),
+  base_url: serviceUrl("api_key"),
+  api_key: headerSecret().optional(),
   /** Per attempt. */
   timeout_ms: z.number().int().positive().max(TIMER_MAX_MS, TIMER_TOO_LONG).default(60_000),
   max_retries: z.number().int().min(0).max(10).default(2),
@@ -88,7 +84,8 @@ const memoryCacheFields = {
   // lru-cache sets aside room for every entry up front (about 50 bytes each): a bound keeps that within any isolate.
   max_entries: z.number().int().positive().max(1_000_000).default(10_000),
   max_bytes: z.number().int().positive().default(64 * 1024 * 1024),
-  ttl_ms: z.number().int().positive().default(24 * 3600 * 1000),
+  // Bounded like every *_ms setting; far past it a KV write refuses the expiry and the cache silently stops sharing.
+  ttl_ms: z.number().int().positive().max(TIMER_MAX_MS, `must be at most ${TIMER_MAX_MS} ms (about 24.8 days)`).default(24 * 3600 * 1000),
   /** Workers with a KV binding: per KV read or write, after which memory-only takes over (as redis_timeout_ms). */
   kv_timeout_ms: z.number().int().positive().max(TIMER_MAX_MS, TIMER_TOO_LONG).default(1_000),
 };

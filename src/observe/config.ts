@@ -1,5 +1,6 @@
 // Config sections for observability (metrics, log, tracing), kept apart from config.ts so that file stays small.
 import { z } from "zod";
+import { headerSecret, serviceUrl } from "../util/config-fields";
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -18,7 +19,7 @@ const metricsSchema = z.strictObject({
   /** GET /metrics in Prometheus text format; off, the route answers 404 and nothing is counted. */
   enabled: z.boolean().default(true),
   /** When set, scrapes must send `Authorization: Bearer <token>`. */
-  token: z.string().min(1).optional(),
+  token: headerSecret().optional(),
 });
 
 const logSchema = z.strictObject({
@@ -29,9 +30,9 @@ const logSchema = z.strictObject({
 
 const tracingSchema = z.strictObject({
   /** OTLP/HTTP collector base URL (spans go to {otlp_endpoint}/v1/traces); unset, no spans are made. */
-  otlp_endpoint: z.url({ protocol: /^https?$/ }).optional(),
+  otlp_endpoint: serviceUrl("tracing.headers").optional(),
   /** Sent only to the collector (e.g. its auth header). */
-  headers: z.record(z.string(), z.string()).default({}),
+  headers: z.record(z.string(), headerSecret()).default({}),
   service_name: z.string().min(1).default("verdict"),
   /** Share of new traces recorded; a client's traceparent decides for its own trace. */
   sample_ratio: z.number().min(0).max(1).default(1),

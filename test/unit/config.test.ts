@@ -128,6 +128,23 @@ describe("loadConfig", () => {
     expect(problems.join("")).not.toContain("secret-pw");
   });
 
+  it("refuses a service URL with a query or fragment, which every path would land after, and a collector URL with a password", () => {
+    const query = problemsOf(() => loadConfig({ GENERATOR_BASE_URL: "http://127.0.0.1:9/v1?api-version=1&key=QKEY-123" }, JSON.stringify(minimal)));
+    expect(query).toEqual([expect.stringMatching(/^generator\.base_url \(from GENERATOR_BASE_URL\): must not hold a query or fragment/)]);
+    expect(query.join("")).not.toContain("QKEY-123");
+    const fragment = problemsOf(() => loadConfig({}, JSON.stringify({ ...minimal, judge: { ...minimal.judge, base_url: "http://127.0.0.1:9/v1#x" } })));
+    expect(fragment).toEqual([expect.stringMatching(/^judge\.base_url: must not hold a query or fragment/)]);
+    const collector = problemsOf(() => loadConfig({}, JSON.stringify({ ...minimal, tracing: { otlp_endpoint: "http://u:OTLP-PW@127.0.0.1:9" } })));
+    expect(collector).toEqual([expect.stringMatching(/^tracing\.otlp_endpoint: must not hold a user or password: put the key in tracing\.headers/)]);
+  });
+
+  it("refuses a metrics token or collector header that no request could carry, and a cache TTL past the bound of every *_ms", () => {
+    expect(problemsOf(() => loadConfig({ METRICS_TOKEN: "   " }, JSON.stringify(minimal)))).toEqual([expect.stringMatching(/^metrics\.token \(from METRICS_TOKEN\): must not be empty/)]);
+    const header = problemsOf(() => loadConfig({}, JSON.stringify({ ...minimal, tracing: { otlp_endpoint: "http://127.0.0.1:9", headers: { authorization: "Bearer a\nb" } } })));
+    expect(header).toEqual([expect.stringMatching(/^tracing\.headers\.authorization: must not hold a line break/)]);
+    expect(problemsOf(() => loadConfig({}, JSON.stringify({ ...minimal, cache: { ttl_ms: 2 ** 31 } })))).toEqual([expect.stringMatching(/^cache\.ttl_ms: must be at most 2147483647 ms/)]);
+  });
+
   it("says which values a field of a few choices takes", () => {
     const problems = problemsOf(() => loadConfig({}, JSON.stringify({ ...minimal, generator: { ...minimal.generator, supports_n: "yes" }, cache: { backend: "memcached" } })));
     expect(problems).toEqual(['generator.supports_n: must be true, false or "auto"', 'cache.backend: must be "memory" or "redis"']);
