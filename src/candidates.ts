@@ -151,8 +151,15 @@ export function callsTools(candidate: Candidate): boolean {
   return Array.isArray(candidate.message.tool_calls) && candidate.message.tool_calls.length > 0;
 }
 
+/** Nothing to read: whitespace, and characters that show nothing (zero-width spaces and joiners, word joiners). */
+const SHOWS_NOTHING = /^[\s\u200B-\u200D\u2060]*$/;
+
+export function isBlank(text: string): boolean {
+  return SHOWS_NOTHING.test(text);
+}
+
 export function exclusionOf(candidate: Candidate, rules: AdmissionRules = {}): Exclusion | null {
-  if (candidate.text.trim() === "") return "empty";
+  if (isBlank(candidate.text)) return "empty";
   const calls = callsTools(candidate);
   if (rules.toolChoice === "required" && !calls) return "missing_tool_call";
   if (rules.toolChoice === "none" && calls) return "unexpected_tool_call";

@@ -1,6 +1,7 @@
 // Guard: every candidate is checked for groundedness against the documents, in parallel as candidates arrive; the
 // inner strategy picks among those that pass. An answer the judge finds unsupported is never returned as grounded.
 import { z } from "zod";
+import { isBlank } from "../src/candidates";
 import { ProxyError } from "../src/errors";
 import { isJudgeUnavailable } from "../src/judge/session";
 import { awaitedLater } from "../src/util/awaited-later";
@@ -47,7 +48,7 @@ export class UngroundedError extends Error {
 }
 
 function prefilterReason(candidate: Candidate): string | null {
-  if (candidate.text.trim() === "") return "empty answer: nothing to check";
+  if (isBlank(candidate.text)) return "empty answer: nothing to check";
   if (isRefusal(candidate.text)) return "the answer is a refusal: nothing to check";
   return null;
 }

@@ -102,6 +102,11 @@ describe("candidate pool rules", () => {
     expect(allowed.excluded.has(3)).toBe(false); // mode auto: a text answer is fine (held for the majority-kind rule)
   });
 
+  it("takes an answer of zero-width characters alone for an empty one", () => {
+    for (const invisible of ["\u200B", " \u200C\u200D ", "\u2060", "\uFEFF\n"]) expect(exclusionOf(candidate(0, invisible))).toBe("empty");
+    expect(exclusionOf(candidate(1, "\u200BParis"))).toBeNull();
+  });
+
   it("ranks last a tool call or a legacy function call the request offered nothing for", () => {
     const calling = { ...candidate(0), text: "[tool call] lookup({})", message: { role: "assistant", content: null, tool_calls: [{ id: "c", type: "function", function: { name: "lookup", arguments: "{}" } }] } };
     expect(exclusionOf(calling, admissionRules({}))).toBe("wrong_tool");
