@@ -33,4 +33,16 @@ describe("probabilityAOverB", () => {
     expect(probabilityAOverB(text, null)).toBeUndefined();
     expect(probabilityAOverB(text, { content: [tok(text, [["x", 1]])] })).toBeUndefined();
   });
+
+  it("is undefined for logprobs of another shape, and a number for logprobs far past what exp() can hold", () => {
+    expect(probabilityAOverB(text, { content: [{ token: null, logprob: 0 }] })).toBeUndefined();
+    expect(probabilityAOverB(text, { content: [{ token: text, logprob: "x" }] })).toBeUndefined();
+    expect(probabilityAOverB(text, { content: [null] })).toBeUndefined();
+    const offset = verdictOffset(text)!;
+    const letter = { token: "B", logprob: 0, top_logprobs: [{ token: "B", logprob: 800 }, { token: "A", logprob: 800 - Math.log(3) }] };
+    const content = [tok(text.slice(0, offset)), letter, tok(text.slice(offset + 1))];
+    expect(probabilityAOverB(text, { content })).toBeCloseTo(0.25);
+    const tiny = { ...letter, top_logprobs: [{ token: "B", logprob: -900 }, { token: "A", logprob: -900 }] };
+    expect(probabilityAOverB(text, { content: [tok(text.slice(0, offset)), tiny, tok(text.slice(offset + 1))] })).toBeCloseTo(0.5);
+  });
 });
