@@ -3,6 +3,7 @@
 import type { Context } from "hono";
 import type { AppContext } from "../app";
 import { generatorFor } from "../byok";
+import { cancelledError } from "../errors";
 import { probeOf } from "../observe/middleware";
 import { passThrough, pathBelowV1 } from "../passthrough";
 
@@ -46,6 +47,8 @@ export async function listModels(c: Context, ctx: AppContext): Promise<Response>
     const parsed = (await response.json()) as Partial<ModelList>;
     if (Array.isArray(parsed.data)) upstream = { ...parsed, object: "list", data: parsed.data };
   } catch (err) {
+    // A client that left is no outage: its request ends as cancelled (499), not as a list with a warning.
+    if (c.req.raw.signal.aborted) throw cancelledError();
     // Listing models should not fail because the generator is down: the virtual models are still real routes.
     degraded = true;
     ctx.logger.warn({ event: "upstream_models_unavailable", error: String((err as Error)?.message ?? err) });

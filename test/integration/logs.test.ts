@@ -209,6 +209,18 @@ describe("a client that leaves", () => {
     expect(log.events()).toEqual([expect.objectContaining({ level: "info", status: 499, error: "cancelled" })]);
   });
 
+  it("while the model list is fetched is logged as 499, not as the generator's outage", async () => {
+    const log = capture();
+    const slow: typeof fetch = (_input, init) =>
+      new Promise((_, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal!.reason)));
+    const app = createApp({ config: testConfig(), logger: log.logger, fetch: slow });
+    const leaving = new AbortController();
+    setTimeout(() => leaving.abort(), 50);
+    await Promise.resolve(app.request("/v1/models", { signal: leaving.signal })).catch(() => undefined);
+    for (let waited = 0; log.events().length === 0 && waited < 3_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(log.events()).toEqual([expect.objectContaining({ route: "models", status: 499, error: "cancelled" })]);
+  });
+
   it("while slower candidates are drawn is logged as 499, not as a 200 with candidates lost", async () => {
     const log = capture();
     const sim = harness().sim;
