@@ -10,6 +10,7 @@ import { ConfigError, ROOT_SIGNALS_BASE_URL, type Config } from "../config";
 import { dropEvent, LOG_LEVELS, type LogLevel } from "../observe/config";
 import { createObservability } from "../observe/setup";
 import { createNodeCache } from "./node-cache";
+import { answerClientError } from "./node-client-error";
 import { drainable } from "./node-drain";
 import { stdioSink, type LogSink } from "./log-sink";
 import { createNodeTransport } from "./node-fetch";
@@ -136,6 +137,7 @@ export async function startProxy(config: Config, logger: Logger = createJsonLogg
   const drain = drainable(server);
   server.on("request", drain.tracked(lane));
   server.on("checkContinue", drain.tracked(continueOrRefuse(ctx, lane)));
+  server.on("clientError", answerClientError);
   // A backstop for headers still arriving a second past the budget: Node's own 408 (it checks every 30 s, and only
   // headers; bodies are read within the budget by the chat lane and the app, src/budget.ts readWithinBudget).
   server.requestTimeout = config.timeouts.request_ms + 1_000;

@@ -66,3 +66,33 @@ describe("shutting down", () => {
     halfway.destroy();
   });
 });
+
+describe("requests node:http cannot parse", () => {
+  /** Sends `raw` on a fresh connection and reads until the server closes it. */
+  async function rawExchange(url: string, raw: string): Promise<string> {
+    const { hostname, port } = new URL(url);
+    const socket = connect(Number(port), hostname);
+    let answer = "";
+    socket.setEncoding("utf8").on("data", (chunk: string) => (answer += chunk));
+    socket.on("error", () => undefined);
+    await once(socket, "connect");
+    socket.write(raw);
+    await once(socket, "close");
+    return answer;
+  }
+
+  it("answers in OpenAI's error shape with Node's status, and closes the connection", async () => {
+    const proxy = await startProxy(testConfig({ server: { port: 0 } }), silent);
+    try {
+      const huge = await rawExchange(proxy.url, `GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Junk: ${"a".repeat(20_000)}\r\n\r\n`);
+      expect(huge).toMatch(/^HTTP\/1\.1 431 /);
+      expect(huge).toMatch(/connection: close/i);
+      expect(JSON.parse(huge.slice(huge.indexOf("\r\n\r\n") + 4)).error).toMatchObject({ type: "invalid_request_error", code: "headers_too_large" });
+      const both = await rawExchange(proxy.url, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+      expect(both).toMatch(/^HTTP\/1\.1 400 /);
+      expect(JSON.parse(both.slice(both.indexOf("\r\n\r\n") + 4)).error).toMatchObject({ code: "malformed_request", param: null });
+    } finally {
+      await proxy.close();
+    }
+  });
+});
