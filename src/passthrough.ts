@@ -1,7 +1,7 @@
 // Forwards a request to the generator as it is: method, headers minus hop-by-hop ones, body and streams unchanged.
 import { afterRetries, cancelledError, ProxyError } from "./errors";
 import { wasRetried } from "./retry";
-import { guardEvents, responsesCutOff } from "./sse-guard";
+import { guardChunks, guardEvents, responsesCutOff } from "./sse-guard";
 import { discard, headersWithCookies, isWhole, type ExchangeReply, type ExchangeRequest } from "./exchange";
 import type { BoundedExchange } from "./retry-exchange";
 import { chunkStream } from "./util/body-chunks";
@@ -146,9 +146,13 @@ export async function forwardToGenerator(target: PassThroughTarget, request: For
   const body = upstream.body;
   // A JSON answer is already whole in memory (the retrying exchange checks it before anyone sees it); handed on as
   // bytes, the server writes it in one go instead of pumping a stream.
-  const events = body !== null && !isWhole(body) && EVENT_STREAM.test(upstream.headers["content-type"] ?? "");
+  const streamed = body !== null && !isWhole(body);
   const cutOff = request.path.startsWith("/responses") ? responsesCutOff : undefined;
-  const sent = events ? guardEvents(body, { cutOff, idleMs: target.streamIdleMs }) : body;
+  const sent = !streamed
+    ? body
+    : EVENT_STREAM.test(upstream.headers["content-type"] ?? "")
+      ? guardEvents(body, { cutOff, idleMs: target.streamIdleMs })
+      : guardChunks(body, target.streamIdleMs);
   // Literals rather than spreads of a partial answer: the spread was about 1% of a pass-through's CPU.
   const { status, cookies } = upstream;
   return cookies ? { status, headers: responseHeaders, cookies, body: sent } : { status, headers: responseHeaders, body: sent };

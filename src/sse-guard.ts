@@ -3,7 +3,8 @@
 //
 // Only whole events (ending in a blank line) are forwarded, so a cut never leaves the client a partial `data:` line.
 // OpenAI's SDKs turn a `data: {"error": ...}` event into a thrown APIError, which is the clean failure a streaming
-// client can act on; an upstream that simply ends is passed on as it is.
+// client can act on; an upstream that simply ends is passed on as it is. Other streamed bodies (files, audio) are
+// relayed as they come, under the same bound on a stream that makes no progress (guardChunks).
 
 import { encodeEvent } from "./openai/sse";
 import { stoppable } from "./util/body-chunks";
@@ -58,6 +59,52 @@ export interface GuardOptions {
 export function guardEvents(chunks: AsyncIterable<Uint8Array>, options: GuardOptions = {}): AsyncIterableIterator<Uint8Array> {
   const source = chunks[Symbol.asyncIterator]();
   return stoppable(wholeEvents(source, options), source);
+}
+
+/**
+ * Another kind of streamed body (a file, audio): relayed chunk by chunk as it comes, and ended once it makes no
+ * progress for `idleMs` (the upstream silent, or the client not reading), as an SSE stream is, so that neither side
+ * holds the generator's slot for ever. There is no event to end it with: the client sees the transfer cut, as from an
+ * upstream that died, and so it does when the upstream's stream breaks.
+ */
+export function guardChunks(chunks: AsyncIterable<Uint8Array>, idleMs: number | undefined, who = "generator"): AsyncIterableIterator<Uint8Array> {
+  const source = chunks[Symbol.asyncIterator]();
+  return stoppable(chunksUntilStalled(source, idleMs, who), source);
+}
+
+async function* chunksUntilStalled(source: AsyncIterator<Uint8Array>, idleMs: number | undefined, who: string): AsyncGenerator<Uint8Array> {
+  const idle = idleWatch(source, idleMs);
+  const stalledError = () =>
+    idle.stalled() === "client"
+      ? cutShort(`the client read nothing for ${idleMs} ms, so the ${who} upstream's stream was closed`)
+      : cutShort(`the ${who} upstream's stream sent nothing for ${idleMs} ms`);
+  try {
+    for (;;) {
+      let read: IteratorResult<Uint8Array>;
+      idle.reading();
+      try {
+        read = await source.next();
+        idle.heard();
+      } catch {
+        throw idle.stalled() ? stalledError() : cutShort(`the ${who} upstream's stream was cut off before it finished`);
+      }
+      if (idle.stalled()) throw stalledError();
+      if (read.done) return;
+      yield read.value;
+    }
+  } finally {
+    idle.stop();
+  }
+}
+
+/**
+ * The failure that cuts a relayed body short. The Node server prints what a response stream fails with; this is an
+ * outcome to note in one line, not a fault to trace, so its stack is its message.
+ */
+function cutShort(message: string): Error {
+  const err = new Error(message);
+  err.stack = `verdict: ${message}`;
+  return err;
 }
 
 /**

@@ -285,6 +285,36 @@ describe("pass-through under the generator's queue and rate limit", () => {
     expect(rest).toMatch(/"code":"client_stream_stalled"/);
   });
 
+  it("gives a download's slot back when its client stops reading, and ends one whose upstream falls silent", async () => {
+    // The first call streams bytes for as long as it is read; the second sends a little, then nothing; the third ends.
+    let calls = 0;
+    const fetch: typeof globalThis.fetch = async () => {
+      const call = ++calls;
+      let pulls = 0;
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          pulls += 1;
+          if (call === 2 && pulls > 1) return new Promise<void>(() => undefined); // silent from now on
+          controller.enqueue(new Uint8Array(call === 1 ? 1024 : 10));
+          if (call === 3) controller.close();
+        },
+      });
+      return new Response(body, { headers: { "content-type": "application/octet-stream" } });
+    };
+    const { app } = harness({ config: { generator: { concurrency: 1, timeout_ms: 100 } }, deps: { fetch } });
+    const download = () => app.request("/v1/files/f/content");
+    const idle = await download();
+    const reader = idle.body!.getReader();
+    await reader.read(); // then the client takes nothing more, and stays
+    const silent = await download(); // waits for the idle client's slot
+    expect(silent.status).toBe(200);
+    await expect(silent.arrayBuffer()).rejects.toThrow(/sent nothing for 100 ms/);
+    const third = await download();
+    expect((await third.arrayBuffer()).byteLength).toBe(10);
+    expect(calls).toBe(3);
+    await expect((async () => { for (;;) if ((await reader.read()).done) return; })()).rejects.toThrow(/client read nothing for 100 ms/);
+  });
+
   it("counts pass-through calls against the rate limit's window", async () => {
     const upstream = heldUpstream();
     const config = { generator: { concurrency: 8, max_queued: 0, interval_ms: 60_000, interval_cap: 1 } };
