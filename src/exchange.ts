@@ -29,6 +29,11 @@ export interface ExchangeRequest {
   whole?: boolean;
   /** When the client's request began to arrive (epoch ms): a request's time budget counts from there, upload included. */
   arrivedAt?: number | undefined;
+  /**
+   * Epoch ms by which the answer must have begun, time spent waiting for an upstream slot included
+   * (src/stream-slot.ts): once the call has its slot, timeoutMs is cut to what is left of it.
+   */
+  deadline?: number | undefined;
 }
 
 export interface ExchangeReply {
@@ -58,6 +63,11 @@ export function headersWithCookies(headers: Record<string, string>, cookies: str
 /** The call's own time limit ran out (not the caller's signal). */
 export class ExchangeTimeout extends Error {
   override name = "ExchangeTimeout";
+}
+
+/** An exchange ended by its request's `deadline` (in the queue or after it), not by its own timeoutMs. */
+export class DeadlinePassed extends ExchangeTimeout {
+  override name = "DeadlinePassed";
 }
 
 /**

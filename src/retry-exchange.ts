@@ -3,7 +3,7 @@
 // or garbled body is retried too.
 import { budgetExceeded } from "./budget";
 import { afterRetries, NO_CLIENT_RETRY, ProxyError, retriedEnough } from "./errors";
-import { discard, ExchangeTimeout, headerLookup, isWhole, type Exchange, type ExchangeReply } from "./exchange";
+import { DeadlinePassed, discard, ExchangeTimeout, headerLookup, isWhole, type Exchange, type ExchangeReply } from "./exchange";
 import { isRetryableStatus, retryAfterMs, withRetries, type FailureKind, type RetryPolicy } from "./retry";
 import { JSON_MEDIA_TYPE } from "./util/buffered-response";
 
@@ -67,9 +67,10 @@ export function retryingExchange(exchange: Exchange, options: RetryExchangeOptio
       const budgetFirst = left < options.attemptMs;
       let reply: ExchangeReply;
       try {
-        reply = await exchange({ ...request, timeoutMs: Math.max(0, budgetFirst ? left : options.attemptMs) });
+        reply = await exchange({ ...request, timeoutMs: Math.max(0, budgetFirst ? left : options.attemptMs), deadline });
       } catch (err) {
-        if (err instanceof ExchangeTimeout) throw budgetFirst ? new BudgetSpent("request budget spent") : new AttemptTimeout("attempt timed out");
+        // The deadline also bounds the wait for a slot in the generator's queue (src/stream-slot.ts).
+        if (err instanceof ExchangeTimeout) throw budgetFirst || err instanceof DeadlinePassed ? new BudgetSpent("request budget spent") : new AttemptTimeout("attempt timed out");
         throw err;
       }
       if (isRetryableStatus(reply.status)) {

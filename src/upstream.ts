@@ -8,7 +8,7 @@ import { exchangeOverFetch, type Exchange } from "./exchange";
 import { classifySdkError, retryAfterMs, wasRetried, withRetries, type RetryPolicy } from "./retry";
 import { unwatchAbort, watchAbort } from "./util/abort-watch";
 import { called } from "./util/called";
-import { createCallSlots, type CallSlots } from "./util/call-slots";
+import { createCallSlots, type CallSlots, type WaitLimit } from "./util/call-slots";
 import { childSignal } from "./util/child-signal";
 
 export type FetchLike = typeof globalThis.fetch;
@@ -38,9 +38,10 @@ export interface Upstream {
   schedule<T>(call: (signal: AbortSignal | undefined) => Promise<T>, signal?: AbortSignal): Promise<T>;
   /**
    * One attempt through the same queue and rate limit, with no retries of schedule's (a pass-through retries on its
-   * own, src/retry-exchange.ts): refused with 429 when too much work is already waiting.
+   * own, src/retry-exchange.ts): refused with 429 when too much work is already waiting. `wait` bounds its time in
+   * the queue (a pass-through has no request scope whose deadline would end it there).
    */
-  admit<T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+  admit<T>(call: () => Promise<T>, signal?: AbortSignal, wait?: WaitLimit): Promise<T>;
   readonly pending: number;
 }
 
@@ -85,9 +86,9 @@ export function createUpstream(
   const refusal = () => queueFull(role, settings);
   const gate = callGate(settings, refusal);
   // Not async: a sync throw (the 429) is caught by withRetries' try all the same, and one frame less per call.
-  const admit = <T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T> => {
+  const admit = <T>(call: () => Promise<T>, signal?: AbortSignal, wait?: WaitLimit): Promise<T> => {
     if (gate.full(settings.max_queued)) throw refusal();
-    return gate.run(call, signal);
+    return gate.run(call, signal, wait);
   };
   return {
     role,
@@ -106,7 +107,7 @@ export function createUpstream(
     schedule<T>(call: (signal: AbortSignal | undefined) => Promise<T>, signal?: AbortSignal): Promise<T> {
       return withRetries(() => admit(() => call(signal), signal), classifySdkError, policy, signal, deadlineOf(signal));
     },
-    admit: (call, signal) => called(() => admit(call, signal), undefined),
+    admit: (call, signal, wait) => called(() => admit(call, signal, wait), undefined),
   };
 }
 
@@ -148,17 +149,24 @@ function callGate(settings: UpstreamSettings, refusal: () => ProxyError): CallGa
     // Under a rate limit calls wait for the next window with slots free, so every waiting call counts. With none
     // waiting, whether a call can start in this window only shows once it is added (run, below).
     full: (maxQueued) => queue.size > 0 && queue.size >= maxQueued,
-    run: (call, signal) => {
+    run: (call, signal, wait) => {
       // p-queue starts a call as it is added or keeps it for a later window; it does not say beforehand whether this
       // window's calls are used up. So a call that is kept beyond max_queued is taken back out at once, through an
-      // abort signal of its own that also follows the request's.
+      // abort signal of its own that also follows the request's (and, with `wait`, ends its wait).
       const ticket = new AbortController();
       const follow = () => ticket.abort(signal?.reason);
       if (signal?.aborted) follow();
       else if (signal) watchAbort(signal, follow);
-      const queued = queue.add(call, { signal: ticket.signal });
+      const waited = wait ? setTimeout(() => ticket.abort(wait.reason()), wait.ms) : null;
+      const stopWaiting = () => {
+        if (waited !== null) clearTimeout(waited);
+      };
+      const queued = queue.add(() => (stopWaiting(), call()), { signal: ticket.signal });
       if (queue.size > settings.max_queued) ticket.abort(refusal());
-      return signal ? queued.finally(() => unwatchAbort(signal, follow)) : queued;
+      return queued.finally(() => {
+        stopWaiting();
+        if (signal) unwatchAbort(signal, follow);
+      });
     },
   };
 }

@@ -11,10 +11,17 @@ export interface CallSlots {
    * Runs `call` in a slot, at once when one is free. A call that fails after `signal` aborted rejects with the signal's
    * reason, as an abort while waiting does: the request's reason (its budget spent, the client gone) is the truer one.
    * The slot is held until the call settles, so a call that ignores its signal still counts against the bound.
+   * `wait`, when given, bounds the time spent waiting for a slot: past it the call is dropped and rejects with its reason.
    */
-  run<T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+  run<T>(call: () => Promise<T>, signal?: AbortSignal, wait?: WaitLimit): Promise<T>;
   readonly running: number;
   readonly waiting: number;
+}
+
+/** The longest a call may wait for a slot, and what it rejects with then (built only if it comes to that). */
+export interface WaitLimit {
+  ms: number;
+  reason: () => unknown;
 }
 
 interface Waiter {
@@ -61,25 +68,31 @@ export function createCallSlots(limit: number): CallSlots {
     get waiting() {
       return line.length;
     },
-    run<T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    run<T>(call: () => Promise<T>, signal?: AbortSignal, wait?: WaitLimit): Promise<T> {
       if (signal?.aborted) return Promise.reject(signal.reason);
       if (running < limit) {
         running += 1;
         return settle(call, signal);
       }
       return new Promise<T>((resolve, reject) => {
-        const onAbort = () => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const leave = (reason: unknown) => {
           const at = line.indexOf(waiter);
           if (at >= 0) line.splice(at, 1);
-          reject(signal!.reason);
+          if (timer !== undefined) clearTimeout(timer);
+          signal?.removeEventListener("abort", onAbort);
+          reject(reason);
         };
+        const onAbort = () => leave(signal!.reason);
         const waiter: Waiter = {
           start() {
             signal?.removeEventListener("abort", onAbort);
+            if (timer !== undefined) clearTimeout(timer);
             settle(call, signal).then(resolve, reject);
           },
         };
         signal?.addEventListener("abort", onAbort, { once: true });
+        if (wait) timer = setTimeout(() => leave(wait.reason()), wait.ms);
         line.push(waiter);
       });
     },

@@ -183,6 +183,25 @@ describe("pass-through under the generator's queue and rate limit", () => {
     return { fetch, release: () => held.splice(0).forEach((go) => go()), calls: () => calls };
   }
 
+  it.each([
+    ["a free queue", {}],
+    ["a rate limit's queue", { interval_ms: 60_000, interval_cap: 100 }],
+  ])("ends a pass-through still waiting in %s for a slot when its budget runs out: 504, never a late answer", async (_, limits) => {
+    const upstream = heldUpstream();
+    const config = { generator: { concurrency: 1, ...limits }, timeouts: { request_ms: 300 } };
+    const { app } = harness({ config, deps: { fetch: upstream.fetch } });
+    const first = postChat(app, chatBody({ verdict: { n: 1 } })); // holds the one slot (and gets its own 504)
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const started = performance.now();
+    const waiting = await postChat(app, chatBody({ verdict: { n: 1 } }));
+    expect(waiting.status).toBe(504);
+    expect((await waiting.json()).error.code).toBe("request_timeout");
+    expect(performance.now() - started).toBeLessThan(300 + 200);
+    expect(upstream.calls()).toBe(1); // it never reached the upstream
+    upstream.release();
+    await first;
+  });
+
   it("refuses a pass-through that would wait beyond max_queued, as it does verdict's own calls", async () => {
     const upstream = heldUpstream();
     // A long backoff: verdict's own refusal must come back at once, not be retried after it.
