@@ -27,19 +27,27 @@ export function verdictObject(outcome: PipelineOutcome) {
     ...(degraded.length > 0
       ? { degraded: degraded.join(","), errors: draw.errors.map((e) => ({ status: e.status, message: e.message })) }
       : {}),
-    ...(options.return_candidates
-      ? {
-          candidates: pool.all.map((c) => ({
-            index: c.index,
-            message: c.message,
-            finish_reason: c.finish_reason,
-            ...(pool.excluded.has(c.index) ? { excluded: pool.excluded.get(c.index) } : {}),
-            ...(c.duplicates.length > 0 ? { duplicates: c.duplicates } : {}),
-          })),
-        }
-      : {}),
+    ...(options.return_candidates ? { candidates: candidatesOf(outcome) } : {}),
     ...(outcome.trace ? { trace: outcome.trace } : {}),
   };
+}
+
+/**
+ * Every candidate, for the record (`return_candidates`). Under a guard only those the client may be given show their
+ * message: an answer the judge found unsupported (or never checked, beside one that passed) is never returned, not
+ * even here; the others say `withheld`, and `verdict.checks` says why.
+ */
+function candidatesOf(outcome: PipelineOutcome) {
+  const { pool, selection } = outcome;
+  const guarded = outcome.options.strategy.strategy === "guard";
+  const shown = guarded ? new Set(selection.abstention !== undefined ? [] : returnable(outcome)) : undefined;
+  return pool.all.map((c) => ({
+    index: c.index,
+    ...(shown === undefined || shown.has(c.index) ? { message: c.message } : { withheld: "not_grounded" as const }),
+    finish_reason: c.finish_reason,
+    ...(pool.excluded.has(c.index) ? { excluded: pool.excluded.get(c.index) } : {}),
+    ...(c.duplicates.length > 0 ? { duplicates: c.duplicates } : {}),
+  }));
 }
 
 /**

@@ -44,6 +44,13 @@ describe("guard", () => {
     ]);
     expect(body.verdict.ranking).toEqual([0, 1, 2, 3]);
     expect(body.verdict.rationale).toMatch(/^Only the answer of candidate 0, of 2 distinct answers, was supported/);
+    // Asked for every candidate, the client still gets no unsupported answer's text: those are withheld.
+    expect(body.verdict.candidates.map((c: { message?: { content: string }; withheld?: string }) => c.message?.content ?? c.withheld))
+      .toEqual([row.right_answer, row.right_answer, "not_grounded", "not_grounded"]);
+    expect(JSON.stringify(body)).not.toContain(row.hallucinated_answer);
+    const none = await (await postChat(harness({ sim: { generator: { answers: [row.hallucinated_answer] } } }).app, ask({ n: 2, return_candidates: true }))).json();
+    expect(none.verdict.winner).toBeNull();
+    expect(JSON.stringify(none)).not.toContain(row.hallucinated_answer);
   });
 
   it("lists a candidate left out before judging (an empty answer) among the checks, as failed and never judged", async () => {
