@@ -7,7 +7,7 @@ import { arrivalOf } from "../arrival";
 import type { HeaderSource } from "../auth";
 import { createRedactor } from "../redact";
 import { dropEvent } from "./config";
-import { createRequestProbe, noopProbe, type ActiveProbe, type ProbeDeps, type ProbeInit, type ProbeState, type RequestProbe } from "./probe";
+import { createRequestProbe, loggableCode, noopProbe, type ActiveProbe, type ProbeDeps, type ProbeInit, type ProbeState, type RequestProbe } from "./probe";
 
 interface Settled {
   status: number;
@@ -177,5 +177,5 @@ export function waitUntilOf(c: Context): ((work: Promise<unknown>) => void) | un
 /** The error's code, else its type: short, stable and free of content. */
 function failureOf(error: unknown): string {
   const proxyError = toProxyError(error);
-  return proxyError.code ?? proxyError.type;
+  return loggableCode(proxyError.code) ?? proxyError.type;
 }

@@ -20,10 +20,17 @@ export const noopProbe: RequestProbe = {
   judgment: () => quietWatch,
 };
 
+/**
+ * A code as logs and spans may carry it: a short word. An upstream names its own error codes, and verdict passes them
+ * on to the client; one that is long or not a word (free text, which might quote content) is not logged.
+ */
+export function loggableCode(code: unknown): string | undefined {
+  return typeof code === "string" && /^[\w.:-]{1,64}$/.test(code) ? code : undefined;
+}
+
 /** A short code for a failure, safe for spans and logs (never a message that might quote content). */
 export function failureCode(error: unknown): string {
-  const code = (error as { code?: unknown })?.code;
-  return typeof code === "string" ? code : (error as Error)?.name ?? "error";
+  return loggableCode((error as { code?: unknown })?.code) ?? (error as Error)?.name ?? "error";
 }
 
 export interface ProbeDeps {

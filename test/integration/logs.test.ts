@@ -108,6 +108,21 @@ describe("request log lines", () => {
     expect(down).toMatchObject({ level: "warn", status: 502, strategy: "none", error: "generator_unreachable" });
     expect(log.lines[1]!.stream).toBe("err");
   });
+
+  it("name an upstream's own error code only when it is a short word, not free text it put there", async () => {
+    const log = capture();
+    const text = `user said: my password is hunter2 ${"x".repeat(60_000)}`;
+    const refusing = async () => Response.json({ error: { message: "no", type: "invalid_request_error", code: text } }, { status: 400 });
+    const app = createApp({ config: testConfig({ generator: { max_retries: 0 } }), logger: log.logger, fetch: refusing });
+    const response = await postChat(app, chatBody({ verdict: { n: 2 } }));
+    expect(response.status).toBe(400);
+    const [line] = log.lines;
+    expect(line!.text.length).toBeLessThan(2_000);
+    expect(line!.text).not.toContain("hunter2");
+    const worded = async () => Response.json({ error: { message: "no", code: "context_length_exceeded" } }, { status: 400 });
+    await postChat(createApp({ config: testConfig({ generator: { max_retries: 0 } }), logger: log.logger, fetch: worded }), chatBody({ verdict: { n: 2 } }));
+    expect(log.events()[1]).toMatchObject({ status: 400, error: "context_length_exceeded" });
+  });
 });
 
 describe("what a failed request spent", () => {
