@@ -6,7 +6,7 @@ import { readWithinBudget } from "./budget";
 import { generatorFor } from "./byok";
 import { createMemoryCache } from "./cache/memory";
 import type { JudgmentCache } from "./cache/types";
-import type { Config } from "./config";
+import { secretsOf, type Config } from "./config";
 import { cancelledError, errorResponse, ProxyError, toProxyError } from "./errors";
 import { createJudgeBackend, createJudgeUpstream } from "./judge/create";
 import type { JudgeBackend } from "./judge/backend";
@@ -106,8 +106,7 @@ const ENCODED_SEPARATOR = /%2f|%5c/i;
 export function createAppContext(deps: AppDeps): AppContext {
   const { config } = deps;
   const fetchImpl = deps.fetch ?? runtimeFetch;
-  // Every secret verdict holds; none may reach a response, an error message or a log line (src/redact.ts).
-  const secrets = [config.generator.api_key, config.judge.api_key, ...config.auth.keys];
+  const secrets = secretsOf(config);
   const logger = redactingLogger(deps.logger ?? silentLogger, createRedactor(secrets));
   const observe = createObservability(config, fetchImpl, deps);
   const exchangeImpl = deps.exchange ?? exchangeOverFetch(fetchImpl);

@@ -302,6 +302,16 @@ export const ROOT_SIGNALS_BASE_URL = "https://api.app.rootsignals.ai";
  * The judge's base URL and key. An OpenAI-compatible judge without a key of its own uses the generator's when it is
  * served from the generator's URL (no judge URL, or the same one): never sent to another host.
  */
+/**
+ * Every secret the config holds; none may reach a response, an error message, a log line or a span (src/redact.ts).
+ * A header value is hunted whole and as its bare credential ("Bearer <token>").
+ */
+export function secretsOf(config: Config): string[] {
+  const headerValues = Object.values(config.tracing.headers).flatMap((value) => [value, value.replace(/^\S+\s+/, "")]);
+  return [config.generator.api_key, config.judge.api_key, ...config.auth.keys, config.metrics.token, ...headerValues]
+    .filter((secret): secret is string => secret !== undefined);
+}
+
 export function judgeEndpoint(config: Config): { base_url: string; api_key: string | undefined } {
   const fallback = config.judge.backend === "root-signals" ? ROOT_SIGNALS_BASE_URL : config.generator.base_url;
   const base_url = config.judge.base_url ?? fallback;

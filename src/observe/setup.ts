@@ -1,6 +1,7 @@
 // Builds the app's observability from config: metrics registry, tracer with its OTLP sink, the clock. Injected
 // replacements (tests, other runtimes) win over what the config would build.
-import type { Config } from "../config";
+import { secretsOf, type Config } from "../config";
+import { createRedactor } from "../redact";
 import { createVerdictMetrics, noopMetrics, type VerdictMetrics } from "../metrics/verdict";
 import { createOtlpSink } from "../trace/otlp";
 import { createTracer, noopTracer, type Tracer } from "../trace/tracer";
@@ -42,6 +43,7 @@ export function createObservability(
             flushMs: tracing.flush_ms,
             timeoutMs: tracing.timeout_ms,
             onResult: (result, count) => metrics.spans(result, count),
+            redact: createRedactor(secretsOf(config)),
           }),
         })
       : noopTracer);

@@ -1,5 +1,6 @@
 // OTLP/HTTP JSON export: spans are buffered (bounded, dropped on overflow) and posted in batches off the request path.
 // Export never throws and never delays a response; a collector that is down costs dropped spans, counted.
+import type { Redactor } from "../redact";
 import type { FetchLike } from "../upstream";
 import type { AttributeValue, FinishedSpan, SpanSink } from "./tracer";
 
@@ -18,6 +19,8 @@ export interface OtlpOptions {
   timeoutMs: number;
   /** Spans exported, dropped (buffer full, or left when a flush ran out of time) or failed (collector error), for metrics. */
   onResult?: (result: "exported" | "dropped" | "failed", count: number) => void;
+  /** Scrubs secrets from span text (a client can send a key as its model name or request id), as logs are scrubbed. */
+  redact?: Redactor;
 }
 
 /** OTLP JSON wants one typed value per attribute; 64-bit integers as decimal strings. */
@@ -64,6 +67,13 @@ export function encodeSpans(spans: FinishedSpan[], serviceName: string) {
   };
 }
 
+/** The payload as JSON, its strings scrubbed when the text might hold a secret (a cheap test first, as for logs). */
+function scrubbed(payload: unknown, redact: Redactor | undefined): string {
+  const text = JSON.stringify(payload);
+  if (redact === undefined || !redact.mightFind(text)) return text;
+  return JSON.stringify(payload, (_key, value: unknown) => (typeof value === "string" ? redact(value) : value));
+}
+
 export function createOtlpSink(options: OtlpOptions): SpanSink {
   const url = `${options.endpoint.replace(/\/+$/, "")}/v1/traces`;
   const report = options.onResult ?? (() => undefined);
@@ -84,7 +94,7 @@ export function createOtlpSink(options: OtlpOptions): SpanSink {
       const response = await options.fetch(url, {
         method: "POST",
         headers: { ...options.headers, "content-type": "application/json" },
-        body: JSON.stringify(encodeSpans(batch, options.serviceName)),
+        body: scrubbed(encodeSpans(batch, options.serviceName), options.redact),
         signal: controller.signal,
       });
       await response.body?.cancel().catch(() => undefined);

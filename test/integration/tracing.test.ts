@@ -106,6 +106,17 @@ describe("OTLP traces", () => {
     expect(sim.requests[0]!.headers.traceparent).toBe(`00-${request!.traceId}-${request!.spanId}-01`);
   });
 
+  it("holds no configured secret, even one a client sends as its model name and request id", async () => {
+    const key = "sk-generator-SECRET-0123456789";
+    const { app, otlp } = setup({ config: { generator: { base_url: "http://sim.test/v1", api_key: key }, metrics: { token: "scrape-TOKEN-4567" } } });
+    await postChat(app, chatBody({ model: key, verdict: { n: 1 } }), { "x-request-id": "scrape-TOKEN-4567" });
+    await vi.waitFor(() => expect(otlp.spans()).toHaveLength(1), { timeout: 2000, interval: 10 });
+    const exported = JSON.stringify(otlp.batches);
+    expect(exported).not.toContain(key);
+    expect(exported).not.toContain("scrape-TOKEN-4567");
+    expect(exported).toContain("[redacted]");
+  });
+
   it("names a failed candidate's span with the failure's code, as the client hears it, when the upstream gives none", async () => {
     const otlp = collector();
     // A generator whose 500 carries a message and no code: the SDK's error class is all the raw failure says ("Error").
