@@ -61,19 +61,26 @@ function wrongType(contentType: string) {
   return badRequest(`request body must be JSON sent as content-type: application/json (got ${shown})`, "content-type", "unsupported_content_type");
 }
 
+const textLength = (value: unknown): number => (typeof value === "string" ? value.length : 0);
+
+type Call = { function?: { name?: unknown; arguments?: unknown }; custom?: { name?: unknown; input?: unknown } } | null | undefined;
+
+/** A call as the judge reads it (src/openai/chat.ts, callText): name and arguments or input, else the whole call. */
+function callChars(call: Call): number {
+  if (call?.function) return textLength(call.function.name) + textLength(call.function.arguments);
+  if (call?.custom) return textLength(call.custom.name) + textLength(call.custom.input);
+  return call ? (JSON.stringify(call)?.length ?? 0) : 0;
+}
+
 /**
- * Characters of text a message carries: its content (strings and text parts) and any tool-call arguments. A Responses
- * input item may instead be a tool call (`arguments`) or a tool's result (`output`), passed through as it is.
+ * Characters of text a message carries, as the judge will read them: its content (strings and text parts), its
+ * author's `name`, and its calls (tool calls, a legacy function call). A Responses input item may instead be a tool
+ * call (`arguments`) or a tool's result (`output`), passed through as it is.
  */
 function messageChars(message: Record<string, unknown>): number {
-  let chars = contentText(message.content).length + contentText(message.output).length;
-  if (typeof message.arguments === "string") chars += message.arguments.length;
-  if (Array.isArray(message.tool_calls)) {
-    for (const call of message.tool_calls as { function?: { arguments?: unknown } }[]) {
-      const args = call?.function?.arguments;
-      if (typeof args === "string") chars += args.length;
-    }
-  }
+  let chars = contentText(message.content).length + contentText(message.output).length + textLength(message.arguments) + textLength(message.name);
+  if (Array.isArray(message.tool_calls)) for (const call of message.tool_calls as Call[]) chars += callChars(call);
+  if (message.function_call) chars += callChars({ function: message.function_call as NonNullable<Call>["function"] });
   return chars;
 }
 

@@ -50,6 +50,16 @@ describe("limits", () => {
       { role: "assistant", content: null, tool_calls: [{ id: "t", type: "function", function: { name: "f", arguments: "a".repeat(600) } }] },
     ];
     await expectError(await postChat(app, chatBody({ messages: tools })), 400, "messages", "conversation_too_long");
+    // Everything else the judge reads of a message counts too: its author's name and every kind of call.
+    const big = "b".repeat(600);
+    for (const assistant of [
+      { role: "assistant", content: null, function_call: { name: "f", arguments: big } },
+      { role: "assistant", content: null, tool_calls: [{ id: "t", type: "custom", custom: { name: "sql", input: big } }] },
+      { role: "assistant", content: null, tool_calls: [{ id: "t", type: "function", function: { name: big, arguments: "{}" } }] },
+      { role: "assistant", content: "ok", name: big },
+    ]) {
+      await expectError(await postChat(app, chatBody({ messages: [{ role: "user", content: "q" }, assistant] })), 400, "messages", "conversation_too_long");
+    }
   });
 
   it("counts a guard's verdict.context toward limits.max_chars with the conversation: the judge reads both per candidate", async () => {
