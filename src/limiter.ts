@@ -36,8 +36,9 @@ export function createLimiter(maxInFlight: number): Limiter {
       try {
         return await queue.add(tracked(task), { signal });
       } catch (err) {
-        // Cancelled while waiting for a slot: the same answer an aborted upstream call gives.
-        if (signal?.aborted && err === signal.reason) throw cancelledError();
+        // Stopped by the request's abort: its own reason when verdict gave one (the judging cut-off, a spent budget),
+        // which decides what the request answers; else the client left, as an aborted upstream call says.
+        if (signal?.aborted && err === signal.reason) throw err instanceof ProxyError ? err : cancelledError();
         throw err;
       }
     },

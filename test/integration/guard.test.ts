@@ -244,7 +244,10 @@ describe("guard", () => {
     expect(partly.choices.map((c: { message: { content: string } }) => c.message.content)).toEqual([row.right_answer]);
   });
 
-  it("failing open, returns an answer that passed when another check hangs to the request's deadline", async () => {
+  it.each([
+    ["", {}],
+    [", under a bound on calls in flight", { max_inflight_per_request: 2 }],
+  ])("failing open, returns an answer that passed when another check hangs to the request's deadline%s", async (_, limits) => {
     const sim = createSimulator({ generator: { answers: [row.right_answer, row.hallucinated_answer] } });
     const inner = fetchInto(sim.app);
     // The hallucinated answer's check never answers, until the request gives up on it.
@@ -252,7 +255,7 @@ describe("guard", () => {
       bodyText(init).includes(JSON.stringify(`<ANSWER>\n${row.hallucinated_answer}`).slice(1, -1))
         ? new Promise((_, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal!.reason)))
         : inner(input, init);
-    const { app } = harness({ deps: { fetch }, config: { timeouts: { request_ms: 400 } } });
+    const { app } = harness({ deps: { fetch }, config: { timeouts: { request_ms: 400 }, limits } });
     const started = Date.now();
     const response = await postChat(app, { ...ask({ n: 2, on_judge_error: "fail_open" }), n: 2 });
     expect(Date.now() - started).toBeLessThan(400 + 200);
