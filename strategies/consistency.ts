@@ -33,7 +33,10 @@ const NUMBER_TEXT = "-?\\d+(?:\\.\\d+)?(?:[/:-]\\d+(?:\\.\\d+)?)*";
 const NUMBER = new RegExp(NUMBER_TEXT, "g");
 const LEADING_NUMBER = new RegExp(`^[\\s$€£]*(${NUMBER_TEXT})`);
 const PLAIN_NUMBER = /^-?\d+(?:\.\d+)?$/;
-const withoutThousands = (text: string) => text.replace(/(\d),(?=\d{3}\b)/g, "$1");
+/** LaTeX's fractions as an answer's text writes them: \frac{1}{3} (\dfrac, \tfrac) is the number 1/3, not 1 and 3. */
+const LATEX_FRACTION = /\\[dt]?frac\{\s*(-?[\d.]+)\s*\}\{\s*(-?[\d.]+)\s*\}/g;
+const plainFractions = (text: string) => text.replace(LATEX_FRACTION, "$1/$2");
+const withoutThousands = (text: string) => plainFractions(text).replace(/(\d),(?=\d{3}\b)/g, "$1");
 /** One vote for one value: 12, 12.0 and 012 are 12; a compound number is compared as written. */
 const numberVote = (number: string) => (PLAIN_NUMBER.test(number) ? String(Number(number)) : number);
 
@@ -53,7 +56,7 @@ function leadingNumber(text: string): string | null {
  * answer:** 12" and "Final answer: **12**" are both 12. A `*` between two words or numbers (3*4) stays.
  */
 const unmarked = (line: string) =>
-  line
+  plainFractions(line)
     .replace(/\\boxed\{([^{}]*)\}/g, "$1")
     .replace(/`+/g, "")
     // Each run of marks is matched once, whole, and dropped when it opens or closes a word: a lookahead after a run

@@ -69,6 +69,11 @@ describe("finalAnswer", () => {
     ["Step.\nFinal answer: **12**", "auto", "12"],
     ["Solving.\nFinal answer: x = 5", "auto", "5"],
     ["Solving.\nThe answer is \\boxed{42}.", "auto", "42"],
+    // A LaTeX fraction is one number, boxed or not: 1/3 and 2/3 are not both "3".
+    ["The result is \\boxed{\\frac{1}{3}}", "auto", "1/3"],
+    ["The result is \\boxed{\\frac{2}{3}}", "auto", "2/3"],
+    ["Work.\nFinal answer: \\boxed{-\\dfrac{4}{3}}", "auto", "-4/3"],
+    ["So x = \\tfrac{1}{2}", "number", "1/2"],
     ["So:\n`Paris`", "auto", "paris"],
     ["Name the product.\nAnswer: a*b", "auto", "a*b"],
   ])("reads %j (%s) as %j", (text, mode, expected) => {
