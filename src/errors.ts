@@ -43,6 +43,11 @@ export class ProxyError extends Error {
   }
 }
 
+/** A field's path as OpenAI names it in `param`: `messages[2].content[0].image_url.url`. */
+export function paramOf(path: PropertyKey[]): string {
+  return path.reduce<string>((out, key) => (typeof key === "number" ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), "");
+}
+
 export function badRequest(message: string, param: string | null, code: string | null = null): ProxyError {
   return new ProxyError(400, message, { param, code });
 }

@@ -6,7 +6,7 @@ import { checkContextLimit } from "./limits";
 import { fieldsOf, leastJudgeCalls, strategyFields, strategyNames, strategyOptions, type StrategyOptions } from "../strategies/index";
 import { verdictOptionsSchema, type Config, type VerdictOptionsInput } from "./config";
 import type { HeaderSource } from "./auth";
-import { badRequest } from "./errors";
+import { badRequest, paramOf } from "./errors";
 import type { ChatRequest } from "./openai/chat";
 
 export interface ResolvedOptions {
@@ -38,7 +38,7 @@ interface Source {
 function firstIssueParam(error: z.ZodError, prefix: string): { param: string; message: string } {
   const issue = error.issues[0]!;
   const keys = issue.code === "unrecognized_keys" ? issue.keys : [];
-  const path = [...issue.path, ...keys.slice(0, 1)].join(".");
+  const path = paramOf([...issue.path, ...keys.slice(0, 1)]);
   const message = issue.code === "unrecognized_keys" ? `unknown option ${keys.join(", ")}` : issue.message;
   return { param: path ? `${prefix}.${path}` : prefix, message };
 }

@@ -16,7 +16,17 @@ export const DEFAULT_ABSTENTION = "I can't answer that from the documents provid
 export const guardOptions = z.object({
   strategy: z.literal("guard"),
   /** The documents; when absent the request's messages are searched (see strategies/guard-context.ts). */
-  context: z.union([z.string().min(1), z.array(z.string()).min(1).max(256)]).optional(),
+  context: z
+    .preprocess(
+      (given) => (typeof given === "string" ? [given] : given),
+      z
+        .array(z.string("a document must be a string"), "must be a string or an array of strings")
+        .min(1, "must hold at least one document")
+        .max(256, "must hold at most 256 documents")
+        // Blank documents would leave the guard to search the messages instead, without a word.
+        .refine((documents) => documents.some((document) => /\S/.test(document)), "must hold some text: the documents are blank"),
+    )
+    .optional(),
   context_sources: z.array(z.enum(["tags", "system", "tool"])).min(1).default(["tags", "system", "tool"]),
   inner: z.enum(["pairwise", "rubric", "consistency"]).default("pairwise"),
   on_all_fail: z.enum(["abstain", "best_effort", "error"]).default("abstain"),

@@ -25,7 +25,7 @@ export const responsesRequestSchema = z.looseObject({
   prompt_cache_key: optional(z.string()),
   metadata: optional(z.record(z.string(), z.string())),
   reasoning: optional(z.looseObject({ effort: optional(z.string()) })),
-  text: optional(z.looseObject({ format: optional(z.looseObject({ type: z.string() })) })),
+  text: optional(z.looseObject({ format: optional(z.looseObject({ type: z.string() })), verbosity: optional(z.string()) })),
   // The Responses API has no `n`: one answer, which verdict chooses among verdict.n candidates.
   n: z.never({ error: "the Responses API has no n: one answer comes back; verdict.n sets how many candidates it is chosen from" }).optional(),
   verdict: z.unknown().optional(),

@@ -7,7 +7,7 @@ import { budgetExceeded, readWithinBudget, withinBudget } from "../budget";
 import { admissionRules } from "../candidates";
 import type { Config } from "../config";
 import { generatorFor } from "../byok";
-import { badRequest, cancelledError } from "../errors";
+import { badRequest, cancelledError, paramOf } from "../errors";
 import { checkConversationLimits, parseJsonBody } from "../limits";
 import { arrivedAt, probeOf, settleLater, waitUntilOf } from "../observe/middleware";
 import type { RequestProbe } from "../observe/probe";
@@ -21,10 +21,6 @@ import { completionBody, verdictHeaders } from "../response";
 import { streamedResponse, type StreamedWork } from "./stream";
 
 /** A zod path as OpenAI writes params: messages[0].content */
-export function paramOf(path: PropertyKey[]): string {
-  return path.reduce<string>((out, key) => (typeof key === "number" ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), "");
-}
-
 export function invalidBody(error: z.ZodError) {
   const issue = error.issues[0]!;
   const param = paramOf(issue.path);

@@ -112,6 +112,14 @@ describe("guard", () => {
     const error = (await none.json()).error;
     expect(error.param).toBe("verdict.context");
     expect(error.message).toMatch(/<documents>/);
+    // Blank documents are refused, not taken as none (which would check the answers against the system prompt).
+    for (const context of ["   ", ["", " \n"]]) {
+      const blank = await postChat(app, { ...system, verdict: { strategy: "guard", n: 2, context } });
+      expect(blank.status).toBe(400);
+      expect((await blank.json()).error).toMatchObject({ param: "verdict.context", message: expect.stringMatching(/blank/) });
+    }
+    const listed = await postChat(app, { ...system, verdict: { strategy: "guard", n: 2, context_sources: ["tags", "bogus"] } });
+    expect((await listed.json()).error.param).toBe("verdict.context_sources[1]");
   });
 
   it("refuses tools that the answer may call, since a call of a tool is no answer to check; tool_choice none is checked as text", async () => {

@@ -285,6 +285,11 @@ describe("/v1/responses", () => {
     const chatOnly = await post(app, { model: "sim-generator", input: "hi", max_tokens: 5, verdict: { n: 2 } });
     expect(chatOnly.status).toBe(400);
     expect((await chatOnly.json()).error).toMatchObject({ param: "max_tokens", code: "unknown_parameter", message: expect.stringMatching(/send max_output_tokens instead/) });
+    for (const n of [1, 3]) {
+      const verbosity = await post(app, { model: "sim-generator", input: "hi", text: { verbosity: 5 }, verdict: { n } });
+      expect(verbosity.status).toBe(400);
+      expect((await verbosity.json()).error.param).toBe("text.verbosity");
+    }
     const xmlWithTools = await post(app, { model: "sim-generator", input: "hi", tools: [{ type: "function", name: "f" }], text: { format: { type: "xml" } } });
     expect(xmlWithTools.status).toBe(400);
     expect((await xmlWithTools.json()).error.param).toBe("text.format.type");
