@@ -1,7 +1,7 @@
 // Input limits checked before anything goes upstream: the body must be JSON, and the conversation must fit the
 // configured message count and character total. Each refusal is a 400 naming what to fix.
 import type { Config } from "./config";
-import { badRequest } from "./errors";
+import { badRequest, paramOf } from "./errors";
 import { contentText } from "./openai/chat";
 
 const JSON_TYPE = /^\s*application\/([\w.+-]*\+)?json\b/i;
@@ -29,7 +29,27 @@ export function parseJsonBody(raw: string, contentType: string | null): Record<s
   if (nestedDeeperThan(raw, MAX_NESTING)) {
     throw badRequest(`request body nests arrays and objects more than ${MAX_NESTING} deep`, null, "nesting_too_deep");
   }
+  // Only text that could hold one is searched: a number past a double's range would go upstream as null.
+  const tooLarge = MIGHT_OVERFLOW.test(raw) ? overflowingNumber(json, []) : undefined;
+  if (tooLarge !== undefined) {
+    const param = paramOf(tooLarge);
+    throw badRequest(`invalid ${param}: the number is too large (beyond a double's range)`, param, "invalid_value");
+  }
   return json as Record<string, unknown>;
+}
+
+/** A JSON number JSON.parse reads as Infinity: an exponent of three digits or more, or 309 digits and more. */
+const MIGHT_OVERFLOW = /[eE][+-]?\d{3}|\d{309}/;
+
+/** The path of the first number in `value` that parsed as Infinity, if any (the body is at most MAX_NESTING deep). */
+function overflowingNumber(value: unknown, path: (string | number)[]): (string | number)[] | undefined {
+  if (typeof value === "number") return Number.isFinite(value) ? undefined : path;
+  if (typeof value !== "object" || value === null) return undefined;
+  for (const [key, inner] of Object.entries(value)) {
+    const found = overflowingNumber(inner, [...path, Array.isArray(value) ? Number(key) : key]);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /**

@@ -1,5 +1,6 @@
 // Bad requests are 400s in OpenAI's error shape that name the parameter to fix; never a 500.
 import { describe, expect, it } from "vitest";
+import { parseJsonBody } from "../../src/limits";
 import { chatBody, harness, postChat } from "../helpers";
 
 async function expectError(response: Response, status: number, param: string | null) {
@@ -17,6 +18,16 @@ describe("bad input", () => {
   it("refuses a body that is not JSON", async () => {
     const error = await expectError(await postChat(app, "{not json"), 400, null);
     expect(error.code).toBe("invalid_json");
+  });
+
+  it("refuses a number too large for a double, which would reach the generator as null, naming where it is", async () => {
+    const tooLarge = '{"model":"sim-generator","messages":[{"role":"user","content":"1e400 in text is fine"}],"max_tokens":1e400,"verdict":{"n":1}}';
+    const error = await expectError(await postChat(app, tooLarge), 400, "max_tokens");
+    expect(error.code).toBe("invalid_value");
+    const digits = `{"model":"sim-generator","messages":[{"role":"user","content":"hi"}],"metadata":{"x":[1,${"9".repeat(400)}]}}`;
+    await expectError(await postChat(app, digits), 400, "metadata.x[1]");
+    const fine = '{"model":"sim-generator","messages":[{"role":"user","content":"e100 and 1e-400"}],"temperature":1e-400,"verdict":{"n":1}}';
+    expect(parseJsonBody(fine, "application/json").temperature).toBe(0);
   });
 
   it("refuses JSON that is not an object", async () => {
