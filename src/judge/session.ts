@@ -2,7 +2,7 @@
 import type { GroundingInput, GroundingVerdict, Judge, PairInput, PairVerdict, ScoreInput, ScoreVerdict } from "../../strategies/types";
 import { canonicalJson, keyTemplate, sha256Hex } from "../cache/key";
 import { noCache, type JudgmentCache, type SharedAccess } from "../cache/types";
-import { NO_CLIENT_RETRY, ProxyError } from "../errors";
+import { cancelledError, NO_CLIENT_RETRY, ProxyError } from "../errors";
 import { unwatchAbort, watchAbort } from "../util/abort-watch";
 import { addUsage, ZERO_USAGE, type ReportedUsage, type Usage } from "../openai/chat";
 import { noopProbe, type JudgmentMeta, type RequestProbe } from "../observe/probe";
@@ -172,7 +172,7 @@ export function createJudgeSession(
         const spentBefore = thrown instanceof FailedAfterSpending ? thrown.spent : undefined;
         if (spentBefore && !countedLive) counted(spentBefore);
         const err = spentBefore ? (thrown as FailedAfterSpending).failure : thrown;
-        watch.failed(err, spentBefore);
+        watch.failed(stoppedWhy(signal) ?? err, spentBefore);
         throw failedJudgment(err);
       },
     );
@@ -183,6 +183,15 @@ export function createJudgeSession(
       void shared.then(() => flights.get(key) === shared && flights.delete(key));
     }
     return judgment;
+  }
+
+  /**
+   * Why the caller stopped a judgment, for its trace: verdict's own reason (the judging cut-off, a spent budget), else
+   * a cancellation (a round-robin settled early, the client left), which is no judge error.
+   */
+  function stoppedWhy(signal: AbortSignal | undefined): ProxyError | undefined {
+    if (!signal?.aborted) return undefined;
+    return signal.reason instanceof ProxyError ? signal.reason : cancelledError();
   }
 
   /** A cancelled request and a full queue are not the judge's failure: they keep their own status (499, 429). */

@@ -184,7 +184,10 @@ export function createRequestProbe({ metrics, tracer, clock }: ProbeDeps, init: 
           metrics.judgment(meta.task, caching ? "miss" : "bypass", spent?.calls ?? 0, true);
           if (spent) metrics.tokens("judge", spent.usage);
           child.set("verdict.judge.calls", spent?.calls ?? 0);
-          child.fail(failureCode(error));
+          // A judgment verdict stopped itself (a round-robin settled early) or whose client left failed nothing.
+          const code = failureCode(error);
+          if (code === "cancelled") child.set("verdict.cancelled", true);
+          else child.fail(code);
           child.end();
         },
       };

@@ -2,7 +2,8 @@
 import { Hono } from "hono";
 import { describe, expect, it, vi } from "vitest";
 import { createApp } from "../../src/app";
-import { chatBody, fetchInto, postChat, testConfig } from "../helpers";
+import { bodyText, chatBody, fetchInto, postChat, testConfig } from "../helpers";
+import { qualityOf } from "../sim/random";
 import { createSimulator } from "../sim/server";
 import { parseExposition, sampleValue } from "../prom-parse";
 
@@ -104,6 +105,33 @@ describe("OTLP traces", () => {
     expect(request!.traceId).toMatch(/^[0-9a-f]{32}$/);
     expect(request!.parentSpanId).toBeUndefined();
     expect(sim.requests[0]!.headers.traceparent).toBe(`00-${request!.traceId}-${request!.spanId}-01`);
+  });
+
+  it("marks a judgment verdict stopped itself (a round-robin settled early) as cancelled, not as a judge error", async () => {
+    // Three answers ranked by the simulator's hidden quality; its judge (accuracy 1) names the better one every time.
+    const [best, middle, worst] = ["Rayleigh scattering.", "Blue light scatters more.", "Because of the ocean.", "Sky is blue.", "Light."]
+      .sort((a, b) => qualityOf(b) - qualityOf(a));
+    const sim = createSimulator({ generator: { answers: [best!, middle!, worst!] } });
+    const otlp = collector();
+    const toSim = fetchInto(sim.app);
+    // The match without the best answer is held until it is stopped: once the best has won both of its matches,
+    // nobody can catch it, and the round-robin ends that match early.
+    const fetch: typeof globalThis.fetch = (input, init) => {
+      if (String(input).includes("collector.test")) return fetchInto(otlp.app)(input, init);
+      const text = bodyText(init);
+      if (text.includes(middle!) && text.includes(worst!) && !text.includes(best!)) {
+        return new Promise((_, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal!.reason)));
+      }
+      return toSim(input, init);
+    };
+    const config = testConfig({ tracing: { otlp_endpoint: "http://collector.test", flush_ms: 20 }, limits: { allow_trace: true } });
+    const body = await (await postChat(createApp({ config, fetch }), chatBody({ verdict: { n: 3, tournament: "round_robin", trace: true } }))).json();
+    const stopped = (body.verdict.trace.judgments as { error?: string }[]).filter((j) => j.error !== undefined);
+    expect(stopped.map((j) => j.error)).toEqual(["cancelled", "cancelled"]);
+    await vi.waitFor(() => expect(otlp.spans().filter((s) => s.name === "judge")).toHaveLength(6), { timeout: 2000, interval: 10 });
+    const judgeSpans = otlp.spans().filter((s) => s.name === "judge");
+    expect(judgeSpans.filter((s) => s.status.code === 2)).toEqual([]);
+    expect(judgeSpans.filter((s) => s.attributes.some((a) => a.key === "verdict.cancelled"))).toHaveLength(2);
   });
 
   it("holds no configured secret, even one a client sends as its model name and request id", async () => {
