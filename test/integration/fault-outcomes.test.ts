@@ -3,7 +3,8 @@
 import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
 import type { FaultKind } from "../sim/faults";
-import { chatBody, harness, postChat } from "../helpers";
+import { bodyText, chatBody, fetchInto, harness, postChat } from "../helpers";
+import { createSimulator } from "../sim/server";
 
 function expectOpenAIError(body: unknown) {
   expect(body).toEqual({ error: { message: expect.any(String), type: expect.any(String), param: null, code: expect.any(String) } });
@@ -67,6 +68,34 @@ describe("judge faults follow judge.on_error", () => {
     const body = await response.json();
     expectOpenAIError(body);
     expect(body.error).toMatchObject({ type: "judge_error", code: "judge_unavailable" });
+  });
+
+  it.each(["fail_closed", "fail_open"])("%s: a knockout whose first match fails answers at once, and the matches left in flight end with it", async (onError) => {
+    const sim = createSimulator();
+    const toSim = fetchInto(sim.app);
+    let judgeCalls = 0;
+    const inFlight = new Set<AbortSignal>();
+    const aborted: AbortSignal[] = [];
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      if (!bodyText(init).includes('"model":"sim-judge"')) return toSim(input, init);
+      if (++judgeCalls === 1) return Response.json({ error: { message: "bad judge request" } }, { status: 400 });
+      const signal = init!.signal!;
+      inFlight.add(signal);
+      await new Promise((resolve) => {
+        const timer = setTimeout(resolve, 1_500);
+        signal.addEventListener("abort", () => (clearTimeout(timer), aborted.push(signal), resolve(undefined)));
+      });
+      inFlight.delete(signal);
+      return signal.aborted ? Promise.reject(signal.reason) : toSim(input, init);
+    };
+    const { app } = harness({ deps: { fetch }, config: { judge: { on_error: onError, max_retries: 0 } } });
+    const started = Date.now();
+    const response = await postChat(app, chatBody({ verdict: { n: 4, tournament: "knockout" } }));
+    expect(Date.now() - started).toBeLessThan(700);
+    expect(response.status).toBe(onError === "fail_closed" ? 502 : 200);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(inFlight.size).toBe(0);
+    expect(aborted.length).toBeGreaterThan(0);
   });
 
   it.each<FaultKind>(["garbage", "empty"])("a judge answering %s is asked once more, then the match is a reported tie", async (fault) => {
