@@ -132,11 +132,9 @@ export async function startProxy(config: Config, logger: Logger = createJsonLogg
   const listener = getRequestListener(createApp(deps, ctx).fetch, { hostname: config.server.host });
   // Chat completions the app would accept are answered before it (src/adapters/node-chat-lane.ts); the rest by it.
   const lane = chatCompletionsLane(ctx, listener);
-  const server = createServer();
-  // Every request is tracked for a graceful close, those that ask for a go-ahead too.
+  const server = createServer(lane);
   const drain = drainable(server);
-  server.on("request", drain.tracked(lane));
-  server.on("checkContinue", drain.tracked(continueOrRefuse(ctx, lane)));
+  server.on("checkContinue", continueOrRefuse(ctx, lane));
   server.on("clientError", answerClientError);
   // A backstop for headers still arriving a second past the budget: Node's own 408 (it checks every 30 s, and only
   // headers; bodies are read within the budget by the chat lane and the app, src/budget.ts readWithinBudget).
