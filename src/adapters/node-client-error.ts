@@ -16,9 +16,10 @@ function refusalOf(code: string | undefined): ProxyError {
 }
 
 export function answerClientError(err: NodeJS.ErrnoException & { bytesParsed?: number }, socket: Duplex): void {
-  // A connection the client reset, or one with an answer under way (Node's own handler checks the same): a status
-  // written now would land inside that answer.
-  if (err.code === "ECONNRESET" || !socket.writable || (socket as Duplex & { _httpMessage?: unknown })._httpMessage) {
+  // A connection the client reset, or one whose answer has begun to go out (Node's own handler checks the same): a
+  // status written now would land inside that answer.
+  const answer = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+  if (err.code === "ECONNRESET" || !socket.writable || answer?.headersSent) {
     socket.destroy();
     return;
   }

@@ -28,6 +28,11 @@ describe("bad input", () => {
     await expectError(await postChat(app, digits), 400, "metadata.x[1]");
     const fine = '{"model":"sim-generator","messages":[{"role":"user","content":"e100 and 1e-400"}],"temperature":1e-400,"verdict":{"n":1}}';
     expect(parseJsonBody(fine, "application/json").temperature).toBe(0);
+    // Looking for such numbers is linear: 4 MB of 308-digit runs (each one short of too large) once took seconds.
+    const runs = JSON.stringify({ model: "m", messages: [{ role: "user", content: `${"1".repeat(308)}x`.repeat(13_000) }] });
+    const started = performance.now();
+    parseJsonBody(runs, "application/json");
+    expect(performance.now() - started).toBeLessThan(800);
   });
 
   it("refuses JSON that is not an object", async () => {

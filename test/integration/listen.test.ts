@@ -91,6 +91,10 @@ describe("requests node:http cannot parse", () => {
       const both = await rawExchange(proxy.url, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
       expect(both).toMatch(/^HTTP\/1\.1 400 /);
       expect(JSON.parse(both.slice(both.indexOf("\r\n\r\n") + 4)).error).toMatchObject({ code: "malformed_request", param: null });
+      // A fault found in the body, while the request is being read: still answered, its answer not yet begun.
+      const badChunk = await rawExchange(proxy.url, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n");
+      expect(badChunk).toMatch(/^HTTP\/1\.1 400 /);
+      expect(JSON.parse(badChunk.slice(badChunk.indexOf("\r\n\r\n") + 4)).error).toMatchObject({ code: "malformed_request" });
     } finally {
       await proxy.close();
     }
