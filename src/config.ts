@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { leastJudgeCalls, strategyFields, strategyNames } from "../strategies/index";
 import { observabilityFields, TIMER_MAX_MS, TIMER_TOO_LONG } from "./observe/config";
+import { SENSITIVE_HEADER } from "./redact";
 import { headerSecret, serviceUrl } from "./util/config-fields";
 
 const upstreamFields = {
@@ -304,10 +305,13 @@ export const ROOT_SIGNALS_BASE_URL = "https://api.app.rootsignals.ai";
  */
 /**
  * Every secret the config holds; none may reach a response, an error message, a log line or a span (src/redact.ts).
- * A header value is hunted whole and as its bare credential ("Bearer <token>").
+ * Of the collector's headers, those that carry credentials (a dataset or tenant name is no secret, and hunting it would
+ * rewrite every answer that says it), each whole and as its bare credential ("Bearer <token>").
  */
 export function secretsOf(config: Config): string[] {
-  const headerValues = Object.values(config.tracing.headers).flatMap((value) => [value, value.replace(/^\S+\s+/, "")]);
+  const headerValues = Object.entries(config.tracing.headers)
+    .filter(([name]) => SENSITIVE_HEADER.test(name))
+    .flatMap(([, value]) => [value, value.replace(/^\S+\s+/, "")]);
   return [config.generator.api_key, config.judge.api_key, ...config.auth.keys, config.metrics.token, ...headerValues]
     .filter((secret): secret is string => secret !== undefined);
 }

@@ -11,7 +11,7 @@ import { bodyChunks, chunkStream, keepChunkSource } from "./util/body-chunks";
 const REDACTED = "[redacted]";
 
 /** Request headers whose values are credentials: if an upstream echoes one back, it must not travel further. */
-const SENSITIVE_HEADER = /^(authorization|proxy-authorization|cookie|x-api-key|api-key|x-verdict-api-key|.*-(key|token|secret))$/i;
+export const SENSITIVE_HEADER = /^(authorization|proxy-authorization|cookie|x-api-key|api-key|x-verdict-api-key|.*-(key|token|secret))$/i;
 
 /** Bearer tokens and OpenAI-style keys, configured or not. */
 /**

@@ -4,8 +4,11 @@
 import type { GroundingVerdict, PairVerdict, ScoreVerdict } from "../../strategies/types";
 import { MAX_REASONING_CHARS } from "./backend";
 
-/** Reasoning as verdict keeps it: a string, cut at MAX_REASONING_CHARS with a short note of what was cut. */
-const keptReasoning = (text: unknown): boolean => typeof text === "string" && text.length <= MAX_REASONING_CHARS + 64;
+/**
+ * Reasoning as verdict keeps it: a string of bounded length. Each judge answer's is cut at MAX_REASONING_CHARS (with a
+ * note of the cut), and one judgment may join two (Root Signals' pair: each answer's justification), with a few words.
+ */
+const keptReasoning = (text: unknown): boolean => typeof text === "string" && text.length <= 2 * MAX_REASONING_CHARS + 1_000;
 
 /** Only readable judgments are kept (src/judge/session.ts), so a stored one says `parsed: true`. */
 const kept = (value: unknown): value is Record<string, unknown> =>

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { ConfigError, judgeEndpoint, loadConfig } from "../../src/config";
+import { ConfigError, judgeEndpoint, loadConfig, secretsOf } from "../../src/config";
 
 const minimal = { generator: { base_url: "http://127.0.0.1:9/v1" }, judge: { model: "root-judge" } };
 
@@ -136,6 +136,13 @@ describe("loadConfig", () => {
     expect(fragment).toEqual([expect.stringMatching(/^judge\.base_url: must not hold a query or fragment/)]);
     const collector = problemsOf(() => loadConfig({}, JSON.stringify({ ...minimal, tracing: { otlp_endpoint: "http://u:OTLP-PW@127.0.0.1:9" } })));
     expect(collector).toEqual([expect.stringMatching(/^tracing\.otlp_endpoint: must not hold a user or password: put the key in tracing\.headers/)]);
+  });
+
+  it("hunts the metrics token and the collector's credential headers as secrets, not its other headers", () => {
+    const config = loadConfig({}, JSON.stringify({ ...minimal, metrics: { token: "scrape-token-1" }, tracing: { otlp_endpoint: "http://127.0.0.1:9", headers: { authorization: "Bearer col-secret-2", "x-honeycomb-dataset": "verdict", "x-honeycomb-team-key": "team-key-3" } } }));
+    const secrets = secretsOf(config);
+    for (const secret of ["scrape-token-1", "Bearer col-secret-2", "col-secret-2", "team-key-3"]) expect(secrets).toContain(secret);
+    expect(secrets).not.toContain("verdict");
   });
 
   it("refuses a metrics token or collector header that no request could carry, and a cache TTL past the bound of every *_ms", () => {

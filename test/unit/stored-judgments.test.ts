@@ -77,6 +77,9 @@ describe("judgments read back from the cache", () => {
     expect((await scored.judge.score(scoring)).score).toBe(4);
     const compared = createJudgeSession(backend, plantedCache({ value: { winner: "A", reasoning: "stored", pA: 0.9, parsed: true } }));
     expect((await compared.judge.compare(pair)).winner).toBe("A");
+    // A Root Signals pair joins both answers' justifications, each up to the bound.
+    const joined = createJudgeSession(backend, plantedCache({ value: { winner: "B", reasoning: "j".repeat(16_100), parsed: true } }));
+    expect((await joined.judge.compare(pair)).reasoning).toHaveLength(16_100);
     expect(calls()).toBe(0);
     expect(stats.cache_hits).toBe(1);
   });
