@@ -74,21 +74,16 @@ export function guardChunks(chunks: AsyncIterable<Uint8Array>, idleMs: number | 
 
 async function* chunksUntilStalled(source: AsyncIterator<Uint8Array>, idleMs: number | undefined, who: string): AsyncGenerator<Uint8Array> {
   const idle = idleWatch(source, idleMs);
-  const stalledError = () =>
-    idle.stalled() === "client"
-      ? cutShort(`the client read nothing for ${idleMs} ms, so the ${who} upstream's stream was closed`)
-      : cutShort(`the ${who} upstream's stream sent nothing for ${idleMs} ms`);
+  const failure = () => cutShort(idle.stall(who)?.message ?? `the ${who} upstream's stream was cut off before it finished`);
   try {
     for (;;) {
       let read: IteratorResult<Uint8Array>;
-      idle.reading();
       try {
-        read = await source.next();
-        idle.heard();
+        read = await idle.next();
       } catch {
-        throw idle.stalled() ? stalledError() : cutShort(`the ${who} upstream's stream was cut off before it finished`);
+        throw failure();
       }
-      if (idle.stalled()) throw stalledError();
+      if (idle.stall(who)) throw failure();
       if (read.done) return;
       yield read.value;
     }
@@ -127,17 +122,22 @@ function idleWatch(source: AsyncIterator<Uint8Array>, idleMs: number | undefined
   };
   if (idleMs !== undefined) timer = setTimeout(check, idleMs);
   return {
-    /** A read of the upstream begins. */
-    reading: () => {
+    /** The upstream's next read, timed: while it waits the upstream is silent, after it the client has the chunk. */
+    async next(): Promise<IteratorResult<Uint8Array>> {
       reading = true;
       since = Date.now();
-    },
-    /** The read has come back: what it brought waits for the client now. */
-    heard: () => {
+      const read = await source.next();
       reading = false;
       since = Date.now();
+      return read;
     },
-    stalled: () => stalled,
+    /** Which side stalled and ended the stream, in words and as a code; null while neither has. */
+    stall(who: string): { message: string; code: string } | null {
+      if (stalled === null) return null;
+      return stalled === "client"
+        ? { message: `the client read nothing for ${idleMs} ms, so the ${who} upstream's stream was closed`, code: "client_stream_stalled" }
+        : { message: `the ${who} upstream's stream sent nothing for ${idleMs} ms`, code: "upstream_stream_timeout" };
+    },
     stop: () => {
       if (timer !== undefined) clearTimeout(timer);
     },
@@ -190,22 +190,20 @@ async function* wholeEvents(source: AsyncIterator<Uint8Array>, { who = "generato
   const pending = new PendingEvent();
   let lastSent: Uint8Array = new Uint8Array(0);
   const idle = idleWatch(source, idleMs);
-  const stalledEvent = () =>
-    idle.stalled() === "client"
-      ? cutOff(`the client read nothing for ${idleMs} ms, so the ${who} upstream's stream was closed`, "client_stream_stalled", lastSent)
-      : cutOff(`the ${who} upstream's stream sent nothing for ${idleMs} ms`, "upstream_stream_timeout", lastSent);
+  const stalledEvent = () => {
+    const stall = idle.stall(who)!;
+    return cutOff(stall.message, stall.code, lastSent);
+  };
   try {
     for (;;) {
       let read: IteratorResult<Uint8Array>;
-      idle.reading();
       try {
-        read = await source.next();
-        idle.heard();
+        read = await idle.next();
       } catch {
-        yield idle.stalled() ? stalledEvent() : cutOff(`the ${who} upstream's stream was cut off before it finished`, "upstream_stream_truncated", lastSent);
+        yield idle.stall(who) ? stalledEvent() : cutOff(`the ${who} upstream's stream was cut off before it finished`, "upstream_stream_truncated", lastSent);
         return;
       }
-      if (idle.stalled()) return void (yield stalledEvent());
+      if (idle.stall(who)) return void (yield stalledEvent());
       if (read.done) break;
       const value = read.value;
       const tail = pending.tail(3);
