@@ -133,7 +133,7 @@ export async function forwardToGenerator(target: PassThroughTarget, request: For
     throw new ProxyError(502, `generator upstream answered ${upstream.status}, which is not an answer`, { type: "upstream_error", code: "generator_error" });
   }
   const responseHeaders: Record<string, string> = {};
-  // The exchange has already decoded the body, so the upstream's encoding and length no longer describe it.
+  // The exchange has already decoded the body, so the upstream's encoding no longer describes it.
   for (const name in upstream.headers) {
     if (!HOP_BY_HOP.has(name) && name !== "content-encoding") responseHeaders[name] = upstream.headers[name]!;
   }
@@ -147,12 +147,15 @@ export async function forwardToGenerator(target: PassThroughTarget, request: For
   // A JSON answer is already whole in memory (the retrying exchange checks it before anyone sees it); handed on as
   // bytes, the server writes it in one go instead of pumping a stream.
   const streamed = body !== null && !isWhole(body);
+  const events = EVENT_STREAM.test(upstream.headers["content-type"] ?? "");
   const cutOff = request.path.startsWith("/responses") ? responsesCutOff : undefined;
-  const sent = !streamed
-    ? body
-    : EVENT_STREAM.test(upstream.headers["content-type"] ?? "")
-      ? guardEvents(body, { cutOff, idleMs: target.streamIdleMs })
-      : guardChunks(body, target.streamIdleMs);
+  const sent = !streamed ? body : events ? guardEvents(body, { cutOff, idleMs: target.streamIdleMs }) : guardChunks(body, target.streamIdleMs);
+  // The upstream's length still holds while the bytes are its own: not decoded, not scrubbed of a key (the redacting
+  // exchange then drops the length), not re-framed as events are. A download's size and progress, and a HEAD's
+  // answer, depend on it; a body cut short is then seen as such.
+  const length = upstream.headers["content-length"];
+  const encoding = upstream.headers["content-encoding"];
+  if (length !== undefined && !events && (encoding === undefined || encoding === "identity")) responseHeaders["content-length"] = length;
   // Literals rather than spreads of a partial answer: the spread was about 1% of a pass-through's CPU.
   const { status, cookies } = upstream;
   return cookies ? { status, headers: responseHeaders, cookies, body: sent } : { status, headers: responseHeaders, body: sent };

@@ -1,6 +1,7 @@
 // A server that cannot listen says which setting to change, as a config problem: not an unhandled error and a stack.
 import { once } from "node:events";
-import { Agent, request as httpRequest, type IncomingMessage } from "node:http";
+import { Agent, createServer, request as httpRequest, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
 import { connect } from "node:net";
 import { describe, expect, it } from "vitest";
 import { startProxy } from "../../src/adapters/node";
@@ -97,6 +98,30 @@ describe("requests node:http cannot parse", () => {
       expect(JSON.parse(badChunk.slice(badChunk.indexOf("\r\n\r\n") + 4)).error).toMatchObject({ code: "malformed_request" });
     } finally {
       await proxy.close();
+    }
+  });
+});
+
+describe("a relayed download", () => {
+  it("keeps the upstream's Content-Length, on GET and on HEAD, over a real socket", async () => {
+    const bytes = Buffer.alloc(200_000, 7);
+    const upstream = createServer((req, res) => {
+      res.writeHead(200, { "content-type": "audio/mpeg", "content-length": String(bytes.length) });
+      res.end(req.method === "HEAD" ? undefined : bytes);
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+    const base = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`;
+    const proxy = await startProxy(testConfig({ server: { port: 0 }, generator: { base_url: base } }), silent);
+    try {
+      const got = await fetch(`${proxy.url}/v1/files/f/content`);
+      expect(got.headers.get("content-length")).toBe(String(bytes.length));
+      expect((await got.arrayBuffer()).byteLength).toBe(bytes.length);
+      const head = await fetch(`${proxy.url}/v1/files/f/content`, { method: "HEAD" });
+      expect(head.status).toBe(200);
+      expect(head.headers.get("content-length")).toBe(String(bytes.length));
+    } finally {
+      await proxy.close();
+      await new Promise((resolve) => upstream.close(resolve));
     }
   });
 });
