@@ -15,7 +15,7 @@ function refusalOf(code: string | undefined): ProxyError {
   return new ProxyError(400, "the request is not well-formed HTTP/1.1", { code: "malformed_request" });
 }
 
-export function answerClientError(err: NodeJS.ErrnoException & { bytesParsed?: number }, socket: Duplex): void {
+export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   // A connection the client reset, or one whose answer has begun to go out (Node's own handler checks the same): a
   // status written now would land inside that answer.
   const answer = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
