@@ -267,6 +267,15 @@ const CLAIM_MARKED_FAILED =
   /\bclaim\b[^\n.:=>]{0,80}(?::|=|->|=>|-|\u2013|\u2014)[ \t]*\**[ \t]*(?:fail(?:s|ed)?|unsupported|not supported(?:[ \t]+by[ \t]+the[ \t]+(?:documents?|context|sources?|passage|text))?)\**[ \t]*(?=[.,;!()[\]]|$)/im;
 
 /**
+ * "Claim 2 is unsupported", "both claims are not in the document", "claim 3 (the date) is not fully supported by the
+ * context": a claim said in a sentence to lack support. Not "no claim is unsupported" or "none of the claims are
+ * unsupported". A judge that says so and then PASS has contradicted itself, and the guard reads the failing half.
+ * Bounded like the mark above, so linear.
+ */
+const CLAIM_SAID_UNSUPPORTED =
+  /(?<!\b(?:no|none of the|not one|not a single)\s+)\bclaims?\b[^\n.;:?!]{0,80}?\b(?:is|are|was|were|remains?)(?:[ \t]+(?:(?:entirely|completely|wholly|fully|partly|partially|largely|also)[ \t]+)?(?:unsupported|unverified)|(?:n't|[ \t]+not)[ \t]+(?:(?:entirely|completely|wholly|fully|partly|partially|largely|also)[ \t]+)?(?:supported|(?:found[ \t]+|mentioned[ \t]+|stated[ \t]+|present[ \t]+)?in[ \t]+the[ \t]+(?:documents?|context|sources?|passages?|text)))\b/i;
+
+/**
  * A judge asked to go claim by claim may give a verdict per claim and then an overall one, in JSON objects or in
  * prose. Every verdict found counts, and one FAIL anywhere fails the answer: an unsupported claim is what the check
  * is for, and a guard that must choose between readings of the judge's words chooses the one that returns nothing
@@ -297,8 +306,9 @@ export function parseGrounding(text: string): ParsedGrounding | null {
     }
   }
   // Upper case anywhere: a judge's prose may say "fail" in passing, but FAIL is the verdict word it was asked for. In
-  // any case where a claim is marked with it ("Claim 2: Fail", "claim 3 is unsupported -> failed").
-  const flagged = isOneObject(trimmed) ? null : (/\bFAIL(?:S|ED)?\b/.exec(trimmed) ?? CLAIM_MARKED_FAILED.exec(trimmed));
+  // any case where a claim is marked with it ("Claim 2: Fail", "claim 3 is unsupported -> failed") or said to lack
+  // support ("Claim 2 is not in the document").
+  const flagged = isOneObject(trimmed) ? null : (/\bFAIL(?:S|ED)?\b/.exec(trimmed) ?? CLAIM_MARKED_FAILED.exec(trimmed) ?? CLAIM_SAID_UNSUPPORTED.exec(trimmed));
   if (flagged) found.push({ verdict: "FAIL", reasoning: trimmed });
   // A pass is told in the JSON's own reasoning where there is one.
   return found.find((f) => f.verdict === "FAIL") ?? found[inJson > 0 ? inJson - 1 : found.length - 1] ?? null;

@@ -15,6 +15,7 @@ it.each([
   ["a score label", () => parseScore(`score:${" ".repeat(RUN)}x`, 5)],
   ["a grounding label", () => parseGrounding(`verdict:${" ".repeat(RUN)}x`)],
   ["claims marked in prose", () => parseGrounding(`${"claim ".repeat(RUN / 6)}x`)],
+  ["claims said to lack support", () => parseGrounding(`${"claims is ".repeat(RUN / 10)}x`)],
   ["judge prompt tags after a long gap", () => neutraliseTags(`<${" ".repeat(RUN)}x`)],
   ["judge prompt tags left unclosed", () => neutraliseTags("<response_a".repeat(RUN / 11))],
   ["consistency's marks around an answer", () => finalAnswer(`Work\nFinal answer: a${"*".repeat(RUN)}b`, "auto")],

@@ -112,6 +112,28 @@ describe("parseGrounding", () => {
     }
   });
 
+  it("fails prose that says a claim lacks support, even beside an overall PASS, but not prose that says none does", () => {
+    for (const contradicted of [
+      "Claim 2 is unsupported. VERDICT: PASS",
+      "Both claims are not in the document.\nVERDICT: PASS",
+      "claim 3 (the date) is not fully supported by the context. VERDICT: PASS",
+      "The second claim isn't in the document. Overall VERDICT: PASS",
+      "Claim 1 is partially unsupported; VERDICT: PASS",
+      "claim 4 was not found in the documents. [[PASS]]",
+    ]) {
+      expect([contradicted, parseGrounding(contradicted)?.verdict]).toEqual([contradicted, "FAIL"]);
+    }
+    for (const honest of [
+      "No claim is unsupported. VERDICT: PASS",
+      "None of the claims are unsupported. VERDICT: PASS",
+      "Claim 2 is not unsupported: it is in paragraph 3. VERDICT: PASS",
+      "Claim 1 is in the document. VERDICT: PASS",
+      "Claim 2 is supported; it is not in the summary but in the document. VERDICT: PASS",
+    ]) {
+      expect([honest, parseGrounding(honest)?.verdict]).toEqual([honest, "PASS"]);
+    }
+  });
+
   it("fails an object that gives its verdict twice in different cases, whichever comes first", () => {
     expect(parseGrounding('{"REASONING":"ok","verdict":"FAIL","VERDICT":"PASS"}')?.verdict).toBe("FAIL");
     expect(parseGrounding('{"REASONING":"ok","VERDICT":"PASS","verdict":"FAIL"}')?.verdict).toBe("FAIL");
