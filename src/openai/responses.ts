@@ -26,6 +26,8 @@ export const responsesRequestSchema = z.looseObject({
   metadata: optional(z.record(z.string(), z.string())),
   reasoning: optional(z.looseObject({ effort: optional(z.string()) })),
   text: optional(z.looseObject({ format: optional(z.looseObject({ type: z.string() })), verbosity: optional(z.string()) })),
+  // Checked on either path: tools that are no list would be read as none, and the request reranked without them.
+  tools: optional(z.array(z.looseObject({}), { error: "must be a list of tools (objects)" })),
   // The Responses API has no `n`: one answer, which verdict chooses among verdict.n candidates.
   n: z.never({ error: "the Responses API has no n: one answer comes back; verdict.n sets how many candidates it is chosen from" }).optional(),
   verdict: z.unknown().optional(),

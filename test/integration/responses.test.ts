@@ -293,6 +293,13 @@ describe("/v1/responses", () => {
     const xmlWithTools = await post(app, { model: "sim-generator", input: "hi", tools: [{ type: "function", name: "f" }], text: { format: { type: "xml" } } });
     expect(xmlWithTools.status).toBe(400);
     expect((await xmlWithTools.json()).error.param).toBe("text.format.type");
+    for (const tools of [{ type: "function", name: "f" }, "web_search", [null]]) {
+      for (const n of [1, 3]) {
+        const badTools = await post(app, { model: "sim-generator", input: "hi", tools, verdict: { n } });
+        expect(badTools.status).toBe(400);
+        expect((await badTools.json()).error.param).toMatch(/^tools/);
+      }
+    }
     const nullItem = await post(app, { model: "sim-generator", input: [null] });
     expect((await nullItem.json()).error).toMatchObject({ param: "input", message: expect.stringMatching(/must be text or a list of input items/) });
     for (const n of [1, 2]) {
