@@ -26,8 +26,12 @@ export function parseJsonBody(raw: string, contentType: string | null): Record<s
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     throw badRequest("request body must be a JSON object", null, "invalid_json");
   }
-  if (nestedDeeperThan(raw, MAX_NESTING)) {
+  const shape = shapeOf(raw);
+  if (shape === "too_deep") {
     throw badRequest(`request body nests arrays and objects more than ${MAX_NESTING} deep`, null, "nesting_too_deep");
+  }
+  if (shape === "too_many_values") {
+    throw badRequest(`request body holds more than ${MAX_VALUES} values (array items and object members)`, null, "too_many_values");
   }
   // Only text that could hold one is searched: a number past a double's range would go upstream as null.
   const tooLarge = MIGHT_OVERFLOW.test(raw) ? overflowingNumber(json, []) : undefined;
@@ -61,10 +65,21 @@ function overflowingNumber(value: unknown, path: (string | number)[]): (string |
  */
 const MAX_NESTING = 128;
 
-/** Whether a JSON text opens more than `limit` arrays and objects inside each other; strings are skipped. */
-function nestedDeeperThan(text: string, limit: number): boolean {
-  if (text.length <= 2 * limit) return false; // too short to hold that many brackets and their closing ones
+/**
+ * More than any real request holds (2,048 messages, 128 tools with their schemas and a long enum fit many times over).
+ * Checking a body's shape takes time with its number of values, and a body of 4 MiB can hold two million: a list of
+ * that many wrong messages or content parts blocked every other request for over ten seconds while each was reported.
+ */
+const MAX_VALUES = 50_000;
+
+/**
+ * Whether a JSON text opens more than MAX_NESTING arrays and objects inside each other, or holds more than MAX_VALUES
+ * values (counted as the commas and opening brackets between them); strings are skipped.
+ */
+function shapeOf(text: string): "too_deep" | "too_many_values" | "fits" {
+  if (text.length <= 2 * MAX_NESTING) return "fits"; // too short to hold that many brackets or values
   let depth = 0;
+  let values = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -72,11 +87,14 @@ function nestedDeeperThan(text: string, limit: number): boolean {
       if (c === 0x5c) i++; // a backslash: the next character is escaped
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      if (++depth > limit) return true;
+    else if (c === 0x2c) {
+      if (++values > MAX_VALUES) return "too_many_values";
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > MAX_NESTING) return "too_deep";
+      if (++values > MAX_VALUES) return "too_many_values";
     } else if (c === 0x7d || c === 0x5d) depth--;
   }
-  return false;
+  return "fits";
 }
 
 function wrongType(contentType: string) {
@@ -133,10 +151,7 @@ export function checkContextLimit(documents: string[], messages: Record<string, 
  */
 export function checkConversationLimits(messages: Record<string, unknown>[], limits: Config["limits"], param = "messages", leading?: string): void {
   const offset = leading === undefined ? 0 : 1;
-  if (messages.length > limits.max_messages) {
-    const counted = leading === undefined ? "" : ` (with ${leading})`;
-    throw badRequest(`${param}${counted} has ${messages.length} entries; this proxy accepts at most ${limits.max_messages}`, param, "too_many_messages");
-  }
+  checkMessageCount(messages, limits, param, leading);
   let total = 0;
   for (const [index, message] of messages.entries()) {
     total += messageChars(message);
@@ -148,4 +163,14 @@ export function checkConversationLimits(messages: Record<string, unknown>[], lim
       );
     }
   }
+}
+
+/**
+ * A conversation with more entries than the limit, refused before its entries are checked one by one (a long list of
+ * wrong ones would be reported entry by entry). `list`: the conversation as the client sent it, of any shape.
+ */
+export function checkMessageCount(list: unknown, limits: Config["limits"], param = "messages", leading?: string): void {
+  if (!Array.isArray(list) || list.length <= limits.max_messages) return;
+  const counted = leading === undefined ? "" : ` (with ${leading})`;
+  throw badRequest(`${param}${counted} has ${list.length} entries; this proxy accepts at most ${limits.max_messages}`, param, "too_many_messages");
 }

@@ -8,7 +8,7 @@ import { admissionRules } from "../candidates";
 import type { Config } from "../config";
 import { generatorFor } from "../byok";
 import { badRequest, cancelledError, paramOf } from "../errors";
-import { checkConversationLimits, parseJsonBody } from "../limits";
+import { checkConversationLimits, checkMessageCount, parseJsonBody } from "../limits";
 import { arrivedAt, probeOf, settleLater, waitUntilOf } from "../observe/middleware";
 import type { RequestProbe } from "../observe/probe";
 import { chatRequestSchema, type ChatRequest } from "../openai/chat";
@@ -73,6 +73,7 @@ export interface CheckedChat {
 /** Throws the 400 to answer with when the body, its limits or its verdict options are wrong. */
 export function checkChatRequest(raw: string, headers: HeaderSource, config: Config): CheckedChat {
   const json = parseJsonBody(raw, headers.get("content-type"));
+  checkMessageCount(json.messages, config.limits);
   const parsed = chatRequestSchema.safeParse(json);
   if (!parsed.success) throw invalidBody(parsed.error);
   checkConversationLimits(parsed.data.messages, config.limits);

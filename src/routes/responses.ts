@@ -6,7 +6,7 @@ import type { ChatRequest } from "../openai/chat";
 import { responseEventStream } from "../openai/response-events";
 import { isOwnResponseId, newResponseId, responsesParamOf, responsesRequestSchema, toChatRequest, toResponseObject, type ChatResult } from "../openai/responses";
 import { badRequest, ProxyError } from "../errors";
-import { checkConversationLimits } from "../limits";
+import { checkConversationLimits, checkMessageCount } from "../limits";
 import { resolveOptions } from "../options";
 import { passThrough } from "../passthrough";
 import { generatorFor } from "../byok";
@@ -45,6 +45,7 @@ function namingResponsesParams(rerank: (signal: AbortSignal) => Promise<Pipeline
 export async function handleResponses(c: Context, ctx: AppContext): Promise<Response> {
   const arrived = arrivedAt(c);
   const { raw, json } = await readJsonObject(c, arrived, ctx.config.timeouts.request_ms);
+  checkMessageCount(json.input, ctx.config.limits, "input");
   const parsed = responsesRequestSchema.safeParse(json);
   if (!parsed.success) throw invalidBody(parsed.error);
   const body = parsed.data;
