@@ -39,7 +39,9 @@ function firstIssueParam(error: z.ZodError, prefix: string): { param: string; me
   const issue = error.issues[0]!;
   const keys = issue.code === "unrecognized_keys" ? issue.keys : [];
   const path = paramOf([...issue.path, ...keys.slice(0, 1)]);
-  const message = issue.code === "unrecognized_keys" ? `unknown option ${keys.join(", ")}` : issue.message;
+  // A few names say what is wrong; a body of thousands would come back whole in the error.
+  const named = keys.length > 5 ? `${keys.slice(0, 5).join(", ")} and ${keys.length - 5} more` : keys.join(", ");
+  const message = issue.code === "unrecognized_keys" ? `unknown option ${named}` : issue.message;
   return { param: path ? `${prefix}.${path}` : prefix, message };
 }
 

@@ -69,6 +69,24 @@ describe("bad input", () => {
     expect((await postChat(harness().app, inText)).status).toBe(200);
   });
 
+  it("refuses a body of more values than any request holds, and a conversation over the limit before its entries are checked", async () => {
+    for (const n of [1, 2]) {
+      const zeros = `{"model":"m","messages":[${Array(60_000).fill(0).join(",")}],"verdict":{"n":${n}}}`;
+      expect((await expectError(await postChat(app, zeros), 400, null)).code).toBe("too_many_values");
+      // Under that bound but over limits.max_messages: the count is what to fix, not each wrong entry.
+      const many = { model: "m", messages: Array(3_000).fill(0), verdict: { n } };
+      expect((await expectError(await postChat(app, many), 400, "messages")).code).toBe("too_many_messages");
+    }
+    const input = await harness().app.request("/v1/responses", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "m", input: Array(3_000).fill({}) }) });
+    expect(input.status).toBe(400);
+    expect((await input.json()).error).toMatchObject({ param: "input", code: "too_many_messages" });
+    // Commas in text are text; a large list of numbers under the bound is an ordinary request.
+    const commas = chatBody({ messages: [{ role: "user", content: ",".repeat(60_000) }], verdict: { n: 1 } });
+    expect((await postChat(harness().app, commas)).status).toBe(200);
+    const numbers = `{"model":"m","messages":[{"role":"user","content":"x"}],"verdict":{"n":1},"extra":[${Array(40_000).fill(7).join(",")}]}`;
+    expect((await postChat(harness().app, numbers)).status).toBe(200);
+  });
+
   it("names model when it is missing", async () => {
     await expectError(await postChat(app, { messages: [{ role: "user", content: "x" }] }), 400, "model");
   });
@@ -86,6 +104,10 @@ describe("bad input", () => {
   it("refuses unknown verdict options instead of ignoring a typo", async () => {
     await expectError(await postChat(app, chatBody({ verdict: { stratgy: "pairwise" } })), 400, "verdict.stratgy");
     await expectError(await postChat(app, chatBody({ verdict: "four" })), 400, "verdict");
+    // Thousands of unknown names: the error names a few and counts the rest instead of echoing them all.
+    const typos = Object.fromEntries(Array.from({ length: 2_000 }, (_, i) => [`option${i}`, 1]));
+    const many = await expectError(await postChat(app, chatBody({ verdict: typos })), 400, "verdict.option0");
+    expect(many.message).toBe("invalid verdict.option0: unknown option option0, option1, option2, option3, option4 and 1995 more");
   });
 
   it("refuses a blank guard abstention message, which would answer the client with nothing", async () => {
