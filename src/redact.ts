@@ -53,17 +53,33 @@ function formsPattern(forms: string[]): RegExp | null {
   return new RegExp([...forms].sort((a, b) => b.length - a.length).map(escapeRegExp).join("|"), "g");
 }
 
+/**
+ * Secrets shorter than 6 characters ("local", "EMPTY": self-hosted servers' keys) as whole words: an error body that
+ * echoes one ("Incorrect API key provided: local") still hands it to nobody. Answers are not searched for them, where
+ * such a word is just a word (README).
+ */
+function shortWordsPattern(secrets: Iterable<string | undefined>): RegExp | null {
+  const short = [...secrets].filter((s): s is string => typeof s === "string" && s.length > 0 && s.length < 6);
+  if (short.length === 0) return null;
+  const forms = [...new Set(short.flatMap((s) => [s, escaped(s)]))].map(escapeRegExp);
+  return new RegExp(`(?<![\\w-])(?:${forms.join("|")})(?![\\w-])`, "g");
+}
+
 /** Replaces each secret (and bearer-looking token) in a text. */
 export function createRedactor(secrets: Iterable<string | undefined>): Redactor {
-  const forms = huntedForms(secrets);
+  const given = [...secrets];
+  const forms = huntedForms(given);
   const secretPattern = formsPattern(forms);
+  const shortPattern = shortWordsPattern(given);
   // What a string holds is in the JSON text of a value holding it, escaped once more: every form hunted above, as it
   // is and escaped. The token patterns start with characters JSON never escapes.
   const inJson = [...new Set([...forms, ...forms.map(escaped)])].map(escapeRegExp);
-  const suspect = new RegExp([...inJson, "bearer", "basic", "[srp]k-"].join("|"), "i");
+  const suspect = new RegExp([...inJson, ...(shortPattern ? [shortPattern.source] : []), "bearer", "basic", "[srp]k-"].join("|"), "i");
   const redact = (text: string) => {
-    if (text.length < 6) return text; // shorter than any secret hunted and any token pattern: nothing to find
+    // Shorter than any secret hunted and any token pattern: nothing to find.
+    if (text.length < 6 && shortPattern === null) return text;
     let out = secretPattern ? text.replace(secretPattern, REDACTED) : text;
+    if (shortPattern) out = out.replace(shortPattern, REDACTED);
     for (const pattern of TOKEN_PATTERNS) out = out.replace(pattern, (match, scheme?: string) => (scheme && /^(bearer|basic)$/i.test(scheme) ? `${scheme} ${REDACTED}` : REDACTED));
     return out;
   };

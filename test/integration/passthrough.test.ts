@@ -128,6 +128,17 @@ describe("upstream credentials", () => {
     expect(await response.text()).toContain("my key is [redacted]");
   });
 
+  it("scrubs a key shorter than six characters from an upstream's error wherever it stands as a word", async () => {
+    const key = "local";
+    const fetch: typeof globalThis.fetch = async () =>
+      Response.json({ error: { message: `Incorrect API key provided: ${key}. See http://localhost/docs`, type: "invalid_request_error", code: "invalid_api_key" } }, { status: 401 });
+    const { app } = harness({ config: { generator: { api_key: key } }, deps: { fetch } });
+    for (const response of [await app.request("/v1/files"), await postChat(app, chatBody({ verdict: { n: 1 } })), await postChat(app, chatBody({ verdict: { n: 2 } }))]) {
+      const text = await response.text();
+      expect(text).toContain("Incorrect API key provided: [redacted]. See http://localhost/docs");
+    }
+  });
+
   it.each([200, 500])("hands the client no key in any of several Set-Cookie headers (status %i), and keeps each cookie", async (status) => {
     const key = "gen-SECRET-key-111111";
     const fetch: typeof globalThis.fetch = async () => {
