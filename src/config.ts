@@ -203,6 +203,20 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
   node[path[path.length - 1]!] = value;
 }
 
+/**
+ * Where the config names something "__proto__" (a virtual model, a collector header): JSON.parse keeps such a key, but
+ * the checked config would drop it silently and the model would not exist.
+ */
+function protoKeys(value: unknown, path: string[]): string[] {
+  if (typeof value !== "object" || value === null) return [];
+  const found: string[] = [];
+  for (const key of Object.keys(value)) {
+    if (key === "__proto__") found.push([...path, key].join("."));
+    else found.push(...protoKeys((value as Record<string, unknown>)[key], [...path, key]));
+  }
+  return found;
+}
+
 /** Parses config from a JSON file's text (or nothing) plus env overrides; throws ConfigError naming each bad field. */
 export function loadConfig(env: Env, fileText?: string, fileName = "config file"): Config {
   let raw: Record<string, unknown> = {};
@@ -234,6 +248,7 @@ export function loadConfig(env: Env, fileText?: string, fileName = "config file"
     setPath(raw, ["judge", "api_key"], env.ROOT_SIGNALS_API_KEY);
   }
   const problems: string[] = [];
+  for (const path of protoKeys(raw, [])) problems.push(`${path}: "__proto__" cannot name anything here (it would be dropped without a word)`);
   // A value with no key in it (",", " ") would replace the file's keys with none and leave the proxy open.
   if (env.VERDICT_API_KEYS && (raw.auth as { keys?: unknown[] } | undefined)?.keys?.length === 0) {
     problems.push("VERDICT_API_KEYS: set but holds no key; unset it to keep the config file's keys, or give at least one");

@@ -81,6 +81,14 @@ describe("loadConfig", () => {
     ]);
   });
 
+  it("refuses a virtual model or collector header named __proto__, which would be dropped without a word", () => {
+    const text = `{"generator":{"base_url":"http://127.0.0.1:9/v1"},"judge":{"model":"j"},"models":{"__proto__":{"model":"evil","n":3}},"tracing":{"headers":{"__proto__":"x"}}}`;
+    expect(problemsOf(() => loadConfig({}, text))).toEqual([
+      'models.__proto__: "__proto__" cannot name anything here (it would be dropped without a word)',
+      'tracing.headers.__proto__: "__proto__" cannot name anything here (it would be dropped without a word)',
+    ]);
+  });
+
   it("refuses a VERDICT_API_KEYS that holds no key, which would leave the proxy open, and keys no header can carry", () => {
     const keyed = { ...minimal, auth: { keys: ["file-proxy-key-1"] } };
     for (const blank of [",", " ", " , "]) {
