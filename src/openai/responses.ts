@@ -150,6 +150,11 @@ export interface ChatResult {
   verdict?: unknown;
 }
 
+/** The request's text settings as a Response states them: its format (plain text unless given) and verbosity. */
+function echoedText(text: { format?: unknown; verbosity?: unknown } | null | undefined) {
+  return { format: text?.format ?? { type: "text" }, ...(typeof text?.verbosity === "string" ? { verbosity: text.verbosity } : {}) };
+}
+
 /** The Response fields that do not depend on the answer, echoing the request's settings as OpenAI does. */
 export function responseShell(body: ResponsesRequest, id: string, createdAt: number, model: string) {
   return {
@@ -164,14 +169,15 @@ export function responseShell(body: ResponsesRequest, id: string, createdAt: num
     metadata: (body.metadata as Record<string, string> | undefined) ?? {},
     model,
     output: [] as unknown[],
-    parallel_tool_calls: true,
+    parallel_tool_calls: typeof body.parallel_tool_calls === "boolean" ? body.parallel_tool_calls : true,
     previous_response_id: null,
     temperature: (body.temperature as number | undefined) ?? 1,
-    text: { format: (body.text as { format?: unknown } | undefined)?.format ?? { type: "text" } },
+    text: echoedText(body.text as { format?: unknown; verbosity?: unknown } | null | undefined),
     tool_choice: "auto",
     tools: [],
     top_p: (body.top_p as number | undefined) ?? 1,
-    truncation: "disabled",
+    // Nothing is ever cut here; "auto" asked for a cut only where one would be needed.
+    truncation: body.truncation === "auto" ? "auto" : "disabled",
     usage: null as unknown,
     ...(typeof body.user === "string" ? { user: body.user } : {}),
   };

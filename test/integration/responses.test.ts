@@ -47,6 +47,14 @@ describe("/v1/responses", () => {
     });
   });
 
+  it("echoes the settings the request gave, as OpenAI's Response object does", async () => {
+    const { client } = harness();
+    const given = await client.responses.create({ model: "sim-generator", input: "hi", truncation: "auto", parallel_tool_calls: false, text: { verbosity: "low" }, verdict: { n: 2 } } as never);
+    expect(given).toMatchObject({ truncation: "auto", parallel_tool_calls: false, text: { format: { type: "text" }, verbosity: "low" } });
+    const plain = await client.responses.create({ model: "sim-generator", input: "hi", verdict: { n: 2 } } as never);
+    expect(plain).toMatchObject({ truncation: "disabled", parallel_tool_calls: true, text: { format: { type: "text" } } });
+  });
+
   it("streams the standard event sequence, numbered, with the text in deltas and the verdict on response.completed", async () => {
     const { client } = harness();
     const stream = await client.responses.create({ model: "sim-generator", input: "Why is the sky blue?", stream: true, verdict: { n: 3 } } as never);
