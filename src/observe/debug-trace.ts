@@ -61,9 +61,9 @@ export function recordDebugTrace(probe: RequestProbe): { probe: RequestProbe; bu
           else Object.assign(record, { grounding: value.verdict, reasoning: value.reasoning });
           inner.done(result);
         },
-        failed(error) {
-          Object.assign(record, { ms: ms(probe.elapsed() - record.started_ms), error: failureCode(error) });
-          inner.failed(error);
+        failed(error, spent) {
+          Object.assign(record, { ms: ms(probe.elapsed() - record.started_ms), error: failureCode(error), calls: spent?.calls ?? 0 });
+          inner.failed(error, spent);
         },
       };
     },

@@ -1,6 +1,7 @@
 // verdict.trace: every candidate and judgment of a request in its response; refused unless the operator allows it.
 import { describe, expect, it } from "vitest";
 import { chatBody, harness, postChat } from "../helpers";
+import { parseExposition, sampleValue } from "../prom-parse";
 
 describe("verdict.trace", () => {
   it("is refused by default, naming the parameter", async () => {
@@ -35,6 +36,20 @@ describe("verdict.trace", () => {
 
     const again = await (await postChat(app, request)).json();
     expect(again.verdict.trace.judgments.every((j: { cached: boolean; calls: number }) => j.cached && j.calls === 0)).toBe(true);
+  });
+
+  it("counts the calls of a judgment that failed after spending them, as the same request without a trace does", async () => {
+    // The first judge answer is unreadable and its re-ask fails: one call answered and billed, then a failure.
+    const counted = async (trace: boolean) => {
+      const { app } = harness({ sim: { faults: { judge: { script: ["garbage", "ok", "status_503"] } } }, config: { limits: { allow_trace: true }, judge: { max_retries: 0 } } });
+      const body = await (await postChat(app, chatBody({ verdict: { n: 2, trace } }))).json();
+      const families = parseExposition(await (await app.request("/metrics")).text());
+      return { calls: body.verdict.judge.calls, metered: sampleValue(families, "verdict_judge_calls_total", { task: "pairwise" }), trace: body.verdict.trace?.judgments.map((j: { calls: number }) => j.calls) };
+    };
+    const plain = await counted(false);
+    expect(plain.calls).toBe(2);
+    expect(plain.metered).toBe(2);
+    expect(await counted(true)).toEqual({ ...plain, trace: [1, 1] });
   });
 
   it("shows rematches as later attempts, and rubric grades with their justification", async () => {
