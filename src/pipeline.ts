@@ -178,13 +178,18 @@ function excludedCheck(index: number, pool: CandidatePool): GroundingCheck {
  * merged repeats, which share the verdict of the answer they repeat (settled without a judge call of their own).
  */
 function withEveryCheck(selection: Selection, checks: GroundingCheck[], pool: CandidatePool, excluded: number[]): Selection {
+  const every = everyCheck(checks, pool, excluded);
+  return every === checks ? selection : { ...selection, checks: every };
+}
+
+/** The checks with one for each candidate left out before judging (a repeat, an empty answer); the same list if none. */
+function everyCheck(checks: GroundingCheck[], pool: CandidatePool, excluded: number[]): GroundingCheck[] {
   const listed = new Set(checks.map((check) => check.index));
   const repeats = checks.flatMap((check) =>
     pool.byIndex(check.index).duplicates.map((index): GroundingCheck => ({ index, verdict: check.verdict, reasoning: `the same answer as candidate ${check.index}`, prefiltered: true })),
   );
   const added = [...excluded.filter((index) => !listed.has(index)).map((index) => excludedCheck(index, pool)), ...repeats.filter((check) => !listed.has(check.index))];
-  if (added.length === 0) return selection;
-  return { ...selection, checks: [...checks, ...added].sort((a, b) => a.index - b.index) };
+  return added.length === 0 ? checks : [...checks, ...added].sort((a, b) => a.index - b.index);
 }
 
 /**
@@ -355,8 +360,9 @@ export async function runPipeline(
     probe.outcome(outcome);
     return outcome;
   } catch (err) {
-    // A refusal carries the checks it was made on (no candidate passed, or the judge went away partway).
-    if (err instanceof UngroundedError || err instanceof GuardInterrupted) checks = err.checks;
+    // A refusal carries the checks it was made on (no candidate passed, or the judge went away partway), counted as an
+    // answer's are: with the candidates left out before judging.
+    if (err instanceof UngroundedError || err instanceof GuardInterrupted) checks = everyCheck(err.checks, pool, pool.excludedRanking());
     throw err instanceof UngroundedError ? ungrounded() : err;
   } finally {
     for (const check of checks) probe.guard(check.verdict);

@@ -43,6 +43,19 @@ describe("verdict_guard_checks_total", () => {
     expect(await guardChecks(refusing.app)).toEqual({ PASS: 0, FAIL: 2 });
   });
 
+  it("counts a repeated and an empty answer alike whether the request abstains or is refused with 422", async () => {
+    const repeats = { generator: { answers: [row.hallucinated_answer, row.hallucinated_answer, ""] } };
+    const abstaining = harness({ sim: repeats });
+    const served = await (await postChat(abstaining.app, ask({ n: 3 }))).json();
+    expect(served.verdict.checks).toHaveLength(3);
+    const expected = await guardChecks(abstaining.app);
+    expect(expected).toEqual({ PASS: 0, FAIL: 3 });
+
+    const refusing = harness({ sim: repeats });
+    expect((await postChat(refusing.app, ask({ n: 3, on_all_fail: "error" }))).status).toBe(422);
+    expect(await guardChecks(refusing.app)).toEqual(expected);
+  });
+
   it("counts the candidates failed without a check when none was usable and the request is refused with 422", async () => {
     const abstaining = harness({ sim: { generator: { answers: [""] } } });
     expect((await postChat(abstaining.app, ask({ n: 2 }))).status).toBe(200);
