@@ -363,6 +363,7 @@ export async function runPipeline(
     // A refusal carries the checks it was made on (no candidate passed, or the judge went away partway), counted as an
     // answer's are: with the candidates left out before judging.
     if (err instanceof UngroundedError || err instanceof GuardInterrupted) checks = everyCheck(err.checks, pool, pool.excludedRanking());
+    probe.failed(session.stats);
     throw err instanceof UngroundedError ? ungrounded() : err;
   } finally {
     for (const check of checks) probe.guard(check.verdict);

@@ -15,7 +15,7 @@ export const noopProbe: RequestProbe = {
   requestId: "",
   headers: {},
   elapsed: () => 0,
-  resolved: nothing, samplingStarted: nothing, samplingEnded: nothing, judgingEnded: nothing, outcome: nothing, guard: nothing,
+  resolved: nothing, samplingStarted: nothing, samplingEnded: nothing, judgingEnded: nothing, outcome: nothing, failed: nothing, guard: nothing,
   generation: () => quietWatch,
   judgment: () => quietWatch,
 };
@@ -210,6 +210,11 @@ export function createRequestProbe({ metrics, tracer, clock }: ProbeDeps, init: 
       if (outcome.selection.matches) metrics.matches(outcome.selection.matches);
       if (typeof state.winner === "number") span.set("verdict.winner", state.winner);
       span.set("verdict.judge.calls", outcome.judge.calls);
+    },
+    failed(judged) {
+      state.judge_calls = Math.max(state.judge_calls ?? 0, judged.calls);
+      state.cache_hits = Math.max(state.cache_hits ?? 0, judged.cache_hits);
+      span.set("verdict.judge.calls", state.judge_calls);
     },
     guard: (result) => metrics.guard(result),
   };

@@ -49,6 +49,11 @@ export interface RequestProbe {
   judgment(meta: JudgmentMeta, caching: boolean): JudgmentWatch;
   judgingEnded(): void;
   outcome(outcome: PipelineOutcome): void;
+  /**
+   * The request failed: the judge calls answered by then, as its judge session counted them (a call of a judgment
+   * still in flight, whose end comes after the log line, included).
+   */
+  failed(judged: { calls: number; cache_hits: number }): void;
   /** For the guard strategy: each candidate's PASS/FAIL, and "abstain" when the request refuses. */
   guard(result: GuardResult): void;
 }

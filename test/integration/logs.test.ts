@@ -5,6 +5,7 @@ import type { LogLevel } from "../../src/observe/config";
 import { createApp } from "../../src/app";
 import { guardedAsk, rowsTheStandInSeparates } from "../guard-rows";
 import { chatBody, fetchInto, harness, postChat, testConfig } from "../helpers";
+import { createSimulator } from "../sim/server";
 
 function capture(level: LogLevel = "info") {
   const lines: { stream: "out" | "err"; text: string }[] = [];
@@ -145,6 +146,35 @@ describe("what a failed request spent", () => {
 });
 
 describe("reranked streams in the log", () => {
+  it("counts a judge call already answered when a knockout fails on another, though its judgment was still waiting", async () => {
+    // Judge call 0 answers unreadably at once (its re-ask waits 400 ms), call 1 fails with a 500 at 100 ms, the rest
+    // wait 400 ms: the request fails closed at 100 ms with one call answered and billed, in a judgment not yet ended.
+    const sim = createSimulator();
+    const simFetch = fetchInto(sim.app);
+    let judgeCalls = 0;
+    const wait = (ms: number, signal: AbortSignal | null | undefined) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(resolve, ms);
+        signal?.addEventListener("abort", () => (clearTimeout(timer), reject(signal.reason)), { once: true });
+      });
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      if ((JSON.parse(String(init?.body)) as { model?: string }).model !== "sim-judge") return simFetch(input, init);
+      const call = judgeCalls++;
+      if (call === 0) {
+        const choices = [{ index: 0, message: { role: "assistant", content: "I cannot decide." }, finish_reason: "stop" }];
+        return Response.json({ id: "j", object: "chat.completion", created: 1, model: "sim-judge", choices, usage: { prompt_tokens: 100, completion_tokens: 10, total_tokens: 110 } });
+      }
+      await wait(call === 1 ? 100 : 400, init?.signal);
+      return call === 1 ? Response.json({ error: { message: "down", type: "server_error" } }, { status: 500 }) : simFetch(input, init);
+    };
+    const log = capture();
+    const app = createApp({ config: testConfig({ judge: { on_error: "fail_closed" } }), fetch, logger: log.logger });
+    const response = await postChat(app, chatBody({ verdict: { n: 4, tournament: "knockout" } }));
+    expect(response.status).toBe(502);
+    const [line] = log.events();
+    expect(line).toMatchObject({ status: 502, judge_calls: 1 });
+  });
+
   it("are logged when their work ends: the winner and timings on success, the failure's status and code otherwise", async () => {
     const log = capture();
     const { app } = harness({ deps: { logger: log.logger } });
