@@ -5,6 +5,7 @@ import { guardChunks, guardEvents, responsesCutOff } from "./sse-guard";
 import { discard, headersWithCookies, isWhole, type ExchangeReply, type ExchangeRequest } from "./exchange";
 import type { BoundedExchange } from "./retry-exchange";
 import { chunkStream } from "./util/body-chunks";
+import { arrivesDecoded, codingsOf } from "./util/content-coding";
 
 // `expect`: verdict has the whole body (or streams it) and never waits for a go-ahead; an upstream asked for one answers
 // 100 first, which a runtime's fetch (Workers') may hand back as if it were the answer.
@@ -133,9 +134,11 @@ export async function forwardToGenerator(target: PassThroughTarget, request: For
     throw new ProxyError(502, `generator upstream answered ${upstream.status}, which is not an answer`, { type: "upstream_error", code: "generator_error" });
   }
   const responseHeaders: Record<string, string> = {};
-  // The exchange has already decoded the body, so the upstream's encoding no longer describes it.
+  // A body the exchange decoded is no longer in the upstream's coding; one in a coding it does not undo still is.
+  const encoding = upstream.headers["content-encoding"];
+  const decoded = encoding !== undefined && arrivesDecoded(encoding);
   for (const name in upstream.headers) {
-    if (!HOP_BY_HOP.has(name) && name !== "content-encoding") responseHeaders[name] = upstream.headers[name]!;
+    if (!HOP_BY_HOP.has(name) && !(decoded && name === "content-encoding")) responseHeaders[name] = upstream.headers[name]!;
   }
   // As on the way up: what the upstream's Connection header names was for its hop to verdict alone.
   const named = upstream.headers.connection;
@@ -154,8 +157,7 @@ export async function forwardToGenerator(target: PassThroughTarget, request: For
   // exchange then drops the length), not re-framed as events are. A download's size and progress, and a HEAD's
   // answer, depend on it; a body cut short is then seen as such.
   const length = upstream.headers["content-length"];
-  const encoding = upstream.headers["content-encoding"];
-  if (length !== undefined && !events && (encoding === undefined || encoding === "identity")) responseHeaders["content-length"] = length;
+  if (length !== undefined && !events && !(decoded && codingsOf(encoding).length > 0)) responseHeaders["content-length"] = length;
   // Literals rather than spreads of a partial answer: the spread was about 1% of a pass-through's CPU.
   const { status, cookies } = upstream;
   return cookies ? { status, headers: responseHeaders, cookies, body: sent } : { status, headers: responseHeaders, body: sent };

@@ -15,6 +15,7 @@ import type { ReadableStream as NodeWebStream } from "node:stream/web";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import type { Dispatcher } from "undici";
 // The pool alone, not the package's index (src/adapters/undici-agent.d.ts says why).
+import { arrivesDecoded, codingsOf } from "../util/content-coding";
 import Agent from "undici/lib/dispatcher/agent.js";
 import { answerTooLarge, comesWhole, ExchangeTimeout, overLimit, wholeLimit, NULL_BODY_STATUS, type Exchange, type ExchangeReply, type ExchangeRequest } from "../exchange";
 import { unwatchAbort, watchAbort } from "../util/abort-watch";
@@ -51,9 +52,8 @@ function replyHeaders(raw: Buffer[]): Pick<ExchangeReply, "headers" | "cookies">
  * instead of leaving it open. A coding this client does not know leaves the bytes as sent, as fetch does.
  */
 function decoded(message: Readable, coding: string | undefined): Readable {
-  if (coding === undefined) return message;
-  const codings = coding.toLowerCase().split(",").map((c) => c.trim()).filter((c) => c && c !== "identity");
-  const decoders = codings.reverse().map(decoderFor);
+  if (coding === undefined || !arrivesDecoded(coding)) return message;
+  const decoders = codingsOf(coding).reverse().map(decoderFor);
   if (decoders.length === 0 || decoders.includes(null)) return message;
   return pipeline([message, ...(decoders as Transform[])], () => undefined) as unknown as Readable;
 }

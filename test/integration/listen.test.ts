@@ -1,8 +1,9 @@
 // A server that cannot listen says which setting to change, as a config problem: not an unhandled error and a stack.
 import { once } from "node:events";
-import { Agent, createServer, request as httpRequest, type IncomingMessage } from "node:http";
+import { Agent, createServer, get as httpGet, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { connect } from "node:net";
+import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { startProxy } from "../../src/adapters/node";
 import { silentLogger as silent } from "../../src/app";
@@ -119,6 +120,41 @@ describe("a relayed download", () => {
       const head = await fetch(`${proxy.url}/v1/files/f/content`, { method: "HEAD" });
       expect(head.status).toBe(200);
       expect(head.headers.get("content-length")).toBe(String(bytes.length));
+    } finally {
+      await proxy.close();
+      await new Promise((resolve) => upstream.close(resolve));
+    }
+  });
+
+  it("hands on a body in a coding it does not undo with its Content-Encoding, and a gzipped one decoded without", async () => {
+    const raw = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 1, 2, 3, 4, 5]); // what zstd's frame looks like: left as it is
+    const text = "a".repeat(10_000);
+    const zipped = gzipSync(text);
+    const upstream = createServer((req, res) => {
+      const [coding, body] = req.url!.includes("zstd") ? ["zstd", raw] : ["gzip", zipped];
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-encoding": coding, "content-length": String(body.length) });
+      res.end(body);
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+    const base = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`;
+    const proxy = await startProxy(testConfig({ server: { port: 0 }, generator: { base_url: base } }), silent);
+    const download = (path: string) =>
+      new Promise<{ headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+        httpGet(`${proxy.url}/v1/files/${path}/content`, (res) => {
+          const parts: Buffer[] = [];
+          res.on("data", (part: Buffer) => parts.push(part));
+          res.on("end", () => resolve({ headers: res.headers, body: Buffer.concat(parts) }));
+        }).on("error", reject);
+      });
+    try {
+      const zstd = await download("zstd");
+      expect(zstd.headers["content-encoding"]).toBe("zstd");
+      expect(zstd.headers["content-length"]).toBe(String(raw.length));
+      expect(zstd.body.equals(raw)).toBe(true);
+      const gzip = await download("gzip");
+      expect(gzip.headers["content-encoding"]).toBeUndefined();
+      expect(gzip.headers["content-length"]).toBeUndefined();
+      expect(gzip.body.toString()).toBe(text);
     } finally {
       await proxy.close();
       await new Promise((resolve) => upstream.close(resolve));
