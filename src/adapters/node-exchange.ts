@@ -15,11 +15,12 @@ import type { ReadableStream as NodeWebStream } from "node:stream/web";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import type { Dispatcher } from "undici";
 // The pool alone, not the package's index (src/adapters/undici-agent.d.ts says why).
-import { arrivesDecoded, codingsOf } from "../util/content-coding";
 import Agent from "undici/lib/dispatcher/agent.js";
+import { ProxyError } from "../errors";
 import { answerTooLarge, comesWhole, ExchangeTimeout, overLimit, wholeLimit, NULL_BODY_STATUS, type Exchange, type ExchangeReply, type ExchangeRequest } from "../exchange";
 import { unwatchAbort, watchAbort } from "../util/abort-watch";
 import { iteratorOf } from "../util/body-chunks";
+import { arrivesDecoded, codingsOf } from "../util/content-coding";
 import { readAll } from "../util/read-all";
 
 export interface NodeExchangeOptions {
@@ -219,9 +220,11 @@ class UpstreamCall {
     source.on("error", () => undefined);
     const body = decoded(source, coding);
     if (whole) {
-      readAll(body, wholeLimit(status)).then(
-        (bytes) => (overLimit(status, bytes.length) ? this.fail(answerTooLarge()) : this.answer({ status, ...this.head, body: bytes })),
-        (err) => this.fail(new TypeError("fetch failed", { cause: err })),
+      // A successful answer that reaches the limit is no answer: failed there, without joining what was read.
+      const limit = wholeLimit(status);
+      readAll(body, limit, overLimit(status, limit) ? answerTooLarge : undefined).then(
+        (bytes) => this.answer({ status, ...this.head, body: bytes }),
+        (err) => this.fail(err instanceof ProxyError ? err : new TypeError("fetch failed", { cause: err })),
       );
     } else {
       body.once("close", this.done);

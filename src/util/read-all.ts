@@ -3,9 +3,10 @@ import type { Readable } from "node:stream";
 
 /**
  * Fails when the stream errors, or closes before its end without saying why (a peer that went away). With a `limit`,
- * resolves with the first `limit` bytes as soon as they are in, and destroys the stream: the rest is never read.
+ * resolves with the first `limit` bytes as soon as they are in, and destroys the stream: the rest is never read; or,
+ * given `tooLarge`, fails with it there, without joining what was read (at 64 MiB, a second copy of it).
  */
-export function readAll(stream: Readable, limit = Infinity): Promise<Buffer> {
+export function readAll(stream: Readable, limit = Infinity, tooLarge?: () => Error): Promise<Buffer> {
   // Gone before anyone listened (a client that left while its key was checked): no close event is coming.
   if (stream.destroyed) return Promise.reject(new Error("the stream closed before it was read"));
   return new Promise((resolve, reject) => {
@@ -18,7 +19,12 @@ export function readAll(stream: Readable, limit = Infinity): Promise<Buffer> {
       length += chunk.length;
       if (length < limit || settled) return;
       settled = true;
-      resolve(whole().subarray(0, limit));
+      if (tooLarge) {
+        chunks.length = 0;
+        reject(tooLarge());
+      } else {
+        resolve(whole().subarray(0, limit));
+      }
       stream.destroy();
     });
     stream.once("end", () => {
