@@ -5,7 +5,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { cpuMs } from "./proc";
+import { cpuMs, untilIdle } from "./proc";
 import { probe, requestBody, requestHeaders, type Target } from "./overhead-probe";
 import { killChildren, startFloor, startPortkey, startSim, startVerdict } from "./overhead-servers";
 import { mergeRounds, runWrk, wrkVersion, writeScript, type Round } from "./overhead-wrk";
@@ -62,6 +62,7 @@ async function main(): Promise<number> {
         for (let i = 0; i < targets.length; i++) {
           const target = targets[(r + i) % targets.length]!;
           const entry = byTarget.get(target.name)!;
+          await untilIdle(targets.map((t) => t.pid));
           const cpuBefore = [cpuSeconds(target.pid), cpuSeconds(sim.pid)];
           entry.rounds.push(await run(target, mode, concurrency));
           if (target.name !== "direct") entry.proxyCpu += cpuSeconds(target.pid) - cpuBefore[0]!;

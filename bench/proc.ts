@@ -28,3 +28,19 @@ export function memoryMiB(pid: number, field: "VmRSS" | "VmHWM"): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN) / 1024;
 }
+
+/**
+ * Waits until none of `pids` is using the CPU (at most one of /proc's 10 ms ticks each over 100 ms), for at most
+ * `limitMs`. A gateway still working off the backlog of a round that overloaded it would otherwise take the next
+ * round's CPU from whichever path runs then.
+ */
+export async function untilIdle(pids: number[], limitMs = 2_000): Promise<void> {
+  const giveUp = Date.now() + limitMs;
+  let before = pids.map(cpuMs);
+  while (Date.now() < giveUp) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = pids.map(cpuMs);
+    if (now.every((ms, i) => ms - before[i]! <= 10)) return;
+    before = now;
+  }
+}
