@@ -28,7 +28,7 @@ import type { PipelineDeps } from "./pipeline";
 import { createRedactor, keysInText, redactingExchange, redactingFetch, redactingLogger } from "./redact";
 import { retryingExchange } from "./retry-exchange";
 import { holdingSlotUntilBodyEnds } from "./stream-slot";
-import { createUpstream, type Backoff, type FetchLike } from "./upstream";
+import { accountHeaders, createUpstream, type Backoff, type FetchLike } from "./upstream";
 
 /**
  * Where events go. `serialised`, when given, is the event as JSON already (the redacting logger makes it to search it
@@ -151,6 +151,7 @@ export function createAppContext(deps: AppDeps): AppContext {
     generatorTarget: {
       baseURL: generator.baseURL,
       apiKey: config.generator.api_key,
+      account: accountHeaders(generator.client),
       // generator.timeout_ms bounds each attempt until the headers, and then each silence of a stream.
       streamIdleMs: config.generator.timeout_ms,
       // Until the upstream's headers: each attempt gets generator.timeout_ms, all of them the whole request budget.

@@ -31,6 +31,7 @@ export function generatorFor(ctx: AppContext, headers: HeaderSource): { pipeline
   if (key === undefined) return { pipeline: ctx.pipeline, target: ctx.generatorTarget };
   return {
     pipeline: { ...ctx.pipeline, generator: withKey(ctx.pipeline.generator, key) },
-    target: { ...ctx.generatorTarget, apiKey: key },
+    // The client's key: the organization and project it names are its own to choose.
+    target: { ...ctx.generatorTarget, apiKey: key, account: undefined },
   };
 }

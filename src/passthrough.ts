@@ -36,7 +36,15 @@ export interface PassThroughTarget {
   exchange: BoundedExchange;
   /** An SSE stream that sends nothing for this long is ended with an error event (generator.timeout_ms). */
   streamIdleMs?: number;
+  /**
+   * With the operator's key: the organization and project its calls are billed to (OPENAI_ORG_ID, OPENAI_PROJECT_ID),
+   * sent instead of any the client names, as on verdict's own calls. Absent when the client brings its own key.
+   */
+  account?: Record<string, string>;
 }
+
+/** Which of the operator's organizations and projects a call is billed to: the operator's to say, with its key. */
+const ACCOUNT_HEADERS = new Set(["openai-organization", "openai-project"]);
 
 /** The client's headers: a Headers object, or a view over Node's (src/adapters/node-chat-lane.ts). */
 export interface ClientHeaders {
@@ -105,14 +113,16 @@ export async function forwardToGenerator(target: PassThroughTarget, request: For
   // with the client's trace (verdict's headers carry it then), never with a new trace verdict started.
   const ownTrace = extraHeaders.traceparent !== undefined;
   let connection: string | undefined;
+  const { account } = target;
   request.headers.forEach((value, name) => {
     if (name === "connection") connection = value;
-    else if (forwardable(name) && !(ownTrace && name === "tracestate")) headers[name] = value;
+    else if (forwardable(name) && !(ownTrace && name === "tracestate") && !(account && ACCOUNT_HEADERS.has(name))) headers[name] = value;
   });
   // Headers the client's Connection header names are for this hop alone (RFC 9110, 7.6.1), like Connection itself.
   if (connection !== undefined) for (const name of connection.split(",")) delete headers[name.trim().toLowerCase()];
   for (const [name, value] of Object.entries(extraHeaders)) headers[name.toLowerCase()] = value;
   if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
+  if (account) for (const name in account) headers[name] = account[name]!;
   let upstream: ExchangeReply;
   try {
     // The client's own signal: its leaving ends the call, and a stream once it runs.

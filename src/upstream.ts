@@ -177,7 +177,7 @@ interface CallGate extends CallSlots {
 }
 
 /** The organization and project the SDK client sends (from OPENAI_ORG_ID and OPENAI_PROJECT_ID), for the lean calls. */
-function accountHeaders(client: OpenAI): Record<string, string> {
+export function accountHeaders(client: OpenAI): Record<string, string> {
   return {
     ...(client.organization ? { "openai-organization": client.organization } : {}),
     ...(client.project ? { "openai-project": client.project } : {}),

@@ -63,6 +63,27 @@ describe("bring your own key (auth.forward_client_key)", () => {
     expect((await postChat(app, chatBody())).status).toBe(401); // no key of their own: nothing to forward
   });
 
+  it("bills a pass-through to the operator's organization and project with its key, and to the client's with the client's", async () => {
+    const client = { "openai-organization": "org-client", "openai-project": "proj-client" };
+    const billedTo = (sim: ReturnType<typeof harness>["sim"]) =>
+      new Set(sim.requests.filter((r) => r.role === "generator").map((r) => `${r.headers["openai-organization"]}/${r.headers["openai-project"]}`));
+    const saved = process.env.OPENAI_ORG_ID;
+    process.env.OPENAI_ORG_ID = "org-operator";
+    try {
+      const operator = harness({ config: { generator: { api_key: "sk-operator-gen-key" } } });
+      expect((await postChat(operator.app, chatBody({ verdict: { n: 1 } }), client)).status).toBe(200);
+      expect((await postChat(operator.app, chatBody({ verdict: { n: 2 } }), client)).status).toBe(200);
+      // Every generator call, passed through or drawn for reranking, goes to the operator's organization.
+      expect(billedTo(operator.sim)).toEqual(new Set(["org-operator/undefined"]));
+      const own = harness({ config: { auth: { forward_client_key: true }, generator: { api_key: "sk-operator-gen-key" } } });
+      expect((await postChat(own.app, chatBody({ verdict: { n: 1 } }), { ...client, authorization: "Bearer sk-client-own-key-1" })).status).toBe(200);
+      expect(billedTo(own.sim)).toEqual(new Set(["org-client/proj-client"]));
+    } finally {
+      if (saved === undefined) delete process.env.OPENAI_ORG_ID;
+      else process.env.OPENAI_ORG_ID = saved;
+    }
+  });
+
   it("takes the proxy key from x-verdict-api-key when proxy keys are set as well, and never forwards it", async () => {
     const { app, sim } = harness({ config: { auth: { forward_client_key: true, keys: [PROXY_KEY] } } });
     const own = { authorization: "Bearer sk-client-own-key-2" };
