@@ -283,10 +283,12 @@ export function loadConfig(env: Env, fileText?: string, fileName = "config file"
     if (n > result.data.limits.max_n) problems.push(`defaults.n: ${n} is above limits.max_n (${result.data.limits.max_n})`);
     if (min_candidates > n) problems.push(`defaults.min_candidates: ${min_candidates} is above defaults.n (${n})`);
     /** A cap on judge calls too low for the tournament it would bound: every request under it would be refused. */
-    const capTooLow = (where: string, settings: { n?: number; strategy?: string; tournament?: string; max_judge_calls?: number }, field: string) => {
+    const capTooLow = (where: string, settings: { n?: number; strategy?: string; inner?: string; tournament?: string; max_judge_calls?: number }, field: string) => {
       const cap = settings.max_judge_calls ?? defaults.max_judge_calls;
       const strategy = settings.strategy ?? defaults.strategy;
-      if (cap === undefined || (strategy !== "pairwise" && strategy !== "guard")) return;
+      // A guard's tournament is its inner strategy's, when that is pairwise (the default).
+      const inner = settings.inner ?? defaults.inner ?? "pairwise";
+      if (cap === undefined || (strategy !== "pairwise" && !(strategy === "guard" && inner === "pairwise"))) return;
       const needed = leastJudgeCalls(settings.n ?? n, settings.tournament ?? defaults.tournament);
       if (cap < needed) problems.push(`${field}: ${cap} judge calls cannot play the tournament of ${settings.n ?? n} candidates ${where}, which needs ${needed}`);
     };

@@ -199,22 +199,12 @@ export function resolveOptions(body: ChatRequest, headers: HeaderSource, config:
   refuseOptionsNotRead(sources[0]!, strategy, inner);
 
   const drawn = Math.max(n.value, choices);
-  // The tournament under a cap: the request's own, or a guard's inner one (among however many pass, up to all).
-  const tournament = strategy.strategy === "pairwise" ? strategy : inner?.strategy === "pairwise" ? inner : undefined;
-  if (tournament?.max_judge_calls !== undefined) {
-    const needed = leastJudgeCalls(drawn, tournament.tournament);
-    if (tournament.max_judge_calls < needed) {
-      const kind = tournament.tournament === "round_robin" ? "round-robin" : "knockout";
-      const param = pick(sources, "max_judge_calls").param;
-      if (setByRequest(sources, "max_judge_calls")) throw badRequest(`${param} must be at least ${needed}: a ${kind} of ${drawn} candidates needs that many`, param);
-      // The deployment's cap: the client never sent it, so the error names what the client can change, its n.
-      const asked = drawn === n.value ? n.param : "n";
-      throw badRequest(
-        `this deployment allows ${tournament.max_judge_calls} judge calls per request, and a ${kind} of ${drawn} candidates needs ${needed}: ask for fewer (${asked})`,
-        asked,
-      );
-    }
-  }
+  // A guard checks even a single answer: an unchecked answer is not a guarded one.
+  const passThrough = strategy.strategy === "none" || (n.value === 1 && strategy.strategy !== "guard");
+  // The tournament under a cap: the request's own, or a guard's inner one (among however many pass, up to all). A
+  // request passed through makes no judge call, so no cap can refuse it.
+  const tournament = passThrough ? undefined : strategy.strategy === "pairwise" ? strategy : inner?.strategy === "pairwise" ? inner : undefined;
+  if (tournament?.max_judge_calls !== undefined) checkJudgeCallCap(tournament, drawn, n, sources);
   const picked = pick(sources, "min_candidates") as { value: number; param: string };
   // The deployment's floor (a default or a virtual model's) is for requests that draw that many; one drawing fewer (n
   // 1, a smaller n asked for) is not refused for a setting its client never made.
@@ -236,7 +226,32 @@ export function resolveOptions(body: ChatRequest, headers: HeaderSource, config:
     trace: trace.value ?? false,
     strategy,
     ...(inner ? { inner } : {}),
-    // A guard checks even a single answer: an unchecked answer is not a guarded one.
-    passThrough: strategy.strategy === "none" || (n.value === 1 && strategy.strategy !== "guard"),
+    passThrough,
   };
+}
+
+/**
+ * A cap on judge calls is the operator's bound on what a request may spend: a request may set a lower one, never a
+ * higher one, and one too low for its tournament is refused naming what the client can change.
+ */
+function checkJudgeCallCap(tournament: { tournament: string; max_judge_calls?: number }, drawn: number, n: { param: string; value: number }, sources: Source[]): void {
+  const cap = tournament.max_judge_calls!;
+  const param = pick(sources, "max_judge_calls").param;
+  const deployment = (sources[2]!.values.max_judge_calls ?? sources[3]!.values.max_judge_calls) as number | undefined;
+  if (setByRequest(sources, "max_judge_calls") && deployment !== undefined && cap > deployment) {
+    throw badRequest(`${param} may be at most ${deployment}, this deployment's cap on judge calls per request`, param);
+  }
+  const needed = leastJudgeCalls(drawn, tournament.tournament);
+  if (cap >= needed) return;
+  const kind = tournament.tournament === "round_robin" ? "round-robin" : "knockout";
+  if (setByRequest(sources, "max_judge_calls")) throw badRequest(`${param} must be at least ${needed}: a ${kind} of ${drawn} candidates needs that many`, param);
+  // The deployment's cap: the client never sent it, so the error names what the client can change: its n, or the
+  // round-robin it asked for when it named one and no n.
+  const fewer = drawn === n.value ? n.param : "n";
+  const roundRobinAsked = kind === "round-robin" && setByRequest(sources, "tournament") && !setByRequest(sources, "n") && drawn === n.value;
+  const asked = roundRobinAsked ? pick(sources, "tournament").param : fewer;
+  throw badRequest(
+    `this deployment allows ${cap} judge calls per request, and a ${kind} of ${drawn} candidates needs ${needed}: ask for fewer (${fewer})${roundRobinAsked ? ` or a knockout (${asked})` : ""}`,
+    asked,
+  );
 }

@@ -93,6 +93,27 @@ describe("virtual models and options resolution", () => {
     // A cap the request set itself is named as before.
     const own = await postChat(app, chatBody({ verdict: { n: 4, max_judge_calls: 4 } }));
     expect((await own.json()).error.param).toBe("verdict.max_judge_calls");
+    // A round-robin the client named, with no n of its own: that choice is what it can change.
+    const roundRobin = await (await postChat(app, chatBody({ verdict: { tournament: "round_robin" } }))).json();
+    expect(roundRobin.error).toMatchObject({ param: "verdict.tournament", message: expect.stringMatching(/needs 12: ask for fewer \(verdict\.n\) or a knockout/) });
+  });
+
+  it("lets a request lower the deployment's cap on judge calls, never raise it, and never applies it to a pass-through", async () => {
+    const models = { capped: { model: "sim-generator", n: 4, max_judge_calls: 6 } };
+    const { app, sim } = harness({ config: { defaults: { max_judge_calls: 6 }, models } });
+    for (const body of [chatBody({ verdict: { n: 16, tournament: "round_robin", max_judge_calls: 240 } }), chatBody({ model: "capped", verdict: { n: 8, max_judge_calls: 100 } })]) {
+      const refused = await postChat(app, body);
+      expect(refused.status).toBe(400);
+      expect((await refused.json()).error).toMatchObject({ param: "verdict.max_judge_calls", message: expect.stringMatching(/at most 6/) });
+    }
+    expect(sim.requests).toHaveLength(0);
+    expect((await postChat(app, chatBody({ verdict: { n: 3, max_judge_calls: 4 } }))).status).toBe(200);
+    // n 1 makes no judge call, however many choices the client asks the generator for.
+    for (const verdict of [{ n: 1 }, { n: 1, strategy: "pairwise" }]) {
+      const passed = await postChat(app, chatBody({ n: 8, verdict }));
+      expect(passed.status).toBe(200);
+      expect((await passed.json()).choices).toHaveLength(8);
+    }
   });
 });
 

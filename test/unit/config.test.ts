@@ -81,6 +81,13 @@ describe("loadConfig", () => {
     ]);
   });
 
+  it("checks a cap on judge calls against a guard's tournament only when its inner strategy plays one", () => {
+    const models = { graded: { model: "m", strategy: "guard", inner: "rubric", n: 8 }, paired: { model: "m", strategy: "guard", n: 8 } };
+    expect(problemsOf(() => loadConfig({}, JSON.stringify({ ...minimal, defaults: { max_judge_calls: 6 }, models })))).toEqual([
+      "defaults.max_judge_calls (for models.paired): 6 judge calls cannot play the tournament of 8 candidates of models.paired, which needs 14",
+    ]);
+  });
+
   it("refuses a virtual model or collector header named __proto__, which would be dropped without a word", () => {
     const text = `{"generator":{"base_url":"http://127.0.0.1:9/v1"},"judge":{"model":"j"},"models":{"__proto__":{"model":"evil","n":3}},"tracing":{"headers":{"__proto__":"x"}}}`;
     expect(problemsOf(() => loadConfig({}, text))).toEqual([
