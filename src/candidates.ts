@@ -158,6 +158,12 @@ export function isBlank(text: string): boolean {
   return SHOWS_NOTHING.test(text);
 }
 
+/** A refusal in its own field (`message.refusal`), with no content beside it. */
+function declined(candidate: Candidate): boolean {
+  const { content, refusal } = candidate.message;
+  return typeof refusal === "string" && !isBlank(refusal) && (content === null || content === undefined || content === "");
+}
+
 export function exclusionOf(candidate: Candidate, rules: AdmissionRules = {}): Exclusion | null {
   if (isBlank(candidate.text)) return "empty";
   const calls = callsTools(candidate);
@@ -170,7 +176,9 @@ export function exclusionOf(candidate: Candidate, rules: AdmissionRules = {}): E
   if (problem !== null) return problem;
   if (candidate.finish_reason === "length") return "truncated";
   if (candidate.finish_reason === "content_filter") return "content_filter";
-  if (rules.json && !calls) {
+  // A model declining under structured output says so in `refusal` instead of JSON, as the SDKs expect: an answer to
+  // judge like the others, not malformed JSON.
+  if (rules.json && !calls && !declined(candidate)) {
     let value: unknown;
     try {
       value = JSON.parse(typeof candidate.message.content === "string" ? candidate.message.content : "");

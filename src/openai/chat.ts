@@ -96,7 +96,8 @@ export function contentText(content: unknown, marks = true): string {
     .map((part: { type?: string; text?: unknown }) =>
       typeof part?.text === "string" ? part.text : marks && part?.type ? `[${part.type}]` : "",
     )
-    .join("");
+    // Parts read by the judge stay apart ("Look at this:" then "what is it?"), as the Responses API's input parts do.
+    .join(marks ? "\n" : "");
 }
 
 interface ToolCall {
@@ -133,7 +134,11 @@ export function callsText(message: Record<string, unknown>): string {
   return lines.join("\n");
 }
 
-/** An assistant message as text: its content, then each tool call. */
+/**
+ * An assistant message as text: its content, its refusal (a model declining under structured output says so in
+ * `refusal`, with no content: an answer all the same, not an empty one), then each tool call.
+ */
 export function messageText(message: Record<string, unknown>): string {
-  return [contentText(message.content), callsText(message)].filter((p) => p !== "").join("\n");
+  const refusal = typeof message.refusal === "string" ? message.refusal : "";
+  return [contentText(message.content), refusal, callsText(message)].filter((p) => p !== "").join("\n");
 }

@@ -3,7 +3,9 @@ import { zodResponseFormat } from "openai/helpers/zod";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import type { SimRequestRecord } from "../sim/server";
-import { chatBody, harness, postChat } from "../helpers";
+import { createApp } from "../../src/app";
+import { chatBody, fetchInto, harness, postChat, testConfig } from "../helpers";
+import { createSimulator } from "../sim/server";
 
 type Any = Record<string, any>;
 const verdictOf = (completion: unknown) => (completion as { verdict: Any }).verdict;
@@ -139,6 +141,30 @@ describe("protocol fidelity", () => {
     expect(verdict.ranking.slice(-excluded.length).sort()).toEqual(excluded.map((c) => c.index).sort());
     const judged = judgeTexts(sim.requests).join("\n");
     for (const bad of excluded) expect(judged).not.toContain(bad.message.content);
+  });
+
+  it("judges an answer given as a refusal under structured output, instead of dropping it as empty or malformed JSON", async () => {
+    const sim = createSimulator();
+    const simFetch = fetchInto(sim.app);
+    // The generator declines twice in its `refusal` field (content null) and answers once.
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      const response = await simFetch(input, init);
+      const body = await response.json();
+      if (body.model === "sim-generator") {
+        body.choices.forEach((choice: Any, i: number) => {
+          if (i < 2) choice.message = { role: "assistant", content: null, refusal: `I can't help with that (${i}).` };
+        });
+      }
+      return Response.json(body);
+    };
+    const app = createApp({ config: testConfig(), fetch });
+    const schema = { name: "steps", strict: true, schema: { type: "object", properties: { steps: { type: "array", items: { type: "string" } } }, required: ["steps"], additionalProperties: false } };
+    const response = await postChat(app, chatBody({ response_format: { type: "json_schema", json_schema: schema }, verdict: { n: 3, return_candidates: true } }));
+    const { verdict } = await response.json();
+    expect((verdict.candidates as Any[]).map((c) => c.excluded)).toEqual([undefined, undefined, undefined]);
+    expect(verdict.judge.calls).toBeGreaterThan(0);
+    const judged = judgeTexts(sim.requests).join("\n");
+    expect(judged).toContain("I can't help with that (0).");
   });
 
   it("returns the top n candidates in rank order for a client n of 2", async () => {
