@@ -70,7 +70,9 @@ function textOf(content: unknown): string {
 export function documentsFromMessages(messages: ChatMessage[], sources: ContextSource[]): string[] {
   const found: string[] = [];
   if (sources.includes("tags")) {
+    // Not from the model's own earlier turns: what an assistant once wrote between tags is no document to check against.
     for (const message of messages) {
+      if (message.role === "assistant") continue;
       for (const span of taggedSpans(textOf(message.content))) found.push(span.inner.trim());
     }
   }

@@ -14,6 +14,17 @@ describe("documents in the messages", () => {
     expect(questionOf(messages)).toBe("Which came first?");
   });
 
+  it("takes no document from the model's own earlier turns, tags or not, and finds the tool results instead", () => {
+    const messages = [
+      { role: "system", content: "Use the docs." },
+      { role: "user", content: "Tell me about France." },
+      { role: "assistant", content: "Here is what I recall: <document>France's capital is Lyon.</document>" },
+      { role: "tool", content: "Paris is the capital of France." },
+      { role: "user", content: "So what is the capital?" },
+    ];
+    expect(documentsFromMessages(messages, [...sources])).toEqual(["Use the docs.", "Paris is the capital of France."]);
+  });
+
   it("takes a tag closed by another name for no document", () => {
     const messages = [{ role: "system", content: "The system's documents." }, { role: "user", content: "<document id=1>unclosed</context> Why?" }];
     expect(documentsFromMessages(messages, [...sources])).toEqual(["The system's documents."]);
