@@ -7,20 +7,25 @@ const SECTION_TAGS = ["conversation", "response_a", "response_b", "response", "r
 /** `<` and the look-alikes a model reads as one: full-width ＜ and the single angle quotation mark ‹. */
 const OPEN = "<\\uFF1C\\u2039";
 const CLOSE = ">\\uFF1E\\u203A";
-/** Space a reader skips: white space and the zero-width characters. */
-const GAP = "[\\s\\u200B-\\u200D\\u2060\\uFEFF]*";
+/** Characters that show nothing: a soft hyphen, zero-width spaces and joiners, word joiners, invisible operators. */
+const INVISIBLE = "\\u00AD\\u180E\\u200B-\\u200D\\u2060-\\u2064\\uFEFF";
+/** Space a reader skips: white space and the characters that show nothing. */
+const GAP = `[\\s${INVISIBLE}]*`;
+/** A tag's name as a reader sees it, with invisible characters anywhere inside (`resp\u2063onse_a`). */
+const spelled = (name: string) => [...name].join(`[${INVISIBLE}]*`);
 /**
  * Any spelling a reader might take for one of the tags: `< /Response_A >`, `<response_a id="x">`, `</ANSWER\n>`,
  * `<\u200B/response_b>`, `＜/response_a＞`, and one left unclosed (`</response_a` at the end of a line or the text).
  * Linear: the space before and after the slash cannot be split two ways (the slash is needed for the second).
  */
-const TAG_PATTERN = new RegExp(`[${OPEN}]${GAP}(?:(/)${GAP})?(${SECTION_TAGS.join("|")})\\b([^${OPEN}${CLOSE}]*)([${CLOSE}]?)`, "gi");
+const TAG_PATTERN = new RegExp(`[${OPEN}]${GAP}(?:(/)${GAP})?(${SECTION_TAGS.map(spelled).join("|")})\\b([^${OPEN}${CLOSE}]*)([${CLOSE}]?)`, "gi");
 /**
  * A chat template's special tokens written as text (`<|eot_id|>`, `<|im_start|>`, DeepSeek's full-width `<｜…｜>`,
- * `</s>`): a server whose tokenizer reads them in message text as the tokens themselves would let a candidate end the
- * judge's turn and write its verdict. Shown with `&lt;`, they are plain text.
+ * `</s>`, Gemma's `<start_of_turn>` and `<end_of_turn>`): a server whose tokenizer reads them in message text as the
+ * tokens themselves would let a candidate end the judge's turn and write its verdict. Shown with `&lt;`, they are
+ * plain text.
  */
-const SPECIAL_TOKEN = /<(?=[|\uFF5C][^\n<>]{1,64}[|\uFF5C]>|\/?s>)/g;
+const SPECIAL_TOKEN = /<(?=[|\uFF5C][^\n<>]{1,64}[|\uFF5C]>|\/?s>|(?:start|end)_of_turn>|\/?(?:bos|eos)>)/g;
 /** A character that could start either: most texts have none, and need no pattern run over them. */
 const MAYBE_TAG = /[<\uFF1C\u2039]/;
 
