@@ -34,7 +34,7 @@ export function probabilityAOverB(text: string, logprobs: unknown): number | und
     const end = position + token.token.length;
     if (offset >= position && offset < end) {
       const top = Array.isArray(token.top_logprobs) && token.top_logprobs.length > 0 ? token.top_logprobs : [token];
-      const letters = top.filter(wellFormed).map((alt) => ({ letter: alt.token.replace(/["'\s[\]]/g, "").toUpperCase(), logprob: alt.logprob }));
+      const letters = top.filter(wellFormed).map((alt) => ({ letter: alt.token.replace(/["'\s[\]{},]/g, "").toUpperCase(), logprob: alt.logprob }));
       const votes = letters.filter(({ letter }) => letter === "A" || letter === "B");
       // Relative to the likelier letter, so that no logprob can make a sum overflow or vanish: the ratio is the same.
       const scale = Math.max(...votes.map((vote) => vote.logprob));

@@ -29,6 +29,12 @@ describe("probabilityAOverB", () => {
     expect(probabilityAOverB(text, { content })).toBeCloseTo(0.8);
   });
 
+  it("accepts tokens that carry the closing quote and brace with the letter", () => {
+    const offset = verdictOffset(text)!;
+    const content = [tok(text.slice(0, offset)), tok('B"}', [['B"}', 0.4], ['A"}', 0.6]])];
+    expect(probabilityAOverB(text, { content })).toBeCloseTo(0.6);
+  });
+
   it("is undefined without logprobs or without either letter", () => {
     expect(probabilityAOverB(text, null)).toBeUndefined();
     expect(probabilityAOverB(text, { content: [tok(text, [["x", 1]])] })).toBeUndefined();
