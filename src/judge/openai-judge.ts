@@ -11,6 +11,9 @@ import { GROUNDING_RESPONSE_FORMAT, GROUNDING_SYSTEM, GROUNDING_TEMPLATE, ground
 import { parseGrounding, parsePairVerdict, parseScore } from "./parse";
 import { RUBRIC_TEMPLATE, rubricMessages, rubricResponseFormat } from "./rubric-prompt";
 
+
+/** The seed of a judge call asked again, plus its attempt (rematches use the attempt alone). */
+const REASK_SEED = 1_000;
 export interface OpenAIJudgeSettings {
   model: string;
   temperature: number;
@@ -73,6 +76,9 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
     askAgain: () => boolean = () => true,
   ): Promise<Asked<T>> {
     const resample = attempt > 0 ? { temperature: Math.max(settings.temperature, settings.rematch_temperature), seed: attempt } : null;
+    // Asked again after an unreadable or cut answer: the same body would, at temperature 0 or with the same seed, only
+    // get the same answer back. Seeds of re-asks lie far from a rematch's (its attempt number).
+    const reask = { temperature: Math.max(settings.temperature, settings.rematch_temperature), seed: REASK_SEED + attempt };
     let usage: Usage = ZERO_USAGE;
     /** Calls the judge answered: what the judgment counts and what a request's cap on judge calls is spent on. */
     let calls = 0;
@@ -82,7 +88,8 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
     const next = (): Promise<Asked<T>> => {
       if (calls === 2 || (calls === 1 && !askAgain())) return Promise.resolve({ value: null, usage, calls, text, logprobs, cut });
       const withFormat = structured; // as sent: a call running beside this one may turn it off meanwhile
-      const body = () => writer.body(messages(), resample, withFormat ? format : null);
+      const sampling = calls === 0 ? resample : reask;
+      const body = () => writer.body(messages(), sampling, withFormat ? format : null);
       return upstream.schedule((requestSignal) => upstream.chat(body(), requestSignal, call.headers), signal).then(
         (completion) => {
           calls += 1;

@@ -44,6 +44,21 @@ describe("judge answers in other shapes", () => {
     expect(body.verdict.matches[0].reasoning).toMatch(/cut off at its max_tokens/);
   });
 
+  it("asks again with other sampling than the answer it could not read, which the same body would only repeat", async () => {
+    const sent: Any[] = [];
+    const { fetch } = judgeAnswering((body) => (sent.push(body), choice("I think the first one.")));
+    const { app } = harness({ deps: { fetch } });
+    await (await postChat(app, chatBody({ verdict: { n: 2, tournament: "knockout" } }))).json();
+    const orders = new Map<string, Any[]>();
+    for (const body of sent) orders.set(JSON.stringify(body.messages), [...(orders.get(JSON.stringify(body.messages)) ?? []), body]);
+    expect([...orders.values()].map((calls) => calls.length)).toEqual([2, 2]);
+    for (const [first, again] of orders.values()) {
+      expect(first!.temperature).toBe(0);
+      expect(again!.temperature).toBeGreaterThan(0);
+      expect(again!.seed).not.toBe(first!.seed);
+    }
+  });
+
   it("reads content given as a list of parts", async () => {
     const { fetch } = judgeAnswering(() => choice([{ type: "text", text: '{"reasoning": "B is clearer", ' }, { type: "text", text: '"winner": "B"}' }]));
     const { app } = harness({ deps: { fetch } });
