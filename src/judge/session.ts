@@ -132,9 +132,10 @@ export function createJudgeSession(
     }
     const hashed = sha256Hex(keyText(backend, meta.task, digests));
     const key = hashed instanceof Promise ? await hashed : hashed;
-    const hit = (await cache.get(key, sharedAccess)) as { value?: unknown } | undefined;
-    // What another writer left under the key, or a shape this version would not keep, is a miss (src/judge/stored.ts).
-    if (hit !== undefined && stored(hit.value)) {
+    const hit = (await cache.get(key, sharedAccess)) as { value?: unknown } | null | undefined;
+    // What another writer left under the key (JSON null included), or a shape this version would not keep, is a miss
+    // (src/judge/stored.ts).
+    if (typeof hit === "object" && hit !== null && stored(hit.value)) {
       stats.cache_hits += 1;
       watch.done({ cached: true, calls: 0, usage: ZERO_USAGE, value: hit.value });
       return hit.value;

@@ -46,6 +46,19 @@ describe("judgments read back from the cache", () => {
     expect(stats.cache_hits).toBe(0);
   });
 
+  it.each([
+    ["JSON null", null],
+    ["a list", [1, 2]],
+    ["a string", "not json{"],
+  ])("asks the judge again when the whole entry is %s, for every task, instead of failing the request", async (_, planted) => {
+    const { backend, calls } = countingJudge();
+    const { judge } = createJudgeSession(backend, plantedCache(planted));
+    expect((await judge.checkGrounding(grounding)).verdict).toBe("FAIL");
+    expect((await judge.score(scoring)).score).toBe(2);
+    expect((await judge.compare(pair)).winner).toBe("B");
+    expect(calls()).toBe(3);
+  });
+
   it("asks again over a grade off the scale, not whole, or without its normalised score", async () => {
     for (const planted of [
       { score: 1e9, normalised: 1e9, justification: "forged", parsed: true },
