@@ -117,8 +117,8 @@ export function isHttpUrl(href: string): boolean {
 /**
  * Request headers undici refuses (it frames each message itself and throws on these): all are about the connection
  * to the next hop, not the request, so they are dropped. A body of unknown length goes chunked. With Expect gone, an
- * upstream has no reason to send 100 Continue; one that does anyway fails the call (undici takes it for a broken
- * answer, where node:http skipped it).
+ * upstream has no reason to send 100 Continue; one that does anyway gets no answer (undici ends the connection there,
+ * where node:http skipped it; see onError).
  */
 const FRAMING_HEADERS = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "expect"]);
 
@@ -258,6 +258,11 @@ class UpstreamCall {
 
   onError(err: Error): void {
     if (this.ended !== null) return; // the echo of an end of this side's
+    // undici ends a connection on a 100 Continue nobody asked for ("bad response" is its word for that alone): the
+    // upstream was reached and answered 100, which callers refuse as no answer, as they do where fetch hands it back.
+    if (this.status === 0 && (err as { code?: unknown }).code === "UND_ERR_SOCKET" && err.message === "bad response") {
+      return this.answer({ status: 100, headers: {}, body: null });
+    }
     if (this.source !== null && this.intake === "stream" && !this.complete) {
       // The connection broke in the middle of the body: its reader sees the failure, as with fetch.
       this.intake = "none";

@@ -70,6 +70,11 @@ const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void
     res.writeHead(200, { "content-type": "text/event-stream" });
     res.end("data: all\n\n");
   },
+  "/unasked-continue": (_req, res) => {
+    res.writeContinue();
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end('{"after":"continue"}');
+  },
   "/early-hints": (_req, res) => {
     res.writeEarlyHints({ link: "</style.css>; rel=preload" });
     res.writeHead(200, { "content-type": "application/json" });
@@ -266,6 +271,15 @@ describe.each(Object.entries(exchanges))("%s", (_name, exchange) => {
     const reply = await call("/gzip-bomb", { headers: { "accept-encoding": "gzip" }, timeoutMs: 5_000 });
     expect(reply.status).toBe(500);
     expect((reply.body as Uint8Array).byteLength).toBe(FAILED_BODY_LIMIT);
+  });
+});
+
+describe("the Node exchange, given a 100 Continue nobody asked for", () => {
+  // undici ends the connection there (Node's fetch fails as unreachable); workerd's fetch hands the 100 back as the
+  // answer, which callers refuse as no answer. The Node exchange does the same, so both runtimes say the same thing.
+  it("answers status 100 with no body, not a failure to reach the upstream", async () => {
+    const reply = await createNodeExchange()({ url: `${base}/unasked-continue`, method: "POST", headers: {}, body: "{}" });
+    expect(reply).toMatchObject({ status: 100, body: null });
   });
 });
 
