@@ -5,15 +5,19 @@ import type { PassThroughTarget } from "./passthrough";
 import type { PipelineDeps } from "./pipeline";
 import type { Upstream } from "./upstream";
 
+/** Empty values take out the operator's account headers a chat call would send (src/chat-call.ts drops empty ones). */
+const NOT_THE_OPERATORS = { "openai-organization": "", "openai-project": "" };
+
 /** The same upstream (queue, retries) with a client that sends `apiKey`; built per request, cheap next to a call. */
 function withKey(upstream: Upstream, apiKey: string): Upstream {
   // defaultHeaders is replaced, not merged: the shared client may carry `Authorization: null` when no key is configured.
-  const client = upstream.client.withOptions({ apiKey, defaultHeaders: {} });
+  // The operator's organization and project are not sent with a client's key: they are not the client's account.
+  const client = upstream.client.withOptions({ apiKey, defaultHeaders: {}, organization: null, project: null });
   return {
     role: upstream.role,
     baseURL: upstream.baseURL,
     client,
-    chat: (body, signal, headers) => upstream.chat(body, signal, { ...headers, authorization: `Bearer ${apiKey}` }),
+    chat: (body, signal, headers) => upstream.chat(body, signal, { ...headers, authorization: `Bearer ${apiKey}`, ...NOT_THE_OPERATORS }),
     schedule: upstream.schedule,
     admit: upstream.admit,
     get pending() {

@@ -84,7 +84,12 @@ export function createChatCall({ baseURL, authorization, headers: fixed = {}, ti
   const mergedFor = new WeakMap<Record<string, string>, Record<string, string>>();
   const headersWith = (extra: Record<string, string>): Record<string, string> => {
     let merged = mergedFor.get(extra);
-    if (merged === undefined) mergedFor.set(extra, (merged = Object.freeze({ ...common, ...extra })));
+    if (merged === undefined) {
+      const all: Record<string, string> = { ...common, ...extra };
+      // An empty value takes a common header out (bring-your-own-key: the operator's organization is not the client's).
+      for (const name in all) if (all[name] === "") delete all[name];
+      mergedFor.set(extra, (merged = Object.freeze(all)));
+    }
     return merged;
   };
   // With then rather than async, for what each call holds while it waits (src/util/called.ts says why).

@@ -78,6 +78,11 @@ describe("bring your own key (auth.forward_client_key)", () => {
       const own = harness({ config: { auth: { forward_client_key: true }, generator: { api_key: "sk-operator-gen-key" } } });
       expect((await postChat(own.app, chatBody({ verdict: { n: 1 } }), { ...client, authorization: "Bearer sk-client-own-key-1" })).status).toBe(200);
       expect(billedTo(own.sim)).toEqual(new Set(["org-client/proj-client"]));
+      // Reranked with the client's key: never the operator's organization beside it (OpenAI refuses the pair).
+      own.sim.requests.length = 0;
+      expect((await postChat(own.app, chatBody({ verdict: { n: 2 } }), { authorization: "Bearer sk-client-own-key-1" })).status).toBe(200);
+      expect((await postChat(own.app, chatBody({ stream: true, verdict: { n: 2 } }), { authorization: "Bearer sk-client-own-key-1" })).status).toBe(200);
+      expect(billedTo(own.sim)).toEqual(new Set(["undefined/undefined"]));
     } finally {
       if (saved === undefined) delete process.env.OPENAI_ORG_ID;
       else process.env.OPENAI_ORG_ID = saved;
