@@ -115,11 +115,11 @@ function callChars(call: Call): number {
 
 /**
  * Characters of text a message carries, as the judge will read them: its content (strings and text parts), its
- * author's `name`, and its calls (tool calls, a legacy function call). A Responses input item may instead be a tool
- * call (`arguments`) or a tool's result (`output`), passed through as it is.
+ * author's `name`, its refusal, and its calls (tool calls, a legacy function call). A Responses input item may
+ * instead be a tool call (`arguments`) or a tool's result (`output`), passed through as it is.
  */
 function messageChars(message: Record<string, unknown>): number {
-  let chars = contentText(message.content).length + contentText(message.output).length + textLength(message.arguments) + textLength(message.name);
+  let chars = contentText(message.content).length + contentText(message.output).length + textLength(message.arguments) + textLength(message.name) + textLength(message.refusal);
   if (Array.isArray(message.tool_calls)) for (const call of message.tool_calls as Call[]) chars += callChars(call);
   if (message.function_call) chars += callChars({ function: message.function_call as NonNullable<Call>["function"] });
   return chars;

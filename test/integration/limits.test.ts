@@ -57,6 +57,7 @@ describe("limits", () => {
       { role: "assistant", content: null, tool_calls: [{ id: "t", type: "custom", custom: { name: "sql", input: big } }] },
       { role: "assistant", content: null, tool_calls: [{ id: "t", type: "function", function: { name: big, arguments: "{}" } }] },
       { role: "assistant", content: "ok", name: big },
+      { role: "assistant", content: null, refusal: big },
     ]) {
       await expectError(await postChat(app, chatBody({ messages: [{ role: "user", content: "q" }, assistant] })), 400, "messages", "conversation_too_long");
     }
