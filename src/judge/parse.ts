@@ -268,12 +268,13 @@ const CLAIM_MARKED_FAILED =
 
 /**
  * "Claim 2 is unsupported", "both claims are not in the document", "claim 3 (the date) is not fully supported by the
- * context": a claim said in a sentence to lack support. Not "no claim is unsupported" or "none of the claims are
- * unsupported". A judge that says so and then PASS has contradicted itself, and the guard reads the failing half.
- * Bounded like the mark above, so linear.
+ * context": a claim said in one clause to lack support. Not "no claim is unsupported", "none of the claims are
+ * unsupported", "it has no claim that is not in the document" or "all claims are supported, none is unsupported"
+ * (the clause ends at a comma). A judge that says so and then PASS has contradicted itself, and the guard reads the
+ * failing half. Bounded like the mark above, so linear.
  */
 const CLAIM_SAID_UNSUPPORTED =
-  /(?<!\b(?:no|none of the|not one|not a single)\s+)\bclaims?\b[^\n.;:?!]{0,80}?\b(?:is|are|was|were|remains?)(?:[ \t]+(?:(?:entirely|completely|wholly|fully|partly|partially|largely|also)[ \t]+)?(?:unsupported|unverified)|(?:n't|[ \t]+not)[ \t]+(?:(?:entirely|completely|wholly|fully|partly|partially|largely|also)[ \t]+)?(?:supported|(?:found[ \t]+|mentioned[ \t]+|stated[ \t]+|present[ \t]+)?in[ \t]+the[ \t]+(?:documents?|context|sources?|passages?|text)))\b/i;
+  /(?<!\b(?:no|any|none of the|not one|not a single|if a|if the)[ \t]{1,3})\bclaims?\b[^\n.,;:?!]{0,80}?\b(?:is|are|was|were|remains?)(?:[ \t]+(?:(?:entirely|completely|wholly|fully|partly|partially|largely|also)[ \t]+)?(?:unsupported|unverified)|(?:n't|[ \t]+not)[ \t]+(?:(?:entirely|completely|wholly|fully|partly|partially|largely|also)[ \t]+)?(?:supported|(?:found[ \t]+|mentioned[ \t]+|stated[ \t]+|present[ \t]+)?in[ \t]+the[ \t]+(?:documents?|context|sources?|passages?|text)))\b/i;
 
 /**
  * A judge asked to go claim by claim may give a verdict per claim and then an overall one, in JSON objects or in

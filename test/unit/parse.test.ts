@@ -129,6 +129,9 @@ describe("parseGrounding", () => {
       "Claim 2 is not unsupported: it is in paragraph 3. VERDICT: PASS",
       "Claim 1 is in the document. VERDICT: PASS",
       "Claim 2 is supported; it is not in the summary but in the document. VERDICT: PASS",
+      "The answer does not contain any claim that is not in the document. VERDICT: PASS",
+      "All claims are supported, none is unsupported. VERDICT: PASS",
+      "If a claim were unsupported I would say so; here every claim is in the document. VERDICT: PASS",
     ]) {
       expect([honest, parseGrounding(honest)?.verdict]).toEqual([honest, "PASS"]);
     }
