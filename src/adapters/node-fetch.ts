@@ -36,6 +36,11 @@ function responseHeaders({ headers, cookies }: ExchangeReply): HeadersInit {
   return all;
 }
 
+function notAnAnswer(status: number): Response {
+  const error = { message: `upstream answered ${status}, which is not an answer`, type: "upstream_error", code: "upstream_interim_status" };
+  return Response.json({ error }, { status: 502, headers: { "x-should-retry": "false" } });
+}
+
 export function createNodeFetch(options: NodeFetchOptions = {}): FetchLike {
   const exchange = options.exchange ?? createNodeExchange();
   const fallback = options.fallback ?? globalThis.fetch.bind(globalThis);
@@ -47,6 +52,8 @@ export function createNodeFetch(options: NodeFetchOptions = {}): FetchLike {
     if (!isHttpUrl(href) || !sendable(body)) return fallback(input, init);
     const method = init.method ?? "GET";
     const reply = await exchange({ url: href, method, headers: plainHeaders(init.headers), body, signal: init.signal ?? undefined });
+    // An interim status (an unasked 100) is no answer, and no Response can carry one: the SDK gets the 502 it means.
+    if (reply.status < 200) return notAnAnswer(reply.status);
     const responseInit = { status: reply.status, headers: responseHeaders(reply) };
     if (reply.body === null) return new Response(null, responseInit);
     // One source for a streamed body, read either through the Response's web stream or straight by a pass-through

@@ -17,6 +17,11 @@ const routes: Record<string, Handler> = {
     res.writeHead(200, { "content-type": "application/json" });
     res.end(JSON.stringify({ method: req.method, length: req.headers["content-length"] ?? null, custom: req.headers["x-custom"] ?? null }));
   },
+  "/unasked-continue": (_req, res) => {
+    res.writeContinue();
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end("{}");
+  },
   "/gzip": (_req, res) => {
     res.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" });
     res.end(gzipSync(JSON.stringify({ compressed: true })));
@@ -111,6 +116,12 @@ describe("createNodeFetch", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("x-upstream")).toBe("yes");
     expect(await response.json()).toEqual({ echoed: '{"a":1}' });
+  });
+
+  it("answers an unasked 100 Continue as the upstream's 502 it amounts to, not a refused connection", async () => {
+    const response = await nodeFetch(`${base}/unasked-continue`, { method: "POST", body: "{}" });
+    expect(response.status).toBe(502);
+    expect((await response.json()).error.message).toBe("upstream answered 100, which is not an answer");
   });
 
   it("keeps repeated answer headers apart (two Set-Cookie) and reads names in any case", async () => {
