@@ -1,5 +1,6 @@
-// The content codings verdict's upstream calls undo: the Node exchange decodes these (src/adapters/node-exchange.ts),
-// as fetch does on Workers. A body in any other coding (zstd, say, from an upstream that ignored the absent
+// The content codings verdict's upstream calls undo: the Node exchange decodes these (src/adapters/node-exchange.ts).
+// workerd's fetch decodes gzip and br as well (a probe under workerd saw gzip decoded and zstd left as it was; deflate
+// and x-gzip were not tried there). A body in any other coding (zstd, say, from an upstream that ignored the absent
 // accept-encoding) comes as it was sent, and its Content-Encoding must go with it.
 
 const DECODED = new Set(["gzip", "x-gzip", "deflate", "br"]);
