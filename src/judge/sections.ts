@@ -7,8 +7,12 @@ const SECTION_TAGS = ["conversation", "response_a", "response_b", "response", "r
 /** `<` and the look-alikes a model reads as one: full-width ＜ and the single angle quotation mark ‹. */
 const OPEN = "<\\uFF1C\\u2039";
 const CLOSE = ">\\uFF1E\\u203A";
-/** Characters that show nothing: a soft hyphen, zero-width spaces and joiners, word joiners, invisible operators. */
-const INVISIBLE = "\\u00AD\\u180E\\u200B-\\u200D\\u2060-\\u2064\\uFEFF";
+/**
+ * Characters that show nothing: Unicode's format characters (a soft hyphen, zero-width spaces and joiners, direction
+ * marks and isolates, word joiners, invisible operators, the byte order mark), the combining grapheme joiner,
+ * variation selectors and the Hangul filler.
+ */
+const INVISIBLE = "\\p{Cf}\\u034F\\uFE00-\\uFE0F\\u3164";
 /** Space a reader skips: white space and the characters that show nothing. */
 const GAP = `[\\s${INVISIBLE}]*`;
 /** A tag's name as a reader sees it, with invisible characters anywhere inside (`resp\u2063onse_a`). */
@@ -18,7 +22,7 @@ const spelled = (name: string) => [...name].join(`[${INVISIBLE}]*`);
  * `<\u200B/response_b>`, `＜/response_a＞`, and one left unclosed (`</response_a` at the end of a line or the text).
  * Linear: the space before and after the slash cannot be split two ways (the slash is needed for the second).
  */
-const TAG_PATTERN = new RegExp(`[${OPEN}]${GAP}(?:(/)${GAP})?(${SECTION_TAGS.map(spelled).join("|")})\\b([^${OPEN}${CLOSE}]*)([${CLOSE}]?)`, "gi");
+const TAG_PATTERN = new RegExp(`[${OPEN}]${GAP}(?:(/)${GAP})?(${SECTION_TAGS.map(spelled).join("|")})\\b([^${OPEN}${CLOSE}]*)([${CLOSE}]?)`, "giu");
 /**
  * A chat template's special tokens written as text (`<|eot_id|>`, `<|im_start|>`, DeepSeek's full-width `<｜…｜>`,
  * `</s>`, Gemma's `<start_of_turn>` and `<end_of_turn>`): a server whose tokenizer reads them in message text as the
