@@ -54,12 +54,13 @@ function formsPattern(forms: string[]): RegExp | null {
 }
 
 /**
- * Secrets shorter than 6 characters ("local", "EMPTY": self-hosted servers' keys) as whole words: an error body that
- * echoes one ("Incorrect API key provided: local") still hands it to nobody. Answers are not searched for them, where
- * such a word is just a word (README).
+ * Secrets of 3 to 5 characters ("local", "EMPTY": self-hosted servers' keys) as whole words: an error body that echoes
+ * one ("Incorrect API key provided: local") still hands it to nobody. Answers are not searched for them, where such a
+ * word is just a word (README). One or two characters ("x", a placeholder for a server without keys) are no secret,
+ * and hunted they would take every "1" out of headers such as x-ratelimit-remaining.
  */
 function shortWordsPattern(secrets: Iterable<string | undefined>): RegExp | null {
-  const short = [...secrets].filter((s): s is string => typeof s === "string" && s.length > 0 && s.length < 6);
+  const short = [...secrets].filter((s): s is string => typeof s === "string" && s.length >= 3 && s.length < 6);
   if (short.length === 0) return null;
   const forms = [...new Set(short.flatMap((s) => [s, escaped(s)]))].map(escapeRegExp);
   return new RegExp(`(?<![\\w-])(?:${forms.join("|")})(?![\\w-])`, "g");
