@@ -57,6 +57,8 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
   };
 
   const writer = createBodyWriter(settings.model, sampling);
+  /** A rematch's and a re-ask's temperature: the rematch temperature, or the judge's own if that is higher. */
+  const looser = Math.max(settings.temperature, settings.rematch_temperature);
 
   /**
    * Asks up to twice until `parse` accepts the judge's text; a refused response_format is dropped and asked again. The
@@ -75,10 +77,7 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
     call: CallOptions = {},
     askAgain: () => boolean = () => true,
   ): Promise<Asked<T>> {
-    const resample = attempt > 0 ? { temperature: Math.max(settings.temperature, settings.rematch_temperature), seed: attempt } : null;
-    // Asked again after an unreadable or cut answer: the same body would, at temperature 0 or with the same seed, only
-    // get the same answer back. Seeds of re-asks lie far from a rematch's (its attempt number).
-    const reask = { temperature: Math.max(settings.temperature, settings.rematch_temperature), seed: REASK_SEED + attempt };
+    const resample = attempt > 0 ? { temperature: looser, seed: attempt } : null;
     let usage: Usage = ZERO_USAGE;
     /** Calls the judge answered: what the judgment counts and what a request's cap on judge calls is spent on. */
     let calls = 0;
@@ -88,7 +87,9 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
     const next = (): Promise<Asked<T>> => {
       if (calls === 2 || (calls === 1 && !askAgain())) return Promise.resolve({ value: null, usage, calls, text, logprobs, cut });
       const withFormat = structured; // as sent: a call running beside this one may turn it off meanwhile
-      const sampling = calls === 0 ? resample : reask;
+      // Asked again after an unreadable or cut answer: the same body would, at temperature 0 or with the same seed, only
+      // get the same answer back. Seeds of re-asks lie far from a rematch's (its attempt number).
+      const sampling = calls === 0 ? resample : { temperature: looser, seed: REASK_SEED + attempt };
       const body = () => writer.body(messages(), sampling, withFormat ? format : null);
       return upstream.schedule((requestSignal) => upstream.chat(body(), requestSignal, call.headers), signal).then(
         (completion) => {
