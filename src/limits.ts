@@ -11,7 +11,7 @@ const JSON_TYPE = /^\s*application\/([\w.+-]*\+)?json\b/i;
  * (curl's `-d` sends form-urlencoded, text/plain is common); multipart bodies, and non-JSON text declared as
  * anything but JSON, are refused with `param: "content-type"`.
  */
-export function parseJsonBody(raw: string, contentType: string | null): Record<string, unknown> {
+export function parseJsonBody(raw: string, contentType: string | null, limits?: Config["limits"]): Record<string, unknown> {
   if (contentType !== null && /^\s*multipart\//i.test(contentType)) throw wrongType(contentType);
   let json: unknown;
   try {
@@ -26,12 +26,13 @@ export function parseJsonBody(raw: string, contentType: string | null): Record<s
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     throw badRequest("request body must be a JSON object", null, "invalid_json");
   }
-  const shape = shapeOf(raw);
+  const maxValues = valuesAllowed(limits);
+  const shape = shapeOf(raw, maxValues);
   if (shape === "too_deep") {
     throw badRequest(`request body nests arrays and objects more than ${MAX_NESTING} deep`, null, "nesting_too_deep");
   }
   if (shape === "too_many_values") {
-    throw badRequest(`request body holds more than ${MAX_VALUES} values (array items and object members)`, null, "too_many_values");
+    throw badRequest(`request body holds more than ${maxValues} values (array items and object members)`, null, "too_many_values");
   }
   // Only text that could hold one is searched: a number past a double's range would go upstream as null.
   const tooLarge = MIGHT_OVERFLOW.test(raw) ? overflowingNumber(json, []) : undefined;
@@ -66,17 +67,22 @@ function overflowingNumber(value: unknown, path: (string | number)[]): (string |
 const MAX_NESTING = 128;
 
 /**
- * More than any real request holds (2,048 messages, 128 tools with their schemas and a long enum fit many times over).
- * Checking a body's shape takes time with its number of values, and a body of 4 MiB can hold two million: a list of
- * that many wrong messages or content parts blocked every other request for over ten seconds while each was reported.
+ * More than any real request holds (2,048 messages, 128 tools with their schemas and a long enum fit many times over),
+ * and 20 per message allowed when limits.max_messages is raised further. Checking a body's shape takes time with its
+ * number of values, and a body of 4 MiB can hold two million: a list of that many wrong messages or content parts
+ * blocked every other request for over ten seconds while each was reported.
  */
 const MAX_VALUES = 50_000;
 
+function valuesAllowed(limits: Config["limits"] | undefined): number {
+  return limits === undefined ? MAX_VALUES : Math.max(MAX_VALUES, 20 * limits.max_messages);
+}
+
 /**
- * Whether a JSON text opens more than MAX_NESTING arrays and objects inside each other, or holds more than MAX_VALUES
+ * Whether a JSON text opens more than MAX_NESTING arrays and objects inside each other, or holds more than `maxValues`
  * values (counted as the commas and opening brackets between them); strings are skipped.
  */
-function shapeOf(text: string): "too_deep" | "too_many_values" | "fits" {
+function shapeOf(text: string, maxValues: number): "too_deep" | "too_many_values" | "fits" {
   if (text.length <= 2 * MAX_NESTING) return "fits"; // too short to hold that many brackets or values
   let depth = 0;
   let values = 0;
@@ -88,10 +94,10 @@ function shapeOf(text: string): "too_deep" | "too_many_values" | "fits" {
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x2c) {
-      if (++values > MAX_VALUES) return "too_many_values";
+      if (++values > maxValues) return "too_many_values";
     } else if (c === 0x7b || c === 0x5b) {
       if (++depth > MAX_NESTING) return "too_deep";
-      if (++values > MAX_VALUES) return "too_many_values";
+      if (++values > maxValues) return "too_many_values";
     } else if (c === 0x7d || c === 0x5d) depth--;
   }
   return "fits";

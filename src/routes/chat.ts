@@ -28,9 +28,9 @@ export function invalidBody(error: z.ZodError) {
   return badRequest(missing ? `missing required parameter: ${param}` : `invalid ${param || "body"}: ${issue.message}`, param || null);
 }
 
-export async function readJsonObject(c: Context, arrived: number, budgetMs: number): Promise<{ raw: string; json: Record<string, unknown> }> {
+export async function readJsonObject(c: Context, arrived: number, budgetMs: number, limits?: Config["limits"]): Promise<{ raw: string; json: Record<string, unknown> }> {
   const raw = await readWithinBudget(c.req.text(), arrived, budgetMs);
-  return { raw, json: parseJsonBody(raw, c.req.header("content-type") ?? null) };
+  return { raw, json: parseJsonBody(raw, c.req.header("content-type") ?? null, limits) };
 }
 
 /**
@@ -72,7 +72,7 @@ export interface CheckedChat {
 
 /** Throws the 400 to answer with when the body, its limits or its verdict options are wrong. */
 export function checkChatRequest(raw: string, headers: HeaderSource, config: Config): CheckedChat {
-  const json = parseJsonBody(raw, headers.get("content-type"));
+  const json = parseJsonBody(raw, headers.get("content-type"), config.limits);
   checkMessageCount(json.messages, config.limits);
   const parsed = chatRequestSchema.safeParse(json);
   if (!parsed.success) throw invalidBody(parsed.error);

@@ -44,7 +44,7 @@ function namingResponsesParams(rerank: (signal: AbortSignal) => Promise<Pipeline
 
 export async function handleResponses(c: Context, ctx: AppContext): Promise<Response> {
   const arrived = arrivedAt(c);
-  const { raw, json } = await readJsonObject(c, arrived, ctx.config.timeouts.request_ms);
+  const { raw, json } = await readJsonObject(c, arrived, ctx.config.timeouts.request_ms, ctx.config.limits);
   checkMessageCount(json.input, ctx.config.limits, "input");
   const parsed = responsesRequestSchema.safeParse(json);
   if (!parsed.success) throw invalidBody(parsed.error);

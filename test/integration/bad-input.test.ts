@@ -85,6 +85,9 @@ describe("bad input", () => {
     expect((await postChat(harness().app, commas)).status).toBe(200);
     const numbers = `{"model":"m","messages":[{"role":"user","content":"x"}],"verdict":{"n":1},"extra":[${Array(40_000).fill(7).join(",")}]}`;
     expect((await postChat(harness().app, numbers)).status).toBe(200);
+    // A deployment that allows more messages allows 20 values for each.
+    const more = `{"model":"m","messages":[{"role":"user","content":"x"}],"verdict":{"n":1},"extra":[${Array(60_000).fill(7).join(",")}]}`;
+    expect((await postChat(harness({ config: { limits: { max_messages: 5_000 } } }).app, more)).status).toBe(200);
   });
 
   it("names model when it is missing", async () => {
