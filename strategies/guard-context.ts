@@ -86,17 +86,33 @@ export function documentsFromMessages(messages: ChatMessage[], sources: ContextS
   return found;
 }
 
-/** The last user turn, without any documents pasted into it: what the answer has to answer. */
-export function questionOf(messages: ChatMessage[]): string {
-  const lastUser = [...messages].reverse().find((m) => m.role === "user");
-  const text = textOf(lastUser?.content);
-  let question = "";
+/** A message's text without the documents pasted into it. */
+function withoutDocuments(content: unknown): string {
+  const text = textOf(content);
+  let kept = "";
   let from = 0;
   for (const span of taggedSpans(text)) {
-    question += text.slice(from, span.start);
+    kept += text.slice(from, span.start);
     from = span.end;
   }
-  return (question + text.slice(from)).trim();
+  return (kept + text.slice(from)).trim();
+}
+
+/**
+ * What the answer has to answer: the last user turn, without any documents pasted into it. After earlier turns it
+ * comes with them ("And the other one?" means nothing alone), user's and assistant's, documents left out; system and
+ * tool messages are instructions and documents, not the question.
+ */
+export function questionOf(messages: ChatMessage[]): string {
+  const last = messages.findLastIndex((m) => m.role === "user");
+  const question = withoutDocuments(messages[last]?.content);
+  const earlier = messages
+    .slice(0, Math.max(0, last))
+    .filter((m) => m.role === "user" || m.role === "assistant")
+    .map((m) => [m.role, withoutDocuments(m.content)] as const)
+    .filter(([, text]) => text !== "");
+  if (earlier.length === 0) return question;
+  return `Earlier in the conversation:\n${earlier.map(([role, text]) => `[${role}] ${text}`).join("\n")}\n\nThe question now:\n${question}`;
 }
 
 export function normaliseContext(context: string | string[] | undefined): string[] | undefined {

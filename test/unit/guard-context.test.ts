@@ -37,6 +37,20 @@ describe("documents in the messages", () => {
     expect(questionOf(messages)).toBe("Why?");
   });
 
+  it("gives the question with the earlier turns it depends on, documents and system and tool messages left out", () => {
+    const messages = [
+      { role: "system", content: "Bridges: the Golden Gate opened in 1937, the Bay Bridge in 1936." },
+      { role: "user", content: "When did the Golden Gate open?" },
+      { role: "assistant", content: "1937." },
+      { role: "tool", content: "a search result" },
+      { role: "user", content: "<document>notes</document>And the other one?" },
+    ];
+    expect(questionOf(messages)).toBe(
+      "Earlier in the conversation:\n[user] When did the Golden Gate open?\n[assistant] 1937.\n\nThe question now:\nAnd the other one?",
+    );
+    expect(questionOf(messages.slice(0, 2))).toBe("When did the Golden Gate open?");
+  });
+
   it("reads a text of many tags that never close in time that grows with its length, not its square", () => {
     for (const filler of ["<document ", "<document>", "<context x=1>"]) {
       const messages = [{ role: "system", content: "The system's documents." }, { role: "user", content: `${filler.repeat(80_000)}Why?` }];
