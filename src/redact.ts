@@ -76,9 +76,10 @@ export function createRedactor(secrets: Iterable<string | undefined>): Redactor 
   // is and escaped. The token patterns start with characters JSON never escapes.
   const inJson = [...new Set([...forms, ...forms.map(escaped)])].map(escapeRegExp);
   const suspect = new RegExp([...inJson, ...(shortPattern ? [shortPattern.source] : []), "bearer", "basic", "[srp]k-"].join("|"), "i");
+  // Shorter than any secret hunted and any token pattern: nothing to find.
+  const shortest = shortPattern === null ? 6 : 3;
   const redact = (text: string) => {
-    // Shorter than any secret hunted and any token pattern: nothing to find.
-    if (text.length < 6 && shortPattern === null) return text;
+    if (text.length < shortest) return text;
     let out = secretPattern ? text.replace(secretPattern, REDACTED) : text;
     if (shortPattern) out = out.replace(shortPattern, REDACTED);
     for (const pattern of TOKEN_PATTERNS) out = out.replace(pattern, (match, scheme?: string) => (scheme && /^(bearer|basic)$/i.test(scheme) ? `${scheme} ${REDACTED}` : REDACTED));

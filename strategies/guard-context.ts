@@ -1,5 +1,6 @@
 // Where a guarded request's documents come from: `verdict.context`, else the messages themselves (a system message
 // carrying documents, a message wrapped in <documents>/<context> tags, tool results). And the question being answered.
+import { contentText } from "../src/openai/chat";
 import type { ChatMessage } from "./types";
 
 export type ContextSource = "tags" | "system" | "tool";
@@ -60,11 +61,8 @@ function taggedSpans(text: string): TaggedSpan[] {
   }
 }
 
-function textOf(content: unknown): string {
-  if (typeof content === "string") return content;
-  if (!Array.isArray(content)) return "";
-  return content.map((p: { text?: unknown }) => (typeof p?.text === "string" ? p.text : "")).join("");
-}
+/** A message's text parts as one text, joined as written (a document split across parts stays whole). */
+const textOf = (content: unknown): string => contentText(content, false);
 
 /** The documents found in the conversation, by the configured sources in order; tagged spans win over whole messages. */
 export function documentsFromMessages(messages: ChatMessage[], sources: ContextSource[]): string[] {

@@ -55,15 +55,15 @@ function replyHeaders(raw: Buffer[]): Pick<ExchangeReply, "headers" | "cookies">
 function decoded(message: Readable, coding: string | undefined): Readable {
   if (coding === undefined || !arrivesDecoded(coding)) return message;
   const decoders = codingsOf(coding).reverse().map(decoderFor);
-  if (decoders.length === 0 || decoders.includes(null)) return message;
-  return pipeline([message, ...(decoders as Transform[])], () => undefined) as unknown as Readable;
+  if (decoders.length === 0) return message;
+  return pipeline([message, ...decoders], () => undefined) as unknown as Readable;
 }
 
-function decoderFor(coding: string): Transform | null {
+/** The decoder of one of the codings src/util/content-coding.ts says arrive decoded. */
+function decoderFor(coding: string): Transform {
   if (coding === "gzip" || coding === "x-gzip") return createGunzip();
   if (coding === "deflate") return createInflate();
-  if (coding === "br") return createBrotliDecompress();
-  return null;
+  return createBrotliDecompress();
 }
 
 /**

@@ -28,7 +28,7 @@ export function invalidBody(error: z.ZodError) {
   return badRequest(missing ? `missing required parameter: ${param}` : `invalid ${param || "body"}: ${issue.message}`, param || null);
 }
 
-export async function readJsonObject(c: Context, arrived: number, budgetMs: number, limits?: Config["limits"]): Promise<{ raw: string; json: Record<string, unknown> }> {
+export async function readJsonObject(c: Context, arrived: number, budgetMs: number, limits: Config["limits"]): Promise<{ raw: string; json: Record<string, unknown> }> {
   const raw = await readWithinBudget(c.req.text(), arrived, budgetMs);
   return { raw, json: parseJsonBody(raw, c.req.header("content-type") ?? null, limits) };
 }
