@@ -9,7 +9,7 @@
 import { ProxyError } from "./errors";
 import type { FetchLike } from "./upstream";
 import { bodyBytes, JSON_MEDIA_TYPE } from "./util/buffered-response";
-import { bodyChunks } from "./util/body-chunks";
+import { bodyChunks, settlingChunks } from "./util/body-chunks";
 import { childSignal } from "./util/child-signal";
 
 export interface ExchangeRequest {
@@ -201,8 +201,11 @@ export function exchangeOverFetch(fetchImpl: FetchLike): Exchange {
         if (overLimit(response.status, bytes.length)) throw answerTooLarge();
         return { ...reply, body: bytes };
       }
+      const chunks = bodyChunks(response);
+      if (chunks === null) return { ...reply, body: null };
       streaming = true;
-      return { ...reply, body: bodyChunks(response) };
+      // The stream still follows the caller's signal while it is read, and lets go of it when it ends.
+      return { ...reply, body: settlingChunks(chunks, call.release) };
     } catch (err) {
       // The signal's reason is what the fetch rejects with; a timer's reason is an ExchangeTimeout already.
       throw call.timedOut() ? call.signal.reason : err;

@@ -92,3 +92,27 @@ export function chunkStream(chunks: AsyncIterable<Uint8Array>): ReadableStream<U
     },
   }, { highWaterMark: 0 });
 }
+
+/**
+ * The chunks of `source`, with `settle` run once when they end, fail or are given up: what a stream's call held for as
+ * long as it ran (its hold on the caller's signal) is let go with its last chunk.
+ */
+export function settlingChunks(source: AsyncIterable<Uint8Array>, settle: () => void): AsyncIterableIterator<Uint8Array> {
+  const chunks = source[Symbol.asyncIterator]();
+  return iteratorOf(
+    async () => {
+      try {
+        const read = await chunks.next();
+        if (read.done) settle();
+        return read;
+      } catch (err) {
+        settle();
+        throw err;
+      }
+    },
+    async () => {
+      settle();
+      await chunks.return?.();
+    },
+  );
+}
