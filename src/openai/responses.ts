@@ -111,7 +111,8 @@ export function responsesParamOf(param: string | null): string | null {
   return shared ? `${shared[0]}${param.slice(head.length)}` : param;
 }
 
-function refuseChatOnly(body: ResponsesRequest): void {
+/** Refuses a request to rerank that carries one of CHAT_ONLY's parameters, naming it and what to send instead. */
+export function refuseChatOnly(body: ResponsesRequest): void {
   for (const field in CHAT_ONLY) {
     if (body[field] === undefined) continue;
     const instead = CHAT_ONLY[field];
@@ -130,7 +131,6 @@ export function toChatRequest(body: ResponsesRequest): Mapped {
   if (Array.isArray(body.tools) && body.tools.length > 0) return { skip: "tools", param: "tools" };
   const messages = messagesOf(body.input);
   if (typeof messages === "string") return { skip: messages, param: "input" };
-  refuseChatOnly(body);
   if (body.instructions) messages.unshift({ role: "system", content: body.instructions });
   const chat: Record<string, unknown> = { model: body.model, messages };
   for (const [from, to] of SHARED_SETTINGS) if (body[from] != null) chat[to] = body[from];

@@ -4,7 +4,7 @@ import type { Context } from "hono";
 import type { AppContext } from "../app";
 import type { ChatRequest } from "../openai/chat";
 import { responseEventStream } from "../openai/response-events";
-import { isOwnResponseId, newResponseId, responsesParamOf, responsesRequestSchema, toChatRequest, toResponseObject, type ChatResult } from "../openai/responses";
+import { isOwnResponseId, newResponseId, refuseChatOnly, responsesParamOf, responsesRequestSchema, toChatRequest, toResponseObject, type ChatResult } from "../openai/responses";
 import { badRequest, ProxyError } from "../errors";
 import { checkConversationLimits, checkMessageCount } from "../limits";
 import { resolveOptions } from "../options";
@@ -55,7 +55,10 @@ export async function handleResponses(c: Context, ctx: AppContext): Promise<Resp
   }
   const mapped = toChatRequest(body);
   const conversation = conversationOf(body, mapped);
-  if ("chat" in mapped && conversation.length === 0) throw badRequest("input holds no message to answer", "input", "empty_input");
+  if ("chat" in mapped && conversation.length === 0) {
+    refuseChatOnly(body); // chat's `messages` sent for `input` is the likeliest reason: say so
+    throw badRequest("input holds no message to answer", "input", "empty_input");
+  }
   checkConversationLimits(conversation, ctx.config.limits, "input", hasInstructions(body) ? "instructions" : undefined);
   // The Responses API has no `n`: one answer, chosen among verdict's candidates. The conversation goes along so that a
   // guard finds documents in `instructions` or the input, as it does in a chat request's messages.
@@ -78,6 +81,8 @@ export async function handleResponses(c: Context, ctx: AppContext): Promise<Resp
     return response;
   }
 
+  // Only now: a pass-through goes as it came, chat parameters and all, for the generator's own /v1/responses to judge.
+  refuseChatOnly(body);
   const chat = { ...mapped.chat, model: options.upstreamModel };
   const single = { ...options, choices: 1 };
   const toResult = (outcome: PipelineOutcome) => completionBody(outcome, body.model) as unknown as ChatResult;

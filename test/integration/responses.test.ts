@@ -177,6 +177,22 @@ describe("/v1/responses", () => {
     expect(sim.count("judge")).toBe(0);
   });
 
+  it("passes an n = 1 or strategy none request through as it came, chat parameters and all, for the generator to judge", async () => {
+    for (const options of [{ n: 1 }, { strategy: "none" }]) {
+      const { app, sim } = harness();
+      const response = await post(app, { model: "sim-generator", input: "hi", max_tokens: 5, seed: 5, verdict: options });
+      expect(response.status).toBe(200);
+      expect(sim.requests).toHaveLength(1);
+      expect(sim.requests[0]!.body).toEqual({ model: "sim-generator", input: "hi", max_tokens: 5, seed: 5 });
+    }
+    // Reranked, the same parameters are refused, and chat's `messages` sent for `input` is named as such.
+    const { app, sim } = harness();
+    const misnamed = await post(app, { model: "sim-generator", input: [], messages: [{ role: "user", content: "hi" }], verdict: { n: 2 } });
+    expect(misnamed.status).toBe(400);
+    expect((await misnamed.json()).error).toMatchObject({ param: "messages", code: "unknown_parameter", message: expect.stringMatching(/send input instead/) });
+    expect(sim.requests).toHaveLength(0);
+  });
+
   it("refuses a later turn naming a response verdict reranked, which nobody stored", async () => {
     const { client, app, sim } = harness();
     const first = await client.responses.create({ model: "sim-generator", input: "hello", verdict: { n: 2 } } as never);
