@@ -1,5 +1,6 @@
 // Turns a pipeline outcome into the client's chat.completion: ranked choices, summed usage, the `verdict` object.
 import { addUsage, ZERO_USAGE } from "./openai/chat";
+import type { DebugTrace } from "./observe/debug-trace";
 import type { PipelineOutcome } from "./pipeline";
 
 export function verdictObject(outcome: PipelineOutcome) {
@@ -28,22 +29,39 @@ export function verdictObject(outcome: PipelineOutcome) {
       ? { degraded: degraded.join(","), errors: draw.errors.map((e) => ({ status: e.status, message: e.message })) }
       : {}),
     ...(options.return_candidates ? { candidates: candidatesOf(outcome) } : {}),
-    ...(outcome.trace ? { trace: outcome.trace } : {}),
+    ...(outcome.trace ? { trace: traceOf(outcome, outcome.trace) } : {}),
   };
 }
 
 /**
+ * Under a guard, the candidates a client may be given; undefined when every one may be. An answer the judge found
+ * unsupported (or never checked, beside one that passed) is never returned, not even for the record.
+ */
+function shownUnderGuard(outcome: PipelineOutcome): Set<number> | undefined {
+  if (outcome.options.strategy.strategy !== "guard") return undefined;
+  return new Set(outcome.selection.abstention !== undefined ? [] : returnable(outcome));
+}
+
+const showing = (shown: Set<number> | undefined, index: number) => shown === undefined || shown.has(index);
+
+/** `verdict.trace` as recorded, but with a guard's withheld answers withheld there too. */
+function traceOf(outcome: PipelineOutcome, trace: DebugTrace): DebugTrace {
+  const shown = shownUnderGuard(outcome);
+  if (shown === undefined) return trace;
+  const candidates = trace.candidates.map(({ message, ...rest }) => (showing(shown, rest.index) ? { message, ...rest } : { ...rest, withheld: "not_grounded" }));
+  return { ...trace, candidates };
+}
+
+/**
  * Every candidate, for the record (`return_candidates`). Under a guard only those the client may be given show their
- * message: an answer the judge found unsupported (or never checked, beside one that passed) is never returned, not
- * even here; the others say `withheld`, and `verdict.checks` says why.
+ * message (shownUnderGuard); the others say `withheld`, and `verdict.checks` says why.
  */
 function candidatesOf(outcome: PipelineOutcome) {
-  const { pool, selection } = outcome;
-  const guarded = outcome.options.strategy.strategy === "guard";
-  const shown = guarded ? new Set(selection.abstention !== undefined ? [] : returnable(outcome)) : undefined;
+  const { pool } = outcome;
+  const shown = shownUnderGuard(outcome);
   return pool.all.map((c) => ({
     index: c.index,
-    ...(shown === undefined || shown.has(c.index) ? { message: c.message } : { withheld: "not_grounded" as const }),
+    ...(showing(shown, c.index) ? { message: c.message } : { withheld: "not_grounded" as const }),
     finish_reason: c.finish_reason,
     ...(pool.excluded.has(c.index) ? { excluded: pool.excluded.get(c.index) } : {}),
     ...(c.duplicates.length > 0 ? { duplicates: c.duplicates } : {}),

@@ -23,7 +23,7 @@ export interface DebugJudgment extends JudgmentMeta {
 }
 
 export interface DebugTrace {
-  candidates: Record<string, unknown>[];
+  candidates: ({ index: number } & Record<string, unknown>)[];
   judgments: DebugJudgment[];
 }
 

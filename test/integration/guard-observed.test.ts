@@ -91,6 +91,21 @@ describe("groundedness checks name the candidate they checked", () => {
     ]);
   });
 
+  it("and the trace, like return_candidates, withholds the answer that failed, streamed or not", async () => {
+    const { app } = harness({ sim: { generator: { answers: [row.hallucinated_answer, row.right_answer] } }, config: { limits: { allow_trace: true } } });
+    const plain = (await (await postChat(app, ask({ n: 2, trace: true, return_candidates: true }))).json()).verdict;
+    const streamed = await postChat(app, { ...ask({ n: 2, trace: true }), stream: true });
+    const lastData = (await streamed.text()).split("\n\n").filter((event) => event.startsWith("data: {")).at(-1)!;
+    for (const verdict of [plain, JSON.parse(lastData.slice(6)).verdict]) {
+      expect(verdict.trace.candidates.map((c: Record<string, unknown>) => [c.index, c.withheld ?? null, c.message !== undefined])).toEqual([
+        [0, "not_grounded", false],
+        [1, null, true],
+      ]);
+      expect(JSON.stringify(verdict)).not.toContain(row.hallucinated_answer);
+    }
+    expect(plain.candidates.map((c: Record<string, unknown>) => c.withheld ?? null)).toEqual(["not_grounded", null]);
+  });
+
   it("in the judge spans", async () => {
     const spans: FinishedSpan[] = [];
     const tracer = createTracer({ sink: { push: (span) => void spans.push(span), flush: async () => undefined }, clock: Date.now, sampleRatio: 1 });
