@@ -94,8 +94,8 @@ export function chunkStream(chunks: AsyncIterable<Uint8Array>): ReadableStream<U
 }
 
 /**
- * The chunks of `source`, with `settle` run once when they end, fail or are given up: what a stream's call held for as
- * long as it ran (its hold on the caller's signal) is let go with its last chunk.
+ * The chunks of `source`, with `settle` run when they end, fail or are given up (it may run twice, so it must not
+ * mind): what a stream's call held while it ran (its hold on the caller's signal) is let go with its last chunk.
  */
 export function settlingChunks(source: AsyncIterable<Uint8Array>, settle: () => void): AsyncIterableIterator<Uint8Array> {
   const chunks = source[Symbol.asyncIterator]();
