@@ -1,7 +1,7 @@
 // A pass-through stream keeps its place in the generator's queue until its last byte, not only until its headers:
 // `generator.concurrency` bounds what the upstream is busy with, and a model streaming tokens is busy until the end.
 import { DeadlinePassed, ExchangeTimeout, isWhole, type Exchange, type ExchangeReply } from "./exchange";
-import { iteratorOf } from "./util/body-chunks";
+import { settlingChunks } from "./util/body-chunks";
 import { unwatchAbort, watchAbort } from "./util/abort-watch";
 import type { WaitLimit } from "./util/call-slots";
 
@@ -42,7 +42,6 @@ export function holdingSlotUntilBodyEnds(admit: Admit, exchange: Exchange): Exch
 
 /** `body`'s chunks, calling `ended` once when they run out, fail, are stopped early, or `signal` aborts. */
 function endingWith(body: AsyncIterable<Uint8Array>, ended: () => void, signal: AbortSignal | undefined): AsyncIterableIterator<Uint8Array> {
-  const source = body[Symbol.asyncIterator]();
   let open = true;
   const end = () => {
     if (!open) return;
@@ -52,21 +51,5 @@ function endingWith(body: AsyncIterable<Uint8Array>, ended: () => void, signal: 
   };
   if (signal?.aborted) end();
   else if (signal) watchAbort(signal, end);
-  return iteratorOf(
-    () =>
-      source.next().then(
-        (step) => {
-          if (step.done) end();
-          return step;
-        },
-        (err: unknown) => {
-          end();
-          throw err;
-        },
-      ),
-    async () => {
-      end();
-      await source.return?.();
-    },
-  );
+  return settlingChunks(body, end);
 }
