@@ -106,7 +106,8 @@ const cacheSchema = z.discriminatedUnion("backend", [
 export const configSchema = z.strictObject({
   server: z
     .strictObject({
-      host: z.string().default("127.0.0.1"),
+      // "" would make Node listen on every interface: an address has to be named, as 0.0.0.0 names them all.
+      host: z.string().regex(/\S/, 'must name an address ("0.0.0.0" for every interface)').default("127.0.0.1"),
       port: z.number().int().min(0).max(65535).default(8787),
       body_limit_bytes: z.number().int().positive().default(4 * 1024 * 1024),
       /** SSE comment interval while a streamed reranked answer is being prepared; well under common 30-60 s idle cut-offs. */

@@ -115,6 +115,20 @@ describe("loadConfig", () => {
     expect(problemsOf(() => loadConfig({ JUDGE_API_KEY: "sk-abc\n" }, JSON.stringify(minimal)))).toEqual([expect.stringMatching(/^judge\.api_key \(from JUDGE_API_KEY\): must not hold a line break/)]);
   });
 
+  it("refuses a key no header can carry (a control character, a letter beyond ASCII), which would fail every call as unreachable", () => {
+    for (const key of ["rs-SECRET\x7fKEY", "sk-\u0001abcdef", "ключ-судьи-1", "sk-price-10€"]) {
+      expect(problemsOf(() => loadConfig({ JUDGE_API_KEY: key }, JSON.stringify(minimal)))).toEqual([expect.stringMatching(/^judge\.api_key \(from JUDGE_API_KEY\): must be printable ASCII/)]);
+    }
+    const header = problemsOf(() => loadConfig({}, JSON.stringify({ ...minimal, tracing: { otlp_endpoint: "http://127.0.0.1:9", headers: { "x-team": "команда" } } })));
+    expect(header).toEqual([expect.stringMatching(/^tracing\.headers\.x-team: must be printable ASCII/)]);
+    expect(loadConfig({ JUDGE_API_KEY: "sk-a b\tc~" }, JSON.stringify(minimal)).judge.api_key).toBe("sk-a b\tc~");
+  });
+
+  it("refuses an empty server.host, on which Node would listen on every interface", () => {
+    expect(problemsOf(() => loadConfig({}, JSON.stringify({ ...minimal, server: { host: "" } })))).toEqual([expect.stringMatching(/^server\.host: must name an address/)]);
+    expect(loadConfig({}, JSON.stringify({ ...minimal, server: { host: "0.0.0.0" } })).server.host).toBe("0.0.0.0");
+  });
+
   it("bounds the judgment cache's entries, for which room is set aside up front", () => {
     const problems = problemsOf(() => loadConfig({}, JSON.stringify({ ...minimal, cache: { max_entries: 4_294_967_296 } })));
     expect(problems).toEqual([expect.stringMatching(/^cache\.max_entries: /)]);
