@@ -56,10 +56,25 @@ export function batchedSink(
 
 let stdio: BatchedSink | undefined;
 
-/** The process's stdout and stderr, batched; one sink per process, closed on exit. */
+/**
+ * The process's stdout and stderr, batched; one sink per process, closed on exit. A stream whose reader went away (a
+ * log shipper that died, `| head`) fails its writes with EPIPE; unheard, that error would end the process and every
+ * request in flight. Its lines are dropped from then on, and the other stream is told once.
+ */
 export function stdioSink(): LogSink {
   if (stdio) return stdio;
-  stdio = batchedSink((stream, text) => (stream === "out" ? process.stdout : process.stderr).write(text));
+  const streams = { out: process.stdout, err: process.stderr };
+  const broken = new Set<StreamName>();
+  for (const name of ["out", "err"] as const) {
+    streams[name].on("error", (err: NodeJS.ErrnoException) => {
+      if (broken.has(name)) return;
+      broken.add(name);
+      const other = name === "out" ? "err" : "out";
+      const line = { level: "error", time: new Date().toISOString(), event: "log_stream_closed", stream: name === "out" ? "stdout" : "stderr", code: err.code };
+      if (!broken.has(other)) streams[other].write(`${JSON.stringify(line)}\n`);
+    });
+  }
+  stdio = batchedSink((stream, text) => void (broken.has(stream) || streams[stream].write(text)));
   process.once("exit", stdio.close);
   return stdio;
 }

@@ -1,6 +1,6 @@
 // Log lines are batched per turn of the event loop, but none is lost or reordered, and none is left behind on exit; the
 // JSON logger writes an event the redacting logger already serialised without serialising it again.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { batchedSink, type StreamName } from "../../src/adapters/log-sink";
 import { createJsonLogger, isoClock } from "../../src/adapters/node";
@@ -93,6 +93,32 @@ describe("batched log sink", () => {
     expect(stderr).toContain('"event":"last"');
     expect(stderr).toContain('"event":"while exiting"');
   });
+});
+
+describe("stdio sink", () => {
+  it("keeps the process alive when whoever read its stdout has gone (EPIPE), and says so once on stderr", async () => {
+    const script = `
+      const { createJsonLogger } = await import(${JSON.stringify(new URL("../../src/adapters/node.ts", import.meta.url).pathname)});
+      const logger = createJsonLogger("info");
+      process.stdin.once("data", async () => {
+        for (let turn = 0; turn < 50; turn++) {
+          logger.info({ event: "line", turn });
+          await new Promise((next) => setTimeout(next, 2));
+        }
+        process.stderr.write("still serving\\n");
+      });
+    `;
+    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { stdio: ["pipe", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text));
+    child.stdout.destroy(); // the reader goes away before the first line
+    child.stdin.end("go");
+    const code = await new Promise<number | null>((exited) => child.once("exit", exited));
+    expect(stderr).toContain("still serving");
+    expect(stderr.match(/"event":"log_stream_closed"/g)).toHaveLength(1);
+    expect(stderr).toContain('"stream":"stdout","code":"EPIPE"');
+    expect(code).toBe(0);
+  }, 20_000);
 });
 
 describe("log timestamps", () => {
