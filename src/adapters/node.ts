@@ -121,6 +121,11 @@ export interface RunningProxy {
   close(): Promise<void>;
 }
 
+/** A host as a URL writes it: an IPv6 address in brackets ("http://[::1]:8787"), where its colons would read as a port. */
+export function hostInUrl(host: string): string {
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+}
+
 export async function startProxy(config: Config, logger: Logger = createJsonLogger(config.log.level)): Promise<RunningProxy> {
   const judgments = createNodeCache(config, logger);
   await judgments.ready;
@@ -148,7 +153,7 @@ export async function startProxy(config: Config, logger: Logger = createJsonLogg
     server.listen(config.server.port, config.server.host, () => {
       server.off("error", cannotListen); // later server errors are not about listening
       resolve({
-        url: `http://${config.server.host}:${(server.address() as AddressInfo).port}`,
+        url: `http://${hostInUrl(config.server.host)}:${(server.address() as AddressInfo).port}`,
         config,
         cache: judgments.description,
         close: () => drain.close()

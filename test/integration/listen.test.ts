@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { connect } from "node:net";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { startProxy } from "../../src/adapters/node";
+import { hostInUrl, startProxy } from "../../src/adapters/node";
 import { silentLogger as silent } from "../../src/app";
 import { ConfigError } from "../../src/config";
 import { testConfig } from "../helpers";
@@ -24,6 +24,16 @@ describe("listening", () => {
     } finally {
       await first.close();
     }
+  });
+});
+
+describe("the address it prints", () => {
+  it("puts an IPv6 host in brackets, where its colons would read as a port", () => {
+    expect(hostInUrl("::1")).toBe("[::1]");
+    expect(new URL(`http://${hostInUrl("::")}:8787/v1`).port).toBe("8787");
+    expect(hostInUrl("[::1]")).toBe("[::1]");
+    expect(hostInUrl("127.0.0.1")).toBe("127.0.0.1");
+    expect(hostInUrl("localhost")).toBe("localhost");
   });
 });
 
