@@ -25,19 +25,22 @@ export function responseEventStream(body: ResponsesRequest, id: string, createdA
     finish(result) {
       const itemId = `msg_${id.slice(5)}`;
       const { item } = outputMessage(result, itemId);
-      const part = item.content[0]!;
-      const at = { item_id: itemId, output_index: 0, content_index: 0 };
       const events = [event("response.output_item.added", { output_index: 0, item: { ...item, status: "in_progress", content: [] } })];
-      if (part.type === "output_text") {
-        events.push(event("response.content_part.added", { ...at, part: { ...part, text: "" } }));
-        for (const delta of splitText(part.text)) events.push(event("response.output_text.delta", { ...at, delta, logprobs: [] }));
-        events.push(event("response.output_text.done", { ...at, text: part.text, logprobs: [] }));
-      } else {
-        events.push(event("response.content_part.added", { ...at, part: { ...part, refusal: "" } }));
-        for (const delta of splitText(part.refusal)) events.push(event("response.refusal.delta", { ...at, delta }));
-        events.push(event("response.refusal.done", { ...at, refusal: part.refusal }));
-      }
-      events.push(event("response.content_part.done", { ...at, part }));
+      item.content.forEach((part, contentIndex) => {
+        const at = { item_id: itemId, output_index: 0, content_index: contentIndex };
+        if (part.type === "output_text") {
+          events.push(event("response.content_part.added", { ...at, part: { ...part, text: "", annotations: [] } }));
+          for (const delta of splitText(part.text)) events.push(event("response.output_text.delta", { ...at, delta, logprobs: [] }));
+          part.annotations.forEach((annotation, annotationIndex) =>
+            events.push(event("response.output_text.annotation.added", { ...at, annotation_index: annotationIndex, annotation })));
+          events.push(event("response.output_text.done", { ...at, text: part.text, logprobs: [] }));
+        } else {
+          events.push(event("response.content_part.added", { ...at, part: { ...part, refusal: "" } }));
+          for (const delta of splitText(part.refusal)) events.push(event("response.refusal.delta", { ...at, delta }));
+          events.push(event("response.refusal.done", { ...at, refusal: part.refusal }));
+        }
+        events.push(event("response.content_part.done", { ...at, part }));
+      });
       events.push(event("response.output_item.done", { output_index: 0, item }));
       const response = toResponseObject(body, result, id, createdAt);
       events.push(event(response.status === "completed" ? "response.completed" : "response.incomplete", { response }));

@@ -188,17 +188,41 @@ const OWN_ID_PREFIX = "resp_verdict_";
 export const newResponseId = () => `${OWN_ID_PREFIX}${crypto.randomUUID().replace(/-/g, "")}`;
 export const isOwnResponseId = (id: unknown) => typeof id === "string" && id.startsWith(OWN_ID_PREFIX);
 
-/** The winner as a Response output message; a truncated or filtered answer makes the response "incomplete". */
+/**
+ * A chat message's annotations as the Responses API writes them: a chat citation nests its fields under its type
+ * (`{type: "url_citation", url_citation: {url, ...}}`), a Responses one has them beside it. Others are kept as they came.
+ */
+function outputAnnotations(annotations: unknown): unknown[] {
+  if (!Array.isArray(annotations)) return [];
+  return annotations.map((annotation: { type?: unknown } & Record<string, unknown>) => {
+    const nested = typeof annotation?.type === "string" ? annotation[annotation.type] : undefined;
+    if (typeof nested !== "object" || nested === null || Array.isArray(nested)) return annotation;
+    const { [annotation.type as string]: _nested, ...rest } = annotation;
+    return { ...rest, ...nested };
+  });
+}
+
+export type OutputPart =
+  | { type: "output_text"; text: string; annotations: unknown[]; logprobs: unknown[] }
+  | { type: "refusal"; refusal: string };
+
+/**
+ * The winner as a Response output message; a truncated or filtered answer makes the response "incomplete". Its text
+ * and its refusal are parts of their own: a model that declined says so in a refusal part, and one that wrote an answer
+ * and a refusal (or an empty refusal beside its answer, as some servers send) keeps its answer.
+ */
 export function outputMessage(result: ChatResult, id: string) {
   const choice = result.choices[0]!;
-  const refusal = typeof choice.message.refusal === "string" ? choice.message.refusal : null;
+  const { message } = choice;
+  const refusal = typeof message.refusal === "string" && message.refusal !== "" ? message.refusal : null;
+  const text = contentText(message.content, false);
   const incomplete = choice.finish_reason === "length" ? "max_output_tokens" : choice.finish_reason === "content_filter" ? "content_filter" : null;
-  const part = refusal !== null
-    ? { type: "refusal" as const, refusal }
-    : { type: "output_text" as const, text: contentText(choice.message.content, false), annotations: [], logprobs: [] };
+  const content: OutputPart[] = [];
+  if (text !== "" || refusal === null) content.push({ type: "output_text", text, annotations: outputAnnotations(message.annotations), logprobs: [] });
+  if (refusal !== null) content.push({ type: "refusal", refusal });
   return {
     incomplete,
-    item: { id, type: "message" as const, status: incomplete ? "incomplete" : "completed", role: "assistant" as const, content: [part] },
+    item: { id, type: "message" as const, status: incomplete ? "incomplete" : "completed", role: "assistant" as const, content },
   };
 }
 

@@ -402,3 +402,41 @@ describe("one request, streamed or not", () => {
     expect(text).toContain('"finish_reason":"stop"');
   });
 });
+
+describe("the winner's message as output parts", () => {
+  const citation = { type: "url_citation", url_citation: { start_index: 0, end_index: 5, url: "https://example.com/sky", title: "Sky" } };
+  const generating = (message: Any): typeof globalThis.fetch => async () =>
+    Response.json({ id: "c", object: "chat.completion", created: 1, model: "g", choices: [{ index: 0, message: { role: "assistant", ...message }, finish_reason: "stop" }] });
+  const outputOf = async (message: Any) => {
+    const { app } = harness({ deps: { fetch: generating(message) } });
+    const request = { model: "sim-generator", input: "Why is the sky blue?", verdict: { n: 2, strategy: "consistency" } };
+    const plain = (await (await post(app, request)).json()) as Any;
+    const events = createSSEDecoder().push(await (await post(app, { ...request, stream: true })).text()).map((e) => JSON.parse(e.data) as Any);
+    const completed = events.find((e) => e.type === "response.completed")!.response;
+    expect(completed.output[0].content).toEqual(plain.output[0].content);
+    return { content: plain.output[0].content as Any[], events };
+  };
+
+  it("keeps the answer's text when the upstream sent an empty refusal beside it, and its citations in the Responses shape", async () => {
+    const { content, events } = await outputOf({ content: "Rayleigh scattering.", refusal: "", annotations: [citation] });
+    const flat = { type: "url_citation", start_index: 0, end_index: 5, url: "https://example.com/sky", title: "Sky" };
+    expect(content).toEqual([{ type: "output_text", text: "Rayleigh scattering.", annotations: [flat], logprobs: [] }]);
+    const streamed = events.filter((e) => e.type === "response.output_text.annotation.added");
+    expect(streamed).toEqual([expect.objectContaining({ annotation: flat, annotation_index: 0, content_index: 0 })]);
+    const deltas = events.filter((e) => e.type === "response.output_text.delta").map((e) => e.delta as string);
+    expect(deltas.join("")).toBe("Rayleigh scattering.");
+  });
+
+  it("answers a refusal as a refusal part, and an answer that also declined part of the ask with both", async () => {
+    expect((await outputOf({ content: null, refusal: "I can't help with that." })).content).toEqual([{ type: "refusal", refusal: "I can't help with that." }]);
+    const both = await outputOf({ content: "The sky scatters blue light.", refusal: "I won't guess the weather." });
+    expect(both.content).toEqual([
+      { type: "output_text", text: "The sky scatters blue light.", annotations: [], logprobs: [] },
+      { type: "refusal", refusal: "I won't guess the weather." },
+    ]);
+    const partsDone = both.events.filter((e) => e.type === "response.content_part.done");
+    expect(partsDone.map((e) => [e.content_index, e.part.type])).toEqual([[0, "output_text"], [1, "refusal"]]);
+    const numbers = both.events.map((e) => e.sequence_number as number);
+    expect(numbers).toEqual(numbers.map((_, i) => i));
+  });
+});
