@@ -1,6 +1,6 @@
 // Where a guarded request's documents come from: `verdict.context`, else the messages themselves (a system message
 // carrying documents, a message wrapped in <documents>/<context> tags, tool results). And the question being answered.
-import { contentText } from "../src/openai/chat";
+import { callsText, contentText } from "../src/openai/chat";
 import type { ChatMessage } from "./types";
 
 export type ContextSource = "tags" | "system" | "tool";
@@ -84,7 +84,10 @@ export function documentsFromMessages(messages: ChatMessage[], sources: ContextS
   return found;
 }
 
-/** A message's text without the documents pasted into it. */
+/**
+ * A message's text without the documents pasted into it, then a mark for each part that has no text ("[image_url]"):
+ * the judge cannot see an image, but must know the question had one rather than read a question that seems complete.
+ */
 function withoutDocuments(content: unknown): string {
   const text = textOf(content);
   let kept = "";
@@ -93,7 +96,15 @@ function withoutDocuments(content: unknown): string {
     kept += text.slice(from, span.start);
     from = span.end;
   }
-  return (kept + text.slice(from)).trim();
+  const marks = Array.isArray(content) ? content.filter((part) => typeof part?.text !== "string" && part?.type).map((part) => contentText([part])) : [];
+  return [(kept + text.slice(from)).trim(), ...marks].filter((line) => line !== "").join("\n");
+}
+
+/** An earlier turn as the question shows it: an assistant's also with its refusal and its tool calls (what it looked up). */
+function turnText(message: ChatMessage): string {
+  if (message.role !== "assistant") return withoutDocuments(message.content);
+  const refusal = typeof message.refusal === "string" ? message.refusal : "";
+  return [withoutDocuments(message.content), refusal, callsText(message)].filter((line) => line !== "").join("\n");
 }
 
 /**
@@ -107,7 +118,7 @@ export function questionOf(messages: ChatMessage[]): string {
   const earlier = messages
     .slice(0, Math.max(0, last))
     .filter((m) => m.role === "user" || m.role === "assistant")
-    .map((m) => [m.role, withoutDocuments(m.content)] as const)
+    .map((m) => [m.role, turnText(m)] as const)
     .filter(([, text]) => text !== "");
   if (earlier.length === 0) return question;
   return `Earlier in the conversation:\n${earlier.map(([role, text]) => `[${role}] ${text}`).join("\n")}\n\nThe question now:\n${question}`;

@@ -93,9 +93,12 @@ export function contentText(content: unknown, marks = true): string {
   if (typeof content === "string") return content;
   if (!Array.isArray(content)) return "";
   return content
-    .map((part: { type?: string; text?: unknown }) =>
-      typeof part?.text === "string" ? part.text : marks && part?.type ? `[${part.type}]` : "",
-    )
+    .map((part: { type?: string; text?: unknown; refusal?: unknown }) => {
+      if (typeof part?.text === "string") return part.text;
+      if (!marks || !part?.type) return "";
+      // An earlier turn that declined in a refusal part: what it said is part of the conversation.
+      return typeof part.refusal === "string" ? `[${part.type}] ${part.refusal}` : `[${part.type}]`;
+    })
     // Parts read by the judge stay apart ("Look at this:" then "what is it?"), as the Responses API's input parts do.
     .join(marks ? "\n" : "");
 }
@@ -136,9 +139,14 @@ export function callsText(message: Record<string, unknown>): string {
 
 /**
  * An assistant message as text: its content, its refusal (a model declining under structured output says so in
- * `refusal`, with no content: an answer all the same, not an empty one), then each tool call.
+ * `refusal`, with no content: an answer all the same, not an empty one), what it said aloud (a spoken answer has its
+ * words only in `audio.transcript`), then each tool call.
  */
 export function messageText(message: Record<string, unknown>): string {
   const refusal = typeof message.refusal === "string" ? message.refusal : "";
-  return [contentText(message.content), refusal, callsText(message)].filter((p) => p !== "").join("\n");
+  const audio = message.audio as { transcript?: unknown } | null | undefined;
+  // The words as said, unmarked: a guard's judge checks each claim in them, and a mark would read as one. An earlier
+  // spoken turn sent back by its id alone still shows that the assistant answered.
+  const spoken = typeof audio?.transcript === "string" ? audio.transcript : typeof audio === "object" && audio !== null ? "[audio]" : "";
+  return [contentText(message.content), refusal, spoken, callsText(message)].filter((p) => p !== "").join("\n");
 }

@@ -89,6 +89,49 @@ describe("content as a list of parts", () => {
   });
 });
 
+describe("spoken answers", () => {
+  /** The simulator's candidates as spoken answers: no content, their words in audio.transcript, as OpenAI's audio models answer. */
+  function spokenUpstream() {
+    const sim = createSimulator();
+    const simFetch = fetchInto(sim.app);
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      const response = await simFetch(input, init);
+      const sent = JSON.parse(String(init?.body ?? "{}"));
+      if (sent.model !== "sim-generator" || !response.ok) return response;
+      const body = await response.json();
+      body.choices = body.choices.map((choice: Any, index: number) => ({
+        ...choice,
+        message: { role: "assistant", content: null, refusal: null, audio: { id: `audio_${index}`, data: "UklGRg==", expires_at: 1, transcript: choice.message.content } },
+      }));
+      return Response.json(body);
+    };
+    return { sim, fetch };
+  }
+
+  it("are judged by their transcripts, not excluded as empty, and the winner comes back with its audio", async () => {
+    const { sim, fetch } = spokenUpstream();
+    const { app } = harness({ deps: { fetch } });
+    const body = await (await postChat(app, chatBody({ modalities: ["text", "audio"], audio: { voice: "alloy", format: "wav" }, verdict: { n: 3 } }))).json();
+    expect(body.verdict.degraded).toBeUndefined();
+    expect(body.verdict.judge.calls).toBeGreaterThan(0);
+    expect(body.choices[0].message.content).toBeNull();
+    expect(body.choices[0].message.audio).toMatchObject({ id: `audio_${body.verdict.winner}`, data: "UklGRg==" });
+    const judged = sim.requests.filter((r) => r.role === "judge").map((r) => JSON.stringify(r.body));
+    const winnerWords = body.choices[0].message.audio.transcript as string;
+    expect(judged.some((prompt) => prompt.includes(JSON.stringify(winnerWords).slice(1, 40)))).toBe(true);
+  });
+
+  it("pass a guard's empty-answer check: a spoken answer is checked against the documents like a written one", async () => {
+    const { sim, fetch } = spokenUpstream();
+    const { app } = harness({ deps: { fetch } });
+    const guarded = chatBody({ verdict: { n: 2, strategy: "guard", context: "The sky is blue because air scatters short wavelengths more." } });
+    const body = await (await postChat(app, guarded)).json();
+    expect(sim.requests.filter((r) => r.role === "judge")).toHaveLength(2);
+    expect(body.verdict.checks).toHaveLength(2);
+    for (const check of body.verdict.checks) expect(check.prefiltered).toBeUndefined();
+  });
+});
+
 describe("fields verdict does not rebuild", () => {
   /** The simulator's generator, with service_tier on each completion and vLLM's stop_reason on each choice. */
   function extrasUpstream() {

@@ -51,6 +51,26 @@ describe("documents in the messages", () => {
     expect(questionOf(messages.slice(0, 2))).toBe("When did the Golden Gate open?");
   });
 
+  it("marks the parts of a question the judge cannot read, instead of showing it a question that seems complete", () => {
+    const chart = [{ type: "text", text: "What does this chart show?" }, { type: "image_url", image_url: { url: "https://example.com/c.png" } }];
+    expect(questionOf([{ role: "user", content: chart }])).toBe("What does this chart show?\n[image_url]");
+    const imageOnly = [{ role: "system", content: "<documents>The chart shows 42.</documents>" }, { role: "user", content: [chart[1]!] }];
+    expect(questionOf(imageOnly)).toBe("[image_url]");
+  });
+
+  it("keeps an earlier assistant turn that only called a tool or declined, as what the question now may refer to", () => {
+    const messages = [
+      { role: "user", content: "Look it up." },
+      { role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "search", arguments: '{"q":"bridges"}' } }] },
+      { role: "tool", tool_call_id: "c1", content: "The Golden Gate opened in 1937." },
+      { role: "assistant", content: null, refusal: "I can't give the toll." },
+      { role: "user", content: "When did it open?" },
+    ];
+    expect(questionOf(messages)).toBe(
+      'Earlier in the conversation:\n[user] Look it up.\n[assistant] [tool call] search({"q":"bridges"})\n[assistant] I can\'t give the toll.\n\nThe question now:\nWhen did it open?',
+    );
+  });
+
   it("reads a text of many tags that never close in time that grows with its length, not its square", () => {
     for (const filler of ["<document ", "<document>", "<context x=1>"]) {
       const messages = [{ role: "system", content: "The system's documents." }, { role: "user", content: `${filler.repeat(80_000)}Why?` }];
