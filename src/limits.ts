@@ -146,7 +146,7 @@ export function checkContextLimit(documents: string[], messages: Record<string, 
   let total = conversationChars(messages);
   for (const document of documents) total += document.length;
   if (total > limits.max_chars) {
-    throw badRequest(`the documents and the conversation are longer than this proxy's limit of ${limits.max_chars} characters`, param, "conversation_too_long");
+    throw badRequest(`the documents and the conversation are longer than this proxy's limit of ${limits.max_chars} characters (UTF-16 units)`, param, "conversation_too_long");
   }
 }
 
@@ -163,7 +163,7 @@ export function checkConversationLimits(messages: Record<string, unknown>[], lim
     total += messageChars(message);
     if (total > limits.max_chars) {
       throw badRequest(
-        `the conversation is longer than this proxy's limit of ${limits.max_chars} characters (reached at ${index < offset ? leading : `${param}[${index - offset}]`})`,
+        `the conversation is longer than this proxy's limit of ${limits.max_chars} characters (UTF-16 units; reached at ${index < offset ? leading : `${param}[${index - offset}]`})`,
         param,
         "conversation_too_long",
       );
