@@ -1,15 +1,14 @@
 // `verdict eval`: runs the configured judge over a data set and writes a JSON and an HTML report. Node only (CLI).
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { configuredJudgeUrl, readConfigFile, upstreamConfigured } from "../adapters/node";
 import { createMemoryCache } from "../cache/memory";
 import { ConfigError, loadConfig, type Config } from "../config";
-import { exchangeOverFetch } from "../exchange";
-import { createRedactor, redactingExchange, redactingFetch } from "../redact";
-import { createJudgeBackend, createJudgeUpstream } from "../judge/create";
+import { createRedactor } from "../redact";
 import { startSimulator } from "../../test/sim/start";
 import { loadItems, type EvalTask } from "./data";
+import { evalJudge } from "./judge";
 import { summarise } from "./metrics";
 import { leftOut, renderReport } from "./report";
 import { gotVerdict, runEval, type ItemResult } from "./run";
@@ -122,9 +121,13 @@ export async function evalCommand(args: string[]): Promise<number> {
     console.error(`verdict eval: ${data} holds no rows to judge`);
     return 2;
   }
-  // The report's directory first: a run must not be paid for and then lost to an --out that cannot be written.
+  // The report's files first: a run must not be paid for and then lost to an --out that cannot be written. Opened
+  // for appending, so an earlier report stays as it was until this run's replaces it.
+  const base = join(options.out, `${task}-report`);
+  const reports = { json: `${base}.json`, html: `${base}.html` };
   try {
     mkdirSync(options.out, { recursive: true });
+    for (const file of Object.values(reports)) closeSync(openSync(file, "a"));
   } catch (err) {
     console.error(`verdict eval: cannot write the report to ${options.out}: ${(err as Error).message}`);
     return 2;
@@ -168,8 +171,7 @@ export async function evalCommand(args: string[]): Promise<number> {
   };
   // As the proxy does: no key in an error message, a judge's reasoning or the report (src/app.ts).
   const secrets = [config.generator.api_key, config.judge.api_key];
-  const fetchImpl = redactingFetch(globalThis.fetch.bind(globalThis), secrets);
-  const backend = createJudgeBackend(config, createJudgeUpstream(config, fetchImpl, undefined, redactingExchange(exchangeOverFetch(fetchImpl), secrets)));
+  const { backend, callTimes } = evalJudge(config, globalThis.fetch.bind(globalThis), secrets);
   const controller = new AbortController();
   const onInterrupt = () => {
     if (controller.signal.aborted) process.exit(130);
@@ -193,15 +195,20 @@ export async function evalCommand(args: string[]): Promise<number> {
   const redact = createRedactor(secrets);
   // A judge's reasoning may repeat a key it was shown: the results are scrubbed as a whole before anything is written.
   const scrubbed = JSON.parse(redact(JSON.stringify(results))) as typeof results;
-  const summary = summarise(task, scrubbed);
+  const summary = summarise(task, scrubbed, callTimes);
   const meta = { data, judge: backend.model, items_asked: items.length, interrupted, seconds: ((Date.now() - started) / 1000).toFixed(1) };
-  const base = join(options.out, `${task}-report`);
-  writeFileSync(`${base}.json`, JSON.stringify({ meta, summary, results: scrubbed }, null, 2));
-  writeFileSync(`${base}.html`, renderReport(summary, scrubbed.flatMap((r) => r.latencies_ms), meta));
   const extra = "fail" in summary ? `, FAIL F1 ${summary.fail.f1?.toFixed(3) ?? "n/a"}` : `, position consistency ${summary.position_consistency?.toFixed(3) ?? "n/a"}`;
   console.log(`${summary.rows} items${interrupted ? " (interrupted)" : ""}: accuracy ${summary.accuracy?.toFixed(3) ?? "n/a"}${extra}, ${summary.errors} judge errors, ${summary.unparsed} unreadable answers`);
   if (summary.scored < summary.rows) console.log(leftOut(summary));
-  console.log(`report: ${base}.html and ${base}.json`);
+  try {
+    writeFileSync(reports.json, JSON.stringify({ meta, summary, results: scrubbed }, null, 2));
+    writeFileSync(reports.html, renderReport(summary, callTimes, meta));
+  } catch (err) {
+    // Checked before the run, but the directory can change under a long one: the figures above are still printed.
+    console.error(`verdict eval: cannot write the report to ${options.out}: ${(err as Error).message}`);
+    return 2;
+  }
+  console.log(`report: ${reports.html} and ${reports.json}`);
   if (interrupted) return 130;
   if (summary.scored === 0) {
     // Nothing was measured: a script running the evaluation must not take this for a result.

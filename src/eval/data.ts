@@ -122,5 +122,21 @@ export function sample<T>(items: T[], limit: number | undefined, seed: number | 
  */
 export function loadItems(task: EvalTask, text: string, source: string, limit?: number, seed?: number): (GroundingItem | PairItem)[] {
   const rows = sample(records(text, source), limit, seed);
+  const other = otherTaskOf(task, rows[0]);
+  if (other) throw new Error(`${source} holds ${other} rows (${ROW_SHAPES[other]}), not ${task} ones: run it with --task ${other}`);
   return task === "grounding" ? groundingItems(rows, source) : pairItems(rows, source);
+}
+
+const ROW_SHAPES: Record<EvalTask, string> = {
+  grounding: "knowledge, question, right_answer, hallucinated_answer; or passage, question, answer, label",
+  pairwise: "input, output_1, output_2, label",
+};
+
+/** The task a row belongs to when it is clearly the other task's: a file run with the wrong --task says so. */
+function otherTaskOf(task: EvalTask, row: SourceRow | undefined): EvalTask | null {
+  if (!row) return null;
+  const has = (...names: string[]) => names.every((name) => name in row.fields);
+  if (task === "grounding" && has("output_1", "output_2") && !has("answer") && !has("knowledge")) return "pairwise";
+  if (task === "pairwise" && (has("knowledge", "right_answer") || has("passage", "answer")) && !has("output_1")) return "grounding";
+  return null;
 }

@@ -12,7 +12,8 @@ function percentile(values: number[], p: number): number {
 
 const ratio = (num: number, den: number) => (den === 0 ? null : num / den);
 
-export function summarise(task: EvalTask, results: ItemResult[]) {
+/** `callTimes`: milliseconds per call the judge answered (src/eval/judge.ts), for the latency figures. */
+export function summarise(task: EvalTask, results: ItemResult[], callTimes: number[] = []) {
   // Errors and unreadable answers are counted, not scored: a judge that never decides must not look half right.
   const answered = results.filter(gotVerdict);
   const labels = task === "grounding" ? ["PASS", "FAIL"] : ["1", "2"];
@@ -20,7 +21,7 @@ export function summarise(task: EvalTask, results: ItemResult[]) {
   const confusion = Object.fromEntries(
     labels.map((label) => [label, Object.fromEntries(predictions.map((p) => [p, answered.filter((r) => r.label === label && r.predicted === p).length]))]),
   ) as Record<string, Record<string, number>>;
-  const latencies = results.flatMap((r) => r.latencies_ms);
+  const latencies = callTimes;
   const base = {
     task,
     rows: results.length,

@@ -15,15 +15,17 @@ export interface ItemResult {
    * when it answered but no verdict could be read (for a pair: in either order), even after the retry.
    */
   predicted: string;
-  /** 1 right, 0 wrong, 0.5 for a pairwise tie; 0 for an error or an unreadable answer, which the figures leave out. */
+  /**
+   * 1 right, 0 wrong; for a pair, each order counts half (a right pick 1, a tie 0.5, a wrong pick 0), so a split or a
+   * tie both ways is 0.5 and a tie beside a right pick 0.75, as a match weighs them (DESIGN.md). 0 for an error or an
+   * unreadable answer, which the figures leave out.
+   */
   score: number;
   /** Pairwise: whether both orders named the same output. */
   consistent?: boolean;
   calls: number;
   cache_hits: number;
   usage: Usage;
-  /** Wall time of each judge call actually made (cache hits excluded). */
-  latencies_ms: number[];
   reasoning: string;
   error?: string;
 }
@@ -35,26 +37,11 @@ export interface EvalRunOptions {
   cache: JudgmentCache;
   concurrency: number;
   signal: AbortSignal;
-  now?: () => number;
   onResult?: (result: ItemResult, done: number, total: number) => void;
 }
 
 /** Whether the judge gave a verdict for this item: errors and unreadable answers say nothing about its accuracy. */
 export const gotVerdict = (result: ItemResult): boolean => result.predicted !== "error" && result.predicted !== "unparsed";
-
-/** The backend with each call's wall time recorded; call options (the session's memo, headers) pass through. */
-function timed(backend: JudgeBackend, now: () => number, latencies: number[]): JudgeBackend {
-  const time = <T>(run: () => Promise<T>) => {
-    const started = now();
-    return run().finally(() => latencies.push(now() - started));
-  };
-  return {
-    ...backend,
-    comparePair: (input, signal, call) => time(() => backend.comparePair(input, signal, call)),
-    scoreRubric: (input, signal, call) => time(() => backend.scoreRubric(input, signal, call)),
-    checkGrounding: (input, signal, call) => time(() => backend.checkGrounding(input, signal, call)),
-  };
-}
 
 const asCandidate = (index: number, text: string): Candidate => ({ index, text, message: { role: "assistant", content: text }, finish_reason: "stop", duplicates: [] });
 
@@ -68,10 +55,15 @@ function pairOutcome(forward: PairWinner, backward: PairWinner): { predicted: st
   return { predicted: "tie", consistent: false };
 }
 
-async function evaluate(item: GroundingItem | PairItem, options: EvalRunOptions, now: () => number): Promise<ItemResult> {
-  const latencies: number[] = [];
-  const { judge, stats } = createJudgeSession(timed(options.backend, now, latencies), options.cache);
-  const tally = () => ({ calls: stats.calls, cache_hits: stats.cache_hits, usage: stats.usage, latencies_ms: latencies });
+/** One order's say on a pair: 1 for naming the right output, 0.5 for a tie, 0 for naming the other. */
+function orderScore(winner: PairWinner, outputOneIs: "A" | "B", right: string): number {
+  if (winner !== "A" && winner !== "B") return 0.5;
+  return (winner === outputOneIs ? "1" : "2") === right ? 1 : 0;
+}
+
+async function evaluate(item: GroundingItem | PairItem, options: EvalRunOptions): Promise<ItemResult> {
+  const { judge, stats } = createJudgeSession(options.backend, options.cache);
+  const tally = () => ({ calls: stats.calls, cache_hits: stats.cache_hits, usage: stats.usage });
   try {
     if ("answer" in item) {
       const checked = await judge.checkGrounding({ question: item.question, documents: item.documents, answer: item.answer }, options.signal);
@@ -89,7 +81,8 @@ async function evaluate(item: GroundingItem | PairItem, options: EvalRunOptions,
     const unreadable = [forward, backward].find((verdict) => !verdict.parsed);
     if (unreadable) return { id: item.id, label: String(item.label), predicted: "unparsed", score: 0, reasoning: unreadable.reasoning, ...tally() };
     const { predicted, consistent } = pairOutcome(forward.winner, backward.winner);
-    const score = predicted === "tie" ? 0.5 : predicted === String(item.label) ? 1 : 0;
+    const right = String(item.label);
+    const score = (orderScore(forward.winner, "A", right) + orderScore(backward.winner, "B", right)) / 2;
     return { id: item.id, label: String(item.label), predicted, score, consistent, reasoning: forward.reasoning, ...tally() };
   } catch (err) {
     return { id: item.id, label: "label" in item ? String(item.label) : "", predicted: "error", score: 0, reasoning: "", error: (err as Error).message, ...tally() };
@@ -97,12 +90,11 @@ async function evaluate(item: GroundingItem | PairItem, options: EvalRunOptions,
 }
 
 export async function runEval(options: EvalRunOptions): Promise<{ results: ItemResult[]; interrupted: boolean }> {
-  const now = options.now ?? (() => performance.now());
   const waiting = [...options.items];
   const results: ItemResult[] = [];
   const worker = async () => {
     while (waiting.length > 0 && !options.signal.aborted) {
-      const result = await evaluate(waiting.shift()!, options, now);
+      const result = await evaluate(waiting.shift()!, options);
       if (options.signal.aborted && result.predicted === "error") return;
       results.push(result);
       options.onResult?.(result, results.length, options.items.length);

@@ -1,7 +1,7 @@
 // `verdict eval` as a script sees it: exit codes for bad arguments, bad data and a judge that never answers, and a
 // progress line that agrees with the final figures. Runs the real CLI against simulators on 127.0.0.1.
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -135,6 +135,13 @@ describe("verdict eval (CLI)", () => {
       const run = await evalCli(["--task", "grounding", "--data", HALUEVAL, "--limit", "2"], judge.url, true, { out: file });
       expect(run.code).toBe(2);
       expect(run.stderr).toMatch(/cannot write the report/);
+      expect(judge.seen).toHaveLength(0);
+      // A directory where the report file would go: the directory can be made, the file not.
+      mkdirSync(join(dir, "out", "grounding-report.json"), { recursive: true });
+      const blocked = await evalCli(["--task", "grounding", "--data", HALUEVAL, "--limit", "2"], judge.url, true, { out: join(dir, "out") });
+      expect(blocked.code).toBe(2);
+      expect(blocked.stderr).toMatch(/cannot write the report to .*EISDIR/);
+      expect(blocked.stderr).not.toMatch(/^\s+at /m);
       expect(judge.seen).toHaveLength(0);
     } finally {
       await judge.close();

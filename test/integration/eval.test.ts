@@ -10,7 +10,10 @@ import { loadItems, type GroundingItem, type PairItem } from "../../src/eval/dat
 import { loadConfig } from "../../src/config";
 import { summarise } from "../../src/eval/metrics";
 import { renderReport } from "../../src/eval/report";
+import { evalJudge } from "../../src/eval/judge";
 import { runEval } from "../../src/eval/run";
+import type { JudgeBackend } from "../../src/judge/backend";
+import type { PairWinner } from "../../strategies/types";
 import { createJudgeBackend, createJudgeUpstream } from "../../src/judge/create";
 import { createOpenAIJudge } from "../../src/judge/openai-judge";
 import { createUpstream } from "../../src/upstream";
@@ -145,6 +148,41 @@ describe("verdict eval", () => {
     expect.soft(summary.accuracy).toBeCloseTo((count("PASS", "PASS") + count("FAIL", "FAIL")) / 19);
     expect(summary.unparsed).toBe(1);
     expect(results.find((r) => r.id === items[0]!.id)?.predicted).toBe("unparsed");
+  });
+
+  it("times the calls the judge answered, one per judge call counted, without the backoff before a retry", async () => {
+    // Every other judge call fails with a 500 and is retried after at least 150 ms (equal jitter on 300 ms).
+    const sim = createSimulator({ faults: { judge: { script: ["status_500", "ok", "status_500", "ok", "status_500", "ok"] } } });
+    const config = testConfig({ judge: { base_url: SIM_URL, max_retries: 2 }, retry: { base_delay_ms: 300 } });
+    const { backend, callTimes } = evalJudge(config, fetchInto(sim.app), []);
+    const items = loadItems("grounding", dataOrFail(HALUEVAL), HALUEVAL, 4);
+    const { results } = await runEval({ task: "grounding", items, backend, cache: noCache, concurrency: 2, signal: new AbortController().signal });
+    const summary = summarise("grounding", results, callTimes);
+    expect(summary.errors).toBe(0);
+    expect(sim.count("judge")).toBe(summary.judge.calls + 3); // the three failed attempts were made, and not timed
+    expect(summary.latency_ms.calls_timed).toBe(summary.judge.calls);
+    expect(summary.latency_ms.p95).toBeLessThan(150);
+  });
+
+  it("scores each order of a pair as half the item: a tie beside the right pick is 0.75, a split 0.5", async () => {
+    // A judge whose answer per order is scripted by the item: [forward, backward] (forward shows output_1 as A).
+    const script: Record<string, [PairWinner, PairWinner]> = { a: ["A", "B"], b: ["A", "tie"], c: ["tie", "A"], d: ["A", "A"], e: ["tie", "tie"] };
+    const backend = {
+      identity: { fake: true },
+      model: "scripted",
+      templates: { pairwise: { id: "p", version: 1 }, rubric: { id: "r", version: 1 }, grounding: { id: "g", version: 1 } },
+      comparePair: async (input: { conversation: { content: string }[]; a: { index: number } }) => {
+        const [forward, backward] = script[input.conversation[0]!.content]!;
+        const winner = input.a.index === 0 ? forward : backward;
+        return { value: { winner, reasoning: winner, parsed: true }, usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }, calls: 1 };
+      },
+    } as unknown as JudgeBackend;
+    const items = Object.keys(script).map((instruction, i) => ({ id: instruction, instruction, output_1: `one ${i}`, output_2: `two ${i}`, label: 1 as const }));
+    const { results } = await runEval({ task: "pairwise", items, backend, cache: noCache, concurrency: 1, signal: new AbortController().signal });
+    const scores = Object.fromEntries(results.map((r) => [r.id, r.score]));
+    // a: both orders pick output 1; b: output 1, then a tie; c: a tie, then output 2; d: a split; e: ties both ways.
+    expect(scores).toEqual({ a: 1, b: 0.75, c: 0.25, d: 0.5, e: 0.5 });
+    expect(summarise("pairwise", results).accuracy).toBeCloseTo(3 / 5);
   });
 
   it("pays one Root Signals evaluator run per answer in pairwise eval (both orders share the runs)", async () => {

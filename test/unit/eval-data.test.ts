@@ -30,6 +30,15 @@ describe("loadItems", () => {
     expect(() => loadItems("pairwise", JSON.stringify([{ input: "i", output_1: "a", output_2: "b", label: true }]), "t.json")).toThrow(/label must be 1 or 2/);
   });
 
+  it("says which --task a file is for when it is run with the other one", () => {
+    const pairs = JSON.stringify([{ input: "i", output_1: "a", output_2: "b", label: 1 }]);
+    expect(() => loadItems("grounding", pairs, "natural.json")).toThrow(/natural\.json holds pairwise rows .* run it with --task pairwise/);
+    const haluEval = JSON.stringify({ knowledge: "k", question: "q", right_answer: "r", hallucinated_answer: "h" });
+    expect(() => loadItems("pairwise", haluEval, "qa.jsonl")).toThrow(/qa\.jsonl holds grounding rows .* run it with --task grounding/);
+    const haluBench = JSON.stringify({ passage: "p", question: "q", answer: "a", label: "PASS" });
+    expect(() => loadItems("pairwise", haluBench, "hb.jsonl")).toThrow(/run it with --task grounding/);
+  });
+
   it("reads a file that starts with a byte-order mark, and labels given as text", () => {
     const row = { passage: "p", question: "q", answer: "a", label: "PASS" };
     expect(loadItems("grounding", `\uFEFF${JSON.stringify(row)}\n`, "bom.jsonl")).toHaveLength(1);
