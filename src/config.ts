@@ -279,6 +279,13 @@ export function loadConfig(env: Env, fileText?: string, fileName = "config file"
     }
   }
   if (result.success) {
+    // A stuck cache must give way to the memory cache while the request can still be answered: with a longer wait the
+    // request's budget runs out first, and the answer blames the judge (degraded: judge_unavailable) for the cache.
+    // (Workers' kv_timeout_ms is not checked here: only the Worker knows whether it has a KV binding.)
+    const { cache, timeouts } = result.data;
+    if (cache.backend === "redis" && cache.redis_timeout_ms * 2 > timeouts.request_ms) {
+      problems.push(`cache.redis_timeout_ms: ${cache.redis_timeout_ms} ms is more than half of timeouts.request_ms (${timeouts.request_ms}): a stuck Redis would spend the request's budget before memory-only took over`);
+    }
     const defaults = result.data.defaults;
     const { n, min_candidates } = defaults;
     if (n > result.data.limits.max_n) problems.push(`defaults.n: ${n} is above limits.max_n (${result.data.limits.max_n})`);

@@ -27,6 +27,14 @@ describe("config for replicas and Workers", () => {
     expect(config.cache.ttl_ms).toBe(24 * 3600 * 1000);
   });
 
+  it("refuses a Redis command timeout that would outlast half of a request's budget", () => {
+    const redis = { backend: "redis", redis_url: "redis://127.0.0.1:6379/0" };
+    expect(problemsOf({ cache: { ...redis, redis_timeout_ms: 8000 }, timeouts: { request_ms: 3000 } })).toMatch(/cache\.redis_timeout_ms: 8000 ms is more than half of timeouts\.request_ms \(3000\)/);
+    expect(loadConfig({}, JSON.stringify({ ...minimal, cache: { ...redis, redis_timeout_ms: 1500 }, timeouts: { request_ms: 3000 } })).cache.backend).toBe("redis");
+    // Without Redis the setting waits for nothing.
+    expect(loadConfig({}, JSON.stringify({ ...minimal, timeouts: { request_ms: 600 } })).timeouts.request_ms).toBe(600);
+  });
+
   it("names the missing or wrong Redis URL and unknown backends", () => {
     expect(problemsOf({ cache: { backend: "redis" } })).toMatch(/cache\.redis_url/);
     expect(problemsOf({ cache: { backend: "redis", redis_url: "http://x:6379" } })).toMatch(/cache\.redis_url/);
