@@ -11,6 +11,7 @@ import type { FetchLike } from "./upstream";
 import { bodyBytes, JSON_MEDIA_TYPE } from "./util/buffered-response";
 import { bodyChunks, settlingChunks } from "./util/body-chunks";
 import { childSignal } from "./util/child-signal";
+import { undoLeftCoding } from "./util/content-coding";
 
 export interface ExchangeRequest {
   url: string;
@@ -183,13 +184,13 @@ export function exchangeOverFetch(fetchImpl: FetchLike): Exchange {
     const call = childSignal(signal, timeoutMs === undefined ? undefined : { ms: timeoutMs, reason: () => new ExchangeTimeout("upstream call timed out") });
     let streaming = false;
     try {
-      const response = await fetchImpl(url, {
+      const response = undoLeftCoding(await fetchImpl(url, {
         method,
         headers,
         body,
         signal: call.signal,
         ...(body instanceof ReadableStream ? { duplex: "half" } : {}),
-      } as RequestInit);
+      } as RequestInit));
       const replyHeaders: Record<string, string> = {};
       response.headers.forEach((value, name) => (replyHeaders[name] = value));
       // Not every runtime's Headers has getSetCookie (older Workers types lack it).

@@ -2,12 +2,14 @@
 // URLs to the worker's bindings and to the tests (`inject`).
 import type { TestProject } from "vitest/node";
 import { startSimulator } from "../sim/start";
+import { startCodedUpstream } from "./coded-upstream";
 import { startCollector } from "./collector";
 
 declare module "vitest" {
   export interface ProvidedContext {
     simUrl: string;
     collectorUrl: string;
+    codedUrl: string;
   }
 }
 
@@ -19,8 +21,11 @@ export default async function setup(project: TestProject) {
   project.provide("simUrl", running.url);
   const collector = await startCollector();
   project.provide("collectorUrl", collector.url);
+  const coded = await startCodedUpstream();
+  project.provide("codedUrl", coded.url);
   return async () => {
     await running.close();
     await collector.close();
+    await coded.close();
   };
 }

@@ -2,11 +2,17 @@
 // six upstream calls per request, and the answer to an invalid config.
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { createWorker, type WorkerEnv } from "../../src/adapters/worker-app";
 import * as entry from "../../src/adapters/worker";
 import { silentLogger } from "../../src/app";
 import { qualityOf } from "../sim/random";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    codedUrl: string;
+  }
+}
 
 interface Verdict {
   n_candidates: number;
@@ -47,6 +53,23 @@ async function send(worker: ReturnType<typeof createWorker>, request: Request, b
   await waitOnExecutionContext(ctx);
   return response;
 }
+
+describe("upstream answers in a content coding, on Workers", () => {
+  // verdict reads and forwards these as decoded (src/util/content-coding.ts): workerd's fetch must have undone them.
+  it.each(["gzip", "x-gzip", "deflate", "br"])("reads and forwards a %s answer decoded, passed through and reranked", async (coding) => {
+    const config = { generator: { supports_n: false }, judge: { model: "sim-judge", base_url: `${simRoot}/v1` } };
+    const bindings = { ...workerEnv, GENERATOR_BASE_URL: `${inject("codedUrl")}/${coding}/v1`, VERDICT_CONFIG_JSON: JSON.stringify(config) };
+    const passed = await send(createWorker(silentLogger), chatRequest({ verdict: { n: 1 } }), bindings);
+    expect(passed.status).toBe(200);
+    expect(passed.headers.get("content-encoding")).toBeNull();
+    expect(((await passed.json()) as Completion).choices[0]!.message.content).toBe(`Answer 0 sent as ${coding}.`);
+    const reranked = await send(createWorker(silentLogger), chatRequest({ verdict: { n: 2 } }), bindings);
+    expect(reranked.status).toBe(200);
+    const body = (await reranked.json()) as Completion;
+    expect(body.verdict.n_candidates).toBe(2);
+    expect(body.choices[0]!.message.content).toBe(`Answer ${body.verdict.winner} sent as ${coding}.`);
+  });
+});
 
 describe("verdict on Workers", () => {
   it("exports nothing but the default handler from the entry module (workerd refuses other exports)", () => {
