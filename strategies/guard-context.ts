@@ -1,6 +1,6 @@
 // Where a guarded request's documents come from: `verdict.context`, else the messages themselves (a system message
 // carrying documents, a message wrapped in <documents>/<context> tags, tool results). And the question being answered.
-import { callsText, contentText } from "../src/openai/chat";
+import { contentText, messageText } from "../src/openai/chat";
 import type { ChatMessage } from "./types";
 
 export type ContextSource = "tags" | "system" | "tool";
@@ -100,11 +100,13 @@ function withoutDocuments(content: unknown): string {
   return [(kept + text.slice(from)).trim(), ...marks].filter((line) => line !== "").join("\n");
 }
 
-/** An earlier turn as the question shows it: an assistant's also with its refusal and its tool calls (what it looked up). */
+/**
+ * An earlier turn as the question shows it: an assistant's as the judges read it (src/openai/chat.ts, messageText), with
+ * its refusal, what it said aloud and its tool calls (what it looked up).
+ */
 function turnText(message: ChatMessage): string {
-  if (message.role !== "assistant") return withoutDocuments(message.content);
-  const refusal = typeof message.refusal === "string" ? message.refusal : "";
-  return [withoutDocuments(message.content), refusal, callsText(message)].filter((line) => line !== "").join("\n");
+  const text = withoutDocuments(message.content);
+  return message.role === "assistant" ? messageText({ ...message, content: text }) : text;
 }
 
 /**

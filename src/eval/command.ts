@@ -1,5 +1,5 @@
 // `verdict eval`: runs the configured judge over a data set and writes a JSON and an HTML report. Node only (CLI).
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { configuredJudgeUrl, readConfigFile, upstreamConfigured } from "../adapters/node";
@@ -121,13 +121,16 @@ export async function evalCommand(args: string[]): Promise<number> {
     console.error(`verdict eval: ${data} holds no rows to judge`);
     return 2;
   }
-  // The report's files first: a run must not be paid for and then lost to an --out that cannot be written. Opened
-  // for appending, so an earlier report stays as it was until this run's replaces it.
+  // The report's files first: a run must not be paid for and then lost to an --out that cannot be written. Nothing is
+  // created but the directory: a run that stops before judging leaves no empty report for a script to read.
   const base = join(options.out, `${task}-report`);
   const reports = { json: `${base}.json`, html: `${base}.html` };
   try {
     mkdirSync(options.out, { recursive: true });
-    for (const file of Object.values(reports)) closeSync(openSync(file, "a"));
+    accessSync(options.out, constants.W_OK);
+    for (const file of Object.values(reports)) {
+      if (existsSync(file)) closeSync(openSync(file, "r+")); // refuses a directory or a file it may not write
+    }
   } catch (err) {
     console.error(`verdict eval: cannot write the report to ${options.out}: ${(err as Error).message}`);
     return 2;

@@ -3,7 +3,8 @@
 //
 // Why timed at the HTTP attempt, not around a judgment: a judgment also waits for a free slot, for backoff after a
 // failed attempt and for a re-ask, none of which is the judge's speed. An attempt the judge failed (a 500, a reset) is
-// left out, so the figures describe the answers the accuracy figures are computed from, one per judge call counted.
+// left out, so there is about one timing per judge call counted; a 200 that was not JSON (retried) and a call still
+// answering when Ctrl-C stopped the run are timed too, being answers the judge took that long to give.
 import type { Config } from "../config";
 import { exchangeOverFetch } from "../exchange";
 import { createJudgeBackend, createJudgeUpstream } from "../judge/create";

@@ -41,7 +41,8 @@ export function summarise(task: EvalTask, results: ItemResult[], callTimes: numb
       cache_hits: results.reduce((sum, r) => sum + r.cache_hits, 0),
       usage: results.reduce((sum, r) => addUsage(sum, r.usage), ZERO_USAGE),
     },
-    wrong: results.filter((r) => r.score < 1).map(({ id, label, predicted, reasoning, error }) => ({ id, label, predicted, reasoning, ...(error ? { error } : {}) })),
+    // By what was predicted: a pair right in one order and a tie in the other is a right prediction at 0.75.
+    wrong: results.filter((r) => r.predicted !== r.label).map(({ id, label, predicted, reasoning, error }) => ({ id, label, predicted, reasoning, ...(error ? { error } : {}) })),
   };
   if (task === "grounding") {
     // FAIL is the class that matters: a hallucination let through is the costly mistake.

@@ -28,7 +28,7 @@ function confusionSvg(confusion: Record<string, Record<string, number>>): string
 }
 
 function histogramSvg(latencies: number[]): string {
-  if (latencies.length === 0) return "<p>No judge calls were timed (all answers came from the cache).</p>";
+  if (latencies.length === 0) return "<p>No judge call was answered (every judgment came from the cache, or the judge failed).</p>";
   const bins = 20;
   const max = Math.max(...latencies) || 1;
   const counts = new Array<number>(bins).fill(0);

@@ -1,7 +1,7 @@
 // `verdict eval` as a script sees it: exit codes for bad arguments, bad data and a judge that never answers, and a
 // progress line that agrees with the final figures. Runs the real CLI against simulators on 127.0.0.1.
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -146,6 +146,13 @@ describe("verdict eval (CLI)", () => {
     } finally {
       await judge.close();
     }
+  }, 60_000);
+
+  it("leaves no empty report behind when it stops before judging (no judge configured)", async () => {
+    const run = await evalCli(["--task", "grounding", "--data", HALUEVAL, "--limit", "2"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/needs a judge/);
+    expect(readdirSync(run.out)).toEqual([]);
   }, 60_000);
 
   it("tells a config it cannot use from a judge that failed: the problem named, exit code 2", async () => {

@@ -182,7 +182,10 @@ describe("verdict eval", () => {
     const scores = Object.fromEntries(results.map((r) => [r.id, r.score]));
     // a: both orders pick output 1; b: output 1, then a tie; c: a tie, then output 2; d: a split; e: ties both ways.
     expect(scores).toEqual({ a: 1, b: 0.75, c: 0.25, d: 0.5, e: 0.5 });
-    expect(summarise("pairwise", results).accuracy).toBeCloseTo(3 / 5);
+    const summary = summarise("pairwise", results);
+    expect(summary.accuracy).toBeCloseTo(3 / 5);
+    // b predicted output 1, which is right at 0.75: not listed among the rows it got wrong.
+    expect(summary.wrong.map((w) => [w.id, w.predicted])).toEqual([["c", "2"], ["d", "tie"], ["e", "tie"]]);
   });
 
   it("pays one Root Signals evaluator run per answer in pairwise eval (both orders share the runs)", async () => {

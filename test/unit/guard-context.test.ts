@@ -64,10 +64,12 @@ describe("documents in the messages", () => {
       { role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "search", arguments: '{"q":"bridges"}' } }] },
       { role: "tool", tool_call_id: "c1", content: "The Golden Gate opened in 1937." },
       { role: "assistant", content: null, refusal: "I can't give the toll." },
+      { role: "assistant", content: null, audio: { id: "audio_1", transcript: "The Golden Gate, I mean." } },
       { role: "user", content: "When did it open?" },
     ];
     expect(questionOf(messages)).toBe(
-      'Earlier in the conversation:\n[user] Look it up.\n[assistant] [tool call] search({"q":"bridges"})\n[assistant] I can\'t give the toll.\n\nThe question now:\nWhen did it open?',
+      'Earlier in the conversation:\n[user] Look it up.\n[assistant] [tool call] search({"q":"bridges"})\n[assistant] I can\'t give the toll.\n' +
+        "[assistant] The Golden Gate, I mean.\n\nThe question now:\nWhen did it open?",
     );
   });
 
