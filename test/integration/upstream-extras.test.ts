@@ -11,6 +11,21 @@ import { createSimulator } from "../sim/server";
 
 type Any = Record<string, any>;
 
+/** The simulator, with each of the generator's JSON answers changed by `rewrite` before verdict reads it. */
+function rewrittenGenerator(rewrite: (body: Any) => void) {
+  const sim = createSimulator();
+  const simFetch = fetchInto(sim.app);
+  const fetch: typeof globalThis.fetch = async (input, init) => {
+    const response = await simFetch(input, init);
+    const sent = JSON.parse(String(init?.body ?? "{}"));
+    if (sent.model !== "sim-generator" || !response.ok) return response;
+    const body = await response.json();
+    rewrite(body);
+    return Response.json(body);
+  };
+  return { sim, fetch };
+}
+
 /** The simulator, with every JSON answer's usage broken down as OpenAI does: 5 cached prompt tokens, 7 reasoning. */
 function simWithBreakdowns() {
   const sim = createSimulator();
@@ -91,22 +106,13 @@ describe("content as a list of parts", () => {
 
 describe("spoken answers", () => {
   /** The simulator's candidates as spoken answers: no content, their words in audio.transcript, as OpenAI's audio models answer. */
-  function spokenUpstream() {
-    const sim = createSimulator();
-    const simFetch = fetchInto(sim.app);
-    const fetch: typeof globalThis.fetch = async (input, init) => {
-      const response = await simFetch(input, init);
-      const sent = JSON.parse(String(init?.body ?? "{}"));
-      if (sent.model !== "sim-generator" || !response.ok) return response;
-      const body = await response.json();
+  const spokenUpstream = () =>
+    rewrittenGenerator((body) => {
       body.choices = body.choices.map((choice: Any, index: number) => ({
         ...choice,
         message: { role: "assistant", content: null, refusal: null, audio: { id: `audio_${index}`, data: "UklGRg==", expires_at: 1, transcript: choice.message.content } },
       }));
-      return Response.json(body);
-    };
-    return { sim, fetch };
-  }
+    });
 
   it("are judged by their transcripts, not excluded as empty, and the winner comes back with its audio", async () => {
     const { sim, fetch } = spokenUpstream();
@@ -134,20 +140,11 @@ describe("spoken answers", () => {
 
 describe("fields verdict does not rebuild", () => {
   /** The simulator's generator, with service_tier on each completion and vLLM's stop_reason on each choice. */
-  function extrasUpstream() {
-    const sim = createSimulator();
-    const simFetch = fetchInto(sim.app);
-    const fetch: typeof globalThis.fetch = async (input, init) => {
-      const response = await simFetch(input, init);
-      const sent = JSON.parse(String(init?.body ?? "{}"));
-      if (sent.model !== "sim-generator" || !response.ok) return response;
-      const body = await response.json();
+  const extrasUpstream = () =>
+    rewrittenGenerator((body) => {
       body.service_tier = "flex";
       body.choices = body.choices.map((choice: Any) => ({ ...choice, stop_reason: 128009 }));
-      return Response.json(body);
-    };
-    return fetch;
-  }
+    }).fetch;
 
   it("gives back the completion's service_tier and each choice's own fields", async () => {
     const { app } = harness({ deps: { fetch: extrasUpstream() } });
