@@ -21,7 +21,6 @@ export function summarise(task: EvalTask, results: ItemResult[], callTimes: numb
   const confusion = Object.fromEntries(
     labels.map((label) => [label, Object.fromEntries(predictions.map((p) => [p, answered.filter((r) => r.label === label && r.predicted === p).length]))]),
   ) as Record<string, Record<string, number>>;
-  const latencies = callTimes;
   const base = {
     task,
     rows: results.length,
@@ -32,9 +31,9 @@ export function summarise(task: EvalTask, results: ItemResult[], callTimes: numb
     accuracy: ratio(answered.reduce((sum, r) => sum + r.score, 0), answered.length),
     confusion,
     latency_ms: {
-      calls_timed: latencies.length,
-      mean: latencies.length ? latencies.reduce((a, b) => a + b, 0) / latencies.length : 0,
-      p95: percentile(latencies, 95),
+      calls_timed: callTimes.length,
+      mean: callTimes.length ? callTimes.reduce((a, b) => a + b, 0) / callTimes.length : 0,
+      p95: percentile(callTimes, 95),
     },
     judge: {
       calls: results.reduce((sum, r) => sum + r.calls, 0),
