@@ -5,6 +5,7 @@ import { guardChunks, guardEvents, responsesCutOff } from "./sse-guard";
 import { discard, headersWithCookies, isWhole, type ExchangeReply, type ExchangeRequest } from "./exchange";
 import type { BoundedExchange } from "./retry-exchange";
 import { chunkStream } from "./util/body-chunks";
+import { breakOffOf } from "./util/break-off";
 import { arrivesDecoded, codingsOf } from "./util/content-coding";
 
 // `expect`: verdict has the whole body (or streams it) and never waits for a go-ahead; an upstream asked for one answers
@@ -103,7 +104,8 @@ export async function passThrough(
     arrivedAt,
   }, extraHeaders);
   const { status, body: answered } = answer;
-  return new Response((answered === null || answered instanceof Uint8Array ? answered : chunkStream(answered)) as BodyInit | null, { status, headers: headersWithCookies(answer.headers, answer.cookies) });
+  const sent = answered === null || answered instanceof Uint8Array ? answered : chunkStream(answered, breakOffOf(request));
+  return new Response(sent as BodyInit | null, { status, headers: headersWithCookies(answer.headers, answer.cookies) });
 }
 
 export async function forwardToGenerator(target: PassThroughTarget, request: ForwardRequest, extraHeaders: Record<string, string>): Promise<Forwarded> {

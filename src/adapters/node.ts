@@ -1,6 +1,6 @@
 // Node entry: read config once and fail fast, serve the app on node:http through @hono/node-server's listener (with the
 // chat completions lane in front), drain in-flight requests on SIGTERM.
-import { getRequestListener } from "@hono/node-server";
+import { getRequestListener, type Http2Bindings, type HttpBindings } from "@hono/node-server";
 import { setMaxListeners } from "node:events";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -9,6 +9,7 @@ import { createApp, createAppContext, type Logger } from "../app";
 import { ConfigError, ROOT_SIGNALS_BASE_URL, type Config } from "../config";
 import { dropEvent, LOG_LEVELS, type LogLevel } from "../observe/config";
 import { createObservability } from "../observe/setup";
+import { setBreakOff } from "../util/break-off";
 import { createNodeCache } from "./node-cache";
 import { answerClientError } from "./node-client-error";
 import { drainable } from "./node-drain";
@@ -134,7 +135,10 @@ export async function startProxy(config: Config, logger: Logger = createJsonLogg
   const deps = { config, logger, metrics, tracer, cache: judgments.cache, ...createNodeTransport() };
   const ctx = createAppContext(deps);
   // hostname: what the app takes as the host of a request that names none (HTTP/1.0 clients).
-  const listener = getRequestListener(createApp(deps, ctx).fetch, { hostname: config.server.host });
+  const app = createApp(deps, ctx);
+  // A pass-through body that breaks midway ends by its socket (src/util/break-off.ts says why).
+  const fetch = (request: Request, env: HttpBindings | Http2Bindings) => (setBreakOff(request, () => env.outgoing.destroy()), app.fetch(request, env));
+  const listener = getRequestListener(fetch, { hostname: config.server.host });
   // Chat completions the app would accept are answered before it (src/adapters/node-chat-lane.ts); the rest by it.
   const lane = chatCompletionsLane(ctx, listener);
   const server = createServer(lane);

@@ -73,15 +73,21 @@ export function stoppable<T>(generated: AsyncGenerator<T>, source: AsyncIterator
 /**
  * Chunks as a web stream, for a Response. It pulls a chunk only when one is read (no read-ahead), so a stream made
  * over a source that is also kept with keepChunkSource never takes a chunk its other reader needed. Cancelling it
- * ends the source (at once when its return() acts at once, as readerChunks' and stoppable's do).
+ * ends the source (at once when its return() acts at once, as readerChunks' and stoppable's do). A source that fails
+ * errors the stream, or, given `breakOff` (src/util/break-off.ts), breaks the response off that way instead.
  */
-export function chunkStream(chunks: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+export function chunkStream(chunks: AsyncIterable<Uint8Array>, breakOff?: () => void): ReadableStream<Uint8Array> {
   let iterator: AsyncIterator<Uint8Array> | undefined;
   let cancelled = false;
   const next = () => (iterator ??= chunks[Symbol.asyncIterator]());
+  const read = breakOff === undefined ? () => next().next() : () => next().next().catch((): IteratorResult<Uint8Array> => {
+    breakOff(); // the server cancels this stream as its response closes
+    cancelled = true;
+    return { done: true, value: undefined };
+  });
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      const { done, value } = await next().next();
+      const { done, value } = await read();
       if (cancelled) return; // a read that was pending when the stream was cancelled
       if (done) controller.close();
       else controller.enqueue(value);

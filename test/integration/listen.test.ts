@@ -4,7 +4,7 @@ import { Agent, createServer, get as httpGet, request as httpRequest, type Incom
 import type { AddressInfo } from "node:net";
 import { connect } from "node:net";
 import { gzipSync } from "node:zlib";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { hostInUrl, startProxy } from "../../src/adapters/node";
 import { silentLogger as silent } from "../../src/app";
 import { ConfigError } from "../../src/config";
@@ -114,6 +114,40 @@ describe("requests node:http cannot parse", () => {
 });
 
 describe("a relayed download", () => {
+  it("is cut off when its upstream stalls midway, without a raw line outside verdict's log", async () => {
+    const upstream = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/octet-stream" });
+      res.write("abc"); // and then nothing
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+    const base = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`;
+    const proxy = await startProxy(testConfig({ server: { port: 0 }, generator: { base_url: base, timeout_ms: 300 } }), silent);
+    const printed: unknown[] = [];
+    const consoleError = vi.spyOn(console, "error").mockImplementation((...line: unknown[]) => void printed.push(line));
+    const consoleInfo = vi.spyOn(console, "info").mockImplementation((...line: unknown[]) => void printed.push(line));
+    try {
+      const outcome = await new Promise<{ body: string; ended: boolean }>((resolve, reject) => {
+        httpGet(`${proxy.url}/v1/files/f/content`, (res) => {
+          let body = "";
+          let ended = false;
+          res.setEncoding("utf8").on("data", (part: string) => (body += part));
+          res.on("end", () => (ended = true));
+          res.on("close", () => resolve({ body, ended }));
+        }).on("error", reject);
+      });
+      // The client has what came and sees the answer cut short: no end of a complete body.
+      expect(outcome).toEqual({ body: "abc", ended: false });
+      await new Promise((settle) => setTimeout(settle, 50));
+      expect(printed).toEqual([]);
+    } finally {
+      consoleError.mockRestore();
+      consoleInfo.mockRestore();
+      await proxy.close();
+      upstream.closeAllConnections();
+      await new Promise((resolve) => upstream.close(resolve));
+    }
+  });
+
   it("keeps the upstream's Content-Length, on GET and on HEAD, over a real socket", async () => {
     const bytes = Buffer.alloc(200_000, 7);
     const upstream = createServer((req, res) => {
