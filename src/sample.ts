@@ -16,9 +16,10 @@ type ChatCompletion = OpenAI.Chat.Completions.ChatCompletion;
 export interface NSupport {
   value: boolean | "auto";
   /**
-   * Under "auto", the kinds of request (model, and whether sampling is greedy) whose `n` was refused. Learnt per kind,
-   * not for the whole generator: vLLM refuses `n` only with temperature 0, and one model may take it where another
-   * does not; one client's request must not change how every other is drawn.
+   * Under "auto", the kinds of request (model, whether sampling is greedy, which parameters are set) whose `n` was
+   * refused. Learnt per kind, not for the whole generator: vLLM refuses `n` only with temperature 0, OpenAI refuses it
+   * beside `prediction`, and one model may take it where another does not; one client's request must not change how
+   * every other is drawn.
    */
   refused?: Set<string>;
 }
@@ -26,10 +27,13 @@ export interface NSupport {
 /** Kinds remembered at most: a client names the model, so what is learnt must not grow without end. */
 const MAX_REMEMBERED_KINDS = 1_000;
 
-/** What a refusal of `n` may depend on: the model, and greedy sampling (temperature 0, as vLLM counts it). */
+/**
+ * What a refusal of `n` may depend on: the model, greedy sampling (temperature 0, as vLLM counts it) and any other
+ * parameter that comes with it (a name is enough: an upstream refuses `n` beside a feature, not beside a value of it).
+ */
 function requestKind(body: Record<string, unknown>): string {
   const greedy = typeof body.temperature === "number" && body.temperature < 1e-5;
-  return `${String(body.model)}\u0000${greedy ? "greedy" : "sampled"}`;
+  return `${String(body.model)}\u0000${greedy ? "greedy" : "sampled"}\u0000${Object.keys(body).sort().join(",")}`;
 }
 
 export interface DrawSummary {

@@ -62,6 +62,32 @@ describe("sampling", () => {
     expect(await ns({ temperature: 0 })).toEqual([1, 1, 1]); // remembered for its own kind
   });
 
+  it("remembers a refusal of n beside another parameter for requests that set it only", async () => {
+    // As OpenAI's Predicted Outputs: n > 1 is refused when `prediction` comes with it.
+    const sim = createSimulator();
+    const simFetch = fetchInto(sim.app);
+    const sent: number[] = [];
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      const body = JSON.parse(String(init?.body ?? "{}"));
+      if (body.model !== "sim-generator") return simFetch(input, init);
+      sent.push(body.n ?? 1);
+      if ((body.n ?? 1) > 1 && body.prediction) {
+        return Response.json({ error: { message: "Predicted Outputs does not support n > 1", type: "invalid_request_error", param: "n" } }, { status: 400 });
+      }
+      return simFetch(input, init);
+    };
+    const { app } = harness({ deps: { fetch } });
+    const ns = async (extra: Record<string, unknown>) => {
+      const before = sent.length;
+      expect((await postChat(app, chatBody({ ...extra, verdict: { n: 3 } }))).status).toBe(200);
+      return sent.slice(before);
+    };
+    const prediction = { prediction: { type: "content", content: "The sky" } };
+    expect(await ns(prediction)).toEqual([3, 1, 1, 1]);
+    expect(await ns({})).toEqual([3]); // another client's plain request still gets its one call with n
+    expect(await ns(prediction)).toEqual([1, 1, 1]);
+  });
+
   it("uses parallel calls from the start when config says supports_n is false, with a distinct seed each", async () => {
     const { app, sim } = harness({ config: { generator: { supports_n: false } } });
     const response = await postChat(app, chatBody({ seed: 100, verdict: { n: 3 } }));
