@@ -63,7 +63,10 @@ export interface DrawRequest {
   probe?: RequestProbe;
   /** Told each time candidates are lost for good, after `summary` counts them. */
   onLoss?: (summary: DrawSummary) => void;
-  /** Takes configured keys out of a streamed candidate's texts (src/redact.ts, keysInText). */
+  /**
+   * Takes configured keys out of a streamed candidate's texts (src/redact.ts, keysInText); finds the logprobs of any
+   * candidate whose tokens spell one.
+   */
   scrubKeys?: ((text: string) => string) | null;
 }
 
@@ -83,15 +86,30 @@ function scrubMessage(message: Record<string, any>, scrub: (text: string) => str
 
 const CHOICE_FIELDS = new Set(["index", "message", "logprobs", "finish_reason"]);
 
-function toCandidate(choice: ChatCompletion["choices"][number], index: number): Candidate {
+/**
+ * Whether a choice's tokens, read in order, spell a configured key. The text they spell was scrubbed, and so was any
+ * token holding a whole key, but a key split between tokens (" sk-gen", "-SECRET", ...) is in none of them alone.
+ */
+function tokensSpellKey(logprobs: ChatCompletion["choices"][number]["logprobs"], scrub: (text: string) => string): boolean {
+  for (const tokens of [logprobs?.content, logprobs?.refusal]) {
+    if (!Array.isArray(tokens)) continue;
+    const spelt = tokens.map((token) => (typeof token?.token === "string" ? token.token : "")).join("");
+    if (scrub(spelt) !== spelt) return true;
+  }
+  return false;
+}
+
+function toCandidate(choice: ChatCompletion["choices"][number], index: number, scrubKeys: ((text: string) => string) | null): Candidate {
   const message = choice.message as unknown as Record<string, unknown>;
   const extra = otherFields(choice, CHOICE_FIELDS);
+  // Logprobs that spell a key are dropped whole: a token list with a hole in it would still say where the key was.
+  const logprobs = choice.logprobs && !(scrubKeys && tokensSpellKey(choice.logprobs, scrubKeys)) ? choice.logprobs : null;
   return {
     index,
     text: messageText(message),
     message,
     finish_reason: choice.finish_reason ?? null,
-    ...(choice.logprobs ? { logprobs: choice.logprobs } : {}),
+    ...(logprobs ? { logprobs } : {}),
     ...(extra ? { extra } : {}),
     duplicates: [],
   };
@@ -113,7 +131,7 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
   const hand = (choice: ChatCompletion["choices"][number], watch: GenerationWatch): void => {
     summary.received += 1;
     watch.candidate(nextIndex, choice.finish_reason ?? null);
-    channel.push(toCandidate(choice, nextIndex++));
+    channel.push(toCandidate(choice, nextIndex++, scrubKeys ?? null));
   };
 
   /** One generator call; its choices (at most `limit`) become candidates. Returns how many it yielded. */
