@@ -16,7 +16,7 @@ async function serveCommand(): Promise<void> {
   const source = readConfigFile(env);
   let simulator: Awaited<ReturnType<typeof startSimulator>> | null = null;
   if (!upstreamConfigured(env, source)) {
-    simulator = await startSimulator({ judge: { accuracy: 0.9, bias: 0.05 } });
+    simulator = await startSimulator({ judge: { accuracy: 0.9, bias: 0.05 }, record_requests: false });
     env.GENERATOR_BASE_URL = simulator.url;
     // The simulator judges too only when no judge is configured: a configured judge keeps its own model (or is refused
     // without one), never sent the simulator's name.
@@ -89,6 +89,8 @@ async function simCommand(args: string[]): Promise<void> {
       supports_n: !values["no-n"],
       generator: { latency },
       judge: { accuracy: numberFlag("accuracy", values.accuracy, fraction), bias: numberFlag("bias", values.bias, fraction), latency },
+      // Nothing reads the records of a simulator run from the command line; kept, they would grow with every call.
+      record_requests: false,
     },
     port,
   ).catch((err: NodeJS.ErrnoException) => {

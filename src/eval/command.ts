@@ -145,7 +145,7 @@ export async function evalCommand(args: string[]): Promise<number> {
   let borrowedUrl = false;
   let simulator: Awaited<ReturnType<typeof startSimulator>> | null = null;
   if (options.sim) {
-    simulator = await startSimulator({ judge: { accuracy: 0.85, bias: 0.1, grounding_error_rate: 0.1 } });
+    simulator = await startSimulator({ judge: { accuracy: 0.85, bias: 0.1, grounding_error_rate: 0.1 }, record_requests: false });
     // The simulator speaks chat completions: a config's Root Signals backend is set aside with its URL.
     Object.assign(env, { JUDGE_BASE_URL: simulator.url, JUDGE_MODEL: "sim-judge", JUDGE_BACKEND: "openai-compatible", GENERATOR_BASE_URL: simulator.url });
     console.log(`verdict eval: judging with the built-in SIMULATOR at ${simulator.url} (a scripted stand-in, not a model).`);

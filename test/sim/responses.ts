@@ -15,11 +15,11 @@ function inputText(input: unknown): string {
     .join("\n");
 }
 
-export function addResponsesRoute(app: Hono, options: SimOptions, requests: SimRequestRecord[], nextId: () => number): void {
+export function addResponsesRoute(app: Hono, options: SimOptions, keep: (record: SimRequestRecord) => void, nextId: () => number): void {
   app.post("/v1/responses", async (c) => {
     const body = (await c.req.json()) as Record<string, unknown>;
     const record: SimRequestRecord = { role: "generator", delay_ms: 0, fault: null, body, headers: Object.fromEntries(c.req.raw.headers), aborted: false, finished: false, receivedAt: performance.now() };
-    requests.push(record);
+    keep(record);
     const callId = nextId();
     const prompt = inputText(body.input);
     const text = simulatedAnswer({ prompt, seed: options.seed * 1_000_003 + callId, minSentences: 1, maxSentences: 3 });

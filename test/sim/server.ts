@@ -69,6 +69,12 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
   const options = simOptionsSchema.parse(input);
   const random = seededRandom(options.seed);
   const requests: SimRequestRecord[] = [];
+  // Counted apart from the records: a long run (the CLI, a benchmark) keeps none, and /sim/stats still counts.
+  const calls = { generator: 0, judge: 0 };
+  const keep = (record: SimRequestRecord) => {
+    calls[record.role] += 1;
+    if (options.record_requests) requests.push(record);
+  };
   let callCounter = 0;
   let answerCursor = 0;
   const faults = createFaultPicker(options.faults, options.seed);
@@ -129,7 +135,7 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
       fault,
       ...(judged?.pair ? { pair: judged.pair } : {}),
     };
-    if (options.record_requests) requests.push(record);
+    keep(record);
     const signal = c.req.raw.signal;
     // Only an abort while the answer is still owed counts; a signal that fired before we listened counts too.
     const onAbort = () => (record.aborted ||= !record.finished);
@@ -190,10 +196,10 @@ export function createSimulator(input: SimOptionsInput = {}): Simulator {
   });
 
   function count(role: "generator" | "judge"): number {
-    return requests.filter((r) => r.role === role).length;
+    return calls[role];
   }
 
-  addResponsesRoute(app, options, requests, () => ++callCounter);
+  addResponsesRoute(app, options, keep, () => ++callCounter);
 
   return {
     app,
