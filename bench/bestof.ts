@@ -12,19 +12,43 @@ import { createUpstream } from "../src/upstream";
 import { createSimulator } from "../test/sim/server";
 import { fetchInto, testConfig } from "../test/helpers";
 import { chatRequestSchema } from "../src/openai/chat";
+import { FINALE_SIZE } from "../strategies/knockout";
 
-/** The earliest a knockout can end: always merge the two contestants ready first (optimal for this cost model). */
-export function knockoutFloor(arrivals: number[], judgeMs: number): number {
+/**
+ * When each match of the quickest possible bracket ends, in the order they are played: always merge the two
+ * contestants ready first, each merge one judge call later (optimal for this cost model).
+ */
+function bracketMerges(arrivals: number[], judgeMs: number): { ends: number[]; champion: number } {
   const ready = [...arrivals].sort((a, b) => a - b);
+  const ends: number[] = [];
   while (ready.length > 1) {
     const merged = Math.max(ready.shift()!, ready.shift()!) + judgeMs;
-    ready.splice(ready.findIndex((t) => t > merged) === -1 ? ready.length : ready.findIndex((t) => t > merged), 0, merged);
+    ends.push(merged);
+    const later = ready.findIndex((t) => t > merged);
+    ready.splice(later === -1 ? ready.length : later, 0, merged);
   }
-  return ready[0] ?? 0;
+  return { ends, champion: ready[0] ?? 0 };
 }
 
-/** Round-robin, and a knockout with a round-robin finale: nothing can end before one judge call after the last arrival. */
+/** The earliest a knockout can end. */
+export const knockoutFloor = (arrivals: number[], judgeMs: number) => bracketMerges(arrivals, judgeMs).champion;
+
+/** Round-robin: nothing can end before one judge call after the last arrival. */
 export const roundRobinFloor = (arrivals: number[], judgeMs: number) => Math.max(...arrivals) + judgeMs;
+
+/**
+ * A knockout with a round-robin finale (strategies/knockout.ts): once every candidate is in, and the bracket has left
+ * at most `finaleSize` contestants (matches in progress count their two), the finale plays every pair at once, one
+ * judge call; fewer than three left then, and the bracket plays on to its final.
+ */
+export function finaleFloor(arrivals: number[], judgeMs: number, finaleSize = FINALE_SIZE): number {
+  const last = Math.max(...arrivals);
+  const { ends, champion } = bracketMerges(arrivals, judgeMs);
+  if (arrivals.length - ends.filter((end) => end <= last).length < 3) return champion;
+  const mergesNeeded = arrivals.length - finaleSize;
+  const smallEnough = mergesNeeded <= 0 ? last : Math.max(last, [...ends].sort((a, b) => a - b)[mergesNeeded - 1]!);
+  return smallEnough + judgeMs;
+}
 
 /** Tournament labels of this benchmark and the verdict options each one sends. */
 const TOURNAMENT_OPTIONS: Record<string, Record<string, string>> = {
@@ -78,8 +102,8 @@ export async function runBestOfCell(n: number, tournament: string, pipelined: bo
       const wall = performance.now() - started;
       const mine = sim.requests.filter((q) => JSON.stringify(q.body.messages).includes(prompt));
       const arrivals = mine.filter((q) => q.role === "generator").map((q) => q.delay_ms);
-      const oneRound = tournament === "round_robin" || tournament === "knockout+finale";
-      const floor = oneRound ? roundRobinFloor(arrivals, latency.judgeMs) : knockoutFloor(arrivals, latency.judgeMs);
+      const floorOf = tournament === "round_robin" ? roundRobinFloor : tournament === "knockout+finale" ? finaleFloor : knockoutFloor;
+      const floor = floorOf(arrivals, latency.judgeMs);
       return { wall, floor, judgeCalls: mine.filter((q) => q.role === "judge").length };
     }),
   );
@@ -89,9 +113,25 @@ export async function runBestOfCell(n: number, tournament: string, pipelined: bo
   return { n, tournament, pipelined, requests, wall_ms: wall, floor_ms: floor, ratio: mean(runs.map((r) => r.wall / r.floor)), judge_calls: mean(runs.map((r) => r.judgeCalls)) };
 }
 
+const USAGE = `npm run bench:bestof [-- options]
+  --n 4,8,16                    candidates per request, each cell one N (2-16)
+  --tournaments knockout,knockout+finale,round_robin,auto
+  --requests 12                 concurrent requests per cell (1-100)
+  --gen-min-ms 200 --gen-max-ms 1500   each candidate's latency, drawn uniformly (at most 10000)
+  --judge-ms 300                each judge call's latency (at most 10000)
+  --out bench/out               where bestof.json goes`;
+
+/** A flag's number, or an error naming it: every run stays bounded in count and time. */
+function bounded(name: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${name} ${text}: expected a whole number from ${min} to ${max}\n\n${USAGE}`);
+  return value;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
+      help: { type: "boolean", default: false },
       n: { type: "string", default: "4,8,16" },
       tournaments: { type: "string", default: "knockout,knockout+finale,round_robin,auto" },
       requests: { type: "string", default: "12" },
@@ -101,11 +141,15 @@ async function main(): Promise<void> {
       out: { type: "string", default: "bench/out" },
     },
   });
-  const latency = { genMin: Number(values["gen-min-ms"]), genSpread: Number(values["gen-max-ms"]) - Number(values["gen-min-ms"]), judgeMs: Number(values["judge-ms"]) };
+  if (values.help) return void console.log(USAGE);
+  const genMin = bounded("gen-min-ms", values["gen-min-ms"], 0, 10_000);
+  const latency = { genMin, genSpread: bounded("gen-max-ms", values["gen-max-ms"], genMin, 10_000) - genMin, judgeMs: bounded("judge-ms", values["judge-ms"], 0, 10_000) };
+  const ns = values.n.split(",").map((n) => bounded("n", n, 2, 16));
+  const requests = bounded("requests", values.requests, 1, 100);
   const cells: BestOfCell[] = [];
-  for (const n of values.n.split(",").map(Number)) {
+  for (const n of ns) {
     for (const tournament of values.tournaments.split(",")) {
-      for (const pipelined of [true, false]) cells.push(await runBestOfCell(n, tournament, pipelined, Number(values.requests), latency));
+      for (const pipelined of [true, false]) cells.push(await runBestOfCell(n, tournament, pipelined, requests, latency));
     }
   }
   console.log("| N | tournament | pipelined | wall ms | floor ms | wall / floor | judge calls |\n| --- | --- | --- | --- | --- | --- | --- |");
@@ -117,4 +161,9 @@ async function main(): Promise<void> {
   writeFileSync(`${values.out}/bestof.json`, JSON.stringify({ settings: values, cells }, null, 2));
 }
 
-if (process.argv[1]?.endsWith("bestof.ts")) void main();
+if (process.argv[1]?.endsWith("bestof.ts")) {
+  main().catch((err: unknown) => {
+    console.error(`bestof: ${(err as Error)?.message ?? err}`);
+    process.exit(1);
+  });
+}

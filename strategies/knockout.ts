@@ -32,7 +32,7 @@ export interface Finale {
  * N = 8 (bench/README.md): with 4 the finale often had to wait for the bracket after the last candidate; 6 ends about
  * one judge round after it, for about 24 judge calls instead of 14 when candidates arrive one by one.
  */
-const FINALE_SIZE = 6;
+export const FINALE_SIZE = 6;
 
 export async function knockout(
   candidates: AsyncIterable<Candidate>,
