@@ -1,5 +1,6 @@
-// Checks what bench/overhead.ts measures is a correct answer: wrk counts non-2xx answers but never reads a body, so
-// each target gets one plain and one streamed request before and after the load, and both bodies are parsed here.
+// Checks what bench/overhead.ts measures is a correct answer: wrk counts answers of status 400 and above (not
+// redirects) and never reads a body, so each target gets one plain and one streamed request before and after the load:
+// anything but a 2xx is an error here, and both bodies are parsed.
 
 import type { Path } from "./overhead-table";
 
@@ -79,6 +80,7 @@ export async function probe(target: Target, simUrl: string): Promise<string[]> {
         headers: requestHeaders(simUrl),
         body: JSON.stringify(requestBody(stream)),
         signal: AbortSignal.timeout(10_000),
+        redirect: "manual", // a redirect is no answer, and wrk would not count it as an error
       });
       const text = await res.text();
       if (!res.ok) errors.push(`${where}: status ${res.status}: ${text.slice(0, 200)}`);

@@ -11,11 +11,12 @@ import { killChildren, startFloor, startPortkey, startSim, startVerdict } from "
 import { mergeRounds, runWrk, wrkVersion, writeScript, type Round } from "./overhead-wrk";
 import { evaluateTargets, renderTables, type Cell } from "./overhead-table";
 
+const DEFAULTS = { seconds: "5", concurrency: "1,16,64" };
 const { values } = parseArgs({
   options: {
     smoke: { type: "boolean", default: false },
-    seconds: { type: "string", default: "5" },
-    concurrency: { type: "string", default: "1,16,64" },
+    seconds: { type: "string", default: DEFAULTS.seconds },
+    concurrency: { type: "string", default: DEFAULTS.concurrency },
     out: { type: "string" },
   },
 });
@@ -81,16 +82,18 @@ async function main(): Promise<number> {
           proxy_cpu_ms_per_request: target.name === "direct" ? null : perRequest(entry.proxyCpu),
           sim_cpu_ms_per_request: perRequest(entry.simCpu),
         });
-        if (merged.errors > 0) errors.push(`${target.name} ${mode} c=${concurrency}: ${merged.errors} wrk errors (non-2xx, socket errors or 10 s timeouts); see ${join(dir, `wrk-${target.name}.log`)}`);
+        if (merged.errors > 0) errors.push(`${target.name} ${mode} c=${concurrency}: ${merged.errors} wrk errors (status 400 and above, socket errors or 10 s timeouts); see ${join(dir, `wrk-${target.name}.log`)}`);
         if (merged.requests === 0) errors.push(`${target.name} ${mode} c=${concurrency}: no request completed`);
       }
     }
   }
   for (const target of targets) errors.push(...(await probe(target, sim.url)).map((e) => `after the load: ${e}`));
 
+  // The command that repeats this run: the flags that differ from the defaults (not --out).
+  const given = (["seconds", "concurrency"] as const).filter((flag) => values[flag] !== DEFAULTS[flag]).map((flag) => `--${flag} ${values[flag]}`).join(" ");
   const results = {
     date: new Date(started).toISOString(),
-    command: `npm run bench:overhead${smoke ? " -- --smoke" : values.seconds !== "5" ? ` -- --seconds ${values.seconds}` : ""}`,
+    command: `npm run bench:overhead${smoke ? " -- --smoke" : given ? ` -- ${given}` : ""}`,
     machine: { nproc: cpus().length, cpu: cpus()[0]?.model ?? "unknown", node: process.version, wrk, loadavg_1m_at_start: +load.toFixed(2) },
     settings: { smoke, rounds_per_cell: rounds, round_seconds: 1, concurrencies, wrk_threads: 1, warmup: !smoke },
     cells,
