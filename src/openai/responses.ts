@@ -35,8 +35,16 @@ export const responsesRequestSchema = z.looseObject({
 
 export type ResponsesRequest = z.infer<typeof responsesRequestSchema>;
 
-const TEXT_PARTS = new Set(["input_text", "output_text", "text"]);
+/** Text parts, and the field each keeps its text in: a refusal part (an earlier answer sent back) holds it as `refusal`. */
+const TEXT_PARTS: Record<string, "text" | "refusal"> = { input_text: "text", output_text: "text", text: "text", refusal: "refusal" };
 const ROLES = new Set(["system", "developer", "user", "assistant"]);
+
+/**
+ * A client's type or role name as the reason a request was passed through (the x-verdict-passthrough header): only a
+ * plain name is repeated, since a header cannot hold just any text and an error there would come after the upstream
+ * call had begun.
+ */
+const nameIn = (value: unknown) => (typeof value === "string" && /^[\w.-]{1,64}$/.test(value) ? value : "of another kind");
 
 /** `skip`: why the request goes to the generator as it is; `param`: the request field that says so. */
 type Mapped = { chat: Record<string, unknown> } | { skip: string; param: string };
@@ -46,23 +54,26 @@ function messagesOf(input: ResponsesRequest["input"]): { role: string; content: 
   if (typeof input === "string") return [{ role: "user", content: input }];
   const messages: { role: string; content: string }[] = [];
   for (const [i, item] of (input as Record<string, unknown>[]).entries()) {
-    if ((item.type !== undefined && item.type !== "message") || !ROLES.has(String(item.role))) return `input item ${String(item.type ?? item.role)}`;
+    const role = typeof item.role === "string" && ROLES.has(item.role) ? item.role : undefined;
+    if ((item.type !== undefined && item.type !== "message") || role === undefined) return `input item ${nameIn(item.type ?? item.role)}`;
     if (typeof item.content === "string") {
-      messages.push({ role: String(item.role), content: item.content });
+      messages.push({ role, content: item.content });
       continue;
     }
     if (!Array.isArray(item.content)) return "input item without content";
     const parts = item.content as { type?: unknown; text?: unknown }[];
     const notPart = parts.findIndex((part) => typeof part !== "object" || part === null || Array.isArray(part));
     if (notPart >= 0) throw badRequest(`input[${i}].content[${notPart}] must be a content part object`, `input[${i}].content[${notPart}]`);
-    const other = parts.find((p) => !TEXT_PARTS.has(String(p?.type)));
-    if (other) return `input part ${String(other?.type)}`;
-    const texts = parts.map((part, j) => {
-      if (typeof part.text !== "string") throw badRequest(`input[${i}].content[${j}].text must be a string`, `input[${i}].content[${j}].text`);
-      return part.text;
+    const fieldOf = (part: { type?: unknown }) => (typeof part.type === "string" && Object.hasOwn(TEXT_PARTS, part.type) ? TEXT_PARTS[part.type] : undefined);
+    const other = parts.find((part) => fieldOf(part) === undefined);
+    if (other) return `input part ${nameIn(other.type)}`;
+    const texts = parts.map((part: Record<string, unknown>, j) => {
+      const field = fieldOf(part)!;
+      if (typeof part[field] !== "string") throw badRequest(`input[${i}].content[${j}].${field} must be a string`, `input[${i}].content[${j}].${field}`);
+      return part[field];
     });
     // One part after another as separate lines: glued together, "Hello" and "world" would read "Helloworld".
-    messages.push({ role: String(item.role), content: texts.join("\n") });
+    messages.push({ role, content: texts.join("\n") });
   }
   return messages;
 }
@@ -73,6 +84,13 @@ function responseFormatOf(text: unknown): Record<string, unknown> | undefined {
   if (!format || format.type === "text") return undefined;
   if (format.type === "json_object") return { type: "json_object" };
   if (format.type !== "json_schema") throw badRequest('text.format.type must be "text", "json_object" or "json_schema"', "text.format.type");
+  // As OpenAI checks them: without these the generator would get `json_schema: {}` and its error name other fields.
+  if (typeof format.name !== "string" || !/^[\w-]{1,64}$/.test(format.name)) {
+    throw badRequest("text.format.name must be 1 to 64 letters, digits, underscores or dashes", "text.format.name");
+  }
+  if (typeof format.schema !== "object" || format.schema === null || Array.isArray(format.schema)) {
+    throw badRequest("text.format.schema must be a JSON Schema object", "text.format.schema");
+  }
   const { type: _type, ...schema } = format;
   return { type: "json_schema", json_schema: schema };
 }
@@ -96,19 +114,41 @@ const CHAT_ONLY: Record<string, string | null> = {
   messages: "input", max_tokens: "max_output_tokens", max_completion_tokens: "max_output_tokens",
   response_format: "text.format", reasoning_effort: "reasoning.effort", verbosity: "text.verbosity", seed: null,
   stop: null, frequency_penalty: null, presence_penalty: null, logit_bias: null, logprobs: null,
+  functions: "tools", function_call: "tool_choice", web_search_options: "tools", modalities: null, audio: null,
+  prediction: null,
 };
+
+/** How the chat request's messages came from the Responses request: instructions first, then one per input item. */
+export interface InputShape {
+  instructions: boolean;
+  /** `input` was a string: one message, no items to name. */
+  textInput: boolean;
+}
+
+/** The input item (or the instructions) a chat message came from: `messages[2].content` is `input[1].content` after instructions. */
+function inputParamOf(rest: string, shape: InputShape): string {
+  const item = /^\[(\d+)\](.*)$/.exec(rest);
+  if (!item) return "input";
+  const index = Number(item[1]) - (shape.instructions ? 1 : 0);
+  if (index < 0) return "instructions";
+  return shape.textInput ? "input" : `input[${index}]${item[2]}`;
+}
 
 /**
  * The Responses request's name for a parameter of the chat request it became, so that an error (the generator's, say
- * about max_completion_tokens) names what the client sent (max_output_tokens).
+ * about max_completion_tokens) names what the client sent (max_output_tokens), down to the field within it.
  */
-export function responsesParamOf(param: string | null): string | null {
+export function responsesParamOf(param: string | null, shape: InputShape = { instructions: false, textInput: false }): string | null {
   if (param === null) return null;
   const head = /^[^.[]*/.exec(param)![0];
+  const rest = param.slice(head.length);
+  if (head === "messages") return inputParamOf(rest, shape);
+  // The chat format nests its schema's fields one level deeper: response_format.json_schema.name is text.format.name.
+  if (head === "response_format") return `text.format${rest.replace(/^\.json_schema(?=\.|$)/, "")}`;
   const renamed = Object.hasOwn(CHAT_ONLY, head) ? CHAT_ONLY[head] : null;
   if (renamed) return renamed;
   const shared = SHARED_SETTINGS.find(([, chat]) => chat === head);
-  return shared ? `${shared[0]}${param.slice(head.length)}` : param;
+  return shared ? `${shared[0]}${rest}` : param;
 }
 
 /** Refuses a request to rerank that carries one of CHAT_ONLY's parameters, naming it and what to send instead. */
@@ -173,7 +213,8 @@ export function responseShell(body: ResponsesRequest, id: string, createdAt: num
     previous_response_id: null,
     temperature: (body.temperature as number | undefined) ?? 1,
     text: echoedText(body.text as { format?: unknown; verbosity?: unknown } | null | undefined),
-    tool_choice: "auto",
+    // As the request set it; a text-only request has no tools for it to name, so it cannot change the answer.
+    tool_choice: body.tool_choice ?? "auto",
     tools: [],
     top_p: (body.top_p as number | undefined) ?? 1,
     // Nothing is ever cut here; "auto" asked for a cut only where one would be needed.

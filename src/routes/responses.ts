@@ -4,7 +4,7 @@ import type { Context } from "hono";
 import type { AppContext } from "../app";
 import type { ChatRequest } from "../openai/chat";
 import { responseEventStream } from "../openai/response-events";
-import { isOwnResponseId, newResponseId, refuseChatOnly, responsesParamOf, responsesRequestSchema, toChatRequest, toResponseObject, type ChatResult } from "../openai/responses";
+import { isOwnResponseId, newResponseId, refuseChatOnly, responsesParamOf, responsesRequestSchema, toChatRequest, toResponseObject, type ChatResult, type InputShape } from "../openai/responses";
 import { badRequest, ProxyError } from "../errors";
 import { checkConversationLimits, checkMessageCount } from "../limits";
 import { resolveOptions } from "../options";
@@ -33,10 +33,10 @@ function conversationOf(body: Record<string, unknown>, mapped: ReturnType<typeof
 }
 
 /** A rerank whose errors name the Responses request's fields, not those of the chat request it became. */
-function namingResponsesParams(rerank: (signal: AbortSignal) => Promise<PipelineOutcome>): (signal: AbortSignal) => Promise<PipelineOutcome> {
+function namingResponsesParams(rerank: (signal: AbortSignal) => Promise<PipelineOutcome>, shape: InputShape): (signal: AbortSignal) => Promise<PipelineOutcome> {
   return (signal) =>
     rerank(signal).catch((err: unknown) => {
-      const param = err instanceof ProxyError ? responsesParamOf(err.param) : null;
+      const param = err instanceof ProxyError ? responsesParamOf(err.param, shape) : null;
       if (!(err instanceof ProxyError) || param === err.param) throw err;
       throw new ProxyError(err.status, err.message, { type: err.type, param, code: err.code, headers: err.headers, upstreamError: err.upstreamError });
     });
@@ -86,7 +86,8 @@ export async function handleResponses(c: Context, ctx: AppContext): Promise<Resp
   const chat = { ...mapped.chat, model: options.upstreamModel };
   const single = { ...options, choices: 1 };
   const toResult = (outcome: PipelineOutcome) => completionBody(outcome, body.model) as unknown as ChatResult;
-  const rerank = namingResponsesParams(reranker(ctx, c.req.raw.headers, arrived, chat, single, probeOf(c), waitUntilOf(c)));
+  const shape = { instructions: hasInstructions(body), textInput: typeof body.input === "string" };
+  const rerank = namingResponsesParams(reranker(ctx, c.req.raw.headers, arrived, chat, single, probeOf(c), waitUntilOf(c)), shape);
   const createdAt = Math.floor(arrived / 1000);
   if (body.stream === true) {
     const events = responseEventStream(body, newResponseId(), createdAt);

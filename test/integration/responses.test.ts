@@ -177,6 +177,71 @@ describe("/v1/responses", () => {
     expect(sim.count("judge")).toBe(0);
   });
 
+  it("passes through an item or part of a type no header can repeat, saying so in plain words", async () => {
+    const { app } = harness();
+    const odd = [
+      [{ role: "user", content: [{ type: "input_☃", text: "hi" }] }],
+      [{ role: "user", content: [{ type: "input_text\nx-evil: 1", text: "hi" }] }],
+      [{ role: "user", content: [{ type: "x".repeat(20_000), text: "hi" }] }],
+      [{ role: { toString: 1 }, content: "hi" }],
+    ];
+    for (const input of odd) {
+      for (const stream of [false, true]) {
+        const response = await post(app, { model: "sim-generator", input, stream, verdict: { n: 3 } });
+        expect(response.status).not.toBe(500);
+        expect(response.headers.get("x-verdict-passthrough")).toMatch(/^input (part|item) of another kind$/);
+        await response.text();
+      }
+    }
+  });
+
+  it("reranks a turn that sends an earlier refusal back, reading its text", async () => {
+    const { client, sim } = harness();
+    const refused = { role: "assistant", content: [{ type: "refusal", refusal: "I cannot say." }] };
+    const response = await client.responses.create({ model: "sim-generator", input: [{ role: "user", content: "Say it." }, refused, { role: "user", content: "Please?" }], verdict: { n: 2 } } as never);
+    expect(verdictOf(response).n_candidates).toBe(2);
+    expect(sim.requests[0]!.body.messages).toEqual([
+      { role: "user", content: "Say it." },
+      { role: "assistant", content: "I cannot say." },
+      { role: "user", content: "Please?" },
+    ]);
+  });
+
+  it("refuses chat's function, audio and prediction parameters on a request to rerank, naming what to send", async () => {
+    const { app, sim } = harness();
+    const given: [Record<string, unknown>, string, RegExp][] = [
+      [{ functions: [{ name: "f", parameters: { type: "object", properties: {} } }] }, "functions", /send tools instead/],
+      [{ function_call: "auto" }, "function_call", /send tool_choice instead/],
+      [{ web_search_options: {} }, "web_search_options", /send tools instead/],
+      [{ modalities: ["text"] }, "modalities", /not one of the Responses API/],
+      [{ audio: { voice: "alloy", format: "mp3" } }, "audio", /not one of the Responses API/],
+      [{ prediction: { type: "content", content: "x" } }, "prediction", /not one of the Responses API/],
+    ];
+    for (const [fields, param, message] of given) {
+      const response = await post(app, { model: "sim-generator", input: "hi", ...fields, verdict: { n: 2 } });
+      expect(response.status).toBe(400);
+      expect((await response.json()).error).toMatchObject({ param, code: "unknown_parameter", message: expect.stringMatching(message) });
+    }
+    expect(sim.requests).toHaveLength(0);
+  });
+
+  it("checks a json_schema format's name and schema as OpenAI does, and echoes tool_choice as sent", async () => {
+    const { app, sim } = harness();
+    const formats: [Record<string, unknown>, string][] = [
+      [{ type: "json_schema" }, "text.format.name"],
+      [{ type: "json_schema", name: "has space", schema: {} }, "text.format.name"],
+      [{ type: "json_schema", name: "answer", schema: "notobj" }, "text.format.schema"],
+    ];
+    for (const [format, param] of formats) {
+      const response = await post(app, { model: "sim-generator", input: "hi", text: { format }, verdict: { n: 2 } });
+      expect(response.status).toBe(400);
+      expect((await response.json()).error.param).toBe(param);
+    }
+    expect(sim.requests).toHaveLength(0);
+    const echoed = await (await post(app, { model: "sim-generator", input: "hi", tool_choice: "none", verdict: { n: 2 } })).json();
+    expect(echoed.tool_choice).toBe("none");
+  });
+
   it("passes an n = 1 or strategy none request through as it came, chat parameters and all, for the generator to judge", async () => {
     for (const options of [{ n: 1 }, { strategy: "none" }]) {
       const { app, sim } = harness();
