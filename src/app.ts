@@ -20,6 +20,7 @@ import { limiterFactory } from "./limiter";
 import { handleChatCompletions } from "./routes/chat";
 import { serveMetrics } from "./routes/metrics";
 import { listModels, retrieveModel } from "./routes/models";
+import { refuseMisroutedOptions } from "./routes/other";
 import { handleResponses } from "./routes/responses";
 import type { Tracer } from "./trace/tracer";
 import { passThrough, pathBelowV1, type PassThroughTarget } from "./passthrough";
@@ -196,6 +197,7 @@ export function createApp(deps: AppDeps, ctx: AppContext = createAppContext(deps
     }
     const arrived = arrivedAt(c);
     const body = method === "GET" || method === "HEAD" ? undefined : new Uint8Array(await readWithinBudget(c.req.arrayBuffer(), arrived, config.timeouts.request_ms));
+    refuseMisroutedOptions(method, path, c.req.raw.headers, body);
     return passThrough(generatorFor(ctx, c.req.raw.headers).target, c.req.raw, path, body, probeOf(c).headers, arrived);
   });
 

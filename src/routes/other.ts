@@ -1,0 +1,50 @@
+// Every /v1 route verdict does not answer itself goes to the generator as it came (src/app.ts). What is refused here
+// instead: requests that meant one of verdict's own routes, or asked for its options, and would get an answer nobody
+// judged or checked against the documents.
+import { badRequest, ProxyError } from "../errors";
+import { JSON_MEDIA_TYPE } from "../util/buffered-response";
+
+/** The routes verdict answers itself, below /v1. */
+const OWN_ROUTES = new Set(["/chat/completions", "/responses"]);
+
+/**
+ * A path as a lenient upstream may read it: %-escapes decoded, `;params` dropped, slashes merged, any case, no
+ * trailing slash. `/v1//chat/completions` or `/v1/Chat/Completions` reaches a server behind nginx (which merges
+ * slashes) or a case-blind one as its chat completions, past verdict's.
+ */
+function leniently(path: string): string {
+  let decoded = path;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    // A malformed escape: read as it is.
+  }
+  return decoded.toLowerCase().replace(/;[^/]*/g, "").replace(/\/{2,}/g, "/").replace(/\/+$/, "");
+}
+
+const utf8 = new TextDecoder();
+
+/** Whether a JSON body carries verdict's options: read only when the bytes name them. */
+function hasVerdictField(headers: Headers, body: Uint8Array | undefined): boolean {
+  if (body === undefined || !JSON_MEDIA_TYPE.test(headers.get("content-type") ?? "")) return false;
+  const text = utf8.decode(body);
+  if (!text.includes('"verdict"')) return false;
+  try {
+    const json: unknown = JSON.parse(text);
+    return typeof json === "object" && json !== null && !Array.isArray(json) && Object.hasOwn(json, "verdict");
+  } catch {
+    return false; // not JSON after all: the generator says so
+  }
+}
+
+/** Throws the answer for a request to another /v1 route that must not go upstream as it is. */
+export function refuseMisroutedOptions(method: string, path: string, headers: Headers, body: Uint8Array | undefined): void {
+  const meant = leniently(path);
+  if (meant !== path && OWN_ROUTES.has(meant)) {
+    throw new ProxyError(404, `no route for ${method} /v1${path}: verdict answers /v1${meant}`, { code: "not_found" });
+  }
+  const where = `${method} /v1${path} is passed through to the generator unchanged; verdict's options apply to /v1/chat/completions and /v1/responses`;
+  if (hasVerdictField(headers, body)) throw badRequest(where, "verdict", "unknown_parameter");
+  // A guard asked for by header would silently not check anything here; other options only change what is not done.
+  if (headers.get("x-verdict-strategy")?.trim().toLowerCase() === "guard") throw badRequest(where, "x-verdict-strategy", "unknown_parameter");
+}
