@@ -1,10 +1,12 @@
-// The groundedness check (template "grounding", version 1), in the layout Root Judge's model card recommends for
+// The groundedness check (template "grounding", version 2), in the layout Root Judge's model card recommends for
 // hallucination detection: a system message with TASK / INSTRUCTIONS / OUTPUT_EXAMPLE, and QUESTION / DOCUMENT / ANSWER
 // sections in the user message. The wording is this project's own; a deployment may replace the system text.
 import type { ChatMessage, GroundingInput } from "../../strategies/types";
 import { section } from "./sections";
 
-export const GROUNDING_TEMPLATE = { id: "grounding", version: 1 } as const;
+// 2: answers are read more strictly (a failed claim in the reasoning of an object no schema bound, a FAIL written
+// before a cut): judgments stored under 1 may have passed what is read as a failure now, and are not reused.
+export const GROUNDING_TEMPLATE = { id: "grounding", version: 2 } as const;
 
 export const GROUNDING_SYSTEM = `TASK
 Decide whether an answer is fully supported by the document it was written from. You are looking for hallucinations:

@@ -47,6 +47,9 @@ function refusesStructuredOutput(failure: ProxyError): boolean {
   return failure.status === 400 && (failure.param === "response_format" || /response_format|schema|grammar|guided|structured output/i.test(failure.message));
 }
 
+/** A parser for whole answers only: one cut off at max_tokens is unread. */
+const wholeOnly = <T>(parse: (text: string) => T | null) => (text: string, answer: { cut: boolean }) => (answer.cut ? null : parse(text));
+
 export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSettings): JudgeBackend {
   // Flipped off for good the first time the server refuses response_format (no guided decoding there).
   let structured = settings.structured_output;
@@ -71,7 +74,8 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
   function ask<T>(
     messages: () => string,
     format: object,
-    parse: (t: string) => T | null,
+    /** `structured`: asked for under the response format's schema; `cut`: cut off at max_tokens. */
+    parse: (t: string, answer: { structured: boolean; cut: boolean }) => T | null,
     signal: AbortSignal,
     attempt = 0,
     call: CallOptions = {},
@@ -100,10 +104,11 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
           const choice: unknown = completion?.choices?.[0];
           text = hasMessage(choice) ? contentText(choice.message.content, false) : "";
           logprobs = (choice as { logprobs?: unknown } | undefined)?.logprobs ?? null;
-          // An answer cut at max_tokens is not read: what the judge had still to say (a claim that fails, "no wait, B")
-          // could change it. It is asked again like an unreadable one.
+          // An answer cut at max_tokens is read only for what the rest cannot change (`parse` says what that is): what
+          // the judge had still to say (a claim that fails, "no wait, B") could change the rest. Unread, it is asked
+          // again like an unreadable one.
           cut = (choice as { finish_reason?: unknown } | undefined)?.finish_reason === "length";
-          const value = cut ? null : parse(text);
+          const value = parse(text, { structured: withFormat, cut });
           return value !== null ? { value, usage, calls, text, logprobs, cut } : next();
         },
         (err: unknown) => {
@@ -138,7 +143,7 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
 
     comparePair(input: PairInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<PairVerdict>> {
       const messages = () => writer.systemAndUser(PAIRWISE_SYSTEM, pairwiseUserParts(input.conversation, input.a.text, input.b.text), call?.memo);
-      return ask(messages, PAIRWISE_RESPONSE_FORMAT, parsePairVerdict, signal, input.attempt, call, input.askAgain).then((asked) => {
+      return ask(messages, PAIRWISE_RESPONSE_FORMAT, wholeOnly(parsePairVerdict), signal, input.attempt, call, input.askAgain).then((asked) => {
         if (!asked.value) {
           const value: PairVerdict = { winner: "tie", reasoning: unreadable(asked), parsed: false };
           return { value, usage: asked.usage, calls: asked.calls };
@@ -154,7 +159,7 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
     scoreRubric(input: ScoreInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<ScoreVerdict>> {
       const messages = () => writer.messages(rubricMessages(input.conversation, input.rubric, input.candidate.text, input.scale));
       const format = rubricResponseFormat(input.scale);
-      return ask(messages, format, (t) => parseScore(t, input.scale), signal, 0, call).then((asked) => {
+      return ask(messages, format, wholeOnly((t) => parseScore(t, input.scale)), signal, 0, call).then((asked) => {
         // An unreadable grade sits in the middle of the scale, so it neither wins nor sinks a candidate on its own.
         const score = asked.value?.score ?? Math.ceil((input.scale + 1) / 2);
         const value: ScoreVerdict = {
@@ -169,7 +174,13 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
 
     checkGrounding(input: GroundingInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<GroundingVerdict>> {
       const messages = () => writer.messages(groundingMessages(input, settings.grounding_prompt ?? GROUNDING_SYSTEM));
-      return ask(messages, GROUNDING_RESPONSE_FORMAT, parseGrounding, signal, 0, call).then((asked) => {
+      // A FAIL the judge already wrote stands even if it was cut off: under the guard's rule nothing it had still to
+      // say could undo it, and a second sample that passed would hide it.
+      const read = (text: string, answer: { structured: boolean; cut: boolean }) => {
+        const parsed = parseGrounding(text, answer.structured && !answer.cut);
+        return answer.cut && parsed?.verdict !== "FAIL" ? null : parsed;
+      };
+      return ask(messages, GROUNDING_RESPONSE_FORMAT, read, signal, 0, call).then((asked) => {
         // An answer the judge's words could not be read for was not checked, and an unchecked answer does not pass.
         const value: GroundingVerdict = asked.value
           ? { verdict: asked.value.verdict, reasoning: boundedReasoning(asked.value.reasoning), parsed: true }

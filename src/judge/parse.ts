@@ -280,11 +280,12 @@ const CLAIM_SAID_UNSUPPORTED =
  * A judge asked to go claim by claim may give a verdict per claim and then an overall one, in JSON objects or in
  * prose. Every verdict found counts, and one FAIL anywhere fails the answer: an unsupported claim is what the check
  * is for, and a guard that must choose between readings of the judge's words chooses the one that returns nothing
- * unsupported. The judge's whole answer as one JSON object, as structured output gives, has one verdict. Prose is
- * read more widely still: a claim marked FAIL in any words ("Claim 2: FAIL.", "(claim about Tokyo: FAIL)") fails the
- * answer, even beside an overall PASS.
+ * unsupported. The judge's whole answer as one JSON object, when structured output held it to the schema
+ * (`structured`), has one verdict. Anything else is read more widely still, the reasoning inside such an object
+ * included (without structured output the built-in prompt asks for that same object): a claim marked FAIL in any
+ * words ("Claim 2: FAIL.", "(claim about Tokyo: FAIL)") fails the answer, even beside an overall PASS.
  */
-export function parseGrounding(text: string): ParsedGrounding | null {
+export function parseGrounding(text: string, structured = false): ParsedGrounding | null {
   const trimmed = text.trim();
   const found: ParsedGrounding[] = [];
   for (const record of jsonObjects(trimmed)) {
@@ -297,10 +298,11 @@ export function parseGrounding(text: string): ParsedGrounding | null {
     if (claim) found.push({ verdict: "FAIL", reasoning: firstText(lowerCased(claim) ?? {}, ["reasoning", "rationale", "explanation", "claim"]) || reasoning });
   }
   const inJson = found.length;
-  // One JSON object (structured output) says its verdicts in its fields, its claims' included: its reasoning may quote
-  // "verdict: fail" from a document without being one. Prose is read for verdicts too, JSON or not: "VERDICT: FAIL"
-  // for one claim before a JSON summary that says PASS still fails.
-  if (!(inJson > 0 && isOneObject(trimmed))) {
+  // One JSON object that structured output held to the schema says its verdicts in its fields, its claims' included:
+  // its reasoning may quote "verdict: fail" from a document without being one. Prose is read for verdicts too, JSON or
+  // not: "VERDICT: FAIL" for one claim before a JSON summary that says PASS still fails.
+  const schemaBound = structured && isOneObject(trimmed);
+  if (!(inJson > 0 && schemaBound)) {
     for (const match of trimmed.matchAll(/\bverdict\**\s*[:=]\s*(?:\*+\s*)?"?(PASS|FAIL)\b|\[\[\s*(PASS|FAIL)\s*\]\]/gi)) {
       const verdict = normaliseGrounding(match[1] ?? match[2]);
       if (verdict) found.push({ verdict, reasoning: trimmed.slice(0, match.index).trim() });
@@ -309,7 +311,7 @@ export function parseGrounding(text: string): ParsedGrounding | null {
   // Upper case anywhere: a judge's prose may say "fail" in passing, but FAIL is the verdict word it was asked for. In
   // any case where a claim is marked with it ("Claim 2: Fail", "claim 3 is unsupported -> failed") or said to lack
   // support ("Claim 2 is not in the document").
-  const flagged = isOneObject(trimmed) ? null : (/\bFAIL(?:S|ED)?\b/.exec(trimmed) ?? CLAIM_MARKED_FAILED.exec(trimmed) ?? CLAIM_SAID_UNSUPPORTED.exec(trimmed));
+  const flagged = schemaBound ? null : (/\bFAIL(?:S|ED)?\b/.exec(trimmed) ?? CLAIM_MARKED_FAILED.exec(trimmed) ?? CLAIM_SAID_UNSUPPORTED.exec(trimmed));
   if (flagged) found.push({ verdict: "FAIL", reasoning: trimmed });
   // A pass is told in the JSON's own reasoning where there is one.
   return found.find((f) => f.verdict === "FAIL") ?? found[inJson > 0 ? inJson - 1 : found.length - 1] ?? null;

@@ -35,6 +35,29 @@ describe("judge answers in other shapes", () => {
     expect(body.verdict.checks[0].reasoning).toMatch(/^judge answer cut off at its max_tokens: VERDICT: PASS/);
   });
 
+  it("keeps a FAIL that a guard's judge wrote before it was cut off, instead of asking again until one passes", async () => {
+    let calls = 0;
+    const { fetch, judgeCalls } = judgeAnswering(() =>
+      ++calls === 1 ? choice("Claim 1 (Paris): PASS.\nClaim 2 (built in 1850): FAIL, the document says 1889.\nClaim 3 (", "length") : choice('{"REASONING": "fine", "VERDICT": "PASS"}'),
+    );
+    const { app } = harness({ deps: { fetch } });
+    const body = await (await postChat(app, chatBody({ verdict: { n: 1, strategy: "guard", context: "d" } }))).json();
+    expect(judgeCalls()).toBe(1);
+    expect(body.verdict.grounded).toBe(false);
+    expect(body.verdict.checks[0]).toMatchObject({ verdict: "FAIL" });
+  });
+
+  it("reads the reasoning of the judge's one JSON object for a failed claim when no schema bound it", async () => {
+    const answer = '{"REASONING": "Claim 1 (Paris): PASS. Claim 2 (1850): FAIL.", "VERDICT": "PASS"}';
+    const grounded = async (structured: boolean) => {
+      const { fetch } = judgeAnswering(() => choice(answer));
+      const { app } = harness({ deps: { fetch }, config: { judge: { structured_output: structured } } });
+      return (await (await postChat(app, chatBody({ verdict: { n: 1, strategy: "guard", context: "d" } }))).json()).verdict.grounded;
+    };
+    expect(await grounded(false)).toBe(false);
+    expect(await grounded(true)).toBe(true); // held to the schema, its fields are its verdict (README)
+  });
+
   it("asks again for a pairwise answer cut off at max_tokens, and counts it unread", async () => {
     const { fetch, judgeCalls } = judgeAnswering(() => choice('{"winner": "A", "reasoning": "A is', "length"));
     const { app } = harness({ deps: { fetch } });

@@ -92,7 +92,17 @@ describe("parseGrounding", () => {
     expect(parseGrounding("- the year: FAILED, not in the document\n[[PASS]]")?.verdict).toBe("FAIL");
     // "fail" in passing is not a verdict, and structured output's one object keeps its one verdict.
     expect(parseGrounding("No claim would fail this check. VERDICT: PASS")?.verdict).toBe("PASS");
-    expect(parseGrounding('{"REASONING": "Claim 2 could FAIL if read loosely, but it is stated.", "VERDICT": "PASS"}')?.verdict).toBe("PASS");
+    expect(parseGrounding('{"REASONING": "Claim 2 could FAIL if read loosely, but it is stated.", "VERDICT": "PASS"}', true)?.verdict).toBe("PASS");
+  });
+
+  it("reads the reasoning of one JSON object too when no schema held the judge to it", () => {
+    // The built-in prompt asks for this very object; without structured output nothing keeps its fields honest.
+    for (const reasoning of ["Claim 1 (Paris): PASS. Claim 2 (1850): FAIL.", "Claim 2 FAILS: the year is wrong.", "Claim 2 (built in 1850) is not in the document."]) {
+      const text = JSON.stringify({ REASONING: reasoning, VERDICT: "PASS" });
+      expect([reasoning, parseGrounding(text)?.verdict]).toEqual([reasoning, "FAIL"]);
+      expect([reasoning, parseGrounding(text, true)?.verdict]).toEqual([reasoning, "PASS"]);
+    }
+    expect(parseGrounding('{"REASONING": "Both claims are in the document.", "VERDICT": "PASS"}')?.verdict).toBe("PASS");
   });
 
   it("fails prose that marks a claim failed in any case, and reads 'fail' elsewhere as prose", () => {
@@ -164,9 +174,9 @@ describe("parseGrounding", () => {
     expect(parseGrounding(allPass)).toEqual({ verdict: "PASS", reasoning: "overall fine" });
   });
 
-  it("reads one JSON object's verdict from its fields, whatever its reasoning quotes", () => {
+  it("reads one JSON object's verdict from its fields under structured output, whatever its reasoning quotes", () => {
     const quoting = '{"REASONING": "The document\'s log line says \\"verdict: fail\\" for an older build; every claim is supported.", "VERDICT": "PASS"}';
-    expect(parseGrounding(quoting)?.verdict).toBe("PASS");
+    expect(parseGrounding(quoting, true)?.verdict).toBe("PASS");
   });
 
   it("passes when every verdict found is PASS, and refuses text without one", () => {
