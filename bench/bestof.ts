@@ -146,9 +146,12 @@ async function main(): Promise<void> {
   const latency = { genMin, genSpread: bounded("gen-max-ms", values["gen-max-ms"], genMin, 10_000) - genMin, judgeMs: bounded("judge-ms", values["judge-ms"], 0, 10_000) };
   const ns = values.n.split(",").map((n) => bounded("n", n, 2, 16));
   const requests = bounded("requests", values.requests, 1, 100);
+  const tournaments = values.tournaments.split(",");
+  const unknown = tournaments.find((tournament) => !Object.hasOwn(TOURNAMENT_OPTIONS, tournament));
+  if (unknown !== undefined) throw new Error(`--tournaments: ${unknown} is not one of ${Object.keys(TOURNAMENT_OPTIONS).join(", ")}\n\n${USAGE}`);
   const cells: BestOfCell[] = [];
   for (const n of ns) {
-    for (const tournament of values.tournaments.split(",")) {
+    for (const tournament of tournaments) {
       for (const pipelined of [true, false]) cells.push(await runBestOfCell(n, tournament, pipelined, requests, latency));
     }
   }

@@ -1,7 +1,10 @@
 // The figures the benchmarks report: order statistics, and the floors best-of-N wall times are read against.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { finaleFloor, knockoutFloor, roundRobinFloor } from "../../bench/bestof";
 import { median, quantile } from "../../bench/stats";
+import { knockout } from "../../strategies/knockout";
+import { arrive, byQuality, candidate, ctxWith, scriptedJudge } from "../scripted-judge";
+import { seededRandom } from "../sim/random";
 
 describe("quantile", () => {
   it("is the nearest rank: the least value with at least that share at or below it", () => {
@@ -38,5 +41,26 @@ describe("best-of-N floors (judge call 300 ms)", () => {
     // Fewer than three left when the last arrives: no finale, the bracket's own final.
     expect(finaleFloor([0, 0, 0, 1000], 300)).toBe(1300);
     expect(finaleFloor([0, 1000], 300)).toBe(1300);
+  });
+
+  it("are when verdict's own knockouts end, with and without a finale, when every match takes one judge call", async () => {
+    vi.useFakeTimers();
+    try {
+      const random = seededRandom(7);
+      for (let trial = 0; trial < 200; trial++) {
+        const n = 2 + Math.floor(random() * 15);
+        const arrivals = Array.from({ length: n }, () => 200 + Math.floor(random() * 1300)).sort((a, b) => a - b);
+        const gaps = arrivals.map((t, i) => t - (arrivals[i - 1] ?? 0));
+        const quality = arrivals.map(() => random());
+        for (const finale of [false, true]) {
+          const started = Date.now();
+          const ended = knockout(arrive(arrivals.map((_, i) => candidate(i)), gaps), ctxWith(scriptedJudge(byQuality(quality), 300), n), undefined, finale ? {} : undefined).then(() => Date.now() - started);
+          await vi.runAllTimersAsync();
+          expect([n, finale, await ended]).toEqual([n, finale, (finale ? finaleFloor : knockoutFloor)(arrivals, 300)]);
+        }
+      }
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
