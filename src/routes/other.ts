@@ -2,10 +2,12 @@
 // instead: requests that meant one of verdict's own routes, or asked for its options, and would get an answer nobody
 // judged or checked against the documents.
 import { badRequest, ProxyError } from "../errors";
-import { JSON_MEDIA_TYPE } from "../util/buffered-response";
 
-/** The routes verdict answers itself, below /v1. */
+/** The routes verdict answers itself (POST), below /v1. */
 const OWN_ROUTES = new Set(["/chat/completions", "/responses"]);
+
+/** Routes whose answer is a model's text, which a guard would have checked: legacy completions. */
+const TEXT_ROUTES = new Set(["/completions"]);
 
 /**
  * A path as a lenient upstream may read it: %-escapes decoded, `;params` dropped, slashes merged, any case, no
@@ -24,11 +26,17 @@ function leniently(path: string): string {
 
 const utf8 = new TextDecoder();
 
-/** Whether a JSON body carries verdict's options: read only when the bytes name them. */
+/** Bodies that may be JSON, as verdict's own routes read them: any but uploads (multipart) and media. */
+const MAYBE_JSON = /^\s*(?:$|application\/(?:[\w.+-]*\+)?json\b|text\/|application\/x-www-form-urlencoded\b)/i;
+
+/** The key `"verdict"`, any of its letters written as a \u escape (JSON allows that; a plain search would miss it). */
+const VERDICT_KEY = /"(?:v|\\u0076)(?:e|\\u0065)(?:r|\\u0072)(?:d|\\u0064)(?:i|\\u0069)(?:c|\\u0063)(?:t|\\u0074)"/i;
+
+/** Whether a JSON body carries verdict's options: parsed only when its bytes may name them. */
 function hasVerdictField(headers: Headers, body: Uint8Array | undefined): boolean {
-  if (body === undefined || !JSON_MEDIA_TYPE.test(headers.get("content-type") ?? "")) return false;
+  if (body === undefined || !MAYBE_JSON.test(headers.get("content-type") ?? "")) return false;
   const text = utf8.decode(body);
-  if (!text.includes('"verdict"')) return false;
+  if (!VERDICT_KEY.test(text)) return false;
   try {
     const json: unknown = JSON.parse(text);
     return typeof json === "object" && json !== null && !Array.isArray(json) && Object.hasOwn(json, "verdict");
@@ -40,11 +48,13 @@ function hasVerdictField(headers: Headers, body: Uint8Array | undefined): boolea
 /** Throws the answer for a request to another /v1 route that must not go upstream as it is. */
 export function refuseMisroutedOptions(method: string, path: string, headers: Headers, body: Uint8Array | undefined): void {
   const meant = leniently(path);
-  if (meant !== path && OWN_ROUTES.has(meant)) {
+  if (method === "POST" && meant !== path && OWN_ROUTES.has(meant)) {
     throw new ProxyError(404, `no route for ${method} /v1${path}: verdict answers /v1${meant}`, { code: "not_found" });
   }
   const where = `${method} /v1${path} is passed through to the generator unchanged; verdict's options apply to /v1/chat/completions and /v1/responses`;
   if (hasVerdictField(headers, body)) throw badRequest(where, "verdict", "unknown_parameter");
-  // A guard asked for by header would silently not check anything here; other options only change what is not done.
-  if (headers.get("x-verdict-strategy")?.trim().toLowerCase() === "guard") throw badRequest(where, "x-verdict-strategy", "unknown_parameter");
+  // A guard asked for by header would return a model's text unchecked here. Elsewhere (embeddings, files) there is
+  // nothing to check, and a client that sets the header on every call must still reach them.
+  const guardAsked = headers.get("x-verdict-strategy")?.trim().toLowerCase() === "guard";
+  if (guardAsked && method === "POST" && TEXT_ROUTES.has(meant)) throw badRequest(where, "x-verdict-strategy", "unknown_parameter");
 }

@@ -27,9 +27,12 @@ afterAll(async () => {
 
 /** Sends `path` exactly as written (no client-side normalising); resolves with the status and the error, if any. */
 function send(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; error?: Record<string, unknown> }> {
+  return sendRaw(method, path, body === undefined ? undefined : JSON.stringify(body), headers);
+}
+
+function sendRaw(method: string, path: string, sent?: string, headers: Record<string, string> = {}): Promise<{ status: number; error?: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const { port } = new URL(proxy.url);
-    const sent = body === undefined ? undefined : JSON.stringify(body);
     const req = httpRequest({ host: "127.0.0.1", port, method, path, headers: { ...(sent ? { "content-type": "application/json" } : {}), ...headers } }, (res) => {
       let text = "";
       res.setEncoding("utf8").on("data", (chunk: string) => (text += chunk)).on("end", () => resolve({ status: res.statusCode!, error: text ? JSON.parse(text).error : undefined }));
@@ -69,7 +72,21 @@ it("refuses verdict's options in the body or a guard by header on a route they d
   expect(inBody).toMatchObject({ status: 400, error: { param: "verdict", code: "unknown_parameter" } });
   const byHeader = await send("POST", "/v1/completions", { model: "m", prompt: "hi" }, { "x-verdict-strategy": "guard" });
   expect(byHeader).toMatchObject({ status: 400, error: { param: "x-verdict-strategy" } });
+  // As verdict's own routes read a body: JSON under another content type, and a key with an escaped letter.
+  const asText = await send("POST", "/v1/completions", { model: "m", prompt: "hi", verdict: { n: 2 } }, { "content-type": "text/plain" });
+  expect(asText).toMatchObject({ status: 400, error: { param: "verdict" } });
+  const escaped = await sendRaw("POST", "/v1/completions", '{"model":"m","prompt":"hi","verdic\\u0074":{"strategy":"guard"}}');
+  expect(escaped).toMatchObject({ status: 400, error: { param: "verdict" } });
   expect(seen.length).toBe(before);
+});
+
+it("lets a client that sends the guard header on every call reach routes with no text to check", async () => {
+  const before = seen.length;
+  const guard = { "x-verdict-strategy": "guard" };
+  expect((await send("POST", "/v1/embeddings", { model: "m", input: "hi" }, guard)).status).toBe(404);
+  expect((await send("GET", "/v1/files", undefined, guard)).status).toBe(404);
+  expect((await send("GET", "/v1/chat/completions/", undefined, guard)).status).toBe(404); // a listing, not verdict's route
+  expect(seen.slice(before)).toEqual(["/v1/embeddings", "/v1/files", "/v1/chat/completions/"]);
 });
 
 it("still passes other routes through, and verdict's routes under other methods", async () => {
