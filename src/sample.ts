@@ -28,12 +28,24 @@ export interface NSupport {
 const MAX_REMEMBERED_KINDS = 1_000;
 
 /**
- * What a refusal of `n` may depend on: the model, greedy sampling (temperature 0, as vLLM counts it) and any other
- * parameter that comes with it (a name is enough: an upstream refuses `n` beside a feature, not beside a value of it).
+ * Settings that come and go from one request to the next without a bearing on `n`, left out of a request's kind: a
+ * client that sometimes sends `user` or `seed` would otherwise learn the refusal again, one serial call each time.
+ */
+const UNRELATED_TO_N = new Set([
+  "model", "messages", "temperature", "top_p", "max_tokens", "max_completion_tokens", "seed", "user", "metadata", "store",
+  "service_tier", "stop", "presence_penalty", "frequency_penalty", "logit_bias", "safety_identifier", "prompt_cache_key",
+  "n", "stream", "stream_options",
+]);
+
+/**
+ * What a refusal of `n` may depend on: the model, greedy sampling (temperature 0, as vLLM counts it) and the features
+ * the request asks for (`prediction`, `audio`, `tools`...: a name is enough, an upstream refuses `n` beside a feature,
+ * not beside a value of it).
  */
 function requestKind(body: Record<string, unknown>): string {
   const greedy = typeof body.temperature === "number" && body.temperature < 1e-5;
-  return `${String(body.model)}\u0000${greedy ? "greedy" : "sampled"}\u0000${Object.keys(body).sort().join(",")}`;
+  const features = Object.keys(body).filter((name) => !UNRELATED_TO_N.has(name)).sort();
+  return `${String(body.model)}\u0000${greedy ? "greedy" : "sampled"}\u0000${features.join(",")}`;
 }
 
 export interface DrawSummary {

@@ -86,6 +86,8 @@ describe("sampling", () => {
     expect(await ns(prediction)).toEqual([3, 1, 1, 1]);
     expect(await ns({})).toEqual([3]); // another client's plain request still gets its one call with n
     expect(await ns(prediction)).toEqual([1, 1, 1]);
+    // Settings that come and go (user, seed) do not make it another kind to learn again.
+    expect(await ns({ ...prediction, user: "u-1", seed: 4 })).toEqual([1, 1, 1]);
   });
 
   it("uses parallel calls from the start when config says supports_n is false, with a distinct seed each", async () => {
