@@ -174,11 +174,13 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
 
     checkGrounding(input: GroundingInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<GroundingVerdict>> {
       const messages = () => writer.messages(groundingMessages(input, settings.grounding_prompt ?? GROUNDING_SYSTEM));
-      // A FAIL the judge already wrote stands even if it was cut off: under the guard's rule nothing it had still to
-      // say could undo it, and a second sample that passed would hide it.
+      // A FAIL the judge already wrote in prose stands even if it was cut off: under the guard's rule nothing it had
+      // still to say could undo it, and a second sample that passed would hide it. Under structured output all that
+      // comes before the verdict field is reasoning, which may quote a document's "FAIL": a cut answer there is unread.
       const read = (text: string, answer: { structured: boolean; cut: boolean }) => {
-        const parsed = parseGrounding(text, answer.structured && !answer.cut);
-        return answer.cut && parsed?.verdict !== "FAIL" ? null : parsed;
+        if (!answer.cut) return parseGrounding(text, answer.structured);
+        const parsed = answer.structured ? null : parseGrounding(text);
+        return parsed?.verdict === "FAIL" ? parsed : null;
       };
       return ask(messages, GROUNDING_RESPONSE_FORMAT, read, signal, 0, call).then((asked) => {
         // An answer the judge's words could not be read for was not checked, and an unchecked answer does not pass.

@@ -35,16 +35,19 @@ describe("judge answers in other shapes", () => {
     expect(body.verdict.checks[0].reasoning).toMatch(/^judge answer cut off at its max_tokens: VERDICT: PASS/);
   });
 
-  it("keeps a FAIL that a guard's judge wrote before it was cut off, instead of asking again until one passes", async () => {
-    let calls = 0;
-    const { fetch, judgeCalls } = judgeAnswering(() =>
-      ++calls === 1 ? choice("Claim 1 (Paris): PASS.\nClaim 2 (built in 1850): FAIL, the document says 1889.\nClaim 3 (", "length") : choice('{"REASONING": "fine", "VERDICT": "PASS"}'),
-    );
-    const { app } = harness({ deps: { fetch } });
-    const body = await (await postChat(app, chatBody({ verdict: { n: 1, strategy: "guard", context: "d" } }))).json();
-    expect(judgeCalls()).toBe(1);
-    expect(body.verdict.grounded).toBe(false);
-    expect(body.verdict.checks[0]).toMatchObject({ verdict: "FAIL" });
+  it("keeps a FAIL that a lenient guard's judge wrote before it was cut off, instead of asking again until one passes", async () => {
+    const guarded = async (structured: boolean) => {
+      let calls = 0;
+      const { fetch, judgeCalls } = judgeAnswering(() =>
+        ++calls === 1 ? choice("Claim 1 (Paris): PASS.\nClaim 2 (built in 1850): FAIL, the document says 1889.\nClaim 3 (", "length") : choice('{"REASONING": "fine", "VERDICT": "PASS"}'),
+      );
+      const { app } = harness({ deps: { fetch }, config: { judge: { structured_output: structured } } });
+      const body = await (await postChat(app, chatBody({ verdict: { n: 1, strategy: "guard", context: "d" } }))).json();
+      return { calls: judgeCalls(), grounded: body.verdict.grounded, verdict: body.verdict.checks[0].verdict };
+    };
+    expect(await guarded(false)).toEqual({ calls: 1, grounded: false, verdict: "FAIL" });
+    // Held to the schema, all before the cut is reasoning, which may quote a "FAIL": asked again, as any cut answer.
+    expect(await guarded(true)).toEqual({ calls: 2, grounded: true, verdict: "PASS" });
   });
 
   it("reads the reasoning of the judge's one JSON object for a failed claim when no schema bound it", async () => {
