@@ -10,9 +10,9 @@ const CLOSE = ">\\uFF1E\\u203A";
 /**
  * Characters that show nothing: Unicode's format characters (a soft hyphen, zero-width spaces and joiners, direction
  * marks and isolates, word joiners, invisible operators, the byte order mark), the combining grapheme joiner,
- * variation selectors and the Hangul filler.
+ * variation selectors (both blocks), the Hangul fillers and the blank braille pattern.
  */
-const INVISIBLE = "\\p{Cf}\\u034F\\uFE00-\\uFE0F\\u3164";
+const INVISIBLE = "\\p{Cf}\\u034F\\uFE00-\\uFE0F\\u{E0100}-\\u{E01EF}\\u115F\\u1160\\u3164\\uFFA0\\u2800";
 /** Space a reader skips: white space and the characters that show nothing. */
 const GAP = `[\\s${INVISIBLE}]*`;
 /** A tag's name as a reader sees it, with invisible characters anywhere inside (`resp\u2063onse_a`). */
