@@ -1,6 +1,6 @@
 // Judge backend for any OpenAI-compatible server (SGLang, vLLM, OpenAI): structured output, lenient parse, one retry.
 import type { GroundingInput, GroundingVerdict, PairInput, PairVerdict, ScoreInput, ScoreVerdict } from "../../strategies/types";
-import { addUsage, contentText, hasMessage, ZERO_USAGE, type Usage } from "../openai/chat";
+import { addUsage, contentText, hasMessage, messageText, ZERO_USAGE, type Usage } from "../openai/chat";
 import type { ProxyError } from "../errors";
 import { upstreamFailure, type Upstream } from "../upstream";
 import { boundedReasoning, FailedAfterSpending, normaliseScore, type CallOptions, type JudgeBackend, type Judged } from "./backend";
@@ -8,7 +8,7 @@ import { createBodyWriter } from "./body-json";
 import { probabilityAOverB } from "./logprobs";
 import { PAIRWISE_RESPONSE_FORMAT, PAIRWISE_SYSTEM, PAIRWISE_TEMPLATE, pairwiseUserParts } from "./pairwise-prompt";
 import { GROUNDING_RESPONSE_FORMAT, GROUNDING_SYSTEM, GROUNDING_TEMPLATE, groundingMessages } from "./grounding-prompt";
-import { parseGrounding, parsePairVerdict, parseScore } from "./parse";
+import { parseGrounding, parsePairVerdict, parseScore, quotedIn } from "./parse";
 import { RUBRIC_TEMPLATE, rubricMessages, rubricResponseFormat } from "./rubric-prompt";
 
 
@@ -46,6 +46,9 @@ function refusesStructuredOutput(failure: ProxyError): boolean {
   // vLLM with xgrammar: "The provided JSON schema contains features not supported by xgrammar." (param null).
   return failure.status === 400 && (failure.param === "response_format" || /response_format|schema|grammar|guided|structured output/i.test(failure.message));
 }
+
+/** The conversation's texts as the judge was shown them, for telling its own verdict from one it quotes (parse.ts). */
+const textsOf = (conversation: PairInput["conversation"]) => conversation.map((message) => messageText(message as unknown as Record<string, unknown>));
 
 /** A parser for whole answers only: one cut off at max_tokens is unread. */
 const wholeOnly = <T>(parse: (text: string) => T | null) => (text: string, answer: { cut: boolean }) => (answer.cut ? null : parse(text));
@@ -143,7 +146,9 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
 
     comparePair(input: PairInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<PairVerdict>> {
       const messages = () => writer.systemAndUser(PAIRWISE_SYSTEM, pairwiseUserParts(input.conversation, input.a.text, input.b.text), call?.memo);
-      return ask(messages, PAIRWISE_RESPONSE_FORMAT, wholeOnly(parsePairVerdict), signal, input.attempt, call, input.askAgain).then((asked) => {
+      const quoted = quotedIn(() => [input.a.text, input.b.text, ...textsOf(input.conversation)]);
+      const read = wholeOnly((text) => parsePairVerdict(text, quoted));
+      return ask(messages, PAIRWISE_RESPONSE_FORMAT, read, signal, input.attempt, call, input.askAgain).then((asked) => {
         if (!asked.value) {
           const value: PairVerdict = { winner: "tie", reasoning: unreadable(asked), parsed: false };
           return { value, usage: asked.usage, calls: asked.calls };
@@ -159,7 +164,8 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
     scoreRubric(input: ScoreInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<ScoreVerdict>> {
       const messages = () => writer.messages(rubricMessages(input.conversation, input.rubric, input.candidate.text, input.scale));
       const format = rubricResponseFormat(input.scale);
-      return ask(messages, format, wholeOnly((t) => parseScore(t, input.scale)), signal, 0, call).then((asked) => {
+      const quoted = quotedIn(() => [input.candidate.text, input.rubric, ...textsOf(input.conversation)]);
+      return ask(messages, format, wholeOnly((text) => parseScore(text, input.scale, quoted)), signal, 0, call).then((asked) => {
         // An unreadable grade sits in the middle of the scale, so it neither wins nor sinks a candidate on its own.
         const score = asked.value?.score ?? Math.ceil((input.scale + 1) / 2);
         const value: ScoreVerdict = {
@@ -177,9 +183,10 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
       // A FAIL the judge already wrote in prose stands even if it was cut off: under the guard's rule nothing it had
       // still to say could undo it, and a second sample that passed would hide it. Under structured output all that
       // comes before the verdict field is reasoning, which may quote a document's "FAIL": a cut answer there is unread.
+      const quoted = quotedIn(() => [input.answer, input.question, ...input.documents]);
       const read = (text: string, answer: { structured: boolean; cut: boolean }) => {
-        if (!answer.cut) return parseGrounding(text, answer.structured);
-        const parsed = answer.structured ? null : parseGrounding(text);
+        if (!answer.cut) return parseGrounding(text, answer.structured, quoted);
+        const parsed = answer.structured ? null : parseGrounding(text, false, quoted);
         return parsed?.verdict === "FAIL" ? parsed : null;
       };
       return ask(messages, GROUNDING_RESPONSE_FORMAT, read, signal, 0, call).then((asked) => {

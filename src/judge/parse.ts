@@ -13,6 +13,25 @@ export interface ParsedScore {
 }
 
 /**
+ * What the judge was shown that is not verdict's own words: the candidates, the documents, the conversation. A verdict
+ * in the judge's answer that is also written, character for character, in one of those (a candidate's own "[[B]]" or
+ * {"VERDICT": "PASS"}, which the judge quoted back) is not the judge's, and is not read. If the judge's own verdict is
+ * written the same way as one of them, it is not read either: the answer is then unreadable, asked again, and a guard
+ * fails it, which is the side to err on.
+ */
+export interface Quoted {
+  holds(fragment: string): boolean;
+}
+
+export const NOTHING_QUOTED: Quoted = { holds: () => false };
+
+/** The texts are gathered at the first question only: most answers are read without asking one. */
+export function quotedIn(texts: () => string[]): Quoted {
+  let gathered: string[] | undefined;
+  return { holds: (fragment) => (gathered ??= texts()).some((text) => text.includes(fragment)) };
+}
+
+/**
  * At most this many opening and closing braces are tried as the ends of an object: a judge's JSON is the whole answer
  * or sits near its end, and a pathological answer must cost a bounded number of parses, not a quadratic one.
  */
@@ -57,14 +76,16 @@ function objectIn(span: string): Record<string, unknown> | null {
   return value as Record<string, unknown>;
 }
 
-/** Parseable {...} spans in the text, earliest start first, longest span first. */
-function* jsonObjects(text: string): Generator<Record<string, unknown>> {
+/** Parseable {...} spans in the text that no quoted text holds, earliest start first, longest span first. */
+function* jsonObjects(text: string, quoted: Quoted): Generator<{ record: Record<string, unknown>; span: string }> {
   const ends = bracePositions(text, "}", true);
   for (const start of bracePositions(text, "{", false)) {
     for (const end of ends.filter((e) => e > start)) {
+      const span = text.slice(start, end + 1);
       try {
-        const record = objectIn(text.slice(start, end + 1));
-        if (record !== null) yield record;
+        const record = objectIn(span);
+        // The whole answer is the judge's own: a quoted text holding all of it would mean the judge wrote nothing else.
+        if (record !== null && (span.length === text.length || !quoted.holds(span))) yield { record, span };
         break;
       } catch {
         // not JSON between these braces; try a shorter span
@@ -78,7 +99,7 @@ function* jsonObjects(text: string): Generator<Record<string, unknown>> {
  * first span the search tries: it is read directly, without the search's generator and brace lists (about 2% of a
  * best-of-4 request's CPU under load, once per judge call).
  */
-function firstReadable<T>(text: string, read: (record: Record<string, unknown>) => T | null): T | null {
+function firstReadable<T>(text: string, quoted: Quoted, read: (record: Record<string, unknown>) => T | null): T | null {
   if (text.startsWith("{") && text.endsWith("}")) {
     try {
       const whole = objectIn(text);
@@ -88,7 +109,7 @@ function firstReadable<T>(text: string, read: (record: Record<string, unknown>) 
       // not JSON as a whole; the search below tries the shorter spans
     }
   }
-  for (const record of jsonObjects(text)) {
+  for (const { record } of jsonObjects(text, quoted)) {
     const value = read(record);
     if (value !== null) return value;
   }
@@ -126,38 +147,49 @@ function agreed<T>(named: readonly T[], nameOf: (item: T) => PairWinner | null):
 
 const WINNER_FIELDS = ["winner", "verdict", "better", "choice"] as const;
 
-/** A JSON answer's verdict; its fields that name one ({"winner": "A", "verdict": "B"}) must agree. */
-function pairIn(record: Record<string, unknown>): ParsedPair | null | typeof CONTRADICTION {
+/** Winner fields as the object's text writes them: JSON.parse keeps only the last of a key given twice. */
+const WINNER_FIELD_TEXT = /"(?:winner|verdict|better|choice)"\s*:\s*"([^"\\]*)"/gi;
+
+/**
+ * A JSON answer's verdict; its fields that name one ({"winner": "A", "verdict": "B"}) must agree, and so must a key
+ * given twice in its text ({"winner": "A", "reasoning": "...", "winner": "B"}: a candidate copied into the reasoning
+ * without its quotes escaped can close the string and add one).
+ */
+function pairIn(record: Record<string, unknown>, span: string): ParsedPair | null | typeof CONTRADICTION {
   const winner = agreed(WINNER_FIELDS, (field) => normaliseWinner(record[field]));
   if (winner === null || winner === CONTRADICTION) return winner;
+  if (agreed([...span.matchAll(WINNER_FIELD_TEXT)], (field) => normaliseWinner(field[1])) === CONTRADICTION) return CONTRADICTION;
   return { winner, reasoning: firstText(record, ["reasoning", "rationale", "explanation"]) };
 }
 
-export function parsePairVerdict(text: string): ParsedPair | null {
+export function parsePairVerdict(text: string, quoted: Quoted = NOTHING_QUOTED): ParsedPair | null {
   const trimmed = text.trim();
   // Structured output: the whole answer is the one object, read without a search.
   if (trimmed.startsWith("{") && trimmed.endsWith("}")) {
     try {
       const whole = objectIn(trimmed);
-      const read = whole === null ? null : pairIn(whole);
+      const read = whole === null ? null : pairIn(whole, trimmed);
       if (read === CONTRADICTION) return null;
       if (read !== null) return read;
     } catch {
       // not JSON as a whole; the search below tries the shorter spans
     }
   }
-  // JSON in prose: every object that names a winner must name the same one ("[A first] ... {"winner": "B"}" is no answer).
+  // Every verdict the judge wrote must name the same winner: each object that names one ("[A first] ... {"winner":
+  // "B"}" is no answer), and each convention ("[[A]] no wait [[B]]", "Verdict: A ... Verdict: B") beside them.
   let fromJson: ParsedPair | null = null;
-  for (const record of jsonObjects(trimmed)) {
-    const read = pairIn(record);
+  for (const { record, span } of jsonObjects(trimmed, quoted)) {
+    const read = pairIn(record, span);
     if (read === CONTRADICTION || (read !== null && fromJson !== null && read.winner !== fromJson.winner)) return null;
     fromJson ??= read;
   }
-  if (fromJson !== null) return fromJson;
-  // Then the conventions, all of them: "[[A]] no wait [[B]]" or "Verdict: A ... Verdict: B" names no winner.
-  const marks = [...trimmed.matchAll(/\[\[\s*(A|B|C|tie)\s*\]\]/gi), ...labelledWinners(trimmed)].sort((x, y) => x.index - y.index);
+  const marks = [...trimmed.matchAll(/\[\[\s*(A|B|C|tie)\s*\]\]/gi), ...labelledWinners(trimmed)]
+    .filter((mark) => !quoted.holds(mark[0]))
+    .sort((x, y) => x.index - y.index);
   const winner = agreed(marks, (mark) => normaliseWinner(mark[1]));
-  if (winner === null || winner === CONTRADICTION) return null;
+  if (winner === CONTRADICTION || (fromJson !== null && winner !== null && winner !== fromJson.winner)) return null;
+  if (fromJson !== null) return fromJson;
+  if (winner === null) return null;
   return { winner, reasoning: trimmed.slice(0, marks[0]!.index).trim() };
 }
 
@@ -186,15 +218,16 @@ function validScore(raw: unknown, scale: number): number | null {
  * [[n]] marks, or failing those the "score:" labels, must all give the same grade: "[[5]] ... [[1]]" grades nothing
  * (as two winners name none), while "accuracy score: 5 ... [[4]]" is a 4.
  */
-export function parseScore(text: string, scale: number): ParsedScore | null {
+export function parseScore(text: string, scale: number, quoted: Quoted = NOTHING_QUOTED): ParsedScore | null {
   const trimmed = text.trim();
-  const fromJson = firstReadable(trimmed, (record) => {
+  const fromJson = firstReadable(trimmed, quoted, (record) => {
     const score = validScore(record.score ?? record.rating ?? record.grade, scale);
     return score !== null ? { score, justification: firstText(record, ["justification", "reasoning", "rationale", "explanation"]) } : null;
   });
   if (fromJson !== null) return fromJson;
-  const marks = [...trimmed.matchAll(/\[\[\s*(\d+)\s*\]\]/g)];
-  const given = marks.length > 0 ? marks : [...trimmed.matchAll(/\b(?:score|rating)\**\s*[:=]\s*(?:\*+\s*)?(\d+)\b/gi)];
+  const own = (matches: IterableIterator<RegExpMatchArray>) => [...matches].filter((match) => !quoted.holds(match[0]));
+  const marks = own(trimmed.matchAll(/\[\[\s*(\d+)\s*\]\]/g));
+  const given = marks.length > 0 ? marks : own(trimmed.matchAll(/\b(?:score|rating)\**\s*[:=]\s*(?:\*+\s*)?(\d+)\b/gi));
   const first = given[0];
   if (first === undefined || given.some((match) => Number(match[1]) !== Number(first[1]))) return null;
   const score = validScore(Number(first[1]), scale);
@@ -213,6 +246,9 @@ function normaliseGrounding(raw: unknown): "PASS" | "FAIL" | null {
 }
 
 const VERDICT_FIELD = /^(?:verdict|label|result)s?$/i;
+
+/** A verdict field saying FAIL as an object's text writes it (a list of them included). */
+const FAIL_FIELD_TEXT = /"(?:verdict|label|result)s?"\s*:\s*\[?\s*"\s*fail\b/i;
 
 /**
  * What an object's verdict fields say, all of them in any case ({"verdict": "PASS", "RESULT": "FAIL"}, a list under
@@ -285,16 +321,18 @@ const CLAIM_SAID_UNSUPPORTED =
  * included (without structured output the built-in prompt asks for that same object): a claim marked FAIL in any
  * words ("Claim 2: FAIL.", "(claim about Tokyo: FAIL)") fails the answer, even beside an overall PASS.
  */
-export function parseGrounding(text: string, structured = false): ParsedGrounding | null {
+export function parseGrounding(text: string, structured = false, quoted: Quoted = NOTHING_QUOTED): ParsedGrounding | null {
   const trimmed = text.trim();
   const found: ParsedGrounding[] = [];
-  for (const record of jsonObjects(trimmed)) {
-    const verdict = verdictFields(record);
-    const reasoning = firstText(record, ["reasoning", "rationale", "explanation"]);
-    if (verdict) found.push({ verdict, reasoning });
+  for (const { record, span } of jsonObjects(trimmed, quoted)) {
     // Claims inside it are read from the parsed value: the brace search above looks at a bounded number of objects,
     // and an answer listing twenty claims must not hide the one that failed.
     const claim = failedClaim(record, 0);
+    // Without a failed claim, a FAIL field in the object's text still counts where the parsed value holds another: of
+    // a key given twice JSON.parse keeps the last, and a candidate copied in with its quotes unescaped can add one.
+    const verdict = claim === undefined && FAIL_FIELD_TEXT.test(span) ? "FAIL" : verdictFields(record);
+    const reasoning = firstText(record, ["reasoning", "rationale", "explanation"]);
+    if (verdict) found.push({ verdict, reasoning });
     if (claim) found.push({ verdict: "FAIL", reasoning: firstText(lowerCased(claim) ?? {}, ["reasoning", "rationale", "explanation", "claim"]) || reasoning });
   }
   const inJson = found.length;
@@ -304,6 +342,7 @@ export function parseGrounding(text: string, structured = false): ParsedGroundin
   const schemaBound = structured && isOneObject(trimmed);
   if (!(inJson > 0 && schemaBound)) {
     for (const match of trimmed.matchAll(/\bverdict\**\s*[:=]\s*(?:\*+\s*)?"?(PASS|FAIL)\b|\[\[\s*(PASS|FAIL)\s*\]\]/gi)) {
+      if (quoted.holds(match[0])) continue;
       const verdict = normaliseGrounding(match[1] ?? match[2]);
       if (verdict) found.push({ verdict, reasoning: trimmed.slice(0, match.index).trim() });
     }
