@@ -5,7 +5,8 @@ import type { ChatMessage, GroundingInput } from "../../strategies/types";
 import { section } from "./sections";
 
 // 2: answers are read more strictly (a failed claim in the reasoning of an object no schema bound, a FAIL written
-// before a cut): judgments stored under 1 may have passed what is read as a failure now, and are not reused.
+// before a cut, a verdict quoted from the answer or the documents not read as the judge's): judgments stored under 1
+// may have passed what is read as a failure now, and are not reused.
 export const GROUNDING_TEMPLATE = { id: "grounding", version: 2 } as const;
 
 export const GROUNDING_SYSTEM = `TASK

@@ -1,8 +1,10 @@
-// The pairwise comparison prompt (template "pairwise", version 2) and the JSON schema its answer must follow.
+// The pairwise comparison prompt (template "pairwise", version 3) and the JSON schema its answer must follow.
 import type { ChatMessage } from "../../strategies/types";
 import { conversationSection, sectionParts } from "./sections";
 
-export const PAIRWISE_TEMPLATE = { id: "pairwise", version: 2 } as const; // 2: earlier tool calls are shown
+// 2: earlier tool calls are shown. 3: answers are read without the verdicts they quote, and with every verdict they
+// give agreeing (src/judge/parse.ts): judgments stored under 2 may have been read from a candidate's own words.
+export const PAIRWISE_TEMPLATE = { id: "pairwise", version: 3 } as const;
 
 export const PAIRWISE_SYSTEM = [
   "You judge which of two assistant responses better serves the user in the conversation shown.",

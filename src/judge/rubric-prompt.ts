@@ -1,8 +1,9 @@
-// The rubric scoring prompt (template "rubric", version 1): one response, one rubric, an integer score 1..K.
+// The rubric scoring prompt (template "rubric", version 2): one response, one rubric, an integer score 1..K.
 import type { ChatMessage } from "../../strategies/types";
 import { conversationSection, section } from "./sections";
 
-export const RUBRIC_TEMPLATE = { id: "rubric", version: 1 } as const;
+// 2: answers are read without the grades they quote (src/judge/parse.ts): a grade stored under 1 may be a candidate's.
+export const RUBRIC_TEMPLATE = { id: "rubric", version: 2 } as const;
 
 function system(scale: number): string {
   return [
