@@ -156,7 +156,10 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
         // A literal, not spreads: building the verdict by spreading was about 1% of a best-of-4 request's CPU.
         const value: PairVerdict = { winner: asked.value.winner, reasoning: boundedReasoning(asked.value.reasoning), parsed: true };
         const pA = settings.logprobs ? probabilityAOverB(asked.text, asked.logprobs) : undefined;
-        if (pA !== undefined) value.pA = pA;
+        // Read at the last letter that looks like a verdict, which may be one the judge quoted after its own: a soft
+        // score that leans the other way than the verdict read is not the verdict's, and is left out.
+        const leansAgainst = pA !== undefined && ((value.winner === "A" && pA < 0.5) || (value.winner === "B" && pA > 0.5));
+        if (pA !== undefined && !leansAgainst) value.pA = pA;
         return { value, usage: asked.usage, calls: asked.calls };
       });
     },
