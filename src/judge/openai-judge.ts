@@ -1,6 +1,6 @@
 // Judge backend for any OpenAI-compatible server (SGLang, vLLM, OpenAI): structured output, lenient parse, one retry.
 import type { GroundingInput, GroundingVerdict, PairInput, PairVerdict, ScoreInput, ScoreVerdict } from "../../strategies/types";
-import { addUsage, contentText, hasMessage, messageText, ZERO_USAGE, type Usage } from "../openai/chat";
+import { addUsage, contentText, hasMessage, ZERO_USAGE, type Usage } from "../openai/chat";
 import type { ProxyError } from "../errors";
 import { upstreamFailure, type Upstream } from "../upstream";
 import { boundedReasoning, FailedAfterSpending, normaliseScore, type CallOptions, type JudgeBackend, type Judged } from "./backend";
@@ -9,6 +9,7 @@ import { probabilityAOverB } from "./logprobs";
 import { PAIRWISE_RESPONSE_FORMAT, PAIRWISE_SYSTEM, PAIRWISE_TEMPLATE, pairwiseUserParts } from "./pairwise-prompt";
 import { GROUNDING_RESPONSE_FORMAT, GROUNDING_SYSTEM, GROUNDING_TEMPLATE, groundingMessages } from "./grounding-prompt";
 import { parseGrounding, parsePairVerdict, parseScore, quotedIn } from "./parse";
+import { neutraliseTags } from "./sections";
 import { RUBRIC_TEMPLATE, rubricMessages, rubricResponseFormat } from "./rubric-prompt";
 
 
@@ -47,8 +48,15 @@ function refusesStructuredOutput(failure: ProxyError): boolean {
   return failure.status === 400 && (failure.param === "response_format" || /response_format|schema|grammar|guided|structured output/i.test(failure.message));
 }
 
-/** The conversation's texts as the judge was shown them, for telling its own verdict from one it quotes (parse.ts). */
-const textsOf = (conversation: PairInput["conversation"]) => conversation.map((message) => messageText(message as unknown as Record<string, unknown>));
+/**
+ * Texts a verdict in the judge's answer may be quoted from (parse.ts, Quoted), as written and as the judge was shown
+ * them (tags defused). Only what an attacker may write: the rubric and the client's conversation are not among them,
+ * since a rubric that says "Score: 5 if ..." would hide every grade the judge gives in those words.
+ */
+const shown = (...texts: string[]) => texts.flatMap((text) => {
+  const defused = neutraliseTags(text);
+  return defused === text ? [text] : [text, defused];
+});
 
 /** A parser for whole answers only: one cut off at max_tokens is unread. */
 const wholeOnly = <T>(parse: (text: string) => T | null) => (text: string, answer: { cut: boolean }) => (answer.cut ? null : parse(text));
@@ -146,7 +154,7 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
 
     comparePair(input: PairInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<PairVerdict>> {
       const messages = () => writer.systemAndUser(PAIRWISE_SYSTEM, pairwiseUserParts(input.conversation, input.a.text, input.b.text), call?.memo);
-      const quoted = quotedIn(() => [input.a.text, input.b.text, ...textsOf(input.conversation)]);
+      const quoted = quotedIn(() => shown(input.a.text, input.b.text));
       const read = wholeOnly((text) => parsePairVerdict(text, quoted));
       return ask(messages, PAIRWISE_RESPONSE_FORMAT, read, signal, input.attempt, call, input.askAgain).then((asked) => {
         if (!asked.value) {
@@ -167,7 +175,7 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
     scoreRubric(input: ScoreInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<ScoreVerdict>> {
       const messages = () => writer.messages(rubricMessages(input.conversation, input.rubric, input.candidate.text, input.scale));
       const format = rubricResponseFormat(input.scale);
-      const quoted = quotedIn(() => [input.candidate.text, input.rubric, ...textsOf(input.conversation)]);
+      const quoted = quotedIn(() => shown(input.candidate.text));
       return ask(messages, format, wholeOnly((text) => parseScore(text, input.scale, quoted)), signal, 0, call).then((asked) => {
         // An unreadable grade sits in the middle of the scale, so it neither wins nor sinks a candidate on its own.
         const score = asked.value?.score ?? Math.ceil((input.scale + 1) / 2);
@@ -186,7 +194,8 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
       // A FAIL the judge already wrote in prose stands even if it was cut off: under the guard's rule nothing it had
       // still to say could undo it, and a second sample that passed would hide it. Under structured output all that
       // comes before the verdict field is reasoning, which may quote a document's "FAIL": a cut answer there is unread.
-      const quoted = quotedIn(() => [input.answer, input.question, ...input.documents]);
+      // The question and documents too: a retrieved page may carry {"VERDICT": "PASS"} as well as an answer.
+      const quoted = quotedIn(() => shown(input.answer, input.question, ...input.documents));
       const read = (text: string, answer: { structured: boolean; cut: boolean }) => {
         if (!answer.cut) return parseGrounding(text, answer.structured, quoted);
         const parsed = answer.structured ? null : parseGrounding(text, false, quoted);

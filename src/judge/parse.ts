@@ -13,11 +13,11 @@ export interface ParsedScore {
 }
 
 /**
- * What the judge was shown that is not verdict's own words: the candidates, the documents, the conversation. A verdict
- * in the judge's answer that is also written, character for character, in one of those (a candidate's own "[[B]]" or
- * {"VERDICT": "PASS"}, which the judge quoted back) is not the judge's, and is not read. If the judge's own verdict is
- * written the same way as one of them, it is not read either: the answer is then unreadable, asked again, and a guard
- * fails it, which is the side to err on.
+ * Texts the judge was shown that are not verdict's own words: the candidates (and for a guard, the documents and the
+ * question). A verdict in the judge's answer that one of them also writes (a candidate's own "[[B]]" or
+ * {"VERDICT": "PASS"}, which the judge quoted back), compared without white space or case, is not the judge's, and is
+ * not read. If the judge's own verdict is written like one of them, it is not read either: the answer is then
+ * unreadable, asked again, and at worst a tie (a guard fails it), which is the side to err on.
  */
 export interface Quoted {
   holds(fragment: string): boolean;
@@ -25,10 +25,35 @@ export interface Quoted {
 
 export const NOTHING_QUOTED: Quoted = { holds: () => false };
 
-/** The texts are gathered at the first question only: most answers are read without asking one. */
+const squeezed = (text: string) => text.replace(/\s+/g, "").toLowerCase();
+
+/**
+ * Distinct verdicts looked up in one answer, at most: an honest judge writes one or two, and each lookup searches every
+ * quoted text (megabytes of documents, at worst a millisecond or more per fragment). Past this, the rest count as
+ * quoted, which leaves such an answer unreadable.
+ */
+const MAX_LOOKUPS = 16;
+
+/**
+ * The texts are gathered at the first question only (most answers are read without one), and each fragment is looked
+ * up once: an answer that repeats a marker a thousand times must not search megabytes of documents a thousand times.
+ */
 export function quotedIn(texts: () => string[]): Quoted {
   let gathered: string[] | undefined;
-  return { holds: (fragment) => (gathered ??= texts()).some((text) => text.includes(fragment)) };
+  const answered = new Map<string, boolean>();
+  return {
+    holds(fragment) {
+      const sought = squeezed(fragment);
+      let held = answered.get(sought);
+      if (held === undefined) {
+        if (answered.size >= MAX_LOOKUPS) return true;
+        gathered ??= texts().map(squeezed);
+        held = sought !== "" && gathered.some((text) => text.includes(sought));
+        answered.set(sought, held);
+      }
+      return held;
+    },
+  };
 }
 
 /**
@@ -76,16 +101,29 @@ function objectIn(span: string): Record<string, unknown> | null {
   return value as Record<string, unknown>;
 }
 
-/** Parseable {...} spans in the text that no quoted text holds, earliest start first, longest span first. */
-function* jsonObjects(text: string, quoted: Quoted): Generator<{ record: Record<string, unknown>; span: string }> {
+/** An object quoted from what the judge was shown; the whole answer is always the judge's own. */
+const quotedSpan = (span: string, answer: string, quoted: Quoted) => span.length !== answer.length && quoted.holds(span);
+
+/**
+ * An object's text with its \u escapes written out, as JSON.parse reads them: a key or value spelt with escapes
+ * (`"win\u006eer"`) is the same key to it, and must be to the checks that read the text.
+ */
+const unescaped = (span: string) => span.replace(/\\u([0-9a-fA-F]{4})/g, (_escape, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+
+/**
+ * Parseable {...} spans in the text, earliest start first, longest span first. Starts are tried among the first and
+ * the last braces: braces a quoted candidate piles up in front must not push the judge's own closing object out of
+ * the search.
+ */
+function* jsonObjects(text: string): Generator<{ record: Record<string, unknown>; span: string; end: number }> {
   const ends = bracePositions(text, "}", true);
-  for (const start of bracePositions(text, "{", false)) {
+  const starts = [...new Set([...bracePositions(text, "{", false), ...bracePositions(text, "{", true)])].sort((a, b) => a - b);
+  for (const start of starts) {
     for (const end of ends.filter((e) => e > start)) {
       const span = text.slice(start, end + 1);
       try {
         const record = objectIn(span);
-        // The whole answer is the judge's own: a quoted text holding all of it would mean the judge wrote nothing else.
-        if (record !== null && (span.length === text.length || !quoted.holds(span))) yield { record, span };
+        if (record !== null) yield { record, span, end };
         break;
       } catch {
         // not JSON between these braces; try a shorter span
@@ -99,18 +137,19 @@ function* jsonObjects(text: string, quoted: Quoted): Generator<{ record: Record<
  * first span the search tries: it is read directly, without the search's generator and brace lists (about 2% of a
  * best-of-4 request's CPU under load, once per judge call).
  */
-function firstReadable<T>(text: string, quoted: Quoted, read: (record: Record<string, unknown>) => T | null): T | null {
+function firstReadable<T>(text: string, quoted: Quoted, read: (record: Record<string, unknown>, span: string) => T | null): T | null {
   if (text.startsWith("{") && text.endsWith("}")) {
     try {
       const whole = objectIn(text);
-      const value = whole === null ? null : read(whole);
+      const value = whole === null ? null : read(whole, text);
       if (value !== null) return value;
     } catch {
       // not JSON as a whole; the search below tries the shorter spans
     }
   }
-  for (const { record } of jsonObjects(text, quoted)) {
-    const value = read(record);
+  for (const { record, span } of jsonObjects(text)) {
+    if (quotedSpan(span, text, quoted)) continue;
+    const value = read(record, span);
     if (value !== null) return value;
   }
   return null;
@@ -158,7 +197,7 @@ const WINNER_FIELD_TEXT = /"(?:winner|verdict|better|choice)"\s*:\s*"([^"\\]*)"/
 function pairIn(record: Record<string, unknown>, span: string): ParsedPair | null | typeof CONTRADICTION {
   const winner = agreed(WINNER_FIELDS, (field) => normaliseWinner(record[field]));
   if (winner === null || winner === CONTRADICTION) return winner;
-  if (agreed([...span.matchAll(WINNER_FIELD_TEXT)], (field) => normaliseWinner(field[1])) === CONTRADICTION) return CONTRADICTION;
+  if (agreed([...unescaped(span).matchAll(WINNER_FIELD_TEXT)], (field) => normaliseWinner(field[1])) === CONTRADICTION) return CONTRADICTION;
   return { winner, reasoning: firstText(record, ["reasoning", "rationale", "explanation"]) };
 }
 
@@ -178,7 +217,8 @@ export function parsePairVerdict(text: string, quoted: Quoted = NOTHING_QUOTED):
   // Every verdict the judge wrote must name the same winner: each object that names one ("[A first] ... {"winner":
   // "B"}" is no answer), and each convention ("[[A]] no wait [[B]]", "Verdict: A ... Verdict: B") beside them.
   let fromJson: ParsedPair | null = null;
-  for (const { record, span } of jsonObjects(trimmed, quoted)) {
+  for (const { record, span } of jsonObjects(trimmed)) {
+    if (quotedSpan(span, trimmed, quoted)) continue;
     const read = pairIn(record, span);
     if (read === CONTRADICTION || (read !== null && fromJson !== null && read.winner !== fromJson.winner)) return null;
     fromJson ??= read;
@@ -218,12 +258,24 @@ function validScore(raw: unknown, scale: number): number | null {
  * [[n]] marks, or failing those the "score:" labels, must all give the same grade: "[[5]] ... [[1]]" grades nothing
  * (as two winners name none), while "accuracy score: 5 ... [[4]]" is a 4.
  */
+/** Grade fields as an object's text writes them. */
+const SCORE_FIELD_TEXT = /"(?:score|rating|grade)"\s*:\s*"?\s*(\d+)/gi;
+
+/** A JSON grade that contradicts itself: the answer has none, whatever its prose says. */
+const UNREADABLE_GRADE = { score: Number.NaN, justification: "" };
+
 export function parseScore(text: string, scale: number, quoted: Quoted = NOTHING_QUOTED): ParsedScore | null {
   const trimmed = text.trim();
-  const fromJson = firstReadable(trimmed, quoted, (record) => {
+  const fromJson = firstReadable(trimmed, quoted, (record, span) => {
     const score = validScore(record.score ?? record.rating ?? record.grade, scale);
-    return score !== null ? { score, justification: firstText(record, ["justification", "reasoning", "rationale", "explanation"]) } : null;
+    if (score === null) return null;
+    // A grade given twice in the text of an object with no criteria inside (whose own scores are not its grade) is
+    // unreadable: JSON.parse keeps the last, which a candidate copied in unescaped can add.
+    const flat = !Object.values(record).some((value) => typeof value === "object" && value !== null);
+    if (flat && [...unescaped(span).matchAll(SCORE_FIELD_TEXT)].some((field) => Number(field[1]) !== score)) return UNREADABLE_GRADE;
+    return { score, justification: firstText(record, ["justification", "reasoning", "rationale", "explanation"]) };
   });
+  if (fromJson === UNREADABLE_GRADE) return null;
   if (fromJson !== null) return fromJson;
   const own = (matches: IterableIterator<RegExpMatchArray>) => [...matches].filter((match) => !quoted.holds(match[0]));
   const marks = own(trimmed.matchAll(/\[\[\s*(\d+)\s*\]\]/g));
@@ -324,13 +376,19 @@ const CLAIM_SAID_UNSUPPORTED =
 export function parseGrounding(text: string, structured = false, quoted: Quoted = NOTHING_QUOTED): ParsedGrounding | null {
   const trimmed = text.trim();
   const found: ParsedGrounding[] = [];
-  for (const { record, span } of jsonObjects(trimmed, quoted)) {
+  let readUpTo = -1;
+  for (const { record, span, end } of jsonObjects(trimmed)) {
+    // An object inside one read already is one of its claims, read from its parsed value below.
+    if (end <= readUpTo) continue;
+    readUpTo = end;
     // Claims inside it are read from the parsed value: the brace search above looks at a bounded number of objects,
     // and an answer listing twenty claims must not hide the one that failed.
     const claim = failedClaim(record, 0);
     // Without a failed claim, a FAIL field in the object's text still counts where the parsed value holds another: of
     // a key given twice JSON.parse keeps the last, and a candidate copied in with its quotes unescaped can add one.
-    const verdict = claim === undefined && FAIL_FIELD_TEXT.test(span) ? "FAIL" : verdictFields(record);
+    const verdict = claim === undefined && FAIL_FIELD_TEXT.test(unescaped(span)) ? "FAIL" : verdictFields(record);
+    // A failure counts wherever it is written; a pass quoted from the answer or the documents is not the judge's.
+    if (verdict !== "FAIL" && claim === undefined && quotedSpan(span, trimmed, quoted)) continue;
     const reasoning = firstText(record, ["reasoning", "rationale", "explanation"]);
     if (verdict) found.push({ verdict, reasoning });
     if (claim) found.push({ verdict: "FAIL", reasoning: firstText(lowerCased(claim) ?? {}, ["reasoning", "rationale", "explanation", "claim"]) || reasoning });
@@ -342,8 +400,8 @@ export function parseGrounding(text: string, structured = false, quoted: Quoted 
   const schemaBound = structured && isOneObject(trimmed);
   if (!(inJson > 0 && schemaBound)) {
     for (const match of trimmed.matchAll(/\bverdict\**\s*[:=]\s*(?:\*+\s*)?"?(PASS|FAIL)\b|\[\[\s*(PASS|FAIL)\s*\]\]/gi)) {
-      if (quoted.holds(match[0])) continue;
       const verdict = normaliseGrounding(match[1] ?? match[2]);
+      if (verdict === "PASS" && quoted.holds(match[0])) continue;
       if (verdict) found.push({ verdict, reasoning: trimmed.slice(0, match.index).trim() });
     }
   }
