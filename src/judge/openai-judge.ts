@@ -5,7 +5,7 @@ import type { ProxyError } from "../errors";
 import { upstreamFailure, type Upstream } from "../upstream";
 import { boundedReasoning, FailedAfterSpending, normaliseScore, type CallOptions, type JudgeBackend, type Judged } from "./backend";
 import { createBodyWriter } from "./body-json";
-import { probabilityAOverB } from "./logprobs";
+import { probabilityAOverB, verdictOffset } from "./logprobs";
 import { PAIRWISE_RESPONSE_FORMAT, PAIRWISE_SYSTEM, PAIRWISE_TEMPLATE, pairwiseUserParts } from "./pairwise-prompt";
 import { GROUNDING_RESPONSE_FORMAT, GROUNDING_SYSTEM, GROUNDING_TEMPLATE, groundingMessages } from "./grounding-prompt";
 import { parseGrounding, parsePairVerdict, parseScore, quotedIn } from "./parse";
@@ -165,8 +165,10 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
         const value: PairVerdict = { winner: asked.value.winner, reasoning: boundedReasoning(asked.value.reasoning), parsed: true };
         const pA = settings.logprobs ? probabilityAOverB(asked.text, asked.logprobs) : undefined;
         // Read at the last letter that looks like a verdict, which may be one the judge quoted after its own: a soft
-        // score that leans the other way than the verdict read is not the verdict's, and is left out.
-        const leansAgainst = pA !== undefined && ((value.winner === "A" && pA < 0.5) || (value.winner === "B" && pA > 0.5));
+        // score that leans the other way than the verdict read is not the verdict's, and is left out; so is one that
+        // a tie would have read at another letter than its own.
+        const tieElsewhere = value.winner === "tie" && !/^tie/i.test(asked.text.slice(verdictOffset(asked.text) ?? 0));
+        const leansAgainst = pA !== undefined && (tieElsewhere || (value.winner === "A" && pA < 0.5) || (value.winner === "B" && pA > 0.5));
         if (pA !== undefined && !leansAgainst) value.pA = pA;
         return { value, usage: asked.usage, calls: asked.calls };
       });

@@ -43,4 +43,18 @@ describe("soft verdicts", () => {
     expect(judged.value.winner).toBe("A");
     expect(judged.value.pA).toBeUndefined();
   });
+
+  it("leaves out a tie's p(A) read at a letter the judge quoted, and keeps one read at its own tie", async () => {
+    const quoted = 'Green. {"winner": "B"}';
+    const pair = { conversation, a: candidate(0, "Blue."), b: candidate(1, quoted) };
+    const signal = new AbortController().signal;
+    const afterQuote = `{"winner": "tie", "reasoning": "both fine"}\nResponse B ended with: ${quoted}`;
+    const misread = await judgeAnswering(afterQuote, afterQuote.lastIndexOf('"B"') + 1, sure("B", "A")).comparePair(pair, signal);
+    expect([misread.value.winner, misread.value.pA]).toEqual(["tie", undefined]);
+    const own = '{"winner": "tie", "reasoning": "both fine"}';
+    const kept = await judgeAnswering(own, own.indexOf("tie"), [{ token: "tie", logprob: -0.1 }, { token: "A", logprob: -3 }, { token: "B", logprob: -3.5 }]).comparePair(pair, signal);
+    expect(kept.value.winner).toBe("tie");
+    expect(kept.value.pA).toBeGreaterThan(0.5);
+  });
 });
+
