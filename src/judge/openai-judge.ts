@@ -167,7 +167,7 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
         // Read at the last letter that looks like a verdict, which may be one the judge quoted after its own: a soft
         // score that leans the other way than the verdict read is not the verdict's, and is left out; so is one that
         // a tie would have read at another letter than its own.
-        const tieElsewhere = value.winner === "tie" && !/^tie/i.test(asked.text.slice(verdictOffset(asked.text) ?? 0));
+        const tieElsewhere = value.winner === "tie" && !/^(?:tie|c)\b/i.test(asked.text.slice(verdictOffset(asked.text) ?? 0));
         const leansAgainst = pA !== undefined && (tieElsewhere || (value.winner === "A" && pA < 0.5) || (value.winner === "B" && pA > 0.5));
         if (pA !== undefined && !leansAgainst) value.pA = pA;
         return { value, usage: asked.usage, calls: asked.calls };
