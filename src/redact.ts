@@ -129,9 +129,16 @@ const utf8 = new TextEncoder();
  * client as content or rationale), whole or as a stream goes by. Only the keys themselves: an answer's prose may well
  * say "basic" or "bearer". Bytes are searched, so an answer is not decoded here; one without a key comes back as it was.
  */
-function keysInAnswers(configured: (string | undefined)[]): SecretBytes | null {
+/**
+ * Configured keys in answers: replaced by "[redacted]" where the answer is read whole, and by as many bytes (the same
+ * words, cut or filled out with `*`) in a streamed one whose length the upstream stated, which is then kept: a
+ * download's size and progress rely on it.
+ */
+function keysInAnswers(configured: (string | undefined)[]): { anyLength: SecretBytes; sameLength: SecretBytes } | null {
   const needles = huntedForms(configured).map((form) => utf8.encode(form));
-  return needles.length === 0 ? null : new SecretBytes(needles, utf8.encode(REDACTED));
+  if (needles.length === 0) return null;
+  const replacement = utf8.encode(REDACTED);
+  return { anyLength: new SecretBytes(needles, replacement), sameLength: new SecretBytes(needles, replacement, true) };
 }
 
 /**
@@ -166,7 +173,7 @@ export function redactingFetch(fetchImpl: FetchLike, secrets: Iterable<string | 
       if (inAnswer === null || response.body === null) return same ? response : new Response(response.body, { status, statusText, headers: headersWithCookies(headers, cleanCookies) });
       // Its length changes with a key taken out. Its chunks are kept beside it, as the Node fetch's are (body-chunks.ts).
       const { "content-length": _length, ...rest } = headers;
-      const chunks = scrubbedChunks(bodyChunks(response)!, inAnswer.scrubber());
+      const chunks = scrubbedChunks(bodyChunks(response)!, inAnswer.anyLength.scrubber());
       return keepChunkSource(new Response(chunkStream(chunks), { status, statusText, headers: headersWithCookies(rest, cleanCookies) }), chunks);
     }
     const redact = createRedactor([...configured, ...credentialsSent(new Headers(init?.headers))]);
@@ -191,11 +198,18 @@ export function redactingExchange(exchange: Exchange, secrets: Iterable<string |
       if ((reply.status >= 200 && reply.status < 300) || reply.status === 304 || reply.body === null) {
         const headers = scrubbedHeaders(reply.headers, inHeaders);
         const cookies = scrubbedCookies(reply.cookies, inHeaders);
-        const body = inAnswer === null || reply.body === null ? reply.body : isWhole(reply.body) ? inAnswer.whole(reply.body) : scrubbedChunks(reply.body, inAnswer.scrubber());
-        if (body === reply.body) return headers === reply.headers && cookies === reply.cookies ? reply : { ...reply, headers, ...(cookies ? { cookies } : {}) };
-        // Its length changed with the key taken out.
-        const { "content-length": _length, ...rest } = headers;
-        return { ...reply, headers: rest, ...(cookies ? { cookies } : {}), body };
+        // A streamed body with a stated length keeps it: its keys are replaced by as many bytes.
+        const sized = reply.body !== null && !isWhole(reply.body) && headers["content-length"] !== undefined;
+        const body =
+          inAnswer === null || reply.body === null
+            ? reply.body
+            : isWhole(reply.body)
+              ? inAnswer.anyLength.whole(reply.body)
+              : scrubbedChunks(reply.body, (sized ? inAnswer.sameLength : inAnswer.anyLength).scrubber());
+        if (body === reply.body && headers === reply.headers && cookies === reply.cookies) return reply;
+        // Unless it was kept as said above, its length changed with the key taken out.
+        const { "content-length": _length, ...unsized } = headers;
+        return { ...reply, headers: body === reply.body || sized ? headers : unsized, ...(cookies ? { cookies } : {}), body };
       }
       return scrubbedReply(reply, request, configured);
     });

@@ -77,9 +77,11 @@ export function retryingExchange(exchange: Exchange, options: RetryExchangeOptio
         previous = reply;
         throw new RetryableReply(reply);
       }
-      // Streams go out as they come; only a JSON answer is whole, which makes it checkable.
+      // Streams go out as they come; only a JSON answer is whole, which makes it checkable. A download (GET) is the
+      // file as stored, whatever it is labelled (JSON Lines sent as application/json): the client's to read.
       const body = reply.body;
-      if (reply.status >= 200 && reply.status < 300 && isWhole(body) && JSON_MEDIA_TYPE.test(reply.headers["content-type"] ?? "")) {
+      const download = request.method === "GET" || request.method === "HEAD";
+      if (!download && reply.status >= 200 && reply.status < 300 && isWhole(body) && JSON_MEDIA_TYPE.test(reply.headers["content-type"] ?? "")) {
         try {
           JSON.parse(utf8.decode(body));
         } catch {

@@ -35,15 +35,22 @@ export interface ByteScrubber {
 
 const EMPTY = new Uint8Array(0);
 
-/** Secrets as bytes (none empty), each replaced by `replacement`; where two start at one place, the longest wins. */
+/**
+ * Secrets as bytes (none empty), each replaced by `replacement`, or with `sameLength` by as many bytes: `replacement`
+ * cut or filled out with `*`, so that a body's stated length still holds. Where two start at one place, the longest
+ * wins.
+ */
 export class SecretBytes {
   private readonly longest: number;
   /** The bytes a secret can start with: a chunk's tail is looked at only from those. */
   private readonly starts = new Uint8Array(256);
+  private readonly replacements: Uint8Array[];
 
-  constructor(private readonly needles: Uint8Array[], private readonly replacement: Uint8Array) {
+  constructor(private readonly needles: Uint8Array[], replacement: Uint8Array, sameLength = false) {
     this.longest = Math.max(...needles.map((needle) => needle.length));
     for (const needle of needles) this.starts[needle[0]!] = 1;
+    const filled = (length: number) => Uint8Array.from({ length }, (_, i) => (i < replacement.length ? replacement[i]! : 0x2a));
+    this.replacements = needles.map((needle) => (sameLength ? filled(needle.length) : replacement));
   }
 
   /** A body that came whole, secrets replaced; the very same bytes when it holds none. */
@@ -90,9 +97,10 @@ export class SecretBytes {
       const hold = ended ? bytes.length : this.holdFrom(bytes, done);
       let at = -1;
       let length = 0;
-      for (const needle of this.needles) {
+      let which = 0;
+      for (const [index, needle] of this.needles.entries()) {
         const found = find(bytes, buffer, needle, done);
-        if (found >= 0 && (at < 0 || found < at || (found === at && needle.length > length))) (at = found), (length = needle.length);
+        if (found >= 0 && (at < 0 || found < at || (found === at && needle.length > length))) (at = found), (length = needle.length), (which = index);
       }
       if (at < 0 || at >= hold) {
         if (done === 0 && hold === bytes.length) return [bytes, EMPTY]; // the usual case: nothing found or held
@@ -100,7 +108,7 @@ export class SecretBytes {
         // A copy: a view would keep the whole chunk alive for a few bytes.
         return [joinBytes(out), hold < bytes.length ? bytes.slice(hold) : EMPTY];
       }
-      out.push(bytes.subarray(done, at), this.replacement);
+      out.push(bytes.subarray(done, at), this.replacements[which]!);
       done = at + length;
     }
   }

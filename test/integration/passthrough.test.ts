@@ -128,6 +128,46 @@ describe("upstream credentials", () => {
     expect(await response.text()).toContain("my key is [redacted]");
   });
 
+  it("keeps a download's length with a key configured, masking a key in it with as many bytes", async () => {
+    const key = "gen-SECRET-key-111111";
+    const download = (text: string) => {
+      const bytes = new TextEncoder().encode(text);
+      const cut = Math.floor(bytes.length / 2);
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(bytes.slice(0, cut));
+          controller.enqueue(bytes.slice(cut));
+          controller.close();
+        },
+      });
+      return new Response(body, { headers: { "content-type": "application/octet-stream", "content-length": String(bytes.length) } });
+    };
+    let text = "";
+    const fetch: typeof globalThis.fetch = async () => download(text);
+    const { app } = harness({ config: { generator: { api_key: key } }, deps: { fetch } });
+    for (const sent of ["line one\nline two\n".repeat(50), `{"note": "the key ${key} was in this file"}\n`.repeat(3)]) {
+      text = sent;
+      const response = await app.request("/v1/files/file-1/content");
+      const received = await response.text();
+      expect(response.headers.get("content-length")).toBe(String(Buffer.byteLength(sent)));
+      expect(Buffer.byteLength(received)).toBe(Buffer.byteLength(sent));
+      expect(received).not.toContain("SECRET");
+      expect(received).toBe(sent.replaceAll(key, "[redacted]***********"));
+    }
+  });
+
+  it("relays a GET download labelled JSON as it is, JSON or not, while a POST's answer that is not JSON is refused", async () => {
+    const lines = '{"a": 1}\n{"a": 2}\n';
+    const fetch: typeof globalThis.fetch = async () => new Response(lines, { headers: { "content-type": "application/json" } });
+    const { app } = harness({ config: { generator: { max_retries: 0 } }, deps: { fetch } });
+    const download = await app.request("/v1/files/file-1/content");
+    expect(download.status).toBe(200);
+    expect(await download.text()).toBe(lines);
+    const posted = await app.request("/v1/embeddings", { method: "POST", headers: { "content-type": "application/json" }, body: '{"model":"m","input":"hi"}' });
+    expect(posted.status).toBe(502);
+    expect((await posted.json()).error.code).toBe("generator_bad_response");
+  });
+
   it("scrubs a key shorter than six characters from an upstream's error wherever it stands as a word", async () => {
     const key = "local";
     const fetch: typeof globalThis.fetch = async () =>

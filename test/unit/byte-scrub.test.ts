@@ -100,3 +100,17 @@ describe("scrubbed chunks", () => {
     expect(ended).toBe(true);
   });
 });
+
+describe("secrets replaced by as many bytes", () => {
+  it("fills the replacement out with * or cuts it to each secret's length, however the chunks fall", () => {
+    const secrets = new SecretBytes(["abcdefgh", "0123456789abcdef"].map((s) => utf8.encode(s)), utf8.encode("[redacted]"), true);
+    const text = "x abcdefgh y 0123456789abcdef z";
+    for (let cut = 0; cut <= text.length; cut++) {
+      const scrubber = secrets.scrubber();
+      const bytes = utf8.encode(text);
+      const out = [scrubber.push(bytes.slice(0, cut)), scrubber.push(bytes.slice(cut)), scrubber.end()].map((part) => new TextDecoder().decode(part)).join("");
+      expect(out).toBe("x [redacte y [redacted]****** z");
+    }
+  });
+});
+
