@@ -128,11 +128,8 @@ const utf8 = new TextEncoder();
  * Finds the configured keys in an answer that holds one (a model or judge that repeats its key would hand it to the
  * client as content or rationale), whole or as a stream goes by. Only the keys themselves: an answer's prose may well
  * say "basic" or "bearer". Bytes are searched, so an answer is not decoded here; one without a key comes back as it was.
- */
-/**
- * Configured keys in answers: replaced by "[redacted]" where the answer is read whole, and by as many bytes (the same
- * words, cut or filled out with `*`) in a streamed one whose length the upstream stated, which is then kept: a
- * download's size and progress rely on it.
+ * A key is replaced by "[redacted]", or (`sameLength`, for a streamed answer whose length the upstream stated, which is
+ * then kept: a download's size and progress rely on it) by as many bytes, those words cut or filled out with `*`.
  */
 function keysInAnswers(configured: (string | undefined)[]): { anyLength: SecretBytes; sameLength: SecretBytes } | null {
   const needles = huntedForms(configured).map((form) => utf8.encode(form));
