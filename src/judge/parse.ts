@@ -28,11 +28,26 @@ export const NOTHING_QUOTED: Quoted = { holds: () => false };
 const squeezed = (text: string) => text.replace(/\s+/g, "").toLowerCase();
 
 /**
- * Distinct verdicts looked up in one answer, at most: an honest judge writes one or two, and each lookup searches every
- * quoted text (megabytes of documents, at worst a millisecond or more per fragment). Past this, the rest count as
- * quoted, which leaves such an answer unreadable.
+ * Distinct verdicts looked up in one answer, at most: an honest judge writes a few (only fragments that would count as
+ * a verdict are looked up), and each lookup searches every quoted text (megabytes of documents, at worst a millisecond
+ * or more per fragment). Past this, the rest count as quoted, which leaves such an answer unreadable.
  */
-const MAX_LOOKUPS = 16;
+const MAX_LOOKUPS = 32;
+
+/** Where a quoted text goes on past a fragment found in it: "winner:a" in "winner:argentina", "score:4" in "score:4.5". */
+const WORD_GOES_ON = /^(?:[a-z0-9_]|\.\d)/;
+
+/**
+ * Whether `sought` is in `text` (both squeezed) other than as the start of a longer word or number. Only its end is
+ * looked at: squeezing glues a word to the one before it ("final verdict" is "finalverdict").
+ */
+function standsIn(text: string, sought: string): boolean {
+  if (!/[a-z0-9_]$/.test(sought)) return text.includes(sought);
+  for (let at = text.indexOf(sought); at !== -1; at = text.indexOf(sought, at + 1)) {
+    if (!WORD_GOES_ON.test(text.slice(at + sought.length, at + sought.length + 2))) return true;
+  }
+  return false;
+}
 
 /**
  * The texts are gathered at the first question only (most answers are read without one), and each fragment is looked
@@ -48,7 +63,7 @@ export function quotedIn(texts: () => string[]): Quoted {
       if (held === undefined) {
         if (answered.size >= MAX_LOOKUPS) return true;
         gathered ??= texts().map(squeezed);
-        held = sought !== "" && gathered.some((text) => text.includes(sought));
+        held = sought !== "" && gathered.some((text) => standsIn(text, sought));
         answered.set(sought, held);
       }
       return held;
@@ -148,9 +163,9 @@ function firstReadable<T>(text: string, quoted: Quoted, read: (record: Record<st
     }
   }
   for (const { record, span } of jsonObjects(text)) {
-    if (quotedSpan(span, text, quoted)) continue;
     const value = read(record, span);
-    if (value !== null) return value;
+    // Looked up only when it would count: most objects a judge quotes (data rows) give no verdict.
+    if (value !== null && !quotedSpan(span, text, quoted)) return value;
   }
   return null;
 }
@@ -214,22 +229,22 @@ export function parsePairVerdict(text: string, quoted: Quoted = NOTHING_QUOTED):
       // not JSON as a whole; the search below tries the shorter spans
     }
   }
-  // Every verdict the judge wrote must name the same winner: each object that names one ("[A first] ... {"winner":
-  // "B"}" is no answer), and each convention ("[[A]] no wait [[B]]", "Verdict: A ... Verdict: B") beside them.
+  // JSON in prose: every object that names a winner must name the same one ("[A first] ... {"winner": "B"}" is no answer).
   let fromJson: ParsedPair | null = null;
   for (const { record, span } of jsonObjects(trimmed)) {
-    if (quotedSpan(span, trimmed, quoted)) continue;
     const read = pairIn(record, span);
-    if (read === CONTRADICTION || (read !== null && fromJson !== null && read.winner !== fromJson.winner)) return null;
+    // Looked up only when it would count: most objects a judge quotes (data rows) name no winner.
+    if (read === null || quotedSpan(span, trimmed, quoted)) continue;
+    if (read === CONTRADICTION || (fromJson !== null && read.winner !== fromJson.winner)) return null;
     fromJson ??= read;
   }
+  if (fromJson !== null) return fromJson;
+  // Then the conventions, all of them: "[[A]] no wait [[B]]" or "Verdict: A ... Verdict: B" names no winner.
   const marks = [...trimmed.matchAll(/\[\[\s*(A|B|C|tie)\s*\]\]/gi), ...labelledWinners(trimmed)]
     .filter((mark) => !quoted.holds(mark[0]))
     .sort((x, y) => x.index - y.index);
   const winner = agreed(marks, (mark) => normaliseWinner(mark[1]));
-  if (winner === CONTRADICTION || (fromJson !== null && winner !== null && winner !== fromJson.winner)) return null;
-  if (fromJson !== null) return fromJson;
-  if (winner === null) return null;
+  if (winner === null || winner === CONTRADICTION) return null;
   return { winner, reasoning: trimmed.slice(0, marks[0]!.index).trim() };
 }
 
@@ -388,7 +403,7 @@ export function parseGrounding(text: string, structured = false, quoted: Quoted 
     // a key given twice JSON.parse keeps the last, and a candidate copied in with its quotes unescaped can add one.
     const verdict = claim === undefined && FAIL_FIELD_TEXT.test(unescaped(span)) ? "FAIL" : verdictFields(record);
     // A failure counts wherever it is written; a pass quoted from the answer or the documents is not the judge's.
-    if (verdict !== "FAIL" && claim === undefined && quotedSpan(span, trimmed, quoted)) continue;
+    if (verdict === "PASS" && claim === undefined && quotedSpan(span, trimmed, quoted)) continue;
     const reasoning = firstText(record, ["reasoning", "rationale", "explanation"]);
     if (verdict) found.push({ verdict, reasoning });
     if (claim) found.push({ verdict: "FAIL", reasoning: firstText(lowerCased(claim) ?? {}, ["reasoning", "rationale", "explanation", "claim"]) || reasoning });
