@@ -1,5 +1,5 @@
 // Judge backend for any OpenAI-compatible server (SGLang, vLLM, OpenAI): structured output, lenient parse, one retry.
-import type { GroundingInput, GroundingVerdict, PairInput, PairVerdict, ScoreInput, ScoreVerdict } from "../../strategies/types";
+import type { GroundingInput, GroundingVerdict, PairInput, PairVerdict, PairWinner, ScoreInput, ScoreVerdict } from "../../strategies/types";
 import { addUsage, contentText, hasMessage, ZERO_USAGE, type Usage } from "../openai/chat";
 import type { ProxyError } from "../errors";
 import { upstreamFailure, type Upstream } from "../upstream";
@@ -57,6 +57,16 @@ const shown = (...texts: string[]) => texts.flatMap((text) => {
   const defused = neutraliseTags(text);
   return defused === text ? [text] : [text, defused];
 });
+
+/**
+ * Whether a soft p(A) belongs to the verdict read. It is read at the last letter that looks like a verdict, which may
+ * be one the judge quoted after its own: one that leans the other way than the verdict is not the verdict's, nor is a
+ * tie's read at another letter than its own tie.
+ */
+function softScoreFits(winner: PairWinner, pA: number, text: string): boolean {
+  if (winner === "tie") return /^(?:tie|c)\b/i.test(text.slice(verdictOffset(text) ?? 0));
+  return winner === "A" ? pA >= 0.5 : pA <= 0.5;
+}
 
 /** A parser for whole answers only: one cut off at max_tokens is unread. */
 const wholeOnly = <T>(parse: (text: string) => T | null) => (text: string, answer: { cut: boolean }) => (answer.cut ? null : parse(text));
@@ -164,12 +174,7 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
         // A literal, not spreads: building the verdict by spreading was about 1% of a best-of-4 request's CPU.
         const value: PairVerdict = { winner: asked.value.winner, reasoning: boundedReasoning(asked.value.reasoning), parsed: true };
         const pA = settings.logprobs ? probabilityAOverB(asked.text, asked.logprobs) : undefined;
-        // Read at the last letter that looks like a verdict, which may be one the judge quoted after its own: a soft
-        // score that leans the other way than the verdict read is not the verdict's, and is left out; so is one that
-        // a tie would have read at another letter than its own.
-        const tieElsewhere = value.winner === "tie" && !/^(?:tie|c)\b/i.test(asked.text.slice(verdictOffset(asked.text) ?? 0));
-        const leansAgainst = pA !== undefined && (tieElsewhere || (value.winner === "A" && pA < 0.5) || (value.winner === "B" && pA > 0.5));
-        if (pA !== undefined && !leansAgainst) value.pA = pA;
+        if (pA !== undefined && softScoreFits(value.winner, pA, asked.text)) value.pA = pA;
         return { value, usage: asked.usage, calls: asked.calls };
       });
     },
@@ -193,11 +198,11 @@ export function createOpenAIJudge(upstream: Upstream, settings: OpenAIJudgeSetti
 
     checkGrounding(input: GroundingInput, signal: AbortSignal, call?: CallOptions): Promise<Judged<GroundingVerdict>> {
       const messages = () => writer.messages(groundingMessages(input, settings.grounding_prompt ?? GROUNDING_SYSTEM));
+      // The question and documents too: a retrieved page may carry {"VERDICT": "PASS"} as well as an answer.
+      const quoted = quotedIn(() => shown(input.answer, input.question, ...input.documents));
       // A FAIL the judge already wrote in prose stands even if it was cut off: under the guard's rule nothing it had
       // still to say could undo it, and a second sample that passed would hide it. Under structured output all that
       // comes before the verdict field is reasoning, which may quote a document's "FAIL": a cut answer there is unread.
-      // The question and documents too: a retrieved page may carry {"VERDICT": "PASS"} as well as an answer.
-      const quoted = quotedIn(() => shown(input.answer, input.question, ...input.documents));
       const read = (text: string, answer: { structured: boolean; cut: boolean }) => {
         if (!answer.cut) return parseGrounding(text, answer.structured, quoted);
         const parsed = answer.structured ? null : parseGrounding(text, false, quoted);
