@@ -51,10 +51,11 @@ export function refuseMisroutedOptions(method: string, path: string, headers: He
   if (method === "POST" && meant !== path && OWN_ROUTES.has(meant)) {
     throw new ProxyError(404, `no route for ${method} /v1${path}: verdict answers /v1${meant}`, { code: "not_found" });
   }
-  const where = `${method} /v1${path} is passed through to the generator unchanged; verdict's options apply to /v1/chat/completions and /v1/responses`;
-  if (hasVerdictField(headers, body)) throw badRequest(where, "verdict", "unknown_parameter");
+  const refused = (param: string) =>
+    badRequest(`${method} /v1${path} is passed through to the generator unchanged; verdict's options apply to /v1/chat/completions and /v1/responses`, param, "unknown_parameter");
+  if (hasVerdictField(headers, body)) throw refused("verdict");
   // A guard asked for by header would return a model's text unchecked here. Elsewhere (embeddings, files) there is
   // nothing to check, and a client that sets the header on every call must still reach them.
   const guardAsked = headers.get("x-verdict-strategy")?.trim().toLowerCase() === "guard";
-  if (guardAsked && method === "POST" && TEXT_ROUTES.has(meant)) throw badRequest(where, "x-verdict-strategy", "unknown_parameter");
+  if (guardAsked && method === "POST" && TEXT_ROUTES.has(meant)) throw refused("x-verdict-strategy");
 }
