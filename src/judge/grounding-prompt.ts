@@ -1,4 +1,4 @@
-// The groundedness check (template "grounding", version 2), in the layout Root Judge's model card recommends for
+// The groundedness check (template "grounding", version 3), in the layout Root Judge's model card recommends for
 // hallucination detection: a system message with TASK / INSTRUCTIONS / OUTPUT_EXAMPLE, and QUESTION / DOCUMENT / ANSWER
 // sections in the user message. The wording is this project's own; a deployment may replace the system text.
 import type { ChatMessage, GroundingInput } from "../../strategies/types";
@@ -7,7 +7,10 @@ import { section } from "./sections";
 // 2: answers are read more strictly (a failed claim in the reasoning of an object no schema bound, a FAIL written
 // before a cut, a verdict quoted from the answer or the documents not read as the judge's): judgments stored under 1
 // may have passed what is read as a failure now, and are not reused.
-export const GROUNDING_TEMPLATE = { id: "grounding", version: 2 } as const;
+// 3: read more strictly again (src/judge/parse-grounding.ts): FAIL in any spelling after the word verdict, a PASS that
+// does not end its clause or that second thoughts follow, more ways of saying a claim lacks support, any verdict field
+// that is not PASS, and structured output's object only when it is exactly the schema's.
+export const GROUNDING_TEMPLATE = { id: "grounding", version: 3 } as const;
 
 export const GROUNDING_SYSTEM = `TASK
 Decide whether an answer is fully supported by the document it was written from. You are looking for hallucinations:

@@ -8,7 +8,8 @@ import { createBodyWriter } from "./body-json";
 import { probabilityAOverB, verdictOffset } from "./logprobs";
 import { PAIRWISE_RESPONSE_FORMAT, PAIRWISE_SYSTEM, PAIRWISE_TEMPLATE, pairwiseUserParts } from "./pairwise-prompt";
 import { GROUNDING_RESPONSE_FORMAT, GROUNDING_SYSTEM, GROUNDING_TEMPLATE, groundingMessages } from "./grounding-prompt";
-import { parseGrounding, parsePairVerdict, parseScore, quotedIn } from "./parse";
+import { parseGrounding } from "./parse-grounding";
+import { parsePairVerdict, parseScore, quotedIn } from "./parse";
 import { neutraliseTags } from "./sections";
 import { RUBRIC_TEMPLATE, rubricMessages, rubricResponseFormat } from "./rubric-prompt";
 

@@ -25,7 +25,16 @@ export interface Quoted {
 
 export const NOTHING_QUOTED: Quoted = { holds: () => false };
 
-const squeezed = (text: string) => text.replace(/\s+/g, "").toLowerCase();
+/**
+ * A text as a reader sees it: compatibility forms folded (a full-width ＦＡＩＬ is FAIL, a no-break space a space),
+ * invisible format characters dropped (F\u200bAIL), curly apostrophes made straight. A judge's words are read so, and
+ * what it was shown is compared so.
+ */
+export function plainText(text: string): string {
+  return text.normalize("NFKC").replace(/\p{Cf}/gu, "").replace(/[\u2018\u2019\u02bc]/g, "'");
+}
+
+const squeezed = (text: string) => plainText(text).replace(/\s+/g, "").toLowerCase();
 
 /**
  * Distinct verdicts looked up in one answer, at most: an honest judge writes a few (only fragments that would count as
@@ -77,6 +86,13 @@ export function quotedIn(texts: () => string[]): Quoted {
  */
 const MAX_BRACES = 16;
 
+/**
+ * Characters handed to JSON.parse in one answer's search, at most. An object nested thousands deep parses almost to
+ * its end from every brace tried (60 KB cost 0.4 s, now about 50 ms); an honest answer of max_tokens' length makes
+ * few tries and stays far below this.
+ */
+const MAX_PARSED_CHARS = 1_000_000;
+
 function bracePositions(text: string, brace: "{" | "}", fromEnd: boolean): number[] {
   const found: number[] = [];
   let at = fromEnd ? text.lastIndexOf(brace) : text.indexOf(brace);
@@ -91,7 +107,7 @@ function bracePositions(text: string, brace: "{" | "}", fromEnd: boolean): numbe
  * The object's keys in lower case, or null when two of them differ only in case ({"verdict": "FAIL", "VERDICT":
  * "PASS"}): which of them counts cannot be told, so the object says nothing.
  */
-function lowerCased(record: object): Record<string, unknown> | null {
+export function lowerCased(record: object): Record<string, unknown> | null {
   // No prototype: a key "__proto__" in the judge's JSON is a field like any other, not the object's prototype.
   const lowered: Record<string, unknown> = Object.create(null);
   for (const [key, value] of Object.entries(record)) {
@@ -103,7 +119,7 @@ function lowerCased(record: object): Record<string, unknown> | null {
 }
 
 /** The span as an object with its keys in lower case; null when it is another JSON value; throws when not JSON. */
-function objectIn(span: string): Record<string, unknown> | null {
+export function objectIn(span: string): Record<string, unknown> | null {
   const value: unknown = JSON.parse(span);
   if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
   // Structured output's keys are lower case already: copied only when one is not.
@@ -117,24 +133,26 @@ function objectIn(span: string): Record<string, unknown> | null {
 }
 
 /** An object quoted from what the judge was shown; the whole answer is always the judge's own. */
-const quotedSpan = (span: string, answer: string, quoted: Quoted) => span.length !== answer.length && quoted.holds(span);
+export const quotedSpan = (span: string, answer: string, quoted: Quoted) => span.length !== answer.length && quoted.holds(span);
 
 /**
  * An object's text with its \u escapes written out, as JSON.parse reads them: a key or value spelt with escapes
  * (`"win\u006eer"`) is the same key to it, and must be to the checks that read the text.
  */
-const unescaped = (span: string) => span.replace(/\\u([0-9a-fA-F]{4})/g, (_escape, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+export const unescaped = (span: string) => span.replace(/\\u([0-9a-fA-F]{4})/g, (_escape, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
 
 /**
  * Parseable {...} spans in the text, earliest start first, longest span first. Starts are tried among the first and
  * the last braces: braces a quoted candidate piles up in front must not push the judge's own closing object out of
  * the search.
  */
-function* jsonObjects(text: string): Generator<{ record: Record<string, unknown>; span: string; end: number }> {
+export function* jsonObjects(text: string): Generator<{ record: Record<string, unknown>; span: string; end: number }> {
   const ends = bracePositions(text, "}", true);
   const starts = [...new Set([...bracePositions(text, "{", false), ...bracePositions(text, "{", true)])].sort((a, b) => a - b);
+  let parsed = 0;
   for (const start of starts) {
     for (const end of ends.filter((e) => e > start)) {
+      if ((parsed += end + 1 - start) > MAX_PARSED_CHARS) return;
       const span = text.slice(start, end + 1);
       try {
         const record = objectIn(span);
@@ -170,7 +188,7 @@ function firstReadable<T>(text: string, quoted: Quoted, read: (record: Record<st
   return null;
 }
 
-function firstText(record: Record<string, unknown>, keys: string[]): string {
+export function firstText(record: Record<string, unknown>, keys: string[]): string {
   const value = keys.map((k) => record[k]).find((v) => v !== undefined) ?? "";
   return typeof value === "string" ? value : JSON.stringify(value);
 }
@@ -299,132 +317,4 @@ export function parseScore(text: string, scale: number, quoted: Quoted = NOTHING
   if (first === undefined || given.some((match) => Number(match[1]) !== Number(first[1]))) return null;
   const score = validScore(Number(first[1]), scale);
   return score !== null ? { score, justification: trimmed.slice(0, first.index).trim() } : null;
-}
-
-export interface ParsedGrounding {
-  verdict: "PASS" | "FAIL";
-  reasoning: string;
-}
-
-function normaliseGrounding(raw: unknown): "PASS" | "FAIL" | null {
-  if (typeof raw !== "string") return null;
-  const value = raw.trim().replace(/^["'[(*]+|["'\])*.]+$/g, "").toUpperCase();
-  return value === "PASS" || value === "FAIL" ? value : null;
-}
-
-const VERDICT_FIELD = /^(?:verdict|label|result)s?$/i;
-
-/** A verdict field saying FAIL as an object's text writes it (a list of them included). */
-const FAIL_FIELD_TEXT = /"(?:verdict|label|result)s?"\s*:\s*\[?\s*"\s*fail\b/i;
-
-/**
- * What an object's verdict fields say, all of them in any case ({"verdict": "PASS", "RESULT": "FAIL"}, a list under
- * "verdicts"): FAIL if any says FAIL, else PASS if one says PASS. A judge that contradicts itself has not passed the
- * answer.
- */
-function verdictFields(record: object): "PASS" | "FAIL" | null {
-  let verdict: "PASS" | null = null;
-  for (const [key, value] of Object.entries(record)) {
-    if (!VERDICT_FIELD.test(key)) continue;
-    for (const said of Array.isArray(value) ? value : [value]) {
-      const read = normaliseGrounding(said);
-      if (read === "FAIL") return read;
-      verdict ??= read;
-    }
-  }
-  return verdict;
-}
-
-/** Nesting this deep is no judge's claim list; deeper values are not searched. */
-const MAX_CLAIM_DEPTH = 6;
-
-/** The first object nested in `value` (not `value` itself) whose verdict fields say FAIL. */
-function failedClaim(value: unknown, depth: number): Record<string, unknown> | undefined {
-  if (depth >= MAX_CLAIM_DEPTH || typeof value !== "object" || value === null) return undefined;
-  for (const inner of Object.values(value)) {
-    if (typeof inner !== "object" || inner === null) continue;
-    if (!Array.isArray(inner) && verdictFields(inner) === "FAIL") return inner as Record<string, unknown>;
-    const deeper = failedClaim(inner, depth + 1);
-    if (deeper) return deeper;
-  }
-  return undefined;
-}
-
-/** Whether the text is one JSON object as a whole, as structured output gives. */
-function isOneObject(text: string): boolean {
-  if (!text.startsWith("{") || !text.endsWith("}")) return false;
-  try {
-    return objectIn(text) !== null;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * "Claim 2: Fail", "claim 3 (the date) -> failed.", "Claim 4 = not supported by the document": the word "claim", up to
- * 80 characters on the same line and in the same sentence, a mark (:, =, ->, a dash), then a failing word that ends the
- * clause (a stop, a bracket, a comma, the line's end), in any case. Not "Claim 1: Failed logins lock the account" or
- * "Claim 2: not supported by the document? It is.": there the word starts the claim's own text. Bounded, so linear.
- */
-const CLAIM_MARKED_FAILED =
-  /\bclaim\b[^\n.:=>]{0,80}(?::|=|->|=>|-|\u2013|\u2014)[ \t]*\**[ \t]*(?:fail(?:s|ed)?|unsupported|not supported(?:[ \t]+by[ \t]+the[ \t]+(?:documents?|context|sources?|passage|text))?)\**[ \t]*(?=[.,;!()[\]]|$)/im;
-
-/**
- * "Claim 2 is unsupported", "both claims are not in the document", "claim 3 (the date) is not fully supported by the
- * context": a claim said in one clause to lack support. Not "no claim is unsupported", "none of the claims are
- * unsupported", "it has no claim that is not in the document" or "all claims are supported, none is unsupported"
- * (the clause ends at a comma). A judge that says so and then PASS has contradicted itself, and the guard reads the
- * failing half. Bounded like the mark above, so linear.
- */
-const CLAIM_SAID_UNSUPPORTED =
-  /(?<!\b(?:no|any|none of the|not one|not a single|if a|if the)[ \t]{1,3})\bclaims?\b[^\n.,;:?!]{0,80}?\b(?:is|are|was|were|remains?)(?:[ \t]+(?:(?:entirely|completely|wholly|fully|partly|partially|largely|also)[ \t]+)?(?:unsupported|unverified)|(?:n't|[ \t]+not)[ \t]+(?:(?:entirely|completely|wholly|fully|partly|partially|largely|also)[ \t]+)?(?:supported|(?:found[ \t]+|mentioned[ \t]+|stated[ \t]+|present[ \t]+)?in[ \t]+the[ \t]+(?:documents?|context|sources?|passages?|text)))\b/i;
-
-/**
- * A judge asked to go claim by claim may give a verdict per claim and then an overall one, in JSON objects or in
- * prose. Every verdict found counts, and one FAIL anywhere fails the answer: an unsupported claim is what the check
- * is for, and a guard that must choose between readings of the judge's words chooses the one that returns nothing
- * unsupported. The judge's whole answer as one JSON object, when structured output held it to the schema
- * (`structured`), has one verdict. Anything else is read more widely still, the reasoning inside such an object
- * included (without structured output the built-in prompt asks for that same object): a claim marked FAIL in any
- * words ("Claim 2: FAIL.", "(claim about Tokyo: FAIL)") fails the answer, even beside an overall PASS.
- */
-export function parseGrounding(text: string, structured = false, quoted: Quoted = NOTHING_QUOTED): ParsedGrounding | null {
-  const trimmed = text.trim();
-  const found: ParsedGrounding[] = [];
-  let readUpTo = -1;
-  for (const { record, span, end } of jsonObjects(trimmed)) {
-    // An object inside one read already is one of its claims, read from its parsed value below.
-    if (end <= readUpTo) continue;
-    readUpTo = end;
-    // Claims inside it are read from the parsed value: the brace search above looks at a bounded number of objects,
-    // and an answer listing twenty claims must not hide the one that failed.
-    const claim = failedClaim(record, 0);
-    // Without a failed claim, a FAIL field in the object's text still counts where the parsed value holds another: of
-    // a key given twice JSON.parse keeps the last, and a candidate copied in with its quotes unescaped can add one.
-    const verdict = claim === undefined && FAIL_FIELD_TEXT.test(unescaped(span)) ? "FAIL" : verdictFields(record);
-    // A failure counts wherever it is written; a pass quoted from the answer or the documents is not the judge's.
-    if (verdict === "PASS" && claim === undefined && quotedSpan(span, trimmed, quoted)) continue;
-    const reasoning = firstText(record, ["reasoning", "rationale", "explanation"]);
-    if (verdict) found.push({ verdict, reasoning });
-    if (claim) found.push({ verdict: "FAIL", reasoning: firstText(lowerCased(claim) ?? {}, ["reasoning", "rationale", "explanation", "claim"]) || reasoning });
-  }
-  const inJson = found.length;
-  // One JSON object that structured output held to the schema says its verdicts in its fields, its claims' included:
-  // its reasoning may quote "verdict: fail" from a document without being one. Prose is read for verdicts too, JSON or
-  // not: "VERDICT: FAIL" for one claim before a JSON summary that says PASS still fails.
-  const schemaBound = structured && isOneObject(trimmed);
-  if (!(inJson > 0 && schemaBound)) {
-    for (const match of trimmed.matchAll(/\bverdict\**\s*[:=]\s*(?:\*+\s*)?"?(PASS|FAIL)\b|\[\[\s*(PASS|FAIL)\s*\]\]/gi)) {
-      const verdict = normaliseGrounding(match[1] ?? match[2]);
-      if (verdict === "PASS" && quoted.holds(match[0])) continue;
-      if (verdict) found.push({ verdict, reasoning: trimmed.slice(0, match.index).trim() });
-    }
-  }
-  // Upper case anywhere: a judge's prose may say "fail" in passing, but FAIL is the verdict word it was asked for. In
-  // any case where a claim is marked with it ("Claim 2: Fail", "claim 3 is unsupported -> failed") or said to lack
-  // support ("Claim 2 is not in the document").
-  const flagged = schemaBound ? null : (/\bFAIL(?:S|ED)?\b/.exec(trimmed) ?? CLAIM_MARKED_FAILED.exec(trimmed) ?? CLAIM_SAID_UNSUPPORTED.exec(trimmed));
-  if (flagged) found.push({ verdict: "FAIL", reasoning: trimmed });
-  // A pass is told in the JSON's own reasoning where there is one.
-  return found.find((f) => f.verdict === "FAIL") ?? found[inJson > 0 ? inJson - 1 : found.length - 1] ?? null;
 }

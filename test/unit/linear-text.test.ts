@@ -2,7 +2,8 @@
 // grows with its length: each pattern here was once retried from every character of a long run (of spaces, stops or
 // marks), 1-8 s for 40,000 characters, with every other request waiting.
 import { expect, it } from "vitest";
-import { parseGrounding, parsePairVerdict, parseScore } from "../../src/judge/parse";
+import { parseGrounding } from "../../src/judge/parse-grounding";
+import { parsePairVerdict, parseScore } from "../../src/judge/parse";
 import { finalAnswer } from "../../strategies/consistency";
 import { isRefusal } from "../../strategies/refusal";
 import { schemaMismatch } from "../../src/openai/json-schema";
@@ -16,6 +17,9 @@ it.each([
   ["a grounding label", () => parseGrounding(`verdict:${" ".repeat(RUN)}x`)],
   ["claims marked in prose", () => parseGrounding(`${"claim ".repeat(RUN / 6)}x`)],
   ["claims said to lack support", () => parseGrounding(`${"claims is ".repeat(RUN / 10)}x`)],
+  ["a grounding answer ending in a long run of spaces", () => parseGrounding(`PASS${" ".repeat(RUN)}x`)],
+  // Every brace tried parses almost to the end: 120 KB of nesting took over a second before the search was bounded.
+  ["JSON objects nested deep", () => parseGrounding(`${'{"v":'.repeat(RUN / 2)}"PASS"${"}".repeat(RUN / 2)}`)],
   ["judge prompt tags after a long gap", () => neutraliseTags(`<${" ".repeat(RUN)}x`)],
   ["judge prompt tags left unclosed", () => neutraliseTags("<response_a".repeat(RUN / 11))],
   ["consistency's marks around an answer", () => finalAnswer(`Work\nFinal answer: a${"*".repeat(RUN)}b`, "auto")],

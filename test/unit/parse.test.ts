@@ -1,6 +1,7 @@
 // The judge's answer is read strictly first, then leniently: JSON in prose, [[A]], "Verdict: B".
 import { describe, expect, it } from "vitest";
-import { parseGrounding, parsePairVerdict, parseScore, quotedIn } from "../../src/judge/parse";
+import { parseGrounding } from "../../src/judge/parse-grounding";
+import { parsePairVerdict, parseScore, quotedIn } from "../../src/judge/parse";
 import { neutraliseTags } from "../../src/judge/sections";
 
 describe("parsePairVerdict", () => {
@@ -180,6 +181,69 @@ describe("parseGrounding", () => {
     expect(parseGrounding(quoting, true)?.verdict).toBe("PASS");
   });
 
+  it("fails a FAIL however it is spelt, and a verdict given as anything but PASS, in prose", () => {
+    for (const failing of [
+      "Initial verdict: PASS.\nOn re-reading, the year is not in the document.\nRevised verdict \u2014 Fail",
+      "A verdict: PASS would require the year. It is missing. Final verdict: \uff26\uff21\uff29\uff2c", // full width
+      "Verdict: PASS.\nOn second look: F\u200bAIL", // a zero-width space inside
+      "Final verdict \u2014 \u274c",
+      "Verdict: not PASS",
+      "[[PASS]] ... no, [[fail]]",
+    ]) {
+      for (const structured of [false, true]) expect([failing, structured, parseGrounding(failing, structured)?.verdict]).toEqual([failing, structured, "FAIL"]);
+    }
+  });
+
+  it("reads no PASS that does not end its clause, or that second thoughts follow", () => {
+    for (const doubtful of [
+      "Verdict: PASS? No. The date is not in the document.",
+      "Verdict: PASS is not warranted; the answer invents a date.",
+      "verdict: pass/fail hinges on the date.",
+      "Verdict: PASS (0 of 3 claims checked)",
+      '{"REASONING": "ok", "VERDICT": "PASS"}\n\nWait, that is wrong: the date is not in the document. Changing to fail.',
+      "VERDICT: PASS\n\nCorrection after re-checking the date: the year is invented.",
+    ]) {
+      expect([doubtful, parseGrounding(doubtful)?.verdict ?? null]).not.toEqual([doubtful, "PASS"]);
+    }
+    for (const honest of ["VERDICT: PASS. Every claim is in the document.", "VERDICT: PASS\n\nThe answer matches paragraph 2.", "Verdict: **PASS**", "PASS"]) {
+      expect([honest, parseGrounding(honest)?.verdict]).toEqual([honest, "PASS"]);
+    }
+  });
+
+  it("fails prose that says a claim lacks support in other words, spaces and apostrophes", () => {
+    for (const contradicted of [
+      "Claim 1 isn\u2019t supported by the document. VERDICT: PASS",
+      "Claim 2 is not\u00a0supported. VERDICT: PASS",
+      "Claim 2 unsupported. VERDICT: PASS",
+      "Claim 2 \u2192 fail. Verdict: PASS",
+      "Claim 2 is contradicted by the document. VERDICT: PASS",
+      "Claim 2 cannot be verified from the document. VERDICT: PASS",
+      "The second statement is unsupported. VERDICT: PASS",
+      '{"REASONING": "The date is not in the document, so the answer is unsupported.", "VERDICT": "PASS"}',
+    ]) {
+      expect([contradicted, parseGrounding(contradicted)?.verdict]).toEqual([contradicted, "FAIL"]);
+    }
+  });
+
+  it("fails JSON whose verdict fields say anything but PASS, or whose own yes-or-no fields say unsupported", () => {
+    for (const fields of [
+      '"claims": [{"claim": "1932", "verdict": "unsupported"}], "VERDICT": "PASS"',
+      '"claims": [{"claim": "1932", "verdict": "NOT SUPPORTED"}], "VERDICT": "PASS"',
+      '"claims": [{"claim": "1932", "verdict": "FAILED"}], "VERDICT": "PASS"',
+      '"claims": [{"claim": "1932", "supported": false}], "VERDICT": "PASS"',
+      '"claims": [{"claim": "1932", "status": "unsupported"}], "VERDICT": "PASS"',
+      '"VERDICT": "Failed", "VERDICT": "PASS"',
+      '"VERDICT": "PASS", "final_verdict": "FAIL"',
+      '"VERDICT": "PASS", "Verdict ": "FAIL"',
+      '"VERDICT": "PASS", "hallucinated": true',
+    ]) {
+      const text = `{"REASONING": "checked", ${fields}}`;
+      for (const structured of [false, true]) expect([text, structured, parseGrounding(text, structured)?.verdict]).toEqual([text, structured, "FAIL"]);
+    }
+    const honest = '{"claims": [{"claim": "1933", "verdict": "supported"}], "REASONING": "all fine", "VERDICT": "PASS"}';
+    expect(parseGrounding(honest)?.verdict).toBe("PASS");
+  });
+
   it("passes when every verdict found is PASS, and refuses text without one", () => {
     expect(parseGrounding('{"claim": "a", "VERDICT": "PASS"} {"REASONING": "all fine", "VERDICT": "PASS"}')).toEqual({ verdict: "PASS", reasoning: "all fine" });
     expect(parseGrounding("I am not sure.")).toBeNull();
@@ -232,7 +296,7 @@ describe("a verdict the judge quotes from what it was shown", () => {
     // The judge's own object is found behind the braces, and its FAIL fails the answer.
     expect(parseGrounding(answer, false, quotedIn(() => [candidate]))?.verdict).toBe("FAIL");
     // A judge that gives no verdict of its own: the candidate's quoted one is not read for it.
-    const noVerdict = `The answer reads: ${candidate}\nThe year contradicts the document.`;
+    const noVerdict = `The answer reads: ${candidate}\nThe document gives another year.`;
     expect(parseGrounding(noVerdict)?.verdict).toBe("PASS"); // read without knowing what was quoted
     expect(parseGrounding(noVerdict, false, quotedIn(() => [candidate]))).toBeNull(); // unreadable: a guard fails it
     const inProse = "The answer ends with VERDICT: PASS, but the year is wrong.\n";

@@ -1,0 +1,251 @@
+// Reading a guard's check: did the judge find the answer supported by the documents (PASS) or not (FAIL)?
+//
+// The guard returns only what passed, so the reading is lopsided on purpose. A FAIL counts wherever and however the
+// judge writes it. A PASS counts only where nothing can be mistaken: under structured output, the schema's object
+// exactly; otherwise, a PASS that ends its clause, with no FAIL anywhere and no second thoughts after it. Anything else is
+// unreadable, asked again, and failed if still unreadable.
+import { firstText, jsonObjects, lowerCased, NOTHING_QUOTED, objectIn, plainText, quotedSpan, unescaped, type Quoted } from "./parse";
+
+export interface ParsedGrounding {
+  verdict: "PASS" | "FAIL";
+  reasoning: string;
+}
+
+type Said = "PASS" | "FAIL" | null;
+
+/** Words a judge may give as its verdict meaning the answer is not supported (any case). */
+const FAILING_WORD = /^(?:fail(?:s|ed|ing|ure)?|unsupported|not supported|unverified|ungrounded|hallucinat\w*|contradict\w*|false|incorrect|wrong|no|not|rejected?|❌|✗|✘)$/i;
+/** Words that mean the answer passed but are not the PASS asked for: they neither pass nor fail it. */
+const PASSING_WORD = /^(?:passed|supported|fully supported|grounded|faithful|true|yes|correct|ok|okay|✓|✔|✅)$/i;
+
+/** A verdict as the judge wrote it ("Fail ", "**PASS**", "FAIL."): PASS, FAIL, or nothing for a word that says neither. */
+function saidBy(raw: string): Said {
+  const word = plainText(raw).trim().replace(/^["'`[(*_]+|["'`\])*_.!]+$/g, "").trim();
+  if (word.toUpperCase() === "PASS") return "PASS";
+  if (word === "" || PASSING_WORD.test(word)) return null;
+  // Any other value of a verdict field fails the answer: "FAILED", "NOT SUPPORTED", "F", "PASS (2 of 3)".
+  return "FAIL";
+}
+
+/** Field names that hold a verdict: "verdict", "label", "result", a list of them, or a named one ("final_verdict"). */
+const VERDICT_FIELD = /^(?:[a-z]+[ _-])*(?:verdict|label|result)s?$/;
+/** Yes-or-no fields a judge may add of its own: false for these fails the answer ... */
+const SUPPORT_FIELD = /^(?:is_)?(?:supported|grounded|faithful|factual|correct|accurate)$/;
+/** ... and true for these. */
+const FAULT_FIELD = /^(?:is_|has_)?(?:hallucinat\w*|unsupported|contradict\w*|fabricat\w*)$/;
+
+const isNo = (value: unknown) => value === false || (typeof value === "string" && /^(?:false|no)$/i.test(value.trim()));
+const isYes = (value: unknown) => value === true || (typeof value === "string" && /^(?:true|yes)$/i.test(value.trim()));
+
+/**
+ * What an object's own fields say, all of them ({"verdict": "PASS", "RESULT": "FAIL"}, a list under "verdicts",
+ * "supported": false): FAIL if any fails the answer, else PASS if one says PASS. A judge that contradicts itself has
+ * not passed the answer.
+ */
+function verdictFields(record: object): Said {
+  let verdict: Said = null;
+  for (const [key, value] of Object.entries(record)) {
+    const name = key.trim().toLowerCase();
+    if (SUPPORT_FIELD.test(name) && isNo(value)) return "FAIL";
+    if (FAULT_FIELD.test(name) && isYes(value)) return "FAIL";
+    if (name === "status" && typeof value === "string" && FAILING_WORD.test(value.trim())) return "FAIL";
+    if (!VERDICT_FIELD.test(name)) continue;
+    for (const said of Array.isArray(value) ? value : [value]) {
+      const read = typeof said === "string" ? saidBy(said) : null;
+      if (read === "FAIL") return read;
+      verdict ??= read;
+    }
+  }
+  return verdict;
+}
+
+/**
+ * Verdict fields as the object's text writes them. Of a key given twice JSON.parse keeps the last, and a candidate
+ * copied in with its quotes unescaped can add one: every value written counts.
+ */
+const VERDICT_FIELD_TEXT = /"\s*(?:[a-z]+[ _-])*(?:verdict|label|result)s?\s*"\s*:\s*\[?\s*"([^"\\]*)"/gi;
+
+function failedInText(span: string): boolean {
+  for (const match of unescaped(span).matchAll(VERDICT_FIELD_TEXT)) if (saidBy(match[1]!) === "FAIL") return true;
+  return false;
+}
+
+/** Nesting this deep is no judge's claim list; deeper values are not searched. */
+const MAX_CLAIM_DEPTH = 6;
+
+/** The first object nested in `value` (not `value` itself) whose fields fail the answer. */
+function failedClaim(value: unknown, depth: number): Record<string, unknown> | undefined {
+  if (depth >= MAX_CLAIM_DEPTH || typeof value !== "object" || value === null) return undefined;
+  for (const inner of Object.values(value)) {
+    if (typeof inner !== "object" || inner === null) continue;
+    if (!Array.isArray(inner) && verdictFields(inner) === "FAIL") return inner as Record<string, unknown>;
+    const deeper = failedClaim(inner, depth + 1);
+    if (deeper) return deeper;
+  }
+  return undefined;
+}
+
+/**
+ * The answer as structured output asks for it: one object with REASONING and VERDICT and nothing else, VERDICT exactly
+ * PASS or FAIL, given once. Only then is it read by its fields alone (its reasoning may quote a document's "verdict:
+ * fail" without being one). A server that ignored the schema and wrote something else is read like any other text.
+ */
+function heldToSchema(text: string): ParsedGrounding | null {
+  if (!text.startsWith("{") || !text.endsWith("}")) return null;
+  let record: Record<string, unknown> | null;
+  try {
+    record = objectIn(text);
+  } catch {
+    return null;
+  }
+  if (record === null || Object.keys(record).length !== 2) return null;
+  const { reasoning, verdict } = record;
+  if (typeof reasoning !== "string" || (verdict !== "PASS" && verdict !== "FAIL")) return null;
+  if (verdict === "PASS" && failedInText(text)) return null;
+  return { verdict, reasoning };
+}
+
+/**
+ * "VERDICT: PASS", "**Verdict:** fail", "Final verdict — ❌", "verdict = not PASS": the word verdict, a mark, and the
+ * word or sign that follows (markdown and quotes around it allowed).
+ */
+const VERDICT_LABEL = /\bverdict\b[*_`]*[ \t]*(?:[:=]|->|=>|--?|[\u2013\u2014\u2192]|\bis\b)[ \t]*[*_`"'([]*[ \t]*(\p{L}+|❌|✗|✘|✓|✔|✅)/giu;
+const DOUBLE_BRACKETS = /\[\[\s*([^\]\n]{1,20}?)\s*\]\]/g;
+/**
+ * What may follow a PASS for it to be one: the clause ends there. Not "PASS? No.", "PASS is not warranted", "PASS
+ * would require ...", "PASS/fail hinges on ..." or "PASS (0 of 3 claims supported)".
+ */
+const CLAUSE_ENDS = /^[*_`"')\]]*[ \t]*(?:$|\n|[.!,;:](?:\s|$))/;
+
+/** Failing words a claim may be marked with. */
+const CLAIM_FAILS = "(?:fail(?:s|ed)?|unsupported|unverified|hallucinated|contradicted|false|incorrect|not supported(?:[ \\t]+by[ \\t]+the[ \\t]+(?:documents?|context|sources?|passage|text))?)";
+
+/**
+ * "Claim 2: Fail", "claim 3 (the date) -> failed.", "Claim 4 → not supported by the document", and without a mark
+ * "Claim 2 unsupported." (a number, then the word): the word "claim", up to 80 characters on the same line and in the
+ * same sentence, a mark (:, =, ->, an arrow, a dash, a cross), then a failing word that ends the clause (a stop, a
+ * bracket, a comma, the line's end), in any case. Not "Claim 1: Failed logins lock the account" or "Claim 2: not
+ * supported by the document? It is.": there the word starts the claim's own text. Bounded, so linear.
+ */
+const CLAIM_MARKED_FAILED = new RegExp(
+  "\\bclaim\\b(?:[^\\n.:=>\\u2192]{0,80}(?::|=|->|=>|-|\\u2013|\\u2014|\\u2192)|[ \\t]*#?\\d+[ \\t]+)" +
+    `[ \\t]*[*❌✗✘]*[ \\t]*${CLAIM_FAILS}\\**[ \\t]*(?=[.,;!()[\\]]|$)`,
+  "im",
+);
+
+const ADVERB = "(?:(?:actually|entirely|completely|wholly|fully|partly|partially|largely|also)[ \\t]+)?";
+const WHERE = "(?:found[ \\t]+|mentioned[ \\t]+(?:anywhere[ \\t]+)?|stated[ \\t]+|present[ \\t]+)?in[ \\t]+the[ \\t]+(?:documents?|context|sources?|passages?|text)";
+
+/**
+ * "Claim 2 is unsupported", "both claims are not in the document", "the second statement is contradicted by the
+ * context", "claim 3 isn't fully supported", "claim 4 cannot be verified": a claim (or statement) said in one clause to
+ * lack support. Not "no claim is unsupported", "none of the claims are unsupported", "it has no claim that is not in
+ * the document", "claim 2 is not unsupported" or "all claims are supported, none is unsupported" (the clause ends at a
+ * comma). A judge that says so and then PASS has contradicted itself, and the guard reads the failing half. Bounded
+ * like the mark above, so linear.
+ */
+const CLAIM_SAID_UNSUPPORTED = new RegExp(
+  "(?<!\\b(?:no|any|none of the|not one|not a single|if a|if the)[ \\t]{1,3})\\b(?:claims?|statements?|assertions?)\\b[^\\n.,;:?!]{0,80}?" +
+    "(?:\\b(?:is|are|was|were|remains?)" +
+    `(?:[ \\t]+${ADVERB}(?:unsupported|unverified|unverifiable|hallucinated|fabricated|contradicted|false|incorrect|wrong)` +
+    `|(?:n't|[ \\t]+not)[ \\t]+${ADVERB}(?:supported|verified|verifiable|backed|${WHERE}))` +
+    "|\\b(?:cannot|can't|could not|couldn't)[ \\t]+be[ \\t]+(?:verified|confirmed|found))\\b",
+  "i",
+);
+
+/**
+ * "The answer is unsupported", "so the response isn't grounded": the answer as a whole, said to lack support right
+ * after its verb. Not "the answer is not in the document", which a correct "the documents do not say" also is.
+ */
+const ANSWER_SAID_UNSUPPORTED = new RegExp(
+  "\\b(?:answer|response)[ \\t]+(?:is|was)" +
+    `(?:[ \\t]+${ADVERB}(?:unsupported|unverified|hallucinated|fabricated|contradicted|incorrect|false)` +
+    `|(?:n't|[ \\t]+not)[ \\t]+${ADVERB}(?:supported|grounded|backed))\\b`,
+  "i",
+);
+
+/**
+ * Second thoughts after the last PASS ("... Wait, the year is wrong. Changing to fail.", "I retract the PASS"): words
+ * that take a verdict back or fail an answer, in any case. A PASS followed by them is no verdict; one followed by
+ * anything else ("VERDICT: PASS. Every claim is in the document.") stands.
+ */
+const SECOND_THOUGHTS = /\b(?:fail\w*|unsupported|(?:not|n't)[ \t]+supported|hallucinat\w*|contradict\w*|incorrect|wrong|retract\w*|revis\w*|correct(?:ion|ing)|mistaken?|wait)\b/i;
+
+/** Failing words and signs that count wherever they stand: FAIL in capitals (the verdict word asked for) and crosses. */
+const FAIL_ANYWHERE = /\bFAIL(?:S|ED)?\b|[❌✗✘]/;
+
+interface Found {
+  verdict: "PASS" | "FAIL";
+  reasoning: string;
+  /** Where in the read text the verdict ends: what follows the last PASS is read for second thoughts. */
+  end: number;
+}
+
+/** The JSON objects' verdicts, their failed claims among them. */
+function jsonVerdicts(text: string, quoted: Quoted): Found[] {
+  const found: Found[] = [];
+  let readUpTo = -1;
+  for (const { record, span, end } of jsonObjects(text)) {
+    // An object inside one read already is one of its claims, read from its parsed value below.
+    if (end <= readUpTo) continue;
+    readUpTo = end;
+    // Claims inside it are read from the parsed value: the brace search looks at a bounded number of objects, and an
+    // answer listing twenty claims must not hide the one that failed.
+    const claim = failedClaim(record, 0);
+    const verdict = claim === undefined && failedInText(span) ? "FAIL" : verdictFields(record);
+    // A failure counts wherever it is written; a pass quoted from the answer or the documents is not the judge's.
+    if (verdict === "PASS" && claim === undefined && quotedSpan(span, text, quoted)) continue;
+    const reasoning = firstText(record, ["reasoning", "rationale", "explanation"]);
+    if (verdict) found.push({ verdict, reasoning, end: end + 1 });
+    if (claim) found.push({ verdict: "FAIL", reasoning: firstText(lowerCased(claim) ?? {}, ["reasoning", "rationale", "explanation", "claim"]) || reasoning, end: end + 1 });
+  }
+  return found;
+}
+
+/** Verdicts given in prose: after the word verdict, in double brackets, or as the whole answer. */
+function proseVerdicts(text: string, quoted: Quoted): Found[] {
+  const found: Found[] = [];
+  const labelled = (match: RegExpMatchArray, word: string) => {
+    const end = match.index! + match[0].length;
+    if (FAILING_WORD.test(word)) return void found.push({ verdict: "FAIL", reasoning: text.slice(0, match.index).trim(), end });
+    if (word.toUpperCase() !== "PASS" || !CLAUSE_ENDS.test(text.slice(end, end + 8)) || quoted.holds(match[0])) return;
+    const closed = end + /^[*_`"')\]]*/.exec(text.slice(end))![0].length;
+    found.push({ verdict: "PASS", reasoning: text.slice(0, match.index).trim(), end: closed });
+  };
+  for (const match of text.matchAll(VERDICT_LABEL)) labelled(match, match[1]!);
+  for (const match of text.matchAll(DOUBLE_BRACKETS)) labelled(match, match[1]!.trim());
+  // Only a short answer can be one word (and a trailing run of spaces costs a regular expression its square).
+  const whole = text.length > 40 ? "" : text.replace(/^[\s*_`"'#]+|[\s*_`"'.!]+$/g, "");
+  if (whole.toUpperCase() === "PASS" || FAILING_WORD.test(whole)) {
+    found.push({ verdict: whole.toUpperCase() === "PASS" ? "PASS" : "FAIL", reasoning: "", end: text.length });
+  }
+  return found;
+}
+
+/**
+ * A judge asked to go claim by claim may give a verdict per claim and then an overall one, in JSON objects or in
+ * prose. Every verdict found counts, and one FAIL anywhere fails the answer: an unsupported claim is what the check
+ * is for, and a guard that must choose between readings of the judge's words chooses the one that returns nothing
+ * unsupported. Without structured output (or when the judge's server ignored it) the reasoning inside the JSON object
+ * the prompt asks for is read too: a claim marked FAIL in any words ("Claim 2: FAIL.", "(claim about Tokyo: FAIL)",
+ * "Claim 2 is contradicted by the document") fails the answer, even beside an overall PASS. The last PASS must not be
+ * followed by second thoughts: "VERDICT: PASS. Wait, the year is wrong." is no verdict.
+ */
+export function parseGrounding(text: string, structured = false, quoted: Quoted = NOTHING_QUOTED): ParsedGrounding | null {
+  const trimmed = text.trim();
+  if (structured) {
+    const bound = heldToSchema(trimmed);
+    if (bound) return bound;
+  }
+  const plain = plainText(trimmed);
+  const inJson = jsonVerdicts(plain, quoted);
+  const found = [...inJson, ...proseVerdicts(plain, quoted)];
+  const failed = found.find((f) => f.verdict === "FAIL");
+  if (failed) return { verdict: "FAIL", reasoning: failed.reasoning };
+  if (FAIL_ANYWHERE.test(plain) || CLAIM_MARKED_FAILED.test(plain) || CLAIM_SAID_UNSUPPORTED.test(plain) || ANSWER_SAID_UNSUPPORTED.test(plain)) return { verdict: "FAIL", reasoning: plain };
+  const last = found.reduce<Found | null>((latest, f) => (latest === null || f.end >= latest.end ? f : latest), null);
+  if (last === null || SECOND_THOUGHTS.test(plain.slice(last.end))) return null;
+  // A pass is told in the JSON's own reasoning where there is one.
+  const told = inJson.length > 0 ? inJson[inJson.length - 1]! : last;
+  return { verdict: "PASS", reasoning: told.reasoning };
+}
