@@ -36,10 +36,20 @@ export interface ReplayCompletion {
 }
 
 /**
+ * Pieces a replayed text is cut into, about at most. Each piece costs a whole chunk's envelope (id, model, choices:
+ * about 300 bytes), and the replay goes out at once, so more pieces reach no client sooner: pieces of a fixed 24
+ * characters made a 1 MB answer 14 MB of SSE, and as much CPU to write it.
+ */
+const MAX_PIECES = 32;
+
+/** Characters per piece of a text of `length`: `smallest`, or more for a long text so that it is in MAX_PIECES. */
+const pieceSize = (length: number, smallest: number) => Math.max(smallest, Math.ceil(length / MAX_PIECES));
+
+/**
  * Splits text into pieces of about `size` characters, cutting after whitespace so words stay whole, and never between
  * the two halves of a surrogate pair (an emoji): a lone half is not valid text to clients that decode each piece.
  */
-export function splitText(text: string, size = 24): string[] {
+export function splitText(text: string, size = pieceSize(text.length, 48)): string[] {
   const pieces: string[] = [];
   let rest = text;
   while (rest.length > size) {
@@ -93,7 +103,7 @@ function choiceDeltas(choice: ReplayChoice): Record<string, unknown>[] {
     // A custom tool call (or a kind not known here) goes whole in one delta: its fields are not split by any client.
     if (!call.function) return void delta({ tool_calls: [{ index, ...call }] });
     const args = call.function.arguments ?? "";
-    const [first = "", ...rest] = splitText(args, 16);
+    const [first = "", ...rest] = splitText(args, pieceSize(args.length, 16));
     // The first delta of a call names it; later ones carry only argument text, as OpenAI streams them.
     delta({ tool_calls: [{ index, id: call.id, type: call.type ?? "function", function: { name: call.function.name, arguments: first } }] });
     for (const piece of rest) delta({ tool_calls: [{ index, function: { arguments: piece } }] });

@@ -22,6 +22,18 @@ describe("replayChunks", () => {
     expect(splitText("")).toEqual([""]);
   });
 
+  it("replays a long answer in a few dozen chunks, not one per few words", () => {
+    const content = "All work and no play makes a long answer. ".repeat(25_000); // about 1 MB
+    const args = JSON.stringify({ rows: Array.from({ length: 20_000 }, (_, i) => i) });
+    const message = { role: "assistant", content, tool_calls: [{ id: "t", type: "function", function: { name: "f", arguments: args } }] };
+    const chunks = replayChunks({ ...base, choices: [{ index: 0, message, logprobs: null, finish_reason: "stop" }] }, false) as Any[];
+    const deltas = chunks.map((c) => c.choices[0].delta);
+    expect(deltas.filter((d) => typeof d.content === "string" && d.content !== "").map((d) => d.content).join("")).toBe(content);
+    expect(chunks.length).toBeLessThan(80);
+    // The SSE it makes is about the answer's own size, not many times it.
+    expect(chunks.reduce((bytes, c) => bytes + JSON.stringify(c).length, 0)).toBeLessThan(1.1 * (content.length + args.length));
+  });
+
   it("never cuts an emoji in half: each piece is whole text on its own", () => {
     const lonelyHalf = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
     for (const text of [`a${"😀".repeat(32)}`, '{"city":"東京🗼🗼🗼🗼🗼🗼🗼🗼"}']) {
