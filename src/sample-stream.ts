@@ -61,12 +61,18 @@ function streamedError(sent: unknown, headers: Headers): InstanceType<typeof Ope
   return OpenAI.APIError.generate(status, { error: { message, type: typeof error.type === "string" ? error.type : null, code: typeof error.code === "string" ? error.code : null } }, undefined, headers);
 }
 
+/**
+ * Draws `params.n` candidates as one stream, handing each choice to `onChoice` as it finishes. `soFar` is kept up to
+ * date with the stream's id and time and, once it comes, its usage: a stream that breaks off after some candidates
+ * still drew them, and they are answered under its id and counted.
+ */
 export function streamedDraw(
   upstream: Upstream,
   params: Record<string, unknown>,
   signal: AbortSignal,
   onChoice: (choice: AssembledChoice) => void,
   headers: Record<string, string> = {},
+  soFar: StreamedDraw = { usage: null, meta: null },
 ): Promise<StreamedDraw> {
   const body = { ...params, stream: true, stream_options: { include_usage: true } } as unknown as ChatParams;
   const expected = typeof params.n === "number" ? params.n : 1;
@@ -112,6 +118,8 @@ export function streamedDraw(
           if (err instanceof MalformedChunk) throw malformedEvent();
           throw err;
         }
+        soFar.meta = assembler.meta;
+        soFar.usage = assembler.usage;
         for (const choice of finished) handed += 1, onChoice(choice);
         // Every choice and the usage are in: nothing left worth waiting for, should [DONE] be slow to come.
         if (handed >= expected && assembler.usage) break;

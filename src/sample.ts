@@ -5,7 +5,7 @@ import type { Candidate } from "../strategies/types";
 import { ProxyError } from "./errors";
 import { addUsage, hasMessage, messageText, ZERO_USAGE, type Usage } from "./openai/chat";
 import { noopProbe, type GenerationWatch, type RequestProbe } from "./observe/probe";
-import { streamedDraw } from "./sample-stream";
+import { streamedDraw, type StreamedDraw } from "./sample-stream";
 import { upstreamFailure, type Upstream } from "./upstream";
 import { createChannel } from "./util/channel";
 import { completionMeta, otherFields } from "./util/other-fields";
@@ -132,8 +132,12 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
   const summary: DrawSummary = { usage: ZERO_USAGE, calls: 0, errors: [], received: 0, lost: 0, meta: null };
   let nextIndex = 0;
 
-  /** A failure that costs `count` candidates for good. */
+  /**
+   * A failure that costs `count` candidates for good. Not when the client has left: its draws end because it did, and
+   * the request is logged as cancelled, not as an answer with candidates lost.
+   */
   const lose = (failure: ProxyError, count: number): void => {
+    if (signal.aborted) return;
     summary.errors.push(failure);
     summary.lost += count;
     onLoss?.(summary);
@@ -177,13 +181,14 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
     summary.calls += 1;
     const watch = probe.generation(n);
     let got = 0;
+    const soFar: StreamedDraw = { usage: null, meta: null };
     try {
       const result = await streamedDraw(upstream, { ...body, n }, signal, (choice) => {
         if (got >= n) return;
         got += 1;
         if (scrubKeys) scrubMessage(choice.message as Record<string, unknown>, scrubKeys);
         hand(choice as unknown as ChatCompletion["choices"][number], watch);
-      }, watch.headers);
+      }, watch.headers, soFar);
       summary.usage = addUsage(summary.usage, result.usage);
       summary.meta ??= result.meta;
       watch.done(result.usage as Usage | null);
@@ -191,6 +196,9 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
       const failure = upstreamFailure("generator", err);
       watch.failed(failure);
       if (got === 0) throw err;
+      // The candidates that came are answered under the stream's own id, and its usage counts if it came before the break.
+      summary.usage = addUsage(summary.usage, soFar.usage);
+      summary.meta ??= soFar.meta;
       if (got >= n) return n; // every candidate came; only the stream's tail (usage, [DONE]) was lost
       // Candidates already handed over stay; the failure is reported like any lost draw, and not drawn again.
       lose(failure, n - got);

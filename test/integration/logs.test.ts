@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createJsonLogger } from "../../src/adapters/node";
 import type { LogLevel } from "../../src/observe/config";
 import { createApp } from "../../src/app";
+import { encodeEvent } from "../../src/openai/sse";
 import { guardedAsk, rowsTheStandInSeparates } from "../guard-rows";
 import { chatBody, fetchInto, harness, postChat, testConfig } from "../helpers";
 import { createSimulator } from "../sim/server";
@@ -279,6 +280,27 @@ describe("a client that leaves", () => {
     const app = createApp({ config: testConfig({ generator: { supports_n: false } }), logger: log.logger, fetch });
     await leaveAfter(app, chatBody({ verdict: { n: 3 } }), 150, log.events);
     expect(log.events()).toEqual([expect.objectContaining({ status: 499, error: "cancelled" })]);
+    expect(log.events()[0]!.degraded).toBeUndefined();
+  });
+
+  it("while a streamed draw's slower candidates are written is logged as 499, not as a 200 with candidates lost", async () => {
+    const log = capture();
+    const first = encodeEvent({ id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { role: "assistant", content: "Done." }, finish_reason: "stop" }] });
+    // The first candidate at once, then nothing until the client has left.
+    const fetch: typeof globalThis.fetch = async (_input, init) =>
+      new Response(
+        new ReadableStream({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode(first));
+            init?.signal?.addEventListener("abort", () => controller.error(init.signal!.reason));
+          },
+        }),
+        { headers: { "content-type": "text/event-stream" } },
+      );
+    const app = createApp({ config: testConfig({ generator: { stream_sampling: true, supports_n: true } }), logger: log.logger, fetch });
+    await leaveAfter(app, chatBody({ verdict: { n: 3 } }), 150, log.events);
+    expect(log.events()).toEqual([expect.objectContaining({ status: 499, error: "cancelled" })]);
+    expect(log.events()[0]!.degraded).toBeUndefined();
   });
 });
 

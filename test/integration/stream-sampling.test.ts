@@ -52,6 +52,25 @@ describe("streamed sampling", () => {
     expect(body.verdict.n_candidates).toBe(1);
     expect(body.verdict.degraded).toBe("candidates_lost");
     expect(body.verdict.errors[0].message).toMatch(/worker crashed/);
+    // Answered under the stream's own id and time, which came before the break.
+    expect([body.id, body.created]).toEqual(["c", 1]);
+  });
+
+  it("counts the usage a stream sent before it broke off, its last candidate unfinished", async () => {
+    const finished = (index: number, content: string) => encodeEvent(chunk([{ index, delta: { role: "assistant", content }, finish_reason: "stop" }]));
+    const sse = [
+      finished(0, "The first answer."),
+      finished(1, "The second answer."),
+      encodeEvent(chunk([], { usage: { prompt_tokens: 5, completion_tokens: 7, total_tokens: 12 } })),
+      encodeEvent({ error: { message: "worker crashed", type: "server_error" } }),
+    ].join("");
+    const fetch: typeof globalThis.fetch = async (_input, init) =>
+      bodyText(init).includes("<response_a>") ? fetchInto(createSimulator().app)(_input, init) : new Response(sse, { headers: { "content-type": "text/event-stream" } });
+    const { app } = harness({ config: streaming, deps: { fetch } });
+    const body = await (await postChat(app, chatBody({ verdict: { n: 3 } }))).json();
+    expect(body.verdict.n_candidates).toBe(2);
+    expect(body.verdict.degraded).toBe("candidates_lost");
+    expect(body.verdict.usage.generator.total_tokens).toBe(12);
   });
 
   it("hands the client no key that a streamed candidate repeats, even one split between two chunks", async () => {
