@@ -36,6 +36,7 @@ export function createNodeCache(config: Config, logger: Logger): NodeCache {
   // A database Redis does not have: ioredis logs the failed SELECT and carries on in database 0, where judgments would
   // mix with whatever else is there. Every command fails instead, so the memory cache serves alone (and says so).
   let wrongDatabase: Error | undefined;
+  const database = Number(new URL(settings.redis_url).pathname.slice(1) || 0);
   const connecting = import("ioredis").then(({ Redis }) => {
     const redis = new Redis(settings.redis_url, {
       // A command while disconnected fails at once (memory takes over) instead of queueing behind a reconnect.
@@ -56,7 +57,12 @@ export function createNodeCache(config: Config, logger: Logger): NodeCache {
       lastReason = reason;
       logger.warn({ event: "redis_connection_error", backend: "redis", error: reason });
     });
-    redis.on("ready", () => (lastReason = undefined));
+    // A database that was missing may be there once Redis restarts with more of them: on each reconnect it is asked
+    // for again, and used from when it answers.
+    redis.on("ready", () => {
+      lastReason = undefined;
+      if (wrongDatabase) redis.select(database).then(() => (wrongDatabase = undefined), () => undefined);
+    });
     return redis;
   });
   // Commands before the connection is up would fail over to memory, so the first requests would not share.
@@ -80,6 +86,8 @@ export function createNodeCache(config: Config, logger: Logger): NodeCache {
     name: "redis",
     ttlMs: settings.ttl_ms,
     writeBehind: false,
+    // A judgment cache round trip is a millisecond or two; one of 100 ms (or a fifth of the timeout) is a sick Redis.
+    slowMs: Math.max(100, settings.redis_timeout_ms / 5),
     warn: (event) => logger.warn(event),
     info: (event) => logger.info(event),
   });

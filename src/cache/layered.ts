@@ -31,6 +31,13 @@ export interface LayeredCacheOptions {
    * rather than refusing would otherwise cost every lookup its full timeout (redis_timeout_ms) for as long as it lasts.
    */
   retryAfterMs?: number;
+  /**
+   * A shared op that works but takes longer than this is taken as a failure (the layer is left alone for the pause,
+   * and the log says so): each lookup waits on it before the judge is asked, so a Redis slow by a second but inside its
+   * timeout would add a second to every match of a tournament, and the request's budget would run out as a judge outage.
+   * Unset: no op is too slow (Workers KV is slow by nature and is bounded by its own limits).
+   */
+  slowMs?: number;
   now?: () => number;
 }
 
@@ -55,7 +62,7 @@ const isShared = (stored: unknown): stored is Shared =>
   typeof stored === "object" && stored !== null && typeof (stored as Shared).expires_at === "number" && "value" in stored;
 
 export function createLayeredCache(options: LayeredCacheOptions): LayeredCache {
-  const { front, back, name, ttlMs, writeBehind, warn, info, retryAfterMs = 5_000, now = Date.now } = options;
+  const { front, back, name, ttlMs, writeBehind, warn, info, retryAfterMs = 5_000, slowMs = Infinity, now = Date.now } = options;
   const pending = new Set<Promise<void>>();
   // Reads and writes are down, paused and back apart: a write outage must not stop the reads, and a read that works
   // says nothing about the writes. The log speaks of the layer as a whole, once each way: unavailable when an op fails
@@ -78,6 +85,12 @@ export function createLayeredCache(options: LayeredCacheOptions): LayeredCache {
     if (down[op]) nextTry[op] = now() + retryAfterMs; // this call tries; the others wait for its outcome
     return true;
   };
+  /** An op that began at `began` and worked: fine, unless it took longer than slowMs. */
+  const answered = (op: Op, began: number) => {
+    const took = now() - began;
+    if (took > slowMs) failed(op, new Error(`answered in ${took} ms, over ${slowMs} ms`));
+    else worked(op);
+  };
   const worked = (op: Op) => {
     nextTry[op] = 0;
     if (!down[op]) return;
@@ -91,7 +104,8 @@ export function createLayeredCache(options: LayeredCacheOptions): LayeredCache {
   };
 
   const writeBack = (key: string, value: unknown, via: SharedAccess | undefined): Promise<void> => {
-    const write = (via ? via(() => back.set(key, value)) : back.set(key, value)).then(() => worked("set"), writeFailed);
+    const began = now();
+    const write = (via ? via(() => back.set(key, value)) : back.set(key, value)).then(() => answered("set", began), writeFailed);
     pending.add(write);
     void write.finally(() => pending.delete(write));
     return write;
@@ -102,9 +116,10 @@ export function createLayeredCache(options: LayeredCacheOptions): LayeredCache {
       const local = await front.get(key);
       if (local !== undefined || !reachable("get")) return local;
       let shared: unknown;
+      const began = now();
       try {
         shared = await (via ? via(() => back.get(key)) : back.get(key));
-        worked("get");
+        answered("get", began);
       } catch (err) {
         failed("get", err);
         return undefined;

@@ -40,6 +40,11 @@ describe("config for replicas and Workers", () => {
     expect(problemsOf({ cache: { backend: "redis", redis_url: "http://x:6379" } })).toMatch(/cache\.redis_url/);
     expect(problemsOf({ cache: { backend: "memcached" } })).toMatch(/cache\.backend/);
     expect(problemsOf({ cache: { redis_url: "redis://x" } })).toMatch(/redis_url/);
+    // A password with a lone % cannot be decoded: a config error, not a crash at startup, and the password not in it.
+    const lonePercent = problemsOf({ cache: { backend: "redis", redis_url: "redis://:ab%zzSecretX@127.0.0.1:6379/0" } });
+    expect(lonePercent).toMatch(/cache\.redis_url.*%25/);
+    expect(lonePercent).not.toMatch(/SecretX/);
+    expect(loadConfig({}, JSON.stringify({ ...minimal, cache: { backend: "redis", redis_url: "redis://:p%40ss@127.0.0.1:6379/0" } })).cache.backend).toBe("redis");
   });
 
   it("refuses a per-request bound below 1", () => {

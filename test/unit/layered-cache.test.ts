@@ -220,6 +220,43 @@ describe("a stuck Workers KV", () => {
   });
 });
 
+describe("a slow Redis (answering, but inside its timeout)", () => {
+  it("is left alone once an answer took longer than slowMs, so lookups stop waiting on it, and the log says why", async () => {
+    const clock = { ms: 0 };
+    const data = new Map<string, unknown>();
+    let gets = 0;
+    // Every op answers, 300 ms late by the clock.
+    const slow: JudgmentCache = {
+      get: async (key) => ((gets += 1), (clock.ms += 300), data.get(key)),
+      set: async (key, value) => void ((clock.ms += 300), data.set(key, value)),
+    };
+    const logs: Record<string, unknown>[] = [];
+    const cache = createLayeredCache({
+      front: createMemoryCache(memoryOptions),
+      back: slow,
+      name: "redis",
+      ttlMs: 60_000,
+      writeBehind: false,
+      slowMs: 100,
+      retryAfterMs: 5_000,
+      warn: (event) => logs.push(event),
+      info: (event) => logs.push(event),
+      now: () => clock.ms,
+    });
+    expect(await cache.get("a")).toBeUndefined();
+    expect(logs).toEqual([expect.objectContaining({ event: "cache_backend_unavailable", op: "get", error: "answered in 300 ms, over 100 ms" })]);
+    expect(await cache.get("b")).toBeUndefined();
+    await cache.set("c", { v: 1 }); // memory only: no write waits on it either
+    expect([gets, data.size]).toEqual([1, 0]);
+    // After the pause one lookup tries it again; answering in time, it is used again.
+    clock.ms += 5_000;
+    slow.get = async (key) => ((gets += 1), data.get(key));
+    expect(await cache.get("d")).toBeUndefined();
+    expect(gets).toBe(2);
+    expect(logs.at(-1)).toEqual(expect.objectContaining({ event: "cache_backend_recovered" }));
+  });
+});
+
 describe("a judgment's lifetime across layers and replicas", () => {
   const replica = (back: JudgmentCache, ttlMs: number, logs: unknown[] = []) =>
     createLayeredCache({
