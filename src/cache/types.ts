@@ -13,11 +13,17 @@ export interface JudgmentCache {
 }
 
 /**
- * A stored text as a value; undefined for none, and for text verdict did not write (not JSON: another writer under the
- * same prefix): that is a miss, not a failing backend that would be left alone for a while.
+ * The longest stored text read as a judgment. One is a few KB (its reasoning is bounded, src/judge/stored.ts); a value
+ * of megabytes under verdict's key was written by something else, and would be parsed and copied into memory.
+ */
+const MAX_STORED_CHARS = 64 * 1024;
+
+/**
+ * A stored text as a value; undefined for none, and for text verdict did not write (not JSON, or far too long:
+ * another writer under the same prefix): that is a miss, not a failing backend that would be left alone for a while.
  */
 export function storedValue(text: string | null | undefined): unknown {
-  if (text === null || text === undefined) return undefined;
+  if (text === null || text === undefined || text.length > MAX_STORED_CHARS) return undefined;
   try {
     return JSON.parse(text);
   } catch {

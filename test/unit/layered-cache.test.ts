@@ -293,6 +293,15 @@ describe("a judgment's lifetime across layers and replicas", () => {
     expect(await cache.get("k")).toBeUndefined();
     expect(logs).toEqual([]);
   });
+
+  it("takes a shared value of megabytes for a miss: no judgment is that long, and it is not copied into memory", async () => {
+    const judgment = { value: { winner: "A", reasoning: "r", parsed: true }, expires_at: Date.now() + 60_000 };
+    const padded = JSON.stringify({ ...judgment, padding: "x".repeat(1 << 20) });
+    const redis = { get: async () => padded, set: async () => "OK" };
+    expect(await replica(createRedisCache(redis, { ttl_ms: 60_000, prefix: "p:" }), 60_000).get("k")).toBeUndefined();
+    redis.get = async () => JSON.stringify(judgment);
+    expect(await replica(createRedisCache(redis, { ttl_ms: 60_000, prefix: "p:" }), 60_000).get("k")).toEqual(judgment.value);
+  });
 });
 
 describe("the memory cache's byte bound", () => {
