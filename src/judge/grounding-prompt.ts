@@ -8,8 +8,9 @@ import { section } from "./sections";
 // before a cut, a verdict quoted from the answer or the documents not read as the judge's): judgments stored under 1
 // may have passed what is read as a failure now, and are not reused.
 // 3: read more strictly again (src/judge/parse-grounding.ts): FAIL in any spelling after the word verdict, a PASS that
-// does not end its clause or that second thoughts follow, more ways of saying a claim lacks support, any verdict field
-// that is not PASS, and structured output's object only when it is exactly the schema's.
+// does not end its clause or that second thoughts follow, more ways of saying a claim lacks support (tables, "not
+// found", hallucinations detected), any verdict field that is not PASS, and structured output's object only when it
+// is exactly the schema's.
 export const GROUNDING_TEMPLATE = { id: "grounding", version: 3 } as const;
 
 export const GROUNDING_SYSTEM = `TASK

@@ -14,12 +14,14 @@ export interface ParsedGrounding {
 type Said = "PASS" | "FAIL" | null;
 
 /** Words a judge may give as its verdict meaning the answer is not supported (any case). */
-const FAILING_WORD = /^(?:fail(?:s|ed|ing|ure)?|unsupported|not supported|unverified|ungrounded|hallucinat\w*|contradict\w*|false|incorrect|wrong|no|not|rejected?|❌|✗|✘)$/i;
+const FAILING_WORD = /^(?:fail(?:s|ed|ing|ure)?|unsupported|not supported|not found|partially supported|unverified|ungrounded|hallucinat\w*|contradict\w*|false|incorrect|wrong|rejected?|❌|✗|✘)$/i;
 /** Words that mean the answer passed but are not the PASS asked for: they neither pass nor fail it. */
 const PASSING_WORD = /^(?:passed|supported|fully supported|grounded|faithful|true|yes|correct|ok|okay|✓|✔|✅)$/i;
 
 /** A verdict as the judge wrote it ("Fail ", "**PASS**", "FAIL."): PASS, FAIL, or nothing for a word that says neither. */
 function saidBy(raw: string): Said {
+  // No verdict is longer; a long value fails without being scanned (the strip below is quadratic in a run of marks).
+  if (raw.length > 40) return "FAIL";
   const word = plainText(raw).trim().replace(/^["'`[(*_]+|["'`\])*_.!]+$/g, "").trim();
   if (word.toUpperCase() === "PASS") return "PASS";
   if (word === "" || PASSING_WORD.test(word)) return null;
@@ -30,12 +32,14 @@ function saidBy(raw: string): Said {
 /** Field names that hold a verdict: "verdict", "label", "result", a list of them, or a named one ("final_verdict"). */
 const VERDICT_FIELD = /^(?:[a-z]+[ _-])*(?:verdict|label|result)s?$/;
 /** Yes-or-no fields a judge may add of its own: false for these fails the answer ... */
-const SUPPORT_FIELD = /^(?:is_)?(?:supported|grounded|faithful|factual|correct|accurate)$/;
+const SUPPORT_FIELD = /^(?:[a-z]+_)?(?:supported|grounded|faithful|factual|correct|accurate)(?:_[a-z]+)?$/;
 /** ... and true for these. */
-const FAULT_FIELD = /^(?:is_|has_)?(?:hallucinat\w*|unsupported|contradict\w*|fabricat\w*)$/;
+const FAULT_FIELD = /^(?:[a-z]+_)?(?:hallucinat\w*|unsupported\w*|contradict\w*|fabricat\w*)$/;
 
 const isNo = (value: unknown) => value === false || (typeof value === "string" && /^(?:false|no)$/i.test(value.trim()));
-const isYes = (value: unknown) => value === true || (typeof value === "string" && /^(?:true|yes)$/i.test(value.trim()));
+/** Yes: true, "yes", a count above 0, or a list of them ("unsupported_claims": ["1932"]). */
+const isYes = (value: unknown) =>
+  value === true || (typeof value === "number" && value > 0) || (Array.isArray(value) && value.length > 0) || (typeof value === "string" && /^(?:true|yes)$/i.test(value.trim()));
 
 /**
  * What an object's own fields say, all of them ({"verdict": "PASS", "RESULT": "FAIL"}, a list under "verdicts",
@@ -48,10 +52,11 @@ function verdictFields(record: object): Said {
     const name = key.trim().toLowerCase();
     if (SUPPORT_FIELD.test(name) && isNo(value)) return "FAIL";
     if (FAULT_FIELD.test(name) && isYes(value)) return "FAIL";
-    if (name === "status" && typeof value === "string" && FAILING_WORD.test(value.trim())) return "FAIL";
+    if (name === "status" && typeof value === "string" && FAILING_WORD.test(value.trim().replace(/[_-]+/g, " "))) return "FAIL";
     if (!VERDICT_FIELD.test(name)) continue;
     for (const said of Array.isArray(value) ? value : [value]) {
-      const read = typeof said === "string" ? saidBy(said) : null;
+      // A verdict given as false, 0 or null is no pass.
+      const read = typeof said === "string" ? saidBy(said) : said === false || said === 0 || said === null ? "FAIL" : null;
       if (read === "FAIL") return read;
       verdict ??= read;
     }
@@ -109,29 +114,50 @@ function heldToSchema(text: string): ParsedGrounding | null {
  * "VERDICT: PASS", "**Verdict:** fail", "Final verdict — ❌", "verdict = not PASS": the word verdict, a mark, and the
  * word or sign that follows (markdown and quotes around it allowed).
  */
-const VERDICT_LABEL = /\bverdict\b[*_`]*[ \t]*(?:[:=]|->|=>|--?|[\u2013\u2014\u2192]|\bis\b)[ \t]*[*_`"'([]*[ \t]*(\p{L}+|❌|✗|✘|✓|✔|✅)/giu;
+const VERDICT_LABEL = /\bverdict\b["*_`]{0,4}[ \t]{0,4}(?:[:=]|->|=>|--?|[\u2013\u2014\u2192]|\bis\b)[ \t*_`"'([✅]{0,8}(\p{L}+|❌|✗|✘|✓|✔|✅)/giu;
 const DOUBLE_BRACKETS = /\[\[\s*([^\]\n]{1,20}?)\s*\]\]/g;
 /**
- * What may follow a PASS for it to be one: the clause ends there. Not "PASS? No.", "PASS is not warranted", "PASS
- * would require ...", "PASS/fail hinges on ..." or "PASS (0 of 3 claims supported)".
+ * What may follow a PASS for it to be one, read from where the PASS ends (sticky): the clause ends there, at the end
+ * of the text or the line, a stop, a dash before more words, a tick; or a comma or colon, unless a condition follows.
+ * Not "PASS? No.", "PASS is not warranted", "PASS would require ...", "PASS/fail hinges on ...", "PASS (0 of 3
+ * claims supported)", "PASS, except the date" or "PASS: 0 of 3 claims are supported".
  */
-const CLAUSE_ENDS = /^[*_`"')\]]*[ \t]*(?:$|\n|[.!,;:](?:\s|$))/;
+/** Marks that close a PASS ("**PASS**", "`PASS`"), read from where it ends. */
+const CLOSERS = /[*_`"')\]]{0,8}/y;
+
+const CLAUSE_ENDS =
+  /[*_`"')\]}]{0,8}[ \t]{0,8}(?:$|\n|[.!](?:\s|$)|[-\u2013\u2014][ \t]|[✅✓✔]|[,;:](?![ \t]{0,4}(?:except|if|but|unless|provided|assuming|with|only|\d+ of \d))(?:\s|$))/y;
 
 /** Failing words a claim may be marked with. */
-const CLAIM_FAILS = "(?:fail(?:s|ed)?|unsupported|unverified|hallucinated|contradicted|false|incorrect|not supported(?:[ \\t]+by[ \\t]+the[ \\t]+(?:documents?|context|sources?|passage|text))?)";
+const CLAIM_FAILS =
+  "(?:fail(?:s|ed)?|unsupported|unverified|unsubstantiated|ungrounded|hallucinated|contradicted|false|incorrect|(?:only )?partially supported|no support|not (?:supported|grounded|found|mentioned))" +
+  "(?:[ \\t]+(?:by|in)[ \\t]+the[ \\t]+(?:documents?|context|sources?|passage|text))?";
 
 /**
- * "Claim 2: Fail", "claim 3 (the date) -> failed.", "Claim 4 → not supported by the document", and without a mark
- * "Claim 2 unsupported." (a number, then the word): the word "claim", up to 80 characters on the same line and in the
- * same sentence, a mark (:, =, ->, an arrow, a dash, a cross), then a failing word that ends the clause (a stop, a
- * bracket, a comma, the line's end), in any case. Not "Claim 1: Failed logins lock the account" or "Claim 2: not
- * supported by the document? It is.": there the word starts the claim's own text. Bounded, so linear.
+ * "Claim 2: Fail", "claim 3 (the date) -> failed.", "Claim 4 → not supported by the document", "Statement 2:
+ * unsupported - the document says 1931", and without a mark "Claim 2 unsupported." (a number, then the word): the
+ * word "claim" or "statement", up to 80 characters on the same line and in the same sentence, a mark (:, =, ->, an
+ * arrow, a dash, a table's bar), then a failing word that ends the clause (a stop, a bracket, a comma, a colon, a
+ * dash, a bar, the line's end), in any case. Not "Claim 1: Failed logins lock the account" or "Claim 2: not supported
+ * by the document? It is.": there the word starts the claim's own text. Every run is bounded (runs of spaces side by
+ * side once made this cubic: 600 spaces cost 0.6 s), so linear.
  */
 const CLAIM_MARKED_FAILED = new RegExp(
-  "\\bclaim\\b(?:[^\\n.:=>\\u2192]{0,80}(?::|=|->|=>|-|\\u2013|\\u2014|\\u2192)|[ \\t]*#?\\d+[ \\t]+)" +
-    `[ \\t]*[*❌✗✘]*[ \\t]*${CLAIM_FAILS}\\**[ \\t]*(?=[.,;!()[\\]]|$)`,
+  "\\b(?:claim|statement)\\b(?:[^\\n.:=>|\\u2192]{0,80}(?::|=|->|=>|-|\\u2013|\\u2014|\\u2192|\\|)|[ \\t]{0,4}#?\\d{1,4}[ \\t]{1,4})" +
+    // A dash ends the clause only after a space: "Fail-safe valves" is a claim's own text.
+    `[ \\t*❌✗✘]{0,8}${CLAIM_FAILS}(?:[ \\t*]{0,8}(?=[.,;:!()[\\]|]|$)|[ \\t*]{1,8}(?=[-\\u2013\\u2014]))`,
   "im",
 );
+
+/** A table cell that holds only a failing word ("| 2 | 1932 | ❌ Not supported |"). */
+const CELL_FAILS = new RegExp(`\\|[ \\t❌✗✘*]{0,8}${CLAIM_FAILS}[ \\t.*]{0,8}(?=\\|)`, "i");
+
+/**
+ * "Hallucination detected", "the answer contains a hallucination", "Unsupported claims: 2", "the answer
+ * hallucinates": a failure told of the answer as a whole, in any case.
+ */
+const ANSWER_FAULTS =
+  /(?<!\bno[ \t]{1,3})\bhallucinations?[ \t]{1,3}(?:detected|found|present)\b|\bcontains?[ \t]{1,3}(?:an?[ \t]{1,3})?hallucination|\bunsupported[ \t]{1,3}claims?[ \t]{0,3}:[ \t]{0,3}[1-9]|\bhallucinates\b/i;
 
 const ADVERB = "(?:(?:actually|entirely|completely|wholly|fully|partly|partially|largely|also)[ \\t]+)?";
 const WHERE = "(?:found[ \\t]+|mentioned[ \\t]+(?:anywhere[ \\t]+)?|stated[ \\t]+|present[ \\t]+)?in[ \\t]+the[ \\t]+(?:documents?|context|sources?|passages?|text)";
@@ -145,10 +171,10 @@ const WHERE = "(?:found[ \\t]+|mentioned[ \\t]+(?:anywhere[ \\t]+)?|stated[ \\t]
  * like the mark above, so linear.
  */
 const CLAIM_SAID_UNSUPPORTED = new RegExp(
-  "(?<!\\b(?:no|any|none of the|not one|not a single|if a|if the)[ \\t]{1,3})\\b(?:claims?|statements?|assertions?)\\b[^\\n.,;:?!]{0,80}?" +
+  "(?<!\\b(?:no|any|none of the(?: \\d+)?|not one|not a single|if a|if the)[ \\t]{1,3})\\b(?:claims?|statements?|assertions?)\\b[^\\n.,;:?!]{0,80}?" +
     "(?:\\b(?:is|are|was|were|remains?)" +
-    `(?:[ \\t]+${ADVERB}(?:unsupported|unverified|unverifiable|hallucinated|fabricated|contradicted|false|incorrect|wrong)` +
-    `|(?:n't|[ \\t]+not)[ \\t]+${ADVERB}(?:supported|verified|verifiable|backed|${WHERE}))` +
+    `(?:[ \\t]+${ADVERB}(?:unsupported|unverified|unverifiable|unsubstantiated|ungrounded|hallucinated|fabricated|made up|contradicted|false|incorrect|wrong)` +
+    `|(?:n't|[ \\t]+not)[ \\t]+${ADVERB}(?:supported|grounded|verified|verifiable|backed|${WHERE}))` +
     "|\\b(?:cannot|can't|could not|couldn't)[ \\t]+be[ \\t]+(?:verified|confirmed|found))\\b",
   "i",
 );
@@ -158,7 +184,7 @@ const CLAIM_SAID_UNSUPPORTED = new RegExp(
  * after its verb. Not "the answer is not in the document", which a correct "the documents do not say" also is.
  */
 const ANSWER_SAID_UNSUPPORTED = new RegExp(
-  "\\b(?:answer|response)[ \\t]+(?:is|was)" +
+  "(?<!\\b(?:nothing|no part|none) (?:in|of) (?:the )?)\\b(?:answer|response)[ \\t]+(?:is|was)" +
     `(?:[ \\t]+${ADVERB}(?:unsupported|unverified|hallucinated|fabricated|contradicted|incorrect|false)` +
     `|(?:n't|[ \\t]+not)[ \\t]+${ADVERB}(?:supported|grounded|backed))\\b`,
   "i",
@@ -169,7 +195,12 @@ const ANSWER_SAID_UNSUPPORTED = new RegExp(
  * that take a verdict back or fail an answer, in any case. A PASS followed by them is no verdict; one followed by
  * anything else ("VERDICT: PASS. Every claim is in the document.") stands.
  */
-const SECOND_THOUGHTS = /\b(?:fail\w*|unsupported|(?:not|n't)[ \t]+supported|hallucinat\w*|contradict\w*|incorrect|wrong|retract\w*|revis\w*|correct(?:ion|ing)|mistaken?|wait)\b/i;
+const SECOND_THOUGHTS = new RegExp(
+  "(?<!\\b(?:no|not|nothing|without|never)[ \\t]{1,3})\\b(?:fail\\w*|unsupported|hallucinat\\w*|contradict\\w*|incorrect|wrong|mistaken?)\\b" +
+    "|(?:\\bnot|n't)[ \\t]+(?:supported|mentioned|appear)\\b|\\bno evidence\\b|\\b(?:i meant|oops)\\b|\\b(?:retract\\w*|revis\\w*|correct(?:ion|ing)|wait|second thought|closer inspection|scratch that)\\b" +
+    "|\\bshould(?:n't|[ \\t]+not)[ \\t]+(?:pass|be)\\b|\\b(?:falla\\w*|fallido|nicht bestanden|durchgefallen|fehlgeschlagen)\\b|\\u00e9chec",
+  "i",
+);
 
 /** Failing words and signs that count wherever they stand: FAIL in capitals (the verdict word asked for) and crosses. */
 const FAIL_ANYWHERE = /\bFAIL(?:S|ED)?\b|[❌✗✘]/;
@@ -194,7 +225,9 @@ function jsonVerdicts(text: string, quoted: Quoted): Found[] {
     const claim = failedClaim(record, 0);
     const verdict = claim === undefined && failedInText(span) ? "FAIL" : verdictFields(record);
     // A failure counts wherever it is written; a pass quoted from the answer or the documents is not the judge's.
-    if (verdict === "PASS" && claim === undefined && quotedSpan(span, text, quoted)) continue;
+    // Compared as written, and as a verdict field alone: the judge may quote a candidate's object with its fields
+    // in another order.
+    if (verdict === "PASS" && claim === undefined && (quotedSpan(span, text, quoted) || (span.length !== text.length && quoted.holds('"verdict":"pass"')))) continue;
     const reasoning = firstText(record, ["reasoning", "rationale", "explanation"]);
     if (verdict) found.push({ verdict, reasoning, end: end + 1 });
     if (claim) found.push({ verdict: "FAIL", reasoning: firstText(lowerCased(claim) ?? {}, ["reasoning", "rationale", "explanation", "claim"]) || reasoning, end: end + 1 });
@@ -208,8 +241,10 @@ function proseVerdicts(text: string, quoted: Quoted): Found[] {
   const labelled = (match: RegExpMatchArray, word: string) => {
     const end = match.index! + match[0].length;
     if (FAILING_WORD.test(word)) return void found.push({ verdict: "FAIL", reasoning: text.slice(0, match.index).trim(), end });
-    if (word.toUpperCase() !== "PASS" || !CLAUSE_ENDS.test(text.slice(end, end + 8)) || quoted.holds(match[0])) return;
-    const closed = end + /^[*_`"')\]]*/.exec(text.slice(end))![0].length;
+    CLAUSE_ENDS.lastIndex = end;
+    if (word.toUpperCase() !== "PASS" || !CLAUSE_ENDS.test(text) || quoted.holds(match[0])) return;
+    CLOSERS.lastIndex = end;
+    const closed = end + CLOSERS.exec(text)![0].length;
     found.push({ verdict: "PASS", reasoning: text.slice(0, match.index).trim(), end: closed });
   };
   for (const match of text.matchAll(VERDICT_LABEL)) labelled(match, match[1]!);
@@ -242,7 +277,8 @@ export function parseGrounding(text: string, structured = false, quoted: Quoted 
   const found = [...inJson, ...proseVerdicts(plain, quoted)];
   const failed = found.find((f) => f.verdict === "FAIL");
   if (failed) return { verdict: "FAIL", reasoning: failed.reasoning };
-  if (FAIL_ANYWHERE.test(plain) || CLAIM_MARKED_FAILED.test(plain) || CLAIM_SAID_UNSUPPORTED.test(plain) || ANSWER_SAID_UNSUPPORTED.test(plain)) return { verdict: "FAIL", reasoning: plain };
+  const failing = [FAIL_ANYWHERE, CLAIM_MARKED_FAILED, CELL_FAILS, CLAIM_SAID_UNSUPPORTED, ANSWER_SAID_UNSUPPORTED, ANSWER_FAULTS];
+  if (failing.some((rule) => rule.test(plain))) return { verdict: "FAIL", reasoning: plain };
   const last = found.reduce<Found | null>((latest, f) => (latest === null || f.end >= latest.end ? f : latest), null);
   if (last === null || SECOND_THOUGHTS.test(plain.slice(last.end))) return null;
   // A pass is told in the JSON's own reasoning where there is one.

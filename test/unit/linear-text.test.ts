@@ -18,6 +18,9 @@ it.each([
   ["claims marked in prose", () => parseGrounding(`${"claim ".repeat(RUN / 6)}x`)],
   ["claims said to lack support", () => parseGrounding(`${"claims is ".repeat(RUN / 10)}x`)],
   ["a grounding answer ending in a long run of spaces", () => parseGrounding(`PASS${" ".repeat(RUN)}x`)],
+  ["a numbered claim before a long run of spaces", () => parseGrounding(`Claim 2${" ".repeat(RUN)}x`)],
+  ["a verdict label before a long run of tabs", () => parseGrounding(`Verdict:${"\t".repeat(RUN)}1`)],
+  ["a verdict field of marks", () => parseGrounding(`{"verdict": "${".".repeat(RUN)}x"}`)],
   // Every brace tried parses almost to the end: 120 KB of nesting took over a second before the search was bounded.
   ["JSON objects nested deep", () => parseGrounding(`${'{"v":'.repeat(RUN / 2)}"PASS"${"}".repeat(RUN / 2)}`)],
   ["judge prompt tags after a long gap", () => neutraliseTags(`<${" ".repeat(RUN)}x`)],

@@ -187,7 +187,6 @@ describe("parseGrounding", () => {
       "A verdict: PASS would require the year. It is missing. Final verdict: \uff26\uff21\uff29\uff2c", // full width
       "Verdict: PASS.\nOn second look: F\u200bAIL", // a zero-width space inside
       "Final verdict \u2014 \u274c",
-      "Verdict: not PASS",
       "[[PASS]] ... no, [[fail]]",
     ]) {
       for (const structured of [false, true]) expect([failing, structured, parseGrounding(failing, structured)?.verdict]).toEqual([failing, structured, "FAIL"]);
@@ -202,10 +201,22 @@ describe("parseGrounding", () => {
       "Verdict: PASS (0 of 3 claims checked)",
       '{"REASONING": "ok", "VERDICT": "PASS"}\n\nWait, that is wrong: the date is not in the document. Changing to fail.',
       "VERDICT: PASS\n\nCorrection after re-checking the date: the year is invented.",
+      "Verdict: not PASS",
+      "Verdict: PASS, except the 1932 date.",
+      "Verdict: PASS. However, the 1932 date isn't supported by the document.",
+      "Verdict: PASS.\nOn closer inspection, the answer should not pass.",
+      "VERDICT: PASS. However, the year 1932 isn't mentioned anywhere in the document.",
     ]) {
       expect([doubtful, parseGrounding(doubtful)?.verdict ?? null]).not.toEqual([doubtful, "PASS"]);
     }
-    for (const honest of ["VERDICT: PASS. Every claim is in the document.", "VERDICT: PASS\n\nThe answer matches paragraph 2.", "Verdict: **PASS**", "PASS"]) {
+    for (const honest of [
+      "VERDICT: PASS. Every claim is in the document.",
+      "VERDICT: PASS\n\nThe answer matches paragraph 2.",
+      "Verdict: **PASS**",
+      "PASS",
+      "VERDICT: PASS - all claims supported",
+      "Verdict: PASS\n\nNo hallucinations were found.",
+    ]) {
       expect([honest, parseGrounding(honest)?.verdict]).toEqual([honest, "PASS"]);
     }
   });
@@ -219,6 +230,11 @@ describe("parseGrounding", () => {
       "Claim 2 is contradicted by the document. VERDICT: PASS",
       "Claim 2 cannot be verified from the document. VERDICT: PASS",
       "The second statement is unsupported. VERDICT: PASS",
+      "| Claim | Status |\n| 1932 | \u274c Not supported |\n\nVERDICT: PASS",
+      "Statement 2: unsupported - the document says 1931.\nVERDICT: PASS",
+      "- Claim 2: **Not found**\nVERDICT: PASS",
+      "Hallucination detected: the year. VERDICT: PASS",
+      "Claim 2 is not grounded in the context. VERDICT: PASS",
       '{"REASONING": "The date is not in the document, so the answer is unsupported.", "VERDICT": "PASS"}',
     ]) {
       expect([contradicted, parseGrounding(contradicted)?.verdict]).toEqual([contradicted, "FAIL"]);
@@ -236,6 +252,9 @@ describe("parseGrounding", () => {
       '"VERDICT": "PASS", "final_verdict": "FAIL"',
       '"VERDICT": "PASS", "Verdict ": "FAIL"',
       '"VERDICT": "PASS", "hallucinated": true',
+      '"VERDICT": "PASS", "unsupported_claims": ["1932"]',
+      '"VERDICT": "PASS", "fully_supported": false',
+      '"result": false, "VERDICT": "PASS"',
     ]) {
       const text = `{"REASONING": "checked", ${fields}}`;
       for (const structured of [false, true]) expect([text, structured, parseGrounding(text, structured)?.verdict]).toEqual([text, structured, "FAIL"]);
