@@ -2,8 +2,8 @@
 //
 // The guard returns only what passed, so the reading is lopsided on purpose. A FAIL counts wherever and however the
 // judge writes it. A PASS counts only where nothing can be mistaken: under structured output, the schema's object
-// exactly; otherwise, a PASS that ends its clause, with no FAIL anywhere and no second thoughts after it. Anything else is
-// unreadable, asked again, and failed if still unreadable.
+// exactly; otherwise, a PASS that ends its clause, with no FAIL anywhere and no second thoughts after it. Anything
+// else is unreadable, asked again, and failed if still unreadable.
 import { firstText, jsonObjects, lowerCased, NOTHING_QUOTED, objectIn, plainText, quotedSpan, unescaped, type Quoted } from "./parse";
 
 export interface ParsedGrounding {
@@ -111,20 +111,20 @@ function heldToSchema(text: string): ParsedGrounding | null {
 }
 
 /**
- * "VERDICT: PASS", "**Verdict:** fail", "Final verdict — ❌", "verdict = not PASS": the word verdict, a mark, and the
- * word or sign that follows (markdown and quotes around it allowed).
+ * "VERDICT: PASS", "**Verdict:** fail", "Final verdict — ❌", "Verdict: ✅ PASS": the word verdict, a mark, and the
+ * word or sign that follows (markdown and quotes around it allowed). Every run is bounded, so linear.
  */
 const VERDICT_LABEL = /\bverdict\b["*_`]{0,4}[ \t]{0,4}(?:[:=]|->|=>|--?|[\u2013\u2014\u2192]|\bis\b)[ \t*_`"'([✅]{0,8}(\p{L}+|❌|✗|✘|✓|✔|✅)/giu;
 const DOUBLE_BRACKETS = /\[\[\s*([^\]\n]{1,20}?)\s*\]\]/g;
+/** Marks that close a PASS ("**PASS**", "`PASS`"), read from where it ends. */
+const CLOSERS = /[*_`"')\]]{0,8}/y;
+
 /**
  * What may follow a PASS for it to be one, read from where the PASS ends (sticky): the clause ends there, at the end
  * of the text or the line, a stop, a dash before more words, a tick; or a comma or colon, unless a condition follows.
  * Not "PASS? No.", "PASS is not warranted", "PASS would require ...", "PASS/fail hinges on ...", "PASS (0 of 3
  * claims supported)", "PASS, except the date" or "PASS: 0 of 3 claims are supported".
  */
-/** Marks that close a PASS ("**PASS**", "`PASS`"), read from where it ends. */
-const CLOSERS = /[*_`"')\]]{0,8}/y;
-
 const CLAUSE_ENDS =
   /[*_`"')\]}]{0,8}[ \t]{0,8}(?:$|\n|[.!](?:\s|$)|[-\u2013\u2014][ \t]|[✅✓✔]|[,;:](?![ \t]{0,4}(?:except|if|but|unless|provided|assuming|with|only|\d+ of \d))(?:\s|$))/y;
 
