@@ -111,10 +111,11 @@ function heldToSchema(text: string): ParsedGrounding | null {
 }
 
 /**
- * "VERDICT: PASS", "**Verdict:** fail", "Final verdict — ❌", "Verdict: ✅ PASS": the word verdict, a mark, and the
- * word or sign that follows (markdown and quotes around it allowed). Every run is bounded, so linear.
+ * "VERDICT: PASS", "**Verdict:** fail", "Final verdict — ❌", "Verdict: ✅ PASS", "Result: PASS": the word verdict
+ * (or result, overall, status, decision, rating, final answer, grounding check), a mark, and the word or sign that
+ * follows (markdown and quotes around it allowed). Every run is bounded, so linear.
  */
-const VERDICT_LABEL = /\bverdict\b["*_`]{0,4}[ \t]{0,4}(?:[:=]|->|=>|--?|[\u2013\u2014\u2192]|\bis\b)[ \t*_`"'([✅]{0,8}(\p{L}+|❌|✗|✘|✓|✔|✅)/giu;
+const VERDICT_LABEL = /\b(?:verdict|result|overall|status|decision|rating|final answer|grounding check)\b["*_`]{0,4}[ \t]{0,4}(?:[:=]|->|=>|--?|[\u2013\u2014\u2192]|\bis\b)[ \t*_`"'([✅]{0,8}(\p{L}+|❌|✗|✘|✓|✔|✅)/giu;
 const DOUBLE_BRACKETS = /\[\[\s*([^\]\n]{1,20}?)\s*\]\]/g;
 /** Marks that close a PASS ("**PASS**", "`PASS`"), read from where it ends. */
 const CLOSERS = /[*_`"')\]]{0,8}/y;
@@ -250,7 +251,7 @@ function proseVerdicts(text: string, quoted: Quoted): Found[] {
   for (const match of text.matchAll(VERDICT_LABEL)) labelled(match, match[1]!);
   for (const match of text.matchAll(DOUBLE_BRACKETS)) labelled(match, match[1]!.trim());
   // Only a short answer can be one word (and a trailing run of spaces costs a regular expression its square).
-  const whole = text.length > 40 ? "" : text.replace(/^[\s*_`"'#]+|[\s*_`"'.!]+$/g, "");
+  const whole = text.length > 40 ? "" : text.replace(/^[\s*_`"'#✅]+|[\s*_`"'.!✅]+$/g, "");
   if (whole.toUpperCase() === "PASS" || FAILING_WORD.test(whole)) {
     found.push({ verdict: whole.toUpperCase() === "PASS" ? "PASS" : "FAIL", reasoning: "", end: text.length });
   }

@@ -187,6 +187,7 @@ describe("parseGrounding", () => {
       "A verdict: PASS would require the year. It is missing. Final verdict: \uff26\uff21\uff29\uff2c", // full width
       "Verdict: PASS.\nOn second look: F\u200bAIL", // a zero-width space inside
       "Final verdict \u2014 \u274c",
+      "All claims checked.\nResult: fail",
       "[[PASS]] ... no, [[fail]]",
     ]) {
       for (const structured of [false, true]) expect([failing, structured, parseGrounding(failing, structured)?.verdict]).toEqual([failing, structured, "FAIL"]);
@@ -216,6 +217,8 @@ describe("parseGrounding", () => {
       "PASS",
       "VERDICT: PASS - all claims supported",
       "Verdict: PASS\n\nNo hallucinations were found.",
+      "Result: PASS",
+      "\u2705 PASS",
     ]) {
       expect([honest, parseGrounding(honest)?.verdict]).toEqual([honest, "PASS"]);
     }
