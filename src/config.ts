@@ -109,7 +109,10 @@ const cacheSchema = z.discriminatedUnion("backend", [
     redis_url: z
       .url({ protocol: /^rediss?$/ })
       // A user or password is percent-encoded in a URL; a lone % (not followed by two hex digits) cannot be read back.
-      .refine((url) => decodable(new URL(url).username) && decodable(new URL(url).password), "a % in the user or password must be written %25"),
+      .refine((url) => {
+        const { username, password } = new URL(url);
+        return decodable(username) && decodable(password);
+      }, "a % in the user or password must be written %25"),
     /** Per Redis command: a slow or stuck Redis costs a judgment at most this long before memory-only takes over. */
     redis_timeout_ms: z.number().int().positive().max(TIMER_MAX_MS, TIMER_TOO_LONG).default(500),
     redis_prefix: z.string().default("verdict:judgment:"),

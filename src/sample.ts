@@ -182,6 +182,11 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
     const watch = probe.generation(n);
     let got = 0;
     const soFar: StreamedDraw = { usage: null, meta: null };
+    /** What the stream said of itself counts: its usage, and its id and time for the answer. */
+    const count = (drawn: StreamedDraw) => {
+      summary.usage = addUsage(summary.usage, drawn.usage);
+      summary.meta ??= drawn.meta;
+    };
     try {
       const result = await streamedDraw(upstream, { ...body, n }, signal, (choice) => {
         if (got >= n) return;
@@ -189,16 +194,14 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
         if (scrubKeys) scrubMessage(choice.message as Record<string, unknown>, scrubKeys);
         hand(choice as unknown as ChatCompletion["choices"][number], watch);
       }, watch.headers, soFar);
-      summary.usage = addUsage(summary.usage, result.usage);
-      summary.meta ??= result.meta;
+      count(result);
       watch.done(result.usage as Usage | null);
     } catch (err) {
       const failure = upstreamFailure("generator", err);
       watch.failed(failure);
       if (got === 0) throw err;
       // The candidates that came are answered under the stream's own id, and its usage counts if it came before the break.
-      summary.usage = addUsage(summary.usage, soFar.usage);
-      summary.meta ??= soFar.meta;
+      count(soFar);
       if (got >= n) return n; // every candidate came; only the stream's tail (usage, [DONE]) was lost
       // Candidates already handed over stay; the failure is reported like any lost draw, and not drawn again.
       lose(failure, n - got);

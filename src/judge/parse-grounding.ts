@@ -252,9 +252,8 @@ function proseVerdicts(text: string, quoted: Quoted): Found[] {
   for (const match of text.matchAll(DOUBLE_BRACKETS)) labelled(match, match[1]!.trim());
   // Only a short answer can be one word (and a trailing run of spaces costs a regular expression its square).
   const whole = text.length > 40 ? "" : text.replace(/^[\s*_`"'#✅]+|[\s*_`"'.!✅]+$/g, "");
-  if (whole.toUpperCase() === "PASS" || FAILING_WORD.test(whole)) {
-    found.push({ verdict: whole.toUpperCase() === "PASS" ? "PASS" : "FAIL", reasoning: "", end: text.length });
-  }
+  const wholeSays = whole.toUpperCase() === "PASS" ? "PASS" : FAILING_WORD.test(whole) ? "FAIL" : null;
+  if (wholeSays) found.push({ verdict: wholeSays, reasoning: "", end: text.length });
   return found;
 }
 
