@@ -1,4 +1,4 @@
-// The groundedness check (template "grounding", version 3), in the layout Root Judge's model card recommends for
+// The groundedness check (template "grounding", version 4), in the layout Root Judge's model card recommends for
 // hallucination detection: a system message with TASK / INSTRUCTIONS / OUTPUT_EXAMPLE, and QUESTION / DOCUMENT / ANSWER
 // sections in the user message. The wording is this project's own; a deployment may replace the system text.
 import type { ChatMessage, GroundingInput } from "../../strategies/types";
@@ -11,7 +11,10 @@ import { section } from "./sections";
 // does not end its clause or that second thoughts follow, more ways of saying a claim lacks support (tables, "not
 // found", hallucinations detected), any verdict field that is not PASS, and structured output's object only when it
 // is exactly the schema's.
-export const GROUNDING_TEMPLATE = { id: "grounding", version: 3 } as const;
+// 4: a claim asked about and answered no ("Claim 2 supported? No."), and an answer said to invent or fabricate, fail
+// it; "invented" after a PASS is second thoughts. (A verdict two lines under its label, or as the first word, is now
+// read too, but those were unreadable before, never stored.)
+export const GROUNDING_TEMPLATE = { id: "grounding", version: 4 } as const;
 
 export const GROUNDING_SYSTEM = `TASK
 Decide whether an answer is fully supported by the document it was written from. You are looking for hallucinations:

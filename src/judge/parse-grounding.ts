@@ -111,11 +111,15 @@ function heldToSchema(text: string): ParsedGrounding | null {
 }
 
 /**
- * "VERDICT: PASS", "**Verdict:** fail", "Final verdict — ❌", "Verdict: ✅ PASS", "Result: PASS": the word verdict
- * (or result, overall, status, decision, rating, final answer, grounding check), a mark, and the word or sign that
- * follows (markdown and quotes around it allowed). Every run is bounded, so linear.
+ * "VERDICT: PASS", "**Verdict:** fail", "Final verdict — ❌", "Verdict: ✅ PASS", "Result: PASS", "Verdict:\nPASS": the
+ * word verdict (or result, overall, status, decision, rating, final answer, grounding check), a mark, and the word or
+ * sign that follows, on the same line or up to two lines down (markdown and quotes around it allowed). Every run is
+ * bounded, and each line break is a step of its own, so linear.
  */
-const VERDICT_LABEL = /\b(?:verdict|result|overall|status|decision|rating|final answer|grounding check)\b["*_`]{0,4}[ \t]{0,4}(?:[:=]|->|=>|--?|[\u2013\u2014\u2192]|\bis\b)[ \t*_`"'([✅]{0,8}(\p{L}+|❌|✗|✘|✓|✔|✅)/giu;
+const VERDICT_LABEL =
+  /\b(?:verdict|result|overall|status|decision|rating|final answer|grounding check)\b["*_`]{0,4}[ \t]{0,4}(?:[:=]|->|=>|--?|[\u2013\u2014\u2192]|\bis\b)(?:[ \t*_`]{0,4}\r?\n){0,2}[ \t*_`"'([✅]{0,8}(\p{L}+|❌|✗|✘|✓|✔|✅)/giu;
+/** The answer's first word, after markdown ("PASS. All claims are in the document.", "**Fail** - the date is wrong"). */
+const LEADING_WORD = /^[*_`"'#✅ \t]{0,8}(\p{L}+)/u;
 const DOUBLE_BRACKETS = /\[\[\s*([^\]\n]{1,20}?)\s*\]\]/g;
 /** Marks that close a PASS ("**PASS**", "`PASS`"), read from where it ends. */
 const CLOSERS = /[*_`"')\]]{0,8}/y;
@@ -155,10 +159,18 @@ const CELL_FAILS = new RegExp(`\\|[ \\t❌✗✘*]{0,8}${CLAIM_FAILS}[ \\t.*]{0,
 
 /**
  * "Hallucination detected", "the answer contains a hallucination", "Unsupported claims: 2", "the answer
- * hallucinates": a failure told of the answer as a whole, in any case.
+ * hallucinates", "the response invents a date" (not "invents nothing"): a failure told of the answer as a whole, in
+ * any case.
  */
 const ANSWER_FAULTS =
-  /(?<!\bno[ \t]{1,3})\bhallucinations?[ \t]{1,3}(?:detected|found|present)\b|\bcontains?[ \t]{1,3}(?:an?[ \t]{1,3})?hallucination|\bunsupported[ \t]{1,3}claims?[ \t]{0,3}:[ \t]{0,3}[1-9]|\bhallucinates\b/i;
+  /(?<!\bno[ \t]{1,3})\bhallucinations?[ \t]{1,3}(?:detected|found|present)\b|\bcontains?[ \t]{1,3}(?:an?[ \t]{1,3})?hallucination|\bunsupported[ \t]{1,3}claims?[ \t]{0,3}:[ \t]{0,3}[1-9]|\bhallucinates\b|\b(?:answer|response)[ \t]{1,3}(?:also[ \t]{1,3})?(?:invents|fabricates|makes[ \t]{1,3}up)\b(?![ \t]{1,3}(?:nothing|no\b|none))/i;
+
+/**
+ * "Claim 2 supported? No.", "Statement 3 in the document? ❌": a claim asked about and answered no on the same line.
+ * Bounded like the marks above, so linear.
+ */
+const CLAIM_ANSWERED_NO =
+  /\b(?:claim|statement)\b[^\n?]{0,80}\b(?:supported|grounded|verified|in the (?:documents?|context|text))[ \t*]{0,4}\?[ \t*_:]{0,8}(?:no\b|[❌✗✘])/i;
 
 const ADVERB = "(?:(?:actually|entirely|completely|wholly|fully|partly|partially|largely|also)[ \\t]+)?";
 const WHERE = "(?:found[ \\t]+|mentioned[ \\t]+(?:anywhere[ \\t]+)?|stated[ \\t]+|present[ \\t]+)?in[ \\t]+the[ \\t]+(?:documents?|context|sources?|passages?|text)";
@@ -197,7 +209,7 @@ const ANSWER_SAID_UNSUPPORTED = new RegExp(
  * anything else ("VERDICT: PASS. Every claim is in the document.") stands.
  */
 const SECOND_THOUGHTS = new RegExp(
-  "(?<!\\b(?:no|not|nothing|without|never)[ \\t]{1,3})\\b(?:fail\\w*|unsupported|hallucinat\\w*|contradict\\w*|incorrect|wrong|mistaken?)\\b" +
+  "(?<!\\b(?:no|not|nothing|without|never)[ \\t]{1,3})\\b(?:fail\\w*|unsupported|hallucinat\\w*|contradict\\w*|incorrect|wrong|mistaken?|invent\\w*|fabricat\\w*|made up)\\b" +
     "|(?:\\bnot|n't)[ \\t]+(?:supported|mentioned|appear)\\b|\\bno evidence\\b|\\b(?:i meant|oops)\\b|\\b(?:retract\\w*|revis\\w*|correct(?:ion|ing)|wait|second thought|closer inspection|scratch that)\\b" +
     "|\\bshould(?:n't|[ \\t]+not)[ \\t]+(?:pass|be)\\b|\\b(?:falla\\w*|fallido|nicht bestanden|durchgefallen|fehlgeschlagen)\\b|\\u00e9chec",
   "i",
@@ -250,6 +262,8 @@ function proseVerdicts(text: string, quoted: Quoted): Found[] {
   };
   for (const match of text.matchAll(VERDICT_LABEL)) labelled(match, match[1]!);
   for (const match of text.matchAll(DOUBLE_BRACKETS)) labelled(match, match[1]!.trim());
+  const lead = LEADING_WORD.exec(text);
+  if (lead) labelled(lead, lead[1]!);
   // Only a short answer can be one word (and a trailing run of spaces costs a regular expression its square).
   const whole = text.length > 40 ? "" : text.replace(/^[\s*_`"'#✅]+|[\s*_`"'.!✅]+$/g, "");
   const wholeSays = whole.toUpperCase() === "PASS" ? "PASS" : FAILING_WORD.test(whole) ? "FAIL" : null;
@@ -277,7 +291,7 @@ export function parseGrounding(text: string, structured = false, quoted: Quoted 
   const found = [...inJson, ...proseVerdicts(plain, quoted)];
   const failed = found.find((f) => f.verdict === "FAIL");
   if (failed) return { verdict: "FAIL", reasoning: failed.reasoning };
-  const failing = [FAIL_ANYWHERE, CLAIM_MARKED_FAILED, CELL_FAILS, CLAIM_SAID_UNSUPPORTED, ANSWER_SAID_UNSUPPORTED, ANSWER_FAULTS];
+  const failing = [FAIL_ANYWHERE, CLAIM_MARKED_FAILED, CELL_FAILS, CLAIM_SAID_UNSUPPORTED, CLAIM_ANSWERED_NO, ANSWER_SAID_UNSUPPORTED, ANSWER_FAULTS];
   if (failing.some((rule) => rule.test(plain))) return { verdict: "FAIL", reasoning: plain };
   const last = found.reduce<Found | null>((latest, f) => (latest === null || f.end >= latest.end ? f : latest), null);
   if (last === null || SECOND_THOUGHTS.test(plain.slice(last.end))) return null;

@@ -20,6 +20,10 @@ it.each([
   ["a grounding answer ending in a long run of spaces", () => parseGrounding(`PASS${" ".repeat(RUN)}x`)],
   ["a numbered claim before a long run of spaces", () => parseGrounding(`Claim 2${" ".repeat(RUN)}x`)],
   ["a verdict label before a long run of tabs", () => parseGrounding(`Verdict:${"\t".repeat(RUN)}1`)],
+  ["a verdict label before a long run of blank lines", () => parseGrounding(`Verdict:${" \n".repeat(RUN / 2)}1`)],
+  ["a long run of marks before the first word", () => parseGrounding(`${"*".repeat(RUN)}PASS`)],
+  ["claims asked about without an answer", () => parseGrounding(`${"claim supported ".repeat(RUN / 16)}?`)],
+  ["an answer said to invent, many times over", () => parseGrounding(`${"answer also ".repeat(RUN / 12)}invents nothing`)],
   ["a verdict field of marks", () => parseGrounding(`{"verdict": "${".".repeat(RUN)}x"}`)],
   // Every brace tried parses almost to the end: 120 KB of nesting took over a second before the search was bounded.
   ["JSON objects nested deep", () => parseGrounding(`${'{"v":'.repeat(RUN / 2)}"PASS"${"}".repeat(RUN / 2)}`)],

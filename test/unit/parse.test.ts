@@ -207,6 +207,9 @@ describe("parseGrounding", () => {
       "Verdict: PASS. However, the 1932 date isn't supported by the document.",
       "Verdict: PASS.\nOn closer inspection, the answer should not pass.",
       "VERDICT: PASS. However, the year 1932 isn't mentioned anywhere in the document.",
+      "VERDICT: PASS. The second architect is invented.",
+      "PASS? No: the date is not in the document.",
+      "PASS would require the date to be in the document.",
     ]) {
       expect([doubtful, parseGrounding(doubtful)?.verdict ?? null]).not.toEqual([doubtful, "PASS"]);
     }
@@ -219,6 +222,12 @@ describe("parseGrounding", () => {
       "Verdict: PASS\n\nNo hallucinations were found.",
       "Result: PASS",
       "\u2705 PASS",
+      "Verdict:\nPASS",
+      "**Verdict:**\n\n**PASS**",
+      "PASS. All claims are supported by the document.",
+      "**PASS** - every claim matches paragraph 2.",
+      "Claim 1 supported? Yes. Claim 2 supported? Yes.\nVERDICT: PASS",
+      "The answer invents nothing: both claims are in paragraph 2. VERDICT: PASS",
     ]) {
       expect([honest, parseGrounding(honest)?.verdict]).toEqual([honest, "PASS"]);
     }
@@ -239,6 +248,13 @@ describe("parseGrounding", () => {
       "Hallucination detected: the year. VERDICT: PASS",
       "Claim 2 is not grounded in the context. VERDICT: PASS",
       '{"REASONING": "The date is not in the document, so the answer is unsupported.", "VERDICT": "PASS"}',
+      "Claim 1 supported? Yes. Claim 2 supported? No.\nVERDICT: PASS",
+      "Statement 2 in the document? \u274c\nVerdict: PASS",
+      "The answer invents a second architect. VERDICT: PASS",
+      "The response also fabricates the year. Verdict: PASS",
+      "Verdict:\nFail",
+      "Fail - the year is not in the document.",
+      "Incorrect. The document says 1931.",
     ]) {
       expect([contradicted, parseGrounding(contradicted)?.verdict]).toEqual([contradicted, "FAIL"]);
     }
