@@ -148,6 +148,11 @@ export async function startProxy(config: Config, logger: Logger = createJsonLogg
   // A backstop for headers still arriving a second past the budget: Node's own 408 (it checks every 30 s, and only
   // headers; bodies are read within the budget by the chat lane and the app, src/budget.ts readWithinBudget).
   server.requestTimeout = config.timeouts.request_ms + 1_000;
+  // A connection on which nothing moves either way for longer than any wait verdict allows (a request's budget, an
+  // upstream's silence mid-stream) is ended: most often a client that stopped reading but stayed connected, whose
+  // answer (a reranked one is written whole) Node would otherwise hold in memory until it left. Node sets no such
+  // limit by default; nginx's send_timeout is the same idea.
+  server.timeout = Math.max(config.timeouts.request_ms, config.generator.timeout_ms) + 1_000;
   return new Promise((resolve, reject) => {
     const cannotListen = (err: NodeJS.ErrnoException) => {
       void judgments.close();

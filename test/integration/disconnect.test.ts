@@ -1,6 +1,7 @@
 // A client that goes away cancels its request's upstream work: every generator and judge call in flight is aborted
 // within 100 ms, and the simulator (which records aborts per request) saw it. In-process and over real sockets.
 import { request as httpRequest } from "node:http";
+import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { startProxy } from "../../src/adapters/node";
 import { silentLogger } from "../../src/app";
@@ -107,4 +108,46 @@ describe("client disconnect, over sockets on 127.0.0.1", () => {
     expect(sim.count("generator")).toBe(2);
     await next.body!.cancel();
   });
+
+  // An answer larger than loopback's socket buffers hold, so that most of it waits in the proxy's memory; every
+  // candidate is this one text, so a reranked request needs no judge call.
+  const BIG = "x".repeat(16 * 1024 * 1024);
+
+  /** Sends `body`, reads the first bytes of the answer, then none until `resume` is called; counts what came. */
+  function stalledReader(port: number, body: string) {
+    const socket = connect(port, "127.0.0.1");
+    const seen = { bytes: 0, head: "", holding: true, closed: false };
+    socket.on("data", (chunk: Buffer) => {
+      if (seen.bytes === 0) seen.head = chunk.toString("latin1", 0, 12);
+      seen.bytes += chunk.length;
+      if (seen.holding) socket.pause();
+    });
+    socket.on("error", () => undefined);
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    const resume = () => ((seen.holding = false), socket.resume());
+    return { seen, closed, resume, destroy: () => socket.destroy() };
+  }
+
+  it("a client that stops reading its answer, reranked or passed through, is disconnected; the rest is not kept for it", async () => {
+    const upstream = await startSimulator({ generator: { answers: [BIG] } });
+    // Nothing may stay silent past 3 s (the budget, the generator's limit), so a connection still is ended 1 s later.
+    const limits = { timeouts: { request_ms: 3_000 }, generator: { base_url: upstream.url, supports_n: false, timeout_ms: 3_000 } };
+    const proxy = await startProxy(testConfig({ ...limits, server: { port: 0 } }), silentLogger);
+    closers.push(proxy.close, upstream.close);
+    const port = Number(new URL(proxy.url).port);
+    const readers = [{ verdict: { n: 2 } }, { stream: true, verdict: { n: 2 } }, { verdict: { n: 1 } }].map((extra) => stalledReader(port, JSON.stringify(chatBody(extra))));
+    try {
+      await waitFor(() => readers.every((r) => r.seen.bytes > 0), 5_000);
+      // Node checks a connection that is writing twice before it gives up on it: twice 4 s, and some slack.
+      await new Promise((resolve) => setTimeout(resolve, 8_500));
+      for (const reader of readers) reader.resume();
+      await Promise.race([Promise.all(readers.map((r) => r.closed)), new Promise((resolve) => setTimeout(resolve, 5_000))]);
+      // Each began as a 200, and got only what the sockets' buffers held when the proxy ended the connection.
+      expect(readers.map((r) => r.seen.head)).toEqual(Array(3).fill("HTTP/1.1 200"));
+      for (const reader of readers) expect(reader.seen.bytes).toBeLessThan(BIG.length / 2);
+    } finally {
+      for (const reader of readers) reader.destroy();
+    }
+  }, 40_000);
 });
