@@ -48,6 +48,9 @@ export async function knockout(
   let allIn = false;
   let finalists: Contestant[] | null = null; // set when the finale starts; from then on the bracket stops
   let failure: unknown;
+  let failedNow: () => void = () => undefined;
+  /** Settles when a match fails: the wait for the next candidate, which may take seconds, does not outlast it. */
+  const failed = new Promise<null>((resolve) => (failedNow = () => resolve(null)));
 
   const start = (first: Contestant, second: Contestant, round: number, then: (match: MatchRecord) => void): void => {
     const played: Promise<void> = play(first.candidate, second.candidate, ctx, round).then(
@@ -59,6 +62,7 @@ export async function knockout(
       (err: unknown) => {
         failure ??= err;
         playing.delete(played);
+        failedNow();
       },
     );
     playing.set(played, [first, second]);
@@ -101,12 +105,18 @@ export async function knockout(
     for (const [x, y] of fresh) start(x, y, round, () => undefined);
   };
 
-  for await (const candidate of candidates) {
-    seen.push(candidate);
-    ready.push({ candidate, wins: 0, depth: 0 });
+  const arrivals = candidates[Symbol.asyncIterator]();
+  while (failure === undefined) {
+    const next = arrivals.next();
+    next.catch(() => undefined); // a draw failing after the knockout has already failed is no one's to hear
+    const arrived = await Promise.race([next, failed]);
+    if (arrived === null || arrived.done) break;
+    seen.push(arrived.value);
+    ready.push({ candidate: arrived.value, wins: 0, depth: 0 });
     pairReady();
-    if (failure !== undefined) break;
   }
+  // Stops the draws still to come; not awaited, since a generator cannot end while the draw it awaits is running.
+  if (failure !== undefined) void arrivals.return?.(undefined)?.catch(() => undefined);
   allIn = true;
   startFinaleIfDue();
   // One failed match fails the knockout at once, and no match starts after it. Those still in progress are not waited

@@ -42,6 +42,15 @@ describe("knockout", () => {
     expect(started).toBe(atFailure);
   });
 
+  it("fails as soon as a match fails, not when the next candidate comes (which may take seconds)", async () => {
+    const judge = scriptedJudge(() => "A");
+    const refusing = { ...judge, compare: async (): Promise<PairVerdict> => Promise.reject(new Error("judge answered 400")) };
+    const begun = Date.now();
+    // Two candidates at once, the third 1.5 s later: the first match fails while the third is still being written.
+    await expect(knockout(arrive([0, 1, 2].map((i) => candidate(i)), [0, 0, 1_500]), ctxWith(refusing))).rejects.toThrow("400");
+    expect(Date.now() - begun).toBeLessThan(250);
+  });
+
   it("ranks those out in the same round by whom they lost to: beaten by the champion first", async () => {
     // The best (6) meets the second best (7) in the first round; the tie-break chain alone would put 0 first.
     const quality = [0, 1, 2, 3, 4, 5, 7, 6];
