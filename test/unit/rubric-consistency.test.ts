@@ -68,6 +68,12 @@ describe("finalAnswer", () => {
     ["Step..\n**Final answer:** 12", "auto", "12"],
     ["Step.\nFinal answer: **12**", "auto", "12"],
     ["Solving.\nFinal answer: x = 5", "auto", "5"],
+    // A worked sum votes with its result, not its first operand.
+    ["Work.\nFinal answer: 4 × 3 = 12", "auto", "12"],
+    ["The answer is 2 + 2 = 4", "auto", "4"],
+    ["Bags of four.\n3 × 4 = 12 apples", "auto", "12"],
+    ["Final answer: 1,200 + 300 = 1,500", "auto", "1500"],
+    ["Final answer: 10 - 4 = 6", "auto", "6"],
     ["Solving.\nThe answer is \\boxed{42}.", "auto", "42"],
     // A LaTeX fraction is one number, boxed or not: 1/3 and 2/3 are not both "3".
     ["The result is \\boxed{\\frac{1}{3}}", "auto", "1/3"],
