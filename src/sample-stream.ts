@@ -18,6 +18,8 @@ type ChatParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming;
 export interface StreamedDraw {
   usage: ChunkAssembler["usage"];
   meta: ChunkAssembler["meta"];
+  /** Choices the upstream sent without a message (an answer that ignored stream: true): lost, not candidates. */
+  withoutMessage?: number;
 }
 
 /**
@@ -93,10 +95,12 @@ export function streamedDraw(
       // billed), not a reason to draw them all again.
       if (JSON_MEDIA_TYPE.test(response.headers.get("content-type") ?? "")) {
         const answer = (await response.json()) as { id: string; created: number; model: string; system_fingerprint?: string; choices?: unknown; usage?: StreamedDraw["usage"] };
+        let withoutMessage = 0;
         for (const choice of Array.isArray(answer.choices) ? (answer.choices as AssembledChoice[]) : []) {
           if (hasMessage(choice)) handed += 1, onChoice(choice);
+          else withoutMessage += 1;
         }
-        return { usage: answer.usage ?? null, meta: completionMeta(answer) };
+        return { usage: answer.usage ?? null, meta: completionMeta(answer), withoutMessage };
       }
       const assembler = createChunkAssembler();
       let received = 0;

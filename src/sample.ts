@@ -27,6 +27,9 @@ export interface NSupport {
 /** Kinds remembered at most: a client names the model, so what is learnt must not grow without end. */
 const MAX_REMEMBERED_KINDS = 1_000;
 
+/** How an answer that is not a usable candidate is reported. */
+const BAD_ANSWER = { type: "upstream_error", code: "generator_bad_response" } as const;
+
 /**
  * Settings that come and go from one request to the next without a bearing on `n`, left out of a request's kind: a
  * client that sometimes sends `user` or `seed` would otherwise learn the refusal again, one serial call each time.
@@ -143,6 +146,10 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
     onLoss?.(summary);
   };
 
+  const loseWithoutMessage = (count: number) => {
+    if (count > 0) lose(new ProxyError(502, "generator upstream sent a choice without a message", BAD_ANSWER), count);
+  };
+
   /** Hands a finished choice over as a candidate, as soon as it is known. */
   const hand = (choice: ChatCompletion["choices"][number], watch: GenerationWatch): void => {
     summary.received += 1;
@@ -171,7 +178,9 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
       if (hasMessage(choice)) hand(choice, watch);
       else broken += 1;
     }
-    if (broken > 0) lose(new ProxyError(502, "generator upstream sent a choice without a message", { type: "upstream_error", code: "generator_bad_response" }), broken);
+    loseWithoutMessage(broken);
+    // A single draw answered without its choice is not drawn again (the `n` call's shortfall is, by single draws).
+    if (limit === 1 && choices.length === 0) lose(new ProxyError(502, "generator upstream answered without a choice", BAD_ANSWER), 1);
     watch.done(completion.usage);
     return choices.length;
   };
@@ -195,6 +204,10 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
         hand(choice as unknown as ChatCompletion["choices"][number], watch);
       }, watch.headers, soFar);
       count(result);
+      // Lost and reported, as an unstreamed draw's are, not drawn again.
+      const broken = Math.min(result.withoutMessage ?? 0, n - got);
+      loseWithoutMessage(broken);
+      got += broken;
       watch.done(result.usage as Usage | null);
     } catch (err) {
       const failure = upstreamFailure("generator", err);

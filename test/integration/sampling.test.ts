@@ -161,3 +161,42 @@ describe("sampling", () => {
     expect(body.verdict.candidates.some((c: { duplicates?: number[] }) => c.duplicates)).toBe(false);
   });
 });
+
+describe("answers that hold no usable candidate", () => {
+  /** The simulator as judge; a generator answering with `choicesFor(call number, n)`, as JSON whatever was asked. */
+  function oddGenerator(choicesFor: (call: number, n: number) => unknown[]) {
+    const sim = createSimulator();
+    let calls = 0;
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      const body = JSON.parse(bodyText(init) || "{}") as Record<string, unknown>;
+      if (body.model !== "sim-generator") return fetchInto(sim.app)(input, init);
+      calls += 1;
+      const choices = choicesFor(calls, typeof body.n === "number" ? body.n : 1);
+      const usage = { prompt_tokens: 1, completion_tokens: choices.length, total_tokens: 1 + choices.length };
+      return Response.json({ id: `gen-${calls}`, object: "chat.completion", created: 1, model: "sim-generator", choices, usage });
+    };
+    return { fetch, calls: () => calls };
+  }
+  const answer = (i: number, text: string) => ({ index: i, message: { role: "assistant", content: text }, finish_reason: "stop" });
+
+  it.each([false, true])("a choice without a message is lost and reported, not drawn again (stream_sampling: %s)", async (stream_sampling) => {
+    const generator = oddGenerator((call, n) => Array.from({ length: n }, (_, i) => (i === 1 ? { index: i, message: null, finish_reason: "stop" } : answer(i, `answer ${call}.${i}`))));
+    const { app } = harness({ config: { generator: { stream_sampling, supports_n: true } }, deps: { fetch: generator.fetch } });
+    const body = await (await postChat(app, chatBody({ verdict: { n: 3 } }))).json();
+    expect(generator.calls()).toBe(1);
+    expect(body.verdict).toMatchObject({ n_candidates: 2, degraded: "candidates_lost" });
+    expect(body.verdict.errors).toEqual([{ status: 502, message: "generator upstream sent a choice without a message" }]);
+  });
+
+  it("a single draw answered without any choice is lost and reported, and its error is what a short request gets", async () => {
+    const generator = oddGenerator((call) => (call % 4 === 2 ? [] : [answer(0, `answer ${call}`)])); // one draw of every four
+    const { app } = harness({ config: { generator: { supports_n: false } }, deps: { fetch: generator.fetch } });
+    const body = await (await postChat(app, chatBody({ verdict: { n: 4 } }))).json();
+    expect(body.verdict).toMatchObject({ n_candidates: 3, degraded: "candidates_lost" });
+    expect(body.verdict.errors).toEqual([{ status: 502, message: "generator upstream answered without a choice" }]);
+    // Four asked for and four required: the client hears why one is missing, not that none came.
+    const short = await postChat(app, chatBody({ verdict: { n: 4, min_candidates: 4 } }));
+    expect(short.status).toBe(502);
+    expect((await short.json()).error.code).toBe("generator_bad_response");
+  });
+});
