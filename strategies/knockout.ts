@@ -34,11 +34,22 @@ export interface Finale {
  */
 export const FINALE_SIZE = 6;
 
-export async function knockout(
+export function knockout(candidates: AsyncIterable<Candidate>, ctx: StrategyContext, play: PlayMatch = playMatch, finale?: Finale): Promise<Selection> {
+  // A failed match fails the knockout at once, even while the bracket waits for the next candidate, which may be
+  // seconds away (a dead judge under fail_closed waited for the slowest draw). The bracket itself reads candidates
+  // as it did: racing each arrival against the failure would add a turn per candidate, and a judgment from the cache
+  // could then end before the next candidate is read, pairing the same candidates differently on a repeat request.
+  let failNow: (err: unknown) => void = () => undefined;
+  const failed = new Promise<never>((_, reject) => (failNow = reject));
+  return Promise.race([playBracket(candidates, ctx, play, finale, (err) => failNow(err)), failed]);
+}
+
+async function playBracket(
   candidates: AsyncIterable<Candidate>,
   ctx: StrategyContext,
-  play: PlayMatch = playMatch,
-  finale?: Finale,
+  play: PlayMatch,
+  finale: Finale | undefined,
+  onFailure: (err: unknown) => void,
 ): Promise<Selection> {
   const ready: Contestant[] = [];
   const seen: Candidate[] = [];
@@ -48,9 +59,6 @@ export async function knockout(
   let allIn = false;
   let finalists: Contestant[] | null = null; // set when the finale starts; from then on the bracket stops
   let failure: unknown;
-  let failedNow: () => void = () => undefined;
-  /** Settles when a match fails: the wait for the next candidate, which may take seconds, does not outlast it. */
-  const failed = new Promise<null>((resolve) => (failedNow = () => resolve(null)));
 
   const start = (first: Contestant, second: Contestant, round: number, then: (match: MatchRecord) => void): void => {
     const played: Promise<void> = play(first.candidate, second.candidate, ctx, round).then(
@@ -62,7 +70,7 @@ export async function knockout(
       (err: unknown) => {
         failure ??= err;
         playing.delete(played);
-        failedNow();
+        onFailure(failure);
       },
     );
     playing.set(played, [first, second]);
@@ -105,23 +113,18 @@ export async function knockout(
     for (const [x, y] of fresh) start(x, y, round, () => undefined);
   };
 
-  const arrivals = candidates[Symbol.asyncIterator]();
-  while (failure === undefined) {
-    const next = arrivals.next();
-    next.catch(() => undefined); // a draw failing after the knockout has already failed is no one's to hear
-    const arrived = await Promise.race([next, failed]);
-    if (arrived === null || arrived.done) break;
-    seen.push(arrived.value);
-    ready.push({ candidate: arrived.value, wins: 0, depth: 0 });
+  for await (const candidate of candidates) {
+    seen.push(candidate);
+    ready.push({ candidate, wins: 0, depth: 0 });
     pairReady();
+    if (failure !== undefined) break;
   }
-  // Stops the draws still to come; not awaited, since a generator cannot end while the draw it awaits is running.
-  if (failure !== undefined) void arrivals.return?.(undefined)?.catch(() => undefined);
   allIn = true;
   startFinaleIfDue();
-  // One failed match fails the knockout at once, and no match starts after it. Those still in progress are not waited
-  // for: they end with the request's scope, which closes as soon as the request has its answer (src/budget.ts). A
-  // scope of the knockout's own to end them sooner cost about 5% of a best-of-4's CPU under load (bench/README.md).
+  // One failed match fails the knockout at once (above), and no match starts after it. Those still in progress are
+  // not waited for: they end with the request's scope, which closes as soon as the request has its answer
+  // (src/budget.ts). A scope of the knockout's own to end them sooner cost about 5% of a best-of-4's CPU under load
+  // (bench/README.md).
   while (playing.size > 0 && failure === undefined) await Promise.race(playing.keys());
   if (failure !== undefined) throw failure;
   if (seen.length === 0) throw new Error("knockout needs at least one candidate");
