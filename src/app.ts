@@ -148,6 +148,7 @@ export function createAppContext(deps: AppDeps): AppContext {
       streamSampling: config.generator.stream_sampling,
       scrubKeys: keysInText(secrets),
       limiter: limiterFactory(config.limits.max_inflight_per_request),
+      judgeQueue: judgeUpstream,
     },
     generatorTarget: {
       baseURL: generator.baseURL,

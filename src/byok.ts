@@ -20,6 +20,7 @@ function withKey(upstream: Upstream, apiKey: string): Upstream {
     chat: (body, signal, headers) => upstream.chat(body, signal, { ...headers, authorization: `Bearer ${apiKey}`, ...NOT_THE_OPERATORS }),
     schedule: upstream.schedule,
     admit: upstream.admit,
+    refusesNow: () => upstream.refusesNow(),
     get pending() {
       return upstream.pending;
     },

@@ -66,6 +66,7 @@ export function limitUpstream(upstream: Upstream, limiter: Limiter): Upstream {
     },
     schedule: (call, signal) => limiter.run(() => upstream.schedule(call, signal), signal),
     admit: upstream.admit,
+    refusesNow: () => upstream.refusesNow(),
   };
 }
 

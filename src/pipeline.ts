@@ -34,6 +34,8 @@ export interface PipelineDeps {
   limiter?: () => Limiter;
   /** Requests needing the same judgment at once share it (src/judge/session.ts); not on Workers. */
   shareJudgmentsInFlight?: boolean;
+  /** The judge's queue: a request it would refuse now is refused before its candidates are drawn. */
+  judgeQueue?: Pick<Upstream, "refusesNow">;
 }
 
 export interface PipelineOutcome {
@@ -239,6 +241,11 @@ export async function runPipeline(
 ): Promise<PipelineOutcome> {
   const strategyOptions = options.strategy;
   if (strategyOptions.strategy === "none") throw new Error("strategy none is a pass-through, not a pipeline");
+  // A judge whose queue is full now would refuse this request's judgments once its candidates were drawn and paid for
+  // (a probe under load saw 99% of the generator's tokens spent so): it gets the same 429 before drawing any.
+  // Consistency asks the judge only to settle a tie.
+  const judgeFull = strategyOptions.strategy === "consistency" ? null : deps.judgeQueue?.refusesNow();
+  if (judgeFull) throw judgeFull;
   // The request's scope (withinBudget's): it aborts when the client leaves or the budget is spent, and the caller
   // closes it when the request ends, which ends any work left behind (judging cut off, a draw not needed).
   const signal = scope.signal;

@@ -43,6 +43,8 @@ export interface Upstream {
    */
   admit<T>(call: () => Promise<T>, signal?: AbortSignal, wait?: WaitLimit): Promise<T>;
   readonly pending: number;
+  /** The 429 a call would get now because too much work is waiting, or null when it would be taken. */
+  refusesNow(): ProxyError | null;
 }
 
 /** Backoff shape shared by both upstreams; the retry count is each upstream's own `max_retries`. */
@@ -108,6 +110,7 @@ export function createUpstream(
       return withRetries(() => admit(() => call(signal), signal), classifySdkError, policy, signal, deadlineOf(signal));
     },
     admit: (call, signal, wait) => called(() => admit(call, signal, wait), undefined),
+    refusesNow: () => (gate.full(settings.max_queued) ? refusal() : null),
   };
 }
 

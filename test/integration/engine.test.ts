@@ -1,5 +1,5 @@
 // The judging engine end to end against the simulator: rubric, cache, queue bounds, logprobs, plain-text judges.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { qualityOf } from "../sim/random";
 import { bodyText, chatBody, fetchInto, harness, postChat } from "../helpers";
 import { createSimulator } from "../sim/server";
@@ -89,6 +89,23 @@ describe("judge queue", () => {
     expect(response.status).toBe(429);
     expect(response.headers.get("retry-after")).toBe("1");
     expect((await response.json()).error).toMatchObject({ type: "rate_limit_error", code: "queue_full" });
+  });
+
+  it("refuses a request the full judge queue could not take before drawing its candidates, not after paying for them", async () => {
+    const { app, sim } = harness({ sim: { judge: { latency: { ttft_ms: 300 } } }, config: { judge: { concurrency: 1, max_queued: 1 } } });
+    // Fills the judge: two orders of one match, one call running and one waiting.
+    const first = postChat(app, chatBody({ verdict: { n: 2 } }));
+    await vi.waitFor(() => expect(sim.count("judge")).toBe(1));
+    const drawsBefore = sim.count("generator");
+    const refused = await postChat(app, chatBody({ verdict: { n: 4 } }));
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toBe("1");
+    expect((await refused.json()).error).toMatchObject({ type: "rate_limit_error", code: "queue_full" });
+    expect(sim.count("generator")).toBe(drawsBefore);
+    // Consistency needs no judge unless two answers tie: it is drawn and answered.
+    const consistency = await postChat(app, chatBody({ verdict: { n: 3, strategy: "consistency", tie_break: "rule" } }));
+    expect(consistency.status).toBe(200);
+    expect((await first).status).toBe(200);
   });
 
   it("lets the same work through when the queue has room", async () => {

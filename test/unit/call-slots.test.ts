@@ -1,5 +1,5 @@
-// The upstream queue: at most `concurrency` calls at once, the rest started in arrival order, aborts honoured while
-// waiting and while running, and (through createUpstream) the 429 when too many wait and p-queue's rate limit.
+// The upstream queue: at most `concurrency` calls at once, the rest started in turns (requests in turn, each one's
+// calls in order), aborts honoured while waiting and while running, and (through createUpstream) the 429 when too many wait and p-queue's rate limit.
 import { describe, expect, it } from "vitest";
 import { createCallSlots } from "../../src/util/call-slots";
 import { createUpstream } from "../../src/upstream";
@@ -43,6 +43,53 @@ describe("call slots", () => {
     const [zero, one] = await outcomes;
     expect(zero).toMatchObject({ status: "rejected", reason: new Error("zero failed") });
     expect(one).toEqual({ status: "fulfilled", value: "one" });
+    expect([slots.running, slots.waiting]).toEqual([0, 0]);
+  });
+
+  it("lets requests take turns: a request's one call waits behind one call of each request ahead, not all of them", async () => {
+    const slots = createCallSlots(1);
+    const heavy = new AbortController();
+    const light = new AbortController();
+    const started: string[] = [];
+    const gates: ReturnType<typeof deferred<string>>[] = [];
+    const call = (name: string, signal: AbortSignal) =>
+      slots.run(() => {
+        started.push(name);
+        const gate = deferred();
+        gates.push(gate);
+        return gate.promise;
+      }, signal);
+    const calls = [call("heavy 0", heavy.signal), ...[1, 2, 3, 4].map((i) => call(`heavy ${i}`, heavy.signal)), call("light 0", light.signal), call("light 1", light.signal)];
+    expect([slots.running, slots.waiting]).toEqual([1, 6]);
+    for (let i = 0; i < 6; i++) {
+      gates[i]!.resolve("done");
+      await tick();
+    }
+    // The light request's calls go in the order it made them, each after one of the heavy request's.
+    expect(started).toEqual(["heavy 0", "heavy 1", "light 0", "heavy 2", "light 1", "heavy 3", "heavy 4"]);
+    gates[6]!.resolve("done");
+    await Promise.all(calls);
+    expect([slots.running, slots.waiting]).toEqual([0, 0]);
+  });
+
+  it("keeps the turns right when a waiting request leaves", async () => {
+    const slots = createCallSlots(1);
+    const [first, leaving, last] = [new AbortController(), new AbortController(), new AbortController()];
+    const started: string[] = [];
+    const gate = deferred();
+    const running = slots.run(() => gate.promise, first.signal);
+    const waiting = [
+      slots.run(async () => void started.push("leaving 0"), leaving.signal),
+      slots.run(async () => void started.push("leaving 1"), leaving.signal),
+      slots.run(async () => void started.push("last 0"), last.signal),
+    ];
+    expect(slots.waiting).toBe(3);
+    leaving.abort(new Error("client left"));
+    expect(slots.waiting).toBe(1);
+    gate.resolve("done");
+    await running;
+    await expect(Promise.allSettled(waiting)).resolves.toMatchObject([{ status: "rejected" }, { status: "rejected" }, { status: "fulfilled" }]);
+    expect(started).toEqual(["last 0"]);
     expect([slots.running, slots.waiting]).toEqual([0, 0]);
   });
 
