@@ -149,6 +149,7 @@ export function createAppContext(deps: AppDeps): AppContext {
       scrubKeys: keysInText(secrets),
       limiter: limiterFactory(config.limits.max_inflight_per_request),
       judgeQueue: judgeUpstream,
+      maxCandidateChars: config.limits.max_candidate_chars,
     },
     generatorTarget: {
       baseURL: generator.baseURL,

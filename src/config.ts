@@ -140,6 +140,11 @@ export const configSchema = z.strictObject({
       max_messages: z.number().int().positive().default(2048),
       /** Characters of message text per request (content strings and text parts), checked before anything goes upstream. */
       max_chars: z.number().int().positive().default(1_000_000),
+      /**
+       * Characters of one candidate's text: a longer one is lost (reported), not held and sent to the judge. A million
+       * is far past any judge's context, and bounds what n candidates of one request hold.
+       */
+      max_candidate_chars: z.number().int().positive().default(1_000_000),
       /** Off by default: a trace shows the judge's reasoning, which may quote an operator's rubric or guard prompt. */
       allow_trace: z.boolean().default(false),
       /** Generator and judge calls one request may have in flight; unset on Node, 6 (Workers' limit) on Workers. */

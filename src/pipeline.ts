@@ -36,6 +36,8 @@ export interface PipelineDeps {
   shareJudgmentsInFlight?: boolean;
   /** The judge's queue: a request it would refuse now is refused before its candidates are drawn. */
   judgeQueue?: Pick<Upstream, "refusesNow">;
+  /** limits.max_candidate_chars: a longer candidate is lost. */
+  maxCandidateChars?: number;
 }
 
 export interface PipelineOutcome {
@@ -262,7 +264,7 @@ export async function runPipeline(
     doomed = summary.errors[0]!;
     scope.abort(doomed);
   };
-  const draw = drawCandidates({ upstream: generator, body, n: options.n, nSupport: deps.nSupport, signal, stream: deps.streamSampling ?? false, probe, onLoss, scrubKeys: deps.scrubKeys ?? null });
+  const draw = drawCandidates({ upstream: generator, body, n: options.n, nSupport: deps.nSupport, signal, stream: deps.streamSampling ?? false, probe, onLoss, scrubKeys: deps.scrubKeys ?? null, maxCandidateChars: deps.maxCandidateChars });
   let samplingDone = false;
   const sampled = draw.done.finally(() => ((samplingDone = true), probe.samplingEnded()));
   // Shared cache reads and writes take a slot of the request's bound too: Workers count KV calls as connections. Not

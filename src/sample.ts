@@ -83,6 +83,8 @@ export interface DrawRequest {
    * candidate whose tokens spell one.
    */
   scrubKeys?: ((text: string) => string) | null;
+  /** A candidate whose text is longer is lost (limits.max_candidate_chars); no bound when unset. */
+  maxCandidateChars?: number;
 }
 
 /**
@@ -130,7 +132,7 @@ function toCandidate(choice: ChatCompletion["choices"][number], index: number, s
   };
 }
 
-export function drawCandidates({ upstream, body, n, nSupport, signal, stream = false, probe = noopProbe, onLoss, scrubKeys }: DrawRequest) {
+export function drawCandidates({ upstream, body, n, nSupport, signal, stream = false, probe = noopProbe, onLoss, scrubKeys, maxCandidateChars = Infinity }: DrawRequest) {
   const channel = createChannel<Candidate>();
   const summary: DrawSummary = { usage: ZERO_USAGE, calls: 0, errors: [], received: 0, lost: 0, meta: null };
   let nextIndex = 0;
@@ -150,11 +152,16 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
     if (count > 0) lose(new ProxyError(502, "generator upstream sent a choice without a message", BAD_ANSWER), count);
   };
 
-  /** Hands a finished choice over as a candidate, as soon as it is known. */
+  /** Hands a finished choice over as a candidate, as soon as it is known; one too long to hold or judge is lost. */
   const hand = (choice: ChatCompletion["choices"][number], watch: GenerationWatch): void => {
+    const candidate = toCandidate(choice, nextIndex, scrubKeys ?? null);
+    if (candidate.text.length > maxCandidateChars) {
+      const message = `generator upstream sent a candidate of ${candidate.text.length} characters, more than limits.max_candidate_chars (${maxCandidateChars})`;
+      return lose(new ProxyError(502, message, { type: "upstream_error", code: "candidate_too_long" }), 1);
+    }
     summary.received += 1;
-    watch.candidate(nextIndex, choice.finish_reason ?? null);
-    channel.push(toCandidate(choice, nextIndex++, scrubKeys ?? null));
+    watch.candidate(nextIndex++, choice.finish_reason ?? null);
+    channel.push(candidate);
   };
 
   /** One generator call; its choices (at most `limit`) become candidates. Returns how many it yielded. */

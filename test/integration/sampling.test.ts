@@ -199,4 +199,19 @@ describe("answers that hold no usable candidate", () => {
     expect(short.status).toBe(502);
     expect((await short.json()).error.code).toBe("generator_bad_response");
   });
+
+  it("a candidate longer than limits.max_candidate_chars is lost and reported, not held and judged", async () => {
+    const generator = oddGenerator((call, n) => Array.from({ length: n }, (_, i) => answer(i, i === 0 ? "y".repeat(101) : `answer ${call}.${i}`)));
+    const limits = { max_candidate_chars: 100 };
+    const { app } = harness({ config: { limits, generator: { supports_n: true } }, deps: { fetch: generator.fetch } });
+    const body = await (await postChat(app, chatBody({ verdict: { n: 3 } }))).json();
+    expect(body.verdict).toMatchObject({ n_candidates: 2, degraded: "candidates_lost" });
+    expect(body.verdict.errors).toEqual([{ status: 502, message: "generator upstream sent a candidate of 101 characters, more than limits.max_candidate_chars (100)" }]);
+    expect(body.choices[0].message.content).not.toContain("yyy");
+    // Every candidate too long: the client hears why.
+    const alone = harness({ config: { limits, generator: { supports_n: true } }, deps: { fetch: oddGenerator((_, n) => Array.from({ length: n }, (__, i) => answer(i, "z".repeat(200)))).fetch } });
+    const refused = await postChat(alone.app, chatBody({ verdict: { n: 2 } }));
+    expect(refused.status).toBe(502);
+    expect((await refused.json()).error.code).toBe("candidate_too_long");
+  });
 });
