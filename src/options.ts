@@ -180,6 +180,12 @@ export function resolveOptions(body: ChatRequest, headers: HeaderSource, config:
   if (strategy.strategy === "guard") {
     const guard = strategy;
     const given = normaliseContext(guard.context);
+    // Sources to search are read only when no documents are given: a request that asks for both would not get one of
+    // them. (A deployment's default sources, or its fixed context, beside what a request sets are simply not read.)
+    if (given && setByRequest(sources, "context") && setByRequest(sources, "context_sources")) {
+      const param = pick(sources, "context_sources").param;
+      throw badRequest(`${param} chooses where to look for documents, and does not apply beside ${pick(sources, "context").param}, which gives them`, param, "option_not_applicable");
+    }
     if (given) checkContextLimit(given, body.messages as unknown as Record<string, unknown>[], config.limits, pick(sources, "context").param);
     const documents = given ?? documentsFromMessages(body.messages, guard.context_sources);
     if (documents.length === 0) {

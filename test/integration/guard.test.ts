@@ -120,6 +120,10 @@ describe("guard", () => {
     }
     const listed = await postChat(app, { ...system, verdict: { strategy: "guard", n: 2, context_sources: ["tags", "bogus"] } });
     expect((await listed.json()).error.param).toBe("verdict.context_sources[1]");
+    // Where to look, beside the documents themselves: one of the two would go unread.
+    const both = await postChat(app, { ...system, verdict: { strategy: "guard", n: 2, context: "The bridge opened in 1932.", context_sources: ["system"] } });
+    expect(both.status).toBe(400);
+    expect((await both.json()).error).toMatchObject({ param: "verdict.context_sources", code: "option_not_applicable" });
   });
 
   it("refuses tools that the answer may call, since a call of a tool is no answer to check; tool_choice none is checked as text", async () => {
