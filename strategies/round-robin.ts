@@ -14,10 +14,13 @@ export interface Standing {
   remaining: number;
 }
 
-/** Copeland points: a clear win is 1, a match the judge could not settle (decided by a tie-break rule) 0.5 each. */
+/**
+ * Copeland points: a clear win is 1, a match the judge could not settle (decided by a tie-break rule) 0.5 each, and
+ * a win that one order called a tie counts at half weight (DESIGN.md), 0.75 against 0.25.
+ */
 function points(match: MatchRecord, index: number): number {
-  const settled = match.decided_by === "judge" || match.decided_by === "judge_half_weight";
-  if (!settled) return 0.5;
+  if (match.decided_by === "judge_half_weight") return match.winner === index ? 0.75 : 0.25;
+  if (match.decided_by !== "judge") return 0.5;
   return match.winner === index ? 1 : 0;
 }
 

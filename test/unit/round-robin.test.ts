@@ -18,6 +18,14 @@ describe("round-robin", () => {
     expect(selection.winner).toBe(1);
   });
 
+  it("counts a win that one order called a tie at half weight: 0.75 against 0.25", async () => {
+    // 0 beats 1 only when shown first (the other order is a tie); 2 loses to both outright.
+    const judge = scriptedJudge((a, b) => (a.index === 0 && b.index === 1 ? "A" : a.index === 1 && b.index === 0 ? "tie" : a.index === 2 ? "B" : "A"));
+    const selection = await roundRobin(arrive([candidate(0), candidate(1), candidate(2)]), ctxWith(judge));
+    expect(selection.matches!.find((m) => m.a + m.b === 1)).toMatchObject({ winner: 0, decided_by: "judge_half_weight" });
+    expect(selection.scores).toEqual({ 0: 1.75, 1: 1.25, 2: 0 });
+  });
+
   it("ranks by Copeland score", async () => {
     const quality = [2, 9, 5, 7];
     const judge = scriptedJudge(byQuality(quality), 1);
