@@ -133,7 +133,8 @@ describe("client disconnect, over sockets on 127.0.0.1", () => {
     const upstream = await startSimulator({ generator: { answers: [BIG] } });
     // Nothing may stay silent past 3 s (the budget, the generator's limit), so a connection still is ended 1 s later.
     const limits = { timeouts: { request_ms: 3_000 }, generator: { base_url: upstream.url, supports_n: false, timeout_ms: 3_000 } };
-    const proxy = await startProxy(testConfig({ ...limits, server: { port: 0 } }), silentLogger);
+    // Candidates this long are lost by default (limits.max_candidate_chars); here they must be answered, and held.
+    const proxy = await startProxy(testConfig({ ...limits, limits: { max_candidate_chars: 2 * BIG.length }, server: { port: 0 } }), silentLogger);
     closers.push(proxy.close, upstream.close);
     const port = Number(new URL(proxy.url).port);
     const readers = [{ verdict: { n: 2 } }, { stream: true, verdict: { n: 2 } }, { verdict: { n: 1 } }].map((extra) => stalledReader(port, JSON.stringify(chatBody(extra))));
