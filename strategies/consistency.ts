@@ -45,18 +45,22 @@ function lastNumber(text: string): string | null {
   return numbers ? numberVote(numbers.at(-1)!) : null;
 }
 
-/** A sum worked out before its result: a number, then an operator ("4 × 3 = 12", "2 + 2 = 4", "10 - 4 = 6"). */
-const WORKED_SUM = /^[\s$€£]*-?\d[\d.,]*(?:\s*[×x*·+−÷^]|\s+[-/]\s)/;
-
-/** A worked sum's result, what follows its last "="; any other text as it is. */
-const resultOf = (text: string) => (WORKED_SUM.test(text) && text.includes("=") ? text.slice(text.lastIndexOf("=") + 1) : text);
+/**
+ * A sum worked out before its result, whole: numbers joined by operators, "=", the result ("4 × 3 = 12", "2 + 2 = 4",
+ * "10 - 4 = 6", "1/2 + 1/4 = 3/4"). The result is the number right after its "=", whatever follows ("= 20 (check: 20
+ * ÷ 4 = 5)"). Anchored, each part a number or a single operator, so linear.
+ */
+const WORKED_SUM = new RegExp(`^[\\s$€£]*${NUMBER_TEXT}(?:\\s*[×x*·+−÷^]\\s*${NUMBER_TEXT}|\\s+[-/]\\s+${NUMBER_TEXT})+\\s*=\\s*(${NUMBER_TEXT})`);
 
 /**
  * The number an answer starts with ("12 (3 bags of 4)", "$1,200", "x = 5", and the result of "4 × 3 = 12", not its
  * first operand), or null when it starts with words.
  */
 function leadingNumber(text: string): string | null {
-  const match = LEADING_NUMBER.exec(withoutThousands(resultOf(text)).replace(/^\s*[a-z]\w{0,15}\s*=\s*/i, ""));
+  const plain = withoutThousands(text);
+  const sum = WORKED_SUM.exec(plain);
+  if (sum) return numberVote(sum[1]!);
+  const match = LEADING_NUMBER.exec(plain.replace(/^\s*[a-z]\w{0,15}\s*=\s*/i, ""));
   return match ? numberVote(match[1]!) : null;
 }
 

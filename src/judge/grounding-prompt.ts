@@ -12,8 +12,9 @@ import { section } from "./sections";
 // found", hallucinations detected), any verdict field that is not PASS, and structured output's object only when it
 // is exactly the schema's.
 // 4: a claim asked about and answered no ("Claim 2 supported? No."), and an answer said to invent or fabricate, fail
-// it; "invented" after a PASS is second thoughts. (A verdict two lines under its label, or as the first word, is now
-// read too, but those were unreadable before, never stored.)
+// it; a PASS followed by a condition after a stop, a dash or a line break ("PASS. Except ...", "PASS - although ...")
+// is no verdict. (A verdict a line or two under its label is now read too; such answers were unreadable before, never
+// stored.)
 export const GROUNDING_TEMPLATE = { id: "grounding", version: 4 } as const;
 
 export const GROUNDING_SYSTEM = `TASK

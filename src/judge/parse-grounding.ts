@@ -118,20 +118,26 @@ function heldToSchema(text: string): ParsedGrounding | null {
  */
 const VERDICT_LABEL =
   /\b(?:verdict|result|overall|status|decision|rating|final answer|grounding check)\b["*_`]{0,4}[ \t]{0,4}(?:[:=]|->|=>|--?|[\u2013\u2014\u2192]|\bis\b)(?:[ \t*_`]{0,4}\r?\n){0,2}[ \t*_`"'([✅]{0,8}(\p{L}+|❌|✗|✘|✓|✔|✅)/giu;
-/** The answer's first word, after markdown ("PASS. All claims are in the document.", "**Fail** - the date is wrong"). */
-const LEADING_WORD = /^[*_`"'#✅ \t]{0,8}(\p{L}+)/u;
 const DOUBLE_BRACKETS = /\[\[\s*([^\]\n]{1,20}?)\s*\]\]/g;
 /** Marks that close a PASS ("**PASS**", "`PASS`"), read from where it ends. */
 const CLOSERS = /[*_`"')\]]{0,8}/y;
 
+/** Words that make what comes before them conditional: "PASS - although 1932 is absent", "PASS. Except that ...". */
+const CONDITION = "(?:except|although|though|but|however|unless|if|provided|assuming|only|\\d+ of \\d)\\b";
+
 /**
  * What may follow a PASS for it to be one, read from where the PASS ends (sticky): the clause ends there, at the end
- * of the text or the line, a stop, a dash before more words, a tick; or a comma or colon, unless a condition follows.
- * Not "PASS? No.", "PASS is not warranted", "PASS would require ...", "PASS/fail hinges on ...", "PASS (0 of 3
- * claims supported)", "PASS, except the date" or "PASS: 0 of 3 claims are supported".
+ * of the text, a tick; or at the end of the line, a stop, a dash before more words, a comma or a colon, unless a
+ * condition follows. Not "PASS? No.", "PASS is not warranted", "PASS would require ...", "PASS/fail hinges on ...",
+ * "PASS (0 of 3 claims supported)", "PASS, except the date", "PASS - although the year is absent", "PASS. However,
+ * ..." or "PASS: 0 of 3 claims are supported".
  */
-const CLAUSE_ENDS =
-  /[*_`"')\]}]{0,8}[ \t]{0,8}(?:$|\n|[.!](?:\s|$)|[-\u2013\u2014][ \t]|[✅✓✔]|[,;:](?![ \t]{0,4}(?:except|if|but|unless|provided|assuming|with|only|\d+ of \d))(?:\s|$))/y;
+const CLAUSE_ENDS = new RegExp(
+  "[*_`\"')\\]}]{0,8}[ \\t]{0,8}(?:$|[✅✓✔]|" +
+    `(?:\\n|[.!](?:\\s|$)|[-\\u2013\\u2014][ \\t])(?![ \\t\\n]{0,4}${CONDITION})|` +
+    `[,;:](?![ \\t]{0,4}(?:with\\b|${CONDITION}))(?:\\s|$))`,
+  "iy",
+);
 
 /** Failing words a claim may be marked with. */
 const CLAIM_FAILS =
@@ -163,14 +169,14 @@ const CELL_FAILS = new RegExp(`\\|[ \\t❌✗✘*]{0,8}${CLAIM_FAILS}[ \\t.*]{0,
  * any case.
  */
 const ANSWER_FAULTS =
-  /(?<!\bno[ \t]{1,3})\bhallucinations?[ \t]{1,3}(?:detected|found|present)\b|\bcontains?[ \t]{1,3}(?:an?[ \t]{1,3})?hallucination|\bunsupported[ \t]{1,3}claims?[ \t]{0,3}:[ \t]{0,3}[1-9]|\bhallucinates\b|\b(?:answer|response)[ \t]{1,3}(?:also[ \t]{1,3})?(?:invents|fabricates|makes[ \t]{1,3}up)\b(?![ \t]{1,3}(?:nothing|no\b|none))/i;
+  /(?<!\bno[ \t]{1,3})\bhallucinations?[ \t]{1,3}(?:detected|found|present)\b|\bcontains?[ \t]{1,3}(?:an?[ \t]{1,3})?hallucination|\bunsupported[ \t]{1,3}claims?[ \t]{0,3}:[ \t]{0,3}[1-9]|\bhallucinates\b|\b(?:answer|response)[ \t]{1,3}(?:also[ \t]{1,3})?(?:invents|fabricates|makes[ \t]{1,3}up)\b(?![ \t]{1,3}(?:nothing|no\b|none|not\b|any\b))/i;
 
 /**
  * "Claim 2 supported? No.", "Statement 3 in the document? ❌": a claim asked about and answered no on the same line.
  * Bounded like the marks above, so linear.
  */
 const CLAIM_ANSWERED_NO =
-  /\b(?:claim|statement)\b[^\n?]{0,80}\b(?:supported|grounded|verified|in the (?:documents?|context|text))[ \t*]{0,4}\?[ \t*_:]{0,8}(?:no\b|[❌✗✘])/i;
+  /\b(?:claim|statement)\b[^\n?]{0,80}(?<!\bnot[ \t]{1,3}|n't[ \t]{1,3})\b(?:supported|grounded|verified|in the (?:documents?|context|text))[ \t*]{0,4}\?[ \t*_:]{0,8}(?:no\b|[❌✗✘])/i;
 
 const ADVERB = "(?:(?:actually|entirely|completely|wholly|fully|partly|partially|largely|also)[ \\t]+)?";
 const WHERE = "(?:found[ \\t]+|mentioned[ \\t]+(?:anywhere[ \\t]+)?|stated[ \\t]+|present[ \\t]+)?in[ \\t]+the[ \\t]+(?:documents?|context|sources?|passages?|text)";
@@ -209,7 +215,7 @@ const ANSWER_SAID_UNSUPPORTED = new RegExp(
  * anything else ("VERDICT: PASS. Every claim is in the document.") stands.
  */
 const SECOND_THOUGHTS = new RegExp(
-  "(?<!\\b(?:no|not|nothing|without|never)[ \\t]{1,3})\\b(?:fail\\w*|unsupported|hallucinat\\w*|contradict\\w*|incorrect|wrong|mistaken?|invent\\w*|fabricat\\w*|made up)\\b" +
+  "(?<!\\b(?:no|not|nothing|without|never)[ \\t]{1,3})\\b(?:fail\\w*|unsupported|hallucinat\\w*|contradict\\w*|incorrect|wrong|mistaken?)\\b" +
     "|(?:\\bnot|n't)[ \\t]+(?:supported|mentioned|appear)\\b|\\bno evidence\\b|\\b(?:i meant|oops)\\b|\\b(?:retract\\w*|revis\\w*|correct(?:ion|ing)|wait|second thought|closer inspection|scratch that)\\b" +
     "|\\bshould(?:n't|[ \\t]+not)[ \\t]+(?:pass|be)\\b|\\b(?:falla\\w*|fallido|nicht bestanden|durchgefallen|fehlgeschlagen)\\b|\\u00e9chec",
   "i",
@@ -262,8 +268,6 @@ function proseVerdicts(text: string, quoted: Quoted): Found[] {
   };
   for (const match of text.matchAll(VERDICT_LABEL)) labelled(match, match[1]!);
   for (const match of text.matchAll(DOUBLE_BRACKETS)) labelled(match, match[1]!.trim());
-  const lead = LEADING_WORD.exec(text);
-  if (lead) labelled(lead, lead[1]!);
   // Only a short answer can be one word (and a trailing run of spaces costs a regular expression its square).
   const whole = text.length > 40 ? "" : text.replace(/^[\s*_`"'#✅]+|[\s*_`"'.!✅]+$/g, "");
   const wholeSays = whole.toUpperCase() === "PASS" ? "PASS" : FAILING_WORD.test(whole) ? "FAIL" : null;

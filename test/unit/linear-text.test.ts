@@ -21,7 +21,8 @@ it.each([
   ["a numbered claim before a long run of spaces", () => parseGrounding(`Claim 2${" ".repeat(RUN)}x`)],
   ["a verdict label before a long run of tabs", () => parseGrounding(`Verdict:${"\t".repeat(RUN)}1`)],
   ["a verdict label before a long run of blank lines", () => parseGrounding(`Verdict:${" \n".repeat(RUN / 2)}1`)],
-  ["a long run of marks before the first word", () => parseGrounding(`${"*".repeat(RUN)}PASS`)],
+  ["a long run of marks before a verdict", () => parseGrounding(`${"*".repeat(RUN)}PASS`)],
+  ["a verdict before a long run of blank lines", () => parseGrounding(`Verdict: PASS.${" \n".repeat(RUN / 2)}x`)],
   ["claims asked about without an answer", () => parseGrounding(`${"claim supported ".repeat(RUN / 16)}?`)],
   ["an answer said to invent, many times over", () => parseGrounding(`${"answer also ".repeat(RUN / 12)}invents nothing`)],
   ["a verdict field of marks", () => parseGrounding(`{"verdict": "${".".repeat(RUN)}x"}`)],
@@ -31,6 +32,8 @@ it.each([
   ["judge prompt tags left unclosed", () => neutraliseTags("<response_a".repeat(RUN / 11))],
   ["consistency's marks around an answer", () => finalAnswer(`Work\nFinal answer: a${"*".repeat(RUN)}b`, "auto")],
   ["consistency's trailing stops", () => finalAnswer(`a${".".repeat(RUN)}x`, "text")],
+  ["consistency's worked sum without its result", () => finalAnswer(`Final answer: ${"1 + ".repeat(RUN / 4)}1-2-3 x`, "auto")],
+  ["consistency's joined numbers", () => finalAnswer(`Final answer: ${"1-".repeat(RUN / 2)}1 x`, "auto")],
   ["the refusal prefilter's clause breaks (spaces)", () => isRefusal(`I'm sorry${" ".repeat(RUN)}x`)],
   ["the refusal prefilter's clause breaks (stops)", () => isRefusal(`I'm sorry${".".repeat(RUN)}x`)],
 ])("reads %s in a long run in milliseconds", (_name, read) => {

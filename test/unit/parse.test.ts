@@ -207,9 +207,12 @@ describe("parseGrounding", () => {
       "Verdict: PASS. However, the 1932 date isn't supported by the document.",
       "Verdict: PASS.\nOn closer inspection, the answer should not pass.",
       "VERDICT: PASS. However, the year 1932 isn't mentioned anywhere in the document.",
-      "VERDICT: PASS. The second architect is invented.",
       "PASS? No: the date is not in the document.",
       "PASS would require the date to be in the document.",
+      "Verdict: Pass - although the founding year 1932 is absent from the document.",
+      "VERDICT: PASS. Except that the document gives 1931, not 1932.",
+      "VERDICT: PASS\nHowever, the year 1932 is absent from the document.",
+      "PASS:\n- Claim 1: Paris is the capital.\n\nNot in the document:\n- Claim 2: the population is 3 million.",
     ]) {
       expect([doubtful, parseGrounding(doubtful)?.verdict ?? null]).not.toEqual([doubtful, "PASS"]);
     }
@@ -224,10 +227,13 @@ describe("parseGrounding", () => {
       "\u2705 PASS",
       "Verdict:\nPASS",
       "**Verdict:**\n\n**PASS**",
-      "PASS. All claims are supported by the document.",
-      "**PASS** - every claim matches paragraph 2.",
       "Claim 1 supported? Yes. Claim 2 supported? Yes.\nVERDICT: PASS",
       "The answer invents nothing: both claims are in paragraph 2. VERDICT: PASS",
+      "The answer invents not one fact. VERDICT: PASS",
+      "Is any claim not supported? No. VERDICT: PASS",
+      "Hallucinations: none. Every claim is in paragraph 2. VERDICT: PASS",
+      "Unsupported claims: none.\nVERDICT: PASS",
+      "VERDICT: PASS. The answer says Bell invented the telephone in 1876, as the document states.",
     ]) {
       expect([honest, parseGrounding(honest)?.verdict]).toEqual([honest, "PASS"]);
     }
@@ -253,8 +259,6 @@ describe("parseGrounding", () => {
       "The answer invents a second architect. VERDICT: PASS",
       "The response also fabricates the year. Verdict: PASS",
       "Verdict:\nFail",
-      "Fail - the year is not in the document.",
-      "Incorrect. The document says 1931.",
     ]) {
       expect([contradicted, parseGrounding(contradicted)?.verdict]).toEqual([contradicted, "FAIL"]);
     }

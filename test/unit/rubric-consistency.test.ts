@@ -74,6 +74,10 @@ describe("finalAnswer", () => {
     ["Bags of four.\n3 × 4 = 12 apples", "auto", "12"],
     ["Final answer: 1,200 + 300 = 1,500", "auto", "1500"],
     ["Final answer: 10 - 4 = 6", "auto", "6"],
+    ["Final answer: 5 × 4 = 20 (check: 20 ÷ 4 = 5)", "auto", "20"],
+    ["Final answer: 2 x 10 = 20 apples, for x = 2", "auto", "20"],
+    ["Final answer: 1/2 + 1/4 = 3/4", "auto", "3/4"],
+    ["Final answer: 3 x-rays = 1 visit", "auto", "3"],
     ["Solving.\nThe answer is \\boxed{42}.", "auto", "42"],
     // A LaTeX fraction is one number, boxed or not: 1/3 and 2/3 are not both "3".
     ["The result is \\boxed{\\frac{1}{3}}", "auto", "1/3"],
