@@ -3,7 +3,7 @@
 import type OpenAI from "openai";
 import type { Candidate } from "../strategies/types";
 import { ProxyError } from "./errors";
-import { addUsage, hasMessage, messageText, ZERO_USAGE, type Usage } from "./openai/chat";
+import { addUsage, contentText, hasMessage, messageText, withoutInlineReasoning, ZERO_USAGE, type Usage } from "./openai/chat";
 import { noopProbe, type GenerationWatch, type RequestProbe } from "./observe/probe";
 import { streamedDraw, type StreamedDraw } from "./sample-stream";
 import { upstreamFailure, type Upstream } from "./upstream";
@@ -123,7 +123,8 @@ function toCandidate(choice: ChatCompletion["choices"][number], index: number, s
   const logprobs = choice.logprobs && !(scrubKeys && tokensSpellKey(choice.logprobs, scrubKeys)) ? choice.logprobs : null;
   return {
     index,
-    text: messageText(message),
+    // Judged without reasoning written inline in its content; the client still gets the message as it came.
+    text: messageText({ ...message, content: withoutInlineReasoning(contentText(message.content)) }),
     message,
     finish_reason: choice.finish_reason ?? null,
     ...(logprobs ? { logprobs } : {}),

@@ -137,6 +137,24 @@ export function callsText(message: Record<string, unknown>): string {
   return lines.join("\n");
 }
 
+const THINK_OPEN = "<think>";
+const THINK_CLOSE = "</think>";
+
+/**
+ * An answer without the reasoning a model wrote inline before it: "<think>...</think>" as vLLM and SGLang send it
+ * without a reasoning parser, or only the closing tag when the chat template opened the block. What is judged and
+ * voted on is the answer, as with `reasoning_content`, which no judge is shown: a long deliberation must not win a
+ * match for its answer, nor a guess in it be counted as the vote. Reasoning never closed (cut off) leaves no answer.
+ * Tags inside an answer's own text (after words of its own) are left alone.
+ */
+export function withoutInlineReasoning(text: string): string {
+  const opened = text.trimStart().startsWith(THINK_OPEN);
+  const close = text.indexOf(THINK_CLOSE);
+  if (close < 0) return opened ? "" : text;
+  if (!opened && text.lastIndexOf(THINK_OPEN, close) >= 0) return text;
+  return text.slice(close + THINK_CLOSE.length).trimStart();
+}
+
 /**
  * An assistant message as text: its content, its refusal (a model declining under structured output says so in
  * `refusal`, with no content: an answer all the same, not an empty one), what it said aloud (a spoken answer has its

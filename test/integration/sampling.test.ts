@@ -162,22 +162,23 @@ describe("sampling", () => {
   });
 });
 
+/** The simulator as judge; a generator answering with `choicesFor(call number, n)`, as JSON whatever was asked. */
+function oddGenerator(choicesFor: (call: number, n: number) => unknown[]) {
+  const sim = createSimulator();
+  let calls = 0;
+  const fetch: typeof globalThis.fetch = async (input, init) => {
+    const body = JSON.parse(bodyText(init) || "{}") as Record<string, unknown>;
+    if (body.model !== "sim-generator") return fetchInto(sim.app)(input, init);
+    calls += 1;
+    const choices = choicesFor(calls, typeof body.n === "number" ? body.n : 1);
+    const usage = { prompt_tokens: 1, completion_tokens: choices.length, total_tokens: 1 + choices.length };
+    return Response.json({ id: `gen-${calls}`, object: "chat.completion", created: 1, model: "sim-generator", choices, usage });
+  };
+  return { fetch, calls: () => calls };
+}
+const answer = (i: number, text: string) => ({ index: i, message: { role: "assistant", content: text }, finish_reason: "stop" });
+
 describe("answers that hold no usable candidate", () => {
-  /** The simulator as judge; a generator answering with `choicesFor(call number, n)`, as JSON whatever was asked. */
-  function oddGenerator(choicesFor: (call: number, n: number) => unknown[]) {
-    const sim = createSimulator();
-    let calls = 0;
-    const fetch: typeof globalThis.fetch = async (input, init) => {
-      const body = JSON.parse(bodyText(init) || "{}") as Record<string, unknown>;
-      if (body.model !== "sim-generator") return fetchInto(sim.app)(input, init);
-      calls += 1;
-      const choices = choicesFor(calls, typeof body.n === "number" ? body.n : 1);
-      const usage = { prompt_tokens: 1, completion_tokens: choices.length, total_tokens: 1 + choices.length };
-      return Response.json({ id: `gen-${calls}`, object: "chat.completion", created: 1, model: "sim-generator", choices, usage });
-    };
-    return { fetch, calls: () => calls };
-  }
-  const answer = (i: number, text: string) => ({ index: i, message: { role: "assistant", content: text }, finish_reason: "stop" });
 
   it.each([false, true])("a choice without a message is lost and reported, not drawn again (stream_sampling: %s)", async (stream_sampling) => {
     const generator = oddGenerator((call, n) => Array.from({ length: n }, (_, i) => (i === 1 ? { index: i, message: null, finish_reason: "stop" } : answer(i, `answer ${call}.${i}`))));
@@ -213,5 +214,16 @@ describe("answers that hold no usable candidate", () => {
     const refused = await postChat(alone.app, chatBody({ verdict: { n: 2 } }));
     expect(refused.status).toBe(502);
     expect((await refused.json()).error.code).toBe("candidate_too_long");
+  });
+});
+
+describe("reasoning written inline", () => {
+  it("is neither judged nor voted on, and the winner keeps it", async () => {
+    const texts = ["<think>First guess. Answer: 12? Recheck 3*5.</think>\nSo the total is 15.", "<think>Count again.</think>\nThere are 15.", "<think>Quick.</think>\n12"];
+    const generator = oddGenerator((_, n) => Array.from({ length: n }, (__, i) => answer(i, texts[i]!)));
+    const { app } = harness({ config: { generator: { supports_n: true } }, deps: { fetch: generator.fetch } });
+    const body = await (await postChat(app, chatBody({ verdict: { n: 3, strategy: "consistency", tie_break: "rule" } }))).json();
+    expect(body.verdict.rationale).toBe("2 of 3 candidates agree on this answer.");
+    expect(texts.slice(0, 2)).toContain(body.choices[0].message.content);
   });
 });

@@ -1,7 +1,7 @@
 // What a judge reads of a message: every kind of part and field that carries what was said shows, and a part it
 // cannot read is named rather than dropped.
 import { describe, expect, it } from "vitest";
-import { contentText, messageText } from "../../src/openai/chat";
+import { contentText, messageText, withoutInlineReasoning } from "../../src/openai/chat";
 
 describe("a message as the judge reads it", () => {
   it("shows an earlier turn's refusal part with its words, and names parts without text", () => {
@@ -14,5 +14,22 @@ describe("a message as the judge reads it", () => {
     expect(messageText({ role: "assistant", content: null, audio: { id: "a1", data: "…", transcript: "It is blue." } })).toBe("It is blue.");
     expect(messageText({ role: "assistant", audio: { id: "a1" } })).toBe("[audio]");
     expect(messageText({ role: "assistant", content: "Blue.", audio: null })).toBe("Blue.");
+  });
+});
+
+describe("withoutInlineReasoning", () => {
+  it.each([
+    ["<think>Let me count.</think>\n\nThere are 15.", "There are 15."],
+    ["  <think>a</think>15", "15"],
+    // The chat template opened the block; only its end is in the answer.
+    ["Counting by threes...</think>\nThere are 15.", "There are 15."],
+    // Cut off while still reasoning: no answer yet.
+    ["<think>Counting by threes, 3, 6, 9", ""],
+    ["<think>the answer is 15</think>", ""],
+    // Tags the answer itself writes about, after words of its own, stay.
+    ["Wrap it in <think> and </think> tags.", "Wrap it in <think> and </think> tags."],
+    ["There are 15.", "There are 15."],
+  ])("reads %j as %j", (text, answer) => {
+    expect(withoutInlineReasoning(text)).toBe(answer);
   });
 });
