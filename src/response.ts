@@ -94,12 +94,15 @@ function returnable(outcome: PipelineOutcome): number[] {
 }
 
 export function completionBody(outcome: PipelineOutcome, fallbackModel: string) {
-  const meta = outcome.draw.meta;
   const abstention = outcome.selection.abstention;
+  const returned = abstention === undefined ? returnable(outcome).slice(0, outcome.options.choices) : [];
+  // The first choice's own call says what the answer is (its id, service_tier, kv_transfer_params), not the first
+  // call to finish, which may have drawn a losing candidate.
+  const meta = (returned.length > 0 ? outcome.pool.byIndex(returned[0]!).drawnBy : undefined) ?? outcome.draw.meta;
   const choices =
     abstention !== undefined
       ? [{ index: 0, message: outcome.wantsJson ? { role: "assistant", content: null, refusal: abstention } : { role: "assistant", content: abstention, refusal: null }, logprobs: null, finish_reason: "stop" }]
-      : returnable(outcome).slice(0, outcome.options.choices).map((index, position) => {
+      : returned.map((index, position) => {
           const candidate = outcome.pool.byIndex(index);
           const choice = { index: position, message: candidate.message, logprobs: candidate.logprobs ?? null, finish_reason: candidate.finish_reason ?? "stop" };
           return candidate.extra ? { ...candidate.extra, ...choice } : choice;

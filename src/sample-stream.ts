@@ -96,6 +96,7 @@ export function streamedDraw(
       if (JSON_MEDIA_TYPE.test(response.headers.get("content-type") ?? "")) {
         const answer = (await response.json()) as { id: string; created: number; model: string; system_fingerprint?: string; choices?: unknown; usage?: StreamedDraw["usage"] };
         let withoutMessage = 0;
+        soFar.meta = completionMeta(answer); // before the choices are handed over: each carries its call's fields
         for (const choice of Array.isArray(answer.choices) ? (answer.choices as AssembledChoice[]) : []) {
           if (hasMessage(choice)) handed += 1, onChoice(choice);
           else withoutMessage += 1;

@@ -1,7 +1,7 @@
 // Draws N candidates from the generator: one call with `n` where the upstream allows it, else parallel calls.
 // Candidates are yielded as they arrive so judging can start before the slowest one is done.
 import type OpenAI from "openai";
-import type { Candidate } from "../strategies/types";
+import type { Candidate, DrawMeta } from "../strategies/types";
 import { ProxyError } from "./errors";
 import { addUsage, contentText, hasMessage, messageText, withoutInlineReasoning, ZERO_USAGE, type Usage } from "./openai/chat";
 import { noopProbe, type GenerationWatch, type RequestProbe } from "./observe/probe";
@@ -58,11 +58,8 @@ export interface DrawSummary {
   received: number;
   /** Candidates that can no longer come: n minus this is the most the draw can still deliver. */
   lost: number;
-  /**
-   * id, created, model and system_fingerprint of the first completion, reused for the response, with its fields that
-   * verdict does not rebuild (service_tier, Azure's prompt_filter_results).
-   */
-  meta: (Pick<ChatCompletion, "id" | "created" | "model" | "system_fingerprint"> & { extra?: Record<string, unknown> }) | null;
+  /** The first completion's own fields: the response's when it has no candidate of its own to take them from. */
+  meta: DrawMeta | null;
 }
 
 export interface DrawRequest {
@@ -116,7 +113,7 @@ function tokensSpellKey(logprobs: ChatCompletion["choices"][number]["logprobs"],
   return false;
 }
 
-function toCandidate(choice: ChatCompletion["choices"][number], index: number, scrubKeys: ((text: string) => string) | null): Candidate {
+function toCandidate(choice: ChatCompletion["choices"][number], index: number, scrubKeys: ((text: string) => string) | null, drawnBy: DrawMeta | null): Candidate {
   const message = choice.message as unknown as Record<string, unknown>;
   const extra = otherFields(choice, CHOICE_FIELDS);
   // Logprobs that spell a key are dropped whole: a token list with a hole in it would still say where the key was.
@@ -130,6 +127,7 @@ function toCandidate(choice: ChatCompletion["choices"][number], index: number, s
     ...(logprobs ? { logprobs } : {}),
     ...(extra ? { extra } : {}),
     duplicates: [],
+    ...(drawnBy ? { drawnBy } : {}),
   };
 }
 
@@ -154,8 +152,8 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
   };
 
   /** Hands a finished choice over as a candidate, as soon as it is known; one too long to hold or judge is lost. */
-  const hand = (choice: ChatCompletion["choices"][number], watch: GenerationWatch): void => {
-    const candidate = toCandidate(choice, nextIndex, scrubKeys ?? null);
+  const hand = (choice: ChatCompletion["choices"][number], watch: GenerationWatch, drawnBy: DrawMeta | null): void => {
+    const candidate = toCandidate(choice, nextIndex, scrubKeys ?? null, drawnBy);
     if (candidate.text.length > maxCandidateChars) {
       const message = `generator upstream sent a candidate of ${candidate.text.length} characters, more than limits.max_candidate_chars (${maxCandidateChars})`;
       return lose(new ProxyError(502, message, { type: "upstream_error", code: "candidate_too_long" }), 1);
@@ -178,12 +176,14 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
       throw err;
     }
     summary.usage = addUsage(summary.usage, completion.usage);
-    summary.meta ??= completionMeta(completion);
+    // Each call's own: with parallel draws the winner's answer carries its call's id and fields, not the first call's.
+    const drawnBy = completionMeta(completion);
+    summary.meta ??= drawnBy;
     const choices = (Array.isArray(completion.choices) ? completion.choices : []).slice(0, limit);
     // A choice without a message is lost alone: the good ones beside it are still candidates.
     let broken = 0;
     for (const choice of choices) {
-      if (hasMessage(choice)) hand(choice, watch);
+      if (hasMessage(choice)) hand(choice, watch, drawnBy);
       else broken += 1;
     }
     loseWithoutMessage(broken);
@@ -209,7 +209,7 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
         if (got >= n) return;
         got += 1;
         if (scrubKeys) scrubMessage(choice.message as Record<string, unknown>, scrubKeys);
-        hand(choice as unknown as ChatCompletion["choices"][number], watch);
+        hand(choice as unknown as ChatCompletion["choices"][number], watch, soFar.meta);
       }, watch.headers, soFar);
       count(result);
       // Lost and reported, as an unstreamed draw's are, not drawn again.

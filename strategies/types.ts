@@ -17,6 +17,20 @@ export interface Candidate {
   extra?: Record<string, unknown>;
   /** Indexes of identical candidates merged into this one. */
   duplicates: number[];
+  /** The completion-level fields of the generator call that drew it: its answer's id, model and the rest if it wins. */
+  drawnBy?: DrawMeta;
+}
+
+/**
+ * id, created, model and system_fingerprint of a generator's completion, with its fields verdict does not rebuild
+ * (service_tier, vLLM's kv_transfer_params, Azure's prompt_filter_results).
+ */
+export interface DrawMeta {
+  id: string;
+  created: number;
+  model: string;
+  system_fingerprint?: string | null;
+  extra?: Record<string, unknown>;
 }
 
 export type PairWinner = "A" | "B" | "tie";

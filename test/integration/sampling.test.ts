@@ -172,7 +172,8 @@ function oddGenerator(choicesFor: (call: number, n: number) => unknown[]) {
     calls += 1;
     const choices = choicesFor(calls, typeof body.n === "number" ? body.n : 1);
     const usage = { prompt_tokens: 1, completion_tokens: choices.length, total_tokens: 1 + choices.length };
-    return Response.json({ id: `gen-${calls}`, object: "chat.completion", created: 1, model: "sim-generator", choices, usage });
+    // Each call's own fields, as vLLM's disaggregated serving sends them: they belong to its answer alone.
+    return Response.json({ id: `gen-${calls}`, object: "chat.completion", created: 1, model: "sim-generator", choices, usage, kv_transfer_params: { id: `kv-${calls}` } });
   };
   return { fetch, calls: () => calls };
 }
@@ -225,5 +226,17 @@ describe("reasoning written inline", () => {
     const body = await (await postChat(app, chatBody({ verdict: { n: 3, strategy: "consistency", tie_break: "rule" } }))).json();
     expect(body.verdict.rationale).toBe("2 of 3 candidates agree on this answer.");
     expect(texts.slice(0, 2)).toContain(body.choices[0].message.content);
+  });
+});
+
+describe("the answer's own call", () => {
+  it("gives the winner's id and completion fields, not those of the first call to finish", async () => {
+    // Parallel single draws: the first call's candidate loses the vote to the other two.
+    const generator = oddGenerator((call) => [answer(0, call === 1 ? "7" : "8")]);
+    const { app } = harness({ config: { generator: { supports_n: false } }, deps: { fetch: generator.fetch } });
+    const body = await (await postChat(app, chatBody({ verdict: { n: 3, strategy: "consistency", tie_break: "rule" } }))).json();
+    expect(body.choices[0].message.content).toBe("8");
+    expect(["gen-2", "gen-3"]).toContain(body.id);
+    expect(body.kv_transfer_params).toEqual({ id: body.id.replace("gen", "kv") });
   });
 });
