@@ -118,8 +118,13 @@ function choiceDeltas(choice: ReplayChoice): Record<string, unknown>[] {
  */
 export function replayChunks(completion: ReplayCompletion, includeUsage: boolean): Record<string, unknown>[] {
   const { id: _id, object: _object, created: _created, model: _model, choices: _choices, usage: _usage, system_fingerprint: _fingerprint, verdict: _verdict, ...others } = completion;
+  // The completion's other fields: those OpenAI's chunks all carry on every chunk, the rest (vLLM's prompt_logprobs
+  // and prompt_token_ids, kv_transfer_params) once, on the first. Copied onto every chunk, 2,000 prompt tokens'
+  // logprobs made a 125 KB answer 4.4 MB of events.
+  const { service_tier, ...once } = others;
+  const everyChunk = service_tier === undefined ? {} : { service_tier };
   const frame = (choices: unknown[], extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-    ...others,
+    ...everyChunk,
     id: completion.id,
     object: "chat.completion.chunk",
     created: completion.created,
@@ -129,7 +134,7 @@ export function replayChunks(completion: ReplayCompletion, includeUsage: boolean
     ...(includeUsage ? { usage: null } : {}),
     ...extra,
   });
-  const chunks = completion.choices.flatMap(choiceDeltas).map((choice) => frame([choice]));
+  const chunks = completion.choices.flatMap(choiceDeltas).map((choice, at) => frame([choice], at === 0 ? once : {}));
   const last = chunks[chunks.length - 1];
   if (last && completion.verdict !== undefined) last.verdict = completion.verdict;
   if (includeUsage) chunks.push(frame([], { usage: completion.usage }));

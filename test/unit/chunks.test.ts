@@ -34,6 +34,17 @@ describe("replayChunks", () => {
     expect(chunks.reduce((bytes, c) => bytes + JSON.stringify(c).length, 0)).toBeLessThan(1.1 * (content.length + args.length));
   });
 
+  it("sends service_tier on every chunk and the completion's other fields once, on the first", () => {
+    const promptLogprobs = Array.from({ length: 2_000 }, (_, i) => ({ [i]: { logprob: -1.5, rank: 1, decoded_token: "tok" } }));
+    const message = { role: "assistant", content: "A long answer. ".repeat(100) };
+    const completion = { ...base, service_tier: "default", prompt_logprobs: promptLogprobs, kv_transfer_params: { id: "kv-1" }, choices: [{ index: 0, message, logprobs: null, finish_reason: "stop" }] };
+    const chunks = replayChunks(completion, true) as Any[];
+    expect(chunks.length).toBeGreaterThan(3);
+    expect(chunks.every((c) => c.service_tier === "default")).toBe(true);
+    expect(chunks[0]).toMatchObject({ prompt_logprobs: promptLogprobs, kv_transfer_params: { id: "kv-1" } });
+    expect(chunks.slice(1).some((c) => "prompt_logprobs" in c || "kv_transfer_params" in c)).toBe(false);
+  });
+
   it("never cuts an emoji in half: each piece is whole text on its own", () => {
     const lonelyHalf = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
     for (const text of [`a${"😀".repeat(32)}`, '{"city":"東京🗼🗼🗼🗼🗼🗼🗼🗼"}']) {
