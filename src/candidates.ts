@@ -7,6 +7,7 @@ import { schemaMismatch, type JsonSchema } from "./openai/json-schema";
 export type Exclusion =
   | "empty"
   | "truncated"
+  | "unfinished"
   | "content_filter"
   | "invalid_json"
   | "schema_mismatch"
@@ -21,6 +22,7 @@ export type Exclusion =
 const EXCLUSION_ORDER: Exclusion[] = [
   "minority_kind",
   "truncated",
+  "unfinished",
   "content_filter",
   "schema_mismatch",
   "arguments_mismatch",
@@ -31,6 +33,13 @@ const EXCLUSION_ORDER: Exclusion[] = [
   "unexpected_tool_call",
   "empty",
 ];
+
+/**
+ * Finish reasons of an answer the server stopped writing before its end: vLLM's and SGLang's "abort" (a request
+ * cancelled or preempted), "error". A partial answer judged as a whole one could win, and the shorter-answer tie-break
+ * would favour it.
+ */
+const UNFINISHED = new Set(["abort", "error"]);
 
 /** What the client's request demands of a candidate, read once from the forwarded body. */
 export interface AdmissionRules {
@@ -175,6 +184,7 @@ export function exclusionOf(candidate: Candidate, rules: AdmissionRules = {}): E
   if (calledFunction(candidate) && !rules.functionNames?.has(String((candidate.message.function_call as { name?: unknown }).name))) return "wrong_tool";
   if (problem !== null) return problem;
   if (candidate.finish_reason === "length") return "truncated";
+  if (candidate.finish_reason !== null && UNFINISHED.has(candidate.finish_reason)) return "unfinished";
   if (candidate.finish_reason === "content_filter") return "content_filter";
   // A model declining under structured output says so in `refusal` instead of JSON, as the SDKs expect: an answer to
   // judge like the others, not malformed JSON.

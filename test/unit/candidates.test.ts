@@ -102,6 +102,13 @@ describe("candidate pool rules", () => {
     expect(allowed.excluded.has(3)).toBe(false); // mode auto: a text answer is fine (held for the majority-kind rule)
   });
 
+  it("ranks last an answer the server stopped writing (vLLM's and SGLang's abort), next to a truncated one", () => {
+    expect(exclusionOf({ ...candidate(0, "The answer is"), finish_reason: "abort" })).toBe("unfinished");
+    expect(exclusionOf({ ...candidate(0, "The answer is"), finish_reason: "error" })).toBe("unfinished");
+    expect(exclusionOf({ ...candidate(0, "The answer is"), finish_reason: "length" })).toBe("truncated");
+    for (const finished of ["stop", "tool_calls", "eos", null]) expect(exclusionOf({ ...candidate(0, "The answer is 7."), finish_reason: finished })).toBeNull();
+  });
+
   it("takes an answer of zero-width characters alone for an empty one", () => {
     for (const invisible of ["\u200B", " \u200C\u200D ", "\u2060", "\uFEFF\n"]) expect(exclusionOf(candidate(0, invisible))).toBe("empty");
     expect(exclusionOf(candidate(1, "\u200BParis"))).toBeNull();
