@@ -50,17 +50,27 @@ function eventTooLarge(): ProxyError {
 const malformedEvent = () => new ProxyError(502, "generator upstream sent a malformed stream event", { type: "upstream_error", code: "generator_error" });
 
 /**
- * An error event in the stream, as the same error sent as a response would be: an APIError with its status (its
- * `code` when that is one, else 500), which is retried like one while no candidate has come (a 503 "overloaded"), and
- * reported as the upstream's after. Tokens that look like keys are taken out of its message (configured ones left the
- * bytes already), and it is cut short.
+ * An error sent in a body (an event in the stream, or a 200's JSON), as the same error sent as a response would be: an
+ * APIError with its status (its `code` when that is one, else 500), message and `param`. In a stream it is retried
+ * like one while no candidate has come (a 503 "overloaded"), and reported as the upstream's after. Tokens that look
+ * like keys are taken out of its message (configured ones left the bytes already), and it is cut short.
  */
-function streamedError(sent: unknown, headers: Headers): InstanceType<typeof OpenAI.APIError> {
-  const error = (typeof sent === "object" && sent !== null ? sent : { message: sent }) as { message?: unknown; type?: unknown; code?: unknown };
-  const message = typeof error.message === "string" ? tokensOut(error.message).slice(0, MAX_ERROR_CHARS) : "stream failed";
+export function apiErrorFromBody(sent: unknown, headers: Headers = new Headers()): InstanceType<typeof OpenAI.APIError> {
+  const error = (typeof sent === "object" && sent !== null ? sent : { message: sent }) as { message?: unknown; type?: unknown; code?: unknown; param?: unknown };
+  const message = typeof error.message === "string" ? tokensOut(error.message).slice(0, MAX_ERROR_CHARS) : "upstream sent an error";
   const code = Number(error.code);
   const status = Number.isInteger(code) && code >= 400 && code <= 599 ? code : 500;
-  return OpenAI.APIError.generate(status, { error: { message, type: typeof error.type === "string" ? error.type : null, code: typeof error.code === "string" ? error.code : null } }, undefined, headers);
+  const param = typeof error.param === "string" ? error.param : null;
+  return OpenAI.APIError.generate(status, { error: { message, type: typeof error.type === "string" ? error.type : null, code: typeof error.code === "string" ? error.code : null, param } }, undefined, headers);
+}
+
+/**
+ * The error an upstream sent where an answer or chunk belongs, or null: OpenAI's `{"error": {...}}`, and the flat
+ * `{"object": "error", "message": ..., "code": 400}` of vLLM and SGLang, which has no `error` key to notice.
+ */
+export function errorInsteadOfAnswer(sent: Record<string, unknown>): unknown {
+  if (sent.error !== undefined && sent.error !== null) return sent.error;
+  return sent.object === "error" ? sent : null;
 }
 
 /**
@@ -115,7 +125,8 @@ export function streamedDraw(
         } catch {
           throw malformedEvent();
         }
-        if (chunk.error) throw streamedError(chunk.error, response.headers);
+        const failed = errorInsteadOfAnswer(chunk);
+        if (failed !== null) throw apiErrorFromBody(failed, response.headers);
         let finished: AssembledChoice[];
         try {
           finished = assembler.push(chunk);

@@ -5,7 +5,7 @@ import type { Candidate, DrawMeta } from "../strategies/types";
 import { ProxyError } from "./errors";
 import { addUsage, contentText, hasMessage, messageText, withoutInlineReasoning, ZERO_USAGE, type Usage } from "./openai/chat";
 import { noopProbe, type GenerationWatch, type RequestProbe } from "./observe/probe";
-import { streamedDraw, type StreamedDraw } from "./sample-stream";
+import { errorInsteadOfAnswer, streamedDraw, apiErrorFromBody, type StreamedDraw } from "./sample-stream";
 import { upstreamFailure, type Upstream } from "./upstream";
 import { createChannel } from "./util/channel";
 import { completionMeta, otherFields } from "./util/other-fields";
@@ -174,6 +174,14 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
       // Named as the client would hear it (generator_error, generator_timeout), not as the SDK's class ("Error").
       watch.failed(upstreamFailure("generator", err));
       throw err;
+    }
+    // An error sent with a 200 ("CUDA out of memory") is that error, with its message and status: not an answer
+    // without choices, whose shortfall would be drawn again.
+    const sentError = Array.isArray(completion.choices) ? null : errorInsteadOfAnswer(completion as unknown as Record<string, unknown>);
+    if (sentError !== null) {
+      const failure = apiErrorFromBody(sentError);
+      watch.failed(upstreamFailure("generator", failure));
+      throw failure;
     }
     summary.usage = addUsage(summary.usage, completion.usage);
     // Each call's own: with parallel draws the winner's answer carries its call's id and fields, not the first call's.

@@ -202,6 +202,21 @@ describe("answers that hold no usable candidate", () => {
     expect((await short.json()).error.code).toBe("generator_bad_response");
   });
 
+  it("an error sent with a 200 is that error, with its message, and is not drawn again", async () => {
+    const sim = createSimulator();
+    let calls = 0;
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      if (JSON.parse(bodyText(init) || "{}").model !== "sim-generator") return fetchInto(sim.app)(input, init);
+      calls += 1;
+      return Response.json({ error: { message: "CUDA out of memory", type: "server_error", code: null } });
+    };
+    const { app } = harness({ config: { generator: { supports_n: true, max_retries: 0 } }, deps: { fetch } });
+    const response = await postChat(app, chatBody({ verdict: { n: 4 } }));
+    expect(response.status).toBe(502);
+    expect((await response.json()).error.message).toMatch(/CUDA out of memory/);
+    expect(calls).toBe(1);
+  });
+
   it("a candidate longer than limits.max_candidate_chars is lost and reported, not held and judged", async () => {
     const generator = oddGenerator((call, n) => Array.from({ length: n }, (_, i) => answer(i, i === 0 ? "y".repeat(101) : `answer ${call}.${i}`)));
     const limits = { max_candidate_chars: 100 };

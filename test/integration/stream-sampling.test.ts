@@ -157,6 +157,22 @@ describe("streamed sampling", () => {
   }
   const twoAnswers = [0, 1].map((index) => encodeEvent(chunk([{ index, delta: { role: "assistant", content: `Answer ${index}.` }, finish_reason: "stop" }]))).join("") + "data: [DONE]\n\n";
 
+  it("reads vLLM's flat error event as the error it is, with its status, message and param", async () => {
+    for (const [event, param] of [
+      [{ object: "error", message: "This model's maximum context length is 4096 tokens", type: "BadRequestError", param: null, code: 400 }, null],
+      [{ error: { message: "messages must not be empty", type: "invalid_request_error", param: "messages", code: 400 } }, "messages"],
+    ] as const) {
+      const generator = generatorStreaming(encodeEvent(event));
+      // supports_n true: a 400 is not taken for a refusal of `n` to be learnt with a single draw.
+      const { app } = harness({ config: { generator: { stream_sampling: true, supports_n: true } }, deps: { fetch: generator.fetch } });
+      const response = await postChat(app, chatBody({ verdict: { n: 2 } }));
+      expect(response.status).toBe(400);
+      expect((await response.json()).error).toMatchObject({ message: expect.stringMatching(/context length|must not be empty/), param });
+      // Refused for the request itself: not drawn again, one candidate at a time.
+      expect(generator.calls()).toBe(1);
+    }
+  });
+
   it("retries a stream whose first event is an error, as the same error sent as a response is retried", async () => {
     const overloaded = encodeEvent({ error: { message: "overloaded", type: "server_error", code: 503 } });
     const { fetch, calls } = generatorStreaming(overloaded, twoAnswers);
