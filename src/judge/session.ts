@@ -74,7 +74,10 @@ function waitedFor<T>(pending: Promise<T>, signal: AbortSignal | undefined): Pro
   return new Promise<T>((resolve, reject) => {
     const leave = () => reject(signal.reason);
     watchAbort(signal, leave);
-    void pending.then((value) => (unwatchAbort(signal, leave), resolve(value)));
+    pending.then(
+      (value) => (unwatchAbort(signal, leave), resolve(value)),
+      (err: unknown) => (unwatchAbort(signal, leave), reject(err)),
+    );
   });
 }
 
@@ -132,7 +135,15 @@ export function createJudgeSession(
     }
     const hashed = sha256Hex(keyText(backend, meta.task, digests));
     const key = hashed instanceof Promise ? await hashed : hashed;
-    const hit = (await cache.get(key, sharedAccess)) as { value?: unknown } | null | undefined;
+    // A shared layer may answer slowly (just inside redis_timeout_ms): the read is left when the request's work ends, so
+    // that a judging cut-off finds this judgment stopped in time, as it would a judge call.
+    let hit: { value?: unknown } | null | undefined;
+    try {
+      hit = (await waitedFor(cache.get(key, sharedAccess), signal)) as typeof hit;
+    } catch (err) {
+      watch.failed(stoppedWhy(signal) ?? err);
+      throw failedJudgment(err);
+    }
     // What another writer left under the key (JSON null included), or a shape this version would not keep, is a miss
     // (src/judge/stored.ts).
     if (typeof hit === "object" && hit !== null && stored(hit.value)) {
@@ -167,7 +178,7 @@ export function createJudgeSession(
     const judgment = called(run, { headers: watch.headers, memo, spent }).then(
       (result) => {
         watch.done({ cached: false, calls: result.calls, usage: result.usage, value: result.value });
-        return kept(key, result, !countedLive);
+        return kept(key, result, !countedLive, signal);
       },
       (thrown: unknown) => {
         const spentBefore = thrown instanceof FailedAfterSpending ? thrown.spent : undefined;
@@ -209,15 +220,22 @@ export function createJudgeSession(
     if (spent.log_ids?.length) stats.execution_log_ids = [...(stats.execution_log_ids ?? []), ...spent.log_ids];
   }
 
-  /** A judgment the judge made: counted in the request's stats (unless its calls were, as they answered) and cached. */
-  function kept<T extends PairVerdict | ScoreVerdict | GroundingVerdict>(key: string, result: Judged<T>, countCalls: boolean): T | Promise<T> {
+  /**
+   * A judgment the judge made: counted in the request's stats (unless its calls were, as they answered) and cached.
+   * Its write is waited for until the request's work ends, and then goes on without it (a slow shared layer must not
+   * hold a judgment that is already in hand past a judging cut-off).
+   */
+  function kept<T extends PairVerdict | ScoreVerdict | GroundingVerdict>(key: string, result: Judged<T>, countCalls: boolean, signal?: AbortSignal): T | Promise<T> {
     if (countCalls) counted(result);
     // An unparseable answer is not a judgment worth keeping: the next request should ask again.
     if (!result.value.parsed) {
       stats.unparsed += 1;
       return result.value;
     }
-    return cache.set(key, { value: result.value }, undefined, sharedAccess).then(() => result.value);
+    return waitedFor(cache.set(key, { value: result.value }, undefined, sharedAccess), signal).then(
+      () => result.value,
+      () => result.value,
+    );
   }
 
   const judge: Judge = {

@@ -7,6 +7,9 @@ import { guardedAsk, rowsTheStandInSeparates } from "../guard-rows";
 import { bodyText, chatBody, fetchInto, harness, postChat, testConfig } from "../helpers";
 import { createSimulator } from "../sim/server";
 import { startSimulator } from "../sim/start";
+import { createLayeredCache } from "../../src/cache/layered";
+import { createMemoryCache } from "../../src/cache/memory";
+import type { JudgmentCache } from "../../src/cache/types";
 
 const BUDGET_MS = 200;
 /** How far past the budget an answer may come. Measured in-process: 1-5 ms; the bound leaves room for a busy CI box. */
@@ -224,6 +227,20 @@ describe("request budget", () => {
     expect(body.verdict).toMatchObject({ grounded: false, degraded: "judge_unavailable" });
     expect(body.verdict.checks).toEqual([expect.objectContaining({ index: 0, verdict: "FAIL" })]);
     expect(body.choices[0].message.content).toBe(row!.right_answer);
+  });
+
+  it("failing open, a guard whose shared cache answers slowly (inside its timeout) still answers unjudged on time", async () => {
+    // A shared layer (Redis) answering each read and write after 120 ms of the 200 ms budget; the candidates take 100.
+    const slow = () => new Promise((resolve) => setTimeout(resolve, 120));
+    const back: JudgmentCache = { get: () => slow().then(() => undefined), set: () => slow().then(() => undefined) };
+    const front = createMemoryCache({ max_entries: 100, max_bytes: 1 << 20, ttl_ms: 60_000 });
+    const cache = createLayeredCache({ front, back, name: "redis", ttlMs: 60_000, writeBehind: false, warn: () => undefined, info: () => undefined });
+    const { app } = harness({ sim: { generator: { latency: { ttft_ms: 100 } } }, config: config(), deps: { cache } });
+    const guarded = chatBody({ messages: [{ role: "user", content: "What colour is the sky?" }], verdict: { strategy: "guard", context: "The sky is blue.", n: 2, on_judge_error: "fail_open" } });
+    const { response, elapsed } = await timed(() => postChat(app, guarded));
+    expect(response.status).toBe(200);
+    expect((await response.json()).verdict).toMatchObject({ grounded: false, degraded: "judge_unavailable" });
+    expect(elapsed).toBeLessThan(BUDGET_MS + MARGIN_MS);
   });
 
   it("failing open, a last candidate that lands just after the cutoff still leaves time to answer unjudged", async () => {
