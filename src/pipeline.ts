@@ -50,6 +50,8 @@ export interface PipelineOutcome {
   judge: JudgeStats;
   judgeModel: string;
   degraded: string[];
+  /** Why the judge was unavailable, when the request failed open without it. */
+  judgeError?: ProxyError;
   /** Every candidate and judgment, when the request asked for verdict.trace. */
   trace?: DebugTrace;
   /**
@@ -279,6 +281,7 @@ export async function runPipeline(
   let checks: GroundingCheck[] = [];
   // Judging cut off at the budget's end when failing open (beforeCutoff): the reason the scope was aborted with.
   let cutOff: ProxyError | undefined;
+  let judgeError: ProxyError | undefined;
 
   // The pool sees every candidate even if the strategy stops reading early; the strategy sees only judgeable ones.
   let firstJudgeable: (found: boolean) => void = () => undefined;
@@ -335,6 +338,7 @@ export async function runPipeline(
         if (!isJudgeUnavailable(err) || onJudgeError(options, deps) === "fail_closed" || (signal.aborted && signal.reason !== cutOff)) throw err;
         await pumped;
         degraded.push("judge_unavailable");
+        judgeError = err;
         selection =
           strategyOptions.strategy === "guard"
             ? await guardFailedOpen(strategyOptions, options.inner, pool, err, ctx)
@@ -363,6 +367,7 @@ export async function runPipeline(
       judge: session.stats,
       judgeModel: deps.judge.model,
       degraded,
+      ...(judgeError ? { judgeError } : {}),
       ...(debug ? { trace: debug.build(pool) } : {}),
       ...(selection.abstention !== undefined && wantsJson(body.response_format) ? { wantsJson: true } : {}),
     };

@@ -28,6 +28,8 @@ export function verdictObject(outcome: PipelineOutcome) {
     ...(degraded.length > 0
       ? { degraded: degraded.join(","), errors: draw.errors.map((e) => ({ status: e.status, message: e.message })) }
       : {}),
+    // Why an answer came back unjudged: the judge's failure as the client would have heard it failing closed.
+    ...(outcome.judgeError ? { judge_error: { status: outcome.judgeError.status, message: outcome.judgeError.message } } : {}),
     ...(options.return_candidates ? { candidates: candidatesOf(outcome) } : {}),
     ...(outcome.trace ? { trace: traceOf(outcome, outcome.trace) } : {}),
   };

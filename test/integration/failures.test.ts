@@ -57,6 +57,9 @@ describe("upstream failures", () => {
     expect(body.verdict.degraded).toBe("judge_unavailable");
     expect(body.verdict.rationale).toMatch(/judge was unavailable/);
     expect(body.choices[0].message.content).toMatch(/simulated answer/);
+    // Why, as failing closed would have said it.
+    const closed = await (await postChat(harness({ deps: { fetch }, config: { judge: { on_error: "fail_closed" } } }).app, chatBody({ verdict: { n: 3 } }))).json();
+    expect(body.verdict.judge_error).toEqual({ status: 502, message: closed.error.message });
   });
 
   it("fails closed with a 502 naming the judge when configured so", async () => {
