@@ -69,7 +69,9 @@ export function apiErrorFromBody(sent: unknown, headers: Headers = new Headers()
  * `{"object": "error", "message": ..., "code": 400}` of vLLM and SGLang, which has no `error` key to notice.
  */
 export function errorInsteadOfAnswer(sent: Record<string, unknown>): unknown {
-  if (sent.error !== undefined && sent.error !== null) return sent.error;
+  const { error } = sent;
+  // `"error": null` (or false, "") beside an answer says there is none.
+  if ((typeof error === "object" && error !== null) || (typeof error === "string" && error !== "")) return error;
   return sent.object === "error" ? sent : null;
 }
 
@@ -105,6 +107,9 @@ export function streamedDraw(
       // billed), not a reason to draw them all again.
       if (JSON_MEDIA_TYPE.test(response.headers.get("content-type") ?? "")) {
         const answer = (await response.json()) as { id: string; created: number; model: string; system_fingerprint?: string; choices?: unknown; usage?: StreamedDraw["usage"] };
+        // An error sent as the answer is that error; its fields are no completion's.
+        const sentError = Array.isArray(answer.choices) ? null : errorInsteadOfAnswer(answer);
+        if (sentError !== null) throw apiErrorFromBody(sentError, response.headers);
         let withoutMessage = 0;
         soFar.meta = completionMeta(answer); // before the choices are handed over: each carries its call's fields
         for (const choice of Array.isArray(answer.choices) ? (answer.choices as AssembledChoice[]) : []) {

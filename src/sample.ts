@@ -118,10 +118,15 @@ function toCandidate(choice: ChatCompletion["choices"][number], index: number, s
   const extra = otherFields(choice, CHOICE_FIELDS);
   // Logprobs that spell a key are dropped whole: a token list with a hole in it would still say where the key was.
   const logprobs = choice.logprobs && !(scrubKeys && tokensSpellKey(choice.logprobs, scrubKeys)) ? choice.logprobs : null;
+  // Compared without reasoning written inline in its content; the client still gets the message as it came.
+  const content = contentText(message.content);
+  const answer = withoutInlineReasoning(content);
+  const fullText = messageText(message);
+  const text = answer === content ? fullText : messageText({ ...message, content: answer });
   return {
     index,
-    // Judged without reasoning written inline in its content; the client still gets the message as it came.
-    text: messageText({ ...message, content: withoutInlineReasoning(contentText(message.content)) }),
+    text,
+    ...(text === fullText ? {} : { fullText }),
     message,
     finish_reason: choice.finish_reason ?? null,
     ...(logprobs ? { logprobs } : {}),
@@ -154,8 +159,9 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
   /** Hands a finished choice over as a candidate, as soon as it is known; one too long to hold or judge is lost. */
   const hand = (choice: ChatCompletion["choices"][number], watch: GenerationWatch, drawnBy: DrawMeta | null): void => {
     const candidate = toCandidate(choice, nextIndex, scrubKeys ?? null, drawnBy);
-    if (candidate.text.length > maxCandidateChars) {
-      const message = `generator upstream sent a candidate of ${candidate.text.length} characters, more than limits.max_candidate_chars (${maxCandidateChars})`;
+    const length = (candidate.fullText ?? candidate.text).length;
+    if (length > maxCandidateChars) {
+      const message = `generator upstream sent a candidate of ${length} characters, more than limits.max_candidate_chars (${maxCandidateChars})`;
       return lose(new ProxyError(502, message, { type: "upstream_error", code: "candidate_too_long" }), 1);
     }
     summary.received += 1;

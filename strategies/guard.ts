@@ -98,7 +98,7 @@ async function checkThenSelect(
   const check = async (candidate: Candidate): Promise<void> => {
     const reason = options.prefilter ? prefilterReason(candidate) : null;
     if (reason) return void checks.push({ index: candidate.index, verdict: "FAIL", reasoning: reason, prefiltered: true });
-    const result = await ctx.judge.checkGrounding({ question, documents, answer: candidate.text, index: candidate.index }, ctx.signal);
+    const result = await ctx.judge.checkGrounding({ question, documents, answer: candidate.fullText ?? candidate.text, index: candidate.index }, ctx.signal);
     checks.push({ index: candidate.index, verdict: result.verdict, reasoning: result.reasoning });
     if (result.verdict !== "PASS") return;
     passing.push(candidate);

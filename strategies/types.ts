@@ -17,6 +17,11 @@ export interface Candidate {
   extra?: Record<string, unknown>;
   /** Indexes of identical candidates merged into this one. */
   duplicates: number[];
+  /**
+   * All the text the client would get, when `text` leaves out reasoning written inline: what a guard checks, since an
+   * unsupported claim in the reasoning reaches the user all the same.
+   */
+  fullText?: string;
   /** The completion-level fields of the generator call that drew it: its answer's id, model and the rest if it wins. */
   drawnBy?: DrawMeta;
 }

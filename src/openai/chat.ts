@@ -141,18 +141,17 @@ const THINK_OPEN = "<think>";
 const THINK_CLOSE = "</think>";
 
 /**
- * An answer without the reasoning a model wrote inline before it: "<think>...</think>" as vLLM and SGLang send it
- * without a reasoning parser, or only the closing tag when the chat template opened the block. What is judged and
- * voted on is the answer, as with `reasoning_content`, which no judge is shown: a long deliberation must not win a
- * match for its answer, nor a guess in it be counted as the vote. Reasoning never closed (cut off) leaves no answer.
- * Tags inside an answer's own text (after words of its own) are left alone.
+ * An answer without the reasoning a model wrote inline before it: a "<think>...</think>" block it opens with, as vLLM
+ * and SGLang send it without a reasoning parser. What is compared and voted on is the answer, as with
+ * `reasoning_content`, which no judge is shown: a long deliberation must not win a match for its answer, nor a guess in
+ * it be counted as the vote. Reasoning never closed (cut off) leaves no answer. Only a block the text opens with: a
+ * closing tag alone may be the answer's own words about tags (a chat template that opened the block is not told
+ * apart from that).
  */
 export function withoutInlineReasoning(text: string): string {
-  const opened = text.trimStart().startsWith(THINK_OPEN);
+  if (!text.trimStart().startsWith(THINK_OPEN)) return text;
   const close = text.indexOf(THINK_CLOSE);
-  if (close < 0) return opened ? "" : text;
-  if (!opened && text.lastIndexOf(THINK_OPEN, close) >= 0) return text;
-  return text.slice(close + THINK_CLOSE.length).trimStart();
+  return close < 0 ? "" : text.slice(close + THINK_CLOSE.length).trimStart();
 }
 
 /**

@@ -242,6 +242,21 @@ describe("reasoning written inline", () => {
     expect(body.verdict.rationale).toBe("2 of 3 candidates agree on this answer.");
     expect(texts.slice(0, 2)).toContain(body.choices[0].message.content);
   });
+
+  it("is checked by a guard, since the user reads it too", async () => {
+    const thinking = "<think>The bridge was painted red in 1932, I recall.</think>\nThe bridge opened in 1933.";
+    const generator = oddGenerator((_, n) => Array.from({ length: n }, (__, i) => answer(i, thinking)));
+    const checked: string[] = [];
+    const fetch: typeof globalThis.fetch = (input, init) => {
+      const text = bodyText(init);
+      if (text.includes("<ANSWER>")) checked.push(text);
+      return generator.fetch(input, init);
+    };
+    const { app } = harness({ config: { generator: { supports_n: true } }, deps: { fetch } });
+    await postChat(app, chatBody({ verdict: { strategy: "guard", n: 2, context: "The bridge opened in 1933." } }));
+    expect(checked.length).toBeGreaterThan(0);
+    expect(checked.every((body) => body.includes("painted red in 1932"))).toBe(true);
+  });
 });
 
 describe("the answer's own call", () => {

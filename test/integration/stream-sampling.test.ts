@@ -173,6 +173,30 @@ describe("streamed sampling", () => {
     }
   });
 
+  it("takes a chunk whose error field says there is none (null, false, empty) for the chunk it is", async () => {
+    const quiet = [0, 1].map((index) => encodeEvent(chunk([{ index, delta: { role: "assistant", content: `Answer ${index}.` }, finish_reason: "stop" }], { error: index === 0 ? false : null }))).join("") + "data: [DONE]\n\n";
+    const generator = generatorStreaming(quiet);
+    const { app } = harness({ config: { generator: { stream_sampling: true, supports_n: true } }, deps: { fetch: generator.fetch } });
+    const response = await postChat(app, chatBody({ verdict: { n: 2 } }));
+    expect(response.status).toBe(200);
+    expect((await response.json()).verdict.n_candidates).toBe(2);
+  });
+
+  it("reads a JSON error answered to a streamed draw as that error, not as an answer without choices", async () => {
+    const sim = createSimulator();
+    let calls = 0;
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      if (JSON.parse(String(init?.body ?? "{}")).model !== "sim-generator") return fetchInto(sim.app)(input, init);
+      calls += 1;
+      return Response.json({ error: { message: "CUDA out of memory", type: "server_error", code: null } });
+    };
+    const { app } = harness({ config: { generator: { stream_sampling: true, supports_n: true, max_retries: 0 } }, deps: { fetch } });
+    const response = await postChat(app, chatBody({ verdict: { n: 4 } }));
+    expect(response.status).toBe(502);
+    expect(JSON.stringify(await response.json())).toMatch(/CUDA out of memory/);
+    expect(calls).toBe(1);
+  });
+
   it("retries a stream whose first event is an error, as the same error sent as a response is retried", async () => {
     const overloaded = encodeEvent({ error: { message: "overloaded", type: "server_error", code: 503 } });
     const { fetch, calls } = generatorStreaming(overloaded, twoAnswers);

@@ -21,8 +21,9 @@ describe("withoutInlineReasoning", () => {
   it.each([
     ["<think>Let me count.</think>\n\nThere are 15.", "There are 15."],
     ["  <think>a</think>15", "15"],
-    // The chat template opened the block; only its end is in the answer.
-    ["Counting by threes...</think>\nThere are 15.", "There are 15."],
+    // A closing tag alone may be the answer's own words: the text is left as it is.
+    ["Counting by threes...</think>\nThere are 15.", "Counting by threes...</think>\nThere are 15."],
+    ["Paris is the capital. Models end their thoughts with </think> in raw output.", "Paris is the capital. Models end their thoughts with </think> in raw output."],
     // Cut off while still reasoning: no answer yet.
     ["<think>Counting by threes, 3, 6, 9", ""],
     ["<think>the answer is 15</think>", ""],
