@@ -225,12 +225,15 @@ export function createCandidatePool(rules: AdmissionRules = {}): CandidatePool {
   const held: Candidate[] | null = rules.toolChoice === "auto" ? [] : null;
 
   const judgeNow = (candidate: Candidate): Candidate | null => {
-    const twin = distinct.get(candidate.text);
+    // Repeats by all their text, reasoning written inline included: a repeat takes its twin's verdict, and a guard's
+    // check of one answer's reasoning says nothing of another's.
+    const whole = candidate.fullText ?? candidate.text;
+    const twin = distinct.get(whole);
     if (twin) {
       twin.duplicates.push(candidate.index);
       return null;
     }
-    distinct.set(candidate.text, candidate);
+    distinct.set(whole, candidate);
     judgeable.push(candidate);
     return candidate;
   };

@@ -5,7 +5,7 @@ import type { Candidate, DrawMeta } from "../strategies/types";
 import { ProxyError } from "./errors";
 import { addUsage, contentText, hasMessage, messageText, withoutInlineReasoning, ZERO_USAGE, type Usage } from "./openai/chat";
 import { noopProbe, type GenerationWatch, type RequestProbe } from "./observe/probe";
-import { errorInsteadOfAnswer, streamedDraw, apiErrorFromBody, type StreamedDraw } from "./sample-stream";
+import { apiErrorFromBody, errorInsteadOfAnswer, streamedDraw, type StreamedDraw } from "./sample-stream";
 import { upstreamFailure, type Upstream } from "./upstream";
 import { createChannel } from "./util/channel";
 import { completionMeta, otherFields } from "./util/other-fields";

@@ -102,6 +102,15 @@ describe("candidate pool rules", () => {
     expect(allowed.excluded.has(3)).toBe(false); // mode auto: a text answer is fine (held for the majority-kind rule)
   });
 
+  it("merges repeats by all their text: the same answer after different reasoning is no repeat", () => {
+    const pool = createCandidatePool();
+    const reasoned = (index: number, reasoning: string) => ({ ...candidate(index, "There are 15."), fullText: `<think>${reasoning}</think>\nThere are 15.` });
+    expect(pool.admit(reasoned(0, "3 times 5"))).not.toBeNull();
+    expect(pool.admit(reasoned(1, "5 times 3"))).not.toBeNull();
+    expect(pool.admit(reasoned(2, "3 times 5"))).toBeNull(); // a true repeat
+    expect(pool.judgeable.map((c) => c.index)).toEqual([0, 1]);
+  });
+
   it("ranks last an answer the server stopped writing (vLLM's and SGLang's abort), next to a truncated one", () => {
     expect(exclusionOf({ ...candidate(0, "The answer is"), finish_reason: "abort" })).toBe("unfinished");
     expect(exclusionOf({ ...candidate(0, "The answer is"), finish_reason: "error" })).toBe("unfinished");
