@@ -335,10 +335,14 @@ export async function runPipeline(
         if (doomed) throw doomed;
         // A client that left (or a spent budget) is not a judge outage: nothing is answered, the request ends as
         // cancelled. Of the scope's other aborts, a lost request was thrown above and the cut-off fails open.
-        if (!isJudgeUnavailable(err) || onJudgeError(options, deps) === "fail_closed" || (signal.aborted && signal.reason !== cutOff)) throw err;
+        // A judge queue found full once the candidates are drawn (a consistency tie; a request whose own calls overflow
+        // it) is a judge this request cannot have: failing open, the candidates already paid for are answered unjudged.
+        const noJudge = isJudgeUnavailable(err) || (err instanceof ProxyError && err.code === "queue_full");
+        if (!noJudge || onJudgeError(options, deps) === "fail_closed" || (signal.aborted && signal.reason !== cutOff)) throw err;
         await pumped;
         degraded.push("judge_unavailable");
-        judgeError = err;
+        // As failing closed would have answered: a cut-off is the budget's 504, not the judge's outage.
+        judgeError = cutOff ?? err;
         selection =
           strategyOptions.strategy === "guard"
             ? await guardFailedOpen(strategyOptions, options.inner, pool, err, ctx)

@@ -64,7 +64,10 @@ describe("request budget", () => {
     const { app } = harness({ sim: { faults: { judge: { rate: 1, kinds: ["hang"] } } }, config: config({ judge: { timeout_ms: 60_000, on_error: "fail_open" } }) });
     const { response, elapsed } = await timed(() => postChat(app, chatBody({ verdict: { n: 2 } })));
     expect(response.status).toBe(200);
-    expect((await response.json()).verdict.degraded).toBe("judge_unavailable");
+    const { verdict } = await response.json();
+    expect(verdict.degraded).toBe("judge_unavailable");
+    // What failing closed would have answered: the budget's 504, not a 502 for an unreachable judge.
+    expect(verdict.judge_error).toMatchObject({ status: 504 });
     expect(elapsed).toBeLessThan(BUDGET_MS + MARGIN_MS);
   });
 

@@ -80,15 +80,23 @@ describe("judgment cache", () => {
 });
 
 describe("judge queue", () => {
-  it("answers 429 with retry-after when more judge work waits than allowed", async () => {
+  it("answers 429 with retry-after when more judge work waits than allowed, failing closed", async () => {
     const { app } = harness({
       sim: { judge: { latency: { ttft_ms: 50 } } },
-      config: { judge: { concurrency: 1, max_queued: 1 } },
+      config: { judge: { concurrency: 1, max_queued: 1, on_error: "fail_closed" } },
     });
     const response = await postChat(app, chatBody({ verdict: { n: 4, tournament: "round_robin" } }));
     expect(response.status).toBe(429);
     expect(response.headers.get("retry-after")).toBe("1");
     expect((await response.json()).error).toMatchObject({ type: "rate_limit_error", code: "queue_full" });
+  });
+
+  it("failing open, answers candidates already drawn unjudged when the judge queue overflows, and says why", async () => {
+    const { app } = harness({ sim: { judge: { latency: { ttft_ms: 50 } } }, config: { judge: { concurrency: 1, max_queued: 1 } } });
+    const response = await postChat(app, chatBody({ verdict: { n: 4, tournament: "round_robin" } }));
+    expect(response.status).toBe(200);
+    const { verdict } = await response.json();
+    expect(verdict).toMatchObject({ degraded: "judge_unavailable", judge_error: { status: 429, message: "verdict's judge queue is full; retry shortly" } });
   });
 
   it("refuses a request the full judge queue could not take before drawing its candidates, not after paying for them", async () => {
