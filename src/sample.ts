@@ -27,6 +27,10 @@ export interface NSupport {
 /** Kinds remembered at most: a client names the model, so what is learnt must not grow without end. */
 const MAX_REMEMBERED_KINDS = 1_000;
 
+/** A reasoning model's reasoning beside the content (vLLM's and SGLang's `reasoning_content`, some servers' `reasoning`). */
+const reasoningLength = (message: Record<string, unknown>) =>
+  (typeof message.reasoning_content === "string" ? message.reasoning_content.length : 0) + (typeof message.reasoning === "string" ? message.reasoning.length : 0);
+
 /** How an answer that is not a usable candidate is reported. */
 const BAD_ANSWER = { type: "upstream_error", code: "generator_bad_response" } as const;
 
@@ -159,7 +163,7 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
   /** Hands a finished choice over as a candidate, as soon as it is known; one too long to hold or judge is lost. */
   const hand = (choice: ChatCompletion["choices"][number], watch: GenerationWatch, drawnBy: DrawMeta | null): void => {
     const candidate = toCandidate(choice, nextIndex, scrubKeys ?? null, drawnBy);
-    const length = (candidate.fullText ?? candidate.text).length;
+    const length = (candidate.fullText ?? candidate.text).length + reasoningLength(candidate.message);
     if (length > maxCandidateChars) {
       const message = `generator upstream sent a candidate of ${length} characters, more than limits.max_candidate_chars (${maxCandidateChars})`;
       return lose(new ProxyError(502, message, { type: "upstream_error", code: "candidate_too_long" }), 1);

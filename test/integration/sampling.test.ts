@@ -225,6 +225,10 @@ describe("answers that hold no usable candidate", () => {
     expect(body.verdict).toMatchObject({ n_candidates: 2, degraded: "candidates_lost" });
     expect(body.verdict.errors).toEqual([{ status: 502, message: "generator upstream sent a candidate of 101 characters, more than limits.max_candidate_chars (100)" }]);
     expect(body.choices[0].message.content).not.toContain("yyy");
+    // Reasoning beside the content counts too: it is held with the candidate all the same.
+    const reasoning = oddGenerator((_, n) => Array.from({ length: n }, (__, i) => ({ ...answer(i, `short ${i}`), message: { role: "assistant", content: `short ${i}`, reasoning_content: i === 0 ? "r".repeat(100) : "ok" } })));
+    const reasoned = await (await postChat(harness({ config: { limits, generator: { supports_n: true } }, deps: { fetch: reasoning.fetch } }).app, chatBody({ verdict: { n: 3 } }))).json();
+    expect(reasoned.verdict).toMatchObject({ n_candidates: 2, degraded: "candidates_lost" });
     // Every candidate too long: the client hears why.
     const alone = harness({ config: { limits, generator: { supports_n: true } }, deps: { fetch: oddGenerator((_, n) => Array.from({ length: n }, (__, i) => answer(i, "z".repeat(200)))).fetch } });
     const refused = await postChat(alone.app, chatBody({ verdict: { n: 2 } }));
