@@ -116,7 +116,7 @@ export function streamedDraw(
           if (hasMessage(choice)) handed += 1, onChoice(choice);
           else withoutMessage += 1;
         }
-        return { usage: answer.usage ?? null, meta: completionMeta(answer), withoutMessage };
+        return { usage: answer.usage ?? null, meta: soFar.meta, withoutMessage };
       }
       const assembler = createChunkAssembler();
       let received = 0;

@@ -39,9 +39,9 @@ export function knockout(candidates: AsyncIterable<Candidate>, ctx: StrategyCont
   // seconds away (a dead judge under fail_closed waited for the slowest draw). The bracket itself reads candidates
   // as it did: racing each arrival against the failure would add a turn per candidate, and a judgment from the cache
   // could then end before the next candidate is read, pairing the same candidates differently on a repeat request.
-  let failNow: (err: unknown) => void = () => undefined;
-  const failed = new Promise<never>((_, reject) => (failNow = reject));
-  return Promise.race([playBracket(candidates, ctx, play, finale, (err) => failNow(err)), failed]);
+  let failNow!: (err: unknown) => void;
+  const failed = new Promise<never>((_, reject) => (failNow = reject)); // the executor runs at once: failNow is set
+  return Promise.race([playBracket(candidates, ctx, play, finale, failNow), failed]);
 }
 
 async function playBracket(
