@@ -150,6 +150,7 @@ export function createAppContext(deps: AppDeps): AppContext {
       limiter: limiterFactory(config.limits.max_inflight_per_request),
       judgeQueue: judgeUpstream,
       maxCandidateChars: config.limits.max_candidate_chars,
+      inlineReasoning: config.generator.inline_reasoning,
     },
     generatorTarget: {
       baseURL: generator.baseURL,

@@ -27,6 +27,8 @@ const generatorSchema = z.strictObject({
   supports_n: z.union([z.boolean(), z.literal("auto")], { error: 'must be true, false or "auto"' }).default("auto"),
   /** Draw the `n` call as a stream: candidates that finish early are judged while their siblings are still written. */
   stream_sampling: z.boolean().default(false),
+  /** Where candidates write reasoning into their content (src/openai/chat.ts, withoutInlineReasoning). */
+  inline_reasoning: z.enum(["leading_block", "opened_by_template", "off"]).default("leading_block"),
 });
 
 /** A Root Signals evaluator, by id or by name. */

@@ -7,6 +7,7 @@ import { noCache, type JudgmentCache } from "./cache/types";
 import { deadlineOf, type RequestScope } from "./budget";
 import { admissionRules, createCandidatePool, type CandidatePool } from "./candidates";
 import { ProxyError } from "./errors";
+import type { InlineReasoning } from "./openai/chat";
 import type { JudgeBackend } from "./judge/backend";
 import { limitJudge, limitUpstream, unlimited, type Limiter } from "./limiter";
 import { createJudgeSession, isJudgeUnavailable, judgeUnavailable, type JudgeStats } from "./judge/session";
@@ -38,6 +39,8 @@ export interface PipelineDeps {
   judgeQueue?: Pick<Upstream, "refusesNow">;
   /** limits.max_candidate_chars: a longer candidate is lost. */
   maxCandidateChars?: number;
+  /** generator.inline_reasoning: where candidates write reasoning into their content. */
+  inlineReasoning?: InlineReasoning;
 }
 
 export interface PipelineOutcome {
@@ -266,7 +269,7 @@ export async function runPipeline(
     doomed = summary.errors[0]!;
     scope.abort(doomed);
   };
-  const draw = drawCandidates({ upstream: generator, body, n: options.n, nSupport: deps.nSupport, signal, stream: deps.streamSampling ?? false, probe, onLoss, scrubKeys: deps.scrubKeys ?? null, maxCandidateChars: deps.maxCandidateChars });
+  const draw = drawCandidates({ upstream: generator, body, n: options.n, nSupport: deps.nSupport, signal, stream: deps.streamSampling ?? false, probe, onLoss, scrubKeys: deps.scrubKeys ?? null, maxCandidateChars: deps.maxCandidateChars, inlineReasoning: deps.inlineReasoning });
   let samplingDone = false;
   const sampled = draw.done.finally(() => ((samplingDone = true), probe.samplingEnded()));
   // Shared cache reads and writes take a slot of the request's bound too: Workers count KV calls as connections. Not

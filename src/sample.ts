@@ -3,7 +3,7 @@
 import type OpenAI from "openai";
 import type { Candidate, DrawMeta } from "../strategies/types";
 import { ProxyError } from "./errors";
-import { addUsage, contentText, hasMessage, messageText, withoutInlineReasoning, ZERO_USAGE, type Usage } from "./openai/chat";
+import { addUsage, contentText, hasMessage, messageText, withoutInlineReasoning, ZERO_USAGE, type InlineReasoning, type Usage } from "./openai/chat";
 import { noopProbe, type GenerationWatch, type RequestProbe } from "./observe/probe";
 import { apiErrorFromBody, errorInsteadOfAnswer, streamedDraw, type StreamedDraw } from "./sample-stream";
 import { upstreamFailure, type Upstream } from "./upstream";
@@ -86,6 +86,8 @@ export interface DrawRequest {
   scrubKeys?: ((text: string) => string) | null;
   /** A candidate whose text is longer is lost (limits.max_candidate_chars); no bound when unset. */
   maxCandidateChars?: number;
+  /** Where candidates write reasoning inline (generator.inline_reasoning): taken out of what is compared. */
+  inlineReasoning?: InlineReasoning;
 }
 
 /**
@@ -117,14 +119,20 @@ function tokensSpellKey(logprobs: ChatCompletion["choices"][number]["logprobs"],
   return false;
 }
 
-function toCandidate(choice: ChatCompletion["choices"][number], index: number, scrubKeys: ((text: string) => string) | null, drawnBy: DrawMeta | null): Candidate {
+function toCandidate(
+  choice: ChatCompletion["choices"][number],
+  index: number,
+  scrubKeys: ((text: string) => string) | null,
+  drawnBy: DrawMeta | null,
+  inlineReasoning: InlineReasoning,
+): Candidate {
   const message = choice.message as unknown as Record<string, unknown>;
   const extra = otherFields(choice, CHOICE_FIELDS);
   // Logprobs that spell a key are dropped whole: a token list with a hole in it would still say where the key was.
   const logprobs = choice.logprobs && !(scrubKeys && tokensSpellKey(choice.logprobs, scrubKeys)) ? choice.logprobs : null;
   // Compared without reasoning written inline in its content; the client still gets the message as it came.
   const content = contentText(message.content);
-  const answer = withoutInlineReasoning(content);
+  const answer = withoutInlineReasoning(content, inlineReasoning);
   const fullText = messageText(message);
   const text = answer === content ? fullText : messageText({ ...message, content: answer });
   return {
@@ -140,7 +148,7 @@ function toCandidate(choice: ChatCompletion["choices"][number], index: number, s
   };
 }
 
-export function drawCandidates({ upstream, body, n, nSupport, signal, stream = false, probe = noopProbe, onLoss, scrubKeys, maxCandidateChars = Infinity }: DrawRequest) {
+export function drawCandidates({ upstream, body, n, nSupport, signal, stream = false, probe = noopProbe, onLoss, scrubKeys, maxCandidateChars = Infinity, inlineReasoning = "leading_block" }: DrawRequest) {
   const channel = createChannel<Candidate>();
   const summary: DrawSummary = { usage: ZERO_USAGE, calls: 0, errors: [], received: 0, lost: 0, meta: null };
   let nextIndex = 0;
@@ -162,7 +170,7 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
 
   /** Hands a finished choice over as a candidate, as soon as it is known; one too long to hold or judge is lost. */
   const hand = (choice: ChatCompletion["choices"][number], watch: GenerationWatch, drawnBy: DrawMeta | null): void => {
-    const candidate = toCandidate(choice, nextIndex, scrubKeys ?? null, drawnBy);
+    const candidate = toCandidate(choice, nextIndex, scrubKeys ?? null, drawnBy, inlineReasoning);
     const length = (candidate.fullText ?? candidate.text).length + reasoningLength(candidate.message);
     if (length > maxCandidateChars) {
       const message = `generator upstream sent a candidate of ${length} characters, more than limits.max_candidate_chars (${maxCandidateChars})`;

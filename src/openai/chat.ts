@@ -141,16 +141,26 @@ const THINK_OPEN = "<think>";
 const THINK_CLOSE = "</think>";
 
 /**
- * An answer without the reasoning a model wrote inline before it: a "<think>...</think>" block it opens with, as vLLM
- * and SGLang send it without a reasoning parser. What is compared and voted on is the answer, as with
- * `reasoning_content`, which no judge is shown: a long deliberation must not win a match for its answer, nor a guess in
- * it be counted as the vote. Reasoning never closed (cut off) leaves no answer. Only a block the text opens with: a
- * closing tag alone may be the answer's own words about tags (a chat template that opened the block is not told
- * apart from that).
+ * Where a generator writes its reasoning inline (generator.inline_reasoning): "leading_block", a "<think>...</think>"
+ * block the content opens with, as vLLM and SGLang send it without a reasoning parser; "opened_by_template", also
+ * everything before a closing tag, for chat templates that open the block in the prompt (the answer then holds only
+ * "</think>"); "off", none.
  */
-export function withoutInlineReasoning(text: string): string {
-  if (!text.trimStart().startsWith(THINK_OPEN)) return text;
+export type InlineReasoning = "leading_block" | "opened_by_template" | "off";
+
+/**
+ * An answer without the reasoning a model wrote inline before it. What is compared and voted on is the answer, as with
+ * `reasoning_content`, which no judge is shown: a long deliberation must not win a match for its answer, nor a guess in
+ * it be counted as the vote. Reasoning never closed (cut off) leaves no answer. By default only a block the text opens
+ * with: a closing tag alone may be the answer's own words about tags, unless the operator says the template opened it.
+ * Without a closing tag a template-opened answer is kept whole: a request that turned thinking off (Qwen3's
+ * enable_thinking) has none, and one cut off inside its reasoning finished with "length" and ranks as truncated.
+ */
+export function withoutInlineReasoning(text: string, where: InlineReasoning = "leading_block"): string {
+  if (where === "off") return text;
   const close = text.indexOf(THINK_CLOSE);
+  if (where === "opened_by_template" && close >= 0) return text.slice(close + THINK_CLOSE.length).trimStart();
+  if (!text.trimStart().startsWith(THINK_OPEN)) return text;
   return close < 0 ? "" : text.slice(close + THINK_CLOSE.length).trimStart();
 }
 

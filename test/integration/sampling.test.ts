@@ -247,6 +247,21 @@ describe("reasoning written inline", () => {
     expect(texts.slice(0, 2)).toContain(body.choices[0].message.content);
   });
 
+  it("is taken up to a bare closing tag when the operator says the chat template opens the block", async () => {
+    // DeepSeek-R1's template writes "<think>" into the prompt, so the answer holds only the closing tag.
+    const texts = ["First guess. Answer: 11.</think>\nSo the total is 15.", "Answer: 12.</think>\nThere are 15.", "Answer: 13.</think>\n14"];
+    const generator = oddGenerator((_, n) => Array.from({ length: n }, (__, i) => answer(i, texts[i]!)));
+    const ask = (inline_reasoning?: string) =>
+      harness({ config: { generator: { supports_n: true, ...(inline_reasoning ? { inline_reasoning } : {}) } }, deps: { fetch: generator.fetch } });
+    const request = chatBody({ verdict: { n: 3, strategy: "consistency", tie_break: "rule" } });
+    const told = await (await postChat(ask("opened_by_template").app, request)).json();
+    expect(told.verdict.rationale).toBe("2 of 3 candidates agree on this answer.");
+    expect(texts.slice(0, 2)).toContain(told.choices[0].message.content);
+    // Not told, the whole texts are compared: the three guesses inside the reasoning are read as the answers.
+    const untold = await (await postChat(ask().app, request)).json();
+    expect(untold.verdict.rationale).not.toBe("2 of 3 candidates agree on this answer.");
+  });
+
   it("is checked by a guard, since the user reads it too", async () => {
     const thinking = "<think>The bridge was painted red in 1932, I recall.</think>\nThe bridge opened in 1933.";
     const generator = oddGenerator((_, n) => Array.from({ length: n }, (__, i) => answer(i, thinking)));

@@ -33,4 +33,19 @@ describe("withoutInlineReasoning", () => {
   ])("reads %j as %j", (text, answer) => {
     expect(withoutInlineReasoning(text)).toBe(answer);
   });
+
+  it.each([
+    // The template opened the block: everything up to the first closing tag is reasoning.
+    ["Counting by threes, 3, 6, 9, 12, 15.</think>\n\nThere are 15.", "There are 15."],
+    ["<think>a</think>15", "15"],
+    // No closing tag: thinking was off for this request (the template closed an empty block), so it is all answer.
+    ["There are 15.", "There are 15."],
+    ["<think>Counting by threes", ""],
+  ])("reads %j as %j when the chat template opens the block", (text, answer) => {
+    expect(withoutInlineReasoning(text, "opened_by_template")).toBe(answer);
+  });
+
+  it("leaves every text whole when off", () => {
+    expect(withoutInlineReasoning("<think>a</think>15", "off")).toBe("<think>a</think>15");
+  });
 });
