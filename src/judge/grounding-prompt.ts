@@ -1,4 +1,4 @@
-// The groundedness check (template "grounding", version 4), in the layout Root Judge's model card recommends for
+// The groundedness check (template "grounding", version 5), in the layout Root Judge's model card recommends for
 // hallucination detection: a system message with TASK / INSTRUCTIONS / OUTPUT_EXAMPLE, and QUESTION / DOCUMENT / ANSWER
 // sections in the user message. The wording is this project's own; a deployment may replace the system text.
 import type { ChatMessage, GroundingInput } from "../../strategies/types";
@@ -15,7 +15,11 @@ import { section } from "./sections";
 // it; a PASS followed by a condition after a stop, a dash or a line break ("PASS. Except ...", "PASS - although ...")
 // is no verdict. (A verdict a line or two under its label is now read too; such answers were unreadable before, never
 // stored.)
-export const GROUNDING_TEMPLATE = { id: "grounding", version: 4 } as const;
+// 5: a word under a verdict label that is neither PASS nor a failing word ("Verdict: Dubious") leaves no PASS read
+// beside it, and more failing words count there ("Inaccurate", "Unfounded", crosses and stop signs); yes-or-no lines of
+// the judge's own ("Supported: No"), a count after a PASS ("PASS; 1/2 claims supported"), more ways of saying a claim
+// lacks support, and doubts after a PASS ("On reflection ... inaccurate") fail it or leave it unread.
+export const GROUNDING_TEMPLATE = { id: "grounding", version: 5 } as const;
 
 export const GROUNDING_SYSTEM = `TASK
 Decide whether an answer is fully supported by the document it was written from. You are looking for hallucinations:

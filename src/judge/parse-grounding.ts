@@ -14,7 +14,8 @@ export interface ParsedGrounding {
 type Said = "PASS" | "FAIL" | null;
 
 /** Words a judge may give as its verdict meaning the answer is not supported (any case). */
-const FAILING_WORD = /^(?:fail(?:s|ed|ing|ure)?|unsupported|not supported|not found|partially supported|unverified|ungrounded|hallucinat\w*|contradict\w*|false|incorrect|wrong|rejected?|❌|✗|✘)$/i;
+const FAILING_WORD =
+  /^(?:fail(?:s|ed|ing|ure)?|unsupported|unsupportable|not supported|not found|partial(?:ly)?(?: supported)?|unverified|unverifiable|unsubstantiated|ungrounded|unfounded|unfaithful|hallucinat\w*|contradict\w*|fabricated|refuted|false|untrue|incorrect|inaccurate|erroneous|wrong|invalid|inconsistent|mismatch(?:ed)?|insufficient|questionable|misleading|negative|nope|rejected?|❌|✗|✘|✖|❎|⛔|🚫|👎)$/iu;
 /** Words that mean the answer passed but are not the PASS asked for: they neither pass nor fail it. */
 const PASSING_WORD = /^(?:passed|supported|fully supported|grounded|faithful|true|yes|correct|ok|okay|✓|✔|✅)$/i;
 
@@ -36,7 +37,7 @@ const SUPPORT_FIELD = /^(?:[a-z]+_)?(?:supported|grounded|faithful|factual|corre
 /** ... and true for these. */
 const FAULT_FIELD = /^(?:[a-z]+_)?(?:hallucinat\w*|unsupported\w*|contradict\w*|fabricat\w*)$/;
 
-const isNo = (value: unknown) => value === false || (typeof value === "string" && /^(?:false|no)$/i.test(value.trim()));
+const isNo = (value: unknown) => value === false || value === 0 || (typeof value === "string" && /^(?:false|no|partial(?:ly)?(?: supported)?)$/i.test(value.trim()));
 /** Yes: true, "yes", a count above 0, or a list of them ("unsupported_claims": ["1932"]). */
 const isYes = (value: unknown) =>
   value === true || (typeof value === "number" && value > 0) || (Array.isArray(value) && value.length > 0) || (typeof value === "string" && /^(?:true|yes)$/i.test(value.trim()));
@@ -117,13 +118,19 @@ function heldToSchema(text: string): ParsedGrounding | null {
  * bounded, and each line break is a step of its own, so linear.
  */
 const VERDICT_LABEL =
-  /\b(?:verdict|result|overall|status|decision|rating|final answer|grounding check)\b["*_`]{0,4}[ \t]{0,4}(?:[:=]|->|=>|--?|[\u2013\u2014\u2192]|\bis\b)(?:[ \t*_`]{0,4}\r?\n){0,2}[ \t*_`"'([✅]{0,8}(\p{L}+|❌|✗|✘|✓|✔|✅)/giu;
+  /\b(verdict|result|overall|status|decision|rating|final answer|grounding check)\b["*_`]{0,4}[ \t]{0,4}([:=]|->|=>|--?|[\u2013\u2014\u2192]|\bis\b)(?:[ \t*_`]{0,4}\r?\n){0,2}[ \t*_`"'([✅]{0,8}(\p{L}+|❌|✗|✘|✖|❎|⛔|🚫|👎|✓|✔|✅)/giu;
+/**
+ * Labels under which a judge writes nothing but its verdict, when marked as a field ("Verdict: Mostly", not "the
+ * verdict is clear"): a word there that neither passes nor fails leaves the judge's verdict unread, and no PASS beside
+ * it counts ("Claim 1: Verdict: PASS / Claim 2: Verdict: Dubious").
+ */
+const VERDICT_ONLY_LABEL = /^(?:verdict|final answer|grounding check)$/i;
 const DOUBLE_BRACKETS = /\[\[\s*([^\]\n]{1,20}?)\s*\]\]/g;
 /** Marks that close a PASS ("**PASS**", "`PASS`"), read from where it ends. */
 const CLOSERS = /[*_`"')\]]{0,8}/y;
 
 /** Words that make what comes before them conditional: "PASS - although 1932 is absent", "PASS. Except that ...". */
-const CONDITION = "(?:except|although|though|but|however|unless|if|provided|assuming|only|\\d+ of \\d)\\b";
+const CONDITION = "(?:except|although|though|but|however|unless|if|provided|assuming|only|\\d+[ \\t]*(?:of|/)[ \\t]*\\d+|\\d+[ \\t]+(?:claims?|statements?))\\b";
 
 /**
  * What may follow a PASS for it to be one, read from where the PASS ends (sticky): the clause ends there, at the end
@@ -169,7 +176,7 @@ const CELL_FAILS = new RegExp(`\\|[ \\t❌✗✘*]{0,8}${CLAIM_FAILS}[ \\t.*]{0,
  * any case.
  */
 const ANSWER_FAULTS =
-  /(?<!\bno[ \t]{1,3})\bhallucinations?[ \t]{1,3}(?:detected|found|present)\b|\bcontains?[ \t]{1,3}(?:an?[ \t]{1,3})?hallucination|\bunsupported[ \t]{1,3}claims?[ \t]{0,3}:[ \t]{0,3}[1-9]|\bhallucinates\b|\b(?:answer|response)[ \t]{1,3}(?:also[ \t]{1,3})?(?:invents|fabricates|makes[ \t]{1,3}up)\b(?![ \t]{1,3}(?:nothing|no\b|none|not\b|any\b))/i;
+  /(?<!\bno[ \t]{1,3})\bhallucinations?[ \t]{1,3}(?:detected|found|present)\b|(?<!(?:\bnot|n't|\bnever)[ \t]{1,3})\bcontains?[ \t]{1,3}(?:an?[ \t]{1,3})?hallucination|\bunsupported[ \t]{1,3}claims?[ \t]{0,3}:[ \t]{0,3}[1-9]|\bhallucinates\b|(?<!(?:\bnot|n't|\bnever)[ \t]{1,3})\bcontradicts[ \t]{1,3}the[ \t]{1,3}(?:documents?|context|sources?|passages?|text)\b|\b(?:answer|response)[ \t]{1,3}(?:also[ \t]{1,3})?(?:invents|fabricates|makes[ \t]{1,3}up)\b(?![ \t]{1,3}(?:nothing|no\b|none|not\b|any\b))/i;
 
 /**
  * "Claim 2 supported? No.", "Statement 3 in the document? ❌": a claim asked about and answered no on the same line.
@@ -192,9 +199,10 @@ const WHERE = "(?:found[ \\t]+|mentioned[ \\t]+(?:anywhere[ \\t]+)?|stated[ \\t]
 const CLAIM_SAID_UNSUPPORTED = new RegExp(
   "(?<!\\b(?:no|any|none of the(?: \\d+)?|not one|not a single|if a|if the)[ \\t]{1,3})\\b(?:claims?|statements?|assertions?)\\b[^\\n.,;:?!]{0,80}?" +
     "(?:\\b(?:is|are|was|were|remains?)" +
-    `(?:[ \\t]+${ADVERB}(?:unsupported|unverified|unverifiable|unsubstantiated|ungrounded|hallucinated|fabricated|made up|contradicted|false|incorrect|wrong)` +
-    `|(?:n't|[ \\t]+not)[ \\t]+${ADVERB}(?:supported|grounded|verified|verifiable|backed|${WHERE}))` +
-    "|\\b(?:cannot|can't|could not|couldn't)[ \\t]+be[ \\t]+(?:verified|confirmed|found))\\b",
+    `(?:[ \\t]+${ADVERB}(?:unsupported|unverified|unverifiable|unsubstantiated|ungrounded|unfounded|hallucinated|fabricated|invented|made up|contradicted|false|untrue|incorrect|inaccurate|erroneous|misleading|wrong|uncorroborated|unjustified|speculative|extrapolated|absent)` +
+    `|(?:n't|[ \\t]+not)[ \\t]+${ADVERB}(?:supported|grounded|verified|verifiable|backed|corroborated|confirmed|${WHERE}))` +
+    "|\\b(?:cannot|can't|could not|couldn't)[ \\t]+be[ \\t]+(?:verified|confirmed|found)" +
+    "|\\b(?:lacks?|lacking|has[ \\t]+no|have[ \\t]+no)[ \\t]+(?:any[ \\t]+)?(?:support|evidence|basis|grounding)|\\b(?:goes|go|is|are)[ \\t]+(?:beyond|outside)|(?<!(?:\\bnot|n't|\\bnever)[ \\t]{1,3})\\bcontradicts?)\\b",
   "i",
 );
 
@@ -216,13 +224,22 @@ const ANSWER_SAID_UNSUPPORTED = new RegExp(
  */
 const SECOND_THOUGHTS = new RegExp(
   "(?<!\\b(?:no|not|nothing|without|never)[ \\t]{1,3})\\b(?:fail\\w*|unsupported|hallucinat\\w*|contradict\\w*|incorrect|wrong|mistaken?)\\b" +
-    "|(?:\\bnot|n't)[ \\t]+(?:supported|mentioned|appear)\\b|\\bno evidence\\b|\\b(?:i meant|oops)\\b|\\b(?:retract\\w*|revis\\w*|correct(?:ion|ing)|wait|second thought|closer inspection|scratch that)\\b" +
+    "|(?:\\bnot|n't)[ \\t]+(?:supported|mentioned|appear)\\b|\\bno (?:evidence|basis)\\b|\\b(?:i meant|oops)\\b|\\b(?:retract\\w*|revis\\w*|correct(?:ion|ing)|wait|second thought|closer inspection|on reflection|scratch that|not quite)\\b" +
+    "|\\b(?:fabricat\\w*|made up(?! of)|unverifiable|inaccurate|untrue|erroneous|absent from)\\b|\\bcannot be (?:confirmed|verified)\\b|\\bactually,?[ \\t]+no\\b" +
+    "|\\b(?:lacks?|has no)[ \\t]+support\\b|\\b(?:goes|is)[ \\t]+(?:beyond|outside)[ \\t]+the\\b|\\bnot[ \\t]+(?:stated|backed|corroborated)\\b|\\b(?:speculative|extrapolat\\w*|unjustified)\\b" +
     "|\\bshould(?:n't|[ \\t]+not)[ \\t]+(?:pass|be)\\b|\\b(?:falla\\w*|fallido|nicht bestanden|durchgefallen|fehlgeschlagen)\\b|\\u00e9chec",
   "i",
 );
 
 /** Failing words and signs that count wherever they stand: FAIL in capitals (the verdict word asked for) and crosses. */
-const FAIL_ANYWHERE = /\bFAIL(?:S|ED)?\b|[❌✗✘]/;
+const FAIL_ANYWHERE = /\bFAIL(?:S|ED)?\b|[❌✗✘✖❎⛔🚫]/u;
+
+/**
+ * "Supported: No", "- **Grounded:** false", "Hallucination: yes": a yes-or-no line of the judge's own, as the JSON
+ * fields above read it, at the start of a line.
+ */
+const LINE_SAYS_NO =
+  /^[ \t]*(?:[-*•][ \t]*)?[*_]{0,2}(?:(?:supported|grounded|faithful|factual|accurate)[*_]{0,2}[ \t]*[:=][ \t*_]{0,6}(?:no|false)|(?:hallucinat\w*|unsupported|fabricat\w*|contradict\w*)[*_]{0,2}[ \t]*[:=][ \t*_]{0,6}(?:yes|true))\b/im;
 
 interface Found {
   verdict: "PASS" | "FAIL";
@@ -255,24 +272,26 @@ function jsonVerdicts(text: string, quoted: Quoted): Found[] {
 }
 
 /** Verdicts given in prose: after the word verdict, in double brackets, or as the whole answer. */
-function proseVerdicts(text: string, quoted: Quoted): Found[] {
+function proseVerdicts(text: string, quoted: Quoted): { found: Found[]; unread: boolean } {
   const found: Found[] = [];
-  const labelled = (match: RegExpMatchArray, word: string) => {
+  let unread = false;
+  const labelled = (match: RegExpMatchArray, word: string, verdictOnly: boolean) => {
     const end = match.index! + match[0].length;
     if (FAILING_WORD.test(word)) return void found.push({ verdict: "FAIL", reasoning: text.slice(0, match.index).trim(), end });
+    if (verdictOnly && word.toUpperCase() !== "PASS" && !PASSING_WORD.test(word) && !quoted.holds(match[0])) unread = true;
     CLAUSE_ENDS.lastIndex = end;
     if (word.toUpperCase() !== "PASS" || !CLAUSE_ENDS.test(text) || quoted.holds(match[0])) return;
     CLOSERS.lastIndex = end;
     const closed = end + CLOSERS.exec(text)![0].length;
     found.push({ verdict: "PASS", reasoning: text.slice(0, match.index).trim(), end: closed });
   };
-  for (const match of text.matchAll(VERDICT_LABEL)) labelled(match, match[1]!);
-  for (const match of text.matchAll(DOUBLE_BRACKETS)) labelled(match, match[1]!.trim());
+  for (const match of text.matchAll(VERDICT_LABEL)) labelled(match, match[3]!, VERDICT_ONLY_LABEL.test(match[1]!) && !/is/i.test(match[2]!));
+  for (const match of text.matchAll(DOUBLE_BRACKETS)) labelled(match, match[1]!.trim(), true);
   // Only a short answer can be one word (and a trailing run of spaces costs a regular expression its square).
   const whole = text.length > 40 ? "" : text.replace(/^[\s*_`"'#✅]+|[\s*_`"'.!✅]+$/g, "");
   const wholeSays = whole.toUpperCase() === "PASS" ? "PASS" : FAILING_WORD.test(whole) ? "FAIL" : null;
   if (wholeSays) found.push({ verdict: wholeSays, reasoning: "", end: text.length });
-  return found;
+  return { found, unread };
 }
 
 /**
@@ -292,13 +311,14 @@ export function parseGrounding(text: string, structured = false, quoted: Quoted 
   }
   const plain = plainText(trimmed);
   const inJson = jsonVerdicts(plain, quoted);
-  const found = [...inJson, ...proseVerdicts(plain, quoted)];
+  const prose = proseVerdicts(plain, quoted);
+  const found = [...inJson, ...prose.found];
   const failed = found.find((f) => f.verdict === "FAIL");
   if (failed) return { verdict: "FAIL", reasoning: failed.reasoning };
-  const failing = [FAIL_ANYWHERE, CLAIM_MARKED_FAILED, CELL_FAILS, CLAIM_SAID_UNSUPPORTED, CLAIM_ANSWERED_NO, ANSWER_SAID_UNSUPPORTED, ANSWER_FAULTS];
+  const failing = [FAIL_ANYWHERE, CLAIM_MARKED_FAILED, CELL_FAILS, CLAIM_SAID_UNSUPPORTED, CLAIM_ANSWERED_NO, ANSWER_SAID_UNSUPPORTED, ANSWER_FAULTS, LINE_SAYS_NO];
   if (failing.some((rule) => rule.test(plain))) return { verdict: "FAIL", reasoning: plain };
   const last = found.reduce<Found | null>((latest, f) => (latest === null || f.end >= latest.end ? f : latest), null);
-  if (last === null || SECOND_THOUGHTS.test(plain.slice(last.end))) return null;
+  if (last === null || prose.unread || SECOND_THOUGHTS.test(plain.slice(last.end))) return null;
   // A pass is told in the JSON's own reasoning where there is one.
   const told = inJson.length > 0 ? inJson[inJson.length - 1]! : last;
   return { verdict: "PASS", reasoning: told.reasoning };

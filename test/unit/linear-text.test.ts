@@ -25,6 +25,9 @@ it.each([
   ["a verdict before a long run of blank lines", () => parseGrounding(`Verdict: PASS.${" \n".repeat(RUN / 2)}x`)],
   ["claims asked about without an answer", () => parseGrounding(`${"claim supported ".repeat(RUN / 16)}?`)],
   ["an answer said to invent, many times over", () => parseGrounding(`${"answer also ".repeat(RUN / 12)}invents nothing`)],
+  ["a claim said to lack support after a long run of spaces", () => parseGrounding(`claim lacks${" ".repeat(RUN)}x claim is${" ".repeat(RUN)}x`)],
+  ["a yes-or-no line after a long run of spaces", () => parseGrounding(`${" ".repeat(RUN)}supported${" ".repeat(RUN)}:${" ".repeat(RUN)}x`)],
+  ["a count after a PASS", () => parseGrounding(`Verdict: PASS; 1${" ".repeat(RUN)}x`)],
   ["a verdict field of marks", () => parseGrounding(`{"verdict": "${".".repeat(RUN)}x"}`)],
   // Every brace tried parses almost to the end: 120 KB of nesting took over a second before the search was bounded.
   ["JSON objects nested deep", () => parseGrounding(`${'{"v":'.repeat(RUN / 2)}"PASS"${"}".repeat(RUN / 2)}`)],

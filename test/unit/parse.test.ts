@@ -286,6 +286,47 @@ describe("parseGrounding", () => {
     expect(parseGrounding(honest)?.verdict).toBe("PASS");
   });
 
+  it("lets no PASS stand beside a verdict in other words, a claim said to lack support, or a judge's own no", () => {
+    // A word under a verdict label that is not PASS is no pass, whatever the word: one per claim must not be outvoted.
+    for (const word of ["Inaccurate", "Unfounded", "Unverifiable", "Unsubstantiated", "Refuted", "Partially", "Misleading", "Untrue", "No", "Mixed", "Not faithful", "\u2716", "\u26d4", "\ud83d\udeab", "\ud83d\udc4e"]) {
+      for (const text of [`Claim 1: Verdict: PASS\nClaim 2: Verdict: ${word}\nOverall Verdict: ${word}`, `Verdict: PASS\nVerdict: ${word}`, `[[PASS]] [[${word}]]`]) {
+        expect([text, parseGrounding(text)?.verdict ?? null]).not.toEqual([text, "PASS"]);
+      }
+    }
+    for (const doubtful of [
+      "Result: PASS\nResult: Unsupportable",
+      "Supported: No\nVerdict: PASS",
+      "- **Grounded:** false\nVERDICT: PASS",
+      "Hallucination: yes\nVerdict: PASS",
+      "Verdict: PASS; 0 claims supported",
+      "PASS; 1/2 claims supported",
+      "VERDICT: PASS\nClaim 2 \u2716 not in the document",
+      "The founding year 1989 contradicts the document.\n\nVERDICT: PASS",
+      "VERDICT: PASS\n\nOn reflection the second sentence is inaccurate.",
+      "Verdict: PASS.\nNot quite \u2014 the date is absent from the document.",
+      "VERDICT: PASS\n\nThe date 1989 is made up.",
+      "VERDICT: PASS\n\nThe date 1989 cannot be confirmed from the text.",
+      "VERDICT: PASS\nClaim 2 (founded 1989) lacks support.",
+      "VERDICT: PASS\nClaim 2 (founded 1989) goes beyond the document.",
+      "VERDICT: PASS\nClaim 2 (founded 1989) is inaccurate.",
+      "VERDICT: PASS\nClaim 2 (founded 1989) has no support in the document.",
+      '{"REASONING": "r", "supported": 0, "VERDICT": "PASS"}',
+      '{"REASONING": "r", "Supported": "partially", "VERDICT": "PASS"}',
+    ]) {
+      expect([doubtful, parseGrounding(doubtful)?.verdict ?? null]).not.toEqual([doubtful, "PASS"]);
+    }
+    for (const honest of [
+      "Claim 2 does not contradict the document. VERDICT: PASS",
+      "The answer does not contain a hallucination.\nVERDICT: PASS",
+      '{"REASONING": "The answer does not contain a hallucination.", "VERDICT": "PASS"}',
+      "Verdict: Supported\nVERDICT: PASS",
+      "Supported: yes\nHallucination: no\nVerdict: PASS",
+      "VERDICT: PASS. The answer is made up of two sentences, both in the document.",
+    ]) {
+      expect([honest, parseGrounding(honest)?.verdict]).toEqual([honest, "PASS"]);
+    }
+  });
+
   it("passes when every verdict found is PASS, and refuses text without one", () => {
     expect(parseGrounding('{"claim": "a", "VERDICT": "PASS"} {"REASONING": "all fine", "VERDICT": "PASS"}')).toEqual({ verdict: "PASS", reasoning: "all fine" });
     expect(parseGrounding("I am not sure.")).toBeNull();
