@@ -2,9 +2,9 @@
 // (src/retry.ts), per-attempt time limits, and JSON answers read in full before the client sees a byte, so a cut-off
 // or garbled body is retried too.
 import { budgetExceeded } from "./budget";
-import { afterRetries, NO_CLIENT_RETRY, ProxyError, retriedEnough } from "./errors";
+import { afterRetries, isRetryableStatus, NO_CLIENT_RETRY, ProxyError, retriedEnough } from "./errors";
 import { DeadlinePassed, discard, ExchangeTimeout, headerLookup, isWhole, type Exchange, type ExchangeReply } from "./exchange";
-import { isRetryableStatus, retryAfterMs, withRetries, type FailureKind, type RetryPolicy } from "./retry";
+import { retryAfterMs, wasRetried, withRetries, type FailureKind, type RetryPolicy } from "./retry";
 import { JSON_MEDIA_TYPE } from "./util/buffered-response";
 
 export interface RetryExchangeOptions {
@@ -94,10 +94,10 @@ export function retryingExchange(exchange: Exchange, options: RetryExchangeOptio
     try {
       return await withRetries(attempt, classify, policy, request.signal, deadline);
     } catch (err) {
-      // The upstream's last failed answer, as it came; a 5xx retried here already tells the client's SDK not to again.
+      // The upstream's last failed answer, as it came; one retried here already tells the client's SDK not to again.
       if (err instanceof RetryableReply) {
         const { reply } = err;
-        return attempts > 1 && retriedEnough(reply.status, reply.headers) ? { ...reply, headers: { ...reply.headers, ...NO_CLIENT_RETRY } } : reply;
+        return wasRetried(err) && retriedEnough(reply.status) ? { ...reply, headers: { ...reply.headers, ...NO_CLIENT_RETRY } } : reply;
       }
       const retried = attempts > 1;
       if (err instanceof AttemptTimeout) {

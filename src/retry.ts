@@ -7,7 +7,7 @@
 // is abortable, retry-after is capped by `retry.max_retry_after_ms` (longer asks go back to the client with their
 // retry-after), and no wait is started that would end after the deadline.
 import OpenAI from "openai";
-import { ProxyError } from "./errors";
+import { isRetryableStatus, ProxyError } from "./errors";
 import { called } from "./util/called";
 
 export interface RetryPolicy {
@@ -28,9 +28,6 @@ export interface FailureKind {
   retryAfterMs?: number | undefined;
 }
 
-export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 409 || status === 429 || status >= 500;
-}
 
 /** retry-after-ms (OpenAI's), then retry-after as seconds or as an HTTP date. */
 /** What retryAfterMs reads: a Headers object, or a lookup over plain headers (src/exchange.ts). */
@@ -110,9 +107,13 @@ export function wasRetried(err: unknown): boolean {
   return typeof err === "object" && err !== null && retriedFailures.has(err);
 }
 
-/** `err`, marked as the end of a call retried `retries` times when there were any. */
-function givenUp(err: unknown, retries: number): unknown {
-  if (retries > 0 && typeof err === "object" && err !== null) retriedFailures.add(err);
+/**
+ * `err`, marked as the end of a call retried `retries` times when there were any, unless the upstream asked for a longer
+ * wait than verdict gives (retry.max_retry_after_ms): the client may come back then.
+ */
+function givenUp(err: unknown, retries: number, kind: FailureKind, policy: RetryPolicy): unknown {
+  const waitRefused = kind.retryAfterMs !== undefined && kind.retryAfterMs > policy.maxRetryAfterMs;
+  if (retries > 0 && !waitRefused && typeof err === "object" && err !== null) retriedFailures.add(err);
   return err;
 }
 
@@ -129,9 +130,10 @@ async function retried<T>(
   for (let index = 0; ; index++) {
     if (signal?.aborted) throw err;
     const remaining = deadline === undefined ? Infinity : deadline - policy.now();
-    const delay = nextDelay(policy, index, classify(err), remaining);
+    const kind = classify(err);
+    const delay = nextDelay(policy, index, kind, remaining);
     // Aborted while waiting: the last upstream error is still the truest account of what happened.
-    if (delay === null) throw givenUp(err, index);
+    if (delay === null) throw givenUp(err, index, kind, policy);
     if (!(await sleep(delay, signal))) throw err;
     policy.onRetry?.(); // counted as it is sent: a wait cut short (the client left) sends no retry
     try {

@@ -31,7 +31,7 @@ describe("retries", () => {
     expect(sim.count("generator")).toBe(3);
   });
 
-  it("tells the client's SDK not to retry what verdict retried already, so calls do not multiply (a 429 stays retryable)", async () => {
+  it("tells the client's SDK not to retry what verdict retried already, so calls do not multiply", async () => {
     for (const n of [3, 1]) {
       const { app, sim } = withFaults({ faults: { generator: { rate: 1, kinds: ["status_500"] } } });
       // The openai SDK retries a 5xx twice by default, unless the answer says not to.
@@ -42,11 +42,14 @@ describe("retries", () => {
       expect(sim.count("generator")).toBe(3); // verdict's own three attempts, once
     }
     for (const n of [2, 1]) {
-      // Retried by verdict or not, reranked or passed through: a 429 is the client's to retry after its wait.
-      const { app } = withFaults({ faults: { retry_after_ms: 1, generator: { rate: 1, kinds: ["status_429_retry_after"] } } });
-      const limited = await postChat(app, chatBody({ verdict: { n } }));
-      expect(limited.status).toBe(429);
-      expect(limited.headers.get("x-should-retry")).toBeNull();
+      // A rate limit whose wait verdict kept, three times already, reranked or passed through: the client's SDK would
+      // wait it out twice more and call three times each.
+      const { app, sim } = withFaults({ faults: { retry_after_ms: 1, generator: { rate: 1, kinds: ["status_429_retry_after"] } } });
+      const client = new OpenAI({ baseURL: "http://verdict.test/v1", apiKey: "k", fetch: fetchInto(app), maxRetries: 2 });
+      const limited = await client.chat.completions.create({ ...chatBody(), verdict: { n } } as never).catch((err: unknown) => err);
+      expect(limited).toBeInstanceOf(OpenAI.RateLimitError);
+      expect((limited as InstanceType<typeof OpenAI.APIError>).headers?.get("x-should-retry")).toBe("false");
+      expect(sim.count("generator")).toBe(3); // verdict's own three attempts, once
     }
     // Not retried by verdict (max_retries 0): the client's own retry is the only one, and it is not told otherwise.
     for (const n of [2, 1]) {
