@@ -44,7 +44,23 @@ const escaped = (s: string) => JSON.stringify(s).slice(1, -1);
  */
 function huntedForms(secrets: Iterable<string | undefined>): string[] {
   const hunted = [...secrets].filter((s): s is string => typeof s === "string" && s.length >= 6);
-  return [...new Set(hunted.flatMap((s) => [s, escaped(s), escaped(escaped(s))]))];
+  // JSON may also write a slash as "\/" (PHP's encoder does by default), and base64 keys hold slashes.
+  const spellings = hunted.flatMap((s) => (s.includes("/") ? [s, s.replaceAll("/", "\\/")] : [s]));
+  return [...new Set(spellings.flatMap((s) => [s, escaped(s), escaped(escaped(s))]))];
+}
+
+/**
+ * An error body as JSON writes it without needless escapes: one that spells a key's letters as "\u0041" or its
+ * slashes as "\/" hides it from the hunt, and verdict decodes the message and passes it on. Parsed and written again
+ * only when it is JSON and has an escape; any other text as it came.
+ */
+function plainlyEscaped(text: string): string {
+  if (!text.includes("\\")) return text;
+  try {
+    return JSON.stringify(JSON.parse(text));
+  } catch {
+    return text;
+  }
 }
 
 /** One pattern for all the forms, the longest first (so a form is never cut short by one it contains); null for none. */
@@ -177,7 +193,7 @@ export function redactingFetch(fetchImpl: FetchLike, secrets: Iterable<string | 
     const text = await response.text().catch(() => "");
     const { "content-length": _length, "content-encoding": _encoding, ...rest } = Object.fromEntries(response.headers);
     const headers = headersWithCookies(scrubbedHeaders(rest, redact), scrubbedCookies(setCookies(response.headers), redact));
-    return new Response(redact(text).slice(0, MAX_ERROR_BODY), { status: response.status, statusText: response.statusText, headers });
+    return new Response(redact(plainlyEscaped(text)).slice(0, MAX_ERROR_BODY), { status: response.status, statusText: response.statusText, headers });
   };
 }
 
@@ -219,7 +235,7 @@ async function scrubbedReply(reply: ExchangeReply, request: ExchangeRequest, con
   // Cut after redacting: a secret across the cut would otherwise leave its first characters behind. The exchange
   // reads more than is kept, so a secret across its own cut falls in the part dropped here.
   const cookies = scrubbedCookies(reply.cookies, redact);
-  return { ...reply, headers: scrubbedHeaders(headers, redact), ...(cookies ? { cookies } : {}), body: utf8.encode(redact(text).slice(0, MAX_ERROR_BODY)) };
+  return { ...reply, headers: scrubbedHeaders(headers, redact), ...(cookies ? { cookies } : {}), body: utf8.encode(redact(plainlyEscaped(text)).slice(0, MAX_ERROR_BODY)) };
 }
 
 /** A response's Set-Cookie values, each apart (Headers joins them, and Object.fromEntries keeps only the last). */

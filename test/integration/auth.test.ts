@@ -100,6 +100,27 @@ describe("bring your own key (auth.forward_client_key)", () => {
 });
 
 describe("no key leaks", () => {
+  it("keeps a key out of an upstream's error body that escapes its slashes or letters, as JSON may", async () => {
+    const key = "ops/KEYSECRET+v1.(x)*[y]";
+    const spellings = [
+      key.replaceAll("/", "\\/"), // PHP's json_encode
+      [...key].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).join(""),
+    ];
+    for (const spelt of spellings) {
+      const echoing: typeof globalThis.fetch = async () =>
+        new Response(`{"error":{"message":"Incorrect API key provided: ${spelt}","type":"invalid_request_error"}}`, { status: 401, headers: { "content-type": "application/json" } });
+      const { app } = harness({ config: { generator: { api_key: key, max_retries: 0 } }, deps: { fetch: echoing } });
+      for (const n of [2, 1]) {
+        const response = await postChat(app, chatBody({ verdict: { n } }));
+        const text = await response.text();
+        expect(response.status).toBe(401);
+        expect(text).toContain("Incorrect API key provided");
+        expect([n, text]).not.toEqual([n, expect.stringContaining("KEYSECRET")]);
+        expect([n, text]).not.toEqual([n, expect.stringContaining(spelt)]);
+      }
+    }
+  });
+
   it("keeps every key out of bodies, headers and logs, through a run full of failures and echoing upstreams", async () => {
     // The generator's key holds a quote and a backslash: echoed inside a JSON error body, it appears as JSON escapes it.
     const secrets = ['sk-gen"upstream\\SECRET-1', "judge-upstream-SECRET-2", PROXY_KEY, "vk-proxy-key-0123456780"];
