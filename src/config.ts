@@ -93,6 +93,15 @@ const memoryCacheFields = {
   kv_timeout_ms: z.number().int().positive().max(TIMER_MAX_MS, TIMER_TOO_LONG).default(1_000),
 };
 
+/** A URL, or null for one that zod's own check has already refused ("redis://host:99999/0"). */
+function urlOrNull(text: string): URL | null {
+  try {
+    return new URL(text);
+  } catch {
+    return null;
+  }
+}
+
 /** Whether a URL's percent-encoded part can be decoded ("p%40ss" can, "ab%zz" cannot). */
 function decodable(part: string): boolean {
   try {
@@ -112,9 +121,11 @@ const cacheSchema = z.discriminatedUnion("backend", [
       .url({ protocol: /^rediss?$/ })
       // A user or password is percent-encoded in a URL; a lone % (not followed by two hex digits) cannot be read back.
       .refine((url) => {
-        const { username, password } = new URL(url);
-        return decodable(username) && decodable(password);
-      }, "a % in the user or password must be written %25"),
+        const parsed = urlOrNull(url);
+        return parsed === null || (decodable(parsed.username) && decodable(parsed.password));
+      }, "a % in the user or password must be written %25")
+      // ioredis would send SELECT NaN for "/db0" and die of the failure, uncaught, once Redis answers.
+      .refine((url) => /^\/?(?:\d+)?$/.test(urlOrNull(url)?.pathname ?? ""), "the database after the host must be a number, as in redis://host:6379/0"),
     /** Per Redis command: a slow or stuck Redis costs a judgment at most this long before memory-only takes over. */
     redis_timeout_ms: z.number().int().positive().max(TIMER_MAX_MS, TIMER_TOO_LONG).default(500),
     redis_prefix: z.string().default("verdict:judgment:"),
