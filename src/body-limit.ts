@@ -17,21 +17,34 @@ export function declaredLength(contentLength: string | undefined, transferEncodi
   return contentLength !== undefined && transferEncoding === undefined && /^\d+$/.test(contentLength) ? Number(contentLength) : undefined;
 }
 
+/**
+ * The most of a refused body that is read and thrown away after its 413, so that the client hears it. A connection
+ * closed under a client still uploading is reset, and its HTTP client reports the reset (EPIPE), not the 413: one
+ * upload in three of 11 MB against the 4 MiB limit, and the openai SDK then sends it all again. Beyond this the
+ * connection closes all the same: reading more to keep one connection is not worth it.
+ */
+export const DRAINED_BODY_LIMIT = 64 * 1024 * 1024;
+
 export function requestBodyLimit(maxBytes: number, budgetMs: number): MiddlewareHandler {
-  // The rest of the body is never read: the connection closes after the answer rather than take it in to reuse.
-  const tooLarge = () => {
-    throw new ProxyError(413, `request body is larger than ${maxBytes} bytes`, { code: "body_too_large", headers: { connection: "close" } });
+  const tooLarge = (drained: boolean) => {
+    // Unless drained (Node reads and drops the rest of a body left unread once the answer is out, on a connection kept
+    // alive), the connection closes after the answer rather than take the rest in.
+    const headers: Record<string, string> = drained ? {} : { connection: "close" };
+    throw new ProxyError(413, `request body is larger than ${maxBytes} bytes`, { code: "body_too_large", headers });
   };
   return async function requestBodyLimitMiddleware(c, next) {
     const method = c.req.method;
     if (method === "GET" || method === "HEAD") return next();
     const declared = declaredLength(c.req.header("content-length"), c.req.header("transfer-encoding"));
-    if (declared !== undefined) return declared > maxBytes ? tooLarge() : next();
+    // A client waiting for 100-continue has sent none of it, and is never told to.
+    const waiting = /100-continue/i.test(c.req.header("expect") ?? "");
+    if (declared !== undefined) return declared > maxBytes ? tooLarge(declared <= DRAINED_BODY_LIMIT && !waiting) : next();
     const body = c.req.raw.body;
     if (body === null) return next();
     // One byte past the limit is enough to know; the rest is never read.
     const bytes = await readWithinBudget(bytesUpTo(body, maxBytes + 1), arrivedAt(c), budgetMs);
-    if (bytes.byteLength > maxBytes) tooLarge();
+    // A body of no stated length could go on for ever: not drained.
+    if (bytes.byteLength > maxBytes) tooLarge(false);
     c.req.raw = new Request(c.req.raw, { body: bytes as BodyInit });
     return next();
   };
