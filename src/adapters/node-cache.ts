@@ -6,6 +6,7 @@ import type { Redis } from "ioredis";
 import type { Logger } from "../app";
 import type { Config } from "../config";
 import { createLayeredCache } from "../cache/layered";
+import { sampleLoopLag } from "../util/loop-lag";
 import { createMemoryCache } from "../cache/memory";
 import { createRedisCache, type RedisCommands } from "../cache/redis";
 import type { JudgmentCache } from "../cache/types";
@@ -80,6 +81,7 @@ export function createNodeCache(config: Config, logger: Logger): NodeCache {
     get: (key) => connecting.then((redis: Redis) => (wrongDatabase ? Promise.reject(wrongDatabase) : redis.get(key))),
     set: (key, value, px, ttlMs) => connecting.then((redis: Redis) => (wrongDatabase ? Promise.reject(wrongDatabase) : redis.set(key, value, px, ttlMs))),
   };
+  const lag = sampleLoopLag();
   const cache = createLayeredCache({
     front: memory,
     back: createRedisCache(commands, { ttl_ms: settings.ttl_ms, prefix: settings.redis_prefix }),
@@ -88,6 +90,7 @@ export function createNodeCache(config: Config, logger: Logger): NodeCache {
     writeBehind: false,
     // A judgment cache round trip is a millisecond or two; one of 100 ms (or a fifth of the timeout) is a sick Redis.
     slowMs: Math.max(100, settings.redis_timeout_ms / 5),
+    loopLagMs: lag.lagMs,
     warn: (event) => logger.warn(event),
     info: (event) => logger.info(event),
   });
@@ -96,6 +99,7 @@ export function createNodeCache(config: Config, logger: Logger): NodeCache {
     description: `memory + redis at ${redisAddress(settings.redis_url)}`,
     ready,
     close: async () => {
+      lag.stop();
       await cache.settle();
       (await connecting).disconnect();
     },

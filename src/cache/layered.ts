@@ -38,6 +38,11 @@ export interface LayeredCacheOptions {
    * Unset: no op is too slow (Workers KV is slow by nature and is bounded by its own limits).
    */
   slowMs?: number;
+  /**
+   * How late the process runs callbacks lately (src/util/loop-lag.ts): taken off an op's time before it is judged
+   * slow, since an answer that waited for a busy process to get to it says nothing of the layer.
+   */
+  loopLagMs?: () => number;
   now?: () => number;
 }
 
@@ -69,6 +74,9 @@ export function createLayeredCache(options: LayeredCacheOptions): LayeredCache {
   // with none down, recovered when the last op down works again (an outage is two lines, not one per request).
   const down = { get: false, set: false };
   const nextTry = { get: 0, set: 0 };
+  // When each went down: an op sent before then that works says nothing of the layer since (several are in flight at
+  // once, and a quick one among them would log the layer back the moment it was logged away).
+  const downSince = { get: 0, set: 0 };
   const failed = (op: Op, err: unknown) => {
     nextTry[op] = now() + retryAfterMs;
     // A read that failed (refused, or stuck past its timeout) leaves the writes alone for the pause too: they go over the
@@ -77,6 +85,7 @@ export function createLayeredCache(options: LayeredCacheOptions): LayeredCache {
     if (down[op]) return;
     const wasUp = !down.get && !down.set;
     down[op] = true;
+    downSince[op] = now();
     if (wasUp) warn({ event: "cache_backend_unavailable", backend: name, op, error: messageOf(err), serving: "memory only" });
   };
   /** Whether to use the shared layer for `op` now: unless it failed lately; then one call per pause tries it. */
@@ -85,10 +94,11 @@ export function createLayeredCache(options: LayeredCacheOptions): LayeredCache {
     if (down[op]) nextTry[op] = now() + retryAfterMs; // this call tries; the others wait for its outcome
     return true;
   };
-  /** An op that began at `began` and worked: fine, unless it took longer than slowMs. */
+  /** An op sent at `began` that worked: fine, unless it took longer than slowMs where the layer is. */
   const answered = (op: Op, began: number) => {
+    if (down[op] && began < downSince[op]) return;
     const took = now() - began;
-    if (took > slowMs) failed(op, new Error(`answered in ${took} ms, over ${slowMs} ms`));
+    if (took > slowMs && took - (options.loopLagMs?.() ?? 0) > slowMs) failed(op, new Error(`answered in ${took} ms, over ${slowMs} ms`));
     else worked(op);
   };
   const worked = (op: Op) => {
@@ -104,8 +114,10 @@ export function createLayeredCache(options: LayeredCacheOptions): LayeredCache {
   };
 
   const writeBack = (key: string, value: unknown, via: SharedAccess | undefined): Promise<void> => {
-    const began = now();
-    const write = (via ? via(() => back.set(key, value)) : back.set(key, value)).then(() => answered("set", began), writeFailed);
+    // Timed from when it is sent, not from its wait for a turn (`via`).
+    let began = now();
+    const send = () => ((began = now()), back.set(key, value));
+    const write = (via ? via(send) : send()).then(() => answered("set", began), writeFailed);
     pending.add(write);
     void write.finally(() => pending.delete(write));
     return write;
@@ -116,9 +128,10 @@ export function createLayeredCache(options: LayeredCacheOptions): LayeredCache {
       const local = await front.get(key);
       if (local !== undefined || !reachable("get")) return local;
       let shared: unknown;
-      const began = now();
+      let began = now();
+      const send = () => ((began = now()), back.get(key));
       try {
-        shared = await (via ? via(() => back.get(key)) : back.get(key));
+        shared = await (via ? via(send) : send());
         answered("get", began);
       } catch (err) {
         failed("get", err);

@@ -255,6 +255,47 @@ describe("a slow Redis (answering, but inside its timeout)", () => {
     expect(gets).toBe(2);
     expect(logs.at(-1)).toEqual(expect.objectContaining({ event: "cache_backend_recovered" }));
   });
+
+  it("does not blame the layer for a busy process, nor call it back on an answer to a lookup sent before it went away", async () => {
+    const clock = { ms: 0 };
+    let lag = 250;
+    const answers: Array<() => void> = [];
+    // Each lookup answers when told, and the clock says how long it took.
+    const held: JudgmentCache = { get: () => new Promise((resolve) => answers.push(() => resolve(undefined))), set: async () => undefined };
+    const logs: Record<string, unknown>[] = [];
+    const cache = createLayeredCache({
+      front: createMemoryCache(memoryOptions),
+      back: held,
+      name: "redis",
+      ttlMs: 60_000,
+      writeBehind: false,
+      slowMs: 100,
+      loopLagMs: () => lag,
+      warn: (event) => logs.push(event),
+      info: (event) => logs.push(event),
+      now: () => clock.ms,
+    });
+    // 300 ms, of which the process itself was 250 ms late getting to its answer: not slow where the layer is.
+    const busy = cache.get("a");
+    await Promise.resolve();
+    clock.ms += 300;
+    answers.shift()!();
+    await busy;
+    expect(logs).toEqual([]);
+    // Two lookups in flight: the first is slow by itself; the second, sent before that showed, answers quickly after.
+    lag = 0;
+    const first = cache.get("b");
+    await Promise.resolve();
+    clock.ms += 250;
+    const second = cache.get("c");
+    await Promise.resolve();
+    clock.ms += 50;
+    answers.shift()!();
+    await first;
+    answers.shift()!();
+    await second;
+    expect(logs.map((e) => e.event)).toEqual(["cache_backend_unavailable"]);
+  });
 });
 
 describe("a judgment's lifetime across layers and replicas", () => {
