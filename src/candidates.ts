@@ -168,7 +168,7 @@ export function isBlank(text: string): boolean {
 }
 
 /** A refusal in its own field (`message.refusal`), with no content beside it. */
-function declined(candidate: Candidate): boolean {
+export function declined(candidate: Candidate): boolean {
   const { content, refusal } = candidate.message;
   return typeof refusal === "string" && !isBlank(refusal) && (content === null || content === undefined || content === "");
 }

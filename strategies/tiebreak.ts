@@ -1,4 +1,6 @@
-// The one tie-break chain every strategy uses: soft score, rubric score, shorter answer, lower index.
+// The one tie-break chain every strategy uses: soft score, rubric score, an answer over a refusal, shorter answer,
+// lower index.
+import { declined } from "../src/candidates";
 import type { Candidate, TieBreakRule } from "./types";
 
 export interface TieBreakHints {
@@ -21,6 +23,10 @@ export function breakTie(a: Candidate, b: Candidate, hints: TieBreakHints = {}):
   if (scoreA !== undefined && scoreB !== undefined && scoreA !== scoreB) {
     return { winner: scoreA > scoreB ? a : b, by: "rubric_score" };
   }
+  // A refusal in its own field (structured output's) is short, and would win every tie on length: an answer the judge
+  // could not tell from it is one the client can use.
+  const refusedA = declined(a);
+  if (refusedA !== declined(b)) return { winner: refusedA ? b : a, by: "answer_over_refusal" };
   if (a.text.length !== b.text.length) {
     return { winner: a.text.length < b.text.length ? a : b, by: "shorter_answer" };
   }

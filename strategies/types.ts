@@ -145,7 +145,7 @@ export interface MatchRecord {
   rematches?: number;
 }
 
-export type TieBreakRule = "soft_score" | "rubric_score" | "shorter_answer" | "lower_index";
+export type TieBreakRule = "soft_score" | "rubric_score" | "answer_over_refusal" | "shorter_answer" | "lower_index";
 
 export interface Selection {
   winner: number;

@@ -102,6 +102,16 @@ describe("a match in both orders", () => {
     expect(match).toMatchObject({ winner: 1, consistent: false, decided_by: "shorter_answer", verdicts: ["A", "B"], p_a: 0.5 });
   });
 
+  it("goes to an answer over a refusal given in its own field, though the refusal is shorter", async () => {
+    // Structured output: a model declining writes `refusal` and no content; the answer beside it fits the schema.
+    const answer = candidate(0, '{"name": "Ada", "age": 36}');
+    const refusal = { ...candidate(1, "I can't help with that."), message: { role: "assistant", content: null, refusal: "I can't help with that." } };
+    for (const [x, y] of [[answer, refusal], [refusal, answer]] as const) {
+      const match = await playMatch(x, y, ctxWith(scriptedJudge(() => "A")), 1);
+      expect(match).toMatchObject({ winner: 0, consistent: false, decided_by: "answer_over_refusal" });
+    }
+  });
+
   it("falls to the lower index only when everything else is equal", async () => {
     const match = await playMatch(candidate(5, "same"), candidate(2, "same"), ctxWith(scriptedJudge(() => "tie")), 1);
     expect(match).toMatchObject({ winner: 2, decided_by: "lower_index" });
