@@ -46,11 +46,34 @@ function shownUnderGuard(outcome: PipelineOutcome): Set<number> | undefined {
 
 const showing = (shown: Set<number> | undefined, index: number) => shown === undefined || shown.has(index);
 
+/** Content parts that hold reasoning, as some servers send it (Magistral's "thinking"). */
+const REASONING_PART = new Set(["thinking", "reasoning"]);
+
+/**
+ * A guarded answer as the client gets it: what the judge checked, and nothing else. The reasoning a model keeps beside
+ * its content (`reasoning_content`, `reasoning`, a part of type "thinking") is never shown to the judge, and a
+ * reasoning model's deliberation ("was it 1989? no, ...") would fail most checks if it were; clients display it all
+ * the same, so it is left out. The same message back when it has none.
+ */
+function checkedOnly(message: Record<string, unknown>): Record<string, unknown> {
+  const parts = Array.isArray(message.content) ? (message.content as { type?: unknown }[]) : null;
+  const reasoningParts = parts !== null && parts.some((part) => REASONING_PART.has(part?.type as string));
+  if (!("reasoning_content" in message) && !("reasoning" in message) && !reasoningParts) return message;
+  const { reasoning_content: _content, reasoning: _reasoning, ...checked } = message;
+  return reasoningParts ? { ...checked, content: parts!.filter((part) => !REASONING_PART.has(part?.type as string)) } : checked;
+}
+
+/** A candidate's message as this outcome may show it: checked text only under a guard. */
+const messageShown = (outcome: PipelineOutcome, message: Record<string, unknown>) =>
+  outcome.options.strategy.strategy === "guard" ? checkedOnly(message) : message;
+
 /** `verdict.trace` as recorded, but with a guard's withheld answers withheld there too. */
 function traceOf(outcome: PipelineOutcome, trace: DebugTrace): DebugTrace {
   const shown = shownUnderGuard(outcome);
   if (shown === undefined) return trace;
-  const candidates = trace.candidates.map(({ message, ...rest }) => (showing(shown, rest.index) ? { message, ...rest } : { ...rest, withheld: "not_grounded" }));
+  const candidates = trace.candidates.map(({ message, ...rest }) =>
+    showing(shown, rest.index) ? { message: checkedOnly(message as Record<string, unknown>), ...rest } : { ...rest, withheld: "not_grounded" },
+  );
   return { ...trace, candidates };
 }
 
@@ -63,7 +86,7 @@ function candidatesOf(outcome: PipelineOutcome) {
   const shown = shownUnderGuard(outcome);
   return pool.all.map((c) => ({
     index: c.index,
-    ...(showing(shown, c.index) ? { message: c.message } : { withheld: "not_grounded" as const }),
+    ...(showing(shown, c.index) ? { message: messageShown(outcome, c.message) } : { withheld: "not_grounded" as const }),
     finish_reason: c.finish_reason,
     ...(pool.excluded.has(c.index) ? { excluded: pool.excluded.get(c.index) } : {}),
     ...(c.duplicates.length > 0 ? { duplicates: c.duplicates } : {}),
@@ -106,7 +129,7 @@ export function completionBody(outcome: PipelineOutcome, fallbackModel: string) 
       ? [{ index: 0, message: outcome.wantsJson ? { role: "assistant", content: null, refusal: abstention } : { role: "assistant", content: abstention, refusal: null }, logprobs: null, finish_reason: "stop" }]
       : returned.map((index, position) => {
           const candidate = outcome.pool.byIndex(index);
-          const choice = { index: position, message: candidate.message, logprobs: candidate.logprobs ?? null, finish_reason: candidate.finish_reason ?? "stop" };
+          const choice = { index: position, message: messageShown(outcome, candidate.message), logprobs: candidate.logprobs ?? null, finish_reason: candidate.finish_reason ?? "stop" };
           return candidate.extra ? { ...candidate.extra, ...choice } : choice;
         });
   const body = {

@@ -278,6 +278,36 @@ describe("reasoning written inline", () => {
   });
 });
 
+describe("reasoning kept beside the content", () => {
+  it("is left out of a guarded answer, which holds only what the judge checked", async () => {
+    const unchecked = "First for Women was started first, in 1989.";
+    const generator = oddGenerator((_, n) =>
+      Array.from({ length: n }, (__, i) => ({
+        index: i,
+        message: {
+          role: "assistant",
+          content: i === 0 ? "The bridge opened in 1933." : [{ type: "thinking", thinking: unchecked }, { type: "text", text: "The bridge opened in 1933." }],
+          reasoning_content: unchecked,
+          reasoning: unchecked,
+        },
+        finish_reason: "stop",
+      })),
+    );
+    const { app } = harness({ config: { generator: { supports_n: true } }, deps: { fetch: generator.fetch } });
+    const guarded = { strategy: "guard", n: 2, context: "The bridge opened in 1933.", return_candidates: true };
+    for (const stream of [false, true]) {
+      const response = await postChat(app, chatBody({ stream, n: 2, verdict: guarded }));
+      const text = await response.text();
+      expect([stream, response.status]).toEqual([stream, 200]);
+      expect(text).toContain("opened in 1933");
+      expect([stream, text]).not.toEqual([stream, expect.stringContaining("1989")]);
+    }
+    // Not guarded, the reasoning comes back as it was written.
+    const plain = await (await postChat(app, chatBody({ verdict: { n: 2 } }))).json();
+    expect(plain.choices[0].message.reasoning_content).toBe(unchecked);
+  });
+});
+
 describe("the answer's own call", () => {
   it("gives the winner's id and completion fields, not those of the first call to finish", async () => {
     // Parallel single draws: the first call's candidate loses the vote to the other two.
