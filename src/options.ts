@@ -152,7 +152,6 @@ export function resolveOptions(body: ChatRequest, headers: HeaderSource, config:
   const maxN = config.limits.max_n;
   if (n.value < 1 || n.value > maxN) throw badRequest(`${n.param} must be between 1 and ${maxN}`, n.param);
   const choices = body.n ?? 1;
-  if (choices > maxN) throw badRequest(`n must be between 1 and ${maxN}`, "n");
 
   const strategyField = pick(sources, "strategy");
   const strategyInput: Record<string, unknown> = { strategy: strategyField.value };
@@ -207,6 +206,9 @@ export function resolveOptions(body: ChatRequest, headers: HeaderSource, config:
   const drawn = Math.max(n.value, choices);
   // A guard checks even a single answer: an unchecked answer is not a guarded one.
   const passThrough = strategy.strategy === "none" || (n.value === 1 && strategy.strategy !== "guard");
+  // Passed through, the client's `n` is the upstream's to bound (OpenAI's is 128), as it would be without verdict; only
+  // what verdict draws and judges is bounded here.
+  if (!passThrough && choices > maxN) throw badRequest(`n must be between 1 and ${maxN}`, "n");
   // The tournament under a cap: the request's own, or a guard's inner one (among however many pass, up to all). A
   // request passed through makes no judge call, so no cap can refuse it.
   const tournament = passThrough ? undefined : strategy.strategy === "pairwise" ? strategy : inner?.strategy === "pairwise" ? inner : undefined;

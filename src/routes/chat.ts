@@ -76,9 +76,10 @@ export function checkChatRequest(raw: string, headers: HeaderSource, config: Con
   checkMessageCount(json.messages, config.limits);
   const parsed = chatRequestSchema.safeParse(json);
   if (!parsed.success) throw invalidBody(parsed.error);
-  checkConversationLimits(parsed.data.messages, config.limits);
   if (parsed.data.stream_options != null && parsed.data.stream !== true) throw badRequest("stream_options is only allowed when stream is true", "stream_options");
   const options = resolveOptions(parsed.data, headers, config);
+  // What the judge reads is bounded; a conversation passed through goes to no judge, and its model bounds its length.
+  if (!options.passThrough) checkConversationLimits(parsed.data.messages, config.limits);
   // A guard checks answers against documents; a call of a tool is no answer to check, and returning one unchecked
   // would not be a guarded answer. The Responses route refuses the same (src/routes/responses.ts).
   if (options.strategy.strategy === "guard") {

@@ -59,12 +59,13 @@ export async function handleResponses(c: Context, ctx: AppContext): Promise<Resp
     refuseChatOnly(body); // chat's `messages` sent for `input` is the likeliest reason: say so
     throw badRequest("input holds no message to answer", "input", "empty_input");
   }
-  checkConversationLimits(conversation, ctx.config.limits, "input", hasInstructions(body) ? "instructions" : undefined);
   // The Responses API has no `n`: one answer, chosen among verdict's candidates. The conversation goes along so that a
   // guard finds documents in `instructions` or the input, as it does in a chat request's messages.
   const options = resolveOptions({ model: body.model, messages: conversation, verdict: body.verdict } as unknown as ChatRequest, c.req.raw.headers, ctx.config);
 
   const reranked = !options.passThrough && !("skip" in mapped);
+  // What the judge reads is bounded; a conversation passed through goes to no judge.
+  if (reranked) checkConversationLimits(conversation, ctx.config.limits, "input", hasInstructions(body) ? "instructions" : undefined);
   probeOf(c).resolved({ model: options.upstreamModel, strategy: reranked ? options.strategy.strategy : "none", n: options.n, messages: conversation });
 
   if ("skip" in mapped && !options.passThrough && options.strategy.strategy === "guard") {

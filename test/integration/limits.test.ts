@@ -42,6 +42,19 @@ describe("limits", () => {
     expect(error.message).toMatch(/at most 3/);
   });
 
+  it("holds a request passed through only to the message count: its `n` and its length are the upstream's to bound", async () => {
+    const { app: own, sim: upstream } = harness({ config: { limits: { max_messages: 3, max_chars: 500 } } });
+    const long = [{ role: "user", content: "z".repeat(600) }];
+    for (const verdict of [{ n: 1 }, { strategy: "none" }]) {
+      expect((await postChat(own, chatBody({ messages: long, verdict }))).status).toBe(200);
+      expect((await postChat(own, chatBody({ n: 20, verdict }))).status).toBe(200);
+    }
+    expect(upstream.count("generator")).toBe(4);
+    // Reranked, both are verdict's to bound.
+    await expectError(await postChat(own, chatBody({ messages: long, verdict: { n: 2 } })), 400, "messages", "conversation_too_long");
+    await expectError(await postChat(own, chatBody({ n: 20, verdict: { n: 2 } })), 400, "n");
+  });
+
   it("refuses a conversation longer than limits.max_chars, counting text parts and tool arguments", async () => {
     const long = [{ role: "user", content: [{ type: "text", text: "y".repeat(300) }] }, { role: "user", content: "z".repeat(201) }];
     await expectError(await postChat(app, chatBody({ messages: long })), 400, "messages", "conversation_too_long");
