@@ -71,28 +71,23 @@ export function toProxyError(err: unknown): ProxyError {
   return new ProxyError(500, "internal error in verdict", { code: "internal_error" });
 }
 
-/** Statuses verdict retries (and a client's SDK would): a timeout, a conflict, a rate limit, a server's failure. */
+/**
+ * Statuses verdict retries (and a client's SDK would): a timeout, a conflict, a rate limit, a server's failure. One
+ * that verdict retried as far as its policy allows (src/retry.ts, wasRetried) tells the client not to retry it: a
+ * client SDK that retried it too would multiply the upstream calls (its 3 attempts times verdict's 3; against a rate
+ * limit of a few seconds, 9 calls over 25 s). The openai SDKs honour `x-should-retry: false`, which such a failure
+ * carries. With `max_retries: 0`, a failure of verdict's own (a full queue, a budget spent on a slow upload), or an
+ * upstream asking for a wait verdict would not start, the client's retry is the only one.
+ */
 export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 409 || status === 429 || status >= 500;
-}
-
-/**
- * Whether an upstream's failure that verdict has already retried as far as its policy allows (src/retry.ts, wasRetried)
- * tells the client not to retry it: a client SDK that retried it too would multiply the upstream calls (its 3 attempts
- * times verdict's 3; against a rate limit of a few seconds, 9 calls over 25 s). The openai SDKs honour
- * `x-should-retry: false`, which such a failure carries. Only one verdict did retry: with `max_retries: 0`, a failure of
- * verdict's own (a full queue, a budget spent on a slow upload) or an upstream asking for a longer wait than verdict
- * gives, the client's retry is the only one.
- */
-export function retriedEnough(status: number): boolean {
-  return isRetryableStatus(status);
 }
 
 export const NO_CLIENT_RETRY = { "x-should-retry": "false" } as const;
 
 /** `failure` as the client gets it when verdict retried the call behind it: told not to retry, where that applies. */
 export function afterRetries(failure: ProxyError, retried: boolean): ProxyError {
-  if (!retried || !retriedEnough(failure.status)) return failure;
+  if (!retried || !isRetryableStatus(failure.status)) return failure;
   const { type, param, code, upstreamError } = failure;
   return new ProxyError(failure.status, failure.message, { type, param, code, upstreamError, headers: { ...failure.headers, ...NO_CLIENT_RETRY } });
 }

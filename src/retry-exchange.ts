@@ -2,7 +2,7 @@
 // (src/retry.ts), per-attempt time limits, and JSON answers read in full before the client sees a byte, so a cut-off
 // or garbled body is retried too.
 import { budgetExceeded } from "./budget";
-import { afterRetries, isRetryableStatus, NO_CLIENT_RETRY, ProxyError, retriedEnough } from "./errors";
+import { afterRetries, isRetryableStatus, NO_CLIENT_RETRY, ProxyError } from "./errors";
 import { DeadlinePassed, discard, ExchangeTimeout, headerLookup, isWhole, type Exchange, type ExchangeReply } from "./exchange";
 import { retryAfterMs, wasRetried, withRetries, type FailureKind, type RetryPolicy } from "./retry";
 import { JSON_MEDIA_TYPE } from "./util/buffered-response";
@@ -51,12 +51,10 @@ export function retryingExchange(exchange: Exchange, options: RetryExchangeOptio
     const replayable = sent === undefined || sent === null || typeof sent === "string" || sent instanceof Uint8Array;
     const policy = replayable ? options.policy : { ...options.policy, maxRetries: 0 };
     let previous: ExchangeReply | null = null;
-    let attempts = 0;
     // From the client request's first byte, as a reranked request's budget: a slow upload spends it too.
     const deadline = (request.arrivedAt ?? policy.now()) + options.budgetMs;
 
     const attempt = async (): Promise<ExchangeReply> => {
-      attempts += 1;
       // The failed answer of the last attempt is only kept in case it becomes the final one.
       if (previous !== null) discard(previous);
       previous = null;
@@ -97,9 +95,9 @@ export function retryingExchange(exchange: Exchange, options: RetryExchangeOptio
       // The upstream's last failed answer, as it came; one retried here already tells the client's SDK not to again.
       if (err instanceof RetryableReply) {
         const { reply } = err;
-        return wasRetried(err) && retriedEnough(reply.status) ? { ...reply, headers: { ...reply.headers, ...NO_CLIENT_RETRY } } : reply;
+        return wasRetried(err) ? { ...reply, headers: { ...reply.headers, ...NO_CLIENT_RETRY } } : reply;
       }
-      const retried = attempts > 1;
+      const retried = wasRetried(err);
       if (err instanceof AttemptTimeout) {
         throw afterRetries(new ProxyError(504, "generator upstream timed out", { type: "timeout_error", code: "generator_timeout" }), retried);
       }

@@ -108,12 +108,13 @@ export function wasRetried(err: unknown): boolean {
 }
 
 /**
- * `err`, marked as the end of a call retried `retries` times when there were any, unless the upstream asked for a longer
- * wait than verdict gives (retry.max_retry_after_ms): the client may come back then.
+ * `err`, marked as the end of a call verdict retried as far as its policy allows: one retry at least, and the last
+ * failure one it would have retried had retries been left. Not a failure that is final in itself (verdict's own full
+ * queue, a 400), nor one whose wait verdict would not start (longer than retry.max_retry_after_ms, or past the
+ * request's deadline): the client may come back then.
  */
 function givenUp(err: unknown, retries: number, kind: FailureKind, policy: RetryPolicy): unknown {
-  const waitRefused = kind.retryAfterMs !== undefined && kind.retryAfterMs > policy.maxRetryAfterMs;
-  if (retries > 0 && !waitRefused && typeof err === "object" && err !== null) retriedFailures.add(err);
+  if (retries > 0 && retries >= policy.maxRetries && kind.retryable && typeof err === "object" && err !== null) retriedFailures.add(err);
   return err;
 }
 

@@ -1,6 +1,6 @@
 // The retry policy's arithmetic, and the SSE relay's event boundaries.
 import { describe, expect, it } from "vitest";
-import { nextDelay, retryAfterMs, withRetries, type RetryPolicy } from "../../src/retry";
+import { nextDelay, retryAfterMs, wasRetried, withRetries, type RetryPolicy } from "../../src/retry";
 import { lastEventEnd } from "../../src/sse-guard";
 
 const policy = (random: number, extra: Partial<RetryPolicy> = {}): RetryPolicy => ({
@@ -53,6 +53,34 @@ describe("retry policy", () => {
     const quick = policy(0, { baseDelayMs: 1, maxDelayMs: 1, onRetry: () => void (retries += 1) });
     await expect(withRetries(() => (++attempts, Promise.reject(new Error("503"))), () => ({ retryable: true }), quick)).rejects.toThrow("503");
     expect([attempts, retries]).toEqual([4, 3]);
+  });
+});
+
+describe("what a failure after verdict's retries tells the client", () => {
+  const quick = policy(0, { maxRetries: 2, baseDelayMs: 1, maxDelayMs: 1 });
+  /** The last failure of a call whose attempts fail as `failures` say, in turn (the last one repeating). */
+  const lastOf = async (failures: Array<{ retryable: boolean; retryAfterMs?: number }>, deadline?: number) => {
+    let attempt = 0;
+    const errors = failures.map((kind, i) => Object.assign(new Error(`failure ${i}`), { kind }));
+    const thrown = await withRetries(
+      () => Promise.reject(errors[Math.min(attempt++, errors.length - 1)]),
+      (err) => (err as (typeof errors)[number]).kind,
+      quick,
+      undefined,
+      deadline,
+    ).catch((err: unknown) => err);
+    return { thrown, retried: wasRetried(thrown), attempts: attempt };
+  };
+
+  it("says verdict retried as far as it goes only when its retries ran out", async () => {
+    expect(await lastOf([{ retryable: true }])).toMatchObject({ retried: true, attempts: 3 });
+    // Not retried at all: the client's retry is the only one.
+    expect(await lastOf([{ retryable: false }])).toMatchObject({ retried: false, attempts: 1 });
+    // Retried, then refused by something final (verdict's own full queue): not for verdict to forbid the client.
+    expect(await lastOf([{ retryable: true }, { retryable: false }])).toMatchObject({ retried: false, attempts: 2 });
+    // Retried, then asked for a wait longer than verdict gives, or one past the deadline: the client may come back.
+    expect(await lastOf([{ retryable: true }, { retryable: true, retryAfterMs: 60_000 }])).toMatchObject({ retried: false, attempts: 2 });
+    expect(await lastOf([{ retryable: true }, { retryable: true, retryAfterMs: 3_000 }], Date.now() + 1_000)).toMatchObject({ retried: false, attempts: 2 });
   });
 });
 
