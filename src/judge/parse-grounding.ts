@@ -15,7 +15,7 @@ type Said = "PASS" | "FAIL" | null;
 
 /** Words a judge may give as its verdict meaning the answer is not supported (any case). */
 const FAILING_WORD =
-  /^(?:fail(?:s|ed|ing|ure)?|unsupported|unsupportable|not supported|not found|partial(?:ly)?(?: supported)?|unverified|unverifiable|unsubstantiated|ungrounded|unfounded|unfaithful|hallucinat\w*|contradict\w*|fabricated|refuted|false|untrue|incorrect|inaccurate|erroneous|wrong|invalid|inconsistent|mismatch(?:ed)?|insufficient|questionable|misleading|negative|nope|rejected?|❌|✗|✘|✖|❎|⛔|🚫|👎)$/iu;
+  /^(?:fail(?:s|ed|ing|ure)?|unsupported|unsupportable|not[ \t]+\p{L}+|partial(?:ly)?(?: supported)?|unverified|unverifiable|unsubstantiated|ungrounded|unfounded|unfaithful|hallucinat\w*|contradict\w*|fabricated|refuted|false|untrue|incorrect|inaccurate|erroneous|wrong|invalid|inconsistent|mismatch(?:ed)?|insufficient|questionable|misleading|negative|nope|rejected?|❌|✗|✘|✖|❎|⛔|🚫|👎)$/iu;
 /** Words that mean the answer passed but are not the PASS asked for: they neither pass nor fail it. */
 const PASSING_WORD = /^(?:passed|supported|fully supported|grounded|faithful|true|yes|correct|ok|okay|✓|✔|✅)$/i;
 
@@ -33,11 +33,12 @@ function saidBy(raw: string): Said {
 /** Field names that hold a verdict: "verdict", "label", "result", a list of them, or a named one ("final_verdict"). */
 const VERDICT_FIELD = /^(?:[a-z]+[ _-])*(?:verdict|label|result)s?$/;
 /** Yes-or-no fields a judge may add of its own: false for these fails the answer ... */
-const SUPPORT_FIELD = /^(?:[a-z]+_)?(?:supported|grounded|faithful|factual|correct|accurate)(?:_[a-z]+)?$/;
+const SUPPORT_FIELD = /^(?!(?:not|no|non)_)(?:[a-z]+_)?(?:supported|grounded|faithful|factual|correct|accurate)(?:_[a-z]+)?$/;
 /** ... and true for these. */
-const FAULT_FIELD = /^(?:[a-z]+_)?(?:hallucinat\w*|unsupported\w*|contradict\w*|fabricat\w*)$/;
+const FAULT_FIELD = /^(?:[a-z]+_)?(?:hallucinat\w*|unsupported\w*|contradict\w*|fabricat\w*|not_(?:supported|grounded|faithful|factual|accurate))$/;
 
-const isNo = (value: unknown) => value === false || value === 0 || (typeof value === "string" && /^(?:false|no|partial(?:ly)?(?: supported)?)$/i.test(value.trim()));
+const isNo = (value: unknown) =>
+  value === false || value === 0 || (typeof value === "string" && /^(?:false|no|partly|partial(?:ly)?(?: supported)?)[.!]?$/i.test(value.trim()));
 /** Yes: true, "yes", a count above 0, or a list of them ("unsupported_claims": ["1932"]). */
 const isYes = (value: unknown) =>
   value === true || (typeof value === "number" && value > 0) || (Array.isArray(value) && value.length > 0) || (typeof value === "string" && /^(?:true|yes)$/i.test(value.trim()));
@@ -118,19 +119,22 @@ function heldToSchema(text: string): ParsedGrounding | null {
  * bounded, and each line break is a step of its own, so linear.
  */
 const VERDICT_LABEL =
-  /\b(verdict|result|overall|status|decision|rating|final answer|grounding check)\b["*_`]{0,4}[ \t]{0,4}([:=]|->|=>|--?|[\u2013\u2014\u2192]|\bis\b)(?:[ \t*_`]{0,4}\r?\n){0,2}[ \t*_`"'([✅]{0,8}(\p{L}+|❌|✗|✘|✖|❎|⛔|🚫|👎|✓|✔|✅)/giu;
+  /\b(verdict|result|overall|status|decision|rating|final answer|grounding check)\b["*_`]{0,4}[ \t]{0,4}([:=]|->|=>|--?|[\u2013\u2014\u2192]|\bis\b)(?:[ \t*_`]{0,4}\r?\n){0,2}[ \t*_`"'([✅]{0,8}((?:not|partially)[ \t]{1,4}\p{L}+|\p{L}+|❌|✗|✘|✖|❎|⛔|🚫|👎|✓|✔|✅)/giu;
 /**
  * Labels under which a judge writes nothing but its verdict, when marked as a field ("Verdict: Mostly", not "the
- * verdict is clear"): a word there that neither passes nor fails leaves the judge's verdict unread, and no PASS beside
- * it counts ("Claim 1: Verdict: PASS / Claim 2: Verdict: Dubious").
+ * verdict is clear"): a word there alone (ending its clause) that neither passes nor fails leaves the judge's verdict
+ * unread, and no PASS beside it counts ("Claim 1: Verdict: PASS / Claim 2: Verdict: Dubious"). The first word of a
+ * sentence ("Verdict: The answer is supported.") is no verdict.
  */
 const VERDICT_ONLY_LABEL = /^(?:verdict|final answer|grounding check)$/i;
+/** What ends a verdict given as one word, read from where the word ends (sticky). */
+const WORD_ALONE = /[*_`"')\]]{0,8}[ \t]{0,8}(?:[.!?;,]|\r?\n|$)/y;
 const DOUBLE_BRACKETS = /\[\[\s*([^\]\n]{1,20}?)\s*\]\]/g;
 /** Marks that close a PASS ("**PASS**", "`PASS`"), read from where it ends. */
 const CLOSERS = /[*_`"')\]]{0,8}/y;
 
 /** Words that make what comes before them conditional: "PASS - although 1932 is absent", "PASS. Except that ...". */
-const CONDITION = "(?:except|although|though|but|however|unless|if|provided|assuming|only|\\d+[ \\t]*(?:of|/)[ \\t]*\\d+|\\d+[ \\t]+(?:claims?|statements?))\\b";
+const CONDITION = "(?:except|although|though|but|however|unless|if|provided|assuming|only|\\d+[ \\t]*(?:of|/)[ \\t]*\\d+)\\b";
 
 /**
  * What may follow a PASS for it to be one, read from where the PASS ends (sticky): the clause ends there, at the end
@@ -176,7 +180,7 @@ const CELL_FAILS = new RegExp(`\\|[ \\t❌✗✘*]{0,8}${CLAIM_FAILS}[ \\t.*]{0,
  * any case.
  */
 const ANSWER_FAULTS =
-  /(?<!\bno[ \t]{1,3})\bhallucinations?[ \t]{1,3}(?:detected|found|present)\b|(?<!(?:\bnot|n't|\bnever)[ \t]{1,3})\bcontains?[ \t]{1,3}(?:an?[ \t]{1,3})?hallucination|\bunsupported[ \t]{1,3}claims?[ \t]{0,3}:[ \t]{0,3}[1-9]|\bhallucinates\b|(?<!(?:\bnot|n't|\bnever)[ \t]{1,3})\bcontradicts[ \t]{1,3}the[ \t]{1,3}(?:documents?|context|sources?|passages?|text)\b|\b(?:answer|response)[ \t]{1,3}(?:also[ \t]{1,3})?(?:invents|fabricates|makes[ \t]{1,3}up)\b(?![ \t]{1,3}(?:nothing|no\b|none|not\b|any\b))/i;
+  /(?<!\bno[ \t]{1,3})\bhallucinations?[ \t]{1,3}(?:detected|found|present)\b|(?<!(?:\bnot|n't|\bnever)[ \t]{1,3})\bcontains?[ \t]{1,3}(?:an?[ \t]{1,3})?hallucination|\bunsupported[ \t]{1,3}claims?[ \t]{0,3}:[ \t]{0,3}[1-9]|\bhallucinates\b|(?<!\b(?:no|not|nothing|none|neither|nor|never)\b[^.\n;]{0,40}|n't\b[^.\n;]{0,40})\bcontradicts[ \t]{1,3}the[ \t]{1,3}(?:documents?|context|sources?|passages?|text)\b|\b(?:answer|response)[ \t]{1,3}(?:also[ \t]{1,3})?(?:invents|fabricates|makes[ \t]{1,3}up)\b(?![ \t]{1,3}(?:nothing|no\b|none|not\b|any\b))/i;
 
 /**
  * "Claim 2 supported? No.", "Statement 3 in the document? ❌": a claim asked about and answered no on the same line.
@@ -184,6 +188,9 @@ const ANSWER_FAULTS =
  */
 const CLAIM_ANSWERED_NO =
   /\b(?:claim|statement)\b[^\n?]{0,80}(?<!\bnot[ \t]{1,3}|n't[ \t]{1,3})\b(?:supported|grounded|verified|in the (?:documents?|context|text))[ \t*]{0,4}\?[ \t*_:]{0,8}(?:no\b|[❌✗✘])/i;
+
+/** A negation earlier in the clause ("Nothing in the answer is fabricated", "Neither claim contradicts it"). */
+const NEGATED = "(?<!\\b(?:no|not|nothing|none|neither|nor|without|never)\\b[^.\\n;]{0,40}|n't\\b[^.\\n;]{0,40})";
 
 const ADVERB = "(?:(?:actually|entirely|completely|wholly|fully|partly|partially|largely|also)[ \\t]+)?";
 const WHERE = "(?:found[ \\t]+|mentioned[ \\t]+(?:anywhere[ \\t]+)?|stated[ \\t]+|present[ \\t]+)?in[ \\t]+the[ \\t]+(?:documents?|context|sources?|passages?|text)";
@@ -197,12 +204,12 @@ const WHERE = "(?:found[ \\t]+|mentioned[ \\t]+(?:anywhere[ \\t]+)?|stated[ \\t]
  * like the mark above, so linear.
  */
 const CLAIM_SAID_UNSUPPORTED = new RegExp(
-  "(?<!\\b(?:no|any|none of the(?: \\d+)?|not one|not a single|if a|if the)[ \\t]{1,3})\\b(?:claims?|statements?|assertions?)\\b[^\\n.,;:?!]{0,80}?" +
+  "(?<!\\b(?:no|any|neither|none of the(?: \\d+)?|not one|not a single|if a|if the)[ \\t]{1,3})\\b(?:claims?|statements?|assertions?)\\b[^\\n.,;:?!]{0,80}?" +
     "(?:\\b(?:is|are|was|were|remains?)" +
     `(?:[ \\t]+${ADVERB}(?:unsupported|unverified|unverifiable|unsubstantiated|ungrounded|unfounded|hallucinated|fabricated|invented|made up|contradicted|false|untrue|incorrect|inaccurate|erroneous|misleading|wrong|uncorroborated|unjustified|speculative|extrapolated|absent)` +
     `|(?:n't|[ \\t]+not)[ \\t]+${ADVERB}(?:supported|grounded|verified|verifiable|backed|corroborated|confirmed|${WHERE}))` +
     "|\\b(?:cannot|can't|could not|couldn't)[ \\t]+be[ \\t]+(?:verified|confirmed|found)" +
-    "|\\b(?:lacks?|lacking|has[ \\t]+no|have[ \\t]+no)[ \\t]+(?:any[ \\t]+)?(?:support|evidence|basis|grounding)|\\b(?:goes|go|is|are)[ \\t]+(?:beyond|outside)|(?<!(?:\\bnot|n't|\\bnever)[ \\t]{1,3})\\bcontradicts?)\\b",
+    "|\\b(?:lacks?|lacking|has[ \\t]+no|have[ \\t]+no)[ \\t]+(?:any[ \\t]+)?(?:support|evidence|basis|grounding)|\\b(?:goes|go|is|are)[ \\t]+(?:beyond|outside)[ \\t]+(?:the|what)|(?<!(?:\\bnot|n't|\\bnever)[ \\t]{1,3})\\bcontradicts?)\\b",
   "i",
 );
 
@@ -225,8 +232,8 @@ const ANSWER_SAID_UNSUPPORTED = new RegExp(
 const SECOND_THOUGHTS = new RegExp(
   "(?<!\\b(?:no|not|nothing|without|never)[ \\t]{1,3})\\b(?:fail\\w*|unsupported|hallucinat\\w*|contradict\\w*|incorrect|wrong|mistaken?)\\b" +
     "|(?:\\bnot|n't)[ \\t]+(?:supported|mentioned|appear)\\b|\\bno (?:evidence|basis)\\b|\\b(?:i meant|oops)\\b|\\b(?:retract\\w*|revis\\w*|correct(?:ion|ing)|wait|second thought|closer inspection|on reflection|scratch that|not quite)\\b" +
-    "|\\b(?:fabricat\\w*|made up(?! of)|unverifiable|inaccurate|untrue|erroneous|absent from)\\b|\\bcannot be (?:confirmed|verified)\\b|\\bactually,?[ \\t]+no\\b" +
-    "|\\b(?:lacks?|has no)[ \\t]+support\\b|\\b(?:goes|is)[ \\t]+(?:beyond|outside)[ \\t]+the\\b|\\bnot[ \\t]+(?:stated|backed|corroborated)\\b|\\b(?:speculative|extrapolat\\w*|unjustified)\\b" +
+    `|${NEGATED}\\b(?:fabricat\\w*|made up(?! of)|unverifiable|inaccurate|untrue|erroneous|absent from|speculative|extrapolat\\w*|unjustified|(?:goes|is)[ \\t]+(?:beyond|outside)[ \\t]+the|cannot be (?:confirmed|verified)|lacks?[ \\t]+support)\\b` +
+    "|\\bactually,?[ \\t]+no\\b|\\bhas no[ \\t]+support\\b|\\bnot[ \\t]+(?:stated|backed|corroborated)\\b" +
     "|\\bshould(?:n't|[ \\t]+not)[ \\t]+(?:pass|be)\\b|\\b(?:falla\\w*|fallido|nicht bestanden|durchgefallen|fehlgeschlagen)\\b|\\u00e9chec",
   "i",
 );
@@ -239,7 +246,7 @@ const FAIL_ANYWHERE = /\bFAIL(?:S|ED)?\b|[❌✗✘✖❎⛔🚫]/u;
  * fields above read it, at the start of a line.
  */
 const LINE_SAYS_NO =
-  /^[ \t]*(?:[-*•][ \t]*)?[*_]{0,2}(?:(?:supported|grounded|faithful|factual|accurate)[*_]{0,2}[ \t]*[:=][ \t*_]{0,6}(?:no|false)|(?:hallucinat\w*|unsupported|fabricat\w*|contradict\w*)[*_]{0,2}[ \t]*[:=][ \t*_]{0,6}(?:yes|true))\b/im;
+  /^[ \t]*(?:(?:[-*•]|\d{1,3}[.)])[ \t]*)?(?:[*_]{0,2}(?:claim|statement)[ \t]*#?\d{0,4}[*_]{0,2}[ \t]*(?:[-:\u2013\u2014]|->)[ \t]*)?[*_]{0,2}(?:(?:supported|grounded|faithful|factual|accurate|correct)[*_]{0,2}[ \t]*[:=][ \t*_]{0,6}(?:no|false|partly|partial(?:ly)?)|(?:hallucinat\w*|unsupported|fabricat\w*|contradict\w*)[*_]{0,2}[ \t]*[:=][ \t*_]{0,6}(?:yes|true))\b/im;
 
 interface Found {
   verdict: "PASS" | "FAIL";
@@ -275,18 +282,26 @@ function jsonVerdicts(text: string, quoted: Quoted): Found[] {
 function proseVerdicts(text: string, quoted: Quoted): { found: Found[]; unread: boolean } {
   const found: Found[] = [];
   let unread = false;
-  const labelled = (match: RegExpMatchArray, word: string, verdictOnly: boolean) => {
+  const labelled = (match: RegExpMatchArray, word: string, verdictOnly: boolean, viaIs = false) => {
     const end = match.index! + match[0].length;
+    // "The result is not surprising": a sentence, not a verdict.
+    if (viaIs && /^not\s/i.test(word)) return;
     if (FAILING_WORD.test(word)) return void found.push({ verdict: "FAIL", reasoning: text.slice(0, match.index).trim(), end });
-    if (verdictOnly && word.toUpperCase() !== "PASS" && !PASSING_WORD.test(word) && !quoted.holds(match[0])) unread = true;
+    WORD_ALONE.lastIndex = end;
+    const alone = /^no$/i.test(word) || WORD_ALONE.test(text);
+    if (verdictOnly && alone && word.toUpperCase() !== "PASS" && !PASSING_WORD.test(word) && !quoted.holds(match[0])) unread = true;
     CLAUSE_ENDS.lastIndex = end;
     if (word.toUpperCase() !== "PASS" || !CLAUSE_ENDS.test(text) || quoted.holds(match[0])) return;
     CLOSERS.lastIndex = end;
     const closed = end + CLOSERS.exec(text)![0].length;
     found.push({ verdict: "PASS", reasoning: text.slice(0, match.index).trim(), end: closed });
   };
-  for (const match of text.matchAll(VERDICT_LABEL)) labelled(match, match[3]!, VERDICT_ONLY_LABEL.test(match[1]!) && !/is/i.test(match[2]!));
-  for (const match of text.matchAll(DOUBLE_BRACKETS)) labelled(match, match[1]!.trim(), true);
+  for (const match of text.matchAll(VERDICT_LABEL)) {
+    const viaIs = /is/i.test(match[2]!);
+    labelled(match, match[3]!, VERDICT_ONLY_LABEL.test(match[1]!) && !viaIs, viaIs);
+  }
+  // "[[Source 1]]" is a citation; a verdict in brackets is one word.
+  for (const match of text.matchAll(DOUBLE_BRACKETS)) labelled(match, match[1]!.trim(), /^\p{L}+$/u.test(match[1]!.trim()));
   // Only a short answer can be one word (and a trailing run of spaces costs a regular expression its square).
   const whole = text.length > 40 ? "" : text.replace(/^[\s*_`"'#✅]+|[\s*_`"'.!✅]+$/g, "");
   const wholeSays = whole.toUpperCase() === "PASS" ? "PASS" : FAILING_WORD.test(whole) ? "FAIL" : null;

@@ -27,6 +27,7 @@ it.each([
   ["an answer said to invent, many times over", () => parseGrounding(`${"answer also ".repeat(RUN / 12)}invents nothing`)],
   ["a claim said to lack support after a long run of spaces", () => parseGrounding(`claim lacks${" ".repeat(RUN)}x claim is${" ".repeat(RUN)}x`)],
   ["a yes-or-no line after a long run of spaces", () => parseGrounding(`${" ".repeat(RUN)}supported${" ".repeat(RUN)}:${" ".repeat(RUN)}x`)],
+  ["doubts after a PASS denied many times over", () => parseGrounding(`Verdict: PASS ${"nothing ".repeat(RUN / 8)}fabricated ${"contradicts the ".repeat(RUN / 16)}x`)],
   ["a count after a PASS", () => parseGrounding(`Verdict: PASS; 1${" ".repeat(RUN)}x`)],
   ["a verdict field of marks", () => parseGrounding(`{"verdict": "${".".repeat(RUN)}x"}`)],
   // Every brace tried parses almost to the end: 120 KB of nesting took over a second before the search was bounded.

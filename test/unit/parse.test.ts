@@ -298,7 +298,6 @@ describe("parseGrounding", () => {
       "Supported: No\nVerdict: PASS",
       "- **Grounded:** false\nVERDICT: PASS",
       "Hallucination: yes\nVerdict: PASS",
-      "Verdict: PASS; 0 claims supported",
       "PASS; 1/2 claims supported",
       "VERDICT: PASS\nClaim 2 \u2716 not in the document",
       "The founding year 1989 contradicts the document.\n\nVERDICT: PASS",
@@ -312,6 +311,12 @@ describe("parseGrounding", () => {
       "VERDICT: PASS\nClaim 2 (founded 1989) has no support in the document.",
       '{"REASONING": "r", "supported": 0, "VERDICT": "PASS"}',
       '{"REASONING": "r", "Supported": "partially", "VERDICT": "PASS"}',
+      '{"REASONING": "r", "grounded": "No.", "VERDICT": "PASS"}',
+      "1. **Supported:** No\nVERDICT: PASS",
+      "Claim 2 \u2014 Supported: No\nVERDICT: PASS",
+      "Supported: Partially\nVERDICT: PASS",
+      "Result: Not supported\nVERDICT: PASS",
+      "Verdict: Not PASS",
     ]) {
       expect([doubtful, parseGrounding(doubtful)?.verdict ?? null]).not.toEqual([doubtful, "PASS"]);
     }
@@ -322,6 +327,16 @@ describe("parseGrounding", () => {
       "Verdict: Supported\nVERDICT: PASS",
       "Supported: yes\nHallucination: no\nVerdict: PASS",
       "VERDICT: PASS. The answer is made up of two sentences, both in the document.",
+      // A sentence after the label, a citation in brackets, a count, and doubts denied are no verdicts against it.
+      "Final verdict: the answer is fully supported by the document.\nVERDICT: PASS",
+      "Per [[Source 1]], every claim holds.\nVERDICT: PASS",
+      "VERDICT: PASS. 3 claims checked, all supported.",
+      "VERDICT: PASS. Nothing in the answer is fabricated or inaccurate.",
+      "Neither claim contradicts the document. VERDICT: PASS",
+      "Nothing in the answer contradicts the document. VERDICT: PASS",
+      "Each claim is beyond dispute. VERDICT: PASS",
+      '{"REASONING": "ok", "not_supported": 0, "VERDICT": "PASS"}',
+      "The result is not surprising: both claims appear in paragraph 2. VERDICT: PASS",
     ]) {
       expect([honest, parseGrounding(honest)?.verdict]).toEqual([honest, "PASS"]);
     }
