@@ -125,7 +125,9 @@ const cacheSchema = z.discriminatedUnion("backend", [
         return parsed === null || (decodable(parsed.username) && decodable(parsed.password));
       }, "a % in the user or password must be written %25")
       // ioredis would send SELECT NaN for "/db0" and die of the failure, uncaught, once Redis answers.
-      .refine((url) => /^\/?(?:\d+)?$/.test(urlOrNull(url)?.pathname ?? ""), "the database after the host must be a number, as in redis://host:6379/0"),
+      .refine((url) => /^\/?(?:\d+)?$/.test(urlOrNull(url)?.pathname ?? ""), "the database after the host must be a number, as in redis://host:6379/0")
+      // ioredis reads ?db= too, past the check above, and verdict's own check of the database reads the path.
+      .refine((url) => !urlOrNull(url)?.searchParams.has("db"), "name the database in the path (redis://host:6379/2), not in ?db="),
     /** Per Redis command: a slow or stuck Redis costs a judgment at most this long before memory-only takes over. */
     redis_timeout_ms: z.number().int().positive().max(TIMER_MAX_MS, TIMER_TOO_LONG).default(500),
     redis_prefix: z.string().default("verdict:judgment:"),

@@ -55,9 +55,11 @@ const malformedEvent = () => new ProxyError(502, "generator upstream sent a malf
  * like one while no candidate has come (a 503 "overloaded"), and reported as the upstream's after. Tokens that look
  * like keys are taken out of its message (configured ones left the bytes already), and it is cut short.
  */
-export function apiErrorFromBody(sent: unknown, headers: Headers = new Headers()): InstanceType<typeof OpenAI.APIError> {
+export function apiErrorFromBody(sent: unknown, headers: Headers = new Headers(), scrubKeys: ((text: string) => string) | null = null): InstanceType<typeof OpenAI.APIError> {
   const error = (typeof sent === "object" && sent !== null ? sent : { message: sent }) as { message?: unknown; type?: unknown; code?: unknown; param?: unknown };
-  const message = typeof error.message === "string" ? tokensOut(error.message).slice(0, MAX_ERROR_CHARS) : "upstream sent an error";
+  // Configured keys too, as JSON decoded them: an upstream that spelt one "\u006f..." in its body hid it from the hunt
+  // through the bytes.
+  const message = typeof error.message === "string" ? tokensOut(scrubKeys ? scrubKeys(error.message) : error.message).slice(0, MAX_ERROR_CHARS) : "upstream sent an error";
   const code = Number(error.code);
   const status = Number.isInteger(code) && code >= 400 && code <= 599 ? code : 500;
   const param = typeof error.param === "string" ? error.param : null;
@@ -87,6 +89,7 @@ export function streamedDraw(
   onChoice: (choice: AssembledChoice) => void,
   headers: Record<string, string> = {},
   soFar: StreamedDraw = { usage: null, meta: null },
+  scrubKeys: ((text: string) => string) | null = null,
 ): Promise<StreamedDraw> {
   const body = { ...params, stream: true, stream_options: { include_usage: true } } as unknown as ChatParams;
   const expected = typeof params.n === "number" ? params.n : 1;
@@ -109,7 +112,7 @@ export function streamedDraw(
         const answer = (await response.json()) as { id: string; created: number; model: string; system_fingerprint?: string; choices?: unknown; usage?: StreamedDraw["usage"] };
         // An error sent as the answer is that error; its fields are no completion's.
         const sentError = Array.isArray(answer.choices) ? null : errorInsteadOfAnswer(answer);
-        if (sentError !== null) throw apiErrorFromBody(sentError, response.headers);
+        if (sentError !== null) throw apiErrorFromBody(sentError, response.headers, scrubKeys);
         let withoutMessage = 0;
         soFar.meta = completionMeta(answer); // before the choices are handed over: each carries its call's fields
         for (const choice of Array.isArray(answer.choices) ? (answer.choices as AssembledChoice[]) : []) {
@@ -131,7 +134,7 @@ export function streamedDraw(
           throw malformedEvent();
         }
         const failed = errorInsteadOfAnswer(chunk);
-        if (failed !== null) throw apiErrorFromBody(failed, response.headers);
+        if (failed !== null) throw apiErrorFromBody(failed, response.headers, scrubKeys);
         let finished: AssembledChoice[];
         try {
           finished = assembler.push(chunk);

@@ -197,7 +197,7 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
     // without choices, whose shortfall would be drawn again.
     const sentError = Array.isArray(completion.choices) ? null : errorInsteadOfAnswer(completion as unknown as Record<string, unknown>);
     if (sentError !== null) {
-      const failure = apiErrorFromBody(sentError);
+      const failure = apiErrorFromBody(sentError, undefined, scrubKeys ?? null);
       watch.failed(upstreamFailure("generator", failure));
       throw failure;
     }
@@ -236,7 +236,7 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
         got += 1;
         if (scrubKeys) scrubMessage(choice.message as Record<string, unknown>, scrubKeys);
         hand(choice as unknown as ChatCompletion["choices"][number], watch, soFar.meta);
-      }, watch.headers, soFar);
+      }, watch.headers, soFar, scrubKeys ?? null);
       count(result);
       // Lost and reported, as an unstreamed draw's are, not drawn again.
       const broken = Math.min(result.withoutMessage ?? 0, n - got);

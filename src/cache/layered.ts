@@ -74,9 +74,11 @@ export function createLayeredCache(options: LayeredCacheOptions): LayeredCache {
   // with none down, recovered when the last op down works again (an outage is two lines, not one per request).
   const down = { get: false, set: false };
   const nextTry = { get: 0, set: 0 };
-  // When each went down: an op sent before then that works says nothing of the layer since (several are in flight at
-  // once, and a quick one among them would log the layer back the moment it was logged away).
-  const downSince = { get: 0, set: 0 };
+  // Ops are numbered as they are sent, and each kind remembers the last number sent when it went down: an op sent before
+  // then that works says nothing of the layer since (several are in flight at once, and a quick one among them would
+  // log the layer back the moment it was logged away). Numbers, not times: many are sent within one millisecond.
+  let sent = 0;
+  const downAfter = { get: 0, set: 0 };
   const failed = (op: Op, err: unknown) => {
     nextTry[op] = now() + retryAfterMs;
     // A read that failed (refused, or stuck past its timeout) leaves the writes alone for the pause too: they go over the
@@ -85,7 +87,7 @@ export function createLayeredCache(options: LayeredCacheOptions): LayeredCache {
     if (down[op]) return;
     const wasUp = !down.get && !down.set;
     down[op] = true;
-    downSince[op] = now();
+    downAfter[op] = sent;
     if (wasUp) warn({ event: "cache_backend_unavailable", backend: name, op, error: messageOf(err), serving: "memory only" });
   };
   /** Whether to use the shared layer for `op` now: unless it failed lately; then one call per pause tries it. */
@@ -94,9 +96,9 @@ export function createLayeredCache(options: LayeredCacheOptions): LayeredCache {
     if (down[op]) nextTry[op] = now() + retryAfterMs; // this call tries; the others wait for its outcome
     return true;
   };
-  /** An op sent at `began` that worked: fine, unless it took longer than slowMs where the layer is. */
-  const answered = (op: Op, began: number) => {
-    if (down[op] && began < downSince[op]) return;
+  /** Op number `number`, sent at `began`, worked: fine, unless it took longer than slowMs where the layer is. */
+  const answered = (op: Op, began: number, number: number) => {
+    if (down[op] && number <= downAfter[op]) return;
     const took = now() - began;
     if (took > slowMs && took - (options.loopLagMs?.() ?? 0) > slowMs) failed(op, new Error(`answered in ${took} ms, over ${slowMs} ms`));
     else worked(op);
@@ -116,8 +118,9 @@ export function createLayeredCache(options: LayeredCacheOptions): LayeredCache {
   const writeBack = (key: string, value: unknown, via: SharedAccess | undefined): Promise<void> => {
     // Timed from when it is sent, not from its wait for a turn (`via`).
     let began = now();
-    const send = () => ((began = now()), back.set(key, value));
-    const write = (via ? via(send) : send()).then(() => answered("set", began), writeFailed);
+    let number = 0;
+    const send = () => ((began = now()), (number = ++sent), back.set(key, value));
+    const write = (via ? via(send) : send()).then(() => answered("set", began, number), writeFailed);
     pending.add(write);
     void write.finally(() => pending.delete(write));
     return write;
@@ -129,10 +132,11 @@ export function createLayeredCache(options: LayeredCacheOptions): LayeredCache {
       if (local !== undefined || !reachable("get")) return local;
       let shared: unknown;
       let began = now();
-      const send = () => ((began = now()), back.get(key));
+      let number = 0;
+      const send = () => ((began = now()), (number = ++sent), back.get(key));
       try {
         shared = await (via ? via(send) : send());
-        answered("get", began);
+        answered("get", began, number);
       } catch (err) {
         failed("get", err);
         return undefined;

@@ -119,6 +119,17 @@ describe("no key leaks", () => {
         expect([n, text]).not.toEqual([n, expect.stringContaining(spelt)]);
       }
     }
+    // An error sent with a 200, where an answer belongs, is decoded by verdict to be reported: its message is hunted too.
+    const escaped = spellings[1]!;
+    for (const stream_sampling of [false, true]) {
+      const body = `{"error":{"message":"Incorrect API key provided: ${escaped}","type":"invalid_request_error","code":401}}`;
+      const sentWith200: typeof globalThis.fetch = async () =>
+        stream_sampling ? new Response(`data: ${body}\n\n`, { headers: { "content-type": "text/event-stream" } }) : new Response(body, { headers: { "content-type": "application/json" } });
+      const { app } = harness({ config: { generator: { api_key: key, max_retries: 0, stream_sampling, supports_n: true } }, deps: { fetch: sentWith200 } });
+      const text = await (await postChat(app, chatBody({ verdict: { n: 2 } }))).text();
+      expect(text).toContain("Incorrect API key provided");
+      expect([stream_sampling, text]).not.toEqual([stream_sampling, expect.stringContaining("KEYSECRET")]);
+    }
   });
 
   it("keeps every key out of bodies, headers and logs, through a run full of failures and echoing upstreams", async () => {

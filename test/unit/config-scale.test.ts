@@ -46,6 +46,7 @@ describe("config for replicas and Workers", () => {
     expect(lonePercent).not.toMatch(/SecretX/);
     expect(loadConfig({}, JSON.stringify({ ...minimal, cache: { backend: "redis", redis_url: "redis://:p%40ss@127.0.0.1:6379/0" } })).cache.backend).toBe("redis");
     // A database that is not a number would be selected as NaN, and the process would die once Redis answered.
+    expect(problemsOf({ cache: { backend: "redis", redis_url: "redis://127.0.0.1:6379?db=abc" } })).toMatch(/cache\.redis_url.*in the path/);
     for (const path of ["/db0", "/abc", "/0/1"]) expect(problemsOf({ cache: { backend: "redis", redis_url: `redis://127.0.0.1:6379${path}` } })).toMatch(/cache\.redis_url.*database/);
     for (const path of ["", "/", "/15"]) expect(loadConfig({}, JSON.stringify({ ...minimal, cache: { backend: "redis", redis_url: `redis://127.0.0.1:6379${path}` } })).cache.backend).toBe("redis");
     // A port out of range is named as a bad URL, not thrown as a TypeError with a stack.

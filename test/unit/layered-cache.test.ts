@@ -282,16 +282,17 @@ describe("a slow Redis (answering, but inside its timeout)", () => {
     answers.shift()!();
     await busy;
     expect(logs).toEqual([]);
-    // Two lookups in flight: the first is slow by itself; the second, sent before that showed, answers quickly after.
+    // Two lookups in flight: the first is slow by itself; the second, sent in the very millisecond before that showed,
+    // answers a millisecond later.
     lag = 0;
     const first = cache.get("b");
     await Promise.resolve();
-    clock.ms += 250;
+    clock.ms += 300;
     const second = cache.get("c");
     await Promise.resolve();
-    clock.ms += 50;
     answers.shift()!();
     await first;
+    clock.ms += 1;
     answers.shift()!();
     await second;
     expect(logs.map((e) => e.event)).toEqual(["cache_backend_unavailable"]);
