@@ -132,12 +132,13 @@ async function playBracket(
 
   const champion = ready[0]!.candidate;
   const final = matches.find((m) => m.winner === champion.index && m.round === ready[0]!.wins);
+  const places = await playForPlaces(champion, seen, matches, ctx, play);
   return {
     winner: champion.index,
-    ranking: [champion.index, ...rankByElimination(seen, matches, [champion])],
+    ranking: [...places.placed.map((c) => c.index), ...rankByElimination(seen, [...matches, ...places.played], places.placed)],
     rationale: final?.reasoning ?? "only one distinct candidate: no judging needed",
-    matches,
-    rounds: ready[0]!.depth,
+    matches: [...matches, ...places.played],
+    rounds: ready[0]!.depth + places.rounds,
   };
 }
 
@@ -173,27 +174,72 @@ function finaleSelection(alive: Contestant[], seen: Candidate[], matches: MatchR
 }
 
 /**
- * Everyone but `top`, by how far each got; among those out in the same round, whoever lost to the better-placed
- * candidate ranks first (beaten by the champion beats beaten by a first-round loser), then the tie-break chain.
+ * Everyone but `top`, below whoever beat them: those `top` beat first, then those they beat, and so on. Among those at
+ * the same remove, whoever lost to the better-placed candidate first, then whoever won more, then the tie-break
+ * chain. Not by the round each lost in: in a pipelined bracket the early leader plays every late arrival, whose match
+ * numbers then say when it came, not how good it is.
  */
 function rankByElimination(seen: Candidate[], matches: MatchRecord[], top: Candidate[]): number[] {
-  const lostInRound = new Map<number, number>();
   const beatenBy = new Map<number, number>();
+  const wins = new Map<number, number>();
   for (const m of matches) {
-    const loser = m.winner === m.a ? m.b : m.a;
-    lostInRound.set(loser, m.round);
-    beatenBy.set(loser, m.winner);
+    beatenBy.set(m.winner === m.a ? m.b : m.a, m.winner);
+    wins.set(m.winner, (wins.get(m.winner) ?? 0) + 1);
   }
   const place = new Map(top.map((c, i) => [c.index, i]));
+  /** How many victories lie between `c` and a placed candidate (a chain of who beat whom); Infinity for none. */
+  const remove = (c: Candidate): number => {
+    let steps = 0;
+    for (let at = c.index; !place.has(at); steps++) {
+      const victor = beatenBy.get(at);
+      if (victor === undefined || steps > seen.length) return Infinity;
+      at = victor;
+    }
+    return steps;
+  };
   const rest = seen.filter((c) => !place.has(c.index));
+  const removes = new Map(rest.map((c) => [c.index, remove(c)]));
   const ranked: Candidate[] = [];
-  // Latest round first: a winner went on to a later round, so its own place is known before its victims are placed.
-  const rounds = [...new Set(rest.map((c) => lostInRound.get(c.index) ?? 0))].sort((a, b) => b - a);
-  for (const round of rounds) {
-    const out = rest.filter((c) => (lostInRound.get(c.index) ?? 0) === round);
+  for (const steps of [...new Set(removes.values())].sort((a, b) => a - b)) {
+    const out = rest.filter((c) => removes.get(c.index) === steps);
     const placeOfVictor = (c: Candidate) => place.get(beatenBy.get(c.index) ?? -1) ?? Infinity;
-    out.sort((x, y) => placeOfVictor(x) - placeOfVictor(y) || tieBreakOrder(x, y));
+    out.sort((x, y) => placeOfVictor(x) - placeOfVictor(y) || (wins.get(y.index) ?? 0) - (wins.get(x.index) ?? 0) || tieBreakOrder(x, y));
     for (const c of out) place.set(c.index, place.size), ranked.push(c);
   }
   return ranked.map((c) => c.index);
+}
+
+/**
+ * When the client wants more than the winner (its `n`), places 2, 3, ... are played for, each among the candidates
+ * that only a placed one has beaten: under a consistent judge the next best is one of them, and nothing else has a
+ * claim on the place. A few matches more (one fewer than each pool), each pool a knockout of its own.
+ */
+async function playForPlaces(champion: Candidate, seen: Candidate[], bracket: MatchRecord[], ctx: StrategyContext, play: PlayMatch) {
+  const placed = [champion];
+  const played: MatchRecord[] = [];
+  let rounds = 0;
+  const wanted = Math.min(ctx.choices ?? 1, seen.length);
+  while (placed.length < wanted) {
+    const isPlaced = new Set(placed.map((c) => c.index));
+    const beaten = new Set<number>();
+    for (const m of [...bracket, ...played]) {
+      const loser = m.winner === m.a ? m.b : m.a;
+      if (isPlaced.has(m.winner) && !isPlaced.has(loser)) beaten.add(loser);
+    }
+    const pool = seen.filter((c) => beaten.has(c.index));
+    if (pool.length === 0) break;
+    if (pool.length === 1) {
+      placed.push(pool[0]!);
+      continue;
+    }
+    const playoff = await knockout(inTurn(pool), { ...ctx, choices: 1 }, play);
+    played.push(...playoff.matches!);
+    rounds += playoff.rounds ?? 0;
+    placed.push(pool.find((c) => c.index === playoff.winner)!);
+  }
+  return { placed, played, rounds };
+}
+
+async function* inTurn(candidates: Candidate[]): AsyncGenerator<Candidate> {
+  yield* candidates;
 }

@@ -43,6 +43,9 @@ export const pairwise: Strategy<PairwiseOptions> = {
     const policy = rematchPolicy(rematches, ctx.expected);
     // Under a cap, the finale's extra pairs come out of the same spare calls as rematches.
     const finale = options.finale === "round_robin" ? (options.max_judge_calls !== undefined ? { spare: policy.budget } : {}) : undefined;
-    return knockout(candidates, ctx, (a, b, matchCtx, round) => playMatch(a, b, matchCtx, round, policy), finale);
+    // Under a cap the places behind the winner are not played for (their matches are not in the calls it allows): they
+    // are ranked by how the bracket went.
+    const placesCtx = options.max_judge_calls === undefined ? ctx : { ...ctx, choices: 1 };
+    return knockout(candidates, placesCtx, (a, b, matchCtx, round) => playMatch(a, b, matchCtx, round, policy), finale);
   },
 };

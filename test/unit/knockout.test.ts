@@ -21,6 +21,32 @@ describe("knockout", () => {
     expect(selection.rounds).toBe(Math.ceil(Math.log2(n)));
   });
 
+  it("plays for the places a client asks for, so its second choice is the second best whatever order the candidates came in", async () => {
+    const quality = [40, 30, 20, 10, 35, 5];
+    for (const delays of [[0, 20, 60, 100, 140, 180], [180, 140, 100, 60, 20, 0], [0, 0, 0, 0, 0, 0]]) {
+      for (const choices of [1, 2, 3]) {
+        const judge = scriptedJudge(byQuality(quality));
+        const pool = quality.map((_, i) => candidate(i));
+        const selection = await knockout(arrive(pool, delays), { ...ctxWith(judge, pool.length), choices });
+        const best = [...quality.keys()].sort((a, b) => quality[b]! - quality[a]!);
+        expect([delays, choices, selection.ranking.slice(0, choices)]).toEqual([delays, choices, best.slice(0, choices)]);
+        // One winner alone costs the bracket's matches only.
+        if (choices === 1) expect(judge.calls).toHaveLength(2 * (pool.length - 1));
+        expect(selection.matches!.length).toBe(judge.calls.length / 2);
+      }
+    }
+  });
+
+  it("ranks the candidates it did not place below whoever beat them, not by when they arrived", async () => {
+    // The first to arrive wins every match as the others come one by one: none of them beat anyone.
+    const quality = [40, 10, 20, 30];
+    const selection = await knockout(arrive(quality.map((_, i) => candidate(i)), [0, 20, 40, 60]), ctxWith(scriptedJudge(byQuality(quality))));
+    expect(selection.ranking[0]).toBe(0);
+    // Unplayed among themselves, they are in the tie-break's order (equal lengths: lower index first), not the reverse
+    // of their arrival.
+    expect(selection.ranking).toEqual([0, 1, 2, 3]);
+  });
+
   it("fails as soon as one match fails, without waiting for the matches still being judged or starting another", async () => {
     const judge = scriptedJudge(() => "A");
     let started = 0;
