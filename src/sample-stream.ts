@@ -123,8 +123,12 @@ export function streamedDraw(
       }
       const assembler = createChunkAssembler();
       let received = 0;
+      let done = false;
       for await (const event of readSSE(response.body)) {
-        if (event.data === "[DONE]") break;
+        if (event.data === "[DONE]") {
+          done = true;
+          break;
+        }
         // A whole answer's bound, as for JSON answers (src/exchange.ts): the assembled candidates are held in memory.
         if ((received += event.data.length) > MAX_ANSWER_BYTES) throw answerTooLarge();
         let chunk: Record<string, any>;
@@ -148,6 +152,9 @@ export function streamedDraw(
         // Every choice and the usage are in: nothing left worth waiting for, should [DONE] be slow to come.
         if (handed >= expected && assembler.usage) break;
       }
+      // Ended, cleanly or halfway through an event, with choices unfinished and no [DONE]: cut off, as a reset would
+      // be, not an answer with fewer choices to draw again one by one.
+      if (!done && handed < expected) throw new Error("generator upstream's stream ended before every choice finished");
       drainRest(response.body);
       return { usage: assembler.usage, meta: assembler.meta };
     } catch (err) {

@@ -56,6 +56,27 @@ describe("streamed sampling", () => {
     expect([body.id, body.created]).toEqual(["c", 1]);
   });
 
+  it("takes a stream that ends without [DONE], choices unfinished, as broken off, not as fewer choices to draw again", async () => {
+    for (const tail of ["", 'data: {"id":"c","cho']) {
+      const sse = [
+        encodeEvent(chunk([{ index: 0, delta: { role: "assistant", content: "The first answer." }, finish_reason: "stop" }])),
+        encodeEvent(chunk([{ index: 1, delta: { role: "assistant", content: "The sec" }, finish_reason: null }])),
+        tail,
+      ].join("");
+      let calls = 0;
+      const fetch: typeof globalThis.fetch = async (input, init) => {
+        if (bodyText(init).includes("<response_a>")) return fetchInto(createSimulator().app)(input, init);
+        calls += 1;
+        return new Response(sse, { headers: { "content-type": "text/event-stream" } });
+      };
+      const { app } = harness({ config: { ...streaming, generator: { ...streaming.generator, max_retries: 0 } }, deps: { fetch } });
+      const body = await (await postChat(app, chatBody({ verdict: { n: 3 } }))).json();
+      expect([tail, calls]).toEqual([tail, 1]);
+      expect(body.choices[0].message.content).toBe("The first answer.");
+      expect(body.verdict.degraded).toBe("candidates_lost");
+    }
+  });
+
   it("counts the usage a stream sent before it broke off, its last candidate unfinished", async () => {
     const finished = (index: number, content: string) => encodeEvent(chunk([{ index, delta: { role: "assistant", content }, finish_reason: "stop" }]));
     const sse = [
