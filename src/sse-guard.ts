@@ -182,6 +182,14 @@ class PendingEvent {
 }
 
 const DONE_LINE = /(?:^|\n)data: ?\[DONE\]\s*$/;
+const COLON = 0x3a;
+
+/** Whether whole events end with `data: [DONE]` (read from their last bytes only: every stream's batches pass here). */
+function endsWithDone(events: Uint8Array): boolean {
+  let last = events.length - 1;
+  while (last >= 0 && (events[last] === LF || events[last] === CR || events[last] === 0x20)) last--;
+  return events[last] === 0x5d /* ] */ && DONE_LINE.test(new TextDecoder().decode(events.subarray(Math.max(0, last - 63), last + 1)));
+}
 
 async function* wholeEvents(source: AsyncIterator<Uint8Array>, { who = "generator", cutOff = errorEvent, idleMs }: GuardOptions): AsyncGenerator<Uint8Array> {
   // Each read is looked at once: a boundary is searched in the read and the three bytes before it, and the reads of
@@ -212,7 +220,16 @@ async function* wholeEvents(source: AsyncIterator<Uint8Array>, { who = "generato
       const end = lastEventEnd(probe) - tail.length;
       if (end > 0) {
         pending.add(value.subarray(0, end));
-        yield (lastSent = pending.take());
+        const events = pending.take();
+        // A keep-alive comment alone carries no event: a Responses cut-off is numbered after the last one that did.
+        if (!(events[0] === COLON && events.length < 64)) lastSent = events;
+        yield events;
+        // After [DONE] the stream is complete, whatever the upstream does with its connection: one that held it open
+        // held the generator's slot, and the client's stream, until generator.timeout_ms, then got an error after [DONE].
+        if (endsWithDone(events)) {
+          void source.return?.().catch(() => undefined);
+          return;
+        }
         // A copy (Buffer's slice() would be a view): a view would keep the whole upstream read alive for a partial event.
         pending.add(new Uint8Array(value.subarray(end)));
       } else {

@@ -213,6 +213,26 @@ describe("upstream credentials", () => {
     expect(await response.text()).toBe(`data: {"choices":[{"index":0,"delta":{"content":"my key is [redacted]"}}]}\n\ndata: [DONE]\n\n`);
   });
 
+  it("ends a relayed stream at [DONE], though the upstream holds its connection open", async () => {
+    let cancelled = false;
+    const fetch: typeof globalThis.fetch = async () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          cancel: () => void (cancelled = true),
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode('data: {"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\ndata: [DONE]\n\n'));
+          },
+        }),
+        { headers: { "content-type": "text/event-stream" } },
+      );
+    const { app } = harness({ config: { generator: { timeout_ms: 3_000 } }, deps: { fetch } });
+    const started = performance.now();
+    const text = await (await postChat(app, chatBody({ stream: true, verdict: { n: 1 } }))).text();
+    expect(text).toBe('data: {"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\ndata: [DONE]\n\n');
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(cancelled).toBe(true);
+  });
+
   it("sends no Authorization header when no key is configured", async () => {
     const { app, sim } = harness();
     await postChat(app, chatBody({ verdict: { n: 2 } }), { authorization: "Bearer sk-client" });

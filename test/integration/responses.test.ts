@@ -147,10 +147,12 @@ describe("/v1/responses", () => {
       if (!String(input instanceof Request ? input.url : input).endsWith("/responses")) return inner(input, init);
       let reads = 0;
       const body = new ReadableStream<Uint8Array>({
-        // One event, then a broken connection (an error at once would drop the event still queued).
+        // One event and a keep-alive comment, then a broken connection (an error at once would drop what is queued).
         pull(controller) {
-          if (reads++ === 0) controller.enqueue(new TextEncoder().encode(created));
+          if (reads === 0) controller.enqueue(new TextEncoder().encode(created));
+          else if (reads === 1) controller.enqueue(new TextEncoder().encode(": keep-alive\n\n"));
           else controller.error(new Error("connection reset"));
+          reads += 1;
         },
       });
       return Promise.resolve(new Response(body, { headers: { "content-type": "text/event-stream" } }));
@@ -159,6 +161,7 @@ describe("/v1/responses", () => {
     const text = await (await post(app, { model: "sim-generator", input: "hello", stream: true, verdict: { n: 1 } })).text();
     const events = text.split("\n\n").filter((e) => e !== "");
     expect(events[0]).toBe(created.trim());
+    // Numbered after the last event, the comment between them notwithstanding.
     expect(events.at(-1)!.startsWith("event: error\n")).toBe(true);
     expect(JSON.parse(events.at(-1)!.split("data: ")[1]!)).toMatchObject({ type: "error", code: "upstream_stream_truncated", sequence_number: 1 });
   });
