@@ -23,22 +23,48 @@ function withoutTrailingStops(text: string): string {
   return text.slice(0, end);
 }
 
-const fold = (text: string) => withoutTrailingStops(text.trim().toLowerCase().replace(/\s+/g, " "));
+/** Words as a vote: case, spacing and closing stops aside, and a choice's letter alone ("(B)" is "b"). */
+const fold = (text: string) => {
+  const folded = withoutTrailingStops(text.trim().toLowerCase().replace(/\s+/g, " "));
+  return /^\([a-z0-9]\)$/.test(folded) ? folded[1]! : folded;
+};
 
 /**
  * A number as an answer writes it. A fraction, ratio, time or date is one number (1/3, 3:45, 2024-03-01): read as its
  * first part, "1/2", "1/3" and "1/4" would all vote 1.
  */
-const NUMBER_TEXT = "-?\\d+(?:\\.\\d+)?(?:[/:-]\\d+(?:\\.\\d+)?)*";
+const NUMBER_TEXT = "-?(?:\\d+(?:\\.\\d+)?|\\.\\d+)(?:[/:-]\\d+(?:\\.\\d+)?)*";
 const NUMBER = new RegExp(NUMBER_TEXT, "g");
 const LEADING_NUMBER = new RegExp(`^[\\s$€£]*(${NUMBER_TEXT})`);
-const PLAIN_NUMBER = /^-?\d+(?:\.\d+)?$/;
+const PLAIN_NUMBER = /^-?(?:\d+(?:\.\d+)?|\.\d+)$/;
+/** A fraction of plain numbers: 1/2, 2/4 and 0.5 are one value. */
+const FRACTION = /^(-?\d+(?:\.\d+)?)\/(\d+(?:\.\d+)?)$/;
 /** LaTeX's fractions as an answer's text writes them: \frac{1}{3} (\dfrac, \tfrac) is the number 1/3, not 1 and 3. */
 const LATEX_FRACTION = /\\[dt]?frac\{\s*(-?[\d.]+)\s*\}\{\s*(-?[\d.]+)\s*\}/g;
 const plainFractions = (text: string) => text.replace(LATEX_FRACTION, "$1/$2");
-const withoutThousands = (text: string) => plainFractions(text).replace(/(\d),(?=\d{3}\b)/g, "$1");
-/** One vote for one value: 12, 12.0 and 012 are 12; a compound number is compared as written. */
-const numberVote = (number: string) => (PLAIN_NUMBER.test(number) ? String(Number(number)) : number);
+/** Thousands unseparated, and a minus sign as typeset (U+2212) read as one: "−5" is -5, not 5. */
+const withoutThousands = (text: string) => plainFractions(text).replace(/\u2212/g, "-").replace(/(\d),(?=\d{3}\b)/g, "$1");
+/**
+ * One vote for one value: 12, 12.0 and 012 are 12; .5, 1/2 and 2/4 are 0.5; 2/6 is 1/3 (a fraction whose decimals
+ * never end stays a fraction, in lowest terms); a date or time is compared as written.
+ */
+const numberVote = (number: string) => {
+  if (PLAIN_NUMBER.test(number)) return String(Number(number));
+  const fraction = FRACTION.exec(number);
+  if (!fraction || !/^-?\d+\/\d+$/.test(number)) return number;
+  const [top, bottom] = [Number(fraction[1]), Number(fraction[2])];
+  if (bottom === 0) return number;
+  const divisor = greatestCommonDivisor(Math.abs(top), bottom);
+  let rest = bottom / divisor;
+  while (rest % 2 === 0) rest /= 2;
+  while (rest % 5 === 0) rest /= 5;
+  return rest === 1 ? String(top / bottom) : `${top / divisor}/${bottom / divisor}`;
+};
+
+function greatestCommonDivisor(a: number, b: number): number {
+  while (b !== 0) [a, b] = [b, a % b];
+  return a || 1;
+}
 
 function lastNumber(text: string): string | null {
   const numbers = withoutThousands(text).match(NUMBER);
@@ -71,6 +97,8 @@ function leadingNumber(text: string): string | null {
 const unmarked = (line: string) =>
   plainFractions(line)
     .replace(/\\boxed\{([^{}]*)\}/g, "$1")
+    // LaTeX's math delimiters: "$12$", "\(12\)" and "\[12\]" are 12.
+    .replace(/\\[()[\]]|\$/g, "")
     .replace(/`+/g, "")
     // Each run of marks is matched once, whole, and dropped when it opens or closes a word: a lookahead after a run
     // would be retried from every mark of a long one.
@@ -87,7 +115,8 @@ const linesOf = (text: string) => text.trim().split("\n").map((line) => unmarked
 function markedAnswer(text: string): string | null {
   const lines = linesOf(text);
   for (let i = lines.length - 1; i >= 0; i--) {
-    const marked = /\b(?:final answer|answer)\s*(?:[:\-]|is\b:?)\s*(.+)$/i.exec(lines[i]!)?.[1];
+    // The last mark on the line: "Final Answer: The final answer is 12. I hope it is correct." is 12.
+    const marked = /^.*\b(?:final answer|answer)\s*(?:[:\-]|is\b:?)\s*(.+)$/i.exec(lines[i]!)?.[1];
     if (marked) return marked;
   }
   return null;

@@ -35,6 +35,7 @@ it.each([
   ["judge prompt tags after a long gap", () => neutraliseTags(`<${" ".repeat(RUN)}x`)],
   ["judge prompt tags left unclosed", () => neutraliseTags("<response_a".repeat(RUN / 11))],
   ["consistency's marks around an answer", () => finalAnswer(`Work\nFinal answer: a${"*".repeat(RUN)}b`, "auto")],
+  ["consistency's answer marks, many on a line", () => finalAnswer(`${"answer ".repeat(RUN / 7)}x`, "auto")],
   ["consistency's trailing stops", () => finalAnswer(`a${".".repeat(RUN)}x`, "text")],
   ["consistency's worked sum without its result", () => finalAnswer(`Final answer: ${"1 + ".repeat(RUN / 4)}1-2-3 x`, "auto")],
   ["consistency's joined numbers", () => finalAnswer(`Final answer: ${"1-".repeat(RUN / 2)}1 x`, "auto")],

@@ -61,7 +61,7 @@ describe("finalAnswer", () => {
     ["The answer depends on the year.\nParis", "auto", "paris"],
     // A fraction, time or date is one answer, not its first number; marks around an answer are not part of it.
     ["Work...\nFinal answer: 1/3", "auto", "1/3"],
-    ["It is 3/2.", "auto", "3/2"],
+    ["It is 3/2.", "auto", "1.5"],
     ["The meeting moved.\n2024-07-15", "auto", "2024-07-15"],
     ["Leave at 3:45 pm", "number", "3:45"],
     ["Final answer: 12.0", "auto", "12"],
@@ -76,16 +76,26 @@ describe("finalAnswer", () => {
     ["Final answer: 10 - 4 = 6", "auto", "6"],
     ["Final answer: 5 × 4 = 20 (check: 20 ÷ 4 = 5)", "auto", "20"],
     ["Final answer: 2 x 10 = 20 apples, for x = 2", "auto", "20"],
-    ["Final answer: 1/2 + 1/4 = 3/4", "auto", "3/4"],
+    ["Final answer: 1/2 + 1/4 = 3/4", "auto", "0.75"],
     ["Final answer: 3 x-rays = 1 visit", "auto", "3"],
     ["Solving.\nThe answer is \\boxed{42}.", "auto", "42"],
     // A LaTeX fraction is one number, boxed or not: 1/3 and 2/3 are not both "3".
     ["The result is \\boxed{\\frac{1}{3}}", "auto", "1/3"],
     ["The result is \\boxed{\\frac{2}{3}}", "auto", "2/3"],
     ["Work.\nFinal answer: \\boxed{-\\dfrac{4}{3}}", "auto", "-4/3"],
-    ["So x = \\tfrac{1}{2}", "number", "1/2"],
+    ["So x = \\tfrac{1}{2}", "number", "0.5"],
     ["So:\n`Paris`", "auto", "paris"],
     ["Name the product.\nAnswer: a*b", "auto", "a*b"],
+    // One value however it is written: 1/2, 2/4, 0.5 and .5; 2/6 and 1/3; a typeset minus; math delimiters; a choice's
+    // letter in brackets; the last of two marks on a line.
+    ["Answer: 2/4", "auto", "0.5"],
+    ["Answer: .5", "auto", "0.5"],
+    ["Answer: 2/6", "auto", "1/3"],
+    ["It is \u22125.", "auto", "-5"],
+    ["The final answer is \\(12\\)", "auto", "12"],
+    ["Final Answer: The final answer is $12$. I hope it is correct.", "auto", "12"],
+    ["The answer is (B)", "auto", "b"],
+    ["The answer is **B**.", "auto", "b"],
   ])("reads %j (%s) as %j", (text, mode, expected) => {
     expect(finalAnswer(text, mode as "auto")).toBe(expected);
   });
