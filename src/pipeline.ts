@@ -1,6 +1,6 @@
 // One reranked request: draw N candidates, let the strategy pick as they arrive, build the chat.completion.
 import { selectWith } from "../strategies/index";
-import { tieBreakOrder } from "../strategies/tiebreak";
+import { TIE_BREAK_STEPS, tieBreakOrder } from "../strategies/tiebreak";
 import { GuardInterrupted, inOrder, UngroundedError, type GuardOptions } from "../strategies/guard";
 import type { Candidate, ChatMessage, GroundingCheck, Selection, StrategyContext } from "../strategies/types";
 import { noCache, type JudgmentCache } from "./cache/types";
@@ -130,7 +130,7 @@ function unjudgedSelection(candidates: Candidate[]): Selection {
   return {
     winner: ranked[0]!.index,
     ranking: ranked.map((c) => c.index),
-    rationale: "The judge was unavailable; this candidate was chosen by the tie-break rule (shorter answer, then lower index), not by a judgment.",
+    rationale: `The judge was unavailable; this candidate was chosen by the tie-break rule (${TIE_BREAK_STEPS}), not by a judgment.`,
   };
 }
 

@@ -2,7 +2,7 @@
 // judge (a knockout among one representative of each tied answer) unless `tie_break` says "rule".
 import { z } from "zod";
 import { knockout } from "./knockout";
-import { tieBreakOrder } from "./tiebreak";
+import { TIE_BREAK_STEPS, tieBreakOrder } from "./tiebreak";
 import type { Candidate, Selection, Strategy } from "./types";
 import { canonicalJson } from "../src/cache/key";
 import { callsText } from "../src/openai/chat";
@@ -206,7 +206,7 @@ export const consistency: Strategy<ConsistencyOptions> = {
       rationale = `${tied.length} answers tied with ${top} votes each; the judge chose: ${judged.rationale}`;
     } else {
       winner = tied.map(representative).sort((a, b) => tieBreakOrder(a, b))[0]!;
-      rationale = `${tied.length} answers tied with ${top} votes each; chosen by the tie-break rule (shorter answer, then lower index).`;
+      rationale = `${tied.length} answers tied with ${top} votes each; chosen by the tie-break rule (${TIE_BREAK_STEPS}).`;
     }
     // Best first, answer by answer: the winner and its group, then the other tied answers in the order the judge (or
     // the rule) put them, then the rest by votes; each answer's most concise wording before its other ones. A client

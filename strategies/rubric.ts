@@ -2,7 +2,7 @@
 // score wins, equal scores go down the tie-break chain.
 import { z } from "zod";
 import { awaitedLater } from "../src/util/awaited-later";
-import { tieBreakOrder } from "./tiebreak";
+import { TIE_BREAK_STEPS, tieBreakOrder } from "./tiebreak";
 import type { Candidate, ScoreVerdict, Strategy } from "./types";
 
 export const DEFAULT_RUBRIC =
@@ -37,7 +37,10 @@ export const rubric: Strategy<RubricOptions> = {
     return {
       winner: winner.index,
       ranking: ranked.map((c) => c.index),
-      rationale: `Scored ${verdict.score}/${options.scale}${tied ? " (tied; chosen by the tie-break rule: shorter answer, then lower index)" : ""}: ${verdict.justification}`,
+      // No grade read at all: the score is a stand-in, not the judge's.
+      rationale: verdict.parsed
+        ? `Scored ${verdict.score}/${options.scale}${tied ? ` (tied; chosen by the tie-break rule: ${TIE_BREAK_STEPS})` : ""}: ${verdict.justification}`
+        : `No candidate's grade could be read from the judge; chosen by the tie-break rule (${TIE_BREAK_STEPS}): ${verdict.justification}`,
       scores,
       rounds: 1,
     };

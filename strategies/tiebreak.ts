@@ -12,6 +12,9 @@ export interface TieBreakHints {
 
 const SOFT_EPSILON = 1e-6;
 
+/** The rule's steps as rationales name them, when no judgment separated the candidates. */
+export const TIE_BREAK_STEPS = "an answer over a refusal, then the shorter answer, then the lower index";
+
 /** Decides between two candidates the judge could not separate, and says which rule did it. */
 export function breakTie(a: Candidate, b: Candidate, hints: TieBreakHints = {}): { winner: Candidate; by: TieBreakRule } {
   const soft = hints.softAOverB;

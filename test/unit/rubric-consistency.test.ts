@@ -33,6 +33,11 @@ describe("rubric", () => {
     const alone = await rubric.select(arrive([0, 1].map((i) => candidate(i))), rubricOptions, ctxWith(even));
     expect(alone.winner).toBe(0);
     expect(alone.rationale).toBe("Scored 3/5: fair");
+    // No grade read at all: the rationale says the tie-break chose, not a score the judge never gave.
+    const none = { ...judge, score: async () => ({ score: 3, normalised: 0.5, justification: "unparseable judge answer: meh", parsed: false }) };
+    const unread = await rubric.select(arrive([0, 1].map((i) => candidate(i))), rubricOptions, ctxWith(none));
+    expect(unread.rationale).toMatch(/^No candidate's grade could be read from the judge; chosen by the tie-break rule/);
+    expect(unread.rationale).not.toMatch(/Scored/);
   });
 
   it("breaks equal scores by the shorter answer and says so", async () => {
