@@ -26,7 +26,7 @@ export function verdictObject(outcome: PipelineOutcome) {
     },
     usage: { generator: draw.usage, judge: judge.cost !== undefined ? { ...judge.usage, cost: judge.cost } : judge.usage },
     ...(degraded.length > 0
-      ? { degraded: degraded.join(","), errors: draw.errors.map((e) => ({ status: e.status, message: e.message })) }
+      ? { degraded: degraded.join(","), ...(draw.errors.length > 0 ? { errors: draw.errors.map((e) => ({ status: e.status, message: e.message })) } : {}) }
       : {}),
     // Why an answer came back unjudged: the judge's failure as the client would have heard it failing closed.
     ...(outcome.judgeError ? { judge_error: { status: outcome.judgeError.status, message: outcome.judgeError.message } } : {}),
@@ -104,8 +104,9 @@ function candidatesOf(outcome: PipelineOutcome) {
  */
 function returnable(outcome: PipelineOutcome): number[] {
   const { selection, pool } = outcome;
-  const keepAll = pool.excluded.size === 0 || pool.excluded.has(selection.winner);
-  const ranking = keepAll ? outcome.ranking : outcome.ranking.filter((index) => !pool.excluded.has(index));
+  // Nothing usable came: the best of what came is the one answer (README), not several unusable choices.
+  if (pool.excluded.has(selection.winner)) return [selection.winner];
+  const ranking = pool.excluded.size === 0 ? outcome.ranking : outcome.ranking.filter((index) => !pool.excluded.has(index));
   const checks = selection.checks;
   if (checks === undefined) return ranking;
   // The checks list every candidate, merged repeats with their twin's verdict (src/pipeline.ts, withEveryCheck).

@@ -278,6 +278,17 @@ describe("reasoning written inline", () => {
   });
 });
 
+describe("no usable candidate", () => {
+  it("returns the best of them alone, however many choices were asked for, and reports no errors it did not meet", async () => {
+    const generator = oddGenerator((_, n) => Array.from({ length: n }, (__, i) => ({ ...answer(i, `cut off ${"x".repeat(i)}`), finish_reason: "length" })));
+    const { app } = harness({ config: { generator: { supports_n: true } }, deps: { fetch: generator.fetch } });
+    const body = await (await postChat(app, chatBody({ n: 2, verdict: { n: 3 } }))).json();
+    expect(body.choices).toHaveLength(1);
+    expect(body.verdict.degraded).toBe("no_usable_candidates");
+    expect(body.verdict).not.toHaveProperty("errors");
+  });
+});
+
 describe("reasoning kept beside the content", () => {
   it("is left out of a guarded answer, which holds only what the judge checked", async () => {
     const unchecked = "First for Women was started first, in 1989.";
