@@ -96,8 +96,8 @@ function candidatesOf(outcome: PipelineOutcome) {
 /**
  * The candidates a client may be given, best first. `verdict.ranking` lists every candidate, for the record; choices
  * are only usable ones. A candidate left out before judging (cut off, empty, not matching the schema, ...) is a choice
- * only when the winner is one too (nothing usable came): an SDK's parse() reads every choice, and one it cannot read
- * fails the whole call. So a client asking for several choices may get fewer.
+ * only when it is the winner (nothing usable came), and then the only one: an SDK's parse() reads every choice, and
+ * one it cannot read fails the whole call. So a client asking for several choices may get fewer.
  * A grounded answer's alternatives must be grounded too: a guard's ranking goes on past the candidates that passed,
  * and those are never choices. An unchecked answer (a guard failing open) may have unchecked alternatives, never
  * failed ones; only best effort, whose winner itself failed, returns failed answers.
