@@ -28,7 +28,6 @@ export interface FailureKind {
   retryAfterMs?: number | undefined;
 }
 
-
 /** retry-after-ms (OpenAI's), then retry-after as seconds or as an HTTP date. */
 /** What retryAfterMs reads: a Headers object, or a lookup over plain headers (src/exchange.ts). */
 export type HeaderReader = Pick<Headers, "get">;
