@@ -204,7 +204,11 @@ export function createApp(deps: AppDeps, ctx: AppContext = createAppContext(deps
     return passThrough(generatorFor(ctx, c.req.raw.headers).target, c.req.raw, path, body, probeOf(c).headers, arrived);
   });
 
-  app.notFound((c) => errorResponse(new ProxyError(404, `no route for ${c.req.method} ${c.req.path}`, { code: "not_found" })));
+  app.notFound((c) => {
+    const failure = new ProxyError(404, `no route for ${c.req.method} ${c.req.path}`, { code: "not_found" });
+    c.error = failure; // what the log line reports
+    return errorResponse(failure);
+  });
   app.onError((err, c) => {
     const failure = failureOf(err, c.get("requestId"), logger, c.req.raw.signal.aborted);
     c.error = failure; // what the log line reports

@@ -95,7 +95,8 @@ function logLine(probe: ActiveProbe, start: ProbeInit, status: number, total: nu
     sampling_ms: round(state.sampling_ms),
     judging_ms: round(state.judging_ms),
     degraded: state.degraded,
-    ...(error ? { error: failureOf(error) } : {}),
+    // An upstream's failure relayed as it came (a pass-through's 401, the model list's 503) is one too.
+    ...(error ? { error: failureOf(error) } : status >= 400 ? { error: "upstream_error" } : {}),
     ...(content ? contentOf(state, start.contentSecret) : {}),
   };
 }

@@ -125,6 +125,21 @@ describe("request log lines", () => {
     await postChat(createApp({ config: testConfig({ generator: { max_retries: 0 } }), logger: log.logger, fetch: worded }), chatBody({ verdict: { n: 2 } }));
     expect(log.events()[1]).toMatchObject({ status: 400, error: "context_length_exceeded" });
   });
+
+  it("name a failure relayed as the upstream sent it, passed through or on the model list, apart from verdict's own", async () => {
+    const log = capture();
+    const refusing = async () => Response.json({ error: { message: "bad key", type: "invalid_request_error" } }, { status: 401 });
+    const app = createApp({ config: testConfig({ generator: { max_retries: 0 } }), logger: log.logger, fetch: refusing });
+    expect((await postChat(app, chatBody({ verdict: { n: 1 } }))).status).toBe(401);
+    expect((await app.request("/v1/models")).status).toBe(401);
+    // verdict's own refusal of a path it has no route for is its own, not an upstream's.
+    expect((await app.request("/nowhere")).status).toBe(404);
+    expect(log.events().map((e) => [e.status, e.error])).toEqual([
+      [401, "upstream_error"],
+      [401, "upstream_error"],
+      [404, "not_found"],
+    ]);
+  });
 });
 
 describe("what a failed request spent", () => {
