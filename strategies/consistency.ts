@@ -33,7 +33,7 @@ const fold = (text: string) => {
  * A number as an answer writes it. A fraction, ratio, time or date is one number (1/3, 3:45, 2024-03-01): read as its
  * first part, "1/2", "1/3" and "1/4" would all vote 1.
  */
-const NUMBER_TEXT = "-?(?:\\d+(?:\\.\\d+)?|\\.\\d+)(?:[/:-]\\d+(?:\\.\\d+)?)*";
+const NUMBER_TEXT = "-?(?:\\d+(?:\\.\\d+)?|(?<![\\d.])\\.\\d+)(?:[/:-]\\d+(?:\\.\\d+)?)*";
 const NUMBER = new RegExp(NUMBER_TEXT, "g");
 const LEADING_NUMBER = new RegExp(`^[\\s$€£]*(${NUMBER_TEXT})`);
 const PLAIN_NUMBER = /^-?(?:\d+(?:\.\d+)?|\.\d+)$/;
@@ -111,13 +111,19 @@ const unmarked = (line: string) =>
 /** An answer's non-empty lines, trimmed and unmarked. */
 const linesOf = (text: string) => text.trim().split("\n").map((line) => unmarked(line.trim()).trim()).filter(Boolean);
 
-/** The answer a line marks ("Final answer: X", "Answer: X", "the answer is X"), from the last line that marks one. */
+const ANSWER_MARK = /\b(?:final answer|answer)\s*(?:[:\-]|is\b:?)\s*/gi;
+
+/**
+ * The answer a line marks ("Final answer: X", "Answer: X", "the answer is X"), from the last line that marks one. Of
+ * several marks on a line, the first whose answer is a number ("Final answer: The final answer is 12."), else the
+ * first: a remark after the answer ("Final answer: 12. I'm sure this answer is right.") is not it.
+ */
 function markedAnswer(text: string): string | null {
   const lines = linesOf(text);
   for (let i = lines.length - 1; i >= 0; i--) {
-    // The last mark on the line: "Final Answer: The final answer is 12. I hope it is correct." is 12.
-    const marked = /^.*\b(?:final answer|answer)\s*(?:[:\-]|is\b:?)\s*(.+)$/i.exec(lines[i]!)?.[1];
-    if (marked) return marked;
+    const line = lines[i]!;
+    const answers = [...line.matchAll(ANSWER_MARK)].map((mark) => line.slice(mark.index! + mark[0].length)).filter(Boolean);
+    if (answers.length > 0) return answers.find((answer) => leadingNumber(answer) !== null) ?? answers[0]!;
   }
   return null;
 }

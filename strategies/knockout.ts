@@ -211,28 +211,36 @@ function rankByElimination(seen: Candidate[], matches: MatchRecord[], top: Candi
 
 /**
  * When the client wants more than the winner (its `n`), places 2, 3, ... are played for, each among the candidates
- * that only a placed one has beaten: under a consistent judge the next best is one of them, and nothing else has a
- * claim on the place. A few matches more (one fewer than each pool), each pool a knockout of its own.
+ * that only placed ones have beaten: under a consistent judge the next best is one of them, and nothing else has a
+ * claim on the place (one beaten by a candidate still unplaced ranks below it). A few matches more, each pool a knockout
+ * of its own. A playoff that fails keeps what was placed: the winner was decided already, and the rest are ranked by
+ * how the bracket went.
  */
 async function playForPlaces(champion: Candidate, seen: Candidate[], bracket: MatchRecord[], ctx: StrategyContext, play: PlayMatch) {
   const placed = [champion];
   const played: MatchRecord[] = [];
   let rounds = 0;
   const wanted = Math.min(ctx.choices ?? 1, seen.length);
-  while (placed.length < wanted) {
+  while (placed.length < wanted && !ctx.signal.aborted) {
     const isPlaced = new Set(placed.map((c) => c.index));
-    const beaten = new Set<number>();
+    const beatenByPlaced = new Set<number>();
+    const beatenByOthers = new Set<number>();
     for (const m of [...bracket, ...played]) {
       const loser = m.winner === m.a ? m.b : m.a;
-      if (isPlaced.has(m.winner) && !isPlaced.has(loser)) beaten.add(loser);
+      (isPlaced.has(m.winner) ? beatenByPlaced : beatenByOthers).add(loser);
     }
-    const pool = seen.filter((c) => beaten.has(c.index));
+    const pool = seen.filter((c) => !isPlaced.has(c.index) && beatenByPlaced.has(c.index) && !beatenByOthers.has(c.index));
     if (pool.length === 0) break;
     if (pool.length === 1) {
       placed.push(pool[0]!);
       continue;
     }
-    const playoff = await knockout(inTurn(pool), { ...ctx, choices: 1 }, play);
+    let playoff: Selection;
+    try {
+      playoff = await knockout(inTurn(pool), { ...ctx, choices: 1 }, play);
+    } catch {
+      break;
+    }
     played.push(...playoff.matches!);
     rounds += playoff.rounds ?? 0;
     placed.push(pool.find((c) => c.index === playoff.winner)!);

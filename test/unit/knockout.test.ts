@@ -37,6 +37,26 @@ describe("knockout", () => {
     }
   });
 
+  it("plays each place among those only placed candidates beat, and keeps its winner when a playoff fails", async () => {
+    // Every place of eight: far fewer calls than a round-robin's 56, and each pair judged once at most.
+    const quality = [5, 80, 20, 60, 40, 70, 10, 30];
+    const judge = scriptedJudge(byQuality(quality));
+    const all = await knockout(arrive(quality.map((_, i) => candidate(i))), { ...ctxWith(judge, 8), choices: 8 });
+    expect(all.ranking).toEqual([...quality.keys()].sort((a, b) => quality[b]! - quality[a]!));
+    const pairs = all.matches!.map((m) => [m.a, m.b].sort().join(":"));
+    expect(new Set(pairs).size).toBe(pairs.length);
+    expect(judge.calls.length).toBeLessThan(40);
+    // A judge that fails only on the playoff for second place: the winner stands.
+    const failing = scriptedJudge(byQuality([40, 30, 20, 10]));
+    const compare = failing.compare.bind(failing);
+    const flaky = { ...failing, compare: (input: Parameters<typeof compare>[0], signal?: AbortSignal) => {
+      const pair = [input.a.index, input.b.index].sort().join(":");
+      return pair === "1:2" || pair === "1:3" || pair === "2:3" ? Promise.reject(new Error("judge 503")) : compare(input, signal);
+    } };
+    const kept = await knockout(arrive([0, 1, 2, 3].map((i) => candidate(i))), { ...ctxWith(flaky), choices: 2 });
+    expect(kept.winner).toBe(0);
+  });
+
   it("ranks the candidates it did not place below whoever beat them, not by when they arrived", async () => {
     // The first to arrive wins every match as the others come one by one: none of them beat anyone.
     const quality = [40, 10, 20, 30];

@@ -99,6 +99,8 @@ describe("finalAnswer", () => {
     ["It is \u22125.", "auto", "-5"],
     ["The final answer is \\(12\\)", "auto", "12"],
     ["Final Answer: The final answer is $12$. I hope it is correct.", "auto", "12"],
+    ["Final answer: 12. I'm confident this answer is right.", "auto", "12"],
+    ["Answer: 7 (see the answer-sheet)", "auto", "7"],
     ["The answer is (B)", "auto", "b"],
     ["The answer is **B**.", "auto", "b"],
   ])("reads %j (%s) as %j", (text, mode, expected) => {
