@@ -134,7 +134,8 @@ const DOUBLE_BRACKETS = /\[\[\s*([^\]\n]{1,20}?)\s*\]\]/g;
 const CLOSERS = /[*_`"')\]]{0,8}/y;
 
 /** Words that make what comes before them conditional: "PASS - although 1932 is absent", "PASS. Except that ...". */
-const CONDITION = "(?:except|although|though|but|however|unless|if|provided|assuming|only|\\d+[ \\t]*(?:of|/)[ \\t]*\\d+)\\b";
+const CONDITION =
+  "(?:except|although|though|but|however|unless|if|provided|assuming|only|\\d+[ \\t]*(?:of|/)[ \\t]*\\d+|(?:0|no|none)[ \\t]+(?:of[ \\t]+the[ \\t]+)?(?:claims?|statements?)[ \\t]+(?:are[ \\t]+|is[ \\t]+)?supported)\\b";
 
 /**
  * What may follow a PASS for it to be one, read from where the PASS ends (sticky): the clause ends there, at the end

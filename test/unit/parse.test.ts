@@ -299,6 +299,8 @@ describe("parseGrounding", () => {
       "- **Grounded:** false\nVERDICT: PASS",
       "Hallucination: yes\nVerdict: PASS",
       "PASS; 1/2 claims supported",
+      "Verdict: PASS; 0 claims supported",
+      "Verdict: PASS, none of the claims are supported",
       "VERDICT: PASS\nClaim 2 \u2716 not in the document",
       "The founding year 1989 contradicts the document.\n\nVERDICT: PASS",
       "VERDICT: PASS\n\nOn reflection the second sentence is inaccurate.",
