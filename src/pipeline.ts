@@ -1,7 +1,8 @@
 // One reranked request: draw N candidates, let the strategy pick as they arrive, build the chat.completion.
 import { selectWith } from "../strategies/index";
 import { TIE_BREAK_STEPS, tieBreakOrder } from "../strategies/tiebreak";
-import { GuardInterrupted, inOrder, UngroundedError, type GuardOptions } from "../strategies/guard";
+import { GuardInterrupted, UngroundedError, type GuardOptions } from "../strategies/guard";
+import { inOrder } from "../strategies/in-order";
 import type { Candidate, ChatMessage, GroundingCheck, Selection, StrategyContext } from "../strategies/types";
 import { noCache, type JudgmentCache } from "./cache/types";
 import { deadlineOf, type RequestScope } from "./budget";

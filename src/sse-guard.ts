@@ -251,6 +251,6 @@ async function* wholeEvents(source: AsyncIterator<Uint8Array>, { who = "generato
   // `data: [DONE]` without its line end says the stream is complete, as the SDKs read it: it goes on, ended.
   const last = rest[rest.length - 1];
   if (last === LF || last === CR) yield rest;
-  else if (DONE_LINE.test(new TextDecoder().decode(rest.subarray(Math.max(0, rest.length - 64))))) yield joinBytes([rest, new TextEncoder().encode("\n\n")]);
+  else if (endsWithDone(rest)) yield joinBytes([rest, new TextEncoder().encode("\n\n")]);
   else yield cutOff(`the ${who} upstream's stream ended in the middle of an event`, "upstream_stream_truncated", lastSent);
 }

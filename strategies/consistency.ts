@@ -37,8 +37,8 @@ const NUMBER_TEXT = "-?(?:\\d+(?:\\.\\d+)?|(?<![\\d.])\\.\\d+)(?:[/:-]\\d+(?:\\.
 const NUMBER = new RegExp(NUMBER_TEXT, "g");
 const LEADING_NUMBER = new RegExp(`^[\\s$€£]*(${NUMBER_TEXT})`);
 const PLAIN_NUMBER = /^-?(?:\d+(?:\.\d+)?|\.\d+)$/;
-/** A fraction of plain numbers: 1/2, 2/4 and 0.5 are one value. */
-const FRACTION = /^(-?\d+(?:\.\d+)?)\/(\d+(?:\.\d+)?)$/;
+/** A fraction of whole numbers: 1/2, 2/4 and 0.5 are one value. */
+const FRACTION = /^(-?\d+)\/(\d+)$/;
 /** LaTeX's fractions as an answer's text writes them: \frac{1}{3} (\dfrac, \tfrac) is the number 1/3, not 1 and 3. */
 const LATEX_FRACTION = /\\[dt]?frac\{\s*(-?[\d.]+)\s*\}\{\s*(-?[\d.]+)\s*\}/g;
 const plainFractions = (text: string) => text.replace(LATEX_FRACTION, "$1/$2");
@@ -51,7 +51,7 @@ const withoutThousands = (text: string) => plainFractions(text).replace(/\u2212/
 const numberVote = (number: string) => {
   if (PLAIN_NUMBER.test(number)) return String(Number(number));
   const fraction = FRACTION.exec(number);
-  if (!fraction || !/^-?\d+\/\d+$/.test(number)) return number;
+  if (!fraction) return number;
   const [top, bottom] = [Number(fraction[1]), Number(fraction[2])];
   if (bottom === 0) return number;
   const divisor = greatestCommonDivisor(Math.abs(top), bottom);

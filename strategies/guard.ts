@@ -7,6 +7,7 @@ import { isJudgeUnavailable } from "../src/judge/session";
 import { awaitedLater } from "../src/util/awaited-later";
 import { createChannel } from "../src/util/channel";
 import { normaliseContext, questionOf } from "./guard-context";
+import { inOrder } from "./in-order";
 import { isRefusal } from "./refusal";
 import { tieBreakOrder } from "./tiebreak";
 import type { Candidate, GroundingCheck, Selection, Strategy, StrategyContext } from "./types";
@@ -63,10 +64,6 @@ function prefilterReason(candidate: Candidate): string | null {
   return null;
 }
 
-/** Candidates already in hand, as the stream a strategy reads. */
-export async function* inOrder(candidates: Candidate[]): AsyncGenerator<Candidate> {
-  yield* candidates;
-}
 
 export const guard: Strategy<GuardOptions> = {
   async select(candidates, options, ctx: StrategyContext): Promise<Selection> {

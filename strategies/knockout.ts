@@ -5,6 +5,7 @@
 // in a match that has not ended), they all meet each other at once instead of playing out the rest of the bracket
 // round after round: one round of judging instead of up to three. The price is the extra pairs (bench/README.md
 // measures both).
+import { inOrder } from "./in-order";
 import { playMatch, type RematchBudget } from "./match";
 import { decidingReason, order, record, type Standing } from "./round-robin";
 import { tieBreakOrder } from "./tiebreak";
@@ -132,7 +133,8 @@ async function playBracket(
 
   const champion = ready[0]!.candidate;
   const final = matches.find((m) => m.winner === champion.index && m.round === ready[0]!.wins);
-  const places = await playForPlaces(champion, seen, matches, ctx, play);
+  // One choice (the common case) needs no playoff, and no turn of the event loop to learn so.
+  const places = (ctx.choices ?? 1) > 1 ? await playForPlaces(champion, seen, matches, ctx, play) : { placed: [champion], played: [], rounds: 0 };
   return {
     winner: champion.index,
     ranking: [...places.placed.map((c) => c.index), ...rankByElimination(seen, [...matches, ...places.played], places.placed)],
@@ -179,11 +181,13 @@ function finaleSelection(alive: Contestant[], seen: Candidate[], matches: MatchR
  * chain. Not by the round each lost in: in a pipelined bracket the early leader plays every late arrival, whose match
  * numbers then say when it came, not how good it is.
  */
+const loserOf = (m: MatchRecord) => (m.winner === m.a ? m.b : m.a);
+
 function rankByElimination(seen: Candidate[], matches: MatchRecord[], top: Candidate[]): number[] {
   const beatenBy = new Map<number, number>();
   const wins = new Map<number, number>();
   for (const m of matches) {
-    beatenBy.set(m.winner === m.a ? m.b : m.a, m.winner);
+    beatenBy.set(loserOf(m), m.winner);
     wins.set(m.winner, (wins.get(m.winner) ?? 0) + 1);
   }
   const place = new Map(top.map((c, i) => [c.index, i]));
@@ -226,8 +230,7 @@ async function playForPlaces(champion: Candidate, seen: Candidate[], bracket: Ma
     const beatenByPlaced = new Set<number>();
     const beatenByOthers = new Set<number>();
     for (const m of [...bracket, ...played]) {
-      const loser = m.winner === m.a ? m.b : m.a;
-      (isPlaced.has(m.winner) ? beatenByPlaced : beatenByOthers).add(loser);
+      (isPlaced.has(m.winner) ? beatenByPlaced : beatenByOthers).add(loserOf(m));
     }
     const pool = seen.filter((c) => !isPlaced.has(c.index) && beatenByPlaced.has(c.index) && !beatenByOthers.has(c.index));
     if (pool.length === 0) break;
@@ -237,7 +240,7 @@ async function playForPlaces(champion: Candidate, seen: Candidate[], bracket: Ma
     }
     let playoff: Selection;
     try {
-      playoff = await knockout(inTurn(pool), { ...ctx, choices: 1 }, play);
+      playoff = await knockout(inOrder(pool), { ...ctx, choices: 1 }, play);
     } catch {
       break;
     }
@@ -246,8 +249,4 @@ async function playForPlaces(champion: Candidate, seen: Candidate[], bracket: Ma
     placed.push(pool.find((c) => c.index === playoff.winner)!);
   }
   return { placed, played, rounds };
-}
-
-async function* inTurn(candidates: Candidate[]): AsyncGenerator<Candidate> {
-  yield* candidates;
 }

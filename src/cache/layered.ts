@@ -115,12 +115,16 @@ export function createLayeredCache(options: LayeredCacheOptions): LayeredCache {
     else failed("set", err);
   };
 
-  const writeBack = (key: string, value: unknown, via: SharedAccess | undefined): Promise<void> => {
-    // Timed from when it is sent, not from its wait for a turn (`via`).
+  /** An op on the shared layer, numbered and timed from when it is sent (not from its wait for a turn, `via`). */
+  const onShared = <T>(op: Op, call: () => Promise<T>, via: SharedAccess | undefined): Promise<T> => {
     let began = now();
     let number = 0;
-    const send = () => ((began = now()), (number = ++sent), back.set(key, value));
-    const write = (via ? via(send) : send()).then(() => answered("set", began, number), writeFailed);
+    const send = () => ((began = now()), (number = ++sent), call());
+    return (via ? via(send) : send()).then((value) => (answered(op, began, number), value));
+  };
+
+  const writeBack = (key: string, value: unknown, via: SharedAccess | undefined): Promise<void> => {
+    const write = onShared("set", () => back.set(key, value), via).then(() => undefined, writeFailed);
     pending.add(write);
     void write.finally(() => pending.delete(write));
     return write;
@@ -131,12 +135,8 @@ export function createLayeredCache(options: LayeredCacheOptions): LayeredCache {
       const local = await front.get(key);
       if (local !== undefined || !reachable("get")) return local;
       let shared: unknown;
-      let began = now();
-      let number = 0;
-      const send = () => ((began = now()), (number = ++sent), back.get(key));
       try {
-        shared = await (via ? via(send) : send());
-        answered("get", began, number);
+        shared = await onShared("get", () => back.get(key), via);
       } catch (err) {
         failed("get", err);
         return undefined;
