@@ -1,13 +1,13 @@
 // The work bench/instructions.ts measures: best-of-4 requests through verdict's app in this process, every upstream
-// call answered at once by a fake exchange (canned candidates, a judge that names A and B in turn, so every match
-// agrees with itself). No sockets, no simulator, no other process: what is left is verdict's own work per request.
+// call answered at once by a fake exchange (canned candidates, a judge that prefers the earlier-drawn candidate, so
+// both orders of a match agree and a best-of-4 takes 6 judge calls however the queues interleave the calls). No sockets, no simulator, no other process: what is left is verdict's own work per request.
 // Not run directly: bench/instructions.ts bundles it as npm start bundles verdict and runs it.
 //
 // Environment: WARM requests first (JIT, caches), then ROUNDS rounds of EACH requests, CONCURRENCY at a time. Prints
 // one JSON line: requests measured, CPU ms per request of each round, judge calls per request.
 import { createApp } from "../src/app";
 import { loadConfig } from "../src/config";
-import type { Exchange } from "../src/exchange";
+import type { Exchange, ExchangeRequest } from "../src/exchange";
 
 const warm = Number(process.env.WARM ?? 2_000);
 const each = Number(process.env.EACH ?? 3_000);
@@ -45,10 +45,22 @@ const JUDGMENTS = { A: judgment("A"), B: judgment("B") };
 const HEADERS = { "content-type": "application/json", date: "Mon, 30 Nov 2026 00:00:00 GMT", "content-length": "400" };
 
 let judgeCalls = 0;
-// Each match asks both orders at once: naming A, then B, is the same candidate both times.
+const decoder = new TextDecoder();
+/**
+ * The candidate drawn first wins, whichever order it is shown in. (Naming A and B in turn, as this did until the
+ * twenty-sixth session, agreed with itself only while a match's two orders were sent one right after the other; once
+ * the upstream queues let requests take turns, matches disagreed and were judged again, so counts were not comparable.)
+ */
+function verdictFor(body: ExchangeRequest["body"]): "A" | "B" {
+  const text = typeof body === "string" ? body : body instanceof Uint8Array ? decoder.decode(body) : "";
+  const [first, second] = Array.from(text.matchAll(/ #(\d+)/g), (match) => Number(match[1]));
+  if (first === undefined || second === undefined) throw new Error("a judge body without two numbered candidates");
+  return first < second ? "A" : "B";
+}
 const exchange: Exchange = (request) => {
   const judge = request.url.startsWith("http://judge.work/");
-  const body = judge ? JUDGMENTS[judgeCalls++ % 2 === 0 ? "A" : "B"] : candidates();
+  if (judge) judgeCalls++;
+  const body = judge ? JUDGMENTS[verdictFor(request.body)] : candidates();
   // setImmediate: an answer comes in a later turn of the event loop, as a real one does.
   return new Promise((resolve) => setImmediate(() => resolve({ status: 200, headers: { ...HEADERS }, body })));
 };

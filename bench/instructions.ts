@@ -94,12 +94,20 @@ async function main(): Promise<number> {
     }
     sides.push(["working tree", bundle(".")]);
     const counted: number[] = [];
+    const calls: number[] = [];
     for (const [name, file] of sides) {
       const { perRequest, judgeCalls } = await instructionsPerRequest(file, dir);
       counted.push(perRequest);
+      calls.push(judgeCalls);
       console.log(`${name}: ${perRequest.toLocaleString("en")} instructions per best-of-4 (${judgeCalls} judge calls each)`);
     }
-    if (counted.length === 2) console.log(`working tree / ${values.a}: ${(counted[1]! / counted[0]!).toFixed(3)}`);
+    if (counted.length < 2) return 0;
+    // A ratio of two builds means something only for the same work: one that judged more calls did more of it.
+    if (calls[0] !== calls[1]) {
+      console.error(`the two builds made different numbers of judge calls per best-of-4 (${calls.join(" and ")}): no ratio`);
+      return 1;
+    }
+    console.log(`working tree / ${values.a}: ${(counted[1]! / counted[0]!).toFixed(3)}`);
     return 0;
   } finally {
     rmSync(dir, { recursive: true, force: true });
