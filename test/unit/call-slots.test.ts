@@ -93,6 +93,29 @@ describe("call slots", () => {
     expect([slots.running, slots.waiting]).toEqual([0, 0]);
   });
 
+  it("serves a request that calls again after all its waiting calls gave up and its turn has passed", async () => {
+    const slots = createCallSlots(1);
+    const [again, other] = [new AbortController(), new AbortController()];
+    const started: string[] = [];
+    const first = deferred();
+    const running = slots.run(() => first.promise);
+    const gaveUp = slots.run(async () => void started.push("gave up"), again.signal, { ms: 5, reason: () => new Error("waited too long") });
+    await expect(gaveUp).rejects.toThrow("waited too long");
+    const second = deferred();
+    const otherCall = slots.run(() => (started.push("other"), second.promise), other.signal);
+    first.resolve("done");
+    await running;
+    await tick();
+    // The turn of the request that gave up came and went (it had nothing waiting); "other" runs. Now it calls again.
+    expect(started).toEqual(["other"]);
+    const againCall = slots.run(async () => void started.push("again"), again.signal);
+    expect(slots.waiting).toBe(1);
+    second.resolve("done");
+    await Promise.all([otherCall, againCall]);
+    expect(started).toEqual(["other", "again"]);
+    expect([slots.running, slots.waiting]).toEqual([0, 0]);
+  });
+
   it("frees the slot when a call throws before returning a promise", async () => {
     const slots = createCallSlots(1);
     await expect(
