@@ -168,8 +168,10 @@ export function observeRequests(options: ObserveOptions): MiddlewareHandler {
  */
 export function waitUntilOf(c: Context): ((work: Promise<unknown>) => void) | undefined {
   // Not asked of Hono where there is surely none: its throw, an Error and its stack, twice per reranked request, was
-  // about 2% of a best-of-4's CPU in process (bench:instructions). Node's server hands the app its request and response
-  // as env (src/adapters/node.ts), and a bare app.fetch(request) gives no env; neither passes an execution context.
+  // about 2% of a best-of-4's instructions through the app (bench:instructions; on Node that is the Responses API's
+  // path, chat completions take the lane in src/adapters/node-chat-lane.ts). Node's server hands the app its request
+  // and response as env (src/adapters/node.ts), and a bare app.fetch(request) gives no env; neither passes an execution
+  // context.
   const env: unknown = c.env;
   if (env === undefined || (typeof env === "object" && env !== null && "outgoing" in env)) return undefined;
   try {
