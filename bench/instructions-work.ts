@@ -1,11 +1,17 @@
-// The work bench/instructions.ts measures: best-of-4 requests through verdict's app in this process, every upstream
-// call answered at once by a fake exchange (canned candidates, a judge that prefers the earlier-drawn candidate, so
-// both orders of a match agree and a best-of-4 takes 6 judge calls however the queues interleave the calls). No sockets, no simulator, no other process: what is left is verdict's own work per request.
+// The work bench/instructions.ts measures: best-of-4 requests to verdict in this process, every upstream call answered
+// at once by a fake exchange (canned candidates, a judge that prefers the earlier-drawn candidate, so both orders of a
+// match agree and a best-of-4 takes 6 judge calls however the queues interleave the calls). No simulator and no other
+// process: what is left is verdict's own work per request. By default through the app's fetch, with no sockets; with
+// LANE=1 over loopback HTTP to the Node server as `npm start` runs it, where chat completions take the lane in
+// src/adapters/node-chat-lane.ts instead of the app.
 // Not run directly: bench/instructions.ts bundles it as npm start bundles verdict and runs it.
 //
-// Environment: WARM requests first (JIT, caches), then ROUNDS rounds of EACH requests, CONCURRENCY at a time. Prints
-// one JSON line: requests measured, CPU ms per request of each round, judge calls per request.
+// Environment: WARM requests first (JIT, caches), then ROUNDS rounds of EACH requests, CONCURRENCY at a time; LANE.
+// Prints one JSON line: requests measured, CPU ms per request of each round, judge calls per request.
+import { Agent, request as httpRequest } from "node:http";
 import { createApp } from "../src/app";
+import { createJsonLogger, startProxy } from "../src/adapters/node";
+import { createNodeFetch } from "../src/adapters/node-fetch";
 import { loadConfig } from "../src/config";
 import type { Exchange, ExchangeRequest } from "../src/exchange";
 
@@ -65,15 +71,54 @@ const exchange: Exchange = (request) => {
   return new Promise((resolve) => setImmediate(() => resolve({ status: 200, headers: { ...HEADERS }, body })));
 };
 
-const config = loadConfig({}, JSON.stringify({ generator: { base_url: "http://generator.work/v1" }, judge: { base_url: "http://judge.work/v1", model: "work-judge" } }));
-const app = createApp({ config, exchange });
-
+const config = loadConfig(
+  {},
+  JSON.stringify({ generator: { base_url: "http://generator.work/v1" }, judge: { base_url: "http://judge.work/v1", model: "work-judge" }, server: { host: "127.0.0.1", port: 0 } }),
+);
+const requestBody = () => JSON.stringify({ model: "work-generator", messages: [{ role: "user", content: `request ${sequence++}: explain one idea` }], verdict: { n: 4 } });
 let sequence = 0;
+
+/** One best-of-4 through the app's fetch: the path Workers take, and Node's for everything but chat completions. */
+async function throughApp(app: ReturnType<typeof createApp>): Promise<{ status: number; text: string }> {
+  const response = await app.fetch(new Request("http://verdict.work/v1/chat/completions", { method: "POST", headers: { "content-type": "application/json" }, body: requestBody() }));
+  return { status: response.status, text: await response.text() };
+}
+
+/**
+ * One best-of-4 over loopback HTTP to verdict's Node server, as `npm start` serves it (the chat completions lane in
+ * front of the app, the access log serialised and dropped), the upstreams still answered in process. The client's
+ * own work is counted too, the same for both builds. Needs startProxy's `transport`, so only commits from 2026-12-01 on.
+ */
+function overLoopback(base: string, agent: Agent): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const body = requestBody();
+    const request = httpRequest(`${base}/v1/chat/completions`, { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (response) => {
+      let text = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => (text += chunk));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, text }));
+      response.on("error", reject);
+    });
+    request.on("error", reject);
+    request.end(body);
+  });
+}
+
+let send: () => Promise<{ status: number; text: string }>;
+if (process.env.LANE === "1") {
+  const discard = { out() {}, err() {} };
+  const proxy = await startProxy(config, createJsonLogger("info", discard), { exchange, fetch: createNodeFetch({ exchange }) });
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  send = () => overLoopback(proxy.url, agent);
+} else {
+  const app = createApp({ config, exchange });
+  send = () => throughApp(app);
+}
+
 async function bestOfFour(): Promise<void> {
-  const body = JSON.stringify({ model: "work-generator", messages: [{ role: "user", content: `request ${sequence++}: explain one idea` }], verdict: { n: 4 } });
-  const response = await app.fetch(new Request("http://verdict.work/v1/chat/completions", { method: "POST", headers: { "content-type": "application/json" }, body }));
-  const answer = (await response.json()) as { verdict?: { judge?: { calls?: number } } };
-  if (response.status !== 200 || !answer.verdict?.judge?.calls) throw new Error(`a best-of-4 failed (${response.status}): ${JSON.stringify(answer).slice(0, 300)}`);
+  const { status, text } = await send();
+  const answer = JSON.parse(text) as { verdict?: { judge?: { calls?: number } } };
+  if (status !== 200 || !answer.verdict?.judge?.calls) throw new Error(`a best-of-4 failed (${status}): ${text.slice(0, 300)}`);
 }
 
 async function run(count: number): Promise<number> {
@@ -93,3 +138,4 @@ const callsBefore = judgeCalls;
 const cpu: number[] = [];
 for (let round = 0; round < rounds; round++) cpu.push(await run(each));
 console.log(JSON.stringify({ requests: rounds * each, cpu_ms_per_request: cpu.map((ms) => +ms.toFixed(3)), judge_calls_per_request: +((judgeCalls - callsBefore) / (rounds * each)).toFixed(2) }));
+process.exit(0); // the server and the client's sockets would keep the process alive

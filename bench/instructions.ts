@@ -9,6 +9,8 @@
 //   npm run bench:instructions -- --valgrind        instructions per best-of-4 (two runs side by side, ~2 minutes)
 //   npm run bench:instructions -- --valgrind --a <git ref>   the same for that commit's code, then the working tree's
 //   npm run bench:instructions -- --valgrind --concurrency 200   with 200 requests in flight instead of 50
+//   npm run bench:instructions -- --valgrind --lane  over loopback HTTP to the Node server (its chat completions lane),
+//                                                    not the app's fetch; --a then needs a commit from 2026-12-01 on
 //   npm run bench:instructions -- --smoke           a few requests: a CI-sized check that the work runs
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -25,12 +27,13 @@ const { values } = parseArgs({
     a: { type: "string" },
     smoke: { type: "boolean", default: false },
     concurrency: { type: "string", default: "50" },
+    lane: { type: "boolean", default: false },
   },
 });
 
 const WORK = "bench/instructions-work.ts";
-/** Requests in flight at once, for every measured run (the smoke keeps the work's default). */
-const inFlight = { CONCURRENCY: values.concurrency };
+/** Requests in flight at once, for every measured run (the smoke keeps the work's default), and the path they take. */
+const inFlight = { CONCURRENCY: values.concurrency, LANE: values.lane ? "1" : "0" };
 
 /**
  * The work bundled from the tree at `root` (the working tree, or a commit's) by this checkout's bin/build.mjs, as
@@ -75,7 +78,7 @@ async function main(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "verdict-instructions-"));
   try {
     if (values.smoke) {
-      const { line } = await runWork(bundle("."), { WARM: "20", EACH: "20", ROUNDS: "1" }, false, dir);
+      const { line } = await runWork(bundle("."), { WARM: "20", EACH: "20", ROUNDS: "1", LANE: inFlight.LANE }, false, dir);
       console.log(`smoke: ${line.cpu_ms_per_request[0]} ms per best-of-4, ${line.judge_calls_per_request} judge calls each`);
       return 0;
     }

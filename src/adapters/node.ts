@@ -127,12 +127,17 @@ export function hostInUrl(host: string): string {
   return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
 }
 
-export async function startProxy(config: Config, logger: Logger = createJsonLogger(config.log.level)): Promise<RunningProxy> {
+/** `transport`: how upstreams are reached; another only where a benchmark answers them in process (bench/instructions-work.ts). */
+export async function startProxy(
+  config: Config,
+  logger: Logger = createJsonLogger(config.log.level),
+  transport: ReturnType<typeof createNodeTransport> = createNodeTransport(),
+): Promise<RunningProxy> {
   const judgments = createNodeCache(config, logger);
   await judgments.ready;
   // Built here rather than inside the app so that closing can flush the spans still buffered.
   const { metrics, tracer } = createObservability(config, globalThis.fetch.bind(globalThis), {});
-  const deps = { config, logger, metrics, tracer, cache: judgments.cache, ...createNodeTransport() };
+  const deps = { config, logger, metrics, tracer, cache: judgments.cache, ...transport };
   const ctx = createAppContext(deps);
   // hostname: what the app takes as the host of a request that names none (HTTP/1.0 clients).
   const app = createApp(deps, ctx);
