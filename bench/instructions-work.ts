@@ -75,8 +75,8 @@ const config = loadConfig(
   {},
   JSON.stringify({ generator: { base_url: "http://generator.work/v1" }, judge: { base_url: "http://judge.work/v1", model: "work-judge" }, server: { host: "127.0.0.1", port: 0 } }),
 );
-const requestBody = () => JSON.stringify({ model: "work-generator", messages: [{ role: "user", content: `request ${sequence++}: explain one idea` }], verdict: { n: 4 } });
 let sequence = 0;
+const requestBody = () => JSON.stringify({ model: "work-generator", messages: [{ role: "user", content: `request ${sequence++}: explain one idea` }], verdict: { n: 4 } });
 
 /** One best-of-4 through the app's fetch: the path Workers take, and Node's for everything but chat completions. */
 async function throughApp(app: ReturnType<typeof createApp>): Promise<{ status: number; text: string }> {
