@@ -4,6 +4,16 @@ import { parseGrounding } from "../../src/judge/parse-grounding";
 import { parsePairVerdict, parseScore, quotedIn } from "../../src/judge/parse";
 import { neutraliseTags } from "../../src/judge/sections";
 
+/** Each text, read as a guard's check, must not come out PASS (unread or FAIL). */
+function expectNoPass(texts: string[]): void {
+  for (const text of texts) expect([text, parseGrounding(text)?.verdict ?? null]).not.toEqual([text, "PASS"]);
+}
+
+/** Each text, read as a guard's check, must come out PASS. */
+function expectPass(texts: string[]): void {
+  for (const text of texts) expect([text, parseGrounding(text)?.verdict]).toEqual([text, "PASS"]);
+}
+
 describe("parsePairVerdict", () => {
   it("names no winner from an object that names one twice in different cases", () => {
     expect(parsePairVerdict('{"winner": "A", "WINNER": "B"}')).toBeNull();
@@ -135,7 +145,7 @@ describe("parseGrounding", () => {
     ]) {
       expect([contradicted, parseGrounding(contradicted)?.verdict]).toEqual([contradicted, "FAIL"]);
     }
-    for (const honest of [
+    expectPass([
       "No claim is unsupported. VERDICT: PASS",
       "None of the claims are unsupported. VERDICT: PASS",
       "Claim 2 is not unsupported: it is in paragraph 3. VERDICT: PASS",
@@ -144,9 +154,7 @@ describe("parseGrounding", () => {
       "The answer does not contain any claim that is not in the document. VERDICT: PASS",
       "All claims are supported, none is unsupported. VERDICT: PASS",
       "If a claim were unsupported I would say so; here every claim is in the document. VERDICT: PASS",
-    ]) {
-      expect([honest, parseGrounding(honest)?.verdict]).toEqual([honest, "PASS"]);
-    }
+    ]);
   });
 
   it("fails an object that gives its verdict twice in different cases, whichever comes first", () => {
@@ -195,7 +203,7 @@ describe("parseGrounding", () => {
   });
 
   it("reads no PASS that does not end its clause, or that second thoughts follow", () => {
-    for (const doubtful of [
+    expectNoPass([
       "Verdict: PASS? No. The date is not in the document.",
       "Verdict: PASS is not warranted; the answer invents a date.",
       "verdict: pass/fail hinges on the date.",
@@ -213,10 +221,8 @@ describe("parseGrounding", () => {
       "VERDICT: PASS. Except that the document gives 1931, not 1932.",
       "VERDICT: PASS\nHowever, the year 1932 is absent from the document.",
       "PASS:\n- Claim 1: Paris is the capital.\n\nNot in the document:\n- Claim 2: the population is 3 million.",
-    ]) {
-      expect([doubtful, parseGrounding(doubtful)?.verdict ?? null]).not.toEqual([doubtful, "PASS"]);
-    }
-    for (const honest of [
+    ]);
+    expectPass([
       "VERDICT: PASS. Every claim is in the document.",
       "VERDICT: PASS\n\nThe answer matches paragraph 2.",
       "Verdict: **PASS**",
@@ -234,9 +240,7 @@ describe("parseGrounding", () => {
       "Hallucinations: none. Every claim is in paragraph 2. VERDICT: PASS",
       "Unsupported claims: none.\nVERDICT: PASS",
       "VERDICT: PASS. The answer says Bell invented the telephone in 1876, as the document states.",
-    ]) {
-      expect([honest, parseGrounding(honest)?.verdict]).toEqual([honest, "PASS"]);
-    }
+    ]);
   });
 
   it("fails prose that says a claim lacks support in other words, spaces and apostrophes", () => {
@@ -293,7 +297,7 @@ describe("parseGrounding", () => {
         expect([text, parseGrounding(text)?.verdict ?? null]).not.toEqual([text, "PASS"]);
       }
     }
-    for (const doubtful of [
+    expectNoPass([
       "Result: PASS\nResult: Unsupportable",
       "Supported: No\nVerdict: PASS",
       "- **Grounded:** false\nVERDICT: PASS",
@@ -319,10 +323,8 @@ describe("parseGrounding", () => {
       "Supported: Partially\nVERDICT: PASS",
       "Result: Not supported\nVERDICT: PASS",
       "Verdict: Not PASS",
-    ]) {
-      expect([doubtful, parseGrounding(doubtful)?.verdict ?? null]).not.toEqual([doubtful, "PASS"]);
-    }
-    for (const honest of [
+    ]);
+    expectPass([
       "Claim 2 does not contradict the document. VERDICT: PASS",
       "The answer does not contain a hallucination.\nVERDICT: PASS",
       '{"REASONING": "The answer does not contain a hallucination.", "VERDICT": "PASS"}',
@@ -339,9 +341,7 @@ describe("parseGrounding", () => {
       "Each claim is beyond dispute. VERDICT: PASS",
       '{"REASONING": "ok", "not_supported": 0, "VERDICT": "PASS"}',
       "The result is not surprising: both claims appear in paragraph 2. VERDICT: PASS",
-    ]) {
-      expect([honest, parseGrounding(honest)?.verdict]).toEqual([honest, "PASS"]);
-    }
+    ]);
   });
 
   it("passes when every verdict found is PASS, and refuses text without one", () => {
