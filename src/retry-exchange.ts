@@ -6,6 +6,7 @@ import { afterRetries, isRetryableStatus, NO_CLIENT_RETRY, ProxyError } from "./
 import { DeadlinePassed, discard, ExchangeTimeout, headerLookup, isWhole, type Exchange, type ExchangeReply } from "./exchange";
 import { retryAfterMs, wasRetried, withRetries, type FailureKind, type RetryPolicy } from "./retry";
 import { JSON_MEDIA_TYPE } from "./util/buffered-response";
+import { withFields } from "./util/with-fields";
 
 export interface RetryExchangeOptions {
   policy: RetryPolicy;
@@ -65,7 +66,7 @@ export function retryingExchange(exchange: Exchange, options: RetryExchangeOptio
       const budgetFirst = left < options.attemptMs;
       let reply: ExchangeReply;
       try {
-        reply = await exchange({ ...request, timeoutMs: Math.max(0, budgetFirst ? left : options.attemptMs), deadline });
+        reply = await exchange(withFields(request, { timeoutMs: Math.max(0, budgetFirst ? left : options.attemptMs), deadline }));
       } catch (err) {
         // The deadline also bounds the wait for a slot in the generator's queue (src/stream-slot.ts).
         if (err instanceof ExchangeTimeout) throw budgetFirst || err instanceof DeadlinePassed ? new BudgetSpent("request budget spent") : new AttemptTimeout("attempt timed out");
@@ -95,7 +96,7 @@ export function retryingExchange(exchange: Exchange, options: RetryExchangeOptio
       // The upstream's last failed answer, as it came; one retried here already tells the client's SDK not to again.
       if (err instanceof RetryableReply) {
         const { reply } = err;
-        return wasRetried(err) ? { ...reply, headers: { ...reply.headers, ...NO_CLIENT_RETRY } } : reply;
+        return wasRetried(err) ? withFields(reply, { headers: withFields(reply.headers, NO_CLIENT_RETRY) }) : reply;
       }
       const retried = wasRetried(err);
       if (err instanceof AttemptTimeout) {

@@ -4,6 +4,7 @@ import { DeadlinePassed, ExchangeTimeout, isWhole, type Exchange, type ExchangeR
 import { settlingChunks } from "./util/body-chunks";
 import { unwatchAbort, watchAbort } from "./util/abort-watch";
 import type { WaitLimit } from "./util/call-slots";
+import { withFields } from "./util/with-fields";
 
 /** An upstream's admission (Upstream.admit): runs `call` in a slot, held until the promise it returns settles. */
 export type Admit = <T>(call: () => Promise<T>, signal?: AbortSignal, wait?: WaitLimit) => Promise<T>;
@@ -23,13 +24,13 @@ export function holdingSlotUntilBodyEnds(admit: Admit, exchange: Exchange): Exch
       admit(() => {
         const left = deadline === undefined ? Infinity : deadline - Date.now();
         const cut = request.timeoutMs !== undefined && left < request.timeoutMs;
-        const call = cut ? exchange({ ...request, timeoutMs: Math.max(0, left) }) : exchange(request);
+        const call = cut ? exchange(withFields(request, { timeoutMs: Math.max(0, left) })) : exchange(request);
         return call.then(
           (reply) => {
             const body = reply.body;
             if (body === null || isWhole(body)) return answer(reply);
             // The slot's call settles when the stream is over; the reply goes out now.
-            return new Promise<void>((ended) => answer({ ...reply, body: endingWith(body, ended, request.signal) }));
+            return new Promise<void>((ended) => answer(withFields(reply, { body: endingWith(body, ended, request.signal) })));
           },
           // Cut to the deadline, the call's timeout is the deadline's.
           (err: unknown) => {

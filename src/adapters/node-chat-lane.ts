@@ -27,6 +27,7 @@ import { completionBody, verdictHeaders } from "../response";
 import { checkChatRequest, passThroughBody, reportResolved, rerankedStreamWork, reranker, type CheckedChat } from "../routes/chat";
 import { SSE_HEADERS, streamWork } from "../routes/stream";
 import { readAll } from "../util/read-all";
+import { withFields } from "../util/with-fields";
 
 const CHAT_PATH = "/v1/chat/completions";
 const utf8 = new TextEncoder();
@@ -119,10 +120,10 @@ const DEFAULT_TYPE = "text/plain; charset=UTF-8";
 
 function write(res: ServerResponse, answer: Forwarded): Promise<void> | void {
   const { status, body } = answer;
-  const given: Record<string, string | string[]> = answer.cookies === undefined ? answer.headers : { ...answer.headers, "set-cookie": answer.cookies };
+  const given: Record<string, string | string[]> = answer.cookies === undefined ? answer.headers : withFields(answer.headers, { "set-cookie": answer.cookies });
   if (body === null) return void res.writeHead(status, given).end();
-  const headers = given["content-type"] === undefined ? { ...given, "content-type": DEFAULT_TYPE } : given;
-  if (body instanceof Uint8Array) return void res.writeHead(status, { ...headers, "content-length": body.byteLength }).end(body);
+  const headers = given["content-type"] === undefined ? withFields(given, { "content-type": DEFAULT_TYPE }) : given;
+  if (body instanceof Uint8Array) return void res.writeHead(status, withFields(headers, { "content-length": body.byteLength })).end(body);
   res.writeHead(status, headers);
   return pump(body, res);
 }
@@ -130,7 +131,7 @@ function write(res: ServerResponse, answer: Forwarded): Promise<void> | void {
 /** An OpenAI-shaped error, as the app's errorResponse answers it. */
 function writeError(res: ServerResponse, failure: ProxyError, extraHeaders: Record<string, string> = {}): void {
   const { body, headers } = errorAnswer(failure, extraHeaders);
-  res.writeHead(failure.status, { ...headers, "content-length": Buffer.byteLength(body) }).end(body);
+  res.writeHead(failure.status, withFields(headers, { "content-length": Buffer.byteLength(body) })).end(body);
 }
 
 /**
