@@ -4,6 +4,7 @@ import { clientUpstreamKey, type HeaderSource } from "./auth";
 import type { PassThroughTarget } from "./passthrough";
 import type { PipelineDeps } from "./pipeline";
 import type { Upstream } from "./upstream";
+import { withFields } from "./util/with-fields";
 
 /** Empty values take out the operator's account headers a chat call would send (src/chat-call.ts drops empty ones). */
 const NOT_THE_OPERATORS = { "openai-organization": "", "openai-project": "" };
@@ -17,7 +18,7 @@ function withKey(upstream: Upstream, apiKey: string): Upstream {
     role: upstream.role,
     baseURL: upstream.baseURL,
     client,
-    chat: (body, signal, headers) => upstream.chat(body, signal, { ...headers, authorization: `Bearer ${apiKey}`, ...NOT_THE_OPERATORS }),
+    chat: (body, signal, headers) => upstream.chat(body, signal, withFields(headers ?? {}, { authorization: `Bearer ${apiKey}`, ...NOT_THE_OPERATORS })),
     schedule: upstream.schedule,
     admit: upstream.admit,
     refusesNow: () => upstream.refusesNow(),

@@ -11,6 +11,7 @@ import { ExchangeTimeout, replyText, textInHand, type Exchange, type ExchangeRep
 import { called } from "./util/called";
 import { plainHeaders } from "./util/plain-headers";
 import { utf8Bytes } from "./util/utf8-bytes";
+import { withFields } from "./util/with-fields";
 
 type ChatCompletion = OpenAI.Chat.Completions.ChatCompletion;
 
@@ -85,7 +86,7 @@ export function createChatCall({ baseURL, authorization, headers: fixed = {}, ti
   const headersWith = (extra: Record<string, string>): Record<string, string> => {
     let merged = mergedFor.get(extra);
     if (merged === undefined) {
-      const all: Record<string, string> = { ...common, ...extra };
+      const all: Record<string, string> = withFields(common, extra);
       // An empty value takes a common header out (bring-your-own-key: the operator's organization is not the client's).
       for (const name in all) if (all[name] === "") delete all[name];
       mergedFor.set(extra, (merged = Object.freeze(all)));

@@ -12,6 +12,7 @@ import { bodyBytes, JSON_MEDIA_TYPE } from "./util/buffered-response";
 import { bodyChunks, settlingChunks } from "./util/body-chunks";
 import { childSignal } from "./util/child-signal";
 import { undoLeftCoding } from "./util/content-coding";
+import { withFields } from "./util/with-fields";
 
 export interface ExchangeRequest {
   url: string;
@@ -196,17 +197,17 @@ export function exchangeOverFetch(fetchImpl: FetchLike): Exchange {
       // Not every runtime's Headers has getSetCookie (older Workers types lack it).
       const cookies = (response.headers as Headers & { getSetCookie?: () => string[] }).getSetCookie?.() ?? [];
       const reply = { status: response.status, headers: replyHeaders, ...(cookies.length > 1 ? { cookies } : {}) };
-      if (method === "HEAD" || NULL_BODY_STATUS.has(response.status)) return { ...reply, body: null };
+      if (method === "HEAD" || NULL_BODY_STATUS.has(response.status)) return withFields(reply, { body: null });
       if (comesWhole(response.status, replyHeaders["content-type"], whole)) {
         const bytes = await responseBytesUpTo(response, wholeLimit(response.status));
         if (overLimit(response.status, bytes.length)) throw answerTooLarge();
-        return { ...reply, body: bytes };
+        return withFields(reply, { body: bytes });
       }
       const chunks = bodyChunks(response);
-      if (chunks === null) return { ...reply, body: null };
+      if (chunks === null) return withFields(reply, { body: null });
       streaming = true;
       // The stream still follows the caller's signal while it is read, and lets go of it when it ends.
-      return { ...reply, body: settlingChunks(chunks, call.release) };
+      return withFields(reply, { body: settlingChunks(chunks, call.release) });
     } catch (err) {
       // The signal's reason is what the fetch rejects with; a timer's reason is an ExchangeTimeout already.
       throw call.timedOut() ? call.signal.reason : err;

@@ -3,6 +3,7 @@ import PQueue from "p-queue";
 import { cancelledError, ProxyError } from "./errors";
 import type { CallOptions, JudgeBackend } from "./judge/backend";
 import type { Upstream } from "./upstream";
+import { withFields } from "./util/with-fields";
 
 /** Runs tasks with at most a fixed number at once; one limiter serves one client request. */
 export interface Limiter {
@@ -78,7 +79,7 @@ export function limitJudge(backend: JudgeBackend, limiter: Limiter): JudgeBacken
   if (limiter === unlimited) return backend;
   const { identity, model, templates } = backend;
   if (backend.callsAtOnce) {
-    const bounded = (call: CallOptions = {}, signal: AbortSignal): CallOptions => ({ ...call, limit: (task) => limiter.run(task, signal) });
+    const bounded = (call: CallOptions = {}, signal: AbortSignal): CallOptions => withFields(call, { limit: <T>(task: () => Promise<T>) => limiter.run(task, signal) });
     return {
       identity,
       model,

@@ -8,6 +8,7 @@ import { verdictOptionsSchema, type Config, type VerdictOptionsInput } from "./c
 import type { HeaderSource } from "./auth";
 import { badRequest, paramOf } from "./errors";
 import type { ChatRequest } from "./openai/chat";
+import { withFields } from "./util/with-fields";
 
 export interface ResolvedOptions {
   /** The model every generator call uses. */
@@ -196,7 +197,7 @@ export function resolveOptions(body: ChatRequest, headers: HeaderSource, config:
       );
     }
     guard.context = documents;
-    const parsedInner = strategyOptions.safeParse({ ...strategyInput, strategy: guard.inner });
+    const parsedInner = strategyOptions.safeParse(withFields(strategyInput, { strategy: guard.inner }));
     if (!parsedInner.success) throw badRequest(`invalid options for the inner strategy ${guard.inner}: ${parsedInner.error.issues[0]!.message}`, "verdict.inner");
     inner = parsedInner.data;
   }
@@ -216,7 +217,7 @@ export function resolveOptions(body: ChatRequest, headers: HeaderSource, config:
   const picked = pick(sources, "min_candidates") as { value: number; param: string };
   // The deployment's floor (a default or a virtual model's) is for requests that draw that many; one drawing fewer (n
   // 1, a smaller n asked for) is not refused for a setting its client never made.
-  const minCandidates = setByRequest(sources, "min_candidates") ? picked : { ...picked, value: Math.min(picked.value, drawn) };
+  const minCandidates = setByRequest(sources, "min_candidates") ? picked : withFields(picked, { value: Math.min(picked.value, drawn) });
   if (minCandidates.value > drawn) {
     throw badRequest(`${minCandidates.param} (${minCandidates.value}) is more than the ${drawn} candidates drawn`, minCandidates.param);
   }

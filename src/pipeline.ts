@@ -19,6 +19,7 @@ import { drawCandidates, type DrawSummary, type NSupport } from "./sample";
 import type { Upstream } from "./upstream";
 import { awaitedLater } from "./util/awaited-later";
 import { createChannel } from "./util/channel";
+import { withFields } from "./util/with-fields";
 
 export interface PipelineDeps {
   generator: Upstream;
@@ -121,7 +122,7 @@ type InnerOptions = ResolvedOptions["inner"];
 
 /** Without the judge: consistency keeps its vote (a tie broken by its rule); any other strategy, the tie-break rule. */
 async function unjudgedPick(strategy: InnerOptions | ResolvedOptions["strategy"], candidates: Candidate[], ctx: StrategyContext): Promise<Selection> {
-  if (strategy?.strategy === "consistency") return selectWith({ ...strategy, tie_break: "rule" }, inOrder(candidates), ctx);
+  if (strategy?.strategy === "consistency") return selectWith(withFields(strategy, { tie_break: "rule" as const }), inOrder(candidates), ctx);
   return unjudgedSelection(candidates);
 }
 
@@ -150,11 +151,11 @@ async function guardFailedOpen(strategy: GuardOptions, inner: InnerOptions, pool
   const indices = (candidates: Candidate[]) => candidates.map((c) => c.index);
   if (passed.length > 0) {
     const picked = await unjudgedPick(inner, passed, ctx);
-    return { ...picked, ranking: [...picked.ranking, ...indices(unchecked), ...indices(failed)], grounded: true, checks };
+    return withFields(picked, { ranking: [...picked.ranking, ...indices(unchecked), ...indices(failed)], grounded: true, checks });
   }
   if (unchecked.length > 0) {
     const picked = await unjudgedPick(inner, unchecked, ctx);
-    return { ...picked, ranking: [...picked.ranking, ...indices(failed)], grounded: false, checks };
+    return withFields(picked, { ranking: [...picked.ranking, ...indices(failed)], grounded: false, checks });
   }
   const rationale = "The judge became unavailable after every checked candidate had failed the groundedness check.";
   return { winner: -1, ranking: indices(failed), rationale, grounded: false, checks, abstention: strategy.abstain_message };
@@ -189,7 +190,7 @@ function excludedCheck(index: number, pool: CandidatePool): GroundingCheck {
  */
 function withEveryCheck(selection: Selection, checks: GroundingCheck[], pool: CandidatePool, excluded: number[]): Selection {
   const every = everyCheck(checks, pool, excluded);
-  return every === checks ? selection : { ...selection, checks: every };
+  return every === checks ? selection : withFields(selection, { checks: every });
 }
 
 /** The checks with one for each candidate left out before judging (a repeat, an empty answer); the same list if none. */
@@ -228,7 +229,7 @@ function withoutJudgeable(strategy: ResolvedOptions["strategy"], pool: Candidate
   // Nothing usable was drawn, so nothing could be checked: a guarded request must not get an unchecked answer.
   const checks = pool.all.map((c) => excludedCheck(c.index, pool));
   if (strategy.on_all_fail === "error") throw new UngroundedError(checks);
-  if (strategy.on_all_fail === "best_effort") return { ...unchecked, grounded: false, checks };
+  if (strategy.on_all_fail === "best_effort") return withFields(unchecked, { grounded: false, checks });
   const rationale = "No usable candidate was drawn, so none could be checked.";
   return { winner: -1, ranking: [], rationale, grounded: false, checks, abstention: strategy.abstain_message }; // excluded: added after
 }

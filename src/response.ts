@@ -2,6 +2,7 @@
 import { addUsage, ZERO_USAGE } from "./openai/chat";
 import type { DebugTrace } from "./observe/debug-trace";
 import type { PipelineOutcome } from "./pipeline";
+import { withFields } from "./util/with-fields";
 
 export function verdictObject(outcome: PipelineOutcome) {
   const { options, pool, selection, draw, judge, degraded } = outcome;
@@ -24,7 +25,7 @@ export function verdictObject(outcome: PipelineOutcome) {
       unparsed: judge.unparsed,
       ...(judge.execution_log_ids ? { execution_log_ids: judge.execution_log_ids } : {}),
     },
-    usage: { generator: draw.usage, judge: judge.cost !== undefined ? { ...judge.usage, cost: judge.cost } : judge.usage },
+    usage: { generator: draw.usage, judge: judge.cost !== undefined ? withFields(judge.usage, { cost: judge.cost }) : judge.usage },
     ...(degraded.length > 0
       ? { degraded: degraded.join(","), ...(draw.errors.length > 0 ? { errors: draw.errors.map((e) => ({ status: e.status, message: e.message })) } : {}) }
       : {}),
@@ -131,7 +132,7 @@ export function completionBody(outcome: PipelineOutcome, fallbackModel: string) 
       : returned.map((index, position) => {
           const candidate = outcome.pool.byIndex(index);
           const choice = { index: position, message: messageShown(outcome, candidate.message), logprobs: candidate.logprobs ?? null, finish_reason: candidate.finish_reason ?? "stop" };
-          return candidate.extra ? { ...candidate.extra, ...choice } : choice;
+          return candidate.extra ? withFields(candidate.extra, choice) : choice;
         });
   const body = {
     id: meta?.id ?? `chatcmpl-verdict-${crypto.randomUUID()}`,
@@ -144,7 +145,7 @@ export function completionBody(outcome: PipelineOutcome, fallbackModel: string) 
     verdict: verdictObject(outcome),
   };
   // The generator's other fields first, so that verdict's own win; spread only when there are any (literals are cheaper).
-  return meta?.extra ? { ...meta.extra, ...body } : body;
+  return meta?.extra ? withFields(meta.extra, body) : body;
 }
 
 export function verdictHeaders(outcome: PipelineOutcome): Record<string, string> {

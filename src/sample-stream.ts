@@ -12,6 +12,7 @@ import { upstreamFailure, type Upstream } from "./upstream";
 import { JSON_MEDIA_TYPE } from "./util/buffered-response";
 import { childSignal } from "./util/child-signal";
 import { completionMeta } from "./util/other-fields";
+import { withFields } from "./util/with-fields";
 
 type ChatParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming;
 
@@ -91,7 +92,7 @@ export function streamedDraw(
   soFar: StreamedDraw = { usage: null, meta: null },
   scrubKeys: ((text: string) => string) | null = null,
 ): Promise<StreamedDraw> {
-  const body = { ...params, stream: true, stream_options: { include_usage: true } } as unknown as ChatParams;
+  const body = withFields(params, { stream: true, stream_options: { include_usage: true } }) as unknown as ChatParams;
   const expected = typeof params.n === "number" ? params.n : 1;
   return upstream.schedule(async (requestSignal) => {
     // generator.timeout_ms bounds the whole call, body included, as it does an unstreamed draw. The SDK's own timer

@@ -9,6 +9,7 @@ import { apiErrorFromBody, errorInsteadOfAnswer, streamedDraw, type StreamedDraw
 import { upstreamFailure, type Upstream } from "./upstream";
 import { createChannel } from "./util/channel";
 import { completionMeta, otherFields } from "./util/other-fields";
+import { withFields } from "./util/with-fields";
 
 type ChatCompletion = OpenAI.Chat.Completions.ChatCompletion;
 
@@ -134,7 +135,7 @@ function toCandidate(
   const content = contentText(message.content);
   const answer = withoutInlineReasoning(content, inlineReasoning);
   const fullText = messageText(message);
-  const text = answer === content ? fullText : messageText({ ...message, content: answer });
+  const text = answer === content ? fullText : messageText(withFields(message, { content: answer }));
   return {
     index,
     text,
@@ -231,7 +232,7 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
       summary.meta ??= drawn.meta;
     };
     try {
-      const result = await streamedDraw(upstream, { ...body, n }, signal, (choice) => {
+      const result = await streamedDraw(upstream, withFields(body, { n }), signal, (choice) => {
         if (got >= n) return;
         got += 1;
         if (scrubKeys) scrubMessage(choice.message as Record<string, unknown>, scrubKeys);
@@ -265,7 +266,7 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
     const supported = nSupport.value === "auto" && nSupport.refused?.has(kind) ? false : nSupport.value;
     if (n > 1 && supported !== false) {
       try {
-        remaining -= stream ? await drawStreamed() : await draw({ ...body, n }, n);
+        remaining -= stream ? await drawStreamed() : await draw(withFields(body, { n }), n);
         nCallAnswered = true;
       } catch (err) {
         const failure = upstreamFailure("generator", err);
@@ -282,7 +283,7 @@ export function drawCandidates({ upstream, body, n, nSupport, signal, stream = f
     // A fixed client seed would make every draw identical; each single draw gets its own, derived from it and past the
     // one the `n` call used when that call was answered.
     const firstSeed = seed === undefined ? undefined : seed + (nCallAnswered ? 1 : 0);
-    const drawOne = (i: number) => draw(firstSeed === undefined ? single : { ...single, seed: firstSeed + i }, 1);
+    const drawOne = (i: number) => draw(firstSeed === undefined ? single : withFields(single, { seed: firstSeed + i }), 1);
     const lost = (err: unknown) => lose(upstreamFailure("generator", err), 1);
     let first = 0;
     if (learning) {

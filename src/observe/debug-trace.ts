@@ -3,6 +3,7 @@
 import type { CandidatePool } from "../candidates";
 import type { JudgmentMeta, RequestProbe } from "./probe";
 import { failureCode } from "./probe";
+import { withFields } from "../util/with-fields";
 
 export interface DebugJudgment extends JudgmentMeta {
   /** Milliseconds since the request began, when the judgment was asked and when it was settled. */
@@ -49,7 +50,7 @@ export function recordDebugTrace(probe: RequestProbe): { probe: RequestProbe; bu
     judgment(meta, caching) {
       const inner = probe.judgment(meta, caching);
       // Recorded when asked, so the list reads in the order the strategy asked, not the order answers came back.
-      const record: DebugJudgment = { ...meta, started_ms: ms(probe.elapsed()) };
+      const record: DebugJudgment = withFields(meta, { started_ms: ms(probe.elapsed()) });
       judgments.push(record);
       return {
         headers: inner.headers,

@@ -2,6 +2,7 @@
 // finish_reason arrives, so a streamed `n` call yields early finishers while slower siblings are still being written.
 
 import { otherFields } from "../util/other-fields";
+import { withFields } from "../util/with-fields";
 
 type Any = Record<string, any>;
 
@@ -91,7 +92,7 @@ export function createChunkAssembler(): ChunkAssembler {
         const state = partial.get(choice.index) ?? { content: null, refusal: null, calls: [], tokens: null, refusalTokens: null, others: {}, extras: undefined };
         partial.set(choice.index, state);
         const extras = otherFields(choice, CHUNK_CHOICE_FIELDS);
-        if (extras) state.extras = { ...state.extras, ...extras };
+        if (extras) state.extras = withFields(state.extras ?? {}, extras);
         const delta = (choice.delta ?? {}) as Any;
         if (typeof delta.content === "string") state.content = (state.content ?? "") + delta.content;
         if (typeof delta.refusal === "string") state.refusal = (state.refusal ?? "") + delta.refusal;
@@ -117,11 +118,11 @@ export function createChunkAssembler(): ChunkAssembler {
           const calls = state.calls.filter(Boolean);
           // A role chunk's "" is no content at all when the answer is only tool calls or a refusal (null, as unstreamed).
           const content = state.content === "" && (calls.length > 0 || state.refusal !== null) ? null : state.content;
-          const message: Record<string, unknown> = { ...state.others, role: "assistant", content, refusal: state.refusal };
+          const message: Record<string, unknown> = withFields(state.others ?? {}, { role: "assistant", content, refusal: state.refusal });
           if (calls.length > 0) message.tool_calls = calls;
           const logprobs = state.tokens || state.refusalTokens ? { content: state.tokens, refusal: state.refusalTokens } : null;
           const assembled = { index: choice.index, message, logprobs, finish_reason: choice.finish_reason };
-          finished.push(state.extras ? { ...state.extras, ...assembled } : assembled);
+          finished.push(state.extras ? withFields(state.extras, assembled) : assembled);
           partial.delete(choice.index);
           done.add(choice.index);
         }

@@ -1,5 +1,6 @@
 // Replays a finished chat.completion as the chat.completion.chunk sequence a streaming OpenAI server would send.
 // Clients assemble deltas by concatenation, so the pieces only have to join back to exactly the original message.
+import { withFields } from "../util/with-fields";
 
 interface ToolCall {
   id?: string;
@@ -108,7 +109,7 @@ function choiceDeltas(choice: ReplayChoice): Record<string, unknown>[] {
     delta({ tool_calls: [{ index, id: call.id, type: call.type ?? "function", function: { name: call.function.name, arguments: first } }] });
     for (const piece of rest) delta({ tool_calls: [{ index, function: { arguments: piece } }] });
   });
-  out.push({ ...extra, index: choice.index, delta: {}, logprobs: null, finish_reason: choice.finish_reason ?? "stop" });
+  out.push(withFields(extra, { index: choice.index, delta: {}, logprobs: null, finish_reason: choice.finish_reason ?? "stop" }));
   return out;
 }
 

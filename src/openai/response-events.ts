@@ -4,6 +4,7 @@ import type { ProxyError } from "../errors";
 import { splitText } from "./chunks";
 import { outputMessage, responseShell, toResponseObject, type ChatResult, type ResponsesRequest } from "./responses";
 import { encodeEvent } from "./sse";
+import { withFields } from "../util/with-fields";
 
 export interface ResponseEventStream {
   /** Sent before any work is done: the client learns the response id right away. */
@@ -25,21 +26,21 @@ export function responseEventStream(body: ResponsesRequest, id: string, createdA
     finish(result) {
       const itemId = `msg_${id.slice(5)}`;
       const { item } = outputMessage(result, itemId);
-      const events = [event("response.output_item.added", { output_index: 0, item: { ...item, status: "in_progress", content: [] } })];
+      const events = [event("response.output_item.added", { output_index: 0, item: withFields(item, { status: "in_progress", content: [] }) })];
       item.content.forEach((part, contentIndex) => {
         const at = { item_id: itemId, output_index: 0, content_index: contentIndex };
         if (part.type === "output_text") {
-          events.push(event("response.content_part.added", { ...at, part: { ...part, text: "", annotations: [] } }));
-          for (const delta of splitText(part.text)) events.push(event("response.output_text.delta", { ...at, delta, logprobs: [] }));
+          events.push(event("response.content_part.added", withFields(at, { part: withFields(part, { text: "", annotations: [] }) })));
+          for (const delta of splitText(part.text)) events.push(event("response.output_text.delta", withFields(at, { delta, logprobs: [] })));
           part.annotations.forEach((annotation, annotationIndex) =>
-            events.push(event("response.output_text.annotation.added", { ...at, annotation_index: annotationIndex, annotation })));
-          events.push(event("response.output_text.done", { ...at, text: part.text, logprobs: [] }));
+            events.push(event("response.output_text.annotation.added", withFields(at, { annotation_index: annotationIndex, annotation }))));
+          events.push(event("response.output_text.done", withFields(at, { text: part.text, logprobs: [] })));
         } else {
-          events.push(event("response.content_part.added", { ...at, part: { ...part, refusal: "" } }));
-          for (const delta of splitText(part.refusal)) events.push(event("response.refusal.delta", { ...at, delta }));
-          events.push(event("response.refusal.done", { ...at, refusal: part.refusal }));
+          events.push(event("response.content_part.added", withFields(at, { part: withFields(part, { refusal: "" }) })));
+          for (const delta of splitText(part.refusal)) events.push(event("response.refusal.delta", withFields(at, { delta })));
+          events.push(event("response.refusal.done", withFields(at, { refusal: part.refusal })));
         }
-        events.push(event("response.content_part.done", { ...at, part }));
+        events.push(event("response.content_part.done", withFields(at, { part })));
       });
       events.push(event("response.output_item.done", { output_index: 0, item }));
       const response = toResponseObject(body, result, id, createdAt);

@@ -15,6 +15,7 @@ import { completionBody, verdictHeaders } from "../response";
 import { arrivedAt, probeOf, settleLater, waitUntilOf } from "../observe/middleware";
 import { invalidBody, readJsonObject, reranker } from "./chat";
 import { streamedResponse } from "./stream";
+import { withFields } from "../util/with-fields";
 
 /** Whether the request has instructions, which go first in the conversation as a system message. */
 function hasInstructions(body: Record<string, unknown>): body is Record<string, unknown> & { instructions: string } {
@@ -84,8 +85,8 @@ export async function handleResponses(c: Context, ctx: AppContext): Promise<Resp
 
   // Only now: a pass-through goes as it came, chat parameters and all, for the generator's own /v1/responses to judge.
   refuseChatOnly(body);
-  const chat = { ...mapped.chat, model: options.upstreamModel };
-  const single = { ...options, choices: 1 };
+  const chat = withFields(mapped.chat, { model: options.upstreamModel });
+  const single = withFields(options, { choices: 1 });
   const toResult = (outcome: PipelineOutcome) => completionBody(outcome, body.model) as unknown as ChatResult;
   const shape = { instructions: hasInstructions(body), textInput: typeof body.input === "string" };
   const rerank = namingResponsesParams(reranker(ctx, c.req.raw.headers, arrived, chat, single, probeOf(c), waitUntilOf(c)), shape);
