@@ -1,6 +1,7 @@
 // Self-consistency: the answer most candidates agree on wins, with no judge call. A tie between answers goes to the
 // judge (a knockout among one representative of each tied answer) unless `tie_break` says "rule".
 import { z } from "zod";
+import { inOrder } from "./in-order";
 import { knockout } from "./knockout";
 import { TIE_BREAK_STEPS, tieBreakOrder } from "./tiebreak";
 import type { Candidate, Selection, Strategy } from "./types";
@@ -204,10 +205,7 @@ export const consistency: Strategy<ConsistencyOptions> = {
       winner = representative(tied[0]!);
       rationale = `${top} of ${total} candidates agree on this answer.`;
     } else if (options.tie_break === "judge") {
-      async function* reps() {
-        for (const group of tied) yield representative(group);
-      }
-      judged = await knockout(reps(), ctx);
+      judged = await knockout(inOrder(tied.map(representative)), ctx);
       winner = tied.map(representative).find((c) => c.index === judged!.winner)!;
       rationale = `${tied.length} answers tied with ${top} votes each; the judge chose: ${judged.rationale}`;
     } else {
