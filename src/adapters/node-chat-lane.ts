@@ -213,7 +213,7 @@ export function chatCompletionsLane(ctx: AppContext, app: RequestListener): Requ
     // What streamWork returns for a reader that goes away is not needed: the client's leaving aborts `client`, which
     // the work follows.
     streamWork(work, {
-      begin: () => void res.writeHead(200, { ...SSE_HEADERS, ...work.headers }),
+      begin: () => void res.writeHead(200, withFields(SSE_HEADERS, work.headers ?? {})),
       send: (text) => void res.write(text),
       end: () => void (res.destroyed || res.end()),
       refuse: (failure) => void (res.destroyed || writeError(res, failure, work.headers)),

@@ -33,8 +33,7 @@ const ms = (value: number) => Math.round(value * 10) / 10;
 export function recordDebugTrace(probe: RequestProbe): { probe: RequestProbe; build(pool: CandidatePool): DebugTrace } {
   const arrived = new Map<number, number>();
   const judgments: DebugJudgment[] = [];
-  const traced: RequestProbe = {
-    ...probe,
+  const traced: RequestProbe = withFields<RequestProbe, Pick<RequestProbe, "generation" | "judgment">>(probe, {
     generation(count) {
       const inner = probe.generation(count);
       return {
@@ -68,7 +67,7 @@ export function recordDebugTrace(probe: RequestProbe): { probe: RequestProbe; bu
         },
       };
     },
-  };
+  });
   return {
     probe: traced,
     build: (pool) => ({

@@ -59,7 +59,8 @@ export function tokenCount(value: unknown): number {
 /** Two breakdowns added kind by kind; undefined while neither side has one. */
 function addDetails(a: UsageDetails | undefined, b: unknown): UsageDetails | undefined {
   if (b === null || typeof b !== "object") return a;
-  const sum: UsageDetails = { ...a };
+  // Not `{ ...a }`: a spread copy that then gains fields gets a hidden class of its own (src/util/with-fields.ts).
+  const sum: UsageDetails = Object.assign({}, a);
   for (const [kind, count] of Object.entries(b)) if (typeof count === "number" || typeof count === "string") sum[kind] = (sum[kind] ?? 0) + tokenCount(count);
   return sum;
 }

@@ -124,8 +124,7 @@ export function replayChunks(completion: ReplayCompletion, includeUsage: boolean
   // logprobs made a 125 KB answer 4.4 MB of events.
   const { service_tier, ...once } = others;
   const everyChunk = service_tier === undefined ? {} : { service_tier };
-  const frame = (choices: unknown[], extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-    ...everyChunk,
+  const frame = (choices: unknown[], extra: Record<string, unknown> = {}): Record<string, unknown> => withFields(everyChunk, {
     id: completion.id,
     object: "chat.completion.chunk",
     created: completion.created,

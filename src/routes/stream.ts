@@ -4,6 +4,7 @@
 // refuses; a failure after the stream began becomes an error event. A client that goes away aborts the work.
 import { errorResponse, ProxyError, toProxyError } from "../errors";
 import { encodeBytes, encodeComment } from "../openai/sse";
+import { withFields } from "../util/with-fields";
 
 export interface StreamedWork {
   /** The client's request signal: aborts when its socket closes. */
@@ -116,7 +117,7 @@ export function streamedResponse(work: StreamedWork): Promise<Response> {
       }
     };
     cancel = streamWork(work, {
-      begin: () => answer(new Response(body, { status: 200, headers: { ...SSE_HEADERS, ...work.headers } })),
+      begin: () => answer(new Response(body, { status: 200, headers: withFields(SSE_HEADERS, work.headers ?? {}) })),
       send: (text) => out.enqueue(encodeBytes(text)),
       end: close,
       refuse: (failure) => answer(errorResponse(failure, work.headers)),
