@@ -60,7 +60,8 @@ function merged(before: unknown, piece: unknown, key = ""): unknown {
   if (piece === null || piece === undefined) return before;
   if (typeof piece === "string") return typeof before === "string" && !NAMING_KEYS.has(key) ? before + piece : piece;
   if (typeof piece !== "object" || Array.isArray(piece) || typeof before !== "object" || before === null || Array.isArray(before)) return piece;
-  const out: Record<string, unknown> = { ...(before as Record<string, unknown>) };
+  // A copy by withFields, not `{ ...before }`: a spread copy that then gains fields gets a hidden class of its own.
+  const out: Record<string, unknown> = withFields(before as Record<string, unknown>, {});
   for (const [name, value] of Object.entries(piece)) if (name !== UNSAFE_KEY) out[name] = merged(out[name], value, name);
   return out;
 }

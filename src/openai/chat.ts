@@ -1,6 +1,7 @@
 // Wire schemas for chat completions: validate what verdict relies on, let every other field through untouched.
 import { z } from "zod";
 import { canonicalJson } from "../cache/key";
+import { withFields } from "../util/with-fields";
 
 const contentPart = z.looseObject({ type: z.string() });
 
@@ -59,8 +60,8 @@ export function tokenCount(value: unknown): number {
 /** Two breakdowns added kind by kind; undefined while neither side has one. */
 function addDetails(a: UsageDetails | undefined, b: unknown): UsageDetails | undefined {
   if (b === null || typeof b !== "object") return a;
-  // Not `{ ...a }`: a spread copy that then gains fields gets a hidden class of its own (src/util/with-fields.ts).
-  const sum: UsageDetails = Object.assign({}, a);
+  // A copy by withFields, not `{ ...a }`: a spread copy that then gains fields gets a hidden class of its own.
+  const sum: UsageDetails = withFields(a ?? {}, {});
   for (const [kind, count] of Object.entries(b)) if (typeof count === "number" || typeof count === "string") sum[kind] = (sum[kind] ?? 0) + tokenCount(count);
   return sum;
 }
