@@ -144,7 +144,7 @@ export function completionBody(outcome: PipelineOutcome, fallbackModel: string) 
     ...(meta?.system_fingerprint ? { system_fingerprint: meta.system_fingerprint } : {}),
     verdict: verdictObject(outcome),
   };
-  // The generator's other fields first, so that verdict's own win; spread only when there are any (literals are cheaper).
+  // The generator's other fields first, so that verdict's own win; copied only when there are any (literals are cheaper).
   return meta?.extra ? withFields(meta.extra, body) : body;
 }
 
