@@ -38,9 +38,12 @@ export async function startSim(dir: string): Promise<Server> {
   return { name: "sim", url, pid: child.pid!, log };
 }
 
-/** verdict with its default settings except the upstream: what `npm start` runs (access log at info included). */
-export async function startVerdict(dir: string, simUrl: string): Promise<Server> {
-  const verdict = await startVerdictProcess({ generator: { base_url: simUrl }, judge: { model: "sim-judge" } }, { dir });
+/**
+ * verdict with its default settings except the upstream: what `npm start` runs (access log at info included), with
+ * `nodeArgs` added (bench:perf's --perf-basic-prof).
+ */
+export async function startVerdict(dir: string, simUrl: string, nodeArgs: string[] = []): Promise<Server> {
+  const verdict = await startVerdictProcess({ generator: { base_url: simUrl }, judge: { model: "sim-judge" } }, { dir, nodeArgs });
   return { name: "verdict", url: verdict.url, pid: verdict.pid, log: verdict.log };
 }
 

@@ -8,16 +8,15 @@
 // Needs perf (Debian's linux-perf) and wrk; Linux only. Figures are µs of CPU per request under perf, which slows the
 // process a little: compare two builds with bench:ab, and read this for where the time goes.
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { killChildren, runToExit } from "./children";
 import { requestBody, requestHeaders } from "./overhead-probe";
-import { startSim } from "./overhead-servers";
-import { mergeRounds, runWrk, writeScript } from "./overhead-wrk";
+import { startSim, startVerdict } from "./overhead-servers";
+import { mergeRounds, runWrk, wrkVersion, writeScript } from "./overhead-wrk";
 import { attribute } from "./perf-samples";
-import { startVerdictProcess } from "./verdict-process";
 
 const { values } = parseArgs({
   options: {
@@ -60,13 +59,14 @@ function table(rows: [string, number][], head: string): string {
 
 async function main(): Promise<number> {
   requirePerf();
+  wrkVersion(); // or the error saying how to install it
   const dir = mkdtempSync(join(tmpdir(), "verdict-perf-"));
   let pid = 0;
   try {
     const sim = await startSim(dir);
     // The JIT's code map for perf; V8's own log (which the flag turns on) goes to the temporary directory, not the cwd.
     const nodeArgs = ["--perf-basic-prof", "--no-logfile-per-isolate", `--logfile=${join(dir, "v8.log")}`];
-    const verdict = await startVerdictProcess({ generator: { base_url: sim.url }, judge: { model: "sim-judge" } }, { dir, nodeArgs });
+    const verdict = await startVerdict(dir, sim.url, nodeArgs);
     pid = verdict.pid;
     const headers = { ...requestHeaders(sim.url), "x-verdict-n": String(candidates) };
     const script = writeScript(dir, "perf", requestBody(values.stream), headers);
@@ -76,9 +76,8 @@ async function main(): Promise<number> {
     const [round] = await Promise.all([runWrk(url, script, concurrency, seconds, join(dir, "wrk.log")), record(pid, data)]);
     const merged = mergeRounds([round]);
     if (merged.errors > 0) throw new Error(`${merged.errors} errors under wrk (${join(dir, "wrk.log")})`);
-    const text = join(dir, "perf.txt");
-    writeFileSync(text, execFileSync("perf", ["script", "-F", "ip,sym,dso", "-i", data], { maxBuffer: 1 << 30, stdio: ["ignore", "pipe", "ignore"] }));
-    const found = attribute(readFileSync(text, "utf8"), HZ, merged.requests);
+    const samples = execFileSync("perf", ["script", "-F", "ip,sym,dso", "-i", data], { encoding: "utf8", maxBuffer: 1 << 30, stdio: ["ignore", "pipe", "ignore"] });
+    const found = attribute(samples, HZ, merged.requests);
     const what = candidates === 1 ? "pass-through" : `best-of-${candidates}`;
     console.log(`${what}, ${values.stream ? "streamed" : "not streamed"}, concurrency ${concurrency}: ${merged.requests} requests in ${seconds} s, ${found.samples} samples`);
     console.log(`CPU per request under perf: ${found.totalUs.toFixed(1)} µs (${Object.entries(found.byLeaf).map(([kind, us]) => `${kind} ${us.toFixed(1)}`).join(", ")})\n`);
