@@ -47,10 +47,10 @@ export async function startVerdict(dir: string, simUrl: string, nodeArgs: string
   return { name: "verdict", url: verdict.url, pid: verdict.pid, log: verdict.log };
 }
 
-/** The floor: the least a Node proxy does (bench/floor-proxy.mjs), in front of the simulator. */
-export async function startFloor(dir: string, simUrl: string): Promise<Server> {
+/** The floor: the least a Node proxy does (bench/floor-proxy.mjs), in front of the simulator; `nodeArgs` as for verdict. */
+export async function startFloor(dir: string, simUrl: string, nodeArgs: string[] = []): Promise<Server> {
   const log = join(dir, "floor.log");
-  const { url, child } = await startListening(["bench/floor-proxy.mjs", simUrl], log, "floor proxy");
+  const { url, child } = await startListening([...nodeArgs, "bench/floor-proxy.mjs", simUrl], log, "floor proxy");
   return { name: "floor", url, pid: child.pid!, log };
 }
 

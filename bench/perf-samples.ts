@@ -16,6 +16,8 @@ export interface Attribution {
   byLeaf: Record<string, number>;
   /** By innermost JavaScript frame, "function file:line" (verdict's own when `own` matches the file). */
   byFrame: [string, number][];
+  /** The same samples by where that frame's code comes from: the proxy's own file, a package, a part of Node. */
+  bySource: [string, number][];
   /** Slow-path runtime calls, "call | innermost frame". */
   slowPaths: [string, number][];
 }
@@ -31,12 +33,31 @@ function leafKind(leaf: string): string {
   return "native";
 }
 
-/** "JS:*name file:///x/build/verdict.mjs:12:3 (/tmp/perf-1.map)" -> "name build/verdict.mjs:12" (names may hold spaces: "get signal"). */
+/** A JavaScript frame's function name, file and line: "JS:*name file:///x/build/verdict.mjs:12:3 (/tmp/perf-1.map)". */
+const LOCATED = /JS:[*~^]?(.*?)\s*(\S+):(\d+):\d+(?:\s|$)/;
+
+/** "name build/verdict.mjs:12" (names may hold spaces: "get signal"). */
 function frameName(line: string): string {
-  const match = /JS:[*~^]?(.*?)\s*(\S+):(\d+):\d+(?:\s|$)/.exec(line);
+  const match = LOCATED.exec(line);
   if (!match) return line.trim().replace(/^\S+\s+/, "").replace(/\s*\(\/[^)]*\)$/, ""); // no location (wasm): the name alone
   const file = match[2]!.replace(/^file:\/\//, "").replace(/^.*node_modules\//, "").split("/").slice(-2).join("/");
   return `${match[1] || "(anonymous)"} ${file}:${match[3]}`;
+}
+
+/**
+ * Where a JavaScript frame's code comes from, coarse enough to compare two proxies: the proxy's own file (the bundle,
+ * or the floor's script), a package by name (undici's HTTP parser is its WebAssembly), Node's HTTP, streams or the
+ * rest of it.
+ */
+function sourceOf(line: string | undefined): string {
+  if (line === undefined) return "(no JavaScript frame)";
+  if (line.includes(" JS:wasm")) return "undici";
+  const file = LOCATED.exec(line)?.[2];
+  if (file === undefined) return "(unnamed)";
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(file)?.[1];
+  if (pkg !== undefined) return pkg;
+  if (file.startsWith("node:")) return /^node:_?http/.test(file) ? "node: http" : file.includes("/streams/") ? "node: streams" : "node: other";
+  return file.replace(/^file:\/\//, "").split("/").pop()!;
 }
 
 const add = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
@@ -48,12 +69,14 @@ export function attribute(text: string, hz: number, requests: number): Attributi
   const perSample = 1e6 / hz / Math.max(1, requests);
   const leaves = new Map<string, number>();
   const frames = new Map<string, number>();
+  const sources = new Map<string, number>();
   const slow = new Map<string, number>();
   for (const stack of stacks) {
     add(leaves, leafKind(stack[0]!));
     const js = stack.findIndex((line) => line.includes(" JS:"));
     const owner = js < 0 ? "(no JavaScript frame)" : frameName(stack[js]!);
     add(frames, owner);
+    add(sources, sourceOf(js < 0 ? undefined : stack[js]));
     const below = js < 0 ? stack : stack.slice(0, js);
     const call = below.map((line) => SLOW_PATH.exec(line)?.[0]).findLast((found) => found !== undefined);
     if (call !== undefined) add(slow, `${call} | ${owner}`);
@@ -63,6 +86,7 @@ export function attribute(text: string, hz: number, requests: number): Attributi
     totalUs: stacks.length * perSample,
     byLeaf: Object.fromEntries(sorted(leaves, perSample)),
     byFrame: sorted(frames, perSample),
+    bySource: sorted(sources, perSample),
     slowPaths: sorted(slow, perSample),
   };
 }

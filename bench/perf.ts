@@ -4,6 +4,7 @@
 //
 //   npm run bench:perf                                   pass-through at concurrency 64, 8 s recorded
 //   npm run bench:perf -- --n 4 --concurrency 32 [--stream] [--seconds 8] [--top 30]
+//   npm run bench:perf -- --floor                        the floor proxy (bench/floor-proxy.mjs) the same way, to compare
 //
 // Needs perf (Debian's linux-perf) and wrk; Linux only. Figures are µs of CPU per request under perf, which slows the
 // process a little: compare two builds with bench:ab, and read this for where the time goes.
@@ -14,7 +15,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { killChildren, runToExit } from "./children";
 import { requestBody, requestHeaders } from "./overhead-probe";
-import { startSim, startVerdict } from "./overhead-servers";
+import { startFloor, startSim, startVerdict } from "./overhead-servers";
 import { mergeRounds, runWrk, wrkVersion, writeScript } from "./overhead-wrk";
 import { attribute } from "./perf-samples";
 
@@ -25,12 +26,14 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "64" },
     seconds: { type: "string", default: "8" },
     top: { type: "string", default: "25" },
+    floor: { type: "boolean", default: false },
   },
 });
 const candidates = Math.max(1, Math.min(16, Math.round(Number(values.n))));
 const concurrency = Math.max(1, Math.min(256, Math.round(Number(values.concurrency))));
 const seconds = Math.max(2, Math.min(60, Math.round(Number(values.seconds))));
 const top = Math.max(1, Math.round(Number(values.top)));
+if (values.floor && candidates > 1) throw new Error("--floor profiles the floor proxy, which only passes requests through: leave out --n");
 const HZ = 2000;
 
 function requirePerf(): void {
@@ -66,11 +69,11 @@ async function main(): Promise<number> {
     const sim = await startSim(dir);
     // The JIT's code map for perf; V8's own log (which the flag turns on) goes to the temporary directory, not the cwd.
     const nodeArgs = ["--perf-basic-prof", "--no-logfile-per-isolate", `--logfile=${join(dir, "v8.log")}`];
-    const verdict = await startVerdict(dir, sim.url, nodeArgs);
-    pid = verdict.pid;
+    const proxy = values.floor ? await startFloor(dir, sim.url, nodeArgs) : await startVerdict(dir, sim.url, nodeArgs);
+    pid = proxy.pid;
     const headers = { ...requestHeaders(sim.url), "x-verdict-n": String(candidates) };
     const script = writeScript(dir, "perf", requestBody(values.stream), headers);
-    const url = `${verdict.url}/chat/completions`;
+    const url = `${proxy.url}/chat/completions`;
     await runWrk(url, script, concurrency, 4, join(dir, "warm-up.log")); // the JIT settles first
     const data = join(dir, "perf.data");
     const [round] = await Promise.all([runWrk(url, script, concurrency, seconds, join(dir, "wrk.log")), record(pid, data)]);
@@ -79,9 +82,10 @@ async function main(): Promise<number> {
     const samples = execFileSync("perf", ["script", "-F", "ip,sym,dso", "-i", data], { encoding: "utf8", maxBuffer: 1 << 30, stdio: ["ignore", "pipe", "ignore"] });
     const found = attribute(samples, HZ, merged.requests);
     const what = candidates === 1 ? "pass-through" : `best-of-${candidates}`;
-    console.log(`${what}, ${values.stream ? "streamed" : "not streamed"}, concurrency ${concurrency}: ${merged.requests} requests in ${seconds} s, ${found.samples} samples`);
+    console.log(`${proxy.name}, ${what}, ${values.stream ? "streamed" : "not streamed"}, concurrency ${concurrency}: ${merged.requests} requests in ${seconds} s, ${found.samples} samples`);
     console.log(`CPU per request under perf: ${found.totalUs.toFixed(1)} µs (${Object.entries(found.byLeaf).map(([kind, us]) => `${kind} ${us.toFixed(1)}`).join(", ")})\n`);
-    console.log(table(found.byFrame, "innermost JavaScript frame (its builtins, runtime calls and kernel time included)"));
+    console.log(table(found.bySource, "code of the innermost JavaScript frame"));
+    console.log(`\n${table(found.byFrame, "innermost JavaScript frame (its builtins, runtime calls and kernel time included)")}`);
     console.log(`\n${table(found.slowPaths, "V8 slow path | innermost frame")}`);
     return 0;
   } finally {

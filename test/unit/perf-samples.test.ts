@@ -45,3 +45,28 @@ it("names the V8 slow path a sample was on, by the frame that took it", () => {
   // The outermost slow-path call below the frame: the miss that made the hidden class, not the class itself.
   expect(found.slowPaths).toEqual([["Runtime_DefineNamedOwnIC_Miss | attempt build/verdict.mjs:6887", 500]]);
 });
+
+it("sums the samples by where their innermost frame's code comes from: the proxy's file, a package, a part of Node", () => {
+  const script = [
+    "\t    7fb1 JS:*answer file:///work/main/build/verdict.mjs:7817:24 (/tmp/perf-1.map)",
+    "\t    7fb2 JS:*_resume file:///work/main/node_modules/undici/lib/dispatcher/client.js:579:3 (/tmp/perf-1.map)",
+    "\t    7fb3 JS:wasm-function[20]-20-turbofan (/tmp/perf-1.map)",
+    "\t    7fb4 JS:*parserOnIncoming node:_http_server:1026:27 (/tmp/perf-1.map)",
+    "\t    7fb5 JS:*clearBuffer node:internal/streams/writable:744:21 (/tmp/perf-1.map)",
+    "\t    7fb6 JS:*get signal node:internal/abort_controller:383:13 (/tmp/perf-1.map)",
+    "\t    7fb7 JS:*(anonymous) file:///work/main/bench/floor-proxy.mjs:18:22 (/tmp/perf-1.map)",
+    "\t    7fb8 JS:~parse file:///work/main/node_modules/@scope/pkg/index.js:1:1 (/tmp/perf-1.map)",
+    "\t  14b8616 uv__read (/usr/bin/node)",
+  ].join("\n\n");
+  const found = attribute(script, 1_000, 1);
+  expect(Object.fromEntries(found.bySource)).toEqual({
+    "verdict.mjs": 1_000,
+    undici: 2_000,
+    "node: http": 1_000,
+    "node: streams": 1_000,
+    "node: other": 1_000,
+    "floor-proxy.mjs": 1_000,
+    "@scope/pkg": 1_000,
+    "(no JavaScript frame)": 1_000,
+  });
+});
