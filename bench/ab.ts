@@ -7,6 +7,7 @@
 //   npm run bench:ab -- --a <git ref>                 A: that commit's bundle; B: this working tree's
 //   npm run bench:ab -- --a <ref> --b <ref> --concurrency 1 --rounds 10 [--stream]
 //   npm run bench:ab -- --a <ref> --n 4               best-of-4 instead of pass-through (CPU of the judging path)
+//   npm run bench:ab -- --a HEAD --b HEAD --b-node-args=--no-parallel-scavenge   one build, B with more Node flags
 //   npm run bench:ab -- --a HEAD --smoke              one round each: a CI-sized check that both sides answer
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -30,12 +31,15 @@ const { values } = parseArgs({
     n: { type: "string", default: "1" },
     smoke: { type: "boolean", default: false },
     out: { type: "string", default: "bench/out" },
+    "a-node-args": { type: "string", default: "" },
+    "b-node-args": { type: "string", default: "" },
   },
 });
 if (!values.a) throw new Error("--a <git ref> is required (B is this working tree unless --b names a ref)");
 const rounds = values.smoke ? 1 : Math.max(1, Math.min(50, Math.round(Number(values.rounds))));
 const concurrency = values.smoke ? 4 : Math.max(1, Math.min(256, Math.round(Number(values.concurrency))));
 const candidates = Math.max(1, Math.min(16, Math.round(Number(values.n))));
+const nodeArgs = { A: values["a-node-args"]!.split(" ").filter(Boolean), B: values["b-node-args"]!.split(" ").filter(Boolean) };
 
 interface SideRound {
   rps: number;
@@ -50,9 +54,9 @@ async function main(): Promise<number> {
     const bundles = bundlesToCompare(values.a!, values.b, dir);
     const sim = await startSim(dir);
     const config = { generator: { base_url: sim.url }, judge: { model: "sim-judge" } };
-    const side = (name: string, bundle: string) => {
+    const side = (name: "A" | "B", bundle: string) => {
       mkdirSync(join(dir, name));
-      return startVerdictProcess(config, { dir: join(dir, name), bundle });
+      return startVerdictProcess(config, { dir: join(dir, name), bundle, nodeArgs: nodeArgs[name] });
     };
     const sides = { A: await side("A", bundles.A), B: await side("B", bundles.B) };
     const headers = { ...requestHeaders(sim.url), "x-verdict-n": String(candidates) };
@@ -81,7 +85,7 @@ async function main(): Promise<number> {
       (["A", "B"] as const).map((name) => [
         name,
         {
-          bundle: name === "A" ? values.a : (values.b ?? "working tree"),
+          bundle: (name === "A" ? values.a : (values.b ?? "working tree")) + (nodeArgs[name].length ? ` with ${nodeArgs[name].join(" ")}` : ""),
           rps: median(results[name].map((r) => r.rps)),
           p50_ms: median(results[name].map((r) => r.p50_ms)),
           p99_ms: median(results[name].map((r) => r.p99_ms)),
@@ -105,7 +109,7 @@ async function main(): Promise<number> {
     const what = candidates === 1 ? "pass-through" : `best-of-${candidates}`;
     console.log(`medians of ${rounds} alternating round(s) of 1 s per side; ${what}, ${values.stream ? "streaming" : "non-streaming"}, concurrency ${concurrency}`);
     mkdirSync(values.out, { recursive: true });
-    const record = { concurrency, candidates, rounds, stream: values.stream, summary, ratios, results };
+    const record = { concurrency, candidates, rounds, stream: values.stream, node_args: nodeArgs, summary, ratios, results };
     writeFileSync(join(values.out, values.smoke ? "ab-smoke.json" : "ab.json"), JSON.stringify(record, null, 2));
     return 0;
   } finally {
