@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startSimulator } from "../test/sim/start";
-import { bundlesToCompare } from "./bundle-of";
+import { bundlesToCompare, sideLabel, sideNodeArgs } from "./bundle-of";
 import { killChildren, runToExit } from "./children";
 import { LOAD_SIMULATOR, loadConfig, loadDocument, measureLoad, perRequest, type Measured } from "./load-traffic";
 import { median, quantile } from "./stats";
@@ -46,7 +46,7 @@ const warmUpSeconds = values.smoke ? 1 : 3;
 // Per side: two sides and the simulator share the machine, so fewer clients each than bench:load's 200.
 const concurrency = values.smoke ? 5 : Math.max(1, Math.min(500, Math.round(Number(values.concurrency))));
 const document = loadDocument(values.document);
-const nodeArgs = { A: values["a-node-args"]!.split(" ").filter(Boolean), B: values["b-node-args"]!.split(" ").filter(Boolean) };
+const nodeArgs = sideNodeArgs(values["a-node-args"], values["b-node-args"]);
 
 interface SideRound {
   requests: number;
@@ -96,7 +96,7 @@ async function main(): Promise<number> {
     const ratios = results.A.map((a, i) => results.B[i]!.cpu_ms_per_request / a.cpu_ms_per_request).sort((x, y) => x - y);
     const ratio = { median: median(ratios), q1: quantile(ratios, 0.25), q3: quantile(ratios, 0.75), min: ratios[0]!, max: ratios.at(-1)! };
     const side = (name: "A" | "B") => ({
-      bundle: (name === "A" ? values.a : (values.b ?? "working tree")) + (nodeArgs[name].length ? ` with ${nodeArgs[name].join(" ")}` : ""),
+      bundle: sideLabel(name, values.a!, values.b, nodeArgs[name]),
       cpu_ms_per_request: median(results[name].map((r) => r.cpu_ms_per_request)),
       main_thread_cpu_ms_per_request: median(results[name].map((r) => r.main_thread_cpu_ms_per_request)),
       peak_rss_mib: Math.max(...results[name].map((r) => r.peak_rss_mib)),

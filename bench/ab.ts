@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { bundlesToCompare } from "./bundle-of";
+import { bundlesToCompare, sideLabel, sideNodeArgs } from "./bundle-of";
 import { killChildren, runToExit } from "./children";
 import { probe, requestBody, requestHeaders } from "./overhead-probe";
 import { startSim } from "./overhead-servers";
@@ -39,7 +39,7 @@ if (!values.a) throw new Error("--a <git ref> is required (B is this working tre
 const rounds = values.smoke ? 1 : Math.max(1, Math.min(50, Math.round(Number(values.rounds))));
 const concurrency = values.smoke ? 4 : Math.max(1, Math.min(256, Math.round(Number(values.concurrency))));
 const candidates = Math.max(1, Math.min(16, Math.round(Number(values.n))));
-const nodeArgs = { A: values["a-node-args"]!.split(" ").filter(Boolean), B: values["b-node-args"]!.split(" ").filter(Boolean) };
+const nodeArgs = sideNodeArgs(values["a-node-args"], values["b-node-args"]);
 
 interface SideRound {
   rps: number;
@@ -85,7 +85,7 @@ async function main(): Promise<number> {
       (["A", "B"] as const).map((name) => [
         name,
         {
-          bundle: (name === "A" ? values.a : (values.b ?? "working tree")) + (nodeArgs[name].length ? ` with ${nodeArgs[name].join(" ")}` : ""),
+          bundle: sideLabel(name, values.a!, values.b, nodeArgs[name]),
           rps: median(results[name].map((r) => r.rps)),
           p50_ms: median(results[name].map((r) => r.p50_ms)),
           p99_ms: median(results[name].map((r) => r.p99_ms)),

@@ -29,3 +29,15 @@ export function bundlesToCompare(a: string, b: string | undefined, dir: string):
   if (b === undefined) execFileSync("npm", ["run", "-s", "build"], { stdio: "inherit" });
   return { A: bundleOf("A", a, dir), B: b !== undefined ? bundleOf("B", b, dir) : resolve("build", "verdict.mjs") };
 }
+
+/** Each side's extra Node flags, from --a-node-args / --b-node-args (one string each, flags split at spaces). */
+export function sideNodeArgs(a: string | undefined, b: string | undefined): { A: string[]; B: string[] } {
+  const split = (flags: string | undefined) => (flags ?? "").split(" ").filter(Boolean);
+  return { A: split(a), B: split(b) };
+}
+
+/** What a side ran, for the report: its commit (or the working tree) and any extra flags. */
+export function sideLabel(name: "A" | "B", a: string, b: string | undefined, nodeArgs: string[]): string {
+  const build = name === "A" ? a : (b ?? "working tree");
+  return nodeArgs.length > 0 ? `${build} with ${nodeArgs.join(" ")}` : build;
+}
