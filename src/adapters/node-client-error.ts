@@ -28,5 +28,7 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): v
   const head = Object.entries({ ...headers, "content-length": String(Buffer.byteLength(body)), connection: "close" })
     .map(([name, value]) => `${name}: ${value}\r\n`)
     .join("");
-  socket.end(`HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status]}\r\n${head}\r\n${body}`);
+  // Closed for good once the answer is out: ending only the sending side would leave the socket open for as long as
+  // the client keeps its own side open, up to the server's idle timeout, with no request on it.
+  socket.end(`HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status]}\r\n${head}\r\n${body}`, () => socket.destroy());
 }
