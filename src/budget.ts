@@ -1,5 +1,6 @@
 // One time budget per client request (timeouts.request_ms): a signal that fires when it is spent, and its deadline.
 import { ProxyError } from "./errors";
+import { TIMER_MAX_MS } from "./observe/config";
 import { awaitedLater } from "./util/awaited-later";
 import { childSignal, type ChildSignal } from "./util/child-signal";
 
@@ -54,7 +55,9 @@ export function readWithinBudget<T>(reading: Promise<T>, arrived: number, budget
   const late = new Promise<never>((_, reject) => {
     // Whole ms, and one more: a timer rounds a fraction down, and `arrived` is a wall-clock reading (whole ms) of a time
     // the request's own clock knows to the fraction, so the 504 could otherwise come a moment before its budget ended.
-    timer = setTimeout(() => reject(uploadTimedOut(budgetMs)), Math.max(0, Math.ceil(budgetMs - (Date.now() - arrived)) + 1));
+    // Capped: a budget of the longest timer plus that 1 ms would be a delay no timer holds, which fires at once.
+    const leftMs = Math.max(0, Math.ceil(budgetMs - (Date.now() - arrived)) + 1);
+    timer = setTimeout(() => reject(uploadTimedOut(budgetMs)), Math.min(leftMs, TIMER_MAX_MS));
   });
   reading.catch(() => undefined); // the read that lost the race ends with the connection; nobody waits for it
   return Promise.race([reading, late]).finally(() => clearTimeout(timer));

@@ -7,7 +7,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createApp, createAppContext, type Logger } from "../app";
 import { ConfigError, ROOT_SIGNALS_BASE_URL, type Config } from "../config";
-import { dropEvent, LOG_LEVELS, type LogLevel } from "../observe/config";
+import { dropEvent, LOG_LEVELS, TIMER_MAX_MS, type LogLevel } from "../observe/config";
 import { createObservability } from "../observe/setup";
 import { setBreakOff } from "../util/break-off";
 import { createNodeCache } from "./node-cache";
@@ -157,7 +157,8 @@ export async function startProxy(
   // upstream's silence mid-stream) is ended: most often a client that stopped reading but stayed connected, whose
   // answer (a reranked one is written whole) Node would otherwise hold in memory until it left. Node sets no such
   // limit by default; nginx's send_timeout is the same idea.
-  server.timeout = Math.max(config.timeouts.request_ms, config.generator.timeout_ms) + 1_000;
+  // (At most the longest timer: past it Node warns on every connection and waits that long anyway.)
+  server.timeout = Math.min(Math.max(config.timeouts.request_ms, config.generator.timeout_ms) + 1_000, TIMER_MAX_MS);
   return new Promise((resolve, reject) => {
     const cannotListen = (err: NodeJS.ErrnoException) => {
       void judgments.close();
