@@ -53,19 +53,23 @@ export function classifySdkError(err: unknown): FailureKind {
   return { retryable: true };
 }
 
+/**
+ * The least verdict waits before retry number `attempt + 1` (its jitter only adds), or null when it would not wait at
+ * all: the upstream asked for longer than `maxRetryAfterMs`.
+ */
+function leastDelay(policy: RetryPolicy, attempt: number, failure: FailureKind): number | null {
+  if (failure.retryAfterMs !== undefined) return failure.retryAfterMs > policy.maxRetryAfterMs ? null : failure.retryAfterMs;
+  // "Equal jitter": half the exponential step fixed, half random; spreads a burst without ever retrying instantly.
+  return Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt) / 2;
+}
+
 /** The wait before retry number `attempt + 1`, or null when the failure should be returned now. */
 export function nextDelay(policy: RetryPolicy, attempt: number, failure: FailureKind, remainingMs: number): number | null {
   if (!failure.retryable || attempt >= policy.maxRetries) return null;
-  let delay: number;
-  if (failure.retryAfterMs !== undefined) {
-    if (failure.retryAfterMs > policy.maxRetryAfterMs) return null;
-    // A little jitter on top, so every request told "1 s" does not return in the same millisecond.
-    delay = failure.retryAfterMs * (1 + 0.1 * policy.random());
-  } else {
-    // "Equal jitter": half the exponential step fixed, half random; spreads a burst without ever retrying instantly.
-    const step = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
-    delay = step / 2 + (policy.random() * step) / 2;
-  }
+  const least = leastDelay(policy, attempt, failure);
+  if (least === null) return null;
+  // On top of a retry-after, a little jitter, so every request told "1 s" does not return in the same millisecond.
+  const delay = failure.retryAfterMs !== undefined ? least * (1 + 0.1 * policy.random()) : least + policy.random() * least;
   return delay < remainingMs ? delay : null;
 }
 
@@ -112,8 +116,10 @@ export function wasRetried(err: unknown): boolean {
  * queue, a 400), nor one whose wait verdict would not start (longer than retry.max_retry_after_ms, or past the
  * request's deadline): the client may come back then.
  */
-function givenUp(err: unknown, retries: number, kind: FailureKind, policy: RetryPolicy): unknown {
-  if (retries > 0 && retries >= policy.maxRetries && kind.retryable && typeof err === "object" && err !== null) retriedFailures.add(err);
+function givenUp(err: unknown, retries: number, kind: FailureKind, policy: RetryPolicy, remainingMs: number): unknown {
+  const least = kind.retryable ? leastDelay(policy, retries, kind) : null;
+  const wouldWait = least !== null && least < remainingMs;
+  if (retries > 0 && retries >= policy.maxRetries && wouldWait && typeof err === "object" && err !== null) retriedFailures.add(err);
   return err;
 }
 
@@ -133,7 +139,7 @@ async function retried<T>(
     const kind = classify(err);
     const delay = nextDelay(policy, index, kind, remaining);
     // Aborted while waiting: the last upstream error is still the truest account of what happened.
-    if (delay === null) throw givenUp(err, index, kind, policy);
+    if (delay === null) throw givenUp(err, index, kind, policy, remaining);
     if (!(await sleep(delay, signal))) throw err;
     policy.onRetry?.(); // counted as it is sent: a wait cut short (the client left) sends no retry
     try {

@@ -81,6 +81,11 @@ describe("what a failure after verdict's retries tells the client", () => {
     // Retried, then asked for a wait longer than verdict gives, or one past the deadline: the client may come back.
     expect(await lastOf([{ retryable: true }, { retryable: true, retryAfterMs: 60_000 }])).toMatchObject({ retried: false, attempts: 2 });
     expect(await lastOf([{ retryable: true }, { retryable: true, retryAfterMs: 3_000 }], Date.now() + 1_000)).toMatchObject({ retried: false, attempts: 2 });
+    // The same when the retries have run out by then: the last answer's wait decides, not the count.
+    const short = { retryable: true, retryAfterMs: 1 };
+    expect(await lastOf([short, short, { retryable: true, retryAfterMs: 60_000 }])).toMatchObject({ retried: false, attempts: 3 });
+    expect(await lastOf([short, short, { retryable: true, retryAfterMs: 3_000 }], Date.now() + 1_000)).toMatchObject({ retried: false, attempts: 3 });
+    expect(await lastOf([short, short, short])).toMatchObject({ retried: true, attempts: 3 });
   });
 });
 
