@@ -59,10 +59,25 @@ export function openAIShaped(json: unknown): unknown {
   return { error: { message: body.message, ...(type ? { type } : {}), code: typeof body.code === "string" ? body.code : null, param: typeof body.param === "string" ? body.param : null } };
 }
 
+/** The longest part of an upstream's plain-text error kept as the message; the rest is cut. */
+const TEXT_ERROR_CHARS = 300;
+
+/**
+ * An error an upstream wrote as plain text ("model not found"), as the message of OpenAI's shape: the client would
+ * otherwise learn only the status. Not an HTML page, whose text is markup. The body has been scrubbed of keys already
+ * (src/redact.ts, redactingExchange).
+ */
+function textError(text: string): { error: { message: string } } | undefined {
+  const line = text.replace(/\s+/g, " ").trim();
+  if (line === "" || line.startsWith("<")) return undefined;
+  return { error: { message: line.length > TEXT_ERROR_CHARS ? `${line.slice(0, TEXT_ERROR_CHARS)}…` : line } };
+}
+
 /** The answer's completion, or the SDK's error for the status it came with. */
 function completion(reply: ExchangeReply, text: string): ChatCompletion {
   if (reply.status < 200 || reply.status >= 300) {
-    const json = openAIShaped(parsedOrUndefined(text));
+    const parsed = parsedOrUndefined(text);
+    const json = parsed === undefined ? textError(text) : openAIShaped(parsed);
     throw OpenAI.APIError.generate(reply.status, json as object | undefined, json ? undefined : text, new Headers(reply.headers));
   }
   return JSON.parse(text) as ChatCompletion; // a SyntaxError is a bad answer: retried, then reported as such

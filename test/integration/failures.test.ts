@@ -153,6 +153,19 @@ describe("upstream failures", () => {
     expect(body.error.message).toMatch(/generator upstream error: overloaded/);
   });
 
+  it("passes on an upstream's error written as plain text, and not an HTML page's markup", async () => {
+    for (const [text, expected] of [
+      ["bad request:\n  model not found", /^generator upstream error: bad request: model not found$/],
+      ["<html><body><h1>400 Bad Request</h1></body></html>", /^generator upstream error: status 400$/],
+    ] as const) {
+      const fetch: typeof globalThis.fetch = async () => new Response(text, { status: 400, headers: { "content-type": "text/plain" } });
+      const { app } = harness({ deps: { fetch } });
+      const response = await postChat(app, chatBody({ verdict: { n: 3 } }));
+      expect(response.status).toBe(400);
+      expect((await response.json()).error.message).toMatch(expected);
+    }
+  });
+
   it("maps an unreachable generator to a 502, not a 500", async () => {
     const { app } = harness({ deps: { fetch: async () => { throw new TypeError("fetch failed"); } } });
     const reranked = await postChat(app, chatBody({ verdict: { n: 2 } }));
