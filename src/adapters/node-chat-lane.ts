@@ -26,6 +26,7 @@ import { requestIdFor } from "../request-id";
 import { completionBody, verdictHeaders } from "../response";
 import { checkChatRequest, passThroughBody, reportResolved, rerankedStreamWork, reranker, type CheckedChat } from "../routes/chat";
 import { SSE_HEADERS, streamWork } from "../routes/stream";
+import { unwatchAbort, watchAbort } from "../util/abort-watch";
 import { readAll } from "../util/read-all";
 import { withFields } from "../util/with-fields";
 
@@ -71,11 +72,17 @@ export function departureOf(socket: Socket): AbortSignal {
   return signal;
 }
 
-/** Resolves when the socket can take more, or the client has gone. */
-function drained(res: ServerResponse): Promise<void> {
+/**
+ * Resolves when the socket can take more, or the client has gone. The connection's departure counts as well as the
+ * response's close: an answer queued behind an earlier one on the same connection (HTTP/1.1 pipelining) has no socket
+ * yet, and Node never closes it when the connection goes.
+ */
+function drained(res: ServerResponse, client: AbortSignal): Promise<void> {
   return new Promise<void>((resume) => {
-    const go = () => (res.off("drain", go), res.off("close", go), resume());
+    if (client.aborted) return resume();
+    const go = () => (res.off("drain", go), res.off("close", go), unwatchAbort(client, go), resume());
     res.on("drain", go).on("close", go);
+    watchAbort(client, go);
   });
 }
 
@@ -97,8 +104,8 @@ function turnBatcher(res: ServerResponse): () => void {
 }
 
 /** Writes chunks to the socket, waiting when it is full; stops (which ends the upstream's stream) if the client leaves. */
-async function pump(chunks: AsyncIterable<Uint8Array>, res: ServerResponse): Promise<void> {
-  const gone = () => res.destroyed || res.closed;
+async function pump(chunks: AsyncIterable<Uint8Array>, res: ServerResponse, client: AbortSignal): Promise<void> {
+  const gone = () => res.destroyed || res.closed || client.aborted;
   const holdTurn = turnBatcher(res);
   holdTurn();
   res.flushHeaders();
@@ -106,7 +113,7 @@ async function pump(chunks: AsyncIterable<Uint8Array>, res: ServerResponse): Pro
     for await (const chunk of chunks) {
       if (gone()) break;
       holdTurn();
-      if (!res.write(chunk)) await drained(res);
+      if (!res.write(chunk)) await drained(res, client);
     }
   } catch {
     res.destroy(); // the stream failed before it could say so in an event: end the response so the client notices
@@ -118,14 +125,14 @@ async function pump(chunks: AsyncIterable<Uint8Array>, res: ServerResponse): Pro
 /** The content type a Response gives a body that came without one. */
 const DEFAULT_TYPE = "text/plain; charset=UTF-8";
 
-function write(res: ServerResponse, answer: Forwarded): Promise<void> | void {
+function write(res: ServerResponse, answer: Forwarded, client: AbortSignal): Promise<void> | void {
   const { status, body } = answer;
   const given: Record<string, string | string[]> = answer.cookies === undefined ? answer.headers : withFields(answer.headers, { "set-cookie": answer.cookies });
   if (body === null) return void res.writeHead(status, given).end();
   const headers = given["content-type"] === undefined ? withFields(given, { "content-type": DEFAULT_TYPE }) : given;
   if (body instanceof Uint8Array) return void res.writeHead(status, withFields(headers, { "content-length": body.byteLength })).end(body);
   res.writeHead(status, headers);
-  return pump(body, res);
+  return pump(body, res, client);
 }
 
 /** An OpenAI-shaped error, as the app's errorResponse answers it. */
@@ -258,7 +265,7 @@ export function chatCompletionsLane(ctx: AppContext, app: RequestListener): Requ
         forwarded = await reranked(checked, rerank, probe, client);
       }
       status = forwarded.status;
-      relay = write(res, forwarded);
+      relay = write(res, forwarded, client);
     } catch (err) {
       const failure = failureOf(err, start.requestId, ctx.logger, client.aborted);
       error = failure; // what the log line reports, as in the app

@@ -5,7 +5,7 @@
 // the app.
 import { getRequestListener } from "@hono/node-server";
 import { getEventListeners } from "node:events";
-import { Agent, createServer, request as httpRequest, type RequestListener } from "node:http";
+import { Agent, createServer, request as httpRequest, type RequestListener, type ServerResponse } from "node:http";
 import { connect, type AddressInfo, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createJsonLogger } from "../../src/adapters/node";
@@ -23,6 +23,8 @@ interface Served {
   logs: Record<string, unknown>[];
   /** The server's side of every connection made to it. */
   sockets: Socket[];
+  /** Every response the server made, in order. */
+  responses: ServerResponse[];
   close(): Promise<void>;
 }
 
@@ -35,7 +37,9 @@ async function serve(config: Record<string, unknown>, lane: boolean): Promise<Se
   const app = getRequestListener(createApp(deps, ctx).fetch);
   const appCalls: string[] = [];
   const spy: RequestListener = (req, res) => (appCalls.push(req.url ?? ""), void app(req, res));
-  const server = createServer(lane ? chatCompletionsLane(ctx, spy) : spy);
+  const listener = lane ? chatCompletionsLane(ctx, spy) : spy;
+  const responses: ServerResponse[] = [];
+  const server = createServer((req, res) => (responses.push(res), listener(req, res)));
   const sockets: Socket[] = [];
   server.on("connection", (socket) => sockets.push(socket));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -44,6 +48,7 @@ async function serve(config: Record<string, unknown>, lane: boolean): Promise<Se
     appCalls,
     logs,
     sockets,
+    responses,
     close: () => new Promise((done) => (server.closeAllConnections(), server.close(() => done()))),
   };
 }
@@ -637,6 +642,36 @@ describe("the Node chat lane, an upstream of our own", () => {
     req.on("error", () => undefined);
     req.end(ask({ stream: true }));
     await closed; // a stream nobody ended would run until the test times out
+  });
+
+  it("lets go of a stream queued behind another answer on its connection (pipelined) when the client leaves", async () => {
+    const SLOW_ANSWER = JSON.stringify({ id: "c", object: "chat.completion", created: 1, model: "m", choices: [{ index: 0, message: { role: "assistant", content: "ok" }, finish_reason: "stop" }] });
+    const event = `data: ${JSON.stringify({ choices: [{ delta: { content: "x".repeat(2_000) } }] })}\n\n`;
+    handler = (req, res) => {
+      let body = "";
+      req.on("data", (chunk: Buffer) => (body += chunk)).on("end", () => {
+        if (!body.includes('"stream":true')) return void setTimeout(() => res.writeHead(200, { "content-type": "application/json" }).end(SLOW_ANSWER), 300);
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        for (let i = 0; i < 200; i++) res.write(event); // about 400 KB, more than the queued answer holds, then open
+      });
+    };
+    const request = (stream: boolean) => {
+      const body = ask(stream ? { stream: true } : {});
+      const head = `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-Verdict-N: 1\r\n`;
+      return `${head}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    };
+    const before = withLane.responses.length;
+    const client = connect(Number(new URL(withLane.url).port), "127.0.0.1");
+    client.on("error", () => undefined);
+    await new Promise((resolve) => client.once("connect", resolve));
+    client.pause(); // it reads nothing
+    client.write(request(false) + request(true));
+    await expect.poll(() => withLane.responses.length - before).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    client.destroy();
+    const queued = withLane.responses[before + 1]!;
+    // Its writer waited for a drain that never comes: it must stop when the connection goes, not hold on forever.
+    await expect.poll(() => queued.listenerCount("drain"), { timeout: 2_000 }).toBe(0);
   });
 
   it("gives a body that came without a content type the same default as the app", async () => {
