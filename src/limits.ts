@@ -1,10 +1,25 @@
 // Input limits checked before anything goes upstream: the body must be JSON, and the conversation must fit the
 // configured message count and character total. Each refusal is a 400 naming what to fix.
 import type { Config } from "./config";
-import { badRequest, paramOf } from "./errors";
+import { badRequest, paramOf, ProxyError } from "./errors";
 import { contentText } from "./openai/chat";
 
 const JSON_TYPE = /^\s*application\/([\w.+-]*\+)?json\b/i;
+
+/**
+ * Refuses a JSON body sent compressed (`Content-Encoding: gzip` and the like): verdict reads what it is sent as the
+ * JSON itself, so such a body would look malformed, or, passed through, carry verdict's options past the check that
+ * refuses them. 415 with `accept-encoding: identity`, as HTTP says for a content coding the server does not take.
+ */
+export function refuseEncodedBody(contentEncoding: string | null | undefined): void {
+  const coding = contentEncoding?.trim().toLowerCase() ?? "";
+  if (coding === "" || coding === "identity") return;
+  throw new ProxyError(415, `request body must be sent uncompressed: content-encoding ${coding.slice(0, 40)} is not supported`, {
+    param: "content-encoding",
+    code: "unsupported_content_encoding",
+    headers: { "accept-encoding": "identity" },
+  });
+}
 
 /**
  * Parses a request body as a JSON object. A missing or generic content type is tolerated when the body is JSON

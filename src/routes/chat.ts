@@ -8,7 +8,7 @@ import { admissionRules } from "../candidates";
 import type { Config } from "../config";
 import { generatorFor } from "../byok";
 import { badRequest, cancelledError, paramOf } from "../errors";
-import { checkConversationLimits, checkMessageCount, parseJsonBody } from "../limits";
+import { checkConversationLimits, checkMessageCount, parseJsonBody, refuseEncodedBody } from "../limits";
 import { arrivedAt, probeOf, settleLater, waitUntilOf } from "../observe/middleware";
 import type { RequestProbe } from "../observe/probe";
 import { chatRequestSchema, type ChatRequest } from "../openai/chat";
@@ -29,6 +29,7 @@ export function invalidBody(error: z.ZodError) {
 }
 
 export async function readJsonObject(c: Context, arrived: number, budgetMs: number, limits: Config["limits"]): Promise<{ raw: string; json: Record<string, unknown> }> {
+  refuseEncodedBody(c.req.header("content-encoding"));
   const raw = await readWithinBudget(c.req.text(), arrived, budgetMs);
   return { raw, json: parseJsonBody(raw, c.req.header("content-type") ?? null, limits) };
 }
@@ -72,6 +73,7 @@ export interface CheckedChat {
 
 /** Throws the 400 to answer with when the body, its limits or its verdict options are wrong. */
 export function checkChatRequest(raw: string, headers: HeaderSource, config: Config): CheckedChat {
+  refuseEncodedBody(headers.get("content-encoding"));
   const json = parseJsonBody(raw, headers.get("content-type"), config.limits);
   checkMessageCount(json.messages, config.limits);
   const parsed = chatRequestSchema.safeParse(json);

@@ -2,6 +2,7 @@
 // instead: requests that meant one of verdict's own routes, or asked for its options, and would get an answer nobody
 // judged or checked against the documents.
 import { badRequest, ProxyError } from "../errors";
+import { refuseEncodedBody } from "../limits";
 
 /** The routes verdict answers itself (POST), below /v1. */
 const OWN_ROUTES = new Set(["/chat/completions", "/responses"]);
@@ -53,6 +54,8 @@ export function refuseMisroutedOptions(method: string, path: string, headers: He
   }
   const refused = (param: string) =>
     badRequest(`${method} /v1${path} is passed through to the generator unchanged; verdict's options apply to /v1/chat/completions and /v1/responses`, param, "unknown_parameter");
+  // A JSON body verdict cannot read (compressed) could carry the options unseen.
+  if (body !== undefined && MAYBE_JSON.test(headers.get("content-type") ?? "")) refuseEncodedBody(headers.get("content-encoding"));
   if (hasVerdictField(headers, body)) throw refused("verdict");
   // A guard asked for by header would return a model's text unchecked here. Elsewhere (embeddings, files) there is
   // nothing to check, and a client that sets the header on every call must still reach them.

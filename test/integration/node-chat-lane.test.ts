@@ -137,6 +137,7 @@ describe("the Node chat lane", () => {
     ["the client's own request id", { headers: { ...passThroughHeaders, "x-request-id": "client-id_1=" }, body: ask() }, "lane"],
     ["a chunked body", { headers: passThroughHeaders, body: ask(), chunked: true }, "app"],
     ["a body that is not JSON", { headers: passThroughHeaders, body: "{not json" }, "app"],
+    ["a body said to be compressed (refused: verdict reads bodies as sent)", { headers: { ...passThroughHeaders, "content-encoding": "gzip" }, body: ask() }, "app"],
     ["a missing messages field", { headers: passThroughHeaders, body: JSON.stringify({ model: "m" }) }, "app"],
     ["a bad x-verdict-n", { headers: { "x-verdict-n": "one" }, body: ask() }, "app"],
     ["a body over the limit", { headers: passThroughHeaders, body: ask({ padding: "x".repeat(5_000) }) }, "app"],

@@ -1,4 +1,5 @@
 // n = 1 and strategy "none" are plain pass-through: the upstream's bytes come back unchanged.
+import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { passThrough } from "../../src/passthrough";
 import { exchangeOverFetch } from "../../src/exchange";
@@ -462,5 +463,30 @@ describe("pass-through on other routes", () => {
     const response = await app.request("/v1/embeddings", { method: "POST", headers: { "content-type": "application/json" }, body: '{"model":"e","input":"hi"}' });
     expect(response.status).toBe(200);
     expect(bodies).toEqual(['{"model":"e","input":"hi"}', '{"model":"e","input":"hi"}']);
+  });
+});
+
+describe("compressed request bodies", () => {
+  const gzipped = gzipSync('{"model":"m","messages":[{"role":"user","content":"hi"}],"verdict":{"n":2}}');
+  const seen: string[] = [];
+  const fetch: typeof globalThis.fetch = async (input) => (seen.push(String(input)), Response.json({ object: "list", data: [] }));
+
+  it("are refused with 415 naming content-encoding where verdict reads the JSON, instead of looking malformed", async () => {
+    const { app } = harness({ deps: { fetch } });
+    for (const path of ["/v1/chat/completions", "/v1/responses", "/v1/completions", "/v1/embeddings"]) {
+      const response = await app.request(path, { method: "POST", headers: { "content-type": "application/json", "content-encoding": "gzip" }, body: gzipped });
+      expect(response.status).toBe(415);
+      expect(response.headers.get("accept-encoding")).toBe("identity");
+      expect((await response.json()).error).toMatchObject({ param: "content-encoding", code: "unsupported_content_encoding" });
+    }
+    expect(seen).toEqual([]); // none went upstream, verdict's options with it
+  });
+
+  it("go through as they are where verdict does not read the body, and identity is no compression", async () => {
+    const { app } = harness({ deps: { fetch } });
+    const upload = await app.request("/v1/files", { method: "POST", headers: { "content-type": "application/octet-stream", "content-encoding": "gzip" }, body: gzipped });
+    expect(upload.status).toBe(200);
+    const plain = await app.request("/v1/embeddings", { method: "POST", headers: { "content-type": "application/json", "content-encoding": "identity" }, body: '{"model":"e","input":"hi"}' });
+    expect(plain.status).toBe(200);
   });
 });
