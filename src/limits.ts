@@ -1,5 +1,6 @@
-// Input limits checked before anything goes upstream: the body must be JSON, and the conversation must fit the
-// configured message count and character total. Each refusal is a 400 naming what to fix.
+// Input limits checked before anything goes upstream: the body must be JSON, sent uncompressed, and the conversation
+// must fit the configured message count and character total. Each refusal names what to fix: a 400, or a 415 for a
+// compressed body.
 import type { Config } from "./config";
 import { badRequest, paramOf, ProxyError } from "./errors";
 import { contentText } from "./openai/chat";
