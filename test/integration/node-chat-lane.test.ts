@@ -646,12 +646,12 @@ describe("the Node chat lane, an upstream of our own", () => {
   });
 
   it("lets go of a stream queued behind another answer on its connection (pipelined) when the client leaves", async () => {
-    const SLOW_ANSWER = JSON.stringify({ id: "c", object: "chat.completion", created: 1, model: "m", choices: [{ index: 0, message: { role: "assistant", content: "ok" }, finish_reason: "stop" }] });
+    const slowAnswer = JSON.stringify({ id: "c", object: "chat.completion", created: 1, model: "m", choices: [{ index: 0, message: { role: "assistant", content: "ok" }, finish_reason: "stop" }] });
     const event = `data: ${JSON.stringify({ choices: [{ delta: { content: "x".repeat(2_000) } }] })}\n\n`;
     handler = (req, res) => {
       let body = "";
       req.on("data", (chunk: Buffer) => (body += chunk)).on("end", () => {
-        if (!body.includes('"stream":true')) return void setTimeout(() => res.writeHead(200, { "content-type": "application/json" }).end(SLOW_ANSWER), 300);
+        if (!body.includes('"stream":true')) return void setTimeout(() => res.writeHead(200, { "content-type": "application/json" }).end(slowAnswer), 300);
         res.writeHead(200, { "content-type": "text/event-stream" });
         for (let i = 0; i < 200; i++) res.write(event); // about 400 KB, more than the queued answer holds, then open
       });
