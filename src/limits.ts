@@ -22,12 +22,29 @@ export function refuseEncodedBody(contentEncoding: string | null | undefined): v
   });
 }
 
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+const lenientUtf8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: false });
+
+/**
+ * A request body's text, and whether its bytes were UTF-8. Bytes that are not are still decoded (each bad sequence as
+ * U+FFFD), so that what the body is (multipart, not JSON at all) is refused first; JSON that is not UTF-8 is refused
+ * by parseJsonBody rather than sent on with the client's text changed.
+ */
+export function bodyText(bytes: Uint8Array): { text: string; utf8: boolean } {
+  try {
+    return { text: strictUtf8.decode(bytes), utf8: true };
+  } catch {
+    return { text: lenientUtf8.decode(bytes), utf8: false };
+  }
+}
+
 /**
  * Parses a request body as a JSON object. A missing or generic content type is tolerated when the body is JSON
  * (curl's `-d` sends form-urlencoded, text/plain is common); multipart bodies, and non-JSON text declared as
- * anything but JSON, are refused with `param: "content-type"`.
+ * anything but JSON, are refused with `param: "content-type"`; JSON whose bytes were not UTF-8 (`utf8` false, from
+ * bodyText) is `invalid_json`.
  */
-export function parseJsonBody(raw: string, contentType: string | null, limits?: Config["limits"]): Record<string, unknown> {
+export function parseJsonBody(raw: string, contentType: string | null, limits?: Config["limits"], utf8 = true): Record<string, unknown> {
   if (contentType !== null && /^\s*multipart\//i.test(contentType)) throw wrongType(contentType);
   let json: unknown;
   try {
@@ -39,6 +56,7 @@ export function parseJsonBody(raw: string, contentType: string | null, limits?: 
     }
     throw badRequest("request body is not valid JSON", null, "invalid_json");
   }
+  if (!utf8) throw badRequest("request body is not valid UTF-8, which JSON text must be", null, "invalid_json");
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     throw badRequest("request body must be a JSON object", null, "invalid_json");
   }

@@ -19,6 +19,7 @@ import { declaredLength } from "../body-limit";
 import { uploadTimedOut } from "../budget";
 import { cancelledError, errorAnswer, type ProxyError } from "../errors";
 import { markArrival, wallClockArrival } from "../arrival";
+import { bodyText } from "../limits";
 import { finishObservation, startObservation } from "../observe/middleware";
 import type { ActiveProbe, ProbeInit, RequestProbe } from "../observe/probe";
 import { forwardToGenerator, type ClientHeaders, type Forwarded } from "../passthrough";
@@ -230,12 +231,12 @@ export function chatCompletionsLane(ctx: AppContext, app: RequestListener): Requ
   async function answer(req: IncomingMessage, res: ServerResponse, body: Buffer, client: AbortSignal, arrived: number): Promise<void> {
     (req as IncomingMessage & { rawBody?: Buffer }).rawBody = body; // for the app, should it take the request over
     const headers = headerViews(req);
-    const raw = body.toString("utf8");
+    const { text: raw, utf8 } = bodyText(body);
     let checked: CheckedChat;
     // The app counts the request's time (its budget, its log line) from its first byte, as for requests it reads itself.
     const handOver = () => (markArrival(req, arrived), app(req, res));
     try {
-      checked = checkChatRequest(raw, headers.source, ctx.config);
+      checked = checkChatRequest(raw, headers.source, ctx.config, utf8);
     } catch {
       return handOver(); // the app answers the refusal, with its log line and metrics
     }

@@ -8,7 +8,7 @@ import { admissionRules } from "../candidates";
 import type { Config } from "../config";
 import { generatorFor } from "../byok";
 import { badRequest, cancelledError, paramOf } from "../errors";
-import { checkConversationLimits, checkMessageCount, parseJsonBody, refuseEncodedBody } from "../limits";
+import { bodyText, checkConversationLimits, checkMessageCount, parseJsonBody, refuseEncodedBody } from "../limits";
 import { arrivedAt, probeOf, settleLater, waitUntilOf } from "../observe/middleware";
 import type { RequestProbe } from "../observe/probe";
 import { chatRequestSchema, type ChatRequest } from "../openai/chat";
@@ -30,8 +30,13 @@ export function invalidBody(error: z.ZodError) {
 
 export async function readJsonObject(c: Context, arrived: number, budgetMs: number, limits: Config["limits"]): Promise<{ raw: string; json: Record<string, unknown> }> {
   refuseEncodedBody(c.req.header("content-encoding"));
-  const raw = await readWithinBudget(c.req.text(), arrived, budgetMs);
-  return { raw, json: parseJsonBody(raw, c.req.header("content-type") ?? null, limits) };
+  const { text: raw, utf8 } = await readBodyText(c, arrived, budgetMs);
+  return { raw, json: parseJsonBody(raw, c.req.header("content-type") ?? null, limits, utf8) };
+}
+
+/** The body's text within the request's budget, and whether its bytes were UTF-8 (src/limits.ts bodyText). */
+export async function readBodyText(c: Context, arrived: number, budgetMs: number): Promise<{ text: string; utf8: boolean }> {
+  return bodyText(new Uint8Array(await readWithinBudget(c.req.arrayBuffer(), arrived, budgetMs)));
 }
 
 /**
@@ -72,9 +77,9 @@ export interface CheckedChat {
 }
 
 /** Throws the 400 to answer with when the body, its limits or its verdict options are wrong. */
-export function checkChatRequest(raw: string, headers: HeaderSource, config: Config): CheckedChat {
+export function checkChatRequest(raw: string, headers: HeaderSource, config: Config, utf8 = true): CheckedChat {
   refuseEncodedBody(headers.get("content-encoding"));
-  const json = parseJsonBody(raw, headers.get("content-type"), config.limits);
+  const json = parseJsonBody(raw, headers.get("content-type"), config.limits, utf8);
   checkMessageCount(json.messages, config.limits);
   const parsed = chatRequestSchema.safeParse(json);
   if (!parsed.success) throw invalidBody(parsed.error);
@@ -139,8 +144,8 @@ export function rerankedStreamWork(
 export async function handleChatCompletions(c: Context, ctx: AppContext): Promise<Response> {
   // The budget counts from the request's first byte: from here, or from when the Node lane began to read the body.
   const arrived = arrivedAt(c);
-  const raw = await readWithinBudget(c.req.text(), arrived, ctx.config.timeouts.request_ms);
-  const checked = checkChatRequest(raw, c.req.raw.headers, ctx.config);
+  const { text: raw, utf8 } = await readBodyText(c, arrived, ctx.config.timeouts.request_ms);
+  const checked = checkChatRequest(raw, c.req.raw.headers, ctx.config, utf8);
   const { request: parsed, options, forward } = checked;
   const probe = probeOf(c);
   reportResolved(probe, checked);

@@ -131,3 +131,24 @@ describe("content types and wrong types", () => {
 
   it("called the upstream only for the one accepted body", () => expect(sim.count("generator")).toBe(1));
 });
+
+describe("bodies that are not UTF-8", () => {
+  const { app, sim } = harness();
+
+  it("calls JSON whose bytes are not UTF-8 invalid_json rather than send the client's text on changed, on both routes", async () => {
+    const latin1 = (text: string) => Uint8Array.from(text, (char) => char.charCodeAt(0)); // "é" as one byte, 0xe9
+    const chat = latin1(JSON.stringify(chatBody({ messages: [{ role: "user", content: "café" }], verdict: { n: 2 } })));
+    const responses = latin1(JSON.stringify({ model: "m", input: "café", verdict: { n: 2 } }));
+    const seen = sim.requests.length;
+    for (const [path, body] of [["/v1/chat/completions", chat], ["/v1/responses", responses]] as const) {
+      const refused = await app.request(path, { method: "POST", headers: { "content-type": "application/json" }, body });
+      expect((await expectError(refused, 400, null, "invalid_json")).message).toMatch(/UTF-8/);
+    }
+    expect(sim.requests.length).toBe(seen);
+    // Still refused for what it is first: bytes that are not JSON either are named by their content type.
+    await expectError(await app.request("/v1/chat/completions", { method: "POST", headers: { "content-type": "text/plain" }, body: latin1("café") }), 400, "content-type");
+    // The character U+FFFD itself, sent as UTF-8, is the client's text and goes on.
+    const replacement = await post(app, JSON.stringify(chatBody({ messages: [{ role: "user", content: "a \uFFFD b" }], verdict: { n: 2 } })), "application/json");
+    expect(replacement.status).toBe(200);
+  });
+});

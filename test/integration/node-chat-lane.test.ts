@@ -56,7 +56,7 @@ async function serve(config: Record<string, unknown>, lane: boolean): Promise<Se
 interface Sent {
   path?: string;
   headers?: Record<string, string | string[]>;
-  body?: string;
+  body?: string | Buffer;
   /** Send the body with Transfer-Encoding: chunked instead of a Content-Length. */
   chunked?: boolean;
 }
@@ -138,6 +138,7 @@ describe("the Node chat lane", () => {
     ["a chunked body", { headers: passThroughHeaders, body: ask(), chunked: true }, "app"],
     ["a body that is not JSON", { headers: passThroughHeaders, body: "{not json" }, "app"],
     ["a body said to be compressed (refused: verdict reads bodies as sent)", { headers: { ...passThroughHeaders, "content-encoding": "gzip" }, body: ask() }, "app"],
+    ["JSON whose bytes are not UTF-8 (refused, not sent on changed)", { headers: passThroughHeaders, body: Buffer.from(ask({ messages: [{ role: "user", content: "café" }] }), "latin1") }, "app"],
     ["a missing messages field", { headers: passThroughHeaders, body: JSON.stringify({ model: "m" }) }, "app"],
     ["a bad x-verdict-n", { headers: { "x-verdict-n": "one" }, body: ask() }, "app"],
     ["a body over the limit", { headers: passThroughHeaders, body: ask({ padding: "x".repeat(5_000) }) }, "app"],
