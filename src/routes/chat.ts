@@ -35,7 +35,7 @@ export async function readJsonObject(c: Context, arrived: number, budgetMs: numb
 }
 
 /** The body's text within the request's budget, and whether its bytes were UTF-8 (src/limits.ts bodyText). */
-export async function readBodyText(c: Context, arrived: number, budgetMs: number): Promise<{ text: string; utf8: boolean }> {
+async function readBodyText(c: Context, arrived: number, budgetMs: number): Promise<{ text: string; utf8: boolean }> {
   return bodyText(new Uint8Array(await readWithinBudget(c.req.arrayBuffer(), arrived, budgetMs)));
 }
 
