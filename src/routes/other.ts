@@ -33,9 +33,13 @@ const MAYBE_JSON = /^\s*(?:$|application\/(?:[\w.+-]*\+)?json\b|text\/|applicati
 /** The key `"verdict"`, any of its letters written as a \u escape (JSON allows that; a plain search would miss it). */
 const VERDICT_KEY = /"(?:v|\\u0076)(?:e|\\u0065)(?:r|\\u0072)(?:d|\\u0064)(?:i|\\u0069)(?:c|\\u0063)(?:t|\\u0074)"/i;
 
-/** Whether a JSON body carries verdict's options: parsed only when its bytes may name them. */
+/**
+ * Whether a JSON body carries verdict's options: parsed only when its bytes may name them. One sent compressed, which
+ * could carry them unseen, is refused (415).
+ */
 function hasVerdictField(headers: Headers, body: Uint8Array | undefined): boolean {
   if (body === undefined || !MAYBE_JSON.test(headers.get("content-type") ?? "")) return false;
+  refuseEncodedBody(headers.get("content-encoding"));
   const text = utf8.decode(body);
   if (!VERDICT_KEY.test(text)) return false;
   try {
@@ -54,8 +58,6 @@ export function refuseMisroutedOptions(method: string, path: string, headers: He
   }
   const refused = (param: string) =>
     badRequest(`${method} /v1${path} is passed through to the generator unchanged; verdict's options apply to /v1/chat/completions and /v1/responses`, param, "unknown_parameter");
-  // A JSON body verdict cannot read (compressed) could carry the options unseen.
-  if (body !== undefined && MAYBE_JSON.test(headers.get("content-type") ?? "")) refuseEncodedBody(headers.get("content-encoding"));
   if (hasVerdictField(headers, body)) throw refused("verdict");
   // A guard asked for by header would return a model's text unchecked here. Elsewhere (embeddings, files) there is
   // nothing to check, and a client that sets the header on every call must still reach them.
