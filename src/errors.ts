@@ -17,6 +17,8 @@ export interface ProxyErrorInit {
   headers?: Record<string, string>;
   /** The upstream's own error object, passed on when the failure was theirs. */
   upstreamError?: unknown;
+  /** The failure this one stands for (a judge's 401 behind judge_unavailable): for logs, never for the client. */
+  cause?: unknown;
 }
 
 export class ProxyError extends Error {
@@ -28,7 +30,7 @@ export class ProxyError extends Error {
   readonly upstreamError: unknown;
 
   constructor(status: number, message: string, init: ProxyErrorInit = {}) {
-    super(message);
+    super(message, init.cause === undefined ? undefined : { cause: init.cause });
     this.name = "ProxyError";
     this.status = status;
     this.type = init.type ?? defaultType(status);
@@ -89,7 +91,7 @@ export const NO_CLIENT_RETRY = { "x-should-retry": "false" } as const;
 export function afterRetries(failure: ProxyError, retried: boolean): ProxyError {
   if (!retried || !isRetryableStatus(failure.status)) return failure;
   const { type, param, code, upstreamError } = failure;
-  return new ProxyError(failure.status, failure.message, { type, param, code, upstreamError, headers: { ...failure.headers, ...NO_CLIENT_RETRY } });
+  return new ProxyError(failure.status, failure.message, { type, param, code, upstreamError, cause: failure.cause, headers: { ...failure.headers, ...NO_CLIENT_RETRY } });
 }
 
 /** The body and headers of an error answer, for a Response (the app) or a Node response (the Node chat lane). */

@@ -36,6 +36,7 @@ export function judgeUnavailable(cause: unknown): ProxyError {
     type: "judge_error",
     code: "judge_unavailable",
     headers: { ...(overloaded && retryAfter ? { "retry-after": retryAfter } : {}), ...(retried ? NO_CLIENT_RETRY : {}) },
+    cause,
   });
 }
 

@@ -2,7 +2,7 @@
 // and one JSON log line. Scrapes and health checks are kept out of the numbers (they would drown the real traffic).
 import type { Context, MiddlewareHandler } from "hono";
 import type { Logger } from "../app";
-import { toProxyError } from "../errors";
+import { ProxyError, toProxyError } from "../errors";
 import { arrivalOf } from "../arrival";
 import type { HeaderSource } from "../auth";
 import { createRedactor } from "../redact";
@@ -74,9 +74,28 @@ function contentOf({ messages, completion }: ProbeState, secret: string | undefi
   return JSON.parse(redact(JSON.stringify({ messages, completion }) ?? "{}")) as { messages: unknown; completion: unknown };
 }
 
+/**
+ * The judge's failure a request went without it for: answered unjudged (failing open), or failed with
+ * judge_unavailable (failing closed). Undefined for any other request.
+ */
+function judgeFailureOf(state: ProbeState, error: unknown): ProxyError | undefined {
+  if (state.judge_failure) return state.judge_failure;
+  return error instanceof ProxyError && error.code === "judge_unavailable" ? error : undefined;
+}
+
+/**
+ * What the judge itself answered, in the log line: judge_unavailable alone would not tell an operator a wrong key
+ * (401) from an outage (503) or a slow judge (verdict's 504).
+ */
+function judgeFields(failure: ProxyError) {
+  const own = failure.code === "judge_unavailable" && failure.cause instanceof ProxyError ? failure.cause : failure;
+  return { judge_status: own.status, judge_error: failureOf(own) };
+}
+
 function logLine(probe: ActiveProbe, start: ProbeInit, status: number, total: number, error: unknown, content: boolean) {
   const { route, method } = start;
   const { state } = probe;
+  const judgeFailure = judgeFailureOf(state, error);
   return {
     event: "request",
     request_id: probe.requestId,
@@ -97,6 +116,7 @@ function logLine(probe: ActiveProbe, start: ProbeInit, status: number, total: nu
     degraded: state.degraded,
     // An upstream's failure relayed as it came (a pass-through's 401, the model list's 503) is one too.
     ...(error ? { error: failureOf(error) } : status >= 400 ? { error: "upstream_error" } : {}),
+    ...(judgeFailure ? judgeFields(judgeFailure) : {}),
     ...(content ? contentOf(state, start.contentSecret) : {}),
   };
 }
@@ -121,7 +141,8 @@ export function finishObservation(options: ObserveOptions, probe: ActiveProbe, s
   probe.span.set("http.response.status_code", status);
   if (status >= 500) probe.span.fail(error ? failureOf(error) : `status ${status}`);
   probe.span.end();
-  const level = status >= 500 ? "warn" : "info";
+  // An answer the judge could not rank is a warning too: failing open hides the judge's outage from the client.
+  const level = status >= 500 || probe.state.judge_failure ? "warn" : "info";
   if (logger[level] !== dropEvent) logger[level](logLine(probe, start, status, total, error, options.logContent));
 }
 

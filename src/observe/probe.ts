@@ -1,5 +1,6 @@
 // The per-request observer: the headers every upstream call carries (x-request-id, traceparent), the span tree, the
 // metric events and the fields of the request's log line. The pipeline reports to it; it decides what each costs.
+import type { ProxyError } from "../errors";
 import type { VerdictMetrics } from "../metrics/verdict";
 import type { RequestProbe } from "./types";
 import { NOOP_SPAN, SpanKind, traceparentOf, type Span, type Tracer } from "../trace/tracer";
@@ -67,6 +68,8 @@ export interface ProbeState {
   sampling_ms?: number;
   judging_ms?: number;
   degraded?: string;
+  /** Why an answer went out unjudged (judge.on_error failing open): the judge's failure, for the log line. */
+  judge_failure?: ProxyError;
   messages?: unknown;
   completion?: unknown;
 }
@@ -204,6 +207,7 @@ export function createRequestProbe({ metrics, tracer, clock }: ProbeDeps, init: 
       state.judge_calls = outcome.judge.calls;
       state.cache_hits = outcome.judge.cache_hits;
       if (outcome.degraded.length > 0) state.degraded = outcome.degraded.join(",");
+      if (outcome.judgeError) state.judge_failure = outcome.judgeError;
       // An abstaining guard returns its refusal text, not a candidate.
       const { abstention, winner } = outcome.selection;
       state.completion = abstention ?? outcome.pool.byIndex(winner).message.content;

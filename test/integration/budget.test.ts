@@ -61,7 +61,9 @@ describe("request budget", () => {
   });
 
   it("failing open, gives up on a judge that never answers just before the budget ends, and answers unjudged", async () => {
-    const { app } = harness({ sim: { faults: { judge: { rate: 1, kinds: ["hang"] } } }, config: config({ judge: { timeout_ms: 60_000, on_error: "fail_open" } }) });
+    const warnings: Record<string, unknown>[] = [];
+    const logger = { ...silentLogger, warn: (event: Record<string, unknown>) => void warnings.push(event) };
+    const { app } = harness({ sim: { faults: { judge: { rate: 1, kinds: ["hang"] } } }, config: config({ judge: { timeout_ms: 60_000, on_error: "fail_open" } }), deps: { logger } });
     const { response, elapsed } = await timed(() => postChat(app, chatBody({ verdict: { n: 2 } })));
     expect(response.status).toBe(200);
     const { verdict } = await response.json();
@@ -69,6 +71,8 @@ describe("request budget", () => {
     // What failing closed would have answered: the budget's 504, not a 502 for an unreachable judge.
     expect(verdict.judge_error).toMatchObject({ status: 504 });
     expect(elapsed).toBeLessThan(BUDGET_MS + MARGIN_MS);
+    // The operator's log line says the same: a judge too slow, not one that refused or was down.
+    expect(warnings).toEqual([expect.objectContaining({ event: "request", status: 200, judge_status: 504, judge_error: "judge_timeout" })]);
   });
 
   it("answers on time when a pass-through call hangs", async () => {

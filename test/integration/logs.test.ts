@@ -142,6 +142,48 @@ describe("request log lines", () => {
   });
 });
 
+describe("a judge that fails", () => {
+  /** The simulator, with every judge call refused as an upstream refuses a wrong key. */
+  function refusingJudge() {
+    const sim = createSimulator();
+    const inner = fetchInto(sim.app);
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      if (!String(init?.body).includes('"model":"sim-judge"')) return inner(input, init);
+      return Response.json({ error: { message: "Incorrect API key provided", type: "invalid_request_error", code: "invalid_api_key" } }, { status: 401 });
+    };
+    return fetch;
+  }
+
+  it("is named in the log line at warn with the judge's own status and code, though the client got an unjudged 200", async () => {
+    const log = capture();
+    const { app } = harness({ deps: { logger: log.logger, fetch: refusingJudge() } });
+    const response = await postChat(app, chatBody({ verdict: { n: 2 } }));
+    expect(response.status).toBe(200);
+    expect((await response.json()).verdict.degraded).toBe("judge_unavailable");
+    const [line] = log.events();
+    expect(line).toMatchObject({ level: "warn", status: 200, degraded: "judge_unavailable", judge_status: 401, judge_error: "invalid_api_key" });
+    expect(line).not.toHaveProperty("error");
+    expect(log.lines[0]!.stream).toBe("err");
+  });
+
+  it("is named the same way when failing closed, beside the request's own error", async () => {
+    const log = capture();
+    const { app } = harness({ deps: { logger: log.logger, fetch: refusingJudge() }, config: { judge: { on_error: "fail_closed" } } });
+    expect((await postChat(app, chatBody({ verdict: { n: 2 } }))).status).toBe(502);
+    expect(log.events()[0]).toMatchObject({ level: "warn", status: 502, error: "judge_unavailable", judge_status: 401, judge_error: "invalid_api_key" });
+  });
+
+  it("is not named when the judge answered: a judged request stays at info without judge fields", async () => {
+    const log = capture();
+    const { app } = harness({ deps: { logger: log.logger } });
+    expect((await postChat(app, chatBody({ verdict: { n: 2 } }))).status).toBe(200);
+    const [line] = log.events();
+    expect(line).toMatchObject({ level: "info", status: 200 });
+    expect(line).not.toHaveProperty("judge_status");
+    expect(line).not.toHaveProperty("judge_error");
+  });
+});
+
 describe("what a failed request spent", () => {
   it("is in its log line as the metrics count it: the candidates drawn and the judge calls made before a 504", async () => {
     const log = capture();
