@@ -6,8 +6,11 @@
 // src/adapters/node-chat-lane.ts instead of the app.
 // Not run directly: bench/instructions.ts bundles it as npm start bundles verdict and runs it.
 //
-// Environment: WARM requests first (JIT, caches), then ROUNDS rounds of EACH requests, CONCURRENCY at a time; LANE.
-// Prints one JSON line: requests measured, CPU ms per request of each round, judge calls per request.
+// With PASS_THROUGH=1 the requests are passed through instead (`x-verdict-n: 1`, as bench:overhead sends them): one
+// upstream call each, no judge.
+//
+// Environment: WARM requests first (JIT, caches), then ROUNDS rounds of EACH requests, CONCURRENCY at a time; LANE,
+// PASS_THROUGH. Prints one JSON line: requests measured, CPU ms per request of each round, judge calls per request.
 import { Agent, request as httpRequest } from "node:http";
 import { createApp } from "../src/app";
 import { createJsonLogger, startProxy } from "../src/adapters/node";
@@ -19,6 +22,7 @@ const warm = Number(process.env.WARM ?? 2_000);
 const each = Number(process.env.EACH ?? 3_000);
 const rounds = Number(process.env.ROUNDS ?? 5);
 const concurrency = Number(process.env.CONCURRENCY ?? 50);
+const passThrough = process.env.PASS_THROUGH === "1";
 
 const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 const ANSWERS = [
@@ -48,7 +52,16 @@ const judgment = (winner: "A" | "B") =>
     usage: { prompt_tokens: 300, completion_tokens: 30, total_tokens: 330 },
   });
 const JUDGMENTS = { A: judgment("A"), B: judgment("B") };
-const HEADERS = { "content-type": "application/json", date: "Mon, 30 Nov 2026 00:00:00 GMT", "content-length": "400" };
+/** A pass-through's answer: one choice, as the generator gives a request without `n`. */
+const PASSED = bytes({
+  id: "chatcmpl-work",
+  object: "chat.completion",
+  created: 1_700_000_000,
+  model: "work-generator",
+  choices: [{ index: 0, message: { role: "assistant", content: ANSWERS[0] }, logprobs: null, finish_reason: "stop" }],
+  usage: { prompt_tokens: 12, completion_tokens: 40, total_tokens: 52 },
+});
+const HEADERS = { "content-type": "application/json", date: "Mon, 30 Nov 2026 00:00:00 GMT" };
 
 let judgeCalls = 0;
 const decoder = new TextDecoder();
@@ -66,9 +79,9 @@ function verdictFor(body: ExchangeRequest["body"]): "A" | "B" {
 const exchange: Exchange = (request) => {
   const judge = request.url.startsWith("http://judge.work/");
   if (judge) judgeCalls++;
-  const body = judge ? JUDGMENTS[verdictFor(request.body)] : candidates();
+  const body = judge ? JUDGMENTS[verdictFor(request.body)] : passThrough ? PASSED : candidates();
   // setImmediate: an answer comes in a later turn of the event loop, as a real one does.
-  return new Promise((resolve) => setImmediate(() => resolve({ status: 200, headers: { ...HEADERS }, body })));
+  return new Promise((resolve) => setImmediate(() => resolve({ status: 200, headers: { ...HEADERS, "content-length": String(body.byteLength) }, body })));
 };
 
 const config = loadConfig(
@@ -76,11 +89,13 @@ const config = loadConfig(
   JSON.stringify({ generator: { base_url: "http://generator.work/v1" }, judge: { base_url: "http://judge.work/v1", model: "work-judge" }, server: { host: "127.0.0.1", port: 0 } }),
 );
 let sequence = 0;
-const requestBody = () => JSON.stringify({ model: "work-generator", messages: [{ role: "user", content: `request ${sequence++}: explain one idea` }], verdict: { n: 4 } });
+const requestBody = () => JSON.stringify({ model: "work-generator", messages: [{ role: "user", content: `request ${sequence++}: explain one idea` }], ...(passThrough ? {} : { verdict: { n: 4 } }) });
+/** The request's headers beyond its content type: a pass-through is asked for as bench:overhead asks for it. */
+const EXTRA_HEADERS: Record<string, string> = passThrough ? { "x-verdict-n": "1" } : {};
 
 /** One best-of-4 through the app's fetch: the path Workers take, and Node's for everything but chat completions. */
 async function throughApp(app: ReturnType<typeof createApp>): Promise<{ status: number; text: string }> {
-  const response = await app.fetch(new Request("http://verdict.work/v1/chat/completions", { method: "POST", headers: { "content-type": "application/json" }, body: requestBody() }));
+  const response = await app.fetch(new Request("http://verdict.work/v1/chat/completions", { method: "POST", headers: { "content-type": "application/json", ...EXTRA_HEADERS }, body: requestBody() }));
   return { status: response.status, text: await response.text() };
 }
 
@@ -92,7 +107,7 @@ async function throughApp(app: ReturnType<typeof createApp>): Promise<{ status: 
 function overLoopback(base: string, agent: Agent): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const body = requestBody();
-    const request = httpRequest(`${base}/v1/chat/completions`, { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (response) => {
+    const request = httpRequest(`${base}/v1/chat/completions`, { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...EXTRA_HEADERS } }, (response) => {
       let text = "";
       response.setEncoding("utf8");
       response.on("data", (chunk: string) => (text += chunk));
@@ -115,10 +130,14 @@ if (process.env.LANE === "1") {
   send = () => throughApp(app);
 }
 
-async function bestOfFour(): Promise<void> {
+/** One request, its answer checked: a best-of-4 must have been judged, a pass-through must not have been. */
+async function oneRequest(): Promise<void> {
   const { status, text } = await send();
-  const answer = JSON.parse(text) as { verdict?: { judge?: { calls?: number } } };
-  if (status !== 200 || !answer.verdict?.judge?.calls) throw new Error(`a best-of-4 failed (${status}): ${text.slice(0, 300)}`);
+  const answer = JSON.parse(text) as { object?: string; verdict?: { judge?: { calls?: number } } };
+  const judged = Boolean(answer.verdict?.judge?.calls);
+  if (status !== 200 || answer.object !== "chat.completion" || judged === passThrough) {
+    throw new Error(`a ${passThrough ? "pass-through" : "best-of-4"} failed (${status}): ${text.slice(0, 300)}`);
+  }
 }
 
 async function run(count: number): Promise<number> {
@@ -126,7 +145,7 @@ async function run(count: number): Promise<number> {
   let left = count;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (left-- > 0) await bestOfFour();
+      while (left-- > 0) await oneRequest();
     }),
   );
   const used = process.cpuUsage(before);

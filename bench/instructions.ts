@@ -11,6 +11,7 @@
 //   npm run bench:instructions -- --valgrind --concurrency 200   with 200 requests in flight instead of 50
 //   npm run bench:instructions -- --valgrind --lane  over loopback HTTP to the Node server (its chat completions lane),
 //                                                    not the app's fetch; --a then needs a commit from 2026-12-01 on
+//   npm run bench:instructions -- --valgrind --lane --pass-through   the same for requests passed through (n = 1)
 //   npm run bench:instructions -- --smoke           a few requests: a CI-sized check that the work runs
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -28,12 +29,15 @@ const { values } = parseArgs({
     smoke: { type: "boolean", default: false },
     concurrency: { type: "string", default: "50" },
     lane: { type: "boolean", default: false },
+    "pass-through": { type: "boolean", default: false },
   },
 });
 
 const WORK = "bench/instructions-work.ts";
 /** Requests in flight at once, for every measured run (the smoke keeps the work's default), and the path they take. */
-const inFlight = { CONCURRENCY: values.concurrency, LANE: values.lane ? "1" : "0" };
+const inFlight = { CONCURRENCY: values.concurrency, LANE: values.lane ? "1" : "0", PASS_THROUGH: values["pass-through"] ? "1" : "0" };
+/** What one request of the work is, for the lines printed. */
+const REQUEST = values["pass-through"] ? "pass-through" : "best-of-4";
 
 /**
  * The work bundled from the tree at `root` (the working tree, or a commit's) by this checkout's bin/build.mjs, as
@@ -78,14 +82,14 @@ async function main(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "verdict-instructions-"));
   try {
     if (values.smoke) {
-      const { line } = await runWork(bundle("."), { WARM: "20", EACH: "20", ROUNDS: "1", LANE: inFlight.LANE }, false, dir);
-      console.log(`smoke: ${line.cpu_ms_per_request[0]} ms per best-of-4, ${line.judge_calls_per_request} judge calls each`);
+      const { line } = await runWork(bundle("."), { WARM: "20", EACH: "20", ROUNDS: "1", LANE: inFlight.LANE, PASS_THROUGH: inFlight.PASS_THROUGH }, false, dir);
+      console.log(`smoke: ${line.cpu_ms_per_request[0]} ms per ${REQUEST}, ${line.judge_calls_per_request} judge calls each`);
       return 0;
     }
     if (!values.valgrind) {
       const { line } = await runWork(bundle("."), inFlight, false, dir);
       const rounds = line.cpu_ms_per_request;
-      console.log(`CPU per best-of-4, in process, upstream answering at once: median ${median(rounds).toFixed(3)} ms of rounds ${rounds.join(", ")}; ${line.judge_calls_per_request} judge calls each`);
+      console.log(`CPU per ${REQUEST}, in process, upstream answering at once: median ${median(rounds).toFixed(3)} ms of rounds ${rounds.join(", ")}; ${line.judge_calls_per_request} judge calls each`);
       return 0;
     }
     execFileSync("valgrind", ["--version"], { stdio: "ignore" }); // fails plainly when valgrind is missing
@@ -102,12 +106,12 @@ async function main(): Promise<number> {
       const { perRequest, judgeCalls } = await instructionsPerRequest(file, dir);
       counted.push(perRequest);
       calls.push(judgeCalls);
-      console.log(`${name}: ${perRequest.toLocaleString("en")} instructions per best-of-4 (${judgeCalls} judge calls each)`);
+      console.log(`${name}: ${perRequest.toLocaleString("en")} instructions per ${REQUEST} (${judgeCalls} judge calls each)`);
     }
     if (counted.length < 2) return 0;
     // A ratio of two builds means something only for the same work: one that judged more calls did more of it.
     if (calls[0] !== calls[1]) {
-      console.error(`the two builds made different numbers of judge calls per best-of-4 (${calls.join(" and ")}): no ratio`);
+      console.error(`the two builds made different numbers of judge calls per ${REQUEST} (${calls.join(" and ")}): no ratio`);
       return 1;
     }
     console.log(`working tree / ${values.a}: ${(counted[1]! / counted[0]!).toFixed(3)}`);
