@@ -1,12 +1,10 @@
 // Generator and judge clients: the openai SDK over an injected fetch, with timeouts, retries and a bounded queue.
 import OpenAI from "openai";
-import PQueue from "p-queue";
 import { deadlineOf } from "./budget";
 import { afterRetries, cancelledError, ProxyError } from "./errors";
 import { createChatCall, openAIShaped, type ChatCall } from "./chat-call";
 import { exchangeOverFetch, type Exchange } from "./exchange";
 import { classifySdkError, retryAfterMs, wasRetried, withRetries, type RetryPolicy } from "./retry";
-import { unwatchAbort, watchAbort } from "./util/abort-watch";
 import { called } from "./util/called";
 import { createCallSlots, type CallSlots, type WaitLimit } from "./util/call-slots";
 import { childSignal } from "./util/child-signal";
@@ -86,7 +84,7 @@ export function createUpstream(
   });
   const policy: RetryPolicy = { ...(extras.backoff ?? DEFAULT_BACKOFF), maxRetries: settings.max_retries };
   const refusal = () => queueFull(role, settings);
-  const gate = callGate(settings, refusal);
+  const gate = callGate(settings);
   // Not async: a sync throw (the 429) is caught by withRetries' try all the same, and one frame less per call.
   const admit = <T>(call: () => Promise<T>, signal?: AbortSignal, wait?: WaitLimit): Promise<T> => {
     if (gate.full(settings.max_queued)) throw refusal();
@@ -131,47 +129,12 @@ function queueFull(role: Upstream["role"], settings: UpstreamSettings): ProxyErr
   return new ProxyError(429, `verdict's ${role} queue is full; retry shortly`, { code: "queue_full", headers: { "retry-after": String(retryAfterS) } });
 }
 
-/**
- * Where an upstream's calls wait for a slot: call slots (src/util/call-slots.ts), or p-queue when a rate limit
- * (interval_ms and interval_cap) is set, whose interval windows verdict does not do again.
- */
-function callGate(settings: UpstreamSettings, refusal: () => ProxyError): CallGate {
-  if (!settings.interval_ms || !settings.interval_cap) {
-    const slots = createCallSlots(settings.concurrency);
-    // Only calls that would have to wait count against the bound; a free slot always takes the call.
-    return Object.assign(slots, { full: (maxQueued: number) => slots.running >= settings.concurrency && slots.waiting >= maxQueued });
-  }
-  const queue = new PQueue({ concurrency: settings.concurrency, interval: settings.interval_ms, intervalCap: settings.interval_cap });
-  return {
-    get running() {
-      return queue.pending;
-    },
-    get waiting() {
-      return queue.size;
-    },
-    // Under a rate limit calls wait for the next window with slots free, so every waiting call counts. With none
-    // waiting, whether a call can start in this window only shows once it is added (run, below).
-    full: (maxQueued) => queue.size > 0 && queue.size >= maxQueued,
-    run: (call, signal, wait) => {
-      // p-queue starts a call as it is added or keeps it for a later window; it does not say beforehand whether this
-      // window's calls are used up. So a call that is kept beyond max_queued is taken back out at once, through an
-      // abort signal of its own that also follows the request's (and, with `wait`, ends its wait).
-      const ticket = new AbortController();
-      const follow = () => ticket.abort(signal?.reason);
-      if (signal?.aborted) follow();
-      else if (signal) watchAbort(signal, follow);
-      const waited = wait ? setTimeout(() => ticket.abort(wait.reason()), wait.ms) : null;
-      const stopWaiting = () => {
-        if (waited !== null) clearTimeout(waited);
-      };
-      const queued = queue.add(() => (stopWaiting(), call()), { signal: ticket.signal });
-      if (queue.size > settings.max_queued) ticket.abort(refusal());
-      return queued.finally(() => {
-        stopWaiting();
-        if (signal) unwatchAbort(signal, follow);
-      });
-    },
-  };
+/** Where an upstream's calls wait for a slot, and for its rate limit's window when one is set (interval_ms and interval_cap). */
+function callGate(settings: UpstreamSettings): CallGate {
+  const rate = settings.interval_ms && settings.interval_cap ? { cap: settings.interval_cap, intervalMs: settings.interval_ms } : undefined;
+  const slots = createCallSlots(settings.concurrency, rate);
+  // Only calls that would have to wait count against the bound: one that can start now always does.
+  return Object.assign(slots, { full: (maxQueued: number) => slots.wouldWait() && slots.waiting >= maxQueued });
 }
 
 interface CallGate extends CallSlots {

@@ -1,6 +1,6 @@
 // The upstream queue: at most `concurrency` calls at once, the rest started in turns (requests in turn, each one's
-// calls in order), aborts honoured while waiting and while running, and (through createUpstream) the 429 when too many wait and p-queue's rate limit.
-import { describe, expect, it } from "vitest";
+// calls in order), aborts honoured while waiting and while running, and (through createUpstream) the 429 when too many wait and the rate limit.
+import { describe, expect, it, vi } from "vitest";
 import { createCallSlots } from "../../src/util/call-slots";
 import { createUpstream } from "../../src/upstream";
 import { abortWatchers } from "../../src/util/abort-watch";
@@ -181,6 +181,36 @@ describe("call slots", () => {
     expect(slots.running).toBe(0);
   });
 
+  it("with a rate limit, starts a call only when both a slot and a place in the window are free", async () => {
+    vi.useFakeTimers();
+    try {
+      const slots = createCallSlots(1, { cap: 2, intervalMs: 1_000 });
+      const startedAt: Record<string, number> = {};
+      const t0 = Date.now();
+      const gates = { a: deferred(), b: deferred(), c: deferred() };
+      const call = (name: keyof typeof gates) => slots.run(() => ((startedAt[name] = Date.now() - t0), gates[name].promise));
+      const calls = [call("a"), call("b"), call("c")];
+      expect([slots.running, slots.waiting, slots.wouldWait()]).toEqual([1, 2, true]);
+      await vi.advanceTimersByTimeAsync(10);
+      gates.a.resolve("a"); // its slot goes to b, the window's second call
+      await vi.advanceTimersByTimeAsync(10);
+      expect(startedAt).toEqual({ a: 0, b: 10 });
+      gates.b.resolve("b"); // a slot is free, but the window has started two calls: c waits for the next one
+      await vi.advanceTimersByTimeAsync(10);
+      expect([slots.running, slots.waiting, startedAt.c]).toEqual([0, 1, undefined]);
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(startedAt.c).toBe(1_000);
+      gates.c.resolve("c");
+      await expect(Promise.all(calls)).resolves.toEqual(["a", "b", "c"]);
+      // The next window opens with the next call, whenever it comes: one now starts at once.
+      await vi.advanceTimersByTimeAsync(5_000);
+      expect(slots.wouldWait()).toBe(false);
+      await expect(slots.run(async () => "later")).resolves.toBe("later");
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("reports a running call that fails after its signal aborted with the signal's reason", async () => {
     const slots = createCallSlots(1);
     const controller = new AbortController();
@@ -225,6 +255,26 @@ describe("upstream queue", () => {
     expect(startedAt[1]).toBeLessThan(250);
     // The third waits for the next window; a lower bound only, so a slow machine cannot fail it.
     expect(startedAt[2]).toBeGreaterThanOrEqual(250);
+  });
+
+  it("under a rate limit, lets requests take turns as without one, each window's calls going a call per request", async () => {
+    vi.useFakeTimers();
+    try {
+      const upstream = createUpstream("judge", { ...settings, concurrency: 10, max_queued: 10, interval_ms: 1_000, interval_cap: 1 }, unused);
+      const [heavy, light] = [new AbortController(), new AbortController()];
+      const started: string[] = [];
+      const call = (name: string, signal: AbortSignal) => upstream.schedule(async () => void started.push(name), signal);
+      const calls = [...[0, 1, 2, 3].map((i) => call(`heavy ${i}`, heavy.signal)), call("light 0", light.signal), call("light 1", light.signal)];
+      expect(started).toEqual(["heavy 0"]);
+      await vi.advanceTimersByTimeAsync(999);
+      expect(started).toEqual(["heavy 0"]); // one call per window
+      for (let window = 1; window < 6; window++) await vi.advanceTimersByTimeAsync(1_000);
+      await Promise.all(calls);
+      // Arrival order would have run all four heavy calls before either light one.
+      expect(started).toEqual(["heavy 0", "heavy 1", "light 0", "heavy 2", "light 1", "heavy 3"]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("keeps max_queued under a rate limit too, where calls wait for a window with slots still free", async () => {
