@@ -53,7 +53,7 @@ interface Line {
   next: Line | undefined;
 }
 
-export function createCallSlots(limit: number, rate?: RateLimit, clock: () => number = Date.now): CallSlots {
+export function createCallSlots(limit: number, rate?: RateLimit): CallSlots {
   let running = 0;
   let waiting = 0;
   // The rate limit's current window: when it closes, and how many calls it has started.
@@ -86,13 +86,13 @@ export function createCallSlots(limit: number, rate?: RateLimit, clock: () => nu
     return undefined;
   };
 
-  const mayStart = () => running < limit && (rate === undefined || startedInWindow < rate.cap || clock() >= windowEnds);
+  const mayStart = () => running < limit && (rate === undefined || startedInWindow < rate.cap || Date.now() >= windowEnds);
 
   /** A call starts: it takes a slot, and a place in the rate limit's window (opening a new one if the last closed). */
   const take = () => {
     running += 1;
     if (rate === undefined) return;
-    const now = clock();
+    const now = Date.now();
     if (now >= windowEnds) {
       windowEnds = now + rate.intervalMs;
       startedInWindow = 0;
@@ -112,7 +112,7 @@ export function createCallSlots(limit: number, rate?: RateLimit, clock: () => nu
       windowTimer = setTimeout(() => {
         windowTimer = undefined;
         startWaiting();
-      }, Math.max(0, windowEnds - clock()));
+      }, Math.max(0, windowEnds - Date.now()));
     }
   };
 
