@@ -1,5 +1,6 @@
-// A small JSON Schema subset check (type, enum, const, required, properties, additionalProperties, items): enough to
-// tell a candidate that ignores the client's response_format from one that follows it, without a validator dependency.
+// A small JSON Schema subset check (type, enum, const, required, properties, additionalProperties, items, anyOf, allOf
+// and references within the schema): enough to tell a candidate that ignores the client's response_format from one
+// that follows it, without a validator dependency.
 
 export interface JsonSchema {
   type?: string | string[];
@@ -10,6 +11,9 @@ export interface JsonSchema {
   additionalProperties?: boolean | JsonSchema;
   items?: JsonSchema;
   anyOf?: JsonSchema[];
+  allOf?: JsonSchema[];
+  /** A part of the same schema ("#/$defs/Address", "#" for a recursive one): nested Pydantic and zod models use them. */
+  $ref?: string;
 }
 
 function typeOf(value: unknown): string {
@@ -33,7 +37,55 @@ const isRecord = (value: unknown): value is Record<string, unknown> => typeOf(va
  */
 export const MAX_SCHEMA_STEPS = 100_000;
 
+/**
+ * How deep a check follows a value: a recursive schema (a tree of comments) is followed as deep as the answer goes, and
+ * a check of each level takes a frame of the stack.
+ */
+const MAX_DEPTH = 256;
+
+/** References followed one after another without going into the value: more is a loop ({"$ref": "#"} at the top). */
+const MAX_REF_HOPS = 32;
+
 class TooMuchWork extends Error {}
+
+/** What one check carries along: its step count, and the schema its references point into. */
+interface Walk {
+  steps: number;
+  root: JsonSchema;
+}
+
+/** A JSON pointer's token as the key it names (`~1` is `/`, `~0` is `~`, in a URI fragment's %-encoding); undefined if garbled. */
+function pointerKey(token: string): string | undefined {
+  try {
+    return decodeURIComponent(token).replaceAll("~1", "/").replaceAll("~0", "~");
+  } catch {
+    return undefined;
+  }
+}
+
+/** Each schema's references, resolved once. */
+const resolvedRefs = new WeakMap<JsonSchema, Map<string, JsonSchema | undefined>>();
+
+/**
+ * The part of `root` a local reference names ("#", "#/$defs/Address", "#/definitions/Node", any JSON pointer within
+ * it); undefined for one that names nothing there or lies elsewhere (another document, which is never fetched).
+ */
+function resolveRef(root: JsonSchema, ref: string): JsonSchema | undefined {
+  let byRef = resolvedRefs.get(root);
+  if (byRef === undefined) resolvedRefs.set(root, (byRef = new Map()));
+  if (byRef.has(ref)) return byRef.get(ref);
+  let target: unknown = ref === "#" || ref.startsWith("#/") ? root : undefined;
+  if (ref.startsWith("#/")) {
+    for (const token of ref.slice(2).split("/")) {
+      const key = pointerKey(token);
+      const holder = target as Record<string, unknown> | undefined;
+      target = key !== undefined && (isRecord(holder) || Array.isArray(holder)) && Object.hasOwn(holder, key) ? holder[key] : undefined;
+    }
+  }
+  const found = isRecord(target) ? (target as JsonSchema) : undefined;
+  byRef.set(ref, found);
+  return found;
+}
 
 /** The JSON text of each allowed value, once per schema: a value is then looked up, not compared with each in turn. */
 const enumTexts = new WeakMap<unknown[], Set<string>>();
@@ -57,21 +109,33 @@ function constantText(schema: JsonSchema): string {
  * this check cannot use (an `anyOf` that is not a list), are ignored, as a server without strict schemas would.
  */
 export function schemaMismatch(value: unknown, schema: JsonSchema | undefined, path = "$"): string | null {
-  const budget = { steps: 0 };
+  if (!isRecord(schema)) return null;
   try {
-    return mismatch(value, schema, path, budget);
+    return mismatch(value, schema, path, { steps: 0, root: schema }, 0, 0);
   } catch (err) {
     if (err instanceof TooMuchWork) return null;
     throw err;
   }
 }
 
-function mismatch(value: unknown, schema: JsonSchema | undefined, path: string, budget: { steps: number }): string | null {
+/** `depth`: how far into the value; `hops`: references followed since the last step into it. */
+function mismatch(value: unknown, schema: JsonSchema | undefined, path: string, walk: Walk, depth: number, hops: number): string | null {
   if (!isRecord(schema)) return null;
-  if (++budget.steps > MAX_SCHEMA_STEPS) throw new TooMuchWork();
-  // anyOf holds beside the other keywords at its level, not instead of them.
-  if (Array.isArray(schema.anyOf) && !schema.anyOf.some((option) => mismatch(value, option, path, budget) === null)) {
+  if (++walk.steps > MAX_SCHEMA_STEPS || depth > MAX_DEPTH || hops > MAX_REF_HOPS) throw new TooMuchWork();
+  // A reference holds beside the other keywords at its level (as JSON Schema 2020-12 reads it), and so do anyOf and
+  // allOf. One that names nothing in the schema is ignored, as unknown keywords are.
+  if (typeof schema.$ref === "string") {
+    const problem = mismatch(value, resolveRef(walk.root, schema.$ref), path, walk, depth, hops + 1);
+    if (problem) return problem;
+  }
+  if (Array.isArray(schema.anyOf) && !schema.anyOf.some((option) => mismatch(value, option, path, walk, depth, hops) === null)) {
     return `${path}: matches no anyOf branch`;
+  }
+  if (Array.isArray(schema.allOf)) {
+    for (const part of schema.allOf) {
+      const problem = mismatch(value, part, path, walk, depth, hops);
+      if (problem) return problem;
+    }
   }
   const types = typeof schema.type === "string" ? [schema.type] : Array.isArray(schema.type) ? schema.type.filter((t) => typeof t === "string") : [];
   if (types.length > 0 && !types.some((t) => hasType(value, t))) return `${path}: expected ${types.join(" or ")}, got ${typeOf(value)}`;
@@ -85,19 +149,19 @@ function mismatch(value: unknown, schema: JsonSchema | undefined, path: string, 
     for (const [key, inner] of Object.entries(object)) {
       const declared = properties && Object.hasOwn(properties, key) ? properties[key] : undefined;
       if (declared) {
-        const problem = mismatch(inner, declared, `${path}.${key}`, budget);
+        const problem = mismatch(inner, declared, `${path}.${key}`, walk, depth + 1, 0);
         if (problem) return problem;
       } else if (schema.additionalProperties === false) {
         return `${path}: unexpected property ${key}`;
       } else if (isRecord(schema.additionalProperties)) {
-        const problem = mismatch(inner, schema.additionalProperties, `${path}.${key}`, budget);
+        const problem = mismatch(inner, schema.additionalProperties, `${path}.${key}`, walk, depth + 1, 0);
         if (problem) return problem;
       }
     }
   }
   if (Array.isArray(value) && isRecord(schema.items)) {
     for (const [i, item] of value.entries()) {
-      const problem = mismatch(item, schema.items, `${path}[${i}]`, budget);
+      const problem = mismatch(item, schema.items, `${path}[${i}]`, walk, depth + 1, 0);
       if (problem) return problem;
     }
   }

@@ -143,6 +143,24 @@ describe("protocol fidelity", () => {
     for (const bad of excluded) expect(judged).not.toContain(bad.message.content);
   });
 
+  it("checks the parts of a schema its references name: a recursive zod schema parses, the answer that breaks it ranks last", async () => {
+    // zodResponseFormat writes a recursive model as a definition and $refs to it, as Pydantic writes nested models.
+    const Node: z.ZodType<{ label: string; children: unknown[] }> = z.object({ label: z.string(), get children() { return z.array(Node); } }) as never;
+    const Tree = z.object({ root: Node });
+    const valid = JSON.stringify({ root: { label: "a", children: [{ label: "b", children: [] }] } });
+    const broken = JSON.stringify({ root: { label: "a", children: [{ label: 3, children: [] }] } });
+    const { client } = harness({ sim: { generator: { answers: [broken, valid] } } });
+    const completion = await client.chat.completions.parse({
+      ...chatBody(),
+      response_format: zodResponseFormat(Tree, "tree"),
+      // @ts-expect-error verdict's own field
+      verdict: { n: 4, return_candidates: true },
+    });
+    expect(completion.choices[0]!.message.parsed).toEqual(JSON.parse(valid));
+    const candidates = verdictOf(completion).candidates as Any[];
+    expect(candidates.map((c) => (c.message.content === broken ? c.excluded : "valid"))).toEqual(["schema_mismatch", "valid", "schema_mismatch", "valid"]);
+  });
+
   it("judges an answer given as a refusal under structured output, instead of dropping it as empty or malformed JSON", async () => {
     const sim = createSimulator();
     const simFetch = fetchInto(sim.app);

@@ -43,6 +43,56 @@ describe("JSON schema subset", () => {
   });
 });
 
+describe("JSON schema references", () => {
+  // As nested Pydantic models and openai's zodResponseFormat write them: the shared part under $defs, named by $ref.
+  const person = {
+    type: "object",
+    properties: { name: { type: "string" }, address: { $ref: "#/$defs/Address" } },
+    required: ["name", "address"],
+    additionalProperties: false,
+    $defs: { Address: { type: "object", properties: { street: { type: "string" }, zip: { type: "string" } }, required: ["street", "zip"], additionalProperties: false } },
+  };
+  it.each([
+    [{ name: "Ann", address: { street: "Main St 1", zip: "12345" } }, null],
+    [{ name: "Bob", address: { street: 42, zip: "1" } }, "$.address.street: expected string, got integer"],
+    [{ name: "Bob", address: { street: "x" } }, "$.address: missing required property zip"],
+  ])("a part under $defs: %j -> %s", (value, problem) => {
+    expect(schemaMismatch(value, person)).toBe(problem);
+  });
+
+  it("follows definitions, a recursive schema ('#') and escaped pointer tokens", () => {
+    const tree = { type: "object", properties: { label: { type: "string" }, children: { type: "array", items: { $ref: "#" } } }, required: ["label"] };
+    expect(schemaMismatch({ label: "a", children: [{ label: "b", children: [{ label: "c" }] }] }, tree)).toBeNull();
+    expect(schemaMismatch({ label: "a", children: [{ label: "b", children: [{ label: 3 }] }] }, tree)).toBe("$.children[0].children[0].label: expected string, got integer");
+    const legacy = { definitions: { "a/b": { type: "integer" } }, properties: { n: { $ref: "#/definitions/a~1b" } } };
+    expect(schemaMismatch({ n: "one" }, legacy)).toBe("$.n: expected integer, got string");
+  });
+
+  it("checks every allOf part", () => {
+    const both = { allOf: [{ $ref: "#/$defs/Named" }, { required: ["age"] }], $defs: { Named: { required: ["name"] } } };
+    expect(schemaMismatch({ name: "x", age: 1 }, both)).toBeNull();
+    expect(schemaMismatch({ age: 1 }, both)).toBe("$: missing required property name");
+    expect(schemaMismatch({ name: "x" }, both)).toBe("$: missing required property age");
+  });
+
+  it.each([
+    ["names nothing in the schema", { properties: { a: { $ref: "#/$defs/Missing" } } }, { a: 1 }],
+    ["lies in another document", { properties: { a: { $ref: "https://example.com/schema.json" } } }, { a: 1 }],
+    ["is a garbled pointer", { properties: { a: { $ref: "#/%E0%A4%A" } } }, { a: 1 }],
+    ["points at itself", { $ref: "#" }, { a: 1 }],
+    ["goes round a loop of references", { $ref: "#/$defs/A", $defs: { A: { anyOf: [{ $ref: "#/$defs/B" }] }, B: { $ref: "#/$defs/A" } } }, 1],
+  ])("a reference that %s is given up on, never followed without end", (_, schema, value) => {
+    expect(schemaMismatch(value, schema as never)).toBeNull();
+  });
+
+  it("gives up on an answer deeper than any structured output, rather than run out of stack", () => {
+    let deep: unknown = "leaf";
+    for (let i = 0; i < 20_000; i++) deep = [deep];
+    expect(schemaMismatch(deep, { anyOf: [{ type: "string" }, { type: "array", items: { $ref: "#" } }] })).toBeNull();
+    expect(schemaMismatch([[["leaf", 2]]], { anyOf: [{ type: "string" }, { type: "array", items: { $ref: "#" } }] })).toBe("$: matches no anyOf branch");
+  });
+});
+
 describe("a client's schema of a shape the check cannot use", () => {
   it.each([
     [{ anyOf: "x" }, { a: 1 }],
