@@ -141,6 +141,11 @@ export const configSchema = z.strictObject({
       host: z.string().regex(/\S/, 'must name an address ("0.0.0.0" for every interface)').default("127.0.0.1"),
       port: z.number().int().min(0).max(65535).default(8787),
       body_limit_bytes: z.number().int().positive().default(4 * 1024 * 1024),
+      /**
+       * Node: request bodies held at once, from their headers until their answer is out; past it a request is refused
+       * with 503 before its body is read (src/adapters/node-admission.ts says why).
+       */
+      max_inflight_body_bytes: z.number().int().positive().default(32 * 1024 * 1024),
       /** SSE comment interval while a streamed reranked answer is being prepared; well under common 30-60 s idle cut-offs. */
       keepalive_ms: z.number().int().min(10).max(TIMER_MAX_MS, TIMER_TOO_LONG).default(5_000),
     })

@@ -137,7 +137,7 @@ function write(res: ServerResponse, answer: Forwarded, client: AbortSignal): Pro
 }
 
 /** An OpenAI-shaped error, as the app's errorResponse answers it. */
-function writeError(res: ServerResponse, failure: ProxyError, extraHeaders: Record<string, string> = {}): void {
+export function writeError(res: ServerResponse, failure: ProxyError, extraHeaders: Record<string, string> = {}): void {
   const { body, headers } = errorAnswer(failure, extraHeaders);
   res.writeHead(failure.status, withFields(headers, { "content-length": Buffer.byteLength(body) })).end(body);
 }

@@ -16,6 +16,7 @@ import { drainable } from "./node-drain";
 import { stdioSink, type LogSink } from "./log-sink";
 import { createNodeTransport } from "./node-fetch";
 import { chatCompletionsLane, continueOrRefuse } from "./node-chat-lane";
+import { bodyAdmission } from "./node-admission";
 
 /**
  * Every upstream call of a request listens on the request's abort signal while it runs, so a best-of-16 round-robin has
@@ -146,9 +147,11 @@ export async function startProxy(
   const listener = getRequestListener(fetch, { hostname: config.server.host });
   // Chat completions the app would accept are answered before it (src/adapters/node-chat-lane.ts); the rest by it.
   const lane = chatCompletionsLane(ctx, listener);
-  const server = createServer(lane);
+  // Every request passes the bound on bodies held at once first, one waiting for 100-continue before its go-ahead.
+  const admitted = bodyAdmission(ctx);
+  const server = createServer(admitted(lane));
   const drain = drainable(server);
-  server.on("checkContinue", continueOrRefuse(ctx, lane));
+  server.on("checkContinue", admitted(continueOrRefuse(ctx, lane)));
   server.on("clientError", answerClientError);
   // A backstop for headers still arriving a second past the budget: Node's own 408 (it checks every 30 s, and only
   // headers; bodies are read within the budget by the chat lane and the app, src/budget.ts readWithinBudget).
