@@ -29,7 +29,7 @@ function weightOf(req: IncomingMessage, bodyLimit: number): number {
 }
 
 function serverBusy(bound: number, closing: boolean): ProxyError {
-  const message = `verdict is holding ${bound} bytes of request bodies, its bound (server.max_inflight_body_bytes); retry shortly`;
+  const message = `verdict holds all the request bodies it may hold at once (server.max_inflight_body_bytes: ${bound} bytes); retry shortly`;
   return new ProxyError(503, message, { type: "server_error", code: "server_busy", headers: { "retry-after": "1", ...(closing ? { connection: "close" } : {}) } });
 }
 
