@@ -1,7 +1,7 @@
-// When a request's first byte came, for requests whose body was read before their work began: the Node lane
-// (src/adapters/node-chat-lane.ts) reads a chat completion's body, then answers it itself or hands it to the app. Their
-// time budget and logged duration must count from that first byte, as they do for requests the app reads itself;
-// otherwise a slow upload would go unaccounted.
+// When a request's first byte came, for requests whose work began later: the Node lane (src/adapters/node-chat-lane.ts)
+// reads a chat completion's body before its work begins, and hands the app a request whose proxy key it refused after
+// checking it. Their time budget and logged duration must count from that first byte, as they do for requests the app
+// reads itself; otherwise a slow upload or key check would go unaccounted.
 import type { Context } from "hono";
 
 const arrivals = new WeakMap<object, number>();

@@ -136,11 +136,11 @@ describe("the Node chat lane", () => {
     ["a streamed pass-through", { headers: passThroughHeaders, body: ask({ stream: true }) }, "lane"],
     ["the client's own request id", { headers: { ...passThroughHeaders, "x-request-id": "client-id_1=" }, body: ask() }, "lane"],
     ["a chunked body", { headers: passThroughHeaders, body: ask(), chunked: true }, "app"],
-    ["a body that is not JSON", { headers: passThroughHeaders, body: "{not json" }, "app"],
-    ["a body said to be compressed (refused: verdict reads bodies as sent)", { headers: { ...passThroughHeaders, "content-encoding": "gzip" }, body: ask() }, "app"],
-    ["JSON whose bytes are not UTF-8 (refused, not sent on changed)", { headers: passThroughHeaders, body: Buffer.from(ask({ messages: [{ role: "user", content: "café" }] }), "latin1") }, "app"],
-    ["a missing messages field", { headers: passThroughHeaders, body: JSON.stringify({ model: "m" }) }, "app"],
-    ["a bad x-verdict-n", { headers: { "x-verdict-n": "one" }, body: ask() }, "app"],
+    ["a body that is not JSON", { headers: passThroughHeaders, body: "{not json" }, "lane"],
+    ["a body said to be compressed (refused: verdict reads bodies as sent)", { headers: { ...passThroughHeaders, "content-encoding": "gzip" }, body: ask() }, "lane"],
+    ["JSON whose bytes are not UTF-8 (refused, not sent on changed)", { headers: passThroughHeaders, body: Buffer.from(ask({ messages: [{ role: "user", content: "café" }] }), "latin1") }, "lane"],
+    ["a missing messages field", { headers: passThroughHeaders, body: JSON.stringify({ model: "m" }) }, "lane"],
+    ["a bad x-verdict-n", { headers: { "x-verdict-n": "one" }, body: ask() }, "lane"],
     ["a body over the limit", { headers: passThroughHeaders, body: ask({ padding: "x".repeat(5_000) }) }, "app"],
     ["a request to rerank (n = 2)", { headers: { "x-verdict-n": "2" }, body: ask() }, "lane"],
     ["a best-of-4 asked in the body, with the client's request id", { headers: { "x-request-id": "client-id_2" }, body: ask({ verdict: { n: 4 } }) }, "lane"],
@@ -520,7 +520,7 @@ describe("the Node chat lane, a slow upload", () => {
     },
   );
 
-  it("hands a request it refuses to the app with its first byte's time, which its log line counts from", async () => {
+  it("counts a request it refuses from its first byte in the log line, as the app does", async () => {
     const upstream = await startSimulator();
     const [withLane, appOnly] = await Promise.all([serve({ generator: { base_url: upstream.url } }, true), serve({ generator: { base_url: upstream.url } }, false)]);
     try {
@@ -528,7 +528,7 @@ describe("the Node chat lane, a slow upload", () => {
         expect((await sendSlowly(served.url, { "x-verdict-n": "one" })).status).toBe(400);
         expect(requestLines(served).at(-1)!.total_ms).toBeGreaterThanOrEqual(250);
       }
-      expect(withLane.appCalls).toHaveLength(1);
+      expect(withLane.appCalls).toHaveLength(0); // refused by the lane itself
     } finally {
       await Promise.all([withLane.close(), appOnly.close(), upstream.close()]);
     }
