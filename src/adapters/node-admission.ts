@@ -5,9 +5,9 @@
 // holds its prompt many times over while it waits (the body, its text, the generator's body, each judge call's in
 // flight): 37 best-of-4 requests with prompts of 0.9 MB at once took verdict to 425 MB. A probe of 400 (their prompt
 // one word, which the simulator's answers repeat, so each candidate was as long) took it past 3.5 GB in ten seconds,
-// none answered; 300 uploads of 3.9 MB held 1.2 GB and, parsed together, kept
-// every other client (health checks included) waiting 26 s. With the bound the excess is told at once to come back,
-// as an overloaded upstream tells it: with the default, those 37 were admitted of 100 and the rest refused at once.
+// none answered; 300 uploads of 3.9 MB held 1.2 GB and, parsed together, kept every other client (health checks
+// included) waiting 26 s. With the bound the excess is told at once to come back, as an overloaded upstream tells it:
+// with the default, those 37 were admitted of 100 and the rest refused at once; of the 300 uploads, 8.
 //
 // A request counts from its headers until its answer is out (or its connection gone): the work holds the body that
 // long. It counts as long as it says it is (its Content-Length); a body of no stated length counts as the largest one
