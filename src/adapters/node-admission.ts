@@ -17,9 +17,9 @@ import type { IncomingMessage, RequestListener, ServerResponse } from "node:http
 import { observeOptionsOf, type AppContext } from "../app";
 import { declaredLength } from "../body-limit";
 import { ProxyError } from "../errors";
-import { finishObservation, routeLabel, startObservation } from "../observe/middleware";
+import { routeLabel } from "../observe/middleware";
 import { requestIdFor } from "../request-id";
-import { writeError } from "./node-chat-lane";
+import { refuseBeforeWork } from "./node-chat-lane";
 
 /** The bytes a request may hold while verdict works on it: its declared body, or the largest accepted when undeclared. */
 function weightOf(req: IncomingMessage, bodyLimit: number): number {
@@ -45,14 +45,11 @@ export function bodyAdmission(ctx: AppContext): (next: RequestListener) => Reque
   /** Answered here, observed as the app observes a refusal: its metric and its log line. */
   function refuse(req: IncomingMessage, res: ServerResponse): void {
     const given = req.headers["x-request-id"];
-    const requestId = requestIdFor(typeof given === "string" ? given : null);
-    const start = { requestId, method: req.method ?? "GET", route: routeLabel(req.method ?? "GET", (req.url ?? "/").split("?")[0]!), traceparent: null, tracestate: null };
-    const probe = startObservation(observe, start);
+    const method = req.method ?? "GET";
+    const start = { requestId: requestIdFor(typeof given === "string" ? given : null), method, route: routeLabel(method, (req.url ?? "/").split("?")[0]!), traceparent: null, tracestate: null };
     // A body that may not end, or that waits for a go-ahead it will not get, is not read to keep the connection.
     const closing = req.headers["transfer-encoding"] !== undefined || /100-continue/i.test(req.headers.expect ?? "");
-    const failure = serverBusy(bound, closing);
-    writeError(res, failure, { "x-request-id": requestId });
-    finishObservation(observe, probe, start, failure.status, failure);
+    refuseBeforeWork(observe, res, start, serverBusy(bound, closing));
   }
 
   return (next) => (req, res) => {

@@ -20,7 +20,7 @@ import { uploadTimedOut } from "../budget";
 import { cancelledError, errorAnswer, type ProxyError } from "../errors";
 import { markArrival, wallClockArrival } from "../arrival";
 import { bodyText } from "../limits";
-import { finishObservation, startObservation } from "../observe/middleware";
+import { finishObservation, startObservation, type ObserveOptions } from "../observe/middleware";
 import type { ActiveProbe, ProbeInit, RequestProbe } from "../observe/probe";
 import { forwardToGenerator, type ClientHeaders, type Forwarded } from "../passthrough";
 import { requestIdFor } from "../request-id";
@@ -137,9 +137,16 @@ function write(res: ServerResponse, answer: Forwarded, client: AbortSignal): Pro
 }
 
 /** An OpenAI-shaped error, as the app's errorResponse answers it. */
-export function writeError(res: ServerResponse, failure: ProxyError, extraHeaders: Record<string, string> = {}): void {
+function writeError(res: ServerResponse, failure: ProxyError, extraHeaders: Record<string, string> = {}): void {
   const { body, headers } = errorAnswer(failure, extraHeaders);
   res.writeHead(failure.status, withFields(headers, { "content-length": Buffer.byteLength(body) })).end(body);
+}
+
+/** A request answered with `failure` before any work began: counted and logged as the app counts and logs a refusal. */
+export function refuseBeforeWork(observe: ObserveOptions, res: ServerResponse, start: ProbeInit, failure: ProxyError): void {
+  const probe = startObservation(observe, start);
+  writeError(res, failure, { "x-request-id": start.requestId });
+  finishObservation(observe, probe, start, failure.status, failure);
 }
 
 /**
@@ -190,14 +197,7 @@ export function chatCompletionsLane(ctx: AppContext, app: RequestListener): Requ
    * until the client gave up.
    */
   function uploadTooSlow(res: ServerResponse, start: ProbeInit): void {
-    refuse(res, start, uploadTimedOut(budgetMs));
-  }
-
-  /** A request answered with `failure` before any work began: counted and logged as the app does a refusal. */
-  function refuse(res: ServerResponse, start: ProbeInit, failure: ProxyError): void {
-    const probe = startObservation(observe, start);
-    writeError(res, failure, { "x-request-id": start.requestId });
-    finishObservation(observe, probe, start, failure.status, failure);
+    refuseBeforeWork(observe, res, start, uploadTimedOut(budgetMs));
   }
 
   /** The client left before anything went upstream: counted and logged as a 499, as the app does, and nothing more. */
@@ -243,7 +243,7 @@ export function chatCompletionsLane(ctx: AppContext, app: RequestListener): Requ
       // A refusal is answered here as the app answers it (test/integration/node-chat-lane.test.ts compares the two).
       // Handed to the app, the body was decoded and parsed a second time: a refused body of 3.9 MB cost 152 ms of CPU
       // that way, 73 ms now.
-      return refuse(res, start, failureOf(err, start.requestId, ctx.logger));
+      return refuseBeforeWork(observe, res, start, failureOf(err, start.requestId, ctx.logger));
     }
     const { passThrough } = checked.options;
     // A client that left before the work began starts none.
