@@ -327,6 +327,11 @@ export function loadConfig(env: Env, fileText?: string, fileName = "config file"
     if (cache.backend === "redis" && cache.redis_timeout_ms * 2 > timeouts.request_ms) {
       problems.push(`cache.redis_timeout_ms: ${cache.redis_timeout_ms} ms is more than half of timeouts.request_ms (${timeouts.request_ms}): a stuck Redis would spend the request's budget before memory-only took over`);
     }
+    // A bound below the largest body would refuse such a body whenever anything else is held: on a busy server, always.
+    const { server } = result.data;
+    if (server.max_inflight_body_bytes < server.body_limit_bytes) {
+      problems.push(`server.max_inflight_body_bytes: ${server.max_inflight_body_bytes} is below server.body_limit_bytes (${server.body_limit_bytes}): a body that large would be refused whenever another request is held`);
+    }
     const defaults = result.data.defaults;
     const { n, min_candidates } = defaults;
     if (n > result.data.limits.max_n) problems.push(`defaults.n: ${n} is above limits.max_n (${result.data.limits.max_n})`);

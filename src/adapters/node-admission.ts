@@ -11,15 +11,16 @@
 //
 // A request counts from its headers until its answer is out (or its connection gone): the work holds the body that
 // long. It counts as long as it says it is (its Content-Length); a body of no stated length counts as the largest one
-// accepted (server.body_limit_bytes), which is what it may yet grow to. A body alone larger than the bound is still
-// taken when nothing else is held, so no request the body limit admits is refused for good.
+// accepted (server.body_limit_bytes), which is what it may yet grow to. The config refuses a bound below the body
+// limit, so any body the limit admits fits when nothing else is held.
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import { observeOptionsOf, type AppContext } from "../app";
 import { declaredLength } from "../body-limit";
 import { ProxyError } from "../errors";
 import { routeLabel } from "../observe/middleware";
 import { requestIdFor } from "../request-id";
-import { refuseBeforeWork } from "./node-chat-lane";
+import { unwatchAbort, watchAbort } from "../util/abort-watch";
+import { departureOf, refuseBeforeWork } from "./node-chat-lane";
 
 /** The bytes a request may hold while verdict works on it: its declared body, or the largest accepted when undeclared. */
 function weightOf(req: IncomingMessage, bodyLimit: number): number {
@@ -53,11 +54,24 @@ export function bodyAdmission(ctx: AppContext): (next: RequestListener) => Reque
   }
 
   return (next) => (req, res) => {
-    const weight = weightOf(req, bodyLimit);
+    let weight = weightOf(req, bodyLimit);
     if (weight === 0) return next(req, res);
-    if (held > 0 && held + weight > bound) return refuse(req, res);
+    if (held + weight > bound) return refuse(req, res);
     held += weight;
-    res.on("close", () => (held -= weight)); // `on`: a response closes once, and `once` would wrap the listener
+    // Given back when the answer is out, or when the connection goes: an answer queued behind another on the same
+    // connection (HTTP/1.1 pipelining) has no socket yet, and Node never closes it when the connection goes, so its
+    // bytes would stay counted for good.
+    const client = departureOf(req.socket);
+    const release = () => {
+      if (weight === 0) return;
+      held -= weight;
+      weight = 0;
+      res.off("close", release);
+      unwatchAbort(client, release);
+    };
+    res.on("close", release);
+    if (client.aborted) release();
+    else watchAbort(client, release);
     next(req, res);
   };
 }

@@ -35,6 +35,12 @@ describe("config for replicas and Workers", () => {
     expect(loadConfig({}, JSON.stringify({ ...minimal, timeouts: { request_ms: 600 } })).timeouts.request_ms).toBe(600);
   });
 
+  it("refuses a bound on bodies held at once below the largest body accepted, and takes one at or above it", () => {
+    expect(problemsOf({ server: { body_limit_bytes: 8_000_000, max_inflight_body_bytes: 4_000_000 } })).toMatch(/server\.max_inflight_body_bytes: 4000000 is below server\.body_limit_bytes \(8000000\)/);
+    expect(loadConfig({}, JSON.stringify({ ...minimal, server: { body_limit_bytes: 8_000_000, max_inflight_body_bytes: 8_000_000 } })).server.max_inflight_body_bytes).toBe(8_000_000);
+    expect(loadConfig({}, JSON.stringify(minimal)).server.max_inflight_body_bytes).toBe(32 * 1024 * 1024);
+  });
+
   it("names the missing or wrong Redis URL and unknown backends", () => {
     expect(problemsOf({ cache: { backend: "redis" } })).toMatch(/cache\.redis_url/);
     expect(problemsOf({ cache: { backend: "redis", redis_url: "http://x:6379" } })).toMatch(/cache\.redis_url/);
