@@ -38,20 +38,27 @@ const isRecord = (value: unknown): value is Record<string, unknown> => typeOf(va
 export const MAX_SCHEMA_STEPS = 100_000;
 
 /**
- * How deep a check follows a value: a recursive schema (a tree of comments) is followed as deep as the answer goes, and
- * a check of each level takes a frame of the stack.
+ * Checks one check may have on the stack at once. A recursive schema (a tree of comments) is followed as deep as the
+ * answer goes, and references can chain without going deeper into it; each step is a frame or two.
  */
-const MAX_DEPTH = 256;
-
-/** References followed one after another without going into the value: more is a loop ({"$ref": "#"} at the top). */
-const MAX_REF_HOPS = 32;
+const MAX_FRAMES = 1_000;
 
 class TooMuchWork extends Error {}
 
-/** What one check carries along: its step count, and the schema its references point into. */
+/** What one check carries along. */
 interface Walk {
   steps: number;
+  frames: number;
+  /** The client's schema, which references point into. */
   root: JsonSchema;
+  /** Drafts 4 to 7 ignore every keyword beside a `$ref` (zodResponseFormat writes draft-07); later drafts apply them. */
+  refAlone: boolean;
+  /**
+   * What each object or array of the answer gave against each schema node already (null while it is being checked, so
+   * a loop of references comes back empty). An answer is a tree, so a value has one path and its message stays right;
+   * without this, `allOf` of the same reference twice at each of a few levels made a 1 KB schema take seconds.
+   */
+  checked: Map<object, Map<JsonSchema, string | null>>;
 }
 
 /** A JSON pointer's token as the key it names (`~1` is `/`, `~0` is `~`, in a URI fragment's %-encoding); undefined if garbled. */
@@ -110,30 +117,57 @@ function constantText(schema: JsonSchema): string {
  */
 export function schemaMismatch(value: unknown, schema: JsonSchema | undefined, path = "$"): string | null {
   if (!isRecord(schema)) return null;
+  const draft = (schema as { $schema?: unknown }).$schema;
+  const walk: Walk = { steps: 0, frames: 0, root: schema, refAlone: typeof draft === "string" && /draft-0[4-7]\b/.test(draft), checked: new Map() };
   try {
-    return mismatch(value, schema, path, { steps: 0, root: schema }, 0, 0);
+    return mismatch(value, schema, path, walk, false);
   } catch (err) {
     if (err instanceof TooMuchWork) return null;
     throw err;
   }
 }
 
-/** `depth`: how far into the value; `hops`: references followed since the last step into it. */
-function mismatch(value: unknown, schema: JsonSchema | undefined, path: string, walk: Walk, depth: number, hops: number): string | null {
+/**
+ * `scoped`: inside a part of the schema with an `$id` of its own, where a reference names something of that part, not
+ * of the whole; it is not followed (as one to another document is not).
+ */
+function mismatch(value: unknown, schema: JsonSchema | undefined, path: string, walk: Walk, scoped: boolean): string | null {
   if (!isRecord(schema)) return null;
-  if (++walk.steps > MAX_SCHEMA_STEPS || depth > MAX_DEPTH || hops > MAX_REF_HOPS) throw new TooMuchWork();
-  // A reference holds beside the other keywords at its level (as JSON Schema 2020-12 reads it), and so do anyOf and
-  // allOf. One that names nothing in the schema is ignored, as unknown keywords are.
-  if (typeof schema.$ref === "string") {
-    const problem = mismatch(value, resolveRef(walk.root, schema.$ref), path, walk, depth, hops + 1);
-    if (problem) return problem;
+  if (++walk.steps > MAX_SCHEMA_STEPS || walk.frames >= MAX_FRAMES) throw new TooMuchWork();
+  const within = scoped || (schema !== walk.root && typeof (schema as { $id?: unknown }).$id === "string");
+  // Objects and arrays only: a primitive is checked in a step, and has no identity to remember it by.
+  const memo = typeof value === "object" && value !== null && !within ? rememberedFor(walk, value) : undefined;
+  if (memo?.has(schema)) return memo.get(schema)!;
+  memo?.set(schema, null);
+  walk.frames += 1;
+  try {
+    const problem = check(value, schema, path, walk, within);
+    memo?.set(schema, problem);
+    return problem;
+  } finally {
+    walk.frames -= 1;
   }
-  if (Array.isArray(schema.anyOf) && !schema.anyOf.some((option) => mismatch(value, option, path, walk, depth, hops) === null)) {
+}
+
+function rememberedFor(walk: Walk, value: object): Map<JsonSchema, string | null> {
+  let memo = walk.checked.get(value);
+  if (memo === undefined) walk.checked.set(value, (memo = new Map()));
+  return memo;
+}
+
+function check(value: unknown, schema: JsonSchema, path: string, walk: Walk, scoped: boolean): string | null {
+  // A reference holds beside the other keywords at its level (as JSON Schema 2020-12 reads it; drafts 4 to 7 read it
+  // alone), and so do anyOf and allOf. One that names nothing in the schema is ignored, as unknown keywords are.
+  if (typeof schema.$ref === "string" && !scoped) {
+    const problem = mismatch(value, resolveRef(walk.root, schema.$ref), path, walk, false);
+    if (problem || walk.refAlone) return problem;
+  }
+  if (Array.isArray(schema.anyOf) && !schema.anyOf.some((option) => mismatch(value, option, path, walk, scoped) === null)) {
     return `${path}: matches no anyOf branch`;
   }
   if (Array.isArray(schema.allOf)) {
     for (const part of schema.allOf) {
-      const problem = mismatch(value, part, path, walk, depth, hops);
+      const problem = mismatch(value, part, path, walk, scoped);
       if (problem) return problem;
     }
   }
@@ -146,22 +180,27 @@ function mismatch(value: unknown, schema: JsonSchema | undefined, path: string, 
     const required = Array.isArray(schema.required) ? schema.required : [];
     for (const key of required) if (typeof key === "string" && !Object.hasOwn(object, key)) return `${path}: missing required property ${key}`;
     const properties = isRecord(schema.properties) ? schema.properties : undefined;
-    for (const [key, inner] of Object.entries(object)) {
-      const declared = properties && Object.hasOwn(properties, key) ? properties[key] : undefined;
-      if (declared) {
-        const problem = mismatch(inner, declared, `${path}.${key}`, walk, depth + 1, 0);
-        if (problem) return problem;
-      } else if (schema.additionalProperties === false) {
-        return `${path}: unexpected property ${key}`;
-      } else if (isRecord(schema.additionalProperties)) {
-        const problem = mismatch(inner, schema.additionalProperties, `${path}.${key}`, walk, depth + 1, 0);
-        if (problem) return problem;
+    const others = schema.additionalProperties;
+    // Each key is a step; a node that says nothing of them is no reason to go through a large object's keys.
+    if (properties !== undefined || others === false || isRecord(others)) {
+      for (const [key, inner] of Object.entries(object)) {
+        if (++walk.steps > MAX_SCHEMA_STEPS) throw new TooMuchWork();
+        const declared = properties && Object.hasOwn(properties, key) ? properties[key] : undefined;
+        if (declared) {
+          const problem = mismatch(inner, declared, `${path}.${key}`, walk, scoped);
+          if (problem) return problem;
+        } else if (others === false) {
+          return `${path}: unexpected property ${key}`;
+        } else if (isRecord(others)) {
+          const problem = mismatch(inner, others, `${path}.${key}`, walk, scoped);
+          if (problem) return problem;
+        }
       }
     }
   }
   if (Array.isArray(value) && isRecord(schema.items)) {
     for (const [i, item] of value.entries()) {
-      const problem = mismatch(item, schema.items, `${path}[${i}]`, walk, depth + 1, 0);
+      const problem = mismatch(item, schema.items, `${path}[${i}]`, walk, scoped);
       if (problem) return problem;
     }
   }

@@ -85,6 +85,46 @@ describe("JSON schema references", () => {
     expect(schemaMismatch(value, schema as never)).toBeNull();
   });
 
+  it.each([
+    [8, 0],
+    [32, 0],
+    [2, 30],
+  ])("gives up rather than run out of stack on chains of %i references (each in %i anyOf) through a deep answer", (hops, wrap) => {
+    const defs: Record<string, unknown> = {};
+    for (let i = 0; i < hops; i++) {
+      let part: unknown = i === hops - 1 ? { type: "object", properties: { c: { $ref: "#/$defs/d0" } } } : { $ref: `#/$defs/d${i + 1}` };
+      for (let w = 0; w < wrap; w++) part = { anyOf: [part] };
+      defs[`d${i}`] = part;
+    }
+    let deep: unknown = { c: 1 };
+    for (let i = 0; i < 300; i++) deep = { c: deep };
+    expect(schemaMismatch(deep, { $defs: defs, $ref: "#/$defs/d0" } as never)).toBeNull();
+  });
+
+  it("checks each part of the answer against each part of the schema once: a small schema cannot fan out into seconds", () => {
+    const defs: Record<string, unknown> = {};
+    for (let i = 0; i < 17; i++) defs[`d${i}`] = { allOf: [{ $ref: `#/$defs/d${i + 1}` }, { $ref: `#/$defs/d${i + 1}` }] };
+    defs.d17 = { type: "object", required: ["k0"] };
+    const answer = Object.fromEntries(Array.from({ length: 1_000 }, (_, i) => [`k${i}`, i]));
+    const started = performance.now();
+    expect(schemaMismatch(answer, { $defs: defs, $ref: "#/$defs/d0" } as never)).toBeNull();
+    expect(schemaMismatch({ k1: 1 }, { $defs: defs, $ref: "#/$defs/d0" } as never)).toBe("$: missing required property k0");
+    expect(performance.now() - started).toBeLessThan(200);
+  });
+
+  it("reads a $ref alone in a draft-07 schema (as zodResponseFormat writes), beside other keywords in a later one", () => {
+    const base = { definitions: { Base: { type: "object", properties: { a: { type: "string" } } } }, type: "object", properties: { x: { $ref: "#/definitions/Base", additionalProperties: false } } };
+    expect(schemaMismatch({ x: { a: "s", b: 1 } }, { $schema: "http://json-schema.org/draft-07/schema#", ...base } as never)).toBeNull();
+    expect(schemaMismatch({ x: { a: 1 } }, { $schema: "http://json-schema.org/draft-07/schema#", ...base } as never)).toBe("$.x.a: expected string, got integer");
+    // In 2020-12, additionalProperties sees only the properties beside it, not those of the part it references.
+    expect(schemaMismatch({ x: { a: "s", b: 1 } }, base as never)).toBe("$.x: unexpected property a");
+  });
+
+  it("does not follow a reference inside a part with an $id of its own, whose names are that part's", () => {
+    const withId = { $defs: { A: { type: "string" } }, type: "object", properties: { p: { $id: "https://example.com/p", $defs: { A: { type: "integer" } }, $ref: "#/$defs/A" } } };
+    expect(schemaMismatch({ p: 3 }, withId as never)).toBeNull();
+  });
+
   it("gives up on an answer deeper than any structured output, rather than run out of stack", () => {
     let deep: unknown = "leaf";
     for (let i = 0; i < 20_000; i++) deep = [deep];
