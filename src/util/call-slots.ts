@@ -169,6 +169,11 @@ export function createCallSlots(limit: number, rate?: RateLimit): CallSlots {
             waiting -= 1;
           }
           if (timer !== undefined) clearTimeout(timer);
+          // Nothing left to start: the rate limit's timer would only keep the process up until the window opens.
+          if (waiting === 0 && windowTimer !== undefined) {
+            clearTimeout(windowTimer);
+            windowTimer = undefined;
+          }
           signal?.removeEventListener("abort", onAbort);
           reject(reason);
         };

@@ -211,6 +211,22 @@ describe("call slots", () => {
     }
   });
 
+  it("with a rate limit, leaves no timer behind once every call waiting for the window has left", async () => {
+    vi.useFakeTimers();
+    try {
+      const slots = createCallSlots(4, { cap: 1, intervalMs: 60_000 });
+      await slots.run(async () => "first");
+      const leaving = new AbortController();
+      const waiting = slots.run(async () => "never", leaving.signal);
+      expect(vi.getTimerCount()).toBe(1); // the window's
+      leaving.abort(new Error("client left"));
+      await expect(waiting).rejects.toThrow("client left");
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("reports a running call that fails after its signal aborted with the signal's reason", async () => {
     const slots = createCallSlots(1);
     const controller = new AbortController();
