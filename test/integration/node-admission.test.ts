@@ -30,11 +30,17 @@ async function start(latencyMs: number) {
   return { proxy, post, lines };
 }
 
+/** A proxy as `start` gives it, already holding one request of `bytes` that waits for the generator. */
+async function holding(bytes: number) {
+  const started = await start(400);
+  const first = started.post(bodyOf(bytes));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  return { ...started, first };
+}
+
 describe("the bound on request bodies held at once", () => {
   it("refuses a body that would go past it with 503 server_busy and retry-after, at once, and takes it again once room is made", async () => {
-    const { post, lines } = await start(400);
-    const first = post(bodyOf(2_000));
-    await new Promise((resolve) => setTimeout(resolve, 100)); // the first is now held, waiting for the generator
+    const { post, lines, first } = await holding(2_000);
     const started = performance.now();
     const refused = await post(bodyOf(2_000));
     expect(performance.now() - started).toBeLessThan(200);
@@ -99,9 +105,7 @@ describe("the bound on request bodies held at once", () => {
   }
 
   it("counts a body of no stated length as the largest accepted, and closes the connection when refusing it", async () => {
-    const { proxy, post } = await start(400);
-    const first = post(bodyOf(500));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const { proxy, first } = await holding(500);
     // Chunked: it might be up to server.body_limit_bytes long, far past what is left.
     const answer = await rawAnswer(proxy, "POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n5\r\n{\"a\":\r\n");
     expect(answer).toMatch(/^HTTP\/1\.1 503/);
@@ -111,9 +115,7 @@ describe("the bound on request bodies held at once", () => {
   });
 
   it("refuses a client waiting for 100-continue without the go-ahead, so its body is never sent", async () => {
-    const { proxy, post } = await start(400);
-    const first = post(bodyOf(2_000));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const { proxy, first } = await holding(2_000);
     const answer = await rawAnswer(proxy, "POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 2000\r\nexpect: 100-continue\r\n\r\n");
     expect(answer).toMatch(/^HTTP\/1\.1 503/);
     expect(answer).not.toContain("100 Continue");
