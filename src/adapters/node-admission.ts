@@ -45,9 +45,11 @@ export function bodyAdmission(ctx: AppContext): (next: RequestListener) => Reque
 
   /** Answered here, observed as the app observes a refusal: its metric and its log line. */
   function refuse(req: IncomingMessage, res: ServerResponse): void {
-    const given = req.headers["x-request-id"];
+    const header = (name: string) => (typeof req.headers[name] === "string" ? (req.headers[name] as string) : null);
     const method = req.method ?? "GET";
-    const start = { requestId: requestIdFor(typeof given === "string" ? given : null), method, route: routeLabel(method, (req.url ?? "/").split("?")[0]!), traceparent: null, tracestate: null };
+    const route = routeLabel(method, (req.url ?? "/").split("?")[0]!);
+    // Its span joins the client's trace, as every other request's does.
+    const start = { requestId: requestIdFor(header("x-request-id")), method, route, traceparent: header("traceparent"), tracestate: header("tracestate") };
     // A body that may not end, or that waits for a go-ahead it will not get, is not read to keep the connection.
     const closing = req.headers["transfer-encoding"] !== undefined || /100-continue/i.test(req.headers.expect ?? "");
     refuseBeforeWork(observe, res, start, serverBusy(bound, closing));

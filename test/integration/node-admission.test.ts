@@ -18,21 +18,21 @@ afterEach(async () => {
 });
 
 /** A proxy whose generator answers after `latencyMs`, bodies held at once bounded at BOUND bytes (and each body too); its log lines are kept. */
-async function start(latencyMs: number) {
+async function start(latencyMs: number, extra: Record<string, unknown> = {}) {
   const upstream = await startSimulator({ generator: { latency: { ttft_ms: latencyMs } } });
   const lines: Record<string, unknown>[] = [];
   const keep = (text: string) => void lines.push(JSON.parse(text) as Record<string, unknown>);
-  const config = testConfig({ generator: { base_url: upstream.url }, server: { port: 0, max_inflight_body_bytes: BOUND, body_limit_bytes: BOUND } });
+  const config = testConfig({ generator: { base_url: upstream.url }, server: { port: 0, max_inflight_body_bytes: BOUND, body_limit_bytes: BOUND }, ...extra });
   const proxy = await startProxy(config, createJsonLogger("info", { out: keep, err: keep }));
   running = { proxy, upstream };
-  const post = (body: string, signal?: AbortSignal) =>
-    fetch(`${proxy.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body, signal });
+  const post = (body: string, signal?: AbortSignal, headers: Record<string, string> = {}) =>
+    fetch(`${proxy.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body, signal });
   return { proxy, post, lines };
 }
 
 /** A proxy as `start` gives it, already holding one request of `bytes` that waits for the generator. */
-async function holding(bytes: number) {
-  const started = await start(400);
+async function holding(bytes: number, extra: Record<string, unknown> = {}) {
+  const started = await start(400, extra);
   const first = started.post(bodyOf(bytes));
   await new Promise((resolve) => setTimeout(resolve, 100));
   return { ...started, first };
@@ -54,6 +54,15 @@ describe("the bound on request bodies held at once", () => {
     expect((await first).status).toBe(200);
     expect((await post(bodyOf(2_000))).status).toBe(200);
     expect(lines.filter((line) => line.status === 503)).toEqual([expect.objectContaining({ level: "warn", event: "request", route: "chat_completions", error: "server_busy" })]);
+  });
+
+  it("logs a refusal in the client's trace, as any other request", async () => {
+    // Spans are exported nowhere here (nothing listens on port 9); the log line names the trace all the same.
+    const { post, lines, first } = await holding(2_000, { tracing: { otlp_endpoint: "http://127.0.0.1:9/v1/traces" } });
+    const trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    expect((await post(bodyOf(2_000), undefined, { traceparent: `00-${trace}-00f067aa0ba902b7-01` })).status).toBe(503);
+    expect(lines.find((line) => line.status === 503)).toMatchObject({ error: "server_busy", trace_id: trace });
+    expect((await first).status).toBe(200);
   });
 
   it("takes a body as large as the body limit when nothing else is held", async () => {
