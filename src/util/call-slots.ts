@@ -150,7 +150,8 @@ export function createCallSlots(limit: number, rate?: RateLimit): CallSlots {
     get waiting() {
       return waiting;
     },
-    wouldWait: () => !mayStart(),
+    // Behind calls already waiting too: between a window opening and its timer firing, they go first.
+    wouldWait: () => waiting > 0 || !mayStart(),
     run<T>(call: () => Promise<T>, signal?: AbortSignal, wait?: WaitLimit): Promise<T> {
       if (signal?.aborted) return Promise.reject(signal.reason);
       // Calls already waiting go first: a free slot with others waiting only comes from a rate limit's window.

@@ -211,6 +211,23 @@ describe("call slots", () => {
     }
   });
 
+  it("with a rate limit, says a call would wait while others wait, also once their window is open but not yet begun", async () => {
+    vi.useFakeTimers();
+    try {
+      const slots = createCallSlots(4, { cap: 1, intervalMs: 1_000 });
+      await slots.run(async () => "first");
+      const waiting = slots.run(async () => "second");
+      expect(slots.wouldWait()).toBe(true);
+      vi.setSystemTime(Date.now() + 1_500); // the clock moves on, the window's timer has not run yet
+      expect(slots.wouldWait()).toBe(true);
+      await vi.advanceTimersByTimeAsync(1_000); // and now it has
+      await expect(waiting).resolves.toBe("second");
+      expect(slots.wouldWait()).toBe(true); // the new window's one call is taken
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("with a rate limit, leaves no timer behind once every call waiting for the window has left", async () => {
     vi.useFakeTimers();
     try {
