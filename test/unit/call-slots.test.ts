@@ -17,6 +17,16 @@ function deferred<T = string>() {
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
+/** Runs `test` on vitest's fake clock and timers (a rate limit's windows), then puts the real ones back. */
+async function onFakeTimers(test: () => Promise<void>): Promise<void> {
+  vi.useFakeTimers();
+  try {
+    await test();
+  } finally {
+    vi.useRealTimers();
+  }
+}
+
 describe("call slots", () => {
   it("runs at most `limit` calls at once and starts the waiting ones in arrival order", async () => {
     const slots = createCallSlots(2);
@@ -181,9 +191,8 @@ describe("call slots", () => {
     expect(slots.running).toBe(0);
   });
 
-  it("with a rate limit, starts a call only when both a slot and a place in the window are free", async () => {
-    vi.useFakeTimers();
-    try {
+  it("with a rate limit, starts a call only when both a slot and a place in the window are free", () =>
+    onFakeTimers(async () => {
       const slots = createCallSlots(1, { cap: 2, intervalMs: 1_000 });
       const startedAt: Record<string, number> = {};
       const t0 = Date.now();
@@ -206,14 +215,10 @@ describe("call slots", () => {
       await vi.advanceTimersByTimeAsync(5_000);
       expect(slots.wouldWait()).toBe(false);
       await expect(slots.run(async () => "later")).resolves.toBe("later");
-    } finally {
-      vi.useRealTimers();
-    }
-  });
+    }));
 
-  it("with a rate limit, says a call would wait while others wait, also once their window is open but not yet begun", async () => {
-    vi.useFakeTimers();
-    try {
+  it("with a rate limit, says a call would wait while others wait, also once their window is open but not yet begun", () =>
+    onFakeTimers(async () => {
       const slots = createCallSlots(4, { cap: 1, intervalMs: 1_000 });
       await slots.run(async () => "first");
       const waiting = slots.run(async () => "second");
@@ -223,14 +228,10 @@ describe("call slots", () => {
       await vi.advanceTimersByTimeAsync(1_000); // and now it has
       await expect(waiting).resolves.toBe("second");
       expect(slots.wouldWait()).toBe(true); // the new window's one call is taken
-    } finally {
-      vi.useRealTimers();
-    }
-  });
+    }));
 
-  it("with a rate limit, leaves no timer behind once every call waiting for the window has left", async () => {
-    vi.useFakeTimers();
-    try {
+  it("with a rate limit, leaves no timer behind once every call waiting for the window has left", () =>
+    onFakeTimers(async () => {
       const slots = createCallSlots(4, { cap: 1, intervalMs: 60_000 });
       await slots.run(async () => "first");
       const leaving = new AbortController();
@@ -239,10 +240,7 @@ describe("call slots", () => {
       leaving.abort(new Error("client left"));
       await expect(waiting).rejects.toThrow("client left");
       expect(vi.getTimerCount()).toBe(0);
-    } finally {
-      vi.useRealTimers();
-    }
-  });
+    }));
 
   it("reports a running call that fails after its signal aborted with the signal's reason", async () => {
     const slots = createCallSlots(1);
@@ -290,9 +288,8 @@ describe("upstream queue", () => {
     expect(startedAt[2]).toBeGreaterThanOrEqual(250);
   });
 
-  it("under a rate limit, lets requests take turns as without one, each window's calls going a call per request", async () => {
-    vi.useFakeTimers();
-    try {
+  it("under a rate limit, lets requests take turns as without one, each window's calls going a call per request", () =>
+    onFakeTimers(async () => {
       const upstream = createUpstream("judge", { ...settings, concurrency: 10, max_queued: 10, interval_ms: 1_000, interval_cap: 1 }, unused);
       const [heavy, light] = [new AbortController(), new AbortController()];
       const started: string[] = [];
@@ -305,10 +302,7 @@ describe("upstream queue", () => {
       await Promise.all(calls);
       // Arrival order would have run all four heavy calls before either light one.
       expect(started).toEqual(["heavy 0", "heavy 1", "light 0", "heavy 2", "light 1", "heavy 3"]);
-    } finally {
-      vi.useRealTimers();
-    }
-  });
+    }));
 
   it("keeps max_queued under a rate limit too, where calls wait for a window with slots still free", async () => {
     const upstream = createUpstream("judge", { ...settings, concurrency: 10, max_queued: 2, interval_ms: 60_000, interval_cap: 1 }, unused);
