@@ -14,6 +14,10 @@ export interface JsonSchema {
   allOf?: JsonSchema[];
   /** A part of the same schema ("#/$defs/Address", "#" for a recursive one): nested Pydantic and zod models use them. */
   $ref?: string;
+  /** A part's own identity: references inside it name its parts, not the whole's. */
+  $id?: string;
+  /** The draft the schema is written to (read from the whole schema only). */
+  $schema?: string;
 }
 
 function typeOf(value: unknown): string {
@@ -117,8 +121,8 @@ function constantText(schema: JsonSchema): string {
  */
 export function schemaMismatch(value: unknown, schema: JsonSchema | undefined, path = "$"): string | null {
   if (!isRecord(schema)) return null;
-  const draft = (schema as { $schema?: unknown }).$schema;
-  const walk: Walk = { steps: 0, frames: 0, root: schema, refAlone: typeof draft === "string" && /draft-0[4-7]\b/.test(draft), checked: new Map() };
+  const refAlone = typeof schema.$schema === "string" && /draft-0[4-7]\b/.test(schema.$schema);
+  const walk: Walk = { steps: 0, frames: 0, root: schema, refAlone, checked: new Map() };
   try {
     return mismatch(value, schema, path, walk, false);
   } catch (err) {
@@ -134,7 +138,7 @@ export function schemaMismatch(value: unknown, schema: JsonSchema | undefined, p
 function mismatch(value: unknown, schema: JsonSchema | undefined, path: string, walk: Walk, scoped: boolean): string | null {
   if (!isRecord(schema)) return null;
   if (++walk.steps > MAX_SCHEMA_STEPS || walk.frames >= MAX_FRAMES) throw new TooMuchWork();
-  const within = scoped || (schema !== walk.root && typeof (schema as { $id?: unknown }).$id === "string");
+  const within = scoped || (schema !== walk.root && typeof schema.$id === "string");
   // Objects and arrays only: a primitive is checked in a step, and has no identity to remember it by.
   const memo = typeof value === "object" && value !== null && !within ? rememberedFor(walk, value) : undefined;
   if (memo?.has(schema)) return memo.get(schema)!;
