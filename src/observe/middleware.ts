@@ -4,6 +4,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { Logger } from "../app";
 import { ProxyError, toProxyError } from "../errors";
 import { arrivalOf } from "../arrival";
+import { isJudgeUnavailable } from "../judge/session";
 import type { HeaderSource } from "../auth";
 import { createRedactor } from "../redact";
 import { dropEvent } from "./config";
@@ -80,7 +81,7 @@ function contentOf({ messages, completion }: ProbeState, secret: string | undefi
  */
 function judgeFailureOf(state: ProbeState, error: unknown): ProxyError | undefined {
   if (state.judge_failure) return state.judge_failure;
-  return error instanceof ProxyError && error.code === "judge_unavailable" ? error : undefined;
+  return isJudgeUnavailable(error) ? error : undefined;
 }
 
 /**
@@ -88,7 +89,7 @@ function judgeFailureOf(state: ProbeState, error: unknown): ProxyError | undefin
  * (401) from an outage (503) or a slow judge (verdict's 504).
  */
 function judgeFields(failure: ProxyError) {
-  const own = failure.code === "judge_unavailable" && failure.cause instanceof ProxyError ? failure.cause : failure;
+  const own = isJudgeUnavailable(failure) && failure.cause instanceof ProxyError ? failure.cause : failure;
   return { judge_status: own.status, judge_error: failureOf(own) };
 }
 
