@@ -152,6 +152,8 @@ describe("the Node chat lane", () => {
     ["a query string", { path: "/v1/chat/completions?x=1", headers: passThroughHeaders, body: ask() }, "app"],
     ["a Host whose port the server library checks itself", { headers: { ...passThroughHeaders, host: "localhost:99999" }, body: ask() }, "app"],
     ["two Cookie fields (one field upstream, joined as a Headers object joins them)", { headers: { ...passThroughHeaders, cookie: ["a=1", "b=2"] }, body: ask() }, "lane"],
+    ["two User-Agent fields (Node's own header object keeps the first; both go upstream)", { headers: { ...passThroughHeaders, "user-agent": ["a/1", "b/2"] }, body: ask() }, "lane"],
+    ["two x-verdict-n fields (read joined, as the app reads them)", { headers: { "x-verdict-n": ["1", "2"] }, body: ask() }, "lane"],
   ];
 
   it.each(cases)("%s: the same answer, log line and lane choice", async (_name, sent, answeredBy) => {
