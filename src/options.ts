@@ -139,7 +139,35 @@ function deploymentStrategies(config: Config): Map<string, StrategyOptions> {
   return found;
 }
 
+const resolvedByConfig = new WeakMap<Config, Map<string, ResolvedOptions>>();
+/** Resolutions kept per deployment: clients choose model names, so a full memo starts over. */
+const MAX_RESOLVED = 256;
+
+/** A header's value in a memo key: absent and empty kept apart (empty is refused, absent is not). */
+const keyPart = (value: string | null) => (value === null ? "-" : `=${value}`);
+
+/**
+ * A request that sets no option in its body (a pass-through, a best-of-N asked for by header) resolves to what every
+ * such request with its model, `n` and x-verdict-* headers resolves to: one frozen result, kept per deployment.
+ * Resolving afresh was about 3% of a pass-through's instructions (bench:instructions). A guard's result is never kept:
+ * its documents come from the request's messages. Refusals are not kept either, only thrown again.
+ */
 export function resolveOptions(body: ChatRequest, headers: HeaderSource, config: Config): ResolvedOptions {
+  if (body.verdict !== undefined) return resolveFresh(body, headers, config);
+  // The model last: the parts before it hold no NUL (header values cannot), so no model name reads as another key.
+  const key = `${body.n ?? ""}\u0000${keyPart(headers.get("x-verdict-n"))}\u0000${keyPart(headers.get("x-verdict-strategy"))}\u0000${body.model}`;
+  let resolved = resolvedByConfig.get(config);
+  if (resolved === undefined) resolvedByConfig.set(config, (resolved = new Map()));
+  const known = resolved.get(key);
+  if (known !== undefined) return known;
+  const options = resolveFresh(body, headers, config);
+  if (options.strategy.strategy === "guard") return options;
+  if (resolved.size >= MAX_RESOLVED) resolved.clear();
+  resolved.set(key, Object.freeze(options));
+  return options;
+}
+
+function resolveFresh(body: ChatRequest, headers: HeaderSource, config: Config): ResolvedOptions {
   // Own names only: a model called "constructor" is no virtual model.
   const virtual = Object.hasOwn(config.models, body.model) ? config.models[body.model] : undefined;
   const { model: virtualTarget, ...virtualValues } = virtual ?? { model: undefined };
