@@ -53,6 +53,13 @@ interface Line {
   next: Line | undefined;
 }
 
+/**
+ * The rate limit's clock: monotonic, so that a step of the wall clock (a correction, a resumed machine) neither holds
+ * calls for as long as it stepped back nor opens a window early. With Date.now, as until the thirtieth session, a
+ * clock set back an hour held every call past the window's cap for that hour.
+ */
+const clock = () => performance.now();
+
 export function createCallSlots(limit: number, rate?: RateLimit): CallSlots {
   let running = 0;
   let waiting = 0;
@@ -86,13 +93,13 @@ export function createCallSlots(limit: number, rate?: RateLimit): CallSlots {
     return undefined;
   };
 
-  const mayStart = () => running < limit && (rate === undefined || startedInWindow < rate.cap || Date.now() >= windowEnds);
+  const mayStart = () => running < limit && (rate === undefined || startedInWindow < rate.cap || clock() >= windowEnds);
 
   /** A call starts: it takes a slot, and a place in the rate limit's window (opening a new one if the last closed). */
   const take = () => {
     running += 1;
     if (rate === undefined) return;
-    const now = Date.now();
+    const now = clock();
     if (now >= windowEnds) {
       windowEnds = now + rate.intervalMs;
       startedInWindow = 0;
@@ -112,7 +119,7 @@ export function createCallSlots(limit: number, rate?: RateLimit): CallSlots {
       windowTimer = setTimeout(() => {
         windowTimer = undefined;
         startWaiting();
-      }, Math.max(0, windowEnds - Date.now()));
+      }, Math.max(0, windowEnds - clock()));
     }
   };
 

@@ -230,6 +230,20 @@ describe("call slots", () => {
       expect(slots.wouldWait()).toBe(true); // the new window's one call is taken
     }));
 
+  it("with a rate limit, opens the next window on time when the wall clock is set back", () =>
+    onFakeTimers(async () => {
+      const slots = createCallSlots(4, { cap: 1, intervalMs: 1_000 });
+      await slots.run(async () => "first");
+      vi.setSystemTime(Date.now() - 3_600_000); // an hour back: a correction, a machine resumed
+      let started = false;
+      const waiting = slots.run(async () => ((started = true), "second"));
+      await vi.advanceTimersByTimeAsync(999);
+      expect(started).toBe(false); // the window still holds its one call
+      await vi.advanceTimersByTimeAsync(1);
+      expect(started).toBe(true);
+      await expect(waiting).resolves.toBe("second");
+    }));
+
   it("with a rate limit, leaves no timer behind once every call waiting for the window has left", () =>
     onFakeTimers(async () => {
       const slots = createCallSlots(4, { cap: 1, intervalMs: 60_000 });
