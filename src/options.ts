@@ -142,6 +142,8 @@ function deploymentStrategies(config: Config): Map<string, StrategyOptions> {
 const resolvedByConfig = new WeakMap<Config, Map<string, ResolvedOptions>>();
 /** Resolutions kept per deployment: clients choose model names, so a full memo starts over. */
 const MAX_RESOLVED = 256;
+/** Longer model names are resolved afresh each time: kept, 256 names of a body's size each would hold gigabytes. */
+const MAX_KEPT_MODEL_CHARS = 256;
 
 /** A header's value in a memo key: absent and empty kept apart (empty is refused, absent is not). */
 const keyPart = (value: string | null) => (value === null ? "-" : `=${value}`);
@@ -153,7 +155,7 @@ const keyPart = (value: string | null) => (value === null ? "-" : `=${value}`);
  * its documents come from the request's messages. Refusals are not kept either, only thrown again.
  */
 export function resolveOptions(body: ChatRequest, headers: HeaderSource, config: Config): ResolvedOptions {
-  if (body.verdict !== undefined) return resolveFresh(body, headers, config);
+  if (body.verdict !== undefined || body.model.length > MAX_KEPT_MODEL_CHARS) return resolveFresh(body, headers, config);
   // The model last: the parts before it hold no NUL (header values cannot), so no model name reads as another key.
   const key = `${body.n ?? ""}\u0000${keyPart(headers.get("x-verdict-n"))}\u0000${keyPart(headers.get("x-verdict-strategy"))}\u0000${body.model}`;
   let resolved = resolvedByConfig.get(config);

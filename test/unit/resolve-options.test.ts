@@ -61,6 +61,12 @@ describe("resolveOptions for requests with no options in their body", () => {
     expect(second.strategy).toMatchObject({ strategy: "guard", context: ["second document"] });
   });
 
+  it("resolves model names too long to keep on their own, however alike", () => {
+    const [first, second] = ["a", "b"].map((last) => `${"m".repeat(5_000)}${last}`);
+    expect(resolveOptions(ask(first!), headersOf({}), config).upstreamModel).toBe(first);
+    expect(resolveOptions(ask(second!), headersOf({}), config).upstreamModel).toBe(second);
+  });
+
   it("hands out a shared resolution no request can change for the next", () => {
     const options = resolveOptions(ask("shared-model"), headersOf({}), config);
     expect(() => Object.assign(options, { n: 16 })).toThrow(TypeError);
