@@ -40,6 +40,12 @@ export class ProxyError extends Error {
     this.upstreamError = init.upstreamError;
   }
 
+  /** This error with `changes` made: every other field, its cause included, carried over as it is. */
+  with(changes: Pick<ProxyErrorInit, "param" | "headers">): ProxyError {
+    const { type, param, code, headers, upstreamError, cause } = this;
+    return new ProxyError(this.status, this.message, { type, param, code, headers, upstreamError, cause, ...changes });
+  }
+
   toJSON(): { error: { message: string; type: string; param: string | null; code: string | null } } {
     return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
   }
@@ -90,8 +96,7 @@ export const NO_CLIENT_RETRY = { "x-should-retry": "false" } as const;
 /** `failure` as the client gets it when verdict retried the call behind it: told not to retry, where that applies. */
 export function afterRetries(failure: ProxyError, retried: boolean): ProxyError {
   if (!retried || !isRetryableStatus(failure.status)) return failure;
-  const { type, param, code, upstreamError } = failure;
-  return new ProxyError(failure.status, failure.message, { type, param, code, upstreamError, cause: failure.cause, headers: { ...failure.headers, ...NO_CLIENT_RETRY } });
+  return failure.with({ headers: { ...failure.headers, ...NO_CLIENT_RETRY } });
 }
 
 /** The body and headers of an error answer, for a Response (the app) or a Node response (the Node chat lane). */

@@ -20,7 +20,7 @@ import { ProxyError } from "../errors";
 import { routeLabel } from "../observe/middleware";
 import { requestIdFor } from "../request-id";
 import { unwatchAbort, watchAbort } from "../util/abort-watch";
-import { departureOf, refuseBeforeWork } from "./node-chat-lane";
+import { departureOf, headerViews, refuseBeforeWork } from "./node-chat-lane";
 
 /** The bytes a request may hold while verdict works on it: its declared body, or the largest accepted when undeclared. */
 function weightOf(req: IncomingMessage, bodyLimit: number): number {
@@ -45,11 +45,11 @@ export function bodyAdmission(ctx: AppContext): (next: RequestListener) => Reque
 
   /** Answered here, observed as the app observes a refusal: its metric and its log line. */
   function refuse(req: IncomingMessage, res: ServerResponse): void {
-    const header = (name: string) => (typeof req.headers[name] === "string" ? (req.headers[name] as string) : null);
+    const headers = headerViews(req).source;
     const method = req.method ?? "GET";
     const route = routeLabel(method, (req.url ?? "/").split("?")[0]!);
     // Its span joins the client's trace, as every other request's does.
-    const start = { requestId: requestIdFor(header("x-request-id")), method, route, traceparent: header("traceparent"), tracestate: header("tracestate") };
+    const start = { requestId: requestIdFor(headers.get("x-request-id")), method, route, traceparent: headers.get("traceparent"), tracestate: headers.get("tracestate") };
     // A body that may not end, or that waits for a go-ahead it will not get, is not read to keep the connection.
     const closing = req.headers["transfer-encoding"] !== undefined || /100-continue/i.test(req.headers.expect ?? "");
     refuseBeforeWork(observe, res, start, serverBusy(bound, closing));

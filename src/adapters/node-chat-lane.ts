@@ -58,7 +58,7 @@ function fieldsOf(req: IncomingMessage): NodeJS.Dict<string | string[]> {
 const valueOf = (name: string, value: string | string[]) => (typeof value === "string" ? value : joined(name, value));
 
 /** The request's headers as the app would see them. */
-function headerViews(req: IncomingMessage): { source: HeaderSource; client: ClientHeaders } {
+export function headerViews(req: IncomingMessage): { source: HeaderSource; client: ClientHeaders } {
   const fields = fieldsOf(req);
   return {
     source: {

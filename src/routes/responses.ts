@@ -39,7 +39,7 @@ function namingResponsesParams(rerank: (signal: AbortSignal) => Promise<Pipeline
     rerank(signal).catch((err: unknown) => {
       const param = err instanceof ProxyError ? responsesParamOf(err.param, shape) : null;
       if (!(err instanceof ProxyError) || param === err.param) throw err;
-      throw new ProxyError(err.status, err.message, { type: err.type, param, code: err.code, headers: err.headers, upstreamError: err.upstreamError, cause: err.cause });
+      throw err.with({ param });
     });
 }
 
